@@ -28,7 +28,8 @@ void time_format_rfc3339(int64_t t, char out[RFC3339_LEN])
     char tmp[96];
     snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d:%02d+00:00", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    snprintf(out, RFC3339_LEN, "%s", tmp);
+    memcpy(out, tmp, RFC3339_LEN - 1);
+    out[RFC3339_LEN - 1] = '\0';
 }
 
 static int digits(const char *s, int n, int *ret)
