@@ -1,0 +1,78 @@
+/*
+ * site.h - a managed router's record (DESIGN.md §3 "Site") and its API credential.
+ */
+#ifndef TG_DOMAIN_SITE_H
+#define TG_DOMAIN_SITE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define SITE_NAME_MAX 64
+#define SITE_NOTE_MAX 65536 /* bytes of Markdown */
+#define SITE_TOKEN_LEN 32   /* base62 characters of bootstrap and device tokens */
+#define CREDENTIAL_PASSWORD_LEN 32
+#define CREDENTIAL_USERNAME "tikgate-api"
+
+enum site_status {
+    SITE_PENDING_ONBOARDING = 0,
+    SITE_ONLINE,
+    SITE_OFFLINE,
+    SITE_DELETING,
+};
+
+const char *site_status_name(enum site_status s);
+/* -EINVAL for an unknown name. */
+int site_status_parse(const char *s, enum site_status *ret);
+
+struct site {
+    char id[37];
+    char tenant_id[37];
+    char *name;             /* owned */
+    char policy_id[37];
+    char *tunnel_address;   /* owned, NULL when unknown */
+    enum site_status status;
+    int64_t last_seen_at;   /* 0 = never */
+    char *identity;         /* owned, NULL until adoption; same for the three below */
+    char *model;
+    char *serial_number;
+    char *software_version;
+    char bootstrap_token[SITE_TOKEN_LEN + 1];
+    int64_t created_at;
+    int64_t updated_at;
+};
+
+void site_release(struct site *s);
+/* Validates a site name (1..SITE_NAME_MAX characters, no control characters). */
+int site_validate_name(const char *name, struct tg_err *err);
+/* Validates an IPv4/IPv6 address (no prefix) for the tunnel; writes the canonical form. */
+int site_normalize_address(const char *s, const char *param, char *out, size_t outlen,
+                           struct tg_err *err);
+
+struct site_note {
+    char site_id[37];
+    char *content;     /* owned, "" when never set */
+    int64_t updated_at; /* 0 = never */
+    char *updated_by;  /* owned, NULL when never set */
+};
+
+void site_note_release(struct site_note *n);
+
+struct credential {
+    char id[37];
+    char site_id[37];
+    char username[32];
+    char password[CREDENTIAL_PASSWORD_LEN + 1];
+    char *ip_address; /* owned, NULL when the site has no tunnel address */
+    int api_port;
+    int64_t created_at;
+    int64_t deleted_at; /* 0 = current */
+};
+
+void credential_release(struct credential *c);
+/* A fresh credential for a site: random 32-character alphanumeric password. */
+void credential_generate(struct credential *c, const char *site_id);
+
+#endif
