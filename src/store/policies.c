@@ -1,0 +1,384 @@
+/*
+ * policies.c - policies and their services in the SQLite store.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "store_int.h"
+#include "timefmt.h"
+
+int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
+
+static int write_services(struct store_conn *c, const struct policy *p)
+{
+    static const char del[] = "DELETE FROM policy_services WHERE policy_id = ?";
+    static const char ins[] = "INSERT INTO policy_services(policy_id, service, enabled, port, "
+                              "networks) VALUES (?, ?, ?, ?, ?)";
+    sqlite3_stmt *st = store_stmt(c, del);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, p->id);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    for (int i = 0; i < SVC_COUNT; i++) {
+        st = store_stmt(c, ins);
+        if (!st)
+            return -EIO;
+        char *nets = strlist_join(&p->svc[i].networks, ',');
+        bind_text(st, 1, p->id);
+        sqlite3_bind_int(st, 2, i);
+        sqlite3_bind_int(st, 3, p->svc[i].enabled);
+        sqlite3_bind_int(st, 4, p->svc[i].port);
+        bind_text(st, 5, nets);
+        r = store_step_done(c, st);
+        free(nets);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+int store_policy_insert_conn(struct store_conn *c, const struct policy *p)
+{
+    static const char sql[] =
+        "INSERT INTO policies(id, tenant_id, name, slug, is_default, custom_input_rules, "
+        "trusted_networks, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    char *trusted = strlist_join(&p->trusted_networks, ',');
+    bind_text(st, 1, p->id);
+    bind_text(st, 2, p->tenant_id);
+    bind_text(st, 3, p->name);
+    bind_text(st, 4, p->slug);
+    sqlite3_bind_int(st, 5, p->is_default);
+    sqlite3_bind_int(st, 6, p->custom_input_rules);
+    bind_text(st, 7, trusted);
+    sqlite3_bind_int64(st, 8, p->created_at);
+    sqlite3_bind_int64(st, 9, p->updated_at);
+    int r = store_step_done(c, st);
+    free(trusted);
+    if (r < 0)
+        return r;
+    return write_services(c, p);
+}
+
+int store_policy_insert(struct store *s, const struct policy *p)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    r = store_policy_insert_conn(c, p);
+    if (r < 0)
+        goto out_rollback;
+    r = store_commit(c);
+    if (r < 0)
+        goto out_rollback;
+    return 0;
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+#define POLICY_COLUMNS                                                                             \
+    "id, tenant_id, name, slug, is_default, custom_input_rules, trusted_networks, created_at, "   \
+    "updated_at"
+
+static void read_policy_row(sqlite3_stmt *st, struct policy *p)
+{
+    memset(p, 0, sizeof *p);
+    col_copy(st, 0, p->id, sizeof p->id);
+    col_copy(st, 1, p->tenant_id, sizeof p->tenant_id);
+    p->name = col_strdup(st, 2);
+    p->slug = col_strdup(st, 3);
+    p->is_default = sqlite3_column_int(st, 4) != 0;
+    p->custom_input_rules = sqlite3_column_int(st, 5) != 0;
+    strlist_split(&p->trusted_networks, (const char *)sqlite3_column_text(st, 6), ',');
+    p->created_at = col_time(st, 7);
+    p->updated_at = col_time(st, 8);
+}
+
+static int read_services(struct store_conn *c, struct policy *p)
+{
+    static const char sql[] =
+        "SELECT service, enabled, port, networks FROM policy_services WHERE policy_id = ?";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, p->id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int i = sqlite3_column_int(st, 0);
+        if (i < 0 || i >= SVC_COUNT)
+            continue;
+        p->svc[i].enabled = sqlite3_column_int(st, 1) != 0;
+        p->svc[i].port = sqlite3_column_int(st, 2);
+        strlist_split(&p->svc[i].networks, (const char *)sqlite3_column_text(st, 3), ',');
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
+}
+
+static int read_site_ids(struct store_conn *c, struct policy *p)
+{
+    static const char sql[] = "SELECT id FROM sites WHERE policy_id = ? ORDER BY created_at, id";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, p->id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        strlist_add(&p->sites, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
+}
+
+static int get_policy_conn(struct store_conn *c, const char *tenant_id, const char *id,
+                           int with_sites, struct policy *ret)
+{
+    static const char sql[] =
+        "SELECT " POLICY_COLUMNS " FROM policies WHERE id = ? AND tenant_id = ?";
+    static const char sql_default[] =
+        "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ? AND is_default = 1";
+    sqlite3_stmt *st = store_stmt(c, id ? sql : sql_default);
+    if (!st)
+        return -EIO;
+    if (id) {
+        bind_text(st, 1, id);
+        bind_text(st, 2, tenant_id);
+    } else {
+        bind_text(st, 1, tenant_id);
+    }
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    }
+    read_policy_row(st, ret);
+    sqlite3_reset(st);
+    int r = read_services(c, ret);
+    if (r == 0 && with_sites)
+        r = read_site_ids(c, ret);
+    if (r < 0)
+        policy_release(ret);
+    return r;
+}
+
+int store_policy_get(struct store *s, const char *tenant_id, const char *id, int with_sites,
+                     struct policy *ret)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    return get_policy_conn(c, tenant_id, id, with_sites, ret);
+}
+
+int store_policy_get_default(struct store *s, const char *tenant_id, struct policy *ret)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    return get_policy_conn(c, tenant_id, NULL, 0, ret);
+}
+
+int store_policy_list(struct store *s, const char *tenant_id, struct policy **ret, size_t *n)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "SELECT " POLICY_COLUMNS
+                              " FROM policies WHERE tenant_id = ? ORDER BY created_at, id";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, tenant_id);
+    struct policy *a = NULL;
+    size_t cnt = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        a = xrealloc(a, (cnt + 1) * sizeof *a);
+        read_policy_row(st, &a[cnt++]);
+    }
+    sqlite3_reset(st);
+    int r = rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
+    for (size_t i = 0; r == 0 && i < cnt; i++)
+        r = read_services(c, &a[i]);
+    if (r < 0) {
+        store_policy_array_free(a, cnt);
+        return r;
+    }
+    *ret = a;
+    *n = cnt;
+    return 0;
+}
+
+int store_policy_update(struct store *s, const struct policy *p)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char sql[] =
+        "UPDATE policies SET name = ?, custom_input_rules = ?, trusted_networks = ?, "
+        "updated_at = ? WHERE id = ? AND tenant_id = ?";
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    char *trusted = strlist_join(&p->trusted_networks, ',');
+    bind_text(st, 1, p->name);
+    sqlite3_bind_int(st, 2, p->custom_input_rules);
+    bind_text(st, 3, trusted);
+    sqlite3_bind_int64(st, 4, p->updated_at);
+    bind_text(st, 5, p->id);
+    bind_text(st, 6, p->tenant_id);
+    r = store_step_done(c, st);
+    free(trusted);
+    if (r < 0)
+        goto out_rollback;
+    if (sqlite3_changes(c->db) == 0) {
+        r = -ENOENT;
+        goto out_rollback;
+    }
+    r = write_services(c, p);
+    if (r < 0)
+        goto out_rollback;
+    r = store_commit(c);
+    if (r < 0)
+        goto out_rollback;
+    return 0;
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+int store_policy_delete(struct store *s, const char *tenant_id, const char *id)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char q[] = "SELECT is_default FROM policies WHERE id = ? AND tenant_id = ?";
+    static const char move[] =
+        "UPDATE sites SET policy_id = (SELECT id FROM policies WHERE tenant_id = ?1 AND "
+        "is_default = 1), updated_at = ?3 WHERE policy_id = ?2 AND tenant_id = ?1";
+    static const char del[] = "DELETE FROM policies WHERE id = ? AND tenant_id = ?";
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, q);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    bind_text(st, 1, id);
+    bind_text(st, 2, tenant_id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+        goto out_rollback;
+    }
+    int is_default = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    if (is_default) {
+        r = -EPERM;
+        goto out_rollback;
+    }
+    st = store_stmt(c, move);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    bind_text(st, 1, tenant_id);
+    bind_text(st, 2, id);
+    sqlite3_bind_int64(st, 3, time_now());
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_rollback;
+    st = store_stmt(c, del);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    bind_text(st, 1, id);
+    bind_text(st, 2, tenant_id);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_rollback;
+    r = store_commit(c);
+    if (r < 0)
+        goto out_rollback;
+    return 0;
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+int store_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
+                              const struct strlist *site_ids, size_t *ret_bad)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char pol[] = "SELECT 1 FROM policies WHERE id = ? AND tenant_id = ?";
+    static const char upd[] = "UPDATE sites SET policy_id = ?, updated_at = ? "
+                              "WHERE id = ? AND tenant_id = ?";
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, pol);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    bind_text(st, 1, policy_id);
+    bind_text(st, 2, tenant_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+        *ret_bad = (size_t)-1; /* the policy itself */
+        goto out_rollback;
+    }
+    int64_t now = time_now();
+    for (size_t i = 0; i < site_ids->n; i++) {
+        st = store_stmt(c, upd);
+        if (!st) {
+            r = -EIO;
+            goto out_rollback;
+        }
+        bind_text(st, 1, policy_id);
+        sqlite3_bind_int64(st, 2, now);
+        bind_text(st, 3, site_ids->items[i]);
+        bind_text(st, 4, tenant_id);
+        r = store_step_done(c, st);
+        if (r < 0)
+            goto out_rollback;
+        if (sqlite3_changes(c->db) == 0) {
+            *ret_bad = i;
+            r = -ENOENT;
+            goto out_rollback;
+        }
+    }
+    r = store_commit(c);
+    if (r < 0)
+        goto out_rollback;
+    return 0;
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+void store_policy_array_free(struct policy *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        policy_release(&a[i]);
+    free(a);
+}

@@ -1,0 +1,370 @@
+/*
+ * sites.c - sites, site notes and API credentials in the SQLite store.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "store_int.h"
+#include "timefmt.h"
+
+#define SITE_COLUMNS                                                                               \
+    "id, tenant_id, name, policy_id, tunnel_address, status, last_seen_at, identity, model, "     \
+    "serial_number, software_version, bootstrap_token_sealed, created_at, updated_at"
+
+static void read_site(struct store *s, sqlite3_stmt *st, struct site *x)
+{
+    memset(x, 0, sizeof *x);
+    col_copy(st, 0, x->id, sizeof x->id);
+    col_copy(st, 1, x->tenant_id, sizeof x->tenant_id);
+    x->name = col_strdup(st, 2);
+    col_copy(st, 3, x->policy_id, sizeof x->policy_id);
+    x->tunnel_address = col_strdup(st, 4);
+    const char *status = (const char *)sqlite3_column_text(st, 5);
+    if (!status || site_status_parse(status, &x->status) < 0)
+        x->status = SITE_PENDING_ONBOARDING;
+    x->last_seen_at = col_time(st, 6);
+    x->identity = col_strdup(st, 7);
+    x->model = col_strdup(st, 8);
+    x->serial_number = col_strdup(st, 9);
+    x->software_version = col_strdup(st, 10);
+    const char *sealed = (const char *)sqlite3_column_text(st, 11);
+    char *token = sealed ? store_open_text(s, sealed) : NULL;
+    if (token && strlen(token) <= SITE_TOKEN_LEN)
+        memcpy(x->bootstrap_token, token, strlen(token) + 1);
+    free(token);
+    x->created_at = col_time(st, 12);
+    x->updated_at = col_time(st, 13);
+}
+
+static int insert_credential(struct store *s, struct store_conn *c, const struct credential *cred)
+{
+    static const char sql[] = "INSERT INTO api_credentials(id, site_id, username, password_sealed, "
+                              "created_at) VALUES (?, ?, ?, ?, ?)";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    char *sealed = store_seal_text(s, cred->password);
+    bind_text(st, 1, cred->id);
+    bind_text(st, 2, cred->site_id);
+    bind_text(st, 3, cred->username);
+    bind_text(st, 4, sealed);
+    sqlite3_bind_int64(st, 5, cred->created_at);
+    int r = store_step_done(c, st);
+    free(sealed);
+    return r;
+}
+
+int store_site_insert(struct store *s, const struct site *site, const struct credential *cred)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char sql[] =
+        "INSERT INTO sites(id, tenant_id, name, policy_id, tunnel_address, status, "
+        "bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at) "
+        "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 "
+        "WHERE EXISTS (SELECT 1 FROM policies WHERE id = ?4 AND tenant_id = ?2)";
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    char *sealed = store_seal_text(s, site->bootstrap_token);
+    uint8_t hash[APIKEY_HASH_LEN];
+    api_key_hash(site->bootstrap_token, hash);
+    bind_text(st, 1, site->id);
+    bind_text(st, 2, site->tenant_id);
+    bind_text(st, 3, site->name);
+    bind_text(st, 4, site->policy_id);
+    bind_text(st, 5, site->tunnel_address);
+    bind_text(st, 6, site_status_name(site->status));
+    bind_text(st, 7, sealed);
+    sqlite3_bind_blob(st, 8, hash, sizeof hash, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 9, site->created_at);
+    sqlite3_bind_int64(st, 10, site->updated_at);
+    r = store_step_done(c, st);
+    free(sealed);
+    if (r < 0)
+        goto out_rollback;
+    if (sqlite3_changes(c->db) == 0) {
+        r = -ENOENT; /* the policy is not this tenant's */
+        goto out_rollback;
+    }
+    r = insert_credential(s, c, cred);
+    if (r < 0)
+        goto out_rollback;
+    r = store_commit(c);
+    if (r < 0)
+        goto out_rollback;
+    return 0;
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+int store_site_list(struct store *s, const char *tenant_id, struct site **ret, size_t *n)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] =
+        "SELECT " SITE_COLUMNS " FROM sites WHERE tenant_id = ? ORDER BY created_at, id";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, tenant_id);
+    struct site *a = NULL;
+    size_t cnt = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        a = xrealloc(a, (cnt + 1) * sizeof *a);
+        read_site(s, st, &a[cnt++]);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        store_site_array_free(a, cnt);
+        return store_map_rc(c, rc);
+    }
+    *ret = a;
+    *n = cnt;
+    return 0;
+}
+
+int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE id = ? AND tenant_id = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, id);
+    bind_text(st, 2, tenant_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_site(s, st, ret);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+}
+
+int store_site_update(struct store *s, const struct site *site)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] =
+        "UPDATE sites SET name = ?1, policy_id = ?2, tunnel_address = ?3, updated_at = ?4 "
+        "WHERE id = ?5 AND tenant_id = ?6 "
+        "AND EXISTS (SELECT 1 FROM policies WHERE id = ?2 AND tenant_id = ?6)";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site->name);
+    bind_text(st, 2, site->policy_id);
+    bind_text(st, 3, site->tunnel_address);
+    sqlite3_bind_int64(st, 4, site->updated_at);
+    bind_text(st, 5, site->id);
+    bind_text(st, 6, site->tenant_id);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+}
+
+int store_site_delete(struct store *s, const char *tenant_id, const char *id)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "DELETE FROM sites WHERE id = ? AND tenant_id = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, id);
+    bind_text(st, 2, tenant_id);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+}
+
+void store_site_array_free(struct site *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        site_release(&a[i]);
+    free(a);
+}
+
+int store_site_note_get(struct store *s, const char *tenant_id, const char *site_id,
+                        struct site_note *ret)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "SELECT note, note_updated_at, note_updated_by FROM sites "
+                              "WHERE id = ? AND tenant_id = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, tenant_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        memset(ret, 0, sizeof *ret);
+        snprintf(ret->site_id, sizeof ret->site_id, "%s", site_id);
+        ret->content = col_strdup(st, 0);
+        if (!ret->content)
+            ret->content = xstrdup("");
+        ret->updated_at = col_time(st, 1);
+        ret->updated_by = col_strdup(st, 2);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+}
+
+int store_site_note_put(struct store *s, const char *tenant_id, const char *site_id,
+                        const char *content, const char *updated_by, struct site_note *ret)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "UPDATE sites SET note = ?, note_updated_at = ?, note_updated_by = ? "
+                              "WHERE id = ? AND tenant_id = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, content);
+    sqlite3_bind_int64(st, 2, time_now());
+    bind_text(st, 3, updated_by);
+    bind_text(st, 4, site_id);
+    bind_text(st, 5, tenant_id);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    if (sqlite3_changes(c->db) == 0)
+        return -ENOENT;
+    return store_site_note_get(s, tenant_id, site_id, ret);
+}
+
+int store_credential_list(struct store *s, const char *tenant_id, const char *site_id,
+                          struct credential **ret, size_t *n)
+{
+    struct store_conn *c = store_conn(s);
+    static const char check[] = "SELECT 1 FROM sites WHERE id = ? AND tenant_id = ?";
+    static const char sql[] =
+        "SELECT c.id, c.site_id, c.username, c.password_sealed, s.tunnel_address, ps.port, "
+        "c.created_at, c.deleted_at FROM api_credentials c JOIN sites s ON s.id = c.site_id "
+        "LEFT JOIN policy_services ps ON ps.policy_id = s.policy_id AND ps.service = 6 "
+        "WHERE c.site_id = ? AND s.tenant_id = ? ORDER BY c.created_at, c.id";
+    sqlite3_stmt *st = c ? store_stmt(c, check) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, tenant_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, tenant_id);
+    struct credential *a = NULL;
+    size_t cnt = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        a = xrealloc(a, (cnt + 1) * sizeof *a);
+        struct credential *x = &a[cnt++];
+        memset(x, 0, sizeof *x);
+        col_copy(st, 0, x->id, sizeof x->id);
+        col_copy(st, 1, x->site_id, sizeof x->site_id);
+        col_copy(st, 2, x->username, sizeof x->username);
+        char *pw = store_open_text(s, (const char *)sqlite3_column_text(st, 3));
+        if (pw) {
+            snprintf(x->password, sizeof x->password, "%s", pw);
+            sodium_memzero(pw, strlen(pw));
+            free(pw);
+        }
+        x->ip_address = col_strdup(st, 4);
+        x->api_port = sqlite3_column_int(st, 5);
+        x->created_at = col_time(st, 6);
+        x->deleted_at = col_time(st, 7);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        store_credential_array_free(a, cnt);
+        return store_map_rc(c, rc);
+    }
+    *ret = a;
+    *n = cnt;
+    return 0;
+}
+
+int store_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
+                            struct credential *ret)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char check[] = "SELECT 1 FROM sites WHERE id = ? AND tenant_id = ?";
+    static const char retire[] =
+        "UPDATE api_credentials SET deleted_at = ? WHERE site_id = ? AND deleted_at IS NULL";
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, check);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    bind_text(st, 1, cred->site_id);
+    bind_text(st, 2, tenant_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+        goto out_rollback;
+    }
+    st = store_stmt(c, retire);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    sqlite3_bind_int64(st, 1, cred->created_at);
+    bind_text(st, 2, cred->site_id);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_rollback;
+    r = insert_credential(s, c, cred);
+    if (r < 0)
+        goto out_rollback;
+    r = store_commit(c);
+    if (r < 0)
+        goto out_rollback;
+    /* Read back through the list so ip_address/api_port are filled the same way. */
+    struct credential *all = NULL;
+    size_t n = 0;
+    r = store_credential_list(s, tenant_id, cred->site_id, &all, &n);
+    if (r < 0)
+        return r;
+    r = -EIO;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(all[i].id, cred->id) == 0) {
+            *ret = all[i];
+            all[i].ip_address = NULL;
+            r = 0;
+        }
+    }
+    store_credential_array_free(all, n);
+    return r;
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+void store_credential_array_free(struct credential *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        sodium_memzero(a[i].password, sizeof a[i].password);
+        credential_release(&a[i]);
+    }
+    free(a);
+}

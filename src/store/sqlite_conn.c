@@ -1,0 +1,356 @@
+/*
+ * sqlite_conn.c - connections, migrations, statement cache and transactions
+ * of the SQLite store; the master key and sealing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "store_int.h"
+
+extern const char *const store_migrations[];
+extern const char *const store_migrations_names[];
+
+static void conn_free(struct store_conn *c)
+{
+    for (int i = 0; i < STMT_CACHE_SIZE; i++)
+        if (c->cache[i].stmt)
+            sqlite3_finalize(c->cache[i].stmt);
+    sqlite3_close(c->db);
+    free(c);
+}
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        log_debug("store", "sql error: %s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return -EIO;
+    }
+    return 0;
+}
+
+static struct store_conn *conn_open(struct store *s)
+{
+    struct store_conn *c = xcalloc(1, sizeof *c);
+    int rc = sqlite3_open_v2(s->path, &c->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    if (rc != SQLITE_OK) {
+        log_error("store", "cannot open %s: %s", s->path, sqlite3_errstr(rc));
+        goto out_free;
+    }
+    sqlite3_busy_timeout(c->db, 5000);
+    if (exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;") < 0)
+        goto out_free;
+    pthread_mutex_lock(&s->conns_lock);
+    c->next = s->conns;
+    s->conns = c;
+    pthread_mutex_unlock(&s->conns_lock);
+    return c;
+out_free:
+    conn_free(c);
+    return NULL;
+}
+
+struct store_conn *store_conn(struct store *s)
+{
+    struct store_conn *c = pthread_getspecific(s->conn_key);
+    if (c)
+        return c;
+    c = conn_open(s);
+    if (c)
+        pthread_setspecific(s->conn_key, c);
+    return c;
+}
+
+void store_thread_done(struct store *s)
+{
+    struct store_conn *c = pthread_getspecific(s->conn_key);
+    if (!c)
+        return;
+    pthread_setspecific(s->conn_key, NULL);
+    pthread_mutex_lock(&s->conns_lock);
+    for (struct store_conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->conns_lock);
+    conn_free(c);
+}
+
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
+{
+    int free_slot = -1;
+    for (int i = 0; i < STMT_CACHE_SIZE; i++) {
+        if (c->cache[i].sql == sql) {
+            sqlite3_stmt *st = c->cache[i].stmt;
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return st;
+        }
+        if (!c->cache[i].sql && free_slot < 0)
+            free_slot = i;
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        log_error("store", "prepare failed: %s: %.80s", sqlite3_errmsg(c->db), sql);
+        return NULL;
+    }
+    if (free_slot < 0) {
+        /* Full: evict slot 0. Statements are few and static, so this is a backstop. */
+        sqlite3_finalize(c->cache[0].stmt);
+        free_slot = 0;
+    }
+    c->cache[free_slot].sql = sql;
+    c->cache[free_slot].stmt = st;
+    return st;
+}
+
+int store_begin(struct store_conn *c)
+{
+    return exec(c->db, "BEGIN IMMEDIATE");
+}
+
+int store_commit(struct store_conn *c)
+{
+    return exec(c->db, "COMMIT");
+}
+
+void store_rollback(struct store_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        exec(c->db, "ROLLBACK");
+}
+
+int store_map_rc(struct store_conn *c, int rc)
+{
+    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return 0;
+    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+        return -EEXIST;
+    log_error("store", "sqlite: %s", sqlite3_errmsg(c->db));
+    return -EIO;
+}
+
+int store_step_done(struct store_conn *c, sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+    int r = store_map_rc(c, rc);
+    sqlite3_reset(st);
+    return r;
+}
+
+char *col_strdup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? xstrdup((const char *)t) : NULL;
+}
+
+void col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(out, outlen, "%s", t ? (const char *)t : "");
+}
+
+void bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    if (s)
+        sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+void bind_time(sqlite3_stmt *st, int i, int64_t t)
+{
+    if (t)
+        sqlite3_bind_int64(st, i, t);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int64_t col_time(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, i);
+}
+
+/* Applies every migration above PRAGMA user_version, each in its own transaction. */
+static int migrate(struct store *s, struct store_conn *c)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return -EIO;
+    int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    int n = 0;
+    while (store_migrations[n])
+        n++;
+    if (version > n) {
+        log_error("store", "database schema %d is newer than this binary (%d)", version, n);
+        return -EPROTO;
+    }
+    for (int i = version; i < n; i++) {
+        if (store_begin(c) < 0)
+            return -EIO;
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", i + 1);
+        if (exec(c->db, store_migrations[i]) < 0 || exec(c->db, pragma) < 0) {
+            log_error("store", "migration %s failed: %s", store_migrations_names[i],
+                      sqlite3_errmsg(c->db));
+            store_rollback(c);
+            return -EIO;
+        }
+        if (store_commit(c) < 0)
+            return -EIO;
+        log_info("store", "applied migration %s", store_migrations_names[i]);
+    }
+    s->schema_version = n;
+    return 0;
+}
+
+/* Reads data_dir/master.key, creating it (0600, 32 random bytes) when absent. */
+static int load_master_key(struct store *s, const char *data_dir)
+{
+    char *path = xasprintf("%s/master.key", data_dir);
+    int r = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0) {
+            r = -errno;
+            goto out;
+        }
+        crypto_secretbox_keygen(s->master_key);
+        if (write(fd, s->master_key, sizeof s->master_key) != (ssize_t)sizeof s->master_key)
+            r = -EIO;
+        if (fsync(fd) < 0)
+            r = -errno;
+        close(fd);
+        if (r == 0)
+            log_info("store", "created master key %s", path);
+        goto out;
+    }
+    if (fd < 0) {
+        r = -errno;
+        goto out;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077))
+        log_warn("store", "%s is readable by others (mode %o); it should be 0600", path,
+                 (unsigned)(sb.st_mode & 0777));
+    if (read(fd, s->master_key, sizeof s->master_key) != (ssize_t)sizeof s->master_key)
+        r = -EIO;
+    close(fd);
+out:
+    if (r < 0)
+        log_error("store", "master key %s: %s", path, strerror(-r));
+    free(path);
+    return r;
+}
+
+int store_open(const char *url, const char *data_dir, struct store **ret)
+{
+    const char *path;
+    if (strncmp(url, "sqlite:", 7) == 0)
+        path = url + 7;
+    else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return -ENOTSUP;
+    else
+        return -EINVAL;
+    if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    struct store *s = xcalloc(1, sizeof *s);
+    s->path = xstrdup(path);
+    pthread_mutex_init(&s->conns_lock, NULL);
+    pthread_key_create(&s->conn_key, NULL);
+    int r = load_master_key(s, data_dir);
+    if (r < 0)
+        goto out_free;
+    struct store_conn *c = store_conn(s);
+    if (!c) {
+        r = -EIO;
+        goto out_free;
+    }
+    r = migrate(s, c);
+    if (r < 0)
+        goto out_free;
+    *ret = s;
+    return 0;
+out_free:
+    store_close(s);
+    return r;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    pthread_setspecific(s->conn_key, NULL);
+    struct store_conn *c = s->conns;
+    while (c) {
+        struct store_conn *next = c->next;
+        conn_free(c);
+        c = next;
+    }
+    pthread_key_delete(s->conn_key);
+    pthread_mutex_destroy(&s->conns_lock);
+    sodium_memzero(s->master_key, sizeof s->master_key);
+    free(s->path);
+    free(s);
+}
+
+int store_schema_version(struct store *s)
+{
+    return s->schema_version;
+}
+
+char *store_seal_text(struct store *s, const char *plaintext)
+{
+    size_t mlen = strlen(plaintext);
+    size_t clen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + mlen;
+    unsigned char *box = xmalloc(clen);
+    randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *)plaintext,
+                          mlen, box, s->master_key);
+    char *hex = xmalloc(clen * 2 + 1);
+    sodium_bin2hex(hex, clen * 2 + 1, box, clen);
+    free(box);
+    return hex;
+}
+
+char *store_open_text(struct store *s, const char *sealed)
+{
+    size_t hexlen = strlen(sealed);
+    size_t clen = hexlen / 2;
+    if (clen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+        return NULL;
+    unsigned char *box = xmalloc(clen);
+    size_t got = 0;
+    if (sodium_hex2bin(box, clen, sealed, hexlen, NULL, &got, NULL) != 0 || got != clen) {
+        free(box);
+        return NULL;
+    }
+    size_t mlen = clen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
+    char *out = xmalloc(mlen + 1);
+    if (crypto_secretbox_open_easy((unsigned char *)out, box + crypto_secretbox_NONCEBYTES,
+                                   clen - crypto_secretbox_NONCEBYTES, box, s->master_key) != 0) {
+        free(box);
+        free(out);
+        return NULL;
+    }
+    out[mlen] = '\0';
+    free(box);
+    return out;
+}

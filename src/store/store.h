@@ -1,0 +1,106 @@
+/*
+ * store.h - the only door to data (DESIGN.md §5).
+ *
+ * A struct store is shared by every thread of the daemon; each thread gets its
+ * own database connection on first use (SQLite: one connection per thread,
+ * WAL, busy timeout, foreign keys on, writes in BEGIN IMMEDIATE). Numbered
+ * migrations are applied by store_open(). Secrets that must be shown again
+ * (router passwords, bootstrap tokens) are sealed with the master key before
+ * they reach the database and opened on the way out: callers only ever see
+ * plaintext in the domain structs.
+ *
+ * Results: 0 on success; -ENOENT when the object does not exist *for that
+ * tenant* (another tenant's object is indistinguishable from a missing one);
+ * -EEXIST on a uniqueness conflict; -EPERM when a rule forbids the change;
+ * -EIO on a database error (logged at debug level with the SQL error).
+ * Structs filled by the store are owned by the caller: release them with the
+ * domain's *_release() functions. Arrays are freed with the matching
+ * store_*_array_free().
+ */
+#ifndef TG_STORE_H
+#define TG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "policy.h"
+#include "site.h"
+
+struct store;
+
+/*
+ * Opens (creating if needed) the database named by url ("sqlite:PATH";
+ * "postgres://..." is refused with -ENOTSUP until that backend exists) and the
+ * master key in data_dir (created with mode 0600 on first start).
+ */
+int store_open(const char *url, const char *data_dir, struct store **ret);
+void store_close(struct store *s);
+/* Releases the calling thread's connection (call before a thread exits). */
+void store_thread_done(struct store *s);
+/* Current schema version (number of applied migrations). */
+int store_schema_version(struct store *s);
+
+/* Seals/opens a short secret with the master key (hex text). Returned strings are owned. */
+char *store_seal_text(struct store *s, const char *plaintext);
+char *store_open_text(struct store *s, const char *sealed);
+
+/* --- tenants and API keys --- */
+int store_tenant_count(struct store *s, int *ret);
+/* Creates a tenant and its default policy in one transaction. ret_id: 37 bytes. */
+int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
+                        char ret_id[37]);
+int store_api_key_insert(struct store *s, const struct api_key *k);
+/* Finds an active (not revoked) key by hash and marks it used. */
+int store_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
+                               struct api_key *ret);
+int store_api_key_list(struct store *s, const char *tenant_id, struct api_key **ret, size_t *n);
+int store_api_key_revoke(struct store *s, const char *tenant_id, const char *id);
+void store_api_key_array_free(struct api_key *a, size_t n);
+
+/* --- policies --- */
+int store_policy_list(struct store *s, const char *tenant_id, struct policy **ret, size_t *n);
+/* with_sites: also fill p->sites with the ids of the sites on this policy. */
+int store_policy_get(struct store *s, const char *tenant_id, const char *id, int with_sites,
+                     struct policy *ret);
+int store_policy_get_default(struct store *s, const char *tenant_id, struct policy *ret);
+/* Inserts p (id, slug, timestamps already set). */
+int store_policy_insert(struct store *s, const struct policy *p);
+/* Replaces name, services, networks and flags of p->id; sets p->updated_at. -ENOENT if absent. */
+int store_policy_update(struct store *s, const struct policy *p);
+/* Deletes a non-default policy and moves its sites to the default (-EPERM for the default). */
+int store_policy_delete(struct store *s, const char *tenant_id, const char *id);
+/*
+ * Moves every listed site onto the policy, in one transaction: if any id is not
+ * a site of this tenant nothing changes and -ENOENT is returned with the bad
+ * id's index in *ret_bad.
+ */
+int store_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
+                              const struct strlist *site_ids, size_t *ret_bad);
+void store_policy_array_free(struct policy *a, size_t n);
+
+/* --- sites --- */
+/* Inserts the site and its first API credential (cred) in one transaction. */
+int store_site_insert(struct store *s, const struct site *site, const struct credential *cred);
+int store_site_list(struct store *s, const char *tenant_id, struct site **ret, size_t *n);
+int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret);
+/* Updates name, policy_id and tunnel_address of site->id. */
+int store_site_update(struct store *s, const struct site *site);
+int store_site_delete(struct store *s, const char *tenant_id, const char *id);
+void store_site_array_free(struct site *a, size_t n);
+
+int store_site_note_get(struct store *s, const char *tenant_id, const char *site_id,
+                        struct site_note *ret);
+int store_site_note_put(struct store *s, const char *tenant_id, const char *site_id,
+                        const char *content, const char *updated_by, struct site_note *ret);
+
+/* --- API credentials --- */
+/* All rows of a site, oldest first; ip_address/api_port from the site and its policy. */
+int store_credential_list(struct store *s, const char *tenant_id, const char *site_id,
+                          struct credential **ret, size_t *n);
+/* Inserts cred as the site's current credential and marks the previous one deleted. */
+int store_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
+                            struct credential *ret);
+void store_credential_array_free(struct credential *a, size_t n);
+
+#endif

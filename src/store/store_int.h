@@ -1,0 +1,61 @@
+/*
+ * store_int.h - internals shared by the SQLite store's files. Not a public header.
+ */
+#ifndef TG_STORE_INT_H
+#define TG_STORE_INT_H
+
+#include <pthread.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+#define STMT_CACHE_SIZE 96
+
+struct stmt_slot {
+    const char *sql; /* identity: the address of a static string */
+    sqlite3_stmt *stmt;
+};
+
+/* One thread's connection. */
+struct store_conn {
+    sqlite3 *db;
+    struct stmt_slot cache[STMT_CACHE_SIZE];
+    struct store_conn *next; /* in store->conns, for cleanup */
+};
+
+struct store {
+    char *path;
+    pthread_key_t conn_key;
+    pthread_mutex_t conns_lock;
+    struct store_conn *conns;
+    unsigned char master_key[crypto_secretbox_KEYBYTES];
+    int schema_version;
+};
+
+/* The calling thread's connection, opened on first use; NULL on failure. */
+struct store_conn *store_conn(struct store *s);
+/*
+ * A prepared statement for sql, cached per connection by the address of sql
+ * (pass string literals or static arrays only). Reset and unbound: ready to
+ * bind. NULL on a prepare error.
+ */
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -EIO. */
+int store_begin(struct store_conn *c);
+int store_commit(struct store_conn *c);
+void store_rollback(struct store_conn *c);
+/* Runs a statement that returns no rows (after binding). 0, -EEXIST on constraint, -EIO. */
+int store_step_done(struct store_conn *c, sqlite3_stmt *st);
+/* sqlite result code to -errno. */
+int store_map_rc(struct store_conn *c, int rc);
+
+/* Column helpers: owned copy of a text column or NULL. */
+char *col_strdup(sqlite3_stmt *st, int i);
+void col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen);
+/* Binds text, or NULL when s is NULL. */
+void bind_text(sqlite3_stmt *st, int i, const char *s);
+void bind_time(sqlite3_stmt *st, int i, int64_t t); /* 0 -> NULL */
+int64_t col_time(sqlite3_stmt *st, int i);             /* NULL -> 0 */
+
+#endif
