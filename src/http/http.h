@@ -1,0 +1,112 @@
+/*
+ * http.h - the HTTP transport: request/response values, a route matcher and
+ * the libmicrohttpd adapter.
+ *
+ * This module knows nothing of the API. The application (api/) hands a
+ * handler to http_server_start(); the handler is called once per complete
+ * request, on one of the server's worker threads, and fills the response.
+ * Only http/server.c includes microhttpd.h.
+ */
+#ifndef TG_HTTP_H
+#define TG_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_HEADERS 8
+
+struct http_request {
+    const char *method;
+    const char *path;     /* without the query string */
+    const char *body;     /* NUL-terminated, NULL when empty */
+    size_t body_len;
+    bool body_too_large;  /* the body went over the server's cap and was discarded */
+    const char *content_type;  /* NULL when absent */
+    const char *authorization; /* NULL when absent */
+    char client_addr[64];      /* numeric address of the peer */
+    void *transport;           /* opaque: used by http_request_query/header */
+};
+
+/* Value of query parameter name, or NULL. Borrowed: valid during the handler call. */
+const char *http_request_query(const struct http_request *req, const char *name);
+const char *http_request_header(const struct http_request *req, const char *name);
+
+struct http_header {
+    char *name;  /* owned */
+    char *value; /* owned */
+};
+
+struct http_response {
+    int status;
+    const char *content_type; /* static string */
+    struct buf body;          /* capped at HTTP_RESPONSE_CAP */
+    struct http_header headers[HTTP_MAX_HEADERS];
+    int n_headers;
+};
+
+#define HTTP_RESPONSE_CAP ((size_t)64 << 20)
+
+void http_response_init(struct http_response *res);
+void http_response_release(struct http_response *res);
+/* Adds a header (copied). Ignored beyond HTTP_MAX_HEADERS. */
+void http_response_header(struct http_response *res, const char *name, const char *value);
+
+typedef void (*http_handler_fn)(void *ctx, const struct http_request *req,
+                                struct http_response *res);
+
+struct http_server_config {
+    const char *listen;  /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
+    size_t max_body;     /* request body cap in bytes (413 beyond) */
+    unsigned threads;    /* worker threads */
+    http_handler_fn handler;
+    void *ctx;
+    /* Called on each worker thread before it exits (e.g. store_thread_done). May be NULL. */
+    void (*thread_done)(void *ctx);
+};
+
+struct http_server;
+
+/* Binds and starts serving. Returns 0 or -errno (-EADDRINUSE, -EINVAL for a bad address). */
+int http_server_start(const struct http_server_config *cfg, struct http_server **ret);
+/* The port actually bound (useful with port 0). */
+unsigned http_server_port(const struct http_server *srv);
+/* Stops accepting, finishes in-flight requests, frees. Accepts NULL. */
+void http_server_stop(struct http_server *srv);
+
+/* --- routing --- */
+
+struct http_route {
+    const char *method;  /* "GET", "POST", ... */
+    const char *pattern; /* "/v1/sites/{id}/note": {name} matches one non-empty segment */
+    const void *handler; /* opaque for the router */
+    unsigned flags;      /* opaque for the router */
+};
+
+struct http_match {
+    const struct http_route *route;
+    int n_params;
+    char params[HTTP_MAX_PARAMS][128];
+};
+
+enum http_match_result {
+    HTTP_MATCH_OK = 0,
+    HTTP_MATCH_NO_PATH = -1,   /* 404: no pattern matches the path */
+    HTTP_MATCH_NO_METHOD = -2, /* 405: a pattern matches but not with this method */
+};
+
+/*
+ * Finds the route for method + path in table[0..n). Segments are compared
+ * exactly; a parameter segment longer than 127 bytes does not match. A
+ * trailing slash is ignored ("/v1/sites/" == "/v1/sites").
+ */
+enum http_match_result http_route_match(const struct http_route *table, size_t n,
+                                        const char *method, const char *path,
+                                        struct http_match *ret);
+/* Comma-separated methods allowed on path (for the Allow header of a 405). */
+void http_route_allowed(const struct http_route *table, size_t n, const char *path, char *out,
+                        size_t outlen);
+
+#endif

@@ -1,0 +1,250 @@
+/*
+ * server.c - libmicrohttpd adapter.
+ *
+ * MHD runs an epoll listener with a small thread pool. Each connection gets a
+ * struct conn_state on the first access-handler call; the body accumulates in
+ * a capped buffer (over the cap it is drained and discarded, and the handler
+ * sees body_too_large); the response is queued on the call after the upload
+ * ends, never on the first call (which would make MHD 0.9.75 close the
+ * connection after every response).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "http.h"
+#include "log.h"
+
+struct http_server {
+    struct MHD_Daemon *mhd;
+    struct http_server_config cfg;
+    unsigned port;
+};
+
+struct conn_state {
+    struct buf body;
+    bool too_large;
+    struct timespec started;
+};
+
+void http_response_init(struct http_response *res)
+{
+    memset(res, 0, sizeof *res);
+    res->status = 200;
+    res->content_type = "application/json";
+    buf_init(&res->body, HTTP_RESPONSE_CAP);
+}
+
+void http_response_release(struct http_response *res)
+{
+    buf_release(&res->body);
+    for (int i = 0; i < res->n_headers; i++) {
+        free(res->headers[i].name);
+        free(res->headers[i].value);
+    }
+    res->n_headers = 0;
+}
+
+void http_response_header(struct http_response *res, const char *name, const char *value)
+{
+    if (res->n_headers >= HTTP_MAX_HEADERS)
+        return;
+    res->headers[res->n_headers].name = xstrdup(name);
+    res->headers[res->n_headers].value = xstrdup(value);
+    res->n_headers++;
+}
+
+const char *http_request_query(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->transport, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_request_header(const struct http_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->transport, MHD_HEADER_KIND, name);
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t outlen)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(out, outlen, "?");
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET) {
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)outlen);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+            inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], out, (socklen_t)outlen);
+        else
+            inet_ntop(AF_INET6, &in6->sin6_addr, out, (socklen_t)outlen);
+    }
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    (void)version;
+    struct http_server *srv = cls;
+    struct conn_state *st = *con_cls;
+    if (!st) {
+        st = xcalloc(1, sizeof *st);
+        buf_init(&st->body, srv->cfg.max_body);
+        clock_gettime(CLOCK_MONOTONIC, &st->started);
+        *con_cls = st;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (!st->too_large && buf_append(&st->body, upload_data, *upload_data_size) < 0) {
+            st->too_large = true;
+            buf_release(&st->body);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    struct http_request req;
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.path = url;
+    req.body = st->body.len ? st->body.data : NULL;
+    req.body_len = st->body.len;
+    req.body_too_large = st->too_large;
+    req.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+    req.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    req.transport = conn;
+    client_address(conn, req.client_addr, sizeof req.client_addr);
+
+    struct http_response res;
+    http_response_init(&res);
+    srv->cfg.handler(srv->cfg.ctx, &req, &res);
+
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(res.body.len, res.body.data ? res.body.data : (void *)"",
+                                        MHD_RESPMEM_MUST_COPY);
+    if (res.body.len || res.status != 204)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res.content_type);
+    for (int i = 0; i < res.n_headers; i++)
+        MHD_add_response_header(r, res.headers[i].name, res.headers[i].value);
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res.status, r);
+    MHD_destroy_response(r);
+
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double ms = (double)(now.tv_sec - st->started.tv_sec) * 1e3 +
+                (double)(now.tv_nsec - st->started.tv_nsec) / 1e6;
+    log_info("http", "%s %s %s %d %zu %.2fms", req.client_addr, method, url, res.status,
+             res.body.len, ms);
+    http_response_release(&res);
+    return ret;
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    struct conn_state *st = *con_cls;
+    if (!st)
+        return;
+    buf_release(&st->body);
+    free(st);
+    *con_cls = NULL;
+}
+
+/* Parses "host:port" / "[v6]:port" into a sockaddr. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[128];
+    const char *colon;
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof host)
+            return -EINVAL;
+        memcpy(host, listen + 1, (size_t)(end - listen - 1));
+        host[end - listen - 1] = '\0';
+        colon = end + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= sizeof host)
+            return -EINVAL;
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+    }
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535 || colon[1] == '\0')
+        return -EINVAL;
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons((uint16_t)port);
+        *len = sizeof *in;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *in6;
+        return 0;
+    }
+    return -EINVAL;
+}
+
+int http_server_start(const struct http_server_config *cfg, struct http_server **ret)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    int r = parse_listen(cfg->listen, &ss, &sslen);
+    if (r < 0)
+        return r;
+    struct http_server *srv = xcalloc(1, sizeof *srv);
+    srv->cfg = *cfg;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, access_handler, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(cfg->threads ? cfg->threads : 2),
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)60, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)64 * 1024, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_END);
+    if (!srv->mhd) {
+        free(srv);
+        return -EADDRINUSE;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : 0;
+    *ret = srv;
+    return 0;
+}
+
+unsigned http_server_port(const struct http_server *srv)
+{
+    return srv->port;
+}
+
+void http_server_stop(struct http_server *srv)
+{
+    if (!srv)
+        return;
+    MHD_stop_daemon(srv->mhd);
+    free(srv);
+}
