@@ -1,0 +1,1437 @@
+/*
+ * edge.c - the relay thread: listeners, connections, deadline timer, commands.
+ *
+ * Ownership: everything below struct edge (grants, connections, pools, the
+ * hash table and the deadline heap) is touched only by the relay thread. Other
+ * threads talk to it through the command queue (mutex + eventfd) and wait for
+ * the answer on a condition variable. See docs/internals/edge.md.
+ */
+#include "edge.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc.h"
+
+#define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
+
+#define MAX_EVENTS 256
+#define ACCEPT_BATCH 64
+#define LISTEN_BACKLOG 4096
+#define THROTTLE_TICK_MS 5
+#define EMFILE_RETRY_MS 100
+
+enum hkind {
+    H_CMD = 1,
+    H_TIMER,
+    H_LISTENER,
+    H_CLIENT,
+    H_TARGET,
+};
+
+/* What epoll_event.data.ptr points to. */
+struct handle {
+    enum hkind kind;
+};
+
+/* Token bucket of one direction of a rate-limited grant. */
+struct bucket {
+    int64_t tokens;
+    int64_t last_us; /* CLOCK_MONOTONIC */
+};
+
+struct conn;
+
+struct grant {
+    struct handle h; /* H_LISTENER */
+    char id[EDGE_ID_MAX + 1];
+    int fd;
+    bool dead;
+    bool paused;
+    struct sockaddr_storage listen;
+    struct sockaddr_storage target;
+    socklen_t target_len;
+    struct cidr *allow; /* owned */
+    size_t n_allow;
+    int64_t deadline_ms;
+    size_t heap_idx;    /* SIZE_MAX when not in the heap */
+    uint64_t rate;      /* bytes/s per direction, 0 = off */
+    struct bucket bk[2];
+    struct conn *conns; /* live connections (doubly linked through gprev/gnext) */
+    unsigned live;
+    uint64_t total;
+    uint64_t refused;
+    struct grant *hnext;      /* hash chain */
+    struct grant *pnext;      /* paused list / deferred free list */
+};
+
+/* One direction of a connection: 0 = client -> target, 1 = target -> client. */
+struct dir {
+    int pr, pw;   /* pipe (splice mode), -1 when none is lent */
+    char *buf;    /* buffer (copy mode), NULL when none is lent */
+    size_t off;   /* copy mode: first unsent byte */
+    size_t len;   /* bytes held (pipe) or end of data in buf */
+    uint64_t bytes;
+    bool eof;       /* read side returned 0 */
+    bool shut;      /* shutdown(SHUT_WR) sent to the write side */
+    bool throttled; /* waiting for the grant's bucket */
+};
+
+struct conn {
+    struct handle hc; /* H_CLIENT */
+    struct handle ht; /* H_TARGET */
+    int cfd, tfd;
+    bool c_rd, c_wr, t_rd, t_wr; /* edge-triggered readiness */
+    bool connected;
+    bool closing;
+    bool on_list;       /* in the connecting or throttled list */
+    int8_t first_eof;   /* -1, or the dir index whose read side ended first */
+    struct dir d[2];
+    struct grant *g;
+    struct conn *gprev, *gnext; /* grant's list */
+    struct conn *lprev, *lnext; /* connecting list or throttled list */
+    struct conn *fnext;         /* deferred free list */
+    uint64_t id;
+    int64_t start_ms;
+    int64_t connect_deadline_us;
+    struct sockaddr_in6 src; /* big enough for sockaddr_in too */
+    char src_str[EDGE_ADDR_STR_LEN];
+};
+
+struct clist {
+    struct conn *head, *tail;
+};
+
+enum cmd_type {
+    CMD_OPEN = 1,
+    CMD_CLOSE,
+    CMD_GET,
+    CMD_LIST,
+    CMD_STATS,
+    CMD_STOP,
+};
+
+struct cmd {
+    enum cmd_type type;
+    const struct edge_grant *g;
+    const char *id;
+    struct edge_grant_info *info;
+    struct edge_grant_info **list;
+    size_t *n;
+    struct edge_stats *st;
+    int result;
+    bool done;
+    struct cmd *next;
+};
+
+struct edge {
+    struct edge_config cfg;
+    int ep, evfd, tfd;
+    struct handle h_cmd, h_timer;
+    pthread_t thread;
+    bool stop;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct cmd *q_head, *q_tail;
+
+    /* relay-thread state */
+    struct grant **buckets; /* hash table */
+    size_t nbuckets;
+    unsigned ngrants;
+    struct grant **heap; /* min-heap on deadline_ms */
+    size_t heap_len, heap_cap;
+    struct grant *paused;    /* listeners paused at max_conns or EMFILE */
+    int64_t resume_at_us;    /* EMFILE retry time, 0 = none */
+    struct grant *dead_grants;
+    struct conn *dead_conns;
+    struct clist connecting;
+    struct clist throttled;
+    int64_t throttle_at_us;
+
+    int *pipe_pool; /* pairs */
+    unsigned npipes;
+    char **buf_pool;
+    unsigned nbufs;
+    size_t pipe_size; /* real pipe size after F_SETPIPE_SZ */
+
+    unsigned live;
+    uint64_t next_conn_id;
+    struct edge_stats st;
+};
+
+/* ---- time ---- */
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t real_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- small helpers ---- */
+
+const char *edge_end_reason_str(enum edge_end_reason r)
+{
+    switch (r) {
+    case EDGE_END_NONE: return "none";
+    case EDGE_END_CLIENT_CLOSED: return "client_closed";
+    case EDGE_END_TARGET_CLOSED: return "target_closed";
+    case EDGE_END_REFUSED: return "refused";
+    case EDGE_END_TARGET_UNREACHABLE: return "target_unreachable";
+    case EDGE_END_GRANT_CLOSED: return "grant_closed";
+    case EDGE_END_GRANT_EXPIRED: return "grant_expired";
+    case EDGE_END_SHUTDOWN: return "shutdown";
+    }
+    return "unknown";
+}
+
+/* Parses a numeric IPv4/IPv6 address + port into ss. 0 or -EINVAL. */
+static int parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss,
+                      socklen_t *ret_len)
+{
+    memset(ss, 0, sizeof(*ss));
+    if (!s)
+        return -EINVAL;
+    struct sockaddr_in *in = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, s, &in->sin_addr) == 1) {
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        *ret_len = sizeof(*in);
+        return 0;
+    }
+    memset(ss, 0, sizeof(*ss));
+    if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        *ret_len = sizeof(*in6);
+        return 0;
+    }
+    return -EINVAL;
+}
+
+static void format_addr(const struct sockaddr *sa, char out[EDGE_ADDR_STR_LEN])
+{
+    char ip[INET6_ADDRSTRLEN];
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+        snprintf(out, EDGE_ADDR_STR_LEN, "%s:%u", ip, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+        snprintf(out, EDGE_ADDR_STR_LEN, "[%s]:%u", ip, ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, EDGE_ADDR_STR_LEN, "?");
+    }
+}
+
+static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+    return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+static void emit(struct edge *e, const struct edge_event *ev)
+{
+    if (e->cfg.on_event)
+        e->cfg.on_event(e->cfg.userdata, ev);
+}
+
+/* ---- intrusive connection lists ---- */
+
+static void clist_push(struct clist *l, struct conn *c)
+{
+    c->lnext = NULL;
+    c->lprev = l->tail;
+    if (l->tail)
+        l->tail->lnext = c;
+    else
+        l->head = c;
+    l->tail = c;
+    c->on_list = true;
+}
+
+static void clist_remove(struct clist *l, struct conn *c)
+{
+    if (c->lprev)
+        c->lprev->lnext = c->lnext;
+    else
+        l->head = c->lnext;
+    if (c->lnext)
+        c->lnext->lprev = c->lprev;
+    else
+        l->tail = c->lprev;
+    c->lprev = c->lnext = NULL;
+    c->on_list = false;
+}
+
+/* ---- grant hash table (by id) ---- */
+
+static size_t hash_id(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return (size_t)h;
+}
+
+static struct grant *grant_find(struct edge *e, const char *id)
+{
+    for (struct grant *g = e->buckets[hash_id(id) & (e->nbuckets - 1)]; g; g = g->hnext)
+        if (strcmp(g->id, id) == 0)
+            return g;
+    return NULL;
+}
+
+static void grant_hash_insert(struct edge *e, struct grant *g)
+{
+    if (e->ngrants + 1 > e->nbuckets) {
+        size_t nb = e->nbuckets * 2;
+        struct grant **b = xcalloc(nb, sizeof(*b));
+        for (size_t i = 0; i < e->nbuckets; i++) {
+            struct grant *x = e->buckets[i];
+            while (x) {
+                struct grant *next = x->hnext;
+                size_t k = hash_id(x->id) & (nb - 1);
+                x->hnext = b[k];
+                b[k] = x;
+                x = next;
+            }
+        }
+        free(e->buckets);
+        e->buckets = b;
+        e->nbuckets = nb;
+    }
+    size_t k = hash_id(g->id) & (e->nbuckets - 1);
+    g->hnext = e->buckets[k];
+    e->buckets[k] = g;
+    e->ngrants++;
+}
+
+static void grant_hash_remove(struct edge *e, struct grant *g)
+{
+    struct grant **pp = &e->buckets[hash_id(g->id) & (e->nbuckets - 1)];
+    for (; *pp; pp = &(*pp)->hnext) {
+        if (*pp == g) {
+            *pp = g->hnext;
+            e->ngrants--;
+            return;
+        }
+    }
+}
+
+/* ---- deadline heap + timerfd ---- */
+
+static void heap_swap(struct edge *e, size_t a, size_t b)
+{
+    struct grant *t = e->heap[a];
+    e->heap[a] = e->heap[b];
+    e->heap[b] = t;
+    e->heap[a]->heap_idx = a;
+    e->heap[b]->heap_idx = b;
+}
+
+static void heap_up(struct edge *e, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (e->heap[p]->deadline_ms <= e->heap[i]->deadline_ms)
+            break;
+        heap_swap(e, p, i);
+        i = p;
+    }
+}
+
+static void heap_down(struct edge *e, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < e->heap_len && e->heap[l]->deadline_ms < e->heap[m]->deadline_ms)
+            m = l;
+        if (r < e->heap_len && e->heap[r]->deadline_ms < e->heap[m]->deadline_ms)
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(e, i, m);
+        i = m;
+    }
+}
+
+static void heap_remove(struct edge *e, struct grant *g)
+{
+    size_t i = g->heap_idx;
+    if (i == SIZE_MAX)
+        return;
+    g->heap_idx = SIZE_MAX;
+    e->heap_len--;
+    if (i == e->heap_len)
+        return;
+    e->heap[i] = e->heap[e->heap_len];
+    e->heap[i]->heap_idx = i;
+    heap_up(e, i);
+    heap_down(e, e->heap[i]->heap_idx);
+}
+
+/* Puts g in the heap at its deadline (or takes it out when deadline_ms is 0). */
+static void heap_set(struct edge *e, struct grant *g)
+{
+    heap_remove(e, g);
+    if (g->deadline_ms == 0)
+        return;
+    if (e->heap_len == e->heap_cap) {
+        e->heap_cap = e->heap_cap ? e->heap_cap * 2 : 64;
+        e->heap = xrealloc(e->heap, e->heap_cap * sizeof(*e->heap));
+    }
+    g->heap_idx = e->heap_len;
+    e->heap[e->heap_len++] = g;
+    heap_up(e, g->heap_idx);
+}
+
+/* Arms the CLOCK_REALTIME timerfd at the earliest deadline (absolute, ns precision). */
+static void timer_arm(struct edge *e)
+{
+    struct itimerspec its;
+    memset(&its, 0, sizeof(its));
+    if (e->heap_len > 0) {
+        int64_t d = e->heap[0]->deadline_ms;
+        its.it_value.tv_sec = d / 1000;
+        its.it_value.tv_nsec = (d % 1000) * 1000000;
+        if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
+            its.it_value.tv_nsec = 1; /* 0 would disarm */
+    }
+    timerfd_settime(e->tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL);
+}
+
+/* ---- pools of pipes and buffers ---- */
+
+static int pipe_get(struct edge *e, struct dir *d)
+{
+    if (e->npipes > 0) {
+        e->npipes--;
+        d->pr = e->pipe_pool[2 * e->npipes];
+        d->pw = e->pipe_pool[2 * e->npipes + 1];
+    } else {
+        int p[2];
+        if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+            return -errno;
+        if (e->pipe_size)
+            fcntl(p[1], F_SETPIPE_SZ, (int)e->pipe_size);
+        d->pr = p[0];
+        d->pw = p[1];
+    }
+    e->st.busy_pipes++;
+    return 0;
+}
+
+/* Returns d's pipe to the pool when it is empty, closes it otherwise (data would leak). */
+static void pipe_put(struct edge *e, struct dir *d)
+{
+    if (d->pr < 0)
+        return;
+    e->st.busy_pipes--;
+    if (d->len == 0 && e->npipes < e->cfg.pool_max) {
+        e->pipe_pool[2 * e->npipes] = d->pr;
+        e->pipe_pool[2 * e->npipes + 1] = d->pw;
+        e->npipes++;
+    } else {
+        close(d->pr);
+        close(d->pw);
+    }
+    d->pr = d->pw = -1;
+}
+
+static void buf_get(struct edge *e, struct dir *d)
+{
+    if (e->nbufs > 0)
+        d->buf = e->buf_pool[--e->nbufs];
+    else
+        d->buf = xmalloc(e->cfg.chunk_size);
+    d->off = d->len = 0;
+    e->st.busy_bufs++;
+}
+
+static void buf_put(struct edge *e, struct dir *d)
+{
+    if (!d->buf)
+        return;
+    e->st.busy_bufs--;
+    if (e->nbufs < e->cfg.pool_max)
+        e->buf_pool[e->nbufs++] = d->buf;
+    else
+        free(d->buf);
+    d->buf = NULL;
+    d->off = d->len = 0;
+}
+
+/* ---- connections ---- */
+
+static void listeners_pause(struct edge *e, struct grant *g)
+{
+    if (g->paused)
+        return;
+    struct epoll_event ev = {.events = 0, .data.ptr = &g->h};
+    epoll_ctl(e->ep, EPOLL_CTL_MOD, g->fd, &ev);
+    g->paused = true;
+    g->pnext = e->paused;
+    e->paused = g;
+    e->st.accept_paused++;
+}
+
+static void listeners_resume(struct edge *e)
+{
+    while (e->paused) {
+        struct grant *g = e->paused;
+        e->paused = g->pnext;
+        g->pnext = NULL;
+        g->paused = false;
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &g->h};
+        epoll_ctl(e->ep, EPOLL_CTL_MOD, g->fd, &ev);
+    }
+    e->resume_at_us = 0;
+}
+
+/* An abortive close: RST instead of FIN, so a cut is a cut even with unsent data. */
+static void close_rst(int fd)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+}
+
+/*
+ * Ends c: closes both sockets (with RST when cut by the edge), gives back its
+ * pipes/buffers, reports EDGE_EV_CONN_END and queues the struct for freeing
+ * after the current epoll batch (events of this batch may still point at it).
+ */
+static void conn_end(struct edge *e, struct conn *c, enum edge_end_reason reason, int err)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    struct grant *g = c->g;
+
+    if (c->on_list)
+        clist_remove(c->connected ? &e->throttled : &e->connecting, c);
+    if (c->gprev)
+        c->gprev->gnext = c->gnext;
+    else
+        g->conns = c->gnext;
+    if (c->gnext)
+        c->gnext->gprev = c->gprev;
+    g->live--;
+    e->live--;
+
+    bool cut = reason == EDGE_END_GRANT_CLOSED || reason == EDGE_END_GRANT_EXPIRED ||
+               reason == EDGE_END_SHUTDOWN;
+    for (int i = 0; i < 2; i++) {
+        pipe_put(e, &c->d[i]);
+        buf_put(e, &c->d[i]);
+    }
+    if (cut) {
+        close_rst(c->cfd);
+        if (c->tfd >= 0)
+            close_rst(c->tfd);
+    } else {
+        close(c->cfd);
+        if (c->tfd >= 0)
+            close(c->tfd);
+    }
+    c->cfd = c->tfd = -1;
+
+    struct edge_event ev = {
+        .type = EDGE_EV_CONN_END,
+        .grant_id = g->id,
+        .conn_id = c->id,
+        .src_str = c->src_str,
+        .start_ms = c->start_ms,
+        .end_ms = real_ms(),
+        .bytes_c2t = c->d[0].bytes,
+        .bytes_t2c = c->d[1].bytes,
+        .reason = reason,
+        .error = err,
+        .deadline_ms = g->deadline_ms,
+    };
+    memcpy(&ev.src, &c->src, sizeof(c->src));
+    emit(e, &ev);
+
+    c->g = NULL;
+    c->fnext = e->dead_conns;
+    e->dead_conns = c;
+    if (e->paused && e->live < e->cfg.max_conns && e->resume_at_us == 0)
+        listeners_resume(e);
+}
+
+/* Ends c because of an I/O error or EOF on side `dir_side` (0 = client, 1 = target). */
+static void conn_fail(struct edge *e, struct conn *c, int side, int err)
+{
+    int first = c->first_eof >= 0 ? c->first_eof : side;
+    conn_end(e, c, first == 0 ? EDGE_END_CLIENT_CLOSED : EDGE_END_TARGET_CLOSED, err);
+}
+
+/* Bucket depth: 100 ms worth of traffic, at least 4 KiB. */
+static int64_t bucket_burst(const struct grant *g)
+{
+    return (int64_t)(g->rate / 10 > 4096 ? g->rate / 10 : 4096);
+}
+
+/* Takes up to want bytes from the grant's bucket for direction i; returns what it may move. */
+static size_t bucket_take(struct grant *g, int i, size_t want)
+{
+    struct bucket *b = &g->bk[i];
+    int64_t now = mono_us();
+    int64_t burst = bucket_burst(g);
+    int64_t add = (int64_t)((double)g->rate * (double)(now - b->last_us) / 1e6);
+    if (add > 0) {
+        b->tokens += add;
+        if (b->tokens > burst)
+            b->tokens = burst;
+        b->last_us = now;
+    }
+    if (b->tokens <= 0)
+        return 0;
+    return want < (size_t)b->tokens ? want : (size_t)b->tokens;
+}
+
+/*
+ * Moves data in direction i as far as readiness allows. Returns 0, or -1 when
+ * the connection was ended (c must not be touched any more).
+ */
+static int dir_pump(struct edge *e, struct conn *c, int i)
+{
+    struct dir *d = &c->d[i];
+    int sfd = i == 0 ? c->cfd : c->tfd;
+    int dfd = i == 0 ? c->tfd : c->cfd;
+    bool *rd = i == 0 ? &c->c_rd : &c->t_rd;
+    bool *wr = i == 0 ? &c->t_wr : &c->c_wr;
+    bool splice_mode = e->cfg.mode == EDGE_RELAY_SPLICE;
+    size_t cap = splice_mode ? e->pipe_size : e->cfg.chunk_size;
+
+    for (;;) {
+        bool progress = false;
+        size_t held = splice_mode ? d->len : d->len - d->off;
+
+        /* fill */
+        if (!d->eof && *rd && !d->throttled && d->len < cap) {
+            size_t want = cap - d->len;
+            if (c->g->rate) {
+                want = bucket_take(c->g, i, want);
+                if (want == 0) {
+                    d->throttled = true;
+                    if (!c->on_list)
+                        clist_push(&e->throttled, c);
+                }
+            }
+            if (want > 0) {
+                ssize_t n;
+                if (splice_mode) {
+                    int pr = d->pr < 0 ? pipe_get(e, d) : 0;
+                    if (pr < 0) {
+                        conn_fail(e, c, i, -pr);
+                        return -1;
+                    }
+                    n = splice(sfd, NULL, d->pw, NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+                } else {
+                    if (!d->buf)
+                        buf_get(e, d);
+                    n = read(sfd, d->buf + d->len, want);
+                }
+                if (n > 0) {
+                    d->len += (size_t)n;
+                    held += (size_t)n;
+                    if (c->g->rate)
+                        c->g->bk[i].tokens -= n;
+                    progress = true;
+                } else if (n == 0) {
+                    d->eof = true;
+                    if (c->first_eof < 0)
+                        c->first_eof = (int8_t)i;
+                    progress = true;
+                } else if (errno == EAGAIN) {
+                    /* splice also says EAGAIN when the pipe is full (in slots, not bytes):
+                     * keep the readiness until the pipe has been drained once. */
+                    if (!(splice_mode && held > 0))
+                        *rd = false;
+                } else if (errno != EINTR) {
+                    conn_fail(e, c, i, errno);
+                    return -1;
+                }
+                if (held == 0) { /* nothing read: give the pipe/buffer back */
+                    if (splice_mode)
+                        pipe_put(e, d);
+                    else
+                        buf_put(e, d);
+                }
+            }
+        }
+
+        /* drain */
+        if (held > 0 && *wr) {
+            ssize_t n;
+            if (splice_mode)
+                n = splice(d->pr, NULL, dfd, NULL, held, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            else
+                n = send(dfd, d->buf + d->off, held, MSG_NOSIGNAL);
+            if (n > 0) {
+                d->bytes += (uint64_t)n;
+                progress = true;
+                if (splice_mode) {
+                    d->len -= (size_t)n;
+                    if (d->len == 0)
+                        pipe_put(e, d);
+                } else {
+                    d->off += (size_t)n;
+                    if (d->off == d->len)
+                        buf_put(e, d);
+                }
+            } else if (n < 0 && errno == EAGAIN) {
+                *wr = false;
+            } else if (n < 0 && errno != EINTR) {
+                conn_fail(e, c, 1 - i, errno);
+                return -1;
+            }
+        }
+
+        held = splice_mode ? d->len : d->len - d->off;
+        if (d->eof && held == 0 && !d->shut) {
+            shutdown(dfd, SHUT_WR);
+            d->shut = true;
+        }
+        if (!progress)
+            return 0;
+    }
+}
+
+static void conn_pump(struct edge *e, struct conn *c)
+{
+    if (dir_pump(e, c, 0) < 0 || dir_pump(e, c, 1) < 0)
+        return;
+    if (c->d[0].shut && c->d[1].shut)
+        conn_fail(e, c, c->first_eof, 0);
+}
+
+/* The target connect finished (ok or not). */
+static void conn_connected(struct edge *e, struct conn *c)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    if (getsockopt(c->tfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (c->on_list)
+        clist_remove(&e->connecting, c);
+    if (err) {
+        e->st.unreachable++;
+        conn_end(e, c, EDGE_END_TARGET_UNREACHABLE, err);
+        return;
+    }
+    c->connected = true;
+    c->t_rd = c->t_wr = true;
+    conn_pump(e, c);
+}
+
+static void refuse(struct edge *e, struct grant *g, int fd, const struct sockaddr_storage *ss)
+{
+    close(fd);
+    g->refused++;
+    e->st.refused++;
+    char s[EDGE_ADDR_STR_LEN];
+    format_addr((const struct sockaddr *)ss, s);
+    int64_t now = real_ms();
+    struct edge_event ev = {
+        .type = EDGE_EV_CONN_END,
+        .grant_id = g->id,
+        .conn_id = ++e->next_conn_id,
+        .src = *ss,
+        .src_str = s,
+        .start_ms = now,
+        .end_ms = now,
+        .reason = EDGE_END_REFUSED,
+        .deadline_ms = g->deadline_ms,
+    };
+    emit(e, &ev);
+}
+
+static bool allowed(const struct grant *g, const struct sockaddr_storage *ss)
+{
+    for (size_t i = 0; i < g->n_allow; i++)
+        if (cidr_contains_sockaddr(&g->allow[i], (const struct sockaddr *)ss))
+            return true;
+    return false;
+}
+
+static void set_nodelay(int fd)
+{
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+/* Starts relaying accepted socket fd of grant g (allowed source ss). */
+static void conn_start(struct edge *e, struct grant *g, int fd, const struct sockaddr_storage *ss)
+{
+    struct conn *c = xcalloc(1, sizeof(*c));
+    c->hc.kind = H_CLIENT;
+    c->ht.kind = H_TARGET;
+    c->cfd = fd;
+    c->tfd = -1;
+    c->first_eof = -1;
+    for (int i = 0; i < 2; i++)
+        c->d[i].pr = c->d[i].pw = -1;
+    c->g = g;
+    c->id = ++e->next_conn_id;
+    c->start_ms = real_ms();
+    memcpy(&c->src, ss, ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(c->src));
+    format_addr((const struct sockaddr *)ss, c->src_str);
+    c->c_rd = c->c_wr = true;
+
+    c->gnext = g->conns;
+    if (g->conns)
+        g->conns->gprev = c;
+    g->conns = c;
+    g->live++;
+    g->total++;
+    e->live++;
+    e->st.accepted++;
+
+    struct edge_event ev = {
+        .type = EDGE_EV_CONN_START,
+        .grant_id = g->id,
+        .conn_id = c->id,
+        .src_str = c->src_str,
+        .start_ms = c->start_ms,
+        .deadline_ms = g->deadline_ms,
+    };
+    memcpy(&ev.src, &c->src, sizeof(c->src));
+    emit(e, &ev);
+    if (c->closing) /* the callback closed the grant */
+        return;
+
+    set_nodelay(fd);
+    struct epoll_event cev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                              .data.ptr = &c->hc};
+    if (epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &cev) < 0) {
+        conn_end(e, c, EDGE_END_TARGET_UNREACHABLE, errno);
+        return;
+    }
+    c->tfd = socket(g->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (c->tfd < 0) {
+        e->st.unreachable++;
+        conn_end(e, c, EDGE_END_TARGET_UNREACHABLE, errno);
+        return;
+    }
+    set_nodelay(c->tfd);
+    int r = connect(c->tfd, (const struct sockaddr *)&g->target, g->target_len);
+    if (r < 0 && errno != EINPROGRESS) {
+        e->st.unreachable++;
+        conn_end(e, c, EDGE_END_TARGET_UNREACHABLE, errno);
+        return;
+    }
+    struct epoll_event tev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+                              .data.ptr = &c->ht};
+    if (epoll_ctl(e->ep, EPOLL_CTL_ADD, c->tfd, &tev) < 0) {
+        conn_end(e, c, EDGE_END_TARGET_UNREACHABLE, errno);
+        return;
+    }
+    /* r == 0 (immediate connect) still reports EPOLLOUT, handled like the async case */
+    c->connect_deadline_us = mono_us() + (int64_t)e->cfg.connect_timeout_ms * 1000;
+    clist_push(&e->connecting, c);
+}
+
+static void on_accept(struct edge *e, struct grant *g)
+{
+    for (int n = 0; n < ACCEPT_BATCH && !g->dead; n++) {
+        if (e->live >= e->cfg.max_conns) {
+            listeners_pause(e, g);
+            return;
+        }
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int fd = accept4(g->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* out of descriptors: stop accepting for a moment rather than spin */
+                listeners_pause(e, g);
+                e->resume_at_us = mono_us() + EMFILE_RETRY_MS * 1000;
+            }
+            return;
+        }
+        if (!allowed(g, &ss))
+            refuse(e, g, fd, &ss);
+        else
+            conn_start(e, g, fd, &ss);
+    }
+}
+
+/* ---- grants ---- */
+
+/* Closes g's listener, cuts its connections and queues it for freeing. */
+static void grant_teardown(struct edge *e, struct grant *g, enum edge_end_reason reason)
+{
+    if (g->dead)
+        return;
+    g->dead = true;
+    grant_hash_remove(e, g);
+    heap_remove(e, g);
+    if (g->paused) {
+        struct grant **pp = &e->paused;
+        while (*pp && *pp != g)
+            pp = &(*pp)->pnext;
+        if (*pp)
+            *pp = g->pnext;
+        g->paused = false;
+    }
+    close(g->fd);
+    g->fd = -1;
+    while (g->conns)
+        conn_end(e, g->conns, reason, 0);
+    if (reason == EDGE_END_GRANT_EXPIRED) {
+        struct edge_event ev = {
+            .type = EDGE_EV_GRANT_EXPIRED,
+            .grant_id = g->id,
+            .end_ms = real_ms(),
+            .deadline_ms = g->deadline_ms,
+        };
+        emit(e, &ev);
+    }
+    g->pnext = e->dead_grants;
+    e->dead_grants = g;
+}
+
+static int grant_set_params(struct grant *g, const struct edge_grant *in)
+{
+    if (in->n_allow > EDGE_ALLOW_MAX || (in->n_allow > 0 && !in->allow))
+        return -EINVAL;
+    if (in->deadline_ms < 0)
+        return -EINVAL;
+    struct cidr *a = NULL;
+    if (in->n_allow > 0) {
+        a = xmalloc(in->n_allow * sizeof(*a));
+        memcpy(a, in->allow, in->n_allow * sizeof(*a));
+    }
+    free(g->allow);
+    g->allow = a;
+    g->n_allow = in->n_allow;
+    g->deadline_ms = in->deadline_ms;
+    if (g->rate != in->rate_limit) {
+        g->rate = in->rate_limit;
+        for (int i = 0; i < 2; i++) {
+            g->bk[i].tokens = bucket_burst(g);
+            g->bk[i].last_us = mono_us();
+        }
+    }
+    return 0;
+}
+
+static int do_open(struct edge *e, const struct edge_grant *in)
+{
+    if (!in || !in->id || in->id[0] == '\0' || strlen(in->id) > EDGE_ID_MAX)
+        return -EINVAL;
+    struct grant *g = grant_find(e, in->id);
+    if (g) {
+        int r = grant_set_params(g, in); /* validates before changing anything */
+        if (r < 0)
+            return r;
+        heap_set(e, g);
+        timer_arm(e); /* a past deadline fires at once */
+        return 0;
+    }
+    if (in->deadline_ms != 0 && in->deadline_ms <= real_ms())
+        return -ETIMEDOUT;
+
+    g = xcalloc(1, sizeof(*g));
+    g->h.kind = H_LISTENER;
+    g->heap_idx = SIZE_MAX;
+    g->fd = -1;
+    snprintf(g->id, sizeof(g->id), "%s", in->id);
+    socklen_t llen, tlen;
+    int r = parse_addr(in->listen_addr, in->listen_port, &g->listen, &llen);
+    if (r == 0)
+        r = parse_addr(in->target_addr, in->target_port, &g->target, &tlen);
+    if (r == 0 && in->target_port == 0)
+        r = -EINVAL;
+    if (r == 0)
+        r = grant_set_params(g, in);
+    if (r < 0)
+        goto out_free;
+    g->target_len = tlen;
+
+    g->fd = socket(g->listen.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (g->fd < 0) {
+        r = -errno;
+        goto out_free;
+    }
+    int one = 1;
+    setsockopt(g->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (g->listen.ss_family == AF_INET6)
+        setsockopt(g->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(g->fd, (struct sockaddr *)&g->listen, llen) < 0 ||
+        listen(g->fd, LISTEN_BACKLOG) < 0) {
+        r = -errno;
+        goto out_close;
+    }
+    socklen_t sl = sizeof(g->listen);
+    getsockname(g->fd, (struct sockaddr *)&g->listen, &sl);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &g->h};
+    if (epoll_ctl(e->ep, EPOLL_CTL_ADD, g->fd, &ev) < 0) {
+        r = -errno;
+        goto out_close;
+    }
+    grant_hash_insert(e, g);
+    heap_set(e, g);
+    timer_arm(e);
+    if (e->live >= e->cfg.max_conns)
+        listeners_pause(e, g);
+    return 0;
+
+out_close:
+    close(g->fd);
+out_free:
+    free(g->allow);
+    free(g);
+    return r;
+}
+
+static void grant_info(const struct grant *g, struct edge_grant_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->id, sizeof(out->id), "%s", g->id);
+    out->listen = g->listen;
+    out->listen_port = sockaddr_port(&g->listen);
+    out->deadline_ms = g->deadline_ms;
+    out->rate_limit = g->rate;
+    out->live_conns = g->live;
+    out->total_conns = g->total;
+    out->refused_conns = g->refused;
+}
+
+static void run_cmd(struct edge *e, struct cmd *c)
+{
+    struct grant *g;
+    switch (c->type) {
+    case CMD_OPEN:
+        c->result = do_open(e, c->g);
+        break;
+    case CMD_CLOSE:
+        g = c->id ? grant_find(e, c->id) : NULL;
+        if (!g) {
+            c->result = -ENOENT;
+            break;
+        }
+        grant_teardown(e, g, EDGE_END_GRANT_CLOSED);
+        timer_arm(e);
+        c->result = 0;
+        break;
+    case CMD_GET:
+        g = c->id ? grant_find(e, c->id) : NULL;
+        c->result = g ? 0 : -ENOENT;
+        if (g)
+            grant_info(g, c->info);
+        break;
+    case CMD_LIST: {
+        struct edge_grant_info *list = NULL;
+        size_t n = 0;
+        if (e->ngrants > 0) {
+            list = xcalloc(e->ngrants, sizeof(*list));
+            for (size_t i = 0; i < e->nbuckets; i++)
+                for (g = e->buckets[i]; g; g = g->hnext)
+                    grant_info(g, &list[n++]);
+        }
+        *c->list = list;
+        *c->n = n;
+        c->result = 0;
+        break;
+    }
+    case CMD_STATS:
+        *c->st = e->st;
+        c->st->grants = e->ngrants;
+        c->st->live_conns = e->live;
+        c->st->pool_pipes = e->npipes;
+        c->st->pool_bufs = e->nbufs;
+        c->result = 0;
+        break;
+    case CMD_STOP:
+        e->stop = true;
+        c->result = 0;
+        break;
+    }
+}
+
+/* Runs a command in the relay thread and waits for it (inline when already there). */
+static int submit(struct edge *e, struct cmd *c)
+{
+    if (pthread_equal(pthread_self(), e->thread)) {
+        run_cmd(e, c);
+        return c->result;
+    }
+    pthread_mutex_lock(&e->mu);
+    c->next = NULL;
+    if (e->q_tail)
+        e->q_tail->next = c;
+    else
+        e->q_head = c;
+    e->q_tail = c;
+    pthread_mutex_unlock(&e->mu);
+    uint64_t one = 1;
+    ssize_t w = write(e->evfd, &one, sizeof(one));
+    (void)w;
+    pthread_mutex_lock(&e->mu);
+    while (!c->done)
+        pthread_cond_wait(&e->cv, &e->mu);
+    pthread_mutex_unlock(&e->mu);
+    return c->result;
+}
+
+static void drain_cmds(struct edge *e)
+{
+    uint64_t v;
+    ssize_t r = read(e->evfd, &v, sizeof(v));
+    (void)r;
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        struct cmd *c = e->q_head;
+        if (c) {
+            e->q_head = c->next;
+            if (!e->q_head)
+                e->q_tail = NULL;
+        }
+        pthread_mutex_unlock(&e->mu);
+        if (!c)
+            return;
+        run_cmd(e, c);
+        pthread_mutex_lock(&e->mu);
+        c->done = true;
+        pthread_cond_broadcast(&e->cv);
+        pthread_mutex_unlock(&e->mu);
+    }
+}
+
+static void on_timer(struct edge *e)
+{
+    uint64_t v;
+    ssize_t r = read(e->tfd, &v, sizeof(v)); /* ECANCELED after a clock jump: re-check anyway */
+    (void)r;
+    int64_t now = real_ms();
+    while (e->heap_len > 0 && e->heap[0]->deadline_ms <= now)
+        grant_teardown(e, e->heap[0], EDGE_END_GRANT_EXPIRED);
+    timer_arm(e);
+}
+
+/* Periodic work outside epoll events: throttled conns, connect timeouts, EMFILE retry. */
+static void housekeeping(struct edge *e)
+{
+    int64_t now = mono_us();
+    if (e->throttled.head && now >= e->throttle_at_us) {
+        struct clist l = e->throttled;
+        e->throttled.head = e->throttled.tail = NULL;
+        for (struct conn *c = l.head; c; c = c->lnext)
+            c->on_list = false;
+        struct conn *c = l.head;
+        while (c) {
+            struct conn *next = c->lnext;
+            c->lprev = c->lnext = NULL;
+            c->d[0].throttled = c->d[1].throttled = false;
+            if (!c->closing)
+                conn_pump(e, c);
+            c = next;
+        }
+        e->throttle_at_us = now + THROTTLE_TICK_MS * 1000;
+    }
+    while (e->connecting.head && e->connecting.head->connect_deadline_us <= now) {
+        e->st.unreachable++;
+        conn_end(e, e->connecting.head, EDGE_END_TARGET_UNREACHABLE, ETIMEDOUT);
+    }
+    if (e->resume_at_us && now >= e->resume_at_us) {
+        e->resume_at_us = 0;
+        listeners_resume(e);
+    }
+}
+
+static int next_timeout_ms(struct edge *e)
+{
+    int64_t now = mono_us(), t = -1;
+    if (e->throttled.head)
+        t = e->throttle_at_us > now ? e->throttle_at_us - now : 0;
+    if (e->connecting.head) {
+        int64_t d = e->connecting.head->connect_deadline_us - now;
+        if (d < 0)
+            d = 0;
+        if (t < 0 || d < t)
+            t = d;
+    }
+    if (e->resume_at_us) {
+        int64_t d = e->resume_at_us > now ? e->resume_at_us - now : 0;
+        if (t < 0 || d < t)
+            t = d;
+    }
+    if (t < 0)
+        return -1;
+    return (int)((t + 999) / 1000);
+}
+
+static void free_deferred(struct edge *e)
+{
+    while (e->dead_conns) {
+        struct conn *c = e->dead_conns;
+        e->dead_conns = c->fnext;
+        free(c);
+    }
+    while (e->dead_grants) {
+        struct grant *g = e->dead_grants;
+        e->dead_grants = g->pnext;
+        free(g->allow);
+        free(g);
+    }
+}
+
+static void *loop(void *arg)
+{
+    struct edge *e = arg;
+    struct epoll_event evs[MAX_EVENTS];
+
+    while (!e->stop) {
+        int n = epoll_wait(e->ep, evs, MAX_EVENTS, next_timeout_ms(e));
+        if (n < 0 && errno != EINTR)
+            break;
+        for (int i = 0; i < n; i++) {
+            struct handle *h = evs[i].data.ptr;
+            uint32_t ev = evs[i].events;
+            struct conn *c;
+            switch (h->kind) {
+            case H_CMD:
+                drain_cmds(e);
+                break;
+            case H_TIMER:
+                on_timer(e);
+                break;
+            case H_LISTENER: {
+                struct grant *g = container_of(h, struct grant, h);
+                if (!g->dead)
+                    on_accept(e, g);
+                break;
+            }
+            case H_CLIENT:
+                c = container_of(h, struct conn, hc);
+                if (c->closing)
+                    break;
+                if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                    c->c_rd = true;
+                if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+                    c->c_wr = true;
+                if (c->connected)
+                    conn_pump(e, c);
+                break;
+            case H_TARGET:
+                c = container_of(h, struct conn, ht);
+                if (c->closing)
+                    break;
+                if (!c->connected) {
+                    if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+                        conn_connected(e, c);
+                    break;
+                }
+                if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+                    c->t_rd = true;
+                if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+                    c->t_wr = true;
+                conn_pump(e, c);
+                break;
+            }
+        }
+        housekeeping(e);
+        free_deferred(e);
+    }
+
+    /* shutdown: cut everything, answer whoever still waits */
+    while (e->ngrants > 0) {
+        for (size_t i = 0; i < e->nbuckets; i++)
+            while (e->buckets[i])
+                grant_teardown(e, e->buckets[i], EDGE_END_SHUTDOWN);
+    }
+    free_deferred(e);
+    pthread_mutex_lock(&e->mu);
+    for (struct cmd *c = e->q_head; c; c = c->next) {
+        c->result = -ECANCELED;
+        c->done = true;
+    }
+    e->q_head = e->q_tail = NULL;
+    pthread_cond_broadcast(&e->cv);
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
+/* ---- public API ---- */
+
+int edge_new(const struct edge_config *cfg, struct edge **ret_edge)
+{
+    if (!cfg || !ret_edge || cfg->mode > EDGE_RELAY_COPY)
+        return -EINVAL;
+    struct edge *e = xcalloc(1, sizeof(*e));
+    int r;
+    e->cfg = *cfg;
+    if (!e->cfg.max_conns)
+        e->cfg.max_conns = 16384;
+    if (!e->cfg.chunk_size)
+        e->cfg.chunk_size = 256 * 1024;
+    if (!e->cfg.pool_max)
+        e->cfg.pool_max = 32;
+    if (!e->cfg.connect_timeout_ms)
+        e->cfg.connect_timeout_ms = 10000;
+    e->ep = e->evfd = e->tfd = -1;
+    e->nbuckets = 64;
+    e->buckets = xcalloc(e->nbuckets, sizeof(*e->buckets));
+    e->pipe_pool = xcalloc(2 * (size_t)e->cfg.pool_max, sizeof(int));
+    e->buf_pool = xcalloc(e->cfg.pool_max, sizeof(char *));
+    e->h_cmd.kind = H_CMD;
+    e->h_timer.kind = H_TIMER;
+    pthread_mutex_init(&e->mu, NULL);
+    pthread_cond_init(&e->cv, NULL);
+
+    /* the real pipe size: ask for chunk_size once, read back what the kernel gave */
+    if (e->cfg.mode == EDGE_RELAY_SPLICE) {
+        int p[2];
+        if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
+            r = -errno;
+            goto out_free;
+        }
+        fcntl(p[1], F_SETPIPE_SZ, (int)e->cfg.chunk_size);
+        int sz = fcntl(p[1], F_GETPIPE_SZ);
+        e->pipe_size = sz > 0 ? (size_t)sz : 65536;
+        e->pipe_pool[0] = p[0];
+        e->pipe_pool[1] = p[1];
+        e->npipes = 1;
+    }
+
+    e->ep = epoll_create1(EPOLL_CLOEXEC);
+    e->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    e->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (e->ep < 0 || e->evfd < 0 || e->tfd < 0) {
+        r = -errno;
+        goto out_free;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &e->h_cmd};
+    struct epoll_event tev = {.events = EPOLLIN, .data.ptr = &e->h_timer};
+    if (epoll_ctl(e->ep, EPOLL_CTL_ADD, e->evfd, &ev) < 0 ||
+        epoll_ctl(e->ep, EPOLL_CTL_ADD, e->tfd, &tev) < 0) {
+        r = -errno;
+        goto out_free;
+    }
+
+    /* the relay thread blocks every signal: SIGPIPE from splice() stays pending there */
+    sigset_t all, old;
+    sigfillset(&all);
+    int sync_sigs[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
+    for (size_t i = 0; i < sizeof(sync_sigs) / sizeof(sync_sigs[0]); i++)
+        sigdelset(&all, sync_sigs[i]);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    r = -pthread_create(&e->thread, NULL, loop, e);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r < 0)
+        goto out_free;
+    *ret_edge = e;
+    return 0;
+
+out_free:
+    if (e->ep >= 0)
+        close(e->ep);
+    if (e->evfd >= 0)
+        close(e->evfd);
+    if (e->tfd >= 0)
+        close(e->tfd);
+    for (unsigned i = 0; i < 2 * e->npipes; i++)
+        close(e->pipe_pool[i]);
+    free(e->pipe_pool);
+    free(e->buf_pool);
+    free(e->buckets);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    free(e);
+    return r;
+}
+
+void edge_free(struct edge *e)
+{
+    if (!e)
+        return;
+    struct cmd c = {.type = CMD_STOP};
+    submit(e, &c);
+    pthread_join(e->thread, NULL);
+    close(e->ep);
+    close(e->evfd);
+    close(e->tfd);
+    for (unsigned i = 0; i < 2 * e->npipes; i++)
+        close(e->pipe_pool[i]);
+    for (unsigned i = 0; i < e->nbufs; i++)
+        free(e->buf_pool[i]);
+    free(e->pipe_pool);
+    free(e->buf_pool);
+    free(e->buckets);
+    free(e->heap);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    free(e);
+}
+
+int edge_grant_open(struct edge *e, const struct edge_grant *g)
+{
+    if (!e || !g)
+        return -EINVAL;
+    struct cmd c = {.type = CMD_OPEN, .g = g};
+    return submit(e, &c);
+}
+
+int edge_grant_close(struct edge *e, const char *id)
+{
+    if (!e || !id)
+        return -EINVAL;
+    struct cmd c = {.type = CMD_CLOSE, .id = id};
+    return submit(e, &c);
+}
+
+int edge_grant_get(struct edge *e, const char *id, struct edge_grant_info *ret)
+{
+    if (!e || !id || !ret)
+        return -EINVAL;
+    struct cmd c = {.type = CMD_GET, .id = id, .info = ret};
+    return submit(e, &c);
+}
+
+int edge_grant_list(struct edge *e, struct edge_grant_info **ret_list, size_t *ret_n)
+{
+    if (!e || !ret_list || !ret_n)
+        return -EINVAL;
+    struct cmd c = {.type = CMD_LIST, .list = ret_list, .n = ret_n};
+    return submit(e, &c);
+}
+
+int edge_stats_get(struct edge *e, struct edge_stats *ret)
+{
+    if (!e || !ret)
+        return -EINVAL;
+    struct cmd c = {.type = CMD_STATS, .st = ret};
+    return submit(e, &c);
+}

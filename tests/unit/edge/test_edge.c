@@ -1,0 +1,692 @@
+/*
+ * test_edge.c - the relay end to end on loopback: echo, 4 MiB byte-for-byte,
+ * allow-list refusal, close/deadline cuts, deadline extension, records,
+ * unreachable target, max_conns, rate limit, IPv6.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "cidr.h"
+#include "edge.h"
+
+/* ---- echo server ---- */
+
+#define MAX_ECHO_CONNS 64
+
+struct echo_server {
+    int fd;
+    uint16_t port;
+    volatile int stop;
+    pthread_t thread;
+    pthread_t conns[MAX_ECHO_CONNS];
+    int nconns;
+};
+
+static void *echo_conn(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        if (n <= 0)
+            break;
+        for (ssize_t off = 0; off < n;) {
+            ssize_t w = send(fd, buf + off, (size_t)(n - off), MSG_NOSIGNAL);
+            if (w <= 0)
+                goto out;
+            off += w;
+        }
+    }
+    shutdown(fd, SHUT_WR);
+out:
+    close(fd);
+    return NULL;
+}
+
+static void *echo_main(void *arg)
+{
+    struct echo_server *s = arg;
+    while (!s->stop) {
+        struct pollfd p = {.fd = s->fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0)
+            continue;
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0)
+            continue;
+        if (s->nconns == MAX_ECHO_CONNS) {
+            close(c);
+            continue;
+        }
+        pthread_create(&s->conns[s->nconns++], NULL, echo_conn, (void *)(intptr_t)c);
+    }
+    return NULL;
+}
+
+static void echo_start(struct echo_server *s)
+{
+    memset(s, 0, sizeof(*s));
+    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    int one = 1;
+    setsockopt(s->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(s->fd, 128), 0);
+    socklen_t l = sizeof(a);
+    getsockname(s->fd, (struct sockaddr *)&a, &l);
+    s->port = ntohs(a.sin_port);
+    pthread_create(&s->thread, NULL, echo_main, s);
+}
+
+static void echo_stop(struct echo_server *s)
+{
+    s->stop = 1;
+    pthread_join(s->thread, NULL);
+    close(s->fd);
+    for (int i = 0; i < s->nconns; i++)
+        pthread_join(s->conns[i], NULL);
+}
+
+/* ---- event recorder ---- */
+
+#define MAX_EVENTS 256
+
+struct rec {
+    enum edge_event_type type;
+    char grant_id[EDGE_ID_MAX + 1];
+    char src[EDGE_ADDR_STR_LEN];
+    uint64_t conn_id;
+    int64_t start_ms, end_ms, deadline_ms;
+    uint64_t c2t, t2c;
+    enum edge_end_reason reason;
+    int error;
+};
+
+static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rec_cv = PTHREAD_COND_INITIALIZER;
+static struct rec recs[MAX_EVENTS];
+static int nrecs;
+
+static void on_event(void *ud, const struct edge_event *ev)
+{
+    (void)ud;
+    pthread_mutex_lock(&rec_mu);
+    if (nrecs < MAX_EVENTS) {
+        struct rec *r = &recs[nrecs++];
+        r->type = ev->type;
+        snprintf(r->grant_id, sizeof(r->grant_id), "%s", ev->grant_id);
+        snprintf(r->src, sizeof(r->src), "%s", ev->src_str ? ev->src_str : "");
+        r->conn_id = ev->conn_id;
+        r->start_ms = ev->start_ms;
+        r->end_ms = ev->end_ms;
+        r->deadline_ms = ev->deadline_ms;
+        r->c2t = ev->bytes_c2t;
+        r->t2c = ev->bytes_t2c;
+        r->reason = ev->reason;
+        r->error = ev->error;
+    }
+    pthread_cond_broadcast(&rec_cv);
+    pthread_mutex_unlock(&rec_mu);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Waits (≤ 3 s) for an event of type for grant id; copies it into *out. */
+static int wait_rec(enum edge_event_type type, const char *id, struct rec *out)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += 3;
+    int found = -1;
+    pthread_mutex_lock(&rec_mu);
+    for (;;) {
+        for (int i = 0; i < nrecs; i++) {
+            if (recs[i].type == type && strcmp(recs[i].grant_id, id) == 0) {
+                *out = recs[i];
+                found = 0;
+                break;
+            }
+        }
+        if (found == 0 || pthread_cond_timedwait(&rec_cv, &rec_mu, &dl) != 0)
+            break;
+    }
+    pthread_mutex_unlock(&rec_mu);
+    return found;
+}
+
+/* ---- fixtures and helpers ---- */
+
+struct fx {
+    struct echo_server echo;
+    struct edge *edge;
+};
+
+static int setup_mode(void **state, enum edge_relay_mode mode, unsigned max_conns)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    echo_start(&f->echo);
+    struct edge_config cfg = {
+        .mode = mode, .max_conns = max_conns, .on_event = on_event, .connect_timeout_ms = 2000};
+    assert_int_equal(edge_new(&cfg, &f->edge), 0);
+    pthread_mutex_lock(&rec_mu);
+    nrecs = 0;
+    pthread_mutex_unlock(&rec_mu);
+    *state = f;
+    return 0;
+}
+
+static int setup(void **state)
+{
+    return setup_mode(state, EDGE_RELAY_SPLICE, 0);
+}
+
+static int setup_copy(void **state)
+{
+    return setup_mode(state, EDGE_RELAY_COPY, 0);
+}
+
+static int setup_max2(void **state)
+{
+    return setup_mode(state, EDGE_RELAY_SPLICE, 2);
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    edge_free(f->edge);
+    echo_stop(&f->echo);
+    free(f);
+    return 0;
+}
+
+static struct cidr allow_lo[1];
+
+/* Opens grant id on 127.0.0.1:<free port> to the echo server; returns the port. */
+static uint16_t open_grant(struct fx *f, const char *id, int64_t deadline_ms, uint64_t rate)
+{
+    assert_int_equal(cidr_parse("127.0.0.1/32", CIDR_STRICT, &allow_lo[0]), 0);
+    struct edge_grant g = {
+        .id = id,
+        .listen_addr = "127.0.0.1",
+        .listen_port = 0,
+        .target_addr = "127.0.0.1",
+        .target_port = f->echo.port,
+        .allow = allow_lo,
+        .n_allow = 1,
+        .deadline_ms = deadline_ms,
+        .rate_limit = rate,
+    };
+    assert_int_equal(edge_grant_open(f->edge, &g), 0);
+    struct edge_grant_info info;
+    assert_int_equal(edge_grant_get(f->edge, id, &info), 0);
+    assert_true(info.listen_port > 0);
+    return info.listen_port;
+}
+
+/* Blocking client socket (2 s receive timeout), optionally bound to src. -errno on failure. */
+static int client(const char *src, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (src) {
+        struct sockaddr_in s = {.sin_family = AF_INET};
+        inet_pton(AF_INET, src, &s.sin_addr);
+        assert_int_equal(bind(fd, (struct sockaddr *)&s, sizeof(s)), 0);
+    }
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+        int err = -errno;
+        close(fd);
+        return err;
+    }
+    return fd;
+}
+
+static void roundtrip(int fd, const char *msg)
+{
+    size_t n = strlen(msg);
+    char buf[256];
+    assert_int_equal(send(fd, msg, n, MSG_NOSIGNAL), (ssize_t)n);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, buf + got, n - got);
+        assert_true(r > 0);
+        got += (size_t)r;
+    }
+    assert_memory_equal(buf, msg, n);
+}
+
+/* Waits for the peer to close fd (read 0 or ECONNRESET); returns ms waited, -1 on timeout. */
+static double wait_cut(int fd)
+{
+    double t0 = mono_ms();
+    char buf[64];
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 3000) <= 0)
+            return -1;
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r == 0 || (r < 0 && errno == ECONNRESET))
+            return mono_ms() - t0;
+        if (r < 0)
+            return -1;
+    }
+}
+
+/* ---- tests ---- */
+
+static void test_echo(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-echo", 0, 0);
+    int fd = client(NULL, port);
+    assert_true(fd >= 0);
+    roundtrip(fd, "hello through the edge");
+    roundtrip(fd, "again");
+    close(fd);
+    struct rec r;
+    assert_int_equal(wait_rec(EDGE_EV_CONN_START, "g-echo", &r), 0);
+    assert_int_equal(wait_rec(EDGE_EV_CONN_END, "g-echo", &r), 0);
+    assert_int_equal(r.reason, EDGE_END_CLIENT_CLOSED);
+    assert_int_equal(r.c2t, 27);
+    assert_int_equal(r.t2c, 27);
+    assert_true(strncmp(r.src, "127.0.0.1:", 10) == 0);
+    assert_true(r.end_ms >= r.start_ms);
+}
+
+#define BIG (4u << 20)
+
+struct writer {
+    int fd;
+    const unsigned char *data;
+};
+
+static void *writer_main(void *arg)
+{
+    struct writer *w = arg;
+    size_t off = 0;
+    while (off < BIG) {
+        ssize_t n = send(w->fd, w->data + off, BIG - off > 100000 ? 100000 : BIG - off,
+                         MSG_NOSIGNAL);
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    shutdown(w->fd, SHUT_WR); /* half-close: the echo must still come back in full */
+    return NULL;
+}
+
+static void test_big_transfer(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-big", 0, 0);
+    unsigned char *data = malloc(BIG), *back = malloc(BIG);
+    uint32_t x = 2463534242u;
+    for (size_t i = 0; i < BIG; i++) {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        data[i] = (unsigned char)x;
+    }
+    int fd = client(NULL, port);
+    assert_true(fd >= 0);
+    struct writer w = {.fd = fd, .data = data};
+    pthread_t t;
+    pthread_create(&t, NULL, writer_main, &w);
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(fd, back + got, BIG - got + (got == BIG));
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (got > BIG)
+            break;
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(got, BIG);
+    assert_memory_equal(data, back, BIG);
+    close(fd);
+    struct rec r;
+    assert_int_equal(wait_rec(EDGE_EV_CONN_END, "g-big", &r), 0);
+    assert_int_equal(r.c2t, BIG);
+    assert_int_equal(r.t2c, BIG);
+    assert_int_equal(r.reason, EDGE_END_CLIENT_CLOSED);
+    free(data);
+    free(back);
+}
+
+static void test_refused(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-refuse", 0, 0);
+    int fd = client("127.0.0.2", port);
+    assert_true(fd >= 0);
+    double ms = wait_cut(fd);
+    assert_true(ms >= 0 && ms < 1000);
+    close(fd);
+    struct rec r;
+    assert_int_equal(wait_rec(EDGE_EV_CONN_END, "g-refuse", &r), 0);
+    assert_int_equal(r.reason, EDGE_END_REFUSED);
+    assert_true(strncmp(r.src, "127.0.0.2:", 10) == 0);
+    assert_int_equal(r.c2t + r.t2c, 0);
+    struct edge_grant_info info;
+    assert_int_equal(edge_grant_get(f->edge, "g-refuse", &info), 0);
+    assert_int_equal(info.refused_conns, 1);
+    assert_int_equal(info.total_conns, 0);
+    /* the allowed source still works */
+    fd = client("127.0.0.1", port);
+    roundtrip(fd, "ok");
+    close(fd);
+}
+
+static void test_close_cuts(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-close", 0, 0);
+    int fd = client(NULL, port);
+    roundtrip(fd, "live");
+    double t0 = mono_ms();
+    assert_int_equal(edge_grant_close(f->edge, "g-close"), 0);
+    double ms = wait_cut(fd);
+    print_message("      cut after close: %.2f ms (call + cut %.2f ms)\n", ms, mono_ms() - t0);
+    assert_true(ms >= 0 && ms < 1000);
+    close(fd);
+    assert_int_equal(client(NULL, port), -ECONNREFUSED);
+    assert_int_equal(edge_grant_close(f->edge, "g-close"), -ENOENT);
+    struct edge_grant_info info;
+    assert_int_equal(edge_grant_get(f->edge, "g-close", &info), -ENOENT);
+    struct rec r;
+    assert_int_equal(wait_rec(EDGE_EV_CONN_END, "g-close", &r), 0);
+    assert_int_equal(r.reason, EDGE_END_GRANT_CLOSED);
+    assert_int_equal(r.c2t, 4);
+    assert_int_equal(r.t2c, 4);
+}
+
+static void test_deadline(void **state)
+{
+    struct fx *f = *state;
+    int64_t deadline = now_ms() + 300;
+    uint16_t port = open_grant(f, "g-deadline", deadline, 0);
+    int fd = client(NULL, port);
+    roundtrip(fd, "before");
+    assert_true(wait_cut(fd) >= 0);
+    int64_t late = now_ms() - deadline;
+    print_message("      cut %lld ms after the deadline (client side)\n", (long long)late);
+    assert_true(late >= 0 && late < 1000);
+    close(fd);
+    assert_int_equal(client(NULL, port), -ECONNREFUSED);
+    struct rec r;
+    assert_int_equal(wait_rec(EDGE_EV_GRANT_EXPIRED, "g-deadline", &r), 0);
+    assert_int_equal(r.deadline_ms, deadline);
+    assert_true(r.end_ms >= deadline && r.end_ms - deadline < 1000);
+    assert_int_equal(wait_rec(EDGE_EV_CONN_END, "g-deadline", &r), 0);
+    assert_int_equal(r.reason, EDGE_END_GRANT_EXPIRED);
+    struct edge_grant_info info;
+    assert_int_equal(edge_grant_get(f->edge, "g-deadline", &info), -ENOENT);
+}
+
+static void test_deadline_extend(void **state)
+{
+    struct fx *f = *state;
+    int64_t t0 = now_ms();
+    uint16_t port = open_grant(f, "g-ext", t0 + 300, 0);
+    int fd = client(NULL, port);
+    roundtrip(fd, "one");
+    /* extend in place: same listener, same live connection */
+    uint16_t port2 = open_grant(f, "g-ext", t0 + 900, 0);
+    assert_int_equal(port2, port);
+    usleep(500 * 1000);
+    roundtrip(fd, "still alive after the first deadline");
+    int fd2 = client(NULL, port);
+    assert_true(fd2 >= 0);
+    roundtrip(fd2, "new conn ok");
+    assert_true(wait_cut(fd) >= 0);
+    int64_t late = now_ms() - (t0 + 900);
+    print_message("      extended deadline: cut %lld ms late\n", (long long)late);
+    assert_true(late >= 0 && late < 1000);
+    assert_true(wait_cut(fd2) >= 0);
+    close(fd);
+    close(fd2);
+    /* shortening works the same way: a deadline in the past expires at once */
+    port = open_grant(f, "g-short", now_ms() + 60000, 0);
+    fd = client(NULL, port);
+    roundtrip(fd, "x");
+    struct edge_grant g = {.id = "g-short", .allow = allow_lo, .n_allow = 1,
+                           .deadline_ms = now_ms() - 1};
+    assert_int_equal(edge_grant_open(f->edge, &g), 0);
+    double ms = wait_cut(fd);
+    assert_true(ms >= 0 && ms < 1000);
+    close(fd);
+    /* a new grant whose deadline already passed is not opened */
+    g.id = "g-past";
+    g.listen_addr = g.target_addr = "127.0.0.1";
+    g.target_port = f->echo.port;
+    assert_int_equal(edge_grant_open(f->edge, &g), -ETIMEDOUT);
+}
+
+static void test_unreachable(void **state)
+{
+    struct fx *f = *state;
+    /* a bound but not listening socket: connect gets ECONNREFUSED */
+    int hole = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    assert_int_equal(bind(hole, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t l = sizeof(a);
+    getsockname(hole, (struct sockaddr *)&a, &l);
+    assert_int_equal(cidr_parse("127.0.0.0/8", CIDR_STRICT, &allow_lo[0]), 0);
+    struct edge_grant g = {
+        .id = "g-unreach", .listen_addr = "127.0.0.1", .target_addr = "127.0.0.1",
+        .target_port = ntohs(a.sin_port), .allow = allow_lo, .n_allow = 1};
+    assert_int_equal(edge_grant_open(f->edge, &g), 0);
+    struct edge_grant_info info;
+    assert_int_equal(edge_grant_get(f->edge, "g-unreach", &info), 0);
+    int fd = client(NULL, info.listen_port);
+    assert_true(fd >= 0);
+    double ms = wait_cut(fd);
+    assert_true(ms >= 0 && ms < 1000);
+    close(fd);
+    struct rec r;
+    assert_int_equal(wait_rec(EDGE_EV_CONN_END, "g-unreach", &r), 0);
+    assert_int_equal(r.reason, EDGE_END_TARGET_UNREACHABLE);
+    assert_int_equal(r.error, ECONNREFUSED);
+    close(hole);
+}
+
+static void test_errors_and_list(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-a", 0, 0);
+    open_grant(f, "g-b", now_ms() + 60000, 0);
+    struct edge_grant g = {.id = "g-c", .listen_addr = "127.0.0.1", .listen_port = port,
+                           .target_addr = "127.0.0.1", .target_port = f->echo.port,
+                           .allow = allow_lo, .n_allow = 1};
+    assert_int_equal(edge_grant_open(f->edge, &g), -EADDRINUSE);
+    g.listen_port = 0;
+    g.listen_addr = "not-an-address";
+    assert_int_equal(edge_grant_open(f->edge, &g), -EINVAL);
+    g.listen_addr = "127.0.0.1";
+    g.target_port = 0;
+    assert_int_equal(edge_grant_open(f->edge, &g), -EINVAL);
+    g.target_port = f->echo.port;
+    g.id = "0123456789012345678901234567890123456"; /* 37 characters */
+    assert_int_equal(edge_grant_open(f->edge, &g), -EINVAL);
+    g.id = "g-c";
+    g.n_allow = EDGE_ALLOW_MAX + 1;
+    assert_int_equal(edge_grant_open(f->edge, &g), -EINVAL);
+
+    struct edge_grant_info *list;
+    size_t n;
+    assert_int_equal(edge_grant_list(f->edge, &list, &n), 0);
+    assert_int_equal(n, 2);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++)
+        seen |= strcmp(list[i].id, "g-a") == 0 ? 1 : strcmp(list[i].id, "g-b") == 0 ? 2 : 4;
+    assert_int_equal(seen, 3);
+    free(list);
+    assert_int_equal(edge_grant_close(f->edge, "g-a"), 0);
+    assert_int_equal(edge_grant_list(f->edge, &list, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0].id, "g-b");
+    free(list);
+    assert_int_equal(edge_grant_close(f->edge, "g-b"), 0);
+    assert_int_equal(edge_grant_list(f->edge, &list, &n), 0);
+    assert_int_equal(n, 0);
+    assert_null(list);
+}
+
+static void test_max_conns(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-max", 0, 0);
+    int a = client(NULL, port), b = client(NULL, port);
+    roundtrip(a, "a");
+    roundtrip(b, "b");
+    int c = client(NULL, port); /* completes in the kernel backlog, not accepted */
+    assert_true(c >= 0);
+    assert_int_equal(send(c, "c", 1, MSG_NOSIGNAL), 1);
+    struct pollfd p = {.fd = c, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 200), 0);
+    struct edge_stats st;
+    assert_int_equal(edge_stats_get(f->edge, &st), 0);
+    assert_int_equal(st.live_conns, 2);
+    assert_true(st.accept_paused >= 1);
+    close(a);
+    assert_int_equal(poll(&p, 1, 2000), 1); /* accepted once a slot is free */
+    char ch;
+    assert_int_equal(read(c, &ch, 1), 1);
+    assert_int_equal(ch, 'c');
+    close(b);
+    close(c);
+}
+
+static void test_rate_limit(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-rate", 0, 200000); /* 200 kB/s each way */
+    int fd = client(NULL, port);
+    static char data[100000];
+    memset(data, 'r', sizeof(data));
+    double t0 = mono_ms();
+    assert_int_equal(send(fd, data, sizeof(data), MSG_NOSIGNAL), (ssize_t)sizeof(data));
+    size_t got = 0;
+    char buf[65536];
+    while (got < sizeof(data)) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    double ms = mono_ms() - t0;
+    print_message("      100 kB echoed at 200 kB/s in %.0f ms\n", ms);
+    /* 20 kB burst, then 80 kB at 200 kB/s = 400 ms */
+    assert_true(ms >= 300 && ms < 2000);
+    close(fd);
+    /* the limit can be lifted in place */
+    open_grant(f, "g-rate", 0, 0);
+    fd = client(NULL, port);
+    t0 = mono_ms();
+    assert_int_equal(send(fd, data, sizeof(data), MSG_NOSIGNAL), (ssize_t)sizeof(data));
+    for (got = 0; got < sizeof(data);) {
+        ssize_t n = read(fd, buf, sizeof(buf));
+        assert_true(n > 0);
+        got += (size_t)n;
+    }
+    assert_true(mono_ms() - t0 < 300);
+    close(fd);
+}
+
+static void test_ipv6(void **state)
+{
+    struct fx *f = *state;
+    int probe = socket(AF_INET6, SOCK_STREAM, 0);
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int ok = probe >= 0 && bind(probe, (struct sockaddr *)&a6, sizeof(a6)) == 0;
+    if (probe >= 0)
+        close(probe);
+    if (!ok)
+        skip();
+    struct cidr allow6;
+    assert_int_equal(cidr_parse("::1/128", CIDR_STRICT, &allow6), 0);
+    struct edge_grant g = {.id = "g-v6", .listen_addr = "::1", .target_addr = "127.0.0.1",
+                           .target_port = f->echo.port, .allow = &allow6, .n_allow = 1};
+    assert_int_equal(edge_grant_open(f->edge, &g), 0);
+    struct edge_grant_info info;
+    assert_int_equal(edge_grant_get(f->edge, "g-v6", &info), 0);
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    struct timeval tv = {.tv_sec = 2};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    a6.sin6_port = htons(info.listen_port);
+    assert_int_equal(connect(fd, (struct sockaddr *)&a6, sizeof(a6)), 0);
+    roundtrip(fd, "v6");
+    close(fd);
+    struct rec r;
+    assert_int_equal(wait_rec(EDGE_EV_CONN_END, "g-v6", &r), 0);
+    assert_true(strncmp(r.src, "[::1]:", 6) == 0);
+}
+
+static void test_shutdown_cuts(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-shut", 0, 0);
+    int fd = client(NULL, port);
+    roundtrip(fd, "x");
+    edge_free(f->edge);
+    f->edge = NULL;
+    assert_true(wait_cut(fd) >= 0);
+    close(fd);
+    struct rec r;
+    assert_int_equal(wait_rec(EDGE_EV_CONN_END, "g-shut", &r), 0);
+    assert_int_equal(r.reason, EDGE_END_SHUTDOWN);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_echo, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_echo, setup_copy, teardown),
+        cmocka_unit_test_setup_teardown(test_big_transfer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_big_transfer, setup_copy, teardown),
+        cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_cuts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_extend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_and_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_max_conns, setup_max2, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_limit, setup_copy, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_cuts, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
