@@ -1,0 +1,100 @@
+/*
+ * api_int.h - shared by the API's handler files. Not a public header.
+ */
+#ifndef TG_API_INT_H
+#define TG_API_INT_H
+
+#include <jansson.h>
+
+#include "api.h"
+#include "auth.h"
+#include "error.h"
+#include "policy.h"
+#include "site.h"
+
+/* Everything one request's handler needs. */
+struct api_call {
+    struct api *api;
+    const struct http_request *req;
+    struct http_response *res;
+    struct http_match match;
+    struct principal who;
+    json_t *body; /* parsed JSON body or NULL; owned by the dispatcher */
+};
+
+typedef void (*api_handler_fn)(struct api_call *call);
+
+/* Route flags (struct http_route.flags): required scopes in the low bits plus these. */
+#define ROUTE_PUBLIC (1u << 30)    /* no authentication */
+#define ROUTE_BODY (1u << 29)      /* a JSON object body is required */
+#define ROUTE_BODY_OPT (1u << 28)  /* a JSON object body is allowed (empty is fine) */
+#define ROUTE_SCOPES(f) ((f) & ((1u << 28) - 1))
+
+/* Path parameter i of the matched route. */
+const char *api_param(const struct api_call *call, int i);
+
+/* --- responses --- */
+/* Writes the error shape for e; e->status is the HTTP status. */
+void api_send_error(struct api_call *call, const struct tg_err *e);
+/* Shorthand for a simple error. */
+void api_fail(struct api_call *call, enum tg_err_type type, int status, const char *code,
+              const char *param, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Maps a store error (-ENOENT, -EEXIST, -EIO, ...) on <what> to an API error. */
+void api_fail_store(struct api_call *call, int r, const char *what);
+/* Sends v (stolen) as JSON with status. */
+void api_send_json(struct api_call *call, int status, json_t *v);
+void api_send_no_content(struct api_call *call);
+
+/* --- JSON helpers (validation of request bodies) --- */
+json_t *json_time_or_null(int64_t t);
+json_t *json_str_or_null(const char *s);
+/*
+ * Field getters on the request body: each returns 0 and sets *ret when the
+ * field is present with the right type, 1 when absent (or null where nullable),
+ * and -EINVAL after filling err when present with a wrong type.
+ */
+int body_string(const json_t *obj, const char *key, const char *param, const char **ret,
+                struct tg_err *err);
+int body_bool(const json_t *obj, const char *key, const char *param, bool *ret,
+              struct tg_err *err);
+int body_int(const json_t *obj, const char *key, const char *param, long long *ret,
+             struct tg_err *err);
+/* Array of strings (null counts as absent); appended to out. */
+int body_string_array(const json_t *obj, const char *key, const char *param, size_t max,
+                      struct strlist *out, struct tg_err *err);
+/* True when id is a syntactically valid UUID; otherwise fills a 404 for <what>. */
+bool api_check_id(struct api_call *call, const char *id, const char *what);
+
+/* --- object mapping --- */
+json_t *policy_to_json(const struct policy *p, bool with_sites);
+/* Parses a full policy body (create/PUT) into p; name/services/networks/flags. */
+int policy_from_json(const json_t *obj, struct policy *p, struct tg_err *err);
+json_t *site_to_json(const struct api *api, const struct site *s, bool with_bootstrap);
+json_t *credential_to_json(const struct credential *c);
+json_t *api_key_to_json(const struct api_key *k, const char *secret);
+json_t *note_to_json(const struct site_note *n);
+
+/* --- handlers --- */
+void h_healthz(struct api_call *call);
+void h_openapi(struct api_call *call);
+void h_errors_doc(struct api_call *call);
+void h_policies_list(struct api_call *call);
+void h_policies_create(struct api_call *call);
+void h_policies_get(struct api_call *call);
+void h_policies_update(struct api_call *call);
+void h_policies_delete(struct api_call *call);
+void h_policies_attach(struct api_call *call);
+void h_sites_list(struct api_call *call);
+void h_sites_create(struct api_call *call);
+void h_sites_get(struct api_call *call);
+void h_sites_update(struct api_call *call);
+void h_sites_delete(struct api_call *call);
+void h_note_get(struct api_call *call);
+void h_note_put(struct api_call *call);
+void h_credentials_list(struct api_call *call);
+void h_credentials_rotate(struct api_call *call);
+void h_keys_list(struct api_call *call);
+void h_keys_create(struct api_call *call);
+void h_keys_revoke(struct api_call *call);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * h_policies.c - /v1/control-plane/policies (seed 001 "Policies").
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "api_int.h"
+#include "rand.h"
+#include "store.h"
+#include "timefmt.h"
+
+void h_policies_list(struct api_call *call)
+{
+    struct policy *a = NULL;
+    size_t n = 0;
+    int r = store_policy_list(call->api->store, call->who.tenant_id, &a, &n);
+    if (r < 0)
+        return api_fail_store(call, r, "policy");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, policy_to_json(&a[i], false));
+    store_policy_array_free(a, n);
+    api_send_json(call, 200, arr);
+}
+
+/* Sends the policy id as stored, with or without its site list. */
+static void send_policy(struct api_call *call, const char *id, int status, bool with_sites)
+{
+    struct policy p;
+    int r = store_policy_get(call->api->store, call->who.tenant_id, id, with_sites, &p);
+    if (r < 0)
+        return api_fail_store(call, r, "policy");
+    api_send_json(call, status, policy_to_json(&p, with_sites));
+    policy_release(&p);
+}
+
+/* Reads the "sites" list of a body; 1 when absent. */
+static int parse_site_list(struct api_call *call, struct strlist *ids, bool required)
+{
+    struct tg_err err;
+    int r = body_string_array(call->body, "sites", "sites", 10000, ids, &err);
+    if (r < 0) {
+        api_send_error(call, &err);
+        return r;
+    }
+    if (r > 0 && required) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_missing", "sites",
+                 "The 'sites' parameter is required.");
+        return -EINVAL;
+    }
+    for (size_t i = 0; i < ids->n; i++) {
+        if (!uuid_is_valid(ids->items[i])) {
+            char param[64];
+            snprintf(param, sizeof param, "sites[%zu]", i);
+            api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", param, "No such site '%s'.",
+                     ids->items[i]);
+            return -ENOENT;
+        }
+    }
+    return r;
+}
+
+static int attach(struct api_call *call, const char *policy_id, const struct strlist *ids)
+{
+    size_t bad = 0;
+    int r = store_policy_attach_sites(call->api->store, call->who.tenant_id, policy_id, ids, &bad);
+    if (r == -ENOENT && bad != (size_t)-1) {
+        char param[64];
+        snprintf(param, sizeof param, "sites[%zu]", bad);
+        api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", param, "No such site '%s'.",
+                 ids->items[bad]);
+    } else if (r < 0) {
+        api_fail_store(call, r, "policy");
+    }
+    return r;
+}
+
+void h_policies_create(struct api_call *call)
+{
+    struct policy p;
+    memset(&p, 0, sizeof p);
+    struct strlist sites = {0};
+    struct tg_err err;
+    if (policy_from_json(call->body, &p, &err) < 0) {
+        api_send_error(call, &err);
+        goto out;
+    }
+    int has_sites = parse_site_list(call, &sites, false);
+    if (has_sites < 0)
+        goto out;
+    uuid_v7(p.id);
+    snprintf(p.tenant_id, sizeof p.tenant_id, "%s", call->who.tenant_id);
+    char slug[64];
+    policy_make_slug(p.name, slug);
+    p.slug = xstrdup(slug);
+    p.created_at = p.updated_at = time_now();
+    int r = store_policy_insert(call->api->store, &p);
+    if (r < 0) {
+        api_fail_store(call, r, "policy");
+        goto out;
+    }
+    if (has_sites == 0 && sites.n) {
+        if (attach(call, p.id, &sites) < 0) {
+            /* Keep "bad input changes nothing": the policy goes away again. */
+            store_policy_delete(call->api->store, p.tenant_id, p.id);
+            goto out;
+        }
+    }
+    send_policy(call, p.id, 201, has_sites == 0);
+out:
+    strlist_release(&sites);
+    policy_release(&p);
+}
+
+void h_policies_get(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "policy"))
+        return;
+    send_policy(call, id, 200, true);
+}
+
+void h_policies_update(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "policy"))
+        return;
+    struct policy cur;
+    int r = store_policy_get(call->api->store, call->who.tenant_id, id, 0, &cur);
+    if (r < 0)
+        return api_fail_store(call, r, "policy");
+    struct policy p;
+    memset(&p, 0, sizeof p);
+    struct tg_err err;
+    if (policy_from_json(call->body, &p, &err) < 0) {
+        api_send_error(call, &err);
+        goto out;
+    }
+    memcpy(p.id, cur.id, sizeof p.id);
+    memcpy(p.tenant_id, cur.tenant_id, sizeof p.tenant_id);
+    p.slug = xstrdup(cur.slug); /* the slug is stable: URLs built on it keep working */
+    p.is_default = cur.is_default;
+    p.created_at = cur.created_at;
+    p.updated_at = time_now();
+    r = store_policy_update(call->api->store, &p);
+    if (r < 0) {
+        api_fail_store(call, r, "policy");
+        goto out;
+    }
+    send_policy(call, id, 200, false);
+out:
+    policy_release(&p);
+    policy_release(&cur);
+}
+
+void h_policies_delete(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "policy"))
+        return;
+    int r = store_policy_delete(call->api->store, call->who.tenant_id, id);
+    if (r == -EPERM)
+        return api_fail(call, TG_ERR_CONFLICT, 409, "default_policy_protected", NULL,
+                        "The default policy cannot be deleted.");
+    if (r < 0)
+        return api_fail_store(call, r, "policy");
+    api_send_no_content(call);
+}
+
+void h_policies_attach(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "policy"))
+        return;
+    struct strlist sites = {0};
+    if (parse_site_list(call, &sites, true) >= 0 && attach(call, id, &sites) == 0)
+        send_policy(call, id, 200, true);
+    strlist_release(&sites);
+}

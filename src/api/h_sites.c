@@ -1,0 +1,259 @@
+/*
+ * h_sites.c - /v1/sites, the site note and the API credentials of a site.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "alloc.h"
+#include "api_int.h"
+#include "rand.h"
+#include "store.h"
+#include "timefmt.h"
+
+void h_sites_list(struct api_call *call)
+{
+    struct site *a = NULL;
+    size_t n = 0;
+    int r = store_site_list(call->api->store, call->who.tenant_id, &a, &n);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, site_to_json(call->api, &a[i], false));
+    store_site_array_free(a, n);
+    api_send_json(call, 200, arr);
+}
+
+static void send_site(struct api_call *call, const char *id, int status)
+{
+    struct site s;
+    int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    api_send_json(call, status, site_to_json(call->api, &s, s.status == SITE_PENDING_ONBOARDING));
+    site_release(&s);
+}
+
+/*
+ * Applies the optional fields policy_id and tunnel_address of the body to s.
+ * Returns 0, or a negative value after sending the error.
+ */
+static int apply_site_fields(struct api_call *call, struct site *s)
+{
+    struct tg_err err;
+    const char *policy_id = NULL;
+    int r = body_string(call->body, "policy_id", "policy_id", &policy_id, &err);
+    if (r < 0)
+        goto out_err;
+    if (r == 0) {
+        if (!uuid_is_valid(policy_id)) {
+            api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", "policy_id",
+                     "No such policy '%s'.", policy_id);
+            return -ENOENT;
+        }
+        struct policy p;
+        int pr = store_policy_get(call->api->store, call->who.tenant_id, policy_id, 0, &p);
+        if (pr < 0) {
+            if (pr == -ENOENT)
+                api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", "policy_id",
+                         "No such policy '%s'.", policy_id);
+            else
+                api_fail_store(call, pr, "policy");
+            return pr;
+        }
+        policy_release(&p);
+        snprintf(s->policy_id, sizeof s->policy_id, "%s", policy_id);
+    }
+    json_t *ta = json_object_get(call->body, "tunnel_address");
+    if (ta && json_is_null(ta)) {
+        free(s->tunnel_address);
+        s->tunnel_address = NULL;
+    } else if (ta) {
+        const char *addr = NULL;
+        r = body_string(call->body, "tunnel_address", "tunnel_address", &addr, &err);
+        if (r < 0)
+            goto out_err;
+        char canon[64];
+        r = site_normalize_address(addr, "tunnel_address", canon, sizeof canon, &err);
+        if (r < 0)
+            goto out_err;
+        free(s->tunnel_address);
+        s->tunnel_address = xstrdup(canon);
+    }
+    return 0;
+out_err:
+    api_send_error(call, &err);
+    return r;
+}
+
+void h_sites_create(struct api_call *call)
+{
+    struct site s;
+    memset(&s, 0, sizeof s);
+    struct tg_err err;
+    const char *name = NULL;
+    int r = body_string(call->body, "name", "name", &name, &err);
+    if (r > 0)
+        r = tg_err_invalid(&err, "parameter_missing", "name", "The 'name' parameter is required.");
+    if (r < 0 || site_validate_name(name, &err) < 0) {
+        api_send_error(call, &err);
+        return;
+    }
+    s.name = xstrdup(name);
+    uuid_v7(s.id);
+    snprintf(s.tenant_id, sizeof s.tenant_id, "%s", call->who.tenant_id);
+    s.status = SITE_PENDING_ONBOARDING;
+    rand_base62(s.bootstrap_token, SITE_TOKEN_LEN);
+    s.created_at = s.updated_at = time_now();
+    if (apply_site_fields(call, &s) < 0)
+        goto out;
+    if (!s.policy_id[0]) {
+        struct policy def;
+        r = store_policy_get_default(call->api->store, call->who.tenant_id, &def);
+        if (r < 0) {
+            api_fail_store(call, r, "default policy");
+            goto out;
+        }
+        memcpy(s.policy_id, def.id, sizeof s.policy_id);
+        policy_release(&def);
+    }
+    struct credential cred;
+    credential_generate(&cred, s.id);
+    r = store_site_insert(call->api->store, &s, &cred);
+    credential_release(&cred);
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        goto out;
+    }
+    send_site(call, s.id, 201);
+out:
+    site_release(&s);
+}
+
+void h_sites_get(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (api_check_id(call, id, "site"))
+        send_site(call, id, 200);
+}
+
+void h_sites_update(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "site"))
+        return;
+    struct site s;
+    int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    struct tg_err err;
+    const char *name = NULL;
+    r = body_string(call->body, "name", "name", &name, &err);
+    if (r == 0 && site_validate_name(name, &err) < 0)
+        r = -EINVAL;
+    if (r < 0) {
+        api_send_error(call, &err);
+        goto out;
+    }
+    if (name) {
+        free(s.name);
+        s.name = xstrdup(name);
+    }
+    if (apply_site_fields(call, &s) < 0)
+        goto out;
+    s.updated_at = time_now();
+    r = store_site_update(call->api->store, &s);
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        goto out;
+    }
+    send_site(call, id, 200);
+out:
+    site_release(&s);
+}
+
+void h_sites_delete(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "site"))
+        return;
+    int r = store_site_delete(call->api->store, call->who.tenant_id, id);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    api_send_no_content(call);
+}
+
+void h_note_get(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "site"))
+        return;
+    struct site_note n;
+    int r = store_site_note_get(call->api->store, call->who.tenant_id, id, &n);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    api_send_json(call, 200, note_to_json(&n));
+    site_note_release(&n);
+}
+
+void h_note_put(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "site"))
+        return;
+    struct tg_err err;
+    const char *content = NULL;
+    int r = body_string(call->body, "content", "content", &content, &err);
+    if (r > 0)
+        r = tg_err_invalid(&err, "parameter_missing", "content",
+                           "The 'content' parameter is required.");
+    else if (r == 0 && strlen(content) > SITE_NOTE_MAX)
+        r = tg_err_invalid(&err, "content_too_long", "content",
+                           "The note may have at most %d bytes.", SITE_NOTE_MAX);
+    if (r < 0)
+        return api_send_error(call, &err);
+    struct site_note n;
+    r = store_site_note_put(call->api->store, call->who.tenant_id, id, content, call->who.name,
+                            &n);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    api_send_json(call, 200, note_to_json(&n));
+    site_note_release(&n);
+}
+
+void h_credentials_list(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "site"))
+        return;
+    struct credential *a = NULL;
+    size_t n = 0;
+    int r = store_credential_list(call->api->store, call->who.tenant_id, id, &a, &n);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, credential_to_json(&a[i]));
+    store_credential_array_free(a, n);
+    api_send_json(call, 200, arr);
+}
+
+void h_credentials_rotate(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "site"))
+        return;
+    struct credential cred, saved;
+    credential_generate(&cred, id);
+    int r = store_credential_rotate(call->api->store, call->who.tenant_id, &cred, &saved);
+    sodium_memzero(cred.password, sizeof cred.password);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    api_send_json(call, 201, credential_to_json(&saved));
+    sodium_memzero(saved.password, sizeof saved.password);
+    credential_release(&saved);
+}

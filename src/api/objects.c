@@ -1,0 +1,193 @@
+/*
+ * objects.c - mapping between domain structs and the API's JSON objects.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "api_int.h"
+
+static json_t *strlist_to_json(const struct strlist *l)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < l->n; i++)
+        json_array_append_new(a, json_string(l->items[i]));
+    return a;
+}
+
+json_t *policy_to_json(const struct policy *p, bool with_sites)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(p->id));
+    json_object_set_new(o, "name", json_string(p->name));
+    json_object_set_new(o, "slug", json_string(p->slug));
+    for (int i = 0; i < SVC_COUNT; i++) {
+        json_t *s = json_object();
+        json_object_set_new(s, "enabled", json_boolean(p->svc[i].enabled));
+        json_object_set_new(s, "port", json_integer(p->svc[i].port));
+        json_object_set_new(s, "networks", strlist_to_json(&p->svc[i].networks));
+        json_object_set_new(o, policy_svc_key[i], s);
+    }
+    json_object_set_new(o, "trusted_networks", strlist_to_json(&p->trusted_networks));
+    json_object_set_new(o, "custom_input_rules", json_boolean(p->custom_input_rules));
+    json_object_set_new(o, "default", json_boolean(p->is_default));
+    if (with_sites)
+        json_object_set_new(o, "sites", strlist_to_json(&p->sites));
+    json_object_set_new(o, "created_at", json_time_or_null(p->created_at));
+    json_object_set_new(o, "updated_at", json_time_or_null(p->updated_at));
+    return o;
+}
+
+/* Reads and normalises a list of CIDRs at obj[key] into out. */
+static int parse_networks(const json_t *obj, const char *key, const char *param,
+                          struct strlist *out, struct tg_err *err)
+{
+    struct strlist raw = {0};
+    int r = body_string_array(obj, key, param, POLICY_MAX_NETWORKS, &raw, err);
+    if (r < 0)
+        goto out;
+    r = 0;
+    for (size_t i = 0; i < raw.n; i++) {
+        char p[128], canon[64];
+        snprintf(p, sizeof p, "%s[%zu]", param, i);
+        r = policy_normalize_cidr(raw.items[i], p, canon, sizeof canon, err);
+        if (r < 0)
+            goto out;
+        if (!strlist_contains(out, canon))
+            strlist_add(out, canon);
+    }
+out:
+    strlist_release(&raw);
+    return r;
+}
+
+static int parse_service(const json_t *body, int i, struct policy_service *svc, struct tg_err *err)
+{
+    const char *key = policy_svc_key[i];
+    json_t *o = json_object_get(body, key);
+    char param[64];
+    if (!o || json_is_null(o))
+        return tg_err_invalid(err, "parameter_missing", key, "The '%s' service is required.",
+                              key);
+    if (!json_is_object(o))
+        return tg_err_invalid(err, "parameter_invalid_type", key,
+                              "'%s' must be an object {enabled, port, networks}.", key);
+    snprintf(param, sizeof param, "%s.enabled", key);
+    int r = body_bool(o, "enabled", param, &svc->enabled, err);
+    if (r < 0)
+        return r;
+    if (r > 0)
+        return tg_err_invalid(err, "parameter_missing", param, "'%s' is required.", param);
+    snprintf(param, sizeof param, "%s.port", key);
+    long long port;
+    r = body_int(o, "port", param, &port, err);
+    if (r < 0)
+        return r;
+    if (r > 0)
+        return tg_err_invalid(err, "parameter_missing", param, "'%s' is required.", param);
+    if (port < 1 || port > 65535)
+        return tg_err_invalid(err, "port_out_of_range", param,
+                              "'%s' must be between 1 and 65535 (got %lld).", param, port);
+    svc->port = (int)port;
+    snprintf(param, sizeof param, "%s.networks", key);
+    r = parse_networks(o, "networks", param, &svc->networks, err);
+    return r < 0 ? r : 0;
+}
+
+int policy_from_json(const json_t *obj, struct policy *p, struct tg_err *err)
+{
+    const char *name = NULL;
+    int r = body_string(obj, "name", "name", &name, err);
+    if (r < 0)
+        return r;
+    if (r > 0)
+        return tg_err_invalid(err, "parameter_missing", "name",
+                              "The 'name' parameter is required.");
+    p->name = xstrdup(name);
+    for (int i = 0; i < SVC_COUNT; i++) {
+        r = parse_service(obj, i, &p->svc[i], err);
+        if (r < 0)
+            return r;
+    }
+    r = parse_networks(obj, "trusted_networks", "trusted_networks", &p->trusted_networks, err);
+    if (r < 0)
+        return r;
+    bool cir = false;
+    r = body_bool(obj, "custom_input_rules", "custom_input_rules", &cir, err);
+    if (r < 0)
+        return r;
+    p->custom_input_rules = cir;
+    return policy_validate(p, err);
+}
+
+json_t *site_to_json(const struct api *api, const struct site *s, bool with_bootstrap)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(s->id));
+    json_object_set_new(o, "name", json_string(s->name));
+    json_object_set_new(o, "policy_id", json_string(s->policy_id));
+    json_object_set_new(o, "tunnel_address", json_str_or_null(s->tunnel_address));
+    json_object_set_new(o, "status", json_string(site_status_name(s->status)));
+    json_object_set_new(o, "last_seen_at", json_time_or_null(s->last_seen_at));
+    json_object_set_new(o, "identity", json_str_or_null(s->identity));
+    json_object_set_new(o, "model", json_str_or_null(s->model));
+    json_object_set_new(o, "serial_number", json_str_or_null(s->serial_number));
+    json_object_set_new(o, "software_version", json_str_or_null(s->software_version));
+    json_object_set_new(o, "created_at", json_time_or_null(s->created_at));
+    json_object_set_new(o, "updated_at", json_time_or_null(s->updated_at));
+    if (with_bootstrap && s->bootstrap_token[0]) {
+        char cmd[512];
+        snprintf(cmd, sizeof cmd,
+                 "/tool fetch url=\"%s/bootstrap/%s\" dst-path=tikgate-bootstrap.rsc; "
+                 "/import file-name=tikgate-bootstrap.rsc",
+                 api->cfg.public_url, s->bootstrap_token);
+        json_object_set_new(o, "bootstrap_command", json_string(cmd));
+    }
+    return o;
+}
+
+json_t *credential_to_json(const struct credential *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(c->id));
+    json_object_set_new(o, "site_id", json_string(c->site_id));
+    json_object_set_new(o, "username", json_string(c->username));
+    json_object_set_new(o, "password", json_string(c->password));
+    json_object_set_new(o, "ip_address", json_str_or_null(c->ip_address));
+    json_object_set_new(o, "api_port", c->api_port ? json_integer(c->api_port) : json_null());
+    json_object_set_new(o, "created_at", json_time_or_null(c->created_at));
+    json_object_set_new(o, "deleted_at", json_time_or_null(c->deleted_at));
+    return o;
+}
+
+json_t *api_key_to_json(const struct api_key *k, const char *secret)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(k->id));
+    json_object_set_new(o, "name", json_string(k->name ? k->name : ""));
+    json_object_set_new(o, "prefix", json_string(k->prefix));
+    struct strlist scopes = {0};
+    scope_to_list(k->scopes, &scopes);
+    json_t *a = json_array();
+    for (size_t i = 0; i < scopes.n; i++)
+        json_array_append_new(a, json_string(scopes.items[i]));
+    strlist_release(&scopes);
+    json_object_set_new(o, "scopes", a);
+    json_object_set_new(o, "created_at", json_time_or_null(k->created_at));
+    json_object_set_new(o, "last_used_at", json_time_or_null(k->last_used_at));
+    json_object_set_new(o, "revoked_at", json_time_or_null(k->revoked_at));
+    if (secret)
+        json_object_set_new(o, "secret", json_string(secret));
+    return o;
+}
+
+json_t *note_to_json(const struct site_note *n)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "site_id", json_string(n->site_id));
+    json_object_set_new(o, "content", json_string(n->content ? n->content : ""));
+    json_object_set_new(o, "updated_at", json_time_or_null(n->updated_at));
+    json_object_set_new(o, "updated_by", json_str_or_null(n->updated_by));
+    return o;
+}

@@ -1,0 +1,193 @@
+/*
+ * respond.c - writing responses: JSON bodies and the error shape.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "rand.h"
+#include "timefmt.h"
+
+const char *api_param(const struct api_call *call, int i)
+{
+    return i < call->match.n_params ? call->match.params[i] : "";
+}
+
+void api_send_json(struct api_call *call, int status, json_t *v)
+{
+    call->res->status = status;
+    call->res->content_type = "application/json";
+    buf_reset(&call->res->body);
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_decref(v);
+    if (!s) {
+        call->res->status = 500;
+        buf_append_str(&call->res->body,
+                       "{\"type\":\"api_error\",\"code\":\"internal_server_error\","
+                       "\"message\":\"Could not encode the response.\","
+                       "\"doc_url\":\"/docs/errors#internal_server_error\"}");
+        return;
+    }
+    if (buf_append_str(&call->res->body, s) < 0)
+        call->res->status = 500;
+    free(s);
+}
+
+void api_send_no_content(struct api_call *call)
+{
+    call->res->status = 204;
+    buf_reset(&call->res->body);
+}
+
+void api_send_error(struct api_call *call, const struct tg_err *e)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "type", json_string(tg_err_type_name(e->type)));
+    json_object_set_new(o, "code", json_string(e->code));
+    json_object_set_new(o, "message", json_string(e->message));
+    char doc[128];
+    snprintf(doc, sizeof doc, "/docs/errors#%s", e->code);
+    json_object_set_new(o, "doc_url", json_string(doc));
+    if (e->param[0])
+        json_object_set_new(o, "param", json_string(e->param));
+    api_send_json(call, e->status, o);
+}
+
+void api_fail(struct api_call *call, enum tg_err_type type, int status, const char *code,
+              const char *param, const char *fmt, ...)
+{
+    struct tg_err e;
+    char msg[sizeof e.message];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    tg_err_set(&e, type, status, code, param, "%s", msg);
+    api_send_error(call, &e);
+}
+
+void api_fail_store(struct api_call *call, int r, const char *what)
+{
+    switch (r) {
+    case -ENOENT:
+        api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL, "No such %s.", what);
+        break;
+    case -EEXIST:
+        api_fail(call, TG_ERR_CONFLICT, 409, "conflict", NULL,
+                 "The %s conflicts with an existing one.", what);
+        break;
+    default:
+        api_fail(call, TG_ERR_API, 500, "internal_server_error", NULL,
+                 "The request could not be completed (storage error).");
+        break;
+    }
+}
+
+json_t *json_time_or_null(int64_t t)
+{
+    if (!t)
+        return json_null();
+    char s[RFC3339_LEN];
+    time_format_rfc3339(t, s);
+    return json_string(s);
+}
+
+json_t *json_str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static const char *json_type_word(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+static int wrong_type(struct tg_err *err, const char *param, const char *want, const json_t *v)
+{
+    return tg_err_invalid(err, "parameter_invalid_type", param, "'%s' must be %s, not %s.", param,
+                          want, json_type_word(v));
+}
+
+int body_string(const json_t *obj, const char *key, const char *param, const char **ret,
+                struct tg_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return 1;
+    if (!json_is_string(v))
+        return wrong_type(err, param, "a string", v);
+    if (strlen(json_string_value(v)) != json_string_length(v))
+        return tg_err_invalid(err, "parameter_invalid", param, "'%s' must not contain NUL.",
+                              param);
+    *ret = json_string_value(v);
+    return 0;
+}
+
+int body_bool(const json_t *obj, const char *key, const char *param, bool *ret,
+              struct tg_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return 1;
+    if (!json_is_boolean(v))
+        return wrong_type(err, param, "a boolean", v);
+    *ret = json_is_true(v);
+    return 0;
+}
+
+int body_int(const json_t *obj, const char *key, const char *param, long long *ret,
+             struct tg_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return 1;
+    if (!json_is_integer(v))
+        return wrong_type(err, param, "an integer", v);
+    *ret = json_integer_value(v);
+    return 0;
+}
+
+int body_string_array(const json_t *obj, const char *key, const char *param, size_t max,
+                      struct strlist *out, struct tg_err *err)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v || json_is_null(v))
+        return 1;
+    if (!json_is_array(v))
+        return wrong_type(err, param, "an array of strings", v);
+    if (json_array_size(v) > max)
+        return tg_err_invalid(err, "too_many_items", param, "'%s' may hold at most %zu items.",
+                              param, max);
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item)
+    {
+        char p[128];
+        snprintf(p, sizeof p, "%s[%zu]", param, i);
+        if (!json_is_string(item))
+            return wrong_type(err, p, "a string", item);
+        strlist_add(out, json_string_value(item));
+    }
+    return 0;
+}
+
+bool api_check_id(struct api_call *call, const char *id, const char *what)
+{
+    if (uuid_is_valid(id))
+        return true;
+    api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL, "No such %s.", what);
+    return false;
+}

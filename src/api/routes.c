@@ -1,0 +1,197 @@
+/*
+ * routes.c - the routing table and the request pipeline.
+ *
+ * One table holds every canonical path and every alias of DESIGN.md §2: an
+ * alias is one more row pointing at the same handler, never a second handler.
+ * Pipeline: match (404/405) -> authenticate (401) -> scope (403) -> body cap
+ * (413) -> content type (415) -> JSON parse (400) -> handler.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_int.h"
+#include "store.h"
+
+#define R(method, pattern, fn, flags) {method, pattern, (const void *)(fn), (flags)}
+
+/* Expands one policy route into its canonical and alias rows. */
+#define POLICY_ROUTE(method, suffix, fn, flags)                                                    \
+    R(method, "/v1/control-plane/policies" suffix, fn, flags),                                     \
+        R(method, "/control-plane/policies" suffix, fn, flags)
+
+#define SITE_CP_ROUTE(method, suffix, fn, flags)                                                   \
+    R(method, "/v1/control-plane/{site}" suffix, fn, flags),                                       \
+        R(method, "/control-plane/{site}" suffix, fn, flags)
+
+#define SITE_ROUTE(method, suffix, fn, flags)                                                      \
+    R(method, "/v1/sites" suffix, fn, flags), R(method, "/sites" suffix, fn, flags)
+
+static const struct http_route routes[] = {
+    R("GET", "/healthz", h_healthz, ROUTE_PUBLIC),
+    R("GET", "/openapi.yaml", h_openapi, ROUTE_PUBLIC),
+    R("GET", "/docs/errors", h_errors_doc, ROUTE_PUBLIC),
+
+    R("GET", "/v1/api-keys", h_keys_list, SCOPE_ADMIN),
+    R("POST", "/v1/api-keys", h_keys_create, SCOPE_ADMIN | ROUTE_BODY),
+    R("DELETE", "/v1/api-keys/{id}", h_keys_revoke, SCOPE_ADMIN),
+
+    POLICY_ROUTE("GET", "", h_policies_list, SCOPE_CPF_VIEW),
+    POLICY_ROUTE("POST", "", h_policies_create, SCOPE_CPF_CREATE | ROUTE_BODY),
+    POLICY_ROUTE("GET", "/{id}", h_policies_get, SCOPE_CPF_VIEW),
+    POLICY_ROUTE("PUT", "/{id}", h_policies_update, SCOPE_CPF_UPDATE | ROUTE_BODY),
+    POLICY_ROUTE("DELETE", "/{id}", h_policies_delete, SCOPE_CPF_DELETE),
+    POLICY_ROUTE("POST", "/{id}/sites", h_policies_attach, SCOPE_CPF_UPDATE | ROUTE_BODY),
+    /* The seed's curl example sends PUT to the attach endpoint: serve it too. */
+    POLICY_ROUTE("PUT", "/{id}/sites", h_policies_attach, SCOPE_CPF_UPDATE | ROUTE_BODY),
+
+    SITE_CP_ROUTE("GET", "/credentials", h_credentials_list, SCOPE_CREDENTIALS_VIEW),
+    SITE_CP_ROUTE("POST", "/credentials", h_credentials_rotate,
+                  SCOPE_CREDENTIALS_ROTATE | ROUTE_BODY_OPT),
+
+    SITE_ROUTE("GET", "", h_sites_list, SCOPE_SITE_VIEW),
+    SITE_ROUTE("POST", "", h_sites_create, SCOPE_SITE_CREATE | ROUTE_BODY),
+    SITE_ROUTE("GET", "/{id}", h_sites_get, SCOPE_SITE_VIEW),
+    SITE_ROUTE("PATCH", "/{id}", h_sites_update, SCOPE_SITE_UPDATE | ROUTE_BODY),
+    SITE_ROUTE("DELETE", "/{id}", h_sites_delete, SCOPE_SITE_DELETE),
+    R("GET", "/v1/sites/{id}/note", h_note_get, SCOPE_SITE_VIEW),
+    R("PUT", "/v1/sites/{id}/note", h_note_put, SCOPE_SITE_UPDATE | ROUTE_BODY),
+};
+
+#define N_ROUTES (sizeof routes / sizeof routes[0])
+
+/* Resolves the bearer token to a principal; 0 or -EACCES after sending 401. */
+static int authenticate(struct api_call *call)
+{
+    const char *h = call->req->authorization;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
+        api_fail(call, TG_ERR_AUTHENTICATION, 401, "authentication_required", NULL,
+                 "Send an API key as 'Authorization: Bearer <key>'.");
+        return -EACCES;
+    }
+    const char *token = h + 7;
+    while (*token == ' ')
+        token++;
+    if (strlen(token) > 256) {
+        api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_token", NULL,
+                 "The API key is not valid.");
+        return -EACCES;
+    }
+    uint8_t hash[APIKEY_HASH_LEN];
+    api_key_hash(token, hash);
+    struct api_key k;
+    int r = store_api_key_authenticate(call->api->store, hash, &k);
+    if (r < 0) {
+        if (r == -ENOENT)
+            api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_token", NULL,
+                     "The API key is not valid or was revoked.");
+        else
+            api_fail_store(call, r, "API key");
+        return -EACCES;
+    }
+    memcpy(call->who.tenant_id, k.tenant_id, sizeof call->who.tenant_id);
+    memcpy(call->who.key_id, k.id, sizeof call->who.key_id);
+    snprintf(call->who.name, sizeof call->who.name, "%s", k.name ? k.name : "");
+    call->who.scopes = k.scopes;
+    api_key_release(&k);
+    return 0;
+}
+
+static bool is_json_type(const char *ct)
+{
+    if (!ct)
+        return false;
+    size_t n = strlen("application/json");
+    if (strncasecmp(ct, "application/json", n) != 0)
+        return false;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/* Checks and parses the body per the route's flags; 0 or negative after sending the error. */
+static int read_body(struct api_call *call, unsigned flags)
+{
+    const struct http_request *req = call->req;
+    if (req->body_too_large) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 413, "body_too_large", NULL,
+                 "The request body exceeds %zu bytes.", call->api->cfg.max_body);
+        return -E2BIG;
+    }
+    bool wants = flags & (ROUTE_BODY | ROUTE_BODY_OPT);
+    if (!req->body_len) {
+        if (flags & ROUTE_BODY) {
+            api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_missing", NULL,
+                     "This request needs a JSON object body.");
+            return -EINVAL;
+        }
+        return 0;
+    }
+    if (!wants)
+        return 0; /* a body on GET/DELETE is ignored */
+    if (!is_json_type(req->content_type)) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 415, "unsupported_media_type", NULL,
+                 "Request bodies must be sent as 'Content-Type: application/json'.");
+        return -EINVAL;
+    }
+    json_error_t jerr;
+    json_t *v = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!v) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "invalid_json", NULL,
+                 "The body is not valid JSON: %s (line %d, column %d).", jerr.text, jerr.line,
+                 jerr.column);
+        return -EINVAL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "invalid_json", NULL,
+                 "The body must be a JSON object.");
+        return -EINVAL;
+    }
+    call->body = v;
+    return 0;
+}
+
+void api_handle(void *ctx, const struct http_request *req, struct http_response *res)
+{
+    struct api_call call;
+    memset(&call, 0, sizeof call);
+    call.api = ctx;
+    call.req = req;
+    call.res = res;
+
+    enum http_match_result m = http_route_match(routes, N_ROUTES, req->method, req->path,
+                                                &call.match);
+    if (m == HTTP_MATCH_NO_PATH) {
+        api_fail(&call, TG_ERR_NOT_FOUND, 404, "route_not_found", NULL, "No route %s %s.",
+                 req->method, req->path);
+        return;
+    }
+    if (m == HTTP_MATCH_NO_METHOD) {
+        char allow[128];
+        http_route_allowed(routes, N_ROUTES, req->path, allow, sizeof allow);
+        http_response_header(res, "Allow", allow);
+        api_fail(&call, TG_ERR_INVALID_REQUEST, 405, "method_not_allowed", NULL,
+                 "%s is not allowed on %s (allowed: %s).", req->method, req->path, allow);
+        return;
+    }
+    unsigned flags = call.match.route->flags;
+    if (!(flags & ROUTE_PUBLIC)) {
+        if (authenticate(&call) < 0)
+            return;
+        if (!scope_allows(call.who.scopes, ROUTE_SCOPES(flags))) {
+            struct strlist need = {0};
+            scope_to_list(ROUTE_SCOPES(flags), &need);
+            char *names = strlist_join(&need, ',');
+            api_fail(&call, TG_ERR_PERMISSION, 403, "missing_scope", NULL,
+                     "This API key lacks the scope %s.", names);
+            free(names);
+            strlist_release(&need);
+            return;
+        }
+    }
+    if (read_body(&call, flags) < 0)
+        return;
+    api_handler_fn fn = (api_handler_fn)(uintptr_t)call.match.route->handler;
+    fn(&call);
+    json_decref(call.body);
+}

@@ -1,0 +1,121 @@
+#include "bootstrap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "rand.h"
+#include "timefmt.h"
+
+/* Inserts an admin key with the given secret for tenant_id. */
+static int insert_admin_key(struct store *st, const char *tenant_id, const char *secret)
+{
+    struct api_key k;
+    memset(&k, 0, sizeof k);
+    uuid_v7(k.id);
+    snprintf(k.tenant_id, sizeof k.tenant_id, "%s", tenant_id);
+    k.name = xstrdup("admin (bootstrap)");
+    snprintf(k.prefix, sizeof k.prefix, "%.*s", APIKEY_DISPLAY_PREFIX_LEN, secret);
+    api_key_hash(secret, k.hash);
+    k.scopes = SCOPE_ADMIN;
+    k.created_at = time_now();
+    int r = store_api_key_insert(st, &k);
+    api_key_release(&k);
+    return r;
+}
+
+static void save_key_file(const char *data_dir, const char *secret)
+{
+    char *path = xasprintf("%s/admin.key", data_dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        if (write(fd, secret, strlen(secret)) < 0 || write(fd, "\n", 1) < 0)
+            log_warn("bootstrap", "could not write %s", path);
+        close(fd);
+    }
+    free(path);
+}
+
+static char *read_key_file(const char *data_dir)
+{
+    char *path = xasprintf("%s/admin.key", data_dir);
+    FILE *f = fopen(path, "r");
+    free(path);
+    if (!f)
+        return NULL;
+    char line[128] = "";
+    char *ok = fgets(line, sizeof line, f);
+    fclose(f);
+    if (!ok)
+        return NULL;
+    line[strcspn(line, "\r\n")] = '\0';
+    return xstrdup(line);
+}
+
+int bootstrap_run(struct store *st, const struct config *cfg)
+{
+    int n = 0;
+    int r = store_tenant_count(st, &n);
+    if (r < 0)
+        return r;
+    char *shown = NULL;
+    if (n == 0) {
+        char tenant[37];
+        r = store_tenant_create(st, "default", cfg->management_networks, tenant);
+        if (r < 0)
+            return r;
+        char secret[APIKEY_SECRET_LEN + 1];
+        const char *use = cfg->bootstrap_token;
+        if (use && strlen(use) < 16) {
+            log_error("bootstrap", "TIKGATE_BOOTSTRAP_TOKEN must have at least 16 characters");
+            return -EINVAL;
+        }
+        if (!use) {
+            api_key_generate_secret(secret);
+            use = secret;
+            save_key_file(cfg->data_dir, secret);
+        }
+        r = insert_admin_key(st, tenant, use);
+        if (r < 0)
+            return r;
+        log_info("bootstrap", "created tenant %s with an admin API key", tenant);
+        shown = xstrdup(use);
+    } else if (!cfg->bootstrap_token) {
+        shown = read_key_file(cfg->data_dir);
+    }
+    printf("tikgated: API at %s (OpenAPI: %s/openapi.yaml)\n", cfg->public_url, cfg->public_url);
+    if (shown)
+        printf("tikgated: admin API key: %s\n", shown);
+    else if (cfg->bootstrap_token)
+        printf("tikgated: admin API key: the value of TIKGATE_BOOTSTRAP_TOKEN\n");
+    printf("tikgated: try: curl -H 'Authorization: Bearer <key>' %s/v1/control-plane/policies\n",
+           cfg->public_url);
+    fflush(stdout);
+    if (shown) {
+        sodium_memzero(shown, strlen(shown));
+        free(shown);
+    }
+    return 0;
+}
+
+int bootstrap_tenant_create(struct store *st, const struct config *cfg, const char *name)
+{
+    char tenant[37];
+    int r = store_tenant_create(st, name, cfg->management_networks, tenant);
+    if (r < 0)
+        return r;
+    char secret[APIKEY_SECRET_LEN + 1];
+    api_key_generate_secret(secret);
+    r = insert_admin_key(st, tenant, secret);
+    if (r < 0)
+        return r;
+    printf("{\"tenant_id\":\"%s\",\"api_key\":\"%s\"}\n", tenant, secret);
+    return 0;
+}

@@ -1,0 +1,270 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+#ifndef TG_SHARE_DIR
+#define TG_SHARE_DIR "."
+#endif
+
+enum key_kind { K_STR, K_BOOL, K_UINT, K_SIZE };
+
+struct key {
+    const char *name; /* short form; the env name is TIKGATE_ + upper-case */
+    enum key_kind kind;
+    size_t offset;
+    const char *def;
+    const char *help;
+};
+
+#define OFF(f) offsetof(struct config, f)
+
+static const struct key keys[] = {
+    {"listen", K_STR, OFF(listen), "127.0.0.1:8080", "API/portal address"},
+    {"database", K_STR, OFF(database), NULL, "sqlite:PATH (default: sqlite:DATA_DIR/tikgate.db)"},
+    {"data_dir", K_STR, OFF(data_dir), "./var", "master key, SQLite file"},
+    {"roles", K_STR, OFF(roles), "api,scheduler,dispatcher,edge", "roles this process runs"},
+    {"entry_point", K_STR, OFF(entry_point), "localhost", "public host name of this edge"},
+    {"edge_listen", K_STR, OFF(edge_listen), "0.0.0.0", "address the edge binds"},
+    {"edge_ports", K_STR, OFF(edge_ports), "40000-59999", "port range for grants"},
+    {"allow_private_sources", K_BOOL, OFF(allow_private_sources), "0",
+     "accept private/loopback allow-lists"},
+    {"management_networks", K_STR, OFF(management_networks), "100.64.0.0/10",
+     "where routers see the platform come from"},
+    {"bootstrap_token", K_STR, OFF(bootstrap_token), NULL,
+     "on an empty store, the first admin API key"},
+    {"public_url", K_STR, OFF(public_url), NULL, "base URL routers use (default http://LISTEN)"},
+    {"share_dir", K_STR, OFF(share_dir), TG_SHARE_DIR, "where api/ and docs/ are read from"},
+    {"log_level", K_STR, OFF(log_level), "info", "debug, info, warn or error"},
+    {"http_threads", K_UINT, OFF(http_threads), "2", "HTTP worker threads"},
+    {"max_body", K_SIZE, OFF(max_body), "1048576", "request body cap in bytes"},
+};
+
+#define N_KEYS (sizeof keys / sizeof keys[0])
+
+static const struct key *find_key(const char *name)
+{
+    char norm[64];
+    size_t n = 0;
+    if (strncmp(name, "TIKGATE_", 8) == 0)
+        name += 8;
+    for (; *name && n < sizeof norm - 1; name++)
+        norm[n++] = *name == '-' ? '_' : (char)tolower((unsigned char)*name);
+    norm[n] = '\0';
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (strcmp(keys[i].name, norm) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static int set_value(struct config *cfg, const struct key *k, const char *v, const char *origin)
+{
+    char *base = (char *)cfg;
+    switch (k->kind) {
+    case K_STR: {
+        char **slot = (char **)(void *)(base + k->offset);
+        free(*slot);
+        *slot = v ? xstrdup(v) : NULL;
+        return 0;
+    }
+    case K_BOOL: {
+        bool *slot = (bool *)(void *)(base + k->offset);
+        if (!strcmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes"))
+            *slot = true;
+        else if (!strcmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no"))
+            *slot = false;
+        else
+            goto bad;
+        return 0;
+    }
+    case K_UINT:
+    case K_SIZE: {
+        char *end;
+        errno = 0;
+        unsigned long long n = strtoull(v, &end, 10);
+        if (errno || *end || !*v || n == 0)
+            goto bad;
+        if (k->kind == K_UINT) {
+            if (n > 256)
+                goto bad;
+            *(unsigned *)(void *)(base + k->offset) = (unsigned)n;
+        } else {
+            *(size_t *)(void *)(base + k->offset) = (size_t)n;
+        }
+        return 0;
+    }
+    }
+bad:
+    fprintf(stderr, "tikgated: invalid value '%s' for %s (%s)\n", v, k->name, origin);
+    return -EINVAL;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    return s;
+}
+
+static int load_file(struct config *cfg, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "tikgated: cannot read config file %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    char line[1024];
+    int lineno = 0, r = 0;
+    while (r == 0 && fgets(line, sizeof line, f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash)
+            *hash = '\0';
+        char *s = trim(line);
+        if (!*s)
+            continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            fprintf(stderr, "tikgated: %s:%d: expected key = value\n", path, lineno);
+            r = -EINVAL;
+            break;
+        }
+        *eq = '\0';
+        const struct key *k = find_key(trim(s));
+        if (!k) {
+            fprintf(stderr, "tikgated: %s:%d: unknown key '%s'\n", path, lineno, trim(s));
+            r = -EINVAL;
+            break;
+        }
+        char *v = trim(eq + 1);
+        size_t vl = strlen(v);
+        if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"') {
+            v[vl - 1] = '\0';
+            v++;
+        }
+        r = set_value(cfg, k, v, path);
+    }
+    fclose(f);
+    return r;
+}
+
+void config_usage(const char *prog)
+{
+    fprintf(stderr, "usage: %s [options] [tenant-create NAME]\n\noptions (also TIKGATE_<NAME> "
+                    "in the environment or NAME = value in --config FILE):\n",
+            prog);
+    fprintf(stderr, "  --config=FILE  %-24s\n", "configuration file");
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char flag[64];
+        snprintf(flag, sizeof flag, "--%s", keys[i].name);
+        for (char *p = flag; *p; p++)
+            if (*p == '_')
+                *p = '-';
+        fprintf(stderr, "  %-26s %s%s%s%s\n", flag, keys[i].help, keys[i].def ? " [" : "",
+                keys[i].def ? keys[i].def : "", keys[i].def ? "]" : "");
+    }
+}
+
+int config_load(struct config *cfg, int argc, char **argv, char ***ret_args, int *ret_nargs)
+{
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (keys[i].def && set_value(cfg, &keys[i], keys[i].def, "default") < 0)
+            return -EINVAL;
+
+    /* First pass over flags: only --config, so the file can be read before the rest. */
+    const char *file = getenv("TIKGATE_CONFIG");
+    for (int i = 1; i < argc; i++) {
+        if (strncmp(argv[i], "--config=", 9) == 0)
+            file = argv[i] + 9;
+        else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            file = argv[++i];
+    }
+    if (file) {
+        cfg->config_file = xstrdup(file);
+        if (load_file(cfg, file) < 0)
+            return -EINVAL;
+    }
+    for (size_t i = 0; i < N_KEYS; i++) {
+        char env[80];
+        snprintf(env, sizeof env, "TIKGATE_%s", keys[i].name);
+        for (char *p = env; *p; p++)
+            *p = (char)toupper((unsigned char)*p);
+        const char *v = getenv(env);
+        if (v && set_value(cfg, &keys[i], v, env) < 0)
+            return -EINVAL;
+    }
+    static char *positional[8];
+    int np = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            if (np < 8)
+                positional[np++] = argv[i];
+            continue;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            config_usage(argv[0]);
+            return -EINVAL;
+        }
+        char name[64];
+        const char *val = strchr(a, '=');
+        size_t nl = val ? (size_t)(val - a - 2) : strlen(a + 2);
+        if (nl >= sizeof name) {
+            fprintf(stderr, "tikgated: unknown option %s\n", a);
+            return -EINVAL;
+        }
+        memcpy(name, a + 2, nl);
+        name[nl] = '\0';
+        if (!strcmp(name, "config")) {
+            if (!val)
+                i++;
+            continue;
+        }
+        const struct key *k = find_key(name);
+        if (!k) {
+            fprintf(stderr, "tikgated: unknown option %s\n", a);
+            return -EINVAL;
+        }
+        if (val) {
+            val++;
+        } else if (k->kind == K_BOOL) {
+            val = "1";
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            fprintf(stderr, "tikgated: option %s needs a value\n", a);
+            return -EINVAL;
+        }
+        if (set_value(cfg, k, val, "command line") < 0)
+            return -EINVAL;
+    }
+    if (!cfg->database)
+        cfg->database = xasprintf("sqlite:%s/tikgate.db", cfg->data_dir);
+    if (!cfg->public_url)
+        cfg->public_url = xasprintf("http://%s", cfg->listen);
+    *ret_args = positional;
+    *ret_nargs = np;
+    return 0;
+}
+
+void config_release(struct config *cfg)
+{
+    for (size_t i = 0; i < N_KEYS; i++) {
+        if (keys[i].kind == K_STR) {
+            char **slot = (char **)(void *)((char *)cfg + keys[i].offset);
+            free(*slot);
+            *slot = NULL;
+        }
+    }
+    free(cfg->config_file);
+    cfg->config_file = NULL;
+}

@@ -1,0 +1,132 @@
+/*
+ * main.c - tikgated: wires configuration, store, API and HTTP server together.
+ *
+ * Signals: SIGINT/SIGTERM are blocked in every thread and taken by sigwait()
+ * in the main thread, which then stops the server (in-flight requests finish)
+ * and closes the store. SIGPIPE is ignored.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "bootstrap.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "rand.h"
+#include "store.h"
+
+static void thread_done(void *ctx)
+{
+    struct api *api = ctx;
+    store_thread_done(api->store);
+}
+
+static enum log_level parse_level(const char *s)
+{
+    if (!strcmp(s, "debug"))
+        return LOG_DEBUG;
+    if (!strcmp(s, "warn"))
+        return LOG_WARN;
+    if (!strcmp(s, "error"))
+        return LOG_ERROR;
+    return LOG_INFO;
+}
+
+static int serve(struct store *st, const struct config *cfg)
+{
+    char *openapi = NULL, *errors = NULL;
+    int r = bootstrap_run(st, cfg);
+    if (r < 0) {
+        log_error("daemon", "bootstrap failed: %s", strerror(-r));
+        return 1;
+    }
+    if (asprintf(&openapi, "%s/api/openapi.yaml", cfg->share_dir) < 0 ||
+        asprintf(&errors, "%s/docs/errors.md", cfg->share_dir) < 0)
+        abort();
+    struct api api = {
+        .store = st,
+        .cfg = {.public_url = cfg->public_url,
+                .mgmt_networks = cfg->management_networks,
+                .openapi_path = openapi,
+                .errors_doc_path = errors,
+                .max_body = cfg->max_body},
+    };
+    struct http_server_config hc = {
+        .listen = cfg->listen,
+        .max_body = cfg->max_body,
+        .threads = cfg->http_threads,
+        .handler = api_handle,
+        .ctx = &api,
+        .thread_done = thread_done,
+    };
+    struct http_server *srv = NULL;
+    r = http_server_start(&hc, &srv);
+    if (r < 0) {
+        log_error("daemon", "cannot listen on %s: %s", cfg->listen, strerror(-r));
+        free(openapi);
+        free(errors);
+        return 1;
+    }
+    log_info("daemon", "listening on %s (port %u)", cfg->listen, http_server_port(srv));
+
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig = 0;
+    sigwait(&set, &sig);
+    log_info("daemon", "signal %d: shutting down", sig);
+    http_server_stop(srv);
+    free(openapi);
+    free(errors);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    /* Block the shutdown signals before any thread starts, so only sigwait() sees them. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct config cfg;
+    char **args = NULL;
+    int nargs = 0;
+    if (config_load(&cfg, argc, argv, &args, &nargs) < 0) {
+        config_release(&cfg);
+        return 2;
+    }
+    log_set_level(parse_level(cfg.log_level));
+    if (tg_rand_init() < 0) {
+        fprintf(stderr, "tikgated: libsodium failed to initialise\n");
+        return 1;
+    }
+    struct store *st = NULL;
+    int r = store_open(cfg.database, cfg.data_dir, &st);
+    if (r < 0) {
+        fprintf(stderr, "tikgated: cannot open store %s: %s\n", cfg.database,
+                r == -ENOTSUP ? "this backend is not built yet" : strerror(-r));
+        config_release(&cfg);
+        return 1;
+    }
+    int rc;
+    if (nargs >= 1 && !strcmp(args[0], "tenant-create")) {
+        rc = bootstrap_tenant_create(st, &cfg, nargs >= 2 ? args[1] : "tenant") < 0 ? 1 : 0;
+    } else if (nargs >= 1) {
+        fprintf(stderr, "tikgated: unknown command '%s'\n", args[0]);
+        config_usage(argv[0]);
+        rc = 2;
+    } else {
+        rc = serve(st, &cfg);
+    }
+    store_close(st);
+    config_release(&cfg);
+    return rc;
+}
