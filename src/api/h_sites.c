@@ -51,7 +51,7 @@ static int apply_site_fields(struct api_call *call, struct site *s)
         goto out_err;
     if (r == 0) {
         if (!uuid_is_valid(policy_id)) {
-            api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", "policy_id",
+            api_fail(call, TG_ERR_INVALID_REQUEST, 400, "unknown_policy", "policy_id",
                      "No such policy '%s'.", policy_id);
             return -ENOENT;
         }
@@ -59,7 +59,7 @@ static int apply_site_fields(struct api_call *call, struct site *s)
         int pr = store_policy_get(call->api->store, call->who.tenant_id, policy_id, 0, &p);
         if (pr < 0) {
             if (pr == -ENOENT)
-                api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", "policy_id",
+                api_fail(call, TG_ERR_INVALID_REQUEST, 400, "unknown_policy", "policy_id",
                          "No such policy '%s'.", policy_id);
             else
                 api_fail_store(call, pr, "policy");
@@ -67,6 +67,11 @@ static int apply_site_fields(struct api_call *call, struct site *s)
         }
         policy_release(&p);
         snprintf(s->policy_id, sizeof s->policy_id, "%s", policy_id);
+    }
+    if (json_is_null(json_object_get(call->body, "policy_id"))) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "policy_id",
+                 "A site always has a policy: 'policy_id' cannot be null.");
+        return -EINVAL;
     }
     json_t *ta = json_object_get(call->body, "tunnel_address");
     if (ta && json_is_null(ta)) {

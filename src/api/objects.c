@@ -136,7 +136,9 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
     json_object_set_new(o, "software_version", json_str_or_null(s->software_version));
     json_object_set_new(o, "created_at", json_time_or_null(s->created_at));
     json_object_set_new(o, "updated_at", json_time_or_null(s->updated_at));
-    if (with_bootstrap && s->bootstrap_token[0]) {
+    if (!with_bootstrap || !s->bootstrap_token[0]) {
+        json_object_set_new(o, "bootstrap_command", json_null());
+    } else {
         char cmd[512];
         snprintf(cmd, sizeof cmd,
                  "/tool fetch url=\"%s/bootstrap/%s\" dst-path=tikgate-bootstrap.rsc; "

@@ -61,21 +61,27 @@ static const struct http_route routes[] = {
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
 
+/* 401 with the challenge header RFC 6750 asks for. */
+static void unauthorized(struct api_call *call, const char *code, const char *msg)
+{
+    http_response_header(call->res, "WWW-Authenticate", "Bearer");
+    api_fail(call, TG_ERR_AUTHENTICATION, 401, code, NULL, "%s", msg);
+}
+
 /* Resolves the bearer token to a principal; 0 or -EACCES after sending 401. */
 static int authenticate(struct api_call *call)
 {
     const char *h = call->req->authorization;
     if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
-        api_fail(call, TG_ERR_AUTHENTICATION, 401, "authentication_required", NULL,
-                 "Send an API key as 'Authorization: Bearer <key>'.");
+        unauthorized(call, "authentication_required",
+                     "Send an API key as 'Authorization: Bearer <key>'.");
         return -EACCES;
     }
     const char *token = h + 7;
     while (*token == ' ')
         token++;
     if (strlen(token) > 256) {
-        api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_token", NULL,
-                 "The API key is not valid.");
+        unauthorized(call, "invalid_token", "The API key is not valid.");
         return -EACCES;
     }
     uint8_t hash[APIKEY_HASH_LEN];
@@ -84,8 +90,7 @@ static int authenticate(struct api_call *call)
     int r = store_api_key_authenticate(call->api->store, hash, &k);
     if (r < 0) {
         if (r == -ENOENT)
-            api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_token", NULL,
-                     "The API key is not valid or was revoked.");
+            unauthorized(call, "invalid_token", "The API key is not valid or was revoked.");
         else
             api_fail_store(call, r, "API key");
         return -EACCES;

@@ -173,8 +173,9 @@ int store_api_key_list(struct store *s, const char *tenant_id, struct api_key **
 int store_api_key_revoke(struct store *s, const char *tenant_id, const char *id)
 {
     struct store_conn *c = store_conn(s);
-    static const char sql[] = "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ? "
-                              "AND revoked_at IS NULL";
+    /* Revoking twice is not an error: the first revocation time is kept. */
+    static const char sql[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) "
+                              "WHERE id = ? AND tenant_id = ?";
     sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
     if (!st)
         return -EIO;
