@@ -202,7 +202,12 @@ ssize_t ros_sentence_parse_limits(const uint8_t *buf, size_t len, const struct r
             return r;
         if (wl == 0) {
             pos += used;
-            break;
+            if (nwords > 0)
+                break;
+            /* A zero-length word before any word is an empty sentence, even
+             * with a non-minimal prefix (80 00): skip it like a bare 00. */
+            start = pos;
+            continue;
         }
         if (wl > lim->max_word)
             return -E2BIG;

@@ -107,8 +107,8 @@ bool ros_sentence_equal(const struct ros_sentence *a, const struct ros_sentence 
 
 /*
  * Stateless incremental parser (picohttpparser contract). Parses one sentence
- * from the start of buf[0..len): leading empty sentences (bare 0x00) are
- * skipped. Returns:
+ * from the start of buf[0..len): leading empty sentences (a bare 0x00, or a
+ * zero length in a non-minimal form such as 80 00) are skipped. Returns:
  *   > 0               bytes consumed (skipped empties + the sentence); *out
  *                     holds the sentence (its previous words are released);
  *   ROS_WIRE_PARTIAL  the sentence is not complete; call again with the same

@@ -279,6 +279,13 @@ static void test_stateless_consumes_leading_empties(void **state)
     /* only empties: partial (the caller uses ros_wire_skip_empty) */
     assert_int_equal(ros_sentence_parse(in, 2, &s), ROS_WIRE_PARTIAL);
     assert_int_equal(ros_wire_skip_empty(in, sizeof(in)), 2);
+
+    /* a non-minimal zero length (80 00, C0 00 00) is an empty sentence too */
+    static const uint8_t nm[] = {0x80, 0x00, 0xC0, 0x00, 0x00, 0x03, '!', 'r', 'e', 0x80, 0x00};
+    assert_int_equal(ros_sentence_parse(nm, sizeof(nm), &s), (ssize_t)sizeof(nm));
+    assert_int_equal(s.nwords, 1);
+    assert_true(ros_sentence_is(&s, "!re"));
+    assert_int_equal(ros_sentence_parse(nm, 5, &s), ROS_WIRE_PARTIAL);
     ros_sentence_release(&s);
 }
 
