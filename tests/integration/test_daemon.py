@@ -1,0 +1,112 @@
+"""Process-level behaviour: restart keeps every object, signals, config sources, meta routes."""
+import os
+import signal
+import tempfile
+
+import tg
+
+P = '/v1/control-plane/policies'
+CREATE_BODY = tg.seed_json_blocks()[2]
+
+
+class Restart(tg.DaemonTest):
+    def test_restart_keeps_everything(self):
+        d = self.d
+        pid = d.request('POST', P, CREATE_BODY).json['id']
+        site = d.request('POST', '/v1/sites', {'name': 'keep', 'policy_id': pid}).json['id']
+        d.request('PUT', '/v1/sites/%s/note' % site, {'content': 'persist me'})
+        d.request('POST', '/v1/control-plane/%s/credentials' % site)
+        key = d.request('POST', '/v1/api-keys', {'name': 'k', 'scopes': ['site:view']}).json
+        before = {
+            'policies': d.request('GET', P).json,
+            'policy': d.request('GET', P + '/' + pid).json,
+            'sites': d.request('GET', '/v1/sites').json,
+            'note': d.request('GET', '/v1/sites/%s/note' % site).json,
+            'creds': d.request('GET', '/v1/control-plane/%s/credentials' % site).json,
+        }
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with self.subTest(signal=sig):
+                rc = d.stop(sig)
+                if sig == signal.SIGTERM:
+                    self.assertEqual(rc, 0, 'clean exit on SIGTERM:\n' + d.log())
+                d.start()
+                after = {
+                    'policies': d.request('GET', P).json,
+                    'policy': d.request('GET', P + '/' + pid).json,
+                    'sites': d.request('GET', '/v1/sites').json,
+                    'note': d.request('GET', '/v1/sites/%s/note' % site).json,
+                    'creds': d.request('GET', '/v1/control-plane/%s/credentials' % site).json,
+                }
+                self.assertEqual(before, after)
+                self.assertEqual(d.request('GET', '/v1/sites', auth=key['secret']).status, 200)
+                # The master key did not change: sealed passwords still open.
+                self.assertEqual(len(after['creds']), 2)
+
+    def test_sigint_exits_cleanly(self):
+        d = tg.Daemon().start()
+        try:
+            self.assertEqual(d.stop(signal.SIGINT), 0)
+        finally:
+            d.cleanup()
+
+
+class MetaAndLog(tg.DaemonTest):
+    def test_meta_routes(self):
+        r = self.d.request('GET', '/healthz', auth=None)
+        self.assertEqual((r.status, r.json['status']), (200, 'ok'))
+        r = self.d.request('GET', '/openapi.yaml', auth=None)
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.raw.startswith(b'openapi:'), r.raw[:40])
+        r = self.d.request('GET', '/docs/errors', auth=None)
+        self.assertEqual(r.status, 200)
+        self.assertIn(b'## port_conflict', r.raw)
+
+    def test_one_access_log_line_per_request(self):
+        marker = '/v1/log-marker-%d' % os.getpid()
+        for _ in range(3):
+            self.d.request('GET', marker)
+        lines = [l for l in self.d.log().splitlines() if marker in l]
+        self.assertEqual(len(lines), 3, lines)
+        self.assertIn('404', lines[0])
+
+
+class ConfigSources(tg.DaemonTest):
+    def test_flag_beats_env_beats_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = os.path.join(tmp, 'tikgate.conf')
+            d = tg.Daemon(data_dir=tmp)
+            with open(cfg, 'w') as f:
+                f.write('# test\nlisten = 127.0.0.1:1\nentry_point = "file.example"\n'
+                        'TIKGATE_PUBLIC_URL = http://from-file\n')
+            # env (set by the harness) beats the file's listen; the flag beats the env's URL.
+            d.extra_env['TIKGATE_CONFIG'] = cfg
+            d.extra_env['TIKGATE_PUBLIC_URL'] = 'http://from-env'
+            d.args = ['--public-url=http://from-flag']
+            d.start()
+            try:
+                site = d.request('POST', '/v1/sites', {'name': 'cfg'}).json
+                self.assertIn('url="http://from-flag/bootstrap/', site['bootstrap_command'])
+            finally:
+                d.stop()
+            d.args = []
+            d.start()
+            try:
+                site = d.request('POST', '/v1/sites', {'name': 'cfg'}).json
+                self.assertIn('url="http://from-env/bootstrap/', site['bootstrap_command'])
+            finally:
+                d.cleanup()
+
+    def test_bad_config_is_refused(self):
+        import subprocess
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = os.path.join(tmp, 'bad.conf')
+            with open(cfg, 'w') as f:
+                f.write('no_such_key = 1\n')
+            p = subprocess.run([tg.TIKGATED, '--config', cfg], capture_output=True, timeout=10,
+                               env=dict(os.environ, TIKGATE_DATA_DIR=tmp))
+            self.assertNotEqual(p.returncode, 0)
+            self.assertIn(b'unknown key', p.stderr)
+
+
+if __name__ == '__main__':
+    tg.main()
