@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what tikgate needs on a fresh Debian 12 machine (as root) and builds it.
+#   scripts/setup.sh            build dependencies + build (./build)
+#   scripts/setup.sh --test     also what the test suite needs (linters, fuzzing, benchmarks' peers)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_PKGS=(build-essential pkg-config meson ninja-build python3
+            libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libjwt-dev libpq-dev
+            libssl-dev)
+TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev curl sqlite3)
+
+want=("${BUILD_PKGS[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+    want+=("${TEST_PKGS[@]}")
+    # The machine image ships Node.js 20 (with npm); Debian's own nodejs only when none is there.
+    command -v node >/dev/null 2>&1 || want+=(nodejs npm)
+fi
+
+missing=()
+for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    if [[ $(id -u) -ne 0 ]]; then
+        echo "setup: missing Debian packages and not root; run: sudo apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ "${1:-}" == "--test" ]] && [[ -f package-lock.json ]]; then
+    if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules ]]; then
+        npm ci --no-audit --no-fund --loglevel=error
+    fi
+fi
+
+if [[ ! -d build ]]; then
+    meson setup build >/dev/null
+fi
+ninja -C build >/dev/null
+echo "setup: built $(pwd)/build/src/daemon/tikgated"
