@@ -38,8 +38,17 @@ if [[ "${1:-}" == "--test" ]] && [[ -f package-lock.json ]]; then
     fi
 fi
 
-if [[ ! -d build ]]; then
-    meson setup build >/dev/null
+if [[ ! -f build/build.ninja ]]; then
+    rm -rf build
+    if ! out=$(meson setup build 2>&1); then
+        echo "$out" >&2
+        echo "setup: meson setup failed" >&2
+        exit 1
+    fi
 fi
-ninja -C build >/dev/null
+if ! out=$(ninja -C build 2>&1); then
+    echo "$out" | tail -40 >&2
+    echo "setup: build failed" >&2
+    exit 1
+fi
 echo "setup: built $(pwd)/build/src/daemon/tikgated"
