@@ -10,11 +10,11 @@
  *  3. the word helpers do not read out of bounds (ASan).
  * Small caps are used so that the -E2BIG paths are reached.
  */
+#include "wire.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -87,8 +87,7 @@ static void check_roundtrip(const struct ros_sentence *s)
     ros_sentence_init(&back);
     /* the shortest encoding is never longer than what was accepted */
     CHECK(ros_sentence_encode(&b, s) == 0);
-    CHECK(ros_sentence_parse_limits((const uint8_t *)b.data, b.len, &lim, &back) ==
-          (ssize_t)b.len);
+    CHECK(ros_sentence_parse_limits((const uint8_t *)b.data, b.len, &lim, &back) == (ssize_t)b.len);
     CHECK(ros_sentence_equal(s, &back));
     ros_sentence_release(&back);
     buf_release(&b);

@@ -1,5 +1,9 @@
 #include "client.h"
 
+#include "alloc.h"
+#include "log.h"
+#include "login.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -12,10 +16,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "alloc.h"
-#include "log.h"
-#include "login.h"
 
 struct ros_client {
     int fd;
@@ -86,8 +86,8 @@ static struct ros_client *client_new(int fd, const struct ros_client_opts *opts)
 {
     struct ros_client *c = xcalloc(1, sizeof(*c));
     c->fd = fd;
-    c->io_timeout_ms = opts && opts->io_timeout_ms > 0 ? opts->io_timeout_ms
-                                                       : ROS_CLIENT_IO_TIMEOUT_MS;
+    c->io_timeout_ms =
+        opts && opts->io_timeout_ms > 0 ? opts->io_timeout_ms : ROS_CLIENT_IO_TIMEOUT_MS;
     c->max_rows = opts && opts->max_rows ? opts->max_rows : ROS_CLIENT_MAX_ROWS;
     const struct ros_limits *lim = opts ? opts->limits : NULL;
     ros_decoder_init(&c->dec, lim);
@@ -110,8 +110,7 @@ int ros_client_from_fd(int fd, const struct ros_client_opts *opts, struct ros_cl
 static int connect_one(const struct addrinfo *ai, int64_t deadline)
 {
     int r;
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                    ai->ai_protocol);
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0)
         return -errno;
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
@@ -164,12 +163,11 @@ int ros_client_connect(const char *host, uint16_t port, const struct ros_client_
     snprintf(service, sizeof(service), "%u", (unsigned)port);
 
     int timeout = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
-                                                        : ROS_CLIENT_CONNECT_TIMEOUT_MS;
+                                                       : ROS_CLIENT_CONNECT_TIMEOUT_MS;
     int64_t deadline = now_ms() + timeout;
 
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_STREAM,
-                             .ai_flags = AI_NUMERICSERV};
+    struct addrinfo hints = {
+        .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
     r = getaddrinfo(name, service, &hints, &res);
     if (r != 0) {
         if (r == EAI_SYSTEM)
@@ -374,8 +372,7 @@ out_release:
     return r;
 }
 
-int ros_client_run(struct ros_client *c, const char *const *words, size_t n,
-                   struct ros_reply *ret)
+int ros_client_run(struct ros_client *c, const char *const *words, size_t n, struct ros_reply *ret)
 {
     struct ros_sentence req;
     int r = 0;

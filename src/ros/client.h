@@ -13,11 +13,11 @@
 #ifndef TG_ROS_CLIENT_H
 #define TG_ROS_CLIENT_H
 
+#include "wire.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "wire.h"
 
 #define ROS_CLIENT_CONNECT_TIMEOUT_MS 5000
 #define ROS_CLIENT_IO_TIMEOUT_MS 15000
@@ -35,12 +35,12 @@ struct ros_client_opts {
 struct ros_reply {
     struct ros_sentence *rows; /* the !re sentences, in order */
     size_t nrows;
-    bool empty;                /* the router sent !empty (RouterOS >= 7.18): zero rows */
-    struct ros_sentence done;  /* the !done sentence (nwords == 0 if none) */
-    const char *ret;           /* =ret= of !done (points into done), or NULL */
-    char *trap_message;        /* =message= of the first !trap, or NULL */
-    int trap_category;         /* =category= of that !trap, -1 if absent or no trap */
-    char *fatal;               /* the reason word of !fatal, or NULL */
+    bool empty;               /* the router sent !empty (RouterOS >= 7.18): zero rows */
+    struct ros_sentence done; /* the !done sentence (nwords == 0 if none) */
+    const char *ret;          /* =ret= of !done (points into done), or NULL */
+    char *trap_message;       /* =message= of the first !trap, or NULL */
+    int trap_category;        /* =category= of that !trap, -1 if absent or no trap */
+    char *fatal;              /* the reason word of !fatal, or NULL */
 };
 
 struct ros_client;
@@ -93,8 +93,7 @@ int ros_client_login(struct ros_client *c, const char *user, const char *passwor
  *   -EPROTO        undecodable stream or unknown reply word;
  *   -EINVAL        no words or an empty word; -ENOTCONN after a fatal error.
  */
-int ros_client_run(struct ros_client *c, const char *const *words, size_t n,
-                   struct ros_reply *ret);
+int ros_client_run(struct ros_client *c, const char *const *words, size_t n, struct ros_reply *ret);
 
 /* The message of the last !trap / !fatal seen by login or run, or NULL.
  * Borrowed: valid until the next call on c. */

@@ -12,10 +12,10 @@
 #ifndef TG_ROS_LOGIN_H
 #define TG_ROS_LOGIN_H
 
+#include "wire.h"
+
 #include <stdbool.h>
 #include <stddef.h>
-
-#include "wire.h"
 
 /* "00" + 32 hex digits. */
 #define ROS_LOGIN_RESPONSE_LEN 34

@@ -1,12 +1,12 @@
 #include "wire.h"
 
+#include "alloc.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "alloc.h"
 
 const struct ros_limits ros_limits_default = {
     .max_word = ROS_WIRE_MAX_WORD,

@@ -23,21 +23,21 @@
 #ifndef TG_ROS_WIRE_H
 #define TG_ROS_WIRE_H
 
+#include "buf.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "buf.h"
-
 /* Longest length prefix on the wire (the F0 form). */
 #define ROS_WIRE_LEN_MAX 5
 
 /* Default caps for decoding. A 1 MiB word fits a large /system/script source. */
-#define ROS_WIRE_MAX_WORD (1u << 20)          /* bytes in one word */
-#define ROS_WIRE_MAX_WORDS 1024u              /* words in one sentence */
-#define ROS_WIRE_MAX_SENTENCE (4u << 20)      /* wire bytes of one sentence */
+#define ROS_WIRE_MAX_WORD (1u << 20)     /* bytes in one word */
+#define ROS_WIRE_MAX_WORDS 1024u         /* words in one sentence */
+#define ROS_WIRE_MAX_SENTENCE (4u << 20) /* wire bytes of one sentence */
 
 /* Returned by the stateless parser when more input is needed. */
 #define ROS_WIRE_PARTIAL (-EAGAIN)

@@ -4,12 +4,17 @@
  * the module's own decoder/encoder and login helpers, so it also exercises
  * the server-side API that tikgate-sim builds on.
  */
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-
 #include <cmocka.h>
+// clang-format on
+
+#include "client.h"
+#include "login.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -24,9 +29,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "client.h"
-#include "login.h"
-
 /* cmocka's assert_* must not run outside the test thread: the server aborts instead. */
 #define CHECK(x)                                                                                   \
     do {                                                                                           \
@@ -38,8 +40,8 @@ struct fake {
     int listen_fd;
     int conn_fd; /* for socketpair mode: already connected */
     uint16_t port;
-    bool legacy;       /* answer the first /login with a challenge */
-    bool split;        /* send replies one byte at a time */
+    bool legacy; /* answer the first /login with a challenge */
+    bool split;  /* send replies one byte at a time */
     const char *user;
     const char *password;
     pthread_t thread;
@@ -140,8 +142,7 @@ static void *serve(void *arg)
             handle_login(f, fd, &s, tag);
         } else if (strcmp(cmd, "/ip/address/print") == 0) {
             REPLY(f, fd, tag, "!re", "=.id=*1", "=address=192.0.2.1/24", "=interface=ether1");
-            REPLY(f, fd, tag, "!re", "=.id=*2", "=address=198.51.100.1/24",
-                  "=comment=a=b\xc5\x82");
+            REPLY(f, fd, tag, "!re", "=.id=*2", "=address=198.51.100.1/24", "=comment=a=b\xc5\x82");
             REPLY(f, fd, tag, "!done");
         } else if (strcmp(cmd, "/ip/firewall/nat/add") == 0) {
             REPLY(f, fd, tag, "!done", "=ret=*3");
@@ -338,8 +339,8 @@ static void login_fails(bool legacy)
     assert_int_equal(fake_start(&f, AF_INET), 0);
     struct ros_client *c = connect_fake(&f, "127.0.0.1", 5000);
     assert_int_equal(ros_client_login(c, "admin", "wrong"), -EACCES);
-    assert_string_equal(ros_client_last_error(c), legacy ? "cannot log in"
-                                                         : "invalid user name or password (6)");
+    assert_string_equal(ros_client_last_error(c),
+                        legacy ? "cannot log in" : "invalid user name or password (6)");
     assert_true(ros_client_alive(c));
     assert_int_equal(ros_client_login(c, "nobody", "secret"), -EACCES);
     assert_int_equal(ros_client_login(c, "admin", "secret"), 0);
@@ -493,18 +494,12 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_session_plain),
-        cmocka_unit_test(test_session_legacy_md5),
-        cmocka_unit_test(test_session_split_replies),
-        cmocka_unit_test(test_session_ipv6),
-        cmocka_unit_test(test_login_refused_plain),
-        cmocka_unit_test(test_login_refused_legacy),
-        cmocka_unit_test(test_read_timeout),
-        cmocka_unit_test(test_peer_close_and_garbage),
-        cmocka_unit_test(test_run_bad_args),
-        cmocka_unit_test(test_socketpair_session),
-        cmocka_unit_test(test_connect_errors),
-        cmocka_unit_test(test_connect_timeout),
+        cmocka_unit_test(test_session_plain),         cmocka_unit_test(test_session_legacy_md5),
+        cmocka_unit_test(test_session_split_replies), cmocka_unit_test(test_session_ipv6),
+        cmocka_unit_test(test_login_refused_plain),   cmocka_unit_test(test_login_refused_legacy),
+        cmocka_unit_test(test_read_timeout),          cmocka_unit_test(test_peer_close_and_garbage),
+        cmocka_unit_test(test_run_bad_args),          cmocka_unit_test(test_socketpair_session),
+        cmocka_unit_test(test_connect_errors),        cmocka_unit_test(test_connect_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,11 +1,13 @@
 /* Unit tests for src/ros/login.c: routeros.md §1.5 MD5 vectors, both sides. */
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "login.h"
 
@@ -23,9 +25,8 @@ static void test_md5_vectors(void **state)
     (void)state;
     for (size_t i = 0; i < NVEC; i++) {
         char got[ROS_LOGIN_RESPONSE_LEN + 1];
-        assert_int_equal(ros_login_md5_response(md5_vectors[i].password, md5_vectors[i].challenge,
-                                                got),
-                         0);
+        assert_int_equal(
+            ros_login_md5_response(md5_vectors[i].password, md5_vectors[i].challenge, got), 0);
         assert_string_equal(got, md5_vectors[i].response);
     }
     /* upper-case challenge digits are the same bytes */
@@ -39,8 +40,8 @@ static void test_md5_bad_challenge(void **state)
     (void)state;
     char got[ROS_LOGIN_RESPONSE_LEN + 1];
     assert_int_equal(ros_login_md5_response("x", "", got), -EINVAL);
-    assert_int_equal(ros_login_md5_response("x", "abc", got), -EINVAL);  /* odd */
-    assert_int_equal(ros_login_md5_response("x", "zz", got), -EINVAL);   /* not hex */
+    assert_int_equal(ros_login_md5_response("x", "abc", got), -EINVAL); /* odd */
+    assert_int_equal(ros_login_md5_response("x", "zz", got), -EINVAL);  /* not hex */
     assert_int_equal(ros_login_md5_response("x", "0g", got), -EINVAL);
     char longc[ROS_LOGIN_CHALLENGE_MAX + 3];
     memset(longc, 'a', sizeof(longc) - 1);
@@ -59,9 +60,9 @@ static void test_client_sentences(void **state)
     buf_init(&b, 1024);
     assert_int_equal(ros_sentence_encode(&b, &s), 0);
     /* §1.6: /login =name=admin =password= */
-    static const uint8_t want[] = {0x06, '/', 'l', 'o', 'g', 'i', 'n', 0x0b, '=', 'n', 'a', 'm',
-                                   'e', '=', 'a', 'd', 'm', 'i', 'n', 0x0a, '=', 'p', 'a', 's',
-                                   's', 'w', 'o', 'r', 'd', '=', 0x00};
+    static const uint8_t want[] = {0x06, '/', 'l', 'o', 'g', 'i', 'n', 0x0b, '=',  'n', 'a',
+                                   'm',  'e', '=', 'a', 'd', 'm', 'i', 'n',  0x0a, '=', 'p',
+                                   'a',  's', 's', 'w', 'o', 'r', 'd', '=',  0x00};
     assert_int_equal(b.len, sizeof(want));
     assert_memory_equal(b.data, want, sizeof(want));
 
@@ -170,12 +171,9 @@ static void test_server_verify(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_md5_vectors),
-        cmocka_unit_test(test_md5_bad_challenge),
-        cmocka_unit_test(test_client_sentences),
-        cmocka_unit_test(test_challenge_new),
-        cmocka_unit_test(test_server_parse),
-        cmocka_unit_test(test_server_verify),
+        cmocka_unit_test(test_md5_vectors),      cmocka_unit_test(test_md5_bad_challenge),
+        cmocka_unit_test(test_client_sentences), cmocka_unit_test(test_challenge_new),
+        cmocka_unit_test(test_server_parse),     cmocka_unit_test(test_server_verify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,6 @@
 /* Unit tests for src/ros/wire.c: routeros.md §1.3 and §1.6 vectors verbatim. */
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "wire.h"
 
@@ -559,8 +561,9 @@ static void test_queries(void **state)
 {
     (void)state;
     struct ros_sentence s = {0};
-    const char *words[] = {"/interface/print", "?type=ether", "?=type=vlan", "?#|!", "?name",
-                           "?-comment", "?<mtu=1500", "?>comment=", "=.proplist=name"};
+    const char *words[] = {
+        "/interface/print", "?type=ether", "?=type=vlan", "?#|!",           "?name",
+        "?-comment",        "?<mtu=1500",  "?>comment=",  "=.proplist=name"};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         ros_sentence_add_str(&s, words[i]);
     assert_int_equal(ros_word_kind(&s.words[0]), ROS_WORD_COMMAND);
