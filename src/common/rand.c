@@ -56,5 +56,7 @@ uint32_t rand_range(uint32_t lo, uint32_t hi)
 {
     if (hi <= lo)
         return lo;
+    if (hi - lo == UINT32_MAX)
+        return randombytes_random(); /* hi - lo + 1 would wrap to 0 */
     return lo + randombytes_uniform(hi - lo + 1);
 }
