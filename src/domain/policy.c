@@ -156,5 +156,24 @@ void policy_init_default(struct policy *p, const char *mgmt_networks)
         strlist_add(&p->svc[SVC_WINBOX].networks, rfc1918[i]);
         strlist_add(&p->svc[SVC_SSH].networks, rfc1918[i]);
     }
-    strlist_split(&p->svc[SVC_API].networks, mgmt_networks, ',');
+    /* Stored networks are canonical CIDRs (as policy_from_json makes them), so that the
+     * default policy read back and PUT unchanged passes validation. */
+    struct strlist raw = {0};
+    strlist_split(&raw, mgmt_networks, ',');
+    for (size_t i = 0; i < raw.n; i++) {
+        char *s = raw.items[i];
+        while (*s == ' ' || *s == '\t')
+            s++;
+        size_t n = strlen(s);
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+            s[--n] = '\0';
+        struct cidr c;
+        if (cidr_parse(s, CIDR_STRICT, &c) < 0)
+            continue; /* not a CIDR: skipped here, the configuration should refuse it */
+        char canon[CIDR_STR_LEN];
+        cidr_format(&c, canon);
+        if (!strlist_contains(&p->svc[SVC_API].networks, canon))
+            strlist_add(&p->svc[SVC_API].networks, canon);
+    }
+    strlist_release(&raw);
 }

@@ -80,7 +80,8 @@ void policy_make_slug(const char *name, char out[64]);
  * Fills p with the seed's default policy: winbox and ssh enabled from the
  * RFC 1918 networks, api enabled from the management networks, the rest
  * disabled on their default ports; trusted_networks = RFC 1918.
- * mgmt_networks is a comma-separated list of CIDRs (TIKGATE_MANAGEMENT_NETWORKS).
+ * mgmt_networks is a comma-separated list of CIDRs (TIKGATE_MANAGEMENT_NETWORKS), may be
+ * NULL; entries are trimmed and stored in canonical form, entries that are not CIDRs skipped.
  */
 void policy_init_default(struct policy *p, const char *mgmt_networks);
 
