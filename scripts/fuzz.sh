@@ -33,7 +33,8 @@ fi
 
 if [ $# -eq 0 ]; then
     for d in fuzz/*/; do
-        set -- "$@" "$(basename "$d")"
+        # a directory without meson.build is a target still being written
+        [ -f "${d}meson.build" ] && set -- "$@" "$(basename "$d")"
     done
 fi
 
