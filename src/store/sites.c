@@ -13,7 +13,9 @@
     "id, tenant_id, name, policy_id, tunnel_address, status, last_seen_at, identity, model, "     \
     "serial_number, software_version, bootstrap_token_sealed, created_at, updated_at"
 
-static void read_site(struct store *s, sqlite3_stmt *st, struct site *x)
+void store_read_site(struct store *s, sqlite3_stmt *st, struct site *x);
+
+void store_read_site(struct store *s, sqlite3_stmt *st, struct site *x)
 {
     memset(x, 0, sizeof *x);
     col_copy(st, 0, x->id, sizeof x->id);
@@ -121,7 +123,7 @@ int store_site_list(struct store *s, const char *tenant_id, struct site **ret, s
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         a = xrealloc(a, (cnt + 1) * sizeof *a);
-        read_site(s, st, &a[cnt++]);
+        store_read_site(s, st, &a[cnt++]);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -144,7 +146,7 @@ int store_site_get(struct store *s, const char *tenant_id, const char *id, struc
     bind_text(st, 2, tenant_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        read_site(s, st, ret);
+        store_read_site(s, st, ret);
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
         return 0;

@@ -121,18 +121,62 @@ sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
 
 int store_begin(struct store_conn *c)
 {
-    return exec(c->db, "BEGIN IMMEDIATE");
+    if (c->tx_depth++ > 0)
+        return 0;
+    c->tx_failed = false;
+    int r = exec(c->db, "BEGIN IMMEDIATE");
+    if (r < 0)
+        c->tx_depth = 0;
+    return r;
 }
 
 int store_commit(struct store_conn *c)
 {
-    return exec(c->db, "COMMIT");
+    if (c->tx_depth <= 0)
+        return -EIO;
+    if (--c->tx_depth > 0)
+        return 0;
+    if (c->tx_failed) {
+        exec(c->db, "ROLLBACK");
+        c->tx_failed = false;
+        return -EIO;
+    }
+    int r = exec(c->db, "COMMIT");
+    if (r < 0 && !sqlite3_get_autocommit(c->db))
+        exec(c->db, "ROLLBACK");
+    return r;
 }
 
 void store_rollback(struct store_conn *c)
 {
+    if (c->tx_depth <= 0)
+        return;
+    if (--c->tx_depth > 0) {
+        c->tx_failed = true;
+        return;
+    }
+    c->tx_failed = false;
     if (!sqlite3_get_autocommit(c->db))
         exec(c->db, "ROLLBACK");
+}
+
+int store_tx_begin(struct store *s)
+{
+    struct store_conn *c = store_conn(s);
+    return c ? store_begin(c) : -EIO;
+}
+
+int store_tx_commit(struct store *s)
+{
+    struct store_conn *c = store_conn(s);
+    return c ? store_commit(c) : -EIO;
+}
+
+void store_tx_rollback(struct store *s)
+{
+    struct store_conn *c = store_conn(s);
+    if (c)
+        store_rollback(c);
 }
 
 int store_map_rc(struct store_conn *c, int rc)

@@ -20,10 +20,12 @@
 #ifndef TG_STORE_H
 #define TG_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "auth.h"
+#include "job.h"
 #include "policy.h"
 #include "site.h"
 
@@ -40,6 +42,15 @@ void store_close(struct store *s);
 void store_thread_done(struct store *s);
 /* Current schema version (number of applied migrations). */
 int store_schema_version(struct store *s);
+
+/*
+ * Transactions spanning several store calls (nestable; every store function
+ * that writes joins the caller's transaction). Returns 0 or -EIO; commit
+ * returns -EIO (and rolls back) when any inner step rolled back.
+ */
+int store_tx_begin(struct store *s);
+int store_tx_commit(struct store *s);
+void store_tx_rollback(struct store *s);
 
 /* Seals/opens a short secret with the master key (hex text). Returned strings are owned. */
 char *store_seal_text(struct store *s, const char *plaintext);
@@ -102,5 +113,74 @@ int store_credential_list(struct store *s, const char *tenant_id, const char *si
 int store_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
                             struct credential *ret);
 void store_credential_array_free(struct credential *a, size_t n);
+
+/* --- onboarding and devices --- */
+
+/* Finds a site by its bootstrap token (any tenant). */
+int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
+/* Finds a site by its device token (any tenant). */
+int store_site_by_device_token(struct store *s, const char *token, struct site *ret);
+/*
+ * Records adoption: facts (raw "k=v;..." text), identity/model/serial/version,
+ * tunnel address (may be NULL: keep), the device token's hash; status online.
+ */
+int store_site_adopt(struct store *s, const char *site_id, const char *facts, const char *identity,
+                     const char *model, const char *serial, const char *version,
+                     const char *tunnel_address, const char *device_token);
+/* A heartbeat: last_seen_at = now, status online. Returns 1 when it came back from offline. */
+int store_site_heartbeat(struct store *s, const char *site_id, int64_t now);
+/* Marks online sites not seen since cutoff offline. *ret_n: how many. */
+int store_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n);
+/* The site (any tenant) for internal roles (dispatcher). */
+int store_site_get_any(struct store *s, const char *site_id, struct site *ret);
+/* The site ids of a policy that are past onboarding (they get policy jobs). */
+int store_policy_adopted_sites(struct store *s, const char *policy_id, struct strlist *ret);
+
+/* --- jobs and the orchestration log --- */
+
+/* Inserts j (id, token, fields set by the caller) and its "created" event. */
+int store_job_insert(struct store *s, const struct job *j);
+/* Newest first. */
+int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
+                   size_t *n);
+/* One job with its events (oldest first). */
+int store_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
+                  struct job *ret);
+/* Internal: a job by id only (no events). */
+int store_job_get_any(struct store *s, const char *job_id, struct job *ret);
+/* pending -> deleted. -EBUSY when the job is no longer pending. */
+int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
+                     const char *job_id);
+/* Appends an event. */
+int store_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
+/*
+ * Pull: the oldest pending job of the site becomes running (via pull, lease
+ * until lease_ms) with a "downloaded" event. -ENOENT when nothing is due or a
+ * job of the site is already running.
+ */
+int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
+                         struct job *ret);
+/*
+ * Push: the oldest due express job of a site with a tunnel address and no
+ * running job becomes running (via push) with an "express push" event.
+ */
+int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret);
+/* running -> completed/failed with an event carrying message. */
+int store_job_finish(struct store *s, const char *job_id, enum job_status status,
+                     const char *message);
+/* running -> pending again at next_ms (attempts + 1), with a "retry" event. */
+int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message);
+/* The router reported busy/done/fail for a pull job. -ENOENT, -EBUSY when already final. */
+int store_job_router_update(struct store *s, const char *job_id, const char *status);
+/* running jobs whose lease expired go back to pending (a crash, a lost router). *ret_n. */
+int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n);
+/* Every running push job goes back to pending (start-up after a crash). */
+int store_jobs_requeue_push(struct store *s, int *ret_n);
+void store_job_array_free(struct job *a, size_t n);
+
+/* HMAC-SHA256 of msg under a key derived from the master key, as 64 hex characters. */
+void store_mac_hex(struct store *s, const char *msg, char out[65]);
+/* Constant-time check of a hex MAC produced by store_mac_hex. */
+bool store_mac_verify(struct store *s, const char *msg, const char *hex);
 
 #endif

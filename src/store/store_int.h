@@ -5,6 +5,7 @@
 #define TG_STORE_INT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <sodium.h>
 #include <sqlite3.h>
 
@@ -21,6 +22,8 @@ struct stmt_slot {
 struct store_conn {
     sqlite3 *db;
     struct stmt_slot cache[STMT_CACHE_SIZE];
+    int tx_depth;   /* nested store_begin() calls; BEGIN/COMMIT only at the outermost */
+    bool tx_failed; /* an inner level rolled back: the outermost commit must roll back */
     struct store_conn *next; /* in store->conns, for cleanup */
 };
 
@@ -41,7 +44,12 @@ struct store_conn *store_conn(struct store *s);
  * bind. NULL on a prepare error.
  */
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. 0 or -EIO. */
+/*
+ * BEGIN IMMEDIATE / COMMIT / ROLLBACK, nestable: only the outermost level
+ * talks to SQLite, so a handler can wrap several store calls (each with its
+ * own begin/commit) in one transaction. A rollback at any level makes the
+ * outermost commit roll back and return -EIO. 0 or -EIO.
+ */
 int store_begin(struct store_conn *c);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);

@@ -1,0 +1,65 @@
+#include "job.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+static const char *const names[] = {"pending", "running", "completed", "failed", "deleted"};
+
+const char *job_status_name(enum job_status s)
+{
+    return (unsigned)s < 5 ? names[s] : "unknown";
+}
+
+int job_status_parse(const char *s, enum job_status *ret)
+{
+    for (int i = 0; i < 5; i++) {
+        if (!strcmp(s, names[i])) {
+            *ret = (enum job_status)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+void job_release(struct job *j)
+{
+    if (!j)
+        return;
+    free(j->kind);
+    free(j->description);
+    free(j->payload);
+    free(j->last_error);
+    free(j->created_by);
+    free(j->idempotency_key);
+    for (size_t i = 0; i < j->nevents; i++) {
+        free(j->events[i].kind);
+        free(j->events[i].message);
+    }
+    free(j->events);
+    j->kind = j->description = j->payload = j->last_error = j->created_by = NULL;
+    j->idempotency_key = NULL;
+    j->events = NULL;
+    j->nevents = 0;
+}
+
+int job_validate_custom(const char *description, const char *script, struct tg_err *err)
+{
+    long dl = utf8_length(description);
+    if (dl < 1)
+        return tg_err_invalid(err, "parameter_invalid", "description",
+                              "The description must not be empty.");
+    if (dl > JOB_DESCRIPTION_MAX)
+        return tg_err_invalid(err, "description_too_long", "description",
+                              "The description may have at most %d characters.",
+                              JOB_DESCRIPTION_MAX);
+    long sl = utf8_length(script);
+    if (sl < 1)
+        return tg_err_invalid(err, "parameter_invalid", "script", "The script must not be empty.");
+    if (sl > JOB_SCRIPT_MAX)
+        return tg_err_invalid(err, "script_too_long", "script",
+                              "The script may have at most %d characters.", JOB_SCRIPT_MAX);
+    return 0;
+}

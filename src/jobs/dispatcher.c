@@ -1,0 +1,246 @@
+#include "dispatcher.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "client.h"
+#include "log.h"
+#include "plan.h"
+#include "push.h"
+#include "rand.h"
+#include "timefmt.h"
+
+struct dispatcher {
+    struct dispatcher_config cfg;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stopping;
+    unsigned wakeups;
+    pthread_t *threads;
+    int nthreads;
+};
+
+int64_t dispatcher_backoff_ms(const struct dispatcher_config *cfg, int attempt)
+{
+    int64_t d = cfg->backoff_base_ms;
+    for (int i = 1; i < attempt && d < cfg->backoff_max_ms; i++)
+        d *= 2;
+    if (d > cfg->backoff_max_ms)
+        d = cfg->backoff_max_ms;
+    int64_t jitter = d / 5;
+    return d - jitter + (int64_t)rand_range(0, (uint32_t)(2 * jitter));
+}
+
+/* Waits for a wake-up or timeout_ms; returns false when stopping. */
+static bool wait_for_work(struct dispatcher *d, unsigned *seen, int timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += (long)timeout_ms * 1000000L;
+    ts.tv_sec += ts.tv_nsec / 1000000000L;
+    ts.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&d->lock);
+    while (!d->stopping && d->wakeups == *seen)
+        if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)
+            break;
+    *seen = d->wakeups;
+    bool go = !d->stopping;
+    pthread_mutex_unlock(&d->lock);
+    return go;
+}
+
+void dispatcher_wake(struct dispatcher *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->wakeups++;
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+}
+
+/* Connects and logs in to the site with the newest credential that works. */
+static int connect_site(struct dispatcher *d, const struct site *site, struct ros_client **ret,
+                        char *err, size_t errlen)
+{
+    struct policy pol;
+    int r = store_policy_get(d->cfg.store, site->tenant_id, site->policy_id, 0, &pol);
+    if (r < 0) {
+        snprintf(err, errlen, "the site's policy could not be read");
+        return r;
+    }
+    uint16_t port = (uint16_t)pol.svc[SVC_API].port;
+    policy_release(&pol);
+    struct credential *creds = NULL;
+    size_t n = 0;
+    r = store_credential_list(d->cfg.store, site->tenant_id, site->id, &creds, &n);
+    if (r < 0) {
+        snprintf(err, errlen, "the site's credentials could not be read");
+        return r;
+    }
+    struct ros_client_opts opts = {.connect_timeout_ms = d->cfg.connect_timeout_ms,
+                                   .io_timeout_ms = d->cfg.io_timeout_ms};
+    r = -EACCES;
+    snprintf(err, errlen, "no credential");
+    /* Newest first: the current password, then the ones it replaced (a rotation in flight). */
+    for (size_t k = n; k-- > 0 && n - k <= 3;) {
+        struct ros_client *c = NULL;
+        r = ros_client_connect(site->tunnel_address, port, &opts, &c);
+        if (r < 0) {
+            snprintf(err, errlen, "cannot reach %s:%u over the RouterOS API: %s",
+                     site->tunnel_address, port, strerror(-r));
+            break;
+        }
+        r = ros_client_login(c, creds[k].username, creds[k].password);
+        if (r == 0) {
+            *ret = c;
+            break;
+        }
+        const char *why = ros_client_last_error(c);
+        snprintf(err, errlen, "login as %s refused: %s", creds[k].username,
+                 why ? why : strerror(-r));
+        ros_client_close(c);
+    }
+    store_credential_array_free(creds, n);
+    return r;
+}
+
+static void run_job(struct dispatcher *d, struct job *j)
+{
+    char err[512] = "";
+    struct site site;
+    int r = store_site_get_any(d->cfg.store, j->site_id, &site);
+    if (r < 0) {
+        store_job_finish(d->cfg.store, j->id, JOB_FAILED, "the site no longer exists");
+        return;
+    }
+    struct ros_client *c = NULL;
+    if (site.tunnel_address)
+        r = connect_site(d, &site, &c, err, sizeof err);
+    else
+        r = -EHOSTUNREACH;
+    if (r == 0) {
+        if (j->is_script) {
+            r = job_push_script(c, j->payload, err, sizeof err);
+        } else {
+            struct job_plan plan = {0};
+            r = job_plan_parse(j->payload, &plan);
+            if (r < 0)
+                snprintf(err, sizeof err, "corrupt job payload");
+            else
+                r = job_push_plan(c, &plan, err, sizeof err);
+            job_plan_release(&plan);
+        }
+        ros_client_close(c);
+    }
+    if (r == 0) {
+        store_job_finish(d->cfg.store, j->id, JOB_COMPLETED,
+                         "Completed by express push over the RouterOS API");
+        log_info("dispatcher", "job %s (%s) on site %s completed by push", j->id, j->kind,
+                 j->site_id);
+    } else if (j->attempts + 1 >= d->cfg.max_attempts) {
+        store_job_finish(d->cfg.store, j->id, JOB_FAILED, err);
+        log_warn("dispatcher", "job %s on site %s failed after %d attempts: %s", j->id,
+                 j->site_id, j->attempts + 1, err);
+    } else {
+        int64_t delay = dispatcher_backoff_ms(&d->cfg, j->attempts + 1);
+        char msg[640];
+        snprintf(msg, sizeof msg, "attempt %d failed (%s); next try in %lld ms", j->attempts + 1,
+                 err, (long long)delay);
+        store_job_retry(d->cfg.store, j->id, time_now_ms() + delay, msg);
+    }
+    site_release(&site);
+}
+
+static void *worker_main(void *arg)
+{
+    struct dispatcher *d = arg;
+    unsigned seen = 0;
+    while (true) {
+        struct job j;
+        int r = store_job_claim_push(d->cfg.store, time_now_ms(), time_now_ms() + d->cfg.lease_ms,
+                                     &j);
+        if (r == 0) {
+            run_job(d, &j);
+            job_release(&j);
+            pthread_mutex_lock(&d->lock);
+            bool stop = d->stopping;
+            pthread_mutex_unlock(&d->lock);
+            if (stop)
+                break;
+            continue;
+        }
+        if (!wait_for_work(d, &seen, 200))
+            break;
+    }
+    store_thread_done(d->cfg.store);
+    return NULL;
+}
+
+static void *scheduler_main(void *arg)
+{
+    struct dispatcher *d = arg;
+    unsigned seen = 0;
+    do {
+        int n = 0;
+        if (store_jobs_requeue_expired(d->cfg.store, time_now_ms(), &n) == 0 && n) {
+            log_info("scheduler", "re-queued %d job(s) whose lease expired", n);
+            dispatcher_wake(d);
+        }
+        int64_t cutoff = time_now() - 10 * (int64_t)d->cfg.poll_interval_s;
+        if (store_sites_mark_offline(d->cfg.store, cutoff, &n) == 0 && n)
+            log_info("scheduler", "%d site(s) went offline (10 missed heartbeats)", n);
+    } while (wait_for_work(d, &seen, 500));
+    store_thread_done(d->cfg.store);
+    return NULL;
+}
+
+int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **ret)
+{
+    struct dispatcher *d = xcalloc(1, sizeof *d);
+    d->cfg = *cfg;
+    if (d->cfg.workers < 1)
+        d->cfg.workers = 1;
+    pthread_mutex_init(&d->lock, NULL);
+    pthread_cond_init(&d->cond, NULL);
+    int n = (cfg->run_dispatcher ? d->cfg.workers : 0) + (cfg->run_scheduler ? 1 : 0);
+    d->threads = xcalloc((size_t)n + 1, sizeof *d->threads);
+    if (cfg->run_dispatcher) {
+        int requeued = 0;
+        if (store_jobs_requeue_push(cfg->store, &requeued) == 0 && requeued)
+            log_info("dispatcher", "re-queued %d job(s) that were being pushed at shutdown",
+                     requeued);
+    }
+    for (int i = 0; i < n; i++) {
+        bool sched = cfg->run_scheduler && i == n - 1;
+        if (pthread_create(&d->threads[i], NULL, sched ? scheduler_main : worker_main, d) != 0) {
+            d->nthreads = i;
+            dispatcher_stop(d);
+            return -EAGAIN;
+        }
+        d->nthreads = i + 1;
+    }
+    *ret = d;
+    return 0;
+}
+
+void dispatcher_stop(struct dispatcher *d)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    d->stopping = true;
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->lock);
+    for (int i = 0; i < d->nthreads; i++)
+        pthread_join(d->threads[i], NULL);
+    pthread_cond_destroy(&d->cond);
+    pthread_mutex_destroy(&d->lock);
+    free(d->threads);
+    free(d);
+}

@@ -1,0 +1,50 @@
+/*
+ * dispatcher.h - the dispatcher and scheduler roles (DESIGN.md §1, §3).
+ *
+ * The dispatcher's workers claim due express jobs from the store and push
+ * them over the RouterOS API to the site's tunnel address with the site's API
+ * credentials (the current one first, then earlier ones: a rotation job logs
+ * in with the password it is replacing). Failures are retried with capped
+ * exponential backoff and jitter; after max_attempts the job fails with the
+ * router's message. Jobs that are not express, or whose site has no tunnel
+ * address, wait for the router's next poll.
+ *
+ * The scheduler thread re-queues running jobs whose lease expired and marks
+ * sites offline after ten missed heartbeats.
+ *
+ * Both only talk to the store; they are woken early by dispatcher_wake() when
+ * the API queues a job. All functions are thread-safe.
+ */
+#ifndef TG_JOBS_DISPATCHER_H
+#define TG_JOBS_DISPATCHER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "store.h"
+
+struct dispatcher_config {
+    struct store *store;
+    int workers;            /* push workers (>= 1) */
+    int max_attempts;       /* push attempts before a job fails */
+    int backoff_base_ms;    /* first retry delay; doubles per attempt */
+    int backoff_max_ms;     /* cap of the retry delay */
+    int connect_timeout_ms; /* RouterOS API connect timeout */
+    int io_timeout_ms;      /* RouterOS API reply timeout */
+    int64_t lease_ms;       /* how long a running job may stay running before re-queueing */
+    int poll_interval_s;    /* the routers' poll interval: offline after 10 missed */
+    bool run_dispatcher;    /* role "dispatcher" */
+    bool run_scheduler;     /* role "scheduler" */
+};
+
+struct dispatcher;
+
+int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **ret);
+/* Wakes the workers now (a job was queued). Accepts NULL. */
+void dispatcher_wake(struct dispatcher *d);
+/* Stops and joins every thread; in-flight pushes finish first. Accepts NULL. */
+void dispatcher_stop(struct dispatcher *d);
+/* Delay before retry number attempt (1-based): base * 2^(attempt-1), capped, +-20% jitter. */
+int64_t dispatcher_backoff_ms(const struct dispatcher_config *cfg, int attempt);
+
+#endif

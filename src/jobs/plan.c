@@ -1,0 +1,207 @@
+#include "plan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+
+void job_plan_release(struct job_plan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->ncmds; i++) {
+        struct job_cmd *c = &p->cmds[i];
+        free(c->menu);
+        free(c->find_key);
+        free(c->find_value);
+        for (size_t j = 0; j < c->nargs; j++) {
+            free(c->args[j].key);
+            free(c->args[j].value);
+        }
+        free(c->args);
+    }
+    free(p->cmds);
+    p->cmds = NULL;
+    p->ncmds = 0;
+}
+
+struct job_cmd *job_plan_add(struct job_plan *p, enum job_verb verb, const char *menu,
+                             const char *find_key, const char *find_value)
+{
+    p->cmds = xrealloc(p->cmds, (p->ncmds + 1) * sizeof *p->cmds);
+    struct job_cmd *c = &p->cmds[p->ncmds++];
+    memset(c, 0, sizeof *c);
+    c->verb = verb;
+    c->menu = xstrdup(menu);
+    c->find_key = xstrdup(find_key);
+    c->find_value = xstrdup(find_value);
+    return c;
+}
+
+void job_cmd_arg(struct job_cmd *c, const char *key, const char *value)
+{
+    c->args = xrealloc(c->args, (c->nargs + 1) * sizeof *c->args);
+    c->args[c->nargs].key = xstrdup(key);
+    c->args[c->nargs].value = xstrdup(value);
+    c->nargs++;
+}
+
+static char *tag(const char *kind, const char *id)
+{
+    return xasprintf("tikgate:%s:%s", kind, id);
+}
+
+/* networks ∪ trusted ∪ management, without duplicates, comma-joined (owned). */
+static char *service_addresses(const struct policy_service *svc, const struct policy *pol,
+                               const char *mgmt)
+{
+    struct strlist all = {0};
+    for (size_t i = 0; i < svc->networks.n; i++)
+        if (!strlist_contains(&all, svc->networks.items[i]))
+            strlist_add(&all, svc->networks.items[i]);
+    for (size_t i = 0; i < pol->trusted_networks.n; i++)
+        if (!strlist_contains(&all, pol->trusted_networks.items[i]))
+            strlist_add(&all, pol->trusted_networks.items[i]);
+    struct strlist m = {0};
+    strlist_split(&m, mgmt, ',');
+    for (size_t i = 0; i < m.n; i++)
+        if (!strlist_contains(&all, m.items[i]))
+            strlist_add(&all, m.items[i]);
+    strlist_release(&m);
+    char *s = strlist_join(&all, ',');
+    strlist_release(&all);
+    return s;
+}
+
+void job_plan_mgmt_filter(struct job_plan *p, const struct policy *pol,
+                          const struct job_site_ctx *s)
+{
+    char *t = tag("mgmt-filter", s->site_id);
+    job_plan_add(p, JOB_REMOVE, "/ip firewall filter", "comment", t);
+
+    struct strlist enabled = {0}, disabled = {0};
+    for (int i = 0; i < SVC_COUNT; i++) {
+        char port[8];
+        snprintf(port, sizeof port, "%d", pol->svc[i].port);
+        struct strlist *l = pol->svc[i].enabled ? &enabled : &disabled;
+        if (!strlist_contains(l, port))
+            strlist_add(l, port);
+    }
+    /* Rules in their final order: accept management + trusted, then drop disabled ports. */
+    struct strlist sources = {0};
+    strlist_split(&sources, s->mgmt_networks, ',');
+    for (size_t i = 0; i < pol->trusted_networks.n; i++)
+        if (!strlist_contains(&sources, pol->trusted_networks.items[i]))
+            strlist_add(&sources, pol->trusted_networks.items[i]);
+    char *en = strlist_join(&enabled, ',');
+    char *dis = strlist_join(&disabled, ',');
+
+    /* With custom_input_rules off the block goes on top (place-before=0): added last first. */
+    size_t first = p->ncmds;
+    for (size_t i = 0; i < sources.n && enabled.n; i++) {
+        struct job_cmd *c = job_plan_add(p, JOB_ADD, "/ip firewall filter", NULL, NULL);
+        job_cmd_arg(c, "chain", "input");
+        job_cmd_arg(c, "action", "accept");
+        job_cmd_arg(c, "protocol", "tcp");
+        job_cmd_arg(c, "dst-port", en);
+        job_cmd_arg(c, "src-address", sources.items[i]);
+        job_cmd_arg(c, "comment", t);
+    }
+    if (disabled.n) {
+        struct job_cmd *c = job_plan_add(p, JOB_ADD, "/ip firewall filter", NULL, NULL);
+        job_cmd_arg(c, "chain", "input");
+        job_cmd_arg(c, "action", "drop");
+        job_cmd_arg(c, "protocol", "tcp");
+        job_cmd_arg(c, "dst-port", dis);
+        job_cmd_arg(c, "comment", t);
+    }
+    if (!pol->custom_input_rules) {
+        size_t n = p->ncmds - first;
+        for (size_t i = 0; i < n / 2; i++) {
+            struct job_cmd tmp = p->cmds[first + i];
+            p->cmds[first + i] = p->cmds[p->ncmds - 1 - i];
+            p->cmds[p->ncmds - 1 - i] = tmp;
+        }
+        for (size_t i = first; i < p->ncmds; i++)
+            job_cmd_arg(&p->cmds[i], "place-before", "0");
+    }
+    free(en);
+    free(dis);
+    free(t);
+    strlist_release(&sources);
+    strlist_release(&enabled);
+    strlist_release(&disabled);
+}
+
+void job_plan_policy(struct job_plan *p, const struct policy *pol, const struct job_site_ctx *s)
+{
+    /* The api service (our own way in) is set last, always including the management networks. */
+    static const int order[SVC_COUNT] = {SVC_WINBOX, SVC_SSH,   SVC_HTTP,    SVC_HTTPS,
+                                         SVC_TELNET, SVC_FTP,   SVC_API_SSL, SVC_API};
+    for (int k = 0; k < SVC_COUNT; k++) {
+        int i = order[k];
+        const struct policy_service *svc = &pol->svc[i];
+        struct job_cmd *c = job_plan_add(p, JOB_SET, "/ip service", "name", policy_svc_ros_name[i]);
+        c->by_name = true;
+        char port[8];
+        snprintf(port, sizeof port, "%d", svc->port);
+        char *addr = service_addresses(svc, pol, s->mgmt_networks);
+        job_cmd_arg(c, "port", port);
+        job_cmd_arg(c, "address", addr);
+        job_cmd_arg(c, "disabled", (svc->enabled || i == SVC_API) ? "no" : "yes");
+        free(addr);
+    }
+    job_plan_mgmt_filter(p, pol, s);
+}
+
+void job_plan_api_user(struct job_plan *p, const char *username, const char *password,
+                       const struct job_site_ctx *s)
+{
+    char *t = tag("api-user", s->site_id);
+    struct job_cmd *c = job_plan_add(p, JOB_ENSURE, "/user", "name", username);
+    job_cmd_arg(c, "name", username);
+    job_cmd_arg(c, "group", "full");
+    job_cmd_arg(c, "password", password);
+    job_cmd_arg(c, "address", s->mgmt_networks);
+    job_cmd_arg(c, "comment", t);
+    free(t);
+}
+
+const char *const job_actions[] = {
+    "site.reboot",         "site.clear_firewall",   "site.recreate_management_filter",
+    "site.resend_api_user", "site.recreate_tunnel", "site.upgrade",
+    NULL,
+};
+
+int job_plan_action(struct job_plan *p, const char *action, const struct policy *pol,
+                    const char *username, const char *password, const struct job_site_ctx *s,
+                    bool *ret_needs_ack)
+{
+    *ret_needs_ack = true;
+    if (!strcmp(action, "site.reboot")) {
+        job_plan_add(p, JOB_REBOOT, "/system", NULL, NULL);
+        *ret_needs_ack = false; /* the router goes away before it could say "done" */
+    } else if (!strcmp(action, "site.clear_firewall")) {
+        job_plan_add(p, JOB_REMOVE, "/ip firewall filter", NULL, NULL);
+        job_plan_add(p, JOB_REMOVE, "/ip firewall nat", NULL, NULL);
+        /* Keep the platform's own way in: the management filter comes straight back. */
+        job_plan_mgmt_filter(p, pol, s);
+    } else if (!strcmp(action, "site.recreate_management_filter")) {
+        job_plan_mgmt_filter(p, pol, s);
+    } else if (!strcmp(action, "site.resend_api_user")) {
+        job_plan_api_user(p, username, password, s);
+    } else if (!strcmp(action, "site.recreate_tunnel")) {
+        /* tikgate has no VPN of its own yet: re-apply what the tunnel carries (policy, user). */
+        job_plan_api_user(p, username, password, s);
+        job_plan_policy(p, pol, s);
+    } else if (!strcmp(action, "site.upgrade")) {
+        struct job_cmd *c = job_plan_add(p, JOB_SCRIPT, "/system package update", NULL, NULL);
+        job_cmd_arg(c, "source", "/system package update install");
+        *ret_needs_ack = false; /* installs then reboots */
+    } else {
+        return -EINVAL;
+    }
+    return 0;
+}

@@ -1,0 +1,98 @@
+/*
+ * plan.h - a job's payload: an ordered list of RouterOS commands in
+ * structured form (DESIGN.md §3 "Job"), and its two renderings.
+ *
+ * A command is (menu path, verb, optional find filter, arguments). The same
+ * plan renders to a RouterOS script for the pull path (the exact subset of
+ * docs/internals/script-subset.md) and to API sentences for express push.
+ * Everything tikgate creates carries comment "tikgate:<kind>:<id>" and every
+ * plan removes what it is about to add first, so running a plan twice leaves
+ * the router as running it once.
+ *
+ * Pure: no I/O. All strings are owned by the plan; free with job_plan_release().
+ */
+#ifndef TG_JOBS_PLAN_H
+#define TG_JOBS_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+#include "policy.h"
+#include "strlist.h"
+
+enum job_verb {
+    JOB_ADD = 0,   /* <menu> add args */
+    JOB_SET,       /* <menu> set [find k=v] args   (or set <name> for /ip service) */
+    JOB_REMOVE,    /* <menu> remove [find k=v]; no filter = every item */
+    JOB_ENSURE,    /* remove [find k=v] then add args (script); print+set or add (API) */
+    JOB_REBOOT,    /* /system reboot */
+    JOB_SCRIPT,    /* raw RouterOS script text (custom jobs): arg "source" */
+};
+
+struct job_kv {
+    char *key;
+    char *value;
+};
+
+struct job_cmd {
+    enum job_verb verb;
+    char *menu;        /* "/ip service", "/user", ... (CLI form with spaces) */
+    char *find_key;    /* NULL: no filter */
+    char *find_value;
+    bool by_name;      /* JOB_SET on /ip service: "set winbox ..." (find_value is the name) */
+    struct job_kv *args;
+    size_t nargs;
+};
+
+struct job_plan {
+    struct job_cmd *cmds;
+    size_t ncmds;
+};
+
+void job_plan_release(struct job_plan *p);
+/* Appends a command; returns it for job_cmd_arg() calls. */
+struct job_cmd *job_plan_add(struct job_plan *p, enum job_verb verb, const char *menu,
+                             const char *find_key, const char *find_value);
+void job_cmd_arg(struct job_cmd *c, const char *key, const char *value);
+
+/* --- builders (what each job kind does on the router) --- */
+
+struct job_site_ctx {
+    const char *site_id;
+    const char *mgmt_networks; /* comma-separated CIDRs: always allowed, never locked out */
+};
+
+/* /ip service for all eight services + the management input filter. */
+void job_plan_policy(struct job_plan *p, const struct policy *pol, const struct job_site_ctx *s);
+/* Only the management input filter (site.recreate_management_filter). */
+void job_plan_mgmt_filter(struct job_plan *p, const struct policy *pol,
+                          const struct job_site_ctx *s);
+/* The platform's API user with the given password (ensure: works for rotation too). */
+void job_plan_api_user(struct job_plan *p, const char *username, const char *password,
+                       const struct job_site_ctx *s);
+/*
+ * A site action of reference/altostrat.md §2.5 ("site.reboot", ...). Returns
+ * 0, or -EINVAL for an unknown action. needs_ack is set false for actions the
+ * router cannot acknowledge (reboot).
+ */
+int job_plan_action(struct job_plan *p, const char *action, const struct policy *pol,
+                    const char *username, const char *password, const struct job_site_ctx *s,
+                    bool *ret_needs_ack);
+/* The list of action names, NULL-terminated. */
+extern const char *const job_actions[];
+
+/* --- renderers --- */
+
+/* Appends the plan as RouterOS script lines to out. -E2BIG when out's cap is hit. */
+int job_render_script(const struct job_plan *p, struct buf *out);
+/* Quotes s for a RouterOS script (double quotes, escapes) onto out. */
+int job_script_quote(struct buf *out, const char *s);
+
+/* --- storage form (one line per command, tab-separated, escaped) --- */
+
+int job_plan_serialize(const struct job_plan *p, struct buf *out);
+/* Parses the storage form; -EINVAL on a malformed line. *ret must be zeroed. */
+int job_plan_parse(const char *s, struct job_plan *ret);
+
+#endif

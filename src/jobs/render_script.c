@@ -1,0 +1,119 @@
+/*
+ * render_script.c - a plan as RouterOS script text (docs/internals/script-subset.md).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "plan.h"
+
+int job_script_quote(struct buf *out, const char *s)
+{
+    int r = buf_append(out, "\"", 1);
+    for (; r == 0 && *s; s++) {
+        switch (*s) {
+        case '"': r = buf_append_str(out, "\\\""); break;
+        case '\\': r = buf_append_str(out, "\\\\"); break;
+        case '$': r = buf_append_str(out, "\\$"); break;
+        case '?': r = buf_append_str(out, "\\?"); break;
+        case '\n': r = buf_append_str(out, "\\n"); break;
+        case '\r': r = buf_append_str(out, "\\r"); break;
+        case '\t': r = buf_append_str(out, "\\t"); break;
+        default: r = buf_append(out, s, 1); break;
+        }
+    }
+    return r ? r : buf_append(out, "\"", 1);
+}
+
+/* Bare words are safe for plain tokens; everything else is quoted. */
+static bool is_bare(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        char c = *s;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.'))
+            return false;
+    }
+    return true;
+}
+
+static int value(struct buf *out, const char *v)
+{
+    return is_bare(v) ? buf_append_str(out, v) : job_script_quote(out, v);
+}
+
+static int find_filter(struct buf *out, const struct job_cmd *c)
+{
+    if (!c->find_key)
+        return buf_append_str(out, " [find]");
+    int r = buf_printf(out, " [find %s=", c->find_key);
+    if (!r)
+        r = job_script_quote(out, c->find_value);
+    return r ? r : buf_append_str(out, "]");
+}
+
+static int args(struct buf *out, const struct job_cmd *c)
+{
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < c->nargs; i++) {
+        r = buf_printf(out, " %s=", c->args[i].key);
+        if (!r)
+            r = value(out, c->args[i].value);
+    }
+    return r;
+}
+
+static int render_cmd(const struct job_cmd *c, struct buf *out)
+{
+    int r = 0;
+    switch (c->verb) {
+    case JOB_ADD:
+        r = buf_printf(out, "%s add", c->menu);
+        if (!r)
+            r = args(out, c);
+        break;
+    case JOB_SET:
+        r = buf_printf(out, "%s set", c->menu);
+        if (!r && c->by_name)
+            r = buf_printf(out, " %s", c->find_value);
+        else if (!r)
+            r = find_filter(out, c);
+        if (!r)
+            r = args(out, c);
+        break;
+    case JOB_REMOVE:
+        r = buf_printf(out, "%s remove", c->menu);
+        if (!r)
+            r = find_filter(out, c);
+        break;
+    case JOB_ENSURE:
+        r = buf_printf(out, "%s remove", c->menu);
+        if (!r)
+            r = find_filter(out, c);
+        if (!r)
+            r = buf_printf(out, "\n%s add", c->menu);
+        if (!r)
+            r = args(out, c);
+        break;
+    case JOB_REBOOT:
+        r = buf_append_str(out, "/system reboot");
+        break;
+    case JOB_SCRIPT:
+        for (size_t i = 0; i < c->nargs; i++)
+            if (!strcmp(c->args[i].key, "source"))
+                r = buf_append_str(out, c->args[i].value);
+        break;
+    }
+    return r ? r : buf_append(out, "\n", 1);
+}
+
+int job_render_script(const struct job_plan *p, struct buf *out)
+{
+    for (size_t i = 0; i < p->ncmds; i++) {
+        int r = render_cmd(&p->cmds[i], out);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}

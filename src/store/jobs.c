@@ -1,0 +1,469 @@
+/*
+ * jobs.c - jobs and their events (the orchestration log) in the SQLite store.
+ *
+ * Claiming is a single UPDATE ... WHERE id = (SELECT ...) inside BEGIN
+ * IMMEDIATE, so two workers (or a poll and a push) never take the same job,
+ * and a site never has two running jobs: jobs of one site run in order.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "store_int.h"
+#include "timefmt.h"
+
+#define JOB_COLUMNS                                                                                \
+    "j.id, j.site_id, s.tenant_id, j.token, j.kind, j.description, j.payload, j.is_script, "      \
+    "j.express_execute, j.needs_acknowledgement, j.status, j.attempts, j.next_attempt_ms, "       \
+    "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "       \
+    "j.created_by, j.idempotency_key"
+
+static void read_job(sqlite3_stmt *st, struct job *j)
+{
+    memset(j, 0, sizeof *j);
+    col_copy(st, 0, j->id, sizeof j->id);
+    col_copy(st, 1, j->site_id, sizeof j->site_id);
+    col_copy(st, 2, j->tenant_id, sizeof j->tenant_id);
+    col_copy(st, 3, j->token, sizeof j->token);
+    j->kind = col_strdup(st, 4);
+    j->description = col_strdup(st, 5);
+    j->payload = col_strdup(st, 6);
+    j->is_script = sqlite3_column_int(st, 7) != 0;
+    j->express = sqlite3_column_int(st, 8) != 0;
+    j->needs_ack = sqlite3_column_int(st, 9) != 0;
+    const char *status = (const char *)sqlite3_column_text(st, 10);
+    if (!status || job_status_parse(status, &j->status) < 0)
+        j->status = JOB_PENDING;
+    j->attempts = sqlite3_column_int(st, 11);
+    j->next_attempt_ms = sqlite3_column_int64(st, 12);
+    j->created_at = col_time(st, 13);
+    j->started_at = col_time(st, 14);
+    j->completed_at = col_time(st, 15);
+    j->failed_at = col_time(st, 16);
+    j->deleted_at = col_time(st, 17);
+    j->last_error = col_strdup(st, 18);
+    j->created_by = col_strdup(st, 19);
+    j->idempotency_key = col_strdup(st, 20);
+}
+
+static int add_event(struct store_conn *c, const char *job_id, const char *kind, const char *msg)
+{
+    static const char sql[] =
+        "INSERT INTO job_events(job_id, at_ms, kind, message) VALUES (?, ?, ?, ?)";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, job_id);
+    sqlite3_bind_int64(st, 2, time_now_ms());
+    bind_text(st, 3, kind);
+    bind_text(st, 4, msg ? msg : "");
+    return store_step_done(c, st);
+}
+
+int store_job_event(struct store *s, const char *job_id, const char *kind, const char *message)
+{
+    struct store_conn *c = store_conn(s);
+    return c ? add_event(c, job_id, kind, message) : -EIO;
+}
+
+int store_job_insert(struct store *s, const struct job *j)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char sql[] =
+        "INSERT INTO jobs(id, site_id, token, kind, description, payload, is_script, "
+        "express_execute, needs_acknowledgement, status, next_attempt_ms, created_at, "
+        "created_by, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)";
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    bind_text(st, 1, j->id);
+    bind_text(st, 2, j->site_id);
+    bind_text(st, 3, j->token);
+    bind_text(st, 4, j->kind);
+    bind_text(st, 5, j->description);
+    bind_text(st, 6, j->payload);
+    sqlite3_bind_int(st, 7, j->is_script);
+    sqlite3_bind_int(st, 8, j->express);
+    sqlite3_bind_int(st, 9, j->needs_ack);
+    sqlite3_bind_int64(st, 10, j->next_attempt_ms);
+    sqlite3_bind_int64(st, 11, j->created_at);
+    bind_text(st, 12, j->created_by);
+    bind_text(st, 13, j->idempotency_key);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_rollback;
+    r = add_event(c, j->id, "created", j->description);
+    if (r == 0 && j->express)
+        r = add_event(c, j->id, "express_requested", "Express execution requested");
+    if (r < 0)
+        goto out_rollback;
+    return store_commit(c);
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
+                   size_t *n)
+{
+    struct store_conn *c = store_conn(s);
+    static const char check[] = "SELECT 1 FROM sites WHERE id = ? AND tenant_id = ?";
+    static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
+                              "WHERE j.site_id = ? AND s.tenant_id = ? ORDER BY j.rowid DESC";
+    sqlite3_stmt *st = c ? store_stmt(c, check) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, tenant_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, tenant_id);
+    struct job *a = NULL;
+    size_t cnt = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        a = xrealloc(a, (cnt + 1) * sizeof *a);
+        read_job(st, &a[cnt++]);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        store_job_array_free(a, cnt);
+        return store_map_rc(c, rc);
+    }
+    *ret = a;
+    *n = cnt;
+    return 0;
+}
+
+static int read_events(struct store_conn *c, struct job *j)
+{
+    static const char sql[] =
+        "SELECT at_ms, kind, message FROM job_events WHERE job_id = ? ORDER BY id";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, j->id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        j->events = xrealloc(j->events, (j->nevents + 1) * sizeof *j->events);
+        struct job_event *e = &j->events[j->nevents++];
+        e->at_ms = sqlite3_column_int64(st, 0);
+        e->kind = col_strdup(st, 1);
+        e->message = col_strdup(st, 2);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
+}
+
+int store_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
+                  struct job *ret)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
+                              "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, job_id);
+    bind_text(st, 2, site_id);
+    bind_text(st, 3, tenant_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_job(st, ret);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    int r = read_events(c, ret);
+    if (r < 0)
+        job_release(ret);
+    return r;
+}
+
+int store_job_get_any(struct store *s, const char *job_id, struct job *ret)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] =
+        "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id WHERE j.id = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, job_id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_job(st, ret);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+}
+
+/* Runs an UPDATE on one job and adds an event, in one transaction; -ENOENT if no row changed. */
+static int update_with_event(struct store *s, const char *sql, const char *job_id, int64_t a,
+                             const char *text, const char *kind, const char *msg)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    sqlite3_bind_int64(st, 1, a);
+    bind_text(st, 2, text);
+    bind_text(st, 3, job_id);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_rollback;
+    if (sqlite3_changes(c->db) == 0) {
+        r = -ENOENT;
+        goto out_rollback;
+    }
+    r = add_event(c, job_id, kind, msg);
+    if (r < 0)
+        goto out_rollback;
+    return store_commit(c);
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
+                     const char *job_id)
+{
+    struct job j;
+    int r = store_job_get(s, tenant_id, site_id, job_id, &j);
+    if (r < 0)
+        return r;
+    enum job_status st = j.status;
+    job_release(&j);
+    if (st != JOB_PENDING)
+        return -EBUSY;
+    static const char sql[] = "UPDATE jobs SET status = 'deleted', deleted_at = ?1, "
+                              "last_error = ?2 WHERE id = ?3 AND status = 'pending'";
+    r = update_with_event(s, sql, job_id, time_now(), NULL, "deleted", "Job deleted");
+    return r == -ENOENT ? -EBUSY : r;
+}
+
+int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
+                         struct job *ret)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char sql[] =
+        "UPDATE jobs SET status = 'running', via = 'pull', lease_until_ms = ?1, "
+        "started_at = coalesce(started_at, ?2) WHERE id = (SELECT id FROM jobs "
+        "WHERE site_id = ?3 AND status = 'pending' ORDER BY rowid LIMIT 1) "
+        "AND NOT EXISTS (SELECT 1 FROM jobs WHERE site_id = ?3 AND status = 'running') "
+        "RETURNING id";
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    sqlite3_bind_int64(st, 1, lease_ms);
+    sqlite3_bind_int64(st, 2, now_ms / 1000);
+    bind_text(st, 3, site_id);
+    int rc = sqlite3_step(st);
+    char id[37] = "";
+    if (rc == SQLITE_ROW)
+        col_copy(st, 0, id, sizeof id);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+        goto out_rollback;
+    }
+    r = add_event(c, id, "downloaded", "Script downloaded by the router");
+    if (r < 0)
+        goto out_rollback;
+    r = store_commit(c);
+    if (r < 0)
+        return r;
+    return store_job_get_any(s, id, ret);
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char sql[] =
+        "UPDATE jobs SET status = 'running', via = 'push', lease_until_ms = ?1, "
+        "started_at = coalesce(started_at, ?2) WHERE id = (SELECT j.id FROM jobs j "
+        "JOIN sites s ON s.id = j.site_id WHERE j.status = 'pending' AND j.express_execute = 1 "
+        "AND j.next_attempt_ms <= ?3 AND s.tunnel_address IS NOT NULL "
+        "AND s.adopted_at IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
+        "r.status = 'running') "
+        "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
+        "e.status = 'pending' AND e.rowid < j.rowid) "
+        "ORDER BY j.rowid LIMIT 1) RETURNING id";
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    sqlite3_bind_int64(st, 1, lease_ms);
+    sqlite3_bind_int64(st, 2, now_ms / 1000);
+    sqlite3_bind_int64(st, 3, now_ms);
+    int rc = sqlite3_step(st);
+    char id[37] = "";
+    if (rc == SQLITE_ROW)
+        col_copy(st, 0, id, sizeof id);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) {
+        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+        goto out_rollback;
+    }
+    r = add_event(c, id, "pushing", "Express push over the RouterOS API started");
+    if (r < 0)
+        goto out_rollback;
+    r = store_commit(c);
+    if (r < 0)
+        return r;
+    return store_job_get_any(s, id, ret);
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+int store_job_finish(struct store *s, const char *job_id, enum job_status status,
+                     const char *message)
+{
+    static const char done[] =
+        "UPDATE jobs SET status = 'completed', completed_at = ?1, via = NULL, "
+        "lease_until_ms = NULL, last_error = ?2 WHERE id = ?3 AND status IN ('running', "
+        "'pending')";
+    static const char fail[] =
+        "UPDATE jobs SET status = 'failed', failed_at = ?1, via = NULL, lease_until_ms = NULL, "
+        "last_error = ?2 WHERE id = ?3 AND status IN ('running', 'pending')";
+    bool ok = status == JOB_COMPLETED;
+    return update_with_event(s, ok ? done : fail, job_id, time_now(), ok ? NULL : message,
+                             ok ? "completed" : "failed", message);
+}
+
+int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message)
+{
+    static const char sql[] =
+        "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, "
+        "attempts = attempts + 1, next_attempt_ms = ?1, last_error = ?2 WHERE id = ?3 "
+        "AND status = 'running'";
+    return update_with_event(s, sql, job_id, next_ms, message, "retry_scheduled", message);
+}
+
+int store_job_router_update(struct store *s, const char *job_id, const char *status)
+{
+    struct job j;
+    int r = store_job_get_any(s, job_id, &j);
+    if (r < 0)
+        return r;
+    enum job_status cur = j.status;
+    bool needs_ack = j.needs_ack;
+    job_release(&j);
+    if (cur == JOB_COMPLETED || cur == JOB_FAILED || cur == JOB_DELETED)
+        return -EBUSY;
+    if (!strcmp(status, "busy")) {
+        static const char sql[] =
+            "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?1), "
+            "last_error = ?2 WHERE id = ?3";
+        r = update_with_event(s, sql, job_id, time_now(), NULL, "busy",
+                              "The router started the job");
+        if (r == 0 && !needs_ack)
+            r = store_job_finish(s, job_id, JOB_COMPLETED,
+                                 "Completed on delivery (no acknowledgement needed)");
+        return r;
+    }
+    if (!strcmp(status, "done"))
+        return store_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
+    if (!strcmp(status, "fail"))
+        return store_job_finish(s, job_id, JOB_FAILED, "The router reported a failure");
+    return -EINVAL;
+}
+
+static int requeue(struct store *s, const char *sql, int64_t now_ms, const char *msg, int *ret_n)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char ev[] = "INSERT INTO job_events(job_id, at_ms, kind, message) "
+                             "SELECT id, ?1, 'requeued', ?2 FROM jobs WHERE status = 'running' "
+                             "AND (?3 = 0 OR lease_until_ms < ?1) AND (?3 = 1 OR via = 'push')";
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, ev);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    int by_lease = now_ms > 0;
+    sqlite3_bind_int64(st, 1, by_lease ? now_ms : time_now_ms());
+    bind_text(st, 2, msg);
+    sqlite3_bind_int(st, 3, by_lease);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_rollback;
+    st = store_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    if (by_lease)
+        sqlite3_bind_int64(st, 1, now_ms);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_rollback;
+    *ret_n = sqlite3_changes(c->db);
+    return store_commit(c);
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)
+{
+    static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
+                              "lease_until_ms = NULL WHERE status = 'running' "
+                              "AND lease_until_ms < ?1";
+    return requeue(s, sql, now_ms, "Lease expired: the job goes back to the queue", ret_n);
+}
+
+int store_jobs_requeue_push(struct store *s, int *ret_n)
+{
+    static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
+                              "lease_until_ms = NULL WHERE status = 'running' AND via = 'push'";
+    return requeue(s, sql, 0, "Restarted while pushing: the job goes back to the queue", ret_n);
+}
+
+void store_job_array_free(struct job *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        job_release(&a[i]);
+    free(a);
+}
