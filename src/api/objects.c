@@ -43,6 +43,11 @@ json_t *policy_to_json(const struct policy *p, bool with_sites)
 static int parse_networks(const json_t *obj, const char *key, const char *param,
                           struct strlist *out, struct tg_err *err)
 {
+    /* The generic "too_many_items" of body_string_array is too_many_networks here. */
+    const json_t *v = json_object_get(obj, key);
+    if (json_is_array(v) && json_array_size(v) > POLICY_MAX_NETWORKS)
+        return tg_err_invalid(err, "too_many_networks", param, "At most %d networks.",
+                              POLICY_MAX_NETWORKS);
     struct strlist raw = {0};
     int r = body_string_array(obj, key, param, POLICY_MAX_NETWORKS, &raw, err);
     if (r < 0)
@@ -91,6 +96,13 @@ static int parse_service(const json_t *body, int i, struct policy_service *svc, 
                               "'%s' must be between 1 and 65535 (got %lld).", param, port);
     svc->port = (int)port;
     snprintf(param, sizeof param, "%s.networks", key);
+    /* Required, and null is refused (docs/API.md "networks: null"), unlike trusted_networks. */
+    const json_t *nets = json_object_get(o, "networks");
+    if (!nets)
+        return tg_err_invalid(err, "parameter_missing", param, "'%s' is required.", param);
+    if (json_is_null(nets))
+        return tg_err_invalid(err, "parameter_invalid_type", param,
+                              "'%s' must be an array of strings, not null.", param);
     r = parse_networks(o, "networks", param, &svc->networks, err);
     return r < 0 ? r : 0;
 }
