@@ -20,6 +20,10 @@ struct api_config {
     const char *openapi_path;     /* file served at /openapi.yaml */
     const char *errors_doc_path;  /* file served at /docs/errors */
     size_t max_body;
+    int poll_interval_s;          /* routers' heartbeat interval (the scheduler they install) */
+    /* Called after jobs were queued (wakes the dispatcher). May be NULL. */
+    void (*jobs_queued)(void *ctx);
+    void *jobs_ctx;
 };
 
 struct api {

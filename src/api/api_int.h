@@ -9,6 +9,8 @@
 #include "api.h"
 #include "auth.h"
 #include "error.h"
+#include "job.h"
+#include "plan.h"
 #include "policy.h"
 #include "site.h"
 
@@ -28,7 +30,8 @@ typedef void (*api_handler_fn)(struct api_call *call);
 #define ROUTE_PUBLIC (1u << 30)    /* no authentication */
 #define ROUTE_BODY (1u << 29)      /* a JSON object body is required */
 #define ROUTE_BODY_OPT (1u << 28)  /* a JSON object body is allowed (empty is fine) */
-#define ROUTE_SCOPES(f) ((f) & ((1u << 28) - 1))
+#define ROUTE_RAW (1u << 27)       /* any body, any content type, not parsed (device routes) */
+#define ROUTE_SCOPES(f) ((f) & ((1u << 27) - 1))
 
 /* Path parameter i of the matched route. */
 const char *api_param(const struct api_call *call, int i);
@@ -74,6 +77,22 @@ json_t *credential_to_json(const struct credential *c);
 json_t *api_key_to_json(const struct api_key *k, const char *secret);
 json_t *note_to_json(const struct site_note *n);
 
+/* --- queueing jobs (enqueue.c) --- */
+/*
+ * Queues a job for site_id with the given plan (or raw script when plan is
+ * NULL). Joins the caller's store transaction if one is open. ret_job (may be
+ * NULL) receives the new job's id. 0 or a store error.
+ */
+int api_enqueue(struct api *api, const char *site_id, const char *kind, const char *description,
+                const struct job_plan *plan, const char *script, bool express, bool needs_ack,
+                const char *created_by, const char *idempotency_key, char ret_job[37]);
+/* Queues a policy job for every adopted site in site_ids (policy pol). */
+int api_enqueue_policy_jobs(struct api *api, const struct policy *pol,
+                            const struct strlist *site_ids, const char *created_by);
+/* Tells the dispatcher (if any) that jobs were queued. */
+void api_jobs_queued(struct api *api);
+json_t *job_to_json(const struct job *j, bool with_events);
+
 /* --- handlers --- */
 void h_healthz(struct api_call *call);
 void h_openapi(struct api_call *call);
@@ -96,5 +115,15 @@ void h_credentials_rotate(struct api_call *call);
 void h_keys_list(struct api_call *call);
 void h_keys_create(struct api_call *call);
 void h_keys_revoke(struct api_call *call);
+void h_device_bootstrap(struct api_call *call);
+void h_device_adopt(struct api_call *call);
+void h_device_poll(struct api_call *call);
+void h_device_job_update(struct api_call *call);
+void h_jobs_list(struct api_call *call);
+void h_jobs_get(struct api_call *call);
+void h_jobs_create(struct api_call *call);
+void h_jobs_create_async(struct api_call *call);
+void h_jobs_cancel(struct api_call *call);
+void h_site_action(struct api_call *call);
 
 #endif

@@ -11,6 +11,30 @@
 #include "store.h"
 #include "timefmt.h"
 
+/*
+ * Queues policy jobs for the adopted sites of policy_id (only those in
+ * only_sites when it is not NULL). Runs inside the caller's transaction.
+ */
+static int queue_policy_jobs(struct api_call *call, const char *policy_id,
+                             const struct strlist *only_sites)
+{
+    struct policy p;
+    int r = store_policy_get(call->api->store, call->who.tenant_id, policy_id, 0, &p);
+    if (r < 0)
+        return r;
+    struct strlist adopted = {0}, chosen = {0};
+    r = store_policy_adopted_sites(call->api->store, policy_id, &adopted);
+    for (size_t i = 0; r == 0 && i < adopted.n; i++)
+        if (!only_sites || strlist_contains(only_sites, adopted.items[i]))
+            strlist_add(&chosen, adopted.items[i]);
+    if (r == 0)
+        r = api_enqueue_policy_jobs(call->api, &p, &chosen, call->who.name);
+    strlist_release(&adopted);
+    strlist_release(&chosen);
+    policy_release(&p);
+    return r;
+}
+
 void h_policies_list(struct api_call *call)
 {
     struct policy *a = NULL;
@@ -65,7 +89,19 @@ static int parse_site_list(struct api_call *call, struct strlist *ids, bool requ
 static int attach(struct api_call *call, const char *policy_id, const struct strlist *ids)
 {
     size_t bad = 0;
-    int r = store_policy_attach_sites(call->api->store, call->who.tenant_id, policy_id, ids, &bad);
+    int r = store_tx_begin(call->api->store);
+    if (r == 0) {
+        r = store_policy_attach_sites(call->api->store, call->who.tenant_id, policy_id, ids,
+                                      &bad);
+        if (r == 0)
+            r = queue_policy_jobs(call, policy_id, ids);
+        if (r == 0)
+            r = store_tx_commit(call->api->store);
+        else
+            store_tx_rollback(call->api->store);
+        if (r == 0)
+            api_jobs_queued(call->api);
+    }
     if (r == -ENOENT && bad != (size_t)-1) {
         char param[64];
         snprintf(param, sizeof param, "sites[%zu]", bad);
@@ -144,7 +180,18 @@ void h_policies_update(struct api_call *call)
     p.is_default = cur.is_default;
     p.created_at = cur.created_at;
     p.updated_at = time_now();
-    r = store_policy_update(call->api->store, &p);
+    r = store_tx_begin(call->api->store);
+    if (r == 0) {
+        r = store_policy_update(call->api->store, &p);
+        if (r == 0)
+            r = queue_policy_jobs(call, p.id, NULL);
+        if (r == 0)
+            r = store_tx_commit(call->api->store);
+        else
+            store_tx_rollback(call->api->store);
+    }
+    if (r == 0)
+        api_jobs_queued(call->api);
     if (r < 0) {
         api_fail_store(call, r, "policy");
         goto out;
@@ -160,7 +207,28 @@ void h_policies_delete(struct api_call *call)
     const char *id = api_param(call, 0);
     if (!api_check_id(call, id, "policy"))
         return;
-    int r = store_policy_delete(call->api->store, call->who.tenant_id, id);
+    /* The sites fall back to the default policy: they get its configuration. */
+    struct strlist moved = {0};
+    struct policy def;
+    int r = store_policy_get_default(call->api->store, call->who.tenant_id, &def);
+    if (r == 0) {
+        r = store_tx_begin(call->api->store);
+        if (r == 0) {
+            r = store_policy_adopted_sites(call->api->store, id, &moved);
+            if (r == 0)
+                r = store_policy_delete(call->api->store, call->who.tenant_id, id);
+            if (r == 0)
+                r = api_enqueue_policy_jobs(call->api, &def, &moved, call->who.name);
+            if (r == 0)
+                r = store_tx_commit(call->api->store);
+            else
+                store_tx_rollback(call->api->store);
+        }
+        policy_release(&def);
+    }
+    strlist_release(&moved);
+    if (r == 0)
+        api_jobs_queued(call->api);
     if (r == -EPERM)
         return api_fail(call, TG_ERR_CONFLICT, 409, "default_policy_protected", NULL,
                         "The default policy cannot be deleted.");

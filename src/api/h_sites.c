@@ -254,10 +254,38 @@ void h_credentials_rotate(struct api_call *call)
         return;
     struct credential cred, saved;
     credential_generate(&cred, id);
-    int r = store_credential_rotate(call->api->store, call->who.tenant_id, &cred, &saved);
+    struct site s;
+    int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    bool adopted = s.status != SITE_PENDING_ONBOARDING;
+    site_release(&s);
+    /* The new password and the job that gives it to the router commit together. */
+    r = store_tx_begin(call->api->store);
+    if (r == 0) {
+        r = store_credential_rotate(call->api->store, call->who.tenant_id, &cred, &saved);
+        if (r == 0 && adopted) {
+            struct job_plan plan = {0};
+            struct job_site_ctx ctx = {.site_id = id,
+                                       .mgmt_networks = call->api->cfg.mgmt_networks};
+            job_plan_api_user(&plan, saved.username, saved.password, &ctx);
+            r = api_enqueue(call->api, id, "api_user", "Rotate the API user's password", &plan,
+                            NULL, true, true, call->who.name, NULL, NULL);
+            job_plan_release(&plan);
+            if (r < 0) {
+                sodium_memzero(saved.password, sizeof saved.password);
+                credential_release(&saved);
+            }
+        }
+        if (r == 0)
+            r = store_tx_commit(call->api->store);
+        else
+            store_tx_rollback(call->api->store);
+    }
     sodium_memzero(cred.password, sizeof cred.password);
     if (r < 0)
         return api_fail_store(call, r, "site");
+    api_jobs_queued(call->api);
     api_send_json(call, 201, credential_to_json(&saved));
     sodium_memzero(saved.password, sizeof saved.password);
     credential_release(&saved);

@@ -50,6 +50,8 @@ static const struct http_route routes[] = {
     SITE_CP_ROUTE("POST", "/credentials", h_credentials_rotate,
                   SCOPE_CREDENTIALS_ROTATE | ROUTE_BODY_OPT),
 
+    SITE_CP_ROUTE("POST", "/action", h_site_action, SCOPE_SITE_ACTION | ROUTE_BODY),
+
     SITE_ROUTE("GET", "", h_sites_list, SCOPE_SITE_VIEW),
     SITE_ROUTE("POST", "", h_sites_create, SCOPE_SITE_CREATE | ROUTE_BODY),
     SITE_ROUTE("GET", "/{id}", h_sites_get, SCOPE_SITE_VIEW),
@@ -57,6 +59,21 @@ static const struct http_route routes[] = {
     SITE_ROUTE("DELETE", "/{id}", h_sites_delete, SCOPE_SITE_DELETE),
     R("GET", "/v1/sites/{id}/note", h_note_get, SCOPE_SITE_VIEW),
     R("PUT", "/v1/sites/{id}/note", h_note_put, SCOPE_SITE_UPDATE | ROUTE_BODY),
+
+    R("GET", "/v1/sites/{id}/jobs", h_jobs_list, SCOPE_JOB_VIEW),
+    R("POST", "/v1/sites/{id}/jobs", h_jobs_create, SCOPE_JOB_CREATE | ROUTE_RAW),
+    R("GET", "/v1/sites/{id}/jobs/{job}", h_jobs_get, SCOPE_JOB_VIEW),
+    R("DELETE", "/v1/sites/{id}/jobs/{job}", h_jobs_cancel, SCOPE_JOB_DELETE),
+    R("GET", "/api/routers/{id}/jobs", h_jobs_list, SCOPE_JOB_VIEW),
+    R("GET", "/api/routers/{id}/jobs/{job}", h_jobs_get, SCOPE_JOB_VIEW),
+    R("DELETE", "/api/routers/{id}/jobs/{job}", h_jobs_cancel, SCOPE_JOB_DELETE),
+    R("POST", "/api/asynchronous/{id}", h_jobs_create_async, SCOPE_JOB_CREATE | ROUTE_RAW),
+
+    /* Device-facing: authenticated by bootstrap token, device token or job signature. */
+    R("GET", "/bootstrap/{token}", h_device_bootstrap, ROUTE_PUBLIC),
+    R("POST", "/adopt/{token}", h_device_adopt, ROUTE_PUBLIC | ROUTE_RAW),
+    R("POST", "/poll", h_device_poll, ROUTE_PUBLIC | ROUTE_RAW),
+    R("GET", "/job/{id}/update", h_device_job_update, ROUTE_PUBLIC),
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])
@@ -123,6 +140,12 @@ static int read_body(struct api_call *call, unsigned flags)
         return -E2BIG;
     }
     bool wants = flags & (ROUTE_BODY | ROUTE_BODY_OPT);
+    if (flags & ROUTE_RAW) {
+        /* Raw routes read the body themselves; a JSON body is parsed for them. */
+        if (req->body_too_large || !req->body_len || !is_json_type(req->content_type))
+            return 0;
+        wants = true;
+    }
     if (!req->body_len) {
         if (flags & ROUTE_BODY) {
             api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_missing", NULL,

@@ -12,7 +12,7 @@
 #define TG_SHARE_DIR "."
 #endif
 
-enum key_kind { K_STR, K_BOOL, K_UINT, K_SIZE };
+enum key_kind { K_STR, K_BOOL, K_UINT, K_UINT32, K_SIZE };
 
 struct key {
     const char *name; /* short form; the env name is TIKGATE_ + upper-case */
@@ -43,6 +43,10 @@ static const struct key keys[] = {
     {"log_level", K_STR, OFF(log_level), "info", "debug, info, warn or error"},
     {"http_threads", K_UINT, OFF(http_threads), "2", "HTTP worker threads"},
     {"max_body", K_SIZE, OFF(max_body), "1048576", "request body cap in bytes"},
+    {"poll_interval", K_UINT, OFF(poll_interval), "30", "seconds between router heartbeats"},
+    {"job_max_attempts", K_UINT, OFF(job_max_attempts), "5", "push attempts before a job fails"},
+    {"job_backoff_ms", K_UINT32, OFF(job_backoff_ms), "1000", "first push retry delay (ms)"},
+    {"dispatch_workers", K_UINT, OFF(dispatch_workers), "4", "parallel express pushes"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -83,6 +87,7 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
         return 0;
     }
     case K_UINT:
+    case K_UINT32:
     case K_SIZE: {
         char *end;
         errno = 0;
@@ -90,7 +95,11 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
         if (errno || *end || !*v || n == 0)
             goto bad;
         if (k->kind == K_UINT) {
-            if (n > 256)
+            if (n > 86400)
+                goto bad;
+            *(unsigned *)(void *)(base + k->offset) = (unsigned)n;
+        } else if (k->kind == K_UINT32) {
+            if (n > 3600000)
                 goto bad;
             *(unsigned *)(void *)(base + k->offset) = (unsigned)n;
         } else {

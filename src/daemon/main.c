@@ -6,6 +6,7 @@
  * and closes the store. SIGPIPE is ignored.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "api.h"
 #include "bootstrap.h"
 #include "config.h"
+#include "dispatcher.h"
 #include "http.h"
 #include "log.h"
 #include "rand.h"
@@ -23,6 +25,20 @@ static void thread_done(void *ctx)
 {
     struct api *api = ctx;
     store_thread_done(api->store);
+}
+
+static void wake_dispatcher(void *ctx)
+{
+    dispatcher_wake(ctx);
+}
+
+static bool has_role(const struct config *cfg, const char *role)
+{
+    size_t n = strlen(role);
+    for (const char *p = cfg->roles; (p = strstr(p, role)); p += n)
+        if ((p == cfg->roles || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
+            return true;
+    return false;
 }
 
 static enum log_level parse_level(const char *s)
@@ -47,13 +63,36 @@ static int serve(struct store *st, const struct config *cfg)
     if (asprintf(&openapi, "%s/api/openapi.yaml", cfg->share_dir) < 0 ||
         asprintf(&errors, "%s/docs/errors.md", cfg->share_dir) < 0)
         abort();
+    struct dispatcher *disp = NULL;
+    struct dispatcher_config dc = {
+        .store = st,
+        .workers = (int)cfg->dispatch_workers,
+        .max_attempts = (int)cfg->job_max_attempts,
+        .backoff_base_ms = (int)cfg->job_backoff_ms,
+        .backoff_max_ms = 60000,
+        .connect_timeout_ms = 2000,
+        .io_timeout_ms = 10000,
+        .lease_ms = 120000,
+        .poll_interval_s = (int)cfg->poll_interval,
+        .run_dispatcher = has_role(cfg, "dispatcher"),
+        .run_scheduler = has_role(cfg, "scheduler"),
+    };
+    if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
+        log_error("daemon", "cannot start the dispatcher");
+        free(openapi);
+        free(errors);
+        return 1;
+    }
     struct api api = {
         .store = st,
         .cfg = {.public_url = cfg->public_url,
                 .mgmt_networks = cfg->management_networks,
                 .openapi_path = openapi,
                 .errors_doc_path = errors,
-                .max_body = cfg->max_body},
+                .max_body = cfg->max_body,
+                .poll_interval_s = (int)cfg->poll_interval,
+                .jobs_queued = wake_dispatcher,
+                .jobs_ctx = disp},
     };
     struct http_server_config hc = {
         .listen = cfg->listen,
@@ -67,6 +106,7 @@ static int serve(struct store *st, const struct config *cfg)
     r = http_server_start(&hc, &srv);
     if (r < 0) {
         log_error("daemon", "cannot listen on %s: %s", cfg->listen, strerror(-r));
+        dispatcher_stop(disp);
         free(openapi);
         free(errors);
         return 1;
@@ -81,6 +121,7 @@ static int serve(struct store *st, const struct config *cfg)
     sigwait(&set, &sig);
     log_info("daemon", "signal %d: shutting down", sig);
     http_server_stop(srv);
+    dispatcher_stop(disp);
     free(openapi);
     free(errors);
     return 0;

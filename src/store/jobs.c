@@ -19,7 +19,8 @@
     "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "       \
     "j.created_by, j.idempotency_key"
 
-static void read_job(sqlite3_stmt *st, struct job *j)
+/* Payloads can hold secrets (router passwords): they are sealed at rest like them. */
+static void read_job(struct store *s, sqlite3_stmt *st, struct job *j)
 {
     memset(j, 0, sizeof *j);
     col_copy(st, 0, j->id, sizeof j->id);
@@ -28,7 +29,10 @@ static void read_job(sqlite3_stmt *st, struct job *j)
     col_copy(st, 3, j->token, sizeof j->token);
     j->kind = col_strdup(st, 4);
     j->description = col_strdup(st, 5);
-    j->payload = col_strdup(st, 6);
+    const char *sealed = (const char *)sqlite3_column_text(st, 6);
+    j->payload = sealed ? store_open_text(s, sealed) : NULL;
+    if (!j->payload)
+        j->payload = xstrdup("");
     j->is_script = sqlite3_column_int(st, 7) != 0;
     j->express = sqlite3_column_int(st, 8) != 0;
     j->needs_ack = sqlite3_column_int(st, 9) != 0;
@@ -89,7 +93,9 @@ int store_job_insert(struct store *s, const struct job *j)
     bind_text(st, 3, j->token);
     bind_text(st, 4, j->kind);
     bind_text(st, 5, j->description);
-    bind_text(st, 6, j->payload);
+    char *sealed = store_seal_text(s, j->payload);
+    bind_text(st, 6, sealed);
+    free(sealed);
     sqlite3_bind_int(st, 7, j->is_script);
     sqlite3_bind_int(st, 8, j->express);
     sqlite3_bind_int(st, 9, j->needs_ack);
@@ -136,7 +142,7 @@ int store_job_list(struct store *s, const char *tenant_id, const char *site_id, 
     size_t cnt = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         a = xrealloc(a, (cnt + 1) * sizeof *a);
-        read_job(st, &a[cnt++]);
+        read_job(s, st, &a[cnt++]);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -182,7 +188,7 @@ int store_job_get(struct store *s, const char *tenant_id, const char *site_id, c
     bind_text(st, 3, tenant_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        read_job(st, ret);
+        read_job(s, st, ret);
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
@@ -203,7 +209,7 @@ int store_job_get_any(struct store *s, const char *job_id, struct job *ret)
     bind_text(st, 1, job_id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        read_job(st, ret);
+        read_job(s, st, ret);
     sqlite3_reset(st);
     if (rc == SQLITE_ROW)
         return 0;

@@ -1,0 +1,339 @@
+/*
+ * h_device.c - the routes routers call (DESIGN.md §3 "Site", altostrat.md §2.10):
+ * GET /bootstrap/{token}, POST /adopt/{token}, POST /poll, GET /job/{id}/update.
+ *
+ * They answer RouterOS scripts (text/plain) in the subset of
+ * docs/internals/script-subset.md, and authenticate by the site's bootstrap
+ * token, its device token, or a per-job HMAC signature - never by API key.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "alloc.h"
+#include "log.h"
+#include "api_int.h"
+#include "rand.h"
+#include "store.h"
+#include "timefmt.h"
+
+#define FACTS_MAX 8192
+#define POLL_LEASE_MS (10 * 60 * 1000)
+
+static void send_script(struct api_call *call, int status, struct buf *script)
+{
+    call->res->status = status;
+    call->res->content_type = "text/plain; charset=utf-8";
+    buf_reset(&call->res->body);
+    if (buf_append(&call->res->body, script->data ? script->data : "", script->len) < 0)
+        call->res->status = 500;
+}
+
+static bool token_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n != SITE_TOKEN_LEN)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)t[i]))
+            return false;
+    return true;
+}
+
+static void bad_token(struct api_call *call)
+{
+    api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL,
+             "Unknown or expired bootstrap token.");
+}
+
+void h_device_bootstrap(struct api_call *call)
+{
+    const char *token = api_param(call, 0);
+    struct site s;
+    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0)
+        return bad_token(call);
+    struct buf b;
+    buf_init(&b, 16384);
+    buf_printf(&b, "# tikgate bootstrap for site %s\n", s.id);
+    buf_append_str(&b,
+                   ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
+                   "[/system routerboard get model] . \";serial-number=\" . "
+                   "[/system routerboard get serial-number] . \";version=\" . "
+                   "[/system resource get version] . \";board-name=\" . "
+                   "[/system resource get board-name] . \";tunnel-address=\" . "
+                   "[/ip address get [find interface=\"tikgate-mgmt\"] address])\n");
+    char *url = xasprintf("%s/adopt/%s", call->api->cfg.public_url, token);
+    buf_append_str(&b, "/tool fetch url=");
+    job_script_quote(&b, url);
+    buf_append_str(&b, " http-method=post http-data=$facts dst-path=\"tikgate-adopt.rsc\"\n");
+    buf_append_str(&b, "/import file-name=\"tikgate-adopt.rsc\"\n");
+    free(url);
+    send_script(call, 200, &b);
+    buf_release(&b);
+    site_release(&s);
+}
+
+struct facts {
+    char *identity, *model, *serial, *version, *tunnel;
+};
+
+static void facts_release(struct facts *f)
+{
+    free(f->identity);
+    free(f->model);
+    free(f->serial);
+    free(f->version);
+    free(f->tunnel);
+}
+
+/* Parses "k=v;k=v"; keys [a-z0-9-]+, values without control characters. */
+static int parse_facts(const char *body, struct facts *f, struct tg_err *err)
+{
+    memset(f, 0, sizeof *f);
+    const char *p = body;
+    int n = 0;
+    while (*p) {
+        const char *end = strchr(p, ';');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        if (len == 0) {
+            p += end ? 1 : 0;
+            if (!end)
+                break;
+            continue;
+        }
+        if (!eq || eq == p)
+            return tg_err_invalid(err, "malformed_facts", NULL,
+                                  "Facts must be 'key=value' pairs separated by ';'.");
+        for (const char *k = p; k < eq; k++)
+            if (!(islower((unsigned char)*k) || isdigit((unsigned char)*k) || *k == '-'))
+                return tg_err_invalid(err, "malformed_facts", NULL,
+                                      "Fact names use a-z, 0-9 and '-'.");
+        for (const char *v = eq + 1; v < p + len; v++)
+            if ((unsigned char)*v < 0x20 || *v == 0x7f)
+                return tg_err_invalid(err, "malformed_facts", NULL,
+                                      "Fact values must not contain control characters.");
+        size_t klen = (size_t)(eq - p);
+        char *val = xstrndup(eq + 1, len - klen - 1);
+        char **slot = NULL;
+        if (klen == 8 && !memcmp(p, "identity", 8))
+            slot = &f->identity;
+        else if (klen == 5 && !memcmp(p, "model", 5))
+            slot = &f->model;
+        else if (klen == 13 && !memcmp(p, "serial-number", 13))
+            slot = &f->serial;
+        else if (klen == 7 && !memcmp(p, "version", 7))
+            slot = &f->version;
+        else if (klen == 14 && !memcmp(p, "tunnel-address", 14))
+            slot = &f->tunnel;
+        if (slot) {
+            free(*slot);
+            *slot = val;
+        } else {
+            free(val);
+        }
+        n++;
+        p += len;
+        if (*p)
+            p++;
+    }
+    if (n == 0)
+        return tg_err_invalid(err, "malformed_facts", NULL, "No facts were sent.");
+    if (f->tunnel) {
+        char *slash = strchr(f->tunnel, '/');
+        if (slash)
+            *slash = '\0';
+        char canon[64];
+        if (site_normalize_address(f->tunnel, "tunnel-address", canon, sizeof canon, err) < 0)
+            return -EINVAL;
+        free(f->tunnel);
+        f->tunnel = xstrdup(canon);
+    }
+    return 0;
+}
+
+/* The scheduler the router installs: poll every interval, import what comes back. */
+static void render_scheduler(struct api *api, const char *device_token, struct buf *b)
+{
+    struct buf ev;
+    buf_init(&ev, 4096);
+    char *url = xasprintf("%s/poll", api->cfg.public_url);
+    char *hdr = xasprintf("Authorization: Bearer %s", device_token);
+    buf_append_str(&ev, "/tool fetch url=");
+    job_script_quote(&ev, url);
+    buf_append_str(&ev, " http-method=post http-header-field=");
+    job_script_quote(&ev, hdr);
+    buf_append_str(&ev, " http-data=\"heartbeat\" dst-path=\"tikgate-job.rsc\"; "
+                        "/import file-name=\"tikgate-job.rsc\"");
+    buf_append_str(b, "/system scheduler remove [find name=\"tikgate-poll\"]\n");
+    buf_printf(b, "/system scheduler add name=\"tikgate-poll\" interval=%ds start-time=startup "
+                  "policy=\"read,write,policy,test,password,sensitive\" "
+                  "comment=\"tikgate:poll\" on-event=",
+               api->cfg.poll_interval_s);
+    job_script_quote(b, ev.data);
+    buf_append_str(b, "\n");
+    sodium_memzero(hdr, strlen(hdr));
+    free(hdr);
+    free(url);
+    sodium_memzero(ev.data, ev.len);
+    buf_release(&ev);
+}
+
+void h_device_adopt(struct api_call *call)
+{
+    const char *token = api_param(call, 0);
+    struct site s;
+    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0)
+        return bad_token(call);
+    struct tg_err err;
+    struct facts f;
+    if (call->req->body_len > FACTS_MAX || call->req->body_too_large) {
+        site_release(&s);
+        return api_fail(call, TG_ERR_INVALID_REQUEST, 413, "body_too_large", NULL,
+                        "Facts are limited to %d bytes.", FACTS_MAX);
+    }
+    if (!call->req->body || parse_facts(call->req->body, &f, &err) < 0) {
+        if (!call->req->body)
+            tg_err_invalid(&err, "malformed_facts", NULL, "No facts were sent.");
+        else
+            facts_release(&f);
+        site_release(&s);
+        return api_send_error(call, &err);
+    }
+    struct policy pol;
+    struct credential *creds = NULL;
+    size_t ncreds = 0;
+    int r = store_policy_get(call->api->store, s.tenant_id, s.policy_id, 0, &pol);
+    if (r == 0) {
+        r = store_credential_list(call->api->store, s.tenant_id, s.id, &creds, &ncreds);
+        if (r < 0)
+            policy_release(&pol);
+    }
+    if (r < 0 || ncreds == 0) {
+        facts_release(&f);
+        site_release(&s);
+        return api_fail_store(call, r < 0 ? r : -EIO, "site");
+    }
+    char device_token[SITE_TOKEN_LEN + 1];
+    rand_base62(device_token, SITE_TOKEN_LEN);
+    r = store_site_adopt(call->api->store, s.id, call->req->body, f.identity, f.model, f.serial,
+                         f.version, f.tunnel, device_token);
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        goto out;
+    }
+    struct buf b;
+    buf_init(&b, (size_t)1 << 20);
+    buf_printf(&b, "# tikgate: site %s adopted\n", s.id);
+    render_scheduler(call->api, device_token, &b);
+    struct job_plan plan = {0};
+    struct job_site_ctx ctx = {.site_id = s.id, .mgmt_networks = call->api->cfg.mgmt_networks};
+    const struct credential *cur = &creds[ncreds - 1];
+    job_plan_api_user(&plan, cur->username, cur->password, &ctx);
+    job_plan_policy(&plan, &pol, &ctx);
+    job_render_script(&plan, &b);
+    job_plan_release(&plan);
+    buf_append_str(&b, ":log info \"tikgate: adoption complete\"\n");
+    send_script(call, 200, &b);
+    sodium_memzero(b.data, b.len);
+    buf_release(&b);
+    log_info("device", "site %s adopted (identity %s, tunnel %s)", s.id,
+             f.identity ? f.identity : "?", f.tunnel ? f.tunnel : "?");
+out:
+    sodium_memzero(device_token, sizeof device_token);
+    store_credential_array_free(creds, ncreds);
+    policy_release(&pol);
+    facts_release(&f);
+    site_release(&s);
+}
+
+static void job_url(struct api *api, const char *job_id, const char *status, struct buf *b)
+{
+    char msg[64], sig[65];
+    snprintf(msg, sizeof msg, "%s:%s", job_id, status);
+    store_mac_hex(api->store, msg, sig);
+    char *url = xasprintf("%s/job/%s/update?status=%s&signature=%s", api->cfg.public_url, job_id,
+                          status, sig);
+    buf_append_str(b, "/tool fetch url=");
+    job_script_quote(b, url);
+    buf_append_str(b, " output=none\n");
+    free(url);
+}
+
+void h_device_poll(struct api_call *call)
+{
+    const char *h = call->req->authorization;
+    struct site s;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !token_ok(h + 7) ||
+        store_site_by_device_token(call->api->store, h + 7, &s) < 0) {
+        http_response_header(call->res, "WWW-Authenticate", "Bearer");
+        return api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_device_token", NULL,
+                        "Unknown device token.");
+    }
+    if (store_site_heartbeat(call->api->store, s.id, time_now()) == 1)
+        log_info("device", "site %s is back online", s.id);
+    struct buf b;
+    buf_init(&b, (size_t)4 << 20);
+    struct job j;
+    int r = store_job_claim_pull(call->api->store, s.id, time_now_ms(),
+                                 time_now_ms() + POLL_LEASE_MS, &j);
+    if (r < 0) {
+        buf_append_str(&b, "# tikgate: nothing to do\n");
+        send_script(call, 200, &b);
+        buf_release(&b);
+        site_release(&s);
+        return;
+    }
+    buf_printf(&b, "# tikgate job %s (%s)\n:do {\n", j.token, j.kind);
+    job_url(call->api, j.id, "busy", &b);
+    if (j.is_script) {
+        buf_append_str(&b, j.payload);
+        buf_append_str(&b, "\n");
+    } else {
+        struct job_plan plan = {0};
+        if (job_plan_parse(j.payload, &plan) == 0)
+            job_render_script(&plan, &b);
+        job_plan_release(&plan);
+    }
+    job_url(call->api, j.id, "done", &b);
+    buf_append_str(&b, "} on-error={\n");
+    job_url(call->api, j.id, "fail", &b);
+    buf_append_str(&b, "}\n");
+    send_script(call, 200, &b);
+    sodium_memzero(b.data, b.len);
+    buf_release(&b);
+    job_release(&j);
+    site_release(&s);
+}
+
+void h_device_job_update(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    const char *status = http_request_query(call->req, "status");
+    const char *sig = http_request_query(call->req, "signature");
+    if (!uuid_is_valid(id))
+        return api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL, "No such job.");
+    if (!status || (strcmp(status, "busy") && strcmp(status, "done") && strcmp(status, "fail")))
+        return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "status",
+                        "status must be busy, done or fail.");
+    char msg[64];
+    snprintf(msg, sizeof msg, "%s:%s", id, status);
+    if (!store_mac_verify(call->api->store, msg, sig))
+        return api_fail(call, TG_ERR_PERMISSION, 403, "invalid_signature", "signature",
+                        "The signature does not match this job and status.");
+    int r = store_job_router_update(call->api->store, id, status);
+    if (r == -EBUSY)
+        return api_fail(call, TG_ERR_CONFLICT, 409, "job_finished", NULL,
+                        "The job has already finished.");
+    if (r < 0)
+        return api_fail_store(call, r, "job");
+    struct buf b;
+    buf_init(&b, 64);
+    buf_append_str(&b, "ok\n");
+    send_script(call, 200, &b);
+    buf_release(&b);
+}

@@ -1,0 +1,250 @@
+/*
+ * h_jobs.c - the orchestration log and custom jobs (/v1/sites/{id}/jobs,
+ * MikroCloud's /api/asynchronous/{site}), and site actions.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "alloc.h"
+#include "api_int.h"
+#include "rand.h"
+#include "store.h"
+#include "timefmt.h"
+
+void h_jobs_list(struct api_call *call)
+{
+    const char *site = api_param(call, 0);
+    if (!api_check_id(call, site, "site"))
+        return;
+    struct job *a = NULL;
+    size_t n = 0;
+    int r = store_job_list(call->api->store, call->who.tenant_id, site, &a, &n);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, job_to_json(&a[i], false));
+    store_job_array_free(a, n);
+    api_send_json(call, 200, arr);
+}
+
+static void send_job(struct api_call *call, const char *site, const char *id, int status)
+{
+    struct job j;
+    int r = store_job_get(call->api->store, call->who.tenant_id, site, id, &j);
+    if (r < 0)
+        return api_fail_store(call, r, "job");
+    api_send_json(call, status, job_to_json(&j, true));
+    job_release(&j);
+}
+
+void h_jobs_get(struct api_call *call)
+{
+    const char *site = api_param(call, 0), *id = api_param(call, 1);
+    if (api_check_id(call, site, "site") && api_check_id(call, id, "job"))
+        send_job(call, site, id, 200);
+}
+
+static bool header_bool(const struct api_call *call, const char *name, bool def)
+{
+    const char *v = http_request_header(call->req, name);
+    if (!v)
+        return def;
+    return !strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes");
+}
+
+/*
+ * Reads a custom job from a JSON body {description, script, express_execute,
+ * needs_acknowledgement, idempotency_key} or, for text/plain, the script as the
+ * body and the rest from X-Description, X-Express-Execute, X-Needs-Ack and
+ * X-Idempotency-Key (the gen-3 form). Queues it; 0 and ret_id, or <0 after
+ * sending the error.
+ */
+static int create_custom(struct api_call *call, const char *site, char ret_id[37])
+{
+    struct tg_err err;
+    const char *description = NULL, *script = NULL, *idem = NULL;
+    bool express = true, needs_ack = true;
+    char *script_copy = NULL;
+    int r = 0;
+    const char *ct = call->req->content_type;
+    if (ct && !strncasecmp(ct, "text/plain", 10)) {
+        if (call->req->body_too_large)
+            return api_fail(call, TG_ERR_INVALID_REQUEST, 413, "body_too_large", NULL,
+                            "The request body is too large."),
+                   -E2BIG;
+        script_copy = xstrndup(call->req->body ? call->req->body : "", call->req->body_len);
+        script = script_copy;
+        description = http_request_header(call->req, "X-Description");
+        idem = http_request_header(call->req, "X-Idempotency-Key");
+        express = header_bool(call, "X-Express-Execute", true);
+        needs_ack = header_bool(call, "X-Needs-Ack", true);
+        if (!description)
+            r = tg_err_invalid(&err, "parameter_missing", "description",
+                               "Send the description in the X-Description header.");
+    } else {
+        if (!call->body) {
+            r = tg_err_invalid(&err, "parameter_missing", NULL,
+                               "Send a JSON object {description, script} or a text/plain script.");
+        }
+        if (r == 0 && (r = body_string(call->body, "description", "description", &description,
+                                       &err)) > 0)
+            r = tg_err_invalid(&err, "parameter_missing", "description",
+                               "The 'description' parameter is required.");
+        if (r == 0 && (r = body_string(call->body, "script", "script", &script, &err)) > 0)
+            r = tg_err_invalid(&err, "parameter_missing", "script",
+                               "The 'script' parameter is required.");
+        if (r == 0 && body_bool(call->body, "express_execute", "express_execute", &express,
+                                &err) < 0)
+            r = -EINVAL;
+        if (r == 0 && body_bool(call->body, "needs_acknowledgement", "needs_acknowledgement",
+                                &needs_ack, &err) < 0)
+            r = -EINVAL;
+        if (r == 0 && body_string(call->body, "idempotency_key", "idempotency_key", &idem,
+                                  &err) < 0)
+            r = -EINVAL;
+    }
+    if (r == 0)
+        r = job_validate_custom(description, script, &err);
+    if (r < 0) {
+        api_send_error(call, &err);
+        free(script_copy);
+        return r;
+    }
+    struct site s;
+    r = store_site_get(call->api->store, call->who.tenant_id, site, &s);
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        free(script_copy);
+        return r;
+    }
+    site_release(&s);
+    r = api_enqueue(call->api, site, "script", description, NULL, script, express, needs_ack,
+                    call->who.name, idem, ret_id);
+    free(script_copy);
+    if (r < 0) {
+        api_fail_store(call, r, "job");
+        return r;
+    }
+    api_jobs_queued(call->api);
+    return 0;
+}
+
+void h_jobs_create(struct api_call *call)
+{
+    const char *site = api_param(call, 0);
+    if (!api_check_id(call, site, "site"))
+        return;
+    char id[37];
+    if (create_custom(call, site, id) == 0)
+        send_job(call, site, id, 201);
+}
+
+void h_jobs_create_async(struct api_call *call)
+{
+    const char *site = api_param(call, 0);
+    if (!api_check_id(call, site, "site"))
+        return;
+    char id[37];
+    if (create_custom(call, site, id) < 0)
+        return;
+    struct job j;
+    int r = store_job_get(call->api->store, call->who.tenant_id, site, id, &j);
+    if (r < 0)
+        return api_fail_store(call, r, "job");
+    /* MikroCloud's envelope, plus the job itself. */
+    json_t *data = json_object();
+    json_object_set_new(data, "idempotency_key", json_string(j.idempotency_key ? j.idempotency_key
+                                                                               : j.id));
+    json_object_set_new(data, "request_id", json_string(j.id));
+    json_object_set_new(data, "target", json_string(site));
+    json_object_set_new(data, "notify_url", json_null());
+    json_object_set_new(data, "date", json_time_or_null(j.created_at));
+    json_object_set_new(data, "job", job_to_json(&j, false));
+    json_t *o = json_object();
+    json_object_set_new(o, "status", json_string("success"));
+    json_object_set_new(o, "data", data);
+    job_release(&j);
+    api_send_json(call, 202, o);
+}
+
+void h_jobs_cancel(struct api_call *call)
+{
+    const char *site = api_param(call, 0), *id = api_param(call, 1);
+    if (!api_check_id(call, site, "site") || !api_check_id(call, id, "job"))
+        return;
+    int r = store_job_cancel(call->api->store, call->who.tenant_id, site, id);
+    if (r == -EBUSY)
+        return api_fail(call, TG_ERR_INVALID_REQUEST, 409, "job_already_started", NULL,
+                        "Cannot delete a job that has already started.");
+    if (r < 0)
+        return api_fail_store(call, r, "job");
+    api_send_no_content(call);
+}
+
+void h_site_action(struct api_call *call)
+{
+    const char *site_id = api_param(call, 0);
+    if (!api_check_id(call, site_id, "site"))
+        return;
+    struct tg_err err;
+    const char *action = NULL;
+    int r = body_string(call->body, "action", "action", &action, &err);
+    if (r > 0)
+        r = tg_err_invalid(&err, "parameter_missing", "action",
+                           "The 'action' parameter is required.");
+    if (r < 0)
+        return api_send_error(call, &err);
+    struct site s;
+    r = store_site_get(call->api->store, call->who.tenant_id, site_id, &s);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    struct policy pol;
+    struct credential *creds = NULL;
+    size_t n = 0;
+    r = store_policy_get(call->api->store, s.tenant_id, s.policy_id, 0, &pol);
+    if (r == 0 && (r = store_credential_list(call->api->store, s.tenant_id, s.id, &creds, &n)) < 0)
+        policy_release(&pol);
+    if (r < 0 || n == 0) {
+        site_release(&s);
+        return api_fail_store(call, r < 0 ? r : -EIO, "site");
+    }
+    struct job_plan plan = {0};
+    struct job_site_ctx ctx = {.site_id = s.id, .mgmt_networks = call->api->cfg.mgmt_networks};
+    bool needs_ack;
+    r = job_plan_action(&plan, action, &pol, creds[n - 1].username, creds[n - 1].password, &ctx,
+                        &needs_ack);
+    if (r < 0) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "unknown_action", "action",
+                 "Unknown action '%s'.", action);
+        goto out;
+    }
+    char id[37];
+    char desc[128];
+    snprintf(desc, sizeof desc, "Action %s", action);
+    r = api_enqueue(call->api, s.id, "action", desc, &plan, NULL, true, needs_ack, call->who.name,
+                    NULL, id);
+    if (r < 0) {
+        api_fail_store(call, r, "job");
+        goto out;
+    }
+    api_jobs_queued(call->api);
+    struct job j;
+    if (store_job_get(call->api->store, call->who.tenant_id, s.id, id, &j) == 0) {
+        json_t *o = json_object();
+        json_object_set_new(o, "message", json_string("Action queued"));
+        json_object_set_new(o, "job", job_to_json(&j, false));
+        api_send_json(call, 202, o);
+        job_release(&j);
+    } else {
+        api_fail_store(call, -EIO, "job");
+    }
+out:
+    job_plan_release(&plan);
+    store_credential_array_free(creds, n);
+    policy_release(&pol);
+    site_release(&s);
+}
