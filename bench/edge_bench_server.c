@@ -7,15 +7,15 @@
  * allowing 127.0.0.0/8, prints "ready" and runs until SIGINT/SIGTERM.
  * Connection records are counted, not stored.
  */
+#include "cidr.h"
+#include "edge.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "cidr.h"
-#include "edge.h"
 
 static atomic_ulong ended;
 

@@ -8,6 +8,8 @@
  */
 #include "edge.h"
 
+#include "alloc.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +25,6 @@
 #include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
-
-#include "alloc.h"
 
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
@@ -67,23 +67,23 @@ struct grant {
     struct cidr *allow; /* owned */
     size_t n_allow;
     int64_t deadline_ms;
-    size_t heap_idx;    /* SIZE_MAX when not in the heap */
-    uint64_t rate;      /* bytes/s per direction, 0 = off */
+    size_t heap_idx; /* SIZE_MAX when not in the heap */
+    uint64_t rate;   /* bytes/s per direction, 0 = off */
     struct bucket bk[2];
     struct conn *conns; /* live connections (doubly linked through gprev/gnext) */
     unsigned live;
     uint64_t total;
     uint64_t refused;
-    struct grant *hnext;      /* hash chain */
-    struct grant *pnext;      /* paused list / deferred free list */
+    struct grant *hnext; /* hash chain */
+    struct grant *pnext; /* paused list / deferred free list */
 };
 
 /* One direction of a connection: 0 = client -> target, 1 = target -> client. */
 struct dir {
-    int pr, pw;   /* pipe (splice mode), -1 when none is lent */
-    char *buf;    /* buffer (copy mode), NULL when none is lent */
-    size_t off;   /* copy mode: first unsent byte */
-    size_t len;   /* bytes held (pipe) or end of data in buf */
+    int pr, pw; /* pipe (splice mode), -1 when none is lent */
+    char *buf;  /* buffer (copy mode), NULL when none is lent */
+    size_t off; /* copy mode: first unsent byte */
+    size_t len; /* bytes held (pipe) or end of data in buf */
     uint64_t bytes;
     bool eof;       /* read side returned 0 */
     bool shut;      /* shutdown(SHUT_WR) sent to the write side */
@@ -97,8 +97,8 @@ struct conn {
     bool c_rd, c_wr, t_rd, t_wr; /* edge-triggered readiness */
     bool connected;
     bool closing;
-    bool on_list;       /* in the connecting or throttled list */
-    int8_t first_eof;   /* -1, or the dir index whose read side ended first */
+    bool on_list;     /* in the connecting or throttled list */
+    int8_t first_eof; /* -1, or the dir index whose read side ended first */
     struct dir d[2];
     struct grant *g;
     struct conn *gprev, *gnext; /* grant's list */
@@ -154,8 +154,8 @@ struct edge {
     unsigned ngrants;
     struct grant **heap; /* min-heap on deadline_ms */
     size_t heap_len, heap_cap;
-    struct grant *paused;    /* listeners paused at max_conns or EMFILE */
-    int64_t resume_at_us;    /* EMFILE retry time, 0 = none */
+    struct grant *paused; /* listeners paused at max_conns or EMFILE */
+    int64_t resume_at_us; /* EMFILE retry time, 0 = none */
     struct grant *dead_grants;
     struct conn *dead_conns;
     struct clist connecting;
@@ -207,8 +207,7 @@ const char *edge_end_reason_str(enum edge_end_reason r)
 }
 
 /* Parses a numeric IPv4/IPv6 address + port into ss. 0 or -EINVAL. */
-static int parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss,
-                      socklen_t *ret_len)
+static int parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *ret_len)
 {
     memset(ss, 0, sizeof(*ss));
     if (!s)
@@ -989,8 +988,7 @@ static int do_open(struct edge *e, const struct edge_grant *in)
     setsockopt(g->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (g->listen.ss_family == AF_INET6)
         setsockopt(g->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(g->fd, (struct sockaddr *)&g->listen, llen) < 0 ||
-        listen(g->fd, LISTEN_BACKLOG) < 0) {
+    if (bind(g->fd, (struct sockaddr *)&g->listen, llen) < 0 || listen(g->fd, LISTEN_BACKLOG) < 0) {
         r = -errno;
         goto out_close;
     }
@@ -1033,9 +1031,7 @@ static void run_cmd(struct edge *e, struct cmd *c)
 {
     struct grant *g;
     switch (c->type) {
-    case CMD_OPEN:
-        c->result = do_open(e, c->g);
-        break;
+    case CMD_OPEN: c->result = do_open(e, c->g); break;
     case CMD_CLOSE:
         g = c->id ? grant_find(e, c->id) : NULL;
         if (!g) {
@@ -1222,12 +1218,8 @@ static void *loop(void *arg)
             uint32_t ev = evs[i].events;
             struct conn *c;
             switch (h->kind) {
-            case H_CMD:
-                drain_cmds(e);
-                break;
-            case H_TIMER:
-                on_timer(e);
-                break;
+            case H_CMD: drain_cmds(e); break;
+            case H_TIMER: on_timer(e); break;
             case H_LISTENER: {
                 struct grant *g = container_of(h, struct grant, h);
                 if (!g->dead)

@@ -20,16 +20,16 @@
 #ifndef TG_EDGE_H
 #define TG_EDGE_H
 
+#include "cidr.h"
+
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "cidr.h"
-
-#define EDGE_ID_MAX 36              /* longest grant id (a UUID) */
-#define EDGE_ADDR_STR_LEN 56        /* "[v6addr%scope]:65535" + NUL */
-#define EDGE_ALLOW_MAX 64           /* longest allow-list */
+#define EDGE_ID_MAX 36       /* longest grant id (a UUID) */
+#define EDGE_ADDR_STR_LEN 56 /* "[v6addr%scope]:65535" + NUL */
+#define EDGE_ALLOW_MAX 64    /* longest allow-list */
 
 struct edge;
 
@@ -45,14 +45,14 @@ enum edge_event_type {
 };
 
 enum edge_end_reason {
-    EDGE_END_NONE = 0,            /* (EDGE_EV_CONN_START) */
-    EDGE_END_CLIENT_CLOSED,       /* the client closed (or reset, see error) first */
-    EDGE_END_TARGET_CLOSED,       /* the target closed (or reset, see error) first */
-    EDGE_END_REFUSED,             /* the source is outside the allow-list */
-    EDGE_END_TARGET_UNREACHABLE,  /* connect() to the target failed or timed out */
-    EDGE_END_GRANT_CLOSED,        /* edge_grant_close() */
-    EDGE_END_GRANT_EXPIRED,       /* the grant's deadline passed */
-    EDGE_END_SHUTDOWN,            /* edge_free() */
+    EDGE_END_NONE = 0,           /* (EDGE_EV_CONN_START) */
+    EDGE_END_CLIENT_CLOSED,      /* the client closed (or reset, see error) first */
+    EDGE_END_TARGET_CLOSED,      /* the target closed (or reset, see error) first */
+    EDGE_END_REFUSED,            /* the source is outside the allow-list */
+    EDGE_END_TARGET_UNREACHABLE, /* connect() to the target failed or timed out */
+    EDGE_END_GRANT_CLOSED,       /* edge_grant_close() */
+    EDGE_END_GRANT_EXPIRED,      /* the grant's deadline passed */
+    EDGE_END_SHUTDOWN,           /* edge_free() */
 };
 
 /*
@@ -63,16 +63,16 @@ enum edge_end_reason {
 struct edge_event {
     enum edge_event_type type;
     const char *grant_id;
-    uint64_t conn_id;                 /* unique per edge, pairs START with END */
-    struct sockaddr_storage src;      /* client address */
-    const char *src_str;              /* "127.0.0.1:54321" or "[::1]:54321" */
-    int64_t start_ms;                 /* Unix ms (CLOCK_REALTIME) of accept */
-    int64_t end_ms;                   /* Unix ms of the end (0 in START) */
-    uint64_t bytes_c2t;               /* client -> target bytes relayed */
-    uint64_t bytes_t2c;               /* target -> client bytes relayed */
+    uint64_t conn_id;            /* unique per edge, pairs START with END */
+    struct sockaddr_storage src; /* client address */
+    const char *src_str;         /* "127.0.0.1:54321" or "[::1]:54321" */
+    int64_t start_ms;            /* Unix ms (CLOCK_REALTIME) of accept */
+    int64_t end_ms;              /* Unix ms of the end (0 in START) */
+    uint64_t bytes_c2t;          /* client -> target bytes relayed */
+    uint64_t bytes_t2c;          /* target -> client bytes relayed */
     enum edge_end_reason reason;
-    int error;                        /* errno behind the reason when there is one, else 0 */
-    int64_t deadline_ms;              /* the grant's deadline (EDGE_EV_GRANT_EXPIRED) */
+    int error;           /* errno behind the reason when there is one, else 0 */
+    int64_t deadline_ms; /* the grant's deadline (EDGE_EV_GRANT_EXPIRED) */
 };
 
 /*
@@ -84,26 +84,26 @@ struct edge_event {
 typedef void (*edge_event_fn)(void *userdata, const struct edge_event *ev);
 
 struct edge_config {
-    unsigned max_conns;            /* relayed connections per edge; accept pauses at it (0: 16384) */
-    enum edge_relay_mode mode;     /* EDGE_RELAY_SPLICE by default */
-    size_t chunk_size;             /* pipe size / copy buffer size (0: 256 KiB) */
-    unsigned pool_max;             /* idle pipes/buffers kept for reuse (0: 32) */
-    unsigned connect_timeout_ms;   /* target connect timeout (0: 10 000) */
-    edge_event_fn on_event;        /* may be NULL */
-    void *userdata;                /* passed to on_event */
+    unsigned max_conns;          /* relayed connections per edge; accept pauses at it (0: 16384) */
+    enum edge_relay_mode mode;   /* EDGE_RELAY_SPLICE by default */
+    size_t chunk_size;           /* pipe size / copy buffer size (0: 256 KiB) */
+    unsigned pool_max;           /* idle pipes/buffers kept for reuse (0: 32) */
+    unsigned connect_timeout_ms; /* target connect timeout (0: 10 000) */
+    edge_event_fn on_event;      /* may be NULL */
+    void *userdata;              /* passed to on_event */
 };
 
 /* A grant as the daemon describes it. All fields are borrowed (copied by edge_grant_open). */
 struct edge_grant {
-    const char *id;                /* 1..EDGE_ID_MAX characters */
-    const char *listen_addr;       /* numeric IPv4/IPv6 address to bind */
-    uint16_t listen_port;          /* 0 picks a free port (see edge_grant_info) */
-    const char *target_addr;       /* numeric IPv4/IPv6 address to connect to */
+    const char *id;          /* 1..EDGE_ID_MAX characters */
+    const char *listen_addr; /* numeric IPv4/IPv6 address to bind */
+    uint16_t listen_port;    /* 0 picks a free port (see edge_grant_info) */
+    const char *target_addr; /* numeric IPv4/IPv6 address to connect to */
     uint16_t target_port;
-    const struct cidr *allow;      /* allowed sources; an empty list refuses every source */
-    size_t n_allow;                /* <= EDGE_ALLOW_MAX */
-    int64_t deadline_ms;           /* Unix ms (CLOCK_REALTIME) of expiry; 0 = none */
-    uint64_t rate_limit;           /* bytes/s for the whole grant, each direction; 0 = off */
+    const struct cidr *allow; /* allowed sources; an empty list refuses every source */
+    size_t n_allow;           /* <= EDGE_ALLOW_MAX */
+    int64_t deadline_ms;      /* Unix ms (CLOCK_REALTIME) of expiry; 0 = none */
+    uint64_t rate_limit;      /* bytes/s for the whole grant, each direction; 0 = off */
 };
 
 /* What the edge holds for an open grant. */
@@ -114,7 +114,7 @@ struct edge_grant_info {
     int64_t deadline_ms;
     uint64_t rate_limit;
     unsigned live_conns;
-    uint64_t total_conns;           /* accepted since opened (allowed ones) */
+    uint64_t total_conns; /* accepted since opened (allowed ones) */
     uint64_t refused_conns;
 };
 
@@ -168,10 +168,10 @@ struct edge_stats {
     uint64_t accepted;
     uint64_t refused;
     uint64_t unreachable;
-    uint64_t accept_paused;         /* times accept was paused at max_conns */
-    unsigned pool_pipes;            /* idle pipes in the pool */
-    unsigned pool_bufs;             /* idle copy buffers in the pool */
-    unsigned busy_pipes;            /* pipes lent to connections with data in flight */
+    uint64_t accept_paused; /* times accept was paused at max_conns */
+    unsigned pool_pipes;    /* idle pipes in the pool */
+    unsigned pool_bufs;     /* idle copy buffers in the pool */
+    unsigned busy_pipes;    /* pipes lent to connections with data in flight */
     unsigned busy_bufs;
 };
 int edge_stats_get(struct edge *e, struct edge_stats *ret);

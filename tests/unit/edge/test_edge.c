@@ -336,8 +336,8 @@ static void *writer_main(void *arg)
     struct writer *w = arg;
     size_t off = 0;
     while (off < BIG) {
-        ssize_t n = send(w->fd, w->data + off, BIG - off > 100000 ? 100000 : BIG - off,
-                         MSG_NOSIGNAL);
+        ssize_t n =
+            send(w->fd, w->data + off, BIG - off > 100000 ? 100000 : BIG - off, MSG_NOSIGNAL);
         if (n <= 0)
             break;
         off += (size_t)n;
@@ -481,8 +481,8 @@ static void test_deadline_extend(void **state)
     port = open_grant(f, "g-short", now_ms() + 60000, 0);
     fd = client(NULL, port);
     roundtrip(fd, "x");
-    struct edge_grant g = {.id = "g-short", .allow = allow_lo, .n_allow = 1,
-                           .deadline_ms = now_ms() - 1};
+    struct edge_grant g = {
+        .id = "g-short", .allow = allow_lo, .n_allow = 1, .deadline_ms = now_ms() - 1};
     assert_int_equal(edge_grant_open(f->edge, &g), 0);
     double ms = wait_cut(fd);
     assert_true(ms >= 0 && ms < 1000);
@@ -505,9 +505,12 @@ static void test_unreachable(void **state)
     socklen_t l = sizeof(a);
     getsockname(hole, (struct sockaddr *)&a, &l);
     assert_int_equal(cidr_parse("127.0.0.0/8", CIDR_STRICT, &allow_lo[0]), 0);
-    struct edge_grant g = {
-        .id = "g-unreach", .listen_addr = "127.0.0.1", .target_addr = "127.0.0.1",
-        .target_port = ntohs(a.sin_port), .allow = allow_lo, .n_allow = 1};
+    struct edge_grant g = {.id = "g-unreach",
+                           .listen_addr = "127.0.0.1",
+                           .target_addr = "127.0.0.1",
+                           .target_port = ntohs(a.sin_port),
+                           .allow = allow_lo,
+                           .n_allow = 1};
     assert_int_equal(edge_grant_open(f->edge, &g), 0);
     struct edge_grant_info info;
     assert_int_equal(edge_grant_get(f->edge, "g-unreach", &info), 0);
@@ -528,9 +531,13 @@ static void test_errors_and_list(void **state)
     struct fx *f = *state;
     uint16_t port = open_grant(f, "g-a", 0, 0);
     open_grant(f, "g-b", now_ms() + 60000, 0);
-    struct edge_grant g = {.id = "g-c", .listen_addr = "127.0.0.1", .listen_port = port,
-                           .target_addr = "127.0.0.1", .target_port = f->echo.port,
-                           .allow = allow_lo, .n_allow = 1};
+    struct edge_grant g = {.id = "g-c",
+                           .listen_addr = "127.0.0.1",
+                           .listen_port = port,
+                           .target_addr = "127.0.0.1",
+                           .target_port = f->echo.port,
+                           .allow = allow_lo,
+                           .n_allow = 1};
     assert_int_equal(edge_grant_open(f->edge, &g), -EADDRINUSE);
     g.listen_port = 0;
     g.listen_addr = "not-an-address";
@@ -637,8 +644,12 @@ static void test_ipv6(void **state)
         skip();
     struct cidr allow6;
     assert_int_equal(cidr_parse("::1/128", CIDR_STRICT, &allow6), 0);
-    struct edge_grant g = {.id = "g-v6", .listen_addr = "::1", .target_addr = "127.0.0.1",
-                           .target_port = f->echo.port, .allow = &allow6, .n_allow = 1};
+    struct edge_grant g = {.id = "g-v6",
+                           .listen_addr = "::1",
+                           .target_addr = "127.0.0.1",
+                           .target_port = f->echo.port,
+                           .allow = &allow6,
+                           .n_allow = 1};
     assert_int_equal(edge_grant_open(f->edge, &g), 0);
     struct edge_grant_info info;
     assert_int_equal(edge_grant_get(f->edge, "g-v6", &info), 0);
