@@ -1,0 +1,456 @@
+/*
+ * api.c - one RouterOS API sentence in, encoded reply sentences out.
+ *
+ * No I/O: the server feeds decoded sentences and writes out the buffer. The
+ * state lock is held by the caller. Every reply carries the request's .tag.
+ * Bad input never fails the session: it gets `!trap` then `!done`, except
+ * too many commands before login (`!fatal`, as RouterOS does).
+ */
+#include "alloc.h"
+#include "log.h"
+#include "login.h"
+#include "sim.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MSG_BAD_LOGIN "invalid user name or password (6)"
+#define MSG_NO_PERM "not enough permissions (9)"
+#define MAX_REFS 1024
+
+struct out {
+    struct buf *b;
+    const char *tag;
+    struct ros_sentence s;
+};
+
+static void emit(struct out *o)
+{
+    if (o->tag)
+        ros_sentence_addf(&o->s, ".tag=%s", o->tag);
+    if (ros_sentence_encode(o->b, &o->s) != 0)
+        log_warn("sim.api", "reply dropped: output buffer full");
+    ros_sentence_clear(&o->s);
+}
+
+static void done_ret(struct out *o, const char *ret)
+{
+    ros_sentence_add_str(&o->s, "!done");
+    if (ret)
+        ros_sentence_add_attr(&o->s, "ret", ret);
+    emit(o);
+}
+
+static void trap(struct out *o, int category, const char *msg)
+{
+    ros_sentence_add_str(&o->s, "!trap");
+    if (category >= 0)
+        ros_sentence_addf(&o->s, "=category=%d", category);
+    ros_sentence_add_attr(&o->s, "message", msg);
+    emit(o);
+    done_ret(o, NULL);
+}
+
+static void peer_str(const struct sim_session *sess, char *out, size_t n)
+{
+    const struct sockaddr *sa = (const struct sockaddr *)&sess->peer;
+    char a[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, a, sizeof a);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof a);
+    snprintf(out, n, "%s", a);
+}
+
+/* Splits "=name=value" into name (copied into name[], truncated) and value. */
+static bool attr_split(const struct ros_word *w, char *name, size_t nlen, const char **value)
+{
+    if (w->len < 2 || w->data[0] != '=')
+        return false;
+    const char *eq = memchr(w->data + 1, '=', w->len - 1);
+    size_t n = eq ? (size_t)(eq - w->data - 1) : w->len - 1;
+    if (n == 0 || n >= nlen)
+        return false;
+    memcpy(name, w->data + 1, n);
+    name[n] = '\0';
+    *value = eq ? eq + 1 : "";
+    return true;
+}
+
+/* Collects the =k=v words except the names in skip (",a,b,"). kv values and
+ * keys point into keys[] / the sentence. Returns the count or -1 (too many / bad word). */
+#define MAX_KV 64
+static int collect_kv(const struct ros_sentence *in, const char *skip, struct sim_kv *kv,
+                      char keys[MAX_KV][64])
+{
+    int n = 0;
+    for (size_t i = 1; i < in->nwords; i++) {
+        const struct ros_word *w = &in->words[i];
+        if (ros_word_kind(w) != ROS_WORD_ATTR)
+            continue;
+        const char *v;
+        if (n >= MAX_KV || !attr_split(w, keys[n], sizeof keys[n], &v))
+            return -1;
+        char pat[70];
+        snprintf(pat, sizeof pat, ",%s,", keys[n]);
+        if (skip && strstr(skip, pat))
+            continue;
+        kv[n].key = keys[n];
+        kv[n].val = v;
+        n++;
+    }
+    return n;
+}
+
+/* Resolves a comma list of ids/names into ids. 0, or -ENOENT with the bad ref in err. */
+static int resolve_refs(struct sim_state *st, enum sim_menu_id m, const char *list, unsigned *ids,
+                        size_t *nids, char err[SIM_ERR_LEN])
+{
+    *nids = 0;
+    if (!list || !*list) {
+        snprintf(err, SIM_ERR_LEN, "missing value(s) of argument(s) numbers");
+        return -EINVAL;
+    }
+    char *copy = xstrdup(list), *save = NULL;
+    int r = 0;
+    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        size_t idx;
+        if (*nids >= MAX_REFS || sim_resolve(st, m, t, &idx) != 0) {
+            snprintf(err, SIM_ERR_LEN, "no such item");
+            r = -ENOENT;
+            break;
+        }
+        ids[(*nids)++] = st->menus[m].items[idx].id;
+    }
+    free(copy);
+    if (r == 0 && *nids == 0) {
+        snprintf(err, SIM_ERR_LEN, "no such item");
+        r = -ENOENT;
+    }
+    return r;
+}
+
+static bool in_proplist(const char *proplist, const char *name)
+{
+    if (!proplist)
+        return true;
+    size_t n = strlen(name);
+    for (const char *p = proplist; *p;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        if (len == n && memcmp(p, name, n) == 0)
+            return true;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return false;
+}
+
+static void do_print(struct sim_state *st, enum sim_menu_id m, const struct ros_sentence *in,
+                     struct out *o)
+{
+    const struct sim_menu *mm = &st->menus[m];
+    const char *proplist = NULL;
+    bool count_only = false;
+    for (size_t i = 1; i < in->nwords; i++) {
+        char name[64];
+        const char *v;
+        if (ros_word_kind(&in->words[i]) != ROS_WORD_ATTR)
+            continue;
+        if (!attr_split(&in->words[i], name, sizeof name, &v)) {
+            trap(o, 1, "invalid argument");
+            return;
+        }
+        if (strcmp(name, ".proplist") == 0)
+            proplist = v;
+        else if (strcmp(name, "count-only") == 0)
+            count_only = true;
+        else if (strcmp(name, "detail") && strcmp(name, "terse") &&
+                 strcmp(name, "without-paging") && strcmp(name, "brief") &&
+                 strcmp(name, "show-ids")) {
+            char msg[SIM_ERR_LEN];
+            snprintf(msg, sizeof msg, "unknown parameter %s", name);
+            trap(o, 1, msg);
+            return;
+        }
+    }
+    size_t rows = 0;
+    for (size_t i = 0; i < mm->n; i++) {
+        const struct sim_item *it = &mm->items[i];
+        bool match;
+        char err[SIM_ERR_LEN];
+        if (sim_query_match(mm, it, in, &match, err) != 0) {
+            trap(o, 1, err);
+            return;
+        }
+        if (!match)
+            continue;
+        rows++;
+        if (count_only)
+            continue;
+        ros_sentence_add_str(&o->s, "!re");
+        if (in_proplist(proplist, ".id"))
+            ros_sentence_addf(&o->s, "=.id=*%X", it->id);
+        for (size_t f = 0; f < mm->def->nfields; f++) {
+            const struct sim_field *fd = &mm->def->fields[f];
+            if (!it->val[f] || (fd->flags & SIM_F_SECRET) || !in_proplist(proplist, fd->name))
+                continue;
+            ros_sentence_add_attr(&o->s, fd->name, it->val[f]);
+        }
+        emit(o);
+    }
+    if (count_only) {
+        char n[32];
+        snprintf(n, sizeof n, "%zu", rows);
+        done_ret(o, n);
+        return;
+    }
+    if (rows == 0 && st->opt.ros_empty) {
+        ros_sentence_add_str(&o->s, "!empty");
+        emit(o);
+    }
+    done_ret(o, NULL);
+}
+
+static void do_single_row(struct sim_state *st, const char *const *kv, size_t n,
+                          const struct ros_sentence *in, struct out *o)
+{
+    const char *proplist = ros_sentence_get(in, ".proplist");
+    (void)st;
+    ros_sentence_add_str(&o->s, "!re");
+    for (size_t i = 0; i + 1 < n; i += 2)
+        if (in_proplist(proplist, kv[i]))
+            ros_sentence_add_attr(&o->s, kv[i], kv[i + 1]);
+    emit(o);
+    done_ret(o, NULL);
+}
+
+static void changed(struct sim_state *st, const struct sim_session *sess, const char *cmd,
+                    const char *what)
+{
+    char peer[INET6_ADDRSTRLEN];
+    peer_str(sess, peer, sizeof peer);
+    log_info("sim.api", "%s@%s via %s: %s %s", sess->user, peer, sess->service, cmd, what);
+    sim_state_changed(st);
+}
+
+static void do_menu(struct sim_state *st, struct sim_session *sess, enum sim_menu_id m,
+                    const char *verb, const char *cmd, const struct ros_sentence *in, struct out *o)
+{
+    if (strcmp(verb, "print") == 0 || strcmp(verb, "getall") == 0) {
+        do_print(st, m, in, o);
+        return;
+    }
+    bool add = strcmp(verb, "add") == 0, set = strcmp(verb, "set") == 0,
+         rm = strcmp(verb, "remove") == 0;
+    if (!add && !set && !rm) {
+        trap(o, 0, "no such command");
+        return;
+    }
+    if (!sim_user_has_policy(st, sess->user, "write")) {
+        trap(o, -1, MSG_NO_PERM);
+        return;
+    }
+    struct sim_kv kv[MAX_KV];
+    char keys[MAX_KV][64];
+    char err[SIM_ERR_LEN];
+    int n = collect_kv(in, ",.id,numbers,.proplist,", kv, keys);
+    if (n < 0) {
+        trap(o, 1, "invalid argument");
+        return;
+    }
+    if (add) {
+        unsigned id;
+        if (sim_state_add(st, m, kv, (size_t)n, &id, err) != 0) {
+            trap(o, 1, err);
+            return;
+        }
+        char ret[16];
+        snprintf(ret, sizeof ret, "*%X", id);
+        changed(st, sess, cmd, ret);
+        done_ret(o, ret);
+        return;
+    }
+    const char *refs = ros_sentence_get(in, ".id");
+    if (!refs)
+        refs = ros_sentence_get(in, "numbers");
+    unsigned *ids = xcalloc(MAX_REFS, sizeof *ids);
+    size_t nids;
+    if (resolve_refs(st, m, refs, ids, &nids, err) != 0) {
+        trap(o, 1, err);
+        goto out;
+    }
+    if (rm && n > 0) {
+        snprintf(err, sizeof err, "unknown parameter %s", kv[0].key);
+        trap(o, 1, err);
+        goto out;
+    }
+    size_t done = 0;
+    for (size_t i = 0; i < nids; i++) {
+        int r = rm ? sim_state_remove(st, m, ids[i], err)
+                   : sim_state_set(st, m, ids[i], kv, (size_t)n, err);
+        if (r == -ENOENT) /* listed twice and already removed */
+            continue;
+        if (r != 0) {
+            if (done)
+                changed(st, sess, cmd, "(partly)");
+            trap(o, 1, err);
+            goto out;
+        }
+        done++;
+    }
+    if (done)
+        changed(st, sess, cmd, refs);
+    done_ret(o, NULL);
+out:
+    free(ids);
+}
+
+static enum sim_api_action do_login(struct sim_state *st, struct sim_session *sess,
+                                    const struct ros_sentence *in, struct out *o)
+{
+    struct ros_login_request req;
+    char peer[INET6_ADDRSTRLEN];
+    peer_str(sess, peer, sizeof peer);
+    if (ros_login_request_parse(in, &req) != 0) {
+        log_info("sim.api", "login from %s via %s refused: malformed /login", peer, sess->service);
+        trap(o, -1, MSG_BAD_LOGIN);
+        return SIM_API_CONTINUE;
+    }
+    if (req.kind == ROS_LOGIN_CHALLENGE) {
+        if (ros_login_challenge_new(sess->challenge) != 0) {
+            trap(o, 4, "failure: no random challenge");
+            return SIM_API_CONTINUE;
+        }
+        sess->have_challenge = true;
+        done_ret(o, sess->challenge);
+        return SIM_API_CONTINUE;
+    }
+    char why[SIM_ERR_LEN];
+    if (sim_login_check(st, sess->service, (const struct sockaddr *)&sess->peer, &req,
+                        sess->have_challenge ? sess->challenge : NULL, why) != 0) {
+        log_info("sim.api", "login of %s from %s via %s refused: %s", req.name, peer, sess->service,
+                 why);
+        sess->have_challenge = false;
+        trap(o, -1, MSG_BAD_LOGIN);
+        return SIM_API_CONTINUE;
+    }
+    sess->logged_in = true;
+    sess->have_challenge = false;
+    snprintf(sess->user, sizeof sess->user, "%s", req.name);
+    log_info("sim.api", "user %s logged in from %s via %s%s", req.name, peer, sess->service,
+             req.kind == ROS_LOGIN_MD5_RESPONSE ? " (challenge)" : "");
+    done_ret(o, NULL);
+    return SIM_API_CONTINUE;
+}
+
+enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *sess,
+                                   const struct ros_sentence *in, struct buf *outbuf)
+{
+    struct out o = {.b = outbuf, .tag = ros_sentence_tag(in)};
+    ros_sentence_init(&o.s);
+    enum sim_api_action act = SIM_API_CONTINUE;
+    const char *cmd = ros_sentence_command(in);
+
+    if (!cmd || cmd[0] != '/') {
+        trap(&o, 0, "no such command");
+        goto out;
+    }
+    if (strcmp(cmd, "/login") == 0) {
+        act = do_login(st, sess, in, &o);
+        goto out;
+    }
+    if (strcmp(cmd, "/quit") == 0) {
+        ros_sentence_add_str(&o.s, "!fatal");
+        ros_sentence_add_str(&o.s, "session terminated on request");
+        emit(&o);
+        act = SIM_API_CLOSE;
+        goto out;
+    }
+    if (!sess->logged_in) {
+        if (++sess->before_login > SIM_MAX_CMDS_BEFORE_LOGIN) {
+            ros_sentence_add_str(&o.s, "!fatal");
+            ros_sentence_add_str(&o.s, "not logged in");
+            emit(&o);
+            act = SIM_API_CLOSE;
+            goto out;
+        }
+        trap(&o, -1, "not logged in");
+        goto out;
+    }
+    if (strcmp(cmd, "/cancel") == 0) {
+        done_ret(&o, NULL); /* nothing here runs long enough to be cancelled */
+        goto out;
+    }
+    if (strcmp(cmd, "/system/reboot") == 0) {
+        if (!sim_user_has_policy(st, sess->user, "reboot")) {
+            trap(&o, -1, MSG_NO_PERM);
+            goto out;
+        }
+        log_info("sim.api", "user %s: /system/reboot (connections dropped, state kept)",
+                 sess->user);
+        st->reboot_pending = true;
+        act = SIM_API_REBOOT;
+        goto out;
+    }
+    if (strcmp(cmd, "/system/identity/print") == 0 || strcmp(cmd, "/system/identity/getall") == 0) {
+        const char *kv[] = {"name", st->identity};
+        do_single_row(st, kv, 2, in, &o);
+        goto out;
+    }
+    if (strcmp(cmd, "/system/identity/set") == 0) {
+        if (!sim_user_has_policy(st, sess->user, "write")) {
+            trap(&o, -1, MSG_NO_PERM);
+            goto out;
+        }
+        struct sim_kv kv[MAX_KV];
+        char keys[MAX_KV][64], err[SIM_ERR_LEN];
+        int n = collect_kv(in, NULL, kv, keys);
+        if (n != 1 || strcmp(kv[0].key, "name") != 0) {
+            trap(&o, 1, n == 0 ? "missing value(s) of argument(s) name" : "unknown parameter");
+            goto out;
+        }
+        if (sim_state_set_identity(st, kv[0].val, err) != 0) {
+            trap(&o, 1, err);
+            goto out;
+        }
+        changed(st, sess, cmd, kv[0].val);
+        done_ret(&o, NULL);
+        goto out;
+    }
+    if (strcmp(cmd, "/system/resource/print") == 0 || strcmp(cmd, "/system/resource/getall") == 0) {
+        const char *kv[] = {"version",           st->opt.version, "board-name", "tikgate-sim",
+                            "architecture-name", "x86_64",        "platform",   "MikroTik"};
+        do_single_row(st, kv, 8, in, &o);
+        goto out;
+    }
+    if (strcmp(cmd, "/system/routerboard/print") == 0) {
+        const char *kv[] = {"routerboard", "true",          "model",
+                            "tikgate-sim", "serial-number", st->opt.serial};
+        do_single_row(st, kv, 6, in, &o);
+        goto out;
+    }
+    /* /<menu>/<verb> */
+    const char *slash = strrchr(cmd, '/');
+    char menu[128];
+    size_t mlen = (size_t)(slash - cmd);
+    if (mlen == 0 || mlen >= sizeof menu) {
+        trap(&o, 0, "no such command prefix");
+        goto out;
+    }
+    memcpy(menu, cmd, mlen);
+    menu[mlen] = '\0';
+    int m = sim_menu_by_path(menu);
+    if (m < 0) {
+        trap(&o, 0, "no such command prefix");
+        goto out;
+    }
+    do_menu(st, sess, (enum sim_menu_id)m, slash + 1, cmd, in, &o);
+out:
+    ros_sentence_release(&o.s);
+    return act;
+}

@@ -1,0 +1,267 @@
+/*
+ * main.c - tikgate-sim: options, signals, and wiring of state, server and
+ * pull thread. See docs/internals/sim.md.
+ */
+#include "alloc.h"
+#include "log.h"
+#include "rand.h"
+#include "sim.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static struct sim_server *g_srv;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (g_srv)
+        sim_server_stop(g_srv);
+}
+
+static void on_change(void *ctx)
+{
+    sim_server_wake(ctx);
+}
+
+static void usage(FILE *f)
+{
+    fputs("usage: tikgate-sim [options]\n"
+          "  --address ADDR          bind address and the router's own address (127.0.0.1)\n"
+          "  --lan-address ADDR      source address of masqueraded dst-nat relays\n"
+          "  --port-offset N         added to every service / dst-nat port below 1024 (0)\n"
+          "  --service NAME=PORT|off initial port of a service, or disabled (repeatable)\n"
+          "  --admin-password PW     password of the admin user (empty)\n"
+          "  --identity NAME         initial /system identity (MikroTik)\n"
+          "  --bootstrap-command S   RouterOS one-liner run once at start (';' separates)\n"
+          "  --poll-interval SECS    run tikgate-poll at this interval instead of its own\n"
+          "  --state-file PATH       write the configuration as JSON after every change\n"
+          "  --state PATH            print a state file and exit (also --print-state)\n"
+          "  --ros-version V         version reported; >= 7.18 answers zero rows with !empty\n"
+          "  --serial S              /system routerboard serial-number\n"
+          "  --log-level L           debug, info (default), warn, error\n",
+          f);
+}
+
+static int print_state(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "tikgate-sim: %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char buf[65536];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+        fwrite(buf, 1, n, stdout);
+    fclose(f);
+    return 0;
+}
+
+/* True for 7.18 and later ("7.18", "7.18.2", "8.0"). */
+static bool version_has_empty(const char *v)
+{
+    unsigned major = 0, minor = 0;
+    if (sscanf(v, "%u.%u", &major, &minor) < 1)
+        return false;
+    return major > 7 || (major == 7 && minor >= 18);
+}
+
+int main(int argc, char **argv)
+{
+    enum {
+        O_ADDRESS = 256,
+        O_LAN,
+        O_OFFSET,
+        O_SERVICE,
+        O_ADMIN,
+        O_IDENTITY,
+        O_BOOT,
+        O_POLL,
+        O_STATEFILE,
+        O_STATE,
+        O_VERSION,
+        O_SERIAL,
+        O_LOGLEVEL,
+        O_HELP
+    };
+    static const struct option opts[] = {
+        {"address", required_argument, NULL, O_ADDRESS},
+        {"lan-address", required_argument, NULL, O_LAN},
+        {"port-offset", required_argument, NULL, O_OFFSET},
+        {"service", required_argument, NULL, O_SERVICE},
+        {"admin-password", required_argument, NULL, O_ADMIN},
+        {"identity", required_argument, NULL, O_IDENTITY},
+        {"bootstrap-command", required_argument, NULL, O_BOOT},
+        {"poll-interval", required_argument, NULL, O_POLL},
+        {"state-file", required_argument, NULL, O_STATEFILE},
+        {"state", required_argument, NULL, O_STATE},
+        {"print-state", required_argument, NULL, O_STATE},
+        {"ros-version", required_argument, NULL, O_VERSION},
+        {"serial", required_argument, NULL, O_SERIAL},
+        {"log-level", required_argument, NULL, O_LOGLEVEL},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    struct sim_options o;
+    memset(&o, 0, sizeof o);
+    snprintf(o.address, sizeof o.address, "127.0.0.1");
+    snprintf(o.version, sizeof o.version, "7.16");
+    const char *admin_pw = "", *identity = NULL, *bootstrap = NULL, *state_file = NULL;
+    double poll = 0;
+    char *services[16];
+    size_t nservices = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case O_ADDRESS:
+        case O_LAN: {
+            unsigned char tmp[16];
+            if (strlen(optarg) >= sizeof o.address ||
+                (inet_pton(AF_INET, optarg, tmp) != 1 && inet_pton(AF_INET6, optarg, tmp) != 1)) {
+                fprintf(stderr, "tikgate-sim: bad address %s\n", optarg);
+                return 2;
+            }
+            snprintf(c == O_ADDRESS ? o.address : o.lan_address, sizeof o.address, "%s", optarg);
+            break;
+        }
+        case O_OFFSET: {
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 0 || v > 64511) {
+                fprintf(stderr, "tikgate-sim: bad --port-offset %s\n", optarg);
+                return 2;
+            }
+            o.port_offset = (unsigned)v;
+            break;
+        }
+        case O_SERVICE:
+            if (nservices == 16 || !strchr(optarg, '=')) {
+                fprintf(stderr, "tikgate-sim: bad --service %s (NAME=PORT or NAME=off)\n", optarg);
+                return 2;
+            }
+            services[nservices++] = optarg;
+            break;
+        case O_ADMIN: admin_pw = optarg; break;
+        case O_IDENTITY: identity = optarg; break;
+        case O_BOOT: bootstrap = optarg; break;
+        case O_POLL:
+            poll = strtod(optarg, &end);
+            if (*end || !(poll > 0) || poll > 86400) {
+                fprintf(stderr, "tikgate-sim: bad --poll-interval %s\n", optarg);
+                return 2;
+            }
+            break;
+        case O_STATEFILE: state_file = optarg; break;
+        case O_STATE: return print_state(optarg);
+        case O_VERSION:
+            snprintf(o.version, sizeof o.version, "%s", optarg);
+            o.ros_empty = version_has_empty(optarg);
+            break;
+        case O_SERIAL: snprintf(o.serial, sizeof o.serial, "%s", optarg); break;
+        case O_LOGLEVEL:
+            if (strcmp(optarg, "debug") == 0)
+                log_set_level(LOG_DEBUG);
+            else if (strcmp(optarg, "info") == 0)
+                log_set_level(LOG_INFO);
+            else if (strcmp(optarg, "warn") == 0)
+                log_set_level(LOG_WARN);
+            else if (strcmp(optarg, "error") == 0)
+                log_set_level(LOG_ERROR);
+            else {
+                fprintf(stderr, "tikgate-sim: bad --log-level %s\n", optarg);
+                return 2;
+            }
+            break;
+        case O_HELP:
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (tg_rand_init() != 0) {
+        fprintf(stderr, "tikgate-sim: libsodium init failed\n");
+        return 1;
+    }
+    if (!o.serial[0]) {
+        rand_base62(o.serial, 12);
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+        fprintf(stderr, "tikgate-sim: libcurl init failed\n");
+        return 1;
+    }
+
+    struct sim_state *st = xcalloc(1, sizeof *st);
+    sim_state_init(st, &o, admin_pw);
+    char err[SIM_ERR_LEN];
+    if (identity && sim_state_set_identity(st, identity, err) != 0) {
+        fprintf(stderr, "tikgate-sim: --identity: %s\n", err);
+        return 2;
+    }
+    for (size_t i = 0; i < nservices; i++) {
+        char name[32];
+        const char *eq = strchr(services[i], '=');
+        snprintf(name, sizeof name, "%.*s", (int)(eq - services[i]), services[i]);
+        size_t idx;
+        struct sim_kv kv = {"port", eq + 1};
+        if (strcmp(eq + 1, "off") == 0)
+            kv = (struct sim_kv){"disabled", "yes"};
+        if (sim_resolve(st, SIM_M_SERVICE, name, &idx) != 0 ||
+            sim_state_set(st, SIM_M_SERVICE, st->menus[SIM_M_SERVICE].items[idx].id, &kv, 1, err) !=
+                0) {
+            fprintf(stderr, "tikgate-sim: --service %s: %s\n", services[i],
+                    sim_resolve(st, SIM_M_SERVICE, name, &idx) ? "no such service" : err);
+            return 2;
+        }
+    }
+
+    struct sim_server *srv = sim_server_new(st);
+    if (!srv) {
+        fprintf(stderr, "tikgate-sim: epoll: %s\n", strerror(errno));
+        return 1;
+    }
+    g_srv = srv;
+    if (state_file) {
+        st->state_file = xstrdup(state_file);
+        int r = sim_state_write_file(st, state_file);
+        if (r < 0) {
+            fprintf(stderr, "tikgate-sim: --state-file %s: %s\n", state_file, strerror(-r));
+            return 1;
+        }
+    }
+    st->on_change = on_change;
+    st->on_change_ctx = srv;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    log_info("sim", "tikgate-sim %s: address %s, port offset %u, RouterOS %s%s", "0.1.0", o.address,
+             o.port_offset, o.version, o.ros_empty ? " (!empty)" : "");
+    struct sim_pull *pull = sim_pull_start(st, bootstrap, poll, NULL, NULL);
+    if (!pull)
+        log_error("sim", "cannot start the pull thread");
+    int r = sim_server_run(srv);
+    log_info("sim", "stopping");
+    sim_pull_stop(pull);
+    g_srv = NULL;
+    sim_server_free(srv);
+    sim_state_release(st);
+    free(st);
+    curl_global_cleanup();
+    return r == 0 ? 0 : 1;
+}

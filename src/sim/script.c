@@ -1,0 +1,1210 @@
+/*
+ * script.c - the RouterOS script subset of docs/internals/script-subset.md.
+ *
+ * Three passes: tokenize (quoted strings keep their escapes until evaluated),
+ * match brackets, then build a tree of statements (commands and `:do` blocks).
+ * Only an unterminated string or unbalanced brackets/braces make the whole
+ * script a syntax error (RouterOS also refuses such a script before running
+ * it). Everything else outside the subset is parsed as a command that fails
+ * when it is reached, so the enclosing `on-error` runs and the failure is
+ * reported with its line.
+ *
+ * Limits: SIM_MAX_SCRIPT bytes per script, 200 000 tokens, 100 000 executed
+ * statements per run, /import nested 8 deep, 256 variables, values capped at
+ * SIM_MAX_SCRIPT. Scripts run with the system's rights (no policy checks).
+ */
+#include "alloc.h"
+#include "log.h"
+#include "sim.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TOKENS 200000u
+#define MAX_STEPS 100000u
+#define MAX_IMPORT_DEPTH 8
+#define MAX_VARS 256
+#define MAX_ARGS 64
+
+enum tk {
+    T_WORD,
+    T_STR,
+    T_VAR,
+    T_EQ,
+    T_LBRACE,
+    T_RBRACE,
+    T_LBRACK,
+    T_RBRACK,
+    T_LPAREN,
+    T_RPAREN,
+    T_SEP,
+    T_BAD,
+    T_EOF
+};
+
+struct tok {
+    enum tk k;
+    const char *s;
+    size_t n;
+    unsigned line;
+    size_t match; /* for brackets: index of the partner */
+};
+
+enum stmt_kind { S_CMD, S_DO, S_BAD };
+
+struct stmt;
+struct block {
+    struct stmt *v;
+    size_t n, alloc;
+};
+
+struct stmt {
+    enum stmt_kind kind;
+    unsigned line;
+    size_t b, e; /* tokens [b, e) of a command */
+    struct block body, onerr;
+    bool has_onerr;
+    const char *bad;
+};
+
+struct prog {
+    const char *name;
+    struct tok *t;
+    size_t nt, alloc;
+    struct block top;
+    char err[SIM_ERR_LEN];
+    unsigned err_line;
+};
+
+struct var {
+    char *name;
+    char *val;
+};
+
+struct ctx {
+    const struct sim_script_host *h;
+    struct sim_script_report *rep;
+    struct var vars[MAX_VARS];
+    size_t nvars, floor;
+    unsigned depth;
+    unsigned steps;
+};
+
+enum { R_OK = 0, R_FAIL = -1, R_REBOOT = 1, R_STOP = 2 };
+
+/* ---- tokenizer -------------------------------------------------------- */
+
+static bool word_char(char c)
+{
+    return isalnum((unsigned char)c) || strchr("_.:,/*@+-", c) != NULL;
+}
+
+static bool var_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_';
+}
+
+static int push_tok(struct prog *p, enum tk k, const char *s, size_t n, unsigned line)
+{
+    if (p->nt >= MAX_TOKENS) {
+        snprintf(p->err, sizeof p->err, "script too long (tokens)");
+        p->err_line = line;
+        return -1;
+    }
+    if (p->nt == p->alloc) {
+        p->alloc = p->alloc ? p->alloc * 2 : 64;
+        p->t = xrealloc(p->t, p->alloc * sizeof *p->t);
+    }
+    p->t[p->nt++] = (struct tok){k, s, n, line, 0};
+    return 0;
+}
+
+static int tokenize(struct prog *p, const char *s, size_t len)
+{
+    unsigned line = 1;
+    bool line_start = true;
+    size_t i = 0;
+    while (i < len) {
+        char c = s[i];
+        if (c == ' ' || c == '\t' || c == '\r') {
+            i++;
+            continue;
+        }
+        if (c == '\\' && i + 1 < len && (s[i + 1] == '\n' || s[i + 1] == '\r')) {
+            i += (s[i + 1] == '\r' && i + 2 < len && s[i + 2] == '\n') ? 3 : 2;
+            line++;
+            continue;
+        }
+        if (c == '\n' || c == ';') {
+            if (push_tok(p, T_SEP, s + i, 1, line) < 0)
+                return -1;
+            if (c == '\n') {
+                line++;
+                line_start = true;
+            }
+            i++;
+            continue;
+        }
+        if (c == '#' && line_start) {
+            while (i < len && s[i] != '\n')
+                i++;
+            continue;
+        }
+        line_start = false;
+        enum tk k = T_BAD;
+        size_t start = i, n = 1;
+        switch (c) {
+        case '{': k = T_LBRACE; break;
+        case '}': k = T_RBRACE; break;
+        case '[': k = T_LBRACK; break;
+        case ']': k = T_RBRACK; break;
+        case '(': k = T_LPAREN; break;
+        case ')': k = T_RPAREN; break;
+        case '=': k = T_EQ; break;
+        case '"': {
+            unsigned l0 = line;
+            size_t j = i + 1;
+            while (j < len && s[j] != '"') {
+                if (s[j] == '\\' && j + 1 < len)
+                    j++;
+                if (s[j] == '\n')
+                    line++;
+                j++;
+            }
+            if (j >= len) {
+                snprintf(p->err, sizeof p->err, "unterminated string");
+                p->err_line = l0;
+                return -1;
+            }
+            if (push_tok(p, T_STR, s + i + 1, j - i - 1, l0) < 0)
+                return -1;
+            i = j + 1;
+            continue;
+        }
+        case '$': {
+            size_t j = i + 1;
+            while (j < len && var_char(s[j]))
+                j++;
+            if (j > i + 1) {
+                k = T_VAR;
+                start = i + 1;
+                n = j - i - 1;
+                if (push_tok(p, k, s + start, n, line) < 0)
+                    return -1;
+                i = j;
+                continue;
+            }
+            break;
+        }
+        default:
+            if (word_char(c)) {
+                size_t j = i;
+                while (j < len && word_char(s[j]))
+                    j++;
+                k = T_WORD;
+                n = j - i;
+            } else if ((unsigned char)c >= 0x80 || isprint((unsigned char)c)) {
+                /* T_BAD: one byte */
+            } else {
+                /* control bytes: still one T_BAD byte */
+            }
+        }
+        if (push_tok(p, k, s + start, n, line) < 0)
+            return -1;
+        i = start + n;
+    }
+    return push_tok(p, T_EOF, s + len, 0, line);
+}
+
+static int match_brackets(struct prog *p)
+{
+    size_t stack[256];
+    size_t sp = 0;
+    for (size_t i = 0; i < p->nt; i++) {
+        enum tk k = p->t[i].k;
+        if (k == T_LBRACE || k == T_LBRACK || k == T_LPAREN) {
+            if (sp == 256) {
+                snprintf(p->err, sizeof p->err, "nesting too deep");
+                p->err_line = p->t[i].line;
+                return -1;
+            }
+            stack[sp++] = i;
+        } else if (k == T_RBRACE || k == T_RBRACK || k == T_RPAREN) {
+            enum tk want = k == T_RBRACE ? T_LBRACE : k == T_RBRACK ? T_LBRACK : T_LPAREN;
+            if (sp == 0 || p->t[stack[sp - 1]].k != want) {
+                snprintf(p->err, sizeof p->err, "unbalanced %.1s", p->t[i].s);
+                p->err_line = p->t[i].line;
+                return -1;
+            }
+            sp--;
+            p->t[i].match = stack[sp];
+            p->t[stack[sp]].match = i;
+        }
+    }
+    if (sp) {
+        snprintf(p->err, sizeof p->err, "unclosed %.1s", p->t[stack[sp - 1]].s);
+        p->err_line = p->t[stack[sp - 1]].line;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- parser ----------------------------------------------------------- */
+
+static bool is_word(const struct tok *t, const char *w)
+{
+    return t->k == T_WORD && t->n == strlen(w) && memcmp(t->s, w, t->n) == 0;
+}
+
+static struct stmt *block_add(struct block *b)
+{
+    if (b->n == b->alloc) {
+        b->alloc = b->alloc ? b->alloc * 2 : 8;
+        b->v = xrealloc(b->v, b->alloc * sizeof *b->v);
+    }
+    struct stmt *s = &b->v[b->n++];
+    memset(s, 0, sizeof *s);
+    return s;
+}
+
+static void block_free(struct block *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        block_free(&b->v[i].body);
+        block_free(&b->v[i].onerr);
+    }
+    free(b->v);
+    b->v = NULL;
+    b->n = b->alloc = 0;
+}
+
+/* End of a statement starting at i: the first SEP/EOF/closing brace at depth 0. */
+static size_t stmt_end(const struct prog *p, size_t i)
+{
+    while (p->t[i].k != T_SEP && p->t[i].k != T_EOF && p->t[i].k != T_RBRACE) {
+        if (p->t[i].k == T_LBRACE || p->t[i].k == T_LBRACK || p->t[i].k == T_LPAREN)
+            i = p->t[i].match;
+        i++;
+    }
+    return i;
+}
+
+/* Parses statements from *i up to the closing brace (nested) or EOF. Brackets
+ * are balanced (match_brackets ran), so this cannot fail. */
+static void parse_block(struct prog *p, size_t *i, struct block *out)
+{
+    for (;;) {
+        while (p->t[*i].k == T_SEP)
+            (*i)++;
+        if (p->t[*i].k == T_RBRACE || p->t[*i].k == T_EOF)
+            return;
+        struct tok *t = &p->t[*i];
+        struct stmt *s = block_add(out);
+        s->line = t->line;
+        if (is_word(t, ":do") && p->t[*i + 1].k == T_LBRACE) {
+            size_t close = p->t[*i + 1].match;
+            size_t j = *i + 2;
+            s->kind = S_DO;
+            /* out may be reallocated by nested adds: fill via index */
+            size_t si = (size_t)(s - out->v);
+            struct block body = {0};
+            parse_block(p, &j, &body);
+            out->v[si].body = body;
+            j = close + 1;
+            if (is_word(&p->t[j], "on-error") && p->t[j + 1].k == T_EQ &&
+                p->t[j + 2].k == T_LBRACE) {
+                size_t close2 = p->t[j + 2].match;
+                size_t k = j + 3;
+                struct block oe = {0};
+                parse_block(p, &k, &oe);
+                out->v[si].onerr = oe;
+                out->v[si].has_onerr = true;
+                j = close2 + 1;
+            }
+            if (p->t[j].k != T_SEP && p->t[j].k != T_EOF && p->t[j].k != T_RBRACE) {
+                out->v[si].kind = S_BAD;
+                out->v[si].bad = "unsupported :do form (only :do { } on-error={ })";
+                j = stmt_end(p, j);
+            }
+            *i = j;
+            continue;
+        }
+        s->kind = S_CMD;
+        s->b = *i;
+        s->e = stmt_end(p, *i);
+        *i = s->e;
+    }
+}
+
+static int prog_parse(struct prog *p, const char *name, const char *text, size_t len)
+{
+    memset(p, 0, sizeof *p);
+    p->name = name;
+    if (len > SIM_MAX_SCRIPT) {
+        snprintf(p->err, sizeof p->err, "script too long");
+        p->err_line = 1;
+        return -1;
+    }
+    if (tokenize(p, text, len) < 0 || match_brackets(p) < 0)
+        return -1;
+    size_t i = 0;
+    parse_block(p, &i, &p->top);
+    if (p->t[i].k != T_EOF) {
+        snprintf(p->err, sizeof p->err, "unexpected }");
+        p->err_line = p->t[i].line;
+        return -1;
+    }
+    return 0;
+}
+
+static void prog_free(struct prog *p)
+{
+    block_free(&p->top);
+    free(p->t);
+    p->t = NULL;
+}
+
+/* ---- execution helpers ------------------------------------------------ */
+
+static int fail(struct ctx *c, unsigned line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct ctx *c, unsigned line, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->rep->err, sizeof c->rep->err, fmt, ap);
+    va_end(ap);
+    c->rep->line = line;
+    return R_FAIL;
+}
+
+static const char *var_get(const struct ctx *c, const char *name, size_t n)
+{
+    for (size_t i = c->nvars; i > c->floor; i--)
+        if (strlen(c->vars[i - 1].name) == n && memcmp(c->vars[i - 1].name, name, n) == 0)
+            return c->vars[i - 1].val;
+    return NULL;
+}
+
+static void vars_drop(struct ctx *c, size_t to)
+{
+    while (c->nvars > to) {
+        c->nvars--;
+        free(c->vars[c->nvars].name);
+        free(c->vars[c->nvars].val);
+    }
+}
+
+static int eval_value(struct ctx *c, const struct prog *p, size_t *i, size_t e, struct buf *out);
+
+/* Unescapes a quoted string and interpolates $var. */
+static int eval_string(struct ctx *c, const struct tok *t, struct buf *out)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        char ch = t->s[i];
+        if (ch == '\\') {
+            if (i + 1 >= t->n)
+                return fail(c, t->line, "bad escape in string");
+            char nx = t->s[++i];
+            switch (nx) {
+            case '"':
+            case '\\':
+            case '$':
+            case '?': buf_append(out, &nx, 1); break;
+            case 'n': buf_append_str(out, "\n"); break;
+            case 'r': buf_append_str(out, "\r"); break;
+            case 't': buf_append_str(out, "\t"); break;
+            case '\n': break; /* continuation inside a string */
+            default: return fail(c, t->line, "unsupported escape \\%c in string", nx);
+            }
+            continue;
+        }
+        if (ch == '$') {
+            size_t j = i + 1;
+            while (j < t->n && var_char(t->s[j]))
+                j++;
+            if (j == i + 1)
+                return fail(c, t->line, "bad $ in string (escape it as \\$)");
+            const char *v = var_get(c, t->s + i + 1, j - i - 1);
+            if (!v)
+                return fail(c, t->line, "undefined variable %.*s", (int)(j - i - 1), t->s + i + 1);
+            if (buf_append_str(out, v) < 0)
+                return fail(c, t->line, "value too long");
+            i = j - 1;
+            continue;
+        }
+        if (buf_append(out, &ch, 1) < 0)
+            return fail(c, t->line, "value too long");
+    }
+    return R_OK;
+}
+
+static const char *const known_paths[] = {
+    "user",
+    "user/group",
+    "ip/service",
+    "ip/firewall/nat",
+    "ip/firewall/filter",
+    "system/scheduler",
+    "system/identity",
+    "ip/address",
+    "tool/fetch",
+    "import",
+    "system/reboot",
+    "system/resource",
+    "system/routerboard",
+};
+
+static bool path_prefix(const char *cand)
+{
+    size_t n = strlen(cand);
+    for (size_t k = 0; k < sizeof known_paths / sizeof known_paths[0]; k++)
+        if (strncmp(known_paths[k], cand, n) == 0 &&
+            (known_paths[k][n] == '\0' || known_paths[k][n] == '/'))
+            return true;
+    return false;
+}
+
+static bool path_known(const char *cand)
+{
+    for (size_t k = 0; k < sizeof known_paths / sizeof known_paths[0]; k++)
+        if (strcmp(known_paths[k], cand) == 0)
+            return true;
+    return false;
+}
+
+/* Reads a command path ("/ip firewall nat", "/ip/service") from *i. */
+static int read_path(struct ctx *c, const struct prog *p, size_t *i, size_t e, char path[64])
+{
+    const struct tok *t = &p->t[*i];
+    size_t n = t->n;
+    const char *s = t->s;
+    while (n && *s == '/') {
+        s++;
+        n--;
+    }
+    while (n && s[n - 1] == '/')
+        n--;
+    if (n == 0 || n >= 64)
+        return fail(c, t->line, "bad command name %.*s", (int)t->n, t->s);
+    memcpy(path, s, n);
+    path[n] = '\0';
+    if (!path_prefix(path))
+        return fail(c, t->line, "bad command name /%s", path);
+    (*i)++;
+    while (*i < e && p->t[*i].k == T_WORD && !(*i + 1 < e && p->t[*i + 1].k == T_EQ)) {
+        char cand[64];
+        int w = snprintf(cand, sizeof cand, "%s/%.*s", path, (int)p->t[*i].n, p->t[*i].s);
+        if (w < 0 || (size_t)w >= sizeof cand || !path_prefix(cand))
+            break;
+        memcpy(path, cand, (size_t)w + 1);
+        (*i)++;
+    }
+    if (!path_known(path))
+        return fail(c, t->line, "bad command name /%s", path);
+    return R_OK;
+}
+
+struct find {
+    bool all;
+    char key[64];
+    char *val;
+};
+
+/* Parses "[find]" / "[find k=v]" at *i (a T_LBRACK). */
+static int parse_find(struct ctx *c, const struct prog *p, size_t *i, struct find *f)
+{
+    const struct tok *lb = &p->t[*i];
+    size_t close = lb->match, j = *i + 1;
+    memset(f, 0, sizeof *f);
+    if (!is_word(&p->t[j], "find"))
+        return fail(c, lb->line, "unsupported [ ] expression (only [find k=\"v\"])");
+    j++;
+    if (j == close) {
+        f->all = true;
+    } else {
+        if (p->t[j].k != T_WORD || p->t[j + 1].k != T_EQ || p->t[j].n >= sizeof f->key)
+            return fail(c, lb->line, "unsupported find filter (only [find k=\"v\"])");
+        memcpy(f->key, p->t[j].s, p->t[j].n);
+        f->key[p->t[j].n] = '\0';
+        j += 2;
+        struct buf v;
+        buf_init(&v, SIM_MAX_SCRIPT);
+        if (eval_value(c, p, &j, close, &v) != R_OK) {
+            buf_release(&v);
+            return R_FAIL;
+        }
+        f->val = buf_steal(&v);
+        if (j != close) {
+            free(f->val);
+            f->val = NULL;
+            return fail(c, lb->line, "find takes exactly one k=\"v\"");
+        }
+    }
+    *i = close + 1;
+    return R_OK;
+}
+
+/* Matching ids (lock held). */
+static int find_ids(struct ctx *c, unsigned line, enum sim_menu_id m, const struct find *f,
+                    unsigned **ret, size_t *ret_n)
+{
+    const struct sim_menu *mm = &c->h->st->menus[m];
+    int fi = -1;
+    if (!f->all && (fi = sim_field_index(mm->def, f->key)) < 0)
+        return fail(c, line, "unknown property %s in find", f->key);
+    unsigned *ids = xcalloc(mm->n ? mm->n : 1, sizeof *ids);
+    size_t n = 0;
+    for (size_t k = 0; k < mm->n; k++) {
+        const char *v = f->all ? NULL : mm->items[k].val[fi];
+        if (f->all || strcmp(v ? v : "", f->val) == 0)
+            ids[n++] = mm->items[k].id;
+    }
+    *ret = ids;
+    *ret_n = n;
+    return R_OK;
+}
+
+/* [cmd] in an expression: the get forms of the subset. */
+static int eval_get(struct ctx *c, const struct prog *p, size_t b, size_t e, unsigned line,
+                    struct buf *out)
+{
+    size_t i = b;
+    char path[64];
+    if (i >= e || p->t[i].k != T_WORD || p->t[i].s[0] != '/')
+        return fail(c, line, "unsupported [ ] expression");
+    if (read_path(c, p, &i, e, path) != R_OK)
+        return R_FAIL;
+    if (i >= e || !is_word(&p->t[i], "get"))
+        return fail(c, line, "unsupported [/%s ...] expression (only get)", path);
+    i++;
+    struct sim_state *st = c->h->st;
+    int menu = sim_menu_by_path(path);
+    struct find f = {0};
+    bool have_find = false;
+    char ref[256] = "";
+    if (menu >= 0) {
+        if (i < e && p->t[i].k == T_LBRACK) {
+            if (parse_find(c, p, &i, &f) != R_OK)
+                return R_FAIL;
+            have_find = true;
+        } else if (i < e && (p->t[i].k == T_WORD || p->t[i].k == T_STR) && p->t[i].n < 256) {
+            memcpy(ref, p->t[i].s, p->t[i].n);
+            ref[p->t[i].n] = '\0';
+            i++;
+        } else {
+            return fail(c, line, "get needs an item");
+        }
+    }
+    if (i + 1 != e || p->t[i].k != T_WORD) {
+        free(f.val);
+        return fail(c, line, "get needs exactly one property name");
+    }
+    char prop[64];
+    snprintf(prop, sizeof prop, "%.*s", (int)p->t[i].n, p->t[i].s);
+    int r = R_OK;
+    const char *v = NULL;
+    sim_state_lock(st);
+    if (strcmp(path, "system/identity") == 0 && strcmp(prop, "name") == 0) {
+        v = st->identity;
+    } else if (strcmp(path, "system/resource") == 0 && strcmp(prop, "version") == 0) {
+        v = st->opt.version;
+    } else if (strcmp(path, "system/resource") == 0 && strcmp(prop, "board-name") == 0) {
+        v = "tikgate-sim";
+    } else if (strcmp(path, "system/routerboard") == 0 && strcmp(prop, "serial-number") == 0) {
+        v = st->opt.serial;
+    } else if (strcmp(path, "system/routerboard") == 0 && strcmp(prop, "model") == 0) {
+        v = "tikgate-sim";
+    } else if (menu >= 0) {
+        const struct sim_menu *mm = &st->menus[menu];
+        size_t idx = 0;
+        if (have_find) {
+            unsigned *ids = NULL;
+            size_t n = 0;
+            r = find_ids(c, line, (enum sim_menu_id)menu, &f, &ids, &n);
+            if (r == R_OK && n == 0)
+                r = fail(c, line, "no such item");
+            else if (r == R_OK && n > 1)
+                r = fail(c, line, "find matched %zu items", n);
+            if (r == R_OK)
+                sim_index_of(st, (enum sim_menu_id)menu, ids[0], &idx);
+            free(ids);
+        } else if (sim_resolve(st, (enum sim_menu_id)menu, ref, &idx) != 0) {
+            r = fail(c, line, "no such item %s", ref);
+        }
+        if (r == R_OK) {
+            int fi = sim_field_index(mm->def, prop);
+            if (fi < 0)
+                r = fail(c, line, "unknown property %s", prop);
+            else
+                v = mm->items[idx].val[fi] ? mm->items[idx].val[fi] : "";
+        }
+    } else {
+        r = fail(c, line, "unsupported [/%s get %s]", path, prop);
+    }
+    if (r == R_OK && buf_append_str(out, v) < 0)
+        r = fail(c, line, "value too long");
+    sim_state_unlock(st);
+    free(f.val);
+    return r;
+}
+
+/* One value: word, "string", $var, (a . b), [get]. */
+static int eval_value(struct ctx *c, const struct prog *p, size_t *i, size_t e, struct buf *out)
+{
+    if (*i >= e)
+        return fail(c, p->t[*i].line, "missing value");
+    const struct tok *t = &p->t[*i];
+    switch (t->k) {
+    case T_WORD:
+        if (buf_append(out, t->s, t->n) < 0)
+            return fail(c, t->line, "value too long");
+        (*i)++;
+        return R_OK;
+    case T_STR: (*i)++; return eval_string(c, t, out);
+    case T_VAR: {
+        const char *v = var_get(c, t->s, t->n);
+        if (!v)
+            return fail(c, t->line, "undefined variable %.*s", (int)t->n, t->s);
+        if (buf_append_str(out, v) < 0)
+            return fail(c, t->line, "value too long");
+        (*i)++;
+        return R_OK;
+    }
+    case T_LPAREN: {
+        size_t close = t->match, j = *i + 1;
+        for (;;) {
+            if (eval_value(c, p, &j, close, out) != R_OK)
+                return R_FAIL;
+            if (j == close)
+                break;
+            if (!is_word(&p->t[j], "."))
+                return fail(c, t->line, "unsupported expression (only concatenation with .)");
+            j++;
+        }
+        *i = close + 1;
+        return R_OK;
+    }
+    case T_LBRACK: {
+        size_t close = t->match;
+        if (eval_get(c, p, *i + 1, close, t->line, out) != R_OK)
+            return R_FAIL;
+        *i = close + 1;
+        return R_OK;
+    }
+    default:
+        return fail(c, t->line, "syntax error near '%.*s'", (int)(t->n > 20 ? 20 : t->n), t->s);
+    }
+}
+
+struct args {
+    struct sim_kv kv[MAX_ARGS];
+    char *owned[MAX_ARGS * 2];
+    size_t n, nowned;
+    bool have_find;
+    struct find find;
+    char *target; /* set <name> */
+};
+
+static void args_free(struct args *a)
+{
+    for (size_t k = 0; k < a->nowned; k++)
+        free(a->owned[k]);
+    free(a->find.val);
+    free(a->target);
+}
+
+static const char *args_get(const struct args *a, const char *key)
+{
+    for (size_t k = 0; k < a->n; k++)
+        if (strcmp(a->kv[k].key, key) == 0)
+            return a->kv[k].val;
+    return NULL;
+}
+
+/* Parses [find], a bare target and k=v arguments up to e. */
+static int parse_args(struct ctx *c, const struct prog *p, size_t i, size_t e, unsigned line,
+                      bool allow_target, struct args *a)
+{
+    memset(a, 0, sizeof *a);
+    bool first = true;
+    while (i < e) {
+        const struct tok *t = &p->t[i];
+        if (t->k == T_LBRACK && first && allow_target) {
+            if (parse_find(c, p, &i, &a->find) != R_OK)
+                return R_FAIL;
+            a->have_find = true;
+        } else if (t->k == T_WORD && i + 1 < e && p->t[i + 1].k == T_EQ) {
+            if (a->n >= MAX_ARGS)
+                return fail(c, line, "too many arguments");
+            char *key = xstrndup(t->s, t->n);
+            a->owned[a->nowned++] = key;
+            for (size_t k = 0; k < a->n; k++)
+                if (strcmp(a->kv[k].key, key) == 0)
+                    return fail(c, line, "duplicate argument %s", key);
+            i += 2;
+            if (i >= e)
+                return fail(c, line, "missing value of %s", key);
+            struct buf v;
+            buf_init(&v, SIM_MAX_SCRIPT);
+            if (eval_value(c, p, &i, e, &v) != R_OK) {
+                buf_release(&v);
+                return R_FAIL;
+            }
+            char *val = buf_steal(&v);
+            a->owned[a->nowned++] = val;
+            a->kv[a->n].key = key;
+            a->kv[a->n].val = val;
+            a->n++;
+        } else if (first && allow_target && (t->k == T_WORD || t->k == T_STR || t->k == T_VAR)) {
+            struct buf v;
+            buf_init(&v, SIM_MAX_VALUE);
+            if (eval_value(c, p, &i, e, &v) != R_OK) {
+                buf_release(&v);
+                return R_FAIL;
+            }
+            a->target = buf_steal(&v);
+        } else {
+            return fail(c, line, "syntax error near '%.*s'", (int)(t->n > 20 ? 20 : t->n), t->s);
+        }
+        first = false;
+    }
+    return R_OK;
+}
+
+static bool stop_requested(const struct ctx *c)
+{
+    return c->h->should_stop && c->h->should_stop(c->h->stop_ctx);
+}
+
+static int exec_text(struct ctx *c, const char *name, const char *text, size_t len);
+
+/* Drops the query string: URLs carry tokens and signatures. */
+static void url_for_log(const char *url, char *out, size_t n)
+{
+    size_t k = strcspn(url, "?#");
+    snprintf(out, n, "%.*s", (int)(k > 200 ? 200 : k), url);
+}
+
+static int do_fetch(struct ctx *c, unsigned line, const struct args *a)
+{
+    static const char *const allowed[] = {
+        "url", "http-method", "http-data", "http-header-field", "dst-path", "output"};
+    for (size_t k = 0; k < a->n; k++) {
+        bool ok = false;
+        for (size_t j = 0; j < sizeof allowed / sizeof allowed[0]; j++)
+            ok = ok || strcmp(a->kv[k].key, allowed[j]) == 0;
+        if (!ok)
+            return fail(c, line, "/tool fetch: unsupported argument %s", a->kv[k].key);
+    }
+    if (a->have_find || a->target)
+        return fail(c, line, "/tool fetch: unexpected argument");
+    const char *url = args_get(a, "url");
+    const char *method = args_get(a, "http-method");
+    const char *output = args_get(a, "output");
+    const char *dst = args_get(a, "dst-path");
+    if (!url || !*url)
+        return fail(c, line, "/tool fetch: missing url");
+    if (method && strcmp(method, "get") && strcmp(method, "post"))
+        return fail(c, line, "/tool fetch: unsupported http-method %s", method);
+    if (output && strcmp(output, "none") && strcmp(output, "file"))
+        return fail(c, line, "/tool fetch: unsupported output %s", output);
+    bool keep = !output || strcmp(output, "file") == 0;
+    char fname[256] = "";
+    if (keep) {
+        if (dst) {
+            snprintf(fname, sizeof fname, "%s", dst);
+        } else {
+            size_t k = strcspn(url, "?#");
+            const char *slash = url;
+            for (size_t j = 0; j < k; j++)
+                if (url[j] == '/')
+                    slash = url + j + 1;
+            snprintf(fname, sizeof fname, "%.*s", (int)(url + k - slash), slash);
+        }
+        if (!*fname)
+            return fail(c, line, "/tool fetch: no file name (give dst-path or output=none)");
+    }
+    if (!c->h->fetch)
+        return fail(c, line, "/tool fetch: not available");
+    struct sim_fetch_req req = {
+        .url = url,
+        .post = method && strcmp(method, "post") == 0,
+        .data = args_get(a, "http-data"),
+        .headers = args_get(a, "http-header-field"),
+    };
+    struct buf body;
+    buf_init(&body, SIM_MAX_SCRIPT);
+    long status = 0;
+    char err[SIM_ERR_LEN] = "";
+    char lurl[256];
+    url_for_log(url, lurl, sizeof lurl);
+    int r = c->h->fetch(c->h->fetch_ctx, &req, &body, &status, err);
+    if (r != 0) {
+        buf_release(&body);
+        return fail(c, line, "/tool fetch %s failed: %s", lurl, err[0] ? err : strerror(-r));
+    }
+    if (status < 200 || status > 299) {
+        buf_release(&body);
+        return fail(c, line, "/tool fetch %s failed: HTTP status %ld", lurl, status);
+    }
+    log_info("sim.script", "fetch %s %s -> %ld, %zu bytes%s%s", req.post ? "POST" : "GET", lurl,
+             status, body.len, keep ? " -> file " : "", keep ? fname : "");
+    if (keep && sim_files_put(c->h->files, fname, body.data ? body.data : "", body.len) != 0) {
+        buf_release(&body);
+        return fail(c, line, "/tool fetch: file store full");
+    }
+    buf_release(&body);
+    return R_OK;
+}
+
+static int do_import(struct ctx *c, unsigned line, const struct args *a)
+{
+    const char *fname = args_get(a, "file-name");
+    if (!fname || a->n != 1 || a->have_find || a->target)
+        return fail(c, line, "/import: only file-name= is supported");
+    const struct sim_file *f = c->h->files ? sim_files_get(c->h->files, fname) : NULL;
+    if (!f)
+        return fail(c, line, "/import: no such file %s", fname);
+    if (c->depth >= MAX_IMPORT_DEPTH)
+        return fail(c, line, "/import: nested too deep");
+    /* copy: the imported script may fetch over its own file */
+    char *text = xmalloc(f->len + 1);
+    memcpy(text, f->data, f->len);
+    text[f->len] = '\0';
+    size_t len = f->len;
+    char *name = xstrdup(fname);
+    size_t floor0 = c->floor, n0 = c->nvars;
+    c->floor = c->nvars; /* fresh variable scope */
+    c->depth++;
+    int r = exec_text(c, name, text, len);
+    c->depth--;
+    vars_drop(c, n0);
+    c->floor = floor0;
+    if (r == R_FAIL) {
+        char inner[SIM_ERR_LEN];
+        snprintf(inner, sizeof inner, "%s", c->rep->err);
+        fail(c, line, "/import %s: line %u: %s", name, c->rep->line, inner);
+    }
+    free(name);
+    free(text);
+    return r;
+}
+
+static int do_menu(struct ctx *c, unsigned line, const char *path, const char *verb,
+                   const struct args *a)
+{
+    struct sim_state *st = c->h->st;
+    char err[SIM_ERR_LEN];
+    int r = R_OK;
+    sim_state_lock(st);
+    if (strcmp(path, "system/identity") == 0) {
+        const char *name = args_get(a, "name");
+        if (strcmp(verb, "set") || !name || a->n != 1 || a->have_find || a->target)
+            r = fail(c, line, "/system identity: only set name=\"...\" is supported");
+        else if (sim_state_set_identity(st, name, err) != 0)
+            r = fail(c, line, "/system identity set: %s", err);
+        else {
+            log_info("sim.script", "line %u: /system identity set name=%s", line, name);
+            sim_state_changed(st);
+        }
+        goto out;
+    }
+    int m = sim_menu_by_path(path);
+    if (m < 0) {
+        r = fail(c, line, "bad command name /%s %s", path, verb);
+        goto out;
+    }
+    const struct sim_menu_def *d = &sim_menu_defs[m];
+    if (strcmp(verb, "add") == 0) {
+        unsigned id;
+        if (a->have_find || a->target)
+            r = fail(c, line, "%s add: unexpected argument", d->script);
+        else if (sim_state_add(st, (enum sim_menu_id)m, a->kv, a->n, &id, err) != 0)
+            r = fail(c, line, "%s add: %s", d->script, err);
+        else {
+            log_info("sim.script", "line %u: %s add -> *%X", line, d->script, id);
+            sim_state_changed(st);
+        }
+        goto out;
+    }
+    bool set = strcmp(verb, "set") == 0;
+    if (!set && strcmp(verb, "remove") != 0) {
+        r = fail(c, line, "%s %s: unsupported command", d->script, verb);
+        goto out;
+    }
+    if (!set && a->n) {
+        r = fail(c, line, "%s remove: unexpected argument %s", d->script, a->kv[0].key);
+        goto out;
+    }
+    unsigned *ids = NULL;
+    size_t nids = 0;
+    if (a->have_find) {
+        r = find_ids(c, line, (enum sim_menu_id)m, &a->find, &ids, &nids);
+        if (r != R_OK)
+            goto out;
+    } else if (a->target) {
+        size_t idx;
+        if (sim_resolve(st, (enum sim_menu_id)m, a->target, &idx) != 0) {
+            r = fail(c, line, "%s %s: no such item %s", d->script, verb, a->target);
+            goto out;
+        }
+        ids = xcalloc(1, sizeof *ids);
+        ids[0] = st->menus[m].items[idx].id;
+        nids = 1;
+    } else {
+        r = fail(c, line, "%s %s: which item? ([find k=\"v\"] or a name)", d->script, verb);
+        goto out;
+    }
+    size_t changed = 0;
+    for (size_t k = 0; k < nids && r == R_OK; k++) {
+        int e = set ? sim_state_set(st, (enum sim_menu_id)m, ids[k], a->kv, a->n, err)
+                    : sim_state_remove(st, (enum sim_menu_id)m, ids[k], err);
+        if (e != 0)
+            r = fail(c, line, "%s %s: %s", d->script, verb, err);
+        else
+            changed++;
+    }
+    free(ids);
+    if (changed) {
+        log_info("sim.script", "line %u: %s %s: %zu item(s)", line, d->script, verb, changed);
+        sim_state_changed(st);
+    }
+out:
+    sim_state_unlock(st);
+    return r;
+}
+
+static int exec_cmd(struct ctx *c, const struct prog *p, const struct stmt *s)
+{
+    size_t i = s->b, e = s->e;
+    const struct tok *t = &p->t[i];
+    unsigned line = s->line;
+    if (t->k != T_WORD)
+        return fail(c, line, "syntax error near '%.*s'", (int)(t->n > 20 ? 20 : t->n), t->s);
+    if (is_word(t, ":local")) {
+        i++;
+        if (i >= e || p->t[i].k != T_WORD || p->t[i].n > 63)
+            return fail(c, line, ":local needs a variable name");
+        const struct tok *nt = &p->t[i];
+        for (size_t k = 0; k < nt->n; k++)
+            if (!var_char(nt->s[k]))
+                return fail(c, line, ":local: bad variable name");
+        i++;
+        struct buf v;
+        buf_init(&v, SIM_MAX_SCRIPT);
+        if (i >= e) {
+            buf_release(&v);
+            return fail(c, line, ":local needs a value");
+        }
+        if (eval_value(c, p, &i, e, &v) != R_OK) {
+            buf_release(&v);
+            return R_FAIL;
+        }
+        if (i != e) {
+            buf_release(&v);
+            return fail(c, line, ":local: unexpected text after the value");
+        }
+        if (c->nvars >= MAX_VARS) {
+            buf_release(&v);
+            return fail(c, line, "too many variables");
+        }
+        c->vars[c->nvars].name = xstrndup(nt->s, nt->n);
+        c->vars[c->nvars].val = buf_steal(&v);
+        c->nvars++;
+        return R_OK;
+    }
+    if (is_word(t, ":log")) {
+        i++;
+        static const char *const levels[] = {"info", "warning", "error", "debug"};
+        const char *lvl = NULL;
+        for (size_t k = 0; i < e && k < 4; k++)
+            if (is_word(&p->t[i], levels[k]))
+                lvl = levels[k];
+        if (!lvl)
+            return fail(c, line, ":log needs info, warning, error or debug");
+        i++;
+        struct buf v;
+        buf_init(&v, SIM_MAX_VALUE);
+        if (eval_value(c, p, &i, e, &v) != R_OK) {
+            buf_release(&v);
+            return R_FAIL;
+        }
+        if (i != e) {
+            buf_release(&v);
+            return fail(c, line, ":log: unexpected text after the message");
+        }
+        log_msg(strcmp(lvl, "error") == 0     ? LOG_ERROR
+                : strcmp(lvl, "warning") == 0 ? LOG_WARN
+                : strcmp(lvl, "debug") == 0   ? LOG_DEBUG
+                                              : LOG_INFO,
+                "sim.script", "router log (%s): %s", lvl, v.data ? v.data : "");
+        if (c->h->log)
+            c->h->log(c->h->log_ctx, lvl, v.data ? v.data : "");
+        buf_release(&v);
+        return R_OK;
+    }
+    if (t->s[0] != '/')
+        return fail(c, line, "unsupported command %.*s", (int)(t->n > 40 ? 40 : t->n), t->s);
+    char path[64];
+    if (read_path(c, p, &i, e, path) != R_OK)
+        return R_FAIL;
+    if (strcmp(path, "system/reboot") == 0) {
+        if (i != e)
+            return fail(c, line, "/system reboot takes no arguments");
+        struct sim_state *st = c->h->st;
+        sim_state_lock(st);
+        st->reboot_pending = true;
+        log_info("sim.script", "line %u: /system reboot (the script stops here)", line);
+        if (st->on_change)
+            st->on_change(st->on_change_ctx);
+        sim_state_unlock(st);
+        return R_REBOOT;
+    }
+    bool is_fetch = strcmp(path, "tool/fetch") == 0, is_import = strcmp(path, "import") == 0;
+    const char *verb = "";
+    char verbbuf[32];
+    if (!is_fetch && !is_import) {
+        if (i >= e || p->t[i].k != T_WORD || p->t[i].n >= sizeof verbbuf)
+            return fail(c, line, "/%s: missing command", path);
+        snprintf(verbbuf, sizeof verbbuf, "%.*s", (int)p->t[i].n, p->t[i].s);
+        verb = verbbuf;
+        i++;
+    }
+    struct args a;
+    bool target_ok = strcmp(verb, "set") == 0 || strcmp(verb, "remove") == 0;
+    int r = parse_args(c, p, i, e, line, target_ok, &a);
+    if (r == R_OK) {
+        if (is_fetch)
+            r = do_fetch(c, line, &a);
+        else if (is_import)
+            r = do_import(c, line, &a);
+        else
+            r = do_menu(c, line, path, verb, &a);
+    }
+    args_free(&a);
+    return r;
+}
+
+static int exec_block(struct ctx *c, const struct prog *p, const struct block *b)
+{
+    for (size_t k = 0; k < b->n; k++) {
+        const struct stmt *s = &b->v[k];
+        if (stop_requested(c))
+            return R_STOP;
+        if (++c->steps > MAX_STEPS)
+            return fail(c, s->line, "too many steps");
+        int r;
+        if (s->kind == S_BAD) {
+            r = fail(c, s->line, "%s", s->bad);
+        } else if (s->kind == S_DO) {
+            size_t n0 = c->nvars;
+            r = exec_block(c, p, &s->body);
+            vars_drop(c, n0);
+            if (r == R_FAIL && s->has_onerr) {
+                c->rep->caught++;
+                log_info("sim.script", "%s: on-error caught line %u: %s", p->name, c->rep->line,
+                         c->rep->err);
+                c->rep->err[0] = '\0';
+                c->rep->line = 0;
+                r = exec_block(c, p, &s->onerr);
+                vars_drop(c, n0);
+            }
+        } else {
+            c->rep->commands++;
+            r = exec_cmd(c, p, s);
+        }
+        if (r != R_OK)
+            return r;
+    }
+    return R_OK;
+}
+
+static int exec_text(struct ctx *c, const char *name, const char *text, size_t len)
+{
+    struct prog p;
+    int r;
+    if (prog_parse(&p, name, text, len) != 0) {
+        r = fail(c, p.err_line, "syntax error: %.200s", p.err);
+        prog_free(&p);
+        return r;
+    }
+    r = exec_block(c, &p, &p.top);
+    prog_free(&p);
+    return r;
+}
+
+enum sim_script_result sim_script_run(const struct sim_script_host *h, const char *name,
+                                      const char *text, size_t len, struct sim_script_report *rep)
+{
+    struct sim_script_report dummy;
+    if (!rep)
+        rep = &dummy;
+    memset(rep, 0, sizeof *rep);
+    struct ctx *c = xcalloc(1, sizeof *c);
+    c->h = h;
+    c->rep = rep;
+    struct prog p;
+    enum sim_script_result res;
+    if (prog_parse(&p, name, text ? text : "", text ? len : 0) != 0) {
+        rep->line = p.err_line;
+        snprintf(rep->err, sizeof rep->err, "syntax error: %.200s", p.err);
+        res = SIM_SCRIPT_SYNTAX;
+    } else {
+        int r = exec_block(c, &p, &p.top);
+        res = r == R_OK       ? SIM_SCRIPT_OK
+              : r == R_REBOOT ? SIM_SCRIPT_REBOOT
+              : r == R_STOP   ? SIM_SCRIPT_STOPPED
+                              : SIM_SCRIPT_FAILED;
+    }
+    prog_free(&p);
+    vars_drop(c, 0);
+    free(c);
+    return res;
+}
+
+/* ---- file store ------------------------------------------------------- */
+
+void sim_files_release(struct sim_files *f)
+{
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->v[i].name);
+        free(f->v[i].data);
+    }
+    f->n = 0;
+}
+
+int sim_files_put(struct sim_files *f, const char *name, const char *data, size_t len)
+{
+    struct sim_file *slot = NULL;
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->v[i].name, name) == 0)
+            slot = &f->v[i];
+    if (!slot) {
+        if (f->n >= SIM_MAX_FILES)
+            return -ENOSPC;
+        slot = &f->v[f->n++];
+        slot->name = xstrdup(name);
+        slot->data = NULL;
+    }
+    free(slot->data);
+    slot->data = xmalloc(len + 1);
+    memcpy(slot->data, data, len);
+    slot->data[len] = '\0';
+    slot->len = len;
+    return 0;
+}
+
+const struct sim_file *sim_files_get(const struct sim_files *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->v[i].name, name) == 0)
+            return &f->v[i];
+    return NULL;
+}

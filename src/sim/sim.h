@@ -1,0 +1,312 @@
+/*
+ * sim.h - tikgate-sim, the simulated MikroTik router (DESIGN.md §7, docs/internals/sim.md).
+ *
+ * Layers, each testable alone:
+ *   state.c   RouterOS-shaped configuration (menus, items, validation, JSON dump)
+ *   query.c   the API's "?" query stack for print
+ *   api.c     one RouterOS API sentence in -> encoded replies out (login rules, commands)
+ *   script.c  the RouterOS script subset of docs/internals/script-subset.md
+ *   fetch.c   /tool fetch with libcurl
+ *   server.c  epoll loop: service listeners, API sessions, dst-nat relays
+ *   pull.c    bootstrap command and the tikgate-poll scheduler, in their own thread
+ *
+ * Locking: struct sim_state has one mutex. api.c runs with it held (the server
+ * takes it around each sentence); script.c takes it around each command, never
+ * across a fetch. All sim_state_* mutators require the lock.
+ */
+#ifndef TG_SIM_H
+#define TG_SIM_H
+
+#include "buf.h"
+#include "wire.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define SIM_ERR_LEN 256
+#define SIM_MAX_FIELDS 24
+#define SIM_MAX_ITEMS 4096        /* per menu */
+#define SIM_MAX_VALUE 4096        /* bytes of one property value */
+#define SIM_MAX_SCRIPT (1u << 20) /* bytes of a script / fetched file */
+
+enum sim_menu_id {
+    SIM_M_USER = 0,
+    SIM_M_GROUP,
+    SIM_M_SERVICE,
+    SIM_M_NAT,
+    SIM_M_FILTER,
+    SIM_M_SCHED,
+    SIM_M_ADDRESS,
+    SIM_M_COUNT,
+};
+
+enum sim_field_flags {
+    SIM_F_REQUIRED = 1 << 0, /* must be given on add */
+    SIM_F_BOOL = 1 << 1,     /* yes/no/true/false, stored as "true"/"false" */
+    SIM_F_UNIQUE = 1 << 2,   /* no two items share the value */
+    SIM_F_READONLY = 1 << 3, /* cannot be set (ip service name) */
+    SIM_F_SECRET = 1 << 4,   /* never printed over the API (password) */
+    SIM_F_PORT = 1 << 5,     /* 1..65535 */
+    SIM_F_NETLIST = 1 << 6,  /* comma list of IP prefixes, may be empty */
+    SIM_F_DURATION = 1 << 7, /* RouterOS time interval */
+    SIM_F_POLICY = 1 << 8,   /* group policy list */
+    SIM_F_GROUP = 1 << 9,    /* an existing /user/group name */
+    SIM_F_ENUM = 1 << 10,    /* one of enum_values (comma list) */
+    SIM_F_CIDR = 1 << 11,    /* one address with prefix (ip address) */
+};
+
+struct sim_field {
+    const char *name;
+    unsigned flags;
+    const char *def;         /* default on add, NULL = absent */
+    const char *enum_values; /* SIM_F_ENUM: ",a,b,c," */
+};
+
+enum sim_menu_flags {
+    SIM_MENU_FIXED = 1,   /* items cannot be added or removed (ip service) */
+    SIM_MENU_ORDERED = 2, /* add accepts place-before (firewall) */
+};
+
+struct sim_menu_def {
+    const char *path;   /* API form without the leading '/': "ip/firewall/nat" */
+    const char *script; /* script form: "/ip firewall nat" */
+    unsigned flags;
+    const struct sim_field *fields;
+    size_t nfields;
+    int name_field; /* index of the field that names an item (numbers=<name>), -1 if none */
+};
+
+struct sim_item {
+    unsigned id;               /* printed as "*%X" */
+    char *val[SIM_MAX_FIELDS]; /* aligned with the menu's fields; NULL = absent */
+};
+
+struct sim_menu {
+    const struct sim_menu_def *def;
+    struct sim_item *items; /* in print order */
+    size_t n, alloc;
+    unsigned next_id;
+};
+
+struct sim_options {
+    char address[64];     /* the sim's own address (bind address, /ip address) */
+    char lan_address[64]; /* source address of masqueraded relays ("" = none) */
+    unsigned port_offset; /* added to service / dst-nat ports below 1024 */
+    bool ros_empty;       /* answer zero rows with !empty (RouterOS >= 7.18) */
+    char version[32];     /* /system resource version, e.g. "7.16" */
+    char serial[32];      /* /system routerboard serial-number */
+};
+
+/* One name=value argument, borrowed. */
+struct sim_kv {
+    const char *key;
+    const char *val;
+};
+
+struct sim_state {
+    pthread_mutex_t mu;
+    struct sim_menu menus[SIM_M_COUNT];
+    char *identity;
+    struct sim_options opt;
+    uint64_t gen;        /* bumped on every change */
+    char *state_file;    /* written after every change when set */
+    bool reboot_pending; /* set by /system reboot (API or script); the server consumes it */
+    void (*on_change)(void *ctx); /* called (lock held) after every change */
+    void *on_change_ctx;
+};
+
+extern const struct sim_menu_def sim_menu_defs[SIM_M_COUNT];
+
+/* ---- state.c ---------------------------------------------------------- */
+
+/* Initial state: admin user (admin_password borrowed, may be NULL = ""),
+ * groups read/write/full, the 8 services, identity "MikroTik",
+ * /ip address <opt->address>/32 on tikgate-mgmt. */
+void sim_state_init(struct sim_state *st, const struct sim_options *opt,
+                    const char *admin_password);
+void sim_state_release(struct sim_state *st);
+void sim_state_lock(struct sim_state *st);
+void sim_state_unlock(struct sim_state *st);
+
+/* Menu by API path ("user/group", leading '/' allowed) or script path
+ * ("/user group"); -1 if unknown. */
+int sim_menu_by_path(const char *path);
+/* Field index in a menu, -1 if unknown. */
+int sim_field_index(const struct sim_menu_def *d, const char *name);
+/* The value of field name on it (NULL when absent or unknown). Borrowed. */
+const char *sim_item_get(const struct sim_menu *m, const struct sim_item *it, const char *name);
+
+/* Resolves one reference: "*1A" (an id) or a name (menus with a name field).
+ * 0 and *ret_idx, or -ENOENT. */
+int sim_resolve(const struct sim_state *st, enum sim_menu_id m, const char *ref, size_t *ret_idx);
+/* Index of the item with that id, or -ENOENT. */
+int sim_index_of(const struct sim_state *st, enum sim_menu_id m, unsigned id, size_t *ret_idx);
+
+/*
+ * Mutators. kv are borrowed; on failure nothing changed and err holds the
+ * RouterOS-style message. add: -EINVAL bad/unknown/missing value, -EEXIST
+ * duplicate, -EPERM fixed menu, -ENOSPC too many items; place-before (ordered
+ * menus) takes an id or a 0-based position that must exist. *ret_id may be NULL.
+ */
+int sim_state_add(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n,
+                  unsigned *ret_id, char err[SIM_ERR_LEN]);
+int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const struct sim_kv *kv,
+                  size_t n, char err[SIM_ERR_LEN]);
+int sim_state_remove(struct sim_state *st, enum sim_menu_id m, unsigned id, char err[SIM_ERR_LEN]);
+int sim_state_set_identity(struct sim_state *st, const char *name, char err[SIM_ERR_LEN]);
+
+/* After a successful change: bumps gen, writes the state file, calls on_change. */
+void sim_state_changed(struct sim_state *st);
+
+/* True when the user's group policy grants policy (e.g. "write", "reboot"). */
+bool sim_user_has_policy(const struct sim_state *st, const char *user, const char *policy);
+
+/* Login rules (RouterOS): user exists and is enabled, password (or MD5
+ * response to challenge) right, service enabled, peer inside the service's
+ * and the user's address lists. 0 or -EACCES with the reason in why. */
+struct ros_login_request;
+int sim_login_check(const struct sim_state *st, const char *service, const struct sockaddr *peer,
+                    const struct ros_login_request *req, const char *challenge,
+                    char why[SIM_ERR_LEN]);
+
+/* True when addr lies in the comma list of prefixes (empty list or 0.0.0.0/0 = anyone). */
+bool sim_netlist_allows(const char *list, const struct sockaddr *peer);
+/* Parses a RouterOS duration ("30s", "1m30s", "00:01:00", "1d2h", "500ms", "45").
+ * 0 and *ret seconds, or -EINVAL. */
+int sim_duration_parse(const char *s, double *ret);
+
+/* Appends the whole configuration as pretty JSON. */
+void sim_state_json(const struct sim_state *st, struct buf *out);
+/* Writes the JSON to path atomically (temp file + rename). 0 or -errno. */
+int sim_state_write_file(const struct sim_state *st, const char *path);
+/* JSON string escaping (quotes included). */
+void sim_json_string(struct buf *out, const char *s);
+
+/* ---- query.c ---------------------------------------------------------- */
+
+#define SIM_QUERY_STACK_MAX 256
+
+/* Evaluates the query words of s (in order) on item it. 0 and *ret, or
+ * -EINVAL (malformed word / stack op) with err set. No query words -> true. */
+int sim_query_match(const struct sim_menu *m, const struct sim_item *it,
+                    const struct ros_sentence *s, bool *ret, char err[SIM_ERR_LEN]);
+
+/* ---- api.c ------------------------------------------------------------ */
+
+#define SIM_MAX_CMDS_BEFORE_LOGIN 16
+
+struct sim_session {
+    const char *service; /* service the connection arrived on (static string) */
+    struct sockaddr_storage peer;
+    bool logged_in;
+    char user[128];
+    bool have_challenge;
+    char challenge[64];
+    unsigned before_login;
+};
+
+enum sim_api_action {
+    SIM_API_CONTINUE = 0,
+    SIM_API_CLOSE,  /* flush the replies, then close (/quit, too many commands before login) */
+    SIM_API_REBOOT, /* close every session now, keep the state (/system/reboot) */
+};
+
+/* Handles one sentence (lock held). Appends encoded replies to out.
+ * Never fails on bad input: a bad command gets !trap. */
+enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *sess,
+                                   const struct ros_sentence *in, struct buf *out);
+
+/* ---- script.c --------------------------------------------------------- */
+
+struct sim_fetch_req {
+    const char *url;
+    bool post;
+    const char *data;    /* NULL: none */
+    const char *headers; /* "Name: value,Name2: value2" or NULL */
+};
+
+struct sim_file {
+    char *name;
+    char *data;
+    size_t len;
+};
+
+#define SIM_MAX_FILES 64
+
+struct sim_files {
+    struct sim_file v[SIM_MAX_FILES];
+    size_t n;
+};
+
+void sim_files_release(struct sim_files *f);
+/* Stores (replaces) a file: takes nothing, copies. -ENOSPC when full. */
+int sim_files_put(struct sim_files *f, const char *name, const char *data, size_t len);
+const struct sim_file *sim_files_get(const struct sim_files *f, const char *name);
+
+struct sim_script_host {
+    struct sim_state *st;
+    struct sim_files *files;
+    /* Performs one HTTP request; the body is appended to body (capped). Returns
+     * 0 and *status, or -errno with err set. */
+    int (*fetch)(void *ctx, const struct sim_fetch_req *req, struct buf *body, long *status,
+                 char err[SIM_ERR_LEN]);
+    void *fetch_ctx;
+    /* Optional: called for every :log line. */
+    void (*log)(void *ctx, const char *level, const char *text);
+    void *log_ctx;
+    /* Optional: polled between commands; true stops the script. */
+    bool (*should_stop)(void *ctx);
+    void *stop_ctx;
+};
+
+enum sim_script_result {
+    SIM_SCRIPT_OK = 0,
+    SIM_SCRIPT_FAILED = -1, /* a command failed outside any on-error (err, line set) */
+    SIM_SCRIPT_SYNTAX = -2, /* the script could not be parsed: nothing ran */
+    SIM_SCRIPT_REBOOT = 1,  /* /system reboot ran: the script stopped there */
+    SIM_SCRIPT_STOPPED = 2, /* should_stop said so */
+};
+
+struct sim_script_report {
+    unsigned line; /* line of the failure (1-based, in the innermost script) */
+    char err[SIM_ERR_LEN];
+    unsigned commands; /* commands executed */
+    unsigned caught;   /* failures caught by on-error */
+};
+
+/* Runs script text (borrowed, len bytes) in a fresh variable scope. name is
+ * used in logs. Never crashes on any input. */
+enum sim_script_result sim_script_run(const struct sim_script_host *h, const char *name,
+                                      const char *text, size_t len, struct sim_script_report *rep);
+
+/* ---- fetch.c ---------------------------------------------------------- */
+
+/* libcurl implementation of sim_script_host.fetch (ctx: a `volatile bool *`
+ * stop flag or NULL). http/https only, 5 s connect, 30 s total, body capped
+ * at SIM_MAX_SCRIPT. */
+int sim_fetch_curl(void *ctx, const struct sim_fetch_req *req, struct buf *body, long *status,
+                   char err[SIM_ERR_LEN]);
+
+/* ---- server.c / pull.c ------------------------------------------------ */
+
+struct sim_server;
+/* Creates the loop (listeners are opened by the first reconcile). */
+struct sim_server *sim_server_new(struct sim_state *st);
+/* Runs until sim_server_stop() (async-signal-safe). 0 or -errno. */
+int sim_server_run(struct sim_server *srv);
+void sim_server_stop(struct sim_server *srv);
+/* Wakes the loop to reconcile listeners with the state (any thread). */
+void sim_server_wake(struct sim_server *srv);
+void sim_server_free(struct sim_server *srv);
+
+struct sim_pull;
+/* Starts the pull thread: bootstrap (may be NULL) once, then the tikgate-poll
+ * scheduler every interval (poll_interval > 0 overrides the entry's interval). */
+struct sim_pull *sim_pull_start(struct sim_state *st, const char *bootstrap, double poll_interval,
+                                void (*wake)(void *), void *wake_ctx);
+void sim_pull_stop(struct sim_pull *p);
+
+#endif
