@@ -9,6 +9,7 @@
 #ifndef TG_API_H
 #define TG_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "http.h"
@@ -24,6 +25,13 @@ struct api_config {
     /* Called after jobs were queued (wakes the dispatcher). May be NULL. */
     void (*jobs_queued)(void *ctx);
     void *jobs_ctx;
+    /* Transient grants */
+    const char *entry_point;       /* host name users connect to (TIKGATE_ENTRY_POINT) */
+    int edge_port_lo, edge_port_hi; /* TIKGATE_EDGE_PORTS */
+    bool allow_private_sources;    /* TIKGATE_ALLOW_PRIVATE_SOURCES: labs and tests */
+    /* Called after a grant was created, changed or revoked (reconciles the edge). May be NULL. */
+    void (*grants_changed)(void *ctx);
+    void *grants_ctx;
 };
 
 struct api {

@@ -125,5 +125,17 @@ void h_jobs_create(struct api_call *call);
 void h_jobs_create_async(struct api_call *call);
 void h_jobs_cancel(struct api_call *call);
 void h_site_action(struct api_call *call);
+void h_access_list(struct api_call *call);
+void h_access_create(struct api_call *call);
+void h_access_get(struct api_call *call);
+void h_access_patch(struct api_call *call);
+void h_access_revoke(struct api_call *call);
+void h_access_connections(struct api_call *call);
+void h_forward_list(struct api_call *call);
+void h_forward_create(struct api_call *call);
+void h_forward_get(struct api_call *call);
+void h_forward_patch(struct api_call *call);
+void h_forward_revoke(struct api_call *call);
+void h_forward_connections(struct api_call *call);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "alloc.h"
 #include "api_int.h"
+#include "enqueue.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
@@ -16,37 +17,8 @@ int api_enqueue(struct api *api, const char *site_id, const char *kind, const ch
                 const struct job_plan *plan, const char *script, bool express, bool needs_ack,
                 const char *created_by, const char *idempotency_key, char ret_job[37])
 {
-    struct job j;
-    memset(&j, 0, sizeof j);
-    uuid_v7(j.id);
-    snprintf(j.site_id, sizeof j.site_id, "%s", site_id);
-    rand_base62(j.token, JOB_TOKEN_LEN);
-    j.kind = xstrdup(kind);
-    j.description = xstrdup(description);
-    if (plan) {
-        struct buf b;
-        buf_init(&b, (size_t)4 << 20);
-        if (job_plan_serialize(plan, &b) < 0) {
-            buf_release(&b);
-            job_release(&j);
-            return -E2BIG;
-        }
-        j.payload = buf_steal(&b);
-    } else {
-        j.payload = xstrdup(script);
-        j.is_script = true;
-    }
-    j.express = express;
-    j.needs_ack = needs_ack;
-    j.created_at = time_now();
-    j.next_attempt_ms = 0;
-    j.created_by = xstrdup(created_by);
-    j.idempotency_key = xstrdup(idempotency_key);
-    int r = store_job_insert(api->store, &j);
-    if (r == 0 && ret_job)
-        memcpy(ret_job, j.id, 37);
-    job_release(&j);
-    return r;
+    return jobs_enqueue(api->store, site_id, kind, description, plan, script, express, needs_ack,
+                        created_by, idempotency_key, ret_job);
 }
 
 void api_jobs_queued(struct api *api)

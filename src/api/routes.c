@@ -28,6 +28,15 @@
 #define SITE_ROUTE(method, suffix, fn, flags)                                                      \
     R(method, "/v1/sites" suffix, fn, flags), R(method, "/sites" suffix, fn, flags)
 
+/* One grant route in every spelling of DESIGN.md §2. */
+#define ACCESS_ROUTE(method, suffix, fn, flags)                                                    \
+    R(method, "/v1/control-plane/{site}/transient-access" suffix, fn, flags),                      \
+        R(method, "/control-plane/{site}/transient-accesses" suffix, fn, flags)
+#define FORWARD_ROUTE(method, suffix, fn, flags)                                                   \
+    R(method, "/v1/control-plane/{site}/transient-forward" suffix, fn, flags),                     \
+        R(method, "/control-plane/{site}/transient-forward" suffix, fn, flags),                    \
+        R(method, "/api/routers/{site}/transient-forwarding" suffix, fn, flags)
+
 static const struct http_route routes[] = {
     R("GET", "/healthz", h_healthz, ROUTE_PUBLIC),
     R("GET", "/openapi.yaml", h_openapi, ROUTE_PUBLIC),
@@ -51,6 +60,19 @@ static const struct http_route routes[] = {
                   SCOPE_CREDENTIALS_ROTATE | ROUTE_BODY_OPT),
 
     SITE_CP_ROUTE("POST", "/action", h_site_action, SCOPE_SITE_ACTION | ROUTE_BODY),
+
+    ACCESS_ROUTE("GET", "", h_access_list, SCOPE_TRANSIENT_VIEW),
+    ACCESS_ROUTE("POST", "", h_access_create, SCOPE_TRANSIENT_CREATE | ROUTE_BODY_OPT),
+    ACCESS_ROUTE("GET", "/{id}", h_access_get, SCOPE_TRANSIENT_VIEW),
+    ACCESS_ROUTE("PATCH", "/{id}", h_access_patch, SCOPE_TRANSIENT_CREATE | ROUTE_BODY),
+    ACCESS_ROUTE("DELETE", "/{id}", h_access_revoke, SCOPE_TRANSIENT_DELETE),
+    ACCESS_ROUTE("GET", "/{id}/connections", h_access_connections, SCOPE_TRANSIENT_VIEW),
+    FORWARD_ROUTE("GET", "", h_forward_list, SCOPE_TRANSIENT_VIEW),
+    FORWARD_ROUTE("POST", "", h_forward_create, SCOPE_TRANSIENT_CREATE | ROUTE_BODY),
+    FORWARD_ROUTE("GET", "/{id}", h_forward_get, SCOPE_TRANSIENT_VIEW),
+    FORWARD_ROUTE("PATCH", "/{id}", h_forward_patch, SCOPE_TRANSIENT_CREATE | ROUTE_BODY),
+    FORWARD_ROUTE("DELETE", "/{id}", h_forward_revoke, SCOPE_TRANSIENT_DELETE),
+    FORWARD_ROUTE("GET", "/{id}/connections", h_forward_connections, SCOPE_TRANSIENT_VIEW),
 
     SITE_ROUTE("GET", "", h_sites_list, SCOPE_SITE_VIEW),
     SITE_ROUTE("POST", "", h_sites_create, SCOPE_SITE_CREATE | ROUTE_BODY),

@@ -16,6 +16,7 @@
 #include "bootstrap.h"
 #include "config.h"
 #include "dispatcher.h"
+#include "edge_role.h"
 #include "http.h"
 #include "log.h"
 #include "rand.h"
@@ -30,6 +31,26 @@ static void thread_done(void *ctx)
 static void wake_dispatcher(void *ctx)
 {
     dispatcher_wake(ctx);
+}
+
+static void wake_edge(void *ctx)
+{
+    edge_role_wake(ctx);
+}
+
+/* "40000-59999" -> lo, hi; -EINVAL when malformed. */
+static int parse_port_range(const char *s, int *lo, int *hi)
+{
+    char *end;
+    long a = strtol(s, &end, 10);
+    if (*end != '-')
+        return -EINVAL;
+    long b = strtol(end + 1, &end, 10);
+    if (*end || a < 1 || b > 65535 || a > b)
+        return -EINVAL;
+    *lo = (int)a;
+    *hi = (int)b;
+    return 0;
 }
 
 static bool has_role(const struct config *cfg, const char *role)
@@ -63,6 +84,26 @@ static int serve(struct store *st, const struct config *cfg)
     if (asprintf(&openapi, "%s/api/openapi.yaml", cfg->share_dir) < 0 ||
         asprintf(&errors, "%s/docs/errors.md", cfg->share_dir) < 0)
         abort();
+    int port_lo, port_hi;
+    if (parse_port_range(cfg->edge_ports, &port_lo, &port_hi) < 0) {
+        log_error("daemon", "TIKGATE_EDGE_PORTS '%s' is not a range like 40000-59999",
+                  cfg->edge_ports);
+        free(openapi);
+        free(errors);
+        return 1;
+    }
+    struct edge_role *edge = NULL;
+    if (has_role(cfg, "edge")) {
+        struct edge_role_config ec = {.store = st,
+                                      .entry_point = cfg->entry_point,
+                                      .listen_addr = cfg->edge_listen};
+        if (edge_role_start(&ec, &edge) < 0) {
+            log_error("daemon", "cannot start the edge");
+            free(openapi);
+            free(errors);
+            return 1;
+        }
+    }
     struct dispatcher *disp = NULL;
     struct dispatcher_config dc = {
         .store = st,
@@ -76,9 +117,12 @@ static int serve(struct store *st, const struct config *cfg)
         .poll_interval_s = (int)cfg->poll_interval,
         .run_dispatcher = has_role(cfg, "dispatcher"),
         .run_scheduler = has_role(cfg, "scheduler"),
+        .grants_changed = wake_edge,
+        .grants_ctx = edge,
     };
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
+        edge_role_stop(edge);
         free(openapi);
         free(errors);
         return 1;
@@ -92,7 +136,13 @@ static int serve(struct store *st, const struct config *cfg)
                 .max_body = cfg->max_body,
                 .poll_interval_s = (int)cfg->poll_interval,
                 .jobs_queued = wake_dispatcher,
-                .jobs_ctx = disp},
+                .jobs_ctx = disp,
+                .entry_point = cfg->entry_point,
+                .edge_port_lo = port_lo,
+                .edge_port_hi = port_hi,
+                .allow_private_sources = cfg->allow_private_sources,
+                .grants_changed = wake_edge,
+                .grants_ctx = edge},
     };
     struct http_server_config hc = {
         .listen = cfg->listen,
@@ -107,6 +157,7 @@ static int serve(struct store *st, const struct config *cfg)
     if (r < 0) {
         log_error("daemon", "cannot listen on %s: %s", cfg->listen, strerror(-r));
         dispatcher_stop(disp);
+        edge_role_stop(edge);
         free(openapi);
         free(errors);
         return 1;
@@ -122,6 +173,7 @@ static int serve(struct store *st, const struct config *cfg)
     log_info("daemon", "signal %d: shutting down", sig);
     http_server_stop(srv);
     dispatcher_stop(disp);
+    edge_role_stop(edge);
     free(openapi);
     free(errors);
     return 0;

@@ -1,5 +1,7 @@
 #include "dispatcher.h"
 
+#include "enqueue.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -182,11 +184,37 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Tears down grants whose expiry passed; returns how many. */
+static int expire_grants(struct dispatcher *d)
+{
+    struct strlist due = {0};
+    int done = 0;
+    if (store_grants_due(d->cfg.store, time_now_ms(), 256, &due) == 0) {
+        for (size_t i = 0; i < due.n; i++)
+            if (jobs_grant_teardown(d->cfg.store, due.items[i], false, "scheduler") == 0)
+                done++;
+    }
+    strlist_release(&due);
+    if (done) {
+        log_info("scheduler", "%d grant(s) expired and torn down", done);
+        if (d->cfg.grants_changed)
+            d->cfg.grants_changed(d->cfg.grants_ctx);
+        dispatcher_wake(d);
+    }
+    return done;
+}
+
 static void *scheduler_main(void *arg)
 {
     struct dispatcher *d = arg;
     unsigned seen = 0;
+    int64_t next_sweep = 0;
     do {
+        while (expire_grants(d) == 256)
+            ; /* a backlog (after a restart): keep going, each grant is its own transaction */
+        if (time_now_ms() < next_sweep)
+            continue;
+        next_sweep = time_now_ms() + 500;
         int n = 0;
         if (store_jobs_requeue_expired(d->cfg.store, time_now_ms(), &n) == 0 && n) {
             log_info("scheduler", "re-queued %d job(s) whose lease expired", n);
@@ -195,7 +223,7 @@ static void *scheduler_main(void *arg)
         int64_t cutoff = time_now() - 10 * (int64_t)d->cfg.poll_interval_s;
         if (store_sites_mark_offline(d->cfg.store, cutoff, &n) == 0 && n)
             log_info("scheduler", "%d site(s) went offline (10 missed heartbeats)", n);
-    } while (wait_for_work(d, &seen, 500));
+    } while (wait_for_work(d, &seen, 100));
     store_thread_done(d->cfg.store);
     return NULL;
 }

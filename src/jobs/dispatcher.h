@@ -9,8 +9,11 @@
  * router's message. Jobs that are not express, or whose site has no tunnel
  * address, wait for the router's next poll.
  *
- * The scheduler thread re-queues running jobs whose lease expired and marks
- * sites offline after ten missed heartbeats.
+ * The scheduler thread tears down grants whose expiry passed (also those
+ * that expired while tikgated was down), re-queues running jobs whose lease
+ * expired and marks sites offline after ten missed heartbeats. It ticks every
+ * 100 ms; a tick tears down at most 256 grants, each in its own short
+ * transaction, so the API is never stalled behind a large batch.
  *
  * Both only talk to the store; they are woken early by dispatcher_wake() when
  * the API queues a job. All functions are thread-safe.
@@ -35,6 +38,9 @@ struct dispatcher_config {
     int poll_interval_s;    /* the routers' poll interval: offline after 10 missed */
     bool run_dispatcher;    /* role "dispatcher" */
     bool run_scheduler;     /* role "scheduler" */
+    /* Called by the scheduler after it tore grants down (the edge reconciles). May be NULL. */
+    void (*grants_changed)(void *ctx);
+    void *grants_ctx;
 };
 
 struct dispatcher;

@@ -28,6 +28,7 @@ enum job_verb {
     JOB_ENSURE,    /* remove [find k=v] then add args (script); print+set or add (API) */
     JOB_REBOOT,    /* /system reboot */
     JOB_SCRIPT,    /* raw RouterOS script text (custom jobs): arg "source" */
+    JOB_ADD_ONCE,  /* add unless an item with find k=v exists (:do add on-error / print+add) */
 };
 
 struct job_kv {

@@ -140,6 +140,11 @@ static int push_cmd(struct ros_client *c, const struct job_cmd *cmd, char *err, 
     case JOB_ADD:
         r = push_add(c, path, cmd, err, errlen);
         break;
+    case JOB_ADD_ONCE:
+        r = find_ids(c, path, cmd->find_key, cmd->find_value, &ids, err, errlen);
+        if (r == 0 && ids.n == 0)
+            r = push_add(c, path, cmd, err, errlen);
+        break;
     case JOB_SET:
     case JOB_REMOVE:
     case JOB_ENSURE:

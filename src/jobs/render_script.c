@@ -96,6 +96,13 @@ static int render_cmd(const struct job_cmd *c, struct buf *out)
         if (!r)
             r = args(out, c);
         break;
+    case JOB_ADD_ONCE:
+        r = buf_printf(out, ":do { %s add", c->menu);
+        if (!r)
+            r = args(out, c);
+        if (!r)
+            r = buf_append_str(out, " } on-error={ :log debug \"tikgate: already there\" }");
+        break;
     case JOB_REBOOT:
         r = buf_append_str(out, "/system reboot");
         break;

@@ -12,7 +12,9 @@
 #include "alloc.h"
 #include "plan.h"
 
-static const char *const verb_names[] = {"add", "set", "remove", "ensure", "reboot", "script"};
+static const char *const verb_names[] = {"add",    "set",    "remove",  "ensure",
+                                         "reboot", "script", "add-once"};
+#define N_VERBS (sizeof verb_names / sizeof verb_names[0])
 
 static int field(struct buf *out, const char *s)
 {
@@ -95,7 +97,7 @@ static int parse_line(const char *line, size_t len, struct job_plan *p)
     if (nf < 5)
         goto out;
     int verb = -1;
-    for (int v = 0; v < 6; v++)
+    for (int v = 0; v < (int)N_VERBS; v++)
         if (!strcmp(fields[0], verb_names[v]))
             verb = v;
     if (verb < 0)

@@ -369,9 +369,39 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
     static const char fail[] =
         "UPDATE jobs SET status = 'failed', failed_at = ?1, via = NULL, lease_until_ms = NULL, "
         "last_error = ?2 WHERE id = ?3 AND status IN ('running', 'pending')";
+    /* A grant's router-side flags follow its jobs: they say what really happened. */
+    static const char committed[] =
+        "UPDATE grants SET config_committed_at = ? WHERE setup_job_id = ?";
+    static const char removed[] =
+        "UPDATE grants SET config_removed_from_site = 1 WHERE teardown_job_id = ? AND ? > 0";
     bool ok = status == JOB_COMPLETED;
-    return update_with_event(s, ok ? done : fail, job_id, time_now(), ok ? NULL : message,
-                             ok ? "completed" : "failed", message);
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    r = update_with_event(s, ok ? done : fail, job_id, time_now(), ok ? NULL : message,
+                          ok ? "completed" : "failed", message);
+    if (r == 0 && ok) {
+        sqlite3_stmt *st = store_stmt(c, committed);
+        if (st) {
+            sqlite3_bind_int64(st, 1, time_now());
+            bind_text(st, 2, job_id);
+            r = store_step_done(c, st);
+        }
+        st = store_stmt(c, removed);
+        if (r == 0 && st) {
+            bind_text(st, 1, job_id);
+            sqlite3_bind_int(st, 2, 1);
+            r = store_step_done(c, st);
+        }
+    }
+    if (r < 0) {
+        store_rollback(c);
+        return r;
+    }
+    return store_commit(c);
 }
 
 int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message)

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "grant.h"
 #include "job.h"
 #include "policy.h"
 #include "site.h"
@@ -177,6 +178,46 @@ int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n);
 /* Every running push job goes back to pending (start-up after a crash). */
 int store_jobs_requeue_push(struct store *s, int *ret_n);
 void store_job_array_free(struct job *a, size_t n);
+
+/* --- grants (transient access and forwards) --- */
+
+/*
+ * Inserts g with a random free port in [port_lo, port_hi] for g->entry_point
+ * (unique among grants not torn down); sets g->port. -EADDRNOTAVAIL when no
+ * port could be found. Joins the caller's transaction.
+ */
+int store_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi);
+/* Newest first; active_only: not torn down and not expired. */
+int store_grant_list(struct store *s, const char *tenant_id, const char *site_id,
+                     enum grant_kind kind, bool active_only, struct grant **ret, size_t *n);
+int store_grant_get(struct store *s, const char *tenant_id, const char *site_id,
+                    enum grant_kind kind, const char *id, struct grant *ret);
+int store_grant_get_any(struct store *s, const char *id, struct grant *ret);
+/* New expiry of a live grant. -EBUSY when it is torn down already. */
+int store_grant_set_expiry(struct store *s, const char *id, int64_t expires_at_ms);
+int store_grant_set_setup_job(struct store *s, const char *id, const char *job_id);
+/*
+ * Marks a live grant torn down now (revoked_early when revoked), the edge side
+ * removed, and records the teardown job. -EBUSY when already torn down.
+ */
+int store_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id);
+/* Ids of live grants whose expiry passed (at most limit). */
+int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
+/* Live grants of an entry point with their relay target (site tunnel address + port). */
+int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms,
+                      struct grant **ret, size_t *n);
+void store_grant_array_free(struct grant *a, size_t n);
+
+struct grant_connection {
+    char source[64];
+    int64_t started_ms, ended_ms;
+    uint64_t bytes_in, bytes_out;
+    char outcome[32];
+};
+int store_grant_conn_insert(struct store *s, const char *grant_id,
+                            const struct grant_connection *c);
+int store_grant_conn_list(struct store *s, const char *grant_id, struct grant_connection **ret,
+                          size_t *n);
 
 /* HMAC-SHA256 of msg under a key derived from the master key, as 64 hex characters. */
 void store_mac_hex(struct store *s, const char *msg, char out[65]);

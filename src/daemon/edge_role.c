@@ -1,0 +1,237 @@
+#include "edge_role.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alloc.h"
+#include "cidr.h"
+#include "edge.h"
+#include "log.h"
+#include "timefmt.h"
+
+struct record {
+    char grant_id[EDGE_ID_MAX + 1];
+    struct grant_connection conn;
+    struct record *next;
+};
+
+struct edge_role {
+    struct edge_role_config cfg;
+    struct edge *edge;
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stopping;
+    bool woken;
+    struct record *records; /* queued by the relay thread, newest first */
+    size_t nrecords;
+};
+
+#define MAX_QUEUED_RECORDS 100000
+
+/* Relay thread: must not block. Records are queued for the role's thread. */
+static void on_event(void *userdata, const struct edge_event *ev)
+{
+    struct edge_role *er = userdata;
+    if (ev->type == EDGE_EV_GRANT_EXPIRED) {
+        edge_role_wake(er);
+        return;
+    }
+    if (ev->type != EDGE_EV_CONN_END)
+        return;
+    struct record *r = xcalloc(1, sizeof *r);
+    snprintf(r->grant_id, sizeof r->grant_id, "%s", ev->grant_id);
+    snprintf(r->conn.source, sizeof r->conn.source, "%s", ev->src_str ? ev->src_str : "?");
+    r->conn.started_ms = ev->start_ms;
+    r->conn.ended_ms = ev->end_ms;
+    r->conn.bytes_in = ev->bytes_c2t;
+    r->conn.bytes_out = ev->bytes_t2c;
+    const char *outcome = edge_end_reason_str(ev->reason);
+    if (ev->reason == EDGE_END_REFUSED)
+        outcome = "refused";
+    snprintf(r->conn.outcome, sizeof r->conn.outcome, "%s", outcome);
+    pthread_mutex_lock(&er->lock);
+    if (er->nrecords < MAX_QUEUED_RECORDS) {
+        r->next = er->records;
+        er->records = r;
+        er->nrecords++;
+        r = NULL;
+    }
+    er->woken = true;
+    pthread_cond_signal(&er->cond);
+    pthread_mutex_unlock(&er->lock);
+    free(r); /* dropped: the queue is full (the store is far behind) */
+}
+
+static void flush_records(struct edge_role *er)
+{
+    pthread_mutex_lock(&er->lock);
+    struct record *list = er->records;
+    er->records = NULL;
+    er->nrecords = 0;
+    pthread_mutex_unlock(&er->lock);
+    /* Reverse to write oldest first. */
+    struct record *ordered = NULL;
+    while (list) {
+        struct record *n = list->next;
+        list->next = ordered;
+        ordered = list;
+        list = n;
+    }
+    while (ordered) {
+        struct record *n = ordered->next;
+        store_grant_conn_insert(er->cfg.store, ordered->grant_id, &ordered->conn);
+        free(ordered);
+        ordered = n;
+    }
+}
+
+static void add_cidr(struct cidr *allow, size_t *n, const char *s)
+{
+    if (*n < EDGE_ALLOW_MAX && cidr_parse(s, CIDR_MASK_HOST_BITS, &allow[*n]) == 0)
+        (*n)++;
+}
+
+static void reconcile(struct edge_role *er)
+{
+    struct grant *live = NULL;
+    size_t nlive = 0;
+    if (store_grants_live(er->cfg.store, er->cfg.entry_point, time_now_ms(), &live, &nlive) < 0)
+        return;
+    struct edge_grant_info *open = NULL;
+    size_t nopen = 0;
+    if (edge_grant_list(er->edge, &open, &nopen) < 0) {
+        store_grant_array_free(live, nlive);
+        return;
+    }
+    for (size_t i = 0; i < nlive; i++) {
+        const struct grant *g = &live[i];
+        const struct edge_grant_info *have = NULL;
+        for (size_t k = 0; k < nopen; k++)
+            if (!strcmp(open[k].id, g->id))
+                have = &open[k];
+        if (have && have->deadline_ms == g->expires_at_ms)
+            continue;
+        struct cidr allow[EDGE_ALLOW_MAX];
+        size_t nallow = 0;
+        add_cidr(allow, &nallow, g->allow_only_cidr);
+        if (g->allow_rfc1918) {
+            add_cidr(allow, &nallow, "10.0.0.0/8");
+            add_cidr(allow, &nallow, "172.16.0.0/12");
+            add_cidr(allow, &nallow, "192.168.0.0/16");
+        }
+        struct edge_grant eg = {
+            .id = g->id,
+            .listen_addr = er->cfg.listen_addr,
+            .listen_port = (uint16_t)g->port,
+            .target_addr = g->target_address,
+            .target_port = (uint16_t)g->target_port,
+            .allow = allow,
+            .n_allow = nallow,
+            .deadline_ms = g->expires_at_ms,
+            .rate_limit = g->rate_limit,
+        };
+        int r = edge_grant_open(er->edge, &eg);
+        if (r < 0 && r != -ETIMEDOUT)
+            log_warn("edge", "cannot open grant %s on %s:%d: %s", g->id, er->cfg.listen_addr,
+                     g->port, strerror(-r));
+        else if (r == 0 && !have)
+            log_info("edge", "grant %s listening on %s:%d -> %s:%d", g->id, er->cfg.listen_addr,
+                     g->port, g->target_address, g->target_port);
+    }
+    for (size_t k = 0; k < nopen; k++) {
+        bool wanted = false;
+        for (size_t i = 0; i < nlive && !wanted; i++)
+            wanted = !strcmp(open[k].id, live[i].id);
+        if (!wanted && edge_grant_close(er->edge, open[k].id) == 0)
+            log_info("edge", "grant %s closed", open[k].id);
+    }
+    free(open);
+    store_grant_array_free(live, nlive);
+}
+
+static void *role_main(void *arg)
+{
+    struct edge_role *er = arg;
+    for (;;) {
+        reconcile(er);
+        flush_records(er);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 250L * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&er->lock);
+        while (!er->stopping && !er->woken)
+            if (pthread_cond_timedwait(&er->cond, &er->lock, &ts) == ETIMEDOUT)
+                break;
+        er->woken = false;
+        bool stop = er->stopping;
+        pthread_mutex_unlock(&er->lock);
+        if (stop)
+            break;
+    }
+    flush_records(er);
+    store_thread_done(er->cfg.store);
+    return NULL;
+}
+
+int edge_role_start(const struct edge_role_config *cfg, struct edge_role **ret)
+{
+    struct edge_role *er = xcalloc(1, sizeof *er);
+    er->cfg = *cfg;
+    pthread_mutex_init(&er->lock, NULL);
+    pthread_cond_init(&er->cond, NULL);
+    struct edge_config ec = {.on_event = on_event, .userdata = er};
+    int r = edge_new(&ec, &er->edge);
+    if (r < 0)
+        goto out_free;
+    if (pthread_create(&er->thread, NULL, role_main, er) != 0) {
+        r = -EAGAIN;
+        edge_free(er->edge);
+        goto out_free;
+    }
+    *ret = er;
+    return 0;
+out_free:
+    pthread_cond_destroy(&er->cond);
+    pthread_mutex_destroy(&er->lock);
+    free(er);
+    return r;
+}
+
+void edge_role_wake(struct edge_role *er)
+{
+    if (!er)
+        return;
+    pthread_mutex_lock(&er->lock);
+    er->woken = true;
+    pthread_cond_signal(&er->cond);
+    pthread_mutex_unlock(&er->lock);
+}
+
+void edge_role_stop(struct edge_role *er)
+{
+    if (!er)
+        return;
+    pthread_mutex_lock(&er->lock);
+    er->stopping = true;
+    pthread_cond_signal(&er->cond);
+    pthread_mutex_unlock(&er->lock);
+    pthread_join(er->thread, NULL);
+    edge_free(er->edge); /* cuts what is left; SHUTDOWN records are dropped with the role */
+    struct record *r = er->records;
+    while (r) {
+        struct record *n = r->next;
+        free(r);
+        r = n;
+    }
+    pthread_cond_destroy(&er->cond);
+    pthread_mutex_destroy(&er->lock);
+    free(er);
+}

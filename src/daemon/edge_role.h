@@ -1,0 +1,29 @@
+/*
+ * edge_role.h - the edge role: keeps the relay (src/edge) in line with the store.
+ *
+ * Level-triggered (DESIGN.md §4): a thread computes the desired set (live
+ * grants of this entry point, with their relay targets) every 250 ms or when
+ * woken, opens what is missing, updates deadlines that changed and closes what
+ * is no longer live. The relay cuts connections at each grant's deadline by
+ * itself, so expiry does not wait for this loop. Connection records from the
+ * relay thread are queued and written to the store by this thread.
+ */
+#ifndef TG_DAEMON_EDGE_ROLE_H
+#define TG_DAEMON_EDGE_ROLE_H
+
+#include "store.h"
+
+struct edge_role_config {
+    struct store *store;
+    const char *entry_point; /* grants of this entry point are ours */
+    const char *listen_addr; /* numeric address the listeners bind */
+};
+
+struct edge_role;
+
+int edge_role_start(const struct edge_role_config *cfg, struct edge_role **ret);
+/* Reconcile now (a grant was created, changed or revoked). Accepts NULL. */
+void edge_role_wake(struct edge_role *er);
+void edge_role_stop(struct edge_role *er);
+
+#endif
