@@ -1,0 +1,208 @@
+"""Issue 3 end to end: tikgated plus two simulated routers on loopback.
+
+Both adopt through the bootstrap command and go online; policy changes and credential
+rotations reach them by express push; custom jobs and actions land in the orchestration
+log; a stopped router makes jobs retry, fail and the site go offline; tikgated killed in
+the middle of a push finishes the job after a restart.
+"""
+import copy
+import signal
+import time
+
+import rosapi
+import simharness
+import tg
+from simharness import wait_for
+
+P = '/v1/control-plane/policies'
+ENV = {'TIKGATE_POLL_INTERVAL': '1', 'TIKGATE_JOB_MAX_ATTEMPTS': '3',
+       'TIKGATE_JOB_BACKOFF_MS': '100', 'TIKGATE_ALLOW_PRIVATE_SOURCES': '1'}
+
+
+class SimEndToEnd(tg.DaemonTest):
+    daemon_env = ENV
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.sims = {}
+        for name, addr in (('one', '127.0.0.2'), ('two', '127.0.0.3')):
+            site = cls.d.request('POST', '/v1/sites', {'name': name}).json
+            sim = simharness.Sim(addr, bootstrap_command=site['bootstrap_command']).start()
+            cls.sims[name] = (site['id'], sim)
+
+    @classmethod
+    def tearDownClass(cls):
+        for _, sim in cls.sims.values():
+            sim.cleanup()
+        super().tearDownClass()
+
+    def site(self, name):
+        return self.d.request('GET', '/v1/sites/' + self.sims[name][0]).json
+
+    def jobs(self, name):
+        return self.d.request('GET', '/v1/sites/%s/jobs' % self.sims[name][0]).json
+
+    def wait_job(self, name, job_id, status=('completed', 'failed'), timeout=15):
+        def done():
+            j = self.d.request('GET', '/v1/sites/%s/jobs/%s' % (self.sims[name][0], job_id)).json
+            return j if j['status'] in status else None
+        j = wait_for(done, timeout)
+        self.assertIsNotNone(j, 'job %s did not reach %s' % (job_id, status))
+        return j
+
+    def test_1_both_adopt_and_go_online(self):
+        for name, (site_id, sim) in self.sims.items():
+            s = wait_for(lambda: self.site(name)['status'] == 'online' and self.site(name), 10)
+            self.assertTrue(s, sim.log())
+            # The adoption script runs on the router after /adopt answered: wait for it.
+            self.assertTrue(wait_for(lambda: any(u['name'] == 'tikgate-api'
+                                                 for u in sim.menu('/user')), 10), sim.log())
+            self.assertEqual(s['tunnel_address'], sim.address)
+            self.assertEqual(s['model'], 'tikgate-sim')
+            users = [u['name'] for u in sim.menu('/user')]
+            self.assertIn('tikgate-api', users)
+            self.assertIn('tikgate-poll', [x['name'] for x in sim.menu('/system/scheduler')])
+            svc = {x['name']: x for x in sim.menu('/ip/service')}
+            self.assertEqual(svc['api']['disabled'], 'false')
+            self.assertIn('127.0.0.0/8', svc['api']['address'])
+
+    def test_2_policy_change_reaches_both(self):
+        wait_for(lambda: all(self.site(n)['status'] == 'online' for n in self.sims), 10)
+        pol = self.d.request('GET', P).json[0]
+        body = {k: copy.deepcopy(pol[k]) for k in ('name', 'winbox', 'ssh', 'http', 'https',
+                                                    'telnet', 'ftp', 'api', 'api_ssl',
+                                                    'trusted_networks', 'custom_input_rules')}
+        body['winbox']['port'] = 8295
+        body['telnet']['enabled'] = True
+        body['ssh']['networks'] = ['203.0.113.0/24']
+        r = self.d.request('PUT', P + '/' + pol['id'], body)
+        self.assertEqual(r.status, 200, r)
+        for name, (_, sim) in self.sims.items():
+            def applied():
+                svc = {x['name']: x for x in sim.menu('/ip/service')}
+                return (svc['winbox']['port'] == '8295' and svc['telnet']['disabled'] == 'false'
+                        and svc['ssh']['address'].startswith('203.0.113.0/24'))
+            self.assertTrue(wait_for(applied, 10), sim.log()[-2000:])
+            policy_jobs = [j for j in self.jobs(name) if j['kind'] == 'policy']
+            self.assertEqual(policy_jobs[0]['status'], 'completed')
+            # The management filter follows the policy: telnet's port is no longer dropped.
+            drops = [f for f in sim.menu('/ip/firewall/filter') if f.get('action') == 'drop']
+            self.assertTrue(drops)
+            self.assertNotIn('23', drops[0]['dst-port'].split(','))
+
+    def test_3_rotation_changes_the_password_on_the_router(self):
+        site_id, sim = self.sims['one']
+        wait_for(lambda: self.site('one')['status'] == 'online', 10)
+        path = '/v1/control-plane/%s/credentials' % site_id
+        old = self.d.request('GET', path).json[-1]['password']
+        self.assertTrue(rosapi.can_login(sim.address, 8728, 'tikgate-api', old),
+                        sim.log()[-3000:])
+        new = self.d.request('POST', path).json['password']
+        job = [j for j in self.jobs('one') if j['kind'] == 'api_user'][0]
+        self.assertEqual(self.wait_job('one', job['id'])['status'], 'completed')
+        self.assertFalse(rosapi.can_login(sim.address, 8728, 'tikgate-api', old))
+        self.assertTrue(rosapi.can_login(sim.address, 8728, 'tikgate-api', new))
+
+    def test_4_custom_job_and_action_in_the_orchestration_log(self):
+        site_id, sim = self.sims['two']
+        wait_for(lambda: self.site('two')['status'] == 'online', 10)
+        r = self.d.request('POST', '/v1/sites/%s/jobs' % site_id,
+                           {'description': 'name the router',
+                            'script': '/system identity set name="branch-2"'})
+        self.assertEqual(r.status, 201, r)
+        j = self.wait_job('two', r.json['id'])
+        self.assertEqual(j['status'], 'completed', j)
+        kinds = [e['kind'] for e in j['events']]
+        self.assertEqual(kinds[:2], ['created', 'express_requested'])
+        self.assertIn('pushing', kinds)
+        self.assertEqual(kinds[-1], 'completed')
+        self.assertEqual(sim.menu('/system/identity')['name'], 'branch-2')
+        # A pulled custom job (no express) goes through the router's poll.
+        r = self.d.request('POST', '/v1/sites/%s/jobs' % site_id,
+                           {'description': 'pulled', 'express_execute': False,
+                            'script': '/system identity set name="pulled"'})
+        j = self.wait_job('two', r.json['id'])
+        self.assertEqual(j['status'], 'completed', j)
+        self.assertEqual([e['kind'] for e in j['events']],
+                         ['created', 'downloaded', 'busy', 'completed'])
+        self.assertEqual(sim.menu('/system/identity')['name'], 'pulled')
+        # A site action.
+        r = self.d.request('POST', '/v1/control-plane/%s/action' % site_id,
+                           {'action': 'site.recreate_management_filter'})
+        self.assertEqual(r.status, 202, r)
+        j = self.wait_job('two', r.json['job']['id'])
+        self.assertEqual(j['status'], 'completed', j)
+        tag = 'tikgate:mgmt-filter:' + site_id
+        self.assertTrue(any(f.get('comment') == tag for f in sim.menu('/ip/firewall/filter')))
+        # A script the router refuses fails with the router's message.
+        r = self.d.request('POST', '/v1/sites/%s/jobs' % site_id,
+                           {'description': 'bad', 'script': '/interface bridge add name=x'})
+        j = self.wait_job('two', r.json['id'])
+        self.assertEqual(j['status'], 'failed', j)
+        self.assertTrue(j['last_error'])
+
+    def test_5_over_long_word_is_refused_by_the_router(self):
+        _, sim = self.sims['two']
+        c = rosapi.Client(sim.address, 8728)
+        try:
+            c.sock.sendall(rosapi.encode_length(64 << 20) + b'x' * 1024)
+            with self.assertRaises((ConnectionError, OSError)):
+                c.sentence()
+        finally:
+            c.close()
+        users = [u['name'] for u in sim.menu('/user')]
+        self.assertIn('tikgate-api', users)  # still serving, state unchanged
+        self.assertTrue(rosapi.can_login(sim.address, 8728, 'admin', ''))
+
+
+class SimFailures(tg.DaemonTest):
+    daemon_env = ENV
+
+    def adopt(self, name, addr):
+        site = self.d.request('POST', '/v1/sites', {'name': name}).json
+        sim = simharness.Sim(addr, bootstrap_command=site['bootstrap_command']).start()
+        self.addCleanup(sim.cleanup)
+        ok = wait_for(lambda: self.d.request('GET', '/v1/sites/' + site['id'])
+                      .json['status'] == 'online', 10)
+        self.assertTrue(ok, sim.log())
+        return site['id'], sim
+
+    def test_stopped_router_retries_fails_and_goes_offline(self):
+        site, sim = self.adopt('stops', '127.0.0.4')
+        sim.stop()
+        r = self.d.request('POST', '/v1/control-plane/%s/action' % site,
+                           {'action': 'site.resend_api_user'})
+        job = r.json['job']['id']
+        j = wait_for(lambda: (lambda x: x if x['status'] == 'failed' else None)(
+            self.d.request('GET', '/v1/sites/%s/jobs/%s' % (site, job)).json), 15)
+        self.assertTrue(j)
+        kinds = [e['kind'] for e in j['events']]
+        self.assertEqual(kinds.count('retry_scheduled'), 2)
+        self.assertIn('127.0.0.4:8728', j['last_error'])
+        status = wait_for(lambda: self.d.request('GET', '/v1/sites/' + site)
+                          .json['status'] == 'offline', 15)
+        self.assertTrue(status, 'the site did not go offline')
+
+    def test_sigkill_mid_push_then_restart_finishes_the_job(self):
+        site, sim = self.adopt('killed', '127.0.0.5')
+        sim.pause()   # the TCP connect succeeds, the router never answers: the push hangs
+        r = self.d.request('POST', '/v1/sites/%s/jobs' % site,
+                           {'description': 'survives a crash',
+                            'script': '/system identity set name="after-crash"'})
+        job = r.json['id']
+        running = wait_for(lambda: self.d.request('GET', '/v1/sites/%s/jobs/%s' % (site, job))
+                           .json['status'] == 'running', 5)
+        self.assertTrue(running)
+        self.d.stop(signal.SIGKILL)
+        sim.resume()
+        self.d.start()
+        j = wait_for(lambda: (lambda x: x if x['status'] == 'completed' else None)(
+            self.d.request('GET', '/v1/sites/%s/jobs/%s' % (site, job)).json), 20)
+        self.assertTrue(j, 'the job did not complete after the restart')
+        self.assertIn('requeued', [e['kind'] for e in j['events']])
+        self.assertEqual(sim.menu('/system/identity')['name'], 'after-crash')
+
+
+if __name__ == '__main__':
+    tg.main()
