@@ -853,7 +853,7 @@ static int do_fetch(struct ctx *c, unsigned line, const struct args *a)
         return fail(c, line, "/tool fetch %s failed: HTTP status %ld", lurl, status);
     }
     log_debug("sim.script", "fetch %s %s -> %ld, %zu bytes%s%s", req.post ? "POST" : "GET", lurl,
-             status, body.len, keep ? " -> file " : "", keep ? fname : "");
+              status, body.len, keep ? " -> file " : "", keep ? fname : "");
     if (keep && sim_files_put(c->h->files, fname, body.data ? body.data : "", body.len) != 0) {
         buf_release(&body);
         return fail(c, line, "/tool fetch: file store full");
