@@ -181,8 +181,37 @@ static void *role_main(void *arg)
     return NULL;
 }
 
+/*
+ * Grant ports inside the kernel's ephemeral range can be taken by any outgoing
+ * connection of this host (bind then fails with EADDRINUSE). Warn, once, with
+ * the fix: reserve the range (net.ipv4.ip_local_reserved_ports).
+ */
+static void check_ephemeral_overlap(int lo, int hi)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    int elo = 0, ehi = 0;
+    if (!f)
+        return;
+    if (fscanf(f, "%d %d", &elo, &ehi) != 2)
+        elo = ehi = 0;
+    fclose(f);
+    char reserved[4096] = "";
+    f = fopen("/proc/sys/net/ipv4/ip_local_reserved_ports", "r");
+    if (f) {
+        if (!fgets(reserved, sizeof reserved, f))
+            reserved[0] = '\0';
+        fclose(f);
+    }
+    if (lo <= ehi && hi >= elo && !reserved[0] && elo)
+        log_warn("edge", "grant ports %d-%d overlap the ephemeral range %d-%d: outgoing "
+                         "connections may take them; run sysctl -w "
+                         "net.ipv4.ip_local_reserved_ports=%d-%d",
+                 lo, hi, elo, ehi, lo, hi);
+}
+
 int edge_role_start(const struct edge_role_config *cfg, struct edge_role **ret)
 {
+    check_ephemeral_overlap(cfg->port_lo, cfg->port_hi);
     struct edge_role *er = xcalloc(1, sizeof *er);
     er->cfg = *cfg;
     pthread_mutex_init(&er->lock, NULL);

@@ -17,6 +17,7 @@ struct edge_role_config {
     struct store *store;
     const char *entry_point; /* grants of this entry point are ours */
     const char *listen_addr; /* numeric address the listeners bind */
+    int port_lo, port_hi;    /* TIKGATE_EDGE_PORTS (only checked against the ephemeral range) */
 };
 
 struct edge_role;

@@ -96,7 +96,9 @@ static int serve(struct store *st, const struct config *cfg)
     if (has_role(cfg, "edge")) {
         struct edge_role_config ec = {.store = st,
                                       .entry_point = cfg->entry_point,
-                                      .listen_addr = cfg->edge_listen};
+                                      .listen_addr = cfg->edge_listen,
+                                      .port_lo = port_lo,
+                                      .port_hi = port_hi};
         if (edge_role_start(&ec, &edge) < 0) {
             log_error("daemon", "cannot start the edge");
             free(openapi);

@@ -64,11 +64,46 @@ static int args(struct buf *out, const struct job_cmd *c)
     return r;
 }
 
+static bool has_place_before(const struct job_cmd *c)
+{
+    for (size_t i = 0; i < c->nargs; i++)
+        if (!strcmp(c->args[i].key, "place-before"))
+            return true;
+    return false;
+}
+
+/* The arguments without place-before (for the fallback on an empty list). */
+static int args_without_place(struct buf *out, const struct job_cmd *c)
+{
+    int r = 0;
+    for (size_t i = 0; r == 0 && i < c->nargs; i++) {
+        if (!strcmp(c->args[i].key, "place-before"))
+            continue;
+        r = buf_printf(out, " %s=", c->args[i].key);
+        if (!r)
+            r = value(out, c->args[i].value);
+    }
+    return r;
+}
+
 static int render_cmd(const struct job_cmd *c, struct buf *out)
 {
     int r = 0;
     switch (c->verb) {
     case JOB_ADD:
+        if (has_place_before(c)) {
+            /* place-before=0 fails on an empty list (RouterOS): then a plain add is the top. */
+            r = buf_printf(out, ":do { %s add", c->menu);
+            if (!r)
+                r = args(out, c);
+            if (!r)
+                r = buf_printf(out, " } on-error={ %s add", c->menu);
+            if (!r)
+                r = args_without_place(out, c);
+            if (!r)
+                r = buf_append_str(out, " }");
+            break;
+        }
         r = buf_printf(out, "%s add", c->menu);
         if (!r)
             r = args(out, c);

@@ -29,7 +29,7 @@ def iso_in(seconds):
 
 class Grants(tg.DaemonTest):
     daemon_env = {'TIKGATE_ALLOW_PRIVATE_SOURCES': '1', 'TIKGATE_EDGE_LISTEN': '127.0.0.1',
-                  'TIKGATE_ENTRY_POINT': 'edge.test', 'TIKGATE_EDGE_PORTS': '41000-41999'}
+                  'TIKGATE_ENTRY_POINT': 'edge.test', 'TIKGATE_EDGE_PORTS': '21000-21999'}
 
     @classmethod
     def setUpClass(cls):
@@ -67,7 +67,7 @@ class Grants(tg.DaemonTest):
             self.assertIn(key, a, key)
         self.assertRegex(a['username'], r'^[0-9A-Za-z]{24}$')
         self.assertRegex(a['password'], r'^[0-9A-Za-z]{24}$')
-        self.assertTrue(41000 <= a['port'] <= 41999)
+        self.assertTrue(21000 <= a['port'] <= 21999)
         for key in ('type', 'full_access', 'allow_rfc1918', 'config_removed_from_site',
                     'config_removed_from_mpac', 'revoked_early', 'expired'):
             self.assertEqual(a[key], TA_RESP[key], key)
@@ -250,7 +250,7 @@ class Grants(tg.DaemonTest):
 
 class GrantsStrictSources(tg.DaemonTest):
     """Without lab mode: loopback destinations and private sources are refused."""
-    daemon_env = {'TIKGATE_EDGE_LISTEN': '127.0.0.1', 'TIKGATE_EDGE_PORTS': '42000-42999'}
+    daemon_env = {'TIKGATE_EDGE_LISTEN': '127.0.0.1', 'TIKGATE_EDGE_PORTS': '22000-22999'}
 
     def test_loopback_refused(self):
         site = self.d.request('POST', '/v1/sites', {'name': 'strict'}).json['id']
