@@ -20,6 +20,7 @@ struct api_config {
     const char *mgmt_networks;    /* TIKGATE_MANAGEMENT_NETWORKS, comma-separated CIDRs */
     const char *openapi_path;     /* file served at /openapi.yaml */
     const char *errors_doc_path;  /* file served at /docs/errors */
+    const char *web_dir;          /* the portal's static files (index.html, assets/) */
     size_t max_body;
     int poll_interval_s;          /* routers' heartbeat interval (the scheduler they install) */
     /* Called after jobs were queued (wakes the dispatcher). May be NULL. */

@@ -22,6 +22,7 @@ struct api_call {
     struct http_match match;
     struct principal who;
     json_t *body; /* parsed JSON body or NULL; owned by the dispatcher */
+    char session_jti[37]; /* set when authenticated by a portal session, else "" */
 };
 
 typedef void (*api_handler_fn)(struct api_call *call);
@@ -125,6 +126,15 @@ void h_jobs_create(struct api_call *call);
 void h_jobs_create_async(struct api_call *call);
 void h_jobs_cancel(struct api_call *call);
 void h_site_action(struct api_call *call);
+void h_auth_login(struct api_call *call);
+void h_auth_logout(struct api_call *call);
+void h_auth_me(struct api_call *call);
+void h_users_list(struct api_call *call);
+void h_users_create(struct api_call *call);
+void h_users_update(struct api_call *call);
+void h_users_delete(struct api_call *call);
+void h_portal_index(struct api_call *call);
+void h_portal_asset(struct api_call *call);
 void h_access_list(struct api_call *call);
 void h_access_create(struct api_call *call);
 void h_access_get(struct api_call *call);

@@ -22,8 +22,7 @@ static void send_file(struct api_call *call, const char *path, const char *conte
 {
     FILE *f = path ? fopen(path, "rb") : NULL;
     if (!f) {
-        api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL,
-                 "This server was started without %s.", path ? path : "that document");
+        api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL, "No such document.");
         return;
     }
     buf_reset(&call->res->body);
@@ -39,6 +38,37 @@ static void send_file(struct api_call *call, const char *path, const char *conte
     }
     call->res->status = 200;
     call->res->content_type = content_type;
+}
+
+void h_portal_index(struct api_call *call)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/index.html", call->api->cfg.web_dir);
+    send_file(call, path, "text/html; charset=utf-8");
+}
+
+/* Files of the portal: one path segment, no dot-files, known types only. */
+void h_portal_asset(struct api_call *call)
+{
+    const char *file = api_param(call, 0);
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        {".js", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},                  {".png", "image/png"},
+        {".html", "text/html; charset=utf-8"},      {".json", "application/json"},
+        {".ico", "image/x-icon"},
+    };
+    const char *type = NULL;
+    const char *dot = strrchr(file, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(dot, types[i].ext))
+            type = types[i].type;
+    if (!type || file[0] == '.' || strchr(file, '/') || strstr(file, ".."))
+        return api_fail(call, TG_ERR_NOT_FOUND, 404, "route_not_found", NULL, "No such file.");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/assets/%s", call->api->cfg.web_dir, file);
+    send_file(call, path, type);
 }
 
 void h_openapi(struct api_call *call)

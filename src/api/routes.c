@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "session.h"
 #include "store.h"
 
 #define R(method, pattern, fn, flags) {method, pattern, (const void *)(fn), (flags)}
@@ -41,6 +42,17 @@ static const struct http_route routes[] = {
     R("GET", "/healthz", h_healthz, ROUTE_PUBLIC),
     R("GET", "/openapi.yaml", h_openapi, ROUTE_PUBLIC),
     R("GET", "/docs/errors", h_errors_doc, ROUTE_PUBLIC),
+
+    R("GET", "/", h_portal_index, ROUTE_PUBLIC),
+    R("GET", "/assets/{file}", h_portal_asset, ROUTE_PUBLIC),
+
+    R("POST", "/v1/auth/login", h_auth_login, ROUTE_PUBLIC | ROUTE_BODY),
+    R("POST", "/v1/auth/logout", h_auth_logout, 0),
+    R("GET", "/v1/auth/me", h_auth_me, 0),
+    R("GET", "/v1/users", h_users_list, SCOPE_ADMIN),
+    R("POST", "/v1/users", h_users_create, SCOPE_ADMIN | ROUTE_BODY),
+    R("PATCH", "/v1/users/{id}", h_users_update, SCOPE_ADMIN | ROUTE_BODY),
+    R("DELETE", "/v1/users/{id}", h_users_delete, SCOPE_ADMIN),
 
     R("GET", "/v1/api-keys", h_keys_list, SCOPE_ADMIN),
     R("POST", "/v1/api-keys", h_keys_create, SCOPE_ADMIN | ROUTE_BODY),
@@ -119,6 +131,13 @@ static int authenticate(struct api_call *call)
     const char *token = h + 7;
     while (*token == ' ')
         token++;
+    if (session_is_jwt(token)) {
+        if (session_verify(call->api->store, token, &call->who, call->session_jti) < 0) {
+            unauthorized(call, "invalid_token", "The session is not valid, expired or ended.");
+            return -EACCES;
+        }
+        return 0;
+    }
     if (strlen(token) > 256) {
         unauthorized(call, "invalid_token", "The API key is not valid.");
         return -EACCES;

@@ -14,6 +14,18 @@
 #include "rand.h"
 #include "timefmt.h"
 
+static void save_secret_file(const char *data_dir, const char *name, const char *secret)
+{
+    char *path = xasprintf("%s/%s", data_dir, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        if (write(fd, secret, strlen(secret)) < 0 || write(fd, "\n", 1) < 0)
+            log_warn("bootstrap", "could not write %s", path);
+        close(fd);
+    }
+    free(path);
+}
+
 /* Inserts an admin key with the given secret for tenant_id. */
 static int insert_admin_key(struct store *st, const char *tenant_id, const char *secret)
 {
@@ -31,18 +43,6 @@ static int insert_admin_key(struct store *st, const char *tenant_id, const char 
     return r;
 }
 
-static void save_key_file(const char *data_dir, const char *secret)
-{
-    char *path = xasprintf("%s/admin.key", data_dir);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        if (write(fd, secret, strlen(secret)) < 0 || write(fd, "\n", 1) < 0)
-            log_warn("bootstrap", "could not write %s", path);
-        close(fd);
-    }
-    free(path);
-}
-
 static char *read_key_file(const char *data_dir)
 {
     char *path = xasprintf("%s/admin.key", data_dir);
@@ -57,6 +57,50 @@ static char *read_key_file(const char *data_dir)
         return NULL;
     line[strcspn(line, "\r\n")] = '\0';
     return xstrdup(line);
+}
+
+/*
+ * With no portal user yet, creates the first admin of the first tenant:
+ * TIKGATE_ADMIN_EMAIL / TIKGATE_ADMIN_PASSWORD, or a random password kept in
+ * DATA_DIR/admin.password (mode 0600) and printed.
+ */
+static int ensure_admin_user(struct store *st, const struct config *cfg)
+{
+    int n = 0;
+    int r = store_user_count(st, &n);
+    if (r < 0 || n > 0)
+        return r;
+    struct user u;
+    memset(&u, 0, sizeof u);
+    r = store_tenant_first(st, u.tenant_id);
+    if (r < 0)
+        return r;
+    struct tg_err err;
+    if (user_check_email(cfg->admin_email, &err) < 0) {
+        log_error("bootstrap", "TIKGATE_ADMIN_EMAIL: %s", err.message);
+        return -EINVAL;
+    }
+    char generated[21];
+    const char *password = cfg->admin_password;
+    if (!password) {
+        rand_base62(generated, 20);
+        password = generated;
+        save_secret_file(cfg->data_dir, "admin.password", generated);
+    } else if (user_check_password(password, &err) < 0) {
+        log_error("bootstrap", "TIKGATE_ADMIN_PASSWORD: %s", err.message);
+        return -EINVAL;
+    }
+    uuid_v7(u.id);
+    snprintf(u.email, sizeof u.email, "%s", cfg->admin_email);
+    u.role = ROLE_ADMIN;
+    u.created_at = u.updated_at = time_now();
+    r = user_hash_password(password, u.password_hash);
+    if (r == 0)
+        r = store_user_insert(st, &u);
+    if (r == 0)
+        log_info("bootstrap", "created the portal admin %s", u.email);
+    sodium_memzero(generated, sizeof generated);
+    return r;
 }
 
 int bootstrap_run(struct store *st, const struct config *cfg)
@@ -80,7 +124,7 @@ int bootstrap_run(struct store *st, const struct config *cfg)
         if (!use) {
             api_key_generate_secret(secret);
             use = secret;
-            save_key_file(cfg->data_dir, secret);
+            save_secret_file(cfg->data_dir, "admin.key", secret);
         }
         r = insert_admin_key(st, tenant, use);
         if (r < 0)
@@ -90,7 +134,13 @@ int bootstrap_run(struct store *st, const struct config *cfg)
     } else if (!cfg->bootstrap_token) {
         shown = read_key_file(cfg->data_dir);
     }
+    r = ensure_admin_user(st, cfg);
+    if (r < 0)
+        return r;
     printf("tikgated: API at %s (OpenAPI: %s/openapi.yaml)\n", cfg->public_url, cfg->public_url);
+    printf("tikgated: portal at %s/ - sign in as %s with %s\n", cfg->public_url,
+           cfg->admin_email,
+           cfg->admin_password ? "TIKGATE_ADMIN_PASSWORD" : "the password in DATA_DIR/admin.password");
     if (shown)
         printf("tikgated: admin API key: %s\n", shown);
     else if (cfg->bootstrap_token)

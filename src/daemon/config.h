@@ -22,6 +22,8 @@ struct config {
     bool allow_private_sources;
     char *management_networks;
     char *bootstrap_token;
+    char *admin_email;    /* the first portal user */
+    char *admin_password; /* its password (else random, kept in DATA_DIR/admin.password) */
     char *public_url;
     char *share_dir; /* directory holding api/openapi.yaml and docs/errors.md */
     char *config_file;

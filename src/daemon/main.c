@@ -75,14 +75,15 @@ static enum log_level parse_level(const char *s)
 
 static int serve(struct store *st, const struct config *cfg)
 {
-    char *openapi = NULL, *errors = NULL;
+    char *openapi = NULL, *errors = NULL, *web = NULL;
     int r = bootstrap_run(st, cfg);
     if (r < 0) {
         log_error("daemon", "bootstrap failed: %s", strerror(-r));
         return 1;
     }
     if (asprintf(&openapi, "%s/api/openapi.yaml", cfg->share_dir) < 0 ||
-        asprintf(&errors, "%s/docs/errors.md", cfg->share_dir) < 0)
+        asprintf(&errors, "%s/docs/errors.md", cfg->share_dir) < 0 ||
+        asprintf(&web, "%s/web", cfg->share_dir) < 0)
         abort();
     int port_lo, port_hi;
     if (parse_port_range(cfg->edge_ports, &port_lo, &port_hi) < 0) {
@@ -90,6 +91,7 @@ static int serve(struct store *st, const struct config *cfg)
                   cfg->edge_ports);
         free(openapi);
         free(errors);
+        free(web);
         return 1;
     }
     struct edge_role *edge = NULL;
@@ -103,6 +105,7 @@ static int serve(struct store *st, const struct config *cfg)
             log_error("daemon", "cannot start the edge");
             free(openapi);
             free(errors);
+            free(web);
             return 1;
         }
     }
@@ -127,6 +130,7 @@ static int serve(struct store *st, const struct config *cfg)
         edge_role_stop(edge);
         free(openapi);
         free(errors);
+        free(web);
         return 1;
     }
     struct api api = {
@@ -135,6 +139,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .mgmt_networks = cfg->management_networks,
                 .openapi_path = openapi,
                 .errors_doc_path = errors,
+                .web_dir = web,
                 .max_body = cfg->max_body,
                 .poll_interval_s = (int)cfg->poll_interval,
                 .jobs_queued = wake_dispatcher,
@@ -162,6 +167,7 @@ static int serve(struct store *st, const struct config *cfg)
         edge_role_stop(edge);
         free(openapi);
         free(errors);
+        free(web);
         return 1;
     }
     log_info("daemon", "listening on %s (port %u)", cfg->listen, http_server_port(srv));
@@ -178,7 +184,8 @@ static int serve(struct store *st, const struct config *cfg)
     edge_role_stop(edge);
     free(openapi);
     free(errors);
-    return 0;
+    free(web);
+        return 0;
 }
 
 int main(int argc, char **argv)

@@ -54,7 +54,7 @@ bool scope_allows(uint32_t held, uint32_t needed);
 struct principal {
     char tenant_id[37];
     char key_id[37];   /* API key id, or user id for sessions */
-    char name[80];     /* shown as "created_by"/"updated_by" */
+    char name[260];    /* shown as "created_by"/"updated_by" (a key name or an e-mail) */
     uint32_t scopes;
 };
 

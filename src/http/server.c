@@ -130,10 +130,21 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     http_response_init(&res);
     srv->cfg.handler(srv->cfg.ctx, &req, &res);
 
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(res.body.len, res.body.data ? res.body.data : (void *)"",
-                                        MHD_RESPMEM_MUST_COPY);
-    if (res.body.len || res.status != 204)
+    /*
+     * The body buffer is handed to MHD, which frees it with the response, instead
+     * of being copied (MHD_RESPMEM_MUST_COPY): one malloc and one memcpy of the
+     * whole body fewer per request. buf_steal() never returns NULL.
+     */
+    size_t body_len = res.body.len;
+    char *body = buf_steal(&res.body);
+    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(body_len, body,
+                                                                                free);
+    if (!r) {
+        free(body);
+        http_response_release(&res);
+        return MHD_NO;
+    }
+    if (body_len || res.status != 204)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res.content_type);
     for (int i = 0; i < res.n_headers; i++)
         MHD_add_response_header(r, res.headers[i].name, res.headers[i].value);
@@ -145,7 +156,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     double ms = (double)(now.tv_sec - st->started.tv_sec) * 1e3 +
                 (double)(now.tv_nsec - st->started.tv_nsec) / 1e6;
     log_info("http", "%s %s %s %d %zu %.2fms", req.client_addr, method, url, res.status,
-             res.body.len, ms);
+             body_len, ms);
     http_response_release(&res);
     return ret;
 }

@@ -139,6 +139,37 @@ static int read_site_ids(struct store_conn *c, struct policy *p)
     return rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
 }
 
+/*
+ * One read transaction around the SELECTs of a policy read. In WAL mode every
+ * autocommit statement opens and closes its own read transaction, and each of
+ * those takes and drops a lock on the -shm file with fcntl(): on the
+ * GET-policy hot path that syscall pair per statement was the largest single
+ * cost (perf, bench/api.sh). One deferred BEGIN ... COMMIT pays it once and
+ * gives the row, its services and its sites one snapshot. The statements are
+ * cached like every other (store_stmt keys on the address of the string).
+ * read_begin() returns false, and read_end() then does nothing, when a
+ * transaction is already open on this connection.
+ */
+static const char sql_read_begin[] = "BEGIN DEFERRED";
+static const char sql_read_end[] = "COMMIT";
+
+static bool read_begin(struct store_conn *c)
+{
+    if (!sqlite3_get_autocommit(c->db))
+        return false;
+    sqlite3_stmt *st = store_stmt(c, sql_read_begin);
+    return st && store_step_done(c, st) == 0;
+}
+
+static void read_end(struct store_conn *c, bool began)
+{
+    if (!began)
+        return;
+    sqlite3_stmt *st = store_stmt(c, sql_read_end);
+    if (!st || store_step_done(c, st) < 0)
+        store_rollback(c);
+}
+
 static int get_policy_conn(struct store_conn *c, const char *tenant_id, const char *id,
                            int with_sites, struct policy *ret)
 {
@@ -146,9 +177,12 @@ static int get_policy_conn(struct store_conn *c, const char *tenant_id, const ch
         "SELECT " POLICY_COLUMNS " FROM policies WHERE id = ? AND tenant_id = ?";
     static const char sql_default[] =
         "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ? AND is_default = 1";
+    bool began = read_begin(c);
     sqlite3_stmt *st = store_stmt(c, id ? sql : sql_default);
-    if (!st)
+    if (!st) {
+        read_end(c, began);
         return -EIO;
+    }
     if (id) {
         bind_text(st, 1, id);
         bind_text(st, 2, tenant_id);
@@ -158,13 +192,16 @@ static int get_policy_conn(struct store_conn *c, const char *tenant_id, const ch
     int rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
-        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+        int r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+        read_end(c, began);
+        return r;
     }
     read_policy_row(st, ret);
     sqlite3_reset(st);
     int r = read_services(c, ret);
     if (r == 0 && with_sites)
         r = read_site_ids(c, ret);
+    read_end(c, began);
     if (r < 0)
         policy_release(ret);
     return r;

@@ -29,6 +29,7 @@
 #include "job.h"
 #include "policy.h"
 #include "site.h"
+#include "user.h"
 
 struct store;
 
@@ -59,6 +60,8 @@ char *store_open_text(struct store *s, const char *sealed);
 
 /* --- tenants and API keys --- */
 int store_tenant_count(struct store *s, int *ret);
+/* The oldest tenant's id (the one bootstrap created). -ENOENT on an empty store. */
+int store_tenant_first(struct store *s, char ret_id[37]);
 /* Creates a tenant and its default policy in one transaction. ret_id: 37 bytes. */
 int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
                         char ret_id[37]);
@@ -218,6 +221,30 @@ int store_grant_conn_insert(struct store *s, const char *grant_id,
                             const struct grant_connection *c);
 int store_grant_conn_list(struct store *s, const char *grant_id, struct grant_connection **ret,
                           size_t *n);
+
+/* --- users and sessions --- */
+
+int store_user_insert(struct store *s, const struct user *u); /* -EEXIST: e-mail taken */
+/* By e-mail, any tenant (login). */
+int store_user_by_email(struct store *s, const char *email, struct user *ret);
+/* By id: within tenant_id, or any tenant when tenant_id is NULL. */
+int store_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret);
+int store_user_list(struct store *s, const char *tenant_id, struct user **ret, size_t *n);
+/* Writes role, disabled and password_hash of u->id (in u->tenant_id). */
+int store_user_update(struct store *s, const struct user *u);
+int store_user_delete(struct store *s, const char *tenant_id, const char *id);
+int store_user_touch_login(struct store *s, const char *id);
+int store_user_count(struct store *s, int *ret);
+int store_session_insert(struct store *s, const char *jti, const char *user_id,
+                         int64_t expires_at);
+/* 0 when the session exists, is not revoked and has not expired; -ENOENT otherwise. */
+int store_session_check(struct store *s, const char *jti, int64_t now);
+int store_session_revoke(struct store *s, const char *jti);
+/* Revokes every session of a user (password change, disable, delete). */
+int store_session_revoke_user(struct store *s, const char *user_id);
+
+/* A key for purpose (a short label) derived from the master key. */
+void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len);
 
 /* HMAC-SHA256 of msg under a key derived from the master key, as 64 hex characters. */
 void store_mac_hex(struct store *s, const char *msg, char out[65]);

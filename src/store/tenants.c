@@ -27,6 +27,22 @@ int store_tenant_count(struct store *s, int *ret)
     return 0;
 }
 
+int store_tenant_first(struct store *s, char ret_id[37])
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "SELECT id FROM tenants ORDER BY created_at, id LIMIT 1";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        col_copy(st, 0, ret_id, 37);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+}
+
 int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
                         char ret_id[37])
 {

@@ -1,0 +1,237 @@
+/*
+ * h_users.c - portal sign-in (/v1/auth/...) and user management (/v1/users).
+ */
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "api_int.h"
+#include "rand.h"
+#include "session.h"
+#include "store.h"
+#include "timefmt.h"
+
+static json_t *user_to_json(const struct user *u)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(u->id));
+    json_object_set_new(o, "tenant_id", json_string(u->tenant_id));
+    json_object_set_new(o, "email", json_string(u->email));
+    json_object_set_new(o, "role", json_string(user_role_name(u->role)));
+    json_object_set_new(o, "disabled", json_boolean(u->disabled));
+    json_object_set_new(o, "created_at", json_time_or_null(u->created_at));
+    json_object_set_new(o, "updated_at", json_time_or_null(u->updated_at));
+    json_object_set_new(o, "last_login_at", json_time_or_null(u->last_login_at));
+    return o;
+}
+
+static json_t *scopes_json(uint32_t mask)
+{
+    struct strlist l = {0};
+    scope_to_list(mask, &l);
+    json_t *a = json_array();
+    for (size_t i = 0; i < l.n; i++)
+        json_array_append_new(a, json_string(l.items[i]));
+    strlist_release(&l);
+    return a;
+}
+
+void h_auth_login(struct api_call *call)
+{
+    struct tg_err err;
+    const char *email = NULL, *password = NULL;
+    int r = body_string(call->body, "email", "email", &email, &err);
+    if (r > 0)
+        r = tg_err_invalid(&err, "parameter_missing", "email", "The 'email' parameter is required.");
+    if (r == 0 && (r = body_string(call->body, "password", "password", &password, &err)) > 0)
+        r = tg_err_invalid(&err, "parameter_missing", "password",
+                           "The 'password' parameter is required.");
+    if (r < 0)
+        return api_send_error(call, &err);
+    int wait = login_throttled(email, call->req->client_addr);
+    if (wait > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", wait);
+        http_response_header(call->res, "Retry-After", ra);
+        return api_fail(call, TG_ERR_RATE_LIMIT, 429, "too_many_attempts", NULL,
+                        "Too many failed sign-ins; try again in %d seconds.", wait);
+    }
+    struct user u;
+    r = store_user_by_email(call->api->store, email, &u);
+    /* Verify even for an unknown e-mail, so timing does not tell which addresses exist. */
+    static const char dummy[] =
+        "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+        "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
+    bool ok = user_verify_password(r == 0 ? u.password_hash : dummy, password) && r == 0 &&
+              !u.disabled;
+    if (!ok) {
+        login_failed(email, call->req->client_addr);
+        return api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_credentials", NULL,
+                        "Wrong e-mail address or password.");
+    }
+    login_succeeded(email, call->req->client_addr);
+    int64_t exp = 0;
+    char *token = session_issue(call->api->store, &u, NULL, &exp);
+    if (!token)
+        return api_fail_store(call, -EIO, "session");
+    store_user_touch_login(call->api->store, u.id);
+    json_t *o = json_object();
+    json_object_set_new(o, "token", json_string(token));
+    json_object_set_new(o, "token_type", json_string("Bearer"));
+    json_object_set_new(o, "expires_at", json_time_or_null(exp));
+    json_object_set_new(o, "user", user_to_json(&u));
+    json_object_set_new(o, "scopes", scopes_json(user_role_scopes(u.role)));
+    sodium_memzero(token, strlen(token));
+    free(token);
+    api_send_json(call, 200, o);
+}
+
+void h_auth_logout(struct api_call *call)
+{
+    if (!call->session_jti[0])
+        return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "not_a_session", NULL,
+                        "Only a session token can sign out; revoke API keys instead.");
+    int r = store_session_revoke(call->api->store, call->session_jti);
+    if (r < 0)
+        return api_fail_store(call, r, "session");
+    api_send_no_content(call);
+}
+
+void h_auth_me(struct api_call *call)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "tenant_id", json_string(call->who.tenant_id));
+    json_object_set_new(o, "name", json_string(call->who.name));
+    json_object_set_new(o, "scopes", scopes_json(call->who.scopes));
+    if (call->session_jti[0]) {
+        struct user u;
+        if (store_user_get(call->api->store, call->who.tenant_id, call->who.key_id, &u) == 0)
+            json_object_set_new(o, "user", user_to_json(&u));
+        json_object_set_new(o, "kind", json_string("session"));
+    } else {
+        json_object_set_new(o, "kind", json_string("api_key"));
+        json_object_set_new(o, "api_key_id", json_string(call->who.key_id));
+    }
+    api_send_json(call, 200, o);
+}
+
+void h_users_list(struct api_call *call)
+{
+    struct user *a = NULL;
+    size_t n = 0;
+    int r = store_user_list(call->api->store, call->who.tenant_id, &a, &n);
+    if (r < 0)
+        return api_fail_store(call, r, "user");
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, user_to_json(&a[i]));
+    free(a);
+    api_send_json(call, 200, arr);
+}
+
+/* role from the body (required or optional); 1 when absent. */
+static int body_role(struct api_call *call, enum user_role *ret, struct tg_err *err)
+{
+    const char *role = NULL;
+    int r = body_string(call->body, "role", "role", &role, err);
+    if (r != 0)
+        return r;
+    if (user_role_parse(role, ret) < 0)
+        return tg_err_invalid(err, "parameter_invalid", "role",
+                              "role must be admin, operator or read-only.");
+    return 0;
+}
+
+void h_users_create(struct api_call *call)
+{
+    struct tg_err err;
+    struct user u;
+    memset(&u, 0, sizeof u);
+    const char *email = NULL, *password = NULL;
+    char generated[25] = "";
+    int r = body_string(call->body, "email", "email", &email, &err);
+    if (r > 0)
+        r = tg_err_invalid(&err, "parameter_missing", "email", "The 'email' parameter is required.");
+    if (r == 0)
+        r = user_check_email(email, &err);
+    if (r == 0 && (r = body_role(call, &u.role, &err)) > 0)
+        r = tg_err_invalid(&err, "parameter_missing", "role", "The 'role' parameter is required.");
+    if (r == 0 && (r = body_string(call->body, "password", "password", &password, &err)) > 0) {
+        /* An invitation: a one-time password, shown in this answer only. */
+        rand_base62(generated, 24);
+        password = generated;
+        r = 0;
+    }
+    if (r == 0)
+        r = user_check_password(password, &err);
+    if (r < 0)
+        return api_send_error(call, &err);
+    uuid_v7(u.id);
+    snprintf(u.tenant_id, sizeof u.tenant_id, "%s", call->who.tenant_id);
+    snprintf(u.email, sizeof u.email, "%s", email);
+    u.created_at = u.updated_at = time_now();
+    if (user_hash_password(password, u.password_hash) < 0)
+        return api_fail_store(call, -EIO, "user");
+    r = store_user_insert(call->api->store, &u);
+    if (r == -EEXIST)
+        return api_fail(call, TG_ERR_CONFLICT, 409, "email_taken", "email",
+                        "A user with this e-mail address exists already.");
+    if (r < 0)
+        return api_fail_store(call, r, "user");
+    json_t *o = user_to_json(&u);
+    if (generated[0])
+        json_object_set_new(o, "password", json_string(generated));
+    sodium_memzero(generated, sizeof generated);
+    api_send_json(call, 201, o);
+}
+
+void h_users_update(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "user"))
+        return;
+    struct user u;
+    int r = store_user_get(call->api->store, call->who.tenant_id, id, &u);
+    if (r < 0)
+        return api_fail_store(call, r, "user");
+    struct tg_err err;
+    enum user_role role = u.role;
+    const char *password = NULL;
+    bool disabled = u.disabled;
+    if ((r = body_role(call, &role, &err)) < 0 ||
+        (r = body_bool(call->body, "disabled", "disabled", &disabled, &err)) < 0 ||
+        (r = body_string(call->body, "password", "password", &password, &err)) < 0 ||
+        (password && (r = user_check_password(password, &err)) < 0))
+        return api_send_error(call, &err);
+    bool self = !strcmp(u.id, call->who.key_id);
+    if (self && (role != ROLE_ADMIN || disabled))
+        return api_fail(call, TG_ERR_CONFLICT, 409, "cannot_demote_self", NULL,
+                        "Admins cannot demote or disable themselves.");
+    u.role = role;
+    u.disabled = disabled;
+    if (password && user_hash_password(password, u.password_hash) < 0)
+        return api_fail_store(call, -EIO, "user");
+    r = store_user_update(call->api->store, &u);
+    if (r < 0)
+        return api_fail_store(call, r, "user");
+    if (password || disabled)
+        store_session_revoke_user(call->api->store, u.id);
+    api_send_json(call, 200, user_to_json(&u));
+}
+
+void h_users_delete(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "user"))
+        return;
+    if (!strcmp(id, call->who.key_id))
+        return api_fail(call, TG_ERR_CONFLICT, 409, "cannot_delete_self", NULL,
+                        "Admins cannot delete themselves.");
+    int r = store_user_delete(call->api->store, call->who.tenant_id, id);
+    if (r < 0)
+        return api_fail_store(call, r, "user");
+    api_send_no_content(call);
+}

@@ -1,0 +1,43 @@
+/*
+ * session.h - portal sign-in: session JWTs (HS256) and the failed-login limiter.
+ *
+ * Tokens are issued and verified only here. Verification is strict: the
+ * algorithm is pinned to HS256 (checked after decoding, so "none" or a
+ * public-key algorithm never passes), the key is 32 bytes derived from the
+ * master key and never empty, iss must be "tikgate", exp must be in the
+ * future, and the jti must name a live session in the store (logout revokes).
+ */
+#ifndef TG_API_SESSION_H
+#define TG_API_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "store.h"
+#include "user.h"
+
+#define SESSION_TTL_S (12 * 3600)
+
+/* Issues a token for u; returns an owned string or NULL. ret_jti/ret_exp may be NULL. */
+char *session_issue(struct store *st, const struct user *u, char ret_jti[37], int64_t *ret_exp);
+/*
+ * Verifies token; on success fills *who (tenant, user id, e-mail, role scopes)
+ * and ret_jti. -EACCES for any failure (the reason is not told to the caller).
+ */
+int session_verify(struct store *st, const char *token, struct principal *who, char ret_jti[37]);
+/* True when token looks like a JWT (three dot-separated parts). */
+bool session_is_jwt(const char *token);
+
+/*
+ * Failed-login limiter (in memory, per e-mail and per client address): after
+ * LOGIN_MAX_FAILURES failures within LOGIN_WINDOW_S, further attempts are
+ * refused for the rest of the window. Returns seconds to wait, 0 when allowed.
+ */
+#define LOGIN_MAX_FAILURES 5
+#define LOGIN_WINDOW_S 300
+int login_throttled(const char *email, const char *addr);
+void login_failed(const char *email, const char *addr);
+void login_succeeded(const char *email, const char *addr);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * users.c - portal users and sessions in the SQLite store; keys derived from the master key.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "store_int.h"
+#include "timefmt.h"
+
+#define USER_COLUMNS                                                                               \
+    "id, tenant_id, email, password_hash, role, disabled, created_at, updated_at, last_login_at"
+
+static void read_user(sqlite3_stmt *st, struct user *u)
+{
+    memset(u, 0, sizeof *u);
+    col_copy(st, 0, u->id, sizeof u->id);
+    col_copy(st, 1, u->tenant_id, sizeof u->tenant_id);
+    col_copy(st, 2, u->email, sizeof u->email);
+    col_copy(st, 3, u->password_hash, sizeof u->password_hash);
+    const char *role = (const char *)sqlite3_column_text(st, 4);
+    if (!role || user_role_parse(role, &u->role) < 0)
+        u->role = ROLE_READ_ONLY;
+    u->disabled = sqlite3_column_int(st, 5) != 0;
+    u->created_at = col_time(st, 6);
+    u->updated_at = col_time(st, 7);
+    u->last_login_at = col_time(st, 8);
+}
+
+int store_user_insert(struct store *s, const struct user *u)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "INSERT INTO users(" USER_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                              "NULL)";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, u->id);
+    bind_text(st, 2, u->tenant_id);
+    bind_text(st, 3, u->email);
+    bind_text(st, 4, u->password_hash);
+    bind_text(st, 5, user_role_name(u->role));
+    sqlite3_bind_int(st, 6, u->disabled);
+    sqlite3_bind_int64(st, 7, u->created_at);
+    sqlite3_bind_int64(st, 8, u->updated_at);
+    return store_step_done(c, st);
+}
+
+static int one_user(struct store *s, const char *sql, const char *a, const char *b,
+                    struct user *ret)
+{
+    struct store_conn *c = store_conn(s);
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, a);
+    if (b)
+        bind_text(st, 2, b);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_user(st, ret);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+}
+
+int store_user_by_email(struct store *s, const char *email, struct user *ret)
+{
+    static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE email = ?";
+    return one_user(s, sql, email, NULL, ret);
+}
+
+int store_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret)
+{
+    static const char any[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ?";
+    static const char mine[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ? AND tenant_id = ?";
+    return one_user(s, tenant_id ? mine : any, id, tenant_id, ret);
+}
+
+int store_user_list(struct store *s, const char *tenant_id, struct user **ret, size_t *n)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] =
+        "SELECT " USER_COLUMNS " FROM users WHERE tenant_id = ? ORDER BY created_at, email";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, tenant_id);
+    struct user *a = NULL;
+    size_t cnt = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        a = xrealloc(a, (cnt + 1) * sizeof *a);
+        read_user(st, &a[cnt++]);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        free(a);
+        return store_map_rc(c, rc);
+    }
+    *ret = a;
+    *n = cnt;
+    return 0;
+}
+
+int store_user_update(struct store *s, const struct user *u)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "UPDATE users SET role = ?, disabled = ?, password_hash = ?, "
+                              "updated_at = ? WHERE id = ? AND tenant_id = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, user_role_name(u->role));
+    sqlite3_bind_int(st, 2, u->disabled);
+    bind_text(st, 3, u->password_hash);
+    sqlite3_bind_int64(st, 4, time_now());
+    bind_text(st, 5, u->id);
+    bind_text(st, 6, u->tenant_id);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+}
+
+int store_user_delete(struct store *s, const char *tenant_id, const char *id)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "DELETE FROM users WHERE id = ? AND tenant_id = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, id);
+    bind_text(st, 2, tenant_id);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+}
+
+int store_user_touch_login(struct store *s, const char *id)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "UPDATE users SET last_login_at = ? WHERE id = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, time_now());
+    bind_text(st, 2, id);
+    return store_step_done(c, st);
+}
+
+int store_user_count(struct store *s, int *ret)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "SELECT count(*) FROM users";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *ret = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : store_map_rc(c, rc);
+}
+
+int store_session_insert(struct store *s, const char *jti, const char *user_id,
+                         int64_t expires_at)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] =
+        "INSERT INTO sessions(id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, jti);
+    bind_text(st, 2, user_id);
+    sqlite3_bind_int64(st, 3, time_now());
+    sqlite3_bind_int64(st, 4, expires_at);
+    return store_step_done(c, st);
+}
+
+int store_session_check(struct store *s, const char *jti, int64_t now)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id "
+                              "WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ? "
+                              "AND u.disabled = 0";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, jti);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+}
+
+int store_session_revoke(struct store *s, const char *jti)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "UPDATE sessions SET revoked_at = ? WHERE id = ? AND "
+                              "revoked_at IS NULL";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, time_now());
+    bind_text(st, 2, jti);
+    return store_step_done(c, st);
+}
+
+int store_session_revoke_user(struct store *s, const char *user_id)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND "
+                              "revoked_at IS NULL";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, time_now());
+    bind_text(st, 2, user_id);
+    return store_step_done(c, st);
+}
+
+void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len)
+{
+    crypto_generichash(out, len, (const unsigned char *)purpose, strlen(purpose), s->master_key,
+                       sizeof s->master_key);
+}
