@@ -51,15 +51,11 @@ char *xstrndup(const char *s, size_t n)
 char *xasprintf(const char *fmt, ...)
 {
     va_list ap;
-    char probe[1];
+    char *p = NULL;
     va_start(ap, fmt);
-    int n = vsnprintf(probe, sizeof probe, fmt, ap);
+    int n = vasprintf(&p, fmt, ap);
     va_end(ap);
     if (n < 0)
-        abort();
-    char *p = xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(p, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+        oom(0);
     return p;
 }
