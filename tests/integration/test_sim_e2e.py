@@ -56,8 +56,8 @@ class SimEndToEnd(tg.DaemonTest):
             s = wait_for(lambda: self.site(name)['status'] == 'online' and self.site(name), 10)
             self.assertTrue(s, sim.log())
             # The adoption script runs on the router after /adopt answered: wait for it.
-            self.assertTrue(wait_for(lambda: any(u['name'] == 'tikgate-api'
-                                                 for u in sim.menu('/user')), 10), sim.log())
+            self.assertTrue(wait_for(lambda: '127.0.0.0/8' in {
+                x['name']: x for x in sim.menu('/ip/service')}['api']['address'], 10), sim.log())
             self.assertEqual(s['tunnel_address'], sim.address)
             self.assertEqual(s['model'], 'tikgate-sim')
             users = [u['name'] for u in sim.menu('/user')]
