@@ -10,9 +10,13 @@ scripts/setup.sh --test || exit 1
 passed=0
 failed=0
 
-meson test -C build --print-errorlogs --num-processes 2
-log=build/meson-logs/testlog.json
-if [[ -f "$log" ]]; then
+# Adds the results of a meson test run (its testlog.json) to the totals.
+count_meson() {
+    local log="$1/meson-logs/testlog.json"
+    if [[ ! -f "$log" ]]; then
+        failed=$((failed + 1))
+        return
+    fi
     read -r p f < <(python3 - "$log" <<'PY'
 import json, sys
 p = f = 0
@@ -30,8 +34,28 @@ PY
 )
     passed=$((passed + p))
     failed=$((failed + f))
-else
-    failed=$((failed + 1))
+}
+
+meson test -C build --print-errorlogs --num-processes 2
+count_meson build
+
+# The same unit and integration tests once more against an ASan+UBSan build (clang):
+# any sanitizer report fails the test that caused it (tests/integration/tg.py checks the log).
+if command -v clang >/dev/null 2>&1 && [[ "${TIKGATE_SKIP_SANITIZERS:-0}" != 1 ]]; then
+    if [[ ! -f build-asan/build.ninja ]]; then
+        rm -rf build-asan
+        CC=clang meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+            >/dev/null || failed=$((failed + 1))
+    fi
+    if ninja -C build-asan >/dev/null; then
+        ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+            meson test -C build-asan --suite unit --suite integration --print-errorlogs \
+            --num-processes 2
+        count_meson build-asan
+    else
+        echo "test: the sanitizer build failed"
+        failed=$((failed + 1))
+    fi
 fi
 
 if tests/lint/openapi.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
