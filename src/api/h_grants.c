@@ -104,6 +104,8 @@ static json_t *grant_to_json(struct api *api, const struct grant *g)
         json_object_set_new(o, "onclick", json_string(link));
         free(link);
     }
+    json_object_set_new(o, "rate_limit_bps",
+                        g->rate_limit ? json_integer((json_int_t)g->rate_limit) : json_null());
     json_object_set_new(o, "created_by", json_str_or_null(g->created_by));
     json_object_set_new(o, "created_at", json_time_or_null(g->created_at));
     return o;
@@ -148,6 +150,30 @@ static void get(struct api_call *call, enum grant_kind kind)
         send_grant(call, kind, site, id, 200);
 }
 
+#define RATE_LIMIT_MIN 1024           /* 1 KiB/s: below that nothing useful gets through */
+#define RATE_LIMIT_MAX (10ull << 30)  /* 10 GiB/s */
+
+/*
+ * Optional rate_limit_bps (bytes per second, each direction, for the whole
+ * grant): seed 000's "management traffic only", enforced. null or 0 = off.
+ * Returns 0 (value set or left), or -EINVAL with err.
+ */
+static int parse_rate_limit(struct api_call *call, uint64_t *ret, struct tg_err *err)
+{
+    long long v = 0;
+    int r = body_int(call->body, "rate_limit_bps", "rate_limit_bps", &v, err);
+    if (r < 0)
+        return r;
+    if (r > 0 && !json_is_null(json_object_get(call->body, "rate_limit_bps")))
+        return 0;
+    if (v != 0 && (v < RATE_LIMIT_MIN || (unsigned long long)v > RATE_LIMIT_MAX))
+        return tg_err_invalid(err, "parameter_out_of_range", "rate_limit_bps",
+                              "rate_limit_bps must be 0 (off) or between %d and %llu.",
+                              RATE_LIMIT_MIN, (unsigned long long)RATE_LIMIT_MAX);
+    *ret = (uint64_t)v;
+    return 0;
+}
+
 /* Reads the fields common to both kinds: minutes and the source allow-list. */
 static int common_fields(struct api_call *call, struct grant *g, const char *source_key,
                          struct tg_err *err)
@@ -157,6 +183,8 @@ static int common_fields(struct api_call *call, struct grant *g, const char *sou
     if (r < 0 || grant_check_minutes(minutes, err) < 0)
         return -EINVAL;
     g->expires_at_ms = time_now_ms() + minutes * 60000;
+    if (parse_rate_limit(call, &g->rate_limit, err) < 0)
+        return -EINVAL;
     struct grant_source_rules rules = {.allow_private = call->api->cfg.allow_private_sources};
     const char *src = NULL;
     const char *param = "allow_only_cidr";
@@ -336,12 +364,17 @@ static void patch(struct api_call *call, enum grant_kind kind)
     if (r < 0)
         return api_fail_store(call, r, "grant");
     grant_release(&g);
+    sodium_memzero(g.password, sizeof g.password);
     struct tg_err err;
     const char *when = NULL;
+    bool has_rate = json_object_get(call->body, "rate_limit_bps") != NULL;
+    uint64_t rate = g.rate_limit;
+    if (has_rate && parse_rate_limit(call, &rate, &err) < 0)
+        return api_send_error(call, &err);
     r = body_string(call->body, "expires_at", "expires_at", &when, &err);
-    if (r > 0)
+    if (r > 0 && !has_rate)
         r = tg_err_invalid(&err, "parameter_missing", "expires_at",
-                           "The 'expires_at' parameter (RFC 3339) is required.");
+                           "Send 'expires_at' (RFC 3339) and/or 'rate_limit_bps'.");
     int64_t t = 0;
     if (r == 0 && time_parse_rfc3339(when, &t) < 0)
         r = tg_err_invalid(&err, "parameter_invalid", "expires_at",
@@ -355,7 +388,7 @@ static void patch(struct api_call *call, enum grant_kind kind)
                            "expires_at may be at most 24 hours from now.");
     if (r < 0)
         return api_send_error(call, &err);
-    r = store_grant_set_expiry(call->api->store, id, t * 1000);
+    r = store_grant_update(call->api->store, id, when ? t * 1000 : 0, has_rate ? &rate : NULL);
     if (r == -EBUSY)
         return api_fail(call, TG_ERR_CONFLICT, 409, "grant_not_active", NULL,
                         "The grant has expired or was revoked.");

@@ -115,7 +115,7 @@ static void reconcile(struct edge_role *er)
         for (size_t k = 0; k < nopen; k++)
             if (!strcmp(open[k].id, g->id))
                 have = &open[k];
-        if (have && have->deadline_ms == g->expires_at_ms)
+        if (have && have->deadline_ms == g->expires_at_ms && have->rate_limit == g->rate_limit)
             continue;
         struct cidr allow[EDGE_ALLOW_MAX];
         size_t nallow = 0;

@@ -235,11 +235,24 @@ static int update_one(struct store *s, const char *sql, const char *id, int64_t 
     return sqlite3_changes(c->db) ? 0 : -EBUSY;
 }
 
-int store_grant_set_expiry(struct store *s, const char *id, int64_t expires_at_ms)
+int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
+                       const uint64_t *rate)
 {
-    static const char sql[] = "UPDATE grants SET expires_at_ms = ?1 WHERE id = ?3 AND "
-                              "torn_down_at IS NULL AND (?2 IS NULL OR 1)";
-    return update_one(s, sql, id, expires_at_ms, NULL);
+    struct store_conn *c = store_conn(s);
+    static const char sql[] =
+        "UPDATE grants SET expires_at_ms = CASE WHEN ?1 > 0 THEN ?1 ELSE expires_at_ms END, "
+        "rate_limit = coalesce(?2, rate_limit) WHERE id = ?3 AND torn_down_at IS NULL";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, expires_at_ms);
+    if (rate)
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)*rate);
+    bind_text(st, 3, id);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    return sqlite3_changes(c->db) ? 0 : -EBUSY;
 }
 
 int store_grant_set_setup_job(struct store *s, const char *id, const char *job_id)

@@ -196,8 +196,12 @@ int store_grant_list(struct store *s, const char *tenant_id, const char *site_id
 int store_grant_get(struct store *s, const char *tenant_id, const char *site_id,
                     enum grant_kind kind, const char *id, struct grant *ret);
 int store_grant_get_any(struct store *s, const char *id, struct grant *ret);
-/* New expiry of a live grant. -EBUSY when it is torn down already. */
-int store_grant_set_expiry(struct store *s, const char *id, int64_t expires_at_ms);
+/*
+ * Changes a live grant: a new expiry (expires_at_ms > 0) and/or rate limit
+ * (rate != NULL). -EBUSY when it is torn down already.
+ */
+int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
+                       const uint64_t *rate);
 int store_grant_set_setup_job(struct store *s, const char *id, const char *job_id);
 /*
  * Marks a live grant torn down now (revoked_early when revoked), the edge side

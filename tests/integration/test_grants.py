@@ -158,6 +158,53 @@ class Grants(tg.DaemonTest):
                            {'expires_at': iso_in(60)})
         self.assertError(r, 409, 'conflict_error', 'grant_not_active')
 
+    def test_rate_limit(self):
+        a = self.create_access(rate_limit_bps=32768)
+        self.assertEqual(a['rate_limit_bps'], 32768)
+        self.wait_listening(a['port'])
+        s = netutil.connect(a['port'], timeout=20)
+        payload = os.urandom(96 * 1024)
+        t0 = time.time()
+        self.assertEqual(netutil.roundtrip(s, payload), payload)
+        slow = time.time() - t0
+        # 96 KiB at 32 KiB/s each way: about 3 s (the first burst may pass at once).
+        self.assertGreater(slow, 1.5)
+        r = self.d.request('PATCH', '%s/transient-access/%s' % (self.base, a['id']),
+                           {'rate_limit_bps': 0})
+        self.assertEqual(r.status, 200, r)
+        self.assertIsNone(r.json['rate_limit_bps'])
+        time.sleep(0.5)
+        t0 = time.time()
+        self.assertEqual(netutil.roundtrip(s, payload), payload)
+        self.assertLess(time.time() - t0, 1.0)
+        s.close()
+        r = self.d.request('PATCH', '%s/transient-access/%s' % (self.base, a['id']),
+                           {'rate_limit_bps': 10})
+        self.assertError(r, 400, 'invalid_request_error', 'parameter_out_of_range',
+                         'rate_limit_bps')
+
+    def test_grants_that_expire_while_down_are_torn_down_at_start(self):
+        a = self.create_access()
+        when = iso_in(2)
+        self.assertEqual(self.d.request('PATCH', '%s/transient-access/%s' % (self.base, a['id']),
+                                        {'expires_at': when}).status, 200)
+        self.d.stop()
+        time.sleep(3)
+        self.d.start()
+        deadline = time.time() + 2
+        g = None
+        while time.time() < deadline:
+            g = self.d.request('GET', '%s/transient-access/%s' % (self.base, a['id'])).json
+            if g['config_removed_from_mpac']:
+                break
+            time.sleep(0.05)
+        self.assertTrue(g['config_removed_from_mpac'] and g['expired'], g)
+        self.assertFalse(g['revoked_early'])
+        self.assertFalse(netutil.port_open(a['port']))
+        jobs = self.d.request('GET', '/v1/sites/%s/jobs' % self.site).json
+        self.assertTrue(any(j['description'] == 'Expire transient access ' + a['username']
+                            for j in jobs))
+
     def test_active_filter(self):
         a = self.create_access()
         b = self.create_access()
