@@ -108,6 +108,23 @@ int store_grant_insert(struct store *s, struct grant *g, int port_lo, int port_h
     return r;
 }
 
+static void grant_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    struct grant *g = elem;
+    read_grant(ctx, st, g);
+    if (sqlite3_column_count(st) > 25) {
+        g->target_address = col_strdup(st, 25);
+        g->target_port = sqlite3_column_int(st, 26);
+    }
+}
+
+static void grant_release_elem(void *elem)
+{
+    struct grant *g = elem;
+    sodium_memzero(g->password, sizeof g->password);
+    grant_release(g);
+}
+
 static int list_query(struct store *s, const char *sql, void (*bind)(sqlite3_stmt *, const void *),
                       const void *arg, struct grant **ret, size_t *n)
 {
@@ -116,27 +133,7 @@ static int list_query(struct store *s, const char *sql, void (*bind)(sqlite3_stm
     if (!st)
         return -EIO;
     bind(st, arg);
-    struct grant *a = NULL;
-    size_t cnt = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        a = xrealloc(a, (cnt + 1) * sizeof *a);
-        read_grant(s, st, &a[cnt]);
-        int ncol = sqlite3_column_count(st);
-        if (ncol > 25) {
-            a[cnt].target_address = col_strdup(st, 25);
-            a[cnt].target_port = sqlite3_column_int(st, 26);
-        }
-        cnt++;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        store_grant_array_free(a, cnt);
-        return store_map_rc(c, rc);
-    }
-    *ret = a;
-    *n = cnt;
-    return 0;
+    return store_collect(c, st, sizeof **ret, grant_row, s, grant_release_elem, (void **)ret, n);
 }
 
 struct list_args {
@@ -160,16 +157,11 @@ int store_grant_list(struct store *s, const char *tenant_id, const char *site_id
                      enum grant_kind kind, bool active_only, struct grant **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
-    static const char check[] = "SELECT 1 FROM sites WHERE id = ? AND tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, check) : NULL;
-    if (!st)
+    if (!c)
         return -EIO;
-    bind_text(st, 1, site_id);
-    bind_text(st, 2, tenant_id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    int r = store_site_owned(c, tenant_id, site_id);
+    if (r < 0)
+        return r;
     static const char sql[] =
         "SELECT " GRANT_COLUMNS " FROM grants g JOIN sites s ON s.id = g.site_id "
         "WHERE g.site_id = ?1 AND s.tenant_id = ?2 AND g.kind = ?3 AND (?4 = 0 OR "
@@ -342,6 +334,18 @@ int store_grant_conn_insert(struct store *s, const char *grant_id,
     return store_step_done(c, st);
 }
 
+static void conn_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    (void)ctx;
+    struct grant_connection *x = elem;
+    col_copy(st, 0, x->source, sizeof x->source);
+    x->started_ms = sqlite3_column_int64(st, 1);
+    x->ended_ms = col_time(st, 2);
+    x->bytes_in = (uint64_t)sqlite3_column_int64(st, 3);
+    x->bytes_out = (uint64_t)sqlite3_column_int64(st, 4);
+    col_copy(st, 5, x->outcome, sizeof x->outcome);
+}
+
 int store_grant_conn_list(struct store *s, const char *grant_id, struct grant_connection **ret,
                           size_t *n)
 {
@@ -352,26 +356,5 @@ int store_grant_conn_list(struct store *s, const char *grant_id, struct grant_co
     if (!st)
         return -EIO;
     bind_text(st, 1, grant_id);
-    struct grant_connection *a = NULL;
-    size_t cnt = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        a = xrealloc(a, (cnt + 1) * sizeof *a);
-        struct grant_connection *x = &a[cnt++];
-        memset(x, 0, sizeof *x);
-        col_copy(st, 0, x->source, sizeof x->source);
-        x->started_ms = sqlite3_column_int64(st, 1);
-        x->ended_ms = col_time(st, 2);
-        x->bytes_in = (uint64_t)sqlite3_column_int64(st, 3);
-        x->bytes_out = (uint64_t)sqlite3_column_int64(st, 4);
-        col_copy(st, 5, x->outcome, sizeof x->outcome);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        free(a);
-        return store_map_rc(c, rc);
-    }
-    *ret = a;
-    *n = cnt;
-    return 0;
+    return store_collect(c, st, sizeof **ret, conn_row, NULL, NULL, (void **)ret, n);
 }

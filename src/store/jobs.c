@@ -117,41 +117,33 @@ out_rollback:
     return r;
 }
 
+static void job_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    read_job(ctx, st, elem);
+}
+
+static void job_release_elem(void *elem)
+{
+    job_release(elem);
+}
+
 int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
                    size_t *n)
 {
     struct store_conn *c = store_conn(s);
-    static const char check[] = "SELECT 1 FROM sites WHERE id = ? AND tenant_id = ?";
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
                               "WHERE j.site_id = ? AND s.tenant_id = ? ORDER BY j.rowid DESC";
-    sqlite3_stmt *st = c ? store_stmt(c, check) : NULL;
+    if (!c)
+        return -EIO;
+    int r = store_site_owned(c, tenant_id, site_id);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
     if (!st)
         return -EIO;
     bind_text(st, 1, site_id);
     bind_text(st, 2, tenant_id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-    st = store_stmt(c, sql);
-    if (!st)
-        return -EIO;
-    bind_text(st, 1, site_id);
-    bind_text(st, 2, tenant_id);
-    struct job *a = NULL;
-    size_t cnt = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        a = xrealloc(a, (cnt + 1) * sizeof *a);
-        read_job(s, st, &a[cnt++]);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        store_job_array_free(a, cnt);
-        return store_map_rc(c, rc);
-    }
-    *ret = a;
-    *n = cnt;
-    return 0;
+    return store_collect(c, st, sizeof **ret, job_row, s, job_release_elem, (void **)ret, n);
 }
 
 static int read_events(struct store_conn *c, struct job *j)
@@ -267,6 +259,34 @@ int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id
     return r == -ENOENT ? -EBUSY : r;
 }
 
+/*
+ * The common part of claiming: runs the bound claim UPDATE ... RETURNING id
+ * inside the transaction begun by the caller, logs the event and commits,
+ * then reads the job. -ENOENT when nothing was claimed.
+ */
+static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st,
+                        const char *event, const char *message, struct job *ret)
+{
+    int rc = sqlite3_step(st);
+    char id[37] = "";
+    if (rc == SQLITE_ROW)
+        col_copy(st, 0, id, sizeof id);
+    sqlite3_reset(st);
+    int r = 0;
+    if (rc != SQLITE_ROW)
+        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    if (r == 0)
+        r = add_event(c, id, event, message);
+    if (r < 0) {
+        store_rollback(c);
+        return r;
+    }
+    r = store_commit(c);
+    if (r < 0)
+        return r;
+    return store_job_get_any(s, id, ret);
+}
+
 int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                          struct job *ret)
 {
@@ -290,22 +310,7 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
     sqlite3_bind_int64(st, 1, lease_ms);
     sqlite3_bind_int64(st, 2, now_ms / 1000);
     bind_text(st, 3, site_id);
-    int rc = sqlite3_step(st);
-    char id[37] = "";
-    if (rc == SQLITE_ROW)
-        col_copy(st, 0, id, sizeof id);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW) {
-        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-        goto out_rollback;
-    }
-    r = add_event(c, id, "downloaded", "Script downloaded by the router");
-    if (r < 0)
-        goto out_rollback;
-    r = store_commit(c);
-    if (r < 0)
-        return r;
-    return store_job_get_any(s, id, ret);
+    return finish_claim(s, c, st, "downloaded", "Script downloaded by the router", ret);
 out_rollback:
     store_rollback(c);
     return r;
@@ -338,22 +343,7 @@ int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, stru
     sqlite3_bind_int64(st, 1, lease_ms);
     sqlite3_bind_int64(st, 2, now_ms / 1000);
     sqlite3_bind_int64(st, 3, now_ms);
-    int rc = sqlite3_step(st);
-    char id[37] = "";
-    if (rc == SQLITE_ROW)
-        col_copy(st, 0, id, sizeof id);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW) {
-        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-        goto out_rollback;
-    }
-    r = add_event(c, id, "pushing", "Express push over the RouterOS API started");
-    if (r < 0)
-        goto out_rollback;
-    r = store_commit(c);
-    if (r < 0)
-        return r;
-    return store_job_get_any(s, id, ret);
+    return finish_claim(s, c, st, "pushing", "Express push over the RouterOS API started", ret);
 out_rollback:
     store_rollback(c);
     return r;

@@ -224,6 +224,17 @@ int store_policy_get_default(struct store *s, const char *tenant_id, struct poli
     return get_policy_conn(c, tenant_id, NULL, 0, ret);
 }
 
+static void policy_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    (void)ctx;
+    read_policy_row(st, elem);
+}
+
+static void policy_release_elem(void *elem)
+{
+    policy_release(elem);
+}
+
 int store_policy_list(struct store *s, const char *tenant_id, struct policy **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
@@ -235,13 +246,8 @@ int store_policy_list(struct store *s, const char *tenant_id, struct policy **re
     bind_text(st, 1, tenant_id);
     struct policy *a = NULL;
     size_t cnt = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        a = xrealloc(a, (cnt + 1) * sizeof *a);
-        read_policy_row(st, &a[cnt++]);
-    }
-    sqlite3_reset(st);
-    int r = rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
+    int r = store_collect(c, st, sizeof *a, policy_row, NULL, policy_release_elem, (void **)&a,
+                          &cnt);
     for (size_t i = 0; r == 0 && i < cnt; i++)
         r = read_services(c, &a[i]);
     if (r < 0) {

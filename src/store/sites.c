@@ -109,6 +109,16 @@ out_rollback:
     return r;
 }
 
+static void site_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    store_read_site(ctx, st, elem);
+}
+
+static void site_release_elem(void *elem)
+{
+    site_release(elem);
+}
+
 int store_site_list(struct store *s, const char *tenant_id, struct site **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
@@ -118,21 +128,7 @@ int store_site_list(struct store *s, const char *tenant_id, struct site **ret, s
     if (!st)
         return -EIO;
     bind_text(st, 1, tenant_id);
-    struct site *a = NULL;
-    size_t cnt = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        a = xrealloc(a, (cnt + 1) * sizeof *a);
-        store_read_site(s, st, &a[cnt++]);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        store_site_array_free(a, cnt);
-        return store_map_rc(c, rc);
-    }
-    *ret = a;
-    *n = cnt;
-    return 0;
+    return store_collect(c, st, sizeof **ret, site_row, s, site_release_elem, (void **)ret, n);
 }
 
 int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret)
@@ -169,10 +165,7 @@ int store_site_update(struct store *s, const struct site *site)
     sqlite3_bind_int64(st, 4, site->updated_at);
     bind_text(st, 5, site->id);
     bind_text(st, 6, site->tenant_id);
-    int r = store_step_done(c, st);
-    if (r < 0)
-        return r;
-    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+    return store_step_changed(c, st);
 }
 
 int store_site_delete(struct store *s, const char *tenant_id, const char *id)
@@ -184,10 +177,7 @@ int store_site_delete(struct store *s, const char *tenant_id, const char *id)
         return -EIO;
     bind_text(st, 1, id);
     bind_text(st, 2, tenant_id);
-    int r = store_step_done(c, st);
-    if (r < 0)
-        return r;
-    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+    return store_step_changed(c, st);
 }
 
 void store_site_array_free(struct site *a, size_t n)
@@ -246,58 +236,53 @@ int store_site_note_put(struct store *s, const char *tenant_id, const char *site
     return store_site_note_get(s, tenant_id, site_id, ret);
 }
 
+static void credential_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    struct store *s = ctx;
+    struct credential *x = elem;
+    col_copy(st, 0, x->id, sizeof x->id);
+    col_copy(st, 1, x->site_id, sizeof x->site_id);
+    col_copy(st, 2, x->username, sizeof x->username);
+    char *pw = store_open_text(s, (const char *)sqlite3_column_text(st, 3));
+    if (pw) {
+        snprintf(x->password, sizeof x->password, "%s", pw);
+        sodium_memzero(pw, strlen(pw));
+        free(pw);
+    }
+    x->ip_address = col_strdup(st, 4);
+    x->api_port = sqlite3_column_int(st, 5);
+    x->created_at = col_time(st, 6);
+    x->deleted_at = col_time(st, 7);
+}
+
+static void credential_release_elem(void *elem)
+{
+    struct credential *x = elem;
+    sodium_memzero(x->password, sizeof x->password);
+    credential_release(x);
+}
+
 int store_credential_list(struct store *s, const char *tenant_id, const char *site_id,
                           struct credential **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
-    static const char check[] = "SELECT 1 FROM sites WHERE id = ? AND tenant_id = ?";
     static const char sql[] =
         "SELECT c.id, c.site_id, c.username, c.password_sealed, s.tunnel_address, ps.port, "
         "c.created_at, c.deleted_at FROM api_credentials c JOIN sites s ON s.id = c.site_id "
         "LEFT JOIN policy_services ps ON ps.policy_id = s.policy_id AND ps.service = 6 "
         "WHERE c.site_id = ? AND s.tenant_id = ? ORDER BY c.created_at, c.id";
-    sqlite3_stmt *st = c ? store_stmt(c, check) : NULL;
+    if (!c)
+        return -EIO;
+    int r = store_site_owned(c, tenant_id, site_id);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
     if (!st)
         return -EIO;
     bind_text(st, 1, site_id);
     bind_text(st, 2, tenant_id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-    st = store_stmt(c, sql);
-    if (!st)
-        return -EIO;
-    bind_text(st, 1, site_id);
-    bind_text(st, 2, tenant_id);
-    struct credential *a = NULL;
-    size_t cnt = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        a = xrealloc(a, (cnt + 1) * sizeof *a);
-        struct credential *x = &a[cnt++];
-        memset(x, 0, sizeof *x);
-        col_copy(st, 0, x->id, sizeof x->id);
-        col_copy(st, 1, x->site_id, sizeof x->site_id);
-        col_copy(st, 2, x->username, sizeof x->username);
-        char *pw = store_open_text(s, (const char *)sqlite3_column_text(st, 3));
-        if (pw) {
-            snprintf(x->password, sizeof x->password, "%s", pw);
-            sodium_memzero(pw, strlen(pw));
-            free(pw);
-        }
-        x->ip_address = col_strdup(st, 4);
-        x->api_port = sqlite3_column_int(st, 5);
-        x->created_at = col_time(st, 6);
-        x->deleted_at = col_time(st, 7);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        store_credential_array_free(a, cnt);
-        return store_map_rc(c, rc);
-    }
-    *ret = a;
-    *n = cnt;
-    return 0;
+    return store_collect(c, st, sizeof **ret, credential_row, s, credential_release_elem,
+                         (void **)ret, n);
 }
 
 int store_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
@@ -306,26 +291,15 @@ int store_credential_rotate(struct store *s, const char *tenant_id, const struct
     struct store_conn *c = store_conn(s);
     if (!c)
         return -EIO;
-    static const char check[] = "SELECT 1 FROM sites WHERE id = ? AND tenant_id = ?";
     static const char retire[] =
         "UPDATE api_credentials SET deleted_at = ? WHERE site_id = ? AND deleted_at IS NULL";
     int r = store_begin(c);
     if (r < 0)
         return r;
-    sqlite3_stmt *st = store_stmt(c, check);
-    if (!st) {
-        r = -EIO;
+    r = store_site_owned(c, tenant_id, cred->site_id);
+    if (r < 0)
         goto out_rollback;
-    }
-    bind_text(st, 1, cred->site_id);
-    bind_text(st, 2, tenant_id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW) {
-        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-        goto out_rollback;
-    }
-    st = store_stmt(c, retire);
+    sqlite3_stmt *st = store_stmt(c, retire);
     if (!st) {
         r = -EIO;
         goto out_rollback;

@@ -197,6 +197,55 @@ int store_step_done(struct store_conn *c, sqlite3_stmt *st)
     return r;
 }
 
+int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
+                  void (*read_row)(void *ctx, sqlite3_stmt *st, void *elem), void *ctx,
+                  void (*release_row)(void *elem), void **ret, size_t *n)
+{
+    char *a = NULL;
+    size_t cnt = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        a = xrealloc(a, (cnt + 1) * elem_size);
+        void *elem = a + cnt * elem_size;
+        memset(elem, 0, elem_size);
+        read_row(ctx, st, elem);
+        cnt++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        for (size_t i = 0; release_row && i < cnt; i++)
+            release_row(a + i * elem_size);
+        free(a);
+        return store_map_rc(c, rc);
+    }
+    *ret = a;
+    *n = cnt;
+    return 0;
+}
+
+int store_site_owned(struct store_conn *c, const char *tenant_id, const char *site_id)
+{
+    static const char sql[] = "SELECT 1 FROM sites WHERE id = ? AND tenant_id = ?";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, tenant_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+}
+
+int store_step_changed(struct store_conn *c, sqlite3_stmt *st)
+{
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+}
+
 char *col_strdup(sqlite3_stmt *st, int i)
 {
     const unsigned char *t = sqlite3_column_text(st, i);

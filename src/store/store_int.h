@@ -58,6 +58,20 @@ int store_step_done(struct store_conn *c, sqlite3_stmt *st);
 /* sqlite result code to -errno. */
 int store_map_rc(struct store_conn *c, int rc);
 
+/*
+ * Steps st (already bound) to its end, appending one element of elem_size per
+ * row to a growing array: read_row fills a zeroed element. On a database
+ * error the elements read so far are released (release_row may be NULL) and
+ * freed. Resets st. 0 with *ret (owned, NULL when empty) and *n, or -errno.
+ */
+int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
+                  void (*read_row)(void *ctx, sqlite3_stmt *st, void *elem), void *ctx,
+                  void (*release_row)(void *elem), void **ret, size_t *n);
+/* 0 when site_id is a site of tenant_id, -ENOENT when not, or a database error. */
+int store_site_owned(struct store_conn *c, const char *tenant_id, const char *site_id);
+/* Steps a statement that must change one row: 0, -ENOENT when none changed, or an error. */
+int store_step_changed(struct store_conn *c, sqlite3_stmt *st);
+
 /* Column helpers: owned copy of a text column or NULL. */
 char *col_strdup(sqlite3_stmt *st, int i);
 void col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen);

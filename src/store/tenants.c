@@ -160,6 +160,17 @@ int store_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_L
     return 0;
 }
 
+static void key_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    (void)ctx;
+    read_key(st, elem);
+}
+
+static void key_release(void *elem)
+{
+    api_key_release(elem);
+}
+
 int store_api_key_list(struct store *s, const char *tenant_id, struct api_key **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
@@ -169,21 +180,7 @@ int store_api_key_list(struct store *s, const char *tenant_id, struct api_key **
     if (!st)
         return -EIO;
     bind_text(st, 1, tenant_id);
-    struct api_key *a = NULL;
-    size_t cnt = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        a = xrealloc(a, (cnt + 1) * sizeof *a);
-        read_key(st, &a[cnt++]);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        store_api_key_array_free(a, cnt);
-        return store_map_rc(c, rc);
-    }
-    *ret = a;
-    *n = cnt;
-    return 0;
+    return store_collect(c, st, sizeof **ret, key_row, NULL, key_release, (void **)ret, n);
 }
 
 int store_api_key_revoke(struct store *s, const char *tenant_id, const char *id)

@@ -79,6 +79,12 @@ int store_user_get(struct store *s, const char *tenant_id, const char *id, struc
     return one_user(s, tenant_id ? mine : any, id, tenant_id, ret);
 }
 
+static void user_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    (void)ctx;
+    read_user(st, elem);
+}
+
 int store_user_list(struct store *s, const char *tenant_id, struct user **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
@@ -88,21 +94,7 @@ int store_user_list(struct store *s, const char *tenant_id, struct user **ret, s
     if (!st)
         return -EIO;
     bind_text(st, 1, tenant_id);
-    struct user *a = NULL;
-    size_t cnt = 0;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        a = xrealloc(a, (cnt + 1) * sizeof *a);
-        read_user(st, &a[cnt++]);
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        free(a);
-        return store_map_rc(c, rc);
-    }
-    *ret = a;
-    *n = cnt;
-    return 0;
+    return store_collect(c, st, sizeof **ret, user_row, NULL, NULL, (void **)ret, n);
 }
 
 int store_user_update(struct store *s, const struct user *u)
@@ -119,10 +111,7 @@ int store_user_update(struct store *s, const struct user *u)
     sqlite3_bind_int64(st, 4, time_now());
     bind_text(st, 5, u->id);
     bind_text(st, 6, u->tenant_id);
-    int r = store_step_done(c, st);
-    if (r < 0)
-        return r;
-    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+    return store_step_changed(c, st);
 }
 
 int store_user_delete(struct store *s, const char *tenant_id, const char *id)
@@ -134,10 +123,7 @@ int store_user_delete(struct store *s, const char *tenant_id, const char *id)
         return -EIO;
     bind_text(st, 1, id);
     bind_text(st, 2, tenant_id);
-    int r = store_step_done(c, st);
-    if (r < 0)
-        return r;
-    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+    return store_step_changed(c, st);
 }
 
 int store_user_touch_login(struct store *s, const char *id)
