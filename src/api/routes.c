@@ -99,6 +99,7 @@ static const struct http_route routes[] = {
     R("GET", "/v1/sites/{id}/jobs/{job}", h_jobs_get, SCOPE_JOB_VIEW),
     R("DELETE", "/v1/sites/{id}/jobs/{job}", h_jobs_cancel, SCOPE_JOB_DELETE),
     R("GET", "/api/routers/{id}/jobs", h_jobs_list, SCOPE_JOB_VIEW),
+    R("POST", "/api/routers/{id}/jobs", h_jobs_create, SCOPE_JOB_CREATE | ROUTE_RAW),
     R("GET", "/api/routers/{id}/jobs/{job}", h_jobs_get, SCOPE_JOB_VIEW),
     R("DELETE", "/api/routers/{id}/jobs/{job}", h_jobs_cancel, SCOPE_JOB_DELETE),
     R("POST", "/api/asynchronous/{id}", h_jobs_create_async, SCOPE_JOB_CREATE | ROUTE_RAW),
@@ -182,8 +183,10 @@ static int read_body(struct api_call *call, unsigned flags)
     }
     bool wants = flags & (ROUTE_BODY | ROUTE_BODY_OPT);
     if (flags & ROUTE_RAW) {
-        /* Raw routes read the body themselves; a JSON body is parsed for them. */
-        if (req->body_too_large || !req->body_len || !is_json_type(req->content_type))
+        /* Raw routes read the body themselves; a JSON body is parsed for the API ones
+         * (device routes take text whatever the router says it is). */
+        if (req->body_too_large || !req->body_len || !is_json_type(req->content_type) ||
+            (flags & ROUTE_PUBLIC))
             return 0;
         wants = true;
     }

@@ -1,6 +1,5 @@
 #include "log.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +8,6 @@
 
 static enum log_level min_level = LOG_INFO;
 static int json_mode = -1;
-static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void log_set_level(enum log_level lvl)
 {
@@ -32,20 +30,52 @@ static const char *level_name(enum log_level lvl)
     return "?";
 }
 
-/* Writes s as a JSON string body (without quotes), escaping what JSON needs. */
-static void put_json_escaped(FILE *f, const char *s)
+/* A line under construction: fixed size, truncated (never overflowing) when too long. */
+struct line {
+    char b[4096];
+    size_t n;
+};
+
+static void put(struct line *l, const char *s, size_t len)
 {
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
+    if (len > sizeof l->b - 2 - l->n)
+        len = sizeof l->b - 2 - l->n;
+    memcpy(l->b + l->n, s, len);
+    l->n += len;
 }
 
+static void puts_(struct line *l, const char *s)
+{
+    put(l, s, strlen(s));
+}
+
+/* Appends s as the body of a JSON string, escaping what JSON needs. */
+static void put_escaped(struct line *l, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        put(l, run, (size_t)(s - run));
+        run = s + 1;
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            put(l, e, 2);
+        } else {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            put(l, e, 6);
+        }
+    }
+    put(l, run, (size_t)(s - run));
+}
+
+/*
+ * One event = one line = one write(2): lines from several threads never
+ * interleave (writes up to PIPE_BUF are atomic on pipes; on files and
+ * terminals a single write is not split in practice), no lock, no stdio buffer.
+ */
 void log_msg(enum log_level lvl, const char *component, const char *fmt, ...)
 {
     if (lvl < min_level)
@@ -65,16 +95,25 @@ void log_msg(enum log_level lvl, const char *component, const char *fmt, ...)
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 
     int json = json_mode >= 0 ? json_mode : !isatty(STDERR_FILENO);
-    pthread_mutex_lock(&log_lock);
+    struct line l;
+    l.n = 0;
     if (json) {
-        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"", when, level_name(lvl));
-        put_json_escaped(stderr, component);
-        fputs("\",\"msg\":\"", stderr);
-        put_json_escaped(stderr, msg);
-        fputs("\"}\n", stderr);
+        puts_(&l, "{\"ts\":\"");
+        puts_(&l, when);
+        puts_(&l, "\",\"level\":\"");
+        puts_(&l, level_name(lvl));
+        puts_(&l, "\",\"component\":\"");
+        put_escaped(&l, component);
+        puts_(&l, "\",\"msg\":\"");
+        put_escaped(&l, msg);
+        puts_(&l, "\"}");
     } else {
-        fprintf(stderr, "%s %-5s %-10s %s\n", when, level_name(lvl), component, msg);
+        char head[160];
+        snprintf(head, sizeof head, "%s %-5s %-10s ", when, level_name(lvl), component);
+        puts_(&l, head);
+        puts_(&l, msg);
     }
-    fflush(stderr);
-    pthread_mutex_unlock(&log_lock);
+    l.b[l.n++] = '\n';
+    ssize_t w = write(STDERR_FILENO, l.b, l.n);
+    (void)w; /* nowhere to report a failing log */
 }

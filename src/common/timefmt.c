@@ -98,7 +98,7 @@ int time_parse_rfc3339(const char *s, int64_t *ret_t)
 void time_phrase_relative(int64_t t, int64_t now, char *out, size_t outlen)
 {
     int64_t diff = t - now;
-    int future = diff >= 0;
+    int future = diff > 0;
     int64_t a = future ? diff : -diff;
     const char *unit;
     int64_t n;

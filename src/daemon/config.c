@@ -44,7 +44,7 @@ static const struct key keys[] = {
     {"public_url", K_STR, OFF(public_url), NULL, "base URL routers use (default http://LISTEN)"},
     {"share_dir", K_STR, OFF(share_dir), TG_SHARE_DIR, "where api/ and docs/ are read from"},
     {"log_level", K_STR, OFF(log_level), "info", "debug, info, warn or error"},
-    {"http_threads", K_UINT, OFF(http_threads), "2", "HTTP worker threads"},
+    {"http_threads", K_UINT, OFF(http_threads), "4", "HTTP worker threads"},
     {"max_body", K_SIZE, OFF(max_body), "1048576", "request body cap in bytes"},
     {"poll_interval", K_UINT, OFF(poll_interval), "30", "seconds between router heartbeats"},
     {"job_max_attempts", K_UINT, OFF(job_max_attempts), "5", "push attempts before a job fails"},

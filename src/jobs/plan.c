@@ -184,8 +184,8 @@ int job_plan_action(struct job_plan *p, const char *action, const struct policy 
         job_plan_add(p, JOB_REBOOT, "/system", NULL, NULL);
         *ret_needs_ack = false; /* the router goes away before it could say "done" */
     } else if (!strcmp(action, "site.clear_firewall")) {
+        /* Filter rules only: NAT carries the LAN's masquerade and live transient forwards. */
         job_plan_add(p, JOB_REMOVE, "/ip firewall filter", NULL, NULL);
-        job_plan_add(p, JOB_REMOVE, "/ip firewall nat", NULL, NULL);
         /* Keep the platform's own way in: the management filter comes straight back. */
         job_plan_mgmt_filter(p, pol, s);
     } else if (!strcmp(action, "site.recreate_management_filter")) {

@@ -233,7 +233,8 @@ int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
     struct store_conn *c = store_conn(s);
     static const char sql[] =
         "UPDATE grants SET expires_at_ms = CASE WHEN ?1 > 0 THEN ?1 ELSE expires_at_ms END, "
-        "rate_limit = coalesce(?2, rate_limit) WHERE id = ?3 AND torn_down_at IS NULL";
+        "rate_limit = coalesce(?2, rate_limit) WHERE id = ?3 AND torn_down_at IS NULL "
+        "AND expires_at_ms > ?4"; /* an expired grant waiting for teardown stays expired */
     sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
     if (!st)
         return -EIO;
@@ -241,6 +242,7 @@ int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
     if (rate)
         sqlite3_bind_int64(st, 2, (sqlite3_int64)*rate);
     bind_text(st, 3, id);
+    sqlite3_bind_int64(st, 4, time_now_ms());
     int r = store_step_done(c, st);
     if (r < 0)
         return r;

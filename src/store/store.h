@@ -198,7 +198,7 @@ int store_grant_get(struct store *s, const char *tenant_id, const char *site_id,
 int store_grant_get_any(struct store *s, const char *id, struct grant *ret);
 /*
  * Changes a live grant: a new expiry (expires_at_ms > 0) and/or rate limit
- * (rate != NULL). -EBUSY when it is torn down already.
+ * (rate != NULL). -EBUSY when it expired or is torn down already.
  */
 int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
                        const uint64_t *rate);

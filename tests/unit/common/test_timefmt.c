@@ -158,7 +158,7 @@ static void test_relative_phrases(void **state)
     assert_string_equal(phrase(1), "1 second from now");
     assert_string_equal(phrase(-1), "1 second ago");
     assert_string_equal(phrase(30), "30 seconds from now");
-    assert_string_equal(phrase(0), "0 seconds from now");
+    assert_string_equal(phrase(0), "0 seconds ago"); /* the moment it ends counts as past */
     assert_string_equal(phrase(86400), "1 day from now");
     assert_string_equal(phrase(3 * 86400 + 5), "3 days from now");
     assert_string_equal(phrase(-2 * 86400), "2 days ago");
