@@ -92,6 +92,8 @@ int api_enqueue_policy_jobs(struct api *api, const struct policy *pol,
                             const struct strlist *site_ids, const char *created_by);
 /* Tells the dispatcher (if any) that jobs were queued. */
 void api_jobs_queued(struct api *api);
+/* Tells the edge (if any) that grants changed. */
+void api_grants_changed(struct api *api);
 json_t *job_to_json(const struct job *j, bool with_events);
 
 /* --- handlers --- */
@@ -109,6 +111,7 @@ void h_sites_create(struct api_call *call);
 void h_sites_get(struct api_call *call);
 void h_sites_update(struct api_call *call);
 void h_sites_delete(struct api_call *call);
+void h_sites_bootstrap(struct api_call *call);
 void h_note_get(struct api_call *call);
 void h_note_put(struct api_call *call);
 void h_credentials_list(struct api_call *call);

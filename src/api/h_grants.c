@@ -20,7 +20,7 @@
 #include "store.h"
 #include "timefmt.h"
 
-static void grants_changed(struct api *api)
+void api_grants_changed(struct api *api)
 {
     if (api->cfg.grants_changed)
         api->cfg.grants_changed(api->cfg.grants_ctx);
@@ -243,7 +243,7 @@ out:
         api_fail_store(call, r, "grant");
     if (r == 0) {
         api_jobs_queued(call->api);
-        grants_changed(call->api);
+        api_grants_changed(call->api);
     }
     return r;
 }
@@ -394,7 +394,7 @@ static void patch(struct api_call *call, enum grant_kind kind)
                         "The grant has expired or was revoked.");
     if (r < 0)
         return api_fail_store(call, r, "grant");
-    grants_changed(call->api);
+    api_grants_changed(call->api);
     send_grant(call, kind, site, id, 200);
 }
 
@@ -413,7 +413,7 @@ static void revoke(struct api_call *call, enum grant_kind kind)
     if (r < 0 && r != -EBUSY)
         return api_fail_store(call, r, "grant");
     if (r == 0) {
-        grants_changed(call->api);
+        api_grants_changed(call->api);
         api_jobs_queued(call->api);
     }
     api_send_no_content(call);

@@ -129,8 +129,9 @@ static int create_custom(struct api_call *call, const char *site, char ret_id[37
         api_fail_store(call, r, "job");
         return r;
     }
-    api_jobs_queued(call->api);
-    return 0;
+    if (r == 0)
+        api_jobs_queued(call->api);
+    return r; /* 1: the idempotency key named an earlier job */
 }
 
 void h_jobs_create(struct api_call *call)
@@ -139,8 +140,9 @@ void h_jobs_create(struct api_call *call)
     if (!api_check_id(call, site, "site"))
         return;
     char id[37];
-    if (create_custom(call, site, id) == 0)
-        send_job(call, site, id, 201);
+    int r = create_custom(call, site, id);
+    if (r >= 0)
+        send_job(call, site, id, r == 1 ? 200 : 201);
 }
 
 void h_jobs_create_async(struct api_call *call)

@@ -10,6 +10,7 @@
 
 #include "alloc.h"
 #include "api_int.h"
+#include "enqueue.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
@@ -34,7 +35,7 @@ static void send_site(struct api_call *call, const char *id, int status)
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
     if (r < 0)
         return api_fail_store(call, r, "site");
-    api_send_json(call, status, site_to_json(call->api, &s, s.status == SITE_PENDING_ONBOARDING));
+    api_send_json(call, status, site_to_json(call->api, &s, true));
     site_release(&s);
 }
 
@@ -181,14 +182,87 @@ out:
     site_release(&s);
 }
 
+void h_sites_bootstrap(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "site"))
+        return;
+    char token[SITE_TOKEN_LEN + 1];
+    rand_base62(token, SITE_TOKEN_LEN);
+    int r = store_site_new_bootstrap(call->api->store, call->who.tenant_id, id, token);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    send_site(call, id, 200);
+}
+
+/*
+ * The router-side cleanup of a site: everything tikgate created there (the
+ * grants' users and NAT rules, the management filter, the API user), the poll
+ * scheduler last so that a pulled cleanup can still report done.
+ */
+static void plan_site_cleanup(struct api *api, const struct site *s, struct job_plan *p)
+{
+    struct grant *g = NULL;
+    size_t n = 0;
+    if (store_site_grants(api->store, s->id, &g, &n) == 0) {
+        for (size_t i = 0; i < n; i++)
+            job_plan_grant_teardown(p, &g[i]);
+        store_grant_array_free(g, n);
+    }
+    char *tag = xasprintf("tikgate:mgmt-filter:%s", s->id);
+    job_plan_add(p, JOB_REMOVE, "/ip firewall filter", "comment", tag);
+    free(tag);
+    job_plan_add(p, JOB_REMOVE, "/user", "name", CREDENTIAL_USERNAME);
+    job_plan_add(p, JOB_REMOVE, "/system scheduler", "name", "tikgate-poll");
+}
+
 void h_sites_delete(struct api_call *call)
 {
     const char *id = api_param(call, 0);
     if (!api_check_id(call, id, "site"))
         return;
-    int r = store_site_delete(call->api->store, call->who.tenant_id, id);
+    struct site s;
+    int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
     if (r < 0)
         return api_fail_store(call, r, "site");
+    /* Never adopted, or deleted a second time while deleting: the record goes at once. */
+    if (!s.adopted_at || s.status == SITE_DELETING) {
+        site_release(&s);
+        r = store_site_delete(call->api->store, call->who.tenant_id, id);
+        if (r < 0)
+            return api_fail_store(call, r, "site");
+        api_grants_changed(call->api);
+        return api_send_no_content(call);
+    }
+    /* Adopted: close every grant, then clean the router; the record goes when that job
+     * completes (store_job_finish), so the orchestration log shows the cleanup. */
+    struct grant *g = NULL;
+    size_t n = 0;
+    r = store_tx_begin(call->api->store);
+    if (r == 0 && (r = store_site_grants(call->api->store, id, &g, &n)) == 0) {
+        for (size_t i = 0; r == 0 && i < n; i++)
+            if (!g[i].torn_down_at)
+                r = store_grant_teardown(call->api->store, g[i].id, true, "");
+        store_grant_array_free(g, n);
+    }
+    if (r == 0)
+        r = store_site_set_deleting(call->api->store, call->who.tenant_id, id);
+    if (r == 0) {
+        struct job_plan plan = {0};
+        plan_site_cleanup(call->api, &s, &plan);
+        r = api_enqueue(call->api, id, "site_delete", "Remove tikgate from the router", &plan,
+                        NULL, true, true, call->who.name, NULL, NULL);
+        job_plan_release(&plan);
+    }
+    if (r == 0)
+        r = store_tx_commit(call->api->store);
+    else
+        store_tx_rollback(call->api->store);
+    site_release(&s);
+    if (r < 0)
+        return api_fail_store(call, r, "site");
+    api_grants_changed(call->api);
+    api_jobs_queued(call->api);
     api_send_no_content(call);
 }
 

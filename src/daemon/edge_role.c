@@ -15,6 +15,7 @@
 #include "timefmt.h"
 
 struct record {
+    bool open; /* a START (accepted) rather than an END */
     char grant_id[EDGE_ID_MAX + 1];
     struct grant_connection conn;
     struct record *next;
@@ -42,9 +43,11 @@ static void on_event(void *userdata, const struct edge_event *ev)
         edge_role_wake(er);
         return;
     }
-    if (ev->type != EDGE_EV_CONN_END)
+    if (ev->type != EDGE_EV_CONN_END && ev->type != EDGE_EV_CONN_START)
         return;
     struct record *r = xcalloc(1, sizeof *r);
+    r->open = ev->type == EDGE_EV_CONN_START;
+    r->conn.conn_ref = ev->conn_id;
     snprintf(r->grant_id, sizeof r->grant_id, "%s", ev->grant_id);
     snprintf(r->conn.source, sizeof r->conn.source, "%s", ev->src_str ? ev->src_str : "?");
     r->conn.started_ms = ev->start_ms;
@@ -85,7 +88,11 @@ static void flush_records(struct edge_role *er)
     }
     while (ordered) {
         struct record *n = ordered->next;
-        store_grant_conn_insert(er->cfg.store, ordered->grant_id, &ordered->conn);
+        if (ordered->open)
+            store_grant_conn_open(er->cfg.store, ordered->grant_id, ordered->conn.conn_ref,
+                                  ordered->conn.source, ordered->conn.started_ms);
+        else
+            store_grant_conn_insert(er->cfg.store, ordered->grant_id, &ordered->conn);
         free(ordered);
         ordered = n;
     }

@@ -39,7 +39,8 @@ struct site {
     char *model;
     char *serial_number;
     char *software_version;
-    char bootstrap_token[SITE_TOKEN_LEN + 1];
+    char bootstrap_token[SITE_TOKEN_LEN + 1]; /* "" once used (adopted) */
+    int64_t adopted_at;                       /* 0 = never adopted */
     int64_t created_at;
     int64_t updated_at;
 };

@@ -38,6 +38,14 @@ int jobs_enqueue(struct store *st, const char *site_id, const char *kind, const 
     j.created_at = time_now();
     j.created_by = xstrdup(created_by);
     j.idempotency_key = xstrdup(idempotency_key);
+    /* A repeated idempotency key returns the job queued the first time (no second job). */
+    char existing[37];
+    if (idempotency_key && store_job_by_idempotency(st, site_id, idempotency_key, existing) == 0) {
+        if (ret_id)
+            memcpy(ret_id, existing, 37);
+        job_release(&j);
+        return 1;
+    }
     int r = store_job_insert(st, &j);
     if (r == 0 && ret_id)
         memcpy(ret_id, j.id, 37);

@@ -12,7 +12,9 @@
 /*
  * Queues a job for site_id with plan (or the raw script when plan is NULL).
  * Joins the caller's store transaction if one is open. ret_id (may be NULL)
- * receives the job id. 0 or a store error (-E2BIG for an oversized plan).
+ * receives the job id. 0, 1 when idempotency_key named a job queued before
+ * (ret_id is that job; nothing new is queued), or a store error (-E2BIG for
+ * an oversized plan).
  */
 int jobs_enqueue(struct store *st, const char *site_id, const char *kind, const char *description,
                  const struct job_plan *plan, const char *script, bool express, bool needs_ack,

@@ -10,11 +10,6 @@
 #include "store_int.h"
 #include "timefmt.h"
 
-#define SITE_COLUMNS                                                                               \
-    "id, tenant_id, name, policy_id, tunnel_address, status, last_seen_at, identity, model, "     \
-    "serial_number, software_version, bootstrap_token_sealed, created_at, updated_at"
-
-void store_read_site(struct store *s, sqlite3_stmt *st, struct site *x);
 
 static int site_by(struct store *s, const char *sql, const void *blob, size_t blen,
                    const char *text, struct site *ret)
@@ -38,7 +33,8 @@ static int site_by(struct store *s, const char *sql, const void *blob, size_t bl
 
 int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
 {
-    static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE bootstrap_token_hash = ?";
+    static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE bootstrap_token_hash = ? "
+                              "AND bootstrap_used_at IS NULL";
     uint8_t h[APIKEY_HASH_LEN];
     api_key_hash(token, h);
     return site_by(s, sql, h, sizeof h, NULL, ret);
@@ -67,7 +63,7 @@ int store_site_adopt(struct store *s, const char *site_id, const char *facts, co
         "UPDATE sites SET facts = ?1, identity = ?2, model = ?3, serial_number = ?4, "
         "software_version = ?5, tunnel_address = coalesce(?6, tunnel_address), "
         "device_token_hash = ?7, status = 'online', last_seen_at = ?8, adopted_at = ?8, "
-        "updated_at = ?8 WHERE id = ?9";
+        "bootstrap_used_at = ?8, updated_at = ?8 WHERE id = ?9 AND bootstrap_used_at IS NULL";
     sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
     if (!st)
         return -EIO;
@@ -88,11 +84,50 @@ int store_site_adopt(struct store *s, const char *site_id, const char *facts, co
     return sqlite3_changes(c->db) ? 0 : -ENOENT;
 }
 
+int store_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
+                             const char *token)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] =
+        "UPDATE sites SET bootstrap_token_sealed = ?1, bootstrap_token_hash = ?2, "
+        "bootstrap_used_at = NULL, updated_at = ?3 WHERE id = ?4 AND tenant_id = ?5 "
+        "AND status != 'deleting'";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    char *sealed = store_seal_text(s, token);
+    uint8_t h[APIKEY_HASH_LEN];
+    api_key_hash(token, h);
+    bind_text(st, 1, sealed);
+    sqlite3_bind_blob(st, 2, h, sizeof h, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, time_now());
+    bind_text(st, 4, site_id);
+    bind_text(st, 5, tenant_id);
+    int r = store_step_changed(c, st);
+    free(sealed);
+    return r;
+}
+
+int store_site_set_deleting(struct store *s, const char *tenant_id, const char *site_id)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "UPDATE sites SET status = 'deleting', updated_at = ? "
+                              "WHERE id = ? AND tenant_id = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, time_now());
+    bind_text(st, 2, site_id);
+    bind_text(st, 3, tenant_id);
+    return store_step_changed(c, st);
+}
+
 int store_site_heartbeat(struct store *s, const char *site_id, int64_t now)
 {
     struct store_conn *c = store_conn(s);
     static const char q[] = "SELECT status FROM sites WHERE id = ?";
-    static const char sql[] = "UPDATE sites SET last_seen_at = ?, status = 'online' WHERE id = ?";
+    static const char sql[] = "UPDATE sites SET last_seen_at = ?, status = CASE status WHEN "
+                              "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?";
     sqlite3_stmt *st = c ? store_stmt(c, q) : NULL;
     if (!st)
         return -EIO;

@@ -267,6 +267,7 @@ int store_grant_teardown(struct store *s, const char *id, bool revoked, const ch
     return update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
 }
 
+
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret)
 {
     struct store_conn *c = store_conn(s);
@@ -282,6 +283,12 @@ int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist 
         strlist_add(ret, (const char *)sqlite3_column_text(st, 0));
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
+}
+
+static void bind_site_only(sqlite3_stmt *st, const void *p)
+{
+    const struct list_args *a = p;
+    bind_text(st, 1, a->site);
 }
 
 static void bind_live(sqlite3_stmt *st, const void *p)
@@ -315,10 +322,43 @@ void store_grant_array_free(struct grant *a, size_t n)
     free(a);
 }
 
+int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
+                          const char *source, int64_t started_ms)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] =
+        "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref) "
+        "SELECT ?1, ?2, ?3, 'open', ?4 WHERE EXISTS (SELECT 1 FROM grants WHERE id = ?1)";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, grant_id);
+    bind_text(st, 2, source);
+    sqlite3_bind_int64(st, 3, started_ms);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)conn_ref);
+    return store_step_done(c, st);
+}
+
 int store_grant_conn_insert(struct store *s, const char *grant_id,
                             const struct grant_connection *gc)
 {
     struct store_conn *c = store_conn(s);
+    static const char close_sql[] =
+        "UPDATE grant_connections SET ended_ms = ?1, bytes_in = ?2, bytes_out = ?3, outcome = ?4 "
+        "WHERE grant_id = ?5 AND conn_ref = ?6 AND ended_ms IS NULL";
+    if (c && gc->conn_ref) {
+        sqlite3_stmt *u = store_stmt(c, close_sql);
+        if (!u)
+            return -EIO;
+        bind_time(u, 1, gc->ended_ms);
+        sqlite3_bind_int64(u, 2, (sqlite3_int64)gc->bytes_in);
+        sqlite3_bind_int64(u, 3, (sqlite3_int64)gc->bytes_out);
+        bind_text(u, 4, gc->outcome);
+        bind_text(u, 5, grant_id);
+        sqlite3_bind_int64(u, 6, (sqlite3_int64)gc->conn_ref);
+        if (store_step_changed(c, u) == 0)
+            return 0;
+    }
     static const char sql[] =
         "INSERT INTO grant_connections(grant_id, source, started_ms, ended_ms, bytes_in, "
         "bytes_out, outcome) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM grants "
@@ -359,4 +399,12 @@ int store_grant_conn_list(struct store *s, const char *grant_id, struct grant_co
         return -EIO;
     bind_text(st, 1, grant_id);
     return store_collect(c, st, sizeof **ret, conn_row, NULL, NULL, (void **)ret, n);
+}
+
+int store_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n)
+{
+    static const char sql[] = "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.site_id = ?1 AND "
+                              "g.config_removed_from_site = 0 ORDER BY g.rowid";
+    struct list_args a = {.site = site_id};
+    return list_query(s, sql, bind_site_only, &a, ret, n);
 }

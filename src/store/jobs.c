@@ -127,6 +127,25 @@ static void job_release_elem(void *elem)
     job_release(elem);
 }
 
+int store_job_by_idempotency(struct store *s, const char *site_id, const char *key,
+                             char ret_id[37])
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "SELECT id FROM jobs WHERE site_id = ? AND idempotency_key = ?";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, key);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        col_copy(st, 0, ret_id, 37);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+}
+
 int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
                    size_t *n)
 {
@@ -373,6 +392,17 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
         return r;
     r = update_with_event(s, ok ? done : fail, job_id, time_now(), ok ? NULL : message,
                           ok ? "completed" : "failed", message);
+    /* A site's cleanup job done: the site (and with it its log) goes. */
+    static const char drop_site[] =
+        "DELETE FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ? AND "
+        "kind = 'site_delete') AND status = 'deleting'";
+    if (r == 0 && ok) {
+        sqlite3_stmt *d = store_stmt(c, drop_site);
+        if (d) {
+            bind_text(d, 1, job_id);
+            r = store_step_done(c, d);
+        }
+    }
     if (r == 0 && ok) {
         sqlite3_stmt *st = store_stmt(c, committed);
         if (st) {

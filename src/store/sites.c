@@ -9,11 +9,6 @@
 #include "store_int.h"
 #include "timefmt.h"
 
-#define SITE_COLUMNS                                                                               \
-    "id, tenant_id, name, policy_id, tunnel_address, status, last_seen_at, identity, model, "     \
-    "serial_number, software_version, bootstrap_token_sealed, created_at, updated_at"
-
-void store_read_site(struct store *s, sqlite3_stmt *st, struct site *x);
 
 void store_read_site(struct store *s, sqlite3_stmt *st, struct site *x)
 {
@@ -38,6 +33,7 @@ void store_read_site(struct store *s, sqlite3_stmt *st, struct site *x)
     free(token);
     x->created_at = col_time(st, 12);
     x->updated_at = col_time(st, 13);
+    x->adopted_at = col_time(st, 14);
 }
 
 static int insert_credential(struct store *s, struct store_conn *c, const struct credential *cred)

@@ -120,7 +120,7 @@ void store_credential_array_free(struct credential *a, size_t n);
 
 /* --- onboarding and devices --- */
 
-/* Finds a site by its bootstrap token (any tenant). */
+/* Finds a site by its bootstrap token (any tenant) while the token is unused. */
 int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
 /* Finds a site by its device token (any tenant). */
 int store_site_by_device_token(struct store *s, const char *token, struct site *ret);
@@ -131,6 +131,11 @@ int store_site_by_device_token(struct store *s, const char *token, struct site *
 int store_site_adopt(struct store *s, const char *site_id, const char *facts, const char *identity,
                      const char *model, const char *serial, const char *version,
                      const char *tunnel_address, const char *device_token);
+/* Issues a new single-use bootstrap token (re-onboarding a reset router). */
+int store_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
+                             const char *token);
+/* status = deleting (a cleanup job is on its way; the row goes when it completes). */
+int store_site_set_deleting(struct store *s, const char *tenant_id, const char *site_id);
 /* A heartbeat: last_seen_at = now, status online. Returns 1 when it came back from offline. */
 int store_site_heartbeat(struct store *s, const char *site_id, int64_t now);
 /* Marks online sites not seen since cutoff offline. *ret_n: how many. */
@@ -144,6 +149,11 @@ int store_policy_adopted_sites(struct store *s, const char *policy_id, struct st
 
 /* Inserts j (id, token, fields set by the caller) and its "created" event. */
 int store_job_insert(struct store *s, const struct job *j);
+/* The job queued earlier for site_id under idempotency_key. -ENOENT when none. */
+int store_job_by_idempotency(struct store *s, const char *site_id, const char *key,
+                             char ret_id[37]);
+/* Live and not-yet-cleaned grants of a site (for the site's cleanup job). */
+int store_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n);
 /* Newest first. */
 int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
                    size_t *n);
@@ -216,11 +226,16 @@ int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms,
 void store_grant_array_free(struct grant *a, size_t n);
 
 struct grant_connection {
+    uint64_t conn_ref; /* the edge's connection id, 0 = none */
     char source[64];
     int64_t started_ms, ended_ms;
     uint64_t bytes_in, bytes_out;
     char outcome[32];
 };
+/* A connection accepted by the edge (conn_ref pairs it with its end). */
+int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
+                          const char *source, int64_t started_ms);
+/* Its end: completes the open record with conn_ref, or inserts one (refused sources). */
 int store_grant_conn_insert(struct store *s, const char *grant_id,
                             const struct grant_connection *c);
 int store_grant_conn_list(struct store *s, const char *grant_id, struct grant_connection **ret,

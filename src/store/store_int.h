@@ -36,6 +36,15 @@ struct store {
     int schema_version;
 };
 
+/* Columns read by store_read_site(); the bootstrap token only while it is unused. */
+#define SITE_COLUMNS                                                                               \
+    "id, tenant_id, name, policy_id, tunnel_address, status, last_seen_at, identity, model, "     \
+    "serial_number, software_version, "                                                           \
+    "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "           \
+    "updated_at, adopted_at"
+
+void store_read_site(struct store *s, sqlite3_stmt *st, struct site *x);
+
 /* The calling thread's connection, opened on first use; NULL on failure. */
 struct store_conn *store_conn(struct store *s);
 /*

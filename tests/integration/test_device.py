@@ -87,6 +87,34 @@ class Device(tg.DaemonTest):
         r = self.d.request('GET', '/api/routers/%s/jobs' % site)
         self.assertEqual([x['id'] for x in r.json][0], job)
 
+    def test_bootstrap_token_is_single_use_and_can_be_reissued(self):
+        site, token = self.new_site('single-use')
+        self.adopt(token)
+        r = self.d.request('GET', '/bootstrap/' + token, auth=None)
+        self.assertError(r, 404, 'not_found_error')
+        r = self.d.request('POST', '/adopt/' + token, raw=FACTS.encode(), auth=None,
+                           content_type='text/plain')
+        self.assertError(r, 404, 'not_found_error')
+        # A reset router is onboarded again with a new token; the old one stays dead.
+        r = self.d.request('POST', '/v1/sites/%s/bootstrap' % site)
+        self.assertEqual(r.status, 200, r)
+        new = re.search(r'/bootstrap/(\w+)"', r.json['bootstrap_command']).group(1)
+        self.assertNotEqual(new, token)
+        self.assertError(self.d.request('GET', '/bootstrap/' + token, auth=None), 404,
+                         'not_found_error')
+        _, device = self.adopt(new)
+        self.assertEqual(self.poll(device).strip(), '# tikgate: nothing to do')
+
+    def test_idempotency_key_queues_one_job(self):
+        site, _ = self.new_site('idem')
+        body = {'description': 'once', 'script': ':log info "x"', 'express_execute': False,
+                'idempotency_key': 'abc-123'}
+        r1 = self.d.request('POST', '/v1/sites/%s/jobs' % site, body)
+        r2 = self.d.request('POST', '/v1/sites/%s/jobs' % site, body)
+        self.assertEqual((r1.status, r2.status), (201, 200))
+        self.assertEqual(r1.json['id'], r2.json['id'])
+        self.assertEqual(len(self.d.request('GET', '/v1/sites/%s/jobs' % site).json), 1)
+
     def test_failure_reported_by_router(self):
         site, token = self.new_site('fails')
         _, device = self.adopt(token)

@@ -184,6 +184,24 @@ class SimFailures(tg.DaemonTest):
                           .json['status'] == 'offline', 15)
         self.assertTrue(status, 'the site did not go offline')
 
+    def test_deleting_a_site_cleans_the_router_first(self):
+        site, sim = self.adopt('to-delete', '127.0.0.6')
+        r = self.d.request('POST', '/v1/control-plane/%s/transient-access' % site,
+                           {'allow_only_cidr': '127.0.0.1/32', 'full_access': True})
+        user = r.json['username']
+        self.assertTrue(wait_for(lambda: user in [u['name'] for u in sim.menu('/user')], 10))
+        self.assertEqual(self.d.request('DELETE', '/v1/sites/' + site).status, 204)
+        # While the cleanup runs the site is "deleting"; then it is gone.
+        gone = wait_for(lambda: self.d.request('GET', '/v1/sites/' + site).status == 404, 15)
+        self.assertTrue(gone, sim.log()[-2000:])
+        names = [u['name'] for u in sim.menu('/user')]
+        self.assertNotIn(user, names)
+        self.assertNotIn('tikgate-api', names)
+        self.assertEqual([x for x in sim.menu('/system/scheduler')
+                          if x['name'] == 'tikgate-poll'], [])
+        self.assertEqual([f for f in sim.menu('/ip/firewall/filter')
+                          if 'tikgate' in f.get('comment', '')], [])
+
     def test_sigkill_mid_push_then_restart_finishes_the_job(self):
         site, sim = self.adopt('killed', '127.0.0.5')
         sim.pause()   # the TCP connect succeeds, the router never answers: the push hangs
