@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 BUILD_PKGS=(build-essential pkg-config meson ninja-build python3
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libjwt-dev libpq-dev
             libssl-dev libcurl4-openssl-dev)
-TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev curl sqlite3)
+TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev curl sqlite3 chromium)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then
