@@ -1,6 +1,6 @@
 // app.js - the portal's entry point: session, hash router, header and sign-in page.
 import { api, getToken, setToken, setSessionEndedHandler } from './api.js';
-import { h, clear, field, formError, clearErrors, showApiError, announce, errorBox, loading } from './ui.js';
+import { h, clear, put, field, formError, clearErrors, showApiError, announce, errorBox, loading } from './ui.js';
 import { sitesPage } from './page-sites.js';
 import { sitePage } from './page-site.js';
 import { policiesPage, policyPage } from './page-policies.js';
@@ -108,6 +108,10 @@ const routes = [
 export async function route() {
   for (const fn of cleanups) { try { fn(); } catch (_) { /* page gone */ } }
   cleanups.clear();
+  // A message about the page left behind does not belong on the next one.
+  // (A message said just before this navigation, e.g. "Policy deleted", stays.)
+  const toast = document.getElementById('toast');
+  if (Date.now() - Number(toast.dataset.at || 0) > 1000) toast.classList.remove('show');
   const root = clear(main());
   let hash = location.hash || '#/sites';
   if (!getToken()) {
@@ -123,7 +127,7 @@ export async function route() {
       session.me = await api('GET', '/v1/auth/me');
     } catch (err) {
       if (!getToken()) return; // the session-ended handler moved us to sign-in
-      clear(root).append(errorBox(err, route));
+      put(root, errorBox(err, route));
       return;
     }
     clear(root);

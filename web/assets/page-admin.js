@@ -1,7 +1,7 @@
 // page-admin.js - admin pages: API keys (secret shown once) and users (invite, roles, disable).
 import { api } from './api.js';
 import { session, setPageTitle } from './app.js';
-import { h, clear, pageHead, table, badge, fmtTime, timeEl, loading, errorBox, openDialog, field, formError,
+import { h, clear, put, pageHead, table, badge, fmtTime, timeEl, loading, errorBox, openDialog, field, formError,
   clearErrors, showApiError, showError, confirmDialog, announce, copyRow } from './ui.js';
 
 const SCOPE_GROUPS = [
@@ -32,14 +32,14 @@ export async function apiKeysPage(root) {
   const load = async () => {
     try {
       const keys = await api('GET', '/v1/api-keys');
-      clear(list).append(table('API keys', ['Name', 'Prefix', 'Scopes', 'Created', 'Last used', 'State', ''],
+      put(list, table('API keys', ['Name', 'Prefix', 'Scopes', 'Created', 'Last used', 'State', ''],
         keys.slice().reverse().map((k) => ({ rowHeader: true, attrs: { 'data-key-id': k.id, class: k.revoked_at ? 'row-expired' : '' }, cells: [
           k.name, h('code', null, `${k.prefix}…`), h('span', { class: 'scopes' }, k.scopes.join(' ')),
           fmtTime(k.created_at), timeEl(k.last_used_at),
           k.revoked_at ? badge('revoked', 'revoked') : badge('active', 'ok'),
           k.revoked_at ? '' : h('button', { type: 'button', class: 'btn btn-small btn-danger-quiet', onclick: () => revoke(k) }, 'Revoke'),
         ] })), { empty: 'No API keys.' }));
-    } catch (err) { clear(list).append(errorBox(err, load)); }
+    } catch (err) { put(list, errorBox(err, load)); }
   };
   const revoke = async (k) => {
     if (!await confirmDialog({ title: 'Revoke API key?', danger: true, confirmLabel: 'Revoke',
@@ -100,7 +100,7 @@ export async function usersPage(root) {
   const load = async () => {
     try {
       const users = await api('GET', '/v1/users');
-      clear(list).append(table('Users', ['E-mail', 'Role', 'State', 'Last sign-in', 'Actions'],
+      put(list, table('Users', ['E-mail', 'Role', 'State', 'Last sign-in', 'Actions'],
         users.map((u) => {
           const sel = h('select', { 'aria-label': `Role of ${u.email}`, disabled: u.id === me },
             ROLES.map(([r]) => h('option', { value: r, selected: u.role === r }, r)));
@@ -118,7 +118,7 @@ export async function usersPage(root) {
               h('button', { type: 'button', class: 'btn btn-small btn-danger-quiet', onclick: () => remove(u) }, 'Delete')),
           ] };
         })));
-    } catch (e) { clear(list).append(errorBox(e, load)); }
+    } catch (e) { put(list, errorBox(e, load)); }
   };
   const patch = async (u, body, msg) => {
     clear(err);

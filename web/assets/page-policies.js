@@ -2,7 +2,7 @@
 // inline validation, attach sites, delete (never the default).
 import { api, enc } from './api.js';
 import { session, setPageTitle } from './app.js';
-import { h, clear, pageHead, table, badge, fmtTime, loading, errorBox, field, formError, clearErrors,
+import { h, clear, put, pageHead, table, badge, fmtTime, loading, errorBox, field, formError, clearErrors,
   showApiError, showError, confirmDialog, announce } from './ui.js';
 import { cidrProblem, splitNetworks } from './cidr.js';
 
@@ -21,7 +21,7 @@ export async function policiesPage(root) {
   try {
     const [ps, sites] = await Promise.all([api('GET', '/v1/control-plane/policies'), api('GET', '/v1/sites')]);
     const count = (id) => sites.filter((s) => s.policy_id === id).length;
-    clear(list).append(table('Policies', ['Name', 'Enabled services', 'Trusted networks', 'Sites', 'Updated'],
+    put(list, table('Policies', ['Name', 'Enabled services', 'Trusted networks', 'Sites', 'Updated'],
       ps.map((p) => ({ rowHeader: true, attrs: { 'data-policy-id': p.id }, cells: [
         [h('a', { href: `#/policies/${p.id}`, class: 'strong-link' }, p.name), p.default ? [' ', badge('default', 'default')] : null],
         SERVICES.filter(([k]) => p[k].enabled).map(([k, l]) => `${l} ${p[k].port}`).join(', ') || 'none',
@@ -29,7 +29,7 @@ export async function policiesPage(root) {
         String(count(p.id)),
         fmtTime(p.updated_at),
       ] })), { empty: 'No policies.' }));
-  } catch (err) { clear(list).append(errorBox(err)); }
+  } catch (err) { put(list, errorBox(err)); }
 }
 
 function netsText(list) { return (list || []).join('\n'); }
@@ -49,7 +49,7 @@ export async function policyPage(root, id) {
     }
     sites = await api('GET', '/v1/sites');
   } catch (err) {
-    clear(root).append(h('p', null, h('a', { href: '#/policies' }, '← Policies')), errorBox(err));
+    put(root, h('p', null, h('a', { href: '#/policies' }, '← Policies')), errorBox(err));
     return;
   }
   const canSave = isNew ? session.can('cpf:create') : session.can('cpf:update');

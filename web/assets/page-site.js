@@ -2,7 +2,7 @@
 // API Credentials. Each tab is its own URL (#/sites/ID/tab).
 import { api, enc } from './api.js';
 import { session, every, onLeave, setPageTitle } from './app.js';
-import { h, clear, tabList, table, badge, timeEl, fmtTime, countdown, loading, errorBox, openDialog,
+import { h, clear, put, tabList, table, badge, timeEl, fmtTime, countdown, loading, errorBox, openDialog,
   confirmDialog, field, formError, clearErrors, showApiError, showError, copyRow, copyButton, announce,
   menuButton, nextId } from './ui.js';
 import { statusBadge } from './page-sites.js';
@@ -36,14 +36,14 @@ export async function sitePage(root, siteId, tab) {
   try {
     site = await api('GET', `/v1/sites/${enc(siteId)}`);
   } catch (err) {
-    clear(root).append(h('p', null, h('a', { href: '#/sites' }, '← Sites')), errorBox(err));
+    put(root, h('p', null, h('a', { href: '#/sites' }, '← Sites')), errorBox(err));
     return;
   }
   const tabLabel = TABS.find((t) => t.id === tab).label;
   setPageTitle(`${site.name} · ${tabLabel}`);
   const panelId = 'site-panel';
   const statusSlot = h('span', { id: 'site-status' }, statusBadge(site.status));
-  clear(root).append(
+  put(root, 
     h('nav', { 'aria-label': 'Breadcrumb', class: 'crumbs' }, h('a', { href: '#/sites' }, 'Sites'), h('span', { 'aria-hidden': 'true' }, ' / '), h('span', { 'aria-current': 'page' }, site.name)),
     h('div', { class: 'page-head' }, h('h1', { tabindex: '-1', id: 'page-title' }, site.name, ' ', statusSlot)),
     tabList('Site sections', TABS.map((t) => ({ ...t, href: `#/sites/${site.id}/${t.id}` })), tab, panelId));
@@ -69,7 +69,7 @@ async function overview(ctx) {
 
   const drawFacts = () => {
     const row = (k, v) => [h('dt', null, k), h('dd', null, v)];
-    clear(facts).append(...[
+    put(facts, ...[
       row('Status', statusBadge(site.status)),
       row('Last seen', [timeEl(site.last_seen_at), site.last_seen_at ? h('span', { class: 'muted' }, ` (${fmtTime(site.last_seen_at)})`) : null]),
       row('Identity', site.identity || '—'),
@@ -79,7 +79,7 @@ async function overview(ctx) {
       row('Tunnel address', site.tunnel_address || '—'),
       row('Policy', h('a', { href: `#/policies/${site.policy_id}` }, policyName(site.policy_id))),
       row('Added', fmtTime(site.created_at))].flat());
-    clear(ctx.statusSlot).append(statusBadge(site.status));
+    put(ctx.statusSlot, statusBadge(site.status));
   };
   drawFacts();
 
@@ -151,7 +151,7 @@ async function overview(ctx) {
       p.default ? `${p.name} (default)` : p.name)));
     const save = h('button', { type: 'submit', class: 'btn' }, 'Apply policy');
     const form = h('form', { class: 'inline-form', novalidate: true }, formError(),
-      field({ label: 'Policy', control: sel, param: 'policy_id', hint: 'Changing it pushes the new policy to the router.' }), save);
+      field({ label: 'Policy for this site', control: sel, param: 'policy_id', hint: 'Changing it pushes the new policy to the router.' }), save);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       clearErrors(form);
@@ -309,10 +309,10 @@ async function grantsTab(ctx, opts) {
     const focusedId = document.activeElement && document.activeElement.closest('[data-grant-id]')
       ? document.activeElement.closest('[data-grant-id]').dataset.grantId : null;
     const focusedLabel = document.activeElement ? document.activeElement.textContent : null;
-    clear(active).append(table(`Active ${opts.title}`, opts.activeHeaders,
+    put(active, table(`Active ${opts.title}`, opts.activeHeaders,
       live.map((g) => ({ attrs: { 'data-grant-id': g.id }, cells: opts.activeCells(g, actionsFor(g)) })),
       { empty: opts.emptyActive }));
-    clear(expired).append(table(`Expired ${opts.title}`, opts.expiredHeaders,
+    put(expired, table(`Expired ${opts.title}`, opts.expiredHeaders,
       gone.map((g) => ({ attrs: { 'data-grant-id': g.id, class: 'row-expired' }, cells: opts.expiredCells(g) })),
       { empty: 'None.' }));
     document.getElementById(`${opts.kind}-expired-count`).textContent = `(${gone.length})`;
@@ -335,7 +335,7 @@ async function grantsTab(ctx, opts) {
     try {
       items = await api('GET', `/v1/control-plane/${site.id}/${opts.path}`);
       draw();
-    } catch (err) { clear(active).append(errorBox(err, load)); }
+    } catch (err) { put(active, errorBox(err, load)); }
   };
   const revoke = async (g) => {
     const ok = await confirmDialog({ title: 'Revoke?', danger: true, confirmLabel: 'Revoke',
@@ -542,12 +542,12 @@ async function logTab(ctx) {
   const drawEvents = async (r) => {
     try {
       const j = await api('GET', `/v1/sites/${site.id}/jobs/${r.id}`);
-      clear(r.events).append(j.events && j.events.length
+      put(r.events, j.events && j.events.length
         ? h('ol', { class: 'events' }, j.events.map((ev) => h('li', null,
           h('time', { datetime: ev.at }, fmtTime(ev.at)), ' ', badge(ev.kind, 'event'), ' ', h('span', null, ev.message))))
         : h('p', { class: 'muted' }, 'No events yet.'));
       if (j.script) r.events.append(h('details', null, h('summary', null, 'Script'), h('pre', null, h('code', null, j.script))));
-    } catch (err) { clear(r.events).append(errorBox(err)); }
+    } catch (err) { put(r.events, errorBox(err)); }
   };
   const makeRow = (job) => {
     const evId = `events-${job.id}`;
@@ -568,7 +568,7 @@ async function logTab(ctx) {
     const key = JSON.stringify([job.status, job.attempts, job.last_error, when, job.description]);
     if (r.key === key) return false;
     r.key = key;
-    clear(r.toggle).append(
+    put(r.toggle, 
       h('span', { class: 'chev', 'aria-hidden': 'true' }),
       badge(job.status, JOB_STATUS[job.status] || job.status),
       h('span', { class: 'job-desc' }, job.description || job.kind),
@@ -636,9 +636,9 @@ async function credentialsTab(ctx) {
           c.deleted_at ? `retired ${fmtTime(c.deleted_at)}` : badge('current', 'ok'),
         ] };
       });
-      clear(list).append(table('API credentials, newest first', ['Username', 'Password', 'Router API', 'Created', 'State'], rows,
+      put(list, table('API credentials, newest first', ['Username', 'Password', 'Router API', 'Created', 'State'], rows,
         { empty: 'No credentials yet.' }));
-    } catch (err) { clear(list).append(errorBox(err, load)); }
+    } catch (err) { put(list, errorBox(err, load)); }
   };
   if (rotate) {
     rotate.addEventListener('click', async () => {

@@ -1,7 +1,7 @@
 // page-sites.js - the Sites list: status, last seen, policy, search; adding a site.
 import { api } from './api.js';
 import { session, every, setPageTitle } from './app.js';
-import { h, clear, pageHead, table, badge, timeEl, loading, errorBox, openDialog, field, formError,
+import { h, clear, put, pageHead, table, badge, timeEl, loading, errorBox, openDialog, field, formError,
   clearErrors, showApiError, copyRow, announce } from './ui.js';
 
 const STATUS_TEXT = { online: 'online', offline: 'offline', pending_onboarding: 'pending', deleting: 'deleting' };
@@ -36,7 +36,7 @@ export async function sitesPage(root) {
     const q = search.value.trim();
     const shown = sites.filter((s) => matches(s, policies[s.policy_id], q));
     count.textContent = q ? `${shown.length} of ${sites.length} sites match` : `${sites.length} site${sites.length === 1 ? '' : 's'}`;
-    clear(list).append(table('Sites', ['Name', 'Status', 'Last seen', 'Policy', 'Router', 'RouterOS'],
+    put(list, table('Sites', ['Name', 'Status', 'Last seen', 'Policy', 'Router', 'RouterOS'],
       shown.map((s) => ({
         rowHeader: true,
         attrs: { 'data-site-id': s.id },
@@ -58,7 +58,7 @@ export async function sitesPage(root) {
       policies = Object.fromEntries(p.map((x) => [x.id, x.name]));
       draw();
     } catch (err) {
-      clear(list).append(errorBox(err, load));
+      put(list, errorBox(err, load));
     }
   };
   search.addEventListener('input', () => { sessionStorage.setItem('tikgate.site-search', search.value); draw(); });

@@ -33,6 +33,9 @@ function append(el, children) {
 
 export function clear(el) { while (el.firstChild) el.removeChild(el.firstChild); return el; }
 
+/** Replaces el's children (arrays flattened, null/false skipped, strings as text). */
+export function put(el, ...children) { clear(el); append(el, children); return el; }
+
 /** Polite screen-reader announcement plus a short visible toast. */
 export function announce(msg) {
   const live = document.getElementById('live');
@@ -40,6 +43,7 @@ export function announce(msg) {
   setTimeout(() => { live.textContent = msg; }, 30);
   const toast = document.getElementById('toast');
   toast.textContent = msg;
+  toast.dataset.at = String(Date.now());
   toast.classList.add('show');
   clearTimeout(announce.t);
   announce.t = setTimeout(() => toast.classList.remove('show'), 3500);
@@ -349,9 +353,10 @@ export function table(caption, headers, rows, { empty = 'Nothing here yet.', cap
       h('thead', null, h('tr', null, headers.map((x) => h('th', { scope: 'col' }, x)))),
       h('tbody', null, rows.map((r) => {
         const tr = h('tr', r.attrs || null);
+        // One wrapper per cell, so a stacked (phone) row is label | content.
         r.cells.forEach((c, i) => tr.append(i === 0 && r.rowHeader
-          ? h('th', { scope: 'row', 'data-label': headers[i] }, c)
-          : h('td', { 'data-label': headers[i] }, c)));
+          ? h('th', { scope: 'row', 'data-label': headers[i] }, h('div', { class: 'cell' }, c))
+          : h('td', { 'data-label': headers[i] }, h('div', { class: 'cell' }, c))));
         return tr;
       }))));
 }
