@@ -35,6 +35,9 @@ export async function sitesPage(root) {
   const draw = () => {
     const q = search.value.trim();
     const shown = sites.filter((s) => matches(s, policies[s.policy_id], q));
+    // The list redraws itself every few seconds: keep keyboard focus on the same site.
+    const focused = document.activeElement && list.contains(document.activeElement)
+      ? document.activeElement.closest('[data-site-id]') : null;
     count.textContent = q ? `${shown.length} of ${sites.length} sites match` : `${sites.length} site${sites.length === 1 ? '' : 's'}`;
     put(list, table('Sites', ['Name', 'Status', 'Last seen', 'Policy', 'Router', 'RouterOS'],
       shown.map((s) => ({
@@ -50,6 +53,10 @@ export async function sitesPage(root) {
         ],
       })),
       { empty: sites.length ? 'No site matches the search.' : 'No sites yet. Add one to get its bootstrap command.' }));
+    if (focused) {
+      const again = list.querySelector(`[data-site-id="${focused.dataset.siteId}"] a`);
+      if (again) again.focus({ preventScroll: true });
+    }
   };
   const load = async () => {
     try {
