@@ -149,8 +149,7 @@ static void test_bad_authorization_headers(void **state)
 static void test_route_not_found(void **state)
 {
     (void)state;
-    static const char *const paths[] = {"/",
-                                        "/nope",
+    static const char *const paths[] = {"/nope", /* "/" is the portal */
                                         "/v1",
                                         "/v2/sites",
                                         "/sites/" ID "/note", /* the note has no alias */
