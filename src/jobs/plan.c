@@ -81,13 +81,21 @@ void job_plan_mgmt_filter(struct job_plan *p, const struct policy *pol,
     char *t = tag("mgmt-filter", s->site_id);
     job_plan_add(p, JOB_REMOVE, "/ip firewall filter", "comment", t);
 
+    /* The api service is never disabled (job_plan_policy): its port is never dropped either,
+     * or the platform locks itself out. A port an enabled service uses is not dropped even
+     * when a disabled service shares it. */
     struct strlist enabled = {0}, disabled = {0};
-    for (int i = 0; i < SVC_COUNT; i++) {
-        char port[8];
-        snprintf(port, sizeof port, "%d", pol->svc[i].port);
-        struct strlist *l = pol->svc[i].enabled ? &enabled : &disabled;
-        if (!strlist_contains(l, port))
-            strlist_add(l, port);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < SVC_COUNT; i++) {
+            bool on = pol->svc[i].enabled || i == SVC_API;
+            if (on != (pass == 0))
+                continue;
+            char port[8];
+            snprintf(port, sizeof port, "%d", pol->svc[i].port);
+            struct strlist *l = on ? &enabled : &disabled;
+            if (!strlist_contains(&enabled, port) && !strlist_contains(l, port))
+                strlist_add(l, port);
+        }
     }
     /* Rules in their final order: accept management + trusted, then drop disabled ports. */
     struct strlist sources = {0};

@@ -84,10 +84,14 @@ static char *unescape(const char *s, size_t n)
 
 static int parse_line(const char *line, size_t len, struct job_plan *p)
 {
-    char *fields[64];
+    /* As many fields as the line has: a fixed cap silently dropped arguments past it. */
+    size_t cap = 1;
+    for (size_t i = 0; i < len; i++)
+        cap += line[i] == '\t';
+    char **fields = xcalloc(cap, sizeof *fields);
     size_t nf = 0;
     size_t start = 0;
-    for (size_t i = 0; i <= len && nf < 64; i++) {
+    for (size_t i = 0; i <= len && nf < cap; i++) {
         if (i == len || line[i] == '\t') {
             fields[nf++] = unescape(line + start, i - start);
             start = i + 1;
@@ -117,6 +121,7 @@ static int parse_line(const char *line, size_t len, struct job_plan *p)
 out:
     for (size_t i = 0; i < nf; i++)
         free(fields[i]);
+    free(fields);
     return r;
 }
 

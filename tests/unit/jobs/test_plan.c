@@ -1,0 +1,341 @@
+/*
+ * test_plan.c - the plan builders (policy, management filter, API user, site actions),
+ * checked through the exact script they render (docs/internals/script-subset.md).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "plan.h"
+
+#define SITE "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
+#define TAG "\"tikgate:mgmt-filter:" SITE "\""
+#define MGMT "100.64.0.0/10,10.0.0.0/8"
+
+static const struct job_site_ctx ctx = {.site_id = SITE, .mgmt_networks = MGMT};
+
+/*
+ * A small policy: winbox and ssh (port 2222) enabled, api disabled in the policy (the
+ * renderer must keep it on), api-ssl enabled, the rest disabled; networks overlap the
+ * trusted and the management networks so that duplicates show.
+ */
+static void make_policy(struct policy *p, bool custom_input_rules)
+{
+    memset(p, 0, sizeof *p);
+    p->name = xstrdup("Small");
+    p->custom_input_rules = custom_input_rules;
+    for (int i = 0; i < SVC_COUNT; i++)
+        p->svc[i].port = policy_svc_default_port[i];
+    p->svc[SVC_SSH].port = 2222;
+    p->svc[SVC_WINBOX].enabled = true;
+    p->svc[SVC_SSH].enabled = true;
+    p->svc[SVC_API_SSL].enabled = true;
+    strlist_add(&p->svc[SVC_WINBOX].networks, "10.0.0.0/8");
+    strlist_add(&p->svc[SVC_SSH].networks, "10.0.0.0/8");
+    strlist_add(&p->svc[SVC_SSH].networks, "192.168.1.0/24");
+    strlist_add(&p->svc[SVC_API].networks, "203.0.113.7/32");
+    strlist_add(&p->trusted_networks, "192.168.1.0/24");
+}
+
+/* Renders p; returns an owned string. */
+static char *render(const struct job_plan *p)
+{
+    struct buf b;
+    buf_init(&b, (size_t)1 << 20);
+    assert_int_equal(job_render_script(p, &b), 0);
+    return buf_steal(&b);
+}
+
+static void expect_script(const struct job_plan *p, const char *want)
+{
+    char *got = render(p);
+    if (strcmp(got, want) != 0)
+        fail_msg("script differs:\n--- got\n%s--- want\n%s", got, want);
+    free(got);
+}
+
+#define SERVICES                                                                                   \
+    "/ip service set winbox port=8291 address=\"10.0.0.0/8,192.168.1.0/24,100.64.0.0/10\" "        \
+    "disabled=no\n"                                                                                \
+    "/ip service set ssh port=2222 address=\"10.0.0.0/8,192.168.1.0/24,100.64.0.0/10\" "           \
+    "disabled=no\n"                                                                                \
+    "/ip service set www port=80 address=\"192.168.1.0/24,100.64.0.0/10,10.0.0.0/8\" "             \
+    "disabled=yes\n"                                                                               \
+    "/ip service set www-ssl port=443 address=\"192.168.1.0/24,100.64.0.0/10,10.0.0.0/8\" "        \
+    "disabled=yes\n"                                                                               \
+    "/ip service set telnet port=23 address=\"192.168.1.0/24,100.64.0.0/10,10.0.0.0/8\" "          \
+    "disabled=yes\n"                                                                               \
+    "/ip service set ftp port=21 address=\"192.168.1.0/24,100.64.0.0/10,10.0.0.0/8\" "             \
+    "disabled=yes\n"                                                                               \
+    "/ip service set api-ssl port=8729 address=\"192.168.1.0/24,100.64.0.0/10,10.0.0.0/8\" "       \
+    "disabled=no\n"                                                                                \
+    "/ip service set api port=8728 "                                                               \
+    "address=\"203.0.113.7/32,192.168.1.0/24,100.64.0.0/10,10.0.0.0/8\" disabled=no\n"
+
+#define REMOVE_FILTER "/ip firewall filter remove [find comment=" TAG "]\n"
+#define ACCEPT(src)                                                                                \
+    "/ip firewall filter add chain=input action=accept protocol=tcp "                              \
+    "dst-port=\"8291,2222,8728,8729\" src-address=\"" src "\" comment=" TAG
+#define DROP                                                                                       \
+    "/ip firewall filter add chain=input action=drop protocol=tcp dst-port=\"80,443,23,21\" "      \
+    "comment=" TAG
+
+static void test_policy_custom_rules(void **state)
+{
+    (void)state;
+    struct policy pol;
+    make_policy(&pol, true);
+    struct job_plan p = {0};
+    job_plan_policy(&p, &pol, &ctx);
+    expect_script(&p, SERVICES REMOVE_FILTER ACCEPT("100.64.0.0/10") "\n" ACCEPT(
+                          "10.0.0.0/8") "\n" ACCEPT("192.168.1.0/24") "\n" DROP "\n");
+    job_plan_release(&p);
+    policy_release(&pol);
+}
+
+/* custom_input_rules=false: every add on top, in reverse, so the final order is the same. */
+#define ON_TOP(rule) ":do { " rule " place-before=0 } on-error={ " rule " }\n"
+
+static void test_policy_filter_on_top(void **state)
+{
+    (void)state;
+    struct policy pol;
+    make_policy(&pol, false);
+    struct job_plan p = {0};
+    job_plan_policy(&p, &pol, &ctx);
+    expect_script(&p, SERVICES REMOVE_FILTER ON_TOP(DROP) ON_TOP(ACCEPT("192.168.1.0/24"))
+                          ON_TOP(ACCEPT("10.0.0.0/8")) ON_TOP(ACCEPT("100.64.0.0/10")));
+    /* Structure: 8 services, the remove, then 4 adds each ending in place-before=0. */
+    assert_int_equal(p.ncmds, 8 + 1 + 4);
+    for (size_t i = 9; i < p.ncmds; i++) {
+        const struct job_cmd *c = &p.cmds[i];
+        assert_int_equal(c->verb, JOB_ADD);
+        assert_string_equal(c->args[c->nargs - 1].key, "place-before");
+        assert_string_equal(c->args[c->nargs - 1].value, "0");
+    }
+    job_plan_release(&p);
+    policy_release(&pol);
+}
+
+static void test_policy_service_names_and_order(void **state)
+{
+    (void)state;
+    struct policy pol;
+    make_policy(&pol, true);
+    struct job_plan p = {0};
+    job_plan_policy(&p, &pol, &ctx);
+    static const char *const want[] = {"winbox", "ssh",    "www",     "www-ssl",
+                                       "telnet", "ftp",    "api-ssl", "api"};
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(p.cmds[i].verb, JOB_SET);
+        assert_true(p.cmds[i].by_name);
+        assert_string_equal(p.cmds[i].menu, "/ip service");
+        assert_string_equal(p.cmds[i].find_value, want[i]);
+    }
+    job_plan_release(&p);
+    policy_release(&pol);
+}
+
+/* Every service disabled in the policy: still no service but api stays on, no lock-out. */
+static void test_policy_all_disabled_keeps_api(void **state)
+{
+    (void)state;
+    struct policy pol;
+    make_policy(&pol, true);
+    for (int i = 0; i < SVC_COUNT; i++)
+        pol.svc[i].enabled = false;
+    struct job_plan p = {0};
+    job_plan_policy(&p, &pol, &ctx);
+    char *s = render(&p);
+    assert_non_null(strstr(s, "/ip service set api port=8728 address=\"203.0.113.7/32,"
+                              "192.168.1.0/24,100.64.0.0/10,10.0.0.0/8\" disabled=no\n"));
+    assert_non_null(strstr(s, "/ip service set winbox port=8291 address=\"10.0.0.0/8,"
+                              "192.168.1.0/24,100.64.0.0/10\" disabled=yes\n"));
+    /* The management sources still reach the api port; the drop rule never names it. */
+    assert_non_null(strstr(s, "action=accept protocol=tcp dst-port=8728 "
+                              "src-address=\"100.64.0.0/10\""));
+    assert_non_null(strstr(s, "action=drop protocol=tcp dst-port=\"8291,2222,80,443,23,21,"
+                              "8729\" comment="));
+    free(s);
+    job_plan_release(&p);
+    policy_release(&pol);
+}
+
+/* A disabled service on an enabled service's port must not get that port dropped. */
+static void test_filter_shared_port_not_dropped(void **state)
+{
+    (void)state;
+    struct policy pol;
+    make_policy(&pol, true);
+    pol.svc[SVC_TELNET].port = 2222; /* telnet disabled, ssh enabled on 2222 */
+    struct job_plan p = {0};
+    job_plan_mgmt_filter(&p, &pol, &ctx);
+    char *s = render(&p);
+    assert_non_null(strstr(s, "action=drop protocol=tcp dst-port=\"80,443,21\" comment="));
+    free(s);
+    job_plan_release(&p);
+    policy_release(&pol);
+}
+
+/* No disabled service: accept rules only. */
+static void test_filter_without_drop(void **state)
+{
+    (void)state;
+    struct policy pol;
+    make_policy(&pol, true);
+    for (int i = 0; i < SVC_COUNT; i++)
+        pol.svc[i].enabled = true;
+    strlist_release(&pol.trusted_networks);
+    struct job_plan p = {0};
+    struct job_site_ctx one = {.site_id = SITE, .mgmt_networks = "100.64.0.0/10"};
+    job_plan_mgmt_filter(&p, &pol, &one);
+    expect_script(&p, REMOVE_FILTER "/ip firewall filter add chain=input action=accept "
+                                    "protocol=tcp dst-port=\"8291,2222,80,443,23,21,8728,8729\" "
+                                    "src-address=\"100.64.0.0/10\" comment=" TAG "\n");
+    job_plan_release(&p);
+    policy_release(&pol);
+}
+
+static void test_api_user(void **state)
+{
+    (void)state;
+    struct job_plan p = {0};
+    job_plan_api_user(&p, "tikgate-api", "pa\"ss$w?rd", &ctx);
+    assert_int_equal(p.ncmds, 1);
+    assert_int_equal(p.cmds[0].verb, JOB_ENSURE);
+    expect_script(&p, "/user remove [find name=\"tikgate-api\"]\n"
+                      "/user add name=tikgate-api group=full password=\"pa\\\"ss\\$w\\?rd\" "
+                      "address=\"" MGMT "\" comment=\"tikgate:api-user:" SITE "\"\n");
+    job_plan_release(&p);
+}
+
+static void test_actions_all_known(void **state)
+{
+    (void)state;
+    struct policy pol;
+    make_policy(&pol, true);
+    size_t n = 0;
+    for (const char *const *a = job_actions; *a; a++, n++) {
+        struct job_plan p = {0};
+        bool ack = true;
+        assert_int_equal(job_plan_action(&p, *a, &pol, "tikgate-api", "secret", &ctx, &ack), 0);
+        assert_true(p.ncmds > 0);
+        bool no_ack = !strcmp(*a, "site.reboot") || !strcmp(*a, "site.upgrade");
+        if (ack == no_ack)
+            fail_msg("%s: needs_ack %d", *a, ack);
+        char *s = render(&p);
+        assert_true(s[0] != '\0');
+        free(s);
+        job_plan_release(&p);
+    }
+    assert_int_equal(n, 6);
+    policy_release(&pol);
+}
+
+static void test_action_scripts(void **state)
+{
+    (void)state;
+    struct policy pol;
+    make_policy(&pol, true);
+    bool ack;
+    struct job_plan p = {0};
+    assert_int_equal(job_plan_action(&p, "site.reboot", &pol, "u", "p", &ctx, &ack), 0);
+    expect_script(&p, "/system reboot\n");
+    assert_false(ack);
+    job_plan_release(&p);
+
+    assert_int_equal(job_plan_action(&p, "site.upgrade", &pol, "u", "p", &ctx, &ack), 0);
+    expect_script(&p, "/system package update install\n");
+    assert_false(ack);
+    job_plan_release(&p);
+
+    /* clear_firewall: every filter rule goes, then the management filter comes straight back. */
+    assert_int_equal(job_plan_action(&p, "site.clear_firewall", &pol, "u", "p", &ctx, &ack), 0);
+    assert_true(ack);
+    expect_script(&p, "/ip firewall filter remove [find]\n" REMOVE_FILTER ACCEPT(
+                          "100.64.0.0/10") "\n" ACCEPT("10.0.0.0/8") "\n" ACCEPT("192.168.1.0/24")
+                          "\n" DROP "\n");
+    job_plan_release(&p);
+
+    assert_int_equal(
+        job_plan_action(&p, "site.recreate_management_filter", &pol, "u", "p", &ctx, &ack), 0);
+    assert_true(ack);
+    assert_int_equal(p.ncmds, 1 + 3 + 1);
+    job_plan_release(&p);
+
+    assert_int_equal(job_plan_action(&p, "site.resend_api_user", &pol, "u", "p", &ctx, &ack), 0);
+    assert_int_equal(p.ncmds, 1);
+    assert_int_equal(p.cmds[0].verb, JOB_ENSURE);
+    job_plan_release(&p);
+
+    /* recreate_tunnel: the API user, then the whole policy. */
+    assert_int_equal(job_plan_action(&p, "site.recreate_tunnel", &pol, "u", "p", &ctx, &ack), 0);
+    assert_true(ack);
+    assert_int_equal(p.ncmds, 1 + 8 + 1 + 3 + 1);
+    assert_string_equal(p.cmds[0].menu, "/user");
+    assert_string_equal(p.cmds[1].menu, "/ip service");
+    job_plan_release(&p);
+    policy_release(&pol);
+}
+
+static void test_action_unknown(void **state)
+{
+    (void)state;
+    struct policy pol;
+    make_policy(&pol, true);
+    struct job_plan p = {0};
+    bool ack = false;
+    assert_int_equal(job_plan_action(&p, "site.explode", &pol, "u", "p", &ctx, &ack), -EINVAL);
+    assert_int_equal(p.ncmds, 0);
+    assert_int_equal(job_plan_action(&p, "", &pol, "u", "p", &ctx, &ack), -EINVAL);
+    assert_int_equal(job_plan_action(&p, "SITE.REBOOT", &pol, "u", "p", &ctx, &ack), -EINVAL);
+    assert_int_equal(p.ncmds, 0);
+    policy_release(&pol);
+}
+
+static void test_plan_add_and_args(void **state)
+{
+    (void)state;
+    struct job_plan p = {0};
+    struct job_cmd *c = job_plan_add(&p, JOB_SET, "/user", "name", "bob");
+    job_cmd_arg(c, "group", "read");
+    job_plan_add(&p, JOB_REMOVE, "/ip firewall nat", NULL, NULL);
+    assert_int_equal(p.ncmds, 2);
+    assert_string_equal(p.cmds[0].find_key, "name");
+    assert_string_equal(p.cmds[0].find_value, "bob");
+    assert_int_equal(p.cmds[0].nargs, 1);
+    assert_null(p.cmds[1].find_key);
+    assert_null(p.cmds[1].find_value);
+    job_plan_release(&p);
+    assert_null(p.cmds);
+    assert_int_equal(p.ncmds, 0);
+    job_plan_release(&p); /* twice is harmless */
+    job_plan_release(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policy_custom_rules),
+        cmocka_unit_test(test_policy_filter_on_top),
+        cmocka_unit_test(test_policy_service_names_and_order),
+        cmocka_unit_test(test_policy_all_disabled_keeps_api),
+        cmocka_unit_test(test_filter_shared_port_not_dropped),
+        cmocka_unit_test(test_filter_without_drop),
+        cmocka_unit_test(test_api_user),
+        cmocka_unit_test(test_actions_all_known),
+        cmocka_unit_test(test_action_scripts),
+        cmocka_unit_test(test_action_unknown),
+        cmocka_unit_test(test_plan_add_and_args),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
