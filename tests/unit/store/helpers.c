@@ -1,0 +1,157 @@
+/* Shared helpers of the store unit tests. */
+#include "helpers.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "alloc.h"
+#include "rand.h"
+#include "timefmt.h"
+
+int fx_setup(void **state)
+{
+    if (tg_rand_init() < 0)
+        return -1;
+    struct fx *f = xcalloc(1, sizeof *f);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/tg-store-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(f->dir)) {
+        free(f);
+        return -1;
+    }
+    char url[300];
+    snprintf(url, sizeof url, "sqlite:%s/t.db", f->dir);
+    if (store_open(url, f->dir, &f->s) < 0 || store_tenant_create(f->s, "T", MGMT, f->tenant) < 0)
+        return -1;
+    struct policy p;
+    if (store_policy_get_default(f->s, f->tenant, &p) < 0)
+        return -1;
+    memcpy(f->policy, p.id, sizeof f->policy);
+    policy_release(&p);
+    *state = f;
+    return 0;
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+int fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    if (!f)
+        return 0;
+    store_close(f->s);
+    nftw(f->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopted,
+             char ret_id[37], struct credential *ret_cred)
+{
+    struct site s;
+    memset(&s, 0, sizeof s);
+    uuid_v7(s.id);
+    memcpy(s.tenant_id, f->tenant, 37);
+    s.name = xstrdup("site");
+    memcpy(s.policy_id, policy_id ? policy_id : f->policy, 37);
+    s.tunnel_address = tunnel ? xstrdup(tunnel) : NULL;
+    s.status = SITE_PENDING_ONBOARDING;
+    rand_base62(s.bootstrap_token, SITE_TOKEN_LEN);
+    s.created_at = s.updated_at = time_now();
+    struct credential c;
+    credential_generate(&c, s.id);
+    assert_int_equal(store_site_insert(f->s, &s, &c), 0);
+    if (adopted) {
+        char dev[SITE_TOKEN_LEN + 1];
+        rand_base62(dev, SITE_TOKEN_LEN);
+        assert_int_equal(store_site_adopt(f->s, s.id, "k=v", "r1", "hAP", "X1", "7.15", NULL,
+                                          dev),
+                         0);
+    }
+    memcpy(ret_id, s.id, 37);
+    if (ret_cred)
+        *ret_cred = c;
+    site_release(&s);
+}
+
+void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack,
+            const char *payload, const char *idem, char ret_id[37])
+{
+    struct job j;
+    memset(&j, 0, sizeof j);
+    uuid_v7(j.id);
+    memcpy(j.site_id, site_id, 37);
+    rand_base62(j.token, JOB_TOKEN_LEN);
+    j.kind = xstrdup("policy");
+    j.description = xstrdup("Apply policy");
+    j.payload = xstrdup(payload ? payload : "reboot\t/system\t-\t\t0\n");
+    j.express = express;
+    j.needs_ack = needs_ack;
+    j.created_at = time_now();
+    j.created_by = xstrdup("test");
+    j.idempotency_key = idem ? xstrdup(idem) : NULL;
+    assert_int_equal(store_job_insert(f->s, &j), 0);
+    memcpy(ret_id, j.id, 37);
+    job_release(&j);
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return false;
+    size_t cap = 1 << 16, len = 0;
+    char *data = xmalloc(cap);
+    size_t n;
+    while ((n = fread(data + len, 1, cap - len, fp)) > 0) {
+        len += n;
+        if (len == cap) {
+            cap *= 2;
+            data = xrealloc(data, cap);
+        }
+    }
+    fclose(fp);
+    size_t nl = strlen(needle);
+    bool found = false;
+    for (size_t i = 0; !found && nl <= len && i <= len - nl; i++)
+        found = memcmp(data + i, needle, nl) == 0;
+    free(data);
+    return found;
+}
+
+bool fx_files_contain(const struct fx *f, const char *needle)
+{
+    DIR *d = opendir(f->dir);
+    assert_non_null(d);
+    bool found = false;
+    struct dirent *e;
+    int files = 0;
+    while (!found && (e = readdir(d))) {
+        if (e->d_name[0] == '.' || !strcmp(e->d_name, "master.key"))
+            continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", f->dir, e->d_name);
+        found = file_contains(path, needle);
+        files++;
+    }
+    closedir(d);
+    assert_true(files > 0);
+    return found;
+}

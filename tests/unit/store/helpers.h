@@ -1,0 +1,37 @@
+/* Shared helpers of the store unit tests: a fresh SQLite store in a temporary directory. */
+#ifndef TG_TEST_STORE_HELPERS_H
+#define TG_TEST_STORE_HELPERS_H
+
+#include <stdbool.h>
+
+#include "store.h"
+
+#define MGMT "100.64.0.0/10"
+
+struct fx {
+    char dir[256];      /* temporary data dir, removed by fx_teardown */
+    struct store *s;
+    char tenant[37];    /* created by fx_setup, with its default policy */
+    char policy[37];    /* the tenant's default policy */
+};
+
+/* cmocka setup/teardown: *state is a struct fx. */
+int fx_setup(void **state);
+int fx_teardown(void **state);
+
+/*
+ * Inserts a site of f's tenant on policy_id (NULL: the default) with a fresh credential.
+ * tunnel may be NULL. adopted: also run store_site_adopt (status online, adopted_at set).
+ * ret_cred (may be NULL) receives the credential.
+ */
+void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopted,
+             char ret_id[37], struct credential *ret_cred);
+
+/* Inserts a pending job for site_id; payload may be NULL. ret_id receives its id. */
+void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack,
+            const char *payload, const char *idem, char ret_id[37]);
+
+/* True when any file of the data dir other than master.key contains needle. */
+bool fx_files_contain(const struct fx *f, const char *needle);
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * test_jobs.c - jobs in the store: claiming by pull and by push (one running job per site,
+ * jobs of a site in order), router updates, cancel, lease requeue, idempotency, events and
+ * the sealed payload.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "timefmt.h"
+
+#define LEASE 60000
+
+static enum job_status status_of(struct fx *f, const char *id)
+{
+    struct job j;
+    assert_int_equal(store_job_get_any(f->s, id, &j), 0);
+    enum job_status st = j.status;
+    job_release(&j);
+    return st;
+}
+
+static void claim_pull(struct fx *f, const char *site, const char *want)
+{
+    struct job j;
+    int64_t now = time_now_ms();
+    int r = store_job_claim_pull(f->s, site, now, now + LEASE, &j);
+    if (!want) {
+        assert_int_equal(r, -ENOENT);
+        return;
+    }
+    assert_int_equal(r, 0);
+    assert_string_equal(j.id, want);
+    assert_int_equal(j.status, JOB_RUNNING);
+    assert_true(j.started_at > 0);
+    job_release(&j);
+}
+
+static void claim_push(struct fx *f, const char *want)
+{
+    struct job j;
+    int64_t now = time_now_ms();
+    int r = store_job_claim_push(f->s, now, now + LEASE, &j);
+    if (!want) {
+        assert_int_equal(r, -ENOENT);
+        return;
+    }
+    assert_int_equal(r, 0);
+    assert_string_equal(j.id, want);
+    assert_int_equal(j.status, JOB_RUNNING);
+    job_release(&j);
+}
+
+static void test_insert_get_events(void **state)
+{
+    struct fx *f = *state;
+    char site[37], id[37];
+    fx_site(f, NULL, NULL, false, site, NULL);
+    fx_job(f, site, true, true, "ensure\t/user\tname\tx\t0\tpassword=Plain-Secret-42\n", NULL, id);
+    struct job j;
+    assert_int_equal(store_job_get(f->s, f->tenant, site, id, &j), 0);
+    assert_string_equal(j.payload, "ensure\t/user\tname\tx\t0\tpassword=Plain-Secret-42\n");
+    assert_string_equal(j.tenant_id, f->tenant);
+    assert_int_equal(j.status, JOB_PENDING);
+    assert_true(j.express);
+    assert_int_equal(j.nevents, 2);
+    assert_string_equal(j.events[0].kind, "created");
+    assert_string_equal(j.events[1].kind, "express_requested");
+    job_release(&j);
+    assert_false(fx_files_contain(f, "Plain-Secret-42"));
+
+    struct job *all = NULL;
+    size_t n = 0;
+    char id2[37];
+    fx_job(f, site, false, true, NULL, NULL, id2);
+    assert_int_equal(store_job_list(f->s, f->tenant, site, &all, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(all[0].id, id2); /* newest first */
+    assert_string_equal(all[1].id, id);
+    store_job_array_free(all, n);
+
+    char other[37];
+    assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
+    assert_int_equal(store_job_get(f->s, other, site, id, &j), -ENOENT);
+    assert_int_equal(store_job_list(f->s, other, site, &all, &n), -ENOENT);
+}
+
+static void test_claim_pull_order(void **state)
+{
+    struct fx *f = *state;
+    char a[37], b[37], j1[37], j2[37], j3[37], k1[37];
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_site(f, NULL, NULL, false, b, NULL);
+    fx_job(f, a, false, true, NULL, NULL, j1);
+    fx_job(f, b, false, true, NULL, NULL, k1);
+    fx_job(f, a, true, true, NULL, NULL, j2);
+    fx_job(f, a, false, true, NULL, NULL, j3);
+
+    claim_pull(f, a, j1);
+    claim_pull(f, a, NULL); /* one running job per site */
+    claim_pull(f, b, k1);   /* other sites are independent */
+    assert_int_equal(store_job_finish(f->s, j1, JOB_COMPLETED, "ok"), 0);
+    assert_int_equal(status_of(f, j1), JOB_COMPLETED);
+    claim_pull(f, a, j2);
+    assert_int_equal(store_job_finish(f->s, j2, JOB_FAILED, "boom"), 0);
+    struct job j;
+    assert_int_equal(store_job_get_any(f->s, j2, &j), 0);
+    assert_int_equal(j.status, JOB_FAILED);
+    assert_string_equal(j.last_error, "boom");
+    assert_true(j.failed_at > 0);
+    job_release(&j);
+    claim_pull(f, a, j3);
+    assert_int_equal(store_job_finish(f->s, j3, JOB_COMPLETED, "ok"), 0);
+    claim_pull(f, a, NULL);
+}
+
+static void test_claim_push(void **state)
+{
+    struct fx *f = *state;
+    char a[37], noaddr[37], unadopted[37];
+    fx_site(f, NULL, "10.99.0.2", true, a, NULL);
+    fx_site(f, NULL, NULL, true, noaddr, NULL);
+    fx_site(f, NULL, "10.99.0.3", false, unadopted, NULL);
+    char n1[37], n2[37], x1[37], x2[37], x3[37];
+    fx_job(f, noaddr, true, true, NULL, NULL, n1);
+    fx_job(f, unadopted, true, true, NULL, NULL, n2);
+    fx_job(f, a, false, true, NULL, NULL, x1); /* not express: only pull takes it */
+    fx_job(f, a, true, true, NULL, NULL, x2);
+    fx_job(f, a, true, true, NULL, NULL, x3);
+
+    /* x2 waits behind the pending x1: jobs of a site run in order. */
+    claim_push(f, NULL);
+    claim_pull(f, a, x1);
+    claim_push(f, NULL); /* x1 is running */
+    assert_int_equal(store_job_finish(f->s, x1, JOB_COMPLETED, "ok"), 0);
+    claim_push(f, x2);
+    claim_push(f, NULL); /* x3 waits for x2 */
+    claim_pull(f, a, NULL);
+    assert_int_equal(store_job_finish(f->s, x2, JOB_COMPLETED, "ok"), 0);
+    claim_push(f, x3);
+    /* A retry with a future attempt time is not due. */
+    assert_int_equal(store_job_retry(f->s, x3, time_now_ms() + 3600 * 1000, "later"), 0);
+    struct job j;
+    assert_int_equal(store_job_get_any(f->s, x3, &j), 0);
+    assert_int_equal(j.status, JOB_PENDING);
+    assert_int_equal(j.attempts, 1);
+    assert_string_equal(j.last_error, "later");
+    job_release(&j);
+    claim_push(f, NULL);
+    assert_int_equal(store_job_retry(f->s, x3, 0, "again"), -ENOENT); /* not running */
+    assert_int_equal(status_of(f, n1), JOB_PENDING);
+    assert_int_equal(status_of(f, n2), JOB_PENDING);
+}
+
+static void test_router_update(void **state)
+{
+    struct fx *f = *state;
+    char a[37], j1[37], j2[37], j3[37];
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_job(f, a, false, true, NULL, NULL, j1);
+    fx_job(f, a, false, false, NULL, NULL, j2);
+    fx_job(f, a, false, true, NULL, NULL, j3);
+
+    claim_pull(f, a, j1);
+    assert_int_equal(store_job_router_update(f->s, j1, "busy"), 0);
+    assert_int_equal(status_of(f, j1), JOB_RUNNING);
+    assert_int_equal(store_job_router_update(f->s, j1, "bogus"), -EINVAL);
+    assert_int_equal(store_job_router_update(f->s, j1, "done"), 0);
+    assert_int_equal(status_of(f, j1), JOB_COMPLETED);
+    assert_int_equal(store_job_router_update(f->s, j1, "done"), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, "fail"), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, "busy"), -EBUSY);
+
+    /* needs_ack false (a reboot): busy is already the end. */
+    claim_pull(f, a, j2);
+    assert_int_equal(store_job_router_update(f->s, j2, "busy"), 0);
+    assert_int_equal(status_of(f, j2), JOB_COMPLETED);
+
+    claim_pull(f, a, j3);
+    assert_int_equal(store_job_router_update(f->s, j3, "fail"), 0);
+    assert_int_equal(status_of(f, j3), JOB_FAILED);
+    assert_int_equal(store_job_router_update(f->s, "00000000-0000-7000-8000-000000000000",
+                                             "done"),
+                     -ENOENT);
+
+    struct job j;
+    assert_int_equal(store_job_get(f->s, f->tenant, a, j1, &j), 0);
+    const char *want[] = {"created", "downloaded", "busy", "completed"};
+    assert_int_equal(j.nevents, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(j.events[i].kind, want[i]);
+    job_release(&j);
+}
+
+static void test_cancel(void **state)
+{
+    struct fx *f = *state;
+    char a[37], j1[37], j2[37];
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_job(f, a, false, true, NULL, NULL, j1);
+    fx_job(f, a, false, true, NULL, NULL, j2);
+    claim_pull(f, a, j1);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j1), -EBUSY); /* running */
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j2), 0);
+    assert_int_equal(status_of(f, j2), JOB_DELETED);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j2), -EBUSY);
+    assert_int_equal(store_job_finish(f->s, j1, JOB_COMPLETED, "ok"), 0);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j1), -EBUSY); /* completed */
+    claim_pull(f, a, NULL); /* the cancelled job is never handed out */
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, "00000000-0000-7000-8000-000000000000"),
+                     -ENOENT);
+    char other[37];
+    assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
+    char j3[37];
+    fx_job(f, a, false, true, NULL, NULL, j3);
+    assert_int_equal(store_job_cancel(f->s, other, a, j3), -ENOENT);
+    assert_int_equal(status_of(f, j3), JOB_PENDING);
+}
+
+static void test_requeue(void **state)
+{
+    struct fx *f = *state;
+    char a[37], b[37], j1[37], j2[37];
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_site(f, NULL, "10.99.0.5", true, b, NULL);
+    fx_job(f, a, false, true, NULL, NULL, j1);
+    fx_job(f, b, true, true, NULL, NULL, j2);
+    int64_t now = time_now_ms();
+    struct job j;
+    assert_int_equal(store_job_claim_pull(f->s, a, now, now + 1000, &j), 0);
+    job_release(&j);
+    assert_int_equal(store_job_claim_push(f->s, now, now + 5000, &j), 0);
+    assert_string_equal(j.id, j2);
+    job_release(&j);
+
+    int n = -1;
+    assert_int_equal(store_jobs_requeue_expired(f->s, now + 500, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_jobs_requeue_expired(f->s, now + 2000, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(status_of(f, j1), JOB_PENDING);
+    assert_int_equal(status_of(f, j2), JOB_RUNNING);
+    claim_pull(f, a, j1); /* handed out again */
+
+    /* Start-up: every push job goes back, pull jobs stay. */
+    assert_int_equal(store_jobs_requeue_push(f->s, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(status_of(f, j2), JOB_PENDING);
+    assert_int_equal(status_of(f, j1), JOB_RUNNING);
+
+    assert_int_equal(store_job_get(f->s, f->tenant, b, j2, &j), 0);
+    assert_string_equal(j.events[j.nevents - 1].kind, "requeued");
+    job_release(&j);
+}
+
+static void test_idempotency(void **state)
+{
+    struct fx *f = *state;
+    char a[37], b[37], j1[37], got[37];
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_site(f, NULL, NULL, false, b, NULL);
+    assert_int_equal(store_job_by_idempotency(f->s, a, "key-1", got), -ENOENT);
+    fx_job(f, a, false, true, NULL, "key-1", j1);
+    assert_int_equal(store_job_by_idempotency(f->s, a, "key-1", got), 0);
+    assert_string_equal(got, j1);
+    assert_int_equal(store_job_by_idempotency(f->s, b, "key-1", got), -ENOENT);
+    assert_int_equal(store_job_by_idempotency(f->s, a, "key-2", got), -ENOENT);
+    /* The same key on another site is a different job. */
+    char k1[37];
+    fx_job(f, b, false, true, NULL, "key-1", k1);
+    /* The same key on the same site is refused by the database. */
+    struct job j;
+    memset(&j, 0, sizeof j);
+    memcpy(j.id, "00000000-0000-7000-8000-0000000000aa", 37);
+    memcpy(j.site_id, a, 37);
+    memcpy(j.token, "tok0000000", 11);
+    char kind[] = "policy", desc[] = "d", payload[] = "", key[] = "key-1";
+    j.kind = kind;
+    j.description = desc;
+    j.payload = payload;
+    j.idempotency_key = key;
+    assert_int_equal(store_job_insert(f->s, &j), -EEXIST);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_insert_get_events, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_claim_pull_order, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_claim_push, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_router_update, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_requeue, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_idempotency, fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,133 @@
+/* test_users.c - portal users and their sessions in the store. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "rand.h"
+#include "timefmt.h"
+
+/* The store does not look inside the hash: a fixed string keeps the tests fast. */
+#define FAKE_HASH "$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"
+
+static void make_user(struct fx *f, const char *email, enum user_role role, struct user *u)
+{
+    memset(u, 0, sizeof *u);
+    uuid_v7(u->id);
+    memcpy(u->tenant_id, f->tenant, 37);
+    snprintf(u->email, sizeof u->email, "%s", email);
+    snprintf(u->password_hash, sizeof u->password_hash, "%s", FAKE_HASH);
+    u->role = role;
+    u->created_at = u->updated_at = time_now();
+}
+
+static void test_user_crud(void **state)
+{
+    struct fx *f = *state;
+    struct user a, b, got;
+    make_user(f, "Ops@Example.com", ROLE_OPERATOR, &a);
+    assert_int_equal(store_user_insert(f->s, &a), 0);
+    /* E-mail addresses are unique regardless of case. */
+    make_user(f, "ops@example.COM", ROLE_ADMIN, &b);
+    assert_int_equal(store_user_insert(f->s, &b), -EEXIST);
+    assert_int_equal(store_user_by_email(f->s, "ops@example.com", &got), 0);
+    assert_string_equal(got.id, a.id);
+    assert_int_equal(got.role, ROLE_OPERATOR);
+    assert_string_equal(got.password_hash, FAKE_HASH);
+    assert_false(got.disabled);
+    assert_int_equal(got.last_login_at, 0);
+
+    assert_int_equal(store_user_get(f->s, NULL, a.id, &got), 0);
+    assert_int_equal(store_user_get(f->s, f->tenant, a.id, &got), 0);
+    char other[37];
+    assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
+    assert_int_equal(store_user_get(f->s, other, a.id, &got), -ENOENT);
+    assert_int_equal(store_user_delete(f->s, other, a.id), -ENOENT);
+
+    a.role = ROLE_READ_ONLY;
+    a.disabled = true;
+    assert_int_equal(store_user_update(f->s, &a), 0);
+    assert_int_equal(store_user_get(f->s, NULL, a.id, &got), 0);
+    assert_int_equal(got.role, ROLE_READ_ONLY);
+    assert_true(got.disabled);
+    assert_int_equal(store_user_touch_login(f->s, a.id), 0);
+    assert_int_equal(store_user_get(f->s, NULL, a.id, &got), 0);
+    assert_true(got.last_login_at > 0);
+
+    make_user(f, "admin@example.com", ROLE_ADMIN, &b);
+    assert_int_equal(store_user_insert(f->s, &b), 0);
+    int n = 0;
+    assert_int_equal(store_user_count(f->s, &n), 0);
+    assert_int_equal(n, 2);
+    struct user *l = NULL;
+    size_t ln = 0;
+    assert_int_equal(store_user_list(f->s, f->tenant, &l, &ln), 0);
+    assert_int_equal(ln, 2);
+    free(l);
+    assert_int_equal(store_user_delete(f->s, f->tenant, a.id), 0);
+    assert_int_equal(store_user_get(f->s, NULL, a.id, &got), -ENOENT);
+    assert_int_equal(store_user_delete(f->s, f->tenant, a.id), -ENOENT);
+}
+
+static void test_sessions(void **state)
+{
+    struct fx *f = *state;
+    struct user u, v;
+    make_user(f, "a@example.com", ROLE_ADMIN, &u);
+    make_user(f, "b@example.com", ROLE_ADMIN, &v);
+    assert_int_equal(store_user_insert(f->s, &u), 0);
+    assert_int_equal(store_user_insert(f->s, &v), 0);
+    int64_t now = time_now();
+    char s1[37], s2[37], s3[37], s4[37], s5[37];
+    uuid_v7(s1);
+    uuid_v7(s2);
+    uuid_v7(s3);
+    uuid_v7(s4);
+    uuid_v7(s5);
+    assert_int_equal(store_session_insert(f->s, s1, u.id, now + 3600), 0);
+    assert_int_equal(store_session_insert(f->s, s2, u.id, now + 3600), 0);
+    assert_int_equal(store_session_insert(f->s, s3, v.id, now + 3600), 0);
+    assert_int_equal(store_session_insert(f->s, s4, v.id, now - 1), 0);
+    assert_int_equal(store_session_insert(f->s, s1, v.id, now + 3600), -EEXIST);
+
+    assert_int_equal(store_session_check(f->s, s1, now), 0);
+    assert_int_equal(store_session_check(f->s, s4, now), -ENOENT); /* expired */
+    assert_int_equal(store_session_check(f->s, s5, now), -ENOENT); /* unknown */
+    assert_int_equal(store_session_check(f->s, s1, now + 3600), -ENOENT);
+
+    assert_int_equal(store_session_revoke(f->s, s1), 0);
+    assert_int_equal(store_session_check(f->s, s1, now), -ENOENT);
+    assert_int_equal(store_session_check(f->s, s2, now), 0);
+    assert_int_equal(store_session_revoke_user(f->s, u.id), 0);
+    assert_int_equal(store_session_check(f->s, s2, now), -ENOENT);
+    assert_int_equal(store_session_check(f->s, s3, now), 0); /* another user's */
+
+    /* A disabled user's sessions are refused, and come back if re-enabled (not revoked). */
+    v.disabled = true;
+    assert_int_equal(store_user_update(f->s, &v), 0);
+    assert_int_equal(store_session_check(f->s, s3, now), -ENOENT);
+    v.disabled = false;
+    assert_int_equal(store_user_update(f->s, &v), 0);
+    assert_int_equal(store_session_check(f->s, s3, now), 0);
+
+    /* Deleting a user deletes their sessions. */
+    assert_int_equal(store_user_delete(f->s, f->tenant, v.id), 0);
+    assert_int_equal(store_session_check(f->s, s3, now), -ENOENT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_user_crud, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sessions, fx_setup, fx_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
