@@ -1,6 +1,8 @@
 /*
  * edge_load.c - load generator and sinks for bench/edge.sh (loopback only).
  *
+ * PORT may also be ADDR:PORT (an IPv4 loopback address; 127.0.0.1 when omitted).
+ *
  *   edge_load server echo|sink|once PORT   epoll server on 127.0.0.1:PORT (runs until killed);
  *                                          `once` echoes the first read then closes (the
  *                                          server closes first, like HTTP Connection: close,
@@ -34,10 +36,20 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static struct sockaddr_in lo(uint16_t port)
+static struct sockaddr_in lo(const char *spec)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    char host[64] = "127.0.0.1";
+    const char *colon = strrchr(spec, ':');
+    if (colon && (size_t)(colon - spec) < sizeof(host)) {
+        memcpy(host, spec, (size_t)(colon - spec));
+        host[colon - spec] = '\0';
+        spec = colon + 1;
+    }
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(spec))};
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) {
+        fprintf(stderr, "bad address %s\n", host);
+        exit(2);
+    }
     return a;
 }
 
@@ -47,7 +59,7 @@ static void die(const char *what)
     exit(1);
 }
 
-static int server(int echo, int once, uint16_t port)
+static int server(int echo, int once, const char *port)
 {
     int l = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
     int one = 1;
@@ -87,7 +99,7 @@ static int server(int echo, int once, uint16_t port)
     return 0;
 }
 
-static int stream(uint16_t port, double secs)
+static int stream(const char *port, double secs)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = lo(port);
@@ -144,7 +156,7 @@ static int cps_connect(int ep, struct slot *s, const struct sockaddr_in *a)
     return 0;
 }
 
-static int cps(uint16_t port, double secs, int conc)
+static int cps(const char *port, double secs, int conc)
 {
     struct sockaddr_in a = lo(port);
     int ep = epoll_create1(0);
@@ -199,7 +211,7 @@ static int cps(uint16_t port, double secs, int conc)
     return 0;
 }
 
-static int idle(uint16_t port, int n)
+static int idle(const char *port, int n)
 {
     struct sockaddr_in a = lo(port);
     int *fds = calloc((size_t)n, sizeof(int));
@@ -223,13 +235,13 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if (argc == 4 && strcmp(argv[1], "server") == 0)
         return server(strcmp(argv[2], "sink") != 0, strcmp(argv[2], "once") == 0,
-                      (uint16_t)atoi(argv[3]));
+                      argv[3]);
     if (argc == 4 && strcmp(argv[1], "stream") == 0)
-        return stream((uint16_t)atoi(argv[2]), atof(argv[3]));
+        return stream(argv[2], atof(argv[3]));
     if (argc == 5 && strcmp(argv[1], "cps") == 0)
-        return cps((uint16_t)atoi(argv[2]), atof(argv[3]), atoi(argv[4]));
+        return cps(argv[2], atof(argv[3]), atoi(argv[4]));
     if (argc == 4 && strcmp(argv[1], "idle") == 0)
-        return idle((uint16_t)atoi(argv[2]), atoi(argv[3]));
+        return idle(argv[2], atoi(argv[3]));
     fprintf(stderr, "usage: see the header of bench/edge_load.c\n");
     return 2;
 }
