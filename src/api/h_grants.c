@@ -31,24 +31,6 @@ static bool grant_expired(const struct grant *g, int64_t now_ms)
     return g->torn_down_at != 0 || g->expires_at_ms <= now_ms;
 }
 
-/* The time of the first connection through the grant, or 0. */
-static int64_t first_connection(struct api *api, const char *id)
-{
-    struct grant_connection *c = NULL;
-    size_t n = 0;
-    int64_t t = 0;
-    if (store_grant_conn_list(api->store, id, &c, &n) == 0) {
-        for (size_t i = 0; i < n; i++) {
-            if (strcmp(c[i].outcome, "refused") != 0) {
-                t = c[i].started_ms / 1000;
-                break;
-            }
-        }
-    }
-    free(c);
-    return t;
-}
-
 static json_t *grant_to_json(struct api *api, const struct grant *g)
 {
     int64_t now_ms = time_now_ms();
@@ -87,7 +69,8 @@ static json_t *grant_to_json(struct api *api, const struct grant *g)
         json_object_set_new(o, "allow_only_ip", host ? json_string(ip) : json_null());
     }
     json_object_set_new(o, "allow_only_cidr", json_string(g->allow_only_cidr));
-    json_object_set_new(o, "authorized_at", json_time_or_null(first_connection(api, g->id)));
+    json_object_set_new(o, "authorized_at",
+                        json_time_or_null(store_grant_first_connection(api->store, g->id) / 1000));
     json_object_set_new(o, "expires_at", json_time_or_null(g->expires_at_ms / 1000));
     json_object_set_new(o, "expired", json_boolean(grant_expired(g, now_ms)));
     json_object_set_new(o, "entry_point", json_string(g->entry_point));
@@ -429,14 +412,26 @@ static void connections(struct api_call *call, enum grant_kind kind)
     if (r < 0)
         return api_fail_store(call, r, "grant");
     grant_release(&g);
+    /* Paged: ?after_id=<id of the last record seen>&limit=<1..1000, default 1000>. */
+    long long after = 0, limit = 1000;
+    const char *q = http_request_query(call->req, "after_id");
+    char *end = NULL;
+    if (q && ((after = strtoll(q, &end, 10)) < 0 || *end || !*q))
+        return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "after_id",
+                        "after_id must be a record id (a non-negative integer).");
+    q = http_request_query(call->req, "limit");
+    if (q && ((limit = strtoll(q, &end, 10)) < 1 || limit > 1000 || *end))
+        return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "limit",
+                        "limit must be between 1 and 1000.");
     struct grant_connection *c = NULL;
     size_t n = 0;
-    r = store_grant_conn_list(call->api->store, id, &c, &n);
+    r = store_grant_conn_list(call->api->store, id, after, (int)limit, &c, &n);
     if (r < 0)
         return api_fail_store(call, r, "grant");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_t *o = json_object();
+        json_object_set_new(o, "id", json_integer(c[i].id));
         json_object_set_new(o, "source", json_string(c[i].source));
         json_object_set_new(o, "started_at", json_time_or_null(c[i].started_ms / 1000));
         json_object_set_new(o, "ended_at", json_time_or_null(c[i].ended_ms / 1000));

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,8 @@ struct edge_role {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stopping;
-    bool woken;
+    bool woken;           /* grants changed: reconcile */
+    bool records_pending; /* connection records to write */
     struct record *records; /* queued by the relay thread, newest first */
     size_t nrecords;
 };
@@ -65,8 +67,10 @@ static void on_event(void *userdata, const struct edge_event *ev)
         er->nrecords++;
         r = NULL;
     }
-    er->woken = true;
-    pthread_cond_signal(&er->cond);
+    if (!er->records_pending) { /* one wake-up per batch, not per connection */
+        er->records_pending = true;
+        pthread_cond_signal(&er->cond);
+    }
     pthread_mutex_unlock(&er->lock);
     free(r); /* dropped: the queue is full (the store is far behind) */
 }
@@ -86,6 +90,7 @@ static void flush_records(struct edge_role *er)
         ordered = list;
         list = n;
     }
+    bool tx = ordered && store_tx_begin(er->cfg.store) == 0;
     while (ordered) {
         struct record *n = ordered->next;
         if (ordered->open)
@@ -96,6 +101,8 @@ static void flush_records(struct edge_role *er)
         free(ordered);
         ordered = n;
     }
+    if (tx)
+        store_tx_commit(er->cfg.store);
 }
 
 static void add_cidr(struct cidr *allow, size_t *n, const char *s)
@@ -162,22 +169,51 @@ static void reconcile(struct edge_role *er)
     store_grant_array_free(live, nlive);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Reconcile when told (grants changed) and every 250 ms as a safety net; write connection
+ * records at most every 20 ms, in one transaction: under connection churn a wake-up per
+ * connection (each a store query, an edge_grant_list round trip through the relay thread and a
+ * one-row transaction) costs more CPU than the relay itself.
+ */
 static void *role_main(void *arg)
 {
     struct edge_role *er = arg;
+    bool do_reconcile = true;
+    int64_t last_reconcile = 0;
     for (;;) {
-        reconcile(er);
+        if (do_reconcile) {
+            reconcile(er);
+            last_reconcile = mono_ms();
+        }
         flush_records(er);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 250L * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        int64_t last_flush = mono_ms();
         pthread_mutex_lock(&er->lock);
-        while (!er->stopping && !er->woken)
-            if (pthread_cond_timedwait(&er->cond, &er->lock, &ts) == ETIMEDOUT)
+        for (;;) {
+            int64_t now = mono_ms();
+            if (er->stopping || er->woken || now >= last_reconcile + 250)
                 break;
+            if (er->records_pending && now >= last_flush + 20)
+                break;
+            int64_t until = last_reconcile + 250;
+            if (er->records_pending && last_flush + 20 < until)
+                until = last_flush + 20;
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            int64_t ns = ts.tv_nsec + (until - now) * 1000000L;
+            ts.tv_sec += ns / 1000000000L;
+            ts.tv_nsec = ns % 1000000000L;
+            pthread_cond_timedwait(&er->cond, &er->lock, &ts);
+        }
+        do_reconcile = er->woken || mono_ms() >= last_reconcile + 250;
         er->woken = false;
+        er->records_pending = false;
         bool stop = er->stopping;
         pthread_mutex_unlock(&er->lock);
         if (stop)

@@ -204,6 +204,20 @@ static int expire_grants(struct dispatcher *d)
     return done;
 }
 
+/*
+ * How long the scheduler may sleep: until the earliest live grant expires,
+ * at most 100 ms (a grant created or moved earlier meanwhile is found within
+ * that), at least 1 ms.
+ */
+static int scheduler_sleep_ms(struct dispatcher *d)
+{
+    int64_t next = store_grants_next_expiry(d->cfg.store);
+    if (!next)
+        return 100;
+    int64_t wait = next - time_now_ms();
+    return wait < 1 ? 1 : wait > 100 ? 100 : (int)wait;
+}
+
 static void *scheduler_main(void *arg)
 {
     struct dispatcher *d = arg;
@@ -223,7 +237,7 @@ static void *scheduler_main(void *arg)
         int64_t cutoff = time_now() - 10 * (int64_t)d->cfg.poll_interval_s;
         if (store_sites_mark_offline(d->cfg.store, cutoff, &n) == 0 && n)
             log_info("scheduler", "%d site(s) went offline (10 missed heartbeats)", n);
-    } while (wait_for_work(d, &seen, 100));
+    } while (wait_for_work(d, &seen, scheduler_sleep_ms(d)));
     store_thread_done(d->cfg.store);
     return NULL;
 }

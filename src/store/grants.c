@@ -268,6 +268,18 @@ int store_grant_teardown(struct store *s, const char *id, bool revoked, const ch
 }
 
 
+int64_t store_grants_next_expiry(struct store *s)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return 0;
+    int64_t t = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : 0;
+    sqlite3_reset(st);
+    return t;
+}
+
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret)
 {
     struct store_conn *c = store_conn(s);
@@ -386,18 +398,36 @@ static void conn_row(void *ctx, sqlite3_stmt *st, void *elem)
     x->bytes_in = (uint64_t)sqlite3_column_int64(st, 3);
     x->bytes_out = (uint64_t)sqlite3_column_int64(st, 4);
     col_copy(st, 5, x->outcome, sizeof x->outcome);
+    x->id = sqlite3_column_int64(st, 6);
 }
 
-int store_grant_conn_list(struct store *s, const char *grant_id, struct grant_connection **ret,
-                          size_t *n)
+int64_t store_grant_first_connection(struct store *s, const char *grant_id)
 {
     struct store_conn *c = store_conn(s);
-    static const char sql[] = "SELECT source, started_ms, ended_ms, bytes_in, bytes_out, outcome "
-                              "FROM grant_connections WHERE grant_id = ? ORDER BY id";
+    static const char sql[] = "SELECT min(started_ms) FROM grant_connections WHERE grant_id = ? "
+                              "AND outcome != 'refused'";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return 0;
+    bind_text(st, 1, grant_id);
+    int64_t t = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : 0;
+    sqlite3_reset(st);
+    return t;
+}
+
+int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
+                          struct grant_connection **ret, size_t *n)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] =
+        "SELECT source, started_ms, ended_ms, bytes_in, bytes_out, outcome, id "
+        "FROM grant_connections WHERE grant_id = ? AND id > ? ORDER BY id LIMIT ?";
     sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
     if (!st)
         return -EIO;
     bind_text(st, 1, grant_id);
+    sqlite3_bind_int64(st, 2, after_id);
+    sqlite3_bind_int(st, 3, limit);
     return store_collect(c, st, sizeof **ret, conn_row, NULL, NULL, (void **)ret, n);
 }
 

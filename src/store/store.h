@@ -218,6 +218,8 @@ int store_grant_set_setup_job(struct store *s, const char *id, const char *job_i
  * removed, and records the teardown job. -EBUSY when already torn down.
  */
 int store_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id);
+/* The earliest expires_at_ms of a live grant, or 0 when there is none. */
+int64_t store_grants_next_expiry(struct store *s);
 /* Ids of live grants whose expiry passed (at most limit). */
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
 /* Live grants of an entry point with their relay target (site tunnel address + port). */
@@ -226,6 +228,7 @@ int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms,
 void store_grant_array_free(struct grant *a, size_t n);
 
 struct grant_connection {
+    int64_t id;        /* the record's id (a paging cursor) */
     uint64_t conn_ref; /* the edge's connection id, 0 = none */
     char source[64];
     int64_t started_ms, ended_ms;
@@ -238,8 +241,11 @@ int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_r
 /* Its end: completes the open record with conn_ref, or inserts one (refused sources). */
 int store_grant_conn_insert(struct store *s, const char *grant_id,
                             const struct grant_connection *c);
-int store_grant_conn_list(struct store *s, const char *grant_id, struct grant_connection **ret,
-                          size_t *n);
+/* Records of a grant with id > after_id, oldest first, at most limit. */
+int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
+                          struct grant_connection **ret, size_t *n);
+/* Start time (ms) of the first accepted connection of a grant, 0 when none. */
+int64_t store_grant_first_connection(struct store *s, const char *grant_id);
 
 /* --- users and sessions --- */
 

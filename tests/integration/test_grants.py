@@ -96,8 +96,14 @@ class Grants(tg.DaemonTest):
         self.wait_listening(a['port'])
         s = netutil.connect(a['port'])
         self.assertEqual(netutil.roundtrip(s, b'hello winbox'), b'hello winbox')
-        # authorized_at is set while the first connection is still open.
-        g = self.d.request('GET', '%s/transient-access/%s' % (self.base, a['id'])).json
+        # authorized_at is set while the first connection is still open (records are written
+        # in batches every 20 ms).
+        deadline = time.time() + 2
+        while time.time() < deadline:
+            g = self.d.request('GET', '%s/transient-access/%s' % (self.base, a['id'])).json
+            if g['authorized_at']:
+                break
+            time.sleep(0.02)
         self.assertRegex(g['authorized_at'] or '', tg.RFC3339)
         # A source outside allow_only_cidr (127.0.0.2) is refused: no byte comes back.
         bad = netutil.connect(a['port'], source='127.0.0.2')
