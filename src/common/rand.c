@@ -1,6 +1,7 @@
 #include "rand.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +21,15 @@ void rand_base62(char *out, size_t n)
     out[n] = '\0';
 }
 
+/*
+ * Monotonic within the process (RFC 9562 §6.2, method 1): ids made in the same
+ * millisecond carry a 12-bit counter in rand_a, so they sort in creation order
+ * too; the counter starts at a random value below 2048 each millisecond.
+ */
+static pthread_mutex_t uuid_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t uuid_last_ms;
+static unsigned uuid_counter;
+
 void uuid_v7(char out[UUID_STR_LEN])
 {
     struct timespec ts;
@@ -27,9 +37,23 @@ void uuid_v7(char out[UUID_STR_LEN])
     uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
     unsigned char b[16];
     randombytes_buf(b, sizeof b);
+    pthread_mutex_lock(&uuid_lock);
+    if (ms <= uuid_last_ms) {
+        ms = uuid_last_ms;
+        if (++uuid_counter > 0xfff) { /* 4096 ids in one ms: borrow the next ms */
+            ms++;
+            uuid_counter = randombytes_uniform(2048);
+        }
+    } else {
+        uuid_counter = randombytes_uniform(2048);
+    }
+    uuid_last_ms = ms;
+    unsigned counter = uuid_counter;
+    pthread_mutex_unlock(&uuid_lock);
     for (int i = 0; i < 6; i++)
         b[i] = (unsigned char)(ms >> (40 - 8 * i));
-    b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
+    b[6] = (unsigned char)(0x70 | ((counter >> 8) & 0x0f));
+    b[7] = (unsigned char)(counter & 0xff);
     b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
     snprintf(out, UUID_STR_LEN,
              "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],

@@ -166,7 +166,7 @@ int store_policy_adopted_sites(struct store *s, const char *policy_id, struct st
 {
     struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT id FROM sites WHERE policy_id = ? AND adopted_at IS NOT "
-                              "NULL ORDER BY created_at, id";
+                              "NULL ORDER BY created_at, rowid";
     sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
     if (!st)
         return -EIO;

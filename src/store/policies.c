@@ -127,7 +127,7 @@ static int read_services(struct store_conn *c, struct policy *p)
 
 static int read_site_ids(struct store_conn *c, struct policy *p)
 {
-    static const char sql[] = "SELECT id FROM sites WHERE policy_id = ? ORDER BY created_at, id";
+    static const char sql[] = "SELECT id FROM sites WHERE policy_id = ? ORDER BY created_at, rowid";
     sqlite3_stmt *st = store_stmt(c, sql);
     if (!st)
         return -EIO;
@@ -239,7 +239,7 @@ int store_policy_list(struct store *s, const char *tenant_id, struct policy **re
 {
     struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " POLICY_COLUMNS
-                              " FROM policies WHERE tenant_id = ? ORDER BY created_at, id";
+                              " FROM policies WHERE tenant_id = ? ORDER BY created_at, rowid";
     sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
     if (!st)
         return -EIO;

@@ -119,7 +119,7 @@ int store_site_list(struct store *s, const char *tenant_id, struct site **ret, s
 {
     struct store_conn *c = store_conn(s);
     static const char sql[] =
-        "SELECT " SITE_COLUMNS " FROM sites WHERE tenant_id = ? ORDER BY created_at, id";
+        "SELECT " SITE_COLUMNS " FROM sites WHERE tenant_id = ? ORDER BY created_at, rowid";
     sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
     if (!st)
         return -EIO;
@@ -266,7 +266,7 @@ int store_credential_list(struct store *s, const char *tenant_id, const char *si
         "SELECT c.id, c.site_id, c.username, c.password_sealed, s.tunnel_address, ps.port, "
         "c.created_at, c.deleted_at FROM api_credentials c JOIN sites s ON s.id = c.site_id "
         "LEFT JOIN policy_services ps ON ps.policy_id = s.policy_id AND ps.service = 6 "
-        "WHERE c.site_id = ? AND s.tenant_id = ? ORDER BY c.created_at, c.id";
+        "WHERE c.site_id = ? AND s.tenant_id = ? ORDER BY c.created_at, c.rowid";
     if (!c)
         return -EIO;
     int r = store_site_owned(c, tenant_id, site_id);

@@ -30,7 +30,7 @@ int store_tenant_count(struct store *s, int *ret)
 int store_tenant_first(struct store *s, char ret_id[37])
 {
     struct store_conn *c = store_conn(s);
-    static const char sql[] = "SELECT id FROM tenants ORDER BY created_at, id LIMIT 1";
+    static const char sql[] = "SELECT id FROM tenants ORDER BY created_at, rowid LIMIT 1";
     sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
     if (!st)
         return -EIO;
@@ -175,7 +175,7 @@ int store_api_key_list(struct store *s, const char *tenant_id, struct api_key **
 {
     struct store_conn *c = store_conn(s);
     static const char sql[] =
-        "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id";
+        "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ? ORDER BY created_at, rowid";
     sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
     if (!st)
         return -EIO;
