@@ -127,9 +127,15 @@ class Grants(tg.DaemonTest):
         self.assertTrue(g['expired'])
         self.assertTrue(g['config_removed_from_mpac'])
         self.assertRegex(g['authorized_at'], tg.RFC3339)
-        conns = self.d.request('GET', '%s/transient-access/%s/connections' %
-                               (self.base, a['id'])).json
-        outcomes = sorted(c['outcome'] for c in conns)
+        # Connection records reach the store in batches (every 20 ms): wait for the ends.
+        deadline = time.time() + 3
+        while True:
+            conns = self.d.request('GET', '%s/transient-access/%s/connections' %
+                                   (self.base, a['id'])).json
+            outcomes = sorted(c['outcome'] for c in conns)
+            if ('refused' in outcomes and 'open' not in outcomes) or time.time() > deadline:
+                break
+            time.sleep(0.05)
         self.assertIn('refused', outcomes)
         # (wait_listening's probe left an empty connection record too)
         ok = [c for c in conns if c['source'].startswith('127.0.0.1:') and c['bytes_in']]

@@ -179,9 +179,11 @@ class TransientEndToEnd(tg.DaemonTest):
                 gone = wait_for(lambda: not [n for n in self.sim.menu('/ip/firewall/nat')
                                              if n.get('comment') == 'tikgate:fwd:' + f['id']], 10)
                 self.assertTrue(gone, 'the dst-nat rule is still on the router')
-                conns = self.d.request('GET', '%s/transient-forward/%s/connections' %
-                                       (self.base, f['id'])).json
-                self.assertTrue(any(c['bytes_in'] >= len(payload) for c in conns), conns)
+                path = '%s/transient-forward/%s/connections' % (self.base, f['id'])
+                conns = wait_for(lambda: (lambda cs: cs if any(
+                    c['bytes_in'] >= len(payload) for c in cs) else None)(
+                        self.d.request('GET', path).json), 3)
+                self.assertTrue(conns, self.d.request('GET', path).json)
 
     @staticmethod
     def _try_roundtrip(port):
