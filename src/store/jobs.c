@@ -80,14 +80,10 @@ int store_job_insert(struct store *s, const struct job *j)
         "INSERT INTO jobs(id, site_id, token, kind, description, payload, is_script, "
         "express_execute, needs_acknowledgement, status, next_attempt_ms, created_at, "
         "created_by, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)";
-    int r = store_begin(c);
-    if (r < 0)
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    if (!st)
         return r;
-    sqlite3_stmt *st = store_stmt(c, sql);
-    if (!st) {
-        r = -EIO;
-        goto out_rollback;
-    }
     bind_text(st, 1, j->id);
     bind_text(st, 2, j->site_id);
     bind_text(st, 3, j->token);
@@ -234,14 +230,10 @@ static int update_with_event(struct store *s, const char *sql, const char *job_i
     struct store_conn *c = store_conn(s);
     if (!c)
         return -EIO;
-    int r = store_begin(c);
-    if (r < 0)
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    if (!st)
         return r;
-    sqlite3_stmt *st = store_stmt(c, sql);
-    if (!st) {
-        r = -EIO;
-        goto out_rollback;
-    }
     sqlite3_bind_int64(st, 1, a);
     bind_text(st, 2, text);
     bind_text(st, 3, job_id);
@@ -318,21 +310,14 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
         "WHERE site_id = ?3 AND status = 'pending' ORDER BY rowid LIMIT 1) "
         "AND NOT EXISTS (SELECT 1 FROM jobs WHERE site_id = ?3 AND status = 'running') "
         "RETURNING id";
-    int r = store_begin(c);
-    if (r < 0)
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    if (!st)
         return r;
-    sqlite3_stmt *st = store_stmt(c, sql);
-    if (!st) {
-        r = -EIO;
-        goto out_rollback;
-    }
     sqlite3_bind_int64(st, 1, lease_ms);
     sqlite3_bind_int64(st, 2, now_ms / 1000);
     bind_text(st, 3, site_id);
     return finish_claim(s, c, st, "downloaded", "Script downloaded by the router", ret);
-out_rollback:
-    store_rollback(c);
-    return r;
 }
 
 int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret)
@@ -351,21 +336,14 @@ int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, stru
         "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
         "e.status = 'pending' AND e.rowid < j.rowid) "
         "ORDER BY j.rowid LIMIT 1) RETURNING id";
-    int r = store_begin(c);
-    if (r < 0)
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    if (!st)
         return r;
-    sqlite3_stmt *st = store_stmt(c, sql);
-    if (!st) {
-        r = -EIO;
-        goto out_rollback;
-    }
     sqlite3_bind_int64(st, 1, lease_ms);
     sqlite3_bind_int64(st, 2, now_ms / 1000);
     sqlite3_bind_int64(st, 3, now_ms);
     return finish_claim(s, c, st, "pushing", "Express push over the RouterOS API started", ret);
-out_rollback:
-    store_rollback(c);
-    return r;
 }
 
 int store_job_finish(struct store *s, const char *job_id, enum job_status status,
@@ -470,14 +448,10 @@ static int requeue(struct store *s, const char *sql, int64_t now_ms, const char 
     static const char ev[] = "INSERT INTO job_events(job_id, at_ms, kind, message) "
                              "SELECT id, ?1, 'requeued', ?2 FROM jobs WHERE status = 'running' "
                              "AND (?3 = 0 OR lease_until_ms < ?1) AND (?3 = 1 OR via = 'push')";
-    int r = store_begin(c);
-    if (r < 0)
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, ev, &r);
+    if (!st)
         return r;
-    sqlite3_stmt *st = store_stmt(c, ev);
-    if (!st) {
-        r = -EIO;
-        goto out_rollback;
-    }
     int by_lease = now_ms > 0;
     sqlite3_bind_int64(st, 1, by_lease ? now_ms : time_now_ms());
     bind_text(st, 2, msg);

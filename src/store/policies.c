@@ -267,14 +267,10 @@ int store_policy_update(struct store *s, const struct policy *p)
     static const char sql[] =
         "UPDATE policies SET name = ?, custom_input_rules = ?, trusted_networks = ?, "
         "updated_at = ? WHERE id = ? AND tenant_id = ?";
-    int r = store_begin(c);
-    if (r < 0)
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    if (!st)
         return r;
-    sqlite3_stmt *st = store_stmt(c, sql);
-    if (!st) {
-        r = -EIO;
-        goto out_rollback;
-    }
     char *trusted = strlist_join(&p->trusted_networks, ',');
     bind_text(st, 1, p->name);
     sqlite3_bind_int(st, 2, p->custom_input_rules);
@@ -312,14 +308,10 @@ int store_policy_delete(struct store *s, const char *tenant_id, const char *id)
         "UPDATE sites SET policy_id = (SELECT id FROM policies WHERE tenant_id = ?1 AND "
         "is_default = 1), updated_at = ?3 WHERE policy_id = ?2 AND tenant_id = ?1";
     static const char del[] = "DELETE FROM policies WHERE id = ? AND tenant_id = ?";
-    int r = store_begin(c);
-    if (r < 0)
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, q, &r);
+    if (!st)
         return r;
-    sqlite3_stmt *st = store_stmt(c, q);
-    if (!st) {
-        r = -EIO;
-        goto out_rollback;
-    }
     bind_text(st, 1, id);
     bind_text(st, 2, tenant_id);
     int rc = sqlite3_step(st);
@@ -373,14 +365,10 @@ int store_policy_attach_sites(struct store *s, const char *tenant_id, const char
     static const char pol[] = "SELECT 1 FROM policies WHERE id = ? AND tenant_id = ?";
     static const char upd[] = "UPDATE sites SET policy_id = ?, updated_at = ? "
                               "WHERE id = ? AND tenant_id = ?";
-    int r = store_begin(c);
-    if (r < 0)
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, pol, &r);
+    if (!st)
         return r;
-    sqlite3_stmt *st = store_stmt(c, pol);
-    if (!st) {
-        r = -EIO;
-        goto out_rollback;
-    }
     bind_text(st, 1, policy_id);
     bind_text(st, 2, tenant_id);
     int rc = sqlite3_step(st);

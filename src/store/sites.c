@@ -64,14 +64,10 @@ int store_site_insert(struct store *s, const struct site *site, const struct cre
         "bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at) "
         "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 "
         "WHERE EXISTS (SELECT 1 FROM policies WHERE id = ?4 AND tenant_id = ?2)";
-    int r = store_begin(c);
-    if (r < 0)
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    if (!st)
         return r;
-    sqlite3_stmt *st = store_stmt(c, sql);
-    if (!st) {
-        r = -EIO;
-        goto out_rollback;
-    }
     char *sealed = store_seal_text(s, site->bootstrap_token);
     uint8_t hash[APIKEY_HASH_LEN];
     api_key_hash(site->bootstrap_token, hash);

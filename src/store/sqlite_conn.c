@@ -160,6 +160,19 @@ void store_rollback(struct store_conn *c)
         exec(c->db, "ROLLBACK");
 }
 
+sqlite3_stmt *store_begin_stmt(struct store_conn *c, const char *sql, int *ret_err)
+{
+    *ret_err = store_begin(c);
+    if (*ret_err < 0)
+        return NULL;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st) {
+        store_rollback(c);
+        *ret_err = -EIO;
+    }
+    return st;
+}
+
 int store_tx_begin(struct store *s)
 {
     struct store_conn *c = store_conn(s);

@@ -62,6 +62,12 @@ sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
 int store_begin(struct store_conn *c);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
+/*
+ * BEGIN IMMEDIATE (joining an open transaction) and prepare sql. Returns the
+ * statement with *ret_err = 0, or NULL with *ret_err set and the transaction
+ * level already rolled back.
+ */
+sqlite3_stmt *store_begin_stmt(struct store_conn *c, const char *sql, int *ret_err);
 /* Runs a statement that returns no rows (after binding). 0, -EEXIST on constraint, -EIO. */
 int store_step_done(struct store_conn *c, sqlite3_stmt *st);
 /* sqlite result code to -errno. */
