@@ -337,21 +337,42 @@ out:
     grant_release(&g);
 }
 
-static void patch(struct api_call *call, enum grant_kind kind)
+/*
+ * The site and grant ids of the path, after checking that the grant exists
+ * for the caller's tenant (else the 404 is sent and false returned).
+ * *ret_rate (may be NULL) receives the grant's current rate limit.
+ */
+static bool find_grant(struct api_call *call, enum grant_kind kind, const char **ret_site,
+                       const char **ret_id, uint64_t *ret_rate)
 {
     const char *site = api_param(call, 0), *id = api_param(call, 1);
     if (!api_check_id(call, site, "site") || !api_check_id(call, id, "grant"))
-        return;
+        return false;
     struct grant g;
     int r = store_grant_get(call->api->store, call->who.tenant_id, site, kind, id, &g);
-    if (r < 0)
-        return api_fail_store(call, r, "grant");
-    grant_release(&g);
+    if (r < 0) {
+        api_fail_store(call, r, "grant");
+        return false;
+    }
+    if (ret_rate)
+        *ret_rate = g.rate_limit;
     sodium_memzero(g.password, sizeof g.password);
+    grant_release(&g);
+    *ret_site = site;
+    *ret_id = id;
+    return true;
+}
+
+static void patch(struct api_call *call, enum grant_kind kind)
+{
+    const char *site, *id;
+    uint64_t rate;
+    if (!find_grant(call, kind, &site, &id, &rate))
+        return;
     struct tg_err err;
     const char *when = NULL;
     bool has_rate = json_object_get(call->body, "rate_limit_bps") != NULL;
-    uint64_t rate = g.rate_limit;
+    int r;
     if (has_rate && parse_rate_limit(call, &rate, &err) < 0)
         return api_send_error(call, &err);
     r = body_string(call->body, "expires_at", "expires_at", &when, &err);
@@ -383,15 +404,10 @@ static void patch(struct api_call *call, enum grant_kind kind)
 
 static void revoke(struct api_call *call, enum grant_kind kind)
 {
-    const char *site = api_param(call, 0), *id = api_param(call, 1);
-    if (!api_check_id(call, site, "site") || !api_check_id(call, id, "grant"))
+    const char *site, *id;
+    if (!find_grant(call, kind, &site, &id, NULL))
         return;
-    struct grant g;
-    int r = store_grant_get(call->api->store, call->who.tenant_id, site, kind, id, &g);
-    if (r < 0)
-        return api_fail_store(call, r, "grant");
-    grant_release(&g);
-    r = jobs_grant_teardown(call->api->store, id, true, call->who.name);
+    int r = jobs_grant_teardown(call->api->store, id, true, call->who.name);
     /* Revoking a grant that already ended is not an error: it is gone either way. */
     if (r < 0 && r != -EBUSY)
         return api_fail_store(call, r, "grant");
@@ -404,14 +420,11 @@ static void revoke(struct api_call *call, enum grant_kind kind)
 
 static void connections(struct api_call *call, enum grant_kind kind)
 {
-    const char *site = api_param(call, 0), *id = api_param(call, 1);
-    if (!api_check_id(call, site, "site") || !api_check_id(call, id, "grant"))
+    const char *site, *id;
+    if (!find_grant(call, kind, &site, &id, NULL))
         return;
-    struct grant g;
-    int r = store_grant_get(call->api->store, call->who.tenant_id, site, kind, id, &g);
-    if (r < 0)
-        return api_fail_store(call, r, "grant");
-    grant_release(&g);
+    (void)site;
+    int r;
     /* Paged: ?after_id=<id of the last record seen>&limit=<1..1000, default 1000>. */
     long long after = 0, limit = 1000;
     const char *q = http_request_query(call->req, "after_id");
