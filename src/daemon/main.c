@@ -159,8 +159,9 @@ static int serve(struct store *st, const struct config *cfg)
         .ctx = &api,
         .thread_done = thread_done,
     };
+    /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
     struct http_server *srv = NULL;
-    r = http_server_start(&hc, &srv);
+    r = has_role(cfg, "api") ? http_server_start(&hc, &srv) : 0;
     if (r < 0) {
         log_error("daemon", "cannot listen on %s: %s", cfg->listen, strerror(-r));
         dispatcher_stop(disp);
@@ -170,7 +171,10 @@ static int serve(struct store *st, const struct config *cfg)
         free(web);
         return 1;
     }
-    log_info("daemon", "listening on %s (port %u)", cfg->listen, http_server_port(srv));
+    if (srv)
+        log_info("daemon", "listening on %s (port %u)", cfg->listen, http_server_port(srv));
+    else
+        log_info("daemon", "roles %s: no API on this node", cfg->roles);
 
     sigset_t set;
     sigemptyset(&set);

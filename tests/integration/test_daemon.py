@@ -2,6 +2,7 @@
 import os
 import signal
 import tempfile
+import time
 
 import tg
 
@@ -48,6 +49,27 @@ class Restart(tg.DaemonTest):
             self.assertEqual(d.stop(signal.SIGINT), 0)
         finally:
             d.cleanup()
+
+
+class Roles(tg.DaemonTest):
+    def test_a_node_without_the_api_role_serves_no_http(self):
+        import socket
+        import subprocess
+        with tempfile.TemporaryDirectory() as tmp:
+            port = tg.free_port()
+            env = dict(os.environ, TIKGATE_DATA_DIR=tmp, TIKGATE_ROLES='scheduler,dispatcher',
+                       TIKGATE_LISTEN='127.0.0.1:%d' % port)
+            p = subprocess.Popen([tg.TIKGATED], env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE)
+            try:
+                time.sleep(0.5)
+                self.assertIsNone(p.poll(), 'the worker node exited')
+                with self.assertRaises(ConnectionRefusedError):
+                    socket.create_connection(('127.0.0.1', port), timeout=1).close()
+            finally:
+                p.send_signal(signal.SIGTERM)
+                self.assertEqual(p.wait(10), 0)
+            self.assertIn(b'no API on this node', p.stderr.read())
 
 
 class MetaAndLog(tg.DaemonTest):
