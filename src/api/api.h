@@ -33,6 +33,9 @@ struct api_config {
     /* Called after a grant was created, changed or revoked (reconciles the edge). May be NULL. */
     void (*grants_changed)(void *ctx);
     void *grants_ctx;
+    /* Appends the process's own metrics (HTTP, edge) in Prometheus text. May be NULL. */
+    void (*metrics)(void *ctx, struct buf *out);
+    void *metrics_ctx;
 };
 
 struct api {

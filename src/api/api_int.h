@@ -137,6 +137,7 @@ void h_users_create(struct api_call *call);
 void h_users_update(struct api_call *call);
 void h_users_delete(struct api_call *call);
 void h_portal_index(struct api_call *call);
+void h_metrics(struct api_call *call);
 void h_portal_asset(struct api_call *call);
 void h_access_list(struct api_call *call);
 void h_access_create(struct api_call *call);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api_int.h"
+#include "store.h"
 
 void h_healthz(struct api_call *call)
 {
@@ -38,6 +39,39 @@ static void send_file(struct api_call *call, const char *path, const char *conte
     }
     call->res->status = 200;
     call->res->content_type = content_type;
+}
+
+/*
+ * GET /metrics: Prometheus text format. Aggregates over all tenants, so it
+ * needs the admin scope (scrapers send a bearer key). Counts come from the
+ * store at scrape time; the process adds its HTTP and edge counters.
+ */
+void h_metrics(struct api_call *call)
+{
+    struct store_metrics m;
+    int r = store_metrics_get(call->api->store, &m);
+    if (r < 0)
+        return api_fail_store(call, r, "metrics");
+    struct buf *b = &call->res->body;
+    buf_reset(b);
+    buf_append_str(b, "# HELP tikgate_sites Sites by status.\n# TYPE tikgate_sites gauge\n");
+    for (int i = 0; i < 4; i++)
+        buf_printf(b, "tikgate_sites{status=\"%s\"} %ld\n", site_status_name((enum site_status)i),
+                   m.sites[i]);
+    buf_append_str(b, "# HELP tikgate_jobs Jobs by status.\n# TYPE tikgate_jobs gauge\n");
+    for (int i = 0; i < 5; i++)
+        buf_printf(b, "tikgate_jobs{status=\"%s\"} %ld\n", job_status_name((enum job_status)i),
+                   m.jobs[i]);
+    buf_append_str(b, "# HELP tikgate_grants_live Transient grants open now.\n"
+                      "# TYPE tikgate_grants_live gauge\n");
+    buf_printf(b, "tikgate_grants_live{kind=\"access\"} %ld\n", m.grants_live[GRANT_ACCESS]);
+    buf_printf(b, "tikgate_grants_live{kind=\"forward\"} %ld\n", m.grants_live[GRANT_FORWARD]);
+    buf_printf(b, "# TYPE tikgate_tenants gauge\ntikgate_tenants %ld\n", m.tenants);
+    buf_printf(b, "# TYPE tikgate_users gauge\ntikgate_users %ld\n", m.users);
+    if (call->api->cfg.metrics)
+        call->api->cfg.metrics(call->api->cfg.metrics_ctx, b);
+    call->res->status = 200;
+    call->res->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }
 
 void h_portal_index(struct api_call *call)

@@ -42,6 +42,7 @@ static const struct http_route routes[] = {
     R("GET", "/healthz", h_healthz, ROUTE_PUBLIC),
     R("GET", "/openapi.yaml", h_openapi, ROUTE_PUBLIC),
     R("GET", "/docs/errors", h_errors_doc, ROUTE_PUBLIC),
+    R("GET", "/metrics", h_metrics, SCOPE_ADMIN),
 
     R("GET", "/", h_portal_index, ROUTE_PUBLIC),
     R("GET", "/assets/{file}", h_portal_asset, ROUTE_PUBLIC),

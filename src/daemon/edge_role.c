@@ -307,3 +307,19 @@ void edge_role_stop(struct edge_role *er)
     pthread_mutex_destroy(&er->lock);
     free(er);
 }
+
+void edge_role_metrics(struct edge_role *er, struct buf *out)
+{
+    struct edge_stats st;
+    if (!er || edge_stats_get(er->edge, &st) < 0)
+        return;
+    buf_printf(out,
+               "# TYPE tikgate_edge_grants gauge\ntikgate_edge_grants %u\n"
+               "# TYPE tikgate_edge_connections gauge\ntikgate_edge_connections %u\n"
+               "# TYPE tikgate_edge_accepted_total counter\ntikgate_edge_accepted_total %llu\n"
+               "# TYPE tikgate_edge_refused_total counter\ntikgate_edge_refused_total %llu\n"
+               "# TYPE tikgate_edge_unreachable_total counter\n"
+               "tikgate_edge_unreachable_total %llu\n",
+               st.grants, st.live_conns, (unsigned long long)st.accepted,
+               (unsigned long long)st.refused, (unsigned long long)st.unreachable);
+}

@@ -11,6 +11,7 @@
 #ifndef TG_DAEMON_EDGE_ROLE_H
 #define TG_DAEMON_EDGE_ROLE_H
 
+#include "buf.h"
 #include "store.h"
 
 struct edge_role_config {
@@ -26,5 +27,7 @@ int edge_role_start(const struct edge_role_config *cfg, struct edge_role **ret);
 /* Reconcile now (a grant was created, changed or revoked). Accepts NULL. */
 void edge_role_wake(struct edge_role *er);
 void edge_role_stop(struct edge_role *er);
+/* Appends the relay's counters in Prometheus text. Accepts NULL (appends nothing). */
+void edge_role_metrics(struct edge_role *er, struct buf *out);
 
 #endif

@@ -33,6 +33,27 @@ static void wake_dispatcher(void *ctx)
     dispatcher_wake(ctx);
 }
 
+struct metrics_ctx {
+    _Atomic(struct http_server *) srv; /* set once the server runs; read by its threads */
+    struct edge_role *edge;
+};
+
+/* The process's own counters for /metrics (the API adds the store's). */
+static void process_metrics(void *ctx, struct buf *out)
+{
+    struct metrics_ctx *m = ctx;
+    struct http_server *srv = m->srv;
+    if (srv) {
+        unsigned long long by[6];
+        http_server_stats(srv, by);
+        buf_append_str(out, "# HELP tikgate_http_responses_total HTTP responses by status class.\n"
+                            "# TYPE tikgate_http_responses_total counter\n");
+        for (int i = 1; i <= 5; i++)
+            buf_printf(out, "tikgate_http_responses_total{class=\"%dxx\"} %llu\n", i, by[i]);
+    }
+    edge_role_metrics(m->edge, out);
+}
+
 static void wake_edge(void *ctx)
 {
     edge_role_wake(ctx);
@@ -133,6 +154,7 @@ static int serve(struct store *st, const struct config *cfg)
         free(web);
         return 1;
     }
+    struct metrics_ctx mctx = {.edge = edge};
     struct api api = {
         .store = st,
         .cfg = {.public_url = cfg->public_url,
@@ -149,7 +171,9 @@ static int serve(struct store *st, const struct config *cfg)
                 .edge_port_hi = port_hi,
                 .allow_private_sources = cfg->allow_private_sources,
                 .grants_changed = wake_edge,
-                .grants_ctx = edge},
+                .grants_ctx = edge,
+                .metrics = process_metrics,
+                .metrics_ctx = &mctx},
     };
     struct http_server_config hc = {
         .listen = cfg->listen,
@@ -171,6 +195,7 @@ static int serve(struct store *st, const struct config *cfg)
         free(web);
         return 1;
     }
+    mctx.srv = srv;
     if (srv)
         log_info("daemon", "listening on %s (port %u)", cfg->listen, http_server_port(srv));
     else

@@ -73,6 +73,8 @@ struct http_server;
 int http_server_start(const struct http_server_config *cfg, struct http_server **ret);
 /* The port actually bound (useful with port 0). */
 unsigned http_server_port(const struct http_server *srv);
+/* Responses sent so far per status class: [2] = 2xx, [4] = 4xx, [5] = 5xx. */
+void http_server_stats(const struct http_server *srv, unsigned long long ret_by_class[6]);
 /* Stops accepting, finishes in-flight requests, frees. Accepts NULL. */
 void http_server_stop(struct http_server *srv);
 

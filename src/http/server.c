@@ -25,6 +25,7 @@ struct http_server {
     struct MHD_Daemon *mhd;
     struct http_server_config cfg;
     unsigned port;
+    _Atomic unsigned long long by_class[6]; /* responses per status class: [2] = 2xx ... */
 };
 
 struct conn_state {
@@ -150,6 +151,9 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         MHD_add_response_header(r, res.headers[i].name, res.headers[i].value);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res.status, r);
     MHD_destroy_response(r);
+    int status_class = res.status / 100;
+    if (status_class >= 1 && status_class <= 5)
+        srv->by_class[status_class]++;
 
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
@@ -245,6 +249,12 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
     srv->port = di ? di->port : 0;
     *ret = srv;
     return 0;
+}
+
+void http_server_stats(const struct http_server *srv, unsigned long long ret_by_class[6])
+{
+    for (int i = 0; i < 6; i++)
+        ret_by_class[i] = srv->by_class[i];
 }
 
 unsigned http_server_port(const struct http_server *srv)

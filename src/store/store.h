@@ -271,6 +271,17 @@ int store_session_revoke_user(struct store *s, const char *user_id);
 /* A key for purpose (a short label) derived from the master key. */
 void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len);
 
+/* --- metrics (all tenants together) --- */
+
+struct store_metrics {
+    long tenants;
+    long sites[4];       /* by enum site_status */
+    long jobs[5];        /* by enum job_status */
+    long grants_live[2]; /* by enum grant_kind: not torn down, not expired */
+    long users;
+};
+int store_metrics_get(struct store *s, struct store_metrics *ret);
+
 /* HMAC-SHA256 of msg under a key derived from the master key, as 64 hex characters. */
 void store_mac_hex(struct store *s, const char *msg, char out[65]);
 /* Constant-time check of a hex MAC produced by store_mac_hex. */

@@ -83,6 +83,22 @@ class MetaAndLog(tg.DaemonTest):
         self.assertEqual(r.status, 200)
         self.assertIn(b'## port_conflict', r.raw)
 
+    def test_metrics(self):
+        self.assertError(self.d.request('GET', '/metrics', auth=None), 401,
+                         'authentication_error')
+        self.d.request('POST', '/v1/sites', {'name': 'metered'})
+        r = self.d.request('GET', '/metrics')
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.headers['Content-Type'].startswith('text/plain; version=0.0.4'))
+        text = r.raw.decode()
+        self.assertRegex(text, r'tikgate_sites\{status="pending_onboarding"\} [1-9]')
+        self.assertIn('tikgate_jobs{status="failed"}', text)
+        self.assertIn('tikgate_grants_live{kind="access"} 0', text)
+        self.assertRegex(text, r'tikgate_http_responses_total\{class="2xx"\} [1-9]')
+        self.assertIn('tikgate_edge_grants 0', text)
+        for line in text.splitlines():
+            self.assertRegex(line, r'^(# (HELP|TYPE) .*|[a-z_]+(\{[a-z_]+="[^"]*"\})? \d+)$')
+
     def test_one_access_log_line_per_request(self):
         marker = '/v1/log-marker-%d' % os.getpid()
         for _ in range(3):
