@@ -60,6 +60,24 @@ fi
 
 if tests/lint/openapi.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
+# The integration tests once more against a ThreadSanitizer build of the daemon: the HTTP
+# workers, dispatcher, scheduler and edge threads share the store and the relay.
+if command -v clang >/dev/null 2>&1 && [[ "${TIKGATE_SKIP_SANITIZERS:-0}" != 1 ]]; then
+    if [[ ! -f build-tsan/build.ninja ]]; then
+        rm -rf build-tsan
+        CC=clang meson setup build-tsan -Db_sanitize=thread -Db_lundef=false \
+            >/dev/null || failed=$((failed + 1))
+    fi
+    if ninja -C build-tsan >/dev/null; then
+        TSAN_OPTIONS=halt_on_error=0 \
+            meson test -C build-tsan --suite integration --print-errorlogs --num-processes 2
+        count_meson build-tsan
+    else
+        echo "test: the ThreadSanitizer build failed"
+        failed=$((failed + 1))
+    fi
+fi
+
 if [[ -x scripts/fuzz.sh ]]; then
     if scripts/fuzz.sh "${TIKGATE_FUZZ_SECONDS:-20}"; then
         passed=$((passed + 1))

@@ -101,7 +101,8 @@ class Daemon:
             self._log.close()
         self.proc = None
         # Under a sanitizer build (ASan/UBSan/LSan) any report fails the test.
-        report = re.search(r'(ERROR: (Address|Leak)Sanitizer|runtime error:).*', self.log())
+        report = re.search(r'(ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:).*',
+                           self.log())
         if report:
             raise AssertionError('sanitizer report in tikgated log:\n' + self.log()[-6000:])
         return rc
