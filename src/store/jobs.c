@@ -101,16 +101,14 @@ int store_job_insert(struct store *s, const struct job *j)
     bind_text(st, 13, j->idempotency_key);
     r = store_step_done(c, st);
     if (r < 0)
-        goto out_rollback;
+        goto out_end_tx;
     r = add_event(c, j->id, "created", j->description);
     if (r == 0 && j->express)
         r = add_event(c, j->id, "express_requested", "Express execution requested");
     if (r < 0)
-        goto out_rollback;
-    return store_commit(c);
-out_rollback:
-    store_rollback(c);
-    return r;
+        goto out_end_tx;
+out_end_tx:
+    return store_end(c, r);
 }
 
 static void job_row(void *ctx, sqlite3_stmt *st, void *elem)
@@ -239,18 +237,16 @@ static int update_with_event(struct store *s, const char *sql, const char *job_i
     bind_text(st, 3, job_id);
     r = store_step_done(c, st);
     if (r < 0)
-        goto out_rollback;
+        goto out_end_tx;
     if (sqlite3_changes(c->db) == 0) {
         r = -ENOENT;
-        goto out_rollback;
+        goto out_end_tx;
     }
     r = add_event(c, job_id, kind, msg);
     if (r < 0)
-        goto out_rollback;
-    return store_commit(c);
-out_rollback:
-    store_rollback(c);
-    return r;
+        goto out_end_tx;
+out_end_tx:
+    return store_end(c, r);
 }
 
 int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
@@ -458,22 +454,20 @@ static int requeue(struct store *s, const char *sql, int64_t now_ms, const char 
     sqlite3_bind_int(st, 3, by_lease);
     r = store_step_done(c, st);
     if (r < 0)
-        goto out_rollback;
+        goto out_end_tx;
     st = store_stmt(c, sql);
     if (!st) {
         r = -EIO;
-        goto out_rollback;
+        goto out_end_tx;
     }
     if (by_lease)
         sqlite3_bind_int64(st, 1, now_ms);
     r = store_step_done(c, st);
     if (r < 0)
-        goto out_rollback;
+        goto out_end_tx;
     *ret_n = sqlite3_changes(c->db);
-    return store_commit(c);
-out_rollback:
-    store_rollback(c);
-    return r;
+out_end_tx:
+    return store_end(c, r);
 }
 
 int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)

@@ -76,14 +76,9 @@ int store_policy_insert(struct store *s, const struct policy *p)
         return r;
     r = store_policy_insert_conn(c, p);
     if (r < 0)
-        goto out_rollback;
-    r = store_commit(c);
-    if (r < 0)
-        goto out_rollback;
-    return 0;
-out_rollback:
-    store_rollback(c);
-    return r;
+        goto out_end_tx;
+out_end_tx:
+    return store_end(c, r);
 }
 
 #define POLICY_COLUMNS                                                                             \
@@ -281,21 +276,16 @@ int store_policy_update(struct store *s, const struct policy *p)
     r = store_step_done(c, st);
     free(trusted);
     if (r < 0)
-        goto out_rollback;
+        goto out_end_tx;
     if (sqlite3_changes(c->db) == 0) {
         r = -ENOENT;
-        goto out_rollback;
+        goto out_end_tx;
     }
     r = write_services(c, p);
     if (r < 0)
-        goto out_rollback;
-    r = store_commit(c);
-    if (r < 0)
-        goto out_rollback;
-    return 0;
-out_rollback:
-    store_rollback(c);
-    return r;
+        goto out_end_tx;
+out_end_tx:
+    return store_end(c, r);
 }
 
 int store_policy_delete(struct store *s, const char *tenant_id, const char *id)
@@ -318,42 +308,37 @@ int store_policy_delete(struct store *s, const char *tenant_id, const char *id)
     if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
         r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-        goto out_rollback;
+        goto out_end_tx;
     }
     int is_default = sqlite3_column_int(st, 0);
     sqlite3_reset(st);
     if (is_default) {
         r = -EPERM;
-        goto out_rollback;
+        goto out_end_tx;
     }
     st = store_stmt(c, move);
     if (!st) {
         r = -EIO;
-        goto out_rollback;
+        goto out_end_tx;
     }
     bind_text(st, 1, tenant_id);
     bind_text(st, 2, id);
     sqlite3_bind_int64(st, 3, time_now());
     r = store_step_done(c, st);
     if (r < 0)
-        goto out_rollback;
+        goto out_end_tx;
     st = store_stmt(c, del);
     if (!st) {
         r = -EIO;
-        goto out_rollback;
+        goto out_end_tx;
     }
     bind_text(st, 1, id);
     bind_text(st, 2, tenant_id);
     r = store_step_done(c, st);
     if (r < 0)
-        goto out_rollback;
-    r = store_commit(c);
-    if (r < 0)
-        goto out_rollback;
-    return 0;
-out_rollback:
-    store_rollback(c);
-    return r;
+        goto out_end_tx;
+out_end_tx:
+    return store_end(c, r);
 }
 
 int store_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
@@ -376,14 +361,14 @@ int store_policy_attach_sites(struct store *s, const char *tenant_id, const char
     if (rc != SQLITE_ROW) {
         r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
         *ret_bad = (size_t)-1; /* the policy itself */
-        goto out_rollback;
+        goto out_end_tx;
     }
     int64_t now = time_now();
     for (size_t i = 0; i < site_ids->n; i++) {
         st = store_stmt(c, upd);
         if (!st) {
             r = -EIO;
-            goto out_rollback;
+            goto out_end_tx;
         }
         bind_text(st, 1, policy_id);
         sqlite3_bind_int64(st, 2, now);
@@ -391,20 +376,15 @@ int store_policy_attach_sites(struct store *s, const char *tenant_id, const char
         bind_text(st, 4, tenant_id);
         r = store_step_done(c, st);
         if (r < 0)
-            goto out_rollback;
+            goto out_end_tx;
         if (sqlite3_changes(c->db) == 0) {
             *ret_bad = i;
             r = -ENOENT;
-            goto out_rollback;
+            goto out_end_tx;
         }
     }
-    r = store_commit(c);
-    if (r < 0)
-        goto out_rollback;
-    return 0;
-out_rollback:
-    store_rollback(c);
-    return r;
+out_end_tx:
+    return store_end(c, r);
 }
 
 void store_policy_array_free(struct policy *a, size_t n)

@@ -84,21 +84,16 @@ int store_site_insert(struct store *s, const struct site *site, const struct cre
     r = store_step_done(c, st);
     free(sealed);
     if (r < 0)
-        goto out_rollback;
+        goto out_end_tx;
     if (sqlite3_changes(c->db) == 0) {
         r = -ENOENT; /* the policy is not this tenant's */
-        goto out_rollback;
+        goto out_end_tx;
     }
     r = insert_credential(s, c, cred);
     if (r < 0)
-        goto out_rollback;
-    r = store_commit(c);
-    if (r < 0)
-        goto out_rollback;
-    return 0;
-out_rollback:
-    store_rollback(c);
-    return r;
+        goto out_end_tx;
+out_end_tx:
+    return store_end(c, r);
 }
 
 static void site_row(void *ctx, sqlite3_stmt *st, void *elem)

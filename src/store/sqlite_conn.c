@@ -173,6 +173,15 @@ sqlite3_stmt *store_begin_stmt(struct store_conn *c, const char *sql, int *ret_e
     return st;
 }
 
+int store_end(struct store_conn *c, int r)
+{
+    if (r < 0) {
+        store_rollback(c);
+        return r;
+    }
+    return store_commit(c);
+}
+
 int store_tx_begin(struct store *s)
 {
     struct store_conn *c = store_conn(s);

@@ -68,6 +68,11 @@ void store_rollback(struct store_conn *c);
  * level already rolled back.
  */
 sqlite3_stmt *store_begin_stmt(struct store_conn *c, const char *sql, int *ret_err);
+/*
+ * Ends a level begun with store_begin(): commits when r == 0, else rolls back.
+ * Returns r, or the commit's error (the commit rolls back itself on failure).
+ */
+int store_end(struct store_conn *c, int r);
 /* Runs a statement that returns no rows (after binding). 0, -EEXIST on constraint, -EIO. */
 int store_step_done(struct store_conn *c, sqlite3_stmt *st);
 /* sqlite result code to -errno. */
