@@ -29,6 +29,10 @@
 #define SITE_ROUTE(method, suffix, fn, flags)                                                      \
     R(method, "/v1/sites" suffix, fn, flags), R(method, "/sites" suffix, fn, flags)
 
+#define JOB_ROUTE(method, suffix, fn, flags)                                                       \
+    R(method, "/v1/sites/{id}/jobs" suffix, fn, flags),                                            \
+        R(method, "/api/routers/{id}/jobs" suffix, fn, flags)
+
 /* One grant route in every spelling of DESIGN.md §2. */
 #define ACCESS_ROUTE(method, suffix, fn, flags)                                                    \
     R(method, "/v1/control-plane/{site}/transient-access" suffix, fn, flags),                      \
@@ -96,14 +100,10 @@ static const struct http_route routes[] = {
     R("GET", "/v1/sites/{id}/note", h_note_get, SCOPE_SITE_VIEW),
     R("PUT", "/v1/sites/{id}/note", h_note_put, SCOPE_SITE_UPDATE | ROUTE_BODY),
 
-    R("GET", "/v1/sites/{id}/jobs", h_jobs_list, SCOPE_JOB_VIEW),
-    R("POST", "/v1/sites/{id}/jobs", h_jobs_create, SCOPE_JOB_CREATE | ROUTE_RAW),
-    R("GET", "/v1/sites/{id}/jobs/{job}", h_jobs_get, SCOPE_JOB_VIEW),
-    R("DELETE", "/v1/sites/{id}/jobs/{job}", h_jobs_cancel, SCOPE_JOB_DELETE),
-    R("GET", "/api/routers/{id}/jobs", h_jobs_list, SCOPE_JOB_VIEW),
-    R("POST", "/api/routers/{id}/jobs", h_jobs_create, SCOPE_JOB_CREATE | ROUTE_RAW),
-    R("GET", "/api/routers/{id}/jobs/{job}", h_jobs_get, SCOPE_JOB_VIEW),
-    R("DELETE", "/api/routers/{id}/jobs/{job}", h_jobs_cancel, SCOPE_JOB_DELETE),
+    JOB_ROUTE("GET", "", h_jobs_list, SCOPE_JOB_VIEW),
+    JOB_ROUTE("POST", "", h_jobs_create, SCOPE_JOB_CREATE | ROUTE_RAW),
+    JOB_ROUTE("GET", "/{job}", h_jobs_get, SCOPE_JOB_VIEW),
+    JOB_ROUTE("DELETE", "/{job}", h_jobs_cancel, SCOPE_JOB_DELETE),
     R("POST", "/api/asynchronous/{id}", h_jobs_create_async, SCOPE_JOB_CREATE | ROUTE_RAW),
 
     /* Device-facing: authenticated by bootstrap token, device token or job signature. */

@@ -105,8 +105,6 @@ int store_job_insert(struct store *s, const struct job *j)
     r = add_event(c, j->id, "created", j->description);
     if (r == 0 && j->express)
         r = add_event(c, j->id, "express_requested", "Express execution requested");
-    if (r < 0)
-        goto out_end_tx;
 out_end_tx:
     return store_end(c, r);
 }
@@ -243,8 +241,6 @@ static int update_with_event(struct store *s, const char *sql, const char *job_i
         goto out_end_tx;
     }
     r = add_event(c, job_id, kind, msg);
-    if (r < 0)
-        goto out_end_tx;
 out_end_tx:
     return store_end(c, r);
 }

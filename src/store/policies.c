@@ -74,11 +74,7 @@ int store_policy_insert(struct store *s, const struct policy *p)
     int r = store_begin(c);
     if (r < 0)
         return r;
-    r = store_policy_insert_conn(c, p);
-    if (r < 0)
-        goto out_end_tx;
-out_end_tx:
-    return store_end(c, r);
+    return store_end(c, store_policy_insert_conn(c, p));
 }
 
 #define POLICY_COLUMNS                                                                             \
@@ -282,8 +278,6 @@ int store_policy_update(struct store *s, const struct policy *p)
         goto out_end_tx;
     }
     r = write_services(c, p);
-    if (r < 0)
-        goto out_end_tx;
 out_end_tx:
     return store_end(c, r);
 }
@@ -335,8 +329,6 @@ int store_policy_delete(struct store *s, const char *tenant_id, const char *id)
     bind_text(st, 1, id);
     bind_text(st, 2, tenant_id);
     r = store_step_done(c, st);
-    if (r < 0)
-        goto out_end_tx;
 out_end_tx:
     return store_end(c, r);
 }

@@ -90,8 +90,6 @@ int store_site_insert(struct store *s, const struct site *site, const struct cre
         goto out_end_tx;
     }
     r = insert_credential(s, c, cred);
-    if (r < 0)
-        goto out_end_tx;
 out_end_tx:
     return store_end(c, r);
 }
