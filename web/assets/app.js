@@ -1,29 +1,12 @@
-// app.js - the portal's entry point: session, hash router, header and sign-in page.
+// app.js - the portal's entry point: hash router, header, sign-in page and sign-out.
+// Only index.html loads it; pages take the shared state from context.js, never from here.
 import { api, getToken, setToken, setSessionEndedHandler } from './api.js';
 import { h, clear, put, field, formError, clearErrors, showApiError, announce, errorBox, loading } from './ui.js';
+import { session, leavePage, setPageTitle } from './context.js';
 import { sitesPage } from './page-sites.js';
 import { sitePage } from './page-site.js';
 import { policiesPage, policyPage } from './page-policies.js';
 import { apiKeysPage, usersPage } from './page-admin.js';
-
-/** The signed-in principal: {user, scopes}; ctx.can('site:create'). */
-export const session = {
-  me: null,
-  can(scope) {
-    const s = (this.me && this.me.scopes) || [];
-    return s.includes('admin') || s.includes(scope);
-  },
-  get isAdmin() { return ((this.me && this.me.scopes) || []).includes('admin'); },
-};
-
-// Timers and pollers a page starts; all stopped when the route changes.
-const cleanups = new Set();
-export function onLeave(fn) { cleanups.add(fn); }
-export function every(ms, fn) {
-  const t = setInterval(fn, ms);
-  onLeave(() => clearInterval(t));
-  return t;
-}
 
 let signInMessage = '';
 
@@ -35,8 +18,6 @@ setSessionEndedHandler(() => {
 });
 
 const main = () => document.getElementById('main');
-
-function setTitle(t) { document.title = t ? `${t} · tikgate` : 'tikgate'; }
 
 function renderHeader(active) {
   const top = document.getElementById('topbar');
@@ -52,7 +33,7 @@ function renderHeader(active) {
 }
 
 function loginPage(root) {
-  setTitle('Sign in');
+  setPageTitle('Sign in');
   const email = h('input', { type: 'email', name: 'email', autocomplete: 'username', required: true, autofocus: true });
   const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary btn-block' }, 'Sign in');
@@ -105,9 +86,8 @@ const routes = [
   [/^#\/users$/, 'users', (root) => usersPage(root)],
 ];
 
-export async function route() {
-  for (const fn of cleanups) { try { fn(); } catch (_) { /* page gone */ } }
-  cleanups.clear();
+async function route() {
+  leavePage();
   // A message about the page left behind does not belong on the next one.
   // (A message said just before this navigation, e.g. "Policy deleted", stays.)
   const toast = document.getElementById('toast');
@@ -147,8 +127,6 @@ export async function route() {
   }
 }
 route.count = 0;
-
-export function setPageTitle(t) { setTitle(t); }
 
 document.addEventListener('DOMContentLoaded', () => {
   document.getElementById('signout').addEventListener('click', async () => {

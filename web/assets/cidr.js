@@ -2,12 +2,16 @@
 // The server stays the judge (it also refuses host bits set, e.g. 10.0.0.1/8, and says which
 // network was meant); these checks only catch typing errors before a round trip.
 
+// Numbers as the server (inet_pton, cidr_parse) takes them: decimal, no leading zeros
+// ("010" could be read as octal 8, "/08" is ambiguous too).
+const DECIMAL = /^(0|[1-9]\d{0,2})$/;
+
 function ipv4(s) {
   const parts = s.split('.');
   if (parts.length !== 4) return null;
   const out = [];
   for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
+    if (!DECIMAL.test(p)) return null;
     const n = Number(p);
     if (n > 255) return null;
     out.push(n);
@@ -37,7 +41,7 @@ export function cidrProblem(s) {
   if (!four && !six) return `'${addr}' is not an IPv4 or IPv6 address.`;
   if (prefix !== undefined) {
     const max = four ? 32 : 128;
-    if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > max) return `The prefix length must be 0 to ${max} (got '${prefix}').`;
+    if (!DECIMAL.test(prefix) || Number(prefix) > max) return `The prefix length must be 0 to ${max} (got '${prefix}').`;
   }
   return null;
 }

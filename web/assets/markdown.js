@@ -13,24 +13,29 @@ export function escapeHtml(s) {
 
 const SAFE_URL = /^(https?:\/\/|mailto:)[^\s]*$/i;
 
+// Finished pieces (code spans, links) wait in `held` behind \u0000n\u0000 placeholders, so the
+// later rules cannot reach into them: no emphasis inside a URL or in the anchor's own
+// attributes, no second anchor inside a link's text. renderMarkdown drops any \u0000 in the
+// source first, so a note cannot forge a placeholder.
 function inline(escaped) {
-  // Code spans first, kept away from the other rules by placeholders.
-  const codes = [];
-  let s = escaped.replace(/`([^`]+)`/g, (_, c) => { codes.push(c); return `\u0000${codes.length - 1}\u0000`; });
-  s = s.replace(/\[([^\]]+)\]\(([^)\s]+)\)/g, (m, text, url) => (SAFE_URL.test(url)
-    ? `<a href="${url}" rel="noopener noreferrer nofollow" target="_blank">${text}</a>` : m));
-  s = s.replace(/(^|[\s(])(https?:\/\/[^\s<)]+)/g, (m, pre, url) =>
-    `${pre}<a href="${url}" rel="noopener noreferrer nofollow" target="_blank">${url}</a>`);
-  s = s.replace(/\*\*([^*]+)\*\*/g, '<strong>$1</strong>');
-  s = s.replace(/(^|[^*\w])\*([^*\s][^*]*)\*(?!\w)/g, '$1<em>$2</em>');
-  s = s.replace(/(^|[^\w])_([^_\s][^_]*)_(?!\w)/g, '$1<em>$2</em>');
-  s = s.replace(/\u0000(\d+)\u0000/g, (_, i) => `<code>${codes[Number(i)]}</code>`);
-  return s;
+  const held = [];
+  const hold = (html) => { held.push(html); return `\u0000${held.length - 1}\u0000`; };
+  const emphasis = (t) => t
+    .replace(/\*\*((?:[^*]|\*(?!\*))+)\*\*/g, '<strong>$1</strong>')
+    .replace(/(^|[^*\w])\*([^*\s][^*]*)\*(?!\w)/g, '$1<em>$2</em>')
+    .replace(/(^|[^\w])_([^_\s][^_]*)_(?!\w)/g, '$1<em>$2</em>');
+  const anchor = (url, text) => hold(`<a href="${url}" rel="noopener noreferrer nofollow" target="_blank">${text}</a>`);
+  let s = escaped.replace(/`([^`]+)`/g, (_, c) => hold(`<code>${c}</code>`));
+  s = s.replace(/\[([^[\]]+)\]\(((?:(?!\]\()[^)\s\u0000])+)\)/g, (m, text, url) => (SAFE_URL.test(url) ? anchor(url, emphasis(text)) : m));
+  s = s.replace(/(^|[\s(])(https?:\/\/[^\s<)\u0000]+)/g, (m, pre, url) => `${pre}${anchor(url, url)}`);
+  s = emphasis(s);
+  const restore = (t) => t.replace(/\u0000(\d+)\u0000/g, (_, i) => restore(held[Number(i)]));
+  return restore(s);
 }
 
 /** Markdown text -> HTML string that is safe to assign to innerHTML. */
 export function renderMarkdown(src) {
-  const lines = escapeHtml(src || '').replace(/\r\n?/g, '\n').split('\n');
+  const lines = escapeHtml(src || '').replace(/\u0000/g, '').replace(/\r\n?/g, '\n').split('\n');
   const out = [];
   let para = [];
   let list = null; // {tag, items}

@@ -1,6 +1,6 @@
 // page-admin.js - admin pages: API keys (secret shown once) and users (invite, roles, disable).
 import { api } from './api.js';
-import { session, setPageTitle } from './app.js';
+import { session, setPageTitle } from './context.js';
 import { h, clear, put, pageHead, table, badge, fmtTime, timeEl, loading, errorBox, openDialog, field, formError,
   clearErrors, showApiError, showError, confirmDialog, announce, copyRow } from './ui.js';
 

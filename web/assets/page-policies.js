@@ -1,12 +1,12 @@
 // page-policies.js - control-plane policies: list, create/edit every service and network with
 // inline validation, attach sites, delete (never the default).
 import { api, enc } from './api.js';
-import { session, setPageTitle } from './app.js';
+import { session, setPageTitle } from './context.js';
 import { h, clear, put, pageHead, table, badge, fmtTime, loading, errorBox, field, formError, clearErrors,
   showApiError, showError, confirmDialog, announce } from './ui.js';
 import { cidrProblem, splitNetworks } from './cidr.js';
 
-export const SERVICES = [
+const SERVICES = [
   ['winbox', 'WinBox'], ['ssh', 'SSH'], ['http', 'HTTP (WebFig)'], ['https', 'HTTPS (WebFig)'],
   ['telnet', 'Telnet'], ['ftp', 'FTP'], ['api', 'API'], ['api_ssl', 'API-SSL'],
 ];

@@ -1,11 +1,10 @@
 // page-site.js - one site: Overview, Transient Access, Port Forwards, Orchestration Log,
 // API Credentials. Each tab is its own URL (#/sites/ID/tab).
 import { api, enc } from './api.js';
-import { session, every, onLeave, setPageTitle } from './app.js';
+import { session, every, onLeave, setPageTitle } from './context.js';
 import { h, clear, put, tabList, table, badge, timeEl, fmtTime, countdown, loading, errorBox, openDialog,
   confirmDialog, field, formError, clearErrors, showApiError, showError, copyRow, copyButton, announce,
-  menuButton, nextId } from './ui.js';
-import { statusBadge } from './page-sites.js';
+  menuButton, nextId, statusBadge } from './ui.js';
 import { renderMarkdown } from './markdown.js';
 import { cidrProblem } from './cidr.js';
 

@@ -1,14 +1,8 @@
 // page-sites.js - the Sites list: status, last seen, policy, search; adding a site.
 import { api } from './api.js';
-import { session, every, setPageTitle } from './app.js';
-import { h, clear, put, pageHead, table, badge, timeEl, loading, errorBox, openDialog, field, formError,
+import { session, every, setPageTitle } from './context.js';
+import { h, clear, put, pageHead, table, statusBadge, timeEl, loading, errorBox, openDialog, field, formError,
   clearErrors, showApiError, copyRow, announce } from './ui.js';
-
-const STATUS_TEXT = { online: 'online', offline: 'offline', pending_onboarding: 'pending', deleting: 'deleting' };
-
-export function statusBadge(status) {
-  return badge(STATUS_TEXT[status] || status, `status-${status}`);
-}
 
 function matches(site, policyName, q) {
   if (!q) return true;
@@ -114,7 +108,7 @@ async function addSiteDialog(reload) {
   });
 }
 
-export function bootstrapDialog(site) {
+function bootstrapDialog(site) {
   const ok = h('button', { type: 'button', class: 'btn btn-primary' }, 'Done');
   const open = h('a', { class: 'btn', href: `#/sites/${site.id}` }, 'Open the site');
   const d = openDialog({ title: `Onboard ${site.name}`, wide: true, content: [

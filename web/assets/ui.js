@@ -90,6 +90,13 @@ export function badge(text, kind) {
   return h('span', { class: `badge badge-${kind || text}` }, text);
 }
 
+const STATUS_TEXT = { online: 'online', offline: 'offline', pending_onboarding: 'pending', deleting: 'deleting' };
+
+/** A site's status (online / offline / pending / deleting) as a badge. */
+export function statusBadge(status) {
+  return badge(STATUS_TEXT[status] || status, `status-${status}`);
+}
+
 // ---- dialogs ----
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), ' +
