@@ -34,6 +34,9 @@ struct config {
     unsigned job_max_attempts;   /* express-push attempts before a job fails */
     unsigned job_backoff_ms;     /* first retry delay (doubles, capped at 60 s) */
     unsigned dispatch_workers;   /* parallel express pushes */
+    char *tls_cert; /* PEM chain: serve HTTPS on listen (NULL: plain HTTP) */
+    char *tls_key;  /* its PEM private key */
+    char *tls_ca;   /* PEM CA routers install at bootstrap, verified by fingerprint */
 };
 
 /*
