@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "api_int.h"
+#include "device_script.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
@@ -67,8 +68,7 @@ void h_device_bootstrap(struct api_call *call)
                    "[/system resource get board-name] . \";tunnel-address=\" . "
                    "[/ip address get [find interface=\"tikgate-mgmt\"] address])\n");
     char *url = xasprintf("%s/adopt/%s", call->api->cfg.public_url, token);
-    buf_append_str(&b, "/tool fetch url=");
-    job_script_quote(&b, url);
+    device_render_fetch(&b, url);
     buf_append_str(&b, " http-method=post http-data=$facts dst-path=\"tikgate-adopt.rsc\"\n");
     buf_append_str(&b, "/import file-name=\"tikgate-adopt.rsc\"\n");
     free(url);
@@ -163,12 +163,12 @@ static void render_scheduler(struct api *api, const char *device_token, struct b
     buf_init(&ev, 4096);
     char *url = xasprintf("%s/poll", api->cfg.public_url);
     char *hdr = xasprintf("Authorization: Bearer %s", device_token);
-    buf_append_str(&ev, "/tool fetch url=");
-    job_script_quote(&ev, url);
+    device_render_fetch(&ev, url);
     buf_append_str(&ev, " http-method=post http-header-field=");
     job_script_quote(&ev, hdr);
     buf_append_str(&ev, " http-data=\"heartbeat\" dst-path=\"tikgate-job.rsc\"; "
-                        "/import file-name=\"tikgate-job.rsc\"");
+                        "/import file-name=\"tikgate-job.rsc\"; "
+                        "/file remove [find name=\"tikgate-job.rsc\"]");
     buf_append_str(b, "/system scheduler remove [find name=\"tikgate-poll\"]\n");
     buf_printf(b, "/system scheduler add name=\"tikgate-poll\" interval=%ds start-time=startup "
                   "policy=\"read,write,policy,test,password,sensitive\" "
@@ -229,6 +229,7 @@ void h_device_adopt(struct api_call *call)
     struct buf b;
     buf_init(&b, (size_t)1 << 20);
     buf_printf(&b, "# tikgate: site %s adopted\n", s.id);
+    device_render_file_remove(&b, "tikgate-adopt.rsc"); /* it holds the API password */
     render_scheduler(call->api, device_token, &b);
     struct job_plan plan = {0};
     struct job_site_ctx ctx = {.site_id = s.id, .mgmt_networks = call->api->cfg.mgmt_networks};
@@ -258,8 +259,7 @@ static void job_url(struct api *api, const char *job_id, const char *status, str
     store_mac_hex(api->store, msg, sig);
     char *url = xasprintf("%s/job/%s/update?status=%s&signature=%s", api->cfg.public_url, job_id,
                           status, sig);
-    buf_append_str(b, "/tool fetch url=");
-    job_script_quote(b, url);
+    device_render_fetch(b, url);
     buf_append_str(b, " output=none\n");
     free(url);
 }
@@ -278,6 +278,8 @@ void h_device_poll(struct api_call *call)
         log_info("device", "site %s is back online", s.id);
     struct buf b;
     buf_init(&b, (size_t)4 << 20);
+    /* The file this answer is imported from may hold secrets: gone as soon as it runs. */
+    device_render_file_remove(&b, "tikgate-job.rsc");
     struct job j;
     int r = store_job_claim_pull(call->api->store, s.id, time_now_ms(),
                                  time_now_ms() + POLL_LEASE_MS, &j);
@@ -336,4 +338,17 @@ void h_device_job_update(struct api_call *call)
     buf_append_str(&b, "ok\n");
     send_script(call, 200, &b);
     buf_release(&b);
+}
+
+/* GET /ca.pem: the CA of TIKGATE_TLS_CA, which the bootstrap command verifies by fingerprint. */
+void h_device_ca(struct api_call *call)
+{
+    const char *pem = call->api->cfg.tls_ca_pem;
+    if (!pem)
+        return api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL,
+                        "No CA certificate is configured (TIKGATE_TLS_CA).");
+    call->res->content_type = "application/x-pem-file";
+    buf_reset(&call->res->body);
+    if (buf_append_str(&call->res->body, pem) < 0)
+        call->res->status = 500;
 }
