@@ -278,8 +278,6 @@ void h_device_poll(struct api_call *call)
         log_info("device", "site %s is back online", s.id);
     struct buf b;
     buf_init(&b, (size_t)4 << 20);
-    /* The file this answer is imported from may hold secrets: gone as soon as it runs. */
-    device_render_file_remove(&b, "tikgate-job.rsc");
     struct job j;
     int r = store_job_claim_pull(call->api->store, s.id, time_now_ms(),
                                  time_now_ms() + POLL_LEASE_MS, &j);
@@ -305,6 +303,9 @@ void h_device_poll(struct api_call *call)
     buf_append_str(&b, "} on-error={\n");
     job_url(call->api, j.id, "fail", &b);
     buf_append_str(&b, "}\n");
+    /* The file this answer was imported from holds the job (passwords): not left behind, also
+     * by routers whose scheduler predates its own /file remove. */
+    device_render_file_remove(&b, "tikgate-job.rsc");
     send_script(call, 200, &b);
     sodium_memzero(b.data, b.len);
     buf_release(&b);

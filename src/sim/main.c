@@ -4,6 +4,7 @@
  */
 #include "alloc.h"
 #include "log.h"
+#include "pem.h"
 #include "rand.h"
 #include "sim.h"
 
@@ -46,8 +47,34 @@ static void usage(FILE *f)
           "  --state PATH            print a state file and exit (also --print-state)\n"
           "  --ros-version V         version reported; >= 7.18 answers zero rows with !empty\n"
           "  --serial S              /system routerboard serial-number\n"
+          "  --ca-file PATH          PEM certificates fetch trusts with check-certificate=yes\n"
+          "                          besides /certificate (the router's built-in trust store)\n"
           "  --log-level L           debug, info (default), warn, error\n",
           f);
+}
+
+/* --ca-file: PEM certificates (at least one) into st->builtin_ca_pem. 0 or -errno, told. */
+static int sim_load_ca_file(struct sim_state *st, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "tikgate-sim: --ca-file %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    char *text = xmalloc(PEM_MAX_TEXT + 1);
+    size_t len = fread(text, 1, PEM_MAX_TEXT + 1, f);
+    fclose(f);
+    text[len > PEM_MAX_TEXT ? PEM_MAX_TEXT : len] = '\0';
+    size_t pos = 0;
+    struct pem_cert c;
+    if (len > PEM_MAX_TEXT || pem_cert_next(text, len, &pos, &c) != 0) {
+        fprintf(stderr, "tikgate-sim: --ca-file %s: no valid PEM certificate\n", path);
+        free(text);
+        return -EINVAL;
+    }
+    pem_cert_release(&c);
+    st->builtin_ca_pem = text;
+    return 0;
 }
 
 static int print_state(const char *path)
@@ -90,6 +117,7 @@ int main(int argc, char **argv)
         O_VERSION,
         O_SERIAL,
         O_LOGLEVEL,
+        O_CAFILE,
         O_HELP
     };
     static const struct option opts[] = {
@@ -107,6 +135,7 @@ int main(int argc, char **argv)
         {"ros-version", required_argument, NULL, O_VERSION},
         {"serial", required_argument, NULL, O_SERIAL},
         {"log-level", required_argument, NULL, O_LOGLEVEL},
+        {"ca-file", required_argument, NULL, O_CAFILE},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -115,6 +144,7 @@ int main(int argc, char **argv)
     snprintf(o.address, sizeof o.address, "127.0.0.1");
     snprintf(o.version, sizeof o.version, "7.16");
     const char *admin_pw = "", *identity = NULL, *bootstrap = NULL, *state_file = NULL;
+    const char *ca_file = NULL;
     double poll = 0;
     char *services[16];
     size_t nservices = 0;
@@ -166,6 +196,7 @@ int main(int argc, char **argv)
             o.ros_empty = version_has_empty(optarg);
             break;
         case O_SERIAL: snprintf(o.serial, sizeof o.serial, "%s", optarg); break;
+        case O_CAFILE: ca_file = optarg; break;
         case O_LOGLEVEL:
             if (strcmp(optarg, "debug") == 0)
                 log_set_level(LOG_DEBUG);
@@ -204,6 +235,8 @@ int main(int argc, char **argv)
     struct sim_state *st = xcalloc(1, sizeof *st);
     sim_state_init(st, &o, admin_pw);
     char err[SIM_ERR_LEN];
+    if (ca_file && sim_load_ca_file(st, ca_file) != 0)
+        return 2;
     if (identity && sim_state_set_identity(st, identity, err) != 0) {
         fprintf(stderr, "tikgate-sim: --identity: %s\n", err);
         return 2;

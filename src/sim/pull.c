@@ -10,6 +10,7 @@
 #include "sim.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,6 +57,18 @@ static void sleep_for(struct sim_pull *p, double secs)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* What is left in /file after a script (tests check that secrets do not stay). */
+static void log_files(const struct sim_files *f, const char *name)
+{
+    char list[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < f->n && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                 f->v[i].name);
+    log_msg(f->n ? LOG_INFO : LOG_DEBUG, "sim.pull", "after %s: /file holds %zu file(s)%s%s",
+            name, f->n, f->n ? ": " : "", list);
+}
+
 static void run(struct sim_pull *p, const char *name, const char *text)
 {
     struct sim_script_host h = {
@@ -89,6 +102,7 @@ static void run(struct sim_pull *p, const char *name, const char *text)
     case SIM_SCRIPT_REBOOT: log_info("sim.pull", "%s: stopped by /system reboot", name); break;
     case SIM_SCRIPT_STOPPED: log_info("sim.pull", "%s: interrupted by shutdown", name); break;
     }
+    log_files(&p->files, name);
 }
 
 static void *thread_main(void *arg)

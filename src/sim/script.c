@@ -19,6 +19,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -457,6 +458,9 @@ static const char *const known_paths[] = {
     "system/reboot",
     "system/resource",
     "system/routerboard",
+    "certificate",
+    "certificate/import",
+    "file",
 };
 
 static bool path_prefix(const char *cand)
@@ -509,13 +513,72 @@ static int read_path(struct ctx *c, const struct prog *p, size_t *i, size_t e, c
     return R_OK;
 }
 
-struct find {
-    bool all;
+/* One condition of a find: key=value, key!=value or key~"regex" (POSIX extended). */
+struct find_cond {
     char key[64];
+    char op; /* '=', '!' (!=) or '~' */
     char *val;
 };
 
-/* Parses "[find]" / "[find k=v]" at *i (a T_LBRACK). */
+#define MAX_FIND_CONDS 4
+
+struct find {
+    bool all;
+    size_t n;
+    struct find_cond c[MAX_FIND_CONDS];
+};
+
+static void find_free(struct find *f)
+{
+    for (size_t k = 0; k < f->n; k++)
+        free(f->c[k].val);
+    f->n = 0;
+}
+
+/* The conditions of a find from j (just after the word "find") to close: "", or
+ * [where] k=v / k!=v / k~v, all of which must hold. */
+static int parse_find_conds(struct ctx *c, const struct prog *p, size_t j, size_t close,
+                            unsigned line, struct find *f)
+{
+    if (j < close && is_word(&p->t[j], "where"))
+        j++;
+    if (j == close) {
+        f->all = true;
+        return R_OK;
+    }
+    while (j < close) {
+        if (f->n == MAX_FIND_CONDS)
+            return fail(c, line, "find: at most %d conditions", MAX_FIND_CONDS);
+        const struct tok *k = &p->t[j];
+        if (k->k != T_WORD || k->n >= sizeof f->c[0].key || j + 1 >= close)
+            return fail(c, line, "unsupported find filter (only k=\"v\", k!=\"v\", k~\"v\")");
+        struct find_cond *fc = &f->c[f->n];
+        j++;
+        if (p->t[j].k == T_EQ) {
+            fc->op = '=';
+        } else if (p->t[j].k == T_BAD && p->t[j].n == 1 && (p->t[j].s[0] == '!' || p->t[j].s[0] == '~')) {
+            fc->op = p->t[j].s[0];
+            if (fc->op == '!' && (j + 1 >= close || p->t[++j].k != T_EQ))
+                return fail(c, line, "find: expected != ");
+        } else {
+            return fail(c, line, "unsupported find filter (only k=\"v\", k!=\"v\", k~\"v\")");
+        }
+        j++;
+        memcpy(fc->key, k->s, k->n);
+        fc->key[k->n] = '\0';
+        struct buf v;
+        buf_init(&v, SIM_MAX_VALUE);
+        if (eval_value(c, p, &j, close, &v) != R_OK) {
+            buf_release(&v);
+            return R_FAIL;
+        }
+        fc->val = buf_steal(&v);
+        f->n++;
+    }
+    return R_OK;
+}
+
+/* Parses "[find]" / "[find k=v ...]" at *i (a T_LBRACK). */
 static int parse_find(struct ctx *c, const struct prog *p, size_t *i, struct find *f)
 {
     const struct tok *lb = &p->t[*i];
@@ -523,30 +586,18 @@ static int parse_find(struct ctx *c, const struct prog *p, size_t *i, struct fin
     memset(f, 0, sizeof *f);
     if (!is_word(&p->t[j], "find"))
         return fail(c, lb->line, "unsupported [ ] expression (only [find k=\"v\"])");
-    j++;
-    if (j == close) {
-        f->all = true;
-    } else {
-        if (p->t[j].k != T_WORD || p->t[j + 1].k != T_EQ || p->t[j].n >= sizeof f->key)
-            return fail(c, lb->line, "unsupported find filter (only [find k=\"v\"])");
-        memcpy(f->key, p->t[j].s, p->t[j].n);
-        f->key[p->t[j].n] = '\0';
-        j += 2;
-        struct buf v;
-        buf_init(&v, SIM_MAX_SCRIPT);
-        if (eval_value(c, p, &j, close, &v) != R_OK) {
-            buf_release(&v);
-            return R_FAIL;
-        }
-        f->val = buf_steal(&v);
-        if (j != close) {
-            free(f->val);
-            f->val = NULL;
-            return fail(c, lb->line, "find takes exactly one k=\"v\"");
-        }
-    }
+    if (parse_find_conds(c, p, j + 1, close, lb->line, f) != R_OK)
+        return R_FAIL;
     *i = close + 1;
     return R_OK;
+}
+
+static bool cond_holds(const struct find_cond *fc, const regex_t *re, const char *v)
+{
+    v = v ? v : "";
+    if (fc->op == '~')
+        return regexec(re, v, 0, NULL, 0) == 0;
+    return (strcmp(v, fc->val) == 0) == (fc->op == '=');
 }
 
 /* Matching ids (lock held). */
@@ -554,19 +605,37 @@ static int find_ids(struct ctx *c, unsigned line, enum sim_menu_id m, const stru
                     unsigned **ret, size_t *ret_n)
 {
     const struct sim_menu *mm = &c->h->st->menus[m];
-    int fi = -1;
-    if (!f->all && (fi = sim_field_index(mm->def, f->key)) < 0)
-        return fail(c, line, "unknown property %s in find", f->key);
-    unsigned *ids = xcalloc(mm->n ? mm->n : 1, sizeof *ids);
+    int fi[MAX_FIND_CONDS];
+    regex_t re[MAX_FIND_CONDS];
+    size_t nre = 0;
+    int r = R_OK;
+    for (size_t k = 0; k < f->n && r == R_OK; k++) {
+        if ((fi[k] = sim_field_index(mm->def, f->c[k].key)) < 0)
+            r = fail(c, line, "unknown property %s in find", f->c[k].key);
+        else if (f->c[k].op == '~' && regcomp(&re[k], f->c[k].val, REG_EXTENDED | REG_NOSUB) != 0)
+            r = fail(c, line, "find: bad regular expression for %s", f->c[k].key);
+        else if (f->c[k].op == '~')
+            nre = k + 1;
+    }
+    unsigned *ids = NULL;
     size_t n = 0;
+    if (r != R_OK)
+        goto free_re;
+    ids = xcalloc(mm->n ? mm->n : 1, sizeof *ids);
     for (size_t k = 0; k < mm->n; k++) {
-        const char *v = f->all ? NULL : mm->items[k].val[fi];
-        if (f->all || strcmp(v ? v : "", f->val) == 0)
+        bool ok = true;
+        for (size_t q = 0; q < f->n && ok; q++)
+            ok = cond_holds(&f->c[q], &re[q], mm->items[k].val[fi[q]]);
+        if (ok)
             ids[n++] = mm->items[k].id;
     }
     *ret = ids;
     *ret_n = n;
-    return R_OK;
+free_re:
+    for (size_t k = 0; k < nre; k++)
+        if (f->c[k].op == '~')
+            regfree(&re[k]);
+    return r;
 }
 
 /* [cmd] in an expression: the get forms of the subset. */
@@ -601,7 +670,7 @@ static int eval_get(struct ctx *c, const struct prog *p, size_t b, size_t e, uns
         }
     }
     if (i + 1 != e || p->t[i].k != T_WORD) {
-        free(f.val);
+        find_free(&f);
         return fail(c, line, "get needs exactly one property name");
     }
     char prop[64];
@@ -649,11 +718,51 @@ static int eval_get(struct ctx *c, const struct prog *p, size_t b, size_t e, uns
     if (r == R_OK && buf_append_str(out, v) < 0)
         r = fail(c, line, "value too long");
     sim_state_unlock(st);
-    free(f.val);
+    find_free(&f);
     return r;
 }
 
-/* One value: word, "string", $var, (a . b), [get]. */
+/* [:len V] from b (after ":len") to e: the number of items of V = [/path find ...], else the
+ * length of the value V. */
+static int eval_len(struct ctx *c, const struct prog *p, size_t b, size_t e, unsigned line,
+                    struct buf *out)
+{
+    if (b < e && p->t[b].k == T_LBRACK && p->t[b].match + 1 == e && p->t[b + 1].k == T_WORD &&
+        p->t[b + 1].s[0] == '/') {
+        size_t i = b + 1, close = p->t[b].match;
+        char path[64];
+        if (read_path(c, p, &i, close, path) != R_OK)
+            return R_FAIL;
+        int menu = sim_menu_by_path(path);
+        if (menu < 0 || i >= close || !is_word(&p->t[i], "find"))
+            return fail(c, line, "unsupported [:len [/%s ...]] (only find)", path);
+        struct find f = {0};
+        if (parse_find_conds(c, p, i + 1, close, line, &f) != R_OK) {
+            find_free(&f);
+            return R_FAIL;
+        }
+        unsigned *ids = NULL;
+        size_t n = 0;
+        sim_state_lock(c->h->st);
+        int r = find_ids(c, line, (enum sim_menu_id)menu, &f, &ids, &n);
+        sim_state_unlock(c->h->st);
+        free(ids);
+        find_free(&f);
+        return r == R_OK ? (buf_printf(out, "%zu", n) < 0 ? R_FAIL : R_OK) : r;
+    }
+    struct buf v;
+    buf_init(&v, SIM_MAX_SCRIPT);
+    size_t i = b;
+    int r = eval_value(c, p, &i, e, &v);
+    if (r == R_OK && i != e)
+        r = fail(c, line, ":len takes one value");
+    if (r == R_OK && buf_printf(out, "%zu", v.len) < 0)
+        r = fail(c, line, "value too long");
+    buf_release(&v);
+    return r;
+}
+
+/* One value: word, "string", $var, (a . b), [get], [:len]. */
 static int eval_value(struct ctx *c, const struct prog *p, size_t *i, size_t e, struct buf *out)
 {
     if (*i >= e)
@@ -691,6 +800,12 @@ static int eval_value(struct ctx *c, const struct prog *p, size_t *i, size_t e, 
     }
     case T_LBRACK: {
         size_t close = t->match;
+        if (is_word(&p->t[*i + 1], ":len")) {
+            if (eval_len(c, p, *i + 2, close, t->line, out) != R_OK)
+                return R_FAIL;
+            *i = close + 1;
+            return R_OK;
+        }
         if (eval_get(c, p, *i + 1, close, t->line, out) != R_OK)
             return R_FAIL;
         *i = close + 1;
@@ -714,7 +829,7 @@ static void args_free(struct args *a)
 {
     for (size_t k = 0; k < a->nowned; k++)
         free(a->owned[k]);
-    free(a->find.val);
+    find_free(&a->find);
     free(a->target);
 }
 
@@ -792,8 +907,9 @@ static void url_for_log(const char *url, char *out, size_t n)
 
 static int do_fetch(struct ctx *c, unsigned line, const struct args *a)
 {
-    static const char *const allowed[] = {
-        "url", "http-method", "http-data", "http-header-field", "dst-path", "output"};
+    static const char *const allowed[] = {"url",      "http-method", "http-data",
+                                          "http-header-field", "dst-path", "output",
+                                          "check-certificate"};
     for (size_t k = 0; k < a->n; k++) {
         bool ok = false;
         for (size_t j = 0; j < sizeof allowed / sizeof allowed[0]; j++)
@@ -813,6 +929,9 @@ static int do_fetch(struct ctx *c, unsigned line, const struct args *a)
         return fail(c, line, "/tool fetch: unsupported http-method %s", method);
     if (output && strcmp(output, "none") && strcmp(output, "file"))
         return fail(c, line, "/tool fetch: unsupported output %s", output);
+    const char *cc = args_get(a, "check-certificate");
+    if (cc && strcmp(cc, "yes") && strcmp(cc, "yes-without-crl") && strcmp(cc, "no"))
+        return fail(c, line, "/tool fetch: invalid value for check-certificate");
     bool keep = !output || strcmp(output, "file") == 0;
     char fname[256] = "";
     if (keep) {
@@ -836,7 +955,16 @@ static int do_fetch(struct ctx *c, unsigned line, const struct args *a)
         .post = method && strcmp(method, "post") == 0,
         .data = args_get(a, "http-data"),
         .headers = args_get(a, "http-header-field"),
+        .check_cert = cc && strcmp(cc, "no") != 0,
     };
+    struct buf trust; /* the trust store as it is now (certs.c) */
+    buf_init(&trust, SIM_MAX_SCRIPT);
+    if (req.check_cert) {
+        sim_state_lock(c->h->st);
+        sim_cert_trust_pem(c->h->st, &trust);
+        sim_state_unlock(c->h->st);
+        req.trust_pem = trust.data;
+    }
     struct buf body;
     buf_init(&body, SIM_MAX_SCRIPT);
     long status = 0;
@@ -844,6 +972,7 @@ static int do_fetch(struct ctx *c, unsigned line, const struct args *a)
     char lurl[256];
     url_for_log(url, lurl, sizeof lurl);
     int r = c->h->fetch(c->h->fetch_ctx, &req, &body, &status, err);
+    buf_release(&trust);
     if (r != 0) {
         buf_release(&body);
         return fail(c, line, "/tool fetch %s failed: %s", lurl, err[0] ? err : strerror(-r));
@@ -979,6 +1108,129 @@ out:
     return r;
 }
 
+/* /certificate import file-name=F [passphrase=P]: the PEM certificates of file F (certs.c). */
+static int do_cert_import(struct ctx *c, unsigned line, const struct args *a)
+{
+    for (size_t k = 0; k < a->n; k++)
+        if (strcmp(a->kv[k].key, "file-name") && strcmp(a->kv[k].key, "passphrase"))
+            return fail(c, line, "/certificate import: unsupported argument %s", a->kv[k].key);
+    const char *fname = args_get(a, "file-name");
+    if (!fname || a->have_find || a->target)
+        return fail(c, line, "/certificate import: file-name= is required");
+    const struct sim_file *f = c->h->files ? sim_files_get(c->h->files, fname) : NULL;
+    if (!f)
+        return fail(c, line, "/certificate import: no such file %s", fname);
+    char err[SIM_ERR_LEN];
+    unsigned n = 0;
+    sim_state_lock(c->h->st);
+    int e = sim_cert_import(c->h->st, fname, f->data, f->len, &n, err);
+    if (e == 0 && n)
+        sim_state_changed(c->h->st);
+    sim_state_unlock(c->h->st);
+    if (e != 0)
+        return fail(c, line, "/certificate import: %s", err);
+    log_info("sim.script", "line %u: /certificate import %s: %u certificate(s) imported", line,
+             fname, n);
+    return R_OK;
+}
+
+/* /file remove NAME | /file remove [find] | /file remove [find name=NAME] (none: no error). */
+static int do_file(struct ctx *c, unsigned line, const char *verb, const struct args *a)
+{
+    struct sim_files *files = c->h->files;
+    if (strcmp(verb, "remove") || a->n || !files)
+        return fail(c, line, "/file: only remove NAME or remove [find name=\"...\"]");
+    if (a->target) {
+        if (sim_files_remove(files, a->target) != 0)
+            return fail(c, line, "/file remove: no such item %s", a->target);
+    } else if (a->have_find && a->find.all) {
+        while (files->n)
+            sim_files_remove(files, files->v[0].name);
+    } else if (a->have_find && a->find.n == 1 && a->find.c[0].op == '=' &&
+               strcmp(a->find.c[0].key, "name") == 0) {
+        sim_files_remove(files, a->find.c[0].val);
+    } else {
+        return fail(c, line, "/file remove: which file? (a name or [find name=\"...\"])");
+    }
+    log_info("sim.script", "line %u: /file remove: %zu file(s) left", line, files->n);
+    return R_OK;
+}
+
+/* :error V: fails with the message V (on-error catches it, like any failure). */
+static int exec_error(struct ctx *c, const struct prog *p, size_t i, size_t e, unsigned line)
+{
+    struct buf v;
+    buf_init(&v, SIM_MAX_VALUE);
+    int r = i < e ? eval_value(c, p, &i, e, &v) : fail(c, line, ":error needs a message");
+    if (r == R_OK && i != e)
+        r = fail(c, line, ":error: unexpected text after the message");
+    if (r == R_OK)
+        r = fail(c, line, "%s", v.data ? v.data : "");
+    buf_release(&v);
+    return r;
+}
+
+/*
+ * :if (A = B) do={ ... } [else={ ... }], also A != B. The chosen body runs in the
+ * current variable scope; it is run from its text, which parsed with the whole
+ * script (line numbers in its errors count from the brace).
+ */
+static int exec_if(struct ctx *c, const struct prog *p, size_t i, size_t e, unsigned line)
+{
+    if (i >= e || p->t[i].k != T_LPAREN)
+        return fail(c, line, ":if needs a (condition)");
+    size_t close = p->t[i].match, j = i + 1;
+    struct buf a, b;
+    buf_init(&a, SIM_MAX_SCRIPT);
+    buf_init(&b, SIM_MAX_SCRIPT);
+    bool neq = false;
+    int r = eval_value(c, p, &j, close, &a);
+    if (r == R_OK) {
+        if (j < close && p->t[j].k == T_EQ) {
+            j++;
+        } else if (j + 1 < close && p->t[j].k == T_BAD && p->t[j].s[0] == '!' &&
+                   p->t[j + 1].k == T_EQ) {
+            neq = true;
+            j += 2;
+        } else {
+            r = fail(c, line, ":if: only (a = b) and (a != b) conditions");
+        }
+    }
+    if (r == R_OK)
+        r = eval_value(c, p, &j, close, &b);
+    if (r == R_OK && j != close)
+        r = fail(c, line, ":if: only (a = b) and (a != b) conditions");
+    bool equal = a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+    buf_release(&a);
+    buf_release(&b);
+    if (r != R_OK)
+        return r;
+    size_t k = close + 1, body[2][2] = {{0, 0}, {0, 0}};
+    static const char *const words[2] = {"do", "else"};
+    for (int w = 0; w < 2; w++) {
+        if (k + 2 < e && is_word(&p->t[k], words[w]) && p->t[k + 1].k == T_EQ &&
+            p->t[k + 2].k == T_LBRACE) {
+            body[w][0] = k + 2;
+            body[w][1] = p->t[k + 2].match;
+            k = body[w][1] + 1;
+        } else if (w == 0) {
+            return fail(c, line, ":if needs do={ ... }");
+        }
+    }
+    if (k != e)
+        return fail(c, line, ":if: unexpected text after the bodies");
+    size_t (*chosen)[2] = &body[equal != neq ? 0 : 1];
+    if (!(*chosen)[0])
+        return R_OK;
+    const char *text = p->t[(*chosen)[0]].s + 1;
+    size_t n0 = c->nvars;
+    r = exec_text(c, ":if", text, (size_t)(p->t[(*chosen)[1]].s - text));
+    vars_drop(c, n0);
+    if (r == R_FAIL) /* a line of the body text -> a line of this script */
+        c->rep->line += p->t[(*chosen)[0]].line - 1;
+    return r;
+}
+
 static int exec_cmd(struct ctx *c, const struct prog *p, const struct stmt *s)
 {
     size_t i = s->b, e = s->e;
@@ -1048,6 +1300,10 @@ static int exec_cmd(struct ctx *c, const struct prog *p, const struct stmt *s)
         buf_release(&v);
         return R_OK;
     }
+    if (is_word(t, ":if"))
+        return exec_if(c, p, i + 1, e, line);
+    if (is_word(t, ":error"))
+        return exec_error(c, p, i + 1, e, line);
     if (t->s[0] != '/')
         return fail(c, line, "unsupported command %.*s", (int)(t->n > 40 ? 40 : t->n), t->s);
     char path[64];
@@ -1066,9 +1322,10 @@ static int exec_cmd(struct ctx *c, const struct prog *p, const struct stmt *s)
         return R_REBOOT;
     }
     bool is_fetch = strcmp(path, "tool/fetch") == 0, is_import = strcmp(path, "import") == 0;
+    bool is_cert_import = strcmp(path, "certificate/import") == 0;
     const char *verb = "";
     char verbbuf[32];
-    if (!is_fetch && !is_import) {
+    if (!is_fetch && !is_import && !is_cert_import) {
         if (i >= e || p->t[i].k != T_WORD || p->t[i].n >= sizeof verbbuf)
             return fail(c, line, "/%s: missing command", path);
         snprintf(verbbuf, sizeof verbbuf, "%.*s", (int)p->t[i].n, p->t[i].s);
@@ -1083,6 +1340,10 @@ static int exec_cmd(struct ctx *c, const struct prog *p, const struct stmt *s)
             r = do_fetch(c, line, &a);
         else if (is_import)
             r = do_import(c, line, &a);
+        else if (is_cert_import)
+            r = do_cert_import(c, line, &a);
+        else if (strcmp(path, "file") == 0)
+            r = do_file(c, line, verb, &a);
         else
             r = do_menu(c, line, path, verb, &a);
     }

@@ -90,6 +90,14 @@ static const struct sim_field address_fields[] = {
     {"disabled", SIM_F_BOOL, "false", NULL},
 };
 
+static const struct sim_field cert_fields[] = {
+    {"name", SIM_F_REQUIRED | SIM_F_UNIQUE, NULL, NULL},
+    {"fingerprint", 0, NULL, NULL},
+    {"trusted", SIM_F_BOOL, "true", NULL},
+    {"pem", SIM_F_SECRET, NULL, NULL}, /* the certificate itself (not a RouterOS property) */
+    {"comment", 0, NULL, NULL},
+};
+
 const struct sim_menu_def sim_menu_defs[SIM_M_COUNT] = {
     [SIM_M_USER] = {"user", "/user", 0, user_fields, COUNT(user_fields), 0},
     [SIM_M_GROUP] = {"user/group", "/user group", 0, group_fields, COUNT(group_fields), 0},
@@ -102,6 +110,8 @@ const struct sim_menu_def sim_menu_defs[SIM_M_COUNT] = {
     [SIM_M_SCHED] = {"system/scheduler", "/system scheduler", 0, sched_fields, COUNT(sched_fields),
                      0},
     [SIM_M_ADDRESS] = {"ip/address", "/ip address", 0, address_fields, COUNT(address_fields), -1},
+    [SIM_M_CERT] = {"certificate", "/certificate", SIM_MENU_NO_ADD, cert_fields,
+                    COUNT(cert_fields), 0},
 };
 
 static const char *const policy_names[] = {
@@ -567,6 +577,16 @@ static int insert_item(struct sim_state *st, enum sim_menu_id m, size_t pos, cha
 int sim_state_add(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n,
                   unsigned *ret_id, char err[SIM_ERR_LEN])
 {
+    if (st->menus[m].def->flags & SIM_MENU_NO_ADD) {
+        errf(err, "can not add items to /%s", st->menus[m].def->path);
+        return -EPERM;
+    }
+    return sim_state_add_made(st, m, kv, n, ret_id, err);
+}
+
+int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv,
+                       size_t n, unsigned *ret_id, char err[SIM_ERR_LEN])
+{
     struct sim_menu *mm = &st->menus[m];
     if (mm->def->flags & SIM_MENU_FIXED) {
         errf(err, "can not add items to /%s", mm->def->path);
@@ -779,6 +799,8 @@ void sim_state_release(struct sim_state *st)
     st->identity = NULL;
     free(st->state_file);
     st->state_file = NULL;
+    free(st->builtin_ca_pem);
+    st->builtin_ca_pem = NULL;
     pthread_mutex_destroy(&st->mu);
 }
 
