@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config meson ninja-build python3
-            libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libjwt-dev libpq-dev
+            libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev libsodium-dev libjwt-dev
+            libpq-dev
             libssl-dev libcurl4-openssl-dev)
-TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev curl sqlite3 chromium)
+TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev curl sqlite3 chromium openssl)
 
 want=("${BUILD_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then
