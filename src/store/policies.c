@@ -9,8 +9,6 @@
 #include "store_int.h"
 #include "timefmt.h"
 
-int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
-
 static int write_services(struct store_conn *c, const struct policy *p)
 {
     static const char del[] = "DELETE FROM policy_services WHERE policy_id = ?";
@@ -377,6 +375,22 @@ int store_policy_attach_sites(struct store *s, const char *tenant_id, const char
     }
 out_end_tx:
     return store_end(c, r);
+}
+
+int store_policy_adopted_sites(struct store *s, const char *policy_id, struct strlist *ret)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] = "SELECT id FROM sites WHERE policy_id = ? AND adopted_at IS NOT "
+                              "NULL ORDER BY created_at, rowid";
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, policy_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        strlist_add(ret, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
 }
 
 void store_policy_array_free(struct policy *a, size_t n)

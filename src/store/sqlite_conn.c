@@ -1,14 +1,12 @@
 /*
  * sqlite_conn.c - connections, migrations, statement cache and transactions
- * of the SQLite store; the master key and sealing.
+ * of the SQLite store.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "alloc.h"
 #include "log.h"
@@ -335,46 +333,6 @@ static int migrate(struct store *s, struct store_conn *c)
     return 0;
 }
 
-/* Reads data_dir/master.key, creating it (0600, 32 random bytes) when absent. */
-static int load_master_key(struct store *s, const char *data_dir)
-{
-    char *path = xasprintf("%s/master.key", data_dir);
-    int r = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            r = -errno;
-            goto out;
-        }
-        crypto_secretbox_keygen(s->master_key);
-        if (write(fd, s->master_key, sizeof s->master_key) != (ssize_t)sizeof s->master_key)
-            r = -EIO;
-        if (fsync(fd) < 0)
-            r = -errno;
-        close(fd);
-        if (r == 0)
-            log_info("store", "created master key %s", path);
-        goto out;
-    }
-    if (fd < 0) {
-        r = -errno;
-        goto out;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077))
-        log_warn("store", "%s is readable by others (mode %o); it should be 0600", path,
-                 (unsigned)(sb.st_mode & 0777));
-    if (read(fd, s->master_key, sizeof s->master_key) != (ssize_t)sizeof s->master_key)
-        r = -EIO;
-    close(fd);
-out:
-    if (r < 0)
-        log_error("store", "master key %s: %s", path, strerror(-r));
-    free(path);
-    return r;
-}
-
 int store_open(const char *url, const char *data_dir, struct store **ret)
 {
     const char *path;
@@ -390,7 +348,7 @@ int store_open(const char *url, const char *data_dir, struct store **ret)
     s->path = xstrdup(path);
     pthread_mutex_init(&s->conns_lock, NULL);
     pthread_key_create(&s->conn_key, NULL);
-    int r = load_master_key(s, data_dir);
+    int r = store_secrets_load(&s->secrets, data_dir);
     if (r < 0)
         goto out_free;
     struct store_conn *c = store_conn(s);
@@ -421,7 +379,7 @@ void store_close(struct store *s)
     }
     pthread_key_delete(s->conn_key);
     pthread_mutex_destroy(&s->conns_lock);
-    sodium_memzero(s->master_key, sizeof s->master_key);
+    store_secrets_wipe(&s->secrets);
     free(s->path);
     free(s);
 }
@@ -431,41 +389,7 @@ int store_schema_version(struct store *s)
     return s->schema_version;
 }
 
-char *store_seal_text(struct store *s, const char *plaintext)
+const struct store_secrets *store_secrets(struct store *s)
 {
-    size_t mlen = strlen(plaintext);
-    size_t clen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + mlen;
-    unsigned char *box = xmalloc(clen);
-    randombytes_buf(box, crypto_secretbox_NONCEBYTES);
-    crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *)plaintext,
-                          mlen, box, s->master_key);
-    char *hex = xmalloc(clen * 2 + 1);
-    sodium_bin2hex(hex, clen * 2 + 1, box, clen);
-    free(box);
-    return hex;
-}
-
-char *store_open_text(struct store *s, const char *sealed)
-{
-    size_t hexlen = strlen(sealed);
-    size_t clen = hexlen / 2;
-    if (clen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
-        return NULL;
-    unsigned char *box = xmalloc(clen);
-    size_t got = 0;
-    if (sodium_hex2bin(box, clen, sealed, hexlen, NULL, &got, NULL) != 0 || got != clen) {
-        free(box);
-        return NULL;
-    }
-    size_t mlen = clen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
-    char *out = xmalloc(mlen + 1);
-    if (crypto_secretbox_open_easy((unsigned char *)out, box + crypto_secretbox_NONCEBYTES,
-                                   clen - crypto_secretbox_NONCEBYTES, box, s->master_key) != 0) {
-        free(box);
-        free(out);
-        return NULL;
-    }
-    out[mlen] = '\0';
-    free(box);
-    return out;
+    return &s->secrets;
 }

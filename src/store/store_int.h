@@ -6,9 +6,9 @@
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <sodium.h>
 #include <sqlite3.h>
 
+#include "secrets.h"
 #include "store.h"
 
 #define STMT_CACHE_SIZE 96
@@ -32,7 +32,7 @@ struct store {
     pthread_key_t conn_key;
     pthread_mutex_t conns_lock;
     struct store_conn *conns;
-    unsigned char master_key[crypto_secretbox_KEYBYTES];
+    struct store_secrets secrets;
     int schema_version;
 };
 
@@ -44,6 +44,8 @@ struct store {
     "updated_at, adopted_at"
 
 void store_read_site(struct store *s, sqlite3_stmt *st, struct site *x);
+/* Inserts p and its services on c, joining the caller's transaction (policies.c). */
+int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
 
 /* The calling thread's connection, opened on first use; NULL on failure. */
 struct store_conn *store_conn(struct store *s);

@@ -10,8 +10,6 @@
 #include "store_int.h"
 #include "timefmt.h"
 
-int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
-
 int store_tenant_count(struct store *s, int *ret)
 {
     struct store_conn *c = store_conn(s);

@@ -1,5 +1,5 @@
 /*
- * users.c - portal users and sessions in the SQLite store; keys derived from the master key.
+ * users.c - portal users and sessions in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -210,10 +210,4 @@ int store_session_revoke_user(struct store *s, const char *user_id)
     sqlite3_bind_int64(st, 1, time_now());
     bind_text(st, 2, user_id);
     return store_step_done(c, st);
-}
-
-void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len)
-{
-    crypto_generichash(out, len, (const unsigned char *)purpose, strlen(purpose), s->master_key,
-                       sizeof s->master_key);
 }
