@@ -13,21 +13,15 @@
 static int site_by(struct store *s, const char *sql, const void *blob, size_t blen,
                    const char *text, struct site *ret)
 {
-    struct store_conn *c = store_conn(s);
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     if (blob)
         sqlite3_bind_blob(st, 1, blob, (int)blen, SQLITE_TRANSIENT);
     else
         bind_text(st, 1, text);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        store_read_site(s, st, ret);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, store_site_row, s, ret);
 }
 
 int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
@@ -57,13 +51,13 @@ int store_site_adopt(struct store *s, const char *site_id, const char *facts, co
                      const char *model, const char *serial, const char *version,
                      const char *tunnel_address, const char *device_token)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "UPDATE sites SET facts = ?1, identity = ?2, model = ?3, serial_number = ?4, "
         "software_version = ?5, tunnel_address = coalesce(?6, tunnel_address), "
         "device_token_hash = ?7, status = 'online', last_seen_at = ?8, adopted_at = ?8, "
         "bootstrap_used_at = ?8, updated_at = ?8 WHERE id = ?9 AND bootstrap_used_at IS NULL";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     uint8_t h[APIKEY_HASH_LEN];
@@ -86,12 +80,12 @@ int store_site_adopt(struct store *s, const char *site_id, const char *facts, co
 int store_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
                              const char *token)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "UPDATE sites SET bootstrap_token_sealed = ?1, bootstrap_token_hash = ?2, "
         "bootstrap_used_at = NULL, updated_at = ?3 WHERE id = ?4 AND tenant_id = ?5 "
         "AND status != 'deleting'";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     char *sealed = store_seal_text(s, token);
@@ -109,10 +103,10 @@ int store_site_new_bootstrap(struct store *s, const char *tenant_id, const char 
 
 int store_site_set_deleting(struct store *s, const char *tenant_id, const char *site_id)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "UPDATE sites SET status = 'deleting', updated_at = ? "
                               "WHERE id = ? AND tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, time_now());
@@ -121,37 +115,43 @@ int store_site_set_deleting(struct store *s, const char *tenant_id, const char *
     return store_step_changed(c, st);
 }
 
+static int offline_row(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    const char *status = (const char *)sqlite3_column_text(st, 0);
+    *(bool *)out = status && !strcmp(status, "offline");
+    return 0;
+}
+
 int store_site_heartbeat(struct store *s, const char *site_id, int64_t now)
 {
-    struct store_conn *c = store_conn(s);
     static const char q[] = "SELECT status FROM sites WHERE id = ?";
     static const char sql[] = "UPDATE sites SET last_seen_at = ?, status = CASE status WHEN "
                               "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, q) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, q, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, site_id);
-    int rc = sqlite3_step(st);
-    int was_offline = rc == SQLITE_ROW &&
-                      !strcmp((const char *)sqlite3_column_text(st, 0), "offline");
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    bool was_offline;
+    int r = store_step_row(c, st, offline_row, NULL, &was_offline);
+    if (r < 0)
+        return r;
     st = store_stmt(c, sql);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, site_id);
-    int r = store_step_done(c, st);
+    r = store_step_done(c, st);
     return r < 0 ? r : was_offline;
 }
 
 int store_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "UPDATE sites SET status = 'offline' WHERE status = 'online' "
                               "AND last_seen_at < ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, cutoff);

@@ -20,7 +20,7 @@
     "j.created_by, j.idempotency_key"
 
 /* Payloads can hold secrets (router passwords): they are sealed at rest like them. */
-static void read_job(struct store *s, sqlite3_stmt *st, struct job *j)
+static int read_job(struct store *s, sqlite3_stmt *st, struct job *j)
 {
     memset(j, 0, sizeof *j);
     col_copy(st, 0, j->id, sizeof j->id);
@@ -49,6 +49,7 @@ static void read_job(struct store *s, sqlite3_stmt *st, struct job *j)
     j->last_error = col_strdup(st, 18);
     j->created_by = col_strdup(st, 19);
     j->idempotency_key = col_strdup(st, 20);
+    return 0;
 }
 
 static int add_event(struct store_conn *c, const char *job_id, const char *kind, const char *msg)
@@ -109,9 +110,9 @@ out_end_tx:
     return store_end(c, r);
 }
 
-static void job_row(void *ctx, sqlite3_stmt *st, void *elem)
+static int job_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
-    read_job(ctx, st, elem);
+    return read_job(ctx, st, elem);
 }
 
 static void job_release_elem(void *elem)
@@ -122,20 +123,14 @@ static void job_release_elem(void *elem)
 int store_job_by_idempotency(struct store *s, const char *site_id, const char *key,
                              char ret_id[37])
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT id FROM jobs WHERE site_id = ? AND idempotency_key = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, site_id);
     bind_text(st, 2, key);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        col_copy(st, 0, ret_id, 37);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, store_read_id, NULL, ret_id);
 }
 
 int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
@@ -180,22 +175,19 @@ static int read_events(struct store_conn *c, struct job *j)
 int store_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
                   struct job *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
                               "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, job_id);
     bind_text(st, 2, site_id);
     bind_text(st, 3, tenant_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_job(s, st, ret);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-    int r = read_events(c, ret);
+    int r = store_step_row(c, st, job_row, s, ret);
+    if (r < 0)
+        return r;
+    r = read_events(c, ret);
     if (r < 0)
         job_release(ret);
     return r;
@@ -203,20 +195,14 @@ int store_job_get(struct store *s, const char *tenant_id, const char *site_id, c
 
 int store_job_get_any(struct store *s, const char *job_id, struct job *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id WHERE j.id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, job_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_job(s, st, ret);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, job_row, s, ret);
 }
 
 /* Runs an UPDATE on one job and adds an event, in one transaction; -ENOENT if no row changed. */

@@ -117,6 +117,15 @@ sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
     return st;
 }
 
+sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct store_conn **ret_c)
+{
+    struct store_conn *c = store_conn(s);
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (st)
+        *ret_c = c;
+    return st;
+}
+
 int store_begin(struct store_conn *c)
 {
     if (c->tx_depth++ > 0)
@@ -199,6 +208,14 @@ void store_tx_rollback(struct store *s)
         store_rollback(c);
 }
 
+int store_tx_end(struct store *s, int r)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return r < 0 ? r : -EIO;
+    return store_end(c, r);
+}
+
 int store_map_rc(struct store_conn *c, int rc)
 {
     if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
@@ -218,28 +235,59 @@ int store_step_done(struct store_conn *c, sqlite3_stmt *st)
 }
 
 int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
-                  void (*read_row)(void *ctx, sqlite3_stmt *st, void *elem), void *ctx,
+                  int (*read_row)(void *ctx, sqlite3_stmt *st, void *elem), void *ctx,
                   void (*release_row)(void *elem), void **ret, size_t *n)
 {
     char *a = NULL;
     size_t cnt = 0;
-    int rc;
+    int rc, r = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         a = xrealloc(a, (cnt + 1) * elem_size);
         void *elem = a + cnt * elem_size;
         memset(elem, 0, elem_size);
-        read_row(ctx, st, elem);
+        r = read_row(ctx, st, elem);
+        if (r < 0)
+            break;
         cnt++;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (r == 0 && rc != SQLITE_DONE)
+        r = store_map_rc(c, rc);
+    if (r < 0) {
         for (size_t i = 0; release_row && i < cnt; i++)
             release_row(a + i * elem_size);
         free(a);
-        return store_map_rc(c, rc);
+        return r;
     }
     *ret = a;
     *n = cnt;
+    return 0;
+}
+
+int store_step_row(struct store_conn *c, sqlite3_stmt *st,
+                   int (*read_row)(void *ctx, sqlite3_stmt *st, void *out), void *ctx, void *out)
+{
+    int rc = sqlite3_step(st);
+    int r = 0;
+    if (rc == SQLITE_ROW && read_row)
+        r = read_row(ctx, st, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return r;
+    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+}
+
+int store_read_int(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    *(int *)out = sqlite3_column_int(st, 0);
+    return 0;
+}
+
+int store_read_id(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    col_copy(st, 0, out, 37);
     return 0;
 }
 
@@ -251,11 +299,7 @@ int store_site_owned(struct store_conn *c, const char *tenant_id, const char *si
         return -EIO;
     bind_text(st, 1, site_id);
     bind_text(st, 2, tenant_id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, NULL, NULL, NULL);
 }
 
 int store_step_changed(struct store_conn *c, sqlite3_stmt *st)

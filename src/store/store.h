@@ -53,6 +53,12 @@ int store_schema_version(struct store *s);
 int store_tx_begin(struct store *s);
 int store_tx_commit(struct store *s);
 void store_tx_rollback(struct store *s);
+/*
+ * Ends a level begun with store_tx_begin(): commits when r == 0, else rolls
+ * back. Returns r, or the commit's error (a failed commit rolls back itself),
+ * so a caller ends with `return store_tx_end(s, r);`.
+ */
+int store_tx_end(struct store *s, int r);
 
 /* Seals/opens a short secret with the master key (hex text). Returned strings are owned. */
 char *store_seal_text(struct store *s, const char *plaintext);
