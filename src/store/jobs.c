@@ -115,6 +115,23 @@ static int job_row(void *ctx, sqlite3_stmt *st, void *elem)
     return read_job(ctx, st, elem);
 }
 
+/* The status and needs_acknowledgement of a job row, for the checks before a write. */
+struct job_state {
+    enum job_status status;
+    bool needs_ack;
+};
+
+static int state_row(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    struct job_state *x = out;
+    const char *status = (const char *)sqlite3_column_text(st, 0);
+    if (!status || job_status_parse(status, &x->status) < 0)
+        x->status = JOB_PENDING; /* as read_job */
+    x->needs_ack = sqlite3_column_count(st) > 1 && sqlite3_column_int(st, 1) != 0;
+    return 0;
+}
+
 static void job_release_elem(void *elem)
 {
     job_release(elem);
@@ -231,21 +248,34 @@ out_end_tx:
     return store_end(c, r);
 }
 
+/* The check and the write in one transaction: the job cannot move in between. */
 int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
                      const char *job_id)
 {
-    struct job j;
-    int r = store_job_get(s, tenant_id, site_id, job_id, &j);
-    if (r < 0)
-        return r;
-    enum job_status st = j.status;
-    job_release(&j);
-    if (st != JOB_PENDING)
-        return -EBUSY;
+    static const char q[] = "SELECT j.status FROM jobs j JOIN sites s ON s.id = j.site_id "
+                            "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
     static const char sql[] = "UPDATE jobs SET status = 'deleted', deleted_at = ?1, "
                               "last_error = ?2 WHERE id = ?3 AND status = 'pending'";
-    r = update_with_event(s, sql, job_id, time_now(), NULL, "deleted", "Job deleted");
-    return r == -ENOENT ? -EBUSY : r;
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, q, &r);
+    if (!st)
+        return r;
+    bind_text(st, 1, job_id);
+    bind_text(st, 2, site_id);
+    bind_text(st, 3, tenant_id);
+    struct job_state cur;
+    r = store_step_row(c, st, state_row, NULL, &cur);
+    if (r == 0 && cur.status != JOB_PENDING)
+        r = -EBUSY;
+    if (r == 0) {
+        r = update_with_event(s, sql, job_id, time_now(), NULL, "deleted", "Job deleted");
+        if (r == -ENOENT)
+            r = -EBUSY;
+    }
+    return store_end(c, r);
 }
 
 /*
@@ -339,6 +369,10 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
         "UPDATE grants SET config_committed_at = ? WHERE setup_job_id = ?";
     static const char removed[] =
         "UPDATE grants SET config_removed_from_site = 1 WHERE teardown_job_id = ? AND ? > 0";
+    /* A site's cleanup job done: the site (and with it its log) goes. */
+    static const char drop_site[] =
+        "DELETE FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ? AND "
+        "kind = 'site_delete') AND status = 'deleting'";
     bool ok = status == JOB_COMPLETED;
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -348,36 +382,37 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
         return r;
     r = update_with_event(s, ok ? done : fail, job_id, time_now(), ok ? NULL : message,
                           ok ? "completed" : "failed", message);
-    /* A site's cleanup job done: the site (and with it its log) goes. */
-    static const char drop_site[] =
-        "DELETE FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ? AND "
-        "kind = 'site_delete') AND status = 'deleting'";
-    if (r == 0 && ok) {
-        sqlite3_stmt *d = store_stmt(c, drop_site);
-        if (d) {
-            bind_text(d, 1, job_id);
-            r = store_step_done(c, d);
-        }
+    if (r < 0 || !ok)
+        goto out_end_tx;
+    sqlite3_stmt *st = store_stmt(c, drop_site);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
     }
-    if (r == 0 && ok) {
-        sqlite3_stmt *st = store_stmt(c, committed);
-        if (st) {
-            sqlite3_bind_int64(st, 1, time_now());
-            bind_text(st, 2, job_id);
-            r = store_step_done(c, st);
-        }
-        st = store_stmt(c, removed);
-        if (r == 0 && st) {
-            bind_text(st, 1, job_id);
-            sqlite3_bind_int(st, 2, 1);
-            r = store_step_done(c, st);
-        }
+    bind_text(st, 1, job_id);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_end_tx;
+    st = store_stmt(c, committed);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
     }
-    if (r < 0) {
-        store_rollback(c);
-        return r;
+    sqlite3_bind_int64(st, 1, time_now());
+    bind_text(st, 2, job_id);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_end_tx;
+    st = store_stmt(c, removed);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
     }
-    return store_commit(c);
+    bind_text(st, 1, job_id);
+    sqlite3_bind_int(st, 2, 1);
+    r = store_step_done(c, st);
+out_end_tx:
+    return store_end(c, r);
 }
 
 int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message)
@@ -389,33 +424,46 @@ int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const 
     return update_with_event(s, sql, job_id, next_ms, message, "retry_scheduled", message);
 }
 
+/* The check and the write in one transaction: a final job stays final. */
 int store_job_router_update(struct store *s, const char *job_id, const char *status)
 {
-    struct job j;
-    int r = store_job_get_any(s, job_id, &j);
-    if (r < 0)
+    static const char q[] = "SELECT status, needs_acknowledgement FROM jobs WHERE id = ?";
+    static const char busy[] =
+        "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?1), "
+        "last_error = ?2 WHERE id = ?3 AND status IN ('pending', 'running')";
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, q, &r);
+    if (!st)
         return r;
-    enum job_status cur = j.status;
-    bool needs_ack = j.needs_ack;
-    job_release(&j);
-    if (cur == JOB_COMPLETED || cur == JOB_FAILED || cur == JOB_DELETED)
-        return -EBUSY;
+    bind_text(st, 1, job_id);
+    struct job_state cur;
+    r = store_step_row(c, st, state_row, NULL, &cur);
+    if (r < 0)
+        goto out_end_tx;
+    if (cur.status == JOB_COMPLETED || cur.status == JOB_FAILED || cur.status == JOB_DELETED) {
+        r = -EBUSY;
+        goto out_end_tx;
+    }
     if (!strcmp(status, "busy")) {
-        static const char sql[] =
-            "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?1), "
-            "last_error = ?2 WHERE id = ?3";
-        r = update_with_event(s, sql, job_id, time_now(), NULL, "busy",
+        r = update_with_event(s, busy, job_id, time_now(), NULL, "busy",
                               "The router started the job");
-        if (r == 0 && !needs_ack)
+        if (r == -ENOENT)
+            r = -EBUSY;
+        if (r == 0 && !cur.needs_ack)
             r = store_job_finish(s, job_id, JOB_COMPLETED,
                                  "Completed on delivery (no acknowledgement needed)");
-        return r;
+    } else if (!strcmp(status, "done")) {
+        r = store_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
+    } else if (!strcmp(status, "fail")) {
+        r = store_job_finish(s, job_id, JOB_FAILED, "The router reported a failure");
+    } else {
+        r = -EINVAL;
     }
-    if (!strcmp(status, "done"))
-        return store_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
-    if (!strcmp(status, "fail"))
-        return store_job_finish(s, job_id, JOB_FAILED, "The router reported a failure");
-    return -EINVAL;
+out_end_tx:
+    return store_end(c, r);
 }
 
 static int requeue(struct store *s, const char *sql, int64_t now_ms, const char *msg, int *ret_n)
