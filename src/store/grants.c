@@ -17,8 +17,16 @@
     "g.torn_down_at, g.config_committed_at, g.config_removed_from_site, "                         \
     "g.config_removed_from_mpac, g.setup_job_id, g.teardown_job_id, g.created_by"
 
+/*
+ * A transient password that cannot be unsealed fails the read with -EBADMSG
+ * (never an empty password); nothing is left in g to release then.
+ */
 static int read_grant(struct store *s, sqlite3_stmt *st, struct grant *g)
 {
+    const char *sealed = (const char *)sqlite3_column_text(st, 6);
+    char *pw = sealed ? store_open_text(s, sealed) : NULL;
+    if (sealed && !pw)
+        return -EBADMSG;
     memset(g, 0, sizeof *g);
     col_copy(st, 0, g->id, sizeof g->id);
     col_copy(st, 1, g->site_id, sizeof g->site_id);
@@ -27,14 +35,10 @@ static int read_grant(struct store *s, sqlite3_stmt *st, struct grant *g)
     g->entry_point = col_strdup(st, 3);
     g->port = sqlite3_column_int(st, 4);
     col_copy(st, 5, g->username, sizeof g->username);
-    const char *sealed = (const char *)sqlite3_column_text(st, 6);
-    if (sealed) {
-        char *pw = store_open_text(s, sealed);
-        if (pw) {
-            snprintf(g->password, sizeof g->password, "%s", pw);
-            sodium_memzero(pw, strlen(pw));
-            free(pw);
-        }
+    if (pw) {
+        snprintf(g->password, sizeof g->password, "%s", pw);
+        sodium_memzero(pw, strlen(pw));
+        free(pw);
     }
     col_copy(st, 7, g->access_type, sizeof g->access_type);
     g->full_access = sqlite3_column_int(st, 8) != 0;
@@ -392,6 +396,13 @@ static int conn_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
+static int time_row(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    *(int64_t *)out = col_time(st, 0);
+    return 0;
+}
+
 int64_t store_grant_first_connection(struct store *s, const char *grant_id)
 {
     static const char sql[] = "SELECT min(started_ms) FROM grant_connections WHERE grant_id = ? "
@@ -399,11 +410,11 @@ int64_t store_grant_first_connection(struct store *s, const char *grant_id)
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
-        return 0;
+        return -EIO;
     bind_text(st, 1, grant_id);
-    int64_t t = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : 0;
-    sqlite3_reset(st);
-    return t;
+    int64_t t = 0;
+    int r = store_step_row(c, st, time_row, NULL, &t);
+    return r < 0 ? r : t;
 }
 
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,

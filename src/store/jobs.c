@@ -19,9 +19,20 @@
     "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "       \
     "j.created_by, j.idempotency_key"
 
-/* Payloads can hold secrets (router passwords): they are sealed at rest like them. */
+/* The reason logged when a claimed job's payload cannot be unsealed. */
+#define UNSEALABLE "payload cannot be unsealed: wrong master key or corrupted data"
+
+/*
+ * Payloads can hold secrets (router passwords): they are sealed at rest like
+ * them. A payload that cannot be unsealed fails the read with -EBADMSG (it is
+ * never delivered as an empty plan); nothing is left in j to release then.
+ */
 static int read_job(struct store *s, sqlite3_stmt *st, struct job *j)
 {
+    const char *sealed = (const char *)sqlite3_column_text(st, 6);
+    char *payload = sealed ? store_open_text(s, sealed) : NULL;
+    if (!payload)
+        return -EBADMSG;
     memset(j, 0, sizeof *j);
     col_copy(st, 0, j->id, sizeof j->id);
     col_copy(st, 1, j->site_id, sizeof j->site_id);
@@ -29,10 +40,7 @@ static int read_job(struct store *s, sqlite3_stmt *st, struct job *j)
     col_copy(st, 3, j->token, sizeof j->token);
     j->kind = col_strdup(st, 4);
     j->description = col_strdup(st, 5);
-    const char *sealed = (const char *)sqlite3_column_text(st, 6);
-    j->payload = sealed ? store_open_text(s, sealed) : NULL;
-    if (!j->payload)
-        j->payload = xstrdup("");
+    j->payload = payload;
     j->is_script = sqlite3_column_int(st, 7) != 0;
     j->express = sqlite3_column_int(st, 8) != 0;
     j->needs_ack = sqlite3_column_int(st, 9) != 0;
@@ -280,30 +288,30 @@ int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id
 
 /*
  * The common part of claiming: runs the bound claim UPDATE ... RETURNING id
- * inside the transaction begun by the caller, logs the event and commits,
- * then reads the job. -ENOENT when nothing was claimed.
+ * inside the transaction begun by the caller, reads the job, logs the event
+ * and ends the transaction. -ENOENT when nothing was claimed. A job whose
+ * payload cannot be unsealed is not handed out: it ends failed, with the
+ * reason in its log, in the same transaction, and -EBADMSG is returned (the
+ * caller logs it and claims again: the next job is another one).
  */
 static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st,
                         const char *event, const char *message, struct job *ret)
 {
-    int rc = sqlite3_step(st);
-    char id[37] = "";
-    if (rc == SQLITE_ROW)
-        col_copy(st, 0, id, sizeof id);
-    sqlite3_reset(st);
-    int r = 0;
-    if (rc != SQLITE_ROW)
-        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-    if (r == 0)
-        r = add_event(c, id, event, message);
-    if (r < 0) {
-        store_rollback(c);
-        return r;
-    }
-    r = store_commit(c);
+    char id[37];
+    int r = store_step_row(c, st, store_read_id, NULL, id);
     if (r < 0)
-        return r;
-    return store_job_get_any(s, id, ret);
+        return store_end(c, r);
+    r = store_job_get_any(s, id, ret);
+    if (r == -EBADMSG) {
+        r = store_end(c, store_job_finish(s, id, JOB_FAILED, UNSEALABLE));
+        return r < 0 ? r : -EBADMSG;
+    }
+    if (r < 0)
+        return store_end(c, r);
+    r = store_end(c, add_event(c, id, event, message));
+    if (r < 0)
+        job_release(ret);
+    return r;
 }
 
 int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,

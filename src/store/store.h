@@ -12,6 +12,8 @@
  * Results: 0 on success; -ENOENT when the object does not exist *for that
  * tenant* (another tenant's object is indistinguishable from a missing one);
  * -EEXIST on a uniqueness conflict; -EPERM when a rule forbids the change;
+ * -EBADMSG when a sealed secret of the object cannot be unsealed (another
+ * master key, corrupted data: never an empty value instead);
  * -EIO on a database error (logged at debug level with the SQL error).
  * Structs filled by the store are owned by the caller: release them with the
  * domain's *_release() functions. Arrays are freed with the matching
@@ -176,13 +178,16 @@ int store_job_event(struct store *s, const char *job_id, const char *kind, const
 /*
  * Pull: the oldest pending job of the site becomes running (via pull, lease
  * until lease_ms) with a "downloaded" event. -ENOENT when nothing is due or a
- * job of the site is already running.
+ * job of the site is already running. -EBADMSG when the job's payload cannot
+ * be unsealed: that job ended failed (the reason in its log) instead of being
+ * handed out, and the next claim takes the next one.
  */
 int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                          struct job *ret);
 /*
  * Push: the oldest due express job of a site with a tunnel address and no
  * running job becomes running (via push) with an "express push" event.
+ * -ENOENT and -EBADMSG as for the pull.
  */
 int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret);
 /* running -> completed/failed with an event carrying message. */
@@ -250,7 +255,10 @@ int store_grant_conn_insert(struct store *s, const char *grant_id,
 /* Records of a grant with id > after_id, oldest first, at most limit. */
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                           struct grant_connection **ret, size_t *n);
-/* Start time (ms) of the first accepted connection of a grant, 0 when none. */
+/*
+ * Start time (ms) of the first accepted connection of a grant, 0 when none,
+ * or a negative -errno when the database could not tell.
+ */
 int64_t store_grant_first_connection(struct store *s, const char *grant_id);
 
 /* --- users and sessions --- */
