@@ -3,6 +3,7 @@
  * of the SQLite store.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,10 @@ extern const char *const store_migrations_names[];
 
 static void conn_free(struct store_conn *c)
 {
-    for (int i = 0; i < STMT_CACHE_SIZE; i++)
+    for (size_t i = 0; i < c->cache_cap; i++)
         if (c->cache[i].stmt)
             sqlite3_finalize(c->cache[i].stmt);
+    free(c->cache);
     sqlite3_close(c->db);
     free(c);
 }
@@ -39,6 +41,8 @@ static int exec(sqlite3 *db, const char *sql)
 static struct store_conn *conn_open(struct store *s)
 {
     struct store_conn *c = xcalloc(1, sizeof *c);
+    c->cache_cap = STMT_CACHE_INITIAL;
+    c->cache = xcalloc(c->cache_cap, sizeof *c->cache);
     int rc = sqlite3_open_v2(s->path, &c->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
@@ -88,18 +92,38 @@ void store_thread_done(struct store *s)
     conn_free(c);
 }
 
+/* The slot of sql in a table of cap (a power of two) slots: its own, or the free one to take. */
+static struct stmt_slot *slot_find(struct stmt_slot *t, size_t cap, const char *sql)
+{
+    /* Fibonacci hashing of the address: static strings are 1-8 byte aligned and close. */
+    size_t i = (size_t)(((uint64_t)(uintptr_t)sql * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
+    for (;; i++) {
+        struct stmt_slot *slot = &t[i & (cap - 1)];
+        if (slot->sql == sql || !slot->sql)
+            return slot;
+    }
+}
+
+/* Doubles the cache; statements keep their addresses, only the slots move. */
+static void cache_grow(struct store_conn *c)
+{
+    size_t cap = c->cache_cap * 2;
+    struct stmt_slot *t = xcalloc(cap, sizeof *t);
+    for (size_t i = 0; i < c->cache_cap; i++)
+        if (c->cache[i].sql)
+            *slot_find(t, cap, c->cache[i].sql) = c->cache[i];
+    free(c->cache);
+    c->cache = t;
+    c->cache_cap = cap;
+}
+
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
 {
-    int free_slot = -1;
-    for (int i = 0; i < STMT_CACHE_SIZE; i++) {
-        if (c->cache[i].sql == sql) {
-            sqlite3_stmt *st = c->cache[i].stmt;
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
-            return st;
-        }
-        if (!c->cache[i].sql && free_slot < 0)
-            free_slot = i;
+    struct stmt_slot *slot = slot_find(c->cache, c->cache_cap, sql);
+    if (slot->sql) {
+        sqlite3_reset(slot->stmt);
+        sqlite3_clear_bindings(slot->stmt);
+        return slot->stmt;
     }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
@@ -107,14 +131,21 @@ sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
         log_error("store", "prepare failed: %s: %.80s", sqlite3_errmsg(c->db), sql);
         return NULL;
     }
-    if (free_slot < 0) {
-        /* Full: evict slot 0. Statements are few and static, so this is a backstop. */
-        sqlite3_finalize(c->cache[0].stmt);
-        free_slot = 0;
+    c->prepares++;
+    if ((c->cache_used + 1) * 2 > c->cache_cap) {
+        cache_grow(c);
+        slot = slot_find(c->cache, c->cache_cap, sql);
     }
-    c->cache[free_slot].sql = sql;
-    c->cache[free_slot].stmt = st;
+    slot->sql = sql;
+    slot->stmt = st;
+    c->cache_used++;
     return st;
+}
+
+unsigned long store_stmt_prepares(struct store *s)
+{
+    struct store_conn *c = pthread_getspecific(s->conn_key);
+    return c ? c->prepares : 0;
 }
 
 sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct store_conn **ret_c)

@@ -11,17 +11,26 @@
 #include "secrets.h"
 #include "store.h"
 
-#define STMT_CACHE_SIZE 96
+/* First size of a connection's statement cache: above the ~100 statements of the store. */
+#define STMT_CACHE_INITIAL 256
 
 struct stmt_slot {
-    const char *sql; /* identity: the address of a static string */
+    const char *sql; /* identity: the address of a static string; NULL = free */
     sqlite3_stmt *stmt;
 };
 
 /* One thread's connection. */
 struct store_conn {
     sqlite3 *db;
-    struct stmt_slot cache[STMT_CACHE_SIZE];
+    /*
+     * Prepared statements by the address of their SQL: open addressing,
+     * doubled before it is half full, never evicting. A statement is prepared
+     * once per connection and lives as long as the connection.
+     */
+    struct stmt_slot *cache;
+    size_t cache_cap; /* a power of two */
+    size_t cache_used;
+    unsigned long prepares; /* statements prepared on this connection so far */
     int tx_depth;   /* nested store_begin() calls; BEGIN/COMMIT only at the outermost */
     bool tx_failed; /* an inner level rolled back: the outermost commit must roll back */
     struct store_conn *next; /* in store->conns, for cleanup */
@@ -56,6 +65,12 @@ struct store_conn *store_conn(struct store *s);
  * bind. NULL on a prepare error.
  */
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
+/*
+ * How many statements the calling thread's connection has prepared (0 when
+ * it has none): with a cache that never evicts, each distinct SQL once. For
+ * tests.
+ */
+unsigned long store_stmt_prepares(struct store *s);
 /*
  * The prologue of a store function: the calling thread's connection and the
  * cached statement for sql (as store_stmt()). NULL when either could not be
