@@ -38,7 +38,8 @@ static int exec(sqlite3 *db, const char *sql)
     return 0;
 }
 
-static struct store_conn *conn_open(struct store *s)
+/* Opens a connection; a failure is logged at lvl (error from store_open, else debug). */
+static struct store_conn *conn_open(struct store *s, enum log_level lvl)
 {
     struct store_conn *c = xcalloc(1, sizeof *c);
     c->cache_cap = STMT_CACHE_INITIAL;
@@ -47,7 +48,7 @@ static struct store_conn *conn_open(struct store *s)
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
     if (rc != SQLITE_OK) {
-        log_error("store", "cannot open %s: %s", s->path, sqlite3_errstr(rc));
+        log_msg(lvl, "store", "cannot open %s: %s", s->path, sqlite3_errstr(rc));
         goto out_free;
     }
     sqlite3_busy_timeout(c->db, 5000);
@@ -69,7 +70,7 @@ struct store_conn *store_conn(struct store *s)
     struct store_conn *c = pthread_getspecific(s->conn_key);
     if (c)
         return c;
-    c = conn_open(s);
+    c = conn_open(s, LOG_DEBUG);
     if (c)
         pthread_setspecific(s->conn_key, c);
     return c;
@@ -128,7 +129,7 @@ sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK) {
-        log_error("store", "prepare failed: %s: %.80s", sqlite3_errmsg(c->db), sql);
+        log_debug("store", "prepare failed: %s: %.80s", sqlite3_errmsg(c->db), sql);
         return NULL;
     }
     c->prepares++;
@@ -253,7 +254,7 @@ int store_map_rc(struct store_conn *c, int rc)
         return 0;
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return -EEXIST;
-    log_error("store", "sqlite: %s", sqlite3_errmsg(c->db));
+    log_debug("store", "sqlite: %s", sqlite3_errmsg(c->db));
     return -EIO;
 }
 
@@ -426,11 +427,12 @@ int store_open(const char *url, const char *data_dir, struct store **ret)
     int r = store_secrets_load(&s->secrets, data_dir);
     if (r < 0)
         goto out_free;
-    struct store_conn *c = store_conn(s);
+    struct store_conn *c = conn_open(s, LOG_ERROR);
     if (!c) {
         r = -EIO;
         goto out_free;
     }
+    pthread_setspecific(s->conn_key, c);
     r = migrate(s, c);
     if (r < 0)
         goto out_free;

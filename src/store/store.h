@@ -12,9 +12,17 @@
  * Results: 0 on success; -ENOENT when the object does not exist *for that
  * tenant* (another tenant's object is indistinguishable from a missing one);
  * -EEXIST on a uniqueness conflict; -EPERM when a rule forbids the change;
- * -EBADMSG when a sealed secret of the object cannot be unsealed (another
- * master key, corrupted data: never an empty value instead);
- * -EIO on a database error (logged at debug level with the SQL error).
+ * -EBADMSG when a job's payload or a grant's password cannot be unsealed
+ * (another master key, corrupted data: never an empty value instead);
+ * -EIO on a database error.
+ *
+ * Logging: like every library-style module the store logs only at debug level
+ * (the SQL error behind an -EIO, a failed prepare); the caller decides what to
+ * report. The exception is store_open(), which alone sees why opening failed:
+ * it logs the migrations it applied and a master key it created (info), a key
+ * file readable by others (warn), and why the database, its schema or the key
+ * could not be used (error).
+ *
  * Structs filled by the store are owned by the caller: release them with the
  * domain's *_release() functions. Arrays are freed with the matching
  * store_*_array_free().
