@@ -11,7 +11,7 @@
 
 #include "alloc.h"
 #include "log.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 extern const char *const store_migrations[];
 extern const char *const store_migrations_names[];

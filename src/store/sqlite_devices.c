@@ -1,5 +1,5 @@
 /*
- * devices.c - onboarding state of sites: bootstrap and device tokens, facts,
+ * sqlite_devices.c - onboarding state of sites: bootstrap and device tokens, facts,
  * heartbeats and the offline sweep.
  */
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 static int site_by(struct store *s, const char *sql, const void *blob, size_t blen,

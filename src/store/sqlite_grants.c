@@ -1,5 +1,5 @@
 /*
- * grants.c - transient access and forwards in the SQLite store.
+ * sqlite_grants.c - transient access and forwards in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "alloc.h"
 #include "rand.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 #define GRANT_COLUMNS                                                                              \

@@ -1,5 +1,5 @@
 /*
- * jobs.c - jobs and their events (the orchestration log) in the SQLite store.
+ * sqlite_jobs.c - jobs and their events (the orchestration log) in the SQLite store.
  *
  * Claiming is a single UPDATE ... WHERE id = (SELECT ...) inside BEGIN
  * IMMEDIATE, so two workers (or a poll and a push) never take the same job,
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 #define JOB_COLUMNS                                                                                \

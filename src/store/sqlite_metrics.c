@@ -1,7 +1,7 @@
 /*
  * sqlite_metrics.c - the counts behind /metrics (all tenants together) in the SQLite store.
  */
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 #include <errno.h>

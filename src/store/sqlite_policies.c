@@ -1,12 +1,12 @@
 /*
- * policies.c - policies and their services in the SQLite store.
+ * sqlite_policies.c - policies and their services in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 static int write_services(struct store_conn *c, const struct policy *p)

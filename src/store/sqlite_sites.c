@@ -1,12 +1,12 @@
 /*
- * sites.c - sites, site notes and API credentials in the SQLite store.
+ * sqlite_sites.c - sites, site notes and API credentials in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 

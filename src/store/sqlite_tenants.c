@@ -1,5 +1,5 @@
 /*
- * tenants.c - tenants and API keys in the SQLite store.
+ * sqlite_tenants.c - tenants and API keys in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "alloc.h"
 #include "rand.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 int store_tenant_count(struct store *s, int *ret)

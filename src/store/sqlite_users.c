@@ -1,12 +1,12 @@
 /*
- * users.c - portal users and sessions in the SQLite store.
+ * sqlite_users.c - portal users and sessions in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 #define USER_COLUMNS                                                                               \

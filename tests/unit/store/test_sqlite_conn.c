@@ -19,7 +19,7 @@
 #include "alloc.h"
 #include "helpers.h"
 #include "rand.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 static int count_migration_files(void)

@@ -1,8 +1,8 @@
 /*
- * store_int.h - internals shared by the SQLite store's files. Not a public header.
+ * sqlite_int.h - internals shared by the SQLite backend's files. Not a public header.
  */
-#ifndef TG_STORE_INT_H
-#define TG_STORE_INT_H
+#ifndef TG_STORE_SQLITE_INT_H
+#define TG_STORE_SQLITE_INT_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -54,7 +54,7 @@ struct store {
 
 /* A store_collect/store_step_row reader of SITE_COLUMNS into a struct site; ctx: the store. */
 int store_site_row(void *ctx, sqlite3_stmt *st, void *elem);
-/* Inserts p and its services on c, joining the caller's transaction (policies.c). */
+/* Inserts p and its services on c, joining the caller's transaction (sqlite_policies.c). */
 int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
 
 /* The calling thread's connection, opened on first use; NULL on failure. */
