@@ -279,8 +279,12 @@ void h_device_poll(struct api_call *call)
     struct buf b;
     buf_init(&b, (size_t)4 << 20);
     struct job j;
-    int r = store_job_claim_pull(call->api->store, s.id, time_now_ms(),
-                                 time_now_ms() + POLL_LEASE_MS, &j);
+    int r;
+    /* -EBADMSG: the store failed that job with the reason; the next claim takes another. */
+    while ((r = store_job_claim_pull(call->api->store, s.id, time_now_ms(),
+                                     time_now_ms() + POLL_LEASE_MS, &j)) == -EBADMSG)
+        log_warn("device", "site %s: a job failed: its payload cannot be unsealed (wrong master "
+                           "key or corrupted data)", s.id);
     if (r < 0) {
         buf_append_str(&b, "# tikgate: nothing to do\n");
         send_script(call, 200, &b);

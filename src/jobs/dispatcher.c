@@ -167,6 +167,11 @@ static void *worker_main(void *arg)
         struct job j;
         int r = store_job_claim_push(d->cfg.store, time_now_ms(), time_now_ms() + d->cfg.lease_ms,
                                      &j);
+        if (r == -EBADMSG) { /* the store failed that job with the reason; take the next */
+            log_warn("dispatcher", "a claimed job failed: its payload cannot be unsealed "
+                                   "(wrong master key or corrupted data)");
+            continue;
+        }
         if (r == 0) {
             run_job(d, &j);
             job_release(&j);

@@ -12,7 +12,17 @@
  * Results: 0 on success; -ENOENT when the object does not exist *for that
  * tenant* (another tenant's object is indistinguishable from a missing one);
  * -EEXIST on a uniqueness conflict; -EPERM when a rule forbids the change;
- * -EIO on a database error (logged at debug level with the SQL error).
+ * -EBADMSG when a job's payload or a grant's password cannot be unsealed
+ * (another master key, corrupted data: never an empty value instead);
+ * -EIO on a database error.
+ *
+ * Logging: like every library-style module the store logs only at debug level
+ * (the SQL error behind an -EIO, a failed prepare); the caller decides what to
+ * report. The exception is store_open(), which alone sees why opening failed:
+ * it logs the migrations it applied and a master key it created (info), a key
+ * file readable by others (warn), and why the database, its schema or the key
+ * could not be used (error).
+ *
  * Structs filled by the store are owned by the caller: release them with the
  * domain's *_release() functions. Arrays are freed with the matching
  * store_*_array_free().
@@ -53,6 +63,12 @@ int store_schema_version(struct store *s);
 int store_tx_begin(struct store *s);
 int store_tx_commit(struct store *s);
 void store_tx_rollback(struct store *s);
+/*
+ * Ends a level begun with store_tx_begin(): commits when r == 0, else rolls
+ * back. Returns r, or the commit's error (a failed commit rolls back itself),
+ * so a caller ends with `return store_tx_end(s, r);`.
+ */
+int store_tx_end(struct store *s, int r);
 
 /* Seals/opens a short secret with the master key (hex text). Returned strings are owned. */
 char *store_seal_text(struct store *s, const char *plaintext);
@@ -170,13 +186,16 @@ int store_job_event(struct store *s, const char *job_id, const char *kind, const
 /*
  * Pull: the oldest pending job of the site becomes running (via pull, lease
  * until lease_ms) with a "downloaded" event. -ENOENT when nothing is due or a
- * job of the site is already running.
+ * job of the site is already running. -EBADMSG when the job's payload cannot
+ * be unsealed: that job ended failed (the reason in its log) instead of being
+ * handed out, and the next claim takes the next one.
  */
 int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                          struct job *ret);
 /*
  * Push: the oldest due express job of a site with a tunnel address and no
  * running job becomes running (via push) with an "express push" event.
+ * -ENOENT and -EBADMSG as for the pull.
  */
 int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret);
 /* running -> completed/failed with an event carrying message. */
@@ -244,7 +263,10 @@ int store_grant_conn_insert(struct store *s, const char *grant_id,
 /* Records of a grant with id > after_id, oldest first, at most limit. */
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                           struct grant_connection **ret, size_t *n);
-/* Start time (ms) of the first accepted connection of a grant, 0 when none. */
+/*
+ * Start time (ms) of the first accepted connection of a grant, 0 when none,
+ * or a negative -errno when the database could not tell.
+ */
 int64_t store_grant_first_connection(struct store *s, const char *grant_id);
 
 /* --- users and sessions --- */

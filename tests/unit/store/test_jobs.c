@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "helpers.h"
 #include "timefmt.h"
@@ -226,6 +227,68 @@ static void test_cancel(void **state)
     assert_int_equal(status_of(f, j3), JOB_PENDING);
 }
 
+/*
+ * The check and the write of router updates and cancel are one transaction:
+ * inside a caller's transaction that rolls back, nothing of them stays.
+ */
+static void test_update_cancel_one_tx(void **state)
+{
+    struct fx *f = *state;
+    char a[37], j1[37], j2[37];
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_job(f, a, false, true, NULL, NULL, j1);
+    fx_job(f, a, false, true, NULL, NULL, j2);
+    claim_pull(f, a, j1);
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, "done"), 0);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j2), 0);
+    assert_int_equal(status_of(f, j1), JOB_COMPLETED);
+    assert_int_equal(status_of(f, j2), JOB_DELETED);
+    store_tx_rollback(f->s);
+    assert_int_equal(status_of(f, j1), JOB_RUNNING);
+    assert_int_equal(status_of(f, j2), JOB_PENDING);
+    /* A refusal inside a caller's transaction dooms it, like any failed store call. */
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j2), 0);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j1), -EBUSY);
+    assert_int_equal(store_tx_end(f->s, 0), -EIO);
+    assert_int_equal(status_of(f, j2), JOB_PENDING);
+    /* store_tx_end commits on 0, and rolls back and passes an error through. */
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j2), 0);
+    assert_int_equal(store_tx_end(f->s, 0), 0);
+    assert_int_equal(status_of(f, j2), JOB_DELETED);
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, "done"), 0);
+    assert_int_equal(store_tx_end(f->s, -EPERM), -EPERM);
+    assert_int_equal(status_of(f, j1), JOB_RUNNING);
+}
+
+/* A statement store_job_finish cannot prepare fails it, and nothing of it is committed. */
+static void test_finish_all_or_nothing(void **state)
+{
+    struct fx *f = *state;
+    char a[37], j1[37];
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_job(f, a, false, true, NULL, NULL, j1);
+    claim_pull(f, a, j1);
+    /* Behind the store's back: the grants table that finishing a job updates goes away. */
+    char path[300];
+    snprintf(path, sizeof path, "%s/t.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE grant_connections; DROP TABLE grants", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_job_finish(f->s, j1, JOB_COMPLETED, "ok"), -EIO);
+    assert_int_equal(status_of(f, j1), JOB_RUNNING);
+    struct job j;
+    assert_int_equal(store_job_get(f->s, f->tenant, a, j1, &j), 0);
+    assert_string_equal(j.events[j.nevents - 1].kind, "downloaded");
+    job_release(&j);
+}
+
 static void test_requeue(void **state)
 {
     struct fx *f = *state;
@@ -299,6 +362,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_push, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_router_update, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_update_cancel_one_tx, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_finish_all_or_nothing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_requeue, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_idempotency, fx_setup, fx_teardown),
     };

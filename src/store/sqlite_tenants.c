@@ -1,5 +1,5 @@
 /*
- * tenants.c - tenants and API keys in the SQLite store.
+ * sqlite_tenants.c - tenants and API keys in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -7,40 +7,27 @@
 
 #include "alloc.h"
 #include "rand.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
-
-int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
 
 int store_tenant_count(struct store *s, int *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT count(*) FROM tenants";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW)
-        return store_map_rc(c, rc);
-    *ret = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    return 0;
+    return store_step_row(c, st, store_read_int, NULL, ret);
 }
 
 int store_tenant_first(struct store *s, char ret_id[37])
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT id FROM tenants ORDER BY created_at, rowid LIMIT 1";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        col_copy(st, 0, ret_id, 37);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, store_read_id, NULL, ret_id);
 }
 
 int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
@@ -91,10 +78,10 @@ out:
 
 int store_api_key_insert(struct store *s, const struct api_key *k)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "INSERT INTO api_keys(id, tenant_id, name, prefix, hash, scopes, "
                               "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, k->id);
@@ -109,8 +96,10 @@ int store_api_key_insert(struct store *s, const struct api_key *k)
 
 #define KEY_COLUMNS "id, tenant_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at"
 
-static void read_key(sqlite3_stmt *st, struct api_key *k)
+static int key_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
+    (void)ctx;
+    struct api_key *k = elem;
     memset(k, 0, sizeof *k);
     col_copy(st, 0, k->id, sizeof k->id);
     col_copy(st, 1, k->tenant_id, sizeof k->tenant_id);
@@ -122,25 +111,22 @@ static void read_key(sqlite3_stmt *st, struct api_key *k)
     k->created_at = col_time(st, 6);
     k->last_used_at = col_time(st, 7);
     k->revoked_at = col_time(st, 8);
+    return 0;
 }
 
 int store_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
                                struct api_key *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT " KEY_COLUMNS " FROM api_keys WHERE hash = ? AND revoked_at IS NULL";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     sqlite3_bind_blob(st, 1, hash, APIKEY_HASH_LEN, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-    }
-    read_key(st, ret);
-    sqlite3_reset(st);
+    int r = store_step_row(c, st, key_row, NULL, ret);
+    if (r < 0)
+        return r;
     if (!api_key_hash_equal(ret->hash, hash)) {
         api_key_release(ret);
         return -ENOENT;
@@ -160,12 +146,6 @@ int store_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_L
     return 0;
 }
 
-static void key_row(void *ctx, sqlite3_stmt *st, void *elem)
-{
-    (void)ctx;
-    read_key(st, elem);
-}
-
 static void key_release(void *elem)
 {
     api_key_release(elem);
@@ -173,10 +153,10 @@ static void key_release(void *elem)
 
 int store_api_key_list(struct store *s, const char *tenant_id, struct api_key **ret, size_t *n)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ? ORDER BY created_at, rowid";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, tenant_id);
@@ -185,11 +165,11 @@ int store_api_key_list(struct store *s, const char *tenant_id, struct api_key **
 
 int store_api_key_revoke(struct store *s, const char *tenant_id, const char *id)
 {
-    struct store_conn *c = store_conn(s);
     /* Revoking twice is not an error: the first revocation time is kept. */
     static const char sql[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) "
                               "WHERE id = ? AND tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, time_now());

@@ -1,5 +1,5 @@
 /*
- * grants.c - transient access and forwards in the SQLite store.
+ * sqlite_grants.c - transient access and forwards in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "alloc.h"
 #include "rand.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 #define GRANT_COLUMNS                                                                              \
@@ -17,8 +17,16 @@
     "g.torn_down_at, g.config_committed_at, g.config_removed_from_site, "                         \
     "g.config_removed_from_mpac, g.setup_job_id, g.teardown_job_id, g.created_by"
 
-static void read_grant(struct store *s, sqlite3_stmt *st, struct grant *g)
+/*
+ * A transient password that cannot be unsealed fails the read with -EBADMSG
+ * (never an empty password); nothing is left in g to release then.
+ */
+static int read_grant(struct store *s, sqlite3_stmt *st, struct grant *g)
 {
+    const char *sealed = (const char *)sqlite3_column_text(st, 6);
+    char *pw = sealed ? store_open_text(s, sealed) : NULL;
+    if (sealed && !pw)
+        return -EBADMSG;
     memset(g, 0, sizeof *g);
     col_copy(st, 0, g->id, sizeof g->id);
     col_copy(st, 1, g->site_id, sizeof g->site_id);
@@ -27,14 +35,10 @@ static void read_grant(struct store *s, sqlite3_stmt *st, struct grant *g)
     g->entry_point = col_strdup(st, 3);
     g->port = sqlite3_column_int(st, 4);
     col_copy(st, 5, g->username, sizeof g->username);
-    const char *sealed = (const char *)sqlite3_column_text(st, 6);
-    if (sealed) {
-        char *pw = store_open_text(s, sealed);
-        if (pw) {
-            snprintf(g->password, sizeof g->password, "%s", pw);
-            sodium_memzero(pw, strlen(pw));
-            free(pw);
-        }
+    if (pw) {
+        snprintf(g->password, sizeof g->password, "%s", pw);
+        sodium_memzero(pw, strlen(pw));
+        free(pw);
     }
     col_copy(st, 7, g->access_type, sizeof g->access_type);
     g->full_access = sqlite3_column_int(st, 8) != 0;
@@ -54,6 +58,7 @@ static void read_grant(struct store *s, sqlite3_stmt *st, struct grant *g)
     col_copy(st, 22, g->setup_job_id, sizeof g->setup_job_id);
     col_copy(st, 23, g->teardown_job_id, sizeof g->teardown_job_id);
     g->created_by = col_strdup(st, 24);
+    return 0;
 }
 
 int store_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
@@ -108,14 +113,15 @@ int store_grant_insert(struct store *s, struct grant *g, int port_lo, int port_h
     return r;
 }
 
-static void grant_row(void *ctx, sqlite3_stmt *st, void *elem)
+static int grant_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
     struct grant *g = elem;
-    read_grant(ctx, st, g);
-    if (sqlite3_column_count(st) > 25) {
+    int r = read_grant(ctx, st, g);
+    if (r == 0 && sqlite3_column_count(st) > 25) {
         g->target_address = col_strdup(st, 25);
         g->target_port = sqlite3_column_int(st, 26);
     }
+    return r;
 }
 
 static void grant_release_elem(void *elem)
@@ -128,8 +134,8 @@ static void grant_release_elem(void *elem)
 static int list_query(struct store *s, const char *sql, void (*bind)(sqlite3_stmt *, const void *),
                       const void *arg, struct grant **ret, size_t *n)
 {
-    struct store_conn *c = store_conn(s);
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind(st, arg);
@@ -174,48 +180,36 @@ int store_grant_list(struct store *s, const char *tenant_id, const char *site_id
 int store_grant_get(struct store *s, const char *tenant_id, const char *site_id,
                     enum grant_kind kind, const char *id, struct grant *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " GRANT_COLUMNS " FROM grants g JOIN sites s ON "
                               "s.id = g.site_id WHERE g.id = ? AND g.site_id = ? AND "
                               "s.tenant_id = ? AND g.kind = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, id);
     bind_text(st, 2, site_id);
     bind_text(st, 3, tenant_id);
     bind_text(st, 4, grant_kind_name(kind));
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_grant(s, st, ret);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, grant_row, s, ret);
 }
 
 int store_grant_get_any(struct store *s, const char *id, struct grant *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_grant(s, st, ret);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, grant_row, s, ret);
 }
 
 static int update_one(struct store *s, const char *sql, const char *id, int64_t a,
                       const char *text)
 {
-    struct store_conn *c = store_conn(s);
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, a);
@@ -230,12 +224,12 @@ static int update_one(struct store *s, const char *sql, const char *id, int64_t 
 int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
                        const uint64_t *rate)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "UPDATE grants SET expires_at_ms = CASE WHEN ?1 > 0 THEN ?1 ELSE expires_at_ms END, "
         "rate_limit = coalesce(?2, rate_limit) WHERE id = ?3 AND torn_down_at IS NULL "
         "AND expires_at_ms > ?4"; /* an expired grant waiting for teardown stays expired */
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, expires_at_ms);
@@ -270,9 +264,9 @@ int store_grant_teardown(struct store *s, const char *id, bool revoked, const ch
 
 int64_t store_grants_next_expiry(struct store *s)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return 0;
     int64_t t = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : 0;
@@ -282,10 +276,10 @@ int64_t store_grants_next_expiry(struct store *s)
 
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT id FROM grants WHERE torn_down_at IS NULL AND "
                               "expires_at_ms <= ? ORDER BY expires_at_ms LIMIT ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, now_ms);
@@ -337,11 +331,11 @@ void store_grant_array_free(struct grant *a, size_t n)
 int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
                           const char *source, int64_t started_ms)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref) "
         "SELECT ?1, ?2, ?3, 'open', ?4 WHERE EXISTS (SELECT 1 FROM grants WHERE id = ?1)";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, grant_id);
@@ -354,12 +348,12 @@ int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_r
 int store_grant_conn_insert(struct store *s, const char *grant_id,
                             const struct grant_connection *gc)
 {
-    struct store_conn *c = store_conn(s);
     static const char close_sql[] =
         "UPDATE grant_connections SET ended_ms = ?1, bytes_in = ?2, bytes_out = ?3, outcome = ?4 "
         "WHERE grant_id = ?5 AND conn_ref = ?6 AND ended_ms IS NULL";
-    if (c && gc->conn_ref) {
-        sqlite3_stmt *u = store_stmt(c, close_sql);
+    struct store_conn *c;
+    if (gc->conn_ref) {
+        sqlite3_stmt *u = store_prepare(s, close_sql, &c);
         if (!u)
             return -EIO;
         bind_time(u, 1, gc->ended_ms);
@@ -375,7 +369,7 @@ int store_grant_conn_insert(struct store *s, const char *grant_id,
         "INSERT INTO grant_connections(grant_id, source, started_ms, ended_ms, bytes_in, "
         "bytes_out, outcome) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM grants "
         "WHERE id = ?1)";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, grant_id);
@@ -388,7 +382,7 @@ int store_grant_conn_insert(struct store *s, const char *grant_id,
     return store_step_done(c, st);
 }
 
-static void conn_row(void *ctx, sqlite3_stmt *st, void *elem)
+static int conn_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
     (void)ctx;
     struct grant_connection *x = elem;
@@ -399,30 +393,38 @@ static void conn_row(void *ctx, sqlite3_stmt *st, void *elem)
     x->bytes_out = (uint64_t)sqlite3_column_int64(st, 4);
     col_copy(st, 5, x->outcome, sizeof x->outcome);
     x->id = sqlite3_column_int64(st, 6);
+    return 0;
+}
+
+static int time_row(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    *(int64_t *)out = col_time(st, 0);
+    return 0;
 }
 
 int64_t store_grant_first_connection(struct store *s, const char *grant_id)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT min(started_ms) FROM grant_connections WHERE grant_id = ? "
                               "AND outcome != 'refused'";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
-        return 0;
+        return -EIO;
     bind_text(st, 1, grant_id);
-    int64_t t = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : 0;
-    sqlite3_reset(st);
-    return t;
+    int64_t t = 0;
+    int r = store_step_row(c, st, time_row, NULL, &t);
+    return r < 0 ? r : t;
 }
 
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                           struct grant_connection **ret, size_t *n)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT source, started_ms, ended_ms, bytes_in, bytes_out, outcome, id "
         "FROM grant_connections WHERE grant_id = ? AND id > ? ORDER BY id LIMIT ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, grant_id);

@@ -1,19 +1,21 @@
 /*
- * users.c - portal users and sessions in the SQLite store; keys derived from the master key.
+ * sqlite_users.c - portal users and sessions in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 #define USER_COLUMNS                                                                               \
     "id, tenant_id, email, password_hash, role, disabled, created_at, updated_at, last_login_at"
 
-static void read_user(sqlite3_stmt *st, struct user *u)
+static int user_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
+    (void)ctx;
+    struct user *u = elem;
     memset(u, 0, sizeof *u);
     col_copy(st, 0, u->id, sizeof u->id);
     col_copy(st, 1, u->tenant_id, sizeof u->tenant_id);
@@ -26,14 +28,15 @@ static void read_user(sqlite3_stmt *st, struct user *u)
     u->created_at = col_time(st, 6);
     u->updated_at = col_time(st, 7);
     u->last_login_at = col_time(st, 8);
+    return 0;
 }
 
 int store_user_insert(struct store *s, const struct user *u)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "INSERT INTO users(" USER_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
                               "NULL)";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, u->id);
@@ -50,20 +53,14 @@ int store_user_insert(struct store *s, const struct user *u)
 static int one_user(struct store *s, const char *sql, const char *a, const char *b,
                     struct user *ret)
 {
-    struct store_conn *c = store_conn(s);
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, a);
     if (b)
         bind_text(st, 2, b);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_user(st, ret);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, user_row, NULL, ret);
 }
 
 int store_user_by_email(struct store *s, const char *email, struct user *ret)
@@ -79,18 +76,12 @@ int store_user_get(struct store *s, const char *tenant_id, const char *id, struc
     return one_user(s, tenant_id ? mine : any, id, tenant_id, ret);
 }
 
-static void user_row(void *ctx, sqlite3_stmt *st, void *elem)
-{
-    (void)ctx;
-    read_user(st, elem);
-}
-
 int store_user_list(struct store *s, const char *tenant_id, struct user **ret, size_t *n)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT " USER_COLUMNS " FROM users WHERE tenant_id = ? ORDER BY created_at, email";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, tenant_id);
@@ -99,10 +90,10 @@ int store_user_list(struct store *s, const char *tenant_id, struct user **ret, s
 
 int store_user_update(struct store *s, const struct user *u)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "UPDATE users SET role = ?, disabled = ?, password_hash = ?, "
                               "updated_at = ? WHERE id = ? AND tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, user_role_name(u->role));
@@ -116,9 +107,9 @@ int store_user_update(struct store *s, const struct user *u)
 
 int store_user_delete(struct store *s, const char *tenant_id, const char *id)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "DELETE FROM users WHERE id = ? AND tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, id);
@@ -128,9 +119,9 @@ int store_user_delete(struct store *s, const char *tenant_id, const char *id)
 
 int store_user_touch_login(struct store *s, const char *id)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "UPDATE users SET last_login_at = ? WHERE id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, time_now());
@@ -140,25 +131,21 @@ int store_user_touch_login(struct store *s, const char *id)
 
 int store_user_count(struct store *s, int *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT count(*) FROM users";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *ret = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : store_map_rc(c, rc);
+    return store_step_row(c, st, store_read_int, NULL, ret);
 }
 
 int store_session_insert(struct store *s, const char *jti, const char *user_id,
                          int64_t expires_at)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "INSERT INTO sessions(id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, jti);
@@ -170,28 +157,24 @@ int store_session_insert(struct store *s, const char *jti, const char *user_id,
 
 int store_session_check(struct store *s, const char *jti, int64_t now)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id "
                               "WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ? "
                               "AND u.disabled = 0";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, jti);
     sqlite3_bind_int64(st, 2, now);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, NULL, NULL, NULL);
 }
 
 int store_session_revoke(struct store *s, const char *jti)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "UPDATE sessions SET revoked_at = ? WHERE id = ? AND "
                               "revoked_at IS NULL";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, time_now());
@@ -201,19 +184,13 @@ int store_session_revoke(struct store *s, const char *jti)
 
 int store_session_revoke_user(struct store *s, const char *user_id)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND "
                               "revoked_at IS NULL";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     sqlite3_bind_int64(st, 1, time_now());
     bind_text(st, 2, user_id);
     return store_step_done(c, st);
-}
-
-void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len)
-{
-    crypto_generichash(out, len, (const unsigned char *)purpose, strlen(purpose), s->master_key,
-                       sizeof s->master_key);
 }

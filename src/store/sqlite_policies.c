@@ -1,15 +1,13 @@
 /*
- * policies.c - policies and their services in the SQLite store.
+ * sqlite_policies.c - policies and their services in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
-
-int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
 
 static int write_services(struct store_conn *c, const struct policy *p)
 {
@@ -81,8 +79,10 @@ int store_policy_insert(struct store *s, const struct policy *p)
     "id, tenant_id, name, slug, is_default, custom_input_rules, trusted_networks, created_at, "   \
     "updated_at"
 
-static void read_policy_row(sqlite3_stmt *st, struct policy *p)
+static int policy_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
+    (void)ctx;
+    struct policy *p = elem;
     memset(p, 0, sizeof *p);
     col_copy(st, 0, p->id, sizeof p->id);
     col_copy(st, 1, p->tenant_id, sizeof p->tenant_id);
@@ -93,6 +93,7 @@ static void read_policy_row(sqlite3_stmt *st, struct policy *p)
     strlist_split(&p->trusted_networks, (const char *)sqlite3_column_text(st, 6), ',');
     p->created_at = col_time(st, 7);
     p->updated_at = col_time(st, 8);
+    return 0;
 }
 
 static int read_services(struct store_conn *c, struct policy *p)
@@ -180,16 +181,12 @@ static int get_policy_conn(struct store_conn *c, const char *tenant_id, const ch
     } else {
         bind_text(st, 1, tenant_id);
     }
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        int r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    int r = store_step_row(c, st, policy_row, NULL, ret);
+    if (r < 0) {
         read_end(c, began);
         return r;
     }
-    read_policy_row(st, ret);
-    sqlite3_reset(st);
-    int r = read_services(c, ret);
+    r = read_services(c, ret);
     if (r == 0 && with_sites)
         r = read_site_ids(c, ret);
     read_end(c, began);
@@ -215,12 +212,6 @@ int store_policy_get_default(struct store *s, const char *tenant_id, struct poli
     return get_policy_conn(c, tenant_id, NULL, 0, ret);
 }
 
-static void policy_row(void *ctx, sqlite3_stmt *st, void *elem)
-{
-    (void)ctx;
-    read_policy_row(st, elem);
-}
-
 static void policy_release_elem(void *elem)
 {
     policy_release(elem);
@@ -228,10 +219,10 @@ static void policy_release_elem(void *elem)
 
 int store_policy_list(struct store *s, const char *tenant_id, struct policy **ret, size_t *n)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " POLICY_COLUMNS
                               " FROM policies WHERE tenant_id = ? ORDER BY created_at, rowid";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, tenant_id);
@@ -298,14 +289,10 @@ int store_policy_delete(struct store *s, const char *tenant_id, const char *id)
         return r;
     bind_text(st, 1, id);
     bind_text(st, 2, tenant_id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    int is_default;
+    r = store_step_row(c, st, store_read_int, NULL, &is_default);
+    if (r < 0)
         goto out_end_tx;
-    }
-    int is_default = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
     if (is_default) {
         r = -EPERM;
         goto out_end_tx;
@@ -348,10 +335,8 @@ int store_policy_attach_sites(struct store *s, const char *tenant_id, const char
         return r;
     bind_text(st, 1, policy_id);
     bind_text(st, 2, tenant_id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW) {
-        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    r = store_step_row(c, st, NULL, NULL, NULL);
+    if (r < 0) {
         *ret_bad = (size_t)-1; /* the policy itself */
         goto out_end_tx;
     }
@@ -377,6 +362,22 @@ int store_policy_attach_sites(struct store *s, const char *tenant_id, const char
     }
 out_end_tx:
     return store_end(c, r);
+}
+
+int store_policy_adopted_sites(struct store *s, const char *policy_id, struct strlist *ret)
+{
+    static const char sql[] = "SELECT id FROM sites WHERE policy_id = ? AND adopted_at IS NOT "
+                              "NULL ORDER BY created_at, rowid";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, policy_id);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        strlist_add(ret, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
 }
 
 void store_policy_array_free(struct policy *a, size_t n)

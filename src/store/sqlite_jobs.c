@@ -1,5 +1,5 @@
 /*
- * jobs.c - jobs and their events (the orchestration log) in the SQLite store.
+ * sqlite_jobs.c - jobs and their events (the orchestration log) in the SQLite store.
  *
  * Claiming is a single UPDATE ... WHERE id = (SELECT ...) inside BEGIN
  * IMMEDIATE, so two workers (or a poll and a push) never take the same job,
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "alloc.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 #define JOB_COLUMNS                                                                                \
@@ -19,9 +19,20 @@
     "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "       \
     "j.created_by, j.idempotency_key"
 
-/* Payloads can hold secrets (router passwords): they are sealed at rest like them. */
-static void read_job(struct store *s, sqlite3_stmt *st, struct job *j)
+/* The reason logged when a claimed job's payload cannot be unsealed. */
+#define UNSEALABLE "payload cannot be unsealed: wrong master key or corrupted data"
+
+/*
+ * Payloads can hold secrets (router passwords): they are sealed at rest like
+ * them. A payload that cannot be unsealed fails the read with -EBADMSG (it is
+ * never delivered as an empty plan); nothing is left in j to release then.
+ */
+static int read_job(struct store *s, sqlite3_stmt *st, struct job *j)
 {
+    const char *sealed = (const char *)sqlite3_column_text(st, 6);
+    char *payload = sealed ? store_open_text(s, sealed) : NULL;
+    if (!payload)
+        return -EBADMSG;
     memset(j, 0, sizeof *j);
     col_copy(st, 0, j->id, sizeof j->id);
     col_copy(st, 1, j->site_id, sizeof j->site_id);
@@ -29,10 +40,7 @@ static void read_job(struct store *s, sqlite3_stmt *st, struct job *j)
     col_copy(st, 3, j->token, sizeof j->token);
     j->kind = col_strdup(st, 4);
     j->description = col_strdup(st, 5);
-    const char *sealed = (const char *)sqlite3_column_text(st, 6);
-    j->payload = sealed ? store_open_text(s, sealed) : NULL;
-    if (!j->payload)
-        j->payload = xstrdup("");
+    j->payload = payload;
     j->is_script = sqlite3_column_int(st, 7) != 0;
     j->express = sqlite3_column_int(st, 8) != 0;
     j->needs_ack = sqlite3_column_int(st, 9) != 0;
@@ -49,6 +57,7 @@ static void read_job(struct store *s, sqlite3_stmt *st, struct job *j)
     j->last_error = col_strdup(st, 18);
     j->created_by = col_strdup(st, 19);
     j->idempotency_key = col_strdup(st, 20);
+    return 0;
 }
 
 static int add_event(struct store_conn *c, const char *job_id, const char *kind, const char *msg)
@@ -109,9 +118,26 @@ out_end_tx:
     return store_end(c, r);
 }
 
-static void job_row(void *ctx, sqlite3_stmt *st, void *elem)
+static int job_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
-    read_job(ctx, st, elem);
+    return read_job(ctx, st, elem);
+}
+
+/* The status and needs_acknowledgement of a job row, for the checks before a write. */
+struct job_state {
+    enum job_status status;
+    bool needs_ack;
+};
+
+static int state_row(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    struct job_state *x = out;
+    const char *status = (const char *)sqlite3_column_text(st, 0);
+    if (!status || job_status_parse(status, &x->status) < 0)
+        x->status = JOB_PENDING; /* as read_job */
+    x->needs_ack = sqlite3_column_count(st) > 1 && sqlite3_column_int(st, 1) != 0;
+    return 0;
 }
 
 static void job_release_elem(void *elem)
@@ -122,20 +148,14 @@ static void job_release_elem(void *elem)
 int store_job_by_idempotency(struct store *s, const char *site_id, const char *key,
                              char ret_id[37])
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT id FROM jobs WHERE site_id = ? AND idempotency_key = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, site_id);
     bind_text(st, 2, key);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        col_copy(st, 0, ret_id, 37);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, store_read_id, NULL, ret_id);
 }
 
 int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
@@ -180,22 +200,19 @@ static int read_events(struct store_conn *c, struct job *j)
 int store_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
                   struct job *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
                               "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, job_id);
     bind_text(st, 2, site_id);
     bind_text(st, 3, tenant_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_job(s, st, ret);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-    int r = read_events(c, ret);
+    int r = store_step_row(c, st, job_row, s, ret);
+    if (r < 0)
+        return r;
+    r = read_events(c, ret);
     if (r < 0)
         job_release(ret);
     return r;
@@ -203,20 +220,14 @@ int store_job_get(struct store *s, const char *tenant_id, const char *site_id, c
 
 int store_job_get_any(struct store *s, const char *job_id, struct job *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id WHERE j.id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, job_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_job(s, st, ret);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, job_row, s, ret);
 }
 
 /* Runs an UPDATE on one job and adds an event, in one transaction; -ENOENT if no row changed. */
@@ -245,49 +256,62 @@ out_end_tx:
     return store_end(c, r);
 }
 
+/* The check and the write in one transaction: the job cannot move in between. */
 int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
                      const char *job_id)
 {
-    struct job j;
-    int r = store_job_get(s, tenant_id, site_id, job_id, &j);
-    if (r < 0)
-        return r;
-    enum job_status st = j.status;
-    job_release(&j);
-    if (st != JOB_PENDING)
-        return -EBUSY;
+    static const char q[] = "SELECT j.status FROM jobs j JOIN sites s ON s.id = j.site_id "
+                            "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
     static const char sql[] = "UPDATE jobs SET status = 'deleted', deleted_at = ?1, "
                               "last_error = ?2 WHERE id = ?3 AND status = 'pending'";
-    r = update_with_event(s, sql, job_id, time_now(), NULL, "deleted", "Job deleted");
-    return r == -ENOENT ? -EBUSY : r;
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, q, &r);
+    if (!st)
+        return r;
+    bind_text(st, 1, job_id);
+    bind_text(st, 2, site_id);
+    bind_text(st, 3, tenant_id);
+    struct job_state cur;
+    r = store_step_row(c, st, state_row, NULL, &cur);
+    if (r == 0 && cur.status != JOB_PENDING)
+        r = -EBUSY;
+    if (r == 0) {
+        r = update_with_event(s, sql, job_id, time_now(), NULL, "deleted", "Job deleted");
+        if (r == -ENOENT)
+            r = -EBUSY;
+    }
+    return store_end(c, r);
 }
 
 /*
  * The common part of claiming: runs the bound claim UPDATE ... RETURNING id
- * inside the transaction begun by the caller, logs the event and commits,
- * then reads the job. -ENOENT when nothing was claimed.
+ * inside the transaction begun by the caller, reads the job, logs the event
+ * and ends the transaction. -ENOENT when nothing was claimed. A job whose
+ * payload cannot be unsealed is not handed out: it ends failed, with the
+ * reason in its log, in the same transaction, and -EBADMSG is returned (the
+ * caller logs it and claims again: the next job is another one).
  */
 static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st,
                         const char *event, const char *message, struct job *ret)
 {
-    int rc = sqlite3_step(st);
-    char id[37] = "";
-    if (rc == SQLITE_ROW)
-        col_copy(st, 0, id, sizeof id);
-    sqlite3_reset(st);
-    int r = 0;
-    if (rc != SQLITE_ROW)
-        r = rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
-    if (r == 0)
-        r = add_event(c, id, event, message);
-    if (r < 0) {
-        store_rollback(c);
-        return r;
-    }
-    r = store_commit(c);
+    char id[37];
+    int r = store_step_row(c, st, store_read_id, NULL, id);
     if (r < 0)
-        return r;
-    return store_job_get_any(s, id, ret);
+        return store_end(c, r);
+    r = store_job_get_any(s, id, ret);
+    if (r == -EBADMSG) {
+        r = store_end(c, store_job_finish(s, id, JOB_FAILED, UNSEALABLE));
+        return r < 0 ? r : -EBADMSG;
+    }
+    if (r < 0)
+        return store_end(c, r);
+    r = store_end(c, add_event(c, id, event, message));
+    if (r < 0)
+        job_release(ret);
+    return r;
 }
 
 int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
@@ -353,6 +377,10 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
         "UPDATE grants SET config_committed_at = ? WHERE setup_job_id = ?";
     static const char removed[] =
         "UPDATE grants SET config_removed_from_site = 1 WHERE teardown_job_id = ? AND ? > 0";
+    /* A site's cleanup job done: the site (and with it its log) goes. */
+    static const char drop_site[] =
+        "DELETE FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ? AND "
+        "kind = 'site_delete') AND status = 'deleting'";
     bool ok = status == JOB_COMPLETED;
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -362,36 +390,37 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
         return r;
     r = update_with_event(s, ok ? done : fail, job_id, time_now(), ok ? NULL : message,
                           ok ? "completed" : "failed", message);
-    /* A site's cleanup job done: the site (and with it its log) goes. */
-    static const char drop_site[] =
-        "DELETE FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ? AND "
-        "kind = 'site_delete') AND status = 'deleting'";
-    if (r == 0 && ok) {
-        sqlite3_stmt *d = store_stmt(c, drop_site);
-        if (d) {
-            bind_text(d, 1, job_id);
-            r = store_step_done(c, d);
-        }
+    if (r < 0 || !ok)
+        goto out_end_tx;
+    sqlite3_stmt *st = store_stmt(c, drop_site);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
     }
-    if (r == 0 && ok) {
-        sqlite3_stmt *st = store_stmt(c, committed);
-        if (st) {
-            sqlite3_bind_int64(st, 1, time_now());
-            bind_text(st, 2, job_id);
-            r = store_step_done(c, st);
-        }
-        st = store_stmt(c, removed);
-        if (r == 0 && st) {
-            bind_text(st, 1, job_id);
-            sqlite3_bind_int(st, 2, 1);
-            r = store_step_done(c, st);
-        }
+    bind_text(st, 1, job_id);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_end_tx;
+    st = store_stmt(c, committed);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
     }
-    if (r < 0) {
-        store_rollback(c);
-        return r;
+    sqlite3_bind_int64(st, 1, time_now());
+    bind_text(st, 2, job_id);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_end_tx;
+    st = store_stmt(c, removed);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
     }
-    return store_commit(c);
+    bind_text(st, 1, job_id);
+    sqlite3_bind_int(st, 2, 1);
+    r = store_step_done(c, st);
+out_end_tx:
+    return store_end(c, r);
 }
 
 int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message)
@@ -403,33 +432,46 @@ int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const 
     return update_with_event(s, sql, job_id, next_ms, message, "retry_scheduled", message);
 }
 
+/* The check and the write in one transaction: a final job stays final. */
 int store_job_router_update(struct store *s, const char *job_id, const char *status)
 {
-    struct job j;
-    int r = store_job_get_any(s, job_id, &j);
-    if (r < 0)
+    static const char q[] = "SELECT status, needs_acknowledgement FROM jobs WHERE id = ?";
+    static const char busy[] =
+        "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?1), "
+        "last_error = ?2 WHERE id = ?3 AND status IN ('pending', 'running')";
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, q, &r);
+    if (!st)
         return r;
-    enum job_status cur = j.status;
-    bool needs_ack = j.needs_ack;
-    job_release(&j);
-    if (cur == JOB_COMPLETED || cur == JOB_FAILED || cur == JOB_DELETED)
-        return -EBUSY;
+    bind_text(st, 1, job_id);
+    struct job_state cur;
+    r = store_step_row(c, st, state_row, NULL, &cur);
+    if (r < 0)
+        goto out_end_tx;
+    if (cur.status == JOB_COMPLETED || cur.status == JOB_FAILED || cur.status == JOB_DELETED) {
+        r = -EBUSY;
+        goto out_end_tx;
+    }
     if (!strcmp(status, "busy")) {
-        static const char sql[] =
-            "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?1), "
-            "last_error = ?2 WHERE id = ?3";
-        r = update_with_event(s, sql, job_id, time_now(), NULL, "busy",
+        r = update_with_event(s, busy, job_id, time_now(), NULL, "busy",
                               "The router started the job");
-        if (r == 0 && !needs_ack)
+        if (r == -ENOENT)
+            r = -EBUSY;
+        if (r == 0 && !cur.needs_ack)
             r = store_job_finish(s, job_id, JOB_COMPLETED,
                                  "Completed on delivery (no acknowledgement needed)");
-        return r;
+    } else if (!strcmp(status, "done")) {
+        r = store_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
+    } else if (!strcmp(status, "fail")) {
+        r = store_job_finish(s, job_id, JOB_FAILED, "The router reported a failure");
+    } else {
+        r = -EINVAL;
     }
-    if (!strcmp(status, "done"))
-        return store_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
-    if (!strcmp(status, "fail"))
-        return store_job_finish(s, job_id, JOB_FAILED, "The router reported a failure");
-    return -EINVAL;
+out_end_tx:
+    return store_end(c, r);
 }
 
 static int requeue(struct store *s, const char *sql, int64_t now_ms, const char *msg, int *ret_n)

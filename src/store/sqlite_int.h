@@ -1,27 +1,36 @@
 /*
- * store_int.h - internals shared by the SQLite store's files. Not a public header.
+ * sqlite_int.h - internals shared by the SQLite backend's files. Not a public header.
  */
-#ifndef TG_STORE_INT_H
-#define TG_STORE_INT_H
+#ifndef TG_STORE_SQLITE_INT_H
+#define TG_STORE_SQLITE_INT_H
 
 #include <pthread.h>
 #include <stdbool.h>
-#include <sodium.h>
 #include <sqlite3.h>
 
+#include "secrets.h"
 #include "store.h"
 
-#define STMT_CACHE_SIZE 96
+/* First size of a connection's statement cache: above the ~100 statements of the store. */
+#define STMT_CACHE_INITIAL 256
 
 struct stmt_slot {
-    const char *sql; /* identity: the address of a static string */
+    const char *sql; /* identity: the address of a static string; NULL = free */
     sqlite3_stmt *stmt;
 };
 
 /* One thread's connection. */
 struct store_conn {
     sqlite3 *db;
-    struct stmt_slot cache[STMT_CACHE_SIZE];
+    /*
+     * Prepared statements by the address of their SQL: open addressing,
+     * doubled before it is half full, never evicting. A statement is prepared
+     * once per connection and lives as long as the connection.
+     */
+    struct stmt_slot *cache;
+    size_t cache_cap; /* a power of two */
+    size_t cache_used;
+    unsigned long prepares; /* statements prepared on this connection so far */
     int tx_depth;   /* nested store_begin() calls; BEGIN/COMMIT only at the outermost */
     bool tx_failed; /* an inner level rolled back: the outermost commit must roll back */
     struct store_conn *next; /* in store->conns, for cleanup */
@@ -32,18 +41,21 @@ struct store {
     pthread_key_t conn_key;
     pthread_mutex_t conns_lock;
     struct store_conn *conns;
-    unsigned char master_key[crypto_secretbox_KEYBYTES];
+    struct store_secrets secrets;
     int schema_version;
 };
 
-/* Columns read by store_read_site(); the bootstrap token only while it is unused. */
+/* Columns read by store_site_row(); the bootstrap token only while it is unused. */
 #define SITE_COLUMNS                                                                               \
     "id, tenant_id, name, policy_id, tunnel_address, status, last_seen_at, identity, model, "     \
     "serial_number, software_version, "                                                           \
     "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "           \
     "updated_at, adopted_at"
 
-void store_read_site(struct store *s, sqlite3_stmt *st, struct site *x);
+/* A store_collect/store_step_row reader of SITE_COLUMNS into a struct site; ctx: the store. */
+int store_site_row(void *ctx, sqlite3_stmt *st, void *elem);
+/* Inserts p and its services on c, joining the caller's transaction (sqlite_policies.c). */
+int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
 
 /* The calling thread's connection, opened on first use; NULL on failure. */
 struct store_conn *store_conn(struct store *s);
@@ -53,6 +65,18 @@ struct store_conn *store_conn(struct store *s);
  * bind. NULL on a prepare error.
  */
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
+/*
+ * How many statements the calling thread's connection has prepared (0 when
+ * it has none): with a cache that never evicts, each distinct SQL once. For
+ * tests.
+ */
+unsigned long store_stmt_prepares(struct store *s);
+/*
+ * The prologue of a store function: the calling thread's connection and the
+ * cached statement for sql (as store_stmt()). NULL when either could not be
+ * had (the caller returns -EIO); *ret_c is set only on success.
+ */
+sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct store_conn **ret_c);
 /*
  * BEGIN IMMEDIATE / COMMIT / ROLLBACK, nestable: only the outermost level
  * talks to SQLite, so a handler can wrap several store calls (each with its
@@ -80,13 +104,26 @@ int store_map_rc(struct store_conn *c, int rc);
 
 /*
  * Steps st (already bound) to its end, appending one element of elem_size per
- * row to a growing array: read_row fills a zeroed element. On a database
- * error the elements read so far are released (release_row may be NULL) and
- * freed. Resets st. 0 with *ret (owned, NULL when empty) and *n, or -errno.
+ * row to a growing array: read_row fills a zeroed element and returns 0, or
+ * returns -errno leaving nothing in it to release (a secret that cannot be
+ * unsealed: -EBADMSG). On an error of read_row or of the database the
+ * elements read so far are released (release_row may be NULL) and freed.
+ * Resets st. 0 with *ret (owned, NULL when empty) and *n, or -errno.
  */
 int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
-                  void (*read_row)(void *ctx, sqlite3_stmt *st, void *elem), void *ctx,
+                  int (*read_row)(void *ctx, sqlite3_stmt *st, void *elem), void *ctx,
                   void (*release_row)(void *elem), void **ret, size_t *n);
+/*
+ * Steps st (already bound) for one row, the single-row twin of store_collect:
+ * read_row (NULL for an existence check) fills out from the row, with the
+ * same contract as there. Resets st. 0, -ENOENT when there is no row,
+ * read_row's error, or a database error.
+ */
+int store_step_row(struct store_conn *c, sqlite3_stmt *st,
+                   int (*read_row)(void *ctx, sqlite3_stmt *st, void *out), void *ctx, void *out);
+/* Readers for store_step_row of column 0: an int (out: int *), an id (out: char[37]). */
+int store_read_int(void *ctx, sqlite3_stmt *st, void *out);
+int store_read_id(void *ctx, sqlite3_stmt *st, void *out);
 /* 0 when site_id is a site of tenant_id, -ENOENT when not, or a database error. */
 int store_site_owned(struct store_conn *c, const char *tenant_id, const char *site_id);
 /* Steps a statement that must change one row: 0, -ENOENT when none changed, or an error. */

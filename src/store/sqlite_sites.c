@@ -1,16 +1,16 @@
 /*
- * sites.c - sites, site notes and API credentials in the SQLite store.
+ * sqlite_sites.c - sites, site notes and API credentials in the SQLite store.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alloc.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 #include "timefmt.h"
 
 
-void store_read_site(struct store *s, sqlite3_stmt *st, struct site *x)
+static void read_site(struct store *s, sqlite3_stmt *st, struct site *x)
 {
     memset(x, 0, sizeof *x);
     col_copy(st, 0, x->id, sizeof x->id);
@@ -94,9 +94,10 @@ out_end_tx:
     return store_end(c, r);
 }
 
-static void site_row(void *ctx, sqlite3_stmt *st, void *elem)
+int store_site_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
-    store_read_site(ctx, st, elem);
+    read_site(ctx, st, elem);
+    return 0;
 }
 
 static void site_release_elem(void *elem)
@@ -106,42 +107,37 @@ static void site_release_elem(void *elem)
 
 int store_site_list(struct store *s, const char *tenant_id, struct site **ret, size_t *n)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT " SITE_COLUMNS " FROM sites WHERE tenant_id = ? ORDER BY created_at, rowid";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, tenant_id);
-    return store_collect(c, st, sizeof **ret, site_row, s, site_release_elem, (void **)ret, n);
+    return store_collect(c, st, sizeof **ret, store_site_row, s, site_release_elem, (void **)ret,
+                         n);
 }
 
 int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE id = ? AND tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, id);
     bind_text(st, 2, tenant_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        store_read_site(s, st, ret);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, store_site_row, s, ret);
 }
 
 int store_site_update(struct store *s, const struct site *site)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "UPDATE sites SET name = ?1, policy_id = ?2, tunnel_address = ?3, updated_at = ?4 "
         "WHERE id = ?5 AND tenant_id = ?6 "
         "AND EXISTS (SELECT 1 FROM policies WHERE id = ?2 AND tenant_id = ?6)";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, site->name);
@@ -155,9 +151,9 @@ int store_site_update(struct store *s, const struct site *site)
 
 int store_site_delete(struct store *s, const char *tenant_id, const char *id)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "DELETE FROM sites WHERE id = ? AND tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, id);
@@ -172,40 +168,43 @@ void store_site_array_free(struct site *a, size_t n)
     free(a);
 }
 
+static int note_row(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    struct site_note *x = out;
+    memset(x, 0, sizeof *x);
+    x->content = col_strdup(st, 0);
+    if (!x->content)
+        x->content = xstrdup("");
+    x->updated_at = col_time(st, 1);
+    x->updated_by = col_strdup(st, 2);
+    return 0;
+}
+
 int store_site_note_get(struct store *s, const char *tenant_id, const char *site_id,
                         struct site_note *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT note, note_updated_at, note_updated_by FROM sites "
                               "WHERE id = ? AND tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, site_id);
     bind_text(st, 2, tenant_id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        memset(ret, 0, sizeof *ret);
+    int r = store_step_row(c, st, note_row, NULL, ret);
+    if (r == 0)
         snprintf(ret->site_id, sizeof ret->site_id, "%s", site_id);
-        ret->content = col_strdup(st, 0);
-        if (!ret->content)
-            ret->content = xstrdup("");
-        ret->updated_at = col_time(st, 1);
-        ret->updated_by = col_strdup(st, 2);
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return r;
 }
 
 int store_site_note_put(struct store *s, const char *tenant_id, const char *site_id,
                         const char *content, const char *updated_by, struct site_note *ret)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] = "UPDATE sites SET note = ?, note_updated_at = ?, note_updated_by = ? "
                               "WHERE id = ? AND tenant_id = ?";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, content);
@@ -221,7 +220,7 @@ int store_site_note_put(struct store *s, const char *tenant_id, const char *site
     return store_site_note_get(s, tenant_id, site_id, ret);
 }
 
-static void credential_row(void *ctx, sqlite3_stmt *st, void *elem)
+static int credential_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
     struct store *s = ctx;
     struct credential *x = elem;
@@ -238,6 +237,7 @@ static void credential_row(void *ctx, sqlite3_stmt *st, void *elem)
     x->api_port = sqlite3_column_int(st, 5);
     x->created_at = col_time(st, 6);
     x->deleted_at = col_time(st, 7);
+    return 0;
 }
 
 static void credential_release_elem(void *elem)
