@@ -5,13 +5,16 @@
  *   state.c   RouterOS-shaped configuration (menus, items, validation, JSON dump)
  *   query.c   the API's "?" query stack for print
  *   api.c     one RouterOS API sentence in -> encoded replies out (login rules, commands)
- *   script.c  the RouterOS script subset of docs/internals/script-subset.md
+ *   script_parse.c, script_exec.c
+ *             the RouterOS script subset of docs/internals/script-subset.md: a pure
+ *             parser (script_int.h, the program's structure) and the interpreter
+ *   files.c   the file store /tool fetch writes and /import reads
  *   fetch.c   /tool fetch with libcurl
  *   server.c  epoll loop: service listeners, API sessions, dst-nat relays
  *   pull.c    bootstrap command and the tikgate-poll scheduler, in their own thread
  *
  * Locking: struct sim_state has one mutex. api.c runs with it held (the server
- * takes it around each sentence); script.c takes it around each command, never
+ * takes it around each sentence); script_exec.c takes it around each command, never
  * across a fetch. All sim_state_* mutators require the lock.
  */
 #ifndef TG_SIM_H
@@ -219,7 +222,7 @@ enum sim_api_action {
 enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *sess,
                                    const struct ros_sentence *in, struct buf *out);
 
-/* ---- script.c --------------------------------------------------------- */
+/* ---- script_exec.c, files.c ------------------------------------------- */
 
 struct sim_fetch_req {
     const char *url;

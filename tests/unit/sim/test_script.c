@@ -1,5 +1,6 @@
-/* Unit tests for src/sim/script.c: every construct of docs/internals/script-subset.md,
- * failures (with their line), on-error, imports, fetch (mocked) and robustness. */
+/* Unit tests for the script interpreter (src/sim/script_exec.c, through sim_script_run): every
+ * construct of docs/internals/script-subset.md, failures (with their line), on-error, imports,
+ * fetch (mocked) and robustness. The parser alone: test_script_parse.c. */
 // clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
