@@ -79,11 +79,14 @@ static void vars_drop(struct ctx *c, size_t to)
 static int eval_value(struct ctx *c, const struct script_prog *p, size_t *i, size_t e,
                       struct buf *out);
 
-/* Unescapes a quoted string and interpolates $var. */
+/* Unescapes a quoted string and interpolates $var. A NUL byte is refused: values are C strings
+ * from here on, and would silently end at it. */
 static int eval_string(struct ctx *c, const struct script_tok *t, struct buf *out)
 {
     for (size_t i = 0; i < t->n; i++) {
         char ch = t->s[i];
+        if (ch == '\0')
+            return fail(c, t->line, "NUL byte in string");
         if (ch == '\\') {
             if (i + 1 >= t->n)
                 return fail(c, t->line, "bad escape in string");

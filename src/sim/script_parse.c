@@ -33,9 +33,11 @@ static int syntax(struct script_syntax_err *err, int code, unsigned line, const 
 
 /* ---- tokenizer -------------------------------------------------------- */
 
+/* Not NUL: strchr() finds the terminator, which once made NUL bytes part of words (and a
+ * command name cut short at one, "/user\0x", ran as "/user"). */
 static bool word_char(char c)
 {
-    return isalnum((unsigned char)c) || strchr("_.:,/*@+-", c) != NULL;
+    return isalnum((unsigned char)c) || (c != '\0' && strchr("_.:,/*@+-", c) != NULL);
 }
 
 static int push_tok(struct script_prog *p, enum script_tok_kind k, const char *s, size_t n,

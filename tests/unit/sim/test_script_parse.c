@@ -216,6 +216,27 @@ static void test_caps(void **unused)
     free(many);
 }
 
+/* NUL is not a word byte (strchr() finds the terminator): found by fuzz/sim_script. */
+static void test_nul_byte(void **unused)
+{
+    (void)unused;
+    static const char text[] = "/user\0x add \"a\0b\"";
+    struct script_prog p;
+    struct script_syntax_err err;
+    assert_int_equal(script_parse(text, sizeof text - 1, &p, &err), 0);
+    assert_int_equal(p.nt, 6);
+    assert_true(tok_is(&p.t[0], TOK_WORD, "/user"));
+    assert_int_equal(p.t[1].k, TOK_BAD);
+    assert_int_equal(p.t[1].n, 1);
+    assert_int_equal(p.t[1].s[0], '\0');
+    assert_true(tok_is(&p.t[2], TOK_WORD, "x"));
+    assert_true(tok_is(&p.t[3], TOK_WORD, "add"));
+    /* inside quotes it is kept: the interpreter refuses it when the value is evaluated */
+    assert_int_equal(p.t[4].k, TOK_STR);
+    assert_int_equal(p.t[4].n, 3);
+    script_prog_release(&p);
+}
+
 static void test_empty(void **unused)
 {
     (void)unused;
@@ -237,7 +258,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tokens),        cmocka_unit_test(test_nested_blocks),
         cmocka_unit_test(test_syntax_errors), cmocka_unit_test(test_caps),
-        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_nul_byte),      cmocka_unit_test(test_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
