@@ -2,7 +2,8 @@
  * sim.h - tikgate-sim, the simulated MikroTik router (DESIGN.md §7, docs/internals/sim.md).
  *
  * Layers, each testable alone:
- *   state.c   RouterOS-shaped configuration (menus, items, validation, JSON dump)
+ *   state.c   RouterOS-shaped configuration (menus, items, validation)
+ *   state_json.c  the state file (jansson)
  *   query.c   the API's "?" query stack for print
  *   api.c     one RouterOS API sentence in -> encoded replies out (login rules, commands)
  *   script_parse.c, script_exec.c
@@ -181,12 +182,13 @@ bool sim_netlist_allows(const char *list, const struct sockaddr *peer);
  * 0 and *ret seconds, or -EINVAL. */
 int sim_duration_parse(const char *s, double *ret);
 
-/* Appends the whole configuration as pretty JSON. */
-void sim_state_json(const struct sim_state *st, struct buf *out);
-/* Writes the JSON to path atomically (temp file + rename). 0 or -errno. */
+/* ---- state_json.c ----------------------------------------------------- */
+
+/* Appends the whole configuration as JSON, one item per line (always valid JSON: bytes that
+ * are not UTF-8 are written as U+FFFD). 0, -ENOMEM, or -E2BIG when out's cap is hit. */
+int sim_state_json(const struct sim_state *st, struct buf *out);
+/* Writes that JSON to path atomically (temp file + rename, mode 0600). 0 or -errno. */
 int sim_state_write_file(const struct sim_state *st, const char *path);
-/* JSON string escaping (quotes included). */
-void sim_json_string(struct buf *out, const char *s);
 
 /* ---- query.c ---------------------------------------------------------- */
 
