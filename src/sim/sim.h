@@ -2,16 +2,20 @@
  * sim.h - tikgate-sim, the simulated MikroTik router (DESIGN.md §7, docs/internals/sim.md).
  *
  * Layers, each testable alone:
- *   state.c   RouterOS-shaped configuration (menus, items, validation, JSON dump)
+ *   state.c   RouterOS-shaped configuration (menus, items, validation)
+ *   state_json.c  the state file (jansson)
  *   query.c   the API's "?" query stack for print
  *   api.c     one RouterOS API sentence in -> encoded replies out (login rules, commands)
- *   script.c  the RouterOS script subset of docs/internals/script-subset.md
+ *   script_parse.c, script_exec.c
+ *             the RouterOS script subset of docs/internals/script-subset.md: a pure
+ *             parser (script_int.h, the program's structure) and the interpreter
+ *   files.c   the file store /tool fetch writes and /import reads
  *   fetch.c   /tool fetch with libcurl
  *   server.c  epoll loop: service listeners, API sessions, dst-nat relays
  *   pull.c    bootstrap command and the tikgate-poll scheduler, in their own thread
  *
  * Locking: struct sim_state has one mutex. api.c runs with it held (the server
- * takes it around each sentence); script.c takes it around each command, never
+ * takes it around each sentence); script_exec.c takes it around each command, never
  * across a fetch. All sim_state_* mutators require the lock.
  */
 #ifndef TG_SIM_H
@@ -178,12 +182,13 @@ bool sim_netlist_allows(const char *list, const struct sockaddr *peer);
  * 0 and *ret seconds, or -EINVAL. */
 int sim_duration_parse(const char *s, double *ret);
 
-/* Appends the whole configuration as pretty JSON. */
-void sim_state_json(const struct sim_state *st, struct buf *out);
-/* Writes the JSON to path atomically (temp file + rename). 0 or -errno. */
+/* ---- state_json.c ----------------------------------------------------- */
+
+/* Appends the whole configuration as JSON, one item per line (always valid JSON: bytes that
+ * are not UTF-8 are written as U+FFFD). 0, -ENOMEM, or -E2BIG when out's cap is hit. */
+int sim_state_json(const struct sim_state *st, struct buf *out);
+/* Writes that JSON to path atomically (temp file + rename, mode 0600). 0 or -errno. */
 int sim_state_write_file(const struct sim_state *st, const char *path);
-/* JSON string escaping (quotes included). */
-void sim_json_string(struct buf *out, const char *s);
 
 /* ---- query.c ---------------------------------------------------------- */
 
@@ -219,7 +224,7 @@ enum sim_api_action {
 enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *sess,
                                    const struct ros_sentence *in, struct buf *out);
 
-/* ---- script.c --------------------------------------------------------- */
+/* ---- script_exec.c, files.c ------------------------------------------- */
 
 struct sim_fetch_req {
     const char *url;

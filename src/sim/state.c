@@ -5,10 +5,7 @@
  * items whose values are aligned with the fields. Values are strings, as on
  * the API; booleans are normalised to "true"/"false". Validation happens
  * before anything is changed, so a refused add/set leaves the state as it was.
- *
- * JSON: the simulator is its own program, but DESIGN.md keeps jansson inside
- * src/api, and the state is flat (menus -> arrays of string maps), so a small
- * hand-written writer with full string escaping is used instead.
+ * The state file (JSON) is written by state_json.c.
  */
 #include "alloc.h"
 #include "cidr.h"
@@ -18,13 +15,11 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -780,87 +775,4 @@ void sim_state_release(struct sim_state *st)
     free(st->state_file);
     st->state_file = NULL;
     pthread_mutex_destroy(&st->mu);
-}
-
-/* ---- JSON ------------------------------------------------------------- */
-
-void sim_json_string(struct buf *out, const char *s)
-{
-    buf_append_str(out, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': buf_append_str(out, "\\\""); break;
-        case '\\': buf_append_str(out, "\\\\"); break;
-        case '\n': buf_append_str(out, "\\n"); break;
-        case '\r': buf_append_str(out, "\\r"); break;
-        case '\t': buf_append_str(out, "\\t"); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                buf_printf(out, "\\u%04x", *p);
-            else
-                buf_append(out, p, 1); /* bytes >= 0x80 pass through (UTF-8 or not) */
-        }
-    }
-    buf_append_str(out, "\"");
-}
-
-void sim_state_json(const struct sim_state *st, struct buf *out)
-{
-    buf_append_str(out, "{\n");
-    for (int m = 0; m < SIM_M_COUNT; m++) {
-        const struct sim_menu *mm = &st->menus[m];
-        buf_printf(out, "  \"/%s\": [", mm->def->path);
-        for (size_t i = 0; i < mm->n; i++) {
-            const struct sim_item *it = &mm->items[i];
-            buf_printf(out, "%s\n    {\".id\": \"*%X\"", i ? "," : "", it->id);
-            for (size_t f = 0; f < mm->def->nfields; f++) {
-                if (!it->val[f])
-                    continue;
-                buf_append_str(out, ", ");
-                sim_json_string(out, mm->def->fields[f].name);
-                buf_append_str(out, ": ");
-                sim_json_string(out, it->val[f]);
-            }
-            buf_append_str(out, "}");
-        }
-        buf_append_str(out, mm->n ? "\n  ],\n" : "],\n");
-    }
-    buf_append_str(out, "  \"/system/identity\": {\"name\": ");
-    sim_json_string(out, st->identity);
-    buf_append_str(out, "}\n}\n");
-}
-
-int sim_state_write_file(const struct sim_state *st, const char *path)
-{
-    struct buf b;
-    buf_init(&b, 64u << 20);
-    sim_state_json(st, &b);
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int r = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        r = -errno;
-        goto out_free;
-    }
-    size_t off = 0;
-    while (off < b.len) {
-        ssize_t w = write(fd, b.data + off, b.len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (close(fd) != 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) != 0)
-        r = -errno;
-    if (r != 0)
-        unlink(tmp);
-out_free:
-    free(tmp);
-    buf_release(&b);
-    return r;
 }

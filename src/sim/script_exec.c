@@ -1,84 +1,32 @@
 /*
- * script.c - the RouterOS script subset of docs/internals/script-subset.md.
+ * script_exec.c - runs a parsed script (script_int.h): the interpreter of the RouterOS script
+ * subset of docs/internals/script-subset.md.
  *
- * Three passes: tokenize (quoted strings keep their escapes until evaluated),
- * match brackets, then build a tree of statements (commands and `:do` blocks).
- * Only an unterminated string or unbalanced brackets/braces make the whole
- * script a syntax error (RouterOS also refuses such a script before running
- * it). Everything else outside the subset is parsed as a command that fails
- * when it is reached, so the enclosing `on-error` runs and the failure is
- * reported with its line.
+ * Values are evaluated when a command runs (quoted strings unescaped, $var interpolated, [get]
+ * forms read under the state lock); a command outside the subset fails at its line, so the
+ * enclosing `on-error` runs. Commands: structured menu add/set/remove, /system identity set,
+ * /system reboot, :log, :local, /tool fetch (through the host's fetch hook) and /import (a
+ * file of the host's store, parsed and run in a fresh variable scope).
  *
- * Limits: SIM_MAX_SCRIPT bytes per script, 200 000 tokens, 100 000 executed
- * statements per run, /import nested 8 deep, 256 variables, values capped at
- * SIM_MAX_SCRIPT. Scripts run with the system's rights (no policy checks).
+ * Limits: 100 000 executed statements per run, /import nested 8 deep, 256 variables, values
+ * capped at SIM_MAX_SCRIPT (the parser's caps are in script_int.h). Scripts run with the
+ * system's rights (no policy checks).
  */
 #include "alloc.h"
 #include "log.h"
+#include "script_int.h"
 #include "sim.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_TOKENS 200000u
 #define MAX_STEPS 100000u
 #define MAX_IMPORT_DEPTH 8
 #define MAX_VARS 256
 #define MAX_ARGS 64
-
-enum tk {
-    T_WORD,
-    T_STR,
-    T_VAR,
-    T_EQ,
-    T_LBRACE,
-    T_RBRACE,
-    T_LBRACK,
-    T_RBRACK,
-    T_LPAREN,
-    T_RPAREN,
-    T_SEP,
-    T_BAD,
-    T_EOF
-};
-
-struct tok {
-    enum tk k;
-    const char *s;
-    size_t n;
-    unsigned line;
-    size_t match; /* for brackets: index of the partner */
-};
-
-enum stmt_kind { S_CMD, S_DO, S_BAD };
-
-struct stmt;
-struct block {
-    struct stmt *v;
-    size_t n, alloc;
-};
-
-struct stmt {
-    enum stmt_kind kind;
-    unsigned line;
-    size_t b, e; /* tokens [b, e) of a command */
-    struct block body, onerr;
-    bool has_onerr;
-    const char *bad;
-};
-
-struct prog {
-    const char *name;
-    struct tok *t;
-    size_t nt, alloc;
-    struct block top;
-    char err[SIM_ERR_LEN];
-    unsigned err_line;
-};
 
 struct var {
     char *name;
@@ -88,6 +36,7 @@ struct var {
 struct ctx {
     const struct sim_script_host *h;
     struct sim_script_report *rep;
+    const char *name; /* of the script running now (logs); borrowed */
     struct var vars[MAX_VARS];
     size_t nvars, floor;
     unsigned depth;
@@ -95,278 +44,6 @@ struct ctx {
 };
 
 enum { R_OK = 0, R_FAIL = -1, R_REBOOT = 1, R_STOP = 2 };
-
-/* ---- tokenizer -------------------------------------------------------- */
-
-static bool word_char(char c)
-{
-    return isalnum((unsigned char)c) || strchr("_.:,/*@+-", c) != NULL;
-}
-
-static bool var_char(char c)
-{
-    return isalnum((unsigned char)c) || c == '_';
-}
-
-static int push_tok(struct prog *p, enum tk k, const char *s, size_t n, unsigned line)
-{
-    if (p->nt >= MAX_TOKENS) {
-        snprintf(p->err, sizeof p->err, "script too long (tokens)");
-        p->err_line = line;
-        return -1;
-    }
-    if (p->nt == p->alloc) {
-        p->alloc = p->alloc ? p->alloc * 2 : 64;
-        p->t = xrealloc(p->t, p->alloc * sizeof *p->t);
-    }
-    p->t[p->nt++] = (struct tok){k, s, n, line, 0};
-    return 0;
-}
-
-static int tokenize(struct prog *p, const char *s, size_t len)
-{
-    unsigned line = 1;
-    bool line_start = true;
-    size_t i = 0;
-    while (i < len) {
-        char c = s[i];
-        if (c == ' ' || c == '\t' || c == '\r') {
-            i++;
-            continue;
-        }
-        if (c == '\\' && i + 1 < len && (s[i + 1] == '\n' || s[i + 1] == '\r')) {
-            i += (s[i + 1] == '\r' && i + 2 < len && s[i + 2] == '\n') ? 3 : 2;
-            line++;
-            continue;
-        }
-        if (c == '\n' || c == ';') {
-            if (push_tok(p, T_SEP, s + i, 1, line) < 0)
-                return -1;
-            if (c == '\n') {
-                line++;
-                line_start = true;
-            }
-            i++;
-            continue;
-        }
-        if (c == '#' && line_start) {
-            while (i < len && s[i] != '\n')
-                i++;
-            continue;
-        }
-        line_start = false;
-        enum tk k = T_BAD;
-        size_t start = i, n = 1;
-        switch (c) {
-        case '{': k = T_LBRACE; break;
-        case '}': k = T_RBRACE; break;
-        case '[': k = T_LBRACK; break;
-        case ']': k = T_RBRACK; break;
-        case '(': k = T_LPAREN; break;
-        case ')': k = T_RPAREN; break;
-        case '=': k = T_EQ; break;
-        case '"': {
-            unsigned l0 = line;
-            size_t j = i + 1;
-            while (j < len && s[j] != '"') {
-                if (s[j] == '\\' && j + 1 < len)
-                    j++;
-                if (s[j] == '\n')
-                    line++;
-                j++;
-            }
-            if (j >= len) {
-                snprintf(p->err, sizeof p->err, "unterminated string");
-                p->err_line = l0;
-                return -1;
-            }
-            if (push_tok(p, T_STR, s + i + 1, j - i - 1, l0) < 0)
-                return -1;
-            i = j + 1;
-            continue;
-        }
-        case '$': {
-            size_t j = i + 1;
-            while (j < len && var_char(s[j]))
-                j++;
-            if (j > i + 1) {
-                k = T_VAR;
-                start = i + 1;
-                n = j - i - 1;
-                if (push_tok(p, k, s + start, n, line) < 0)
-                    return -1;
-                i = j;
-                continue;
-            }
-            break;
-        }
-        default:
-            if (word_char(c)) {
-                size_t j = i;
-                while (j < len && word_char(s[j]))
-                    j++;
-                k = T_WORD;
-                n = j - i;
-            } else if ((unsigned char)c >= 0x80 || isprint((unsigned char)c)) {
-                /* T_BAD: one byte */
-            } else {
-                /* control bytes: still one T_BAD byte */
-            }
-        }
-        if (push_tok(p, k, s + start, n, line) < 0)
-            return -1;
-        i = start + n;
-    }
-    return push_tok(p, T_EOF, s + len, 0, line);
-}
-
-static int match_brackets(struct prog *p)
-{
-    size_t stack[256];
-    size_t sp = 0;
-    for (size_t i = 0; i < p->nt; i++) {
-        enum tk k = p->t[i].k;
-        if (k == T_LBRACE || k == T_LBRACK || k == T_LPAREN) {
-            if (sp == 256) {
-                snprintf(p->err, sizeof p->err, "nesting too deep");
-                p->err_line = p->t[i].line;
-                return -1;
-            }
-            stack[sp++] = i;
-        } else if (k == T_RBRACE || k == T_RBRACK || k == T_RPAREN) {
-            enum tk want = k == T_RBRACE ? T_LBRACE : k == T_RBRACK ? T_LBRACK : T_LPAREN;
-            if (sp == 0 || p->t[stack[sp - 1]].k != want) {
-                snprintf(p->err, sizeof p->err, "unbalanced %.1s", p->t[i].s);
-                p->err_line = p->t[i].line;
-                return -1;
-            }
-            sp--;
-            p->t[i].match = stack[sp];
-            p->t[stack[sp]].match = i;
-        }
-    }
-    if (sp) {
-        snprintf(p->err, sizeof p->err, "unclosed %.1s", p->t[stack[sp - 1]].s);
-        p->err_line = p->t[stack[sp - 1]].line;
-        return -1;
-    }
-    return 0;
-}
-
-/* ---- parser ----------------------------------------------------------- */
-
-static bool is_word(const struct tok *t, const char *w)
-{
-    return t->k == T_WORD && t->n == strlen(w) && memcmp(t->s, w, t->n) == 0;
-}
-
-static struct stmt *block_add(struct block *b)
-{
-    if (b->n == b->alloc) {
-        b->alloc = b->alloc ? b->alloc * 2 : 8;
-        b->v = xrealloc(b->v, b->alloc * sizeof *b->v);
-    }
-    struct stmt *s = &b->v[b->n++];
-    memset(s, 0, sizeof *s);
-    return s;
-}
-
-static void block_free(struct block *b)
-{
-    for (size_t i = 0; i < b->n; i++) {
-        block_free(&b->v[i].body);
-        block_free(&b->v[i].onerr);
-    }
-    free(b->v);
-    b->v = NULL;
-    b->n = b->alloc = 0;
-}
-
-/* End of a statement starting at i: the first SEP/EOF/closing brace at depth 0. */
-static size_t stmt_end(const struct prog *p, size_t i)
-{
-    while (p->t[i].k != T_SEP && p->t[i].k != T_EOF && p->t[i].k != T_RBRACE) {
-        if (p->t[i].k == T_LBRACE || p->t[i].k == T_LBRACK || p->t[i].k == T_LPAREN)
-            i = p->t[i].match;
-        i++;
-    }
-    return i;
-}
-
-/* Parses statements from *i up to the closing brace (nested) or EOF. Brackets
- * are balanced (match_brackets ran), so this cannot fail. */
-static void parse_block(struct prog *p, size_t *i, struct block *out)
-{
-    for (;;) {
-        while (p->t[*i].k == T_SEP)
-            (*i)++;
-        if (p->t[*i].k == T_RBRACE || p->t[*i].k == T_EOF)
-            return;
-        struct tok *t = &p->t[*i];
-        struct stmt *s = block_add(out);
-        s->line = t->line;
-        if (is_word(t, ":do") && p->t[*i + 1].k == T_LBRACE) {
-            size_t close = p->t[*i + 1].match;
-            size_t j = *i + 2;
-            s->kind = S_DO;
-            /* out may be reallocated by nested adds: fill via index */
-            size_t si = (size_t)(s - out->v);
-            struct block body = {0};
-            parse_block(p, &j, &body);
-            out->v[si].body = body;
-            j = close + 1;
-            if (is_word(&p->t[j], "on-error") && p->t[j + 1].k == T_EQ &&
-                p->t[j + 2].k == T_LBRACE) {
-                size_t close2 = p->t[j + 2].match;
-                size_t k = j + 3;
-                struct block oe = {0};
-                parse_block(p, &k, &oe);
-                out->v[si].onerr = oe;
-                out->v[si].has_onerr = true;
-                j = close2 + 1;
-            }
-            if (p->t[j].k != T_SEP && p->t[j].k != T_EOF && p->t[j].k != T_RBRACE) {
-                out->v[si].kind = S_BAD;
-                out->v[si].bad = "unsupported :do form (only :do { } on-error={ })";
-                j = stmt_end(p, j);
-            }
-            *i = j;
-            continue;
-        }
-        s->kind = S_CMD;
-        s->b = *i;
-        s->e = stmt_end(p, *i);
-        *i = s->e;
-    }
-}
-
-static int prog_parse(struct prog *p, const char *name, const char *text, size_t len)
-{
-    memset(p, 0, sizeof *p);
-    p->name = name;
-    if (len > SIM_MAX_SCRIPT) {
-        snprintf(p->err, sizeof p->err, "script too long");
-        p->err_line = 1;
-        return -1;
-    }
-    if (tokenize(p, text, len) < 0 || match_brackets(p) < 0)
-        return -1;
-    size_t i = 0;
-    parse_block(p, &i, &p->top);
-    if (p->t[i].k != T_EOF) {
-        snprintf(p->err, sizeof p->err, "unexpected }");
-        p->err_line = p->t[i].line;
-        return -1;
-    }
-    return 0;
-}
-
-static void prog_free(struct prog *p)
-{
-    block_free(&p->top);
-    free(p->t);
-    p->t = NULL;
-}
 
 /* ---- execution helpers ------------------------------------------------ */
 
@@ -399,13 +76,17 @@ static void vars_drop(struct ctx *c, size_t to)
     }
 }
 
-static int eval_value(struct ctx *c, const struct prog *p, size_t *i, size_t e, struct buf *out);
+static int eval_value(struct ctx *c, const struct script_prog *p, size_t *i, size_t e,
+                      struct buf *out);
 
-/* Unescapes a quoted string and interpolates $var. */
-static int eval_string(struct ctx *c, const struct tok *t, struct buf *out)
+/* Unescapes a quoted string and interpolates $var. A NUL byte is refused: values are C strings
+ * from here on, and would silently end at it. */
+static int eval_string(struct ctx *c, const struct script_tok *t, struct buf *out)
 {
     for (size_t i = 0; i < t->n; i++) {
         char ch = t->s[i];
+        if (ch == '\0')
+            return fail(c, t->line, "NUL byte in string");
         if (ch == '\\') {
             if (i + 1 >= t->n)
                 return fail(c, t->line, "bad escape in string");
@@ -425,7 +106,7 @@ static int eval_string(struct ctx *c, const struct tok *t, struct buf *out)
         }
         if (ch == '$') {
             size_t j = i + 1;
-            while (j < t->n && var_char(t->s[j]))
+            while (j < t->n && script_var_char(t->s[j]))
                 j++;
             if (j == i + 1)
                 return fail(c, t->line, "bad $ in string (escape it as \\$)");
@@ -478,9 +159,9 @@ static bool path_known(const char *cand)
 }
 
 /* Reads a command path ("/ip firewall nat", "/ip/service") from *i. */
-static int read_path(struct ctx *c, const struct prog *p, size_t *i, size_t e, char path[64])
+static int read_path(struct ctx *c, const struct script_prog *p, size_t *i, size_t e, char path[64])
 {
-    const struct tok *t = &p->t[*i];
+    const struct script_tok *t = &p->t[*i];
     size_t n = t->n;
     const char *s = t->s;
     while (n && *s == '/') {
@@ -496,7 +177,7 @@ static int read_path(struct ctx *c, const struct prog *p, size_t *i, size_t e, c
     if (!path_prefix(path))
         return fail(c, t->line, "bad command name /%s", path);
     (*i)++;
-    while (*i < e && p->t[*i].k == T_WORD && !(*i + 1 < e && p->t[*i + 1].k == T_EQ)) {
+    while (*i < e && p->t[*i].k == TOK_WORD && !(*i + 1 < e && p->t[*i + 1].k == TOK_EQ)) {
         char cand[64];
         int w = snprintf(cand, sizeof cand, "%s/%.*s", path, (int)p->t[*i].n, p->t[*i].s);
         if (w < 0 || (size_t)w >= sizeof cand || !path_prefix(cand))
@@ -515,19 +196,19 @@ struct find {
     char *val;
 };
 
-/* Parses "[find]" / "[find k=v]" at *i (a T_LBRACK). */
-static int parse_find(struct ctx *c, const struct prog *p, size_t *i, struct find *f)
+/* Parses "[find]" / "[find k=v]" at *i (a TOK_LBRACK). */
+static int parse_find(struct ctx *c, const struct script_prog *p, size_t *i, struct find *f)
 {
-    const struct tok *lb = &p->t[*i];
+    const struct script_tok *lb = &p->t[*i];
     size_t close = lb->match, j = *i + 1;
     memset(f, 0, sizeof *f);
-    if (!is_word(&p->t[j], "find"))
+    if (!script_is_word(&p->t[j], "find"))
         return fail(c, lb->line, "unsupported [ ] expression (only [find k=\"v\"])");
     j++;
     if (j == close) {
         f->all = true;
     } else {
-        if (p->t[j].k != T_WORD || p->t[j + 1].k != T_EQ || p->t[j].n >= sizeof f->key)
+        if (p->t[j].k != TOK_WORD || p->t[j + 1].k != TOK_EQ || p->t[j].n >= sizeof f->key)
             return fail(c, lb->line, "unsupported find filter (only [find k=\"v\"])");
         memcpy(f->key, p->t[j].s, p->t[j].n);
         f->key[p->t[j].n] = '\0';
@@ -570,16 +251,16 @@ static int find_ids(struct ctx *c, unsigned line, enum sim_menu_id m, const stru
 }
 
 /* [cmd] in an expression: the get forms of the subset. */
-static int eval_get(struct ctx *c, const struct prog *p, size_t b, size_t e, unsigned line,
+static int eval_get(struct ctx *c, const struct script_prog *p, size_t b, size_t e, unsigned line,
                     struct buf *out)
 {
     size_t i = b;
     char path[64];
-    if (i >= e || p->t[i].k != T_WORD || p->t[i].s[0] != '/')
+    if (i >= e || p->t[i].k != TOK_WORD || p->t[i].s[0] != '/')
         return fail(c, line, "unsupported [ ] expression");
     if (read_path(c, p, &i, e, path) != R_OK)
         return R_FAIL;
-    if (i >= e || !is_word(&p->t[i], "get"))
+    if (i >= e || !script_is_word(&p->t[i], "get"))
         return fail(c, line, "unsupported [/%s ...] expression (only get)", path);
     i++;
     struct sim_state *st = c->h->st;
@@ -588,11 +269,11 @@ static int eval_get(struct ctx *c, const struct prog *p, size_t b, size_t e, uns
     bool have_find = false;
     char ref[256] = "";
     if (menu >= 0) {
-        if (i < e && p->t[i].k == T_LBRACK) {
+        if (i < e && p->t[i].k == TOK_LBRACK) {
             if (parse_find(c, p, &i, &f) != R_OK)
                 return R_FAIL;
             have_find = true;
-        } else if (i < e && (p->t[i].k == T_WORD || p->t[i].k == T_STR) && p->t[i].n < 256) {
+        } else if (i < e && (p->t[i].k == TOK_WORD || p->t[i].k == TOK_STR) && p->t[i].n < 256) {
             memcpy(ref, p->t[i].s, p->t[i].n);
             ref[p->t[i].n] = '\0';
             i++;
@@ -600,7 +281,7 @@ static int eval_get(struct ctx *c, const struct prog *p, size_t b, size_t e, uns
             return fail(c, line, "get needs an item");
         }
     }
-    if (i + 1 != e || p->t[i].k != T_WORD) {
+    if (i + 1 != e || p->t[i].k != TOK_WORD) {
         free(f.val);
         return fail(c, line, "get needs exactly one property name");
     }
@@ -654,19 +335,20 @@ static int eval_get(struct ctx *c, const struct prog *p, size_t b, size_t e, uns
 }
 
 /* One value: word, "string", $var, (a . b), [get]. */
-static int eval_value(struct ctx *c, const struct prog *p, size_t *i, size_t e, struct buf *out)
+static int eval_value(struct ctx *c, const struct script_prog *p, size_t *i, size_t e,
+                      struct buf *out)
 {
     if (*i >= e)
         return fail(c, p->t[*i].line, "missing value");
-    const struct tok *t = &p->t[*i];
+    const struct script_tok *t = &p->t[*i];
     switch (t->k) {
-    case T_WORD:
+    case TOK_WORD:
         if (buf_append(out, t->s, t->n) < 0)
             return fail(c, t->line, "value too long");
         (*i)++;
         return R_OK;
-    case T_STR: (*i)++; return eval_string(c, t, out);
-    case T_VAR: {
+    case TOK_STR: (*i)++; return eval_string(c, t, out);
+    case TOK_VAR: {
         const char *v = var_get(c, t->s, t->n);
         if (!v)
             return fail(c, t->line, "undefined variable %.*s", (int)t->n, t->s);
@@ -675,21 +357,21 @@ static int eval_value(struct ctx *c, const struct prog *p, size_t *i, size_t e, 
         (*i)++;
         return R_OK;
     }
-    case T_LPAREN: {
+    case TOK_LPAREN: {
         size_t close = t->match, j = *i + 1;
         for (;;) {
             if (eval_value(c, p, &j, close, out) != R_OK)
                 return R_FAIL;
             if (j == close)
                 break;
-            if (!is_word(&p->t[j], "."))
+            if (!script_is_word(&p->t[j], "."))
                 return fail(c, t->line, "unsupported expression (only concatenation with .)");
             j++;
         }
         *i = close + 1;
         return R_OK;
     }
-    case T_LBRACK: {
+    case TOK_LBRACK: {
         size_t close = t->match;
         if (eval_get(c, p, *i + 1, close, t->line, out) != R_OK)
             return R_FAIL;
@@ -727,18 +409,18 @@ static const char *args_get(const struct args *a, const char *key)
 }
 
 /* Parses [find], a bare target and k=v arguments up to e. */
-static int parse_args(struct ctx *c, const struct prog *p, size_t i, size_t e, unsigned line,
+static int parse_args(struct ctx *c, const struct script_prog *p, size_t i, size_t e, unsigned line,
                       bool allow_target, struct args *a)
 {
     memset(a, 0, sizeof *a);
     bool first = true;
     while (i < e) {
-        const struct tok *t = &p->t[i];
-        if (t->k == T_LBRACK && first && allow_target) {
+        const struct script_tok *t = &p->t[i];
+        if (t->k == TOK_LBRACK && first && allow_target) {
             if (parse_find(c, p, &i, &a->find) != R_OK)
                 return R_FAIL;
             a->have_find = true;
-        } else if (t->k == T_WORD && i + 1 < e && p->t[i + 1].k == T_EQ) {
+        } else if (t->k == TOK_WORD && i + 1 < e && p->t[i + 1].k == TOK_EQ) {
             if (a->n >= MAX_ARGS)
                 return fail(c, line, "too many arguments");
             char *key = xstrndup(t->s, t->n);
@@ -760,7 +442,8 @@ static int parse_args(struct ctx *c, const struct prog *p, size_t i, size_t e, u
             a->kv[a->n].key = key;
             a->kv[a->n].val = val;
             a->n++;
-        } else if (first && allow_target && (t->k == T_WORD || t->k == T_STR || t->k == T_VAR)) {
+        } else if (first && allow_target &&
+                   (t->k == TOK_WORD || t->k == TOK_STR || t->k == TOK_VAR)) {
             struct buf v;
             buf_init(&v, SIM_MAX_VALUE);
             if (eval_value(c, p, &i, e, &v) != R_OK) {
@@ -979,20 +662,20 @@ out:
     return r;
 }
 
-static int exec_cmd(struct ctx *c, const struct prog *p, const struct stmt *s)
+static int exec_cmd(struct ctx *c, const struct script_prog *p, const struct script_stmt *s)
 {
     size_t i = s->b, e = s->e;
-    const struct tok *t = &p->t[i];
+    const struct script_tok *t = &p->t[i];
     unsigned line = s->line;
-    if (t->k != T_WORD)
+    if (t->k != TOK_WORD)
         return fail(c, line, "syntax error near '%.*s'", (int)(t->n > 20 ? 20 : t->n), t->s);
-    if (is_word(t, ":local")) {
+    if (script_is_word(t, ":local")) {
         i++;
-        if (i >= e || p->t[i].k != T_WORD || p->t[i].n > 63)
+        if (i >= e || p->t[i].k != TOK_WORD || p->t[i].n > 63)
             return fail(c, line, ":local needs a variable name");
-        const struct tok *nt = &p->t[i];
+        const struct script_tok *nt = &p->t[i];
         for (size_t k = 0; k < nt->n; k++)
-            if (!var_char(nt->s[k]))
+            if (!script_var_char(nt->s[k]))
                 return fail(c, line, ":local: bad variable name");
         i++;
         struct buf v;
@@ -1018,12 +701,12 @@ static int exec_cmd(struct ctx *c, const struct prog *p, const struct stmt *s)
         c->nvars++;
         return R_OK;
     }
-    if (is_word(t, ":log")) {
+    if (script_is_word(t, ":log")) {
         i++;
         static const char *const levels[] = {"info", "warning", "error", "debug"};
         const char *lvl = NULL;
         for (size_t k = 0; i < e && k < 4; k++)
-            if (is_word(&p->t[i], levels[k]))
+            if (script_is_word(&p->t[i], levels[k]))
                 lvl = levels[k];
         if (!lvl)
             return fail(c, line, ":log needs info, warning, error or debug");
@@ -1069,7 +752,7 @@ static int exec_cmd(struct ctx *c, const struct prog *p, const struct stmt *s)
     const char *verb = "";
     char verbbuf[32];
     if (!is_fetch && !is_import) {
-        if (i >= e || p->t[i].k != T_WORD || p->t[i].n >= sizeof verbbuf)
+        if (i >= e || p->t[i].k != TOK_WORD || p->t[i].n >= sizeof verbbuf)
             return fail(c, line, "/%s: missing command", path);
         snprintf(verbbuf, sizeof verbbuf, "%.*s", (int)p->t[i].n, p->t[i].s);
         verb = verbbuf;
@@ -1090,24 +773,24 @@ static int exec_cmd(struct ctx *c, const struct prog *p, const struct stmt *s)
     return r;
 }
 
-static int exec_block(struct ctx *c, const struct prog *p, const struct block *b)
+static int exec_block(struct ctx *c, const struct script_prog *p, const struct script_block *b)
 {
     for (size_t k = 0; k < b->n; k++) {
-        const struct stmt *s = &b->v[k];
+        const struct script_stmt *s = &b->v[k];
         if (stop_requested(c))
             return R_STOP;
         if (++c->steps > MAX_STEPS)
             return fail(c, s->line, "too many steps");
         int r;
-        if (s->kind == S_BAD) {
+        if (s->kind == STMT_BAD) {
             r = fail(c, s->line, "%s", s->bad);
-        } else if (s->kind == S_DO) {
+        } else if (s->kind == STMT_DO) {
             size_t n0 = c->nvars;
             r = exec_block(c, p, &s->body);
             vars_drop(c, n0);
             if (r == R_FAIL && s->has_onerr) {
                 c->rep->caught++;
-                log_info("sim.script", "%s: on-error caught line %u: %s", p->name, c->rep->line,
+                log_info("sim.script", "%s: on-error caught line %u: %s", c->name, c->rep->line,
                          c->rep->err);
                 c->rep->err[0] = '\0';
                 c->rep->line = 0;
@@ -1126,15 +809,15 @@ static int exec_block(struct ctx *c, const struct prog *p, const struct block *b
 
 static int exec_text(struct ctx *c, const char *name, const char *text, size_t len)
 {
-    struct prog p;
-    int r;
-    if (prog_parse(&p, name, text, len) != 0) {
-        r = fail(c, p.err_line, "syntax error: %.200s", p.err);
-        prog_free(&p);
-        return r;
-    }
-    r = exec_block(c, &p, &p.top);
-    prog_free(&p);
+    struct script_prog p;
+    struct script_syntax_err err;
+    if (script_parse(text, len, &p, &err) != 0)
+        return fail(c, err.line, "syntax error: %.200s", err.msg);
+    const char *name0 = c->name;
+    c->name = name;
+    int r = exec_block(c, &p, &p.top);
+    c->name = name0;
+    script_prog_release(&p);
     return r;
 }
 
@@ -1145,66 +828,23 @@ enum sim_script_result sim_script_run(const struct sim_script_host *h, const cha
     if (!rep)
         rep = &dummy;
     memset(rep, 0, sizeof *rep);
+    struct script_prog p;
+    struct script_syntax_err err;
+    if (script_parse(text, text ? len : 0, &p, &err) != 0) {
+        rep->line = err.line;
+        snprintf(rep->err, sizeof rep->err, "syntax error: %.200s", err.msg);
+        return SIM_SCRIPT_SYNTAX;
+    }
     struct ctx *c = xcalloc(1, sizeof *c);
     c->h = h;
     c->rep = rep;
-    struct prog p;
-    enum sim_script_result res;
-    if (prog_parse(&p, name, text ? text : "", text ? len : 0) != 0) {
-        rep->line = p.err_line;
-        snprintf(rep->err, sizeof rep->err, "syntax error: %.200s", p.err);
-        res = SIM_SCRIPT_SYNTAX;
-    } else {
-        int r = exec_block(c, &p, &p.top);
-        res = r == R_OK       ? SIM_SCRIPT_OK
-              : r == R_REBOOT ? SIM_SCRIPT_REBOOT
-              : r == R_STOP   ? SIM_SCRIPT_STOPPED
-                              : SIM_SCRIPT_FAILED;
-    }
-    prog_free(&p);
+    c->name = name;
+    int r = exec_block(c, &p, &p.top);
+    script_prog_release(&p);
     vars_drop(c, 0);
     free(c);
-    return res;
-}
-
-/* ---- file store ------------------------------------------------------- */
-
-void sim_files_release(struct sim_files *f)
-{
-    if (!f)
-        return;
-    for (size_t i = 0; i < f->n; i++) {
-        free(f->v[i].name);
-        free(f->v[i].data);
-    }
-    f->n = 0;
-}
-
-int sim_files_put(struct sim_files *f, const char *name, const char *data, size_t len)
-{
-    struct sim_file *slot = NULL;
-    for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->v[i].name, name) == 0)
-            slot = &f->v[i];
-    if (!slot) {
-        if (f->n >= SIM_MAX_FILES)
-            return -ENOSPC;
-        slot = &f->v[f->n++];
-        slot->name = xstrdup(name);
-        slot->data = NULL;
-    }
-    free(slot->data);
-    slot->data = xmalloc(len + 1);
-    memcpy(slot->data, data, len);
-    slot->data[len] = '\0';
-    slot->len = len;
-    return 0;
-}
-
-const struct sim_file *sim_files_get(const struct sim_files *f, const char *name)
-{
-    for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->v[i].name, name) == 0)
-            return &f->v[i];
-    return NULL;
+    return r == R_OK       ? SIM_SCRIPT_OK
+           : r == R_REBOOT ? SIM_SCRIPT_REBOOT
+           : r == R_STOP   ? SIM_SCRIPT_STOPPED
+                           : SIM_SCRIPT_FAILED;
 }
