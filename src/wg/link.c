@@ -5,11 +5,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <net/if.h> /* IFF_UP, IFNAMSIZ, if_nametoindex (no <linux/if.h>: they clash) */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +18,6 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-
-/* if_nametoindex without <net/if.h>, which clashes with <linux/if.h>. */
-extern unsigned int if_nametoindex(const char *ifname);
 
 #define NL_REQ_MAX 512
 #define NL_REPLY_MAX 8192

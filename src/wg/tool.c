@@ -76,7 +76,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     memset(o, 0, sizeof(*o));
     o->peers = 10000;
     o->adds = 50;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
@@ -101,7 +101,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->adds = (unsigned)strtoul(v, NULL, 10);
         else
             return -EINVAL;
-        i++;
     }
     return o->ifname ? 0 : -EINVAL;
 }

@@ -6,6 +6,7 @@
 #include "wg_backend_int.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,6 @@
 #include <unistd.h>
 
 extern char **environ;
-extern unsigned int if_nametoindex(const char *ifname);
 
 #define STOP_GRACE_MS 2000
 #define POLL_STEP_MS 5
