@@ -17,6 +17,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$ROOT/build}
+export PYTHONDONTWRITEBYTECODE=1
 if [[ ! -x $BUILD/src/wg/tikgate-wg ]]; then
     ninja -C "$BUILD" src/wg/tikgate-wg >/dev/null
 fi
