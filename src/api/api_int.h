@@ -77,24 +77,14 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
 json_t *credential_to_json(const struct credential *c);
 json_t *api_key_to_json(const struct api_key *k, const char *secret);
 json_t *note_to_json(const struct site_note *n);
+/* A job; with_events adds its orchestration log ("events", oldest first). */
+json_t *job_to_json(const struct job *j, bool with_events);
 
-/* --- queueing jobs (enqueue.c) --- */
-/*
- * Queues a job for site_id with the given plan (or raw script when plan is
- * NULL). Joins the caller's store transaction if one is open. ret_job (may be
- * NULL) receives the new job's id. 0 or a store error.
- */
-int api_enqueue(struct api *api, const char *site_id, const char *kind, const char *description,
-                const struct job_plan *plan, const char *script, bool express, bool needs_ack,
-                const char *created_by, const char *idempotency_key, char ret_job[37]);
-/* Queues a policy job for every adopted site in site_ids (policy pol). */
-int api_enqueue_policy_jobs(struct api *api, const struct policy *pol,
-                            const struct strlist *site_ids, const char *created_by);
+/* --- notifications --- */
 /* Tells the dispatcher (if any) that jobs were queued. */
 void api_jobs_queued(struct api *api);
 /* Tells the edge (if any) that grants changed. */
 void api_grants_changed(struct api *api);
-json_t *job_to_json(const struct job *j, bool with_events);
 
 /* --- handlers --- */
 void h_healthz(struct api_call *call);

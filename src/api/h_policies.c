@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "api_int.h"
+#include "enqueue.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
@@ -28,7 +29,8 @@ static int queue_policy_jobs(struct api_call *call, const char *policy_id,
         if (!only_sites || strlist_contains(only_sites, adopted.items[i]))
             strlist_add(&chosen, adopted.items[i]);
     if (r == 0)
-        r = api_enqueue_policy_jobs(call->api, &p, &chosen, call->who.name);
+        r = jobs_enqueue_policy(call->api->store, &p, &chosen, call->api->cfg.mgmt_networks,
+                                call->who.name);
     strlist_release(&adopted);
     strlist_release(&chosen);
     policy_release(&p);
@@ -218,7 +220,8 @@ void h_policies_delete(struct api_call *call)
             if (r == 0)
                 r = store_policy_delete(call->api->store, call->who.tenant_id, id);
             if (r == 0)
-                r = api_enqueue_policy_jobs(call->api, &def, &moved, call->who.name);
+                r = jobs_enqueue_policy(call->api->store, &def, &moved,
+                                        call->api->cfg.mgmt_networks, call->who.name);
             if (r == 0)
                 r = store_tx_commit(call->api->store);
             else

@@ -250,8 +250,16 @@ void h_sites_delete(struct api_call *call)
     if (r == 0) {
         struct job_plan plan = {0};
         plan_site_cleanup(call->api, &s, &plan);
-        r = api_enqueue(call->api, id, "site_delete", "Remove tikgate from the router", &plan,
-                        NULL, true, true, call->who.name, NULL, NULL);
+        struct job_spec spec = {
+            .site_id = id,
+            .kind = JOB_KIND_SITE_DELETE,
+            .description = "Remove tikgate from the router",
+            .plan = &plan,
+            .express = true,
+            .needs_ack = true,
+            .created_by = call->who.name,
+        };
+        r = jobs_enqueue(call->api->store, &spec, NULL);
         job_plan_release(&plan);
     }
     if (r == 0)
@@ -343,8 +351,16 @@ void h_credentials_rotate(struct api_call *call)
             struct job_site_ctx ctx = {.site_id = id,
                                        .mgmt_networks = call->api->cfg.mgmt_networks};
             job_plan_api_user(&plan, saved.username, saved.password, &ctx);
-            r = api_enqueue(call->api, id, "api_user", "Rotate the API user's password", &plan,
-                            NULL, true, true, call->who.name, NULL, NULL);
+            struct job_spec spec = {
+                .site_id = id,
+                .kind = JOB_KIND_API_USER,
+                .description = "Rotate the API user's password",
+                .plan = &plan,
+                .express = true,
+                .needs_ack = true,
+                .created_by = call->who.name,
+            };
+            r = jobs_enqueue(call->api->store, &spec, NULL);
             job_plan_release(&plan);
             if (r < 0) {
                 sodium_memzero(saved.password, sizeof saved.password);

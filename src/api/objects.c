@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "api_int.h"
+#include "timefmt.h"
 
 static json_t *strlist_to_json(const struct strlist *l)
 {
@@ -203,5 +204,50 @@ json_t *note_to_json(const struct site_note *n)
     json_object_set_new(o, "content", json_string(n->content ? n->content : ""));
     json_object_set_new(o, "updated_at", json_time_or_null(n->updated_at));
     json_object_set_new(o, "updated_by", json_str_or_null(n->updated_by));
+    return o;
+}
+
+static json_t *time_ms_json(int64_t ms)
+{
+    char s[RFC3339_LEN];
+    time_format_rfc3339(ms / 1000, s);
+    /* "2024-06-22T04:33:29+00:00" -> "2024-06-22T04:33:29.123+00:00": events need ms order. */
+    char out[40];
+    snprintf(out, sizeof out, "%.19s.%03lld+00:00", s, (long long)(ms % 1000));
+    return json_string(out);
+}
+
+json_t *job_to_json(const struct job *j, bool with_events)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(j->id));
+    json_object_set_new(o, "token", json_string(j->token));
+    json_object_set_new(o, "site_id", json_string(j->site_id));
+    json_object_set_new(o, "kind", json_string(job_kind_name(j->kind)));
+    json_object_set_new(o, "description", json_string(j->description ? j->description : ""));
+    json_object_set_new(o, "status", json_string(job_status_name(j->status)));
+    json_object_set_new(o, "express_execute", json_boolean(j->express));
+    json_object_set_new(o, "needs_acknowledgement", json_boolean(j->needs_ack));
+    json_object_set_new(o, "idempotency_key", json_str_or_null(j->idempotency_key));
+    json_object_set_new(o, "attempts", json_integer(j->attempts));
+    json_object_set_new(o, "created_at", json_time_or_null(j->created_at));
+    json_object_set_new(o, "started_at", json_time_or_null(j->started_at));
+    json_object_set_new(o, "completed_at", json_time_or_null(j->completed_at));
+    json_object_set_new(o, "failed_at", json_time_or_null(j->failed_at));
+    json_object_set_new(o, "deleted_at", json_time_or_null(j->deleted_at));
+    json_object_set_new(o, "last_error", json_str_or_null(j->last_error));
+    json_object_set_new(o, "created_by", json_str_or_null(j->created_by));
+    json_object_set_new(o, "script", j->is_script ? json_string(j->payload) : json_null());
+    if (with_events) {
+        json_t *ev = json_array();
+        for (size_t i = 0; i < j->nevents; i++) {
+            json_t *e = json_object();
+            json_object_set_new(e, "at", time_ms_json(j->events[i].at_ms));
+            json_object_set_new(e, "kind", json_string(j->events[i].kind));
+            json_object_set_new(e, "message", json_string(j->events[i].message));
+            json_array_append_new(ev, e);
+        }
+        json_object_set_new(o, "events", ev);
+    }
     return o;
 }

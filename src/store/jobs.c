@@ -27,7 +27,8 @@ static void read_job(struct store *s, sqlite3_stmt *st, struct job *j)
     col_copy(st, 1, j->site_id, sizeof j->site_id);
     col_copy(st, 2, j->tenant_id, sizeof j->tenant_id);
     col_copy(st, 3, j->token, sizeof j->token);
-    j->kind = col_strdup(st, 4);
+    if (job_kind_parse((const char *)sqlite3_column_text(st, 4), &j->kind) < 0)
+        j->kind = JOB_KIND_COUNT;
     j->description = col_strdup(st, 5);
     const char *sealed = (const char *)sqlite3_column_text(st, 6);
     j->payload = sealed ? store_open_text(s, sealed) : NULL;
@@ -87,7 +88,7 @@ int store_job_insert(struct store *s, const struct job *j)
     bind_text(st, 1, j->id);
     bind_text(st, 2, j->site_id);
     bind_text(st, 3, j->token);
-    bind_text(st, 4, j->kind);
+    bind_text(st, 4, job_kind_name(j->kind));
     bind_text(st, 5, j->description);
     char *sealed = store_seal_text(s, j->payload);
     bind_text(st, 6, sealed);
@@ -364,12 +365,13 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
                           ok ? "completed" : "failed", message);
     /* A site's cleanup job done: the site (and with it its log) goes. */
     static const char drop_site[] =
-        "DELETE FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ? AND "
-        "kind = 'site_delete') AND status = 'deleting'";
+        "DELETE FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ?1 AND "
+        "kind = ?2) AND status = 'deleting'";
     if (r == 0 && ok) {
         sqlite3_stmt *d = store_stmt(c, drop_site);
         if (d) {
             bind_text(d, 1, job_id);
+            bind_text(d, 2, job_kind_name(JOB_KIND_SITE_DELETE));
             r = store_step_done(c, d);
         }
     }
@@ -403,7 +405,7 @@ int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const 
     return update_with_event(s, sql, job_id, next_ms, message, "retry_scheduled", message);
 }
 
-int store_job_router_update(struct store *s, const char *job_id, const char *status)
+int store_job_router_update(struct store *s, const char *job_id, enum job_router_status status)
 {
     struct job j;
     int r = store_job_get_any(s, job_id, &j);
@@ -414,7 +416,7 @@ int store_job_router_update(struct store *s, const char *job_id, const char *sta
     job_release(&j);
     if (cur == JOB_COMPLETED || cur == JOB_FAILED || cur == JOB_DELETED)
         return -EBUSY;
-    if (!strcmp(status, "busy")) {
+    if (status == JOB_ROUTER_BUSY) {
         static const char sql[] =
             "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?1), "
             "last_error = ?2 WHERE id = ?3";
@@ -425,9 +427,9 @@ int store_job_router_update(struct store *s, const char *job_id, const char *sta
                                  "Completed on delivery (no acknowledgement needed)");
         return r;
     }
-    if (!strcmp(status, "done"))
+    if (status == JOB_ROUTER_DONE)
         return store_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
-    if (!strcmp(status, "fail"))
+    if (status == JOB_ROUTER_FAIL)
         return store_job_finish(s, job_id, JOB_FAILED, "The router reported a failure");
     return -EINVAL;
 }

@@ -184,8 +184,11 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
                      const char *message);
 /* running -> pending again at next_ms (attempts + 1), with a "retry" event. */
 int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message);
-/* The router reported busy/done/fail for a pull job. -ENOENT, -EBUSY when already final. */
-int store_job_router_update(struct store *s, const char *job_id, const char *status);
+/*
+ * The router reported busy/done/fail for a pull job. -ENOENT, -EBUSY when already final,
+ * -EINVAL for a status outside the enum.
+ */
+int store_job_router_update(struct store *s, const char *job_id, enum job_router_status status);
 /* running jobs whose lease expired go back to pending (a crash, a lost router). *ret_n. */
 int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n);
 /* Every running push job goes back to pending (start-up after a crash). */

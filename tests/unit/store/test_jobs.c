@@ -171,25 +171,25 @@ static void test_router_update(void **state)
     fx_job(f, a, false, true, NULL, NULL, j3);
 
     claim_pull(f, a, j1);
-    assert_int_equal(store_job_router_update(f->s, j1, "busy"), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_BUSY), 0);
     assert_int_equal(status_of(f, j1), JOB_RUNNING);
-    assert_int_equal(store_job_router_update(f->s, j1, "bogus"), -EINVAL);
-    assert_int_equal(store_job_router_update(f->s, j1, "done"), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_STATUS_COUNT), -EINVAL);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_DONE), 0);
     assert_int_equal(status_of(f, j1), JOB_COMPLETED);
-    assert_int_equal(store_job_router_update(f->s, j1, "done"), -EBUSY);
-    assert_int_equal(store_job_router_update(f->s, j1, "fail"), -EBUSY);
-    assert_int_equal(store_job_router_update(f->s, j1, "busy"), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_DONE), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_FAIL), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_BUSY), -EBUSY);
 
     /* needs_ack false (a reboot): busy is already the end. */
     claim_pull(f, a, j2);
-    assert_int_equal(store_job_router_update(f->s, j2, "busy"), 0);
+    assert_int_equal(store_job_router_update(f->s, j2, JOB_ROUTER_BUSY), 0);
     assert_int_equal(status_of(f, j2), JOB_COMPLETED);
 
     claim_pull(f, a, j3);
-    assert_int_equal(store_job_router_update(f->s, j3, "fail"), 0);
+    assert_int_equal(store_job_router_update(f->s, j3, JOB_ROUTER_FAIL), 0);
     assert_int_equal(status_of(f, j3), JOB_FAILED);
     assert_int_equal(store_job_router_update(f->s, "00000000-0000-7000-8000-000000000000",
-                                             "done"),
+                                             JOB_ROUTER_DONE),
                      -ENOENT);
 
     struct job j;
@@ -283,8 +283,8 @@ static void test_idempotency(void **state)
     memcpy(j.id, "00000000-0000-7000-8000-0000000000aa", 37);
     memcpy(j.site_id, a, 37);
     memcpy(j.token, "tok0000000", 11);
-    char kind[] = "policy", desc[] = "d", payload[] = "", key[] = "key-1";
-    j.kind = kind;
+    char desc[] = "d", payload[] = "", key[] = "key-1";
+    j.kind = JOB_KIND_POLICY;
     j.description = desc;
     j.payload = payload;
     j.idempotency_key = key;

@@ -1,7 +1,7 @@
 /*
- * test_enqueue.c - the router-side plans of transient grants (enqueue.c): a temporary user
+ * test_plan_grants.c - the router-side plans of transient grants (plan.c): a temporary user
  * in group full or tikgate-ro for access, a dst-nat rule (plus a masquerade on request) for
- * a forward, and their teardowns.
+ * a forward, and their teardowns; the kind and description of their jobs.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "enqueue.h"
+#include "plan.h"
 
 #define GID "0190a1b2-0000-7000-8000-000000000001"
 #define MGMT "100.64.0.0/10"
