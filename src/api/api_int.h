@@ -13,6 +13,8 @@
 #include "plan.h"
 #include "policy.h"
 #include "site.h"
+#include "store.h"
+#include "user.h"
 
 /* Everything one request's handler needs. */
 struct api_call {
@@ -69,7 +71,11 @@ int body_string_array(const json_t *obj, const char *key, const char *param, siz
 /* True when id is a syntactically valid UUID; otherwise fills a 404 for <what>. */
 bool api_check_id(struct api_call *call, const char *id, const char *what);
 
-/* --- object mapping --- */
+/*
+ * --- object mapping (objects.c) ---
+ * The *_to_json mappers borrow what they map, do no I/O and return a new
+ * reference (json_decref it, or hand it to api_send_json / a json_*_set_new).
+ */
 json_t *policy_to_json(const struct policy *p, bool with_sites);
 /* Parses a full policy body (create/PUT) into p; name/services/networks/flags. */
 int policy_from_json(const json_t *obj, struct policy *p, struct tg_err *err);
@@ -79,6 +85,12 @@ json_t *api_key_to_json(const struct api_key *k, const char *secret);
 json_t *note_to_json(const struct site_note *n);
 /* A job; with_events adds its orchestration log ("events", oldest first). */
 json_t *job_to_json(const struct job *j, bool with_events);
+/* A transient access or forward as of now_ms (expired, time_to_expire); password included. */
+json_t *grant_to_json(const struct grant *g, int64_t now_ms);
+/* One connection record of a grant. */
+json_t *connection_to_json(const struct grant_connection *c);
+/* A portal user (never the password hash). */
+json_t *user_to_json(const struct user *u);
 
 /* --- notifications --- */
 /* Tells the dispatcher (if any) that jobs were queued. */

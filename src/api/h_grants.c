@@ -14,9 +14,7 @@
 
 #include "alloc.h"
 #include "api_int.h"
-#include "cidr.h"
 #include "grants.h"
-#include "rand.h"
 #include "store.h"
 #include "timefmt.h"
 
@@ -24,74 +22,6 @@ void api_grants_changed(struct api *api)
 {
     if (api->cfg.grants_changed)
         api->cfg.grants_changed(api->cfg.grants_ctx);
-}
-
-static bool grant_expired(const struct grant *g, int64_t now_ms)
-{
-    return g->torn_down_at != 0 || g->expires_at_ms <= now_ms;
-}
-
-static json_t *grant_to_json(struct api *api, const struct grant *g)
-{
-    int64_t now_ms = time_now_ms();
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(g->id));
-    json_object_set_new(o, "site_id", json_string(g->site_id));
-    if (g->kind == GRANT_ACCESS) {
-        json_object_set_new(o, "username", json_string(g->username));
-        json_object_set_new(o, "password", json_string(g->password));
-    }
-    json_object_set_new(o, "port", json_integer(g->port));
-    if (g->kind == GRANT_ACCESS) {
-        json_object_set_new(o, "type", json_string(g->access_type));
-        json_object_set_new(o, "full_access", json_boolean(g->full_access));
-        json_object_set_new(o, "allow_rfc1918", json_boolean(g->allow_rfc1918));
-    } else {
-        json_object_set_new(o, "dst_address", json_string(g->dst_address));
-        json_object_set_new(o, "dst_port", json_integer(g->dst_port));
-        json_object_set_new(o, "masquerade", json_boolean(g->masquerade));
-    }
-    json_object_set_new(o, "config_committed_to_site", json_time_or_null(g->config_committed_at));
-    json_object_set_new(o, "config_removed_from_site", json_boolean(g->config_removed_from_site));
-    json_object_set_new(o, "config_removed_from_mpac", json_boolean(g->config_removed_from_mpac));
-    json_object_set_new(o, "revoked_early", json_boolean(g->revoked_early));
-    if (g->kind == GRANT_ACCESS) {
-        struct cidr c;
-        bool host = cidr_parse(g->allow_only_cidr, CIDR_STRICT, &c) == 0 &&
-                    c.prefix == (c.family == AF_INET ? 32 : 128);
-        char ip[sizeof g->allow_only_cidr] = "";
-        if (host) {
-            snprintf(ip, sizeof ip, "%s", g->allow_only_cidr);
-            char *slash = strchr(ip, '/');
-            if (slash)
-                *slash = '\0';
-        }
-        json_object_set_new(o, "allow_only_ip", host ? json_string(ip) : json_null());
-    }
-    json_object_set_new(o, "allow_only_cidr", json_string(g->allow_only_cidr));
-    json_object_set_new(o, "authorized_at",
-                        json_time_or_null(store_grant_first_connection(api->store, g->id) / 1000));
-    json_object_set_new(o, "expires_at", json_time_or_null(g->expires_at_ms / 1000));
-    json_object_set_new(o, "expired", json_boolean(grant_expired(g, now_ms)));
-    json_object_set_new(o, "entry_point", json_string(g->entry_point));
-    char phrase[64];
-    time_phrase_relative(g->expires_at_ms / 1000, now_ms / 1000, phrase, sizeof phrase);
-    json_object_set_new(o, "time_to_expire", json_string(phrase));
-    if (g->kind == GRANT_ACCESS && !strcmp(g->access_type, "winbox")) {
-        char *link = xasprintf("winbox://%s:%d?username=%s&password=%s", g->entry_point, g->port,
-                               g->username, g->password);
-        json_object_set_new(o, "onclick", json_string(link));
-        free(link);
-    } else if (g->kind == GRANT_ACCESS) {
-        char *link = xasprintf("ssh://%s@%s:%d", g->username, g->entry_point, g->port);
-        json_object_set_new(o, "onclick", json_string(link));
-        free(link);
-    }
-    json_object_set_new(o, "rate_limit_bps",
-                        g->rate_limit ? json_integer((json_int_t)g->rate_limit) : json_null());
-    json_object_set_new(o, "created_by", json_str_or_null(g->created_by));
-    json_object_set_new(o, "created_at", json_time_or_null(g->created_at));
-    return o;
 }
 
 static void list(struct api_call *call, enum grant_kind kind)
@@ -106,9 +36,10 @@ static void list(struct api_call *call, enum grant_kind kind)
     int r = store_grant_list(call->api->store, call->who.tenant_id, site, kind, only, &a, &n);
     if (r < 0)
         return api_fail_store(call, r, "site");
+    int64_t now_ms = time_now_ms();
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, grant_to_json(call->api, &a[i]));
+        json_array_append_new(arr, grant_to_json(&a[i], now_ms));
     store_grant_array_free(a, n);
     api_send_json(call, 200, arr);
 }
@@ -121,7 +52,7 @@ static void send_grant(struct api_call *call, enum grant_kind kind, const char *
     if (r < 0)
         return api_fail_store(call, r, kind == GRANT_ACCESS ? "transient access" :
                                                               "transient forward");
-    api_send_json(call, status, grant_to_json(call->api, &g));
+    api_send_json(call, status, grant_to_json(&g, time_now_ms()));
     sodium_memzero(g.password, sizeof g.password);
     grant_release(&g);
 }
@@ -380,20 +311,8 @@ static void connections(struct api_call *call, enum grant_kind kind)
     if (r < 0)
         return api_fail_store(call, r, "grant");
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(c[i].id));
-        json_object_set_new(o, "source", json_string(c[i].source));
-        json_object_set_new(o, "started_at", json_time_or_null(c[i].started_ms / 1000));
-        json_object_set_new(o, "ended_at", json_time_or_null(c[i].ended_ms / 1000));
-        json_object_set_new(o, "started_ms", json_integer(c[i].started_ms));
-        json_object_set_new(o, "ended_ms", c[i].ended_ms ? json_integer(c[i].ended_ms)
-                                                         : json_null());
-        json_object_set_new(o, "bytes_in", json_integer((json_int_t)c[i].bytes_in));
-        json_object_set_new(o, "bytes_out", json_integer((json_int_t)c[i].bytes_out));
-        json_object_set_new(o, "outcome", json_string(c[i].outcome));
-        json_array_append_new(arr, o);
-    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, connection_to_json(&c[i]));
     free(c);
     api_send_json(call, 200, arr);
 }

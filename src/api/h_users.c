@@ -14,20 +14,6 @@
 #include "store.h"
 #include "timefmt.h"
 
-static json_t *user_to_json(const struct user *u)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(u->id));
-    json_object_set_new(o, "tenant_id", json_string(u->tenant_id));
-    json_object_set_new(o, "email", json_string(u->email));
-    json_object_set_new(o, "role", json_string(user_role_name(u->role)));
-    json_object_set_new(o, "disabled", json_boolean(u->disabled));
-    json_object_set_new(o, "created_at", json_time_or_null(u->created_at));
-    json_object_set_new(o, "updated_at", json_time_or_null(u->updated_at));
-    json_object_set_new(o, "last_login_at", json_time_or_null(u->last_login_at));
-    return o;
-}
-
 static json_t *scopes_json(uint32_t mask)
 {
     struct strlist l = {0};

@@ -53,6 +53,12 @@ struct grant {
     char setup_job_id[37];
     char teardown_job_id[37];
     char *created_by; /* owned */
+    /*
+     * Start (ms) of the first connection the edge accepted, 0 = none yet.
+     * Filled by the store's grant reads for the API (get, list); 0 from
+     * store_grants_live() and store_site_grants().
+     */
+    int64_t authorized_at_ms;
     /* filled by the store for the edge: where to relay */
     char *target_address; /* owned: the site's tunnel address */
     int target_port;

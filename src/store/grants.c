@@ -10,12 +10,18 @@
 #include "store_int.h"
 #include "timefmt.h"
 
-#define GRANT_COLUMNS                                                                              \
+#define GRANT_BASE_COLUMNS                                                                         \
     "g.id, g.site_id, g.kind, g.entry_point, g.port, g.username, g.password_sealed, "             \
     "g.access_type, g.full_access, g.allow_rfc1918, g.dst_address, g.dst_port, g.masquerade, "    \
     "g.allow_only_cidr, g.rate_limit, g.created_at, g.expires_at_ms, g.revoked_early, "           \
     "g.torn_down_at, g.config_committed_at, g.config_removed_from_site, "                         \
     "g.config_removed_from_mpac, g.setup_job_id, g.teardown_job_id, g.created_by"
+/* For the API: + authorized_at (column 25), the start of the first accepted connection. */
+#define GRANT_COLUMNS                                                                              \
+    GRANT_BASE_COLUMNS ", (SELECT min(c.started_ms) FROM grant_connections c "                    \
+                       "WHERE c.grant_id = g.id AND c.outcome != 'refused')"
+/* For the edge's hot paths: column 25 is NULL (no scan of the connection records). */
+#define GRANT_COLUMNS_NO_AUTH GRANT_BASE_COLUMNS ", NULL"
 
 static void read_grant(struct store *s, sqlite3_stmt *st, struct grant *g)
 {
@@ -54,6 +60,7 @@ static void read_grant(struct store *s, sqlite3_stmt *st, struct grant *g)
     col_copy(st, 22, g->setup_job_id, sizeof g->setup_job_id);
     col_copy(st, 23, g->teardown_job_id, sizeof g->teardown_job_id);
     g->created_by = col_strdup(st, 24);
+    g->authorized_at_ms = col_time(st, 25);
 }
 
 int store_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
@@ -112,9 +119,9 @@ static void grant_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
     struct grant *g = elem;
     read_grant(ctx, st, g);
-    if (sqlite3_column_count(st) > 25) {
-        g->target_address = col_strdup(st, 25);
-        g->target_port = sqlite3_column_int(st, 26);
+    if (sqlite3_column_count(st) > 26) {
+        g->target_address = col_strdup(st, 26);
+        g->target_port = sqlite3_column_int(st, 27);
     }
 }
 
@@ -316,7 +323,8 @@ int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms,
     /* Access relays to the site's winbox or ssh port (from its policy); a forward relays to
      * the same port number on the router, where the grant's dst-nat rule listens. */
     static const char sql[] =
-        "SELECT " GRANT_COLUMNS ", s.tunnel_address, CASE g.kind WHEN 'forward' THEN g.port "
+        "SELECT " GRANT_COLUMNS_NO_AUTH ", s.tunnel_address, "
+        "CASE g.kind WHEN 'forward' THEN g.port "
         "ELSE (SELECT ps.port FROM policy_services ps WHERE ps.policy_id = s.policy_id AND "
         "ps.service = CASE g.access_type WHEN 'ssh' THEN 1 ELSE 0 END) END "
         "FROM grants g JOIN sites s ON s.id = g.site_id WHERE g.entry_point = ?1 AND "
@@ -401,20 +409,6 @@ static void conn_row(void *ctx, sqlite3_stmt *st, void *elem)
     x->id = sqlite3_column_int64(st, 6);
 }
 
-int64_t store_grant_first_connection(struct store *s, const char *grant_id)
-{
-    struct store_conn *c = store_conn(s);
-    static const char sql[] = "SELECT min(started_ms) FROM grant_connections WHERE grant_id = ? "
-                              "AND outcome != 'refused'";
-    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
-    if (!st)
-        return 0;
-    bind_text(st, 1, grant_id);
-    int64_t t = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : 0;
-    sqlite3_reset(st);
-    return t;
-}
-
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                           struct grant_connection **ret, size_t *n)
 {
@@ -433,8 +427,8 @@ int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_i
 
 int store_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n)
 {
-    static const char sql[] = "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.site_id = ?1 AND "
-                              "g.config_removed_from_site = 0 ORDER BY g.rowid";
+    static const char sql[] = "SELECT " GRANT_COLUMNS_NO_AUTH " FROM grants g WHERE "
+                              "g.site_id = ?1 AND g.config_removed_from_site = 0 ORDER BY g.rowid";
     struct list_args a = {.site = site_id};
     return list_query(s, sql, bind_site_only, &a, ret, n);
 }

@@ -247,8 +247,6 @@ int store_grant_conn_insert(struct store *s, const char *grant_id,
 /* Records of a grant with id > after_id, oldest first, at most limit. */
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                           struct grant_connection **ret, size_t *n);
-/* Start time (ms) of the first accepted connection of a grant, 0 when none. */
-int64_t store_grant_first_connection(struct store *s, const char *grant_id);
 
 /* --- users and sessions --- */
 
