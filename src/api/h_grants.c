@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "grants.h"
@@ -53,7 +51,6 @@ static void send_grant(struct api_call *call, enum grant_kind kind, const char *
         return api_fail_store(call, r, kind == GRANT_ACCESS ? "transient access" :
                                                               "transient forward");
     api_send_json(call, status, grant_to_json(&g, time_now_ms()));
-    sodium_memzero(g.password, sizeof g.password);
     grant_release(&g);
 }
 
@@ -191,7 +188,6 @@ void h_access_create(struct api_call *call)
     }
     create_grant(call, &g);
 out:
-    sodium_memzero(g.password, sizeof g.password);
     grant_release(&g);
 }
 
@@ -235,7 +231,6 @@ static bool find_grant(struct api_call *call, enum grant_kind kind, const char *
         api_fail_store(call, r, "grant");
         return false;
     }
-    sodium_memzero(g.password, sizeof g.password);
     grant_release(&g);
     *ret_site = site;
     *ret_id = id;

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "enqueue.h"
@@ -334,18 +332,20 @@ void h_credentials_rotate(struct api_call *call)
     const char *id = api_param(call, 0);
     if (!api_check_id(call, id, "site"))
         return;
-    struct credential cred, saved;
-    credential_generate(&cred, id);
     struct site s;
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
     if (r < 0)
         return api_fail_store(call, r, "site");
     bool adopted = s.status != SITE_PENDING_ONBOARDING;
     site_release(&s);
+    struct credential cred, saved;
+    credential_generate(&cred, id);
+    bool rotated = false;
     /* The new password and the job that gives it to the router commit together. */
     r = store_tx_begin(call->api->store);
     if (r == 0) {
         r = store_credential_rotate(call->api->store, call->who.tenant_id, &cred, &saved);
+        rotated = r == 0;
         if (r == 0 && adopted) {
             struct job_plan plan = {0};
             struct job_site_ctx ctx = {.site_id = id,
@@ -362,21 +362,19 @@ void h_credentials_rotate(struct api_call *call)
             };
             r = jobs_enqueue(call->api->store, &spec, NULL);
             job_plan_release(&plan);
-            if (r < 0) {
-                sodium_memzero(saved.password, sizeof saved.password);
-                credential_release(&saved);
-            }
         }
         if (r == 0)
             r = store_tx_commit(call->api->store);
         else
             store_tx_rollback(call->api->store);
     }
-    sodium_memzero(cred.password, sizeof cred.password);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
-    api_jobs_queued(call->api);
-    api_send_json(call, 201, credential_to_json(&saved));
-    sodium_memzero(saved.password, sizeof saved.password);
-    credential_release(&saved);
+    credential_release(&cred);
+    if (r == 0) {
+        api_jobs_queued(call->api);
+        api_send_json(call, 201, credential_to_json(&saved));
+    } else {
+        api_fail_store(call, r, "site");
+    }
+    if (rotated)
+        credential_release(&saved);
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cidr.h"
 #include "rand.h"
 
@@ -12,6 +14,7 @@ void grant_release(struct grant *g)
 {
     if (!g)
         return;
+    sodium_memzero(g->password, sizeof g->password);
     free(g->entry_point);
     free(g->created_by);
     free(g->target_address);

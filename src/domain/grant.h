@@ -64,6 +64,7 @@ struct grant {
     int target_port;
 };
 
+/* Frees the owned strings and wipes the password. Accepts NULL. */
 void grant_release(struct grant *g);
 const char *grant_kind_name(enum grant_kind k);
 

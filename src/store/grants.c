@@ -128,7 +128,6 @@ static void grant_row(void *ctx, sqlite3_stmt *st, void *elem)
 static void grant_release_elem(void *elem)
 {
     struct grant *g = elem;
-    sodium_memzero(g->password, sizeof g->password);
     grant_release(g);
 }
 
@@ -335,10 +334,8 @@ int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms,
 
 void store_grant_array_free(struct grant *a, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        sodium_memzero(a[i].password, sizeof a[i].password);
+    for (size_t i = 0; i < n; i++)
         grant_release(&a[i]);
-    }
     free(a);
 }
 

@@ -243,7 +243,6 @@ static void credential_row(void *ctx, sqlite3_stmt *st, void *elem)
 static void credential_release_elem(void *elem)
 {
     struct credential *x = elem;
-    sodium_memzero(x->password, sizeof x->password);
     credential_release(x);
 }
 
@@ -323,9 +322,7 @@ out_rollback:
 
 void store_credential_array_free(struct credential *a, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        sodium_memzero(a[i].password, sizeof a[i].password);
+    for (size_t i = 0; i < n; i++)
         credential_release(&a[i]);
-    }
     free(a);
 }

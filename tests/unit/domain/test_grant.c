@@ -269,6 +269,22 @@ static void test_kind_name_and_release(void **state)
     grant_release(NULL);
 }
 
+/* The password is wiped where the grant is released, not by every caller. */
+static void test_release_wipes_password(void **state)
+{
+    (void)state;
+    struct grant g;
+    memset(&g, 0, sizeof g);
+    grant_generate_credential(g.username);
+    grant_generate_credential(g.password);
+    g.entry_point = strdup("edge.test");
+    grant_release(&g);
+    assert_null(g.entry_point);
+    for (size_t i = 0; i < sizeof g.password; i++)
+        assert_int_equal(g.password[i], 0);
+    assert_int_equal(strlen(g.username), GRANT_CRED_LEN); /* the user name is no secret */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_minutes),
         cmocka_unit_test(test_credential),
         cmocka_unit_test(test_kind_name_and_release),
+        cmocka_unit_test(test_release_wipes_password),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
