@@ -71,6 +71,26 @@ int body_string_array(const json_t *obj, const char *key, const char *param, siz
 /* True when id is a syntactically valid UUID; otherwise fills a 404 for <what>. */
 bool api_check_id(struct api_call *call, const char *id, const char *what);
 
+/* --- paged lists (docs/API.md "Paging") --- */
+#define API_PAGE_DEFAULT 100 /* items per page when ?limit= is absent */
+#define API_PAGE_MAX 1000    /* the largest ?limit= accepted */
+/*
+ * Reads ?limit= (1..max, default def) into *ret. false after sending the 400
+ * (parameter_invalid, param "limit") for anything else.
+ */
+bool api_query_limit(struct api_call *call, int def, int max, int *ret);
+/*
+ * Reads ?limit= (1..API_PAGE_MAX, default API_PAGE_DEFAULT) and ?after_id=
+ * (a UUID, borrowed from the request) into *ret. false after sending the 400
+ * for a bad value.
+ */
+bool api_page(struct api_call *call, struct store_page *ret);
+/*
+ * Like api_fail_store() for a paged list; -EINVAL (after_id names no item
+ * of this list) is the same 400 as a malformed after_id.
+ */
+void api_fail_list(struct api_call *call, int r, const char *what);
+
 /*
  * --- object mapping (objects.c) ---
  * The *_to_json mappers borrow what they map, do no I/O and return a new

@@ -29,11 +29,15 @@ static void list(struct api_call *call, enum grant_kind kind)
         return;
     const char *active = http_request_query(call->req, "active");
     bool only = active && (!strcmp(active, "true") || !strcmp(active, "1"));
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct grant *a = NULL;
     size_t n = 0;
-    int r = store_grant_list(call->api->store, call->who.tenant_id, site, kind, only, &a, &n);
+    int r = store_grant_list(call->api->store, call->who.tenant_id, site, kind, only, &page, &a,
+                             &n);
     if (r < 0)
-        return api_fail_store(call, r, "site");
+        return api_fail_list(call, r, "site");
     int64_t now_ms = time_now_ms();
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
@@ -290,19 +294,18 @@ static void connections(struct api_call *call, enum grant_kind kind)
     (void)site;
     int r;
     /* Paged: ?after_id=<id of the last record seen>&limit=<1..1000, default 1000>. */
-    long long after = 0, limit = 1000;
+    long long after = 0;
+    int limit;
     const char *q = http_request_query(call->req, "after_id");
     char *end = NULL;
     if (q && ((after = strtoll(q, &end, 10)) < 0 || *end || !*q))
         return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "after_id",
                         "after_id must be a record id (a non-negative integer).");
-    q = http_request_query(call->req, "limit");
-    if (q && ((limit = strtoll(q, &end, 10)) < 1 || limit > 1000 || *end))
-        return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "limit",
-                        "limit must be between 1 and 1000.");
+    if (!api_query_limit(call, API_PAGE_MAX, API_PAGE_MAX, &limit))
+        return;
     struct grant_connection *c = NULL;
     size_t n = 0;
-    r = store_grant_conn_list(call->api->store, id, after, (int)limit, &c, &n);
+    r = store_grant_conn_list(call->api->store, id, after, limit, &c, &n);
     if (r < 0)
         return api_fail_store(call, r, "grant");
     json_t *arr = json_array();

@@ -26,11 +26,14 @@ void h_jobs_list(struct api_call *call)
     const char *site = api_param(call, 0);
     if (!api_check_id(call, site, "site"))
         return;
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct job *a = NULL;
     size_t n = 0;
-    int r = store_job_list(call->api->store, call->who.tenant_id, site, &a, &n);
+    int r = store_job_list(call->api->store, call->who.tenant_id, site, &page, &a, &n);
     if (r < 0)
-        return api_fail_store(call, r, "site");
+        return api_fail_list(call, r, "site");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, job_to_json(&a[i], false));

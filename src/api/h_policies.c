@@ -39,11 +39,14 @@ static int queue_policy_jobs(struct api_call *call, const char *policy_id,
 
 void h_policies_list(struct api_call *call)
 {
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct policy *a = NULL;
     size_t n = 0;
-    int r = store_policy_list(call->api->store, call->who.tenant_id, &a, &n);
+    int r = store_policy_list(call->api->store, call->who.tenant_id, &page, &a, &n);
     if (r < 0)
-        return api_fail_store(call, r, "policy");
+        return api_fail_list(call, r, "policy");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, policy_to_json(&a[i], false));

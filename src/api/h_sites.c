@@ -15,11 +15,14 @@
 
 void h_sites_list(struct api_call *call)
 {
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct site *a = NULL;
     size_t n = 0;
-    int r = store_site_list(call->api->store, call->who.tenant_id, &a, &n);
+    int r = store_site_list(call->api->store, call->who.tenant_id, &page, &a, &n);
     if (r < 0)
-        return api_fail_store(call, r, "site");
+        return api_fail_list(call, r, "site");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, site_to_json(call->api, &a[i], false));

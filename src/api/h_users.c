@@ -106,11 +106,14 @@ void h_auth_me(struct api_call *call)
 
 void h_users_list(struct api_call *call)
 {
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct user *a = NULL;
     size_t n = 0;
-    int r = store_user_list(call->api->store, call->who.tenant_id, &a, &n);
+    int r = store_user_list(call->api->store, call->who.tenant_id, &page, &a, &n);
     if (r < 0)
-        return api_fail_store(call, r, "user");
+        return api_fail_list(call, r, "user");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, user_to_json(&a[i]));

@@ -147,6 +147,7 @@ struct list_args {
     int active;
     int64_t now_ms;
     const char *entry_point;
+    const struct store_page *page;
 };
 
 static void bind_list(sqlite3_stmt *st, const void *p)
@@ -157,23 +158,28 @@ static void bind_list(sqlite3_stmt *st, const void *p)
     bind_text(st, 3, a->kind);
     sqlite3_bind_int(st, 4, a->active);
     sqlite3_bind_int64(st, 5, a->now_ms);
+    store_bind_page(st, 6, a->page);
 }
 
 int store_grant_list(struct store *s, const char *tenant_id, const char *site_id,
-                     enum grant_kind kind, bool active_only, struct grant **ret, size_t *n)
+                     enum grant_kind kind, bool active_only, const struct store_page *page,
+                     struct grant **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
         return -EIO;
     int r = store_site_owned(c, tenant_id, site_id);
+    if (r == 0)
+        r = store_page_check(c, STORE_LIST_GRANTS, page, site_id, grant_kind_name(kind));
     if (r < 0)
         return r;
     static const char sql[] =
         "SELECT " GRANT_COLUMNS " FROM grants g JOIN sites s ON s.id = g.site_id "
         "WHERE g.site_id = ?1 AND s.tenant_id = ?2 AND g.kind = ?3 AND (?4 = 0 OR "
-        "(g.torn_down_at IS NULL AND g.expires_at_ms > ?5)) ORDER BY g.rowid DESC";
+        "(g.torn_down_at IS NULL AND g.expires_at_ms > ?5)) AND (?6 IS NULL OR "
+        "g.rowid < (SELECT p.rowid FROM grants p WHERE p.id = ?6)) ORDER BY g.rowid DESC LIMIT ?7";
     struct list_args a = {.tenant = tenant_id, .site = site_id, .kind = grant_kind_name(kind),
-                          .active = active_only, .now_ms = time_now_ms()};
+                          .active = active_only, .now_ms = time_now_ms(), .page = page};
     return list_query(s, sql, bind_list, &a, ret, n);
 }
 

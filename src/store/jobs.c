@@ -139,15 +139,19 @@ int store_job_by_idempotency(struct store *s, const char *site_id, const char *k
     return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
 }
 
-int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
-                   size_t *n)
+int store_job_list(struct store *s, const char *tenant_id, const char *site_id,
+                   const struct store_page *page, struct job **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
-                              "WHERE j.site_id = ? AND s.tenant_id = ? ORDER BY j.rowid DESC";
+                              "WHERE j.site_id = ?1 AND s.tenant_id = ?2 AND (?3 IS NULL OR "
+                              "j.rowid < (SELECT p.rowid FROM jobs p WHERE p.id = ?3)) "
+                              "ORDER BY j.rowid DESC LIMIT ?4";
     if (!c)
         return -EIO;
     int r = store_site_owned(c, tenant_id, site_id);
+    if (r == 0)
+        r = store_page_check(c, STORE_LIST_JOBS, page, site_id, NULL);
     if (r < 0)
         return r;
     sqlite3_stmt *st = store_stmt(c, sql);
@@ -155,6 +159,7 @@ int store_job_list(struct store *s, const char *tenant_id, const char *site_id, 
         return -EIO;
     bind_text(st, 1, site_id);
     bind_text(st, 2, tenant_id);
+    store_bind_page(st, 3, page);
     return store_collect(c, st, sizeof **ret, job_row, s, job_release_elem, (void **)ret, n);
 }
 

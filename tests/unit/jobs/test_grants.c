@@ -77,7 +77,7 @@ static void request_forward(struct grant *g, const char *site)
 static size_t jobs_of(struct fx *f, const char *site, struct job **ret)
 {
     size_t n = 0;
-    assert_int_equal(store_job_list(f->s, f->tenant, site, ret, &n), 0);
+    assert_int_equal(store_job_list(f->s, f->tenant, site, NULL, ret, &n), 0);
     return n;
 }
 

@@ -202,15 +202,18 @@ static void test_list_active(void **state)
     assert_int_equal(insert(f, &b, site, "e1", now - 1), 0);
     struct grant *l = NULL;
     size_t n = 0;
-    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, &l, &n), 0);
+    assert_int_equal(
+        store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, NULL, &l, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(l[0].id, b.id); /* newest first */
     store_grant_array_free(l, n);
-    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, true, &l, &n), 0);
+    assert_int_equal(
+        store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, true, NULL, &l, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(l[0].id, a.id);
     store_grant_array_free(l, n);
-    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_FORWARD, false, &l, &n), 0);
+    assert_int_equal(
+        store_grant_list(f->s, f->tenant, site, GRANT_FORWARD, false, NULL, &l, &n), 0);
     assert_int_equal(n, 0);
     store_grant_array_free(l, n);
     grant_release(&a);
@@ -241,7 +244,8 @@ static void test_authorized_at(void **state)
     grant_release(&got);
     struct grant *l = NULL;
     size_t n = 0;
-    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, &l, &n), 0);
+    assert_int_equal(
+        store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, NULL, &l, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(l[0].authorized_at_ms, now - 200);
     store_grant_array_free(l, n);

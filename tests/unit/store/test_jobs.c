@@ -82,7 +82,7 @@ static void test_insert_get_events(void **state)
     size_t n = 0;
     char id2[37];
     fx_job(f, site, false, true, NULL, NULL, id2);
-    assert_int_equal(store_job_list(f->s, f->tenant, site, &all, &n), 0);
+    assert_int_equal(store_job_list(f->s, f->tenant, site, NULL, &all, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(all[0].id, id2); /* newest first */
     assert_string_equal(all[1].id, id);
@@ -91,7 +91,7 @@ static void test_insert_get_events(void **state)
     char other[37];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     assert_int_equal(store_job_get(f->s, other, site, id, &j), -ENOENT);
-    assert_int_equal(store_job_list(f->s, other, site, &all, &n), -ENOENT);
+    assert_int_equal(store_job_list(f->s, other, site, NULL, &all, &n), -ENOENT);
 }
 
 static void test_claim_pull_order(void **state)

@@ -176,7 +176,7 @@ static void test_tx_inner_rollback(void **state)
     assert_int_equal(tenants(f), 1);
     struct policy *pols = NULL;
     size_t n = 99;
-    assert_int_equal(store_policy_list(f->s, id, &pols, &n), 0);
+    assert_int_equal(store_policy_list(f->s, id, NULL, &pols, &n), 0);
     assert_int_equal(n, 0);
     store_policy_array_free(pols, n);
     /* The connection is usable again afterwards. */
