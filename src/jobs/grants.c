@@ -3,14 +3,14 @@
  */
 #include "grants.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "enqueue.h"
 #include "plan.h"
 #include "rand.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 /* Tells the dispatcher and the edge, when the caller asked for it. */
 static void notify(const struct jobs_grant_env *env)
@@ -23,8 +23,7 @@ static void notify(const struct jobs_grant_env *env)
 
 /* Queues the job of step for g with plan (inside the caller's transaction). */
 static int enqueue_grant_job(struct store *st, const struct grant *g, enum job_grant_step step,
-                             const struct job_plan *plan, const char *created_by,
-                             char ret_id[37])
+                             const struct job_plan *plan, const char *created_by, char ret_id[37])
 {
     char desc[128];
     job_grant_description(g, step, desc, sizeof desc);
@@ -93,8 +92,8 @@ int jobs_grant_teardown(const struct jobs_grant_env *env, const char *grant_id, 
     r = store_tx_begin(st);
     if (r < 0)
         goto out_release;
-    r = enqueue_grant_job(st, &g, revoked ? JOB_GRANT_REVOKE : JOB_GRANT_EXPIRE, &plan,
-                          created_by, job_id);
+    r = enqueue_grant_job(st, &g, revoked ? JOB_GRANT_REVOKE : JOB_GRANT_EXPIRE, &plan, created_by,
+                          job_id);
     if (r == 0)
         r = store_grant_teardown(st, grant_id, revoked, job_id);
     if (r == 0)

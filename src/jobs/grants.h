@@ -10,10 +10,10 @@
 #ifndef TG_JOBS_GRANTS_H
 #define TG_JOBS_GRANTS_H
 
-#include <stdbool.h>
-
 #include "grant.h"
 #include "store.h"
+
+#include <stdbool.h>
 
 /* Where grants live and who hears about their changes. Borrowed by each call. */
 struct jobs_grant_env {

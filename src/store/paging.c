@@ -7,9 +7,9 @@
  * after_id name an item of this very list (same tenant, site and kind)? One
  * statement serves every list, so the check costs one cache slot.
  */
-#include <errno.h>
-
 #include "store_int.h"
+
+#include <errno.h>
 
 int store_page_check(struct store_conn *c, enum store_list list, const struct store_page *page,
                      const char *scope, const char *scope2)

@@ -4,6 +4,8 @@
  * transaction and wakes the dispatcher and the edge; a full range stores nothing; teardown
  * queues the removal once; job specs and idempotency keys.
  */
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "alloc.h"
 #include "enqueue.h"
@@ -201,9 +203,9 @@ static void test_teardown(void **state)
     assert_int_equal(h.jobs, 2);
     assert_int_equal(jobs_of(f, site, &j), 2);
     store_job_array_free(j, 2);
-    assert_int_equal(jobs_grant_teardown(&env, "00000000-0000-7000-8000-000000000000", false,
-                                         "scheduler"),
-                     -ENOENT);
+    assert_int_equal(
+        jobs_grant_teardown(&env, "00000000-0000-7000-8000-000000000000", false, "scheduler"),
+        -ENOENT);
 
     /* Expiry (the scheduler's path, without hooks). */
     struct jobs_grant_env quiet = {.store = f->s, .edge_port_lo = LO, .edge_port_hi = HI};
@@ -275,8 +277,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_setup_access, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_setup_forward_and_full_range, fx_setup,
-                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_setup_forward_and_full_range, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_teardown, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_spec, fx_setup, fx_teardown),
     };

@@ -4,6 +4,8 @@
  * short, a NULL page is the whole list, and after_id must name an item of the same list
  * (same tenant, site and kind) or the list answers -EINVAL.
  */
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "alloc.h"
 #include "helpers.h"
@@ -51,8 +53,7 @@ static void walk(struct fx *f, page_fn fn, const void *arg, int limit)
         assert_string_equal(got[i], all[i]);
 }
 
-static int sites_page(struct fx *f, const void *arg, const struct store_page *page,
-                      char ids[][37])
+static int sites_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][37])
 {
     const char *tenant = arg ? arg : f->tenant;
     struct site *a = NULL;
@@ -102,8 +103,7 @@ struct site_arg {
     const char *site;
 };
 
-static int jobs_page(struct fx *f, const void *arg, const struct store_page *page,
-                     char ids[][37])
+static int jobs_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][37])
 {
     const struct site_arg *a = arg;
     struct job *l = NULL;
@@ -151,8 +151,7 @@ struct grant_arg {
     bool active;
 };
 
-static int grants_page(struct fx *f, const void *arg, const struct store_page *page,
-                       char ids[][37])
+static int grants_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][37])
 {
     const struct grant_arg *a = arg;
     struct grant *l = NULL;
@@ -221,8 +220,7 @@ static void test_grants(void **state)
     assert_int_equal(grants_page(f, &fwds, &p, got), 1);
 }
 
-static int users_page(struct fx *f, const void *arg, const struct store_page *page,
-                      char ids[][37])
+static int users_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][37])
 {
     (void)arg;
     struct user *l = NULL;
@@ -269,8 +267,7 @@ static void test_users(void **state)
     assert_int_equal(users_page(f, NULL, &p, got), -EINVAL);
 }
 
-static int keys_page(struct fx *f, const void *arg, const struct store_page *page,
-                     char ids[][37])
+static int keys_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][37])
 {
     (void)arg;
     struct api_key *l = NULL;
