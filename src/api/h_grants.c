@@ -1,9 +1,11 @@
 /*
  * h_grants.c - transient access and transient port forwarding (seeds 000-003).
  *
- * Creating a grant allocates a free edge port, stores the grant and queues the
- * router-side job in one transaction, then tells the edge and the dispatcher.
- * Revoking tears it down the same way the scheduler does at expiry.
+ * The handlers parse the body into a struct grant_request, let the domain's
+ * grant_validate() apply the rules, and map grants to JSON (objects.c). The
+ * lifecycle itself (port, store rows, router job, wake-ups) is
+ * jobs_grant_setup() and jobs_grant_teardown() (jobs/grants.c): revoking
+ * takes the path the scheduler takes at expiry.
  */
 #include <errno.h>
 #include <stdio.h>
