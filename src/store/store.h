@@ -39,7 +39,7 @@ struct store;
  * after_id, in the list's own order, at most limit (> 0). after_id NULL:
  * from the start. after_id must name an item of the same list (same tenant,
  * site and kind; filters such as active_only aside), else the list returns
- * -EINVAL. A NULL page means the whole list.
+ * -EINVAL. A NULL page means the whole list. Borrowed for the call.
  */
 struct store_page {
     const char *after_id;
