@@ -292,8 +292,8 @@ void h_device_poll(struct api_call *call)
         site_release(&s);
         return;
     }
-    buf_printf(&b, "# tikgate job %s (%s)\n:do {\n", j.token, j.kind);
-    job_url(call->api, j.id, "busy", &b);
+    buf_printf(&b, "# tikgate job %s (%s)\n:do {\n", j.token, job_kind_name(j.kind));
+    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_BUSY), &b);
     if (j.is_script) {
         buf_append_str(&b, j.payload);
         buf_append_str(&b, "\n");
@@ -303,9 +303,9 @@ void h_device_poll(struct api_call *call)
             job_render_script(&plan, &b);
         job_plan_release(&plan);
     }
-    job_url(call->api, j.id, "done", &b);
+    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_DONE), &b);
     buf_append_str(&b, "} on-error={\n");
-    job_url(call->api, j.id, "fail", &b);
+    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_FAIL), &b);
     buf_append_str(&b, "}\n");
     send_script(call, 200, &b);
     sodium_memzero(b.data, b.len);
@@ -321,7 +321,8 @@ void h_device_job_update(struct api_call *call)
     const char *sig = http_request_query(call->req, "signature");
     if (!uuid_is_valid(id))
         return api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL, "No such job.");
-    if (!status || (strcmp(status, "busy") && strcmp(status, "done") && strcmp(status, "fail")))
+    enum job_router_status rs;
+    if (job_router_status_parse(status, &rs) < 0)
         return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "status",
                         "status must be busy, done or fail.");
     char msg[64];
@@ -329,7 +330,7 @@ void h_device_job_update(struct api_call *call)
     if (!store_mac_verify(call->api->store, msg, sig))
         return api_fail(call, TG_ERR_PERMISSION, 403, "invalid_signature", "signature",
                         "The signature does not match this job and status.");
-    int r = store_job_router_update(call->api->store, id, status);
+    int r = store_job_router_update(call->api->store, id, rs);
     if (r == -EBUSY)
         return api_fail(call, TG_ERR_CONFLICT, 409, "job_finished", NULL,
                         "The job has already finished.");

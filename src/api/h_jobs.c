@@ -10,20 +10,30 @@
 
 #include "alloc.h"
 #include "api_int.h"
+#include "enqueue.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
+
+void api_jobs_queued(struct api *api)
+{
+    if (api->cfg.jobs_queued)
+        api->cfg.jobs_queued(api->cfg.jobs_ctx);
+}
 
 void h_jobs_list(struct api_call *call)
 {
     const char *site = api_param(call, 0);
     if (!api_check_id(call, site, "site"))
         return;
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct job *a = NULL;
     size_t n = 0;
-    int r = store_job_list(call->api->store, call->who.tenant_id, site, &a, &n);
+    int r = store_job_list(call->api->store, call->who.tenant_id, site, &page, &a, &n);
     if (r < 0)
-        return api_fail_store(call, r, "site");
+        return api_fail_list(call, r, "site");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, job_to_json(&a[i], false));
@@ -122,8 +132,17 @@ static int create_custom(struct api_call *call, const char *site, char ret_id[37
         return r;
     }
     site_release(&s);
-    r = api_enqueue(call->api, site, "script", description, NULL, script, express, needs_ack,
-                    call->who.name, idem, ret_id);
+    struct job_spec spec = {
+        .site_id = site,
+        .kind = JOB_KIND_SCRIPT,
+        .description = description,
+        .script = script,
+        .express = express,
+        .needs_ack = needs_ack,
+        .created_by = call->who.name,
+        .idempotency_key = idem,
+    };
+    r = jobs_enqueue(call->api->store, &spec, ret_id);
     free(script_copy);
     if (r < 0) {
         api_fail_store(call, r, "job");
@@ -227,8 +246,16 @@ void h_site_action(struct api_call *call)
     char id[37];
     char desc[128];
     snprintf(desc, sizeof desc, "Action %s", action);
-    r = api_enqueue(call->api, s.id, "action", desc, &plan, NULL, true, needs_ack, call->who.name,
-                    NULL, id);
+    struct job_spec spec = {
+        .site_id = s.id,
+        .kind = JOB_KIND_ACTION,
+        .description = desc,
+        .plan = &plan,
+        .express = true,
+        .needs_ack = needs_ack,
+        .created_by = call->who.name,
+    };
+    r = jobs_enqueue(call->api->store, &spec, id);
     if (r < 0) {
         api_fail_store(call, r, "job");
         goto out;

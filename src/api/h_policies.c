@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "api_int.h"
+#include "enqueue.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
@@ -28,7 +29,8 @@ static int queue_policy_jobs(struct api_call *call, const char *policy_id,
         if (!only_sites || strlist_contains(only_sites, adopted.items[i]))
             strlist_add(&chosen, adopted.items[i]);
     if (r == 0)
-        r = api_enqueue_policy_jobs(call->api, &p, &chosen, call->who.name);
+        r = jobs_enqueue_policy(call->api->store, &p, &chosen, call->api->cfg.mgmt_networks,
+                                call->who.name);
     strlist_release(&adopted);
     strlist_release(&chosen);
     policy_release(&p);
@@ -37,11 +39,14 @@ static int queue_policy_jobs(struct api_call *call, const char *policy_id,
 
 void h_policies_list(struct api_call *call)
 {
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct policy *a = NULL;
     size_t n = 0;
-    int r = store_policy_list(call->api->store, call->who.tenant_id, &a, &n);
+    int r = store_policy_list(call->api->store, call->who.tenant_id, &page, &a, &n);
     if (r < 0)
-        return api_fail_store(call, r, "policy");
+        return api_fail_list(call, r, "policy");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, policy_to_json(&a[i], false));
@@ -218,7 +223,8 @@ void h_policies_delete(struct api_call *call)
             if (r == 0)
                 r = store_policy_delete(call->api->store, call->who.tenant_id, id);
             if (r == 0)
-                r = api_enqueue_policy_jobs(call->api, &def, &moved, call->who.name);
+                r = jobs_enqueue_policy(call->api->store, &def, &moved,
+                                        call->api->cfg.mgmt_networks, call->who.name);
             if (r == 0)
                 r = store_tx_commit(call->api->store);
             else

@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "enqueue.h"
@@ -17,11 +15,14 @@
 
 void h_sites_list(struct api_call *call)
 {
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct site *a = NULL;
     size_t n = 0;
-    int r = store_site_list(call->api->store, call->who.tenant_id, &a, &n);
+    int r = store_site_list(call->api->store, call->who.tenant_id, &page, &a, &n);
     if (r < 0)
-        return api_fail_store(call, r, "site");
+        return api_fail_list(call, r, "site");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, site_to_json(call->api, &a[i], false));
@@ -250,8 +251,16 @@ void h_sites_delete(struct api_call *call)
     if (r == 0) {
         struct job_plan plan = {0};
         plan_site_cleanup(call->api, &s, &plan);
-        r = api_enqueue(call->api, id, "site_delete", "Remove tikgate from the router", &plan,
-                        NULL, true, true, call->who.name, NULL, NULL);
+        struct job_spec spec = {
+            .site_id = id,
+            .kind = JOB_KIND_SITE_DELETE,
+            .description = "Remove tikgate from the router",
+            .plan = &plan,
+            .express = true,
+            .needs_ack = true,
+            .created_by = call->who.name,
+        };
+        r = jobs_enqueue(call->api->store, &spec, NULL);
         job_plan_release(&plan);
     }
     if (r == 0)
@@ -326,41 +335,49 @@ void h_credentials_rotate(struct api_call *call)
     const char *id = api_param(call, 0);
     if (!api_check_id(call, id, "site"))
         return;
-    struct credential cred, saved;
-    credential_generate(&cred, id);
     struct site s;
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
     if (r < 0)
         return api_fail_store(call, r, "site");
     bool adopted = s.status != SITE_PENDING_ONBOARDING;
     site_release(&s);
+    struct credential cred, saved;
+    credential_generate(&cred, id);
+    bool rotated = false;
     /* The new password and the job that gives it to the router commit together. */
     r = store_tx_begin(call->api->store);
     if (r == 0) {
         r = store_credential_rotate(call->api->store, call->who.tenant_id, &cred, &saved);
+        rotated = r == 0;
         if (r == 0 && adopted) {
             struct job_plan plan = {0};
             struct job_site_ctx ctx = {.site_id = id,
                                        .mgmt_networks = call->api->cfg.mgmt_networks};
             job_plan_api_user(&plan, saved.username, saved.password, &ctx);
-            r = api_enqueue(call->api, id, "api_user", "Rotate the API user's password", &plan,
-                            NULL, true, true, call->who.name, NULL, NULL);
+            struct job_spec spec = {
+                .site_id = id,
+                .kind = JOB_KIND_API_USER,
+                .description = "Rotate the API user's password",
+                .plan = &plan,
+                .express = true,
+                .needs_ack = true,
+                .created_by = call->who.name,
+            };
+            r = jobs_enqueue(call->api->store, &spec, NULL);
             job_plan_release(&plan);
-            if (r < 0) {
-                sodium_memzero(saved.password, sizeof saved.password);
-                credential_release(&saved);
-            }
         }
         if (r == 0)
             r = store_tx_commit(call->api->store);
         else
             store_tx_rollback(call->api->store);
     }
-    sodium_memzero(cred.password, sizeof cred.password);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
-    api_jobs_queued(call->api);
-    api_send_json(call, 201, credential_to_json(&saved));
-    sodium_memzero(saved.password, sizeof saved.password);
-    credential_release(&saved);
+    credential_release(&cred);
+    if (r == 0) {
+        api_jobs_queued(call->api);
+        api_send_json(call, 201, credential_to_json(&saved));
+    } else {
+        api_fail_store(call, r, "site");
+    }
+    if (rotated)
+        credential_release(&saved);
 }

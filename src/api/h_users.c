@@ -14,20 +14,6 @@
 #include "store.h"
 #include "timefmt.h"
 
-static json_t *user_to_json(const struct user *u)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(u->id));
-    json_object_set_new(o, "tenant_id", json_string(u->tenant_id));
-    json_object_set_new(o, "email", json_string(u->email));
-    json_object_set_new(o, "role", json_string(user_role_name(u->role)));
-    json_object_set_new(o, "disabled", json_boolean(u->disabled));
-    json_object_set_new(o, "created_at", json_time_or_null(u->created_at));
-    json_object_set_new(o, "updated_at", json_time_or_null(u->updated_at));
-    json_object_set_new(o, "last_login_at", json_time_or_null(u->last_login_at));
-    return o;
-}
-
 static json_t *scopes_json(uint32_t mask)
 {
     struct strlist l = {0};
@@ -120,11 +106,14 @@ void h_auth_me(struct api_call *call)
 
 void h_users_list(struct api_call *call)
 {
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct user *a = NULL;
     size_t n = 0;
-    int r = store_user_list(call->api->store, call->who.tenant_id, &a, &n);
+    int r = store_user_list(call->api->store, call->who.tenant_id, &page, &a, &n);
     if (r < 0)
-        return api_fail_store(call, r, "user");
+        return api_fail_list(call, r, "user");
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, user_to_json(&a[i]));
