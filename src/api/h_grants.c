@@ -38,8 +38,10 @@ static void list(struct api_call *call, enum grant_kind kind)
     size_t n = 0;
     int r = store_grant_list(call->api->store, call->who.tenant_id, site, kind, only, &page, &a,
                              &n);
-    if (r < 0)
-        return api_fail_list(call, r, "site");
+    if (r < 0) {
+        api_fail_list(call, r, "site");
+        return;
+    }
     int64_t now_ms = time_now_ms();
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
@@ -53,9 +55,11 @@ static void send_grant(struct api_call *call, enum grant_kind kind, const char *
 {
     struct grant g;
     int r = store_grant_get(call->api->store, call->who.tenant_id, site, kind, id, &g);
-    if (r < 0)
-        return api_fail_store(call, r, kind == GRANT_ACCESS ? "transient access" :
-                                                              "transient forward");
+    if (r < 0) {
+        api_fail_store(call, r, kind == GRANT_ACCESS ? "transient access" :
+                                                       "transient forward");
+        return;
+    }
     api_send_json(call, status, grant_to_json(&g, time_now_ms()));
     grant_release(&g);
 }
@@ -142,11 +146,15 @@ static void create_grant(struct api_call *call, struct grant *g)
 {
     struct jobs_grant_env env = grant_env(call->api);
     int r = jobs_grant_setup(&env, g);
-    if (r == -EADDRNOTAVAIL)
-        return api_fail(call, TG_ERR_CONFLICT, 409, "no_port_available", NULL,
-                        "Every port of the edge's range is taken.");
-    if (r < 0)
-        return api_fail_store(call, r, "grant");
+    if (r == -EADDRNOTAVAIL) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "no_port_available", NULL,
+                 "Every port of the edge's range is taken.");
+        return;
+    }
+    if (r < 0) {
+        api_fail_store(call, r, "grant");
+        return;
+    }
     send_grant(call, g->kind, g->site_id, g->id, 201);
 }
 
@@ -251,26 +259,38 @@ static void patch(struct api_call *call, enum grant_kind kind)
     struct tg_err err;
     struct grant_request req = {.kind = kind, .patch = true};
     const char *when = NULL;
-    if (read_rate_limit(call->body, &req, &err) < 0)
-        return api_send_error(call, &err);
+    if (read_rate_limit(call->body, &req, &err) < 0) {
+        api_send_error(call, &err);
+        return;
+    }
     int r = body_string(call->body, "expires_at", "expires_at", &when, &err);
-    if (r < 0)
-        return api_send_error(call, &err);
+    if (r < 0) {
+        api_send_error(call, &err);
+        return;
+    }
     req.has_expires_at = r == 0;
-    if (when && time_parse_rfc3339(when, &req.expires_at) < 0)
-        return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "expires_at",
-                        "'%s' is not an RFC 3339 timestamp.", when);
+    if (when && time_parse_rfc3339(when, &req.expires_at) < 0) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "expires_at",
+                 "'%s' is not an RFC 3339 timestamp.", when);
+        return;
+    }
     struct grant_source_rules rules = source_rules(call->api);
     struct grant change = {0};
-    if (grant_validate(&req, &rules, time_now_ms(), &change, &err) < 0)
-        return api_send_error(call, &err);
+    if (grant_validate(&req, &rules, time_now_ms(), &change, &err) < 0) {
+        api_send_error(call, &err);
+        return;
+    }
     r = store_grant_update(call->api->store, id, change.expires_at_ms,
                            req.has_rate_limit ? &change.rate_limit : NULL);
-    if (r == -EBUSY)
-        return api_fail(call, TG_ERR_CONFLICT, 409, "grant_not_active", NULL,
-                        "The grant has expired or was revoked.");
-    if (r < 0)
-        return api_fail_store(call, r, "grant");
+    if (r == -EBUSY) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "grant_not_active", NULL,
+                 "The grant has expired or was revoked.");
+        return;
+    }
+    if (r < 0) {
+        api_fail_store(call, r, "grant");
+        return;
+    }
     api_grants_changed(call->api);
     send_grant(call, kind, site, id, 200);
 }
@@ -283,8 +303,10 @@ static void revoke(struct api_call *call, enum grant_kind kind)
     struct jobs_grant_env env = grant_env(call->api);
     int r = jobs_grant_teardown(&env, id, true, call->who.name);
     /* Revoking a grant that already ended is not an error: it is gone either way. */
-    if (r < 0 && r != -EBUSY)
-        return api_fail_store(call, r, "grant");
+    if (r < 0 && r != -EBUSY) {
+        api_fail_store(call, r, "grant");
+        return;
+    }
     api_send_no_content(call);
 }
 
@@ -300,16 +322,20 @@ static void connections(struct api_call *call, enum grant_kind kind)
     int limit;
     const char *q = http_request_query(call->req, "after_id");
     char *end = NULL;
-    if (q && ((after = strtoll(q, &end, 10)) < 0 || *end || !*q))
-        return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "after_id",
-                        "after_id must be a record id (a non-negative integer).");
+    if (q && ((after = strtoll(q, &end, 10)) < 0 || *end || !*q)) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "after_id",
+                 "after_id must be a record id (a non-negative integer).");
+        return;
+    }
     if (!api_query_limit(call, API_PAGE_MAX, API_PAGE_MAX, &limit))
         return;
     struct grant_connection *c = NULL;
     size_t n = 0;
     r = store_grant_conn_list(call->api->store, id, after, limit, &c, &n);
-    if (r < 0)
-        return api_fail_store(call, r, "grant");
+    if (r < 0) {
+        api_fail_store(call, r, "grant");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, connection_to_json(&c[i]));

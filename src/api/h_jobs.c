@@ -32,8 +32,10 @@ void h_jobs_list(struct api_call *call)
     struct job *a = NULL;
     size_t n = 0;
     int r = store_job_list(call->api->store, call->who.tenant_id, site, &page, &a, &n);
-    if (r < 0)
-        return api_fail_list(call, r, "site");
+    if (r < 0) {
+        api_fail_list(call, r, "site");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, job_to_json(&a[i], false));
@@ -45,8 +47,10 @@ static void send_job(struct api_call *call, const char *site, const char *id, in
 {
     struct job j;
     int r = store_job_get(call->api->store, call->who.tenant_id, site, id, &j);
-    if (r < 0)
-        return api_fail_store(call, r, "job");
+    if (r < 0) {
+        api_fail_store(call, r, "job");
+        return;
+    }
     api_send_json(call, status, job_to_json(&j, true));
     job_release(&j);
 }
@@ -174,8 +178,10 @@ void h_jobs_create_async(struct api_call *call)
         return;
     struct job j;
     int r = store_job_get(call->api->store, call->who.tenant_id, site, id, &j);
-    if (r < 0)
-        return api_fail_store(call, r, "job");
+    if (r < 0) {
+        api_fail_store(call, r, "job");
+        return;
+    }
     /* MikroCloud's envelope, plus the job itself. */
     json_t *data = json_object();
     json_object_set_new(data, "idempotency_key", json_string(j.idempotency_key ? j.idempotency_key
@@ -198,11 +204,15 @@ void h_jobs_cancel(struct api_call *call)
     if (!api_check_id(call, site, "site") || !api_check_id(call, id, "job"))
         return;
     int r = store_job_cancel(call->api->store, call->who.tenant_id, site, id);
-    if (r == -EBUSY)
-        return api_fail(call, TG_ERR_INVALID_REQUEST, 409, "job_already_started", NULL,
-                        "Cannot delete a job that has already started.");
-    if (r < 0)
-        return api_fail_store(call, r, "job");
+    if (r == -EBUSY) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 409, "job_already_started", NULL,
+                 "Cannot delete a job that has already started.");
+        return;
+    }
+    if (r < 0) {
+        api_fail_store(call, r, "job");
+        return;
+    }
     api_send_no_content(call);
 }
 
@@ -217,12 +227,16 @@ void h_site_action(struct api_call *call)
     if (r > 0)
         r = tg_err_invalid(&err, "parameter_missing", "action",
                            "The 'action' parameter is required.");
-    if (r < 0)
-        return api_send_error(call, &err);
+    if (r < 0) {
+        api_send_error(call, &err);
+        return;
+    }
     struct site s;
     r = store_site_get(call->api->store, call->who.tenant_id, site_id, &s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     struct policy pol;
     struct credential *creds = NULL;
     size_t n = 0;
@@ -231,7 +245,8 @@ void h_site_action(struct api_call *call)
         policy_release(&pol);
     if (r < 0 || n == 0) {
         site_release(&s);
-        return api_fail_store(call, r < 0 ? r : -EIO, "site");
+        api_fail_store(call, r < 0 ? r : -EIO, "site");
+        return;
     }
     struct job_plan plan = {0};
     struct job_site_ctx ctx = {.site_id = s.id, .mgmt_networks = call->api->cfg.mgmt_networks};

@@ -45,8 +45,10 @@ void h_policies_list(struct api_call *call)
     struct policy *a = NULL;
     size_t n = 0;
     int r = store_policy_list(call->api->store, call->who.tenant_id, &page, &a, &n);
-    if (r < 0)
-        return api_fail_list(call, r, "policy");
+    if (r < 0) {
+        api_fail_list(call, r, "policy");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, policy_to_json(&a[i], false));
@@ -59,8 +61,10 @@ static void send_policy(struct api_call *call, const char *id, int status, bool 
 {
     struct policy p;
     int r = store_policy_get(call->api->store, call->who.tenant_id, id, with_sites, &p);
-    if (r < 0)
-        return api_fail_store(call, r, "policy");
+    if (r < 0) {
+        api_fail_store(call, r, "policy");
+        return;
+    }
     api_send_json(call, status, policy_to_json(&p, with_sites));
     policy_release(&p);
 }
@@ -170,8 +174,10 @@ void h_policies_update(struct api_call *call)
         return;
     struct policy cur;
     int r = store_policy_get(call->api->store, call->who.tenant_id, id, 0, &cur);
-    if (r < 0)
-        return api_fail_store(call, r, "policy");
+    if (r < 0) {
+        api_fail_store(call, r, "policy");
+        return;
+    }
     struct policy p;
     memset(&p, 0, sizeof p);
     struct tg_err err;
@@ -235,11 +241,15 @@ void h_policies_delete(struct api_call *call)
     strlist_release(&moved);
     if (r == 0)
         api_jobs_queued(call->api);
-    if (r == -EPERM)
-        return api_fail(call, TG_ERR_CONFLICT, 409, "default_policy_protected", NULL,
-                        "The default policy cannot be deleted.");
-    if (r < 0)
-        return api_fail_store(call, r, "policy");
+    if (r == -EPERM) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "default_policy_protected", NULL,
+                 "The default policy cannot be deleted.");
+        return;
+    }
+    if (r < 0) {
+        api_fail_store(call, r, "policy");
+        return;
+    }
     api_send_no_content(call);
 }
 

@@ -21,8 +21,10 @@ void h_sites_list(struct api_call *call)
     struct site *a = NULL;
     size_t n = 0;
     int r = store_site_list(call->api->store, call->who.tenant_id, &page, &a, &n);
-    if (r < 0)
-        return api_fail_list(call, r, "site");
+    if (r < 0) {
+        api_fail_list(call, r, "site");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, site_to_json(call->api, &a[i], false));
@@ -34,8 +36,10 @@ static void send_site(struct api_call *call, const char *id, int status)
 {
     struct site s;
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     api_send_json(call, status, site_to_json(call->api, &s, true));
     site_release(&s);
 }
@@ -155,8 +159,10 @@ void h_sites_update(struct api_call *call)
         return;
     struct site s;
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     struct tg_err err;
     const char *name = NULL;
     r = body_string(call->body, "name", "name", &name, &err);
@@ -191,8 +197,10 @@ void h_sites_bootstrap(struct api_call *call)
     char token[SITE_TOKEN_LEN + 1];
     rand_base62(token, SITE_TOKEN_LEN);
     int r = store_site_new_bootstrap(call->api->store, call->who.tenant_id, id, token);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     send_site(call, id, 200);
 }
 
@@ -224,16 +232,21 @@ void h_sites_delete(struct api_call *call)
         return;
     struct site s;
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     /* Never adopted, or deleted a second time while deleting: the record goes at once. */
     if (!s.adopted_at || s.status == SITE_DELETING) {
         site_release(&s);
         r = store_site_delete(call->api->store, call->who.tenant_id, id);
-        if (r < 0)
-            return api_fail_store(call, r, "site");
+        if (r < 0) {
+            api_fail_store(call, r, "site");
+            return;
+        }
         api_grants_changed(call->api);
-        return api_send_no_content(call);
+        api_send_no_content(call);
+        return;
     }
     /* Adopted: close every grant, then clean the router; the record goes when that job
      * completes (store_job_finish), so the orchestration log shows the cleanup. */
@@ -268,8 +281,10 @@ void h_sites_delete(struct api_call *call)
     else
         store_tx_rollback(call->api->store);
     site_release(&s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     api_grants_changed(call->api);
     api_jobs_queued(call->api);
     api_send_no_content(call);
@@ -282,8 +297,10 @@ void h_note_get(struct api_call *call)
         return;
     struct site_note n;
     int r = store_site_note_get(call->api->store, call->who.tenant_id, id, &n);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     api_send_json(call, 200, note_to_json(&n));
     site_note_release(&n);
 }
@@ -302,13 +319,17 @@ void h_note_put(struct api_call *call)
     else if (r == 0 && strlen(content) > SITE_NOTE_MAX)
         r = tg_err_invalid(&err, "content_too_long", "content",
                            "The note may have at most %d bytes.", SITE_NOTE_MAX);
-    if (r < 0)
-        return api_send_error(call, &err);
+    if (r < 0) {
+        api_send_error(call, &err);
+        return;
+    }
     struct site_note n;
     r = store_site_note_put(call->api->store, call->who.tenant_id, id, content, call->who.name,
                             &n);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     api_send_json(call, 200, note_to_json(&n));
     site_note_release(&n);
 }
@@ -321,8 +342,10 @@ void h_credentials_list(struct api_call *call)
     struct credential *a = NULL;
     size_t n = 0;
     int r = store_credential_list(call->api->store, call->who.tenant_id, id, &a, &n);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, credential_to_json(&a[i]));
@@ -337,8 +360,10 @@ void h_credentials_rotate(struct api_call *call)
         return;
     struct site s;
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     bool adopted = s.status != SITE_PENDING_ONBOARDING;
     site_release(&s);
     struct credential cred, saved;
