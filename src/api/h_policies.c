@@ -104,10 +104,7 @@ static int attach(struct api_call *call, const char *policy_id, const struct str
                                       &bad);
         if (r == 0)
             r = queue_policy_jobs(call, policy_id, ids);
-        if (r == 0)
-            r = store_tx_commit(call->api->store);
-        else
-            store_tx_rollback(call->api->store);
+        r = store_tx_end(call->api->store, r);
         if (r == 0)
             api_jobs_queued(call->api);
     }
@@ -196,10 +193,7 @@ void h_policies_update(struct api_call *call)
         r = store_policy_update(call->api->store, &p);
         if (r == 0)
             r = queue_policy_jobs(call, p.id, NULL);
-        if (r == 0)
-            r = store_tx_commit(call->api->store);
-        else
-            store_tx_rollback(call->api->store);
+        r = store_tx_end(call->api->store, r);
     }
     if (r == 0)
         api_jobs_queued(call->api);
@@ -231,10 +225,7 @@ void h_policies_delete(struct api_call *call)
             if (r == 0)
                 r = jobs_enqueue_policy(call->api->store, &def, &moved,
                                         call->api->cfg.mgmt_networks, call->who.name);
-            if (r == 0)
-                r = store_tx_commit(call->api->store);
-            else
-                store_tx_rollback(call->api->store);
+            r = store_tx_end(call->api->store, r);
         }
         policy_release(&def);
     }

@@ -276,10 +276,7 @@ void h_sites_delete(struct api_call *call)
         r = jobs_enqueue(call->api->store, &spec, NULL);
         job_plan_release(&plan);
     }
-    if (r == 0)
-        r = store_tx_commit(call->api->store);
-    else
-        store_tx_rollback(call->api->store);
+    r = store_tx_end(call->api->store, r);
     site_release(&s);
     if (r < 0) {
         api_fail_store(call, r, "site");
@@ -391,10 +388,7 @@ void h_credentials_rotate(struct api_call *call)
             r = jobs_enqueue(call->api->store, &spec, NULL);
             job_plan_release(&plan);
         }
-        if (r == 0)
-            r = store_tx_commit(call->api->store);
-        else
-            store_tx_rollback(call->api->store);
+        r = store_tx_end(call->api->store, r);
     }
     credential_release(&cred);
     if (r == 0) {

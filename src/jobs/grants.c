@@ -55,22 +55,17 @@ int jobs_grant_setup(const struct jobs_grant_env *env, struct grant *g)
         return r;
     r = store_grant_insert(st, g, env->edge_port_lo, env->edge_port_hi);
     if (r < 0)
-        goto out_rollback;
+        goto out_end_tx;
     job_plan_grant_setup(&plan, g, env->mgmt_networks);
     r = enqueue_grant_job(st, g, JOB_GRANT_SETUP, &plan, g->created_by, job_id);
     if (r < 0)
-        goto out_rollback;
+        goto out_end_tx;
     r = store_grant_set_setup_job(st, g->id, job_id);
-    if (r < 0)
-        goto out_rollback;
-    r = store_tx_commit(st);
+out_end_tx:
+    r = store_tx_end(st, r);
     job_plan_release(&plan);
     if (r == 0)
         notify(env);
-    return r;
-out_rollback:
-    store_tx_rollback(st);
-    job_plan_release(&plan);
     return r;
 }
 
@@ -96,10 +91,7 @@ int jobs_grant_teardown(const struct jobs_grant_env *env, const char *grant_id, 
                           job_id);
     if (r == 0)
         r = store_grant_teardown(st, grant_id, revoked, job_id);
-    if (r == 0)
-        r = store_tx_commit(st);
-    else
-        store_tx_rollback(st);
+    r = store_tx_end(st, r);
     if (r == 0)
         notify(env);
 out_release:
