@@ -101,7 +101,7 @@ static int nl_talk(struct nlmsghdr *h)
         }
         if (n == 0)
             continue;
-        struct sockaddr_nl from;
+        struct sockaddr_nl from = {0};
         socklen_t flen = sizeof(from);
         ssize_t len =
             recvfrom(fd, reply, sizeof(reply), MSG_TRUNC, (struct sockaddr *)&from, &flen);
