@@ -580,8 +580,7 @@ static const struct want_peer *find_peer(const struct want_if *w, const struct w
 static bool has_addr(const struct want_if *w, const struct want_addr *a)
 {
     for (size_t i = 0; i < w->naddrs; i++)
-        if (strcmp(w->addrs[i].address, a->address) == 0 &&
-            str_eq(w->addrs[i].network, a->network))
+        if (strcmp(w->addrs[i].address, a->address) == 0 && str_eq(w->addrs[i].network, a->network))
             return true;
     return false;
 }
@@ -718,8 +717,10 @@ static int apply_all(struct dev *d, const struct want_if *w)
     for (size_t i = 0; i < w->naddrs; i++)
         if ((r = addr_op(d, &w->addrs[i], true)) < 0)
             return r;
-    log_info("sim.wg", "%s (interface *%X): applied key, listen-port %u, mtu %u, %zu peer(s), "
-             "%zu address(es)", d->ifname, w->id, w->port, w->mtu, w->npeers, w->naddrs);
+    log_info("sim.wg",
+             "%s (interface *%X): applied key, listen-port %u, mtu %u, %zu peer(s), "
+             "%zu address(es)",
+             d->ifname, w->id, w->port, w->mtu, w->npeers, w->naddrs);
     return 0;
 }
 
