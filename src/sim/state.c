@@ -79,16 +79,16 @@ static const struct sim_field sched_fields[] = {
 };
 
 const struct sim_menu_def sim_menu_defs[SIM_M_COUNT] = {
-    [SIM_M_USER] = {"user", "/user", 0, user_fields, COUNT(user_fields), 0},
-    [SIM_M_GROUP] = {"user/group", "/user group", 0, group_fields, COUNT(group_fields), 0},
+    [SIM_M_USER] = {"user", "/user", 0, user_fields, COUNT(user_fields), 0, NULL},
+    [SIM_M_GROUP] = {"user/group", "/user group", 0, group_fields, COUNT(group_fields), 0, NULL},
     [SIM_M_SERVICE] = {"ip/service", "/ip service", SIM_MENU_FIXED, service_fields,
-                       COUNT(service_fields), 0},
+                       COUNT(service_fields), 0, NULL},
     [SIM_M_NAT] = {"ip/firewall/nat", "/ip firewall nat", SIM_MENU_ORDERED, nat_fields,
-                   COUNT(nat_fields), -1},
+                   COUNT(nat_fields), -1, NULL},
     [SIM_M_FILTER] = {"ip/firewall/filter", "/ip firewall filter", SIM_MENU_ORDERED, filter_fields,
-                      COUNT(filter_fields), -1},
+                      COUNT(filter_fields), -1, NULL},
     [SIM_M_SCHED] = {"system/scheduler", "/system scheduler", 0, sched_fields, COUNT(sched_fields),
-                     0},
+                     0, NULL},
     [SIM_M_ADDRESS] = {"ip/address", "/ip address", 0, sim_address_fields, SIM_ADDRESS_NFIELDS, -1,
                        sim_address_validate},
     [SIM_M_WG] = {"interface/wireguard", "/interface wireguard", 0, sim_wg_fields, SIM_WG_NFIELDS,

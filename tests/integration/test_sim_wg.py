@@ -334,6 +334,20 @@ class SimWireGuard(unittest.TestCase):
         self.assertIn('%s peer %s/32' % (SIM_TUN, EDGE_TUN),
                       self.topo.ip('rtr', '-o', 'addr', 'show', 'dev', self.sim_if))
 
+    def test_4_sigterm(self):
+        """SIGTERM: the sim stops its wireguard-go, removes the interface and exits 0."""
+        pid = netns.wait_until(self.sim_wg_pid, 5, 0.1, "the sim's wireguard-go")
+        self.sim.send_signal(signal.SIGTERM)
+        self.assertEqual(self.sim.wait(10), 0)
+        self.assertFalse(os.path.exists('/proc/%d' % pid) and
+                         'zombie' not in open('/proc/%d/status' % pid).read().lower())
+        netns.wait_until(lambda: not os.path.exists(
+            os.path.join(netns.UAPI_DIR, self.sim_if + '.sock')), 5, 0.1, 'the UAPI socket gone')
+        self.assertNotIn(self.sim_if, self.topo.ip('rtr', '-o', 'link', 'show'))
+        log = self.sim_log()
+        for bad in ('AddressSanitizer', 'LeakSanitizer', 'runtime error:'):
+            self.assertNotIn(bad, log)
+
 
 if __name__ == '__main__':
     netns.main()
