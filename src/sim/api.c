@@ -178,7 +178,8 @@ static void do_print(struct sim_state *st, enum sim_menu_id m, const struct ros_
             return;
         }
     }
-    sim_wg_refresh(st, m); /* running, rx, tx ... of real WireGuard interfaces */
+    /* running, rx, tx ... of real WireGuard interfaces (queries may read any property) */
+    sim_wg_refresh(st, m, ros_sentence_query(in, 0) ? NULL : proplist);
     size_t rows = 0;
     for (size_t i = 0; i < mm->n; i++) {
         const struct sim_item *it = &mm->items[i];

@@ -381,8 +381,10 @@ void sim_wg_tick(struct sim_state *st, bool changed);
 /*
  * Fills the read-only runtime fields of menu m's items (running; current-endpoint-*,
  * last-handshake, rx, tx) from one UAPI get=1 per device involved (bounded by a short
- * timeout). Lock held. Only for SIM_M_WG and SIM_M_WG_PEER with st->wg set; else no-op.
+ * timeout). need: comma list of the properties the caller will read (a .proplist, a [get]'s
+ * property), NULL = all; nothing is dumped when it names no runtime field. Lock held. Only
+ * for SIM_M_WG and SIM_M_WG_PEER with st->wg set; else no-op.
  */
-void sim_wg_refresh(struct sim_state *st, enum sim_menu_id m);
+void sim_wg_refresh(struct sim_state *st, enum sim_menu_id m, const char *need);
 
 #endif

@@ -954,10 +954,32 @@ static void fill_peer(struct sim_item *it, const struct wg_device *dev, bool ok)
     set_val(it, PF_TX, buf);
 }
 
-void sim_wg_refresh(struct sim_state *st, enum sim_menu_id m)
+/* True when the comma list need (NULL = everything) names a runtime field of menu m. */
+static bool needs_runtime(enum sim_menu_id m, const char *need)
+{
+    if (!need)
+        return true;
+    const struct sim_menu_def *d = &sim_menu_defs[m];
+    for (size_t f = 0; f < d->nfields; f++) {
+        size_t n = strlen(d->fields[f].name);
+        if (!(d->fields[f].flags & SIM_F_RUNTIME))
+            continue;
+        for (const char *p = need; *p;) {
+            size_t len = strcspn(p, ",");
+            if (len == n && memcmp(p, d->fields[f].name, n) == 0)
+                return true;
+            p += len;
+            if (*p == ',')
+                p++;
+        }
+    }
+    return false;
+}
+
+void sim_wg_refresh(struct sim_state *st, enum sim_menu_id m, const char *need)
 {
     struct sim_wg *wg = st->wg;
-    if (!wg || (m != SIM_M_WG && m != SIM_M_WG_PEER))
+    if (!wg || (m != SIM_M_WG && m != SIM_M_WG_PEER) || !needs_runtime(m, need))
         return;
     struct sim_menu *wm = &st->menus[SIM_M_WG], *pm = &st->menus[SIM_M_WG_PEER];
     pthread_mutex_lock(&wg->mu);

@@ -448,7 +448,7 @@ static void test_state_file(void **unused)
     assert_null(strstr(j.data, "\"rx\""));
     buf_release(&j);
     /* no device: refresh leaves the values alone */
-    sim_wg_refresh(&st, SIM_M_WG);
+    sim_wg_refresh(&st, SIM_M_WG, NULL);
     assert_string_equal(st.menus[SIM_M_WG].items[0].val[5], "false");
 }
 
