@@ -305,6 +305,19 @@ class SimWireGuard(unittest.TestCase):
         edge_line = [ln for ln in hs_before.splitlines() if ln.startswith(self.edge_pub)]
         self.assertIn(edge_line[0], self.wg_show('latest-handshakes'))
         self.assertIn('%s\t25' % self.edge_pub, self.wg_show('persistent-keepalive'))
+        # A second address on the interface appears on the link, and goes with remove.
+        res = self.ros('edge', SIM_TUN, ['/ip/address/add', '=address=100.64.0.9/32',
+                                         '=network=100.64.0.1', '=interface=tg-mgmt',
+                                         '=comment=extra'])
+        self.assertEqual(res[0], {'rows': []})
+        link_addrs = lambda: self.topo.ip('rtr', '-o', 'addr', 'show', 'dev', self.sim_if)
+        netns.wait_until(lambda: '100.64.0.9 peer 100.64.0.1/32' in link_addrs(), 10, 0.1,
+                         'the second address on the link')
+        [row] = self.rows('edge', SIM_TUN, '/ip/address/print', '?comment=extra')
+        self.rows('edge', SIM_TUN, '/ip/address/remove', '=.id=' + row['.id'])
+        netns.wait_until(lambda: '100.64.0.9' not in link_addrs(), 10, 0.1,
+                         'the second address removed')
+        self.assertIn('%s peer %s/32' % (SIM_TUN, EDGE_TUN), link_addrs())
         self.wait_tunnel_api(10)
 
     def test_3_wireguard_go_dies(self):
@@ -333,6 +346,17 @@ class SimWireGuard(unittest.TestCase):
         self.assertIn('restarted', self.sim_log())
         self.assertIn('%s peer %s/32' % (SIM_TUN, EDGE_TUN),
                       self.topo.ip('rtr', '-o', 'addr', 'show', 'dev', self.sim_if))
+        # disabled=yes stops the interface (running=false), enabled it comes back by itself.
+        self.rows('rtr', netns.RTR_WAN, '/interface/wireguard/set', '=numbers=tg-mgmt',
+                  '=disabled=yes')
+        netns.wait_until(lambda: self.sim_wg_pid() is None, 10, 0.1, 'wireguard-go stopped')
+        [itf] = self.rows('rtr', netns.RTR_WAN, '/interface/wireguard/print')
+        self.assertEqual((itf['running'], itf['disabled']), ('false', 'true'))
+        self.rows('rtr', netns.RTR_WAN, '/interface/wireguard/set', '=numbers=tg-mgmt',
+                  '=disabled=no')
+        self.wait_tunnel_api(30)
+        [itf] = self.rows('edge', SIM_TUN, '/interface/wireguard/print', '=.proplist=running')
+        self.assertEqual(itf, {'running': 'true'})
 
     def test_4_sigterm(self):
         """SIGTERM: the sim stops its wireguard-go, removes the interface and exits 0."""
