@@ -138,6 +138,8 @@ static const char *const known_paths[] = {
     "system/reboot",
     "system/resource",
     "system/routerboard",
+    "interface/wireguard",
+    "interface/wireguard/peers",
 };
 
 static bool path_prefix(const char *cand)
@@ -301,6 +303,7 @@ static int eval_get(struct ctx *c, const struct script_prog *p, size_t b, size_t
     } else if (strcmp(path, "system/routerboard") == 0 && strcmp(prop, "model") == 0) {
         v = "tikgate-sim";
     } else if (menu >= 0) {
+        sim_wg_refresh(st, (enum sim_menu_id)menu, prop);
         const struct sim_menu *mm = &st->menus[menu];
         size_t idx = 0;
         if (have_find) {

@@ -150,6 +150,12 @@ static int listen_on(const char *addr, unsigned port)
     return fd;
 }
 
+/* Where the listeners bind: --listen-address, else the sim's own address. */
+static const char *listen_addr(const struct sim_state *st)
+{
+    return st->opt.listen_address[0] ? st->opt.listen_address : st->opt.address;
+}
+
 static unsigned eff_port(const struct sim_server *srv, unsigned port)
 {
     return port < 1024 ? port + srv->st->opt.port_offset : port;
@@ -597,7 +603,7 @@ static void reconcile(struct sim_server *srv)
             continue;
         if (v->port) {
             close(v->fd);
-            log_info("sim", "service %s: stopped listening on %s:%u", v->name, st->opt.address,
+            log_info("sim", "service %s: stopped listening on %s:%u", v->name, listen_addr(st),
                      v->port);
             v->port = 0;
         }
@@ -608,16 +614,16 @@ static void reconcile(struct sim_server *srv)
                       want[i]);
             continue;
         }
-        int fd = listen_on(st->opt.address, want[i]);
+        int fd = listen_on(listen_addr(st), want[i]);
         if (fd < 0) {
             log_warn("sim", "service %s: cannot listen on %s:%u: %s (retrying)", v->name,
-                     st->opt.address, want[i], strerror(-fd));
+                     listen_addr(st), want[i], strerror(-fd));
             continue;
         }
         v->fd = fd;
         v->port = want[i];
         ep_add(srv, fd, EPOLLIN, &v->h);
-        log_info("sim", "service %s: listening on %s:%u", v->name, st->opt.address, v->port);
+        log_info("sim", "service %s: listening on %s:%u", v->name, listen_addr(st), v->port);
     }
 
     for (struct natl *nl = srv->nats; nl; nl = nl->next)
@@ -654,10 +660,10 @@ static void reconcile(struct sim_server *srv)
             continue;
         if (w->port > 65535)
             continue;
-        int fd = listen_on(st->opt.address, w->port);
+        int fd = listen_on(listen_addr(st), w->port);
         if (fd < 0) {
             log_warn("sim.nat", "dst-nat rule *%X: cannot listen on %s:%u: %s (retrying)",
-                     w->rule_id, st->opt.address, w->port, strerror(-fd));
+                     w->rule_id, listen_addr(st), w->port, strerror(-fd));
             continue;
         }
         struct natl *nl = xcalloc(1, sizeof *nl);
@@ -673,7 +679,7 @@ static void reconcile(struct sim_server *srv)
         srv->nats = nl;
         ep_add(srv, fd, EPOLLIN, &nl->h);
         log_info("sim.nat", "dst-nat rule *%X: listening on %s:%u -> %s:%u", w->rule_id,
-                 st->opt.address, w->port, w->to_addr, w->to_port);
+                 listen_addr(st), w->port, w->to_addr, w->to_port);
     }
     free(wn);
 }
@@ -794,6 +800,7 @@ int sim_server_run(struct sim_server *srv)
         sim_state_unlock(srv->st);
         if (wake || changed)
             reconcile(srv);
+        sim_wg_tick(srv->st, changed); /* real WireGuard interfaces follow the state */
         bury(srv);
     }
     return 0;

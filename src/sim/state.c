@@ -78,25 +78,23 @@ static const struct sim_field sched_fields[] = {
     {"disabled", SIM_F_BOOL, "false", NULL},
 };
 
-static const struct sim_field address_fields[] = {
-    {"address", SIM_F_REQUIRED | SIM_F_CIDR, NULL, NULL},
-    {"interface", SIM_F_REQUIRED, NULL, NULL},
-    {"comment", 0, NULL, NULL},
-    {"disabled", SIM_F_BOOL, "false", NULL},
-};
-
 const struct sim_menu_def sim_menu_defs[SIM_M_COUNT] = {
-    [SIM_M_USER] = {"user", "/user", 0, user_fields, COUNT(user_fields), 0},
-    [SIM_M_GROUP] = {"user/group", "/user group", 0, group_fields, COUNT(group_fields), 0},
+    [SIM_M_USER] = {"user", "/user", 0, user_fields, COUNT(user_fields), 0, NULL},
+    [SIM_M_GROUP] = {"user/group", "/user group", 0, group_fields, COUNT(group_fields), 0, NULL},
     [SIM_M_SERVICE] = {"ip/service", "/ip service", SIM_MENU_FIXED, service_fields,
-                       COUNT(service_fields), 0},
+                       COUNT(service_fields), 0, NULL},
     [SIM_M_NAT] = {"ip/firewall/nat", "/ip firewall nat", SIM_MENU_ORDERED, nat_fields,
-                   COUNT(nat_fields), -1},
+                   COUNT(nat_fields), -1, NULL},
     [SIM_M_FILTER] = {"ip/firewall/filter", "/ip firewall filter", SIM_MENU_ORDERED, filter_fields,
-                      COUNT(filter_fields), -1},
+                      COUNT(filter_fields), -1, NULL},
     [SIM_M_SCHED] = {"system/scheduler", "/system scheduler", 0, sched_fields, COUNT(sched_fields),
-                     0},
-    [SIM_M_ADDRESS] = {"ip/address", "/ip address", 0, address_fields, COUNT(address_fields), -1},
+                     0, NULL},
+    [SIM_M_ADDRESS] = {"ip/address", "/ip address", 0, sim_address_fields, SIM_ADDRESS_NFIELDS, -1,
+                       sim_address_validate},
+    [SIM_M_WG] = {"interface/wireguard", "/interface wireguard", 0, sim_wg_fields, SIM_WG_NFIELDS,
+                  0, sim_wg_validate},
+    [SIM_M_WG_PEER] = {"interface/wireguard/peers", "/interface wireguard peers", 0,
+                       sim_wg_peer_fields, SIM_WG_PEER_NFIELDS, 8, sim_wg_peer_validate},
 };
 
 static const char *const policy_names[] = {
@@ -446,6 +444,14 @@ static char *check_value(const struct sim_state *st, const struct sim_field *f, 
     return xstrdup(v);
 }
 
+static void vals_free(char *vals[SIM_MAX_FIELDS])
+{
+    for (size_t f = 0; f < SIM_MAX_FIELDS; f++) {
+        free(vals[f]);
+        vals[f] = NULL;
+    }
+}
+
 static void item_free(struct sim_item *it, size_t nfields)
 {
     for (size_t i = 0; i < nfields; i++) {
@@ -581,6 +587,10 @@ int sim_state_add(struct sim_state *st, enum sim_menu_id m, const struct sim_kv 
     int r = check_kv(st, m, kv, n, true, 0, vals, err);
     if (r < 0)
         return r;
+    if (mm->def->validate && (r = mm->def->validate(st, NULL, vals, err)) < 0) {
+        vals_free(vals);
+        return r;
+    }
     return insert_item(st, m, pos, vals, ret_id);
 }
 
@@ -597,6 +607,10 @@ int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const s
     int r = check_kv(st, m, kv, n, false, idx, vals, err);
     if (r < 0)
         return r;
+    if (mm->def->validate && (r = mm->def->validate(st, &mm->items[idx], vals, err)) < 0) {
+        vals_free(vals);
+        return r;
+    }
     /* renaming a group in use would orphan users: follow it, as RouterOS does */
     char *old_group = NULL;
     if (m == SIM_M_GROUP && vals[0])
