@@ -20,12 +20,32 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Monotonic time in ns / us / ms since an arbitrary start (boot). */
-int64_t clock_mono_ns(void);
-int64_t clock_mono_us(void);
-int64_t clock_mono_ms(void);
+/* Monotonic time in ns / us / ms since an arbitrary start (boot). Inline: the
+ * edge's loop reads the clock on every iteration. */
+static inline int64_t clock_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int64_t clock_mono_us(void)
+{
+    return clock_mono_ns() / 1000;
+}
+
+static inline int64_t clock_mono_ms(void)
+{
+    return clock_mono_ns() / 1000000;
+}
+
 /* Wall-clock time in Unix milliseconds. */
-int64_t clock_real_ms(void);
+static inline int64_t clock_real_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* A time in ms (resp. ns) as a struct timespec, e.g. a monotonic deadline for
  * pthread_cond_timedwait() on a condition variable from clock_cond_init().
