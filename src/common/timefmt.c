@@ -10,9 +10,7 @@
 
 int64_t time_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec;
+    return clock_real_ms() / 1000;
 }
 
 int64_t time_now_ms(void)
