@@ -32,7 +32,7 @@
 struct echo_server {
     int fd;
     uint16_t port;
-    volatile int stop;
+    _Atomic int stop; /* set by echo_stop(), read by the server thread */
     pthread_t thread;
     pthread_t conns[MAX_ECHO_CONNS];
     int nconns;
