@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "cidr.h"
 #include "log.h"
+#include "netaddr.h"
 #include "sim.h"
 
 #include <arpa/inet.h>
@@ -111,31 +112,11 @@ struct sim_server {
     uint64_t seen_gen;
 };
 
-static int make_addr(const char *addr, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
-{
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        *len = sizeof *a4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *a6;
-        return 0;
-    }
-    return -EINVAL;
-}
-
 static int listen_on(const char *addr, unsigned port)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    if (make_addr(addr, port, &ss, &len) != 0)
+    if (netaddr_parse(addr, (uint16_t)port, &ss, &len) != 0)
         return -EINVAL;
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -445,7 +426,7 @@ static void nat_accept(struct sim_server *srv, struct natl *nl)
         socklen_t tolen, fromlen;
         const char *src_addr = nl->masq && srv->st->opt.lan_address[0] ? srv->st->opt.lan_address
                                                                        : srv->st->opt.address;
-        if (make_addr(nl->to_addr, nl->to_port, &to, &tolen) != 0) {
+        if (netaddr_parse(nl->to_addr, (uint16_t)nl->to_port, &to, &tolen) != 0) {
             close(fd);
             continue;
         }
@@ -454,7 +435,7 @@ static void nat_accept(struct sim_server *srv, struct natl *nl)
             close(fd);
             continue;
         }
-        if (make_addr(src_addr, 0, &from, &fromlen) == 0 && from.ss_family == to.ss_family &&
+        if (netaddr_parse(src_addr, 0, &from, &fromlen) == 0 && from.ss_family == to.ss_family &&
             bind(out, (struct sockaddr *)&from, fromlen) != 0)
             log_warn("sim.nat", "bind to %s before connect failed: %s", src_addr, strerror(errno));
         int cr = connect(out, (struct sockaddr *)&to, tolen);
@@ -570,7 +551,7 @@ static void reconcile(struct sim_server *srv)
             !eq(sim_item_get(nm, it, "action"), "dst-nat") ||
             !eq(sim_item_get(nm, it, "protocol"), "tcp") ||
             !parse_port(sim_item_get(nm, it, "dst-port"), &dport) || !to ||
-            make_addr(to, 1, &tmp, &tl) != 0)
+            netaddr_parse(to, 1, &tmp, &tl) != 0)
             continue;
         if (!parse_port(sim_item_get(nm, it, "to-ports"), &tport))
             tport = dport;
