@@ -3,16 +3,19 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS  time per target (default 30)
-#   TARGET   names of fuzz/<target>/ directories (default: all of them)
+#   TARGET   target names (default: every fuzz/<t>/ holding fuzz_<t>.c: today ros_wire,
+#            api_json, cidr, sim_script, sim_script_run, job_plan, http_route)
 #
 # Configures a separate clang build dir (build-fuzz: CC=clang, -Dfuzzing=true,
-# ASan+UBSan, werror off: the warning gate is the main build) on first use, builds only the fuzz binaries, and runs each one
-# over its seed corpus (fuzz/<target>/corpus, read-only) plus a scratch corpus
-# in build-fuzz/fuzz-corpus/<target>. Convention: fuzz/<t>/meson.build builds
-# the libFuzzer binary as build-fuzz/fuzz/<t>/fuzz_<t>. Crash inputs land in
-# build-fuzz/fuzz-artifacts/<t>/; copy a fixed one into the seed corpus so the
-# replay test (meson test --suite fuzz) keeps it. Exits 1 if any target crashed
-# or failed to build.
+# ASan+UBSan, werror off: the warning gate is the main build) on first use,
+# builds only the fuzz binaries, and runs each one for SECONDS over its seed
+# corpus (fuzz/<t>/corpus, read-only) plus a scratch corpus in
+# build-fuzz/fuzz-corpus/<t>. Convention: fuzz/<t>/fuzz_<t>.c is a target listed
+# in fuzz/meson.build, which builds it as build-fuzz/fuzz/fuzz_<t> (a directory
+# missing from that list fails to build here, so it is not silently skipped).
+# Crash inputs land in build-fuzz/fuzz-artifacts/<t>/; copy a fixed one into the
+# seed corpus so the replay test (meson test --suite fuzz) keeps it. Exits 1 if
+# any target crashed or failed to build.
 set -eu
 
 secs=${1:-30}
@@ -33,20 +36,20 @@ fi
 
 if [ $# -eq 0 ]; then
     for d in fuzz/*/; do
-        # a directory without meson.build is a target still being written
-        [ -f "${d}meson.build" ] && set -- "$@" "$(basename "$d")"
+        t=$(basename "$d")
+        [ -f "${d}fuzz_$t.c" ] && set -- "$@" "$t"
     done
 fi
 
 failed=0
 for t in "$@"; do
-    bin="$bdir/fuzz/$t/fuzz_$t"
-    if [ ! -f "fuzz/$t/meson.build" ]; then
+    bin="$bdir/fuzz/fuzz_$t"
+    if [ ! -f "fuzz/$t/fuzz_$t.c" ]; then
         echo "fuzz.sh: no such target: $t" >&2
         failed=1
         continue
     fi
-    if ! ninja -C "$bdir" "fuzz/$t/fuzz_$t"; then
+    if ! ninja -C "$bdir" "fuzz/fuzz_$t"; then
         echo "fuzz.sh: $t: build failed" >&2
         failed=1
         continue

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "alloc.h"
 #include "api.h"
 #include "bootstrap.h"
 #include "config.h"
@@ -24,12 +25,6 @@
 #include "rand.h"
 #include "store.h"
 #include "tls_ca.h"
-
-static void thread_done(void *ctx)
-{
-    struct api *api = ctx;
-    store_thread_done(api->store);
-}
 
 static void wake_dispatcher(void *ctx)
 {
@@ -62,30 +57,6 @@ static void wake_edge(void *ctx)
     edge_role_wake(ctx);
 }
 
-/* "40000-59999" -> lo, hi; -EINVAL when malformed. */
-static int parse_port_range(const char *s, int *lo, int *hi)
-{
-    char *end;
-    long a = strtol(s, &end, 10);
-    if (*end != '-')
-        return -EINVAL;
-    long b = strtol(end + 1, &end, 10);
-    if (*end || a < 1 || b > 65535 || a > b)
-        return -EINVAL;
-    *lo = (int)a;
-    *hi = (int)b;
-    return 0;
-}
-
-static bool has_role(const struct config *cfg, const char *role)
-{
-    size_t n = strlen(role);
-    for (const char *p = cfg->roles; (p = strstr(p, role)); p += n)
-        if ((p == cfg->roles || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
-            return true;
-    return false;
-}
-
 static enum log_level parse_level(const char *s)
 {
     if (!strcmp(s, "debug"))
@@ -97,72 +68,62 @@ static enum log_level parse_level(const char *s)
     return LOG_INFO;
 }
 
+/*
+ * Runs the roles of cfg until SIGINT/SIGTERM: the edge, then the dispatcher
+ * and scheduler, then HTTP; stops them in the reverse order. Returns the exit
+ * status (0 after a signal, 1 when something could not start).
+ */
 static int serve(struct store *st, const struct config *cfg)
 {
-    char *openapi = NULL, *errors = NULL, *web = NULL;
+    int rc = 1;
     const char *ca_pem = NULL, *ca_fingerprint = NULL;
     if (cfg->tls_ca && tls_ca_load(cfg->tls_ca, cfg->public_url, &ca_pem, &ca_fingerprint) < 0)
-        return 1;
+        return rc;
     if (cfg->tls_cert && strncasecmp(cfg->public_url, "https://", 8) != 0)
-        log_warn("daemon", "serving HTTPS but TIKGATE_PUBLIC_URL is %s: routers cannot fetch "
-                           "from it",
+        log_warn("daemon",
+                 "serving HTTPS but TIKGATE_PUBLIC_URL is %s: routers cannot fetch from it",
                  cfg->public_url);
     int r = bootstrap_run(st, cfg);
     if (r < 0) {
         log_error("daemon", "bootstrap failed: %s", strerror(-r));
-        return 1;
+        return rc;
     }
-    if (asprintf(&openapi, "%s/api/openapi.yaml", cfg->share_dir) < 0 ||
-        asprintf(&errors, "%s/docs/errors.md", cfg->share_dir) < 0 ||
-        asprintf(&web, "%s/web", cfg->share_dir) < 0)
-        abort();
-    int port_lo, port_hi;
-    if (parse_port_range(cfg->edge_ports, &port_lo, &port_hi) < 0) {
-        log_error("daemon", "TIKGATE_EDGE_PORTS '%s' is not a range like 40000-59999",
-                  cfg->edge_ports);
-        free(openapi);
-        free(errors);
-        free(web);
-        return 1;
-    }
+    char *openapi = xasprintf("%s/api/openapi.yaml", cfg->share_dir);
+    char *errors = xasprintf("%s/docs/errors.md", cfg->share_dir);
+    char *web = xasprintf("%s/web", cfg->share_dir);
     struct edge_role *edge = NULL;
-    if (has_role(cfg, "edge")) {
+    struct dispatcher *disp = NULL;
+    struct http_server *srv = NULL;
+
+    if (cfg->roles_mask & CONFIG_ROLE_EDGE) {
         struct edge_role_config ec = {.store = st,
                                       .entry_point = cfg->entry_point,
                                       .listen_addr = cfg->edge_listen,
-                                      .port_lo = port_lo,
-                                      .port_hi = port_hi};
+                                      .port_lo = cfg->edge_ports.lo,
+                                      .port_hi = cfg->edge_ports.hi};
         if (edge_role_start(&ec, &edge) < 0) {
             log_error("daemon", "cannot start the edge");
-            free(openapi);
-            free(errors);
-            free(web);
-            return 1;
+            goto out_free_paths;
         }
     }
-    struct dispatcher *disp = NULL;
     struct dispatcher_config dc = {
         .store = st,
         .workers = (int)cfg->dispatch_workers,
         .max_attempts = (int)cfg->job_max_attempts,
         .backoff_base_ms = (int)cfg->job_backoff_ms,
-        .backoff_max_ms = 60000,
-        .connect_timeout_ms = 2000,
-        .io_timeout_ms = 10000,
-        .lease_ms = 120000,
+        .backoff_max_ms = (int)cfg->job_backoff_max_ms,
+        .connect_timeout_ms = (int)cfg->ros_connect_timeout_ms,
+        .io_timeout_ms = (int)cfg->ros_io_timeout_ms,
+        .lease_ms = cfg->job_lease_ms,
         .poll_interval_s = (int)cfg->poll_interval,
-        .run_dispatcher = has_role(cfg, "dispatcher"),
-        .run_scheduler = has_role(cfg, "scheduler"),
+        .run_dispatcher = cfg->roles_mask & CONFIG_ROLE_DISPATCHER,
+        .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
         .grants_changed = wake_edge,
         .grants_ctx = edge,
     };
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
-        edge_role_stop(edge);
-        free(openapi);
-        free(errors);
-        free(web);
-        return 1;
+        goto out_stop_edge;
     }
     struct metrics_ctx mctx = {.edge = edge};
     struct api api = {
@@ -177,8 +138,8 @@ static int serve(struct store *st, const struct config *cfg)
                 .jobs_queued = wake_dispatcher,
                 .jobs_ctx = disp,
                 .entry_point = cfg->entry_point,
-                .edge_port_lo = port_lo,
-                .edge_port_hi = port_hi,
+                .edge_port_lo = cfg->edge_ports.lo,
+                .edge_port_hi = cfg->edge_ports.hi,
                 .allow_private_sources = cfg->allow_private_sources,
                 .grants_changed = wake_edge,
                 .grants_ctx = edge,
@@ -193,23 +154,16 @@ static int serve(struct store *st, const struct config *cfg)
         .threads = cfg->http_threads,
         .handler = api_handle,
         .ctx = &api,
-        .thread_done = thread_done,
         .tls_cert = cfg->tls_cert,
         .tls_key = cfg->tls_key,
         .content_security_policy = API_CONTENT_SECURITY_POLICY,
     };
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
-    struct http_server *srv = NULL;
-    r = has_role(cfg, "api") ? http_server_start(&hc, &srv) : 0;
+    r = (cfg->roles_mask & CONFIG_ROLE_API) ? http_server_start(&hc, &srv) : 0;
     if (r < 0) {
         log_error("daemon", "cannot listen on %s: %s", cfg->listen,
                   r == -EBADMSG || r == -ENOTSUP ? "no HTTPS (see above)" : strerror(-r));
-        dispatcher_stop(disp);
-        edge_role_stop(edge);
-        free(openapi);
-        free(errors);
-        free(web);
-        return 1;
+        goto out_stop_dispatcher;
     }
     mctx.srv = srv;
     if (srv)
@@ -229,12 +183,16 @@ static int serve(struct store *st, const struct config *cfg)
     }
     log_info("daemon", "signal %d: shutting down", sig);
     http_server_stop(srv);
+    rc = 0;
+out_stop_dispatcher:
     dispatcher_stop(disp);
+out_stop_edge:
     edge_role_stop(edge);
-    free(openapi);
-    free(errors);
+out_free_paths:
     free(web);
-        return 0;
+    free(errors);
+    free(openapi);
+    return rc;
 }
 
 int main(int argc, char **argv)

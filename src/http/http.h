@@ -63,8 +63,6 @@ struct http_server_config {
     unsigned threads;    /* worker threads */
     http_handler_fn handler;
     void *ctx;
-    /* Called on each worker thread before it exits (e.g. store_thread_done). May be NULL. */
-    void (*thread_done)(void *ctx);
     /* HTTPS: PEM files of the certificate chain and its private key (both or neither);
      * borrowed, read at start and by http_server_reload_tls(). NULL: plain HTTP. */
     const char *tls_cert;
@@ -104,7 +102,7 @@ void http_server_stop(struct http_server *srv);
 struct http_route {
     const char *method;  /* "GET", "POST", ... */
     const char *pattern; /* "/v1/sites/{id}/note": {name} matches one non-empty segment */
-    const void *handler; /* opaque for the router */
+    void (*handler)(void); /* opaque for the router: the caller casts it back to its type */
     unsigned flags;      /* opaque for the router */
 };
 

@@ -1,6 +1,6 @@
 #include "dispatcher.h"
 
-#include "enqueue.h"
+#include "grants.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "plan.h"
 #include "push.h"
@@ -41,11 +42,8 @@ int64_t dispatcher_backoff_ms(const struct dispatcher_config *cfg, int attempt)
 /* Waits for a wake-up or timeout_ms; returns false when stopping. */
 static bool wait_for_work(struct dispatcher *d, unsigned *seen, int timeout_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)timeout_ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
+    /* d->cond waits on CLOCK_MONOTONIC (clock_cond_init): a wall-clock step changes nothing */
+    struct timespec ts = clock_timespec_ns(clock_mono_ns() + (int64_t)timeout_ms * 1000000);
     pthread_mutex_lock(&d->lock);
     while (!d->stopping && d->wakeups == *seen)
         if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)
@@ -143,8 +141,8 @@ static void run_job(struct dispatcher *d, struct job *j)
     if (r == 0) {
         store_job_finish(d->cfg.store, j->id, JOB_COMPLETED,
                          "Completed by express push over the RouterOS API");
-        log_info("dispatcher", "job %s (%s) on site %s completed by push", j->id, j->kind,
-                 j->site_id);
+        log_info("dispatcher", "job %s (%s) on site %s completed by push", j->id,
+                 job_kind_name(j->kind), j->site_id);
     } else if (j->attempts + 1 >= d->cfg.max_attempts) {
         store_job_finish(d->cfg.store, j->id, JOB_FAILED, err);
         log_warn("dispatcher", "job %s on site %s failed after %d attempts: %s", j->id,
@@ -167,6 +165,11 @@ static void *worker_main(void *arg)
         struct job j;
         int r = store_job_claim_push(d->cfg.store, time_now_ms(), time_now_ms() + d->cfg.lease_ms,
                                      &j);
+        if (r == -EBADMSG) { /* the store failed that job with the reason; take the next */
+            log_warn("dispatcher", "a claimed job failed: its payload cannot be unsealed "
+                                   "(wrong master key or corrupted data)");
+            continue;
+        }
         if (r == 0) {
             run_job(d, &j);
             job_release(&j);
@@ -189,9 +192,11 @@ static int expire_grants(struct dispatcher *d)
 {
     struct strlist due = {0};
     int done = 0;
+    /* No hooks: the edge and the workers are told once for the whole batch, below. */
+    struct jobs_grant_env env = {.store = d->cfg.store};
     if (store_grants_due(d->cfg.store, time_now_ms(), 256, &due) == 0) {
         for (size_t i = 0; i < due.n; i++)
-            if (jobs_grant_teardown(d->cfg.store, due.items[i], false, "scheduler") == 0)
+            if (jobs_grant_teardown(&env, due.items[i], false, "scheduler") == 0)
                 done++;
     }
     strlist_release(&due);
@@ -249,7 +254,7 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
     if (d->cfg.workers < 1)
         d->cfg.workers = 1;
     pthread_mutex_init(&d->lock, NULL);
-    pthread_cond_init(&d->cond, NULL);
+    clock_cond_init(&d->cond);
     int n = (cfg->run_dispatcher ? d->cfg.workers : 0) + (cfg->run_scheduler ? 1 : 0);
     d->threads = xcalloc((size_t)n + 1, sizeof *d->threads);
     if (cfg->run_dispatcher) {

@@ -1,6 +1,6 @@
 /*
- * certs.c - /certificate import, the trust store /tool fetch uses with
- * check-certificate=yes, and removing files from the file store.
+ * certs.c - /certificate import and the trust store /tool fetch uses with
+ * check-certificate=yes.
  *
  * Certificates are items of the /certificate menu (SIM_M_CERT), so print,
  * find, get, set and remove work as in every other menu; only import makes
@@ -83,17 +83,4 @@ void sim_cert_trust_pem(const struct sim_state *st, struct buf *out)
             buf_append_str(out, pem);
         }
     }
-}
-
-int sim_files_remove(struct sim_files *f, const char *name)
-{
-    for (size_t i = 0; i < f->n; i++) {
-        if (strcmp(f->v[i].name, name) != 0)
-            continue;
-        free(f->v[i].name);
-        free(f->v[i].data);
-        f->v[i] = f->v[--f->n];
-        return 0;
-    }
-    return -ENOENT;
 }

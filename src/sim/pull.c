@@ -6,6 +6,7 @@
  * Only that entry runs; other scheduler entries are stored, not executed.
  */
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
 #include "sim.h"
 
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define POLL_NAME "tikgate-poll"
 
@@ -30,9 +30,7 @@ struct sim_pull {
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_ns() / 1e9;
 }
 
 static bool should_stop(void *ctx)
@@ -44,11 +42,7 @@ static void sleep_for(struct sim_pull *p, double secs)
 {
     if (secs <= 0)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + secs;
-    ts.tv_sec = (time_t)t;
-    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+    struct timespec ts = clock_timespec_ns(clock_mono_ns() + (int64_t)(secs * 1e9));
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
         if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
@@ -63,10 +57,10 @@ static void log_files(const struct sim_files *f, const char *name)
     char list[512] = "";
     size_t used = 0;
     for (size_t i = 0; i < f->n && used < sizeof list; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-                                 f->v[i].name);
-    log_msg(f->n ? LOG_INFO : LOG_DEBUG, "sim.pull", "after %s: /file holds %zu file(s)%s%s",
-            name, f->n, f->n ? ": " : "", list);
+        used +=
+            (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", f->v[i].name);
+    log_msg(f->n ? LOG_INFO : LOG_DEBUG, "sim.pull", "after %s: /file holds %zu file(s)%s%s", name,
+            f->n, f->n ? ": " : "", list);
 }
 
 static void run(struct sim_pull *p, const char *name, const char *text)
@@ -166,11 +160,7 @@ struct sim_pull *sim_pull_start(struct sim_state *st, const char *bootstrap, dou
     p->bootstrap = bootstrap ? xstrdup(bootstrap) : NULL;
     p->interval = poll_interval;
     pthread_mutex_init(&p->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&p->cv);
     if (pthread_create(&p->th, NULL, thread_main, p) != 0) {
         free(p->bootstrap);
         free(p);

@@ -2,16 +2,23 @@
  * sim.h - tikgate-sim, the simulated MikroTik router (DESIGN.md §7, docs/internals/sim.md).
  *
  * Layers, each testable alone:
- *   state.c   RouterOS-shaped configuration (menus, items, validation, JSON dump)
+ *   state.c   RouterOS-shaped configuration (menus, items, validation)
+ *   state_json.c  the state file (jansson)
  *   query.c   the API's "?" query stack for print
  *   api.c     one RouterOS API sentence in -> encoded replies out (login rules, commands)
- *   script.c  the RouterOS script subset of docs/internals/script-subset.md
+ *   script_parse.c, script_exec.c
+ *             the RouterOS script subset of docs/internals/script-subset.md: a pure
+ *             parser (script_int.h, the program's structure) and the interpreter
+ *   files.c   the file store /tool fetch writes, /import reads and /file remove deletes
+ *   certs.c   /certificate import and the trust store of check-certificate=yes
  *   fetch.c   /tool fetch with libcurl
  *   server.c  epoll loop: service listeners, API sessions, dst-nat relays
  *   pull.c    bootstrap command and the tikgate-poll scheduler, in their own thread
+ *   wireguard.c  /interface wireguard (+ peers) and /ip address network=; with --wireguard
+ *             real wireguard-go interfaces behind them (src/wg)
  *
  * Locking: struct sim_state has one mutex. api.c runs with it held (the server
- * takes it around each sentence); script.c takes it around each command, never
+ * takes it around each sentence); script_exec.c takes it around each command, never
  * across a fetch. All sim_state_* mutators require the lock.
  */
 #ifndef TG_SIM_H
@@ -40,7 +47,9 @@ enum sim_menu_id {
     SIM_M_FILTER,
     SIM_M_SCHED,
     SIM_M_ADDRESS,
-    SIM_M_CERT, /* /certificate: items come from /certificate import (certs.c) */
+    SIM_M_WG,      /* /interface wireguard (wireguard.c) */
+    SIM_M_WG_PEER, /* /interface wireguard peers (wireguard.c) */
+    SIM_M_CERT,    /* /certificate: items come from /certificate import (certs.c) */
     SIM_M_COUNT,
 };
 
@@ -57,6 +66,8 @@ enum sim_field_flags {
     SIM_F_GROUP = 1 << 9,    /* an existing /user/group name */
     SIM_F_ENUM = 1 << 10,    /* one of enum_values (comma list) */
     SIM_F_CIDR = 1 << 11,    /* one address with prefix (ip address) */
+    SIM_F_SENSITIVE = 1 << 12, /* printed only to users with the sensitive policy (private-key) */
+    SIM_F_RUNTIME = 1 << 13,   /* status the router computes (running, rx): not in the state file */
 };
 
 struct sim_field {
@@ -72,6 +83,9 @@ enum sim_menu_flags {
     SIM_MENU_NO_ADD = 4,  /* add is refused; a command makes the items (/certificate import) */
 };
 
+struct sim_state;
+struct sim_item;
+
 struct sim_menu_def {
     const char *path;   /* API form without the leading '/': "ip/firewall/nat" */
     const char *script; /* script form: "/ip firewall nat" */
@@ -79,6 +93,12 @@ struct sim_menu_def {
     const struct sim_field *fields;
     size_t nfields;
     int name_field; /* index of the field that names an item (numbers=<name>), -1 if none */
+    /* Optional menu rules beyond the field flags, run on add (old NULL) and set after the
+     * fields passed their checks, lock held. vals: the new values (owned, NULL = unchanged);
+     * it may fill or replace entries (defaults, derived values). 0, or -errno with err set
+     * (the caller then frees vals and nothing changes). */
+    int (*validate)(const struct sim_state *st, const struct sim_item *old,
+                    char *vals[SIM_MAX_FIELDS], char err[SIM_ERR_LEN]);
 };
 
 struct sim_item {
@@ -100,6 +120,7 @@ struct sim_options {
     bool ros_empty;       /* answer zero rows with !empty (RouterOS >= 7.18) */
     char version[32];     /* /system resource version, e.g. "7.16" */
     char serial[32];      /* /system routerboard serial-number */
+    char listen_address[64]; /* bind address of the listeners ("" = address; "0.0.0.0" = all) */
 };
 
 /* One name=value argument, borrowed. */
@@ -118,6 +139,7 @@ struct sim_state {
     bool reboot_pending; /* set by /system reboot (API or script); the server consumes it */
     void (*on_change)(void *ctx); /* called (lock held) after every change */
     void *on_change_ctx;
+    struct sim_wg *wg; /* real WireGuard interfaces (--wireguard), NULL = none; owned by main */
     /* PEM certificates fetch trusts besides /certificate (--ca-file, a stand-in for the
      * router's built-in trust anchors); owned, freed by sim_state_release. NULL: none. */
     char *builtin_ca_pem;
@@ -159,8 +181,8 @@ int sim_index_of(const struct sim_state *st, enum sim_menu_id m, unsigned id, si
 int sim_state_add(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n,
                   unsigned *ret_id, char err[SIM_ERR_LEN]);
 /* sim_state_add for the commands that make the items of a SIM_MENU_NO_ADD menu. */
-int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv,
-                       size_t n, unsigned *ret_id, char err[SIM_ERR_LEN]);
+int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n,
+                       unsigned *ret_id, char err[SIM_ERR_LEN]);
 int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const struct sim_kv *kv,
                   size_t n, char err[SIM_ERR_LEN]);
 int sim_state_remove(struct sim_state *st, enum sim_menu_id m, unsigned id, char err[SIM_ERR_LEN]);
@@ -186,12 +208,13 @@ bool sim_netlist_allows(const char *list, const struct sockaddr *peer);
  * 0 and *ret seconds, or -EINVAL. */
 int sim_duration_parse(const char *s, double *ret);
 
-/* Appends the whole configuration as pretty JSON. */
-void sim_state_json(const struct sim_state *st, struct buf *out);
-/* Writes the JSON to path atomically (temp file + rename). 0 or -errno. */
+/* ---- state_json.c ----------------------------------------------------- */
+
+/* Appends the whole configuration as JSON, one item per line (always valid JSON: bytes that
+ * are not UTF-8 are written as U+FFFD). 0, -ENOMEM, or -E2BIG when out's cap is hit. */
+int sim_state_json(const struct sim_state *st, struct buf *out);
+/* Writes that JSON to path atomically (temp file + rename, mode 0600). 0 or -errno. */
 int sim_state_write_file(const struct sim_state *st, const char *path);
-/* JSON string escaping (quotes included). */
-void sim_json_string(struct buf *out, const char *s);
 
 /* ---- query.c ---------------------------------------------------------- */
 
@@ -227,13 +250,13 @@ enum sim_api_action {
 enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *sess,
                                    const struct ros_sentence *in, struct buf *out);
 
-/* ---- script.c --------------------------------------------------------- */
+/* ---- script_exec.c, files.c ------------------------------------------- */
 
 struct sim_fetch_req {
     const char *url;
     bool post;
-    const char *data;    /* NULL: none */
-    const char *headers; /* "Name: value,Name2: value2" or NULL */
+    const char *data;      /* NULL: none */
+    const char *headers;   /* "Name: value,Name2: value2" or NULL */
     bool check_cert;       /* check-certificate=yes|yes-without-crl: verify chain and host */
     const char *trust_pem; /* the certificates trusted for check_cert (PEM), NULL = none */
 };
@@ -255,6 +278,8 @@ void sim_files_release(struct sim_files *f);
 /* Stores (replaces) a file: takes nothing, copies. -ENOSPC when full. */
 int sim_files_put(struct sim_files *f, const char *name, const char *data, size_t len);
 const struct sim_file *sim_files_get(const struct sim_files *f, const char *name);
+/* Removes a file (/file remove); -ENOENT when there is none of that name. */
+int sim_files_remove(struct sim_files *f, const char *name);
 
 struct sim_script_host {
     struct sim_state *st;
@@ -314,8 +339,6 @@ int sim_cert_import(struct sim_state *st, const char *file_name, const char *dat
                     unsigned *ret_imported, char err[SIM_ERR_LEN]);
 /* Appends the PEM of builtin_ca_pem and of every trusted /certificate item (lock held). */
 void sim_cert_trust_pem(const struct sim_state *st, struct buf *out);
-/* Removes a file; -ENOENT when there is none of that name. */
-int sim_files_remove(struct sim_files *f, const char *name);
 
 /* ---- server.c / pull.c ------------------------------------------------ */
 
@@ -335,5 +358,61 @@ struct sim_pull;
 struct sim_pull *sim_pull_start(struct sim_state *st, const char *bootstrap, double poll_interval,
                                 void (*wake)(void *), void *wake_ctx);
 void sim_pull_stop(struct sim_pull *p);
+
+/* ---- wireguard.c ------------------------------------------------------ */
+
+/*
+ * Menus (always there): /interface wireguard (name, listen-port, mtu, private-key generated
+ * when absent, comment, disabled; read-only public-key, running) and /interface wireguard
+ * peers (interface, public-key, endpoint-address, endpoint-port, allowed-address,
+ * persistent-keepalive, name from RouterOS 7.15, comment, disabled; read-only
+ * current-endpoint-address/-port, last-handshake, rx, tx), plus /ip address network=.
+ * Their field tables and validate callbacks are used by state.c's menu table.
+ */
+#define SIM_WG_NFIELDS 8
+#define SIM_WG_PEER_NFIELDS 14
+#define SIM_ADDRESS_NFIELDS 5
+extern const struct sim_field sim_wg_fields[SIM_WG_NFIELDS];
+extern const struct sim_field sim_wg_peer_fields[SIM_WG_PEER_NFIELDS];
+extern const struct sim_field sim_address_fields[SIM_ADDRESS_NFIELDS];
+int sim_wg_validate(const struct sim_state *st, const struct sim_item *old,
+                    char *vals[SIM_MAX_FIELDS], char err[SIM_ERR_LEN]);
+int sim_wg_peer_validate(const struct sim_state *st, const struct sim_item *old,
+                         char *vals[SIM_MAX_FIELDS], char err[SIM_ERR_LEN]);
+int sim_address_validate(const struct sim_state *st, const struct sim_item *old,
+                         char *vals[SIM_MAX_FIELDS], char err[SIM_ERR_LEN]);
+
+/* RouterOS form of a duration in whole seconds: "0s", "25s", "1m12s", "2h3m", "1d4h". */
+void sim_duration_format(uint64_t secs, char out[32]);
+
+/* Devices (--wireguard). Everything borrowed is copied. */
+struct sim_wg_config {
+    const char *ifname_prefix; /* Linux name of interface *N: prefix + "w" + hex N (<= 15) */
+    const char *wireguard_go;  /* NULL: "wireguard-go" in PATH */
+    const char *uapi_dir;      /* NULL: /var/run/wireguard */
+    const char *log_level;     /* wireguard-go LOG_LEVEL; NULL: "error" */
+};
+
+struct sim_wg;
+/* An empty set of devices; owned by the caller (sim_wg_free). NULL only for a bad prefix. */
+struct sim_wg *sim_wg_new(const struct sim_wg_config *cfg);
+/* Stops every wireguard-go (SIGTERM, then SIGKILL) and frees wg. NULL is fine. */
+void sim_wg_free(struct sim_wg *wg);
+/*
+ * Level-triggered: makes the devices follow the enabled interfaces, peers and /ip addresses
+ * of st (state lock NOT held; taken briefly for a snapshot), restarting a wireguard-go that
+ * died (and re-applying everything to it). Does nothing unless changed or a second passed
+ * since the last run. Called from the server loop, a long-lived thread (wireguard-go gets
+ * PR_SET_PDEATHSIG from it). No-op when st->wg is NULL.
+ */
+void sim_wg_tick(struct sim_state *st, bool changed);
+/*
+ * Fills the read-only runtime fields of menu m's items (running; current-endpoint-*,
+ * last-handshake, rx, tx) from one UAPI get=1 per device involved (bounded by a short
+ * timeout). need: comma list of the properties the caller will read (a .proplist, a [get]'s
+ * property), NULL = all; nothing is dumped when it names no runtime field. Lock held. Only
+ * for SIM_M_WG and SIM_M_WG_PEER with st->wg set; else no-op.
+ */
+void sim_wg_refresh(struct sim_state *st, enum sim_menu_id m, const char *need);
 
 #endif

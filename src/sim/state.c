@@ -5,10 +5,7 @@
  * items whose values are aligned with the fields. Values are strings, as on
  * the API; booleans are normalised to "true"/"false". Validation happens
  * before anything is changed, so a refused add/set leaves the state as it was.
- *
- * JSON: the simulator is its own program, but DESIGN.md keeps jansson inside
- * src/api, and the state is flat (menus -> arrays of string maps), so a small
- * hand-written writer with full string escaping is used instead.
+ * The state file (JSON) is written by state_json.c.
  */
 #include "alloc.h"
 #include "cidr.h"
@@ -18,13 +15,11 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -83,13 +78,6 @@ static const struct sim_field sched_fields[] = {
     {"disabled", SIM_F_BOOL, "false", NULL},
 };
 
-static const struct sim_field address_fields[] = {
-    {"address", SIM_F_REQUIRED | SIM_F_CIDR, NULL, NULL},
-    {"interface", SIM_F_REQUIRED, NULL, NULL},
-    {"comment", 0, NULL, NULL},
-    {"disabled", SIM_F_BOOL, "false", NULL},
-};
-
 static const struct sim_field cert_fields[] = {
     {"name", SIM_F_REQUIRED | SIM_F_UNIQUE, NULL, NULL},
     {"fingerprint", 0, NULL, NULL},
@@ -99,19 +87,24 @@ static const struct sim_field cert_fields[] = {
 };
 
 const struct sim_menu_def sim_menu_defs[SIM_M_COUNT] = {
-    [SIM_M_USER] = {"user", "/user", 0, user_fields, COUNT(user_fields), 0},
-    [SIM_M_GROUP] = {"user/group", "/user group", 0, group_fields, COUNT(group_fields), 0},
+    [SIM_M_USER] = {"user", "/user", 0, user_fields, COUNT(user_fields), 0, NULL},
+    [SIM_M_GROUP] = {"user/group", "/user group", 0, group_fields, COUNT(group_fields), 0, NULL},
     [SIM_M_SERVICE] = {"ip/service", "/ip service", SIM_MENU_FIXED, service_fields,
-                       COUNT(service_fields), 0},
+                       COUNT(service_fields), 0, NULL},
     [SIM_M_NAT] = {"ip/firewall/nat", "/ip firewall nat", SIM_MENU_ORDERED, nat_fields,
-                   COUNT(nat_fields), -1},
+                   COUNT(nat_fields), -1, NULL},
     [SIM_M_FILTER] = {"ip/firewall/filter", "/ip firewall filter", SIM_MENU_ORDERED, filter_fields,
-                      COUNT(filter_fields), -1},
+                      COUNT(filter_fields), -1, NULL},
     [SIM_M_SCHED] = {"system/scheduler", "/system scheduler", 0, sched_fields, COUNT(sched_fields),
-                     0},
-    [SIM_M_ADDRESS] = {"ip/address", "/ip address", 0, address_fields, COUNT(address_fields), -1},
-    [SIM_M_CERT] = {"certificate", "/certificate", SIM_MENU_NO_ADD, cert_fields,
-                    COUNT(cert_fields), 0},
+                     0, NULL},
+    [SIM_M_ADDRESS] = {"ip/address", "/ip address", 0, sim_address_fields, SIM_ADDRESS_NFIELDS, -1,
+                       sim_address_validate},
+    [SIM_M_WG] = {"interface/wireguard", "/interface wireguard", 0, sim_wg_fields, SIM_WG_NFIELDS,
+                  0, sim_wg_validate},
+    [SIM_M_WG_PEER] = {"interface/wireguard/peers", "/interface wireguard peers", 0,
+                       sim_wg_peer_fields, SIM_WG_PEER_NFIELDS, 8, sim_wg_peer_validate},
+    [SIM_M_CERT] = {"certificate", "/certificate", SIM_MENU_NO_ADD, cert_fields, COUNT(cert_fields),
+                    0, NULL},
 };
 
 static const char *const policy_names[] = {
@@ -461,6 +454,14 @@ static char *check_value(const struct sim_state *st, const struct sim_field *f, 
     return xstrdup(v);
 }
 
+static void vals_free(char *vals[SIM_MAX_FIELDS])
+{
+    for (size_t f = 0; f < SIM_MAX_FIELDS; f++) {
+        free(vals[f]);
+        vals[f] = NULL;
+    }
+}
+
 static void item_free(struct sim_item *it, size_t nfields)
 {
     for (size_t i = 0; i < nfields; i++) {
@@ -584,8 +585,8 @@ int sim_state_add(struct sim_state *st, enum sim_menu_id m, const struct sim_kv 
     return sim_state_add_made(st, m, kv, n, ret_id, err);
 }
 
-int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv,
-                       size_t n, unsigned *ret_id, char err[SIM_ERR_LEN])
+int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n,
+                       unsigned *ret_id, char err[SIM_ERR_LEN])
 {
     struct sim_menu *mm = &st->menus[m];
     if (mm->def->flags & SIM_MENU_FIXED) {
@@ -606,6 +607,10 @@ int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct si
     int r = check_kv(st, m, kv, n, true, 0, vals, err);
     if (r < 0)
         return r;
+    if (mm->def->validate && (r = mm->def->validate(st, NULL, vals, err)) < 0) {
+        vals_free(vals);
+        return r;
+    }
     return insert_item(st, m, pos, vals, ret_id);
 }
 
@@ -622,6 +627,10 @@ int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const s
     int r = check_kv(st, m, kv, n, false, idx, vals, err);
     if (r < 0)
         return r;
+    if (mm->def->validate && (r = mm->def->validate(st, &mm->items[idx], vals, err)) < 0) {
+        vals_free(vals);
+        return r;
+    }
     /* renaming a group in use would orphan users: follow it, as RouterOS does */
     char *old_group = NULL;
     if (m == SIM_M_GROUP && vals[0])
@@ -802,87 +811,4 @@ void sim_state_release(struct sim_state *st)
     free(st->builtin_ca_pem);
     st->builtin_ca_pem = NULL;
     pthread_mutex_destroy(&st->mu);
-}
-
-/* ---- JSON ------------------------------------------------------------- */
-
-void sim_json_string(struct buf *out, const char *s)
-{
-    buf_append_str(out, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': buf_append_str(out, "\\\""); break;
-        case '\\': buf_append_str(out, "\\\\"); break;
-        case '\n': buf_append_str(out, "\\n"); break;
-        case '\r': buf_append_str(out, "\\r"); break;
-        case '\t': buf_append_str(out, "\\t"); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                buf_printf(out, "\\u%04x", *p);
-            else
-                buf_append(out, p, 1); /* bytes >= 0x80 pass through (UTF-8 or not) */
-        }
-    }
-    buf_append_str(out, "\"");
-}
-
-void sim_state_json(const struct sim_state *st, struct buf *out)
-{
-    buf_append_str(out, "{\n");
-    for (int m = 0; m < SIM_M_COUNT; m++) {
-        const struct sim_menu *mm = &st->menus[m];
-        buf_printf(out, "  \"/%s\": [", mm->def->path);
-        for (size_t i = 0; i < mm->n; i++) {
-            const struct sim_item *it = &mm->items[i];
-            buf_printf(out, "%s\n    {\".id\": \"*%X\"", i ? "," : "", it->id);
-            for (size_t f = 0; f < mm->def->nfields; f++) {
-                if (!it->val[f])
-                    continue;
-                buf_append_str(out, ", ");
-                sim_json_string(out, mm->def->fields[f].name);
-                buf_append_str(out, ": ");
-                sim_json_string(out, it->val[f]);
-            }
-            buf_append_str(out, "}");
-        }
-        buf_append_str(out, mm->n ? "\n  ],\n" : "],\n");
-    }
-    buf_append_str(out, "  \"/system/identity\": {\"name\": ");
-    sim_json_string(out, st->identity);
-    buf_append_str(out, "}\n}\n");
-}
-
-int sim_state_write_file(const struct sim_state *st, const char *path)
-{
-    struct buf b;
-    buf_init(&b, 64u << 20);
-    sim_state_json(st, &b);
-    char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
-    int r = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        r = -errno;
-        goto out_free;
-    }
-    size_t off = 0;
-    while (off < b.len) {
-        ssize_t w = write(fd, b.data + off, b.len - off);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            r = -errno;
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (close(fd) != 0 && r == 0)
-        r = -errno;
-    if (r == 0 && rename(tmp, path) != 0)
-        r = -errno;
-    if (r != 0)
-        unlink(tmp);
-out_free:
-    free(tmp);
-    buf_release(&b);
-    return r;
 }

@@ -1,27 +1,27 @@
 /*
  * sqlite_conn.c - connections, migrations, statement cache and transactions
- * of the SQLite store; the master key and sealing.
+ * of the SQLite store.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "alloc.h"
 #include "log.h"
-#include "store_int.h"
+#include "sqlite_int.h"
 
 extern const char *const store_migrations[];
 extern const char *const store_migrations_names[];
 
 static void conn_free(struct store_conn *c)
 {
-    for (int i = 0; i < STMT_CACHE_SIZE; i++)
+    for (size_t i = 0; i < c->cache_cap; i++)
         if (c->cache[i].stmt)
             sqlite3_finalize(c->cache[i].stmt);
+    free(c->cache);
     sqlite3_close(c->db);
     free(c);
 }
@@ -38,14 +38,17 @@ static int exec(sqlite3 *db, const char *sql)
     return 0;
 }
 
-static struct store_conn *conn_open(struct store *s)
+/* Opens a connection; a failure is logged at lvl (error from store_open, else debug). */
+static struct store_conn *conn_open(struct store *s, enum log_level lvl)
 {
     struct store_conn *c = xcalloc(1, sizeof *c);
+    c->cache_cap = STMT_CACHE_INITIAL;
+    c->cache = xcalloc(c->cache_cap, sizeof *c->cache);
     int rc = sqlite3_open_v2(s->path, &c->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                              NULL);
     if (rc != SQLITE_OK) {
-        log_error("store", "cannot open %s: %s", s->path, sqlite3_errstr(rc));
+        log_msg(lvl, "store", "cannot open %s: %s", s->path, sqlite3_errstr(rc));
         goto out_free;
     }
     sqlite3_busy_timeout(c->db, 5000);
@@ -67,7 +70,7 @@ struct store_conn *store_conn(struct store *s)
     struct store_conn *c = pthread_getspecific(s->conn_key);
     if (c)
         return c;
-    c = conn_open(s);
+    c = conn_open(s, LOG_DEBUG);
     if (c)
         pthread_setspecific(s->conn_key, c);
     return c;
@@ -90,32 +93,68 @@ void store_thread_done(struct store *s)
     conn_free(c);
 }
 
+/* The slot of sql in a table of cap (a power of two) slots: its own, or the free one to take. */
+static struct stmt_slot *slot_find(struct stmt_slot *t, size_t cap, const char *sql)
+{
+    /* Fibonacci hashing of the address: static strings are 1-8 byte aligned and close. */
+    size_t i = (size_t)(((uint64_t)(uintptr_t)sql * UINT64_C(0x9E3779B97F4A7C15)) >> 32);
+    for (;; i++) {
+        struct stmt_slot *slot = &t[i & (cap - 1)];
+        if (slot->sql == sql || !slot->sql)
+            return slot;
+    }
+}
+
+/* Doubles the cache; statements keep their addresses, only the slots move. */
+static void cache_grow(struct store_conn *c)
+{
+    size_t cap = c->cache_cap * 2;
+    struct stmt_slot *t = xcalloc(cap, sizeof *t);
+    for (size_t i = 0; i < c->cache_cap; i++)
+        if (c->cache[i].sql)
+            *slot_find(t, cap, c->cache[i].sql) = c->cache[i];
+    free(c->cache);
+    c->cache = t;
+    c->cache_cap = cap;
+}
+
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
 {
-    int free_slot = -1;
-    for (int i = 0; i < STMT_CACHE_SIZE; i++) {
-        if (c->cache[i].sql == sql) {
-            sqlite3_stmt *st = c->cache[i].stmt;
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
-            return st;
-        }
-        if (!c->cache[i].sql && free_slot < 0)
-            free_slot = i;
+    struct stmt_slot *slot = slot_find(c->cache, c->cache_cap, sql);
+    if (slot->sql) {
+        sqlite3_reset(slot->stmt);
+        sqlite3_clear_bindings(slot->stmt);
+        return slot->stmt;
     }
     sqlite3_stmt *st = NULL;
     int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK) {
-        log_error("store", "prepare failed: %s: %.80s", sqlite3_errmsg(c->db), sql);
+        log_debug("store", "prepare failed: %s: %.80s", sqlite3_errmsg(c->db), sql);
         return NULL;
     }
-    if (free_slot < 0) {
-        /* Full: evict slot 0. Statements are few and static, so this is a backstop. */
-        sqlite3_finalize(c->cache[0].stmt);
-        free_slot = 0;
+    c->prepares++;
+    if ((c->cache_used + 1) * 2 > c->cache_cap) {
+        cache_grow(c);
+        slot = slot_find(c->cache, c->cache_cap, sql);
     }
-    c->cache[free_slot].sql = sql;
-    c->cache[free_slot].stmt = st;
+    slot->sql = sql;
+    slot->stmt = st;
+    c->cache_used++;
+    return st;
+}
+
+unsigned long store_stmt_prepares(struct store *s)
+{
+    struct store_conn *c = pthread_getspecific(s->conn_key);
+    return c ? c->prepares : 0;
+}
+
+sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct store_conn **ret_c)
+{
+    struct store_conn *c = store_conn(s);
+    sqlite3_stmt *st = c ? store_stmt(c, sql) : NULL;
+    if (st)
+        *ret_c = c;
     return st;
 }
 
@@ -201,13 +240,21 @@ void store_tx_rollback(struct store *s)
         store_rollback(c);
 }
 
+int store_tx_end(struct store *s, int r)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return r < 0 ? r : -EIO;
+    return store_end(c, r);
+}
+
 int store_map_rc(struct store_conn *c, int rc)
 {
     if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
         return -EEXIST;
-    log_error("store", "sqlite: %s", sqlite3_errmsg(c->db));
+    log_debug("store", "sqlite: %s", sqlite3_errmsg(c->db));
     return -EIO;
 }
 
@@ -220,28 +267,59 @@ int store_step_done(struct store_conn *c, sqlite3_stmt *st)
 }
 
 int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
-                  void (*read_row)(void *ctx, sqlite3_stmt *st, void *elem), void *ctx,
+                  int (*read_row)(void *ctx, sqlite3_stmt *st, void *elem), void *ctx,
                   void (*release_row)(void *elem), void **ret, size_t *n)
 {
     char *a = NULL;
     size_t cnt = 0;
-    int rc;
+    int rc, r = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         a = xrealloc(a, (cnt + 1) * elem_size);
         void *elem = a + cnt * elem_size;
         memset(elem, 0, elem_size);
-        read_row(ctx, st, elem);
+        r = read_row(ctx, st, elem);
+        if (r < 0)
+            break;
         cnt++;
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (r == 0 && rc != SQLITE_DONE)
+        r = store_map_rc(c, rc);
+    if (r < 0) {
         for (size_t i = 0; release_row && i < cnt; i++)
             release_row(a + i * elem_size);
         free(a);
-        return store_map_rc(c, rc);
+        return r;
     }
     *ret = a;
     *n = cnt;
+    return 0;
+}
+
+int store_step_row(struct store_conn *c, sqlite3_stmt *st,
+                   int (*read_row)(void *ctx, sqlite3_stmt *st, void *out), void *ctx, void *out)
+{
+    int rc = sqlite3_step(st);
+    int r = 0;
+    if (rc == SQLITE_ROW && read_row)
+        r = read_row(ctx, st, out);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return r;
+    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+}
+
+int store_read_int(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    *(int *)out = sqlite3_column_int(st, 0);
+    return 0;
+}
+
+int store_read_id(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    col_copy(st, 0, out, 37);
     return 0;
 }
 
@@ -253,11 +331,7 @@ int store_site_owned(struct store_conn *c, const char *tenant_id, const char *si
         return -EIO;
     bind_text(st, 1, site_id);
     bind_text(st, 2, tenant_id);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return 0;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return store_step_row(c, st, NULL, NULL, NULL);
 }
 
 int store_step_changed(struct store_conn *c, sqlite3_stmt *st)
@@ -335,46 +409,6 @@ static int migrate(struct store *s, struct store_conn *c)
     return 0;
 }
 
-/* Reads data_dir/master.key, creating it (0600, 32 random bytes) when absent. */
-static int load_master_key(struct store *s, const char *data_dir)
-{
-    char *path = xasprintf("%s/master.key", data_dir);
-    int r = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) {
-            r = -errno;
-            goto out;
-        }
-        crypto_secretbox_keygen(s->master_key);
-        if (write(fd, s->master_key, sizeof s->master_key) != (ssize_t)sizeof s->master_key)
-            r = -EIO;
-        if (fsync(fd) < 0)
-            r = -errno;
-        close(fd);
-        if (r == 0)
-            log_info("store", "created master key %s", path);
-        goto out;
-    }
-    if (fd < 0) {
-        r = -errno;
-        goto out;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077))
-        log_warn("store", "%s is readable by others (mode %o); it should be 0600", path,
-                 (unsigned)(sb.st_mode & 0777));
-    if (read(fd, s->master_key, sizeof s->master_key) != (ssize_t)sizeof s->master_key)
-        r = -EIO;
-    close(fd);
-out:
-    if (r < 0)
-        log_error("store", "master key %s: %s", path, strerror(-r));
-    free(path);
-    return r;
-}
-
 int store_open(const char *url, const char *data_dir, struct store **ret)
 {
     const char *path;
@@ -390,14 +424,15 @@ int store_open(const char *url, const char *data_dir, struct store **ret)
     s->path = xstrdup(path);
     pthread_mutex_init(&s->conns_lock, NULL);
     pthread_key_create(&s->conn_key, NULL);
-    int r = load_master_key(s, data_dir);
+    int r = store_secrets_load(&s->secrets, data_dir);
     if (r < 0)
         goto out_free;
-    struct store_conn *c = store_conn(s);
+    struct store_conn *c = conn_open(s, LOG_ERROR);
     if (!c) {
         r = -EIO;
         goto out_free;
     }
+    pthread_setspecific(s->conn_key, c);
     r = migrate(s, c);
     if (r < 0)
         goto out_free;
@@ -421,7 +456,7 @@ void store_close(struct store *s)
     }
     pthread_key_delete(s->conn_key);
     pthread_mutex_destroy(&s->conns_lock);
-    sodium_memzero(s->master_key, sizeof s->master_key);
+    store_secrets_wipe(&s->secrets);
     free(s->path);
     free(s);
 }
@@ -431,41 +466,7 @@ int store_schema_version(struct store *s)
     return s->schema_version;
 }
 
-char *store_seal_text(struct store *s, const char *plaintext)
+const struct store_secrets *store_secrets(struct store *s)
 {
-    size_t mlen = strlen(plaintext);
-    size_t clen = crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + mlen;
-    unsigned char *box = xmalloc(clen);
-    randombytes_buf(box, crypto_secretbox_NONCEBYTES);
-    crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, (const unsigned char *)plaintext,
-                          mlen, box, s->master_key);
-    char *hex = xmalloc(clen * 2 + 1);
-    sodium_bin2hex(hex, clen * 2 + 1, box, clen);
-    free(box);
-    return hex;
-}
-
-char *store_open_text(struct store *s, const char *sealed)
-{
-    size_t hexlen = strlen(sealed);
-    size_t clen = hexlen / 2;
-    if (clen < crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
-        return NULL;
-    unsigned char *box = xmalloc(clen);
-    size_t got = 0;
-    if (sodium_hex2bin(box, clen, sealed, hexlen, NULL, &got, NULL) != 0 || got != clen) {
-        free(box);
-        return NULL;
-    }
-    size_t mlen = clen - crypto_secretbox_NONCEBYTES - crypto_secretbox_MACBYTES;
-    char *out = xmalloc(mlen + 1);
-    if (crypto_secretbox_open_easy((unsigned char *)out, box + crypto_secretbox_NONCEBYTES,
-                                   clen - crypto_secretbox_NONCEBYTES, box, s->master_key) != 0) {
-        free(box);
-        free(out);
-        return NULL;
-    }
-    out[mlen] = '\0';
-    free(box);
-    return out;
+    return &s->secrets;
 }

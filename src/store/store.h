@@ -12,7 +12,18 @@
  * Results: 0 on success; -ENOENT when the object does not exist *for that
  * tenant* (another tenant's object is indistinguishable from a missing one);
  * -EEXIST on a uniqueness conflict; -EPERM when a rule forbids the change;
- * -EIO on a database error (logged at debug level with the SQL error).
+ * -EINVAL when a list's page starts after an id that is no item of the list;
+ * -EBADMSG when a job's payload or a grant's password cannot be unsealed
+ * (another master key, corrupted data: never an empty value instead);
+ * -EIO on a database error.
+ *
+ * Logging: like every library-style module the store logs only at debug level
+ * (the SQL error behind an -EIO, a failed prepare); the caller decides what to
+ * report. The exception is store_open(), which alone sees why opening failed:
+ * it logs the migrations it applied and a master key it created (info), a key
+ * file readable by others (warn), and why the database, its schema or the key
+ * could not be used (error).
+ *
  * Structs filled by the store are owned by the caller: release them with the
  * domain's *_release() functions. Arrays are freed with the matching
  * store_*_array_free().
@@ -34,6 +45,18 @@
 struct store;
 
 /*
+ * One page of a list (keyset paging): the items after the one whose id is
+ * after_id, in the list's own order, at most limit (> 0). after_id NULL:
+ * from the start. after_id must name an item of the same list (same tenant,
+ * site and kind; filters such as active_only aside), else the list returns
+ * -EINVAL. A NULL page means the whole list. Borrowed for the call.
+ */
+struct store_page {
+    const char *after_id;
+    int limit;
+};
+
+/*
  * Opens (creating if needed) the database named by url ("sqlite:PATH";
  * "postgres://..." is refused with -ENOTSUP until that backend exists) and the
  * master key in data_dir (created with mode 0600 on first start).
@@ -53,6 +76,12 @@ int store_schema_version(struct store *s);
 int store_tx_begin(struct store *s);
 int store_tx_commit(struct store *s);
 void store_tx_rollback(struct store *s);
+/*
+ * Ends a level begun with store_tx_begin(): commits when r == 0, else rolls
+ * back. Returns r, or the commit's error (a failed commit rolls back itself),
+ * so a caller ends with `return store_tx_end(s, r);`.
+ */
+int store_tx_end(struct store *s, int r);
 
 /* Seals/opens a short secret with the master key (hex text). Returned strings are owned. */
 char *store_seal_text(struct store *s, const char *plaintext);
@@ -69,12 +98,14 @@ int store_api_key_insert(struct store *s, const struct api_key *k);
 /* Finds an active (not revoked) key by hash and marks it used. */
 int store_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
                                struct api_key *ret);
-int store_api_key_list(struct store *s, const char *tenant_id, struct api_key **ret, size_t *n);
+int store_api_key_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                       struct api_key **ret, size_t *n);
 int store_api_key_revoke(struct store *s, const char *tenant_id, const char *id);
 void store_api_key_array_free(struct api_key *a, size_t n);
 
 /* --- policies --- */
-int store_policy_list(struct store *s, const char *tenant_id, struct policy **ret, size_t *n);
+int store_policy_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                      struct policy **ret, size_t *n);
 /* with_sites: also fill p->sites with the ids of the sites on this policy. */
 int store_policy_get(struct store *s, const char *tenant_id, const char *id, int with_sites,
                      struct policy *ret);
@@ -97,7 +128,8 @@ void store_policy_array_free(struct policy *a, size_t n);
 /* --- sites --- */
 /* Inserts the site and its first API credential (cred) in one transaction. */
 int store_site_insert(struct store *s, const struct site *site, const struct credential *cred);
-int store_site_list(struct store *s, const char *tenant_id, struct site **ret, size_t *n);
+int store_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                    struct site **ret, size_t *n);
 int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret);
 /* Updates name, policy_id and tunnel_address of site->id. */
 int store_site_update(struct store *s, const struct site *site);
@@ -124,13 +156,15 @@ void store_credential_array_free(struct credential *a, size_t n);
 int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
 /* Finds a site by its device token (any tenant). */
 int store_site_by_device_token(struct store *s, const char *token, struct site *ret);
-/*
- * Records adoption: facts (raw "k=v;..." text), identity/model/serial/version,
- * tunnel address (may be NULL: keep), the device token's hash; status online.
- */
-int store_site_adopt(struct store *s, const char *site_id, const char *facts, const char *identity,
-                     const char *model, const char *serial, const char *version,
-                     const char *tunnel_address, const char *device_token);
+/* What a router reports when it adopts (all borrowed; NULL fields are stored as NULL). */
+struct store_adoption {
+    const char *facts; /* the raw "k=v;..." text */
+    const char *identity, *model, *serial, *version;
+    const char *tunnel_address; /* NULL: keep the site's */
+    const char *device_token;   /* stored as its hash only */
+};
+/* Records adoption of site_id (its bootstrap token unused): status online. 0 or -ENOENT. */
+int store_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a);
 /* Issues a new single-use bootstrap token (re-onboarding a reset router). */
 int store_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
                              const char *token);
@@ -155,8 +189,8 @@ int store_job_by_idempotency(struct store *s, const char *site_id, const char *k
 /* Live and not-yet-cleaned grants of a site (for the site's cleanup job). */
 int store_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n);
 /* Newest first. */
-int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
-                   size_t *n);
+int store_job_list(struct store *s, const char *tenant_id, const char *site_id,
+                   const struct store_page *page, struct job **ret, size_t *n);
 /* One job with its events (oldest first). */
 int store_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
                   struct job *ret);
@@ -170,13 +204,16 @@ int store_job_event(struct store *s, const char *job_id, const char *kind, const
 /*
  * Pull: the oldest pending job of the site becomes running (via pull, lease
  * until lease_ms) with a "downloaded" event. -ENOENT when nothing is due or a
- * job of the site is already running.
+ * job of the site is already running. -EBADMSG when the job's payload cannot
+ * be unsealed: that job ended failed (the reason in its log) instead of being
+ * handed out, and the next claim takes the next one.
  */
 int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                          struct job *ret);
 /*
  * Push: the oldest due express job of a site with a tunnel address and no
  * running job becomes running (via push) with an "express push" event.
+ * -ENOENT and -EBADMSG as for the pull.
  */
 int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret);
 /* running -> completed/failed with an event carrying message. */
@@ -184,8 +221,11 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
                      const char *message);
 /* running -> pending again at next_ms (attempts + 1), with a "retry" event. */
 int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message);
-/* The router reported busy/done/fail for a pull job. -ENOENT, -EBUSY when already final. */
-int store_job_router_update(struct store *s, const char *job_id, const char *status);
+/*
+ * The router reported busy/done/fail for a pull job. -ENOENT, -EBUSY when already final,
+ * -EINVAL for a status outside the enum.
+ */
+int store_job_router_update(struct store *s, const char *job_id, enum job_router_status status);
 /* running jobs whose lease expired go back to pending (a crash, a lost router). *ret_n. */
 int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n);
 /* Every running push job goes back to pending (start-up after a crash). */
@@ -202,7 +242,8 @@ void store_job_array_free(struct job *a, size_t n);
 int store_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi);
 /* Newest first; active_only: not torn down and not expired. */
 int store_grant_list(struct store *s, const char *tenant_id, const char *site_id,
-                     enum grant_kind kind, bool active_only, struct grant **ret, size_t *n);
+                     enum grant_kind kind, bool active_only, const struct store_page *page,
+                     struct grant **ret, size_t *n);
 int store_grant_get(struct store *s, const char *tenant_id, const char *site_id,
                     enum grant_kind kind, const char *id, struct grant *ret);
 int store_grant_get_any(struct store *s, const char *id, struct grant *ret);
@@ -244,8 +285,6 @@ int store_grant_conn_insert(struct store *s, const char *grant_id,
 /* Records of a grant with id > after_id, oldest first, at most limit. */
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                           struct grant_connection **ret, size_t *n);
-/* Start time (ms) of the first accepted connection of a grant, 0 when none. */
-int64_t store_grant_first_connection(struct store *s, const char *grant_id);
 
 /* --- users and sessions --- */
 
@@ -254,7 +293,8 @@ int store_user_insert(struct store *s, const struct user *u); /* -EEXIST: e-mail
 int store_user_by_email(struct store *s, const char *email, struct user *ret);
 /* By id: within tenant_id, or any tenant when tenant_id is NULL. */
 int store_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret);
-int store_user_list(struct store *s, const char *tenant_id, struct user **ret, size_t *n);
+int store_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                    struct user **ret, size_t *n);
 /* Writes role, disabled and password_hash of u->id (in u->tenant_id). */
 int store_user_update(struct store *s, const struct user *u);
 int store_user_delete(struct store *s, const char *tenant_id, const char *id);

@@ -1,5 +1,6 @@
-/* Unit tests for src/sim/script.c: every construct of docs/internals/script-subset.md,
- * failures (with their line), on-error, imports, fetch (mocked) and robustness. */
+/* Unit tests for the script interpreter (src/sim/script_exec.c, through sim_script_run): every
+ * construct of docs/internals/script-subset.md, failures (with their line), on-error, imports,
+ * fetch (mocked) and robustness. The parser alone: test_script_parse.c. */
 // clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
@@ -207,6 +208,7 @@ static void test_failures(void **unused)
         {"/user remove [find name>\"x\"]\n", 1, "find"},
         {"/user remove [find where nosuch=\"x\"]\n", 1, "unknown property nosuch"},
         {"/user remove [find name~\"(\"]\n", 1, "regular expression"},
+        {":log info [/user get [find name=\"admin\" %] name]\n", 1, "unsupported find filter"},
         {"/user add name=\"x\" group=\"nope\"\n", 1, "group"},
         {"/user add name=\"x\" group=full colour=red\n", 1, "colour"},
         {":log info $nope\n", 1, "undefined variable"},
@@ -439,6 +441,20 @@ static void test_stop_and_garbage(void **unused)
     st.reboot_pending = false;
 }
 
+/* A NUL byte is neither part of a word nor of a value: found by fuzz/sim_script. */
+static void test_nul_bytes(void **unused)
+{
+    (void)unused;
+    static const char cmd[] = "/user\0x add name=\"n\" group=full\n";
+    assert_int_equal(sim_script_run(&host, "nul", cmd, sizeof cmd - 1, &rep), SIM_SCRIPT_FAILED);
+    assert_int_equal(rep.line, 1);
+    assert_null(get(SIM_M_USER, "n", "name"));
+    static const char val[] = "/system identity set name=\"a\0b\"\n";
+    assert_int_equal(sim_script_run(&host, "nul", val, sizeof val - 1, &rep), SIM_SCRIPT_FAILED);
+    assert_non_null(strstr(rep.err, "NUL"));
+    assert_string_equal(st.identity, "MikroTik");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fetch_import_job, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reboot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_and_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nul_bytes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

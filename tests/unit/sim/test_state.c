@@ -1,5 +1,5 @@
 /* Unit tests for src/sim/state.c: menus, validation, add/set/remove, place-before,
- * login rules (each condition), durations and the JSON state file. */
+ * login rules (each condition), durations; and the JSON state file (state_json.c). */
 // clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +10,8 @@
 
 #include "helpers.h"
 #include "login.h"
+
+#include <jansson.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -296,13 +298,51 @@ static void test_json(void **unused)
     sim_state_release(&st);
 }
 
+/* Values are bytes: what is not UTF-8 becomes U+FFFD, so the file is always valid JSON. */
+static void test_json_not_utf8(void **unused)
+{
+    (void)unused;
+    struct sim_state st;
+    h_state(&st);
+    char err[SIM_ERR_LEN];
+    const char *bytes = "a\xff\xc0\xaf|\xed\xa0\x80|\xc5|\xf4\x90\x80\x80|\xc5\x82\x7f";
+    struct sim_kv n[] = {{"chain", "dstnat"}, {"comment", bytes}};
+    assert_int_equal(sim_state_add(&st, SIM_M_NAT, n, 2, NULL, err), 0);
+    assert_int_equal(sim_state_set_identity(&st, "r\x80", err), 0);
+    struct buf b;
+    buf_init(&b, 1 << 20);
+    assert_int_equal(sim_state_json(&st, &b), 0);
+    json_error_t jerr;
+    json_t *doc = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
+    assert_non_null(doc);
+    const char *c = json_string_value(json_object_get(
+        json_array_get(json_object_get(doc, "/ip/firewall/nat"), 0), "comment"));
+    assert_non_null(c);
+    /* overlong, surrogate, truncated and above U+10FFFF: one U+FFFD per byte; valid UTF-8 and
+     * DEL are kept */
+    assert_string_equal(c, "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"
+                           "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd|"
+                           "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|\xc5\x82\x7f");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(doc, "/system/identity"), "name")),
+        "r\xef\xbf\xbd");
+    json_decref(doc);
+    /* a buffer too small for the file: -E2BIG, not a truncated file */
+    struct buf small;
+    buf_init(&small, 64);
+    assert_int_equal(sim_state_json(&st, &small), -E2BIG);
+    buf_release(&small);
+    buf_release(&b);
+    sim_state_release(&st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_initial),    cmocka_unit_test(test_add_validation),
         cmocka_unit_test(test_set_remove), cmocka_unit_test(test_place_before),
         cmocka_unit_test(test_duration),   cmocka_unit_test(test_login_rules),
-        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json),       cmocka_unit_test(test_json_not_utf8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "helpers.h"
 #include "timefmt.h"
@@ -82,7 +83,7 @@ static void test_insert_get_events(void **state)
     size_t n = 0;
     char id2[37];
     fx_job(f, site, false, true, NULL, NULL, id2);
-    assert_int_equal(store_job_list(f->s, f->tenant, site, &all, &n), 0);
+    assert_int_equal(store_job_list(f->s, f->tenant, site, NULL, &all, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(all[0].id, id2); /* newest first */
     assert_string_equal(all[1].id, id);
@@ -91,7 +92,7 @@ static void test_insert_get_events(void **state)
     char other[37];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     assert_int_equal(store_job_get(f->s, other, site, id, &j), -ENOENT);
-    assert_int_equal(store_job_list(f->s, other, site, &all, &n), -ENOENT);
+    assert_int_equal(store_job_list(f->s, other, site, NULL, &all, &n), -ENOENT);
 }
 
 static void test_claim_pull_order(void **state)
@@ -171,25 +172,25 @@ static void test_router_update(void **state)
     fx_job(f, a, false, true, NULL, NULL, j3);
 
     claim_pull(f, a, j1);
-    assert_int_equal(store_job_router_update(f->s, j1, "busy"), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_BUSY), 0);
     assert_int_equal(status_of(f, j1), JOB_RUNNING);
-    assert_int_equal(store_job_router_update(f->s, j1, "bogus"), -EINVAL);
-    assert_int_equal(store_job_router_update(f->s, j1, "done"), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_STATUS_COUNT), -EINVAL);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_DONE), 0);
     assert_int_equal(status_of(f, j1), JOB_COMPLETED);
-    assert_int_equal(store_job_router_update(f->s, j1, "done"), -EBUSY);
-    assert_int_equal(store_job_router_update(f->s, j1, "fail"), -EBUSY);
-    assert_int_equal(store_job_router_update(f->s, j1, "busy"), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_DONE), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_FAIL), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_BUSY), -EBUSY);
 
     /* needs_ack false (a reboot): busy is already the end. */
     claim_pull(f, a, j2);
-    assert_int_equal(store_job_router_update(f->s, j2, "busy"), 0);
+    assert_int_equal(store_job_router_update(f->s, j2, JOB_ROUTER_BUSY), 0);
     assert_int_equal(status_of(f, j2), JOB_COMPLETED);
 
     claim_pull(f, a, j3);
-    assert_int_equal(store_job_router_update(f->s, j3, "fail"), 0);
+    assert_int_equal(store_job_router_update(f->s, j3, JOB_ROUTER_FAIL), 0);
     assert_int_equal(status_of(f, j3), JOB_FAILED);
     assert_int_equal(store_job_router_update(f->s, "00000000-0000-7000-8000-000000000000",
-                                             "done"),
+                                             JOB_ROUTER_DONE),
                      -ENOENT);
 
     struct job j;
@@ -224,6 +225,68 @@ static void test_cancel(void **state)
     fx_job(f, a, false, true, NULL, NULL, j3);
     assert_int_equal(store_job_cancel(f->s, other, a, j3), -ENOENT);
     assert_int_equal(status_of(f, j3), JOB_PENDING);
+}
+
+/*
+ * The check and the write of router updates and cancel are one transaction:
+ * inside a caller's transaction that rolls back, nothing of them stays.
+ */
+static void test_update_cancel_one_tx(void **state)
+{
+    struct fx *f = *state;
+    char a[37], j1[37], j2[37];
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_job(f, a, false, true, NULL, NULL, j1);
+    fx_job(f, a, false, true, NULL, NULL, j2);
+    claim_pull(f, a, j1);
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_DONE), 0);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j2), 0);
+    assert_int_equal(status_of(f, j1), JOB_COMPLETED);
+    assert_int_equal(status_of(f, j2), JOB_DELETED);
+    store_tx_rollback(f->s);
+    assert_int_equal(status_of(f, j1), JOB_RUNNING);
+    assert_int_equal(status_of(f, j2), JOB_PENDING);
+    /* A refusal inside a caller's transaction dooms it, like any failed store call. */
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j2), 0);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j1), -EBUSY);
+    assert_int_equal(store_tx_end(f->s, 0), -EIO);
+    assert_int_equal(status_of(f, j2), JOB_PENDING);
+    /* store_tx_end commits on 0, and rolls back and passes an error through. */
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, j2), 0);
+    assert_int_equal(store_tx_end(f->s, 0), 0);
+    assert_int_equal(status_of(f, j2), JOB_DELETED);
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_DONE), 0);
+    assert_int_equal(store_tx_end(f->s, -EPERM), -EPERM);
+    assert_int_equal(status_of(f, j1), JOB_RUNNING);
+}
+
+/* A statement store_job_finish cannot prepare fails it, and nothing of it is committed. */
+static void test_finish_all_or_nothing(void **state)
+{
+    struct fx *f = *state;
+    char a[37], j1[37];
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_job(f, a, false, true, NULL, NULL, j1);
+    claim_pull(f, a, j1);
+    /* Behind the store's back: the grants table that finishing a job updates goes away. */
+    char path[300];
+    snprintf(path, sizeof path, "%s/t.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP TABLE grant_connections; DROP TABLE grants", NULL,
+                                  NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(store_job_finish(f->s, j1, JOB_COMPLETED, "ok"), -EIO);
+    assert_int_equal(status_of(f, j1), JOB_RUNNING);
+    struct job j;
+    assert_int_equal(store_job_get(f->s, f->tenant, a, j1, &j), 0);
+    assert_string_equal(j.events[j.nevents - 1].kind, "downloaded");
+    job_release(&j);
 }
 
 static void test_requeue(void **state)
@@ -283,8 +346,8 @@ static void test_idempotency(void **state)
     memcpy(j.id, "00000000-0000-7000-8000-0000000000aa", 37);
     memcpy(j.site_id, a, 37);
     memcpy(j.token, "tok0000000", 11);
-    char kind[] = "policy", desc[] = "d", payload[] = "", key[] = "key-1";
-    j.kind = kind;
+    char desc[] = "d", payload[] = "", key[] = "key-1";
+    j.kind = JOB_KIND_POLICY;
     j.description = desc;
     j.payload = payload;
     j.idempotency_key = key;
@@ -299,6 +362,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_push, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_router_update, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_update_cancel_one_tx, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_finish_all_or_nothing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_requeue, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_idempotency, fx_setup, fx_teardown),
     };

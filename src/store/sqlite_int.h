@@ -1,0 +1,163 @@
+/*
+ * sqlite_int.h - internals shared by the SQLite backend's files. Not a public header.
+ */
+#ifndef TG_STORE_SQLITE_INT_H
+#define TG_STORE_SQLITE_INT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <sqlite3.h>
+
+#include "secrets.h"
+#include "store.h"
+
+/* First size of a connection's statement cache: above the ~100 statements of the store. */
+#define STMT_CACHE_INITIAL 256
+
+struct stmt_slot {
+    const char *sql; /* identity: the address of a static string; NULL = free */
+    sqlite3_stmt *stmt;
+};
+
+/* One thread's connection. */
+struct store_conn {
+    sqlite3 *db;
+    /*
+     * Prepared statements by the address of their SQL: open addressing,
+     * doubled before it is half full, never evicting. A statement is prepared
+     * once per connection and lives as long as the connection.
+     */
+    struct stmt_slot *cache;
+    size_t cache_cap; /* a power of two */
+    size_t cache_used;
+    unsigned long prepares; /* statements prepared on this connection so far */
+    int tx_depth;   /* nested store_begin() calls; BEGIN/COMMIT only at the outermost */
+    bool tx_failed; /* an inner level rolled back: the outermost commit must roll back */
+    struct store_conn *next; /* in store->conns, for cleanup */
+};
+
+struct store {
+    char *path;
+    pthread_key_t conn_key;
+    pthread_mutex_t conns_lock;
+    struct store_conn *conns;
+    struct store_secrets secrets;
+    int schema_version;
+};
+
+/* Columns read by store_site_row(); the bootstrap token only while it is unused. */
+#define SITE_COLUMNS                                                                               \
+    "id, tenant_id, name, policy_id, tunnel_address, status, last_seen_at, identity, model, "     \
+    "serial_number, software_version, "                                                           \
+    "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "           \
+    "updated_at, adopted_at"
+
+/* A store_collect/store_step_row reader of SITE_COLUMNS into a struct site; ctx: the store. */
+int store_site_row(void *ctx, sqlite3_stmt *st, void *elem);
+/* Inserts p and its services on c, joining the caller's transaction (sqlite_policies.c). */
+int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
+
+/* The calling thread's connection, opened on first use; NULL on failure. */
+struct store_conn *store_conn(struct store *s);
+/*
+ * A prepared statement for sql, cached per connection by the address of sql
+ * (pass string literals or static arrays only). Reset and unbound: ready to
+ * bind. NULL on a prepare error.
+ */
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
+/*
+ * How many statements the calling thread's connection has prepared (0 when
+ * it has none): with a cache that never evicts, each distinct SQL once. For
+ * tests.
+ */
+unsigned long store_stmt_prepares(struct store *s);
+/*
+ * The prologue of a store function: the calling thread's connection and the
+ * cached statement for sql (as store_stmt()). NULL when either could not be
+ * had (the caller returns -EIO); *ret_c is set only on success.
+ */
+sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct store_conn **ret_c);
+/*
+ * BEGIN IMMEDIATE / COMMIT / ROLLBACK, nestable: only the outermost level
+ * talks to SQLite, so a handler can wrap several store calls (each with its
+ * own begin/commit) in one transaction. A rollback at any level makes the
+ * outermost commit roll back and return -EIO. 0 or -EIO.
+ */
+int store_begin(struct store_conn *c);
+int store_commit(struct store_conn *c);
+void store_rollback(struct store_conn *c);
+/*
+ * BEGIN IMMEDIATE (joining an open transaction) and prepare sql. Returns the
+ * statement with *ret_err = 0, or NULL with *ret_err set and the transaction
+ * level already rolled back.
+ */
+sqlite3_stmt *store_begin_stmt(struct store_conn *c, const char *sql, int *ret_err);
+/*
+ * Ends a level begun with store_begin(): commits when r == 0, else rolls back.
+ * Returns r, or the commit's error (the commit rolls back itself on failure).
+ */
+int store_end(struct store_conn *c, int r);
+/* Runs a statement that returns no rows (after binding). 0, -EEXIST on constraint, -EIO. */
+int store_step_done(struct store_conn *c, sqlite3_stmt *st);
+/* sqlite result code to -errno. */
+int store_map_rc(struct store_conn *c, int rc);
+
+/*
+ * Steps st (already bound) to its end, appending one element of elem_size per
+ * row to a growing array: read_row fills a zeroed element and returns 0, or
+ * returns -errno leaving nothing in it to release (a secret that cannot be
+ * unsealed: -EBADMSG). On an error of read_row or of the database the
+ * elements read so far are released (release_row may be NULL) and freed.
+ * Resets st. 0 with *ret (owned, NULL when empty) and *n, or -errno.
+ */
+int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
+                  int (*read_row)(void *ctx, sqlite3_stmt *st, void *elem), void *ctx,
+                  void (*release_row)(void *elem), void **ret, size_t *n);
+/*
+ * Steps st (already bound) for one row, the single-row twin of store_collect:
+ * read_row (NULL for an existence check) fills out from the row, with the
+ * same contract as there. Resets st. 0, -ENOENT when there is no row,
+ * read_row's error, or a database error.
+ */
+int store_step_row(struct store_conn *c, sqlite3_stmt *st,
+                   int (*read_row)(void *ctx, sqlite3_stmt *st, void *out), void *ctx, void *out);
+/* Readers for store_step_row of column 0: an int (out: int *), an id (out: char[37]). */
+int store_read_int(void *ctx, sqlite3_stmt *st, void *out);
+int store_read_id(void *ctx, sqlite3_stmt *st, void *out);
+/* 0 when site_id is a site of tenant_id, -ENOENT when not, or a database error. */
+int store_site_owned(struct store_conn *c, const char *tenant_id, const char *site_id);
+/* Steps a statement that must change one row: 0, -ENOENT when none changed, or an error. */
+int store_step_changed(struct store_conn *c, sqlite3_stmt *st);
+
+/* The keyset-paged lists (paging.c). */
+enum store_list {
+    STORE_LIST_SITES = 0,  /* scope: tenant id */
+    STORE_LIST_JOBS,       /* scope: site id */
+    STORE_LIST_GRANTS,     /* scope: site id, scope2: grant kind name */
+    STORE_LIST_USERS,      /* scope: tenant id */
+    STORE_LIST_API_KEYS,   /* scope: tenant id */
+    STORE_LIST_POLICIES,   /* scope: tenant id */
+};
+/*
+ * 0 when page is NULL or has no after_id, or when after_id names an item of
+ * list within scope (and scope2); -EINVAL when it names none; -EIO. Call it
+ * before preparing the list's statement (it prepares one of its own).
+ */
+int store_page_check(struct store_conn *c, enum store_list list, const struct store_page *page,
+                     const char *scope, const char *scope2);
+/*
+ * Binds a page to ?i (after_id, NULL from the start) and ?i+1 (LIMIT; -1 =
+ * no limit without a page). The list's SQL reads "(?i IS NULL OR <key> >
+ * (SELECT <key> ... WHERE id = ?i)) ... LIMIT ?i+1".
+ */
+void store_bind_page(sqlite3_stmt *st, int i, const struct store_page *page);
+
+/* Column helpers: owned copy of a text column or NULL. */
+char *col_strdup(sqlite3_stmt *st, int i);
+void col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen);
+/* Binds text, or NULL when s is NULL. */
+void bind_text(sqlite3_stmt *st, int i, const char *s);
+void bind_time(sqlite3_stmt *st, int i, int64_t t); /* 0 -> NULL */
+int64_t col_time(sqlite3_stmt *st, int i);             /* NULL -> 0 */
+
+#endif

@@ -1,0 +1,334 @@
+/*
+ * sqlite_sites.c - sites, site notes and API credentials in the SQLite store.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "sqlite_int.h"
+#include "timefmt.h"
+
+
+static void read_site(struct store *s, sqlite3_stmt *st, struct site *x)
+{
+    memset(x, 0, sizeof *x);
+    col_copy(st, 0, x->id, sizeof x->id);
+    col_copy(st, 1, x->tenant_id, sizeof x->tenant_id);
+    x->name = col_strdup(st, 2);
+    col_copy(st, 3, x->policy_id, sizeof x->policy_id);
+    x->tunnel_address = col_strdup(st, 4);
+    const char *status = (const char *)sqlite3_column_text(st, 5);
+    if (!status || site_status_parse(status, &x->status) < 0)
+        x->status = SITE_PENDING_ONBOARDING;
+    x->last_seen_at = col_time(st, 6);
+    x->identity = col_strdup(st, 7);
+    x->model = col_strdup(st, 8);
+    x->serial_number = col_strdup(st, 9);
+    x->software_version = col_strdup(st, 10);
+    const char *sealed = (const char *)sqlite3_column_text(st, 11);
+    char *token = sealed ? store_open_text(s, sealed) : NULL;
+    if (token && strlen(token) <= SITE_TOKEN_LEN)
+        memcpy(x->bootstrap_token, token, strlen(token) + 1);
+    free(token);
+    x->created_at = col_time(st, 12);
+    x->updated_at = col_time(st, 13);
+    x->adopted_at = col_time(st, 14);
+}
+
+static int insert_credential(struct store *s, struct store_conn *c, const struct credential *cred)
+{
+    static const char sql[] = "INSERT INTO api_credentials(id, site_id, username, password_sealed, "
+                              "created_at) VALUES (?, ?, ?, ?, ?)";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    char *sealed = store_seal_text(s, cred->password);
+    bind_text(st, 1, cred->id);
+    bind_text(st, 2, cred->site_id);
+    bind_text(st, 3, cred->username);
+    bind_text(st, 4, sealed);
+    sqlite3_bind_int64(st, 5, cred->created_at);
+    int r = store_step_done(c, st);
+    free(sealed);
+    return r;
+}
+
+int store_site_insert(struct store *s, const struct site *site, const struct credential *cred)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char sql[] =
+        "INSERT INTO sites(id, tenant_id, name, policy_id, tunnel_address, status, "
+        "bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at) "
+        "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 "
+        "WHERE EXISTS (SELECT 1 FROM policies WHERE id = ?4 AND tenant_id = ?2)";
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    if (!st)
+        return r;
+    char *sealed = store_seal_text(s, site->bootstrap_token);
+    uint8_t hash[APIKEY_HASH_LEN];
+    api_key_hash(site->bootstrap_token, hash);
+    bind_text(st, 1, site->id);
+    bind_text(st, 2, site->tenant_id);
+    bind_text(st, 3, site->name);
+    bind_text(st, 4, site->policy_id);
+    bind_text(st, 5, site->tunnel_address);
+    bind_text(st, 6, site_status_name(site->status));
+    bind_text(st, 7, sealed);
+    sqlite3_bind_blob(st, 8, hash, sizeof hash, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 9, site->created_at);
+    sqlite3_bind_int64(st, 10, site->updated_at);
+    r = store_step_done(c, st);
+    free(sealed);
+    if (r < 0)
+        goto out_end_tx;
+    if (sqlite3_changes(c->db) == 0) {
+        r = -ENOENT; /* the policy is not this tenant's */
+        goto out_end_tx;
+    }
+    r = insert_credential(s, c, cred);
+out_end_tx:
+    return store_end(c, r);
+}
+
+int store_site_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    read_site(ctx, st, elem);
+    return 0;
+}
+
+static void site_release_elem(void *elem)
+{
+    site_release(elem);
+}
+
+int store_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                    struct site **ret, size_t *n)
+{
+    static const char sql[] =
+        "SELECT " SITE_COLUMNS " FROM sites WHERE tenant_id = ?1 AND (?2 IS NULL OR "
+        "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM sites p WHERE p.id = ?2)) "
+        "ORDER BY created_at, rowid LIMIT ?3";
+    struct store_conn *c = store_conn(s);
+    int r = c ? store_page_check(c, STORE_LIST_SITES, page, tenant_id, NULL) : -EIO;
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, tenant_id);
+    store_bind_page(st, 2, page);
+    return store_collect(c, st, sizeof **ret, store_site_row, s, site_release_elem, (void **)ret, n);
+}
+
+int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret)
+{
+    static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE id = ? AND tenant_id = ?";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, id);
+    bind_text(st, 2, tenant_id);
+    return store_step_row(c, st, store_site_row, s, ret);
+}
+
+int store_site_update(struct store *s, const struct site *site)
+{
+    static const char sql[] =
+        "UPDATE sites SET name = ?1, policy_id = ?2, tunnel_address = ?3, updated_at = ?4 "
+        "WHERE id = ?5 AND tenant_id = ?6 "
+        "AND EXISTS (SELECT 1 FROM policies WHERE id = ?2 AND tenant_id = ?6)";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site->name);
+    bind_text(st, 2, site->policy_id);
+    bind_text(st, 3, site->tunnel_address);
+    sqlite3_bind_int64(st, 4, site->updated_at);
+    bind_text(st, 5, site->id);
+    bind_text(st, 6, site->tenant_id);
+    return store_step_changed(c, st);
+}
+
+int store_site_delete(struct store *s, const char *tenant_id, const char *id)
+{
+    static const char sql[] = "DELETE FROM sites WHERE id = ? AND tenant_id = ?";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, id);
+    bind_text(st, 2, tenant_id);
+    return store_step_changed(c, st);
+}
+
+void store_site_array_free(struct site *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        site_release(&a[i]);
+    free(a);
+}
+
+static int note_row(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    struct site_note *x = out;
+    memset(x, 0, sizeof *x);
+    x->content = col_strdup(st, 0);
+    if (!x->content)
+        x->content = xstrdup("");
+    x->updated_at = col_time(st, 1);
+    x->updated_by = col_strdup(st, 2);
+    return 0;
+}
+
+int store_site_note_get(struct store *s, const char *tenant_id, const char *site_id,
+                        struct site_note *ret)
+{
+    static const char sql[] = "SELECT note, note_updated_at, note_updated_by FROM sites "
+                              "WHERE id = ? AND tenant_id = ?";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, tenant_id);
+    int r = store_step_row(c, st, note_row, NULL, ret);
+    if (r == 0)
+        snprintf(ret->site_id, sizeof ret->site_id, "%s", site_id);
+    return r;
+}
+
+int store_site_note_put(struct store *s, const char *tenant_id, const char *site_id,
+                        const char *content, const char *updated_by, struct site_note *ret)
+{
+    static const char sql[] = "UPDATE sites SET note = ?, note_updated_at = ?, note_updated_by = ? "
+                              "WHERE id = ? AND tenant_id = ?";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, content);
+    sqlite3_bind_int64(st, 2, time_now());
+    bind_text(st, 3, updated_by);
+    bind_text(st, 4, site_id);
+    bind_text(st, 5, tenant_id);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    if (sqlite3_changes(c->db) == 0)
+        return -ENOENT;
+    return store_site_note_get(s, tenant_id, site_id, ret);
+}
+
+static int credential_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    struct store *s = ctx;
+    struct credential *x = elem;
+    col_copy(st, 0, x->id, sizeof x->id);
+    col_copy(st, 1, x->site_id, sizeof x->site_id);
+    col_copy(st, 2, x->username, sizeof x->username);
+    char *pw = store_open_text(s, (const char *)sqlite3_column_text(st, 3));
+    if (pw) {
+        snprintf(x->password, sizeof x->password, "%s", pw);
+        sodium_memzero(pw, strlen(pw));
+        free(pw);
+    }
+    x->ip_address = col_strdup(st, 4);
+    x->api_port = sqlite3_column_int(st, 5);
+    x->created_at = col_time(st, 6);
+    x->deleted_at = col_time(st, 7);
+    return 0;
+}
+
+static void credential_release_elem(void *elem)
+{
+    struct credential *x = elem;
+    credential_release(x);
+}
+
+int store_credential_list(struct store *s, const char *tenant_id, const char *site_id,
+                          struct credential **ret, size_t *n)
+{
+    struct store_conn *c = store_conn(s);
+    static const char sql[] =
+        "SELECT c.id, c.site_id, c.username, c.password_sealed, s.tunnel_address, ps.port, "
+        "c.created_at, c.deleted_at FROM api_credentials c JOIN sites s ON s.id = c.site_id "
+        "LEFT JOIN policy_services ps ON ps.policy_id = s.policy_id AND ps.service = 6 "
+        "WHERE c.site_id = ? AND s.tenant_id = ? ORDER BY c.created_at, c.rowid";
+    if (!c)
+        return -EIO;
+    int r = store_site_owned(c, tenant_id, site_id);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, tenant_id);
+    return store_collect(c, st, sizeof **ret, credential_row, s, credential_release_elem,
+                         (void **)ret, n);
+}
+
+int store_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
+                            struct credential *ret)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    static const char retire[] =
+        "UPDATE api_credentials SET deleted_at = ? WHERE site_id = ? AND deleted_at IS NULL";
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    r = store_site_owned(c, tenant_id, cred->site_id);
+    if (r < 0)
+        goto out_rollback;
+    sqlite3_stmt *st = store_stmt(c, retire);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    sqlite3_bind_int64(st, 1, cred->created_at);
+    bind_text(st, 2, cred->site_id);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_rollback;
+    r = insert_credential(s, c, cred);
+    if (r < 0)
+        goto out_rollback;
+    r = store_commit(c);
+    if (r < 0)
+        goto out_rollback;
+    /* Read back through the list so ip_address/api_port are filled the same way. */
+    struct credential *all = NULL;
+    size_t n = 0;
+    r = store_credential_list(s, tenant_id, cred->site_id, &all, &n);
+    if (r < 0)
+        return r;
+    r = -EIO;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(all[i].id, cred->id) == 0) {
+            *ret = all[i];
+            all[i].ip_address = NULL;
+            r = 0;
+        }
+    }
+    store_credential_array_free(all, n);
+    return r;
+out_rollback:
+    store_rollback(c);
+    return r;
+}
+
+void store_credential_array_free(struct credential *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        credential_release(&a[i]);
+    free(a);
+}

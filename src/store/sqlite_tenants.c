@@ -1,0 +1,196 @@
+/*
+ * sqlite_tenants.c - tenants and API keys in the SQLite store.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "rand.h"
+#include "sqlite_int.h"
+#include "timefmt.h"
+
+int store_tenant_count(struct store *s, int *ret)
+{
+    static const char sql[] = "SELECT count(*) FROM tenants";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    return store_step_row(c, st, store_read_int, NULL, ret);
+}
+
+int store_tenant_first(struct store *s, char ret_id[37])
+{
+    static const char sql[] = "SELECT id FROM tenants ORDER BY created_at, rowid LIMIT 1";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    return store_step_row(c, st, store_read_id, NULL, ret_id);
+}
+
+int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
+                        char ret_id[37])
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    char id[37];
+    uuid_v7(id);
+    int64_t now = time_now();
+    struct policy p;
+    memset(&p, 0, sizeof p);
+    policy_init_default(&p, mgmt_networks);
+    uuid_v7(p.id);
+    memcpy(p.tenant_id, id, sizeof id);
+    p.created_at = p.updated_at = now;
+
+    int r = store_begin(c);
+    if (r < 0)
+        goto out;
+    static const char sql[] = "INSERT INTO tenants(id, name, created_at) VALUES (?, ?, ?)";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_rollback;
+    }
+    bind_text(st, 1, id);
+    bind_text(st, 2, name);
+    sqlite3_bind_int64(st, 3, now);
+    r = store_step_done(c, st);
+    if (r < 0)
+        goto out_rollback;
+    r = store_policy_insert_conn(c, &p);
+    if (r < 0)
+        goto out_rollback;
+    r = store_commit(c);
+    if (r < 0)
+        goto out_rollback;
+    memcpy(ret_id, id, 37);
+    goto out;
+out_rollback:
+    store_rollback(c);
+out:
+    policy_release(&p);
+    return r;
+}
+
+int store_api_key_insert(struct store *s, const struct api_key *k)
+{
+    static const char sql[] = "INSERT INTO api_keys(id, tenant_id, name, prefix, hash, scopes, "
+                              "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, k->id);
+    bind_text(st, 2, k->tenant_id);
+    bind_text(st, 3, k->name);
+    bind_text(st, 4, k->prefix);
+    sqlite3_bind_blob(st, 5, k->hash, APIKEY_HASH_LEN, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 6, k->scopes);
+    sqlite3_bind_int64(st, 7, k->created_at);
+    return store_step_done(c, st);
+}
+
+#define KEY_COLUMNS "id, tenant_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at"
+
+static int key_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    (void)ctx;
+    struct api_key *k = elem;
+    memset(k, 0, sizeof *k);
+    col_copy(st, 0, k->id, sizeof k->id);
+    col_copy(st, 1, k->tenant_id, sizeof k->tenant_id);
+    k->name = col_strdup(st, 2);
+    col_copy(st, 3, k->prefix, sizeof k->prefix);
+    if (sqlite3_column_bytes(st, 4) == APIKEY_HASH_LEN)
+        memcpy(k->hash, sqlite3_column_blob(st, 4), APIKEY_HASH_LEN);
+    k->scopes = (uint32_t)sqlite3_column_int64(st, 5);
+    k->created_at = col_time(st, 6);
+    k->last_used_at = col_time(st, 7);
+    k->revoked_at = col_time(st, 8);
+    return 0;
+}
+
+int store_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
+                               struct api_key *ret)
+{
+    static const char sql[] =
+        "SELECT " KEY_COLUMNS " FROM api_keys WHERE hash = ? AND revoked_at IS NULL";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_blob(st, 1, hash, APIKEY_HASH_LEN, SQLITE_STATIC);
+    int r = store_step_row(c, st, key_row, NULL, ret);
+    if (r < 0)
+        return r;
+    if (!api_key_hash_equal(ret->hash, hash)) {
+        api_key_release(ret);
+        return -ENOENT;
+    }
+    /* last_used_at at minute granularity: avoids a write per request on the hot path. */
+    int64_t now = time_now();
+    if (now - ret->last_used_at >= 60) {
+        static const char upd[] = "UPDATE api_keys SET last_used_at = ? WHERE id = ?";
+        sqlite3_stmt *u = store_stmt(c, upd);
+        if (u) {
+            sqlite3_bind_int64(u, 1, now);
+            bind_text(u, 2, ret->id);
+            store_step_done(c, u);
+            ret->last_used_at = now;
+        }
+    }
+    return 0;
+}
+
+static void key_release(void *elem)
+{
+    api_key_release(elem);
+}
+
+int store_api_key_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                       struct api_key **ret, size_t *n)
+{
+    static const char sql[] =
+        "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?1 AND (?2 IS NULL OR "
+        "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM api_keys p WHERE p.id = ?2)) "
+        "ORDER BY created_at, rowid LIMIT ?3";
+    struct store_conn *c = store_conn(s);
+    int r = c ? store_page_check(c, STORE_LIST_API_KEYS, page, tenant_id, NULL) : -EIO;
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, tenant_id);
+    store_bind_page(st, 2, page);
+    return store_collect(c, st, sizeof **ret, key_row, NULL, key_release, (void **)ret, n);
+}
+
+int store_api_key_revoke(struct store *s, const char *tenant_id, const char *id)
+{
+    /* Revoking twice is not an error: the first revocation time is kept. */
+    static const char sql[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) "
+                              "WHERE id = ? AND tenant_id = ?";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, time_now());
+    bind_text(st, 2, id);
+    bind_text(st, 3, tenant_id);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+}
+
+void store_api_key_array_free(struct api_key *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        api_key_release(&a[i]);
+    free(a);
+}
