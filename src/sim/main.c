@@ -106,6 +106,9 @@ static bool version_has_empty(const char *v)
     return major > 7 || (major == 7 && minor >= 18);
 }
 
+/* One getopt switch over the options (the daemon's table-driven config.c is the model for
+ * a rewrite once the sim's options settle). */
+// NOLINTNEXTLINE(readability-function-size)
 int main(int argc, char **argv)
 {
     enum {
