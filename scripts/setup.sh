@@ -13,9 +13,10 @@ BUILD_PKGS=(build-essential pkg-config meson ninja-build python3
 # where the kernel has no WireGuard module (DESIGN.md §10; src/wg only has a userspace backend).
 RUN_PKGS=(wireguard-go)
 # wireguard-tools (wg), nftables (the NAT namespace) and iperf3: the namespace tests and
-# bench/wg_peers.sh; openssl: tests/integration/test_tls.py makes its CAs and certificates.
-TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev curl sqlite3 chromium openssl
-           wireguard-tools nftables iperf3)
+# bench/wg_peers.sh; openssl: tests/integration/test_tls.py makes its CAs and certificates;
+# clang-format and clang-tidy: tests/lint (format.sh, tidy.sh); iproute2: `ip netns`.
+TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev clang-format clang-tidy curl sqlite3 chromium
+           openssl wireguard-tools nftables iperf3 iproute2)
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then
