@@ -51,6 +51,10 @@ struct config {
     unsigned dispatch_workers;   /* parallel express pushes */
     unsigned ros_connect_timeout_ms; /* RouterOS API connect timeout (express push) */
     unsigned ros_io_timeout_ms;      /* RouterOS API reply timeout (express push) */
+    char *vpn;          /* TIKGATE_VPN: "auto", "wireguard" or "off" (checked by config_load) */
+    char *wg_interface; /* the edge's WireGuard interface name */
+    unsigned wg_port;   /* its UDP port, 1..65535 (checked by config_load) */
+    char *tunnel_pool;  /* IPv4 prefix: the edge takes the first address, sites a /32 each */
 };
 
 /*

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "rand.h"
 #include "store.h"
+#include "vpn_role.h"
 
 static void wake_dispatcher(void *ctx)
 {
@@ -31,6 +32,7 @@ static void wake_dispatcher(void *ctx)
 struct metrics_ctx {
     _Atomic(struct http_server *) srv; /* set once the server runs; read by its threads */
     struct edge_role *edge;
+    struct vpn_role *vpn;
 };
 
 /* The process's own counters for /metrics (the API adds the store's). */
@@ -47,6 +49,12 @@ static void process_metrics(void *ctx, struct buf *out)
             buf_printf(out, "tikgate_http_responses_total{class=\"%dxx\"} %llu\n", i, by[i]);
     }
     edge_role_metrics(m->edge, out);
+    vpn_role_metrics(m->vpn, out);
+}
+
+static void wake_vpn(void *ctx)
+{
+    vpn_role_wake(ctx);
 }
 
 static void wake_edge(void *ctx)
@@ -82,10 +90,21 @@ static int serve(struct store *st, const struct config *cfg)
     char *errors = xasprintf("%s/docs/errors.md", cfg->share_dir);
     char *web = xasprintf("%s/web", cfg->share_dir);
     struct edge_role *edge = NULL;
+    struct vpn_role *vpn = NULL;
     struct dispatcher *disp = NULL;
     struct http_server *srv = NULL;
 
     if (cfg->roles_mask & CONFIG_ROLE_EDGE) {
+        struct vpn_role_config vc = {.store = st,
+                                     .mode = cfg->vpn,
+                                     .entry_point = cfg->entry_point,
+                                     .ifname = cfg->wg_interface,
+                                     .port = cfg->wg_port,
+                                     .pool = cfg->tunnel_pool};
+        if (vpn_role_start(&vc, &vpn) < 0) {
+            log_error("daemon", "cannot start the management VPN (TIKGATE_VPN=%s)", cfg->vpn);
+            goto out_free_paths;
+        }
         struct edge_role_config ec = {.store = st,
                                       .entry_point = cfg->entry_point,
                                       .listen_addr = cfg->edge_listen,
@@ -93,7 +112,7 @@ static int serve(struct store *st, const struct config *cfg)
                                       .port_hi = cfg->edge_ports.hi};
         if (edge_role_start(&ec, &edge) < 0) {
             log_error("daemon", "cannot start the edge");
-            goto out_free_paths;
+            goto out_stop_vpn;
         }
     }
     struct dispatcher_config dc = {
@@ -115,7 +134,7 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
-    struct metrics_ctx mctx = {.edge = edge};
+    struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
     struct api api = {
         .store = st,
         .cfg = {.public_url = cfg->public_url,
@@ -133,6 +152,11 @@ static int serve(struct store *st, const struct config *cfg)
                 .allow_private_sources = cfg->allow_private_sources,
                 .grants_changed = wake_edge,
                 .grants_ctx = edge,
+                .vpn_enabled = vpn != NULL,
+                .tunnel_pool = cfg->tunnel_pool,
+                .wg_port = cfg->wg_port,
+                .tunnels_changed = wake_vpn,
+                .tunnels_ctx = vpn,
                 .metrics = process_metrics,
                 .metrics_ctx = &mctx},
     };
@@ -168,6 +192,8 @@ out_stop_dispatcher:
     dispatcher_stop(disp);
 out_stop_edge:
     edge_role_stop(edge);
+out_stop_vpn:
+    vpn_role_stop(vpn);
 out_free_paths:
     free(web);
     free(errors);
