@@ -109,7 +109,9 @@ static int serve(struct store *st, const struct config *cfg)
                                       .entry_point = cfg->entry_point,
                                       .listen_addr = cfg->edge_listen,
                                       .port_lo = cfg->edge_ports.lo,
-                                      .port_hi = cfg->edge_ports.hi};
+                                      .port_hi = cfg->edge_ports.hi,
+                                      .mgmt_networks = cfg->management_networks,
+                                      .tunnel_pool = cfg->tunnel_pool};
         if (edge_role_start(&ec, &edge) < 0) {
             log_error("daemon", "cannot start the edge");
             goto out_stop_vpn;
@@ -129,6 +131,8 @@ static int serve(struct store *st, const struct config *cfg)
         .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
         .grants_changed = wake_edge,
         .grants_ctx = edge,
+        .mgmt_networks = cfg->management_networks,
+        .tunnel_pool = cfg->tunnel_pool,
     };
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
