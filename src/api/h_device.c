@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "netaddr.h"
 #include "api_int.h"
 #include "rand.h"
 #include "store.h"
@@ -301,6 +302,34 @@ static int check_tunnel_facts(struct api_call *call, const struct facts *f, uint
     return 0;
 }
 
+/*
+ * An external site's router reports its tunnel address (the operator's own VPN): the rules of
+ * tunnel_address_check(), not this node's, and not another tenant's router (F1). 0, or -EINVAL
+ * after answering the error.
+ */
+static int check_reported_address(struct api_call *call, const struct site *s, const char *addr)
+{
+    struct tg_err err;
+    bool taken = false;
+    if (tunnel_address_check(addr, call->api->cfg.mgmt_networks, call->api->cfg.tunnel_pool,
+                             "tunnel-address", &err) < 0) {
+        api_send_error(call, &err);
+        return -EINVAL;
+    }
+    if (netaddr_is_local(addr)) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "tunnel_address_forbidden", "tunnel-address",
+                 "'%s' is an address of this node: a tunnel address must be a router's.", addr);
+        return -EINVAL;
+    }
+    if (store_tunnel_address_taken(call->api->store, s->id, s->tenant_id, addr, &taken) == 0 &&
+        taken) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_taken", "tunnel-address",
+                 "Another site has the tunnel address %s.", addr);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 void h_device_adopt(struct api_call *call)
 {
     const char *token = api_param(call, 0);
@@ -342,6 +371,13 @@ void h_device_adopt(struct api_call *call)
         return;
     }
     bool managed = site_gets_managed_tunnel(call->api, &s);
+    if (!managed && f.tunnel && check_reported_address(call, &s, f.tunnel) < 0) {
+        store_credential_array_free(creds, ncreds);
+        policy_release(&pol);
+        facts_release(&f);
+        site_release(&s);
+        return;
+    }
     char tunnel_ip[16] = "", edge_ip[16] = "", edge_pub[TUNNEL_KEY_B64_LEN + 1] = "";
     uint32_t pool_first = 0, pool_last = 0;
     if (managed && check_tunnel_facts(call, &f, &pool_first, &pool_last, edge_ip, edge_pub) < 0) {

@@ -67,7 +67,8 @@ static int check_external_address(struct api_call *call, const struct site *s, c
                               "'%s' is an address of this node: a tunnel address must be a "
                               "router's.", addr);
     bool taken = false;
-    r = store_tunnel_address_taken(call->api->store, s->id[0] ? s->id : NULL, addr, &taken);
+    r = store_tunnel_address_taken(call->api->store, s->id[0] ? s->id : NULL, NULL, addr,
+                                   &taken);
     if (r == 0 && taken) {
         api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_taken", "tunnel_address",
                  "Another site has the tunnel address %s.", addr);

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "alloc.h"
+#include "cidr.h"
 #include "clock.h"
 #include "log.h"
 #include "timefmt.h"
@@ -312,6 +313,30 @@ static int load_keypair(struct vpn_role *v)
     return r;
 }
 
+/* True when one prefix of the comma-separated networks contains the whole pool. */
+static bool pool_in_networks(const char *pool, const char *networks)
+{
+    struct cidr p;
+    if (!pool || !networks || cidr_parse(pool, CIDR_MASK_HOST_BITS, &p) < 0)
+        return false;
+    while (*networks) {
+        size_t n = strcspn(networks, ", ");
+        char item[CIDR_STR_LEN + 1];
+        struct cidr c;
+        if (n > 0 && n < sizeof item) {
+            memcpy(item, networks, n);
+            item[n] = '\0';
+            if (cidr_parse(item, CIDR_MASK_HOST_BITS, &c) == 0 && c.family == p.family &&
+                c.prefix <= p.prefix && cidr_contains(&c, p.family, p.addr))
+                return true;
+        }
+        networks += n;
+        while (*networks == ',' || *networks == ' ')
+            networks++;
+    }
+    return false;
+}
+
 /* auto: warn and go on without the VPN (0, *ret NULL); wireguard: an error. */
 static int refuse(const struct vpn_role_config *cfg, int r, const char *why)
 {
@@ -332,6 +357,12 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
         return 0;
     }
     char msg[256];
+    if (!pool_in_networks(cfg->pool, cfg->mgmt_networks)) {
+        snprintf(msg, sizeof msg, "the tunnel pool %s is not inside TIKGATE_MANAGEMENT_NETWORKS "
+                                  "(%s): routers would not let the edge in",
+                 cfg->pool, cfg->mgmt_networks ? cfg->mgmt_networks : "");
+        return refuse(cfg, -EINVAL, msg);
+    }
     int r = wg_preflight_userspace(cfg->wireguard_go, msg, sizeof msg);
     if (r < 0)
         return refuse(cfg, r, msg);

@@ -32,6 +32,7 @@ struct vpn_role_config {
     const char *ifname;       /* TIKGATE_WG_INTERFACE */
     unsigned port;            /* TIKGATE_WG_PORT */
     const char *pool;         /* TIKGATE_TUNNEL_POOL */
+    const char *mgmt_networks; /* must contain the pool (the routers let only these in) */
     const char *wireguard_go; /* NULL: "wireguard-go" in PATH */
     const char *uapi_dir;     /* NULL: /var/run/wireguard */
     int poll_ms;              /* get=1 write-back period; 0: 2000 */
@@ -42,7 +43,8 @@ struct vpn_role;
 /*
  * Starts the VPN. 0 with *ret owned by the caller (vpn_role_stop), or *ret NULL
  * when the VPN does not run (mode off, or auto with a failed preflight or
- * start: a warning is logged). -errno when mode is wireguard and the interface
+ * start, or a pool outside mgmt_networks, as in a loopback lab with
+ * TIKGATE_MANAGEMENT_NETWORKS=127.0.0.0/8: a warning is logged). -errno when mode is wireguard and the interface
  * cannot be made (the reason is logged as an error) or the config is invalid.
  */
 int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret);

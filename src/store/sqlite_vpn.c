@@ -282,17 +282,18 @@ int store_site_event(struct store *s, const char *site_id, const char *kind, con
     return store_step_done(c, st);
 }
 
-int store_tunnel_address_taken(struct store *s, const char *site_id, const char *addr,
-                               bool *ret_taken)
+int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
+                               const char *addr, bool *ret_taken)
 {
-    static const char sql[] =
-        "SELECT 1 FROM sites WHERE tunnel_address = ?1 AND (?2 IS NULL OR id != ?2)";
+    static const char sql[] = "SELECT 1 FROM sites WHERE tunnel_address = ?1 AND (?2 IS NULL OR "
+                              "id != ?2) AND (?3 IS NULL OR tenant_id != ?3)";
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, addr);
     bind_text(st, 2, site_id);
+    bind_text(st, 3, other_tenant_of);
     int r = store_step_row(c, st, NULL, NULL, NULL);
     if (r == -ENOENT) {
         *ret_taken = false;

@@ -355,9 +355,12 @@ int store_site_tunnel_mode(struct store *s, const char *tenant_id, const char *s
                            enum tunnel_mode mode);
 /* Appends an event (tunnel_up, tunnel_down, ...) to the site's orchestration log. */
 int store_site_event(struct store *s, const char *site_id, const char *kind, const char *message);
-/* True when another site than site_id (any tenant; NULL: any site) has tunnel address addr. */
-int store_tunnel_address_taken(struct store *s, const char *site_id, const char *addr,
-                               bool *ret_taken);
+/*
+ * *ret_taken: whether a site other than site_id (NULL: any site) has tunnel address addr;
+ * other_tenant_of (NULL: any tenant) counts only sites of tenants other than that one.
+ */
+int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
+                               const char *addr, bool *ret_taken);
 
 /* A key for purpose (a short label) derived from the master key. */
 void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len);

@@ -122,13 +122,15 @@ class VpnEndToEnd(unittest.TestCase):
         return '\n'.join(out)
 
     @classmethod
-    def api(cls, method, path, body=None, auth=True):
-        """(status, json) of a request made from the edge namespace with curl."""
+    def api(cls, method, path, body=None, auth=True, raw=None):
+        """(status, json or text) of a request made from the edge namespace with curl."""
         cmd = ['curl', '-s', '-m', '10', '-X', method, '-w', '\n%{http_code}']
         if auth:
             cmd += ['-H', 'Authorization: Bearer ' + KEY]
         if body is not None:
             cmd += ['-H', 'Content-Type: application/json', '--data', json.dumps(body)]
+        if raw is not None:
+            cmd += ['-H', 'Content-Type: text/plain', '--data-binary', raw]
         out = cls.topo.run('edge', *cmd, cls.base + path, check=False, timeout=20)
         text, _, code = out.rpartition('\n')
         try:
@@ -281,6 +283,42 @@ class VpnEndToEnd(unittest.TestCase):
         self.assertLess(time.time() - t0, 30)
         with open(self.d_log_path, 'rb') as f:
             self.assertIn(b'restarted', f.read())
+
+    def test_6_old_routeros_and_bad_keys_are_refused_at_adopt(self):
+        st, site = self.api('POST', '/v1/sites', {'name': 'old-router'})
+        self.assertEqual(st, 201, site)
+        token = site['bootstrap_command'].split('/bootstrap/')[1].split('"')[0]
+        st, script = self.api('GET', '/bootstrap/' + token, auth=False)
+        self.assertEqual(st, 200)
+        self.assertIn('/interface wireguard add name="tikgate-wg" comment="tikgate:mgmt"', script)
+        self.assertIn('wg-public-key=', script)
+        self.assertIn('tikgate: adoption refused (RouterOS 7.8 or later is required', script)
+        facts = 'identity=old;model=RB951;serial-number=S1;version=6.49.10 (long-term);board-name=x'
+        st, e = self.api('POST', '/adopt/' + token, auth=False, raw=facts)
+        self.assertEqual(st, 422, e)
+        self.assertEqual(e['code'], 'routeros_version_unsupported')
+        self.assertIn('7.8', e['message'])
+        facts = 'identity=r;model=m;serial-number=s;version=7.15;board-name=b;wg-public-key=x'
+        st, e = self.api('POST', '/adopt/' + token, auth=False, raw=facts)
+        self.assertEqual((st, e['code']), (400, 'invalid_wireguard_key'), e)
+        # Nothing was assigned: the site still waits with its bootstrap token.
+        st, s2 = self.api('GET', '/v1/sites/' + site['id'])
+        self.assertEqual((s2['status'], s2['tunnel_address']), ('pending_onboarding', None))
+
+    def test_7_recreate_tunnel_reapplies_it_over_the_tunnel(self):
+        netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
+        st, r = self.api('POST', '/v1/control-plane/%s/action' % self.site['id'],
+                         {'action': 'site.recreate_tunnel'})
+        self.assertEqual(st, 202, r)
+        j = self.wait_job(r['job']['id'])
+        self.assertEqual(j['status'], 'completed', (j, self.logs()))
+        self.assertIn('pushing', [e['kind'] for e in j['events']])
+        peers = self.sim_menu('/interface/wireguard/peers')
+        self.assertEqual(len(peers), 1, peers)
+        self.assertEqual(peers[0]['comment'], 'tikgate:mgmt:edge')
+        self.assertEqual(len([a for a in self.sim_menu('/ip/address')
+                              if a.get('comment') == 'tikgate:mgmt:address']), 1)
+        self.assertEqual(self.get_site()['tunnel']['status'], 'up')
 
 
 if __name__ == '__main__':

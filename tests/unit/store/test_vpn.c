@@ -97,10 +97,12 @@ static void test_assign(void **state)
     site_release(&s);
     assert_int_equal(store_site_event(f->s, a, "tunnel_down", "x"), 0);
     bool taken = false;
-    assert_int_equal(store_tunnel_address_taken(f->s, NULL, "100.64.0.3", &taken), 0);
+    assert_int_equal(store_tunnel_address_taken(f->s, NULL, NULL, "100.64.0.3", &taken), 0);
     assert_true(taken);
-    assert_int_equal(store_tunnel_address_taken(f->s, ext, "100.64.0.3", &taken), 0);
+    assert_int_equal(store_tunnel_address_taken(f->s, ext, NULL, "100.64.0.3", &taken), 0);
     assert_false(taken);
+    assert_int_equal(store_tunnel_address_taken(f->s, NULL, f->tenant, "100.64.0.3", &taken), 0);
+    assert_false(taken); /* only this tenant has it */
 }
 
 int main(void)
