@@ -1,14 +1,5 @@
 #include "vpn_role.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <sodium.h>
-
 #include "alloc.h"
 #include "cidr.h"
 #include "clock.h"
@@ -17,6 +8,14 @@
 #include "tunnel.h"
 #include "wg_backend.h"
 #include "wg_key.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define VPN_TICK_MS 1000
 #define VPN_POLL_MS 2000
@@ -135,8 +134,7 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
             to_down++;
             log_warn("vpn", "site %s: tunnel down (no handshake for %d s)", row->site_id,
                      TUNNEL_UP_SECS);
-            store_site_event(v->store, row->site_id, "tunnel_down",
-                             "no handshake for 180 s");
+            store_site_event(v->store, row->site_id, "tunnel_down", "no handshake for 180 s");
         }
     }
     if (tx)
@@ -245,11 +243,13 @@ static void *role_main(void *arg)
         bool restarted = false;
         r = wg_backend_supervise(v->backend, &restarted);
         if (r < 0 && r != -EAGAIN)
-            log_warn("vpn", "wireguard-go for %s died and cannot be restarted yet: %s",
-                     v->ifname, wg_backend_error(v->backend));
+            log_warn("vpn", "wireguard-go for %s died and cannot be restarted yet: %s", v->ifname,
+                     wg_backend_error(v->backend));
         if (restarted) {
-            log_warn("vpn", "wireguard-go for %s died: restarted (pid %d), re-applying every "
-                            "peer", v->ifname, (int)wg_backend_pid(v->backend));
+            log_warn("vpn",
+                     "wireguard-go for %s died: restarted (pid %d), re-applying every "
+                     "peer",
+                     v->ifname, (int)wg_backend_pid(v->backend));
             v->need_full_apply = true;
         }
         pthread_mutex_lock(&v->lock);
@@ -358,8 +358,9 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
     }
     char msg[256];
     if (!pool_in_networks(cfg->pool, cfg->mgmt_networks)) {
-        snprintf(msg, sizeof msg, "the tunnel pool %s is not inside TIKGATE_MANAGEMENT_NETWORKS "
-                                  "(%s): routers would not let the edge in",
+        snprintf(msg, sizeof msg,
+                 "the tunnel pool %s is not inside TIKGATE_MANAGEMENT_NETWORKS "
+                 "(%s): routers would not let the edge in",
                  cfg->pool, cfg->mgmt_networks ? cfg->mgmt_networks : "");
         return refuse(cfg, -EINVAL, msg);
     }
@@ -406,8 +407,8 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
         r = refuse(cfg, start_err, v->start_msg[0] ? v->start_msg : strerror(-start_err));
         goto out_free;
     }
-    log_info("vpn", "%s up: %s, UDP port %u, wireguard-go pid %d", v->ifname, with_prefix,
-             v->port, v->pid);
+    log_info("vpn", "%s up: %s, UDP port %u, wireguard-go pid %d", v->ifname, with_prefix, v->port,
+             v->pid);
     *ret = v;
     return 0;
 out_free:

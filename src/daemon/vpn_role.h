@@ -27,15 +27,15 @@
 /* Borrowed for vpn_role_start() only (copied). */
 struct vpn_role_config {
     struct store *store;
-    const char *mode;         /* "wireguard" (required), "auto" (if possible) or "off" */
-    const char *entry_point;  /* whose keypair (vpn_edges) */
-    const char *ifname;       /* TIKGATE_WG_INTERFACE */
-    unsigned port;            /* TIKGATE_WG_PORT */
-    const char *pool;         /* TIKGATE_TUNNEL_POOL */
+    const char *mode;          /* "wireguard" (required), "auto" (if possible) or "off" */
+    const char *entry_point;   /* whose keypair (vpn_edges) */
+    const char *ifname;        /* TIKGATE_WG_INTERFACE */
+    unsigned port;             /* TIKGATE_WG_PORT */
+    const char *pool;          /* TIKGATE_TUNNEL_POOL */
     const char *mgmt_networks; /* must contain the pool (the routers let only these in) */
-    const char *wireguard_go; /* NULL: "wireguard-go" in PATH */
-    const char *uapi_dir;     /* NULL: /var/run/wireguard */
-    int poll_ms;              /* get=1 write-back period; 0: 2000 */
+    const char *wireguard_go;  /* NULL: "wireguard-go" in PATH */
+    const char *uapi_dir;      /* NULL: /var/run/wireguard */
+    int poll_ms;               /* get=1 write-back period; 0: 2000 */
 };
 
 struct vpn_role;
@@ -44,8 +44,8 @@ struct vpn_role;
  * Starts the VPN. 0 with *ret owned by the caller (vpn_role_stop), or *ret NULL
  * when the VPN does not run (mode off, or auto with a failed preflight or
  * start, or a pool outside mgmt_networks, as in a loopback lab with
- * TIKGATE_MANAGEMENT_NETWORKS=127.0.0.0/8: a warning is logged). -errno when mode is wireguard and the interface
- * cannot be made (the reason is logged as an error) or the config is invalid.
+ * TIKGATE_MANAGEMENT_NETWORKS=127.0.0.0/8: a warning is logged). -errno when mode is wireguard and
+ * the interface cannot be made (the reason is logged as an error) or the config is invalid.
  */
 int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret);
 /* Reconcile now (a site's router key or address changed). Accepts NULL. */

@@ -1,12 +1,12 @@
 #include "tunnel.h"
 
+#include "cidr.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "cidr.h"
 
 static const char *const mode_names[] = {"external", "managed"};
 static const char *const status_names[] = {"pending", "up", "down"};
@@ -137,7 +137,8 @@ int tunnel_address_check(const char *addr, const char *mgmt_networks, const char
     if (!err)
         err = &scratch;
     struct cidr c;
-    if (!addr || cidr_parse(addr, CIDR_STRICT, &c) < 0 || c.prefix != (c.family == AF_INET ? 32 : 128))
+    if (!addr || cidr_parse(addr, CIDR_STRICT, &c) < 0 ||
+        c.prefix != (c.family == AF_INET ? 32 : 128))
         return tg_err_invalid(err, "invalid_address", param, "'%s' is not an address.",
                               addr ? addr : "");
     static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -149,20 +150,11 @@ int tunnel_address_check(const char *addr, const char *mgmt_networks, const char
     }
     const char *why = NULL;
     switch (cidr_classify(&c)) {
-    case CIDR_CLASS_THIS_NET:
-        why = "an unspecified address";
-        break;
-    case CIDR_CLASS_MULTICAST:
-        why = "a multicast address";
-        break;
-    case CIDR_CLASS_BROADCAST:
-        why = "the broadcast address";
-        break;
-    case CIDR_CLASS_LINK_LOCAL:
-        why = "a link-local address";
-        break;
-    default:
-        break;
+    case CIDR_CLASS_THIS_NET: why = "an unspecified address"; break;
+    case CIDR_CLASS_MULTICAST: why = "a multicast address"; break;
+    case CIDR_CLASS_BROADCAST: why = "the broadcast address"; break;
+    case CIDR_CLASS_LINK_LOCAL: why = "a link-local address"; break;
+    default: break;
     }
     bool lab = false;
     bool inside = list_contains(mgmt_networks, c.family, c.addr, &lab) ||

@@ -7,16 +7,16 @@
 #ifndef TG_DOMAIN_TUNNEL_H
 #define TG_DOMAIN_TUNNEL_H
 
+#include "error.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.h"
-
-#define TUNNEL_UP_SECS 180     /* up while the last handshake is younger (WireGuard's reject time) */
-#define TUNNEL_MIN_ROS "7.8"   /* the RouterOS floor for the managed tunnel */
-#define TUNNEL_KEY_B64_LEN 44  /* a WireGuard key in base64, without the NUL */
-#define TUNNEL_ENDPOINT_MAX 72 /* "[v6%scope]:65535" + NUL */
+#define TUNNEL_UP_SECS 180    /* up while the last handshake is younger (WireGuard's reject time) */
+#define TUNNEL_MIN_ROS "7.8"  /* the RouterOS floor for the managed tunnel */
+#define TUNNEL_KEY_B64_LEN 44 /* a WireGuard key in base64, without the NUL */
+#define TUNNEL_ENDPOINT_MAX 72        /* "[v6%scope]:65535" + NUL */
 #define TUNNEL_ROUTER_IF "tikgate-wg" /* the router's interface (RouterOS name) */
 #define TUNNEL_TAG "tikgate:mgmt"     /* comment prefix of everything the tunnel adds */
 
@@ -41,9 +41,9 @@ struct site_tunnel {
     uint64_t rx_bytes, tx_bytes;
 };
 
-const char *tunnel_mode_name(enum tunnel_mode m);     /* "unknown" outside the enum */
+const char *tunnel_mode_name(enum tunnel_mode m);            /* "unknown" outside the enum */
 int tunnel_mode_parse(const char *s, enum tunnel_mode *ret); /* 0 or -EINVAL */
-const char *tunnel_status_name(enum tunnel_status s); /* "unknown" outside the enum */
+const char *tunnel_status_name(enum tunnel_status s);        /* "unknown" outside the enum */
 int tunnel_status_parse(const char *s, enum tunnel_status *ret);
 /* pending when never, up when now - last_handshake_at < TUNNEL_UP_SECS, else down. */
 enum tunnel_status tunnel_status_derive(int64_t last_handshake_at, int64_t now);

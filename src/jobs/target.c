@@ -1,10 +1,10 @@
 #include "target.h"
 
-#include <errno.h>
-#include <stdio.h>
-
 #include "netaddr.h"
 #include "tunnel.h"
+
+#include <errno.h>
+#include <stdio.h>
 
 int tunnel_target_check(const char *addr, const char *mgmt_networks, const char *pool, char *err,
                         size_t errlen)

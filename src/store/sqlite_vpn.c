@@ -3,15 +3,14 @@
  * router keys and /32s (allocation from the pool), what the edge observes of
  * each peer, and the sites' tunnel events.
  */
+#include "sqlite_int.h"
+#include "timefmt.h"
+
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sodium.h>
-
-#include "sqlite_int.h"
-#include "timefmt.h"
 
 int store_vpn_edge_ensure(struct store *s, const char *entry_point,
                           const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
@@ -138,8 +137,7 @@ static int read_i64(void *ctx, sqlite3_stmt *st, void *out)
 /* An address no site has, as text or as a number: the lowest above the highest in use. */
 static int pick_address(struct store_conn *c, uint32_t first, uint32_t last, uint32_t *ret)
 {
-    static const char top[] =
-        "SELECT max(tunnel_ip) FROM sites WHERE tunnel_ip BETWEEN ?1 AND ?2";
+    static const char top[] = "SELECT max(tunnel_ip) FROM sites WHERE tunnel_ip BETWEEN ?1 AND ?2";
     static const char gap[] =
         "SELECT t.tunnel_ip + 1 FROM sites t WHERE t.tunnel_ip BETWEEN ?1 AND ?2 - 1 AND NOT "
         "EXISTS (SELECT 1 FROM sites u WHERE u.tunnel_ip = t.tunnel_ip + 1) ORDER BY 1 LIMIT 1";

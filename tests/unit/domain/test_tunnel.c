@@ -1,14 +1,13 @@
 /* test_tunnel.c - tunnel modes and health, router keys, RouterOS floor, pool, address rules. */
+#include "tunnel.h"
+
+#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-
-#include <cmocka.h>
-
-#include "tunnel.h"
 
 static void test_names(void **state)
 {
@@ -37,7 +36,8 @@ static void test_keys(void **state)
     (void)state;
     assert_true(tunnel_key_valid("mrgYbg/VijsHzQnIf1xqVsqMqfYanVEnnA1ugIHnpBY="));
     assert_true(tunnel_key_valid("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));
-    assert_false(tunnel_key_valid("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=")); /* padding bits */
+    assert_false(
+        tunnel_key_valid("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=")); /* padding bits */
     assert_false(tunnel_key_valid("mrgYbg/VijsHzQnIf1xqVsqMqfYanVEnnA1ugIHnpBY"));
     assert_false(tunnel_key_valid("mrgYbg/VijsHzQnIf1xqVsqMqfYanVEnnA1ugIHnpBY=="));
     assert_false(tunnel_key_valid("mrgYbg-VijsHzQnIf1xqVsqMqfYanVEnnA1ugIHnpBY="));
@@ -85,8 +85,8 @@ static void test_address(void **state)
     (void)state;
     const char *def = "100.64.0.0/10";
     assert_int_equal(tunnel_address_check("100.64.3.4", def, NULL, "p", NULL), 0);
-    assert_int_equal(tunnel_address_check("10.9.0.4", "10.9.0.0/16, 100.64.0.0/10", NULL, "p",
-                                          NULL), 0);
+    assert_int_equal(
+        tunnel_address_check("10.9.0.4", "10.9.0.0/16, 100.64.0.0/10", NULL, "p", NULL), 0);
     refused("127.0.0.1", def);
     refused("127.0.0.3", def);
     refused("::1", def);
@@ -106,9 +106,9 @@ static void test_address(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_names),    cmocka_unit_test(test_status),
-        cmocka_unit_test(test_keys),     cmocka_unit_test(test_versions),
-        cmocka_unit_test(test_pool),     cmocka_unit_test(test_address),
+        cmocka_unit_test(test_names), cmocka_unit_test(test_status),
+        cmocka_unit_test(test_keys),  cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_pool),  cmocka_unit_test(test_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

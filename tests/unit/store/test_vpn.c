@@ -1,4 +1,8 @@
 /* test_vpn.c - the edge keypair (sealed), /32 allocation from the pool, peers, observations. */
+#include "helpers.h"
+#include "tunnel.h"
+
+#include <cmocka.h>
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,11 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
-
-#include "helpers.h"
-#include "tunnel.h"
 
 #define PRIV "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
 #define PUB "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
@@ -71,8 +70,7 @@ static void test_assign(void **state)
     fx_site(f, NULL, NULL, false, e, NULL);
     assert_int_equal(store_site_tunnel_assign(f->s, d, "d", first + 1, last, addr), 0);
     assert_string_equal(addr, "100.64.0.6");
-    assert_int_equal(store_site_tunnel_assign(f->s, e, "e", first + 1, last, addr),
-                     -EADDRNOTAVAIL);
+    assert_int_equal(store_site_tunnel_assign(f->s, e, "e", first + 1, last, addr), -EADDRNOTAVAIL);
     /* A freed address is found again. */
     assert_int_equal(store_site_delete(f->s, f->tenant, b), 0);
     assert_int_equal(store_site_tunnel_assign(f->s, e, "e", first + 1, last, addr), 0);
@@ -86,8 +84,8 @@ static void test_assign(void **state)
     assert_string_equal(peers[0].public_key, PUB);
     free(peers);
 
-    assert_int_equal(store_vpn_peer_observed(f->s, a, "198.51.100.2:4000", 1700000000, 10, 20,
-                                             TUNNEL_UP), 0);
+    assert_int_equal(
+        store_vpn_peer_observed(f->s, a, "198.51.100.2:4000", 1700000000, 10, 20, TUNNEL_UP), 0);
     assert_int_equal(store_vpn_peer_observed(f->s, a, "", 0, 11, 21, TUNNEL_DOWN), 0);
     assert_int_equal(store_site_get(f->s, f->tenant, a, &s), 0);
     assert_string_equal(s.tunnel.endpoint, "198.51.100.2:4000");
