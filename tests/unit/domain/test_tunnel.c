@@ -1,13 +1,17 @@
 /* test_tunnel.c - tunnel modes and health, router keys, RouterOS floor, pool, address rules. */
-#include "tunnel.h"
-
-#include <cmocka.h>
+/* cmocka.h needs setjmp.h, stdarg.h and stddef.h first: keep this order. */
+/* clang-format off */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <cmocka.h>
+
+#include "tunnel.h"
+/* clang-format on */
 
 static void test_names(void **state)
 {

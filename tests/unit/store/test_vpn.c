@@ -1,8 +1,6 @@
 /* test_vpn.c - the edge keypair (sealed), /32 allocation from the pool, peers, observations. */
-#include "helpers.h"
-#include "tunnel.h"
-
-#include <cmocka.h>
+/* cmocka.h needs setjmp.h, stdarg.h and stddef.h first: keep this order. */
+/* clang-format off */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+#include "tunnel.h"
+/* clang-format on */
 
 #define PRIV "yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk="
 #define PUB "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
