@@ -44,6 +44,13 @@ struct api_config {
     unsigned wg_port;        /* TIKGATE_WG_PORT */
     void (*tunnels_changed)(void *ctx);
     void *tunnels_ctx;
+    /*
+     * "http://<edge tunnel address>:<port>" when this API is reachable on the edge's tunnel
+     * address (it listens on all addresses), else NULL. Managed routers then poll and report
+     * there, authenticated by the WireGuard peer they come from: no device token is left on
+     * the router (security-review F5).
+     */
+    const char *tunnel_url;
     /* Appends the process's own metrics (HTTP, edge) in Prometheus text. May be NULL. */
     void (*metrics)(void *ctx, struct buf *out);
     void *metrics_ctx;

@@ -243,17 +243,26 @@ static int parse_facts(const char *body, struct facts *f, struct tg_err *err)
     return 0;
 }
 
-/* The scheduler the router installs: poll every interval, import what comes back. */
-static void render_scheduler(struct api *api, const char *device_token, struct buf *b)
+/*
+ * The scheduler the router installs: poll every interval, import what comes back. tunnel_base
+ * (a managed site, the API reachable on the edge's tunnel address): poll there, authenticated
+ * by the WireGuard peer, with no device token on the router (F5); NULL: the public URL with
+ * the device token.
+ */
+static void render_scheduler(struct api *api, const char *device_token, const char *tunnel_base,
+                             struct buf *b)
 {
     struct buf ev;
     buf_init(&ev, 4096);
-    char *url = xasprintf("%s/poll", api->cfg.public_url);
+    char *url = xasprintf("%s/poll", tunnel_base ? tunnel_base : api->cfg.public_url);
     char *hdr = xasprintf("Authorization: Bearer %s", device_token);
     buf_append_str(&ev, "/tool fetch url=");
     job_script_quote(&ev, url);
-    buf_append_str(&ev, " http-method=post http-header-field=");
-    job_script_quote(&ev, hdr);
+    buf_append_str(&ev, " http-method=post");
+    if (!tunnel_base) {
+        buf_append_str(&ev, " http-header-field=");
+        job_script_quote(&ev, hdr);
+    }
     buf_append_str(&ev, " http-data=\"heartbeat\" dst-path=\"tikgate-job.rsc\"; "
                         "/import file-name=\"tikgate-job.rsc\"");
     buf_append_str(b, "/system scheduler remove [find name=\"tikgate-poll\"]\n");
@@ -432,7 +441,7 @@ void h_device_adopt(struct api_call *call)
     buf_printf(&b, "# tikgate: site %s adopted\n", s.id);
     if (managed)
         render_tunnel(call->api, edge_pub, edge_ip, tunnel_ip, &b);
-    render_scheduler(call->api, device_token, &b);
+    render_scheduler(call->api, device_token, managed ? call->api->cfg.tunnel_url : NULL, &b);
     struct job_plan plan = {0};
     struct job_site_ctx ctx = {.site_id = s.id, .mgmt_networks = call->api->cfg.mgmt_networks};
     const struct credential *cur = &creds[ncreds - 1];
@@ -457,13 +466,15 @@ out:
     site_release(&s);
 }
 
-static void job_url(struct api *api, const char *job_id, const char *status, struct buf *b)
+/* A signed report URL under base (the public URL, or the tunnel URL for a poll that came in
+ * through the tunnel). */
+static void job_url(struct api *api, const char *base, const char *job_id, const char *status,
+                    struct buf *b)
 {
     char msg[64], sig[65];
     snprintf(msg, sizeof msg, "%s:%s", job_id, status);
     store_mac_hex(api->store, msg, sig);
-    char *url = xasprintf("%s/job/%s/update?status=%s&signature=%s", api->cfg.public_url, job_id,
-                          status, sig);
+    char *url = xasprintf("%s/job/%s/update?status=%s&signature=%s", base, job_id, status, sig);
     buf_append_str(b, "/tool fetch url=");
     job_script_quote(b, url);
     buf_append_str(b, " output=none\n");
@@ -474,8 +485,15 @@ void h_device_poll(struct api_call *call)
 {
     const char *h = call->req->authorization;
     struct site s;
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !token_ok(h + 7) ||
-        store_site_by_device_token(call->api->store, h + 7, &s) < 0) {
+    /*
+     * A managed router polls through the tunnel without a token: a TCP peer whose source is a
+     * managed site's /32 can only be that site's WireGuard peer (replies to it are routed into
+     * the edge's interface, which hands them only to the peer owning that allowed IP).
+     */
+    bool via_tunnel = !h && call->api->cfg.vpn_enabled && call->api->cfg.tunnel_url &&
+                      store_site_by_tunnel_peer(call->api->store, call->req->client_addr, &s) == 0;
+    if (!via_tunnel && (!h || strncasecmp(h, "Bearer ", 7) != 0 || !token_ok(h + 7) ||
+                        store_site_by_device_token(call->api->store, h + 7, &s) < 0)) {
         http_response_header(call->res, "WWW-Authenticate", "Bearer");
         api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_device_token", NULL,
                  "Unknown device token.");
@@ -500,7 +518,8 @@ void h_device_poll(struct api_call *call)
         return;
     }
     buf_printf(&b, "# tikgate job %s (%s)\n:do {\n", j.token, job_kind_name(j.kind));
-    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_BUSY), &b);
+    const char *base = via_tunnel ? call->api->cfg.tunnel_url : call->api->cfg.public_url;
+    job_url(call->api, base, j.id, job_router_status_name(JOB_ROUTER_BUSY), &b);
     if (j.is_script) {
         buf_append_str(&b, j.payload);
         buf_append_str(&b, "\n");
@@ -510,9 +529,9 @@ void h_device_poll(struct api_call *call)
             job_render_script(&plan, &b);
         job_plan_release(&plan);
     }
-    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_DONE), &b);
+    job_url(call->api, base, j.id, job_router_status_name(JOB_ROUTER_DONE), &b);
     buf_append_str(&b, "} on-error={\n");
-    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_FAIL), &b);
+    job_url(call->api, base, j.id, job_router_status_name(JOB_ROUTER_FAIL), &b);
     buf_append_str(&b, "}\n");
     send_script(call, 200, &b);
     sodium_memzero(b.data, b.len);

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "rand.h"
 #include "store.h"
+#include "tunnel.h"
 #include "vpn_role.h"
 
 static void wake_dispatcher(void *ctx)
@@ -71,6 +72,26 @@ static enum log_level parse_level(const char *s)
     if (!strcmp(s, "error"))
         return LOG_ERROR;
     return LOG_INFO;
+}
+
+/*
+ * The API's URL on the edge's tunnel address when TIKGATE_LISTEN takes every address
+ * ("0.0.0.0:P", "[::]:P", ":P"), else NULL (owned).
+ */
+static char *tunnel_api_url(const struct config *cfg)
+{
+    const char *colon = strrchr(cfg->listen, ':');
+    uint32_t first, last;
+    if (!colon || tunnel_pool_parse(cfg->tunnel_pool, &first, &last) < 0)
+        return NULL;
+    size_t hl = (size_t)(colon - cfg->listen);
+    bool any = hl == 0 || (hl == 7 && !strncmp(cfg->listen, "0.0.0.0", 7)) ||
+               (hl == 4 && !strncmp(cfg->listen, "[::]", 4));
+    if (!any)
+        return NULL;
+    char ip[16];
+    tunnel_ip_format(first, ip);
+    return xasprintf("http://%s%s", ip, colon);
 }
 
 /*
@@ -140,6 +161,7 @@ static int serve(struct store *st, const struct config *cfg)
         goto out_stop_edge;
     }
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
+    char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {
         .store = st,
         .cfg = {.public_url = cfg->public_url,
@@ -162,6 +184,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .wg_port = cfg->wg_port,
                 .tunnels_changed = wake_vpn,
                 .tunnels_ctx = vpn,
+                .tunnel_url = tunnel_url,
                 .metrics = process_metrics,
                 .metrics_ctx = &mctx},
     };
@@ -194,6 +217,7 @@ static int serve(struct store *st, const struct config *cfg)
     http_server_stop(srv);
     rc = 0;
 out_stop_dispatcher:
+    free(tunnel_url);
     dispatcher_stop(disp);
 out_stop_edge:
     edge_role_stop(edge);

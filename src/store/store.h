@@ -353,6 +353,11 @@ int store_site_tunnel_assign(struct store *s, const char *site_id, const char *p
 /* Sets a site's tunnel mode (external keeps the address, managed clears nothing). */
 int store_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
                            enum tunnel_mode mode);
+/*
+ * The managed site whose tunnel /32 is addr (any tenant): a TCP peer with that source address
+ * on the edge's node can only be that site's WireGuard peer (security-review F5). -ENOENT.
+ */
+int store_site_by_tunnel_peer(struct store *s, const char *addr, struct site *ret);
 /* Appends an event (tunnel_up, tunnel_down, ...) to the site's orchestration log. */
 int store_site_event(struct store *s, const char *site_id, const char *kind, const char *message);
 /*

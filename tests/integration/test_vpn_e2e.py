@@ -71,7 +71,7 @@ class VpnEndToEnd(unittest.TestCase):
         cls.edge_if = t.wg_name('e')
         cls.base = 'http://%s:%d' % (netns.EDGE_PUB, API_PORT)
         env = {'TIKGATE_DATA_DIR': cls.tmp.name,
-               'TIKGATE_LISTEN': '%s:%d' % (netns.EDGE_PUB, API_PORT),
+               'TIKGATE_LISTEN': '0.0.0.0:%d' % API_PORT,  # also on the tunnel address (F5)
                'TIKGATE_PUBLIC_URL': cls.base,
                'TIKGATE_BOOTSTRAP_TOKEN': KEY,
                'TIKGATE_VPN': 'wireguard',
@@ -319,6 +319,30 @@ class VpnEndToEnd(unittest.TestCase):
         self.assertEqual(len([a for a in self.sim_menu('/ip/address')
                               if a.get('comment') == 'tikgate:mgmt:address']), 1)
         self.assertEqual(self.get_site()['tunnel']['status'], 'up')
+
+    def test_8_polls_and_reports_go_through_the_tunnel_without_a_token(self):
+        """F5: the router keeps no bearer token; the WireGuard peer authenticates its polls."""
+        netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
+        [sched] = [x for x in self.sim_menu('/system/scheduler') if x['name'] == 'tikgate-poll']
+        self.assertIn('http://%s:%d/poll' % (EDGE_TUN, API_PORT), sched['on-event'])
+        self.assertNotIn('Authorization', sched['on-event'])
+        self.assertNotIn('Bearer', json.dumps(self.sim_menu('/system/scheduler')))
+        st, j = self.api('POST', '/v1/sites/%s/jobs' % self.site['id'],
+                         {'description': 'pulled', 'script': '/system identity set name="pulled"',
+                          'express_execute': False})
+        self.assertEqual(st, 201, j)
+        j = self.wait_job(j['id'])
+        self.assertEqual(j['status'], 'completed', (j, self.logs()))
+        self.assertIn('downloaded', [e['kind'] for e in j['events']])
+        with open(self.d_log_path, 'rb') as f:
+            log = f.read()
+        self.assertIn(b'%s POST /poll 200' % SITE_TUN.encode(), log)
+        self.assertIn(b'%s GET /job/%s/update' % (SITE_TUN.encode(), j['id'].encode()), log)
+        # Without the tunnel (from the NAT's public side) and without a token: refused.
+        out = self.topo.run('nat', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m',
+                            '5', '-X', 'POST', '--data', 'heartbeat',
+                            'http://%s:%d/poll' % (netns.EDGE_PUB, API_PORT), check=False)
+        self.assertEqual(out.strip(), '401')
 
 
 if __name__ == '__main__':
