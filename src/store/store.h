@@ -212,7 +212,9 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
                          struct job *ret);
 /*
  * Push: the oldest due express job of a site with a tunnel address and no
- * running job becomes running (via push) with an "express push" event.
+ * running job becomes running (via push) with an "express push" event. A
+ * managed site's jobs wait while its tunnel is not up (no attempt is spent;
+ * the router may still pull them).
  * -ENOENT and -EBADMSG as for the pull.
  */
 int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret);

@@ -107,11 +107,32 @@ static void test_assign(void **state)
     assert_false(taken); /* only this tenant has it */
 }
 
+/* A managed site's express jobs wait while its tunnel is not up, and go when it is. */
+static void test_push_waits_for_the_tunnel(void **state)
+{
+    struct fx *f = *state;
+    uint32_t first, last;
+    char site[37], job_id[37], addr[16];
+    assert_int_equal(tunnel_pool_parse("100.64.0.0/10", &first, &last), 0);
+    fx_site(f, NULL, NULL, true, site, NULL);
+    assert_int_equal(store_site_tunnel_assign(f->s, site, KEY_A, first + 1, last, addr), 0);
+    fx_job(f, site, true, true, NULL, NULL, job_id);
+    struct job j;
+    assert_int_equal(store_job_claim_push(f->s, 1 << 30, 60000, &j), -ENOENT); /* pending */
+    assert_int_equal(store_vpn_peer_observed(f->s, site, "", 0, 0, 0, TUNNEL_DOWN), 0);
+    assert_int_equal(store_job_claim_push(f->s, 1 << 30, 60000, &j), -ENOENT);
+    assert_int_equal(store_vpn_peer_observed(f->s, site, "192.0.2.1:5", 1, 0, 0, TUNNEL_UP), 0);
+    assert_int_equal(store_job_claim_push(f->s, 1 << 30, 60000, &j), 0);
+    assert_string_equal(j.id, job_id);
+    job_release(&j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_edge_keypair, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_assign, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_push_waits_for_the_tunnel, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
