@@ -344,6 +344,59 @@ class VpnEndToEnd(unittest.TestCase):
                             'http://%s:%d/poll' % (netns.EDGE_PUB, API_PORT), check=False)
         self.assertEqual(out.strip(), '401')
 
+    def adopt_with_key(self, name, pub, site_id=None):
+        """Adopts a site (a new one, or site_id again with a new bootstrap token) with pub."""
+        if site_id is None:
+            st, site = self.api('POST', '/v1/sites', {'name': name})
+        else:
+            st, site = self.api('POST', '/v1/sites/%s/bootstrap' % site_id)
+        self.assertIn(st, (200, 201), site)
+        token = site['bootstrap_command'].split('/bootstrap/')[1].split('"')[0]
+        facts = 'identity=%s;model=m;serial-number=s;version=7.16;board-name=b;wg-public-key=%s' % (
+            name, pub)
+        st, script = self.api('POST', '/adopt/' + token, auth=False, raw=facts)
+        self.assertEqual(st, 200, script)
+        return site['id']
+
+    def edge_peers(self):
+        """{public key: allowed ips} of the edge's interface."""
+        out = self.topo.run('edge', 'wg', 'show', self.edge_if, 'allowed-ips')
+        return dict(line.split('\t', 1) for line in out.strip().splitlines())
+
+    def test_9_peers_follow_the_store_one_site_at_a_time(self):
+        """Level-triggered: adding, re-keying and deleting one site never touches the others."""
+        netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
+        keys = []
+        for _ in range(3):
+            priv = netns.sh('wg', 'genkey').strip()
+            keys.append(netns.sh('wg', 'pubkey', input=(priv + '\n').encode()).strip())
+        ids = [self.adopt_with_key('lvl-%d' % i, k) for i, k in enumerate(keys[:2])]
+        peers = netns.wait_until(lambda: (lambda p: p if all(k in p for k in keys[:2]) else None)(
+            self.edge_peers()), 10, 0.2, 'the two new peers')
+        addrs = [peers[k] for k in keys[:2]]
+        self.assertEqual(len(set(addrs)), 2)
+        real = dict(self.edge_peers())
+        [(real_key, real_ip)] = [(k, v) for k, v in real.items() if v == SITE_TUN + '/32']
+        hs_before = self.topo.run('edge', 'wg', 'show', self.edge_if, 'endpoints')
+        # Re-key the second site: same address, new key; the others stay as they were.
+        self.adopt_with_key('lvl-1', keys[2], site_id=ids[1])
+        peers = netns.wait_until(lambda: (lambda p: p if keys[2] in p and keys[1] not in p
+                                          else None)(self.edge_peers()), 10, 0.2, 'the re-key')
+        self.assertEqual(peers[keys[2]], addrs[1])
+        self.assertEqual(peers[keys[0]], addrs[0])
+        self.assertEqual(peers[real_key], real_ip)
+        hs_after = self.topo.run('edge', 'wg', 'show', self.edge_if, 'endpoints')
+        real_ep = [l for l in hs_before.splitlines() if l.startswith(real_key)]
+        self.assertEqual(real_ep, [l for l in hs_after.splitlines() if l.startswith(real_key)])
+        # Deleting the first site removes its peer only.
+        st, _ = self.api('DELETE', '/v1/sites/' + ids[0])
+        self.assertIn(st, (202, 204))
+        peers = netns.wait_until(lambda: (lambda p: p if keys[0] not in p else None)(
+            self.edge_peers()), 10, 0.2, 'the deleted site\'s peer to go')
+        self.assertIn(real_key, peers)
+        self.assertIn(keys[2], peers)
+        self.assertEqual(self.get_site()['tunnel']['status'], 'up')
+
 
 if __name__ == '__main__':
     netns.main()
