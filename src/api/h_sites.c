@@ -337,6 +337,26 @@ void h_sites_delete(struct api_call *call)
     api_send_no_content(call);
 }
 
+/* GET /v1/sites/{id}/tunnel/events: the tunnel's up/down transitions, newest first (100). */
+void h_site_tunnel_events(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "site"))
+        return;
+    struct site_event *ev = NULL;
+    size_t n = 0;
+    int r = store_site_events_list(call->api->store, call->who.tenant_id, id, 100, &ev, &n);
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, site_event_to_json(&ev[i]));
+    free(ev);
+    api_send_json(call, 200, a);
+}
+
 void h_note_get(struct api_call *call)
 {
     const char *id = api_param(call, 0);

@@ -234,6 +234,15 @@ static json_t *time_ms_json(int64_t ms)
     return json_string(out);
 }
 
+json_t *site_event_to_json(const struct site_event *e)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "at", time_ms_json(e->at_ms));
+    json_object_set_new(o, "kind", json_string(e->kind));
+    json_object_set_new(o, "message", json_string(e->message));
+    return o;
+}
+
 json_t *job_to_json(const struct job *j, bool with_events)
 {
     json_t *o = json_object();

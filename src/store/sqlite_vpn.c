@@ -301,3 +301,32 @@ int store_tunnel_address_taken(struct store *s, const char *site_id, const char 
         *ret_taken = true;
     return r;
 }
+
+static int event_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    (void)ctx;
+    struct site_event *e = elem;
+    e->at_ms = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, e->kind, sizeof e->kind);
+    col_copy(st, 2, e->message, sizeof e->message);
+    return 0;
+}
+
+int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id,
+                           int limit, struct site_event **ret, size_t *n)
+{
+    static const char sql[] = "SELECT at_ms, kind, message FROM site_events WHERE site_id = ? "
+                              "ORDER BY id DESC LIMIT ?";
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r = store_site_owned(c, tenant_id, site_id);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    sqlite3_bind_int(st, 2, limit);
+    return store_collect(c, st, sizeof **ret, event_row, NULL, NULL, (void **)ret, n);
+}

@@ -362,6 +362,14 @@ int store_site_tunnel_mode(struct store *s, const char *tenant_id, const char *s
 int store_site_by_tunnel_peer(struct store *s, const char *addr, struct site *ret);
 /* Appends an event (tunnel_up, tunnel_down, ...) to the site's orchestration log. */
 int store_site_event(struct store *s, const char *site_id, const char *kind, const char *message);
+struct site_event {
+    int64_t at_ms;
+    char kind[32];
+    char message[128];
+};
+/* The site's newest events first, at most limit (> 0). -ENOENT for another tenant's site. */
+int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id,
+                           int limit, struct site_event **ret, size_t *n);
 /*
  * *ret_taken: whether a site other than site_id (NULL: any site) has tunnel address addr;
  * other_tenant_of (NULL: any tenant) counts only sites of tenants other than that one.

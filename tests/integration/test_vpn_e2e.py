@@ -211,6 +211,10 @@ class VpnEndToEnd(unittest.TestCase):
         # The edge's interface has the router as its peer.
         out = self.topo.run('edge', 'wg', 'show', self.edge_if, 'allowed-ips')
         self.assertIn(SITE_TUN + '/32', out)
+        st, ev = self.api('GET', '/v1/sites/%s/tunnel/events' % self.site['id'])
+        self.assertEqual(st, 200, ev)
+        self.assertEqual(ev[0]['kind'], 'tunnel_up', ev)
+        self.assertTrue(ev[0]['message'].startswith(netns.NAT_OUT + ':'), ev)
         st, m = self.api('GET', '/metrics')
         self.assertIn('tikgate_vpn_tunnels{status="up"} 1', m if isinstance(m, str) else '')
 
