@@ -33,6 +33,24 @@ struct api_config {
     /* Called after a grant was created, changed or revoked (reconciles the edge). May be NULL. */
     void (*grants_changed)(void *ctx);
     void *grants_ctx;
+    /*
+     * The Management VPN (DESIGN.md §10): vpn_enabled when this node's edge runs its WireGuard
+     * interface; then the bootstrap script creates the router's interface and adopt assigns
+     * the site's /32 from tunnel_pool and answers with the edge as its peer (wg_port at
+     * entry_point). tunnels_changed (may be NULL) reconciles the edge's peers.
+     */
+    bool vpn_enabled;
+    const char *tunnel_pool; /* TIKGATE_TUNNEL_POOL */
+    unsigned wg_port;        /* TIKGATE_WG_PORT */
+    void (*tunnels_changed)(void *ctx);
+    void *tunnels_ctx;
+    /*
+     * "http://<edge tunnel address>:<port>" when this API is reachable on the edge's tunnel
+     * address (it listens on all addresses), else NULL. Managed routers then poll and report
+     * there, authenticated by the WireGuard peer they come from: no device token is left on
+     * the router (security-review F5).
+     */
+    const char *tunnel_url;
     /* Appends the process's own metrics (HTTP, edge) in Prometheus text. May be NULL. */
     void (*metrics)(void *ctx, struct buf *out);
     void *metrics_ctx;

@@ -103,6 +103,8 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
 json_t *credential_to_json(const struct credential *c);
 json_t *api_key_to_json(const struct api_key *k, const char *secret);
 json_t *note_to_json(const struct site_note *n);
+/* {at, kind, message} of a site's tunnel event. */
+json_t *site_event_to_json(const struct site_event *e);
 /* A job; with_events adds its orchestration log ("events", oldest first). */
 json_t *job_to_json(const struct job *j, bool with_events);
 /* A transient access or forward as of now_ms (expired, time_to_expire); password included. */
@@ -135,6 +137,7 @@ void h_sites_update(struct api_call *call);
 void h_sites_delete(struct api_call *call);
 void h_sites_bootstrap(struct api_call *call);
 void h_note_get(struct api_call *call);
+void h_site_tunnel_events(struct api_call *call);
 void h_note_put(struct api_call *call);
 void h_credentials_list(struct api_call *call);
 void h_credentials_rotate(struct api_call *call);

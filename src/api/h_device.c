@@ -16,6 +16,7 @@
 
 #include "alloc.h"
 #include "log.h"
+#include "netaddr.h"
 #include "api_int.h"
 #include "device_script.h"
 #include "rand.h"
@@ -51,6 +52,80 @@ static void bad_token(struct api_call *call)
              "Unknown or expired bootstrap token.");
 }
 
+/*
+ * Whether a site gets tikgate's own WireGuard tunnel (DESIGN.md §10): when this node runs the
+ * VPN, unless the site is an operator-managed (external) one with its address already set.
+ */
+static bool site_gets_managed_tunnel(const struct api *api, const struct site *s)
+{
+    if (!api->cfg.vpn_enabled)
+        return false;
+    return s->tunnel.mode == TUNNEL_MODE_MANAGED || !s->tunnel_address;
+}
+
+/*
+ * The bootstrap of a managed site (RouterOS >= 7.8): create the router's WireGuard interface
+ * (reused when it exists: the add fails and is ignored; the router makes its own key, which
+ * never leaves it), then send its public key with the facts. A refused adoption (an older
+ * RouterOS, a bad key) is a non-2xx answer: the script logs why it stops.
+ */
+static void render_bootstrap_vpn(struct api *api, const char *token, struct buf *b)
+{
+    buf_printf(b, ":log info \"tikgate: bootstrap (the management VPN needs RouterOS %s or later "
+                  "with WireGuard)\"\n", TUNNEL_MIN_ROS);
+    buf_printf(b, ":do { /interface wireguard add name=\"%s\" comment=\"%s\" } on-error={ "
+                  ":log info \"tikgate: reusing interface %s\" }\n",
+               TUNNEL_ROUTER_IF, TUNNEL_TAG, TUNNEL_ROUTER_IF);
+    buf_printf(b, ":local wgkey [/interface wireguard get [find name=\"%s\"] public-key]\n",
+               TUNNEL_ROUTER_IF);
+    buf_append_str(b,
+                   ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
+                   "[/system routerboard get model] . \";serial-number=\" . "
+                   "[/system routerboard get serial-number] . \";version=\" . "
+                   "[/system resource get version] . \";board-name=\" . "
+                   "[/system resource get board-name] . \";wg-public-key=\" . $wgkey)\n");
+    char *url = xasprintf("%s/adopt/%s", api->cfg.public_url, token);
+    buf_append_str(b, ":do { /tool fetch url=");
+    job_script_quote(b, url);
+    buf_printf(b, " http-method=post http-data=$facts dst-path=\"tikgate-adopt.rsc\" } "
+                  "on-error={ :log error \"tikgate: adoption refused (RouterOS %s or later is "
+                  "required; the reason is on the site's page)\" }\n",
+               TUNNEL_MIN_ROS);
+    buf_append_str(b, "/import file-name=\"tikgate-adopt.rsc\"\n");
+    free(url);
+}
+
+/*
+ * The router's half of the tunnel: the edge as its only peer on the interface, its /32 with
+ * network= the edge (only the edge is routed into the tunnel). Everything tagged tikgate:mgmt:*
+ * and removed first.
+ */
+static void render_tunnel(const struct api *api, const char *edge_pub, const char *edge_ip,
+                          const char *site_ip, struct buf *b)
+{
+    buf_printf(b, "/interface wireguard peers remove [find comment=\"%s:edge\"]\n", TUNNEL_TAG);
+    buf_printf(b, "/interface wireguard peers add interface=\"%s\" public-key=\"%s\" "
+                  "endpoint-address=",
+               TUNNEL_ROUTER_IF, edge_pub);
+    job_script_quote(b, api->cfg.entry_point);
+    buf_printf(b, " endpoint-port=%u allowed-address=\"%s/32\" persistent-keepalive=25s "
+                  "comment=\"%s:edge\"\n",
+               api->cfg.wg_port, edge_ip, TUNNEL_TAG);
+    buf_printf(b, "/ip address remove [find comment=\"%s:address\"]\n", TUNNEL_TAG);
+    buf_printf(b, "/ip address add address=\"%s/32\" network=\"%s\" interface=\"%s\" "
+                  "comment=\"%s:address\"\n",
+               site_ip, edge_ip, TUNNEL_ROUTER_IF, TUNNEL_TAG);
+}
+
+/* The input accept for the edge's management traffic, at the top (after the policy's rules). */
+static void render_tunnel_filter(const char *edge_ip, struct buf *b)
+{
+    buf_printf(b, "/ip firewall filter remove [find comment=\"%s:input\"]\n", TUNNEL_TAG);
+    buf_printf(b, "/ip firewall filter add chain=input in-interface=\"%s\" src-address=\"%s\" "
+                  "action=accept comment=\"%s:input\" place-before=0\n",
+               TUNNEL_ROUTER_IF, edge_ip, TUNNEL_TAG);
+}
+
 void h_device_bootstrap(struct api_call *call)
 {
     const char *token = api_param(call, 0);
@@ -62,6 +137,13 @@ void h_device_bootstrap(struct api_call *call)
     struct buf b;
     buf_init(&b, 16384);
     buf_printf(&b, "# tikgate bootstrap for site %s\n", s.id);
+    if (site_gets_managed_tunnel(call->api, &s)) {
+        render_bootstrap_vpn(call->api, token, &b);
+        send_script(call, 200, &b);
+        buf_release(&b);
+        site_release(&s);
+        return;
+    }
     buf_append_str(&b,
                    ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
                    "[/system routerboard get model] . \";serial-number=\" . "
@@ -80,7 +162,7 @@ void h_device_bootstrap(struct api_call *call)
 }
 
 struct facts {
-    char *identity, *model, *serial, *version, *tunnel;
+    char *identity, *model, *serial, *version, *tunnel, *wg_key;
 };
 
 static void facts_release(struct facts *f)
@@ -90,6 +172,7 @@ static void facts_release(struct facts *f)
     free(f->serial);
     free(f->version);
     free(f->tunnel);
+    free(f->wg_key);
 }
 
 /* Parses "k=v;k=v"; keys [a-z0-9-]+, values without control characters. */
@@ -132,6 +215,8 @@ static int parse_facts(const char *body, struct facts *f, struct tg_err *err)
             slot = &f->version;
         else if (klen == 14 && !memcmp(p, "tunnel-address", 14))
             slot = &f->tunnel;
+        else if (klen == 13 && !memcmp(p, "wg-public-key", 13))
+            slot = &f->wg_key;
         if (slot) {
             free(*slot);
             *slot = val;
@@ -158,16 +243,25 @@ static int parse_facts(const char *body, struct facts *f, struct tg_err *err)
     return 0;
 }
 
-/* The scheduler the router installs: poll every interval, import what comes back. */
-static void render_scheduler(struct api *api, const char *device_token, struct buf *b)
+/*
+ * The scheduler the router installs: poll every interval, import what comes back. tunnel_base
+ * (a managed site, the API reachable on the edge's tunnel address): poll there, authenticated
+ * by the WireGuard peer, with no device token on the router (F5); NULL: the public URL with
+ * the device token.
+ */
+static void render_scheduler(struct api *api, const char *device_token, const char *tunnel_base,
+                             struct buf *b)
 {
     struct buf ev;
     buf_init(&ev, 4096);
-    char *url = xasprintf("%s/poll", api->cfg.public_url);
+    char *url = xasprintf("%s/poll", tunnel_base ? tunnel_base : api->cfg.public_url);
     char *hdr = xasprintf("Authorization: Bearer %s", device_token);
     device_render_fetch(&ev, url);
-    buf_append_str(&ev, " http-method=post http-header-field=");
-    job_script_quote(&ev, hdr);
+    buf_append_str(&ev, " http-method=post");
+    if (!tunnel_base) {
+        buf_append_str(&ev, " http-header-field=");
+        job_script_quote(&ev, hdr);
+    }
     buf_append_str(&ev, " http-data=\"heartbeat\" dst-path=\"tikgate-job.rsc\"; "
                         "/import file-name=\"tikgate-job.rsc\"; "
                         "/file remove [find name=\"tikgate-job.rsc\"]");
@@ -183,6 +277,66 @@ static void render_scheduler(struct api *api, const char *device_token, struct b
     free(url);
     sodium_memzero(ev.data, ev.len);
     buf_release(&ev);
+}
+
+/*
+ * A managed tunnel needs RouterOS >= TUNNEL_MIN_ROS and the router's WireGuard public key, and
+ * this edge's keypair; fills the pool bounds and the edge's address and key. 0, or -EINVAL after
+ * answering the error (the bootstrap token stays unused: re-run after fixing the router).
+ */
+static int check_tunnel_facts(struct api_call *call, const struct facts *f, uint32_t *ret_first,
+                              uint32_t *ret_last, char edge_ip[16],
+                              char edge_pub[TUNNEL_KEY_B64_LEN + 1])
+{
+    if (!tunnel_ros_version_ok(f->version)) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 422, "routeros_version_unsupported", "version",
+                 "The management VPN needs RouterOS %s or later (WireGuard); this router runs "
+                 "%s. Upgrade it and run the bootstrap command again.",
+                 TUNNEL_MIN_ROS, f->version ? f->version : "an unknown version");
+        return -EINVAL;
+    }
+    if (!f->wg_key || !tunnel_key_valid(f->wg_key)) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "invalid_wireguard_key", "wg-public-key",
+                 "The router sent no valid WireGuard public key (44 characters of base64) for "
+                 "interface %s.", TUNNEL_ROUTER_IF);
+        return -EINVAL;
+    }
+    if (tunnel_pool_parse(call->api->cfg.tunnel_pool, ret_first, ret_last) < 0 ||
+        store_vpn_edge_public(call->api->store, call->api->cfg.entry_point, edge_pub) < 0) {
+        api_fail(call, TG_ERR_API, 503, "vpn_unavailable", NULL,
+                 "The edge's WireGuard interface is not ready; try again.");
+        return -EINVAL;
+    }
+    tunnel_ip_format(*ret_first, edge_ip);
+    return 0;
+}
+
+/*
+ * An external site's router reports its tunnel address (the operator's own VPN): the rules of
+ * tunnel_address_check(), not this node's, and not another tenant's router (F1). 0, or -EINVAL
+ * after answering the error.
+ */
+static int check_reported_address(struct api_call *call, const struct site *s, const char *addr)
+{
+    struct tg_err err;
+    bool taken = false;
+    if (tunnel_address_check(addr, call->api->cfg.mgmt_networks, call->api->cfg.tunnel_pool,
+                             "tunnel-address", &err) < 0) {
+        api_send_error(call, &err);
+        return -EINVAL;
+    }
+    if (netaddr_is_local(addr)) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "tunnel_address_forbidden", "tunnel-address",
+                 "'%s' is an address of this node: a tunnel address must be a router's.", addr);
+        return -EINVAL;
+    }
+    if (store_tunnel_address_taken(call->api->store, s->id, s->tenant_id, addr, &taken) == 0 &&
+        taken) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_taken", "tunnel-address",
+                 "Another site has the tunnel address %s.", addr);
+        return -EINVAL;
+    }
+    return 0;
 }
 
 void h_device_adopt(struct api_call *call)
@@ -225,6 +379,23 @@ void h_device_adopt(struct api_call *call)
         api_fail_store(call, r < 0 ? r : -EIO, "site");
         return;
     }
+    bool managed = site_gets_managed_tunnel(call->api, &s);
+    if (!managed && f.tunnel && check_reported_address(call, &s, f.tunnel) < 0) {
+        store_credential_array_free(creds, ncreds);
+        policy_release(&pol);
+        facts_release(&f);
+        site_release(&s);
+        return;
+    }
+    char tunnel_ip[16] = "", edge_ip[16] = "", edge_pub[TUNNEL_KEY_B64_LEN + 1] = "";
+    uint32_t pool_first = 0, pool_last = 0;
+    if (managed && check_tunnel_facts(call, &f, &pool_first, &pool_last, edge_ip, edge_pub) < 0) {
+        store_credential_array_free(creds, ncreds);
+        policy_release(&pol);
+        facts_release(&f);
+        site_release(&s);
+        return;
+    }
     char device_token[SITE_TOKEN_LEN + 1];
     rand_base62(device_token, SITE_TOKEN_LEN);
     struct store_adoption adoption = {
@@ -236,16 +407,42 @@ void h_device_adopt(struct api_call *call)
         .tunnel_address = f.tunnel,
         .device_token = device_token,
     };
-    r = store_site_adopt(call->api->store, s.id, &adoption);
+    /* The /32 and the adoption in one transaction: a refused adoption assigns nothing. */
+    r = store_tx_begin(call->api->store);
+    if (r == 0) {
+        if (managed) {
+            r = store_site_tunnel_assign(call->api->store, s.id, f.wg_key, pool_first + 1,
+                                         pool_last, tunnel_ip);
+            adoption.tunnel_address = tunnel_ip;
+        }
+        if (r == 0)
+            r = store_site_adopt(call->api->store, s.id, &adoption);
+        r = store_tx_end(call->api->store, r);
+    }
+    if (r == -EEXIST && managed) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "wireguard_key_in_use", "wg-public-key",
+                 "Another site's router has this WireGuard key: create a new key on the router "
+                 "(remove interface %s) and run the bootstrap again.", TUNNEL_ROUTER_IF);
+        goto out;
+    }
+    if (r == -EADDRNOTAVAIL) {
+        api_fail(call, TG_ERR_API, 503, "tunnel_pool_exhausted", NULL,
+                 "The tunnel pool %s has no free address.", call->api->cfg.tunnel_pool);
+        goto out;
+    }
     if (r < 0) {
         api_fail_store(call, r, "site");
         goto out;
     }
+    if (managed && call->api->cfg.tunnels_changed)
+        call->api->cfg.tunnels_changed(call->api->cfg.tunnels_ctx);
     struct buf b;
     buf_init(&b, (size_t)1 << 20);
     buf_printf(&b, "# tikgate: site %s adopted\n", s.id);
     device_render_file_remove(&b, "tikgate-adopt.rsc"); /* it holds the API password */
-    render_scheduler(call->api, device_token, &b);
+    if (managed)
+        render_tunnel(call->api, edge_pub, edge_ip, tunnel_ip, &b);
+    render_scheduler(call->api, device_token, managed ? call->api->cfg.tunnel_url : NULL, &b);
     struct job_plan plan = {0};
     struct job_site_ctx ctx = {.site_id = s.id, .mgmt_networks = call->api->cfg.mgmt_networks};
     const struct credential *cur = &creds[ncreds - 1];
@@ -253,12 +450,15 @@ void h_device_adopt(struct api_call *call)
     job_plan_policy(&plan, &pol, &ctx);
     job_render_script(&plan, &b);
     job_plan_release(&plan);
+    if (managed)
+        render_tunnel_filter(edge_ip, &b);
     buf_append_str(&b, ":log info \"tikgate: adoption complete\"\n");
     send_script(call, 200, &b);
     sodium_memzero(b.data, b.len);
     buf_release(&b);
-    log_info("device", "site %s adopted (identity %s, tunnel %s)", s.id,
-             f.identity ? f.identity : "?", f.tunnel ? f.tunnel : "?");
+    log_info("device", "site %s adopted (identity %s, tunnel %s%s)", s.id,
+             f.identity ? f.identity : "?", managed ? tunnel_ip : f.tunnel ? f.tunnel : "?",
+             managed ? ", managed" : "");
 out:
     sodium_memzero(device_token, sizeof device_token);
     store_credential_array_free(creds, ncreds);
@@ -267,13 +467,15 @@ out:
     site_release(&s);
 }
 
-static void job_url(struct api *api, const char *job_id, const char *status, struct buf *b)
+/* A signed report URL under base (the public URL, or the tunnel URL for a poll that came in
+ * through the tunnel). */
+static void job_url(struct api *api, const char *base, const char *job_id, const char *status,
+                    struct buf *b)
 {
     char msg[64], sig[65];
     snprintf(msg, sizeof msg, "%s:%s", job_id, status);
     store_mac_hex(api->store, msg, sig);
-    char *url = xasprintf("%s/job/%s/update?status=%s&signature=%s", api->cfg.public_url, job_id,
-                          status, sig);
+    char *url = xasprintf("%s/job/%s/update?status=%s&signature=%s", base, job_id, status, sig);
     device_render_fetch(b, url);
     buf_append_str(b, " output=none\n");
     free(url);
@@ -283,8 +485,15 @@ void h_device_poll(struct api_call *call)
 {
     const char *h = call->req->authorization;
     struct site s;
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !token_ok(h + 7) ||
-        store_site_by_device_token(call->api->store, h + 7, &s) < 0) {
+    /*
+     * A managed router polls through the tunnel without a token: a TCP peer whose source is a
+     * managed site's /32 can only be that site's WireGuard peer (replies to it are routed into
+     * the edge's interface, which hands them only to the peer owning that allowed IP).
+     */
+    bool via_tunnel = !h && call->api->cfg.vpn_enabled && call->api->cfg.tunnel_url &&
+                      store_site_by_tunnel_peer(call->api->store, call->req->client_addr, &s) == 0;
+    if (!via_tunnel && (!h || strncasecmp(h, "Bearer ", 7) != 0 || !token_ok(h + 7) ||
+                        store_site_by_device_token(call->api->store, h + 7, &s) < 0)) {
         http_response_header(call->res, "WWW-Authenticate", "Bearer");
         api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_device_token", NULL,
                  "Unknown device token.");
@@ -309,7 +518,8 @@ void h_device_poll(struct api_call *call)
         return;
     }
     buf_printf(&b, "# tikgate job %s (%s)\n:do {\n", j.token, job_kind_name(j.kind));
-    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_BUSY), &b);
+    const char *base = via_tunnel ? call->api->cfg.tunnel_url : call->api->cfg.public_url;
+    job_url(call->api, base, j.id, job_router_status_name(JOB_ROUTER_BUSY), &b);
     if (j.is_script) {
         buf_append_str(&b, j.payload);
         buf_append_str(&b, "\n");
@@ -319,9 +529,9 @@ void h_device_poll(struct api_call *call)
             job_render_script(&plan, &b);
         job_plan_release(&plan);
     }
-    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_DONE), &b);
+    job_url(call->api, base, j.id, job_router_status_name(JOB_ROUTER_DONE), &b);
     buf_append_str(&b, "} on-error={\n");
-    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_FAIL), &b);
+    job_url(call->api, base, j.id, job_router_status_name(JOB_ROUTER_FAIL), &b);
     buf_append_str(&b, "}\n");
     /* The file this answer was imported from holds the job (passwords): not left behind, also
      * by routers whose scheduler predates its own /file remove. */

@@ -216,6 +216,51 @@ void h_jobs_cancel(struct api_call *call)
     api_send_no_content(call);
 }
 
+/*
+ * site.recreate_tunnel on a managed site: re-applies the router's half of the tunnel
+ * idempotently (DESIGN.md §10, docs/vpn.md): the edge peer, the /32 with network= the edge and
+ * the input accept, each ensured by its tikgate:mgmt:* comment. Over the express push an
+ * ensure is print+set (never a removal, which would cut the tunnel the push runs through); in
+ * the pulled script it is remove+add. No re-key (make-before-break is not built).
+ * 0, or -ENOENT when the edge has no keypair (the VPN does not run).
+ */
+static int plan_tunnel(const struct api *api, const struct site *s, struct job_plan *p)
+{
+    char edge_pub[TUNNEL_KEY_B64_LEN + 1], edge_ip[16], buf[64], port[8];
+    uint32_t first, last;
+    if (!s->tunnel_address || tunnel_pool_parse(api->cfg.tunnel_pool, &first, &last) < 0)
+        return -ENOENT;
+    int r = store_vpn_edge_public(api->store, api->cfg.entry_point, edge_pub);
+    if (r < 0)
+        return r;
+    tunnel_ip_format(first, edge_ip);
+    struct job_cmd *c = job_plan_add(p, JOB_ENSURE, "/interface wireguard peers", "comment",
+                                     TUNNEL_TAG ":edge");
+    job_cmd_arg(c, "interface", TUNNEL_ROUTER_IF);
+    job_cmd_arg(c, "public-key", edge_pub);
+    job_cmd_arg(c, "endpoint-address", api->cfg.entry_point);
+    snprintf(port, sizeof port, "%u", api->cfg.wg_port);
+    job_cmd_arg(c, "endpoint-port", port);
+    snprintf(buf, sizeof buf, "%s/32", edge_ip);
+    job_cmd_arg(c, "allowed-address", buf);
+    job_cmd_arg(c, "persistent-keepalive", "25s");
+    job_cmd_arg(c, "comment", TUNNEL_TAG ":edge");
+    c = job_plan_add(p, JOB_ENSURE, "/ip address", "comment", TUNNEL_TAG ":address");
+    snprintf(buf, sizeof buf, "%s/32", s->tunnel_address);
+    job_cmd_arg(c, "address", buf);
+    job_cmd_arg(c, "network", edge_ip);
+    job_cmd_arg(c, "interface", TUNNEL_ROUTER_IF);
+    job_cmd_arg(c, "comment", TUNNEL_TAG ":address");
+    c = job_plan_add(p, JOB_ENSURE, "/ip firewall filter", "comment", TUNNEL_TAG ":input");
+    job_cmd_arg(c, "chain", "input");
+    job_cmd_arg(c, "in-interface", TUNNEL_ROUTER_IF);
+    job_cmd_arg(c, "src-address", edge_ip);
+    job_cmd_arg(c, "action", "accept");
+    job_cmd_arg(c, "comment", TUNNEL_TAG ":input");
+    job_cmd_arg(c, "place-before", "0");
+    return 0;
+}
+
 void h_site_action(struct api_call *call)
 {
     const char *site_id = api_param(call, 0);
@@ -256,6 +301,12 @@ void h_site_action(struct api_call *call)
     if (r < 0) {
         api_fail(call, TG_ERR_INVALID_REQUEST, 400, "unknown_action", "action",
                  "Unknown action '%s'.", action);
+        goto out;
+    }
+    if (!strcmp(action, "site.recreate_tunnel") && s.tunnel.mode == TUNNEL_MODE_MANAGED &&
+        call->api->cfg.vpn_enabled && plan_tunnel(call->api, &s, &plan) < 0) {
+        api_fail(call, TG_ERR_API, 503, "vpn_unavailable", NULL,
+                 "The edge's WireGuard interface is not ready; try again.");
         goto out;
     }
     char id[37];

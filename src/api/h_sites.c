@@ -9,6 +9,7 @@
 #include "alloc.h"
 #include "api_int.h"
 #include "enqueue.h"
+#include "netaddr.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
@@ -42,6 +43,38 @@ static void send_site(struct api_call *call, const char *id, int status)
     }
     api_send_json(call, status, site_to_json(call->api, &s, true));
     site_release(&s);
+}
+
+/*
+ * An operator-managed (external) tunnel address: tunnel_address_check() (inside the management
+ * networks or the pool, never loopback outside a loopback lab, unspecified, link-local,
+ * multicast), not this node's own nor the edge's tunnel address, and no other site's (any
+ * tenant). 0; -EINVAL with err filled; -EEXIST after answering 409 tunnel_address_taken.
+ */
+static int check_external_address(struct api_call *call, const struct site *s, const char *addr,
+                                  struct tg_err *err)
+{
+    uint32_t first, last;
+    char edge_ip[16] = "";
+    if (tunnel_pool_parse(call->api->cfg.tunnel_pool, &first, &last) == 0)
+        tunnel_ip_format(first, edge_ip);
+    int r = tunnel_address_check(addr, call->api->cfg.mgmt_networks, call->api->cfg.tunnel_pool,
+                                 "tunnel_address", err);
+    if (r < 0)
+        return r;
+    if (netaddr_is_local(addr) || !strcmp(addr, edge_ip))
+        return tg_err_invalid(err, "tunnel_address_forbidden", "tunnel_address",
+                              "'%s' is an address of this node: a tunnel address must be a "
+                              "router's.", addr);
+    bool taken = false;
+    r = store_tunnel_address_taken(call->api->store, s->id[0] ? s->id : NULL, NULL, addr,
+                                   &taken);
+    if (r == 0 && taken) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_taken", "tunnel_address",
+                 "Another site has the tunnel address %s.", addr);
+        return -EEXIST;
+    }
+    return 0;
 }
 
 /*
@@ -80,6 +113,12 @@ static int apply_site_fields(struct api_call *call, struct site *s)
         return -EINVAL;
     }
     json_t *ta = json_object_get(call->body, "tunnel_address");
+    if (ta && s->tunnel.mode == TUNNEL_MODE_MANAGED) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_managed", "tunnel_address",
+                 "This site's tunnel is tikgate's own (managed): its address %s comes from the "
+                 "tunnel pool and cannot be set.", s->tunnel_address ? s->tunnel_address : "");
+        return -EPERM;
+    }
     if (ta && json_is_null(ta)) {
         free(s->tunnel_address);
         s->tunnel_address = NULL;
@@ -90,6 +129,17 @@ static int apply_site_fields(struct api_call *call, struct site *s)
             goto out_err;
         char canon[64];
         r = site_normalize_address(addr, "tunnel_address", canon, sizeof canon, &err);
+        if (r < 0)
+            goto out_err;
+        if (!(call->who.scopes & SCOPE_ADMIN)) {
+            api_fail(call, TG_ERR_PERMISSION, 403, "missing_scope", "tunnel_address",
+                     "An operator-managed (external) tunnel address is set by admins only "
+                     "(scope admin).");
+            return -EPERM;
+        }
+        r = check_external_address(call, s, canon, &err);
+        if (r == -EEXIST)
+            return r;
         if (r < 0)
             goto out_err;
         free(s->tunnel_address);
@@ -285,6 +335,26 @@ void h_sites_delete(struct api_call *call)
     api_grants_changed(call->api);
     api_jobs_queued(call->api);
     api_send_no_content(call);
+}
+
+/* GET /v1/sites/{id}/tunnel/events: the tunnel's up/down transitions, newest first (100). */
+void h_site_tunnel_events(struct api_call *call)
+{
+    const char *id = api_param(call, 0);
+    if (!api_check_id(call, id, "site"))
+        return;
+    struct site_event *ev = NULL;
+    size_t n = 0;
+    int r = store_site_events_list(call->api->store, call->who.tenant_id, id, 100, &ev, &n);
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, site_event_to_json(&ev[i]));
+    free(ev);
+    api_send_json(call, 200, a);
 }
 
 void h_note_get(struct api_call *call)

@@ -136,6 +136,21 @@ int policy_from_json(const json_t *obj, struct policy *p, struct tg_err *err)
     return policy_validate(p, err);
 }
 
+/* {mode, address, status, last_handshake_at, endpoint, rx_bytes, tx_bytes} (DESIGN.md §10). */
+static json_t *site_tunnel_to_json(const struct site *s)
+{
+    const struct site_tunnel *t = &s->tunnel;
+    json_t *o = json_object();
+    json_object_set_new(o, "mode", json_string(tunnel_mode_name(t->mode)));
+    json_object_set_new(o, "address", json_str_or_null(s->tunnel_address));
+    json_object_set_new(o, "status", json_string(tunnel_status_name(t->status)));
+    json_object_set_new(o, "last_handshake_at", json_time_or_null(t->last_handshake_at));
+    json_object_set_new(o, "endpoint", t->endpoint[0] ? json_string(t->endpoint) : json_null());
+    json_object_set_new(o, "rx_bytes", json_integer((json_int_t)t->rx_bytes));
+    json_object_set_new(o, "tx_bytes", json_integer((json_int_t)t->tx_bytes));
+    return o;
+}
+
 json_t *site_to_json(const struct api *api, const struct site *s, bool with_bootstrap)
 {
     json_t *o = json_object();
@@ -151,6 +166,7 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
     json_object_set_new(o, "software_version", json_str_or_null(s->software_version));
     json_object_set_new(o, "created_at", json_time_or_null(s->created_at));
     json_object_set_new(o, "updated_at", json_time_or_null(s->updated_at));
+    json_object_set_new(o, "tunnel", site_tunnel_to_json(s));
     if (!with_bootstrap || !s->bootstrap_token[0]) {
         json_object_set_new(o, "bootstrap_command", json_null());
     } else {
@@ -217,6 +233,15 @@ static json_t *time_ms_json(int64_t ms)
     char out[40];
     snprintf(out, sizeof out, "%.19s.%03lld+00:00", s, (long long)(ms % 1000));
     return json_string(out);
+}
+
+json_t *site_event_to_json(const struct site_event *e)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "at", time_ms_json(e->at_ms));
+    json_object_set_new(o, "kind", json_string(e->kind));
+    json_object_set_new(o, "message", json_string(e->message));
+    return o;
 }
 
 json_t *job_to_json(const struct job *j, bool with_events)

@@ -97,6 +97,7 @@ const struct http_route api_routes[] = {
     SITE_ROUTE("PATCH", "/{id}", h_sites_update, SCOPE_SITE_UPDATE | ROUTE_BODY),
     SITE_ROUTE("DELETE", "/{id}", h_sites_delete, SCOPE_SITE_DELETE),
     R("POST", "/v1/sites/{id}/bootstrap", h_sites_bootstrap, SCOPE_SITE_UPDATE | ROUTE_BODY_OPT),
+    R("GET", "/v1/sites/{id}/tunnel/events", h_site_tunnel_events, SCOPE_SITE_VIEW),
     R("GET", "/v1/sites/{id}/note", h_note_get, SCOPE_SITE_VIEW),
     R("PUT", "/v1/sites/{id}/note", h_note_put, SCOPE_SITE_UPDATE | ROUTE_BODY),
 

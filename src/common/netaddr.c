@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,4 +61,41 @@ int netaddr_parse_hostport(const char *s, struct sockaddr_storage *ret_ss, sockl
         return -EINVAL;
     return netaddr_parse(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, (uint16_t)port,
                          ret_ss, ret_len);
+}
+
+bool netaddr_is_local(const char *host)
+{
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (netaddr_parse(host, 0, &ss, &len) < 0)
+        return false;
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint8_t a[16];
+    int family = ss.ss_family;
+    if (family == AF_INET) {
+        memcpy(a, &((struct sockaddr_in *)(void *)&ss)->sin_addr, 4);
+    } else {
+        memcpy(a, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr, 16);
+        if (!memcmp(a, v4mapped, 12)) {
+            memmove(a, a + 12, 4);
+            family = AF_INET;
+        }
+    }
+    static const uint8_t zero[16];
+    if (!memcmp(a, zero, family == AF_INET ? 4 : 16))
+        return true;
+    struct ifaddrs *ifs = NULL;
+    if (getifaddrs(&ifs) < 0)
+        return false;
+    bool found = false;
+    for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != family)
+            continue;
+        const void *mine = family == AF_INET
+                               ? (const void *)&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr
+                               : (const void *)&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr;
+        found = !memcmp(mine, a, family == AF_INET ? 4 : 16);
+    }
+    freeifaddrs(ifs);
+    return found;
 }

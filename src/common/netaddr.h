@@ -7,6 +7,7 @@
 #ifndef TG_NETADDR_H
 #define TG_NETADDR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -24,5 +25,11 @@ int netaddr_parse(const char *host, uint16_t port, struct sockaddr_storage *ret_
  * host "localhost" means 127.0.0.1. Returns 0 or -EINVAL.
  */
 int netaddr_parse_hostport(const char *s, struct sockaddr_storage *ret_ss, socklen_t *ret_len);
+/*
+ * True when the numeric address host (v4-mapped IPv6 counts as IPv4) is one of this node's own
+ * interface addresses in the calling thread's network namespace (getifaddrs), or unspecified
+ * (0.0.0.0 and :: reach the node itself). False for anything else, a malformed host included.
+ */
+bool netaddr_is_local(const char *host);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "tunnel.h"
 
 #ifndef TG_SHARE_DIR
 #define TG_SHARE_DIR "."
@@ -73,6 +74,12 @@ static const struct key keys[] = {
     {"tls_key", K_STR, OFF(tls_key), NULL, "PEM private key of TLS_CERT (re-read on SIGHUP)"},
     {"tls_ca", K_STR, OFF(tls_ca), NULL,
      "PEM CA routers install and verify by fingerprint at bootstrap"},
+    {"vpn", K_STR, OFF(vpn), "auto",
+     "management VPN: wireguard (required), auto (if possible) or off"},
+    {"wg_interface", K_STR, OFF(wg_interface), "tikgate0", "the edge's WireGuard interface"},
+    {"wg_port", K_UINT, OFF(wg_port), "51820", "UDP port routers connect to (1-65535)"},
+    {"tunnel_pool", K_STR, OFF(tunnel_pool), "100.64.0.0/10",
+     "tunnel addresses: the edge's and one /32 per site (IPv4)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -236,6 +243,33 @@ static int load_file(struct config *cfg, const char *path)
     return r;
 }
 
+/* The VPN keys' values, which the key table's kinds do not cover. */
+static int check_vpn(const struct config *cfg)
+{
+    uint32_t first, last;
+    if (strcmp(cfg->vpn, "auto") && strcmp(cfg->vpn, "wireguard") && strcmp(cfg->vpn, "off")) {
+        fprintf(stderr, "tikgated: vpn '%s' is not auto, wireguard or off\n", cfg->vpn);
+        return -EINVAL;
+    }
+    if (cfg->wg_port > 65535) {
+        fprintf(stderr, "tikgated: wg_port %u is not a port (1-65535)\n", cfg->wg_port);
+        return -EINVAL;
+    }
+    size_t n = strlen(cfg->wg_interface);
+    if (n < 1 || n > 15 || strspn(cfg->wg_interface, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+                                                     "TUVWXYZ0123456789_.-") != n) {
+        fprintf(stderr, "tikgated: wg_interface '%s' is not an interface name (1-15 of "
+                        "A-Za-z0-9_.-)\n", cfg->wg_interface);
+        return -EINVAL;
+    }
+    if (tunnel_pool_parse(cfg->tunnel_pool, &first, &last) < 0 || last <= first) {
+        fprintf(stderr, "tikgated: tunnel_pool '%s' is not an IPv4 prefix of /30 or larger "
+                        "(without host bits, e.g. 100.64.0.0/10)\n", cfg->tunnel_pool);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 void config_usage(const char *prog)
 {
     fprintf(stderr, "usage: %s [options] [tenant-create NAME]\n\noptions (also TIKGATE_<NAME> "
@@ -330,6 +364,8 @@ int config_load(struct config *cfg, int argc, char **argv, char ***ret_args, int
         if (set_value(cfg, k, val, "command line") < 0)
             return -EINVAL;
     }
+    if (check_vpn(cfg) < 0)
+        return -EINVAL;
     cfg->roles_mask = parse_roles(cfg->roles);
     if (!cfg->database)
         cfg->database = xasprintf("sqlite:%s/tikgate.db", cfg->data_dir);

@@ -14,6 +14,8 @@
 #include "edge.h"
 #include "idhash.h"
 #include "log.h"
+#include "strlist.h"
+#include "target.h"
 #include "timefmt.h"
 
 struct record {
@@ -34,6 +36,7 @@ struct edge_role {
     bool records_pending; /* connection records to write */
     struct record *records; /* queued by the relay thread, newest first */
     size_t nrecords;
+    struct strlist refused; /* grants whose target failed the re-check (role thread only) */
 };
 
 #define MAX_QUEUED_RECORDS 100000
@@ -187,12 +190,28 @@ static void reconcile(struct edge_role *er)
     for (size_t k = 0; k < nopen; k++)
         open_ids[k] = open[k].id;
     edge_role_diff(live_ids, nlive, open_ids, nopen, match, to_close);
+    struct strlist refused_now = {0};
 
     for (size_t i = 0; i < nlive; i++) {
         const struct grant *g = &live[i];
         const struct edge_grant_info *have = match[i] != SIZE_MAX ? &open[match[i]] : NULL;
         if (have && have->deadline_ms == g->expires_at_ms && have->rate_limit == g->rate_limit)
             continue;
+        char why[320];
+        if (g->target_address &&
+            tunnel_target_check(g->target_address, er->cfg.mgmt_networks, er->cfg.tunnel_pool,
+                                why, sizeof why) < 0) {
+            strlist_add(&refused_now, g->id);
+            if (!strlist_contains(&er->refused, g->id)) {
+                log_warn("edge", "grant %s not opened: %s", g->id, why);
+                struct grant_connection rec = {.started_ms = time_now_ms(),
+                                               .ended_ms = time_now_ms()};
+                snprintf(rec.source, sizeof rec.source, "%s", "-");
+                snprintf(rec.outcome, sizeof rec.outcome, "%s", "target_refused");
+                store_grant_conn_insert(er->cfg.store, g->id, &rec);
+            }
+            continue;
+        }
         struct cidr allow[EDGE_ALLOW_MAX];
         struct edge_grant eg = {
             .id = g->id,
@@ -216,6 +235,8 @@ static void reconcile(struct edge_role *er)
     for (size_t k = 0; k < nopen; k++)
         if (to_close[k] && edge_grant_close(er->edge, open[k].id) == 0)
             log_info("edge", "grant %s closed", open[k].id);
+    strlist_release(&er->refused);
+    er->refused = refused_now;
     free(to_close);
     free(match);
     free(open_ids);
@@ -340,6 +361,7 @@ void edge_role_stop(struct edge_role *er)
     pthread_mutex_unlock(&er->lock);
     pthread_join(er->thread, NULL);
     edge_free(er->edge); /* cuts what is left; SHUTDOWN records are dropped with the role */
+    strlist_release(&er->refused);
     struct record *r = er->records;
     while (r) {
         struct record *n = r->next;

@@ -22,6 +22,13 @@ struct edge_role_config {
     const char *entry_point; /* grants of this entry point are ours */
     const char *listen_addr; /* numeric address the listeners bind */
     int port_lo, port_hi;    /* TIKGATE_EDGE_PORTS (only checked against the ephemeral range) */
+    /*
+     * The connect-time re-check of relay targets (jobs/target.h): a grant whose site address
+     * fails it is not opened (logged once, and one "target_refused" connection record).
+     * NULL mgmt_networks: no re-check (unit tests).
+     */
+    const char *mgmt_networks;
+    const char *tunnel_pool;
 };
 
 struct edge_role;

@@ -25,6 +25,8 @@
 #include "rand.h"
 #include "store.h"
 #include "tls_ca.h"
+#include "tunnel.h"
+#include "vpn_role.h"
 
 static void wake_dispatcher(void *ctx)
 {
@@ -34,6 +36,7 @@ static void wake_dispatcher(void *ctx)
 struct metrics_ctx {
     _Atomic(struct http_server *) srv; /* set once the server runs; read by its threads */
     struct edge_role *edge;
+    struct vpn_role *vpn;
 };
 
 /* The process's own counters for /metrics (the API adds the store's). */
@@ -50,6 +53,12 @@ static void process_metrics(void *ctx, struct buf *out)
             buf_printf(out, "tikgate_http_responses_total{class=\"%dxx\"} %llu\n", i, by[i]);
     }
     edge_role_metrics(m->edge, out);
+    vpn_role_metrics(m->vpn, out);
+}
+
+static void wake_vpn(void *ctx)
+{
+    vpn_role_wake(ctx);
 }
 
 static void wake_edge(void *ctx)
@@ -66,6 +75,26 @@ static enum log_level parse_level(const char *s)
     if (!strcmp(s, "error"))
         return LOG_ERROR;
     return LOG_INFO;
+}
+
+/*
+ * The API's URL on the edge's tunnel address when TIKGATE_LISTEN takes every address
+ * ("0.0.0.0:P", "[::]:P", ":P"), else NULL (owned).
+ */
+static char *tunnel_api_url(const struct config *cfg)
+{
+    const char *colon = strrchr(cfg->listen, ':');
+    uint32_t first, last;
+    if (!colon || tunnel_pool_parse(cfg->tunnel_pool, &first, &last) < 0)
+        return NULL;
+    size_t hl = (size_t)(colon - cfg->listen);
+    bool any = hl == 0 || (hl == 7 && !strncmp(cfg->listen, "0.0.0.0", 7)) ||
+               (hl == 4 && !strncmp(cfg->listen, "[::]", 4));
+    if (!any)
+        return NULL;
+    char ip[16];
+    tunnel_ip_format(first, ip);
+    return xasprintf("http://%s%s", ip, colon);
 }
 
 /*
@@ -92,18 +121,32 @@ static int serve(struct store *st, const struct config *cfg)
     char *errors = xasprintf("%s/docs/errors.md", cfg->share_dir);
     char *web = xasprintf("%s/web", cfg->share_dir);
     struct edge_role *edge = NULL;
+    struct vpn_role *vpn = NULL;
     struct dispatcher *disp = NULL;
     struct http_server *srv = NULL;
 
     if (cfg->roles_mask & CONFIG_ROLE_EDGE) {
+        struct vpn_role_config vc = {.store = st,
+                                     .mode = cfg->vpn,
+                                     .entry_point = cfg->entry_point,
+                                     .ifname = cfg->wg_interface,
+                                     .port = cfg->wg_port,
+                                     .pool = cfg->tunnel_pool,
+                                     .mgmt_networks = cfg->management_networks};
+        if (vpn_role_start(&vc, &vpn) < 0) {
+            log_error("daemon", "cannot start the management VPN (TIKGATE_VPN=%s)", cfg->vpn);
+            goto out_free_paths;
+        }
         struct edge_role_config ec = {.store = st,
                                       .entry_point = cfg->entry_point,
                                       .listen_addr = cfg->edge_listen,
                                       .port_lo = cfg->edge_ports.lo,
-                                      .port_hi = cfg->edge_ports.hi};
+                                      .port_hi = cfg->edge_ports.hi,
+                                      .mgmt_networks = cfg->management_networks,
+                                      .tunnel_pool = cfg->tunnel_pool};
         if (edge_role_start(&ec, &edge) < 0) {
             log_error("daemon", "cannot start the edge");
-            goto out_free_paths;
+            goto out_stop_vpn;
         }
     }
     struct dispatcher_config dc = {
@@ -120,12 +163,15 @@ static int serve(struct store *st, const struct config *cfg)
         .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
         .grants_changed = wake_edge,
         .grants_ctx = edge,
+        .mgmt_networks = cfg->management_networks,
+        .tunnel_pool = cfg->tunnel_pool,
     };
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
-    struct metrics_ctx mctx = {.edge = edge};
+    struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
+    char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {
         .store = st,
         .cfg = {.public_url = cfg->public_url,
@@ -143,6 +189,12 @@ static int serve(struct store *st, const struct config *cfg)
                 .allow_private_sources = cfg->allow_private_sources,
                 .grants_changed = wake_edge,
                 .grants_ctx = edge,
+                .vpn_enabled = vpn != NULL,
+                .tunnel_pool = cfg->tunnel_pool,
+                .wg_port = cfg->wg_port,
+                .tunnels_changed = wake_vpn,
+                .tunnels_ctx = vpn,
+                .tunnel_url = tunnel_url,
                 .metrics = process_metrics,
                 .metrics_ctx = &mctx,
                 .tls_ca_pem = ca_pem,
@@ -185,9 +237,12 @@ static int serve(struct store *st, const struct config *cfg)
     http_server_stop(srv);
     rc = 0;
 out_stop_dispatcher:
+    free(tunnel_url);
     dispatcher_stop(disp);
 out_stop_edge:
     edge_role_stop(edge);
+out_stop_vpn:
+    vpn_role_stop(vpn);
 out_free_paths:
     free(web);
     free(errors);

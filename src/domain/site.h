@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "tunnel.h"
 
 #define SITE_NAME_MAX 64
 #define SITE_NOTE_MAX 65536 /* bytes of Markdown */
@@ -43,6 +44,7 @@ struct site {
     int64_t adopted_at;                       /* 0 = never adopted */
     int64_t created_at;
     int64_t updated_at;
+    struct site_tunnel tunnel; /* mode, router key and health (tunnel.h) */
 };
 
 void site_release(struct site *s);

@@ -16,6 +16,7 @@
 #include "plan.h"
 #include "push.h"
 #include "rand.h"
+#include "target.h"
 #include "timefmt.h"
 
 struct dispatcher {
@@ -81,6 +82,13 @@ static int connect_site(struct dispatcher *d, const struct site *site, struct ro
     r = store_credential_list(d->cfg.store, site->tenant_id, site->id, &creds, &n);
     if (r < 0) {
         snprintf(err, errlen, "the site's credentials could not be read");
+        return r;
+    }
+    /* F1/F2: never a password to an address that is not a router's tunnel. */
+    r = tunnel_target_check(site->tunnel_address, d->cfg.mgmt_networks, d->cfg.tunnel_pool, err,
+                            errlen);
+    if (r < 0) {
+        store_credential_array_free(creds, n);
         return r;
     }
     struct ros_client_opts opts = {.connect_timeout_ms = d->cfg.connect_timeout_ms,

@@ -38,6 +38,12 @@ struct dispatcher_config {
     int poll_interval_s;    /* the routers' poll interval: offline after 10 missed */
     bool run_dispatcher;    /* role "dispatcher" */
     bool run_scheduler;     /* role "scheduler" */
+    /*
+     * The connect-time re-check of a site's address (target.h): TIKGATE_MANAGEMENT_NETWORKS and
+     * TIKGATE_TUNNEL_POOL. NULL mgmt_networks: no re-check (unit tests).
+     */
+    const char *mgmt_networks;
+    const char *tunnel_pool;
     /* Called by the scheduler after it tore grants down (the edge reconciles). May be NULL. */
     void (*grants_changed)(void *ctx);
     void *grants_ctx;

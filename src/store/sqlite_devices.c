@@ -41,6 +41,14 @@ int store_site_by_device_token(struct store *s, const char *token, struct site *
     return site_by(s, sql, h, sizeof h, NULL, ret);
 }
 
+int store_site_by_tunnel_peer(struct store *s, const char *addr, struct site *ret)
+{
+    static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE tunnel_address = ? AND "
+                              "tunnel_mode = 'managed' AND wg_public_key IS NOT NULL AND "
+                              "tunnel_ip IS NOT NULL AND bootstrap_used_at IS NOT NULL";
+    return site_by(s, sql, NULL, 0, addr, ret);
+}
+
 int store_site_get_any(struct store *s, const char *site_id, struct site *ret)
 {
     static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE id = ?";

@@ -50,7 +50,8 @@ struct store {
     "id, tenant_id, name, policy_id, tunnel_address, status, last_seen_at, identity, model, "     \
     "serial_number, software_version, "                                                           \
     "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "           \
-    "updated_at, adopted_at"
+    "updated_at, adopted_at, tunnel_mode, tunnel_status, wg_public_key, tunnel_endpoint, "       \
+    "tunnel_handshake_at, tunnel_rx, tunnel_tx"
 
 /* A store_collect/store_step_row reader of SITE_COLUMNS into a struct site; ctx: the store. */
 int store_site_row(void *ctx, sqlite3_stmt *st, void *elem);

@@ -353,6 +353,7 @@ int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, stru
         "JOIN sites s ON s.id = j.site_id WHERE j.status = 'pending' AND j.express_execute = 1 "
         "AND j.next_attempt_ms <= ?3 AND s.tunnel_address IS NOT NULL "
         "AND s.adopted_at IS NOT NULL "
+        "AND (s.tunnel_mode != 'managed' OR s.tunnel_status = 'up') "
         "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
         "r.status = 'running') "
         "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "

@@ -34,6 +34,17 @@ static void read_site(struct store *s, sqlite3_stmt *st, struct site *x)
     x->created_at = col_time(st, 12);
     x->updated_at = col_time(st, 13);
     x->adopted_at = col_time(st, 14);
+    const char *mode = (const char *)sqlite3_column_text(st, 15);
+    if (!mode || tunnel_mode_parse(mode, &x->tunnel.mode) < 0)
+        x->tunnel.mode = TUNNEL_MODE_EXTERNAL;
+    const char *ts = (const char *)sqlite3_column_text(st, 16);
+    if (!ts || tunnel_status_parse(ts, &x->tunnel.status) < 0)
+        x->tunnel.status = TUNNEL_PENDING;
+    col_copy(st, 17, x->tunnel.public_key, sizeof x->tunnel.public_key);
+    col_copy(st, 18, x->tunnel.endpoint, sizeof x->tunnel.endpoint);
+    x->tunnel.last_handshake_at = col_time(st, 19);
+    x->tunnel.rx_bytes = (uint64_t)sqlite3_column_int64(st, 20);
+    x->tunnel.tx_bytes = (uint64_t)sqlite3_column_int64(st, 21);
 }
 
 static int insert_credential(struct store *s, struct store_conn *c, const struct credential *cred)
@@ -61,8 +72,8 @@ int store_site_insert(struct store *s, const struct site *site, const struct cre
         return -EIO;
     static const char sql[] =
         "INSERT INTO sites(id, tenant_id, name, policy_id, tunnel_address, status, "
-        "bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at) "
-        "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 "
+        "bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at, tunnel_mode) "
+        "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 "
         "WHERE EXISTS (SELECT 1 FROM policies WHERE id = ?4 AND tenant_id = ?2)";
     int r;
     sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
@@ -81,6 +92,7 @@ int store_site_insert(struct store *s, const struct site *site, const struct cre
     sqlite3_bind_blob(st, 8, hash, sizeof hash, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 9, site->created_at);
     sqlite3_bind_int64(st, 10, site->updated_at);
+    bind_text(st, 11, tunnel_mode_name(site->tunnel.mode));
     r = store_step_done(c, st);
     free(sealed);
     if (r < 0)

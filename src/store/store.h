@@ -212,7 +212,9 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
                          struct job *ret);
 /*
  * Push: the oldest due express job of a site with a tunnel address and no
- * running job becomes running (via push) with an "express push" event.
+ * running job becomes running (via push) with an "express push" event. A
+ * managed site's jobs wait while its tunnel is not up (no attempt is spent;
+ * the router may still pull them).
  * -ENOENT and -EBADMSG as for the pull.
  */
 int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret);
@@ -307,6 +309,73 @@ int store_session_check(struct store *s, const char *jti, int64_t now);
 int store_session_revoke(struct store *s, const char *jti);
 /* Revokes every session of a user (password change, disable, delete). */
 int store_session_revoke_user(struct store *s, const char *user_id);
+
+/* --- the Management VPN (DESIGN.md §10, docs/internals/store.md) --- */
+
+/* An edge's WireGuard keypair, base64 (the private key is sealed at rest). */
+struct store_vpn_edge {
+    char private_key[TUNNEL_KEY_B64_LEN + 1];
+    char public_key[TUNNEL_KEY_B64_LEN + 1];
+};
+/*
+ * Keeps fresh as entry_point's keypair unless it has one already, then reads
+ * back what is stored (so the first key ever stored wins). ret may be fresh.
+ * 0, -EBADMSG (the stored private key cannot be unsealed) or -EIO.
+ */
+int store_vpn_edge_ensure(struct store *s, const char *entry_point,
+                          const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
+/* entry_point's public key. -ENOENT when it has none (the VPN never ran there). */
+int store_vpn_edge_public(struct store *s, const char *entry_point,
+                          char ret[TUNNEL_KEY_B64_LEN + 1]);
+
+/* A managed site as the edge's WireGuard interface needs it. */
+struct store_vpn_peer {
+    char site_id[37];
+    char public_key[TUNNEL_KEY_B64_LEN + 1];
+    char address[16];                   /* its /32, IPv4 */
+    char endpoint[TUNNEL_ENDPOINT_MAX]; /* last seen, "" when never */
+    enum tunnel_status status;
+    int64_t last_handshake_at;
+};
+/* Every managed site with a router key and an address (any tenant). *ret: free(). */
+int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n);
+/* What the edge saw of a site's peer (endpoint NULL or "": keep the last one). */
+int store_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
+                            int64_t last_handshake_at, uint64_t rx, uint64_t tx,
+                            enum tunnel_status status);
+/*
+ * Makes site_id's tunnel managed with the router's public_key and gives it a
+ * /32 in [first, last] (host numbers, tunnel_pool_parse) unless it has one
+ * (a re-key keeps the address); unique across all tenants, never an address
+ * another site has. Joins the caller's transaction. 0 with ret_address, -EEXIST
+ * (another site has that key), -EADDRNOTAVAIL (the pool is full), -ENOENT.
+ */
+int store_site_tunnel_assign(struct store *s, const char *site_id, const char *public_key,
+                             uint32_t first, uint32_t last, char ret_address[16]);
+/* Sets a site's tunnel mode (external keeps the address, managed clears nothing). */
+int store_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
+                           enum tunnel_mode mode);
+/*
+ * The managed site whose tunnel /32 is addr (any tenant): a TCP peer with that source address
+ * on the edge's node can only be that site's WireGuard peer (security-review F5). -ENOENT.
+ */
+int store_site_by_tunnel_peer(struct store *s, const char *addr, struct site *ret);
+/* Appends an event (tunnel_up, tunnel_down, ...) to the site's orchestration log. */
+int store_site_event(struct store *s, const char *site_id, const char *kind, const char *message);
+struct site_event {
+    int64_t at_ms;
+    char kind[32];
+    char message[128];
+};
+/* The site's newest events first, at most limit (> 0). -ENOENT for another tenant's site. */
+int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id,
+                           int limit, struct site_event **ret, size_t *n);
+/*
+ * *ret_taken: whether a site other than site_id (NULL: any site) has tunnel address addr;
+ * other_tenant_of (NULL: any tenant) counts only sites of tenants other than that one.
+ */
+int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
+                               const char *addr, bool *ret_taken);
 
 /* A key for purpose (a short label) derived from the master key. */
 void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len);

@@ -92,6 +92,9 @@ class Daemon:
             'TIKGATE_LISTEN': '127.0.0.1:%d' % self.port,
             'TIKGATE_BOOTSTRAP_TOKEN': ADMIN_KEY,
             'TIKGATE_MANAGEMENT_NETWORKS': '127.0.0.0/8',
+            # Loopback tests never create a WireGuard interface (it would be the machine's own);
+            # tests/integration/test_vpn_e2e.py runs the VPN in namespaces it creates.
+            'TIKGATE_VPN': 'off',
         })
         env.update(self.extra_env)
         self._log = open(self.log_path, 'ab')

@@ -4,7 +4,7 @@ import { api, apiList, enc } from './api.js';
 import { session, every, onLeave, setPageTitle } from './context.js';
 import { h, clear, put, tabList, table, badge, timeEl, fmtTime, countdown, loading, errorBox, openDialog,
   confirmDialog, field, formError, clearErrors, showApiError, showError, copyRow, copyButton, announce,
-  menuButton, nextId, statusBadge } from './ui.js';
+  menuButton, nextId, statusBadge, tunnelBadge } from './ui.js';
 import { renderMarkdown } from './markdown.js';
 import { cidrProblem } from './cidr.js';
 
@@ -21,7 +21,7 @@ const ACTIONS = [
   { action: 'site.clear_firewall', label: 'Clear firewall', text: 'Every firewall filter rule on the router is removed, then the management rules are put back.' },
   { action: 'site.recreate_management_filter', label: 'Recreate management filter', text: 'The management firewall rules are removed and written again from the site\'s policy.' },
   { action: 'site.resend_api_user', label: 'Resend API user', text: 'The tikgate API user is written to the router again with the current password.' },
-  { action: 'site.recreate_tunnel', label: 'Recreate tunnel', text: 'The management tunnel is torn down and set up again; the site may be offline briefly.' },
+  { action: 'site.recreate_tunnel', label: 'Recreate management VPN', text: 'The router\'s side of the management VPN (the edge peer, its tunnel address and the input accept) is written again; the key stays.' },
   { action: 'site.upgrade', label: 'Upgrade RouterOS', text: 'The router downloads the latest RouterOS of its channel and reboots into it.' },
 ];
 
@@ -55,6 +55,19 @@ export async function sitePage(root, siteId, tab) {
 
 // ---------------------------------------------------------------- Overview
 
+/** The tunnel's health: badge, then when it last shook hands, from where, and the bytes. */
+function tunnelFacts(t) {
+  if (!t) return '—';
+  const bytes = (n) => (n >= 1048576 ? `${(n / 1048576).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} B`);
+  const parts = [tunnelBadge(t)];
+  if (t.mode === 'managed') {
+    parts.push(h('span', { class: 'muted' }, ` handshake `), timeEl(t.last_handshake_at));
+    if (t.endpoint) parts.push(h('span', { class: 'muted' }, ` · from ${t.endpoint}`));
+    parts.push(h('span', { class: 'muted' }, ` · ↓ ${bytes(t.rx_bytes)} ↑ ${bytes(t.tx_bytes)}`));
+  }
+  return parts;
+}
+
 async function overview(ctx) {
   const { panel } = ctx;
   let site = ctx.site;
@@ -76,6 +89,7 @@ async function overview(ctx) {
       row('Serial number', site.serial_number || '—'),
       row('RouterOS', site.software_version || '—'),
       row('Tunnel address', site.tunnel_address || '—'),
+      row('Management VPN', tunnelFacts(site.tunnel)),
       row('Policy', h('a', { href: `#/policies/${site.policy_id}` }, policyName(site.policy_id))),
       row('Added', fmtTime(site.created_at))].flat());
     put(ctx.statusSlot, statusBadge(site.status));

@@ -1,7 +1,7 @@
 // page-sites.js - the Sites list: status, last seen, policy, search; adding a site.
 import { api, apiList } from './api.js';
 import { session, every, setPageTitle } from './context.js';
-import { h, clear, put, pageHead, table, statusBadge, timeEl, loading, errorBox, openDialog, field, formError,
+import { h, clear, put, pageHead, table, statusBadge, tunnelBadge, timeEl, loading, errorBox, openDialog, field, formError,
   clearErrors, showApiError, copyRow, announce } from './ui.js';
 
 function matches(site, policyName, q) {
@@ -33,13 +33,14 @@ export async function sitesPage(root) {
     const focused = document.activeElement && list.contains(document.activeElement)
       ? document.activeElement.closest('[data-site-id]') : null;
     count.textContent = q ? `${shown.length} of ${sites.length} sites match` : `${sites.length} site${sites.length === 1 ? '' : 's'}`;
-    put(list, table('Sites', ['Name', 'Status', 'Last seen', 'Policy', 'Router', 'RouterOS'],
+    put(list, table('Sites', ['Name', 'Status', 'Tunnel', 'Last seen', 'Policy', 'Router', 'RouterOS'],
       shown.map((s) => ({
         rowHeader: true,
         attrs: { 'data-site-id': s.id },
         cells: [
           h('a', { href: `#/sites/${s.id}`, class: 'strong-link' }, s.name),
           statusBadge(s.status),
+          tunnelBadge(s.tunnel),
           timeEl(s.last_seen_at),
           policies[s.policy_id] || '—',
           [s.identity || '—', s.model ? h('span', { class: 'muted' }, ` · ${s.model}`) : null],

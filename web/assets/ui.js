@@ -97,6 +97,20 @@ export function statusBadge(status) {
   return badge(STATUS_TEXT[status] || status, `status-${status}`);
 }
 
+/**
+ * A site's management tunnel (site.tunnel: up / down / pending; external ones say so). A pill
+ * like a badge but not a .badge: a site's row and facts keep exactly one status badge.
+ */
+export function tunnelBadge(tunnel) {
+  if (!tunnel) return '—';
+  const state = tunnel.mode === 'external' ? 'external' : tunnel.status;
+  return h('span', {
+    class: `tunnel-state tunnel-${state}`,
+    title: tunnel.mode === 'external' ? 'operator-managed tunnel'
+      : tunnel.last_handshake_at ? `last handshake ${fmtTime(tunnel.last_handshake_at)}` : 'no handshake yet',
+  }, tunnel.mode === 'external' ? 'external' : `VPN ${tunnel.status}`);
+}
+
 // ---- dialogs ----
 
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), ' +

@@ -531,7 +531,14 @@ static void test_site_and_note_to_json(void **state)
                         "/file remove [find name=tikgate-bootstrap.rsc]");
     assert_true(json_is_null(json_object_get(o, "tunnel_address")));
     assert_true(json_is_null(json_object_get(o, "last_seen_at")));
-    assert_int_equal(json_object_size(o), 13);
+    assert_int_equal(json_object_size(o), 14); /* 13 + tunnel (issue 9) */
+    json_t *t = json_object_get(o, "tunnel");
+    assert_string_equal(json_string_value(json_object_get(t, "mode")), "external");
+    assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
+    assert_true(json_is_null(json_object_get(t, "address")));
+    assert_true(json_is_null(json_object_get(t, "endpoint")));
+    assert_int_equal(json_integer_value(json_object_get(t, "rx_bytes")), 0);
+    assert_int_equal(json_object_size(t), 7);
     json_decref(o);
     o = site_to_json(&api, &s, false);
     assert_true(json_is_null(json_object_get(o, "bootstrap_command")));

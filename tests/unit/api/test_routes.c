@@ -89,6 +89,7 @@ static const char *const documented[][2] = {
     {"DELETE", "/v1/sites/" ID},
     {"DELETE", "/sites/" ID},
     {"GET", "/v1/sites/" ID "/note"},
+    {"GET", "/v1/sites/" ID "/tunnel/events"},
     {"PUT", "/v1/sites/" ID "/note"},
     {"GET", "/v1/control-plane/policies"},
     {"GET", "/control-plane/policies"},

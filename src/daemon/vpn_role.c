@@ -1,0 +1,512 @@
+#include "vpn_role.h"
+
+#include "alloc.h"
+#include "cidr.h"
+#include "clock.h"
+#include "log.h"
+#include "timefmt.h"
+#include "tunnel.h"
+#include "wg_backend.h"
+#include "wg_key.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VPN_TICK_MS 1000
+#define VPN_POLL_MS 2000
+#define VPN_PEER_KEEPALIVE 25 /* the edge also keeps NAT mappings warm and re-handshakes first */
+
+struct vpn_role {
+    struct store *store;
+    char *entry_point, *ifname, *wireguard_go, *uapi_dir;
+    unsigned port;
+    int poll_ms;
+    struct wg_ifaddr address; /* the edge's: first of the pool, with the pool's prefix */
+    char address_text[16];
+    struct wg_key private_key; /* wiped at stop */
+
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stopping, woken;
+    bool started; /* the thread finished opening the interface (start_err says how) */
+    int start_err;
+    char start_msg[WG_ERROR_LEN];
+
+    /* Only the thread touches these. */
+    struct wg_backend *backend;
+    bool need_full_apply;
+
+    /* Counters for /metrics (under lock). */
+    unsigned peers, up, down, pending, restarts;
+    unsigned long long transitions_up, transitions_down, apply_errors;
+    int pid;
+};
+
+/* The desired peer of a managed site, or -EINVAL for a row the device cannot take. */
+static int peer_from_row(const struct store_vpn_peer *row, struct wg_device *d)
+{
+    struct wg_key pub;
+    struct cidr c;
+    if (wg_key_from_base64(row->public_key, &pub) < 0 || cidr_parse(row->address, 0, &c) < 0)
+        return -EINVAL;
+    struct wg_peer *p = wg_device_add_peer(d, &pub);
+    p->flags = WG_PEER_REPLACE_ALLOWED_IPS | WG_PEER_HAS_KEEPALIVE;
+    p->keepalive = VPN_PEER_KEEPALIVE;
+    wg_peer_add_allowed_ip(p, &c);
+    if (row->endpoint[0])
+        wg_endpoint_parse(row->endpoint, strlen(row->endpoint), &p->endpoint);
+    return 0;
+}
+
+/* Peers of a device sorted by public key, for O(log n) lookups (10 000 peers every second). */
+struct peer_index {
+    const struct wg_peer **v; /* owned array of borrowed pointers */
+    size_t n;
+};
+
+static int cmp_peer(const void *a, const void *b)
+{
+    const struct wg_peer *const *x = a, *const *y = b;
+    return memcmp((*x)->public_key.b, (*y)->public_key.b, WG_KEY_LEN);
+}
+
+static void index_build(struct peer_index *ix, const struct wg_device *d)
+{
+    ix->n = d->n_peers;
+    ix->v = xcalloc(ix->n ? ix->n : 1, sizeof *ix->v);
+    for (size_t i = 0; i < ix->n; i++)
+        ix->v[i] = &d->peers[i];
+    qsort(ix->v, ix->n, sizeof *ix->v, cmp_peer);
+}
+
+static const struct wg_peer *index_find(const struct peer_index *ix, const struct wg_key *pub)
+{
+    struct wg_peer key;
+    key.public_key = *pub;
+    const struct wg_peer *kp = &key;
+    const struct wg_peer **hit = bsearch(&kp, ix->v, ix->n, sizeof *ix->v, cmp_peer);
+    return hit ? *hit : NULL;
+}
+
+/* True when the device's peer already has exactly the desired allowed IP. */
+static bool peer_matches(const struct wg_peer *have, const struct wg_peer *want)
+{
+    if (have->n_allowed_ips != 1 || have->keepalive != want->keepalive)
+        return false;
+    const struct cidr *a = &have->allowed_ips[0], *b = &want->allowed_ips[0];
+    return a->family == b->family && a->prefix == b->prefix && !memcmp(a->addr, b->addr, 16);
+}
+
+/* Loads the managed sites into a device (keys, port, peers). rows: owned by the caller. */
+static int desired_device(struct vpn_role *v, struct wg_device *d, struct store_vpn_peer **rows,
+                          size_t *nrows)
+{
+    memset(d, 0, sizeof *d);
+    int r = store_vpn_peers(v->store, rows, nrows);
+    if (r < 0)
+        return r;
+    d->flags = WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_REPLACE_PEERS;
+    d->private_key = v->private_key;
+    d->listen_port = (uint16_t)v->port;
+    for (size_t i = 0; i < *nrows; i++)
+        if (peer_from_row(&(*rows)[i], d) < 0)
+            log_warn("vpn", "site %s: its tunnel key or address cannot be used; no peer",
+                     (*rows)[i].site_id);
+    return 0;
+}
+
+/* Writes what the device reports for each managed site; logs and records transitions. */
+static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_t nrows,
+                    const struct peer_index *have)
+{
+    unsigned up = 0, down = 0, pending = 0;
+    unsigned long long to_up = 0, to_down = 0;
+    int64_t now = time_now();
+    bool tx = store_tx_begin(v->store) == 0;
+    for (size_t i = 0; i < nrows; i++) {
+        const struct store_vpn_peer *row = &rows[i];
+        struct wg_key pub;
+        if (wg_key_from_base64(row->public_key, &pub) < 0)
+            continue;
+        const struct wg_peer *p = index_find(have, &pub);
+        char endpoint[WG_ENDPOINT_STR_LEN] = "";
+        int64_t hs = row->last_handshake_at;
+        uint64_t rx = 0, txb = 0;
+        if (p) {
+            wg_endpoint_format(&p->endpoint, endpoint);
+            if (p->last_handshake_sec > 0)
+                hs = p->last_handshake_sec;
+            rx = p->rx_bytes;
+            txb = p->tx_bytes;
+        }
+        enum tunnel_status st = tunnel_status_derive(hs, now);
+        if (st == TUNNEL_UP)
+            up++;
+        else if (st == TUNNEL_DOWN)
+            down++;
+        else
+            pending++;
+        store_vpn_peer_observed(v->store, row->site_id, endpoint, hs, rx, txb, st);
+        if (st == row->status)
+            continue;
+        if (st == TUNNEL_UP) {
+            to_up++;
+            log_info("vpn", "site %s: tunnel up (%s from %s)", row->site_id, row->address,
+                     endpoint[0] ? endpoint : "?");
+            store_site_event(v->store, row->site_id, "tunnel_up", endpoint);
+        } else if (st == TUNNEL_DOWN) {
+            to_down++;
+            log_warn("vpn", "site %s: tunnel down (no handshake for %d s)", row->site_id,
+                     TUNNEL_UP_SECS);
+            store_site_event(v->store, row->site_id, "tunnel_down", "no handshake for 180 s");
+        }
+    }
+    if (tx)
+        store_tx_commit(v->store);
+    pthread_mutex_lock(&v->lock);
+    v->peers = (unsigned)nrows;
+    v->up = up;
+    v->down = down;
+    v->pending = pending;
+    v->transitions_up += to_up;
+    v->transitions_down += to_down;
+    pthread_mutex_unlock(&v->lock);
+}
+
+/*
+ * One level-triggered round: the whole state after a (re)start, else the
+ * difference between the store and the device, one peer at a time.
+ */
+static void reconcile(struct vpn_role *v, bool do_observe)
+{
+    struct wg_device want, have;
+    struct store_vpn_peer *rows = NULL;
+    size_t nrows = 0;
+    unsigned long long errors = 0;
+    memset(&have, 0, sizeof have);
+    if (desired_device(v, &want, &rows, &nrows) < 0)
+        return;
+    if (v->need_full_apply) {
+        int r = wg_backend_set(v->backend, &want);
+        if (r < 0) {
+            log_warn("vpn", "cannot configure %s: %s", v->ifname, strerror(-r));
+            errors++;
+            goto out_release;
+        }
+        v->need_full_apply = false;
+        log_info("vpn", "%s configured: port %u, %zu peer(s)", v->ifname, v->port, want.n_peers);
+    }
+    int r = wg_backend_get(v->backend, &have);
+    if (r < 0) {
+        log_warn("vpn", "cannot read %s: %s", v->ifname, strerror(-r));
+        errors++;
+        goto out_release;
+    }
+    if (!(have.flags & WG_DEVICE_HAS_PRIVATE_KEY) ||
+        !wg_key_equal(&have.private_key, &v->private_key) || have.listen_port != v->port) {
+        v->need_full_apply = true; /* someone reset it: everything again next round */
+        goto out_release;
+    }
+    struct peer_index have_ix, want_ix;
+    index_build(&have_ix, &have);
+    index_build(&want_ix, &want);
+    for (size_t i = 0; i < want.n_peers; i++) {
+        const struct wg_peer *w = &want.peers[i];
+        const struct wg_peer *h = index_find(&have_ix, &w->public_key);
+        if (h && peer_matches(h, w))
+            continue;
+        struct wg_peer add = *w;
+        if (h && h->endpoint.ss_family != AF_UNSPEC)
+            add.endpoint = h->endpoint; /* keep where the router is now */
+        if ((r = wg_backend_set_peer(v->backend, &add)) < 0) {
+            errors++;
+            log_warn("vpn", "cannot add a peer to %s: %s", v->ifname, strerror(-r));
+        }
+    }
+    for (size_t k = 0; k < have.n_peers; k++) {
+        if (index_find(&want_ix, &have.peers[k].public_key))
+            continue;
+        if ((r = wg_backend_remove_peer(v->backend, &have.peers[k].public_key)) < 0) {
+            errors++;
+            log_warn("vpn", "cannot remove a peer from %s: %s", v->ifname, strerror(-r));
+        }
+    }
+    if (do_observe)
+        observe(v, rows, nrows, &have_ix);
+    free(want_ix.v);
+    free(have_ix.v);
+out_release:
+    want.private_key = (struct wg_key){{0}};
+    wg_device_release(&want);
+    wg_device_release(&have);
+    free(rows);
+    if (errors) {
+        pthread_mutex_lock(&v->lock);
+        v->apply_errors += errors;
+        pthread_mutex_unlock(&v->lock);
+    }
+}
+
+static void *role_main(void *arg)
+{
+    struct vpn_role *v = arg;
+    struct wg_backend_config bc = {.ifname = v->ifname,
+                                   .impl = WG_IMPL_USERSPACE,
+                                   .wireguard_go = v->wireguard_go,
+                                   .uapi_dir = v->uapi_dir,
+                                   .address = &v->address};
+    char err[WG_ERROR_LEN];
+    int r = wg_backend_open(&bc, &v->backend, err);
+    pthread_mutex_lock(&v->lock);
+    v->started = true;
+    v->start_err = r;
+    snprintf(v->start_msg, sizeof v->start_msg, "%s", err);
+    v->pid = r == 0 ? (int)wg_backend_pid(v->backend) : 0;
+    pthread_cond_broadcast(&v->cond);
+    pthread_mutex_unlock(&v->lock);
+    if (r < 0)
+        goto out_thread_done;
+    v->need_full_apply = true;
+    int64_t last_observe = 0;
+    for (;;) {
+        bool restarted = false;
+        r = wg_backend_supervise(v->backend, &restarted);
+        if (r < 0 && r != -EAGAIN)
+            log_warn("vpn", "wireguard-go for %s died and cannot be restarted yet: %s", v->ifname,
+                     wg_backend_error(v->backend));
+        if (restarted) {
+            log_warn("vpn",
+                     "wireguard-go for %s died: restarted (pid %d), re-applying every "
+                     "peer",
+                     v->ifname, (int)wg_backend_pid(v->backend));
+            v->need_full_apply = true;
+        }
+        pthread_mutex_lock(&v->lock);
+        v->restarts = wg_backend_restarts(v->backend);
+        v->pid = (int)wg_backend_pid(v->backend);
+        pthread_mutex_unlock(&v->lock);
+        if (r == 0) {
+            bool do_observe = clock_mono_ms() - last_observe >= v->poll_ms;
+            reconcile(v, do_observe);
+            if (do_observe)
+                last_observe = clock_mono_ms();
+        }
+        pthread_mutex_lock(&v->lock);
+        int64_t until = clock_mono_ms() + VPN_TICK_MS;
+        while (!v->stopping && !v->woken)
+            if (clock_cond_wait_until_ms(&v->cond, &v->lock, until) != 0)
+                break;
+        bool stop = v->stopping;
+        v->woken = false;
+        pthread_mutex_unlock(&v->lock);
+        if (stop)
+            break;
+    }
+    wg_backend_close(v->backend);
+    v->backend = NULL;
+out_thread_done:
+    store_thread_done(v->store);
+    return NULL;
+}
+
+static void role_free(struct vpn_role *v)
+{
+    wg_key_wipe(&v->private_key);
+    free(v->entry_point);
+    free(v->ifname);
+    free(v->wireguard_go);
+    free(v->uapi_dir);
+    pthread_cond_destroy(&v->cond);
+    pthread_mutex_destroy(&v->lock);
+    free(v);
+}
+
+/* The edge's keypair: the stored one, or a new one stored now. */
+static int load_keypair(struct vpn_role *v)
+{
+    struct wg_key priv, pub;
+    struct store_vpn_edge fresh, got;
+    int r = wg_key_generate(&priv);
+    if (r < 0)
+        return r;
+    wg_key_public(&priv, &pub);
+    wg_key_to_base64(&priv, fresh.private_key);
+    wg_key_to_base64(&pub, fresh.public_key);
+    wg_key_wipe(&priv);
+    r = store_vpn_edge_ensure(v->store, v->entry_point, &fresh, &got);
+    sodium_memzero(&fresh, sizeof fresh);
+    if (r < 0)
+        return r;
+    r = wg_key_from_base64(got.private_key, &v->private_key);
+    sodium_memzero(&got, sizeof got);
+    return r;
+}
+
+/* True when one prefix of the comma-separated networks contains the whole pool. */
+static bool pool_in_networks(const char *pool, const char *networks)
+{
+    struct cidr p;
+    if (!pool || !networks || cidr_parse(pool, CIDR_MASK_HOST_BITS, &p) < 0)
+        return false;
+    while (*networks) {
+        size_t n = strcspn(networks, ", ");
+        char item[CIDR_STR_LEN + 1];
+        struct cidr c;
+        if (n > 0 && n < sizeof item) {
+            memcpy(item, networks, n);
+            item[n] = '\0';
+            if (cidr_parse(item, CIDR_MASK_HOST_BITS, &c) == 0 && c.family == p.family &&
+                c.prefix <= p.prefix && cidr_contains(&c, p.family, p.addr))
+                return true;
+        }
+        networks += n;
+        while (*networks == ',' || *networks == ' ')
+            networks++;
+    }
+    return false;
+}
+
+/* auto: warn and go on without the VPN (0, *ret NULL); wireguard: an error. */
+static int refuse(const struct vpn_role_config *cfg, int r, const char *why)
+{
+    if (!strcmp(cfg->mode, "wireguard")) {
+        log_error("vpn", "TIKGATE_VPN=wireguard but the WireGuard interface cannot be made: %s",
+                  why);
+        return r < 0 ? r : -EIO;
+    }
+    log_warn("vpn", "running without the management VPN (TIKGATE_VPN=auto): %s", why);
+    return 0;
+}
+
+int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
+{
+    *ret = NULL;
+    if (!strcmp(cfg->mode, "off")) {
+        log_info("vpn", "management VPN off (TIKGATE_VPN=off)");
+        return 0;
+    }
+    char msg[256];
+    if (!pool_in_networks(cfg->pool, cfg->mgmt_networks)) {
+        snprintf(msg, sizeof msg,
+                 "the tunnel pool %s is not inside TIKGATE_MANAGEMENT_NETWORKS "
+                 "(%s): routers would not let the edge in",
+                 cfg->pool, cfg->mgmt_networks ? cfg->mgmt_networks : "");
+        return refuse(cfg, -EINVAL, msg);
+    }
+    int r = wg_preflight_userspace(cfg->wireguard_go, msg, sizeof msg);
+    if (r < 0)
+        return refuse(cfg, r, msg);
+    uint32_t first, last;
+    if (tunnel_pool_parse(cfg->pool, &first, &last) < 0)
+        return -EINVAL;
+    struct vpn_role *v = xcalloc(1, sizeof *v);
+    v->store = cfg->store;
+    v->entry_point = xstrdup(cfg->entry_point);
+    v->ifname = xstrdup(cfg->ifname);
+    v->wireguard_go = cfg->wireguard_go ? xstrdup(cfg->wireguard_go) : NULL;
+    v->uapi_dir = cfg->uapi_dir ? xstrdup(cfg->uapi_dir) : NULL;
+    v->port = cfg->port;
+    v->poll_ms = cfg->poll_ms > 0 ? cfg->poll_ms : VPN_POLL_MS;
+    pthread_mutex_init(&v->lock, NULL);
+    clock_cond_init(&v->cond);
+    tunnel_ip_format(first, v->address_text);
+    char with_prefix[24];
+    snprintf(with_prefix, sizeof with_prefix, "%s%s", v->address_text, strchr(cfg->pool, '/'));
+    r = wg_ifaddr_parse(with_prefix, NULL, &v->address);
+    if (r < 0)
+        goto out_free;
+    r = load_keypair(v);
+    if (r < 0) {
+        snprintf(msg, sizeof msg, "the edge's WireGuard key cannot be had from the store: %s",
+                 r == -EBADMSG ? "it cannot be unsealed (another master key?)" : strerror(-r));
+        r = refuse(cfg, r, msg);
+        goto out_free;
+    }
+    if (pthread_create(&v->thread, NULL, role_main, v) != 0) {
+        r = refuse(cfg, -EAGAIN, "no thread");
+        goto out_free;
+    }
+    pthread_mutex_lock(&v->lock);
+    while (!v->started)
+        pthread_cond_wait(&v->cond, &v->lock);
+    int start_err = v->start_err;
+    pthread_mutex_unlock(&v->lock);
+    if (start_err < 0) {
+        pthread_join(v->thread, NULL);
+        r = refuse(cfg, start_err, v->start_msg[0] ? v->start_msg : strerror(-start_err));
+        goto out_free;
+    }
+    log_info("vpn", "%s up: %s, UDP port %u, wireguard-go pid %d", v->ifname, with_prefix, v->port,
+             v->pid);
+    *ret = v;
+    return 0;
+out_free:
+    role_free(v);
+    return r;
+}
+
+void vpn_role_wake(struct vpn_role *v)
+{
+    if (!v)
+        return;
+    pthread_mutex_lock(&v->lock);
+    v->woken = true;
+    pthread_cond_signal(&v->cond);
+    pthread_mutex_unlock(&v->lock);
+}
+
+void vpn_role_stop(struct vpn_role *v)
+{
+    if (!v)
+        return;
+    pthread_mutex_lock(&v->lock);
+    v->stopping = true;
+    pthread_cond_signal(&v->cond);
+    pthread_mutex_unlock(&v->lock);
+    pthread_join(v->thread, NULL);
+    role_free(v);
+}
+
+int vpn_role_pid(struct vpn_role *v)
+{
+    if (!v)
+        return 0;
+    pthread_mutex_lock(&v->lock);
+    int pid = v->pid;
+    pthread_mutex_unlock(&v->lock);
+    return pid;
+}
+
+void vpn_role_metrics(struct vpn_role *v, struct buf *out)
+{
+    buf_append_str(out, "# HELP tikgate_vpn_enabled Whether this node runs the management VPN.\n"
+                        "# TYPE tikgate_vpn_enabled gauge\n");
+    buf_printf(out, "tikgate_vpn_enabled %d\n", v ? 1 : 0);
+    if (!v)
+        return;
+    pthread_mutex_lock(&v->lock);
+    buf_printf(out,
+               "# HELP tikgate_vpn_tunnels Managed tunnels by status.\n"
+               "# TYPE tikgate_vpn_tunnels gauge\n"
+               "tikgate_vpn_tunnels{status=\"up\"} %u\n"
+               "tikgate_vpn_tunnels{status=\"down\"} %u\n"
+               "tikgate_vpn_tunnels{status=\"pending\"} %u\n"
+               "# TYPE tikgate_vpn_peers gauge\ntikgate_vpn_peers %u\n"
+               "# HELP tikgate_vpn_transitions_total Tunnel status changes.\n"
+               "# TYPE tikgate_vpn_transitions_total counter\n"
+               "tikgate_vpn_transitions_total{to=\"up\"} %llu\n"
+               "tikgate_vpn_transitions_total{to=\"down\"} %llu\n"
+               "# TYPE tikgate_vpn_backend_restarts_total counter\n"
+               "tikgate_vpn_backend_restarts_total %u\n"
+               "# TYPE tikgate_vpn_apply_errors_total counter\n"
+               "tikgate_vpn_apply_errors_total %llu\n",
+               v->up, v->down, v->pending, v->peers, v->transitions_up, v->transitions_down,
+               v->restarts, v->apply_errors);
+    pthread_mutex_unlock(&v->lock);
+}

@@ -1,0 +1,332 @@
+/*
+ * sqlite_vpn.c - the Management VPN's rows: edge keypairs, the managed sites'
+ * router keys and /32s (allocation from the pool), what the edge observes of
+ * each peer, and the sites' tunnel events.
+ */
+#include "sqlite_int.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int store_vpn_edge_ensure(struct store *s, const char *entry_point,
+                          const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
+{
+    static const char ins[] = "INSERT OR IGNORE INTO vpn_edges(entry_point, private_key_sealed, "
+                              "public_key, created_at) VALUES (?, ?, ?, ?)";
+    static const char sel[] =
+        "SELECT private_key_sealed, public_key FROM vpn_edges WHERE entry_point = ?";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, ins, &c);
+    if (!st)
+        return -EIO;
+    char *sealed = store_seal_text(s, fresh->private_key);
+    bind_text(st, 1, entry_point);
+    bind_text(st, 2, sealed);
+    bind_text(st, 3, fresh->public_key);
+    sqlite3_bind_int64(st, 4, time_now());
+    int r = store_step_done(c, st);
+    free(sealed);
+    if (r < 0)
+        return r;
+    st = store_stmt(c, sel);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, entry_point);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return rc == SQLITE_DONE ? -ENOENT : -EIO;
+    }
+    char *priv = store_open_text(s, (const char *)sqlite3_column_text(st, 0));
+    struct store_vpn_edge out;
+    col_copy(st, 1, out.public_key, sizeof out.public_key);
+    sqlite3_reset(st);
+    if (!priv || strlen(priv) != TUNNEL_KEY_B64_LEN) {
+        if (priv)
+            sodium_memzero(priv, strlen(priv));
+        free(priv);
+        return -EBADMSG;
+    }
+    memcpy(out.private_key, priv, TUNNEL_KEY_B64_LEN + 1);
+    sodium_memzero(priv, strlen(priv));
+    free(priv);
+    *ret = out;
+    sodium_memzero(&out, sizeof out);
+    return 0;
+}
+
+static int read_public(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    col_copy(st, 0, out, TUNNEL_KEY_B64_LEN + 1);
+    return 0;
+}
+
+int store_vpn_edge_public(struct store *s, const char *entry_point,
+                          char ret[TUNNEL_KEY_B64_LEN + 1])
+{
+    static const char sql[] = "SELECT public_key FROM vpn_edges WHERE entry_point = ?";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, entry_point);
+    return store_step_row(c, st, read_public, NULL, ret);
+}
+
+static int peer_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    (void)ctx;
+    struct store_vpn_peer *p = elem;
+    col_copy(st, 0, p->site_id, sizeof p->site_id);
+    col_copy(st, 1, p->public_key, sizeof p->public_key);
+    col_copy(st, 2, p->address, sizeof p->address);
+    col_copy(st, 3, p->endpoint, sizeof p->endpoint);
+    const char *status = (const char *)sqlite3_column_text(st, 4);
+    if (!status || tunnel_status_parse(status, &p->status) < 0)
+        p->status = TUNNEL_PENDING;
+    p->last_handshake_at = col_time(st, 5);
+    return 0;
+}
+
+int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
+{
+    static const char sql[] =
+        "SELECT id, wg_public_key, tunnel_address, tunnel_endpoint, tunnel_status, "
+        "tunnel_handshake_at FROM sites WHERE tunnel_mode = 'managed' AND wg_public_key IS NOT "
+        "NULL AND tunnel_ip IS NOT NULL AND status != 'deleting' ORDER BY tunnel_ip";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    return store_collect(c, st, sizeof **ret, peer_row, NULL, NULL, (void **)ret, n);
+}
+
+int store_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
+                            int64_t last_handshake_at, uint64_t rx, uint64_t tx,
+                            enum tunnel_status status)
+{
+    static const char sql[] =
+        "UPDATE sites SET tunnel_endpoint = coalesce(nullif(?1, ''), tunnel_endpoint), "
+        "tunnel_handshake_at = coalesce(?2, tunnel_handshake_at), tunnel_rx = ?3, "
+        "tunnel_tx = ?4, tunnel_status = ?5 WHERE id = ?6";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, endpoint);
+    bind_time(st, 2, last_handshake_at);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)rx);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)tx);
+    bind_text(st, 5, tunnel_status_name(status));
+    bind_text(st, 6, site_id);
+    return store_step_done(c, st);
+}
+
+static int read_i64(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    *(int64_t *)out = sqlite3_column_type(st, 0) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+/* An address no site has, as text or as a number: the lowest above the highest in use. */
+static int pick_address(struct store_conn *c, uint32_t first, uint32_t last, uint32_t *ret)
+{
+    static const char top[] = "SELECT max(tunnel_ip) FROM sites WHERE tunnel_ip BETWEEN ?1 AND ?2";
+    static const char gap[] =
+        "SELECT t.tunnel_ip + 1 FROM sites t WHERE t.tunnel_ip BETWEEN ?1 AND ?2 - 1 AND NOT "
+        "EXISTS (SELECT 1 FROM sites u WHERE u.tunnel_ip = t.tunnel_ip + 1) ORDER BY 1 LIMIT 1";
+    static const char used[] = "SELECT 1 FROM sites WHERE tunnel_address = ? OR tunnel_ip = ?";
+    sqlite3_stmt *st = store_stmt(c, top);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, first);
+    sqlite3_bind_int64(st, 2, last);
+    int64_t max = -1;
+    int r = store_step_row(c, st, read_i64, NULL, &max);
+    if (r < 0)
+        return r;
+    int64_t cand = max < 0 ? (int64_t)first : max + 1;
+    for (int tries = 0; tries < 256; tries++) {
+        if (cand > (int64_t)last) { /* the top is taken: the first hole from the bottom */
+            st = store_stmt(c, gap);
+            if (!st)
+                return -EIO;
+            sqlite3_bind_int64(st, 1, first);
+            sqlite3_bind_int64(st, 2, last);
+            cand = -1;
+            r = store_step_row(c, st, read_i64, NULL, &cand);
+            if (r == -ENOENT || cand < 0)
+                return -EADDRNOTAVAIL;
+            if (r < 0)
+                return r;
+        }
+        char text[16];
+        tunnel_ip_format((uint32_t)cand, text);
+        st = store_stmt(c, used);
+        if (!st)
+            return -EIO;
+        bind_text(st, 1, text);
+        sqlite3_bind_int64(st, 2, cand);
+        r = store_step_row(c, st, NULL, NULL, NULL);
+        if (r == -ENOENT) {
+            *ret = (uint32_t)cand;
+            return 0;
+        }
+        if (r < 0)
+            return r;
+        cand++; /* an external site typed it: the next one */
+    }
+    return -EADDRNOTAVAIL;
+}
+
+int store_site_tunnel_assign(struct store *s, const char *site_id, const char *public_key,
+                             uint32_t first, uint32_t last, char ret_address[16])
+{
+    static const char cur[] =
+        "SELECT tunnel_ip FROM sites WHERE id = ? AND tunnel_mode = 'managed'";
+    static const char exists[] = "SELECT 1 FROM sites WHERE id = ?";
+    static const char set[] =
+        "UPDATE sites SET tunnel_mode = 'managed', wg_public_key = ?1, tunnel_ip = ?2, "
+        "tunnel_address = ?3, tunnel_status = CASE WHEN wg_public_key IS ?1 THEN tunnel_status "
+        "ELSE 'pending' END, tunnel_handshake_at = CASE WHEN wg_public_key IS ?1 THEN "
+        "tunnel_handshake_at END, updated_at = ?4 WHERE id = ?5";
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, exists);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
+    }
+    bind_text(st, 1, site_id);
+    r = store_step_row(c, st, NULL, NULL, NULL);
+    if (r < 0)
+        goto out_end_tx;
+    st = store_stmt(c, cur);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
+    }
+    bind_text(st, 1, site_id);
+    int64_t have = -1;
+    r = store_step_row(c, st, read_i64, NULL, &have);
+    if (r < 0 && r != -ENOENT)
+        goto out_end_tx;
+    uint32_t ip;
+    if (have >= (int64_t)first && have <= (int64_t)last) {
+        ip = (uint32_t)have;
+    } else {
+        r = pick_address(c, first, last, &ip);
+        if (r < 0)
+            goto out_end_tx;
+    }
+    char text[16];
+    tunnel_ip_format(ip, text);
+    st = store_stmt(c, set);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
+    }
+    bind_text(st, 1, public_key);
+    sqlite3_bind_int64(st, 2, ip);
+    bind_text(st, 3, text);
+    sqlite3_bind_int64(st, 4, time_now());
+    bind_text(st, 5, site_id);
+    r = store_step_done(c, st);
+    if (r == 0)
+        snprintf(ret_address, 16, "%s", text);
+out_end_tx:
+    return store_end(c, r);
+}
+
+int store_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
+                           enum tunnel_mode mode)
+{
+    static const char sql[] =
+        "UPDATE sites SET tunnel_mode = ?1, tunnel_ip = CASE WHEN ?1 = 'managed' THEN tunnel_ip "
+        "END, updated_at = ?2 WHERE id = ?3 AND tenant_id = ?4";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, tunnel_mode_name(mode));
+    sqlite3_bind_int64(st, 2, time_now());
+    bind_text(st, 3, site_id);
+    bind_text(st, 4, tenant_id);
+    return store_step_changed(c, st);
+}
+
+int store_site_event(struct store *s, const char *site_id, const char *kind, const char *message)
+{
+    static const char sql[] =
+        "INSERT INTO site_events(site_id, at_ms, kind, message) VALUES (?, ?, ?, ?)";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    sqlite3_bind_int64(st, 2, time_now_ms());
+    bind_text(st, 3, kind);
+    bind_text(st, 4, message ? message : "");
+    return store_step_done(c, st);
+}
+
+int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
+                               const char *addr, bool *ret_taken)
+{
+    static const char sql[] = "SELECT 1 FROM sites WHERE tunnel_address = ?1 AND (?2 IS NULL OR "
+                              "id != ?2) AND (?3 IS NULL OR tenant_id != ?3)";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, addr);
+    bind_text(st, 2, site_id);
+    bind_text(st, 3, other_tenant_of);
+    int r = store_step_row(c, st, NULL, NULL, NULL);
+    if (r == -ENOENT) {
+        *ret_taken = false;
+        return 0;
+    }
+    if (r == 0)
+        *ret_taken = true;
+    return r;
+}
+
+static int event_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    (void)ctx;
+    struct site_event *e = elem;
+    e->at_ms = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, e->kind, sizeof e->kind);
+    col_copy(st, 2, e->message, sizeof e->message);
+    return 0;
+}
+
+int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id,
+                           int limit, struct site_event **ret, size_t *n)
+{
+    static const char sql[] = "SELECT at_ms, kind, message FROM site_events WHERE site_id = ? "
+                              "ORDER BY id DESC LIMIT ?";
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r = store_site_owned(c, tenant_id, site_id);
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    sqlite3_bind_int(st, 2, limit);
+    return store_collect(c, st, sizeof **ret, event_row, NULL, NULL, (void **)ret, n);
+}
