@@ -49,3 +49,16 @@ const struct sim_file *sim_files_get(const struct sim_files *f, const char *name
             return &f->v[i];
     return NULL;
 }
+
+int sim_files_remove(struct sim_files *f, const char *name)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->v[i].name, name) == 0) {
+            free(f->v[i].name);
+            free(f->v[i].data);
+            memmove(&f->v[i], &f->v[i + 1], (f->n - i - 1) * sizeof f->v[0]);
+            f->n--;
+            return 0;
+        }
+    return -ENOENT;
+}

@@ -270,7 +270,7 @@ static void test_session_end(void **unused)
 
     conv_init(&c, "api", "127.0.0.1");
     login(&c, "admin", "pw");
-    send_words(&c, "/interface/print", NULL);
+    send_words(&c, "/interface/bridge/print", NULL);
     assert_trap(&c, "no such command");
     send_words(&c, "/user/frobnicate", NULL);
     assert_trap(&c, "no such command");
