@@ -8,9 +8,15 @@ cd "$(dirname "$0")/.."
 BUILD_PKGS=(build-essential pkg-config meson ninja-build python3
             libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libjwt-dev libpq-dev
             libssl-dev libcurl4-openssl-dev)
-TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev curl sqlite3 chromium)
+# What tikgated needs at run time beyond its libraries: wireguard-go for the management VPN
+# where the kernel has no WireGuard module (DESIGN.md §10; src/wg only has a userspace backend).
+RUN_PKGS=(wireguard-go)
+# wireguard-tools (wg), nftables (the NAT namespace) and iperf3: the namespace tests and
+# bench/wg_peers.sh.
+TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev curl sqlite3 chromium
+           wireguard-tools nftables iperf3)
 
-want=("${BUILD_PKGS[@]}")
+want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then
     want+=("${TEST_PKGS[@]}")
     # The machine image ships Node.js 20 (with npm); Debian's own nodejs only when none is there.

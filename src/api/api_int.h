@@ -13,6 +13,8 @@
 #include "plan.h"
 #include "policy.h"
 #include "site.h"
+#include "store.h"
+#include "user.h"
 
 /* Everything one request's handler needs. */
 struct api_call {
@@ -69,7 +71,31 @@ int body_string_array(const json_t *obj, const char *key, const char *param, siz
 /* True when id is a syntactically valid UUID; otherwise fills a 404 for <what>. */
 bool api_check_id(struct api_call *call, const char *id, const char *what);
 
-/* --- object mapping --- */
+/* --- paged lists (docs/API.md "Paging") --- */
+#define API_PAGE_DEFAULT 100 /* items per page when ?limit= is absent */
+#define API_PAGE_MAX 1000    /* the largest ?limit= accepted */
+/*
+ * Reads ?limit= (1..max, default def) into *ret. false after sending the 400
+ * (parameter_invalid, param "limit") for anything else.
+ */
+bool api_query_limit(struct api_call *call, int def, int max, int *ret);
+/*
+ * Reads ?limit= (1..API_PAGE_MAX, default API_PAGE_DEFAULT) and ?after_id=
+ * (a UUID, borrowed from the request) into *ret. false after sending the 400
+ * for a bad value.
+ */
+bool api_page(struct api_call *call, struct store_page *ret);
+/*
+ * Like api_fail_store() for a paged list; -EINVAL (after_id names no item
+ * of this list) is the same 400 as a malformed after_id.
+ */
+void api_fail_list(struct api_call *call, int r, const char *what);
+
+/*
+ * --- object mapping (objects.c) ---
+ * The *_to_json mappers borrow what they map, do no I/O and return a new
+ * reference (json_decref it, or hand it to api_send_json / a json_*_set_new).
+ */
 json_t *policy_to_json(const struct policy *p, bool with_sites);
 /* Parses a full policy body (create/PUT) into p; name/services/networks/flags. */
 int policy_from_json(const json_t *obj, struct policy *p, struct tg_err *err);
@@ -77,24 +103,20 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
 json_t *credential_to_json(const struct credential *c);
 json_t *api_key_to_json(const struct api_key *k, const char *secret);
 json_t *note_to_json(const struct site_note *n);
+/* A job; with_events adds its orchestration log ("events", oldest first). */
+json_t *job_to_json(const struct job *j, bool with_events);
+/* A transient access or forward as of now_ms (expired, time_to_expire); password included. */
+json_t *grant_to_json(const struct grant *g, int64_t now_ms);
+/* One connection record of a grant. */
+json_t *connection_to_json(const struct grant_connection *c);
+/* A portal user (never the password hash). */
+json_t *user_to_json(const struct user *u);
 
-/* --- queueing jobs (enqueue.c) --- */
-/*
- * Queues a job for site_id with the given plan (or raw script when plan is
- * NULL). Joins the caller's store transaction if one is open. ret_job (may be
- * NULL) receives the new job's id. 0 or a store error.
- */
-int api_enqueue(struct api *api, const char *site_id, const char *kind, const char *description,
-                const struct job_plan *plan, const char *script, bool express, bool needs_ack,
-                const char *created_by, const char *idempotency_key, char ret_job[37]);
-/* Queues a policy job for every adopted site in site_ids (policy pol). */
-int api_enqueue_policy_jobs(struct api *api, const struct policy *pol,
-                            const struct strlist *site_ids, const char *created_by);
+/* --- notifications --- */
 /* Tells the dispatcher (if any) that jobs were queued. */
 void api_jobs_queued(struct api *api);
 /* Tells the edge (if any) that grants changed. */
 void api_grants_changed(struct api *api);
-json_t *job_to_json(const struct job *j, bool with_events);
 
 /* --- handlers --- */
 void h_healthz(struct api_call *call);

@@ -54,8 +54,10 @@ void h_device_bootstrap(struct api_call *call)
 {
     const char *token = api_param(call, 0);
     struct site s;
-    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0)
-        return bad_token(call);
+    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
+        bad_token(call);
+        return;
+    }
     struct buf b;
     buf_init(&b, 16384);
     buf_printf(&b, "# tikgate bootstrap for site %s\n", s.id);
@@ -187,14 +189,17 @@ void h_device_adopt(struct api_call *call)
 {
     const char *token = api_param(call, 0);
     struct site s;
-    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0)
-        return bad_token(call);
+    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
+        bad_token(call);
+        return;
+    }
     struct tg_err err;
     struct facts f;
     if (call->req->body_len > FACTS_MAX || call->req->body_too_large) {
         site_release(&s);
-        return api_fail(call, TG_ERR_INVALID_REQUEST, 413, "body_too_large", NULL,
-                        "Facts are limited to %d bytes.", FACTS_MAX);
+        api_fail(call, TG_ERR_INVALID_REQUEST, 413, "body_too_large", NULL,
+                 "Facts are limited to %d bytes.", FACTS_MAX);
+        return;
     }
     if (!call->req->body || parse_facts(call->req->body, &f, &err) < 0) {
         if (!call->req->body)
@@ -202,7 +207,8 @@ void h_device_adopt(struct api_call *call)
         else
             facts_release(&f);
         site_release(&s);
-        return api_send_error(call, &err);
+        api_send_error(call, &err);
+        return;
     }
     struct policy pol;
     struct credential *creds = NULL;
@@ -216,7 +222,8 @@ void h_device_adopt(struct api_call *call)
     if (r < 0 || ncreds == 0) {
         facts_release(&f);
         site_release(&s);
-        return api_fail_store(call, r < 0 ? r : -EIO, "site");
+        api_fail_store(call, r < 0 ? r : -EIO, "site");
+        return;
     }
     char device_token[SITE_TOKEN_LEN + 1];
     rand_base62(device_token, SITE_TOKEN_LEN);
@@ -271,8 +278,9 @@ void h_device_poll(struct api_call *call)
     if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !token_ok(h + 7) ||
         store_site_by_device_token(call->api->store, h + 7, &s) < 0) {
         http_response_header(call->res, "WWW-Authenticate", "Bearer");
-        return api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_device_token", NULL,
-                        "Unknown device token.");
+        api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_device_token", NULL,
+                 "Unknown device token.");
+        return;
     }
     if (store_site_heartbeat(call->api->store, s.id, time_now()) == 1)
         log_info("device", "site %s is back online", s.id);
@@ -292,8 +300,8 @@ void h_device_poll(struct api_call *call)
         site_release(&s);
         return;
     }
-    buf_printf(&b, "# tikgate job %s (%s)\n:do {\n", j.token, j.kind);
-    job_url(call->api, j.id, "busy", &b);
+    buf_printf(&b, "# tikgate job %s (%s)\n:do {\n", j.token, job_kind_name(j.kind));
+    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_BUSY), &b);
     if (j.is_script) {
         buf_append_str(&b, j.payload);
         buf_append_str(&b, "\n");
@@ -303,9 +311,9 @@ void h_device_poll(struct api_call *call)
             job_render_script(&plan, &b);
         job_plan_release(&plan);
     }
-    job_url(call->api, j.id, "done", &b);
+    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_DONE), &b);
     buf_append_str(&b, "} on-error={\n");
-    job_url(call->api, j.id, "fail", &b);
+    job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_FAIL), &b);
     buf_append_str(&b, "}\n");
     send_script(call, 200, &b);
     sodium_memzero(b.data, b.len);
@@ -319,22 +327,33 @@ void h_device_job_update(struct api_call *call)
     const char *id = api_param(call, 0);
     const char *status = http_request_query(call->req, "status");
     const char *sig = http_request_query(call->req, "signature");
-    if (!uuid_is_valid(id))
-        return api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL, "No such job.");
-    if (!status || (strcmp(status, "busy") && strcmp(status, "done") && strcmp(status, "fail")))
-        return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "status",
-                        "status must be busy, done or fail.");
+    if (!uuid_is_valid(id)) {
+        api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL, "No such job.");
+        return;
+    }
+    enum job_router_status rs;
+    if (job_router_status_parse(status, &rs) < 0) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "status",
+                 "status must be busy, done or fail.");
+        return;
+    }
     char msg[64];
     snprintf(msg, sizeof msg, "%s:%s", id, status);
-    if (!store_mac_verify(call->api->store, msg, sig))
-        return api_fail(call, TG_ERR_PERMISSION, 403, "invalid_signature", "signature",
-                        "The signature does not match this job and status.");
-    int r = store_job_router_update(call->api->store, id, status);
-    if (r == -EBUSY)
-        return api_fail(call, TG_ERR_CONFLICT, 409, "job_finished", NULL,
-                        "The job has already finished.");
-    if (r < 0)
-        return api_fail_store(call, r, "job");
+    if (!store_mac_verify(call->api->store, msg, sig)) {
+        api_fail(call, TG_ERR_PERMISSION, 403, "invalid_signature", "signature",
+                 "The signature does not match this job and status.");
+        return;
+    }
+    int r = store_job_router_update(call->api->store, id, rs);
+    if (r == -EBUSY) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "job_finished", NULL,
+                 "The job has already finished.");
+        return;
+    }
+    if (r < 0) {
+        api_fail_store(call, r, "job");
+        return;
+    }
     struct buf b;
     buf_init(&b, 64);
     buf_append_str(&b, "ok\n");

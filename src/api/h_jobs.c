@@ -10,20 +10,32 @@
 
 #include "alloc.h"
 #include "api_int.h"
+#include "enqueue.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
+
+void api_jobs_queued(struct api *api)
+{
+    if (api->cfg.jobs_queued)
+        api->cfg.jobs_queued(api->cfg.jobs_ctx);
+}
 
 void h_jobs_list(struct api_call *call)
 {
     const char *site = api_param(call, 0);
     if (!api_check_id(call, site, "site"))
         return;
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct job *a = NULL;
     size_t n = 0;
-    int r = store_job_list(call->api->store, call->who.tenant_id, site, &a, &n);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    int r = store_job_list(call->api->store, call->who.tenant_id, site, &page, &a, &n);
+    if (r < 0) {
+        api_fail_list(call, r, "site");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, job_to_json(&a[i], false));
@@ -35,8 +47,10 @@ static void send_job(struct api_call *call, const char *site, const char *id, in
 {
     struct job j;
     int r = store_job_get(call->api->store, call->who.tenant_id, site, id, &j);
-    if (r < 0)
-        return api_fail_store(call, r, "job");
+    if (r < 0) {
+        api_fail_store(call, r, "job");
+        return;
+    }
     api_send_json(call, status, job_to_json(&j, true));
     job_release(&j);
 }
@@ -122,8 +136,17 @@ static int create_custom(struct api_call *call, const char *site, char ret_id[37
         return r;
     }
     site_release(&s);
-    r = api_enqueue(call->api, site, "script", description, NULL, script, express, needs_ack,
-                    call->who.name, idem, ret_id);
+    struct job_spec spec = {
+        .site_id = site,
+        .kind = JOB_KIND_SCRIPT,
+        .description = description,
+        .script = script,
+        .express = express,
+        .needs_ack = needs_ack,
+        .created_by = call->who.name,
+        .idempotency_key = idem,
+    };
+    r = jobs_enqueue(call->api->store, &spec, ret_id);
     free(script_copy);
     if (r < 0) {
         api_fail_store(call, r, "job");
@@ -155,8 +178,10 @@ void h_jobs_create_async(struct api_call *call)
         return;
     struct job j;
     int r = store_job_get(call->api->store, call->who.tenant_id, site, id, &j);
-    if (r < 0)
-        return api_fail_store(call, r, "job");
+    if (r < 0) {
+        api_fail_store(call, r, "job");
+        return;
+    }
     /* MikroCloud's envelope, plus the job itself. */
     json_t *data = json_object();
     json_object_set_new(data, "idempotency_key", json_string(j.idempotency_key ? j.idempotency_key
@@ -179,11 +204,15 @@ void h_jobs_cancel(struct api_call *call)
     if (!api_check_id(call, site, "site") || !api_check_id(call, id, "job"))
         return;
     int r = store_job_cancel(call->api->store, call->who.tenant_id, site, id);
-    if (r == -EBUSY)
-        return api_fail(call, TG_ERR_INVALID_REQUEST, 409, "job_already_started", NULL,
-                        "Cannot delete a job that has already started.");
-    if (r < 0)
-        return api_fail_store(call, r, "job");
+    if (r == -EBUSY) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 409, "job_already_started", NULL,
+                 "Cannot delete a job that has already started.");
+        return;
+    }
+    if (r < 0) {
+        api_fail_store(call, r, "job");
+        return;
+    }
     api_send_no_content(call);
 }
 
@@ -198,12 +227,16 @@ void h_site_action(struct api_call *call)
     if (r > 0)
         r = tg_err_invalid(&err, "parameter_missing", "action",
                            "The 'action' parameter is required.");
-    if (r < 0)
-        return api_send_error(call, &err);
+    if (r < 0) {
+        api_send_error(call, &err);
+        return;
+    }
     struct site s;
     r = store_site_get(call->api->store, call->who.tenant_id, site_id, &s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     struct policy pol;
     struct credential *creds = NULL;
     size_t n = 0;
@@ -212,7 +245,8 @@ void h_site_action(struct api_call *call)
         policy_release(&pol);
     if (r < 0 || n == 0) {
         site_release(&s);
-        return api_fail_store(call, r < 0 ? r : -EIO, "site");
+        api_fail_store(call, r < 0 ? r : -EIO, "site");
+        return;
     }
     struct job_plan plan = {0};
     struct job_site_ctx ctx = {.site_id = s.id, .mgmt_networks = call->api->cfg.mgmt_networks};
@@ -227,8 +261,16 @@ void h_site_action(struct api_call *call)
     char id[37];
     char desc[128];
     snprintf(desc, sizeof desc, "Action %s", action);
-    r = api_enqueue(call->api, s.id, "action", desc, &plan, NULL, true, needs_ack, call->who.name,
-                    NULL, id);
+    struct job_spec spec = {
+        .site_id = s.id,
+        .kind = JOB_KIND_ACTION,
+        .description = desc,
+        .plan = &plan,
+        .express = true,
+        .needs_ack = needs_ack,
+        .created_by = call->who.name,
+    };
+    r = jobs_enqueue(call->api->store, &spec, id);
     if (r < 0) {
         api_fail_store(call, r, "job");
         goto out;

@@ -14,11 +14,16 @@
 
 void h_keys_list(struct api_call *call)
 {
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct api_key *a = NULL;
     size_t n = 0;
-    int r = store_api_key_list(call->api->store, call->who.tenant_id, &a, &n);
-    if (r < 0)
-        return api_fail_store(call, r, "API key");
+    int r = store_api_key_list(call->api->store, call->who.tenant_id, &page, &a, &n);
+    if (r < 0) {
+        api_fail_list(call, r, "API key");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, api_key_to_json(&a[i], NULL));
@@ -76,7 +81,9 @@ void h_keys_revoke(struct api_call *call)
     if (!api_check_id(call, id, "API key"))
         return;
     int r = store_api_key_revoke(call->api->store, call->who.tenant_id, id);
-    if (r < 0)
-        return api_fail_store(call, r, "API key");
+    if (r < 0) {
+        api_fail_store(call, r, "API key");
+        return;
+    }
     api_send_no_content(call);
 }

@@ -50,8 +50,10 @@ void h_metrics(struct api_call *call)
 {
     struct store_metrics m;
     int r = store_metrics_get(call->api->store, &m);
-    if (r < 0)
-        return api_fail_store(call, r, "metrics");
+    if (r < 0) {
+        api_fail_store(call, r, "metrics");
+        return;
+    }
     struct buf *b = &call->res->body;
     buf_reset(b);
     buf_append_str(b, "# HELP tikgate_sites Sites by status.\n# TYPE tikgate_sites gauge\n");
@@ -98,8 +100,10 @@ void h_portal_asset(struct api_call *call)
     for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
         if (!strcmp(dot, types[i].ext))
             type = types[i].type;
-    if (!type || file[0] == '.' || strchr(file, '/') || strstr(file, ".."))
-        return api_fail(call, TG_ERR_NOT_FOUND, 404, "route_not_found", NULL, "No such file.");
+    if (!type || file[0] == '.' || strchr(file, '/') || strstr(file, "..")) {
+        api_fail(call, TG_ERR_NOT_FOUND, 404, "route_not_found", NULL, "No such file.");
+        return;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/assets/%s", call->api->cfg.web_dir, file);
     send_file(call, path, type);

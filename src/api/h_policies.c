@@ -7,6 +7,7 @@
 
 #include "alloc.h"
 #include "api_int.h"
+#include "enqueue.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
@@ -28,7 +29,8 @@ static int queue_policy_jobs(struct api_call *call, const char *policy_id,
         if (!only_sites || strlist_contains(only_sites, adopted.items[i]))
             strlist_add(&chosen, adopted.items[i]);
     if (r == 0)
-        r = api_enqueue_policy_jobs(call->api, &p, &chosen, call->who.name);
+        r = jobs_enqueue_policy(call->api->store, &p, &chosen, call->api->cfg.mgmt_networks,
+                                call->who.name);
     strlist_release(&adopted);
     strlist_release(&chosen);
     policy_release(&p);
@@ -37,11 +39,16 @@ static int queue_policy_jobs(struct api_call *call, const char *policy_id,
 
 void h_policies_list(struct api_call *call)
 {
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct policy *a = NULL;
     size_t n = 0;
-    int r = store_policy_list(call->api->store, call->who.tenant_id, &a, &n);
-    if (r < 0)
-        return api_fail_store(call, r, "policy");
+    int r = store_policy_list(call->api->store, call->who.tenant_id, &page, &a, &n);
+    if (r < 0) {
+        api_fail_list(call, r, "policy");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, policy_to_json(&a[i], false));
@@ -54,8 +61,10 @@ static void send_policy(struct api_call *call, const char *id, int status, bool 
 {
     struct policy p;
     int r = store_policy_get(call->api->store, call->who.tenant_id, id, with_sites, &p);
-    if (r < 0)
-        return api_fail_store(call, r, "policy");
+    if (r < 0) {
+        api_fail_store(call, r, "policy");
+        return;
+    }
     api_send_json(call, status, policy_to_json(&p, with_sites));
     policy_release(&p);
 }
@@ -95,10 +104,7 @@ static int attach(struct api_call *call, const char *policy_id, const struct str
                                       &bad);
         if (r == 0)
             r = queue_policy_jobs(call, policy_id, ids);
-        if (r == 0)
-            r = store_tx_commit(call->api->store);
-        else
-            store_tx_rollback(call->api->store);
+        r = store_tx_end(call->api->store, r);
         if (r == 0)
             api_jobs_queued(call->api);
     }
@@ -165,8 +171,10 @@ void h_policies_update(struct api_call *call)
         return;
     struct policy cur;
     int r = store_policy_get(call->api->store, call->who.tenant_id, id, 0, &cur);
-    if (r < 0)
-        return api_fail_store(call, r, "policy");
+    if (r < 0) {
+        api_fail_store(call, r, "policy");
+        return;
+    }
     struct policy p;
     memset(&p, 0, sizeof p);
     struct tg_err err;
@@ -185,10 +193,7 @@ void h_policies_update(struct api_call *call)
         r = store_policy_update(call->api->store, &p);
         if (r == 0)
             r = queue_policy_jobs(call, p.id, NULL);
-        if (r == 0)
-            r = store_tx_commit(call->api->store);
-        else
-            store_tx_rollback(call->api->store);
+        r = store_tx_end(call->api->store, r);
     }
     if (r == 0)
         api_jobs_queued(call->api);
@@ -218,22 +223,24 @@ void h_policies_delete(struct api_call *call)
             if (r == 0)
                 r = store_policy_delete(call->api->store, call->who.tenant_id, id);
             if (r == 0)
-                r = api_enqueue_policy_jobs(call->api, &def, &moved, call->who.name);
-            if (r == 0)
-                r = store_tx_commit(call->api->store);
-            else
-                store_tx_rollback(call->api->store);
+                r = jobs_enqueue_policy(call->api->store, &def, &moved,
+                                        call->api->cfg.mgmt_networks, call->who.name);
+            r = store_tx_end(call->api->store, r);
         }
         policy_release(&def);
     }
     strlist_release(&moved);
     if (r == 0)
         api_jobs_queued(call->api);
-    if (r == -EPERM)
-        return api_fail(call, TG_ERR_CONFLICT, 409, "default_policy_protected", NULL,
-                        "The default policy cannot be deleted.");
-    if (r < 0)
-        return api_fail_store(call, r, "policy");
+    if (r == -EPERM) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "default_policy_protected", NULL,
+                 "The default policy cannot be deleted.");
+        return;
+    }
+    if (r < 0) {
+        api_fail_store(call, r, "policy");
+        return;
+    }
     api_send_no_content(call);
 }
 

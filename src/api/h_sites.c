@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "enqueue.h"
@@ -17,11 +15,16 @@
 
 void h_sites_list(struct api_call *call)
 {
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct site *a = NULL;
     size_t n = 0;
-    int r = store_site_list(call->api->store, call->who.tenant_id, &a, &n);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    int r = store_site_list(call->api->store, call->who.tenant_id, &page, &a, &n);
+    if (r < 0) {
+        api_fail_list(call, r, "site");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, site_to_json(call->api, &a[i], false));
@@ -33,8 +36,10 @@ static void send_site(struct api_call *call, const char *id, int status)
 {
     struct site s;
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     api_send_json(call, status, site_to_json(call->api, &s, true));
     site_release(&s);
 }
@@ -154,8 +159,10 @@ void h_sites_update(struct api_call *call)
         return;
     struct site s;
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     struct tg_err err;
     const char *name = NULL;
     r = body_string(call->body, "name", "name", &name, &err);
@@ -190,8 +197,10 @@ void h_sites_bootstrap(struct api_call *call)
     char token[SITE_TOKEN_LEN + 1];
     rand_base62(token, SITE_TOKEN_LEN);
     int r = store_site_new_bootstrap(call->api->store, call->who.tenant_id, id, token);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     send_site(call, id, 200);
 }
 
@@ -223,16 +232,21 @@ void h_sites_delete(struct api_call *call)
         return;
     struct site s;
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     /* Never adopted, or deleted a second time while deleting: the record goes at once. */
     if (!s.adopted_at || s.status == SITE_DELETING) {
         site_release(&s);
         r = store_site_delete(call->api->store, call->who.tenant_id, id);
-        if (r < 0)
-            return api_fail_store(call, r, "site");
+        if (r < 0) {
+            api_fail_store(call, r, "site");
+            return;
+        }
         api_grants_changed(call->api);
-        return api_send_no_content(call);
+        api_send_no_content(call);
+        return;
     }
     /* Adopted: close every grant, then clean the router; the record goes when that job
      * completes (store_job_finish), so the orchestration log shows the cleanup. */
@@ -250,17 +264,24 @@ void h_sites_delete(struct api_call *call)
     if (r == 0) {
         struct job_plan plan = {0};
         plan_site_cleanup(call->api, &s, &plan);
-        r = api_enqueue(call->api, id, "site_delete", "Remove tikgate from the router", &plan,
-                        NULL, true, true, call->who.name, NULL, NULL);
+        struct job_spec spec = {
+            .site_id = id,
+            .kind = JOB_KIND_SITE_DELETE,
+            .description = "Remove tikgate from the router",
+            .plan = &plan,
+            .express = true,
+            .needs_ack = true,
+            .created_by = call->who.name,
+        };
+        r = jobs_enqueue(call->api->store, &spec, NULL);
         job_plan_release(&plan);
     }
-    if (r == 0)
-        r = store_tx_commit(call->api->store);
-    else
-        store_tx_rollback(call->api->store);
+    r = store_tx_end(call->api->store, r);
     site_release(&s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     api_grants_changed(call->api);
     api_jobs_queued(call->api);
     api_send_no_content(call);
@@ -273,8 +294,10 @@ void h_note_get(struct api_call *call)
         return;
     struct site_note n;
     int r = store_site_note_get(call->api->store, call->who.tenant_id, id, &n);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     api_send_json(call, 200, note_to_json(&n));
     site_note_release(&n);
 }
@@ -293,13 +316,17 @@ void h_note_put(struct api_call *call)
     else if (r == 0 && strlen(content) > SITE_NOTE_MAX)
         r = tg_err_invalid(&err, "content_too_long", "content",
                            "The note may have at most %d bytes.", SITE_NOTE_MAX);
-    if (r < 0)
-        return api_send_error(call, &err);
+    if (r < 0) {
+        api_send_error(call, &err);
+        return;
+    }
     struct site_note n;
     r = store_site_note_put(call->api->store, call->who.tenant_id, id, content, call->who.name,
                             &n);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     api_send_json(call, 200, note_to_json(&n));
     site_note_release(&n);
 }
@@ -312,8 +339,10 @@ void h_credentials_list(struct api_call *call)
     struct credential *a = NULL;
     size_t n = 0;
     int r = store_credential_list(call->api->store, call->who.tenant_id, id, &a, &n);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, credential_to_json(&a[i]));
@@ -326,41 +355,48 @@ void h_credentials_rotate(struct api_call *call)
     const char *id = api_param(call, 0);
     if (!api_check_id(call, id, "site"))
         return;
-    struct credential cred, saved;
-    credential_generate(&cred, id);
     struct site s;
     int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
     bool adopted = s.status != SITE_PENDING_ONBOARDING;
     site_release(&s);
+    struct credential cred, saved;
+    credential_generate(&cred, id);
+    bool rotated = false;
     /* The new password and the job that gives it to the router commit together. */
     r = store_tx_begin(call->api->store);
     if (r == 0) {
         r = store_credential_rotate(call->api->store, call->who.tenant_id, &cred, &saved);
+        rotated = r == 0;
         if (r == 0 && adopted) {
             struct job_plan plan = {0};
             struct job_site_ctx ctx = {.site_id = id,
                                        .mgmt_networks = call->api->cfg.mgmt_networks};
             job_plan_api_user(&plan, saved.username, saved.password, &ctx);
-            r = api_enqueue(call->api, id, "api_user", "Rotate the API user's password", &plan,
-                            NULL, true, true, call->who.name, NULL, NULL);
+            struct job_spec spec = {
+                .site_id = id,
+                .kind = JOB_KIND_API_USER,
+                .description = "Rotate the API user's password",
+                .plan = &plan,
+                .express = true,
+                .needs_ack = true,
+                .created_by = call->who.name,
+            };
+            r = jobs_enqueue(call->api->store, &spec, NULL);
             job_plan_release(&plan);
-            if (r < 0) {
-                sodium_memzero(saved.password, sizeof saved.password);
-                credential_release(&saved);
-            }
         }
-        if (r == 0)
-            r = store_tx_commit(call->api->store);
-        else
-            store_tx_rollback(call->api->store);
+        r = store_tx_end(call->api->store, r);
     }
-    sodium_memzero(cred.password, sizeof cred.password);
-    if (r < 0)
-        return api_fail_store(call, r, "site");
-    api_jobs_queued(call->api);
-    api_send_json(call, 201, credential_to_json(&saved));
-    sodium_memzero(saved.password, sizeof saved.password);
-    credential_release(&saved);
+    credential_release(&cred);
+    if (r == 0) {
+        api_jobs_queued(call->api);
+        api_send_json(call, 201, credential_to_json(&saved));
+    } else {
+        api_fail_store(call, r, "site");
+    }
+    if (rotated)
+        credential_release(&saved);
 }

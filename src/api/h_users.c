@@ -14,20 +14,6 @@
 #include "store.h"
 #include "timefmt.h"
 
-static json_t *user_to_json(const struct user *u)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(u->id));
-    json_object_set_new(o, "tenant_id", json_string(u->tenant_id));
-    json_object_set_new(o, "email", json_string(u->email));
-    json_object_set_new(o, "role", json_string(user_role_name(u->role)));
-    json_object_set_new(o, "disabled", json_boolean(u->disabled));
-    json_object_set_new(o, "created_at", json_time_or_null(u->created_at));
-    json_object_set_new(o, "updated_at", json_time_or_null(u->updated_at));
-    json_object_set_new(o, "last_login_at", json_time_or_null(u->last_login_at));
-    return o;
-}
-
 static json_t *scopes_json(uint32_t mask)
 {
     struct strlist l = {0};
@@ -49,15 +35,18 @@ void h_auth_login(struct api_call *call)
     if (r == 0 && (r = body_string(call->body, "password", "password", &password, &err)) > 0)
         r = tg_err_invalid(&err, "parameter_missing", "password",
                            "The 'password' parameter is required.");
-    if (r < 0)
-        return api_send_error(call, &err);
+    if (r < 0) {
+        api_send_error(call, &err);
+        return;
+    }
     int wait = login_throttled(email, call->req->client_addr);
     if (wait > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", wait);
         http_response_header(call->res, "Retry-After", ra);
-        return api_fail(call, TG_ERR_RATE_LIMIT, 429, "too_many_attempts", NULL,
-                        "Too many failed sign-ins; try again in %d seconds.", wait);
+        api_fail(call, TG_ERR_RATE_LIMIT, 429, "too_many_attempts", NULL,
+                 "Too many failed sign-ins; try again in %d seconds.", wait);
+        return;
     }
     struct user u;
     r = store_user_by_email(call->api->store, email, &u);
@@ -69,14 +58,17 @@ void h_auth_login(struct api_call *call)
               !u.disabled;
     if (!ok) {
         login_failed(email, call->req->client_addr);
-        return api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_credentials", NULL,
-                        "Wrong e-mail address or password.");
+        api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_credentials", NULL,
+                 "Wrong e-mail address or password.");
+        return;
     }
     login_succeeded(email, call->req->client_addr);
     int64_t exp = 0;
     char *token = session_issue(call->api->store, &u, NULL, &exp);
-    if (!token)
-        return api_fail_store(call, -EIO, "session");
+    if (!token) {
+        api_fail_store(call, -EIO, "session");
+        return;
+    }
     store_user_touch_login(call->api->store, u.id);
     json_t *o = json_object();
     json_object_set_new(o, "token", json_string(token));
@@ -91,12 +83,16 @@ void h_auth_login(struct api_call *call)
 
 void h_auth_logout(struct api_call *call)
 {
-    if (!call->session_jti[0])
-        return api_fail(call, TG_ERR_INVALID_REQUEST, 400, "not_a_session", NULL,
-                        "Only a session token can sign out; revoke API keys instead.");
+    if (!call->session_jti[0]) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "not_a_session", NULL,
+                 "Only a session token can sign out; revoke API keys instead.");
+        return;
+    }
     int r = store_session_revoke(call->api->store, call->session_jti);
-    if (r < 0)
-        return api_fail_store(call, r, "session");
+    if (r < 0) {
+        api_fail_store(call, r, "session");
+        return;
+    }
     api_send_no_content(call);
 }
 
@@ -120,11 +116,16 @@ void h_auth_me(struct api_call *call)
 
 void h_users_list(struct api_call *call)
 {
+    struct store_page page;
+    if (!api_page(call, &page))
+        return;
     struct user *a = NULL;
     size_t n = 0;
-    int r = store_user_list(call->api->store, call->who.tenant_id, &a, &n);
-    if (r < 0)
-        return api_fail_store(call, r, "user");
+    int r = store_user_list(call->api->store, call->who.tenant_id, &page, &a, &n);
+    if (r < 0) {
+        api_fail_list(call, r, "user");
+        return;
+    }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, user_to_json(&a[i]));
@@ -167,20 +168,28 @@ void h_users_create(struct api_call *call)
     }
     if (r == 0)
         r = user_check_password(password, &err);
-    if (r < 0)
-        return api_send_error(call, &err);
+    if (r < 0) {
+        api_send_error(call, &err);
+        return;
+    }
     uuid_v7(u.id);
     snprintf(u.tenant_id, sizeof u.tenant_id, "%s", call->who.tenant_id);
     snprintf(u.email, sizeof u.email, "%s", email);
     u.created_at = u.updated_at = time_now();
-    if (user_hash_password(password, u.password_hash) < 0)
-        return api_fail_store(call, -EIO, "user");
+    if (user_hash_password(password, u.password_hash) < 0) {
+        api_fail_store(call, -EIO, "user");
+        return;
+    }
     r = store_user_insert(call->api->store, &u);
-    if (r == -EEXIST)
-        return api_fail(call, TG_ERR_CONFLICT, 409, "email_taken", "email",
-                        "A user with this e-mail address exists already.");
-    if (r < 0)
-        return api_fail_store(call, r, "user");
+    if (r == -EEXIST) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "email_taken", "email",
+                 "A user with this e-mail address exists already.");
+        return;
+    }
+    if (r < 0) {
+        api_fail_store(call, r, "user");
+        return;
+    }
     json_t *o = user_to_json(&u);
     if (generated[0])
         json_object_set_new(o, "password", json_string(generated));
@@ -195,8 +204,10 @@ void h_users_update(struct api_call *call)
         return;
     struct user u;
     int r = store_user_get(call->api->store, call->who.tenant_id, id, &u);
-    if (r < 0)
-        return api_fail_store(call, r, "user");
+    if (r < 0) {
+        api_fail_store(call, r, "user");
+        return;
+    }
     struct tg_err err;
     enum user_role role = u.role;
     const char *password = NULL;
@@ -204,19 +215,27 @@ void h_users_update(struct api_call *call)
     if ((r = body_role(call, &role, &err)) < 0 ||
         (r = body_bool(call->body, "disabled", "disabled", &disabled, &err)) < 0 ||
         (r = body_string(call->body, "password", "password", &password, &err)) < 0 ||
-        (password && (r = user_check_password(password, &err)) < 0))
-        return api_send_error(call, &err);
+        (password && (r = user_check_password(password, &err)) < 0)) {
+        api_send_error(call, &err);
+        return;
+    }
     bool self = !strcmp(u.id, call->who.key_id);
-    if (self && (role != ROLE_ADMIN || disabled))
-        return api_fail(call, TG_ERR_CONFLICT, 409, "cannot_demote_self", NULL,
-                        "Admins cannot demote or disable themselves.");
+    if (self && (role != ROLE_ADMIN || disabled)) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "cannot_demote_self", NULL,
+                 "Admins cannot demote or disable themselves.");
+        return;
+    }
     u.role = role;
     u.disabled = disabled;
-    if (password && user_hash_password(password, u.password_hash) < 0)
-        return api_fail_store(call, -EIO, "user");
+    if (password && user_hash_password(password, u.password_hash) < 0) {
+        api_fail_store(call, -EIO, "user");
+        return;
+    }
     r = store_user_update(call->api->store, &u);
-    if (r < 0)
-        return api_fail_store(call, r, "user");
+    if (r < 0) {
+        api_fail_store(call, r, "user");
+        return;
+    }
     if (password || disabled)
         store_session_revoke_user(call->api->store, u.id);
     api_send_json(call, 200, user_to_json(&u));
@@ -227,11 +246,15 @@ void h_users_delete(struct api_call *call)
     const char *id = api_param(call, 0);
     if (!api_check_id(call, id, "user"))
         return;
-    if (!strcmp(id, call->who.key_id))
-        return api_fail(call, TG_ERR_CONFLICT, 409, "cannot_delete_self", NULL,
-                        "Admins cannot delete themselves.");
+    if (!strcmp(id, call->who.key_id)) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "cannot_delete_self", NULL,
+                 "Admins cannot delete themselves.");
+        return;
+    }
     int r = store_user_delete(call->api->store, call->who.tenant_id, id);
-    if (r < 0)
-        return api_fail_store(call, r, "user");
+    if (r < 0) {
+        api_fail_store(call, r, "user");
+        return;
+    }
     api_send_no_content(call);
 }

@@ -7,6 +7,8 @@
 
 #include "alloc.h"
 #include "api_int.h"
+#include "cidr.h"
+#include "timefmt.h"
 
 static json_t *strlist_to_json(const struct strlist *l)
 {
@@ -203,5 +205,145 @@ json_t *note_to_json(const struct site_note *n)
     json_object_set_new(o, "content", json_string(n->content ? n->content : ""));
     json_object_set_new(o, "updated_at", json_time_or_null(n->updated_at));
     json_object_set_new(o, "updated_by", json_str_or_null(n->updated_by));
+    return o;
+}
+
+static json_t *time_ms_json(int64_t ms)
+{
+    char s[RFC3339_LEN];
+    time_format_rfc3339(ms / 1000, s);
+    /* "2024-06-22T04:33:29+00:00" -> "2024-06-22T04:33:29.123+00:00": events need ms order. */
+    char out[40];
+    snprintf(out, sizeof out, "%.19s.%03lld+00:00", s, (long long)(ms % 1000));
+    return json_string(out);
+}
+
+json_t *job_to_json(const struct job *j, bool with_events)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(j->id));
+    json_object_set_new(o, "token", json_string(j->token));
+    json_object_set_new(o, "site_id", json_string(j->site_id));
+    json_object_set_new(o, "kind", json_string(job_kind_name(j->kind)));
+    json_object_set_new(o, "description", json_string(j->description ? j->description : ""));
+    json_object_set_new(o, "status", json_string(job_status_name(j->status)));
+    json_object_set_new(o, "express_execute", json_boolean(j->express));
+    json_object_set_new(o, "needs_acknowledgement", json_boolean(j->needs_ack));
+    json_object_set_new(o, "idempotency_key", json_str_or_null(j->idempotency_key));
+    json_object_set_new(o, "attempts", json_integer(j->attempts));
+    json_object_set_new(o, "created_at", json_time_or_null(j->created_at));
+    json_object_set_new(o, "started_at", json_time_or_null(j->started_at));
+    json_object_set_new(o, "completed_at", json_time_or_null(j->completed_at));
+    json_object_set_new(o, "failed_at", json_time_or_null(j->failed_at));
+    json_object_set_new(o, "deleted_at", json_time_or_null(j->deleted_at));
+    json_object_set_new(o, "last_error", json_str_or_null(j->last_error));
+    json_object_set_new(o, "created_by", json_str_or_null(j->created_by));
+    json_object_set_new(o, "script", j->is_script ? json_string(j->payload) : json_null());
+    if (with_events) {
+        json_t *ev = json_array();
+        for (size_t i = 0; i < j->nevents; i++) {
+            json_t *e = json_object();
+            json_object_set_new(e, "at", time_ms_json(j->events[i].at_ms));
+            json_object_set_new(e, "kind", json_string(j->events[i].kind));
+            json_object_set_new(e, "message", json_string(j->events[i].message));
+            json_array_append_new(ev, e);
+        }
+        json_object_set_new(o, "events", ev);
+    }
+    return o;
+}
+
+static bool grant_expired(const struct grant *g, int64_t now_ms)
+{
+    return g->torn_down_at != 0 || g->expires_at_ms <= now_ms;
+}
+
+json_t *grant_to_json(const struct grant *g, int64_t now_ms)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(g->id));
+    json_object_set_new(o, "site_id", json_string(g->site_id));
+    if (g->kind == GRANT_ACCESS) {
+        json_object_set_new(o, "username", json_string(g->username));
+        json_object_set_new(o, "password", json_string(g->password));
+    }
+    json_object_set_new(o, "port", json_integer(g->port));
+    if (g->kind == GRANT_ACCESS) {
+        json_object_set_new(o, "type", json_string(g->access_type));
+        json_object_set_new(o, "full_access", json_boolean(g->full_access));
+        json_object_set_new(o, "allow_rfc1918", json_boolean(g->allow_rfc1918));
+    } else {
+        json_object_set_new(o, "dst_address", json_string(g->dst_address));
+        json_object_set_new(o, "dst_port", json_integer(g->dst_port));
+        json_object_set_new(o, "masquerade", json_boolean(g->masquerade));
+    }
+    json_object_set_new(o, "config_committed_to_site", json_time_or_null(g->config_committed_at));
+    json_object_set_new(o, "config_removed_from_site", json_boolean(g->config_removed_from_site));
+    json_object_set_new(o, "config_removed_from_mpac", json_boolean(g->config_removed_from_mpac));
+    json_object_set_new(o, "revoked_early", json_boolean(g->revoked_early));
+    if (g->kind == GRANT_ACCESS) {
+        struct cidr c;
+        bool host = cidr_parse(g->allow_only_cidr, CIDR_STRICT, &c) == 0 &&
+                    c.prefix == (c.family == AF_INET ? 32 : 128);
+        char ip[sizeof g->allow_only_cidr] = "";
+        if (host) {
+            snprintf(ip, sizeof ip, "%s", g->allow_only_cidr);
+            char *slash = strchr(ip, '/');
+            if (slash)
+                *slash = '\0';
+        }
+        json_object_set_new(o, "allow_only_ip", host ? json_string(ip) : json_null());
+    }
+    json_object_set_new(o, "allow_only_cidr", json_string(g->allow_only_cidr));
+    json_object_set_new(o, "authorized_at", json_time_or_null(g->authorized_at_ms / 1000));
+    json_object_set_new(o, "expires_at", json_time_or_null(g->expires_at_ms / 1000));
+    json_object_set_new(o, "expired", json_boolean(grant_expired(g, now_ms)));
+    json_object_set_new(o, "entry_point", json_string(g->entry_point));
+    char phrase[64];
+    time_phrase_relative(g->expires_at_ms / 1000, now_ms / 1000, phrase, sizeof phrase);
+    json_object_set_new(o, "time_to_expire", json_string(phrase));
+    if (g->kind == GRANT_ACCESS && !strcmp(g->access_type, "winbox")) {
+        char *link = xasprintf("winbox://%s:%d?username=%s&password=%s", g->entry_point, g->port,
+                               g->username, g->password);
+        json_object_set_new(o, "onclick", json_string(link));
+        free(link);
+    } else if (g->kind == GRANT_ACCESS) {
+        char *link = xasprintf("ssh://%s@%s:%d", g->username, g->entry_point, g->port);
+        json_object_set_new(o, "onclick", json_string(link));
+        free(link);
+    }
+    json_object_set_new(o, "rate_limit_bps",
+                        g->rate_limit ? json_integer((json_int_t)g->rate_limit) : json_null());
+    json_object_set_new(o, "created_by", json_str_or_null(g->created_by));
+    json_object_set_new(o, "created_at", json_time_or_null(g->created_at));
+    return o;
+}
+
+json_t *connection_to_json(const struct grant_connection *c)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(c->id));
+    json_object_set_new(o, "source", json_string(c->source));
+    json_object_set_new(o, "started_at", json_time_or_null(c->started_ms / 1000));
+    json_object_set_new(o, "ended_at", json_time_or_null(c->ended_ms / 1000));
+    json_object_set_new(o, "started_ms", json_integer(c->started_ms));
+    json_object_set_new(o, "ended_ms", c->ended_ms ? json_integer(c->ended_ms) : json_null());
+    json_object_set_new(o, "bytes_in", json_integer((json_int_t)c->bytes_in));
+    json_object_set_new(o, "bytes_out", json_integer((json_int_t)c->bytes_out));
+    json_object_set_new(o, "outcome", json_string(c->outcome));
+    return o;
+}
+
+json_t *user_to_json(const struct user *u)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(u->id));
+    json_object_set_new(o, "tenant_id", json_string(u->tenant_id));
+    json_object_set_new(o, "email", json_string(u->email));
+    json_object_set_new(o, "role", json_string(user_role_name(u->role)));
+    json_object_set_new(o, "disabled", json_boolean(u->disabled));
+    json_object_set_new(o, "created_at", json_time_or_null(u->created_at));
+    json_object_set_new(o, "updated_at", json_time_or_null(u->updated_at));
+    json_object_set_new(o, "last_login_at", json_time_or_null(u->last_login_at));
     return o;
 }

@@ -184,6 +184,53 @@ int body_string_array(const json_t *obj, const char *key, const char *param, siz
     return 0;
 }
 
+bool api_query_limit(struct api_call *call, int def, int max, int *ret)
+{
+    const char *q = http_request_query(call->req, "limit");
+    if (!q) {
+        *ret = def;
+        return true;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(q, &end, 10);
+    if (!*q || *end || errno || v < 1 || v > max) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "limit",
+                 "limit must be between 1 and %d.", max);
+        return false;
+    }
+    *ret = (int)v;
+    return true;
+}
+
+static void bad_after_id(struct api_call *call)
+{
+    api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "after_id",
+             "after_id must be the id of an item of this list (the last one of the previous "
+             "page).");
+}
+
+bool api_page(struct api_call *call, struct store_page *ret)
+{
+    struct store_page p = {.after_id = http_request_query(call->req, "after_id")};
+    if (p.after_id && !uuid_is_valid(p.after_id)) {
+        bad_after_id(call);
+        return false;
+    }
+    if (!api_query_limit(call, API_PAGE_DEFAULT, API_PAGE_MAX, &p.limit))
+        return false;
+    *ret = p;
+    return true;
+}
+
+void api_fail_list(struct api_call *call, int r, const char *what)
+{
+    if (r == -EINVAL)
+        bad_after_id(call);
+    else
+        api_fail_store(call, r, what);
+}
+
 bool api_check_id(struct api_call *call, const char *id, const char *what)
 {
     if (uuid_is_valid(id))

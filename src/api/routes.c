@@ -15,7 +15,7 @@
 #include "session.h"
 #include "store.h"
 
-#define R(method, pattern, fn, flags) {method, pattern, (const void *)(fn), (flags)}
+#define R(method, pattern, fn, flags) {method, pattern, (void (*)(void))(fn), (flags)}
 
 /* Expands one policy route into its canonical and alias rows. */
 #define POLICY_ROUTE(method, suffix, fn, flags)                                                    \
@@ -265,7 +265,7 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
     }
     if (read_body(&call, flags) < 0)
         return;
-    api_handler_fn fn = (api_handler_fn)(uintptr_t)call.match.route->handler;
+    api_handler_fn fn = (api_handler_fn)call.match.route->handler;
     fn(&call);
     json_decref(call.body);
 }

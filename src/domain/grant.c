@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "cidr.h"
 #include "rand.h"
 
@@ -12,6 +14,7 @@ void grant_release(struct grant *g)
 {
     if (!g)
         return;
+    sodium_memzero(g->password, sizeof g->password);
     free(g->entry_point);
     free(g->created_by);
     free(g->target_address);
@@ -94,6 +97,89 @@ int grant_check_minutes(long long minutes, struct tg_err *err)
         return tg_err_invalid(err, "parameter_out_of_range", "expire_after_minutes",
                               "expire_after_minutes must be between %d and %d (got %lld).",
                               GRANT_MINUTES_MIN, GRANT_MINUTES_MAX, minutes);
+    return 0;
+}
+
+static int check_rate_limit(long long v, struct tg_err *err)
+{
+    if (v != 0 && (v < GRANT_RATE_LIMIT_MIN || (unsigned long long)v > GRANT_RATE_LIMIT_MAX))
+        return tg_err_invalid(err, "parameter_out_of_range", "rate_limit_bps",
+                              "rate_limit_bps must be 0 (off) or between %d and %llu.",
+                              GRANT_RATE_LIMIT_MIN, (unsigned long long)GRANT_RATE_LIMIT_MAX);
+    return 0;
+}
+
+static int validate_patch(const struct grant_request *req, int64_t now_ms, struct grant *out,
+                          struct tg_err *err)
+{
+    if (req->has_rate_limit && check_rate_limit(req->rate_limit_bps, err) < 0)
+        return -EINVAL;
+    if (!req->has_expires_at && !req->has_rate_limit)
+        return tg_err_invalid(err, "parameter_missing", "expires_at",
+                              "Send 'expires_at' (RFC 3339) and/or 'rate_limit_bps'.");
+    int64_t now = now_ms / 1000;
+    if (req->has_expires_at && req->expires_at <= now)
+        return tg_err_invalid(err, "parameter_out_of_range", "expires_at",
+                              "expires_at must be in the future.");
+    /* The same bound as expire_after_minutes at creation: 24 hours. */
+    if (req->has_expires_at && req->expires_at > now + GRANT_MINUTES_MAX * 60)
+        return tg_err_invalid(err, "parameter_out_of_range", "expires_at",
+                              "expires_at may be at most 24 hours from now.");
+    out->expires_at_ms = req->has_expires_at ? req->expires_at * 1000 : 0;
+    if (req->has_rate_limit)
+        out->rate_limit = (uint64_t)req->rate_limit_bps;
+    return 0;
+}
+
+int grant_validate(const struct grant_request *req, const struct grant_source_rules *rules,
+                   int64_t now_ms, struct grant *out, struct tg_err *err)
+{
+    if (req->patch)
+        return validate_patch(req, now_ms, out, err);
+    bool access = req->kind == GRANT_ACCESS;
+    const char *type = req->access_type ? req->access_type : "winbox";
+    char dst[sizeof out->dst_address] = "";
+    char src[sizeof out->allow_only_cidr];
+    if (access && strcmp(type, "winbox") && strcmp(type, "ssh"))
+        return tg_err_invalid(err, "parameter_invalid", "type", "type must be winbox or ssh.");
+    if (!access) {
+        if (!req->dst_address)
+            return tg_err_invalid(err, "parameter_missing", "dst_address",
+                                  "The 'dst_address' parameter is required.");
+        if (!req->has_dst_port)
+            return tg_err_invalid(err, "parameter_missing", "dst_port",
+                                  "The 'dst_port' parameter is required.");
+        if (req->dst_port < 1 || req->dst_port > 65535)
+            return tg_err_invalid(err, "port_out_of_range", "dst_port",
+                                  "dst_port must be between 1 and 65535 (got %lld).",
+                                  req->dst_port);
+        if (grant_check_destination(req->dst_address, rules, dst, sizeof dst, err) < 0)
+            return -EINVAL;
+    }
+    long long minutes = req->has_minutes ? req->minutes : GRANT_MINUTES_DEFAULT;
+    if (grant_check_minutes(minutes, err) < 0)
+        return -EINVAL;
+    long long rate = req->has_rate_limit ? req->rate_limit_bps : 0;
+    if (check_rate_limit(rate, err) < 0)
+        return -EINVAL;
+    const char *param = req->source_param ? req->source_param : "allow_only_cidr";
+    if (!req->source)
+        return tg_err_invalid(err, "parameter_missing", param, "The '%s' parameter is required.",
+                              param);
+    if (grant_check_source(req->source, param, rules, src, sizeof src, err) < 0)
+        return -EINVAL;
+    if (access) {
+        snprintf(out->access_type, sizeof out->access_type, "%s", type);
+        out->full_access = req->full_access;
+        out->allow_rfc1918 = req->allow_rfc1918;
+    } else {
+        memcpy(out->dst_address, dst, sizeof out->dst_address);
+        out->dst_port = (int)req->dst_port;
+        out->masquerade = req->masquerade;
+    }
+    memcpy(out->allow_only_cidr, src, sizeof out->allow_only_cidr);
+    out->rate_limit = (uint64_t)rate;
+    out->expires_at_ms = now_ms + minutes * 60000;
     return 0;
 }
 

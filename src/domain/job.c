@@ -24,11 +24,58 @@ int job_status_parse(const char *s, enum job_status *ret)
     return -EINVAL;
 }
 
+static const char *const kind_names[JOB_KIND_COUNT] = {
+    [JOB_KIND_POLICY] = "policy",
+    [JOB_KIND_API_USER] = "api_user",
+    [JOB_KIND_ACTION] = "action",
+    [JOB_KIND_SCRIPT] = "script",
+    [JOB_KIND_TRANSIENT_ACCESS] = "transient_access",
+    [JOB_KIND_TRANSIENT_FORWARD] = "transient_forward",
+    [JOB_KIND_SITE_DELETE] = "site_delete",
+};
+
+const char *job_kind_name(enum job_kind k)
+{
+    return (unsigned)k < JOB_KIND_COUNT ? kind_names[k] : "unknown";
+}
+
+int job_kind_parse(const char *s, enum job_kind *ret)
+{
+    for (int i = 0; s && i < JOB_KIND_COUNT; i++) {
+        if (!strcmp(s, kind_names[i])) {
+            *ret = (enum job_kind)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+static const char *const router_status_names[JOB_ROUTER_STATUS_COUNT] = {
+    [JOB_ROUTER_BUSY] = "busy",
+    [JOB_ROUTER_DONE] = "done",
+    [JOB_ROUTER_FAIL] = "fail",
+};
+
+const char *job_router_status_name(enum job_router_status s)
+{
+    return (unsigned)s < JOB_ROUTER_STATUS_COUNT ? router_status_names[s] : "unknown";
+}
+
+int job_router_status_parse(const char *s, enum job_router_status *ret)
+{
+    for (int i = 0; s && i < JOB_ROUTER_STATUS_COUNT; i++) {
+        if (!strcmp(s, router_status_names[i])) {
+            *ret = (enum job_router_status)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
 void job_release(struct job *j)
 {
     if (!j)
         return;
-    free(j->kind);
     free(j->description);
     free(j->payload);
     free(j->last_error);
@@ -39,7 +86,7 @@ void job_release(struct job *j)
         free(j->events[i].message);
     }
     free(j->events);
-    j->kind = j->description = j->payload = j->last_error = j->created_by = NULL;
+    j->description = j->payload = j->last_error = j->created_by = NULL;
     j->idempotency_key = NULL;
     j->events = NULL;
     j->nevents = 0;

@@ -29,6 +29,40 @@ enum job_status {
 const char *job_status_name(enum job_status s);
 int job_status_parse(const char *s, enum job_status *ret);
 
+/*
+ * What a job is for. The name is both the storage form (jobs.kind) and the
+ * API's "kind" member, so the strings never change.
+ */
+enum job_kind {
+    JOB_KIND_POLICY = 0,        /* "policy": apply a policy */
+    JOB_KIND_API_USER,          /* "api_user": the platform's API user (rotation) */
+    JOB_KIND_ACTION,            /* "action": a site action (site.reboot, ...) */
+    JOB_KIND_SCRIPT,            /* "script": an operator's custom script */
+    JOB_KIND_TRANSIENT_ACCESS,  /* "transient_access": set up / tear down a temporary user */
+    JOB_KIND_TRANSIENT_FORWARD, /* "transient_forward": set up / tear down a dst-nat rule */
+    JOB_KIND_SITE_DELETE,       /* "site_delete": remove tikgate from the router; the site
+                                   record goes when it completes */
+    JOB_KIND_COUNT,
+};
+
+/* "policy", ...; "unknown" outside the enum. */
+const char *job_kind_name(enum job_kind k);
+/* 0, or -EINVAL for a name that is no job kind (*ret untouched). */
+int job_kind_parse(const char *s, enum job_kind *ret);
+
+/* What a router reports for a pulled job (GET /job/{id}/update?status=busy|done|fail). */
+enum job_router_status {
+    JOB_ROUTER_BUSY = 0, /* "busy": started (completes a job that needs no acknowledgement) */
+    JOB_ROUTER_DONE,     /* "done": succeeded */
+    JOB_ROUTER_FAIL,     /* "fail": failed */
+    JOB_ROUTER_STATUS_COUNT,
+};
+
+/* "busy", "done", "fail"; "unknown" outside the enum. */
+const char *job_router_status_name(enum job_router_status s);
+/* 0, or -EINVAL for anything but busy, done and fail (*ret untouched). */
+int job_router_status_parse(const char *s, enum job_router_status *ret);
+
 struct job_event {
     int64_t at_ms;
     char *kind;    /* owned: created, downloaded, express_requested, pushed, busy, completed, ... */
@@ -40,7 +74,7 @@ struct job {
     char site_id[37];
     char tenant_id[37];
     char token[JOB_TOKEN_LEN + 1];
-    char *kind;        /* owned: policy, api_user, action, script, ... */
+    enum job_kind kind;  /* JOB_KIND_COUNT when the stored name is unknown to this version */
     char *description; /* owned */
     char *payload;     /* owned */
     bool is_script;    /* payload is raw RouterOS script, not a plan */

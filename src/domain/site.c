@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "policy.h"
 #include "rand.h"
 #include "timefmt.h"
@@ -91,6 +93,7 @@ void credential_release(struct credential *c)
 {
     if (!c)
         return;
+    sodium_memzero(c->password, sizeof c->password);
     free(c->ip_address);
     c->ip_address = NULL;
 }

@@ -72,6 +72,7 @@ struct credential {
     int64_t deleted_at; /* 0 = current */
 };
 
+/* Frees ip_address and wipes the password. Accepts NULL. */
 void credential_release(struct credential *c);
 /* A fresh credential for a site: random 32-character alphanumeric password. */
 void credential_generate(struct credential *c, const char *site_id);

@@ -83,7 +83,7 @@ void http_server_stop(struct http_server *srv);
 struct http_route {
     const char *method;  /* "GET", "POST", ... */
     const char *pattern; /* "/v1/sites/{id}/note": {name} matches one non-empty segment */
-    const void *handler; /* opaque for the router */
+    void (*handler)(void); /* opaque for the router: the caller casts it back to its type */
     unsigned flags;      /* opaque for the router */
 };
 

@@ -1,6 +1,6 @@
 #include "dispatcher.h"
 
-#include "enqueue.h"
+#include "grants.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -143,8 +143,8 @@ static void run_job(struct dispatcher *d, struct job *j)
     if (r == 0) {
         store_job_finish(d->cfg.store, j->id, JOB_COMPLETED,
                          "Completed by express push over the RouterOS API");
-        log_info("dispatcher", "job %s (%s) on site %s completed by push", j->id, j->kind,
-                 j->site_id);
+        log_info("dispatcher", "job %s (%s) on site %s completed by push", j->id,
+                 job_kind_name(j->kind), j->site_id);
     } else if (j->attempts + 1 >= d->cfg.max_attempts) {
         store_job_finish(d->cfg.store, j->id, JOB_FAILED, err);
         log_warn("dispatcher", "job %s on site %s failed after %d attempts: %s", j->id,
@@ -194,9 +194,11 @@ static int expire_grants(struct dispatcher *d)
 {
     struct strlist due = {0};
     int done = 0;
+    /* No hooks: the edge and the workers are told once for the whole batch, below. */
+    struct jobs_grant_env env = {.store = d->cfg.store};
     if (store_grants_due(d->cfg.store, time_now_ms(), 256, &due) == 0) {
         for (size_t i = 0; i < due.n; i++)
-            if (jobs_grant_teardown(d->cfg.store, due.items[i], false, "scheduler") == 0)
+            if (jobs_grant_teardown(&env, due.items[i], false, "scheduler") == 0)
                 done++;
     }
     strlist_release(&due);

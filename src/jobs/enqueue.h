@@ -6,30 +6,37 @@
 
 #include <stdbool.h>
 
+#include "job.h"
 #include "plan.h"
 #include "store.h"
 
-/*
- * Queues a job for site_id with plan (or the raw script when plan is NULL).
- * Joins the caller's store transaction if one is open. ret_id (may be NULL)
- * receives the job id. 0, 1 when idempotency_key named a job queued before
- * (ret_id is that job; nothing new is queued), or a store error (-E2BIG for
- * an oversized plan).
- */
-int jobs_enqueue(struct store *st, const char *site_id, const char *kind, const char *description,
-                 const struct job_plan *plan, const char *script, bool express, bool needs_ack,
-                 const char *created_by, const char *idempotency_key, char ret_id[37]);
-
-/* Router-side configuration of a grant (temporary user, or dst-nat + masquerade). */
-void job_plan_grant_setup(struct job_plan *p, const struct grant *g, const char *mgmt_networks);
-void job_plan_grant_teardown(struct job_plan *p, const struct grant *g);
+/* One job to queue. Every string is borrowed for the call. */
+struct job_spec {
+    const char *site_id;
+    enum job_kind kind;
+    const char *description;
+    const struct job_plan *plan; /* the commands; NULL for a raw script job */
+    const char *script;          /* the operator's script when plan is NULL */
+    bool express;                /* push over the RouterOS API as soon as possible */
+    bool needs_ack;              /* wait for the router's done/fail (false: busy completes) */
+    const char *created_by;      /* may be NULL */
+    const char *idempotency_key; /* may be NULL */
+};
 
 /*
- * Tears a live grant down: marks it in the store (revoked_early when revoked)
- * and queues the router-side removal, in one transaction. The edge follows
- * by reconciliation. 0, -EBUSY (already torn down), -ENOENT, or a store error.
+ * Queues the job of spec. Joins the caller's store transaction if one is
+ * open. ret_id (may be NULL) receives the job id. 0, 1 when
+ * spec->idempotency_key named a job queued before (ret_id is that job;
+ * nothing new is queued), or a store error (-E2BIG for an oversized plan).
  */
-int jobs_grant_teardown(struct store *st, const char *grant_id, bool revoked,
-                        const char *created_by);
+int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[37]);
+
+/*
+ * Queues a policy job for every site in site_ids (express, acknowledged),
+ * rendering pol for each with the management networks mgmt_networks. Joins
+ * the caller's transaction. 0 or the first store error.
+ */
+int jobs_enqueue_policy(struct store *st, const struct policy *pol, const struct strlist *site_ids,
+                        const char *mgmt_networks, const char *created_by);
 
 #endif

@@ -177,6 +177,84 @@ void job_plan_api_user(struct job_plan *p, const char *username, const char *pas
     free(t);
 }
 
+static char *grant_tag(const struct grant *g)
+{
+    return tag(g->kind == GRANT_ACCESS ? "access" : "fwd", g->id);
+}
+
+void job_plan_grant_setup(struct job_plan *p, const struct grant *g, const char *mgmt_networks)
+{
+    char *t = grant_tag(g);
+    if (g->kind == GRANT_ACCESS) {
+        const char *group = "full";
+        if (!g->full_access) {
+            /* The default "read" group can still reboot and read secrets: a group of our own. */
+            struct job_cmd *c = job_plan_add(p, JOB_ADD_ONCE, "/user group", "name", "tikgate-ro");
+            job_cmd_arg(c, "name", "tikgate-ro");
+            job_cmd_arg(c, "policy", "local,telnet,ssh,winbox,web,api,read,test");
+            job_cmd_arg(c, "comment", "tikgate:group:read-only");
+            group = "tikgate-ro";
+        }
+        struct job_cmd *c = job_plan_add(p, JOB_ENSURE, "/user", "comment", t);
+        job_cmd_arg(c, "name", g->username);
+        job_cmd_arg(c, "group", group);
+        job_cmd_arg(c, "password", g->password);
+        job_cmd_arg(c, "address", mgmt_networks);
+        job_cmd_arg(c, "comment", t);
+    } else {
+        char port[8], dport[8];
+        snprintf(port, sizeof port, "%d", g->port);
+        snprintf(dport, sizeof dport, "%d", g->dst_port);
+        job_plan_add(p, JOB_REMOVE, "/ip firewall nat", "comment", t);
+        struct job_cmd *c = job_plan_add(p, JOB_ADD, "/ip firewall nat", NULL, NULL);
+        job_cmd_arg(c, "chain", "dstnat");
+        job_cmd_arg(c, "action", "dst-nat");
+        job_cmd_arg(c, "protocol", "tcp");
+        job_cmd_arg(c, "dst-port", port);
+        job_cmd_arg(c, "in-interface", "tikgate-mgmt");
+        job_cmd_arg(c, "to-addresses", g->dst_address);
+        job_cmd_arg(c, "to-ports", dport);
+        job_cmd_arg(c, "comment", t);
+        if (g->masquerade) {
+            c = job_plan_add(p, JOB_ADD, "/ip firewall nat", NULL, NULL);
+            job_cmd_arg(c, "chain", "srcnat");
+            job_cmd_arg(c, "action", "masquerade");
+            job_cmd_arg(c, "protocol", "tcp");
+            job_cmd_arg(c, "dst-address", g->dst_address);
+            job_cmd_arg(c, "dst-port", dport);
+            job_cmd_arg(c, "comment", t);
+        }
+    }
+    free(t);
+}
+
+void job_plan_grant_teardown(struct job_plan *p, const struct grant *g)
+{
+    char *t = grant_tag(g);
+    job_plan_add(p, JOB_REMOVE, g->kind == GRANT_ACCESS ? "/user" : "/ip firewall nat", "comment",
+                 t);
+    free(t);
+}
+
+enum job_kind job_grant_kind(const struct grant *g)
+{
+    return g->kind == GRANT_ACCESS ? JOB_KIND_TRANSIENT_ACCESS : JOB_KIND_TRANSIENT_FORWARD;
+}
+
+void job_grant_description(const struct grant *g, enum job_grant_step step, char *out,
+                           size_t outlen)
+{
+    bool access = g->kind == GRANT_ACCESS;
+    if (step == JOB_GRANT_SETUP && access)
+        snprintf(out, outlen, "Transient %s access for %s", g->access_type, g->username);
+    else if (step == JOB_GRANT_SETUP)
+        snprintf(out, outlen, "Transient forward to %s:%d", g->dst_address, g->dst_port);
+    else
+        snprintf(out, outlen, "%s %s %s", step == JOB_GRANT_REVOKE ? "Revoke" : "Expire",
+                 access ? "transient access" : "transient forward",
+                 access ? g->username : g->dst_address);
+}
+
 const char *const job_actions[] = {
     "site.reboot",         "site.clear_firewall",   "site.recreate_management_filter",
     "site.resend_api_user", "site.recreate_tunnel", "site.upgrade",

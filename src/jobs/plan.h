@@ -18,6 +18,8 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "grant.h"
+#include "job.h"
 #include "policy.h"
 #include "strlist.h"
 
@@ -82,6 +84,32 @@ int job_plan_action(struct job_plan *p, const char *action, const struct policy 
                     bool *ret_needs_ack);
 /* The list of action names, NULL-terminated. */
 extern const char *const job_actions[];
+/*
+ * Router-side configuration of a grant, tagged "tikgate:access:<id>" or
+ * "tikgate:fwd:<id>": a temporary user (group full, or the read-only group
+ * tikgate-ro, created once) whose login is restricted to mgmt_networks; or a
+ * dst-nat rule on the tunnel interface from the grant's port to dst_address:
+ * dst_port, plus a masquerade when g->masquerade.
+ */
+void job_plan_grant_setup(struct job_plan *p, const struct grant *g, const char *mgmt_networks);
+/* Removes what job_plan_grant_setup added (one remove by tag; the read-only group stays). */
+void job_plan_grant_teardown(struct job_plan *p, const struct grant *g);
+
+/* Which of a grant's jobs (they differ only in their description). */
+enum job_grant_step {
+    JOB_GRANT_SETUP = 0,
+    JOB_GRANT_REVOKE,
+    JOB_GRANT_EXPIRE,
+};
+/* JOB_KIND_TRANSIENT_ACCESS or JOB_KIND_TRANSIENT_FORWARD. */
+enum job_kind job_grant_kind(const struct grant *g);
+/*
+ * The orchestration log's description of a grant's job: "Transient winbox
+ * access for <user>", "Transient forward to <addr>:<port>", "Revoke
+ * transient access <user>", "Expire transient forward <addr>". Truncated to outlen.
+ */
+void job_grant_description(const struct grant *g, enum job_grant_step step, char *out,
+                           size_t outlen);
 
 /* --- renderers --- */
 

@@ -10,12 +10,18 @@
 #include "sqlite_int.h"
 #include "timefmt.h"
 
-#define GRANT_COLUMNS                                                                              \
+#define GRANT_BASE_COLUMNS                                                                         \
     "g.id, g.site_id, g.kind, g.entry_point, g.port, g.username, g.password_sealed, "             \
     "g.access_type, g.full_access, g.allow_rfc1918, g.dst_address, g.dst_port, g.masquerade, "    \
     "g.allow_only_cidr, g.rate_limit, g.created_at, g.expires_at_ms, g.revoked_early, "           \
     "g.torn_down_at, g.config_committed_at, g.config_removed_from_site, "                         \
     "g.config_removed_from_mpac, g.setup_job_id, g.teardown_job_id, g.created_by"
+/* For the API: + authorized_at (column 25), the start of the first accepted connection. */
+#define GRANT_COLUMNS                                                                              \
+    GRANT_BASE_COLUMNS ", (SELECT min(c.started_ms) FROM grant_connections c "                    \
+                       "WHERE c.grant_id = g.id AND c.outcome != 'refused')"
+/* For the edge's hot paths: column 25 is NULL (no scan of the connection records). */
+#define GRANT_COLUMNS_NO_AUTH GRANT_BASE_COLUMNS ", NULL"
 
 /*
  * A transient password that cannot be unsealed fails the read with -EBADMSG
@@ -58,6 +64,7 @@ static int read_grant(struct store *s, sqlite3_stmt *st, struct grant *g)
     col_copy(st, 22, g->setup_job_id, sizeof g->setup_job_id);
     col_copy(st, 23, g->teardown_job_id, sizeof g->teardown_job_id);
     g->created_by = col_strdup(st, 24);
+    g->authorized_at_ms = col_time(st, 25);
     return 0;
 }
 
@@ -117,9 +124,9 @@ static int grant_row(void *ctx, sqlite3_stmt *st, void *elem)
 {
     struct grant *g = elem;
     int r = read_grant(ctx, st, g);
-    if (r == 0 && sqlite3_column_count(st) > 25) {
-        g->target_address = col_strdup(st, 25);
-        g->target_port = sqlite3_column_int(st, 26);
+    if (r == 0 && sqlite3_column_count(st) > 26) {
+        g->target_address = col_strdup(st, 26);
+        g->target_port = sqlite3_column_int(st, 27);
     }
     return r;
 }
@@ -127,7 +134,6 @@ static int grant_row(void *ctx, sqlite3_stmt *st, void *elem)
 static void grant_release_elem(void *elem)
 {
     struct grant *g = elem;
-    sodium_memzero(g->password, sizeof g->password);
     grant_release(g);
 }
 
@@ -147,6 +153,7 @@ struct list_args {
     int active;
     int64_t now_ms;
     const char *entry_point;
+    const struct store_page *page;
 };
 
 static void bind_list(sqlite3_stmt *st, const void *p)
@@ -157,23 +164,28 @@ static void bind_list(sqlite3_stmt *st, const void *p)
     bind_text(st, 3, a->kind);
     sqlite3_bind_int(st, 4, a->active);
     sqlite3_bind_int64(st, 5, a->now_ms);
+    store_bind_page(st, 6, a->page);
 }
 
 int store_grant_list(struct store *s, const char *tenant_id, const char *site_id,
-                     enum grant_kind kind, bool active_only, struct grant **ret, size_t *n)
+                     enum grant_kind kind, bool active_only, const struct store_page *page,
+                     struct grant **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
         return -EIO;
     int r = store_site_owned(c, tenant_id, site_id);
+    if (r == 0)
+        r = store_page_check(c, STORE_LIST_GRANTS, page, site_id, grant_kind_name(kind));
     if (r < 0)
         return r;
     static const char sql[] =
         "SELECT " GRANT_COLUMNS " FROM grants g JOIN sites s ON s.id = g.site_id "
         "WHERE g.site_id = ?1 AND s.tenant_id = ?2 AND g.kind = ?3 AND (?4 = 0 OR "
-        "(g.torn_down_at IS NULL AND g.expires_at_ms > ?5)) ORDER BY g.rowid DESC";
+        "(g.torn_down_at IS NULL AND g.expires_at_ms > ?5)) AND (?6 IS NULL OR "
+        "g.rowid < (SELECT p.rowid FROM grants p WHERE p.id = ?6)) ORDER BY g.rowid DESC LIMIT ?7";
     struct list_args a = {.tenant = tenant_id, .site = site_id, .kind = grant_kind_name(kind),
-                          .active = active_only, .now_ms = time_now_ms()};
+                          .active = active_only, .now_ms = time_now_ms(), .page = page};
     return list_query(s, sql, bind_list, &a, ret, n);
 }
 
@@ -310,7 +322,8 @@ int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms,
     /* Access relays to the site's winbox or ssh port (from its policy); a forward relays to
      * the same port number on the router, where the grant's dst-nat rule listens. */
     static const char sql[] =
-        "SELECT " GRANT_COLUMNS ", s.tunnel_address, CASE g.kind WHEN 'forward' THEN g.port "
+        "SELECT " GRANT_COLUMNS_NO_AUTH ", s.tunnel_address, "
+        "CASE g.kind WHEN 'forward' THEN g.port "
         "ELSE (SELECT ps.port FROM policy_services ps WHERE ps.policy_id = s.policy_id AND "
         "ps.service = CASE g.access_type WHEN 'ssh' THEN 1 ELSE 0 END) END "
         "FROM grants g JOIN sites s ON s.id = g.site_id WHERE g.entry_point = ?1 AND "
@@ -321,10 +334,8 @@ int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms,
 
 void store_grant_array_free(struct grant *a, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        sodium_memzero(a[i].password, sizeof a[i].password);
+    for (size_t i = 0; i < n; i++)
         grant_release(&a[i]);
-    }
     free(a);
 }
 
@@ -396,27 +407,6 @@ static int conn_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-static int time_row(void *ctx, sqlite3_stmt *st, void *out)
-{
-    (void)ctx;
-    *(int64_t *)out = col_time(st, 0);
-    return 0;
-}
-
-int64_t store_grant_first_connection(struct store *s, const char *grant_id)
-{
-    static const char sql[] = "SELECT min(started_ms) FROM grant_connections WHERE grant_id = ? "
-                              "AND outcome != 'refused'";
-    struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
-    if (!st)
-        return -EIO;
-    bind_text(st, 1, grant_id);
-    int64_t t = 0;
-    int r = store_step_row(c, st, time_row, NULL, &t);
-    return r < 0 ? r : t;
-}
-
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                           struct grant_connection **ret, size_t *n)
 {
@@ -435,8 +425,8 @@ int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_i
 
 int store_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n)
 {
-    static const char sql[] = "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.site_id = ?1 AND "
-                              "g.config_removed_from_site = 0 ORDER BY g.rowid";
+    static const char sql[] = "SELECT " GRANT_COLUMNS_NO_AUTH " FROM grants g WHERE "
+                              "g.site_id = ?1 AND g.config_removed_from_site = 0 ORDER BY g.rowid";
     struct list_args a = {.site = site_id};
     return list_query(s, sql, bind_site_only, &a, ret, n);
 }

@@ -129,6 +129,29 @@ int store_site_owned(struct store_conn *c, const char *tenant_id, const char *si
 /* Steps a statement that must change one row: 0, -ENOENT when none changed, or an error. */
 int store_step_changed(struct store_conn *c, sqlite3_stmt *st);
 
+/* The keyset-paged lists (paging.c). */
+enum store_list {
+    STORE_LIST_SITES = 0,  /* scope: tenant id */
+    STORE_LIST_JOBS,       /* scope: site id */
+    STORE_LIST_GRANTS,     /* scope: site id, scope2: grant kind name */
+    STORE_LIST_USERS,      /* scope: tenant id */
+    STORE_LIST_API_KEYS,   /* scope: tenant id */
+    STORE_LIST_POLICIES,   /* scope: tenant id */
+};
+/*
+ * 0 when page is NULL or has no after_id, or when after_id names an item of
+ * list within scope (and scope2); -EINVAL when it names none; -EIO. Call it
+ * before preparing the list's statement (it prepares one of its own).
+ */
+int store_page_check(struct store_conn *c, enum store_list list, const struct store_page *page,
+                     const char *scope, const char *scope2);
+/*
+ * Binds a page to ?i (after_id, NULL from the start) and ?i+1 (LIMIT; -1 =
+ * no limit without a page). The list's SQL reads "(?i IS NULL OR <key> >
+ * (SELECT <key> ... WHERE id = ?i)) ... LIMIT ?i+1".
+ */
+void store_bind_page(sqlite3_stmt *st, int i, const struct store_page *page);
+
 /* Column helpers: owned copy of a text column or NULL. */
 char *col_strdup(sqlite3_stmt *st, int i);
 void col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen);

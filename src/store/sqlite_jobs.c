@@ -38,7 +38,8 @@ static int read_job(struct store *s, sqlite3_stmt *st, struct job *j)
     col_copy(st, 1, j->site_id, sizeof j->site_id);
     col_copy(st, 2, j->tenant_id, sizeof j->tenant_id);
     col_copy(st, 3, j->token, sizeof j->token);
-    j->kind = col_strdup(st, 4);
+    if (job_kind_parse((const char *)sqlite3_column_text(st, 4), &j->kind) < 0)
+        j->kind = JOB_KIND_COUNT;
     j->description = col_strdup(st, 5);
     j->payload = payload;
     j->is_script = sqlite3_column_int(st, 7) != 0;
@@ -96,7 +97,7 @@ int store_job_insert(struct store *s, const struct job *j)
     bind_text(st, 1, j->id);
     bind_text(st, 2, j->site_id);
     bind_text(st, 3, j->token);
-    bind_text(st, 4, j->kind);
+    bind_text(st, 4, job_kind_name(j->kind));
     bind_text(st, 5, j->description);
     char *sealed = store_seal_text(s, j->payload);
     bind_text(st, 6, sealed);
@@ -158,15 +159,19 @@ int store_job_by_idempotency(struct store *s, const char *site_id, const char *k
     return store_step_row(c, st, store_read_id, NULL, ret_id);
 }
 
-int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
-                   size_t *n)
+int store_job_list(struct store *s, const char *tenant_id, const char *site_id,
+                   const struct store_page *page, struct job **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
-                              "WHERE j.site_id = ? AND s.tenant_id = ? ORDER BY j.rowid DESC";
+                              "WHERE j.site_id = ?1 AND s.tenant_id = ?2 AND (?3 IS NULL OR "
+                              "j.rowid < (SELECT p.rowid FROM jobs p WHERE p.id = ?3)) "
+                              "ORDER BY j.rowid DESC LIMIT ?4";
     if (!c)
         return -EIO;
     int r = store_site_owned(c, tenant_id, site_id);
+    if (r == 0)
+        r = store_page_check(c, STORE_LIST_JOBS, page, site_id, NULL);
     if (r < 0)
         return r;
     sqlite3_stmt *st = store_stmt(c, sql);
@@ -174,6 +179,7 @@ int store_job_list(struct store *s, const char *tenant_id, const char *site_id, 
         return -EIO;
     bind_text(st, 1, site_id);
     bind_text(st, 2, tenant_id);
+    store_bind_page(st, 3, page);
     return store_collect(c, st, sizeof **ret, job_row, s, job_release_elem, (void **)ret, n);
 }
 
@@ -379,8 +385,8 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
         "UPDATE grants SET config_removed_from_site = 1 WHERE teardown_job_id = ? AND ? > 0";
     /* A site's cleanup job done: the site (and with it its log) goes. */
     static const char drop_site[] =
-        "DELETE FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ? AND "
-        "kind = 'site_delete') AND status = 'deleting'";
+        "DELETE FROM sites WHERE id = (SELECT site_id FROM jobs WHERE id = ?1 AND "
+        "kind = ?2) AND status = 'deleting'";
     bool ok = status == JOB_COMPLETED;
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -398,6 +404,7 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
         goto out_end_tx;
     }
     bind_text(st, 1, job_id);
+    bind_text(st, 2, job_kind_name(JOB_KIND_SITE_DELETE));
     r = store_step_done(c, st);
     if (r < 0)
         goto out_end_tx;
@@ -433,7 +440,7 @@ int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const 
 }
 
 /* The check and the write in one transaction: a final job stays final. */
-int store_job_router_update(struct store *s, const char *job_id, const char *status)
+int store_job_router_update(struct store *s, const char *job_id, enum job_router_status status)
 {
     static const char q[] = "SELECT status, needs_acknowledgement FROM jobs WHERE id = ?";
     static const char busy[] =
@@ -455,7 +462,7 @@ int store_job_router_update(struct store *s, const char *job_id, const char *sta
         r = -EBUSY;
         goto out_end_tx;
     }
-    if (!strcmp(status, "busy")) {
+    if (status == JOB_ROUTER_BUSY) {
         r = update_with_event(s, busy, job_id, time_now(), NULL, "busy",
                               "The router started the job");
         if (r == -ENOENT)
@@ -463,9 +470,9 @@ int store_job_router_update(struct store *s, const char *job_id, const char *sta
         if (r == 0 && !cur.needs_ack)
             r = store_job_finish(s, job_id, JOB_COMPLETED,
                                  "Completed on delivery (no acknowledgement needed)");
-    } else if (!strcmp(status, "done")) {
+    } else if (status == JOB_ROUTER_DONE) {
         r = store_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
-    } else if (!strcmp(status, "fail")) {
+    } else if (status == JOB_ROUTER_FAIL) {
         r = store_job_finish(s, job_id, JOB_FAILED, "The router reported a failure");
     } else {
         r = -EINVAL;

@@ -105,17 +105,23 @@ static void site_release_elem(void *elem)
     site_release(elem);
 }
 
-int store_site_list(struct store *s, const char *tenant_id, struct site **ret, size_t *n)
+int store_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                    struct site **ret, size_t *n)
 {
     static const char sql[] =
-        "SELECT " SITE_COLUMNS " FROM sites WHERE tenant_id = ? ORDER BY created_at, rowid";
-    struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
+        "SELECT " SITE_COLUMNS " FROM sites WHERE tenant_id = ?1 AND (?2 IS NULL OR "
+        "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM sites p WHERE p.id = ?2)) "
+        "ORDER BY created_at, rowid LIMIT ?3";
+    struct store_conn *c = store_conn(s);
+    int r = c ? store_page_check(c, STORE_LIST_SITES, page, tenant_id, NULL) : -EIO;
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
     if (!st)
         return -EIO;
     bind_text(st, 1, tenant_id);
-    return store_collect(c, st, sizeof **ret, store_site_row, s, site_release_elem, (void **)ret,
-                         n);
+    store_bind_page(st, 2, page);
+    return store_collect(c, st, sizeof **ret, store_site_row, s, site_release_elem, (void **)ret, n);
 }
 
 int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret)
@@ -243,7 +249,6 @@ static int credential_row(void *ctx, sqlite3_stmt *st, void *elem)
 static void credential_release_elem(void *elem)
 {
     struct credential *x = elem;
-    sodium_memzero(x->password, sizeof x->password);
     credential_release(x);
 }
 
@@ -323,9 +328,7 @@ out_rollback:
 
 void store_credential_array_free(struct credential *a, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        sodium_memzero(a[i].password, sizeof a[i].password);
+    for (size_t i = 0; i < n; i++)
         credential_release(&a[i]);
-    }
     free(a);
 }

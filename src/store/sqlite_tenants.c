@@ -151,15 +151,22 @@ static void key_release(void *elem)
     api_key_release(elem);
 }
 
-int store_api_key_list(struct store *s, const char *tenant_id, struct api_key **ret, size_t *n)
+int store_api_key_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                       struct api_key **ret, size_t *n)
 {
     static const char sql[] =
-        "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ? ORDER BY created_at, rowid";
-    struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
+        "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?1 AND (?2 IS NULL OR "
+        "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM api_keys p WHERE p.id = ?2)) "
+        "ORDER BY created_at, rowid LIMIT ?3";
+    struct store_conn *c = store_conn(s);
+    int r = c ? store_page_check(c, STORE_LIST_API_KEYS, page, tenant_id, NULL) : -EIO;
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
     if (!st)
         return -EIO;
     bind_text(st, 1, tenant_id);
+    store_bind_page(st, 2, page);
     return store_collect(c, st, sizeof **ret, key_row, NULL, key_release, (void **)ret, n);
 }
 

@@ -76,15 +76,22 @@ int store_user_get(struct store *s, const char *tenant_id, const char *id, struc
     return one_user(s, tenant_id ? mine : any, id, tenant_id, ret);
 }
 
-int store_user_list(struct store *s, const char *tenant_id, struct user **ret, size_t *n)
+int store_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                    struct user **ret, size_t *n)
 {
     static const char sql[] =
-        "SELECT " USER_COLUMNS " FROM users WHERE tenant_id = ? ORDER BY created_at, email";
-    struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
+        "SELECT " USER_COLUMNS " FROM users WHERE tenant_id = ?1 AND (?2 IS NULL OR "
+        "(created_at, email) > (SELECT p.created_at, p.email FROM users p WHERE p.id = ?2)) "
+        "ORDER BY created_at, email LIMIT ?3";
+    struct store_conn *c = store_conn(s);
+    int r = c ? store_page_check(c, STORE_LIST_USERS, page, tenant_id, NULL) : -EIO;
+    if (r < 0)
+        return r;
+    sqlite3_stmt *st = store_stmt(c, sql);
     if (!st)
         return -EIO;
     bind_text(st, 1, tenant_id);
+    store_bind_page(st, 2, page);
     return store_collect(c, st, sizeof **ret, user_row, NULL, NULL, (void **)ret, n);
 }
 

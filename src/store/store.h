@@ -12,6 +12,7 @@
  * Results: 0 on success; -ENOENT when the object does not exist *for that
  * tenant* (another tenant's object is indistinguishable from a missing one);
  * -EEXIST on a uniqueness conflict; -EPERM when a rule forbids the change;
+ * -EINVAL when a list's page starts after an id that is no item of the list;
  * -EBADMSG when a job's payload or a grant's password cannot be unsealed
  * (another master key, corrupted data: never an empty value instead);
  * -EIO on a database error.
@@ -42,6 +43,18 @@
 #include "user.h"
 
 struct store;
+
+/*
+ * One page of a list (keyset paging): the items after the one whose id is
+ * after_id, in the list's own order, at most limit (> 0). after_id NULL:
+ * from the start. after_id must name an item of the same list (same tenant,
+ * site and kind; filters such as active_only aside), else the list returns
+ * -EINVAL. A NULL page means the whole list. Borrowed for the call.
+ */
+struct store_page {
+    const char *after_id;
+    int limit;
+};
 
 /*
  * Opens (creating if needed) the database named by url ("sqlite:PATH";
@@ -85,12 +98,14 @@ int store_api_key_insert(struct store *s, const struct api_key *k);
 /* Finds an active (not revoked) key by hash and marks it used. */
 int store_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
                                struct api_key *ret);
-int store_api_key_list(struct store *s, const char *tenant_id, struct api_key **ret, size_t *n);
+int store_api_key_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                       struct api_key **ret, size_t *n);
 int store_api_key_revoke(struct store *s, const char *tenant_id, const char *id);
 void store_api_key_array_free(struct api_key *a, size_t n);
 
 /* --- policies --- */
-int store_policy_list(struct store *s, const char *tenant_id, struct policy **ret, size_t *n);
+int store_policy_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                      struct policy **ret, size_t *n);
 /* with_sites: also fill p->sites with the ids of the sites on this policy. */
 int store_policy_get(struct store *s, const char *tenant_id, const char *id, int with_sites,
                      struct policy *ret);
@@ -113,7 +128,8 @@ void store_policy_array_free(struct policy *a, size_t n);
 /* --- sites --- */
 /* Inserts the site and its first API credential (cred) in one transaction. */
 int store_site_insert(struct store *s, const struct site *site, const struct credential *cred);
-int store_site_list(struct store *s, const char *tenant_id, struct site **ret, size_t *n);
+int store_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                    struct site **ret, size_t *n);
 int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret);
 /* Updates name, policy_id and tunnel_address of site->id. */
 int store_site_update(struct store *s, const struct site *site);
@@ -171,8 +187,8 @@ int store_job_by_idempotency(struct store *s, const char *site_id, const char *k
 /* Live and not-yet-cleaned grants of a site (for the site's cleanup job). */
 int store_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n);
 /* Newest first. */
-int store_job_list(struct store *s, const char *tenant_id, const char *site_id, struct job **ret,
-                   size_t *n);
+int store_job_list(struct store *s, const char *tenant_id, const char *site_id,
+                   const struct store_page *page, struct job **ret, size_t *n);
 /* One job with its events (oldest first). */
 int store_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
                   struct job *ret);
@@ -203,8 +219,11 @@ int store_job_finish(struct store *s, const char *job_id, enum job_status status
                      const char *message);
 /* running -> pending again at next_ms (attempts + 1), with a "retry" event. */
 int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message);
-/* The router reported busy/done/fail for a pull job. -ENOENT, -EBUSY when already final. */
-int store_job_router_update(struct store *s, const char *job_id, const char *status);
+/*
+ * The router reported busy/done/fail for a pull job. -ENOENT, -EBUSY when already final,
+ * -EINVAL for a status outside the enum.
+ */
+int store_job_router_update(struct store *s, const char *job_id, enum job_router_status status);
 /* running jobs whose lease expired go back to pending (a crash, a lost router). *ret_n. */
 int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n);
 /* Every running push job goes back to pending (start-up after a crash). */
@@ -221,7 +240,8 @@ void store_job_array_free(struct job *a, size_t n);
 int store_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi);
 /* Newest first; active_only: not torn down and not expired. */
 int store_grant_list(struct store *s, const char *tenant_id, const char *site_id,
-                     enum grant_kind kind, bool active_only, struct grant **ret, size_t *n);
+                     enum grant_kind kind, bool active_only, const struct store_page *page,
+                     struct grant **ret, size_t *n);
 int store_grant_get(struct store *s, const char *tenant_id, const char *site_id,
                     enum grant_kind kind, const char *id, struct grant *ret);
 int store_grant_get_any(struct store *s, const char *id, struct grant *ret);
@@ -263,11 +283,6 @@ int store_grant_conn_insert(struct store *s, const char *grant_id,
 /* Records of a grant with id > after_id, oldest first, at most limit. */
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                           struct grant_connection **ret, size_t *n);
-/*
- * Start time (ms) of the first accepted connection of a grant, 0 when none,
- * or a negative -errno when the database could not tell.
- */
-int64_t store_grant_first_connection(struct store *s, const char *grant_id);
 
 /* --- users and sessions --- */
 
@@ -276,7 +291,8 @@ int store_user_insert(struct store *s, const struct user *u); /* -EEXIST: e-mail
 int store_user_by_email(struct store *s, const char *email, struct user *ret);
 /* By id: within tenant_id, or any tenant when tenant_id is NULL. */
 int store_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret);
-int store_user_list(struct store *s, const char *tenant_id, struct user **ret, size_t *n);
+int store_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                    struct user **ret, size_t *n);
 /* Writes role, disabled and password_hash of u->id (in u->tenant_id). */
 int store_user_update(struct store *s, const struct user *u);
 int store_user_delete(struct store *s, const char *tenant_id, const char *id);

@@ -62,3 +62,21 @@ export async function api(method, path, body, opts = {}) {
 }
 
 export const enc = encodeURIComponent;
+
+// The largest page tikgated hands out (docs/API.md "Paging").
+const PAGE_MAX = 1000;
+
+/**
+ * apiList('/v1/sites') -> every item of a paged list, following after_id until a
+ * page comes back shorter than the limit. path may carry a query already.
+ */
+export async function apiList(path) {
+  const sep = path.includes('?') ? '&' : '?';
+  const all = [];
+  for (;;) {
+    const after = all.length ? `&after_id=${enc(all[all.length - 1].id)}` : '';
+    const page = await api('GET', `${path}${sep}limit=${PAGE_MAX}${after}`);
+    all.push(...page);
+    if (page.length < PAGE_MAX) return all;
+  }
+}

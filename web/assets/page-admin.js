@@ -1,5 +1,5 @@
 // page-admin.js - admin pages: API keys (secret shown once) and users (invite, roles, disable).
-import { api } from './api.js';
+import { api, apiList } from './api.js';
 import { session, setPageTitle } from './context.js';
 import { h, clear, put, pageHead, table, badge, fmtTime, timeEl, loading, errorBox, openDialog, field, formError,
   clearErrors, showApiError, showError, confirmDialog, announce, copyRow } from './ui.js';
@@ -31,7 +31,7 @@ export async function apiKeysPage(root) {
     list);
   const load = async () => {
     try {
-      const keys = await api('GET', '/v1/api-keys');
+      const keys = await apiList('/v1/api-keys');
       put(list, table('API keys', ['Name', 'Prefix', 'Scopes', 'Created', 'Last used', 'State', ''],
         keys.slice().reverse().map((k) => ({ rowHeader: true, attrs: { 'data-key-id': k.id, class: k.revoked_at ? 'row-expired' : '' }, cells: [
           k.name, h('code', null, `${k.prefix}…`), h('span', { class: 'scopes' }, k.scopes.join(' ')),
@@ -99,7 +99,7 @@ export async function usersPage(root) {
   const me = session.me && session.me.user ? session.me.user.id : null;
   const load = async () => {
     try {
-      const users = await api('GET', '/v1/users');
+      const users = await apiList('/v1/users');
       put(list, table('Users', ['E-mail', 'Role', 'State', 'Last sign-in', 'Actions'],
         users.map((u) => {
           const sel = h('select', { 'aria-label': `Role of ${u.email}`, disabled: u.id === me },

@@ -1,6 +1,6 @@
 // page-policies.js - control-plane policies: list, create/edit every service and network with
 // inline validation, attach sites, delete (never the default).
-import { api, enc } from './api.js';
+import { api, apiList, enc } from './api.js';
 import { session, setPageTitle } from './context.js';
 import { h, clear, put, pageHead, table, badge, fmtTime, loading, errorBox, field, formError, clearErrors,
   showApiError, showError, confirmDialog, announce } from './ui.js';
@@ -19,7 +19,7 @@ export async function policiesPage(root) {
     h('p', { class: 'muted' }, 'A policy says which management services a router runs, on which ports, and from which networks they can be reached. Every site has one.'),
     list);
   try {
-    const [ps, sites] = await Promise.all([api('GET', '/v1/control-plane/policies'), api('GET', '/v1/sites')]);
+    const [ps, sites] = await Promise.all([apiList('/v1/control-plane/policies'), apiList('/v1/sites')]);
     const count = (id) => sites.filter((s) => s.policy_id === id).length;
     put(list, table('Policies', ['Name', 'Enabled services', 'Trusted networks', 'Sites', 'Updated'],
       ps.map((p) => ({ rowHeader: true, attrs: { 'data-policy-id': p.id }, cells: [
@@ -41,13 +41,13 @@ export async function policyPage(root, id) {
   let sites = [];
   try {
     if (isNew) {
-      const ps = await api('GET', '/v1/control-plane/policies');
+      const ps = await apiList('/v1/control-plane/policies');
       const def = ps.find((p) => p.default) || ps[0];
       policy = def ? { ...JSON.parse(JSON.stringify(def)), name: '', default: false, id: null } : null;
     } else {
       policy = await api('GET', `/v1/control-plane/policies/${enc(id)}`);
     }
-    sites = await api('GET', '/v1/sites');
+    sites = await apiList('/v1/sites');
   } catch (err) {
     put(root, h('p', null, h('a', { href: '#/policies' }, '← Policies')), errorBox(err));
     return;

@@ -1,6 +1,6 @@
 // page-site.js - one site: Overview, Transient Access, Port Forwards, Orchestration Log,
 // API Credentials. Each tab is its own URL (#/sites/ID/tab).
-import { api, enc } from './api.js';
+import { api, apiList, enc } from './api.js';
 import { session, every, onLeave, setPageTitle } from './context.js';
 import { h, clear, put, tabList, table, badge, timeEl, fmtTime, countdown, loading, errorBox, openDialog,
   confirmDialog, field, formError, clearErrors, showApiError, showError, copyRow, copyButton, announce,
@@ -63,7 +63,7 @@ async function overview(ctx) {
   const actionsSlot = h('div', { class: 'overview-actions' });
   const noteSlot = h('section', { class: 'card', 'aria-labelledby': 'note-title' });
   let policies = [];
-  try { policies = await api('GET', '/v1/control-plane/policies'); } catch (err) { panel.append(errorBox(err)); }
+  try { policies = await apiList('/v1/control-plane/policies'); } catch (err) { panel.append(errorBox(err)); }
   const policyName = (id) => (policies.find((p) => p.id === id) || {}).name || id;
 
   const drawFacts = () => {
@@ -332,7 +332,7 @@ async function grantsTab(ctx, opts) {
   };
   const load = async () => {
     try {
-      items = await api('GET', `/v1/control-plane/${site.id}/${opts.path}`);
+      items = await apiList(`/v1/control-plane/${site.id}/${opts.path}`);
       draw();
     } catch (err) { put(active, errorBox(err, load)); }
   };
@@ -581,7 +581,7 @@ async function logTab(ctx) {
   };
   const load = async () => {
     let jobs;
-    try { jobs = await api('GET', `/v1/sites/${site.id}/jobs`); } catch (err) {
+    try { jobs = await apiList(`/v1/sites/${site.id}/jobs`); } catch (err) {
       stamp.textContent = `Could not refresh: ${err.message}`;
       return;
     }

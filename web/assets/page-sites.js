@@ -1,5 +1,5 @@
 // page-sites.js - the Sites list: status, last seen, policy, search; adding a site.
-import { api } from './api.js';
+import { api, apiList } from './api.js';
 import { session, every, setPageTitle } from './context.js';
 import { h, clear, put, pageHead, table, statusBadge, timeEl, loading, errorBox, openDialog, field, formError,
   clearErrors, showApiError, copyRow, announce } from './ui.js';
@@ -54,7 +54,7 @@ export async function sitesPage(root) {
   };
   const load = async () => {
     try {
-      const [s, p] = await Promise.all([api('GET', '/v1/sites'), api('GET', '/v1/control-plane/policies')]);
+      const [s, p] = await Promise.all([apiList('/v1/sites'), apiList('/v1/control-plane/policies')]);
       sites = s;
       policies = Object.fromEntries(p.map((x) => [x.id, x.name]));
       draw();
@@ -81,7 +81,7 @@ async function addSiteDialog(reload) {
   const d = openDialog({ title: 'Add site', content: form });
   cancel.addEventListener('click', () => d.close());
   try {
-    const ps = await api('GET', '/v1/control-plane/policies');
+    const ps = await apiList('/v1/control-plane/policies');
     for (const p of ps) policy.append(h('option', { value: p.id, selected: p.default }, p.default ? `${p.name} (default)` : p.name));
   } catch (err) {
     showApiError(form, err, { focus: false });

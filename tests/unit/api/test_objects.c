@@ -1,4 +1,4 @@
-/* test_objects.c - policy_from_json / policy_to_json and the other object mappings. */
+/* test_objects.c - policy_from_json / policy_to_json and the other object mappings (no I/O). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -547,6 +547,111 @@ static void test_site_and_note_to_json(void **state)
     json_decref(o);
 }
 
+/* A winbox access created at 2023-11-07T23:40:59Z for 60 minutes; now = created + 1 s. */
+static void make_access(struct grant *g)
+{
+    memset(g, 0, sizeof *g);
+    memcpy(g->id, "0190a1b2-0000-7000-8000-000000000001", 37);
+    memcpy(g->site_id, "018bac1e-c6a0-79f7-ba86-2627de3e0196", 37);
+    g->kind = GRANT_ACCESS;
+    g->entry_point = xstrdup("edge.test");
+    g->port = 40123;
+    memcpy(g->username, "tgUser01", 9);
+    memcpy(g->password, "Secr3tPassw0rd", 15);
+    memcpy(g->access_type, "winbox", 7);
+    memcpy(g->allow_only_cidr, "198.51.100.7/32", 16);
+    g->created_at = 1699400459;
+    g->expires_at_ms = (1699400459 + 3600) * 1000LL;
+    g->created_by = xstrdup("ci");
+}
+
+static void test_grant_to_json(void **state)
+{
+    (void)state;
+    struct grant g;
+    make_access(&g);
+    int64_t now_ms = (1699400459 + 1) * 1000LL;
+    json_t *o = grant_to_json(&g, now_ms);
+    assert_string_equal(json_string_value(json_object_get(o, "username")), "tgUser01");
+    assert_string_equal(json_string_value(json_object_get(o, "allow_only_ip")), "198.51.100.7");
+    assert_true(json_is_null(json_object_get(o, "authorized_at"))); /* no connection yet */
+    assert_true(json_is_false(json_object_get(o, "expired")));
+    assert_string_equal(json_string_value(json_object_get(o, "expires_at")),
+                        "2023-11-08T00:40:59+00:00");
+    assert_string_equal(json_string_value(json_object_get(o, "onclick")),
+                        "winbox://edge.test:40123?username=tgUser01&password=Secr3tPassw0rd");
+    assert_true(json_is_null(json_object_get(o, "rate_limit_bps")));
+    assert_null(json_object_get(o, "dst_address"));
+    json_decref(o);
+
+    /* authorized_at comes from the grant itself (the store's query), not from another read. */
+    g.authorized_at_ms = 1699400459500LL;
+    memcpy(g.access_type, "ssh", 4);
+    memcpy(g.allow_only_cidr, "198.51.100.0/24", 16);
+    o = grant_to_json(&g, g.expires_at_ms); /* at the expiry: expired */
+    assert_string_equal(json_string_value(json_object_get(o, "authorized_at")),
+                        "2023-11-07T23:40:59+00:00");
+    assert_true(json_is_true(json_object_get(o, "expired")));
+    assert_true(json_is_null(json_object_get(o, "allow_only_ip")));
+    assert_string_equal(json_string_value(json_object_get(o, "onclick")),
+                        "ssh://tgUser01@edge.test:40123");
+    json_decref(o);
+    grant_release(&g);
+
+    struct grant f;
+    make_access(&f);
+    f.kind = GRANT_FORWARD;
+    memcpy(f.dst_address, "192.168.88.43", 14);
+    f.dst_port = 22;
+    f.rate_limit = 32768;
+    f.torn_down_at = 1699400460; /* torn down: expired whatever the clock says */
+    o = grant_to_json(&f, now_ms);
+    assert_null(json_object_get(o, "username"));
+    assert_null(json_object_get(o, "password"));
+    assert_null(json_object_get(o, "onclick"));
+    assert_null(json_object_get(o, "allow_only_ip"));
+    assert_string_equal(json_string_value(json_object_get(o, "dst_address")), "192.168.88.43");
+    assert_int_equal(json_integer_value(json_object_get(o, "dst_port")), 22);
+    assert_int_equal(json_integer_value(json_object_get(o, "rate_limit_bps")), 32768);
+    assert_true(json_is_true(json_object_get(o, "expired")));
+    json_decref(o);
+    grant_release(&f);
+}
+
+static void test_connection_and_user_to_json(void **state)
+{
+    (void)state;
+    struct grant_connection c = {.id = 7, .started_ms = 1699400459250LL, .bytes_in = 12,
+                                 .bytes_out = 34};
+    memcpy(c.source, "198.51.100.7:50123", 19);
+    memcpy(c.outcome, "open", 5);
+    json_t *o = connection_to_json(&c);
+    assert_int_equal(json_integer_value(json_object_get(o, "id")), 7);
+    assert_string_equal(json_string_value(json_object_get(o, "started_at")),
+                        "2023-11-07T23:40:59+00:00");
+    assert_int_equal(json_integer_value(json_object_get(o, "started_ms")), 1699400459250LL);
+    assert_true(json_is_null(json_object_get(o, "ended_at")));
+    assert_true(json_is_null(json_object_get(o, "ended_ms")));
+    assert_int_equal(json_integer_value(json_object_get(o, "bytes_out")), 34);
+    assert_int_equal(json_object_size(o), 9);
+    json_decref(o);
+
+    struct user u;
+    memset(&u, 0, sizeof u);
+    uuid_v7(u.id);
+    memcpy(u.email, "ops@example.net", 16);
+    memcpy(u.password_hash, "$argon2id$secret", 17);
+    u.role = ROLE_READ_ONLY;
+    u.created_at = 1699400459;
+    o = user_to_json(&u);
+    assert_string_equal(json_string_value(json_object_get(o, "role")), "read-only");
+    assert_true(json_is_null(json_object_get(o, "last_login_at")));
+    char *dump = json_dumps(o, JSON_COMPACT);
+    assert_null(strstr(dump, "argon2id")); /* never the hash */
+    free(dump);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +671,8 @@ int main(void)
         cmocka_unit_test(test_credential_to_json),
         cmocka_unit_test(test_api_key_to_json),
         cmocka_unit_test(test_site_and_note_to_json),
+        cmocka_unit_test(test_grant_to_json),
+        cmocka_unit_test(test_connection_and_user_to_json),
     };
     return cmocka_run_group_tests_name("api_objects", tests, setup, NULL);
 }

@@ -1,4 +1,7 @@
-/* test_grant.c - grant sources, destinations, durations and credentials (domain/grant.c). */
+/*
+ * test_grant.c - grant sources, destinations, durations and credentials, and every rule of
+ * grant_validate() with the error it answers (domain/grant.c).
+ */
 #include <ctype.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -269,6 +272,311 @@ static void test_kind_name_and_release(void **state)
     grant_release(NULL);
 }
 
+/* The password is wiped where the grant is released, not by every caller. */
+static void test_release_wipes_password(void **state)
+{
+    (void)state;
+    struct grant g;
+    memset(&g, 0, sizeof g);
+    grant_generate_credential(g.username);
+    grant_generate_credential(g.password);
+    g.entry_point = strdup("edge.test");
+    grant_release(&g);
+    assert_null(g.entry_point);
+    for (size_t i = 0; i < sizeof g.password; i++)
+        assert_int_equal(g.password[i], 0);
+    assert_int_equal(strlen(g.username), GRANT_CRED_LEN); /* the user name is no secret */
+}
+
+/* ---- grant_validate ---- */
+
+#define NOW_MS 1700000000000LL /* 2023-11-14T22:13:20Z */
+
+static struct grant_request access_req(void)
+{
+    return (struct grant_request){.kind = GRANT_ACCESS, .source = "198.51.100.7"};
+}
+
+static struct grant_request forward_req(void)
+{
+    return (struct grant_request){.kind = GRANT_FORWARD,
+                                  .source = "198.51.100.0/24",
+                                  .source_param = "allow_from",
+                                  .dst_address = "192.168.88.43",
+                                  .has_dst_port = true,
+                                  .dst_port = 22};
+}
+
+/* Asserts req is refused with code and param, as a 400, and out left as it was. */
+static void v_err(const struct grant_request *req, const struct grant_source_rules *rules,
+                  const char *code, const char *param, const char *message)
+{
+    struct grant out;
+    memset(&out, 0x5a, sizeof out);
+    struct grant before = out;
+    struct tg_err err;
+    memset(&err, 0, sizeof err);
+    assert_int_equal(grant_validate(req, rules, NOW_MS, &out, &err), -EINVAL);
+    assert_string_equal(err.code, code);
+    assert_string_equal(err.param, param);
+    assert_int_equal(err.type, TG_ERR_INVALID_REQUEST);
+    assert_int_equal(err.status, 400);
+    if (message)
+        assert_string_equal(err.message, message);
+    else
+        assert_true(err.message[0] != '\0');
+    assert_memory_equal(&out, &before, sizeof out); /* written only on success */
+}
+
+static void v_ok(const struct grant_request *req, const struct grant_source_rules *rules,
+                 struct grant *out)
+{
+    memset(out, 0, sizeof *out);
+    struct tg_err err;
+    memset(&err, 0, sizeof err);
+    if (grant_validate(req, rules, NOW_MS, out, &err) != 0)
+        fail_msg("refused: %s %s (%s)", err.code, err.param, err.message);
+}
+
+static void test_validate_access_defaults(void **state)
+{
+    (void)state;
+    struct grant_request req = access_req();
+    struct grant g;
+    v_ok(&req, &strict, &g);
+    assert_string_equal(g.access_type, "winbox");
+    assert_false(g.full_access);
+    assert_false(g.allow_rfc1918);
+    assert_string_equal(g.allow_only_cidr, "198.51.100.7/32");
+    assert_int_equal(g.expires_at_ms, NOW_MS + GRANT_MINUTES_DEFAULT * 60000LL);
+    assert_int_equal(g.rate_limit, 0);
+    assert_int_equal(g.dst_port, 0);
+    assert_string_equal(g.dst_address, "");
+
+    req.access_type = "ssh";
+    req.full_access = true;
+    req.allow_rfc1918 = true;
+    req.has_minutes = true;
+    req.minutes = GRANT_MINUTES_MIN;
+    req.has_rate_limit = true;
+    req.rate_limit_bps = GRANT_RATE_LIMIT_MIN;
+    v_ok(&req, &strict, &g);
+    assert_string_equal(g.access_type, "ssh");
+    assert_true(g.full_access);
+    assert_true(g.allow_rfc1918);
+    assert_int_equal(g.expires_at_ms, NOW_MS + 10 * 60000LL);
+    assert_int_equal(g.rate_limit, GRANT_RATE_LIMIT_MIN);
+}
+
+static void test_validate_access_type(void **state)
+{
+    (void)state;
+    struct grant_request req = access_req();
+    static const char *const bad[] = {"telnet", "WINBOX", "", "winbox "};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        req.access_type = bad[i];
+        v_err(&req, &strict, "parameter_invalid", "type", "type must be winbox or ssh.");
+    }
+    /* The type is checked first: a bad type hides a bad duration. */
+    req.access_type = "telnet";
+    req.has_minutes = true;
+    req.minutes = 5;
+    v_err(&req, &strict, "parameter_invalid", "type", NULL);
+    /* A forward has no type. */
+    struct grant_request fwd = forward_req();
+    fwd.access_type = "telnet";
+    struct grant g;
+    v_ok(&fwd, &strict, &g);
+}
+
+static void test_validate_minutes(void **state)
+{
+    (void)state;
+    struct grant_request req = access_req();
+    req.has_minutes = true;
+    struct grant g;
+    req.minutes = GRANT_MINUTES_MAX;
+    v_ok(&req, &strict, &g);
+    assert_int_equal(g.expires_at_ms, NOW_MS + 1440 * 60000LL);
+    req.minutes = GRANT_MINUTES_MIN - 1;
+    v_err(&req, &strict, "parameter_out_of_range", "expire_after_minutes",
+          "expire_after_minutes must be between 10 and 1440 (got 9).");
+    req.minutes = GRANT_MINUTES_MAX + 1;
+    v_err(&req, &strict, "parameter_out_of_range", "expire_after_minutes",
+          "expire_after_minutes must be between 10 and 1440 (got 1441).");
+    req.minutes = -5;
+    v_err(&req, &strict, "parameter_out_of_range", "expire_after_minutes", NULL);
+    struct grant_request fwd = forward_req();
+    fwd.has_minutes = true;
+    fwd.minutes = 0;
+    v_err(&fwd, &strict, "parameter_out_of_range", "expire_after_minutes", NULL);
+}
+
+static void test_validate_rate_limit(void **state)
+{
+    (void)state;
+    struct grant_request req = access_req();
+    req.has_rate_limit = true;
+    struct grant g;
+    req.rate_limit_bps = 0; /* off */
+    v_ok(&req, &strict, &g);
+    assert_int_equal(g.rate_limit, 0);
+    req.rate_limit_bps = (long long)GRANT_RATE_LIMIT_MAX;
+    v_ok(&req, &strict, &g);
+    assert_int_equal(g.rate_limit, GRANT_RATE_LIMIT_MAX);
+    const char *msg = "rate_limit_bps must be 0 (off) or between 1024 and 10737418240.";
+    req.rate_limit_bps = 10;
+    v_err(&req, &strict, "parameter_out_of_range", "rate_limit_bps", msg);
+    req.rate_limit_bps = GRANT_RATE_LIMIT_MIN - 1;
+    v_err(&req, &strict, "parameter_out_of_range", "rate_limit_bps", msg);
+    req.rate_limit_bps = (long long)GRANT_RATE_LIMIT_MAX + 1;
+    v_err(&req, &strict, "parameter_out_of_range", "rate_limit_bps", msg);
+    req.rate_limit_bps = -1;
+    v_err(&req, &strict, "parameter_out_of_range", "rate_limit_bps", msg);
+}
+
+static void test_validate_source(void **state)
+{
+    (void)state;
+    struct grant_request req = access_req();
+    req.source = "10.0.0.5";
+    v_err(&req, &strict, "source_not_public", "allow_only_cidr", NULL);
+    struct grant g;
+    v_ok(&req, &lab, &g);
+    assert_string_equal(g.allow_only_cidr, "10.0.0.5/32");
+    req.source = "8.8.8.0/23";
+    v_err(&req, &lab, "source_too_wide", "allow_only_cidr", NULL);
+    req.source = "8.8.8.1/24";
+    v_err(&req, &strict, "invalid_cidr", "allow_only_cidr", NULL);
+    /* The member the source came from is the one named. */
+    struct grant_request fwd = forward_req();
+    fwd.source = "not an address";
+    v_err(&fwd, &strict, "invalid_cidr", "allow_from", NULL);
+    fwd.source_param = NULL;
+    v_err(&fwd, &strict, "invalid_cidr", "allow_only_cidr", NULL);
+    fwd.source = NULL;
+    v_err(&fwd, &strict, "parameter_missing", "allow_only_cidr", NULL);
+    /* Order: minutes and rate limit before the source. */
+    req.source = "10.0.0.5";
+    req.has_minutes = true;
+    req.minutes = 1;
+    v_err(&req, &strict, "parameter_out_of_range", "expire_after_minutes", NULL);
+    req.minutes = 60;
+    req.has_rate_limit = true;
+    req.rate_limit_bps = 1;
+    v_err(&req, &strict, "parameter_out_of_range", "rate_limit_bps", NULL);
+}
+
+static void test_validate_forward(void **state)
+{
+    (void)state;
+    struct grant_request req = forward_req();
+    struct grant g;
+    req.masquerade = true;
+    v_ok(&req, &strict, &g);
+    assert_string_equal(g.dst_address, "192.168.88.43");
+    assert_int_equal(g.dst_port, 22);
+    assert_true(g.masquerade);
+    assert_string_equal(g.allow_only_cidr, "198.51.100.0/24");
+    assert_string_equal(g.access_type, ""); /* access members untouched */
+    req.dst_port = 65535;
+    v_ok(&req, &strict, &g);
+    req.dst_port = 1;
+    v_ok(&req, &strict, &g);
+    req.dst_address = "2001:db8:0:0::1";
+    v_ok(&req, &strict, &g);
+    assert_string_equal(g.dst_address, "2001:db8::1"); /* canonical */
+
+    req = forward_req();
+    req.dst_address = NULL;
+    v_err(&req, &strict, "parameter_missing", "dst_address",
+          "The 'dst_address' parameter is required.");
+    req = forward_req();
+    req.has_dst_port = false;
+    v_err(&req, &strict, "parameter_missing", "dst_port", "The 'dst_port' parameter is required.");
+    req.has_dst_port = true;
+    req.dst_port = 0;
+    v_err(&req, &strict, "port_out_of_range", "dst_port",
+          "dst_port must be between 1 and 65535 (got 0).");
+    req.dst_port = 65536;
+    v_err(&req, &strict, "port_out_of_range", "dst_port",
+          "dst_port must be between 1 and 65535 (got 65536).");
+    req.dst_port = -22;
+    v_err(&req, &strict, "port_out_of_range", "dst_port", NULL);
+    req = forward_req();
+    req.dst_address = "192.168.88.0/24";
+    v_err(&req, &strict, "invalid_address", "dst_address", NULL);
+    req.dst_address = "127.0.0.1";
+    v_err(&req, &strict, "invalid_destination", "dst_address", NULL);
+    v_ok(&req, &lab, &g);
+    req.dst_address = "169.254.1.1";
+    v_err(&req, &lab, "invalid_destination", "dst_address", NULL);
+    /* Order: the destination before the duration. */
+    req.has_minutes = true;
+    req.minutes = 1;
+    v_err(&req, &lab, "invalid_destination", "dst_address", NULL);
+}
+
+static struct grant_request patch_req(void)
+{
+    return (struct grant_request){.kind = GRANT_ACCESS, .patch = true};
+}
+
+static void test_validate_patch(void **state)
+{
+    (void)state;
+    int64_t now = NOW_MS / 1000;
+    struct grant_request req = patch_req();
+    struct grant g;
+    v_err(&req, &strict, "parameter_missing", "expires_at",
+          "Send 'expires_at' (RFC 3339) and/or 'rate_limit_bps'.");
+    req.has_expires_at = true;
+    req.expires_at = now + 3600;
+    v_ok(&req, &strict, &g);
+    assert_int_equal(g.expires_at_ms, (now + 3600) * 1000);
+    assert_int_equal(g.rate_limit, 0);
+    /* The bound is the creation bound: GRANT_MINUTES_MAX minutes (24 h) from now. */
+    req.expires_at = now + GRANT_MINUTES_MAX * 60;
+    v_ok(&req, &strict, &g);
+    req.expires_at = now + 24 * 3600 + 1;
+    v_err(&req, &strict, "parameter_out_of_range", "expires_at",
+          "expires_at may be at most 24 hours from now.");
+    req.expires_at = now;
+    v_err(&req, &strict, "parameter_out_of_range", "expires_at",
+          "expires_at must be in the future.");
+    req.expires_at = now - 60;
+    v_err(&req, &strict, "parameter_out_of_range", "expires_at", NULL);
+    req.expires_at = now + 1;
+    v_ok(&req, &strict, &g);
+
+    /* Only the rate limit: expires_at_ms 0 means "keep". */
+    req = patch_req();
+    req.has_rate_limit = true;
+    req.rate_limit_bps = 0;
+    memset(&g, 0, sizeof g);
+    g.expires_at_ms = 123;
+    struct tg_err err;
+    assert_int_equal(grant_validate(&req, &strict, NOW_MS, &g, &err), 0);
+    assert_int_equal(g.expires_at_ms, 0);
+    assert_int_equal(g.rate_limit, 0);
+    req.rate_limit_bps = 65536;
+    v_ok(&req, &strict, &g);
+    assert_int_equal(g.rate_limit, 65536);
+    req.rate_limit_bps = 10;
+    v_err(&req, &strict, "parameter_out_of_range", "rate_limit_bps", NULL);
+    /* The rate limit is checked before the expiry. */
+    req.has_expires_at = true;
+    req.expires_at = now - 60;
+    v_err(&req, &strict, "parameter_out_of_range", "rate_limit_bps", NULL);
+    /* A PATCH ignores the creation members (they are not sent then). */
+    req = patch_req();
+    req.kind = GRANT_FORWARD;
+    req.has_expires_at = true;
+    req.expires_at = now + 60;
+    req.access_type = "telnet";
+    v_ok(&req, &strict, &g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +595,14 @@ int main(void)
         cmocka_unit_test(test_minutes),
         cmocka_unit_test(test_credential),
         cmocka_unit_test(test_kind_name_and_release),
+        cmocka_unit_test(test_release_wipes_password),
+        cmocka_unit_test(test_validate_access_defaults),
+        cmocka_unit_test(test_validate_access_type),
+        cmocka_unit_test(test_validate_minutes),
+        cmocka_unit_test(test_validate_rate_limit),
+        cmocka_unit_test(test_validate_source),
+        cmocka_unit_test(test_validate_forward),
+        cmocka_unit_test(test_validate_patch),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -172,6 +172,20 @@ static void test_releases_accept_null(void **state)
     site_note_release(NULL);
 }
 
+/* The password is wiped where the credential is released, not by every caller. */
+static void test_credential_release_wipes(void **state)
+{
+    (void)state;
+    struct credential c;
+    credential_generate(&c, "018bac1e-c6a0-79f7-ba86-2627de3e0196");
+    c.ip_address = strdup("100.64.0.2");
+    credential_release(&c);
+    assert_null(c.ip_address);
+    for (size_t i = 0; i < sizeof c.password; i++)
+        assert_int_equal(c.password[i], 0);
+    assert_string_equal(c.username, "tikgate-api"); /* only the secret goes */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -180,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_status_names),
         cmocka_unit_test(test_credential_generate),
         cmocka_unit_test(test_releases_accept_null),
+        cmocka_unit_test(test_credential_release_wipes),
     };
     return cmocka_run_group_tests_name("domain_site", tests, setup, NULL);
 }

@@ -99,7 +99,7 @@ void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack,
     uuid_v7(j.id);
     memcpy(j.site_id, site_id, 37);
     rand_base62(j.token, JOB_TOKEN_LEN);
-    j.kind = xstrdup("policy");
+    j.kind = JOB_KIND_POLICY;
     j.description = xstrdup("Apply policy");
     j.payload = xstrdup(payload ? payload : "reboot\t/system\t-\t\t0\n");
     j.express = express;

@@ -1,7 +1,7 @@
 /*
  * test_grants.c - grants in the store: port allocation in a range (distinct, full range
  * refused, reusable only after teardown), due grants, updates of live grants only, sealed
- * temporary passwords.
+ * temporary passwords, authorized_at read with the grant.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -202,19 +202,64 @@ static void test_list_active(void **state)
     assert_int_equal(insert(f, &b, site, "e1", now - 1), 0);
     struct grant *l = NULL;
     size_t n = 0;
-    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, &l, &n), 0);
+    assert_int_equal(
+        store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, NULL, &l, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(l[0].id, b.id); /* newest first */
     store_grant_array_free(l, n);
-    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, true, &l, &n), 0);
+    assert_int_equal(
+        store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, true, NULL, &l, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(l[0].id, a.id);
     store_grant_array_free(l, n);
-    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_FORWARD, false, &l, &n), 0);
+    assert_int_equal(
+        store_grant_list(f->s, f->tenant, site, GRANT_FORWARD, false, NULL, &l, &n), 0);
     assert_int_equal(n, 0);
     store_grant_array_free(l, n);
     grant_release(&a);
     grant_release(&b);
+}
+
+/* authorized_at: the start of the first accepted connection, read with the grant itself. */
+static void test_authorized_at(void **state)
+{
+    struct fx *f = *state;
+    char site[37];
+    fx_site(f, NULL, "10.99.0.2", true, site, NULL);
+    int64_t now = time_now_ms();
+    struct grant a, got;
+    assert_int_equal(insert(f, &a, site, "e1", now + 600000), 0);
+    assert_int_equal(store_grant_get(f->s, f->tenant, site, GRANT_ACCESS, a.id, &got), 0);
+    assert_int_equal(got.authorized_at_ms, 0);
+    grant_release(&got);
+    /* A refused source does not authorize anything. */
+    struct grant_connection refused = {.started_ms = now - 500, .ended_ms = now - 500};
+    snprintf(refused.source, sizeof refused.source, "198.51.100.9:1000");
+    snprintf(refused.outcome, sizeof refused.outcome, "refused");
+    assert_int_equal(store_grant_conn_insert(f->s, a.id, &refused), 0);
+    assert_int_equal(store_grant_conn_open(f->s, a.id, 1, "8.8.8.8:1001", now - 200), 0);
+    assert_int_equal(store_grant_conn_open(f->s, a.id, 2, "8.8.8.8:1002", now - 100), 0);
+    assert_int_equal(store_grant_get(f->s, f->tenant, site, GRANT_ACCESS, a.id, &got), 0);
+    assert_int_equal(got.authorized_at_ms, now - 200);
+    grant_release(&got);
+    struct grant *l = NULL;
+    size_t n = 0;
+    assert_int_equal(
+        store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, NULL, &l, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(l[0].authorized_at_ms, now - 200);
+    store_grant_array_free(l, n);
+    assert_int_equal(store_grant_get_any(f->s, a.id, &got), 0);
+    assert_int_equal(got.authorized_at_ms, now - 200);
+    grant_release(&got);
+    /* The edge's reconcile does not pay for it. */
+    assert_int_equal(store_grants_live(f->s, "e1", now, &l, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(l[0].authorized_at_ms, 0);
+    assert_string_equal(l[0].target_address, "10.99.0.2");
+    assert_int_equal(l[0].target_port, 8291);
+    store_grant_array_free(l, n);
+    grant_release(&a);
 }
 
 int main(void)
@@ -225,6 +270,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_due, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_update_live_only, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_list_active, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_authorized_at, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

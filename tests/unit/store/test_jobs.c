@@ -83,7 +83,7 @@ static void test_insert_get_events(void **state)
     size_t n = 0;
     char id2[37];
     fx_job(f, site, false, true, NULL, NULL, id2);
-    assert_int_equal(store_job_list(f->s, f->tenant, site, &all, &n), 0);
+    assert_int_equal(store_job_list(f->s, f->tenant, site, NULL, &all, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(all[0].id, id2); /* newest first */
     assert_string_equal(all[1].id, id);
@@ -92,7 +92,7 @@ static void test_insert_get_events(void **state)
     char other[37];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     assert_int_equal(store_job_get(f->s, other, site, id, &j), -ENOENT);
-    assert_int_equal(store_job_list(f->s, other, site, &all, &n), -ENOENT);
+    assert_int_equal(store_job_list(f->s, other, site, NULL, &all, &n), -ENOENT);
 }
 
 static void test_claim_pull_order(void **state)
@@ -172,25 +172,25 @@ static void test_router_update(void **state)
     fx_job(f, a, false, true, NULL, NULL, j3);
 
     claim_pull(f, a, j1);
-    assert_int_equal(store_job_router_update(f->s, j1, "busy"), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_BUSY), 0);
     assert_int_equal(status_of(f, j1), JOB_RUNNING);
-    assert_int_equal(store_job_router_update(f->s, j1, "bogus"), -EINVAL);
-    assert_int_equal(store_job_router_update(f->s, j1, "done"), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_STATUS_COUNT), -EINVAL);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_DONE), 0);
     assert_int_equal(status_of(f, j1), JOB_COMPLETED);
-    assert_int_equal(store_job_router_update(f->s, j1, "done"), -EBUSY);
-    assert_int_equal(store_job_router_update(f->s, j1, "fail"), -EBUSY);
-    assert_int_equal(store_job_router_update(f->s, j1, "busy"), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_DONE), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_FAIL), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_BUSY), -EBUSY);
 
     /* needs_ack false (a reboot): busy is already the end. */
     claim_pull(f, a, j2);
-    assert_int_equal(store_job_router_update(f->s, j2, "busy"), 0);
+    assert_int_equal(store_job_router_update(f->s, j2, JOB_ROUTER_BUSY), 0);
     assert_int_equal(status_of(f, j2), JOB_COMPLETED);
 
     claim_pull(f, a, j3);
-    assert_int_equal(store_job_router_update(f->s, j3, "fail"), 0);
+    assert_int_equal(store_job_router_update(f->s, j3, JOB_ROUTER_FAIL), 0);
     assert_int_equal(status_of(f, j3), JOB_FAILED);
     assert_int_equal(store_job_router_update(f->s, "00000000-0000-7000-8000-000000000000",
-                                             "done"),
+                                             JOB_ROUTER_DONE),
                      -ENOENT);
 
     struct job j;
@@ -240,7 +240,7 @@ static void test_update_cancel_one_tx(void **state)
     fx_job(f, a, false, true, NULL, NULL, j2);
     claim_pull(f, a, j1);
     assert_int_equal(store_tx_begin(f->s), 0);
-    assert_int_equal(store_job_router_update(f->s, j1, "done"), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_DONE), 0);
     assert_int_equal(store_job_cancel(f->s, f->tenant, a, j2), 0);
     assert_int_equal(status_of(f, j1), JOB_COMPLETED);
     assert_int_equal(status_of(f, j2), JOB_DELETED);
@@ -259,7 +259,7 @@ static void test_update_cancel_one_tx(void **state)
     assert_int_equal(store_tx_end(f->s, 0), 0);
     assert_int_equal(status_of(f, j2), JOB_DELETED);
     assert_int_equal(store_tx_begin(f->s), 0);
-    assert_int_equal(store_job_router_update(f->s, j1, "done"), 0);
+    assert_int_equal(store_job_router_update(f->s, j1, JOB_ROUTER_DONE), 0);
     assert_int_equal(store_tx_end(f->s, -EPERM), -EPERM);
     assert_int_equal(status_of(f, j1), JOB_RUNNING);
 }
@@ -346,8 +346,8 @@ static void test_idempotency(void **state)
     memcpy(j.id, "00000000-0000-7000-8000-0000000000aa", 37);
     memcpy(j.site_id, a, 37);
     memcpy(j.token, "tok0000000", 11);
-    char kind[] = "policy", desc[] = "d", payload[] = "", key[] = "key-1";
-    j.kind = kind;
+    char desc[] = "d", payload[] = "", key[] = "key-1";
+    j.kind = JOB_KIND_POLICY;
     j.description = desc;
     j.payload = payload;
     j.idempotency_key = key;

@@ -37,7 +37,7 @@ static void test_tenant_default_policy(void **state)
 
     struct policy *all = NULL;
     size_t n = 0;
-    assert_int_equal(store_policy_list(f->s, f->tenant, &all, &n), 0);
+    assert_int_equal(store_policy_list(f->s, f->tenant, NULL, &all, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(all[0].id, f->policy);
     store_policy_array_free(all, n);
@@ -108,7 +108,7 @@ static void test_policy_crud(void **state)
 
     struct policy *all = NULL;
     size_t n = 0;
-    assert_int_equal(store_policy_list(f->s, f->tenant, &all, &n), 0);
+    assert_int_equal(store_policy_list(f->s, f->tenant, NULL, &all, &n), 0);
     assert_int_equal(n, 2);
     store_policy_array_free(all, n);
 

@@ -110,13 +110,13 @@ static void test_other_master_key(void **state)
     assert_int_equal(store_job_get_any(f->s, jb, &j), -EBADMSG);
     struct job *jobs = NULL;
     size_t n = 0;
-    assert_int_equal(store_job_list(f->s, f->tenant, b, &jobs, &n), -EBADMSG);
+    assert_int_equal(store_job_list(f->s, f->tenant, b, NULL, &jobs, &n), -EBADMSG);
     assert_null(jobs);
     struct grant got;
     assert_int_equal(store_grant_get_any(f->s, g.id, &got), -EBADMSG);
     assert_int_equal(store_grant_get(f->s, f->tenant, a, GRANT_ACCESS, g.id, &got), -EBADMSG);
     struct grant *grants = NULL;
-    assert_int_equal(store_grant_list(f->s, f->tenant, a, GRANT_ACCESS, false, &grants, &n),
+    assert_int_equal(store_grant_list(f->s, f->tenant, a, GRANT_ACCESS, false, NULL, &grants, &n),
                      -EBADMSG);
     assert_int_equal(store_grants_live(f->s, "edge-1", time_now_ms(), &grants, &n), -EBADMSG);
     assert_null(grants);
@@ -133,7 +133,7 @@ static void test_other_master_key(void **state)
     assert_true(strlen(j.payload) > 0);
     job_release(&j);
     /* A router reporting on a failed job is told it is final. */
-    assert_int_equal(store_job_router_update(f->s, jb, "done"), -EBUSY);
+    assert_int_equal(store_job_router_update(f->s, jb, JOB_ROUTER_DONE), -EBUSY);
     assert_int_equal(store_job_cancel(f->s, f->tenant, a, ja), -EBUSY);
 
     /* With the right key back, the log says why; nothing was lost. */

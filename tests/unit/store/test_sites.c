@@ -43,7 +43,7 @@ static void test_site_insert_get(void **state)
 
     struct site *all = NULL;
     size_t n = 0;
-    assert_int_equal(store_site_list(f->s, f->tenant, &all, &n), 0);
+    assert_int_equal(store_site_list(f->s, f->tenant, NULL, &all, &n), 0);
     assert_int_equal(n, 1);
     store_site_array_free(all, n);
 }

@@ -69,7 +69,7 @@ static void test_user_crud(void **state)
     assert_int_equal(n, 2);
     struct user *l = NULL;
     size_t ln = 0;
-    assert_int_equal(store_user_list(f->s, f->tenant, &l, &ln), 0);
+    assert_int_equal(store_user_list(f->s, f->tenant, NULL, &l, &ln), 0);
     assert_int_equal(ln, 2);
     free(l);
     assert_int_equal(store_user_delete(f->s, f->tenant, a.id), 0);

@@ -1,7 +1,7 @@
 /*
- * test_enqueue.c - the router-side plans of transient grants (enqueue.c): a temporary user
+ * test_plan_grants.c - the router-side plans of transient grants (plan.c): a temporary user
  * in group full or tikgate-ro for access, a dst-nat rule (plus a masquerade on request) for
- * a forward, and their teardowns.
+ * a forward, and their teardowns; the kind and description of their jobs.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "enqueue.h"
+#include "plan.h"
 
 #define GID "0190a1b2-0000-7000-8000-000000000001"
 #define MGMT "100.64.0.0/10"
@@ -140,6 +140,32 @@ static void test_teardown(void **state)
     job_plan_release(&p);
 }
 
+static void test_job_kind_and_description(void **state)
+{
+    (void)state;
+    struct grant g;
+    char d[128];
+    make_grant(&g, GRANT_ACCESS);
+    assert_int_equal(job_grant_kind(&g), JOB_KIND_TRANSIENT_ACCESS);
+    job_grant_description(&g, JOB_GRANT_SETUP, d, sizeof d);
+    assert_string_equal(d, "Transient winbox access for tgUser01");
+    job_grant_description(&g, JOB_GRANT_REVOKE, d, sizeof d);
+    assert_string_equal(d, "Revoke transient access tgUser01");
+    job_grant_description(&g, JOB_GRANT_EXPIRE, d, sizeof d);
+    assert_string_equal(d, "Expire transient access tgUser01");
+    make_grant(&g, GRANT_FORWARD);
+    assert_int_equal(job_grant_kind(&g), JOB_KIND_TRANSIENT_FORWARD);
+    job_grant_description(&g, JOB_GRANT_SETUP, d, sizeof d);
+    assert_string_equal(d, "Transient forward to 192.168.88.10:80");
+    job_grant_description(&g, JOB_GRANT_REVOKE, d, sizeof d);
+    assert_string_equal(d, "Revoke transient forward 192.168.88.10");
+    job_grant_description(&g, JOB_GRANT_EXPIRE, d, sizeof d);
+    assert_string_equal(d, "Expire transient forward 192.168.88.10");
+    char small[10];
+    job_grant_description(&g, JOB_GRANT_SETUP, small, sizeof small);
+    assert_string_equal(small, "Transient"); /* truncated, terminated */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +174,7 @@ int main(void)
         cmocka_unit_test(test_forward_plain),
         cmocka_unit_test(test_forward_masquerade),
         cmocka_unit_test(test_teardown),
+        cmocka_unit_test(test_job_kind_and_description),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,51 @@
+/*
+ * paging.c - the cursor check of the keyset-paged lists (struct store_page).
+ *
+ * A page starts after the item named by after_id, in the list's own order;
+ * each list's statement compares its sort key with that item's (a subquery on
+ * the id). This file answers the question those statements cannot: does
+ * after_id name an item of this very list (same tenant, site and kind)? One
+ * statement serves every list, so the check costs one cache slot.
+ */
+#include "sqlite_int.h"
+
+#include <errno.h>
+
+int store_page_check(struct store_conn *c, enum store_list list, const struct store_page *page,
+                     const char *scope, const char *scope2)
+{
+    if (!page || !page->after_id)
+        return 0;
+    static const char sql[] =
+        "SELECT CASE ?1 "
+        "WHEN 0 THEN EXISTS (SELECT 1 FROM sites WHERE id = ?2 AND tenant_id = ?3) "
+        "WHEN 1 THEN EXISTS (SELECT 1 FROM jobs WHERE id = ?2 AND site_id = ?3) "
+        "WHEN 2 THEN EXISTS (SELECT 1 FROM grants WHERE id = ?2 AND site_id = ?3 AND kind = ?4) "
+        "WHEN 3 THEN EXISTS (SELECT 1 FROM users WHERE id = ?2 AND tenant_id = ?3) "
+        "WHEN 4 THEN EXISTS (SELECT 1 FROM api_keys WHERE id = ?2 AND tenant_id = ?3) "
+        "WHEN 5 THEN EXISTS (SELECT 1 FROM policies WHERE id = ?2 AND tenant_id = ?3) "
+        "ELSE 0 END";
+    _Static_assert(STORE_LIST_SITES == 0 && STORE_LIST_JOBS == 1 && STORE_LIST_GRANTS == 2 &&
+                       STORE_LIST_USERS == 3 && STORE_LIST_API_KEYS == 4 &&
+                       STORE_LIST_POLICIES == 5,
+                   "the CASE arms above follow enum store_list");
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int(st, 1, (int)list);
+    bind_text(st, 2, page->after_id);
+    bind_text(st, 3, scope);
+    bind_text(st, 4, scope2);
+    int rc = sqlite3_step(st);
+    int found = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return store_map_rc(c, rc);
+    return found ? 0 : -EINVAL;
+}
+
+void store_bind_page(sqlite3_stmt *st, int i, const struct store_page *page)
+{
+    bind_text(st, i, page ? page->after_id : NULL);
+    sqlite3_bind_int(st, i + 1, page ? page->limit : -1);
+}
