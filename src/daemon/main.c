@@ -140,6 +140,7 @@ static int serve(struct store *st, const struct config *cfg)
         .connect_timeout_ms = 2000,
         .io_timeout_ms = 10000,
         .lease_ms = 120000,
+        .reboot_confirm_ms = 90000, /* within the lease: a running job is not re-queued */
         .poll_interval_s = (int)cfg->poll_interval,
         .run_dispatcher = has_role(cfg, "dispatcher"),
         .run_scheduler = has_role(cfg, "scheduler"),
@@ -164,6 +165,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .web_dir = web,
                 .max_body = cfg->max_body,
                 .poll_interval_s = (int)cfg->poll_interval,
+                .pull_lease_s = (int)cfg->pull_lease,
                 .jobs_queued = wake_dispatcher,
                 .jobs_ctx = disp,
                 .entry_point = cfg->entry_point,
