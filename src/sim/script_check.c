@@ -156,8 +156,7 @@ static int read_path(struct chk *c, size_t *i, size_t e, char path[96])
     if (!path_exists(c, path, false))
         return bad(c, t->line, "bad command name %s", short_tok(t, tb));
     (*i)++;
-    while (*i < e && c->p->t[*i].k == TOK_WORD &&
-           !(*i + 1 < e && c->p->t[*i + 1].k == TOK_EQ)) {
+    while (*i < e && c->p->t[*i].k == TOK_WORD && !(*i + 1 < e && c->p->t[*i + 1].k == TOK_EQ)) {
         char cand[96];
         int w = snprintf(cand, sizeof cand, "%s/%.*s", path, (int)c->p->t[*i].n, c->p->t[*i].s);
         if (w < 0 || (size_t)w >= sizeof cand || !path_exists(c, cand, false))
@@ -200,8 +199,9 @@ static int check_string(struct chk *c, const struct script_tok *t)
         if (ch == '\\' && i + 1 < t->n) {
             char nx = t->s[++i];
             if (nx == '?' && c->o->ver_major >= 7)
-                return bad(c, t->line, "syntax error: \\? is not an escape in RouterOS v7 (removed "
-                                       "in 7.1rc2; write ?)");
+                return bad(c, t->line,
+                           "syntax error: \\? is not an escape in RouterOS v7 (removed "
+                           "in 7.1rc2; write ?)");
             if (!strchr("\"\\$nrt\n?", nx))
                 return bad(c, t->line, "syntax error: unknown escape \\%c", nx);
             continue;
@@ -211,7 +211,8 @@ static int check_string(struct chk *c, const struct script_tok *t)
             while (j < t->n && script_var_char(t->s[j]))
                 j++;
             if (j == i + 1)
-                return bad(c, t->line, "syntax error: $ without a variable name (escape it as \\$)");
+                return bad(c, t->line,
+                           "syntax error: $ without a variable name (escape it as \\$)");
             if (!var_declared(c, t->s + i + 1, j - i - 1))
                 return bad(c, t->line, "undefined variable %.*s", (int)(j - i - 1), t->s + i + 1);
             i = j - 1;
@@ -435,7 +436,8 @@ static int check_cmd(struct chk *c, const struct script_stmt *s)
         bool local = script_is_word(t, ":local");
         i++;
         if (i >= e || p->t[i].k != TOK_WORD)
-            return bad(c, line, "syntax error: %s needs a variable name", local ? ":local" : ":set");
+            return bad(c, line, "syntax error: %s needs a variable name",
+                       local ? ":local" : ":set");
         const struct script_tok *nt = &p->t[i];
         for (size_t k = 0; k < nt->n; k++)
             if (!script_var_char(nt->s[k]))

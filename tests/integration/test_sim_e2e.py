@@ -59,7 +59,7 @@ class SimEndToEnd(tg.DaemonTest):
             self.assertTrue(wait_for(lambda: '127.0.0.0/8' in {
                 x['name']: x for x in sim.menu('/ip/service')}['api']['address'], 10), sim.log())
             self.assertEqual(s['tunnel_address'], sim.address)
-            self.assertEqual(s['model'], 'tikgate-sim')
+            self.assertEqual(s['model'], 'RB5009UG+S+')  # the sim's default board
             users = [u['name'] for u in sim.menu('/user')]
             self.assertIn('tikgate-api', users)
             self.assertIn('tikgate-poll', [x['name'] for x in sim.menu('/system/scheduler')])

@@ -489,6 +489,121 @@ static void test_nul_bytes(void **unused)
     assert_string_equal(st.identity, "MikroTik");
 }
 
+/* Scheduler scripts run with their policy= (fidelity §3): a reboot without it is refused. */
+static void test_policies(void **unused)
+{
+    (void)unused;
+    host.policy = "read,write,policy,test,password,sensitive"; /* tikgate's old poll policy */
+    st.reboot_pending = false;
+    assert_int_equal(run(":do { /system reboot } on-error={ :log error \"refused\" }"),
+                     SIM_SCRIPT_OK);
+    assert_false(st.reboot_pending);
+    assert_int_equal(rep.caught, 1);
+    assert_string_equal(logs.lines[logs.n - 1], "error:refused");
+    assert_int_equal(run("/system reboot"), SIM_SCRIPT_FAILED);
+    assert_non_null(strstr(rep.err, "not enough permissions (9)"));
+    host.policy = "read,write,test";
+    assert_int_equal(run("/user add name=x group=full"), SIM_SCRIPT_FAILED);
+    assert_non_null(strstr(rep.err, "policy"));
+    host.policy = "read";
+    assert_int_equal(run("/system identity set name=\"no\""), SIM_SCRIPT_FAILED);
+    assert_string_equal(st.identity, "MikroTik");
+    host.policy = "reboot,read,write,policy,test,password,sensitive";
+    assert_int_equal(run("/system reboot"), SIM_SCRIPT_REBOOT);
+    assert_true(st.reboot_pending);
+    st.reboot_pending = false;
+    host.policy = NULL;
+}
+
+/* Version and board decide what parses (fidelity #2, #9). */
+static void test_version_and_board(void **unused)
+{
+    (void)unused;
+    sim_state_release(&st);
+    h_state_opts(&st, "7.15", "CHR", false);
+    /* no /system routerboard on CHR: the whole script is refused */
+    assert_int_equal(run("/system identity set name=\"a\"\n"
+                         ":local m [/system routerboard get model]\n"),
+                     SIM_SCRIPT_SYNTAX);
+    assert_string_equal(st.identity, "MikroTik");
+    /* read through :parse inside :do, it is a run-time error on-error catches */
+    assert_int_equal(run(":local model [/system resource get board-name]\n"
+                         ":do {\n"
+                         ":local f [:parse \":return [/system routerboard get model]\"]\n"
+                         ":set model [$f]\n"
+                         "} on-error={ :log info \"no routerboard\" }\n"
+                         ":log info $model\n"),
+                     SIM_SCRIPT_OK);
+    assert_string_equal(logs.lines[logs.n - 1], "info:CHR");
+    assert_int_equal(rep.caught, 1);
+    /* before 7.16 an on-error around /import does not catch the file's syntax error */
+    static const char f2[] = "/system identity set name=\"in2\"\n/oops\n";
+    assert_int_equal(sim_files_put(&files, "f2.rsc", f2, sizeof f2 - 1), 0);
+    assert_int_equal(run(":do { /import file-name=\"f2.rsc\" } on-error={ :log info \"caught\" }"),
+                     SIM_SCRIPT_FAILED);
+    assert_string_equal(st.identity, "MikroTik");
+    assert_int_equal(rep.caught, 0);
+    /* no wireguard before 7.8 */
+    sim_state_release(&st);
+    h_state_opts(&st, "7.7", NULL, false);
+    assert_int_equal(run("/interface wireguard add name=wg1"), SIM_SCRIPT_SYNTAX);
+    assert_int_equal(run(":local m [/system routerboard get model]\n:log info $m\n"),
+                     SIM_SCRIPT_OK);
+    assert_string_equal(logs.lines[logs.n - 1], "info:RB5009UG+S+");
+    sim_state_release(&st);
+    h_state_opts(&st, "7.8", NULL, false);
+    assert_int_equal(run("/interface wireguard add name=wg1 listen-port=13232"), SIM_SCRIPT_OK);
+    assert_non_null(get(SIM_M_INTERFACE, "wg1", "type"));
+    /* RouterOS 6 has no /a/b paths */
+    sim_state_release(&st);
+    h_state_opts(&st, "6.49", NULL, false);
+    assert_int_equal(run("/ip/service set ssh port=22"), SIM_SCRIPT_SYNTAX);
+    assert_int_equal(run("/ip service set ssh port=22"), SIM_SCRIPT_OK);
+}
+
+/* The defconf firewall: [find dynamic=no] and place-before the first static rule (#5, #6). */
+static void test_defconf_placement(void **unused)
+{
+    (void)unused;
+    sim_state_release(&st);
+    h_state_opts(&st, "7.16", NULL, true);
+    const struct sim_menu *m = &st.menus[SIM_M_FILTER];
+    size_t n0 = m->n;
+    /* place-before=0 names the dynamic dummy rule: refused; [find] takes it and fails */
+    assert_int_equal(run("/ip firewall filter add chain=input comment=\"x\" place-before=0"),
+                     SIM_SCRIPT_FAILED);
+    assert_non_null(strstr(rep.err, "builtin"));
+    assert_int_equal(run("/ip firewall filter remove [find]"), SIM_SCRIPT_FAILED);
+    assert_non_null(strstr(rep.err, "dynamic"));
+    assert_int_equal(run("/ip firewall filter add chain=input comment=\"top\" "
+                         "place-before=[:pick [/ip firewall filter find dynamic=no] 0]\n"
+                         ":log info [:len [/ip firewall filter find dynamic=no]]\n"),
+                     SIM_SCRIPT_OK);
+    assert_string_equal(sim_item_get(m, &m->items[1], "comment"), "top");
+    assert_true(sim_item_dynamic(m, &m->items[0]));
+    assert_int_equal(run("/ip firewall filter remove [find dynamic=no]"), SIM_SCRIPT_OK);
+    assert_int_equal(m->n, 1);
+    assert_true(n0 > 1);
+}
+
+/* check-for-updates, then install only a new version (#10). */
+static void test_package_update(void **unused)
+{
+    (void)unused;
+    assert_int_equal(run("/system package update install"), SIM_SCRIPT_FAILED);
+    free(st.latest_version);
+    st.latest_version = strdup("7.17");
+    st.reboot_pending = false;
+    assert_int_equal(run("/system package update check-for-updates once\n:delay 3s\n"
+                         ":local s [/system package update get status]\n"
+                         ":if ($s = \"New version is available\") do={\n"
+                         "/system package update install\n"
+                         "} else={ :error \"no\" }\n"),
+                     SIM_SCRIPT_REBOOT);
+    assert_string_equal(st.opt.version, "7.17");
+    assert_true(st.reboot_pending);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +616,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reboot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_and_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nul_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_and_board, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defconf_placement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_package_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
