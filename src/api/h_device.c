@@ -277,8 +277,16 @@ void h_device_adopt(struct api_call *call)
     }
     char device_token[SITE_TOKEN_LEN + 1];
     rand_base62(device_token, SITE_TOKEN_LEN);
-    r = store_site_adopt(call->api->store, s.id, call->req->body, f.identity, f.model, f.serial,
-                         f.version, f.tunnel, device_token);
+    struct store_adoption adoption = {
+        .facts = call->req->body,
+        .identity = f.identity,
+        .model = f.model,
+        .serial = f.serial,
+        .version = f.version,
+        .tunnel_address = f.tunnel,
+        .device_token = device_token,
+    };
+    r = store_site_adopt(call->api->store, s.id, &adoption);
     if (r < 0) {
         api_fail_store(call, r, "site");
         goto out;

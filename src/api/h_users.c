@@ -212,10 +212,10 @@ void h_users_update(struct api_call *call)
     enum user_role role = u.role;
     const char *password = NULL;
     bool disabled = u.disabled;
-    if ((r = body_role(call, &role, &err)) < 0 ||
-        (r = body_bool(call->body, "disabled", "disabled", &disabled, &err)) < 0 ||
-        (r = body_string(call->body, "password", "password", &password, &err)) < 0 ||
-        (password && (r = user_check_password(password, &err)) < 0)) {
+    if (body_role(call, &role, &err) < 0 ||
+        body_bool(call->body, "disabled", "disabled", &disabled, &err) < 0 ||
+        body_string(call->body, "password", "password", &password, &err) < 0 ||
+        (password && user_check_password(password, &err) < 0)) {
         api_send_error(call, &err);
         return;
     }

@@ -129,43 +129,52 @@ bool cidr_contains_sockaddr(const struct cidr *c, const struct sockaddr *sa)
     return false;
 }
 
+/* Pre-parsed prefixes (the tables below are checked against cidr_parse() by test_cidr.c). */
+#define V4(a, b, c, d, p) {.family = AF_INET, .addr = {a, b, c, d}, .prefix = p}
+#define V6(p, ...) {.family = AF_INET6, .addr = {__VA_ARGS__}, .prefix = p}
+
+/* In the order of the default policy's trusted networks (domain/policy.c), which the API shows. */
+const struct cidr cidr_rfc1918[CIDR_RFC1918_COUNT] = {
+    V4(10, 0, 0, 0, 8),    /* 10.0.0.0/8 */
+    V4(192, 168, 0, 0, 16), /* 192.168.0.0/16 */
+    V4(172, 16, 0, 0, 12), /* 172.16.0.0/12 */
+};
+
 struct class_range {
-    const char *net;
+    struct cidr net;
     enum cidr_class cls;
 };
 
 /* Ordered: the first match wins. */
 static const struct class_range class_table[] = {
-    {"0.0.0.0/8", CIDR_CLASS_THIS_NET},
-    {"10.0.0.0/8", CIDR_CLASS_PRIVATE},
-    {"100.64.0.0/10", CIDR_CLASS_RESERVED},
-    {"127.0.0.0/8", CIDR_CLASS_LOOPBACK},
-    {"169.254.0.0/16", CIDR_CLASS_LINK_LOCAL},
-    {"172.16.0.0/12", CIDR_CLASS_PRIVATE},
-    {"192.0.0.0/24", CIDR_CLASS_RESERVED},
-    {"192.0.2.0/24", CIDR_CLASS_RESERVED},
-    {"192.168.0.0/16", CIDR_CLASS_PRIVATE},
-    {"198.18.0.0/15", CIDR_CLASS_RESERVED},
-    {"198.51.100.0/24", CIDR_CLASS_PUBLIC}, /* documentation range, used by the seeds as "public" */
-    {"203.0.113.0/24", CIDR_CLASS_PUBLIC},  /* documentation range, used by the seeds as "public" */
-    {"224.0.0.0/4", CIDR_CLASS_MULTICAST},
-    {"255.255.255.255/32", CIDR_CLASS_BROADCAST},
-    {"240.0.0.0/4", CIDR_CLASS_RESERVED},
-    {"::/128", CIDR_CLASS_THIS_NET},
-    {"::1/128", CIDR_CLASS_LOOPBACK},
-    {"fc00::/7", CIDR_CLASS_PRIVATE},
-    {"fe80::/10", CIDR_CLASS_LINK_LOCAL},
-    {"ff00::/8", CIDR_CLASS_MULTICAST},
-    {"2001:db8::/32", CIDR_CLASS_RESERVED},
+    {V4(0, 0, 0, 0, 8), CIDR_CLASS_THIS_NET},          /* 0.0.0.0/8 */
+    {V4(10, 0, 0, 0, 8), CIDR_CLASS_PRIVATE},          /* 10.0.0.0/8 */
+    {V4(100, 64, 0, 0, 10), CIDR_CLASS_RESERVED},      /* 100.64.0.0/10 */
+    {V4(127, 0, 0, 0, 8), CIDR_CLASS_LOOPBACK},        /* 127.0.0.0/8 */
+    {V4(169, 254, 0, 0, 16), CIDR_CLASS_LINK_LOCAL},   /* 169.254.0.0/16 */
+    {V4(172, 16, 0, 0, 12), CIDR_CLASS_PRIVATE},       /* 172.16.0.0/12 */
+    {V4(192, 0, 0, 0, 24), CIDR_CLASS_RESERVED},       /* 192.0.0.0/24 */
+    {V4(192, 0, 2, 0, 24), CIDR_CLASS_RESERVED},       /* 192.0.2.0/24 */
+    {V4(192, 168, 0, 0, 16), CIDR_CLASS_PRIVATE},      /* 192.168.0.0/16 */
+    {V4(198, 18, 0, 0, 15), CIDR_CLASS_RESERVED},      /* 198.18.0.0/15 */
+    {V4(198, 51, 100, 0, 24), CIDR_CLASS_PUBLIC},      /* documentation range, used by the seeds as "public" */
+    {V4(203, 0, 113, 0, 24), CIDR_CLASS_PUBLIC},       /* documentation range, used by the seeds as "public" */
+    {V4(224, 0, 0, 0, 4), CIDR_CLASS_MULTICAST},       /* 224.0.0.0/4 */
+    {V4(255, 255, 255, 255, 32), CIDR_CLASS_BROADCAST}, /* 255.255.255.255/32 */
+    {V4(240, 0, 0, 0, 4), CIDR_CLASS_RESERVED},        /* 240.0.0.0/4 */
+    {V6(128, 0), CIDR_CLASS_THIS_NET},                 /* ::/128 */
+    {V6(128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1), CIDR_CLASS_LOOPBACK}, /* ::1/128 */
+    {V6(7, 0xfc), CIDR_CLASS_PRIVATE},                 /* fc00::/7 */
+    {V6(10, 0xfe, 0x80), CIDR_CLASS_LINK_LOCAL},       /* fe80::/10 */
+    {V6(8, 0xff), CIDR_CLASS_MULTICAST},               /* ff00::/8 */
+    {V6(32, 0x20, 0x01, 0x0d, 0xb8), CIDR_CLASS_RESERVED}, /* 2001:db8::/32 */
 };
 
 enum cidr_class cidr_classify(const struct cidr *c)
 {
     for (size_t i = 0; i < sizeof class_table / sizeof class_table[0]; i++) {
-        struct cidr r;
-        if (cidr_parse(class_table[i].net, CIDR_STRICT, &r) < 0)
-            continue;
-        if (r.family == c->family && cidr_contains(&r, c->family, c->addr))
+        const struct cidr *r = &class_table[i].net;
+        if (r->family == c->family && cidr_contains(r, c->family, c->addr))
             return class_table[i].cls;
     }
     return CIDR_CLASS_PUBLIC;
@@ -173,11 +182,9 @@ enum cidr_class cidr_classify(const struct cidr *c)
 
 bool cidr_is_rfc1918(const struct cidr *c)
 {
-    static const char *nets[] = {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"};
-    for (size_t i = 0; i < 3; i++) {
-        struct cidr r;
-        cidr_parse(nets[i], CIDR_STRICT, &r);
-        if (cidr_contains(&r, c->family, c->addr) && c->prefix >= r.prefix)
+    for (size_t i = 0; i < CIDR_RFC1918_COUNT; i++) {
+        const struct cidr *r = &cidr_rfc1918[i];
+        if (cidr_contains(r, c->family, c->addr) && c->prefix >= r->prefix)
             return true;
     }
     return false;

@@ -3,7 +3,7 @@
  *
  * Used by the domain (policy networks, grant allow-lists), the edge (source
  * checks at accept) and the simulator (service address lists). Pure functions,
- * no allocation.
+ * no allocation; the tables are constant.
  */
 #ifndef TG_CIDR_H
 #define TG_CIDR_H
@@ -55,5 +55,12 @@ enum cidr_class {
 enum cidr_class cidr_classify(const struct cidr *c);
 /* True for 10/8, 172.16/12, 192.168/16 (RFC 1918) only. */
 bool cidr_is_rfc1918(const struct cidr *c);
+
+/*
+ * The RFC 1918 networks, parsed: 10.0.0.0/8, 192.168.0.0/16, 172.16.0.0/12,
+ * in that order (the default policy lists them so).
+ */
+#define CIDR_RFC1918_COUNT 3
+extern const struct cidr cidr_rfc1918[CIDR_RFC1918_COUNT];
 
 #endif

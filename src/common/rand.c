@@ -1,5 +1,7 @@
 #include "rand.h"
 
+#include "clock.h"
+
 #include <ctype.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -32,9 +34,7 @@ static unsigned uuid_counter;
 
 void uuid_v7(char out[UUID_STR_LEN])
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    uint64_t ms = (uint64_t)clock_real_ms();
     unsigned char b[16];
     randombytes_buf(b, sizeof b);
     pthread_mutex_lock(&uuid_lock);

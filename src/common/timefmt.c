@@ -1,5 +1,7 @@
 #include "timefmt.h"
 
+#include "clock.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -8,16 +10,12 @@
 
 int64_t time_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec;
+    return clock_real_ms() / 1000;
 }
 
 int64_t time_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return clock_real_ms();
 }
 
 void time_format_rfc3339(int64_t t, char out[RFC3339_LEN])

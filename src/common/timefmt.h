@@ -14,7 +14,7 @@
 
 #define RFC3339_LEN 26 /* "2024-06-22T04:33:29+00:00" + NUL */
 
-/* Wall-clock time in Unix seconds / milliseconds. */
+/* Wall-clock time in Unix seconds / milliseconds (time_now_ms() is clock_real_ms()). */
 int64_t time_now(void);
 int64_t time_now_ms(void);
 /* Formats t (Unix seconds) into out. */

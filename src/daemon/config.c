@@ -13,10 +13,20 @@
 #define TG_SHARE_DIR "."
 #endif
 
-/* K_CIDRS: a comma list of IPv4/IPv6 prefixes, validated at start and stored without spaces
- * ("10.0.0.0/8, fd00::/8" -> "10.0.0.0/8,fd00::/8"): it goes verbatim into every router's
- * /ip service address, user address and management filter. */
-enum key_kind { K_STR, K_BOOL, K_UINT, K_UINT32, K_SIZE, K_CIDRS };
+/*
+ * What a value may be. Numbers are decimal and never 0.
+ * K_UINT: 1..86 400 (counts, and seconds up to a day), an unsigned.
+ * K_MS: a duration in milliseconds, 1..3 600 000 (one hour), an unsigned.
+ * K_SIZE: bytes, 1..SIZE_MAX, a size_t.
+ * K_PORTS: "LO-HI", 1 <= LO <= HI <= 65535, a struct config_port_range.
+ * K_CIDRS: a comma list of IPv4/IPv6 prefixes without host bits, a char * stored without
+ *   spaces ("10.0.0.0/8, fd00::/8" -> "10.0.0.0/8,fd00::/8"): it goes verbatim into every
+ *   router's /ip service address, user address and management filter.
+ */
+enum key_kind { K_STR, K_BOOL, K_UINT, K_MS, K_SIZE, K_PORTS, K_CIDRS };
+
+#define UINT_KEY_MAX 86400 /* one day in seconds */
+#define MS_KEY_MAX 3600000 /* one hour in milliseconds */
 
 struct key {
     const char *name; /* short form; the env name is TIKGATE_ + upper-case */
@@ -35,7 +45,7 @@ static const struct key keys[] = {
     {"roles", K_STR, OFF(roles), "api,scheduler,dispatcher,edge", "roles this process runs"},
     {"entry_point", K_STR, OFF(entry_point), "localhost", "public host name of this edge"},
     {"edge_listen", K_STR, OFF(edge_listen), "0.0.0.0", "address the edge binds"},
-    {"edge_ports", K_STR, OFF(edge_ports), "40000-59999", "port range for grants"},
+    {"edge_ports", K_PORTS, OFF(edge_ports), "40000-59999", "port range for grants"},
     {"allow_private_sources", K_BOOL, OFF(allow_private_sources), "0",
      "accept private/loopback allow-lists"},
     {"management_networks", K_CIDRS, OFF(management_networks), "100.64.0.0/10",
@@ -54,8 +64,16 @@ static const struct key keys[] = {
     {"pull_lease", K_UINT, OFF(pull_lease), "600",
      "seconds a pulled job may go unstarted before it is handed out again (3 times at most)"},
     {"job_max_attempts", K_UINT, OFF(job_max_attempts), "5", "push attempts before a job fails"},
-    {"job_backoff_ms", K_UINT32, OFF(job_backoff_ms), "1000", "first push retry delay (ms)"},
+    {"job_backoff_ms", K_MS, OFF(job_backoff_ms), "1000", "first push retry delay (ms)"},
+    {"job_backoff_max_ms", K_MS, OFF(job_backoff_max_ms), "60000",
+     "cap of the push retry delay (ms)"},
+    {"job_lease_ms", K_MS, OFF(job_lease_ms), "120000",
+     "a job pushed longer than this is re-queued (ms)"},
     {"dispatch_workers", K_UINT, OFF(dispatch_workers), "4", "parallel express pushes"},
+    {"ros_connect_timeout_ms", K_MS, OFF(ros_connect_timeout_ms), "2000",
+     "RouterOS API connect timeout of a push (ms)"},
+    {"ros_io_timeout_ms", K_MS, OFF(ros_io_timeout_ms), "10000",
+     "RouterOS API reply timeout of a push (ms)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -73,6 +91,44 @@ static const struct key *find_key(const char *name)
         if (strcmp(keys[i].name, norm) == 0)
             return &keys[i];
     return NULL;
+}
+
+/* "40000-59999" -> lo, hi; -EINVAL when malformed. */
+static int parse_port_range(const char *s, struct config_port_range *ret)
+{
+    char *end;
+    long a = strtol(s, &end, 10);
+    if (*end != '-')
+        return -EINVAL;
+    long b = strtol(end + 1, &end, 10);
+    if (*end || a < 1 || b > 65535 || a > b)
+        return -EINVAL;
+    ret->lo = (int)a;
+    ret->hi = (int)b;
+    return 0;
+}
+
+/* "api,edge" -> CONFIG_ROLE_API | CONFIG_ROLE_EDGE; unknown names count for nothing. */
+static unsigned parse_roles(const char *s)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"api", CONFIG_ROLE_API},
+                 {"scheduler", CONFIG_ROLE_SCHEDULER},
+                 {"dispatcher", CONFIG_ROLE_DISPATCHER},
+                 {"edge", CONFIG_ROLE_EDGE}};
+    unsigned mask = 0;
+    while (s && *s) {
+        size_t n = strcspn(s, ",");
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            if (strlen(names[i].name) == n && strncmp(s, names[i].name, n) == 0)
+                mask |= names[i].bit;
+        s += n;
+        if (*s == ',')
+            s++;
+    }
+    return mask;
 }
 
 static int set_value(struct config *cfg, const struct key *k, const char *v, const char *origin)
@@ -129,8 +185,15 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
         *slot = out;
         return 0;
     }
+    case K_PORTS:
+        if (parse_port_range(v, (struct config_port_range *)(void *)(base + k->offset)) < 0) {
+            fprintf(stderr, "tikgated: %s '%s' is not a range like 40000-59999 (%s)\n", k->name,
+                    v, origin);
+            return -EINVAL;
+        }
+        return 0;
     case K_UINT:
-    case K_UINT32:
+    case K_MS:
     case K_SIZE: {
         char *end;
         errno = 0;
@@ -138,11 +201,11 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
         if (errno || *end || !*v || n == 0)
             goto bad;
         if (k->kind == K_UINT) {
-            if (n > 86400)
+            if (n > UINT_KEY_MAX)
                 goto bad;
             *(unsigned *)(void *)(base + k->offset) = (unsigned)n;
-        } else if (k->kind == K_UINT32) {
-            if (n > 3600000)
+        } else if (k->kind == K_MS) {
+            if (n > MS_KEY_MAX)
                 goto bad;
             *(unsigned *)(void *)(base + k->offset) = (unsigned)n;
         } else {
@@ -211,7 +274,8 @@ static int load_file(struct config *cfg, const char *path)
 void config_usage(const char *prog)
 {
     fprintf(stderr, "usage: %s [options] [tenant-create NAME]\n\noptions (also TIKGATE_<NAME> "
-                    "in the environment or NAME = value in --config FILE):\n",
+                    "in the environment or NAME = value in --config FILE;\n"
+                    "the command line wins over the environment, the environment over the file):\n",
             prog);
     fprintf(stderr, "  --config=FILE  %-24s\n", "configuration file");
     for (size_t i = 0; i < N_KEYS; i++) {
@@ -223,6 +287,8 @@ void config_usage(const char *prog)
         fprintf(stderr, "  %-26s %s%s%s%s\n", flag, keys[i].help, keys[i].def ? " [" : "",
                 keys[i].def ? keys[i].def : "", keys[i].def ? "]" : "");
     }
+    fprintf(stderr, "numbers are 1..%d (counts, seconds); (ms) durations are 1..%d (one hour)\n",
+            UINT_KEY_MAX, MS_KEY_MAX);
 }
 
 int config_load(struct config *cfg, int argc, char **argv, char ***ret_args, int *ret_nargs)
@@ -299,6 +365,7 @@ int config_load(struct config *cfg, int argc, char **argv, char ***ret_args, int
         if (set_value(cfg, k, val, "command line") < 0)
             return -EINVAL;
     }
+    cfg->roles_mask = parse_roles(cfg->roles);
     if (!cfg->database)
         cfg->database = xasprintf("sqlite:%s/tikgate.db", cfg->data_dir);
     if (!cfg->public_url)

@@ -11,14 +11,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The roles a process runs (TIKGATE_ROLES, comma-separated names), as bits of config.roles_mask. */
+enum config_role {
+    CONFIG_ROLE_API = 1u << 0,        /* "api": HTTP API and portal */
+    CONFIG_ROLE_SCHEDULER = 1u << 1,  /* "scheduler" */
+    CONFIG_ROLE_DISPATCHER = 1u << 2, /* "dispatcher": express push */
+    CONFIG_ROLE_EDGE = 1u << 3,       /* "edge": the relay */
+};
+
+struct config_port_range {
+    int lo, hi; /* 1 <= lo <= hi <= 65535 */
+};
+
 struct config {
     char *listen;
     char *database;
     char *data_dir;
-    char *roles;
+    char *roles;           /* as given, e.g. "api,scheduler" */
+    unsigned roles_mask;   /* enum config_role bits of roles; unknown names are ignored */
     char *entry_point;
     char *edge_listen;
-    char *edge_ports;
+    struct config_port_range edge_ports; /* TIKGATE_EDGE_PORTS "40000-59999" */
     bool allow_private_sources;
     char *management_networks;
     char *bootstrap_token;
@@ -33,18 +46,27 @@ struct config {
     unsigned poll_interval;      /* seconds between router heartbeats */
     unsigned pull_lease;         /* seconds a pulled job may wait for the router's busy */
     unsigned job_max_attempts;   /* express-push attempts before a job fails */
-    unsigned job_backoff_ms;     /* first retry delay (doubles, capped at 60 s) */
+    unsigned job_backoff_ms;     /* first retry delay (doubles, capped at job_backoff_max_ms) */
+    unsigned job_backoff_max_ms; /* cap of the retry delay */
+    unsigned job_lease_ms;       /* a job running longer than this goes back to the queue */
     unsigned dispatch_workers;   /* parallel express pushes */
+    unsigned ros_connect_timeout_ms; /* RouterOS API connect timeout (express push) */
+    unsigned ros_io_timeout_ms;      /* RouterOS API reply timeout (express push) */
 };
 
 /*
- * Fills cfg from all sources. argv options: --listen=ADDR (or --listen ADDR)
- * and the other keys in long form; positional arguments are left in
- * *ret_args and *ret_nargs (a subcommand). Returns 0, or -EINVAL after printing
- * a message to stderr.
+ * Fills cfg from all sources, each overriding the one before: defaults, the
+ * file (--config FILE, else TIKGATE_CONFIG), the environment (TIKGATE_<KEY>),
+ * the command line. argv options: --listen=ADDR (or --listen ADDR) and the
+ * other keys in long form; positional arguments are left in *ret_args and
+ * *ret_nargs (a subcommand; *ret_args points into argv, in a static array).
+ * Returns 0, or -EINVAL after printing a message to stderr (also for --help,
+ * after printing the usage). Release cfg with config_release() in both cases.
  */
 int config_load(struct config *cfg, int argc, char **argv, char ***ret_args, int *ret_nargs);
+/* Frees the strings of cfg. Accepts a cfg that config_load() failed on. */
 void config_release(struct config *cfg);
+/* Prints every option with its help and default to stderr. */
 void config_usage(const char *prog);
 
 #endif

@@ -7,11 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "alloc.h"
 #include "cidr.h"
+#include "clock.h"
 #include "edge.h"
+#include "idhash.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -105,12 +106,44 @@ static void flush_records(struct edge_role *er)
         store_tx_commit(er->cfg.store);
 }
 
-static void add_cidr(struct cidr *allow, size_t *n, const char *s)
+void edge_role_diff(const char *const *live, size_t nlive, const char *const *open, size_t nopen,
+                    size_t *ret_match, bool *ret_close)
 {
-    if (*n < EDGE_ALLOW_MAX && cidr_parse(s, CIDR_MASK_HOST_BITS, &allow[*n]) == 0)
-        (*n)++;
+    struct idhash by_id;
+    struct idhash_node *nodes = nopen ? xcalloc(nopen, sizeof(*nodes)) : NULL;
+    idhash_init(&by_id, nopen);
+    for (size_t k = 0; k < nopen; k++) {
+        nodes[k].id = open[k];
+        idhash_insert(&by_id, &nodes[k]);
+        ret_close[k] = true;
+    }
+    for (size_t i = 0; i < nlive; i++) {
+        struct idhash_node *n = idhash_find(&by_id, live[i]);
+        ret_match[i] = n ? (size_t)(n - nodes) : SIZE_MAX;
+        if (n)
+            ret_close[n - nodes] = false;
+    }
+    idhash_release(&by_id);
+    free(nodes);
 }
 
+/* The relay's allow-list of g: allow_only_cidr, plus the RFC 1918 networks when asked. */
+static size_t grant_allow(const struct grant *g, struct cidr allow[EDGE_ALLOW_MAX])
+{
+    size_t n = 0;
+    if (cidr_parse(g->allow_only_cidr, CIDR_MASK_HOST_BITS, &allow[n]) == 0)
+        n++;
+    if (g->allow_rfc1918)
+        for (size_t i = 0; i < CIDR_RFC1918_COUNT && n < EDGE_ALLOW_MAX; i++)
+            allow[n++] = cidr_rfc1918[i];
+    return n;
+}
+
+/*
+ * Level-triggered: opens the live grants of our entry point that the relay does
+ * not have, updates those whose deadline or rate limit changed, closes what is
+ * open but no longer live. Errors are logged; the next round retries.
+ */
 static void reconcile(struct edge_role *er)
 {
     struct grant *live = NULL;
@@ -123,22 +156,22 @@ static void reconcile(struct edge_role *er)
         store_grant_array_free(live, nlive);
         return;
     }
+    const char **live_ids = xcalloc(nlive + 1, sizeof(*live_ids));
+    const char **open_ids = xcalloc(nopen + 1, sizeof(*open_ids));
+    size_t *match = xcalloc(nlive + 1, sizeof(*match));
+    bool *to_close = xcalloc(nopen + 1, sizeof(*to_close));
+    for (size_t i = 0; i < nlive; i++)
+        live_ids[i] = live[i].id;
+    for (size_t k = 0; k < nopen; k++)
+        open_ids[k] = open[k].id;
+    edge_role_diff(live_ids, nlive, open_ids, nopen, match, to_close);
+
     for (size_t i = 0; i < nlive; i++) {
         const struct grant *g = &live[i];
-        const struct edge_grant_info *have = NULL;
-        for (size_t k = 0; k < nopen; k++)
-            if (!strcmp(open[k].id, g->id))
-                have = &open[k];
+        const struct edge_grant_info *have = match[i] != SIZE_MAX ? &open[match[i]] : NULL;
         if (have && have->deadline_ms == g->expires_at_ms && have->rate_limit == g->rate_limit)
             continue;
         struct cidr allow[EDGE_ALLOW_MAX];
-        size_t nallow = 0;
-        add_cidr(allow, &nallow, g->allow_only_cidr);
-        if (g->allow_rfc1918) {
-            add_cidr(allow, &nallow, "10.0.0.0/8");
-            add_cidr(allow, &nallow, "172.16.0.0/12");
-            add_cidr(allow, &nallow, "192.168.0.0/16");
-        }
         struct edge_grant eg = {
             .id = g->id,
             .listen_addr = er->cfg.listen_addr,
@@ -146,7 +179,7 @@ static void reconcile(struct edge_role *er)
             .target_addr = g->target_address,
             .target_port = (uint16_t)g->target_port,
             .allow = allow,
-            .n_allow = nallow,
+            .n_allow = grant_allow(g, allow),
             .deadline_ms = g->expires_at_ms,
             .rate_limit = g->rate_limit,
         };
@@ -158,22 +191,15 @@ static void reconcile(struct edge_role *er)
             log_info("edge", "grant %s listening on %s:%d -> %s:%d", g->id, er->cfg.listen_addr,
                      g->port, g->target_address, g->target_port);
     }
-    for (size_t k = 0; k < nopen; k++) {
-        bool wanted = false;
-        for (size_t i = 0; i < nlive && !wanted; i++)
-            wanted = !strcmp(open[k].id, live[i].id);
-        if (!wanted && edge_grant_close(er->edge, open[k].id) == 0)
+    for (size_t k = 0; k < nopen; k++)
+        if (to_close[k] && edge_grant_close(er->edge, open[k].id) == 0)
             log_info("edge", "grant %s closed", open[k].id);
-    }
+    free(to_close);
+    free(match);
+    free(open_ids);
+    free(live_ids);
     free(open);
     store_grant_array_free(live, nlive);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /*
@@ -190,13 +216,13 @@ static void *role_main(void *arg)
     for (;;) {
         if (do_reconcile) {
             reconcile(er);
-            last_reconcile = mono_ms();
+            last_reconcile = clock_mono_ms();
         }
         flush_records(er);
-        int64_t last_flush = mono_ms();
+        int64_t last_flush = clock_mono_ms();
         pthread_mutex_lock(&er->lock);
         for (;;) {
-            int64_t now = mono_ms();
+            int64_t now = clock_mono_ms();
             if (er->stopping || er->woken || now >= last_reconcile + 250)
                 break;
             if (er->records_pending && now >= last_flush + 20)
@@ -204,14 +230,9 @@ static void *role_main(void *arg)
             int64_t until = last_reconcile + 250;
             if (er->records_pending && last_flush + 20 < until)
                 until = last_flush + 20;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            int64_t ns = ts.tv_nsec + (until - now) * 1000000L;
-            ts.tv_sec += ns / 1000000000L;
-            ts.tv_nsec = ns % 1000000000L;
-            pthread_cond_timedwait(&er->cond, &er->lock, &ts);
+            clock_cond_wait_until_ms(&er->cond, &er->lock, until); /* monotonic cond */
         }
-        do_reconcile = er->woken || mono_ms() >= last_reconcile + 250;
+        do_reconcile = er->woken || clock_mono_ms() >= last_reconcile + 250;
         er->woken = false;
         er->records_pending = false;
         bool stop = er->stopping;
@@ -258,7 +279,7 @@ int edge_role_start(const struct edge_role_config *cfg, struct edge_role **ret)
     struct edge_role *er = xcalloc(1, sizeof *er);
     er->cfg = *cfg;
     pthread_mutex_init(&er->lock, NULL);
-    pthread_cond_init(&er->cond, NULL);
+    clock_cond_init(&er->cond);
     struct edge_config ec = {.on_event = on_event, .userdata = er};
     int r = edge_new(&ec, &er->edge);
     if (r < 0)

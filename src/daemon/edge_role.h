@@ -14,6 +14,9 @@
 #include "buf.h"
 #include "store.h"
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct edge_role_config {
     struct store *store;
     const char *entry_point; /* grants of this entry point are ours */
@@ -29,5 +32,16 @@ void edge_role_wake(struct edge_role *er);
 void edge_role_stop(struct edge_role *er);
 /* Appends the relay's counters in Prometheus text. Accepts NULL (appends nothing). */
 void edge_role_metrics(struct edge_role *er, struct buf *out);
+
+/*
+ * The pure part of a reconcile: live[0..nlive) are the ids the store wants
+ * open, open[0..nopen) the ids the relay has open (neither list holds an id
+ * twice). Sets ret_match[i] (nlive entries, caller's array) to the index in
+ * open of live[i], or SIZE_MAX when live[i] is not open yet (to open), and
+ * ret_close[k] (nopen entries) to true when open[k] is not live (to close).
+ * Borrows the ids. O(nlive + nopen): a hash of the open ids.
+ */
+void edge_role_diff(const char *const *live, size_t nlive, const char *const *open, size_t nopen,
+                    size_t *ret_match, bool *ret_close);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "api.h"
 #include "bootstrap.h"
 #include "config.h"
@@ -21,12 +22,6 @@
 #include "log.h"
 #include "rand.h"
 #include "store.h"
-
-static void thread_done(void *ctx)
-{
-    struct api *api = ctx;
-    store_thread_done(api->store);
-}
 
 static void wake_dispatcher(void *ctx)
 {
@@ -59,30 +54,6 @@ static void wake_edge(void *ctx)
     edge_role_wake(ctx);
 }
 
-/* "40000-59999" -> lo, hi; -EINVAL when malformed. */
-static int parse_port_range(const char *s, int *lo, int *hi)
-{
-    char *end;
-    long a = strtol(s, &end, 10);
-    if (*end != '-')
-        return -EINVAL;
-    long b = strtol(end + 1, &end, 10);
-    if (*end || a < 1 || b > 65535 || a > b)
-        return -EINVAL;
-    *lo = (int)a;
-    *hi = (int)b;
-    return 0;
-}
-
-static bool has_role(const struct config *cfg, const char *role)
-{
-    size_t n = strlen(role);
-    for (const char *p = cfg->roles; (p = strstr(p, role)); p += n)
-        if ((p == cfg->roles || p[-1] == ',') && (p[n] == '\0' || p[n] == ','))
-            return true;
-    return false;
-}
-
 static enum log_level parse_level(const char *s)
 {
     if (!strcmp(s, "debug"))
@@ -94,66 +65,57 @@ static enum log_level parse_level(const char *s)
     return LOG_INFO;
 }
 
+/*
+ * Runs the roles of cfg until SIGINT/SIGTERM: the edge, then the dispatcher
+ * and scheduler, then HTTP; stops them in the reverse order. Returns the exit
+ * status (0 after a signal, 1 when something could not start).
+ */
 static int serve(struct store *st, const struct config *cfg)
 {
-    char *openapi = NULL, *errors = NULL, *web = NULL;
+    int rc = 1;
     int r = bootstrap_run(st, cfg);
     if (r < 0) {
         log_error("daemon", "bootstrap failed: %s", strerror(-r));
-        return 1;
+        return rc;
     }
-    if (asprintf(&openapi, "%s/api/openapi.yaml", cfg->share_dir) < 0 ||
-        asprintf(&errors, "%s/docs/errors.md", cfg->share_dir) < 0 ||
-        asprintf(&web, "%s/web", cfg->share_dir) < 0)
-        abort();
-    int port_lo, port_hi;
-    if (parse_port_range(cfg->edge_ports, &port_lo, &port_hi) < 0) {
-        log_error("daemon", "TIKGATE_EDGE_PORTS '%s' is not a range like 40000-59999",
-                  cfg->edge_ports);
-        free(openapi);
-        free(errors);
-        free(web);
-        return 1;
-    }
+    char *openapi = xasprintf("%s/api/openapi.yaml", cfg->share_dir);
+    char *errors = xasprintf("%s/docs/errors.md", cfg->share_dir);
+    char *web = xasprintf("%s/web", cfg->share_dir);
     struct edge_role *edge = NULL;
-    if (has_role(cfg, "edge")) {
+    struct dispatcher *disp = NULL;
+    struct http_server *srv = NULL;
+
+    if (cfg->roles_mask & CONFIG_ROLE_EDGE) {
         struct edge_role_config ec = {.store = st,
                                       .entry_point = cfg->entry_point,
                                       .listen_addr = cfg->edge_listen,
-                                      .port_lo = port_lo,
-                                      .port_hi = port_hi};
+                                      .port_lo = cfg->edge_ports.lo,
+                                      .port_hi = cfg->edge_ports.hi};
         if (edge_role_start(&ec, &edge) < 0) {
             log_error("daemon", "cannot start the edge");
-            free(openapi);
-            free(errors);
-            free(web);
-            return 1;
+            goto out_free_paths;
         }
     }
-    struct dispatcher *disp = NULL;
     struct dispatcher_config dc = {
         .store = st,
         .workers = (int)cfg->dispatch_workers,
         .max_attempts = (int)cfg->job_max_attempts,
         .backoff_base_ms = (int)cfg->job_backoff_ms,
-        .backoff_max_ms = 60000,
-        .connect_timeout_ms = 2000,
-        .io_timeout_ms = 10000,
-        .lease_ms = 120000,
-        .reboot_confirm_ms = 90000, /* within the lease: a running job is not re-queued */
+        .backoff_max_ms = (int)cfg->job_backoff_max_ms,
+        .connect_timeout_ms = (int)cfg->ros_connect_timeout_ms,
+        .io_timeout_ms = (int)cfg->ros_io_timeout_ms,
+        .lease_ms = cfg->job_lease_ms,
+        /* within the lease (a running job is not re-queued while the router reboots) */
+        .reboot_confirm_ms = cfg->job_lease_ms * 3 / 4,
         .poll_interval_s = (int)cfg->poll_interval,
-        .run_dispatcher = has_role(cfg, "dispatcher"),
-        .run_scheduler = has_role(cfg, "scheduler"),
+        .run_dispatcher = cfg->roles_mask & CONFIG_ROLE_DISPATCHER,
+        .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
         .grants_changed = wake_edge,
         .grants_ctx = edge,
     };
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
-        edge_role_stop(edge);
-        free(openapi);
-        free(errors);
-        free(web);
-        return 1;
+        goto out_stop_edge;
     }
     struct metrics_ctx mctx = {.edge = edge};
     struct api api = {
@@ -169,8 +131,8 @@ static int serve(struct store *st, const struct config *cfg)
                 .jobs_queued = wake_dispatcher,
                 .jobs_ctx = disp,
                 .entry_point = cfg->entry_point,
-                .edge_port_lo = port_lo,
-                .edge_port_hi = port_hi,
+                .edge_port_lo = cfg->edge_ports.lo,
+                .edge_port_hi = cfg->edge_ports.hi,
                 .allow_private_sources = cfg->allow_private_sources,
                 .grants_changed = wake_edge,
                 .grants_ctx = edge,
@@ -183,19 +145,12 @@ static int serve(struct store *st, const struct config *cfg)
         .threads = cfg->http_threads,
         .handler = api_handle,
         .ctx = &api,
-        .thread_done = thread_done,
     };
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
-    struct http_server *srv = NULL;
-    r = has_role(cfg, "api") ? http_server_start(&hc, &srv) : 0;
+    r = (cfg->roles_mask & CONFIG_ROLE_API) ? http_server_start(&hc, &srv) : 0;
     if (r < 0) {
         log_error("daemon", "cannot listen on %s: %s", cfg->listen, strerror(-r));
-        dispatcher_stop(disp);
-        edge_role_stop(edge);
-        free(openapi);
-        free(errors);
-        free(web);
-        return 1;
+        goto out_stop_dispatcher;
     }
     mctx.srv = srv;
     if (srv)
@@ -211,12 +166,16 @@ static int serve(struct store *st, const struct config *cfg)
     sigwait(&set, &sig);
     log_info("daemon", "signal %d: shutting down", sig);
     http_server_stop(srv);
+    rc = 0;
+out_stop_dispatcher:
     dispatcher_stop(disp);
+out_stop_edge:
     edge_role_stop(edge);
-    free(openapi);
-    free(errors);
+out_free_paths:
     free(web);
-        return 0;
+    free(errors);
+    free(openapi);
+    return rc;
 }
 
 int main(int argc, char **argv)

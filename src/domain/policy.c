@@ -139,20 +139,22 @@ void policy_make_slug(const char *name, char out[64])
 
 void policy_init_default(struct policy *p, const char *mgmt_networks)
 {
-    static const char *const rfc1918[] = {"10.0.0.0/8", "192.168.0.0/16", "172.16.0.0/12"};
+    char rfc1918[CIDR_RFC1918_COUNT][CIDR_STR_LEN]; /* "10.0.0.0/8", "192.168.0.0/16", ... */
+    for (size_t i = 0; i < CIDR_RFC1918_COUNT; i++)
+        cidr_format(&cidr_rfc1918[i], rfc1918[i]);
     p->name = xstrdup("Default Policy");
     char slug[64];
     policy_make_slug(p->name, slug);
     p->slug = xstrdup(slug);
     p->is_default = true;
     p->custom_input_rules = true;
-    for (int i = 0; i < 3; i++)
+    for (size_t i = 0; i < CIDR_RFC1918_COUNT; i++)
         strlist_add(&p->trusted_networks, rfc1918[i]);
     for (int i = 0; i < SVC_COUNT; i++) {
         p->svc[i].port = policy_svc_default_port[i];
         p->svc[i].enabled = (i == SVC_WINBOX || i == SVC_SSH || i == SVC_API);
     }
-    for (int i = 0; i < 3; i++) {
+    for (size_t i = 0; i < CIDR_RFC1918_COUNT; i++) {
         strlist_add(&p->svc[SVC_WINBOX].networks, rfc1918[i]);
         strlist_add(&p->svc[SVC_SSH].networks, rfc1918[i]);
     }

@@ -9,6 +9,10 @@
 #include "edge.h"
 
 #include "alloc.h"
+#include "clock.h"
+#include "heap.h"
+#include "idhash.h"
+#include "netaddr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,7 +59,7 @@ struct bucket {
 
 struct conn;
 
-struct grant {
+struct eg_grant {
     struct handle h; /* H_LISTENER */
     char id[EDGE_ID_MAX + 1];
     int fd;
@@ -67,15 +71,15 @@ struct grant {
     struct cidr *allow; /* owned */
     size_t n_allow;
     int64_t deadline_ms;
-    size_t heap_idx; /* SIZE_MAX when not in the heap */
-    uint64_t rate;   /* bytes/s per direction, 0 = off */
+    struct heap_node dl; /* in edge.deadlines (key = deadline_ms) unless deadline_ms is 0 */
+    uint64_t rate;       /* bytes/s per direction, 0 = off */
     struct bucket bk[2];
     struct conn *conns; /* live connections (doubly linked through gprev/gnext) */
     unsigned live;
     uint64_t total;
     uint64_t refused;
-    struct grant *hnext; /* hash chain */
-    struct grant *pnext; /* paused list / deferred free list */
+    struct idhash_node hn;  /* in edge.grants, by id */
+    struct eg_grant *pnext; /* paused list / deferred free list */
 };
 
 /* One direction of a connection: 0 = client -> target, 1 = target -> client. */
@@ -100,7 +104,7 @@ struct conn {
     bool on_list;     /* in the connecting or throttled list */
     int8_t first_eof; /* -1, or the dir index whose read side ended first */
     struct dir d[2];
-    struct grant *g;
+    struct eg_grant *g;
     struct conn *gprev, *gnext; /* grant's list */
     struct conn *lprev, *lnext; /* connecting list or throttled list */
     struct conn *fnext;         /* deferred free list */
@@ -149,14 +153,11 @@ struct edge {
     struct cmd *q_head, *q_tail;
 
     /* relay-thread state */
-    struct grant **buckets; /* hash table */
-    size_t nbuckets;
-    unsigned ngrants;
-    struct grant **heap; /* min-heap on deadline_ms */
-    size_t heap_len, heap_cap;
-    struct grant *paused; /* listeners paused at max_conns or EMFILE */
-    int64_t resume_at_us; /* EMFILE retry time, 0 = none */
-    struct grant *dead_grants;
+    struct idhash grants;    /* open grants by id */
+    struct heap deadlines;   /* grants with a deadline, earliest first */
+    struct eg_grant *paused; /* listeners paused at max_conns or EMFILE */
+    int64_t resume_at_us;    /* EMFILE retry time, 0 = none */
+    struct eg_grant *dead_grants;
     struct conn *dead_conns;
     struct clist connecting;
     struct clist throttled;
@@ -173,22 +174,6 @@ struct edge {
     struct edge_stats st;
 };
 
-/* ---- time ---- */
-
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t real_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- small helpers ---- */
 
 const char *edge_end_reason_str(enum edge_end_reason r)
@@ -204,30 +189,6 @@ const char *edge_end_reason_str(enum edge_end_reason r)
     case EDGE_END_SHUTDOWN: return "shutdown";
     }
     return "unknown";
-}
-
-/* Parses a numeric IPv4/IPv6 address + port into ss. 0 or -EINVAL. */
-static int parse_addr(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *ret_len)
-{
-    memset(ss, 0, sizeof(*ss));
-    if (!s)
-        return -EINVAL;
-    struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, s, &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        *ret_len = sizeof(*in);
-        return 0;
-    }
-    memset(ss, 0, sizeof(*ss));
-    if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        *ret_len = sizeof(*in6);
-        return 0;
-    }
-    return -EINVAL;
 }
 
 static void format_addr(const struct sockaddr *sa, char out[EDGE_ADDR_STR_LEN])
@@ -287,128 +248,34 @@ static void clist_remove(struct clist *l, struct conn *c)
     c->on_list = false;
 }
 
-/* ---- grant hash table (by id) ---- */
+/* ---- grants by id (common/idhash.h), deadline heap (common/heap.h) + timerfd ---- */
 
-static size_t hash_id(const char *s)
+static struct eg_grant *grant_of_hn(struct idhash_node *n)
 {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return (size_t)h;
+    return container_of(n, struct eg_grant, hn);
 }
 
-static struct grant *grant_find(struct edge *e, const char *id)
+static struct eg_grant *grant_find(struct edge *e, const char *id)
 {
-    for (struct grant *g = e->buckets[hash_id(id) & (e->nbuckets - 1)]; g; g = g->hnext)
-        if (strcmp(g->id, id) == 0)
-            return g;
-    return NULL;
-}
-
-static void grant_hash_insert(struct edge *e, struct grant *g)
-{
-    if (e->ngrants + 1 > e->nbuckets) {
-        size_t nb = e->nbuckets * 2;
-        struct grant **b = xcalloc(nb, sizeof(*b));
-        for (size_t i = 0; i < e->nbuckets; i++) {
-            struct grant *x = e->buckets[i];
-            while (x) {
-                struct grant *next = x->hnext;
-                size_t k = hash_id(x->id) & (nb - 1);
-                x->hnext = b[k];
-                b[k] = x;
-                x = next;
-            }
-        }
-        free(e->buckets);
-        e->buckets = b;
-        e->nbuckets = nb;
-    }
-    size_t k = hash_id(g->id) & (e->nbuckets - 1);
-    g->hnext = e->buckets[k];
-    e->buckets[k] = g;
-    e->ngrants++;
-}
-
-static void grant_hash_remove(struct edge *e, struct grant *g)
-{
-    struct grant **pp = &e->buckets[hash_id(g->id) & (e->nbuckets - 1)];
-    for (; *pp; pp = &(*pp)->hnext) {
-        if (*pp == g) {
-            *pp = g->hnext;
-            e->ngrants--;
-            return;
-        }
-    }
-}
-
-/* ---- deadline heap + timerfd ---- */
-
-static void heap_swap(struct edge *e, size_t a, size_t b)
-{
-    struct grant *t = e->heap[a];
-    e->heap[a] = e->heap[b];
-    e->heap[b] = t;
-    e->heap[a]->heap_idx = a;
-    e->heap[b]->heap_idx = b;
-}
-
-static void heap_up(struct edge *e, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (e->heap[p]->deadline_ms <= e->heap[i]->deadline_ms)
-            break;
-        heap_swap(e, p, i);
-        i = p;
-    }
-}
-
-static void heap_down(struct edge *e, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < e->heap_len && e->heap[l]->deadline_ms < e->heap[m]->deadline_ms)
-            m = l;
-        if (r < e->heap_len && e->heap[r]->deadline_ms < e->heap[m]->deadline_ms)
-            m = r;
-        if (m == i)
-            return;
-        heap_swap(e, i, m);
-        i = m;
-    }
-}
-
-static void heap_remove(struct edge *e, struct grant *g)
-{
-    size_t i = g->heap_idx;
-    if (i == SIZE_MAX)
-        return;
-    g->heap_idx = SIZE_MAX;
-    e->heap_len--;
-    if (i == e->heap_len)
-        return;
-    e->heap[i] = e->heap[e->heap_len];
-    e->heap[i]->heap_idx = i;
-    heap_up(e, i);
-    heap_down(e, e->heap[i]->heap_idx);
+    struct idhash_node *n = idhash_find(&e->grants, id);
+    return n ? grant_of_hn(n) : NULL;
 }
 
 /* Puts g in the heap at its deadline (or takes it out when deadline_ms is 0). */
-static void heap_set(struct edge *e, struct grant *g)
+static void deadline_set(struct edge *e, struct eg_grant *g)
 {
-    heap_remove(e, g);
+    heap_remove(&e->deadlines, &g->dl);
     if (g->deadline_ms == 0)
         return;
-    if (e->heap_len == e->heap_cap) {
-        e->heap_cap = e->heap_cap ? e->heap_cap * 2 : 64;
-        e->heap = xrealloc(e->heap, e->heap_cap * sizeof(*e->heap));
-    }
-    g->heap_idx = e->heap_len;
-    e->heap[e->heap_len++] = g;
-    heap_up(e, g->heap_idx);
+    g->dl.key = g->deadline_ms;
+    heap_push(&e->deadlines, &g->dl);
+}
+
+/* The grant with the earliest deadline, NULL when none has one. */
+static struct eg_grant *deadline_first(const struct edge *e)
+{
+    struct heap_node *n = heap_top(&e->deadlines);
+    return n ? container_of(n, struct eg_grant, dl) : NULL;
 }
 
 /* Arms the CLOCK_REALTIME timerfd at the earliest deadline (absolute, ns precision). */
@@ -416,8 +283,9 @@ static void timer_arm(struct edge *e)
 {
     struct itimerspec its;
     memset(&its, 0, sizeof(its));
-    if (e->heap_len > 0) {
-        int64_t d = e->heap[0]->deadline_ms;
+    struct eg_grant *first = deadline_first(e);
+    if (first) {
+        int64_t d = first->deadline_ms;
         its.it_value.tv_sec = d / 1000;
         its.it_value.tv_nsec = (d % 1000) * 1000000;
         if (its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0)
@@ -428,7 +296,7 @@ static void timer_arm(struct edge *e)
 
 /* ---- pools of pipes and buffers ---- */
 
-static int pipe_get(struct edge *e, struct dir *d)
+static int dir_pipe_get(struct edge *e, struct dir *d)
 {
     if (e->npipes > 0) {
         e->npipes--;
@@ -448,7 +316,7 @@ static int pipe_get(struct edge *e, struct dir *d)
 }
 
 /* Returns d's pipe to the pool when it is empty, closes it otherwise (data would leak). */
-static void pipe_put(struct edge *e, struct dir *d)
+static void dir_pipe_put(struct edge *e, struct dir *d)
 {
     if (d->pr < 0)
         return;
@@ -464,7 +332,7 @@ static void pipe_put(struct edge *e, struct dir *d)
     d->pr = d->pw = -1;
 }
 
-static void buf_get(struct edge *e, struct dir *d)
+static void dir_buf_get(struct edge *e, struct dir *d)
 {
     if (e->nbufs > 0)
         d->buf = e->buf_pool[--e->nbufs];
@@ -474,7 +342,7 @@ static void buf_get(struct edge *e, struct dir *d)
     e->st.busy_bufs++;
 }
 
-static void buf_put(struct edge *e, struct dir *d)
+static void dir_buf_put(struct edge *e, struct dir *d)
 {
     if (!d->buf)
         return;
@@ -489,7 +357,7 @@ static void buf_put(struct edge *e, struct dir *d)
 
 /* ---- connections ---- */
 
-static void listeners_pause(struct edge *e, struct grant *g)
+static void listeners_pause(struct edge *e, struct eg_grant *g)
 {
     if (g->paused)
         return;
@@ -504,7 +372,7 @@ static void listeners_pause(struct edge *e, struct grant *g)
 static void listeners_resume(struct edge *e)
 {
     while (e->paused) {
-        struct grant *g = e->paused;
+        struct eg_grant *g = e->paused;
         e->paused = g->pnext;
         g->pnext = NULL;
         g->paused = false;
@@ -532,7 +400,7 @@ static void conn_end(struct edge *e, struct conn *c, enum edge_end_reason reason
     if (c->closing)
         return;
     c->closing = true;
-    struct grant *g = c->g;
+    struct eg_grant *g = c->g;
 
     if (c->on_list)
         clist_remove(c->connected ? &e->throttled : &e->connecting, c);
@@ -548,8 +416,8 @@ static void conn_end(struct edge *e, struct conn *c, enum edge_end_reason reason
     bool cut = reason == EDGE_END_GRANT_CLOSED || reason == EDGE_END_GRANT_EXPIRED ||
                reason == EDGE_END_SHUTDOWN;
     for (int i = 0; i < 2; i++) {
-        pipe_put(e, &c->d[i]);
-        buf_put(e, &c->d[i]);
+        dir_pipe_put(e, &c->d[i]);
+        dir_buf_put(e, &c->d[i]);
     }
     if (cut) {
         close_rst(c->cfd);
@@ -568,7 +436,7 @@ static void conn_end(struct edge *e, struct conn *c, enum edge_end_reason reason
         .conn_id = c->id,
         .src_str = c->src_str,
         .start_ms = c->start_ms,
-        .end_ms = real_ms(),
+        .end_ms = clock_real_ms(),
         .bytes_c2t = c->d[0].bytes,
         .bytes_t2c = c->d[1].bytes,
         .reason = reason,
@@ -593,16 +461,16 @@ static void conn_fail(struct edge *e, struct conn *c, int side, int err)
 }
 
 /* Bucket depth: 100 ms worth of traffic, at least 4 KiB. */
-static int64_t bucket_burst(const struct grant *g)
+static int64_t bucket_burst(const struct eg_grant *g)
 {
     return (int64_t)(g->rate / 10 > 4096 ? g->rate / 10 : 4096);
 }
 
 /* Takes up to want bytes from the grant's bucket for direction i; returns what it may move. */
-static size_t bucket_take(struct grant *g, int i, size_t want)
+static size_t bucket_take(struct eg_grant *g, int i, size_t want)
 {
     struct bucket *b = &g->bk[i];
-    int64_t now = mono_us();
+    int64_t now = clock_mono_us();
     int64_t burst = bucket_burst(g);
     int64_t add = (int64_t)((double)g->rate * (double)(now - b->last_us) / 1e6);
     if (add > 0) {
@@ -648,7 +516,7 @@ static int dir_pump(struct edge *e, struct conn *c, int i)
             if (want > 0) {
                 ssize_t n;
                 if (splice_mode) {
-                    int pr = d->pr < 0 ? pipe_get(e, d) : 0;
+                    int pr = d->pr < 0 ? dir_pipe_get(e, d) : 0;
                     if (pr < 0) {
                         conn_fail(e, c, i, -pr);
                         return -1;
@@ -656,7 +524,7 @@ static int dir_pump(struct edge *e, struct conn *c, int i)
                     n = splice(sfd, NULL, d->pw, NULL, want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
                 } else {
                     if (!d->buf)
-                        buf_get(e, d);
+                        dir_buf_get(e, d);
                     n = read(sfd, d->buf + d->len, want);
                 }
                 if (n > 0) {
@@ -681,9 +549,9 @@ static int dir_pump(struct edge *e, struct conn *c, int i)
                 }
                 if (held == 0) { /* nothing read: give the pipe/buffer back */
                     if (splice_mode)
-                        pipe_put(e, d);
+                        dir_pipe_put(e, d);
                     else
-                        buf_put(e, d);
+                        dir_buf_put(e, d);
                 }
             }
         }
@@ -701,11 +569,11 @@ static int dir_pump(struct edge *e, struct conn *c, int i)
                 if (splice_mode) {
                     d->len -= (size_t)n;
                     if (d->len == 0)
-                        pipe_put(e, d);
+                        dir_pipe_put(e, d);
                 } else {
                     d->off += (size_t)n;
                     if (d->off == d->len)
-                        buf_put(e, d);
+                        dir_buf_put(e, d);
                 }
             } else if (n < 0 && errno == EAGAIN) {
                 *wr = false;
@@ -752,14 +620,14 @@ static void conn_connected(struct edge *e, struct conn *c)
     conn_pump(e, c);
 }
 
-static void refuse(struct edge *e, struct grant *g, int fd, const struct sockaddr_storage *ss)
+static void refuse(struct edge *e, struct eg_grant *g, int fd, const struct sockaddr_storage *ss)
 {
     close(fd);
     g->refused++;
     e->st.refused++;
     char s[EDGE_ADDR_STR_LEN];
     format_addr((const struct sockaddr *)ss, s);
-    int64_t now = real_ms();
+    int64_t now = clock_real_ms();
     struct edge_event ev = {
         .type = EDGE_EV_CONN_END,
         .grant_id = g->id,
@@ -774,7 +642,7 @@ static void refuse(struct edge *e, struct grant *g, int fd, const struct sockadd
     emit(e, &ev);
 }
 
-static bool allowed(const struct grant *g, const struct sockaddr_storage *ss)
+static bool allowed(const struct eg_grant *g, const struct sockaddr_storage *ss)
 {
     for (size_t i = 0; i < g->n_allow; i++)
         if (cidr_contains_sockaddr(&g->allow[i], (const struct sockaddr *)ss))
@@ -789,7 +657,7 @@ static void set_nodelay(int fd)
 }
 
 /* Starts relaying accepted socket fd of grant g (allowed source ss). */
-static void conn_start(struct edge *e, struct grant *g, int fd, const struct sockaddr_storage *ss)
+static void conn_start(struct edge *e, struct eg_grant *g, int fd, const struct sockaddr_storage *ss)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
     c->hc.kind = H_CLIENT;
@@ -801,7 +669,7 @@ static void conn_start(struct edge *e, struct grant *g, int fd, const struct soc
         c->d[i].pr = c->d[i].pw = -1;
     c->g = g;
     c->id = ++e->next_conn_id;
-    c->start_ms = real_ms();
+    c->start_ms = clock_real_ms();
     memcpy(&c->src, ss, ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(c->src));
     format_addr((const struct sockaddr *)ss, c->src_str);
     c->c_rd = c->c_wr = true;
@@ -855,11 +723,11 @@ static void conn_start(struct edge *e, struct grant *g, int fd, const struct soc
         return;
     }
     /* r == 0 (immediate connect) still reports EPOLLOUT, handled like the async case */
-    c->connect_deadline_us = mono_us() + (int64_t)e->cfg.connect_timeout_ms * 1000;
+    c->connect_deadline_us = clock_mono_us() + (int64_t)e->cfg.connect_timeout_ms * 1000;
     clist_push(&e->connecting, c);
 }
 
-static void on_accept(struct edge *e, struct grant *g)
+static void on_accept(struct edge *e, struct eg_grant *g)
 {
     for (int n = 0; n < ACCEPT_BATCH && !g->dead; n++) {
         if (e->live >= e->cfg.max_conns) {
@@ -875,7 +743,7 @@ static void on_accept(struct edge *e, struct grant *g)
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* out of descriptors: stop accepting for a moment rather than spin */
                 listeners_pause(e, g);
-                e->resume_at_us = mono_us() + EMFILE_RETRY_MS * 1000;
+                e->resume_at_us = clock_mono_us() + EMFILE_RETRY_MS * 1000;
             }
             return;
         }
@@ -889,15 +757,15 @@ static void on_accept(struct edge *e, struct grant *g)
 /* ---- grants ---- */
 
 /* Closes g's listener, cuts its connections and queues it for freeing. */
-static void grant_teardown(struct edge *e, struct grant *g, enum edge_end_reason reason)
+static void grant_teardown(struct edge *e, struct eg_grant *g, enum edge_end_reason reason)
 {
     if (g->dead)
         return;
     g->dead = true;
-    grant_hash_remove(e, g);
-    heap_remove(e, g);
+    idhash_remove(&e->grants, &g->hn);
+    heap_remove(&e->deadlines, &g->dl);
     if (g->paused) {
-        struct grant **pp = &e->paused;
+        struct eg_grant **pp = &e->paused;
         while (*pp && *pp != g)
             pp = &(*pp)->pnext;
         if (*pp)
@@ -912,7 +780,7 @@ static void grant_teardown(struct edge *e, struct grant *g, enum edge_end_reason
         struct edge_event ev = {
             .type = EDGE_EV_GRANT_EXPIRED,
             .grant_id = g->id,
-            .end_ms = real_ms(),
+            .end_ms = clock_real_ms(),
             .deadline_ms = g->deadline_ms,
         };
         emit(e, &ev);
@@ -921,7 +789,7 @@ static void grant_teardown(struct edge *e, struct grant *g, enum edge_end_reason
     e->dead_grants = g;
 }
 
-static int grant_set_params(struct grant *g, const struct edge_grant *in)
+static int grant_set_params(struct eg_grant *g, const struct edge_grant *in)
 {
     if (in->n_allow > EDGE_ALLOW_MAX || (in->n_allow > 0 && !in->allow))
         return -EINVAL;
@@ -940,7 +808,7 @@ static int grant_set_params(struct grant *g, const struct edge_grant *in)
         g->rate = in->rate_limit;
         for (int i = 0; i < 2; i++) {
             g->bk[i].tokens = bucket_burst(g);
-            g->bk[i].last_us = mono_us();
+            g->bk[i].last_us = clock_mono_us();
         }
     }
     return 0;
@@ -950,27 +818,28 @@ static int do_open(struct edge *e, const struct edge_grant *in)
 {
     if (!in || !in->id || in->id[0] == '\0' || strlen(in->id) > EDGE_ID_MAX)
         return -EINVAL;
-    struct grant *g = grant_find(e, in->id);
+    struct eg_grant *g = grant_find(e, in->id);
     if (g) {
         int r = grant_set_params(g, in); /* validates before changing anything */
         if (r < 0)
             return r;
-        heap_set(e, g);
+        deadline_set(e, g);
         timer_arm(e); /* a past deadline fires at once */
         return 0;
     }
-    if (in->deadline_ms != 0 && in->deadline_ms <= real_ms())
+    if (in->deadline_ms != 0 && in->deadline_ms <= clock_real_ms())
         return -ETIMEDOUT;
 
     g = xcalloc(1, sizeof(*g));
     g->h.kind = H_LISTENER;
-    g->heap_idx = SIZE_MAX;
+    heap_node_init(&g->dl);
     g->fd = -1;
     snprintf(g->id, sizeof(g->id), "%s", in->id);
+    g->hn.id = g->id;
     socklen_t llen, tlen;
-    int r = parse_addr(in->listen_addr, in->listen_port, &g->listen, &llen);
+    int r = netaddr_parse(in->listen_addr, in->listen_port, &g->listen, &llen);
     if (r == 0)
-        r = parse_addr(in->target_addr, in->target_port, &g->target, &tlen);
+        r = netaddr_parse(in->target_addr, in->target_port, &g->target, &tlen);
     if (r == 0 && in->target_port == 0)
         r = -EINVAL;
     if (r == 0)
@@ -999,8 +868,8 @@ static int do_open(struct edge *e, const struct edge_grant *in)
         r = -errno;
         goto out_close;
     }
-    grant_hash_insert(e, g);
-    heap_set(e, g);
+    idhash_insert(&e->grants, &g->hn);
+    deadline_set(e, g);
     timer_arm(e);
     if (e->live >= e->cfg.max_conns)
         listeners_pause(e, g);
@@ -1014,7 +883,7 @@ out_free:
     return r;
 }
 
-static void grant_info(const struct grant *g, struct edge_grant_info *out)
+static void grant_info(const struct eg_grant *g, struct edge_grant_info *out)
 {
     memset(out, 0, sizeof(*out));
     snprintf(out->id, sizeof(out->id), "%s", g->id);
@@ -1029,7 +898,7 @@ static void grant_info(const struct grant *g, struct edge_grant_info *out)
 
 static void run_cmd(struct edge *e, struct cmd *c)
 {
-    struct grant *g;
+    struct eg_grant *g;
     switch (c->type) {
     case CMD_OPEN: c->result = do_open(e, c->g); break;
     case CMD_CLOSE:
@@ -1051,11 +920,11 @@ static void run_cmd(struct edge *e, struct cmd *c)
     case CMD_LIST: {
         struct edge_grant_info *list = NULL;
         size_t n = 0;
-        if (e->ngrants > 0) {
-            list = xcalloc(e->ngrants, sizeof(*list));
-            for (size_t i = 0; i < e->nbuckets; i++)
-                for (g = e->buckets[i]; g; g = g->hnext)
-                    grant_info(g, &list[n++]);
+        if (e->grants.n > 0) {
+            list = xcalloc(e->grants.n, sizeof(*list));
+            for (struct idhash_node *hn = idhash_next(&e->grants, NULL); hn;
+                 hn = idhash_next(&e->grants, hn))
+                grant_info(grant_of_hn(hn), &list[n++]);
         }
         *c->list = list;
         *c->n = n;
@@ -1064,7 +933,7 @@ static void run_cmd(struct edge *e, struct cmd *c)
     }
     case CMD_STATS:
         *c->st = e->st;
-        c->st->grants = e->ngrants;
+        c->st->grants = (unsigned)e->grants.n;
         c->st->live_conns = e->live;
         c->st->pool_pipes = e->npipes;
         c->st->pool_bufs = e->nbufs;
@@ -1131,16 +1000,17 @@ static void on_timer(struct edge *e)
     uint64_t v;
     ssize_t r = read(e->tfd, &v, sizeof(v)); /* ECANCELED after a clock jump: re-check anyway */
     (void)r;
-    int64_t now = real_ms();
-    while (e->heap_len > 0 && e->heap[0]->deadline_ms <= now)
-        grant_teardown(e, e->heap[0], EDGE_END_GRANT_EXPIRED);
+    int64_t now = clock_real_ms();
+    struct eg_grant *g;
+    while ((g = deadline_first(e)) && g->deadline_ms <= now)
+        grant_teardown(e, g, EDGE_END_GRANT_EXPIRED);
     timer_arm(e);
 }
 
 /* Periodic work outside epoll events: throttled conns, connect timeouts, EMFILE retry. */
 static void housekeeping(struct edge *e)
 {
-    int64_t now = mono_us();
+    int64_t now = clock_mono_us();
     if (e->throttled.head && now >= e->throttle_at_us) {
         struct clist l = e->throttled;
         e->throttled.head = e->throttled.tail = NULL;
@@ -1169,7 +1039,7 @@ static void housekeeping(struct edge *e)
 
 static int next_timeout_ms(struct edge *e)
 {
-    int64_t now = mono_us(), t = -1;
+    int64_t now = clock_mono_us(), t = -1;
     if (e->throttled.head)
         t = e->throttle_at_us > now ? e->throttle_at_us - now : 0;
     if (e->connecting.head) {
@@ -1197,7 +1067,7 @@ static void free_deferred(struct edge *e)
         free(c);
     }
     while (e->dead_grants) {
-        struct grant *g = e->dead_grants;
+        struct eg_grant *g = e->dead_grants;
         e->dead_grants = g->pnext;
         free(g->allow);
         free(g);
@@ -1221,7 +1091,7 @@ static void *loop(void *arg)
             case H_CMD: drain_cmds(e); break;
             case H_TIMER: on_timer(e); break;
             case H_LISTENER: {
-                struct grant *g = container_of(h, struct grant, h);
+                struct eg_grant *g = container_of(h, struct eg_grant, h);
                 if (!g->dead)
                     on_accept(e, g);
                 break;
@@ -1259,10 +1129,11 @@ static void *loop(void *arg)
     }
 
     /* shutdown: cut everything, answer whoever still waits */
-    while (e->ngrants > 0) {
-        for (size_t i = 0; i < e->nbuckets; i++)
-            while (e->buckets[i])
-                grant_teardown(e, e->buckets[i], EDGE_END_SHUTDOWN);
+    while (e->grants.n > 0) { /* (a callback may open a grant meanwhile) */
+        size_t pos = 0;
+        struct idhash_node *hn;
+        while ((hn = idhash_scan(&e->grants, &pos)))
+            grant_teardown(e, grant_of_hn(hn), EDGE_END_SHUTDOWN);
     }
     free_deferred(e);
     pthread_mutex_lock(&e->mu);
@@ -1294,14 +1165,13 @@ int edge_new(const struct edge_config *cfg, struct edge **ret_edge)
     if (!e->cfg.connect_timeout_ms)
         e->cfg.connect_timeout_ms = 10000;
     e->ep = e->evfd = e->tfd = -1;
-    e->nbuckets = 64;
-    e->buckets = xcalloc(e->nbuckets, sizeof(*e->buckets));
+    idhash_init(&e->grants, 64);
     e->pipe_pool = xcalloc(2 * (size_t)e->cfg.pool_max, sizeof(int));
     e->buf_pool = xcalloc(e->cfg.pool_max, sizeof(char *));
     e->h_cmd.kind = H_CMD;
     e->h_timer.kind = H_TIMER;
     pthread_mutex_init(&e->mu, NULL);
-    pthread_cond_init(&e->cv, NULL);
+    clock_cond_init(&e->cv); /* (waited on without a timeout) */
 
     /* the real pipe size: ask for chunk_size once, read back what the kernel gave */
     if (e->cfg.mode == EDGE_RELAY_SPLICE) {
@@ -1358,7 +1228,7 @@ out_free:
         close(e->pipe_pool[i]);
     free(e->pipe_pool);
     free(e->buf_pool);
-    free(e->buckets);
+    idhash_release(&e->grants);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     free(e);
@@ -1381,8 +1251,8 @@ void edge_free(struct edge *e)
         free(e->buf_pool[i]);
     free(e->pipe_pool);
     free(e->buf_pool);
-    free(e->buckets);
-    free(e->heap);
+    idhash_release(&e->grants);
+    heap_release(&e->deadlines);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     free(e);

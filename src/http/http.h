@@ -63,8 +63,6 @@ struct http_server_config {
     unsigned threads;    /* worker threads */
     http_handler_fn handler;
     void *ctx;
-    /* Called on each worker thread before it exits (e.g. store_thread_done). May be NULL. */
-    void (*thread_done)(void *ctx);
 };
 
 struct http_server;

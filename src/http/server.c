@@ -15,11 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "alloc.h"
+#include "clock.h"
 #include "http.h"
 #include "log.h"
+#include "netaddr.h"
 
 struct http_server {
     struct MHD_Daemon *mhd;
@@ -31,7 +32,7 @@ struct http_server {
 struct conn_state {
     struct buf body;
     bool too_large;
-    struct timespec started;
+    int64_t started_ns; /* monotonic */
 };
 
 void http_response_init(struct http_response *res)
@@ -102,7 +103,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     if (!st) {
         st = xcalloc(1, sizeof *st);
         buf_init(&st->body, srv->cfg.max_body);
-        clock_gettime(CLOCK_MONOTONIC, &st->started);
+        st->started_ns = clock_mono_ns();
         *con_cls = st;
         return MHD_YES;
     }
@@ -155,10 +156,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     if (status_class >= 1 && status_class <= 5)
         srv->by_class[status_class]++;
 
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    double ms = (double)(now.tv_sec - st->started.tv_sec) * 1e3 +
-                (double)(now.tv_nsec - st->started.tv_nsec) / 1e6;
+    double ms = (double)(clock_mono_ns() - st->started_ns) / 1e6;
     log_info("http", "%s %s %s %d %zu %.2fms", req.client_addr, method, url, res.status,
              body_len, ms);
     http_response_release(&res);
@@ -179,54 +177,11 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     *con_cls = NULL;
 }
 
-/* Parses "host:port" / "[v6]:port" into a sockaddr. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[128];
-    const char *colon;
-    if (listen[0] == '[') {
-        const char *end = strchr(listen, ']');
-        if (!end || end[1] != ':' || (size_t)(end - listen - 1) >= sizeof host)
-            return -EINVAL;
-        memcpy(host, listen + 1, (size_t)(end - listen - 1));
-        host[end - listen - 1] = '\0';
-        colon = end + 1;
-    } else {
-        colon = strrchr(listen, ':');
-        if (!colon || (size_t)(colon - listen) >= sizeof host)
-            return -EINVAL;
-        memcpy(host, listen, (size_t)(colon - listen));
-        host[colon - listen] = '\0';
-    }
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535 || colon[1] == '\0')
-        return -EINVAL;
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *in = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof host, "127.0.0.1");
-    if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
-        in->sin_family = AF_INET;
-        in->sin_port = htons((uint16_t)port);
-        *len = sizeof *in;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *in6;
-        return 0;
-    }
-    return -EINVAL;
-}
-
 int http_server_start(const struct http_server_config *cfg, struct http_server **ret)
 {
     struct sockaddr_storage ss;
     socklen_t sslen;
-    int r = parse_listen(cfg->listen, &ss, &sslen);
+    int r = netaddr_parse_hostport(cfg->listen, &ss, &sslen);
     if (r < 0)
         return r;
     struct http_server *srv = xcalloc(1, sizeof *srv);

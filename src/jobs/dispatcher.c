@@ -11,6 +11,7 @@
 
 #include "alloc.h"
 #include "client.h"
+#include "clock.h"
 #include "log.h"
 #include "plan.h"
 #include "push.h"
@@ -41,11 +42,8 @@ int64_t dispatcher_backoff_ms(const struct dispatcher_config *cfg, int attempt)
 /* Waits for a wake-up or timeout_ms; returns false when stopping. */
 static bool wait_for_work(struct dispatcher *d, unsigned *seen, int timeout_ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)timeout_ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
+    /* d->cond waits on CLOCK_MONOTONIC (clock_cond_init): a wall-clock step changes nothing */
+    struct timespec ts = clock_timespec_ns(clock_mono_ns() + (int64_t)timeout_ms * 1000000);
     pthread_mutex_lock(&d->lock);
     while (!d->stopping && d->wakeups == *seen)
         if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)
@@ -313,7 +311,7 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
     if (d->cfg.workers < 1)
         d->cfg.workers = 1;
     pthread_mutex_init(&d->lock, NULL);
-    pthread_cond_init(&d->cond, NULL);
+    clock_cond_init(&d->cond);
     int n = (cfg->run_dispatcher ? d->cfg.workers : 0) + (cfg->run_scheduler ? 1 : 0);
     d->threads = xcalloc((size_t)n + 1, sizeof *d->threads);
     if (cfg->run_dispatcher) {

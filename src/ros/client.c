@@ -1,6 +1,7 @@
 #include "client.h"
 
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
 #include "login.h"
 
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 struct ros_client {
@@ -28,18 +28,11 @@ struct ros_client {
     char *last_error; /* owned */
 };
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for events on fd until deadline (monotonic ms). 0, -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_mono_ms();
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd pfd = {.fd = fd, .events = events};
@@ -164,7 +157,7 @@ int ros_client_connect(const char *host, uint16_t port, const struct ros_client_
 
     int timeout = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
                                                        : ROS_CLIENT_CONNECT_TIMEOUT_MS;
-    int64_t deadline = now_ms() + timeout;
+    int64_t deadline = clock_mono_ms() + timeout;
 
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
@@ -231,7 +224,7 @@ static int write_all(struct ros_client *c, const char *p, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(c->fd, POLLOUT, now_ms() + c->io_timeout_ms);
+            int r = wait_fd(c->fd, POLLOUT, clock_mono_ms() + c->io_timeout_ms);
             if (r < 0)
                 return r;
             continue;
@@ -281,7 +274,7 @@ int ros_client_recv(struct ros_client *c, struct ros_sentence *out)
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            r = wait_fd(c->fd, POLLIN, now_ms() + c->io_timeout_ms);
+            r = wait_fd(c->fd, POLLIN, clock_mono_ms() + c->io_timeout_ms);
             if (r < 0)
                 return kill_conn(c, r);
             continue;

@@ -159,7 +159,7 @@ static bool in_proplist(const char *proplist, const char *name)
 }
 
 static void do_print(struct sim_state *st, enum sim_menu_id m, const struct ros_sentence *in,
-                     struct out *o)
+                     struct out *o, bool sensitive)
 {
     const struct sim_menu *mm = &st->menus[m];
     const char *proplist = NULL;
@@ -186,6 +186,8 @@ static void do_print(struct sim_state *st, enum sim_menu_id m, const struct ros_
             return;
         }
     }
+    /* running, rx, tx ... of real WireGuard interfaces (queries may read any property) */
+    sim_wg_refresh(st, m, ros_sentence_query(in, 0) ? NULL : proplist);
     size_t rows = 0;
     /* RouterOS >= 7.19 lists every live connection to a service as a dynamic entry that shares
      * the service's name: virtual items after the static ones */
@@ -224,7 +226,8 @@ static void do_print(struct sim_state *st, enum sim_menu_id m, const struct ros_
             ros_sentence_addf(&o->s, "=.id=*%X", it->id);
         for (size_t f = 0; f < mm->def->nfields; f++) {
             const struct sim_field *fd = &mm->def->fields[f];
-            if (!it->val[f] || (fd->flags & SIM_F_SECRET) || !in_proplist(proplist, fd->name))
+            if (!it->val[f] || (fd->flags & SIM_F_SECRET) || !in_proplist(proplist, fd->name) ||
+                ((fd->flags & SIM_F_SENSITIVE) && !sensitive))
                 continue;
             ros_sentence_add_attr(&o->s, fd->name, it->val[f]);
         }
@@ -269,7 +272,7 @@ static void do_menu(struct sim_state *st, struct sim_session *sess, enum sim_men
                     const char *verb, const char *cmd, const struct ros_sentence *in, struct out *o)
 {
     if (strcmp(verb, "print") == 0 || strcmp(verb, "getall") == 0) {
-        do_print(st, m, in, o);
+        do_print(st, m, in, o, sim_user_has_policy(st, sess->user, "sensitive"));
         return;
     }
     bool add = strcmp(verb, "add") == 0, set = strcmp(verb, "set") == 0,

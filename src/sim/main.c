@@ -6,6 +6,7 @@
 #include "log.h"
 #include "rand.h"
 #include "sim.h"
+#include "wg_link.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -55,7 +56,11 @@ static void usage(FILE *f)
           "  --mgmt-interface N|none name of the management interface (tikgate-mgmt), or none\n"
           "  --latest-version V      what check-for-updates finds (default: up to date)\n"
           "  --serial S              /system routerboard serial-number\n"
-          "  --log-level L           debug, info (default), warn, error\n",
+          "  --log-level L           debug, info (default), warn, error\n"
+          "  --listen-address ADDR   bind address of the listeners (--address; 0.0.0.0 = all)\n"
+          "  --wireguard             /interface wireguard drives real wireguard-go interfaces\n"
+          "  --wg-prefix P           Linux name prefix of those interfaces (sim<pid>)\n"
+          "  --wireguard-go PATH     the wireguard-go binary (wireguard-go in PATH)\n",
           f);
 }
 
@@ -94,6 +99,10 @@ int main(int argc, char **argv)
         O_MGMT,
         O_LATEST,
         O_LOGLEVEL,
+        O_LISTEN,
+        O_WG,
+        O_WG_PREFIX,
+        O_WG_GO,
         O_HELP
     };
     static const struct option opts[] = {
@@ -115,6 +124,10 @@ int main(int argc, char **argv)
         {"mgmt-interface", required_argument, NULL, O_MGMT},
         {"latest-version", required_argument, NULL, O_LATEST},
         {"log-level", required_argument, NULL, O_LOGLEVEL},
+        {"listen-address", required_argument, NULL, O_LISTEN},
+        {"wireguard", no_argument, NULL, O_WG},
+        {"wg-prefix", required_argument, NULL, O_WG_PREFIX},
+        {"wireguard-go", required_argument, NULL, O_WG_GO},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -125,6 +138,9 @@ int main(int argc, char **argv)
     const char *admin_pw = "", *latest = NULL;
     const char *identity = NULL, *bootstrap = NULL, *state_file = NULL;
     double poll = 0;
+    bool wireguard = false;
+    char wg_prefix[16] = "";
+    const char *wg_go = NULL;
     char *services[16];
     size_t nservices = 0;
     int c;
@@ -132,16 +148,29 @@ int main(int argc, char **argv)
         char *end;
         switch (c) {
         case O_ADDRESS:
-        case O_LAN: {
+        case O_LAN:
+        case O_LISTEN: {
             unsigned char tmp[16];
             if (strlen(optarg) >= sizeof o.address ||
                 (inet_pton(AF_INET, optarg, tmp) != 1 && inet_pton(AF_INET6, optarg, tmp) != 1)) {
                 fprintf(stderr, "tikgate-sim: bad address %s\n", optarg);
                 return 2;
             }
-            snprintf(c == O_ADDRESS ? o.address : o.lan_address, sizeof o.address, "%s", optarg);
+            snprintf(c == O_ADDRESS ? o.address
+                     : c == O_LAN   ? o.lan_address
+                                    : o.listen_address,
+                     sizeof o.address, "%s", optarg);
             break;
         }
+        case O_WG: wireguard = true; break;
+        case O_WG_PREFIX:
+            if (!*optarg || strlen(optarg) > 10) {
+                fprintf(stderr, "tikgate-sim: bad --wg-prefix %s (1-10 characters)\n", optarg);
+                return 2;
+            }
+            snprintf(wg_prefix, sizeof wg_prefix, "%s", optarg);
+            break;
+        case O_WG_GO: wg_go = optarg; break;
         case O_OFFSET: {
             long v = strtol(optarg, &end, 10);
             if (*end || v < 0 || v > 64511) {
@@ -268,6 +297,22 @@ int main(int argc, char **argv)
         }
     }
 
+    if (wireguard) {
+        char msg[256];
+        if (wg_preflight_userspace(wg_go, msg, sizeof msg) != 0) {
+            fprintf(stderr, "tikgate-sim: --wireguard: %s\n", msg);
+            return 1;
+        }
+        if (!wg_prefix[0])
+            snprintf(wg_prefix, sizeof wg_prefix, "sim%d", (int)getpid() % 10000000);
+        struct sim_wg_config wc = {.ifname_prefix = wg_prefix, .wireguard_go = wg_go};
+        st->wg = sim_wg_new(&wc);
+        if (!st->wg) {
+            fprintf(stderr, "tikgate-sim: bad --wg-prefix %s\n", wg_prefix);
+            return 2;
+        }
+    }
+
     struct sim_server *srv = sim_server_new(st);
     if (!srv) {
         fprintf(stderr, "tikgate-sim: epoll: %s\n", strerror(errno));
@@ -293,9 +338,10 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    log_info("sim", "tikgate-sim %s: address %s, port offset %u, RouterOS %s%s on %s%s", "0.1.0",
-             o.address, o.port_offset, o.version, o.ros_empty ? " (!empty)" : "",
-             sim_board_name(&o), o.defconf ? ", default configuration" : "");
+    log_info("sim", "tikgate-sim %s: address %s, port offset %u, RouterOS %s%s on %s%s%s%s",
+             "0.1.0", o.address, o.port_offset, o.version, o.ros_empty ? " (!empty)" : "",
+             sim_board_name(&o), o.defconf ? ", default configuration" : "",
+             wireguard ? ", WireGuard interfaces " : "", wireguard ? wg_prefix : "");
     struct sim_pull *pull = sim_pull_start(st, bootstrap, poll, NULL, NULL);
     if (!pull)
         log_error("sim", "cannot start the pull thread");
@@ -304,6 +350,8 @@ int main(int argc, char **argv)
     sim_pull_stop(pull);
     g_srv = NULL;
     sim_server_free(srv);
+    sim_wg_free(st->wg); /* after the pull thread and the server: both may read devices */
+    st->wg = NULL;
     sim_state_release(st);
     free(st);
     curl_global_cleanup();

@@ -10,13 +10,13 @@
  * typed by an admin). Other scheduler entries are stored, not executed.
  */
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
 #include "sim.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #define POLL_NAME "tikgate-poll"
 
@@ -32,9 +32,7 @@ struct sim_pull {
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_ns() / 1e9;
 }
 
 static bool should_stop(void *ctx)
@@ -46,11 +44,7 @@ static void sleep_for(struct sim_pull *p, double secs)
 {
     if (secs <= 0)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double t = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + secs;
-    ts.tv_sec = (time_t)t;
-    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+    struct timespec ts = clock_timespec_ns(clock_mono_ns() + (int64_t)(secs * 1e9));
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
         if (pthread_cond_timedwait(&p->cv, &p->mu, &ts) == ETIMEDOUT)
@@ -204,11 +198,7 @@ struct sim_pull *sim_pull_start(struct sim_state *st, const char *bootstrap, dou
     p->bootstrap = bootstrap ? xstrdup(bootstrap) : NULL;
     p->interval = poll_interval;
     pthread_mutex_init(&p->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    clock_cond_init(&p->cv);
     if (pthread_create(&p->th, NULL, thread_main, p) != 0) {
         free(p->bootstrap);
         free(p);

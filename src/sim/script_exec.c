@@ -551,6 +551,7 @@ static int eval_get(struct ctx *c, const struct script_prog *p, size_t b, size_t
         else
             r = fail(c, line, "unknown property %s", prop);
     } else if (menu >= 0) {
+        sim_wg_refresh(st, (enum sim_menu_id)menu, prop);
         const struct sim_menu *mm = &st->menus[menu];
         size_t idx = 0;
         const char *refs = ref.data ? ref.data : "";

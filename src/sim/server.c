@@ -15,6 +15,7 @@
 #include "alloc.h"
 #include "cidr.h"
 #include "log.h"
+#include "netaddr.h"
 #include "sim.h"
 
 #include <arpa/inet.h>
@@ -112,31 +113,11 @@ struct sim_server {
     uint64_t seen_gen;
 };
 
-static int make_addr(const char *addr, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
-{
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        *len = sizeof *a4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *a6;
-        return 0;
-    }
-    return -EINVAL;
-}
-
 static int listen_on(const char *addr, unsigned port)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    if (make_addr(addr, port, &ss, &len) != 0)
+    if (netaddr_parse(addr, (uint16_t)port, &ss, &len) != 0)
         return -EINVAL;
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -149,6 +130,12 @@ static int listen_on(const char *addr, unsigned port)
         return e;
     }
     return fd;
+}
+
+/* Where the listeners bind: --listen-address, else the sim's own address. */
+static const char *listen_addr(const struct sim_state *st)
+{
+    return st->opt.listen_address[0] ? st->opt.listen_address : st->opt.address;
 }
 
 static unsigned eff_port(const struct sim_server *srv, unsigned port)
@@ -455,7 +442,7 @@ static void nat_accept(struct sim_server *srv, struct natl *nl)
         socklen_t tolen, fromlen;
         const char *src_addr = nl->masq && srv->st->opt.lan_address[0] ? srv->st->opt.lan_address
                                                                        : srv->st->opt.address;
-        if (make_addr(nl->to_addr, nl->to_port, &to, &tolen) != 0) {
+        if (netaddr_parse(nl->to_addr, (uint16_t)nl->to_port, &to, &tolen) != 0) {
             close(fd);
             continue;
         }
@@ -464,7 +451,7 @@ static void nat_accept(struct sim_server *srv, struct natl *nl)
             close(fd);
             continue;
         }
-        if (make_addr(src_addr, 0, &from, &fromlen) == 0 && from.ss_family == to.ss_family &&
+        if (netaddr_parse(src_addr, 0, &from, &fromlen) == 0 && from.ss_family == to.ss_family &&
             bind(out, (struct sockaddr *)&from, fromlen) != 0)
             log_warn("sim.nat", "bind to %s before connect failed: %s", src_addr, strerror(errno));
         int cr = connect(out, (struct sockaddr *)&to, tolen);
@@ -582,7 +569,7 @@ static void reconcile(struct sim_server *srv)
             !eq(sim_item_get(nm, it, "action"), "dst-nat") ||
             !eq(sim_item_get(nm, it, "protocol"), "tcp") ||
             !parse_port(sim_item_get(nm, it, "dst-port"), &dport) || !to ||
-            make_addr(to, 1, &tmp, &tl) != 0)
+            netaddr_parse(to, 1, &tmp, &tl) != 0)
             continue;
         if (!parse_port(sim_item_get(nm, it, "to-ports"), &tport))
             tport = dport;
@@ -615,7 +602,7 @@ static void reconcile(struct sim_server *srv)
             continue;
         if (v->port) {
             close(v->fd);
-            log_info("sim", "service %s: stopped listening on %s:%u", v->name, st->opt.address,
+            log_info("sim", "service %s: stopped listening on %s:%u", v->name, listen_addr(st),
                      v->port);
             v->port = 0;
         }
@@ -626,16 +613,16 @@ static void reconcile(struct sim_server *srv)
                       want[i]);
             continue;
         }
-        int fd = listen_on(st->opt.address, want[i]);
+        int fd = listen_on(listen_addr(st), want[i]);
         if (fd < 0) {
             log_warn("sim", "service %s: cannot listen on %s:%u: %s (retrying)", v->name,
-                     st->opt.address, want[i], strerror(-fd));
+                     listen_addr(st), want[i], strerror(-fd));
             continue;
         }
         v->fd = fd;
         v->port = want[i];
         ep_add(srv, fd, EPOLLIN, &v->h);
-        log_info("sim", "service %s: listening on %s:%u", v->name, st->opt.address, v->port);
+        log_info("sim", "service %s: listening on %s:%u", v->name, listen_addr(st), v->port);
     }
 
     for (struct natl *nl = srv->nats; nl; nl = nl->next)
@@ -672,10 +659,10 @@ static void reconcile(struct sim_server *srv)
             continue;
         if (w->port > 65535)
             continue;
-        int fd = listen_on(st->opt.address, w->port);
+        int fd = listen_on(listen_addr(st), w->port);
         if (fd < 0) {
             log_warn("sim.nat", "dst-nat rule *%X: cannot listen on %s:%u: %s (retrying)",
-                     w->rule_id, st->opt.address, w->port, strerror(-fd));
+                     w->rule_id, listen_addr(st), w->port, strerror(-fd));
             continue;
         }
         struct natl *nl = xcalloc(1, sizeof *nl);
@@ -691,7 +678,7 @@ static void reconcile(struct sim_server *srv)
         srv->nats = nl;
         ep_add(srv, fd, EPOLLIN, &nl->h);
         log_info("sim.nat", "dst-nat rule *%X: listening on %s:%u -> %s:%u", w->rule_id,
-                 st->opt.address, w->port, w->to_addr, w->to_port);
+                 listen_addr(st), w->port, w->to_addr, w->to_port);
     }
     free(wn);
 }
@@ -812,6 +799,7 @@ int sim_server_run(struct sim_server *srv)
         sim_state_unlock(srv->st);
         if (wake || changed)
             reconcile(srv);
+        sim_wg_tick(srv->st, changed); /* real WireGuard interfaces follow the state */
         bury(srv);
     }
     return 0;

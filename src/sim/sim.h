@@ -13,6 +13,8 @@
  *   fetch.c   /tool fetch with libcurl
  *   server.c  epoll loop: service listeners, API sessions, dst-nat relays
  *   pull.c    bootstrap command and the tikgate-poll scheduler, in their own thread
+ *   wireguard.c  /interface wireguard (+ peers) and /ip address network=; with --wireguard
+ *             real wireguard-go interfaces behind them (src/wg)
  *
  * Locking: struct sim_state has one mutex. api.c runs with it held (the server
  * takes it around each sentence); script_exec.c takes it around each command, never
@@ -44,8 +46,9 @@ enum sim_menu_id {
     SIM_M_FILTER,
     SIM_M_SCHED,
     SIM_M_ADDRESS,
+    SIM_M_WG,        /* /interface wireguard (wireguard.c; RouterOS >= 7.8 here) */
+    SIM_M_WG_PEER,   /* /interface wireguard peers (wireguard.c; likewise) */
     SIM_M_INTERFACE, /* /interface: the router's interfaces (no add: they come with the router) */
-    SIM_M_WIREGUARD, /* /interface wireguard (RouterOS >= 7.8 here) */
     SIM_M_FILTER6,   /* /ipv6 firewall filter */
     SIM_M_ADDRLIST,  /* /ip firewall address-list */
     SIM_M_ROUTE,     /* /ip route */
@@ -65,9 +68,11 @@ enum sim_field_flags {
     SIM_F_GROUP = 1 << 9,    /* an existing /user/group name */
     SIM_F_ENUM = 1 << 10,    /* one of enum_values (comma list) */
     SIM_F_CIDR = 1 << 11,    /* one address with prefix (ip address) */
-    SIM_F_IP4 = 1 << 12,     /* IPv4 only: address, prefix or range, "!" allowed (/ip menus) */
-    SIM_F_IP6 = 1 << 13,     /* IPv6 only: address or prefix, "!" allowed (/ipv6 menus) */
-    SIM_F_IFACE = 1 << 14,   /* the name of an existing /interface item ("!" allowed) */
+    SIM_F_SENSITIVE = 1 << 12, /* printed only to users with the sensitive policy (private-key) */
+    SIM_F_RUNTIME = 1 << 13,   /* status the router computes (running, rx): not in the state file */
+    SIM_F_IP4 = 1 << 14,     /* IPv4 only: address, prefix or range, "!" allowed (/ip menus) */
+    SIM_F_IP6 = 1 << 15,     /* IPv6 only: address or prefix, "!" allowed (/ipv6 menus) */
+    SIM_F_IFACE = 1 << 16,   /* the name of an existing /interface item ("!" allowed) */
 };
 
 struct sim_field {
@@ -83,6 +88,9 @@ enum sim_menu_flags {
     SIM_MENU_NOADD = 4,   /* items cannot be added or removed, but set (interface) */
 };
 
+struct sim_state;
+struct sim_item;
+
 struct sim_menu_def {
     const char *path;   /* API form without the leading '/': "ip/firewall/nat" */
     const char *script; /* script form: "/ip firewall nat" */
@@ -90,6 +98,12 @@ struct sim_menu_def {
     const struct sim_field *fields;
     size_t nfields;
     int name_field; /* index of the field that names an item (numbers=<name>), -1 if none */
+    /* Optional menu rules beyond the field flags, run on add (old NULL) and set after the
+     * fields passed their checks, lock held. vals: the new values (owned, NULL = unchanged);
+     * it may fill or replace entries (defaults, derived values). 0, or -errno with err set
+     * (the caller then frees vals and nothing changes). */
+    int (*validate)(const struct sim_state *st, const struct sim_item *old,
+                    char *vals[SIM_MAX_FIELDS], char err[SIM_ERR_LEN]);
 };
 
 struct sim_item {
@@ -112,6 +126,7 @@ struct sim_options {
     char version[32];     /* /system resource version, e.g. "7.16" */
     unsigned ver_major, ver_minor; /* parsed from version (sim_options_set_version) */
     char serial[32];      /* /system routerboard serial-number */
+    char listen_address[64]; /* bind address of the listeners ("" = address; "0.0.0.0" = all) */
     char board[64];       /* board-name: a RouterBOARD model, "CHR" or "x86" ("" = default RB) */
     bool no_routerboard;  /* CHR / x86: there is no /system routerboard */
     bool defconf;         /* start from the default configuration (fasttrack, input chain) */
@@ -174,6 +189,7 @@ struct sim_state {
     bool reboot_pending; /* set by /system reboot (API or script); the server consumes it */
     void (*on_change)(void *ctx); /* called (lock held) after every change */
     void *on_change_ctx;
+    struct sim_wg *wg; /* real WireGuard interfaces (--wireguard), NULL = none; owned by main */
 };
 
 extern const struct sim_menu_def sim_menu_defs[SIM_M_COUNT];
@@ -401,5 +417,61 @@ struct sim_pull;
 struct sim_pull *sim_pull_start(struct sim_state *st, const char *bootstrap, double poll_interval,
                                 void (*wake)(void *), void *wake_ctx);
 void sim_pull_stop(struct sim_pull *p);
+
+/* ---- wireguard.c ------------------------------------------------------ */
+
+/*
+ * Menus (always there): /interface wireguard (name, listen-port, mtu, private-key generated
+ * when absent, comment, disabled; read-only public-key, running) and /interface wireguard
+ * peers (interface, public-key, endpoint-address, endpoint-port, allowed-address,
+ * persistent-keepalive, name from RouterOS 7.15, comment, disabled; read-only
+ * current-endpoint-address/-port, last-handshake, rx, tx), plus /ip address network=.
+ * Their field tables and validate callbacks are used by state.c's menu table.
+ */
+#define SIM_WG_NFIELDS 8
+#define SIM_WG_PEER_NFIELDS 14
+#define SIM_ADDRESS_NFIELDS 5
+extern const struct sim_field sim_wg_fields[SIM_WG_NFIELDS];
+extern const struct sim_field sim_wg_peer_fields[SIM_WG_PEER_NFIELDS];
+extern const struct sim_field sim_address_fields[SIM_ADDRESS_NFIELDS];
+int sim_wg_validate(const struct sim_state *st, const struct sim_item *old,
+                    char *vals[SIM_MAX_FIELDS], char err[SIM_ERR_LEN]);
+int sim_wg_peer_validate(const struct sim_state *st, const struct sim_item *old,
+                         char *vals[SIM_MAX_FIELDS], char err[SIM_ERR_LEN]);
+int sim_address_validate(const struct sim_state *st, const struct sim_item *old,
+                         char *vals[SIM_MAX_FIELDS], char err[SIM_ERR_LEN]);
+
+/* RouterOS form of a duration in whole seconds: "0s", "25s", "1m12s", "2h3m", "1d4h". */
+void sim_duration_format(uint64_t secs, char out[32]);
+
+/* Devices (--wireguard). Everything borrowed is copied. */
+struct sim_wg_config {
+    const char *ifname_prefix; /* Linux name of interface *N: prefix + "w" + hex N (<= 15) */
+    const char *wireguard_go;  /* NULL: "wireguard-go" in PATH */
+    const char *uapi_dir;      /* NULL: /var/run/wireguard */
+    const char *log_level;     /* wireguard-go LOG_LEVEL; NULL: "error" */
+};
+
+struct sim_wg;
+/* An empty set of devices; owned by the caller (sim_wg_free). NULL only for a bad prefix. */
+struct sim_wg *sim_wg_new(const struct sim_wg_config *cfg);
+/* Stops every wireguard-go (SIGTERM, then SIGKILL) and frees wg. NULL is fine. */
+void sim_wg_free(struct sim_wg *wg);
+/*
+ * Level-triggered: makes the devices follow the enabled interfaces, peers and /ip addresses
+ * of st (state lock NOT held; taken briefly for a snapshot), restarting a wireguard-go that
+ * died (and re-applying everything to it). Does nothing unless changed or a second passed
+ * since the last run. Called from the server loop, a long-lived thread (wireguard-go gets
+ * PR_SET_PDEATHSIG from it). No-op when st->wg is NULL.
+ */
+void sim_wg_tick(struct sim_state *st, bool changed);
+/*
+ * Fills the read-only runtime fields of menu m's items (running; current-endpoint-*,
+ * last-handshake, rx, tx) from one UAPI get=1 per device involved (bounded by a short
+ * timeout). need: comma list of the properties the caller will read (a .proplist, a [get]'s
+ * property), NULL = all; nothing is dumped when it names no runtime field. Lock held. Only
+ * for SIM_M_WG and SIM_M_WG_PEER with st->wg set; else no-op.
+ */
+void sim_wg_refresh(struct sim_state *st, enum sim_menu_id m, const char *need);
 
 #endif

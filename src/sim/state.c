@@ -105,17 +105,9 @@ static const struct sim_field interface_fields[] = {
     {"mtu", 0, NULL, NULL},
     {"comment", 0, NULL, NULL},
     {"disabled", SIM_F_BOOL, "false", NULL},
-    {"running", SIM_F_READONLY | SIM_F_BOOL, "true", NULL},
+    {"running", SIM_F_READONLY | SIM_F_RUNTIME | SIM_F_BOOL, "true", NULL},
 };
 
-static const struct sim_field wireguard_fields[] = {
-    {"name", SIM_F_REQUIRED | SIM_F_UNIQUE, NULL, NULL},
-    {"listen-port", SIM_F_PORT, NULL, NULL},
-    {"private-key", SIM_F_SECRET, NULL, NULL},
-    {"mtu", 0, "1420", NULL},
-    {"comment", 0, NULL, NULL},
-    {"disabled", SIM_F_BOOL, "false", NULL},
-};
 
 static const struct sim_field sched_fields[] = {
     {"name", SIM_F_REQUIRED | SIM_F_UNIQUE, NULL, NULL},
@@ -129,34 +121,30 @@ static const struct sim_field sched_fields[] = {
     {"disabled", SIM_F_BOOL, "false", NULL},
 };
 
-static const struct sim_field address_fields[] = {
-    {"address", SIM_F_REQUIRED | SIM_F_CIDR | SIM_F_IP4, NULL, NULL},
-    {"interface", SIM_F_REQUIRED | SIM_F_IFACE, NULL, NULL},
-    {"comment", 0, NULL, NULL},
-    {"disabled", SIM_F_BOOL, "false", NULL},
-};
-
 const struct sim_menu_def sim_menu_defs[SIM_M_COUNT] = {
-    [SIM_M_USER] = {"user", "/user", 0, user_fields, COUNT(user_fields), 0},
-    [SIM_M_GROUP] = {"user/group", "/user group", 0, group_fields, COUNT(group_fields), 0},
+    [SIM_M_USER] = {"user", "/user", 0, user_fields, COUNT(user_fields), 0, NULL},
+    [SIM_M_GROUP] = {"user/group", "/user group", 0, group_fields, COUNT(group_fields), 0, NULL},
     [SIM_M_SERVICE] = {"ip/service", "/ip service", SIM_MENU_FIXED, service_fields,
-                       COUNT(service_fields), 0},
+                       COUNT(service_fields), 0, NULL},
     [SIM_M_NAT] = {"ip/firewall/nat", "/ip firewall nat", SIM_MENU_ORDERED, nat_fields,
-                   COUNT(nat_fields), -1},
+                   COUNT(nat_fields), -1, NULL},
     [SIM_M_FILTER] = {"ip/firewall/filter", "/ip firewall filter", SIM_MENU_ORDERED, filter_fields,
-                      COUNT(filter_fields), -1},
+                      COUNT(filter_fields), -1, NULL},
     [SIM_M_SCHED] = {"system/scheduler", "/system scheduler", 0, sched_fields, COUNT(sched_fields),
-                     0},
-    [SIM_M_ADDRESS] = {"ip/address", "/ip address", 0, address_fields, COUNT(address_fields), -1},
+                     0, NULL},
+    [SIM_M_ADDRESS] = {"ip/address", "/ip address", 0, sim_address_fields, SIM_ADDRESS_NFIELDS, -1,
+                       sim_address_validate},
+    [SIM_M_WG] = {"interface/wireguard", "/interface wireguard", 0, sim_wg_fields, SIM_WG_NFIELDS,
+                  0, sim_wg_validate},
+    [SIM_M_WG_PEER] = {"interface/wireguard/peers", "/interface wireguard peers", 0,
+                       sim_wg_peer_fields, SIM_WG_PEER_NFIELDS, 8, sim_wg_peer_validate},
     [SIM_M_INTERFACE] = {"interface", "/interface", SIM_MENU_NOADD, interface_fields,
-                         COUNT(interface_fields), 0},
-    [SIM_M_WIREGUARD] = {"interface/wireguard", "/interface wireguard", 0, wireguard_fields,
-                         COUNT(wireguard_fields), 0},
+                         COUNT(interface_fields), 0, NULL},
     [SIM_M_FILTER6] = {"ipv6/firewall/filter", "/ipv6 firewall filter", SIM_MENU_ORDERED,
-                       filter6_fields, COUNT(filter6_fields), -1},
+                       filter6_fields, COUNT(filter6_fields), -1, NULL},
     [SIM_M_ADDRLIST] = {"ip/firewall/address-list", "/ip firewall address-list", 0,
-                        addrlist_fields, COUNT(addrlist_fields), -1},
-    [SIM_M_ROUTE] = {"ip/route", "/ip route", 0, route_fields, COUNT(route_fields), -1},
+                        addrlist_fields, COUNT(addrlist_fields), -1, NULL},
+    [SIM_M_ROUTE] = {"ip/route", "/ip route", 0, route_fields, COUNT(route_fields), -1, NULL},
 };
 
 static const char *const policy_names[] = {
@@ -481,7 +469,7 @@ bool sim_item_dynamic(const struct sim_menu *m, const struct sim_item *it)
 
 bool sim_menu_available(const struct sim_options *o, enum sim_menu_id m)
 {
-    if (m == SIM_M_WIREGUARD)
+    if (m == SIM_M_WG || m == SIM_M_WG_PEER)
         return sim_version_at_least(o, 7, 8);
     return true;
 }
@@ -562,6 +550,14 @@ static char *check_value(const struct sim_state *st, const struct sim_field *f, 
         return NULL;
     }
     return xstrdup(v);
+}
+
+static void vals_free(char *vals[SIM_MAX_FIELDS])
+{
+    for (size_t f = 0; f < SIM_MAX_FIELDS; f++) {
+        free(vals[f]);
+        vals[f] = NULL;
+    }
 }
 
 static void item_free(struct sim_item *it, size_t nfields)
@@ -730,25 +726,27 @@ int sim_state_add(struct sim_state *st, enum sim_menu_id m, const struct sim_kv 
             return -EPERM;
         }
     }
-    if (m == SIM_M_WIREGUARD) {
-        const char *name = kv_get(kv, n, "name");
-        if (name && iface_exists(st, name)) {
-            errf(err, "failure: interface with such name already exists");
-            return -EEXIST;
-        }
-    }
     char *vals[SIM_MAX_FIELDS];
     int r = check_kv(st, m, kv, n, true, 0, vals, err);
     if (r < 0)
         return r;
-    if (m == SIM_M_WIREGUARD && st->menus[SIM_M_INTERFACE].n >= SIM_MAX_ITEMS) {
-        for (size_t f = 0; f < SIM_MAX_FIELDS; f++)
-            free(vals[f]);
+    if (mm->def->validate && (r = mm->def->validate(st, NULL, vals, err)) < 0) {
+        vals_free(vals);
+        return r;
+    }
+    if (m == SIM_M_WG && st->menus[SIM_M_INTERFACE].n >= SIM_MAX_ITEMS) {
+        vals_free(vals);
         errf(err, "too many interfaces");
         return -ENOSPC;
     }
+    /* the name is known only now: the validate callback may have made one up */
+    if (m == SIM_M_WG && vals[0] && iface_exists(st, vals[0])) {
+        vals_free(vals);
+        errf(err, "failure: interface with such name already exists");
+        return -EEXIST;
+    }
     r = insert_item(st, m, pos, vals, ret_id);
-    if (r == 0 && m == SIM_M_WIREGUARD)
+    if (r == 0 && m == SIM_M_WG)
         iface_mirror_add(st, vals[0], "wg");
     return r;
 }
@@ -770,7 +768,11 @@ int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const s
     int r = check_kv(st, m, kv, n, false, idx, vals, err);
     if (r < 0)
         return r;
-    if (m == SIM_M_WIREGUARD && vals[0]) {
+    if (mm->def->validate && (r = mm->def->validate(st, &mm->items[idx], vals, err)) < 0) {
+        vals_free(vals);
+        return r;
+    }
+    if (m == SIM_M_WG && vals[0]) {
         const struct sim_menu *im = &st->menus[SIM_M_INTERFACE];
         for (size_t i = 0; i < im->n; i++)
             if (strcmp(im->items[i].val[0], mm->items[idx].val[0]) == 0) {
@@ -819,7 +821,7 @@ int sim_state_remove(struct sim_state *st, enum sim_menu_id m, unsigned id, char
         errf(err, "failure: cannot remove dynamic item");
         return -EPERM;
     }
-    if (m == SIM_M_WIREGUARD)
+    if (m == SIM_M_WG)
         iface_mirror_remove(st, mm->items[idx].val[0]);
     if (m == SIM_M_GROUP) {
         const char *name = mm->items[idx].val[0];
@@ -1110,12 +1112,10 @@ void sim_state_init(struct sim_state *st, const struct sim_options *opt, const c
     const char *mgmt = opt->no_mgmt_iface ? NULL
                        : opt->mgmt_iface[0] ? opt->mgmt_iface
                                             : "tikgate-mgmt";
-    if (mgmt && sim_menu_available(&st->opt, SIM_M_WIREGUARD)) {
-        struct sim_kv w[] = {{"name", mgmt}, {"listen-port", "13231"}};
-        add_raw(st, SIM_M_WIREGUARD, w, 2);
-    } else if (mgmt) {
+    /* the operator's own tunnel (an OpenVPN client here: a WireGuard one would be a device
+     * of wireguard.c with --wireguard) */
+    if (mgmt)
         iface_mirror_add(st, mgmt, "ovpn-out");
-    }
     char *addr = xasprintf("%s/32", opt->address[0] ? opt->address : "127.0.0.1");
     struct sim_kv a[] = {{"address", addr}, {"interface", mgmt ? mgmt : "ether1"}};
     add_raw(st, SIM_M_ADDRESS, a, 2);

@@ -126,7 +126,8 @@ static json_t *state_doc(const struct sim_state *st)
             if (set_string(item, ".id", id) != 0)
                 goto out_free;
             for (size_t f = 0; f < mm->def->nfields; f++)
-                if (it->val[f] && set_string(item, mm->def->fields[f].name, it->val[f]) != 0)
+                if (it->val[f] && !(mm->def->fields[f].flags & SIM_F_RUNTIME) &&
+                    set_string(item, mm->def->fields[f].name, it->val[f]) != 0)
                     goto out_free;
         }
     }

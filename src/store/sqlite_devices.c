@@ -47,9 +47,7 @@ int store_site_get_any(struct store *s, const char *site_id, struct site *ret)
     return site_by(s, sql, NULL, 0, site_id, ret);
 }
 
-int store_site_adopt(struct store *s, const char *site_id, const char *facts, const char *identity,
-                     const char *model, const char *serial, const char *version,
-                     const char *tunnel_address, const char *device_token)
+int store_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a)
 {
     static const char sql[] =
         "UPDATE sites SET facts = ?1, identity = ?2, model = ?3, serial_number = ?4, "
@@ -61,13 +59,13 @@ int store_site_adopt(struct store *s, const char *site_id, const char *facts, co
     if (!st)
         return -EIO;
     uint8_t h[APIKEY_HASH_LEN];
-    api_key_hash(device_token, h);
-    bind_text(st, 1, facts);
-    bind_text(st, 2, identity);
-    bind_text(st, 3, model);
-    bind_text(st, 4, serial);
-    bind_text(st, 5, version);
-    bind_text(st, 6, tunnel_address);
+    api_key_hash(a->device_token, h);
+    bind_text(st, 1, a->facts);
+    bind_text(st, 2, a->identity);
+    bind_text(st, 3, a->model);
+    bind_text(st, 4, a->serial);
+    bind_text(st, 5, a->version);
+    bind_text(st, 6, a->tunnel_address);
     sqlite3_bind_blob(st, 7, h, sizeof h, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 8, time_now());
     bind_text(st, 9, site_id);

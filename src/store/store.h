@@ -156,13 +156,15 @@ void store_credential_array_free(struct credential *a, size_t n);
 int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
 /* Finds a site by its device token (any tenant). */
 int store_site_by_device_token(struct store *s, const char *token, struct site *ret);
-/*
- * Records adoption: facts (raw "k=v;..." text), identity/model/serial/version,
- * tunnel address (may be NULL: keep), the device token's hash; status online.
- */
-int store_site_adopt(struct store *s, const char *site_id, const char *facts, const char *identity,
-                     const char *model, const char *serial, const char *version,
-                     const char *tunnel_address, const char *device_token);
+/* What a router reports when it adopts (all borrowed; NULL fields are stored as NULL). */
+struct store_adoption {
+    const char *facts; /* the raw "k=v;..." text */
+    const char *identity, *model, *serial, *version;
+    const char *tunnel_address; /* NULL: keep the site's */
+    const char *device_token;   /* stored as its hash only */
+};
+/* Records adoption of site_id (its bootstrap token unused): status online. 0 or -ENOENT. */
+int store_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a);
 /* Issues a new single-use bootstrap token (re-onboarding a reset router). */
 int store_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
                              const char *token);

@@ -101,7 +101,7 @@ static int nl_talk(struct nlmsghdr *h)
         }
         if (n == 0)
             continue;
-        struct sockaddr_nl from;
+        struct sockaddr_nl from = {0};
         socklen_t flen = sizeof(from);
         ssize_t len =
             recvfrom(fd, reply, sizeof(reply), MSG_TRUNC, (struct sockaddr *)&from, &flen);
@@ -170,7 +170,8 @@ int wg_link_up(const char *ifname, unsigned mtu)
     return nl_talk(q.h);
 }
 
-int wg_link_add_address(const char *ifname, const struct wg_ifaddr *a)
+/* RTM_NEWADDR (create or replace) or RTM_DELADDR of a on ifname. */
+static int address_request(const char *ifname, const struct wg_ifaddr *a, uint16_t type)
 {
     char buf[NL_REQ_MAX] __attribute__((aligned(NLMSG_ALIGNTO))) = {0};
     struct nlreq q = {.h = (struct nlmsghdr *)buf, .cap = sizeof(buf)};
@@ -182,8 +183,8 @@ int wg_link_add_address(const char *ifname, const struct wg_ifaddr *a)
     if ((r = ifindex_of(ifname, &idx)) < 0)
         return r;
     q.h->nlmsg_len = NLMSG_LENGTH(sizeof(struct ifaddrmsg));
-    q.h->nlmsg_type = RTM_NEWADDR;
-    q.h->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    q.h->nlmsg_type = type;
+    q.h->nlmsg_flags = type == RTM_NEWADDR ? NLM_F_CREATE | NLM_F_REPLACE : 0;
     struct ifaddrmsg *ifa = NLMSG_DATA(q.h);
     ifa->ifa_family = (unsigned char)a->family;
     ifa->ifa_prefixlen = a->prefix;
@@ -193,6 +194,16 @@ int wg_link_add_address(const char *ifname, const struct wg_ifaddr *a)
         (r = nl_attr(&q, IFA_ADDRESS, a->has_peer ? a->peer : a->local, alen)) < 0)
         return r;
     return nl_talk(q.h);
+}
+
+int wg_link_add_address(const char *ifname, const struct wg_ifaddr *a)
+{
+    return address_request(ifname, a, RTM_NEWADDR);
+}
+
+int wg_link_del_address(const char *ifname, const struct wg_ifaddr *a)
+{
+    return address_request(ifname, a, RTM_DELADDR);
 }
 
 int wg_link_setup(const char *ifname, unsigned mtu, const struct wg_ifaddr *a)

@@ -363,7 +363,7 @@ static int cmd_serve(const struct opts *o)
 
     memset(&s, 0, sizeof(s));
     if (o->key_file) {
-        if ((r = read_key_file(o->key_file, &s.dev.private_key)) < 0) {
+        if (read_key_file(o->key_file, &s.dev.private_key) < 0) {
             fprintf(stderr, "tikgate-wg: cannot read a key from %s\n", o->key_file);
             return 1;
         }

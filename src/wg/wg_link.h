@@ -43,6 +43,8 @@ int wg_ifaddr_parse(const char *addr, const char *peer, struct wg_ifaddr *ret);
 int wg_link_up(const char *ifname, unsigned mtu);
 /* Adds (or replaces: idempotent) an address on the link. 0, -ENODEV or -errno. */
 int wg_link_add_address(const char *ifname, const struct wg_ifaddr *a);
+/* Removes that address from the link. 0, -ENODEV, -EADDRNOTAVAIL (not there) or -errno. */
+int wg_link_del_address(const char *ifname, const struct wg_ifaddr *a);
 /* MTU, address (a may be NULL), up: what a fresh interface needs. */
 int wg_link_setup(const char *ifname, unsigned mtu, const struct wg_ifaddr *a);
 /* Deletes a link (used for a kernel probe that created one). 0, -ENODEV or -errno. */

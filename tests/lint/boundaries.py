@@ -29,7 +29,7 @@ ALLOWED = {
     'wg': {'common'},
     'api': {'http', 'store', 'jobs', 'domain', 'common'},
     'daemon': {'api', 'http', 'jobs', 'store', 'domain', 'edge', 'ros', 'wg', 'common'},
-    'sim': {'ros', 'common'},
+    'sim': {'ros', 'wg', 'common'},
     'cli': {'common'},
 }
 

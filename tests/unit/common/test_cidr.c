@@ -329,6 +329,81 @@ static void test_rfc1918(void **state)
     }
 }
 
+/* The exported RFC 1918 table is what cidr_parse() makes of the three networks, in order. */
+static void test_rfc1918_table(void **state)
+{
+    (void)state;
+    static const char *const nets[CIDR_RFC1918_COUNT] = {"10.0.0.0/8", "192.168.0.0/16",
+                                                         "172.16.0.0/12"};
+    for (size_t i = 0; i < CIDR_RFC1918_COUNT; i++) {
+        struct cidr c = must_parse(nets[i]);
+        assert_int_equal(cidr_rfc1918[i].family, c.family);
+        assert_int_equal(cidr_rfc1918[i].prefix, c.prefix);
+        assert_memory_equal(cidr_rfc1918[i].addr, c.addr, sizeof c.addr);
+        assert_true(cidr_is_rfc1918(&cidr_rfc1918[i]));
+        char out[CIDR_STR_LEN];
+        cidr_format(&cidr_rfc1918[i], out);
+        assert_string_equal(out, nets[i]);
+    }
+}
+
+/*
+ * Every row of cidr.c's pre-parsed class table, by its text form: its network
+ * address and its last address get the row's class (unless a row listed
+ * earlier claims the last address, as 255.255.255.255 inside 240/4).
+ */
+static void test_classify_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *net, *last;
+        enum cidr_class cls, last_cls;
+    } rows[] = {
+        {"0.0.0.0/8", "0.255.255.255", CIDR_CLASS_THIS_NET, CIDR_CLASS_THIS_NET},
+        {"10.0.0.0/8", "10.255.255.255", CIDR_CLASS_PRIVATE, CIDR_CLASS_PRIVATE},
+        {"100.64.0.0/10", "100.127.255.255", CIDR_CLASS_RESERVED, CIDR_CLASS_RESERVED},
+        {"127.0.0.0/8", "127.255.255.255", CIDR_CLASS_LOOPBACK, CIDR_CLASS_LOOPBACK},
+        {"169.254.0.0/16", "169.254.255.255", CIDR_CLASS_LINK_LOCAL, CIDR_CLASS_LINK_LOCAL},
+        {"172.16.0.0/12", "172.31.255.255", CIDR_CLASS_PRIVATE, CIDR_CLASS_PRIVATE},
+        {"192.0.0.0/24", "192.0.0.255", CIDR_CLASS_RESERVED, CIDR_CLASS_RESERVED},
+        {"192.0.2.0/24", "192.0.2.255", CIDR_CLASS_RESERVED, CIDR_CLASS_RESERVED},
+        {"192.168.0.0/16", "192.168.255.255", CIDR_CLASS_PRIVATE, CIDR_CLASS_PRIVATE},
+        {"198.18.0.0/15", "198.19.255.255", CIDR_CLASS_RESERVED, CIDR_CLASS_RESERVED},
+        {"198.51.100.0/24", "198.51.100.255", CIDR_CLASS_PUBLIC, CIDR_CLASS_PUBLIC},
+        {"203.0.113.0/24", "203.0.113.255", CIDR_CLASS_PUBLIC, CIDR_CLASS_PUBLIC},
+        {"224.0.0.0/4", "239.255.255.255", CIDR_CLASS_MULTICAST, CIDR_CLASS_MULTICAST},
+        {"255.255.255.255/32", "255.255.255.255", CIDR_CLASS_BROADCAST, CIDR_CLASS_BROADCAST},
+        {"240.0.0.0/4", "255.255.255.255", CIDR_CLASS_RESERVED, CIDR_CLASS_BROADCAST},
+        {"::/128", "::", CIDR_CLASS_THIS_NET, CIDR_CLASS_THIS_NET},
+        {"::1/128", "::1", CIDR_CLASS_LOOPBACK, CIDR_CLASS_LOOPBACK},
+        {"fc00::/7", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", CIDR_CLASS_PRIVATE,
+         CIDR_CLASS_PRIVATE},
+        {"fe80::/10", "febf:ffff:ffff:ffff:ffff:ffff:ffff:ffff", CIDR_CLASS_LINK_LOCAL,
+         CIDR_CLASS_LINK_LOCAL},
+        {"ff00::/8", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", CIDR_CLASS_MULTICAST,
+         CIDR_CLASS_MULTICAST},
+        {"2001:db8::/32", "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", CIDR_CLASS_RESERVED,
+         CIDR_CLASS_RESERVED},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        if (cls(rows[i].net) != rows[i].cls)
+            fail_msg("'%s' classified %d, expected %d", rows[i].net, cls(rows[i].net),
+                     rows[i].cls);
+        if (cls(rows[i].last) != rows[i].last_cls)
+            fail_msg("'%s' classified %d, expected %d", rows[i].last, cls(rows[i].last),
+                     rows[i].last_cls);
+    }
+    /* just outside some rows */
+    assert_int_equal(cls("1.0.0.0"), CIDR_CLASS_PUBLIC);
+    assert_int_equal(cls("100.128.0.0"), CIDR_CLASS_PUBLIC);
+    assert_int_equal(cls("169.255.0.0"), CIDR_CLASS_PUBLIC);
+    assert_int_equal(cls("198.20.0.0"), CIDR_CLASS_PUBLIC);
+    assert_int_equal(cls("fe00::1"), CIDR_CLASS_PUBLIC);
+    assert_int_equal(cls("fec0::1"), CIDR_CLASS_PUBLIC);
+    assert_int_equal(cls("2001:db9::1"), CIDR_CLASS_PUBLIC);
+    assert_int_equal(cls("::2"), CIDR_CLASS_PUBLIC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +422,8 @@ int main(void)
         cmocka_unit_test(test_contains_sockaddr),
         cmocka_unit_test(test_classify),
         cmocka_unit_test(test_rfc1918),
+        cmocka_unit_test(test_rfc1918_table),
+        cmocka_unit_test(test_classify_table),
     };
     return cmocka_run_group_tests_name("common_cidr", tests, NULL, NULL);
 }

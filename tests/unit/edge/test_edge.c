@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "cidr.h"
+#include "clock.h"
 #include "edge.h"
 
 /* ---- echo server ---- */
@@ -31,7 +32,7 @@
 struct echo_server {
     int fd;
     uint16_t port;
-    volatile int stop;
+    _Atomic int stop; /* set by echo_stop(), read by the server thread */
     pthread_t thread;
     pthread_t conns[MAX_ECHO_CONNS];
     int nconns;
@@ -118,7 +119,7 @@ struct rec {
 };
 
 static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t rec_cv = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t rec_cv; /* clock_cond_init() in main() */
 static struct rec recs[MAX_EVENTS];
 static int nrecs;
 
@@ -144,26 +145,16 @@ static void on_event(void *ud, const struct edge_event *ev)
     pthread_mutex_unlock(&rec_mu);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
+/* Monotonic ms with sub-ms precision, for measured durations. */
 static double mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1000 + (double)ts.tv_nsec / 1e6;
+    return (double)clock_mono_ns() / 1e6;
 }
 
 /* Waits (≤ 3 s) for an event of type for grant id; copies it into *out. */
 static int wait_rec(enum edge_event_type type, const char *id, struct rec *out)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += 3;
+    int64_t deadline = clock_mono_ms() + 3000;
     int found = -1;
     pthread_mutex_lock(&rec_mu);
     for (;;) {
@@ -174,7 +165,7 @@ static int wait_rec(enum edge_event_type type, const char *id, struct rec *out)
                 break;
             }
         }
-        if (found == 0 || pthread_cond_timedwait(&rec_cv, &rec_mu, &dl) != 0)
+        if (found == 0 || clock_cond_wait_until_ms(&rec_cv, &rec_mu, deadline) != 0)
             break;
     }
     pthread_mutex_unlock(&rec_mu);
@@ -435,12 +426,12 @@ static void test_close_cuts(void **state)
 static void test_deadline(void **state)
 {
     struct fx *f = *state;
-    int64_t deadline = now_ms() + 300;
+    int64_t deadline = clock_real_ms() + 300;
     uint16_t port = open_grant(f, "g-deadline", deadline, 0);
     int fd = client(NULL, port);
     roundtrip(fd, "before");
     assert_true(wait_cut(fd) >= 0);
-    int64_t late = now_ms() - deadline;
+    int64_t late = clock_real_ms() - deadline;
     print_message("      cut %lld ms after the deadline (client side)\n", (long long)late);
     assert_true(late >= 0 && late < 1000);
     close(fd);
@@ -458,7 +449,7 @@ static void test_deadline(void **state)
 static void test_deadline_extend(void **state)
 {
     struct fx *f = *state;
-    int64_t t0 = now_ms();
+    int64_t t0 = clock_real_ms();
     uint16_t port = open_grant(f, "g-ext", t0 + 300, 0);
     int fd = client(NULL, port);
     roundtrip(fd, "one");
@@ -471,18 +462,18 @@ static void test_deadline_extend(void **state)
     assert_true(fd2 >= 0);
     roundtrip(fd2, "new conn ok");
     assert_true(wait_cut(fd) >= 0);
-    int64_t late = now_ms() - (t0 + 900);
+    int64_t late = clock_real_ms() - (t0 + 900);
     print_message("      extended deadline: cut %lld ms late\n", (long long)late);
     assert_true(late >= 0 && late < 1000);
     assert_true(wait_cut(fd2) >= 0);
     close(fd);
     close(fd2);
     /* shortening works the same way: a deadline in the past expires at once */
-    port = open_grant(f, "g-short", now_ms() + 60000, 0);
+    port = open_grant(f, "g-short", clock_real_ms() + 60000, 0);
     fd = client(NULL, port);
     roundtrip(fd, "x");
     struct edge_grant g = {
-        .id = "g-short", .allow = allow_lo, .n_allow = 1, .deadline_ms = now_ms() - 1};
+        .id = "g-short", .allow = allow_lo, .n_allow = 1, .deadline_ms = clock_real_ms() - 1};
     assert_int_equal(edge_grant_open(f->edge, &g), 0);
     double ms = wait_cut(fd);
     assert_true(ms >= 0 && ms < 1000);
@@ -530,7 +521,7 @@ static void test_errors_and_list(void **state)
 {
     struct fx *f = *state;
     uint16_t port = open_grant(f, "g-a", 0, 0);
-    open_grant(f, "g-b", now_ms() + 60000, 0);
+    open_grant(f, "g-b", clock_real_ms() + 60000, 0);
     struct edge_grant g = {.id = "g-c",
                            .listen_addr = "127.0.0.1",
                            .listen_port = port,
@@ -699,5 +690,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_cuts, setup, teardown),
     };
+    if (clock_cond_init(&rec_cv) < 0)
+        return 1;
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,8 +81,7 @@ void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopt
     if (adopted) {
         char dev[SITE_TOKEN_LEN + 1];
         rand_base62(dev, SITE_TOKEN_LEN);
-        assert_int_equal(store_site_adopt(f->s, s.id, "k=v", "r1", "hAP", "X1", "7.15", NULL,
-                                          dev),
+        assert_int_equal(store_site_adopt(f->s, s.id, &(struct store_adoption){"k=v", "r1", "hAP", "X1", "7.15", NULL, dev}),
                          0);
     }
     memcpy(ret_id, s.id, 37);

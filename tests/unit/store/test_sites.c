@@ -143,13 +143,11 @@ static void test_adopt_and_tokens(void **state)
     char token[SITE_TOKEN_LEN + 1];
     memcpy(token, s.bootstrap_token, sizeof token);
     site_release(&s);
-    assert_int_equal(store_site_adopt(f->s, id, "k=v", "r1", "hAP", "SN", "7.15", "10.99.0.9",
-                                      "devtoken0123456789abcdefghijklmn"),
+    assert_int_equal(store_site_adopt(f->s, id, &(struct store_adoption){"k=v", "r1", "hAP", "SN", "7.15", "10.99.0.9", "devtoken0123456789abcdefghijklmn"}),
                      0);
     /* Single-use: the bootstrap token is gone after adoption. */
     assert_int_equal(store_site_by_bootstrap_token(f->s, token, &s), -ENOENT);
-    assert_int_equal(store_site_adopt(f->s, id, "k=v", "r1", "hAP", "SN", "7.15", NULL,
-                                      "other"),
+    assert_int_equal(store_site_adopt(f->s, id, &(struct store_adoption){"k=v", "r1", "hAP", "SN", "7.15", NULL, "other"}),
                      -ENOENT);
     assert_int_equal(store_site_by_device_token(f->s, "devtoken0123456789abcdefghijklmn", &s), 0);
     assert_string_equal(s.id, id);

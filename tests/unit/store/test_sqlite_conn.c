@@ -303,7 +303,7 @@ static void store_round(struct fx *f, int k)
     assert_int_equal(store_site_new_bootstrap(s, f->tenant, site, token), 0);
     assert_int_equal(store_site_by_bootstrap_token(s, token, &st), 0);
     site_release(&st);
-    assert_int_equal(store_site_adopt(s, site, "k=v", "r", "m", "sn", "7", NULL, dev), 0);
+    assert_int_equal(store_site_adopt(s, site, &(struct store_adoption){"k=v", "r", "m", "sn", "7", NULL, dev}), 0);
     assert_int_equal(store_site_by_device_token(s, dev, &st), 0);
     site_release(&st);
     assert_int_equal(store_site_get_any(s, site, &st), 0);
