@@ -113,11 +113,8 @@ static int connect_site(struct dispatcher *d, const struct site *site, struct ro
 /* Sleeps ms unless the dispatcher stops first; false when stopping. */
 static bool pause_ms(struct dispatcher *d, int ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_nsec += (long)ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
+    /* d->cond waits on CLOCK_MONOTONIC (clock_cond_init) */
+    struct timespec ts = clock_timespec_ns(clock_mono_ns() + (int64_t)ms * 1000000);
     pthread_mutex_lock(&d->lock);
     while (!d->stopping)
         if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)

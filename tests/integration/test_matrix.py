@@ -134,9 +134,9 @@ class Matrix(tg.DaemonTest):
         s = wait_for(lambda: self.site(r)['status'] == 'online' and self.site(r), 20, 0.1)
         if not s:
             raise AssertionError('not adopted: %s' % self.site(r))
-        # the adoption script runs after /adopt answered: wait for its last step
-        if not wait_for(lambda: any(f.get('comment', '').startswith('tikgate:mgmt-filter')
-                                    for f in r.sim.menu('/ip/firewall/filter')), 20, 0.1):
+        # the adoption script runs after /adopt answered: wait for its last step (the IPv6
+        # block of the management filter comes after the IPv4 one)
+        if not wait_for(lambda: 'tikgate: adoption complete' in r.sim.log(), 20, 0.1):
             raise AssertionError('adoption script did not finish')
         return s
 
