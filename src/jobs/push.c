@@ -156,13 +156,12 @@ static int push_cmd(struct ros_client *c, const struct job_cmd *cmd, char *err, 
             r = push_add(c, path, cmd, err, errlen);
         break;
     case JOB_SET:
-        if (cmd->by_name) {
+    case JOB_REMOVE:
+    case JOB_ENSURE:
+        if (cmd->verb == JOB_SET && cmd->by_name) {
             r = push_set_ids(c, path, cmd->find_value, true, cmd, err, errlen);
             break;
         }
-        /* fall through */
-    case JOB_REMOVE:
-    case JOB_ENSURE:
         r = find_ids(c, path, cmd->find_key, cmd->find_value, &ids, err, errlen);
         if (r < 0)
             break;

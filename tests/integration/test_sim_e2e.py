@@ -84,6 +84,10 @@ class SimEndToEnd(tg.DaemonTest):
                 return (svc['winbox']['port'] == '8295' and svc['telnet']['disabled'] == 'false'
                         and svc['ssh']['address'].startswith('203.0.113.0/24'))
             self.assertTrue(wait_for(applied, 10), sim.log()[-2000:])
+            # the services change before the job's last commands (the management filter) ran
+            done = wait_for(lambda: [j for j in self.jobs(name) if j['kind'] == 'policy'][0]
+                            ['status'] != 'running', 10)
+            self.assertTrue(done)
             policy_jobs = [j for j in self.jobs(name) if j['kind'] == 'policy']
             self.assertEqual(policy_jobs[0]['status'], 'completed')
             # The management filter follows the policy: telnet's port is no longer dropped.
