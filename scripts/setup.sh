@@ -6,15 +6,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config meson ninja-build python3
-            libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libjwt-dev libpq-dev
+            libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev libsodium-dev libjwt-dev
+            libpq-dev
             libssl-dev libcurl4-openssl-dev)
 # What tikgated needs at run time beyond its libraries: wireguard-go for the management VPN
 # where the kernel has no WireGuard module (DESIGN.md §10; src/wg only has a userspace backend).
 RUN_PKGS=(wireguard-go)
 # wireguard-tools (wg), nftables (the NAT namespace) and iperf3: the namespace tests and
-# bench/wg_peers.sh.
-TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev curl sqlite3 chromium
-           wireguard-tools nftables iperf3)
+# bench/wg_peers.sh; openssl: tests/integration/test_tls.py makes its CAs and certificates;
+# clang-format and clang-tidy: tests/lint (format.sh, tidy.sh); iproute2: `ip netns`.
+TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev clang-format clang-tidy curl sqlite3 chromium
+           openssl wireguard-tools nftables iperf3 iproute2)
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then

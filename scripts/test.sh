@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite:
-# unit tests (cmocka), fuzz-corpus replays, integration tests against the real daemon,
-# the OpenAPI lint, and a bounded libFuzzer run when clang's fuzzer runtime is present.
+# unit tests (cmocka, node --test), fuzz-corpus replays, lints (module boundaries, format),
+# integration tests against the real daemon (loopback and network namespaces), the browser
+# test, the same again under ASan+UBSan and TSan, the OpenAPI lint, clang-tidy, and a bounded
+# libFuzzer run when clang's fuzzer runtime is present.
 # Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +61,10 @@ if command -v clang >/dev/null 2>&1 && [[ "${TIKGATE_SKIP_SANITIZERS:-0}" != 1 ]
 fi
 
 if tests/lint/openapi.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+
+# clang-tidy with the repo's .clang-tidy over src/ (the boundaries and format lints run above,
+# in meson's suite 'lint'; the pedantic build is the build itself).
+if tests/lint/tidy.sh build; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 
 # The integration tests once more against a ThreadSanitizer build of the daemon: the HTTP
 # workers, dispatcher, scheduler and edge threads share the store and the relay.

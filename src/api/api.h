@@ -37,7 +37,17 @@ struct api_config {
     /* Appends the process's own metrics (HTTP, edge) in Prometheus text. May be NULL. */
     void (*metrics)(void *ctx, struct buf *out);
     void *metrics_ctx;
+    /* TIKGATE_TLS_CA: the one PEM certificate served at GET /ca.pem and its SHA-256
+     * fingerprint (64 hex digits) for the bootstrap command. Both NULL when unset. */
+    const char *tls_ca_pem;
+    const char *tls_ca_fingerprint;
 };
+
+/* The portal's Content-Security-Policy, sent as a header on every response. */
+#define API_CONTENT_SECURITY_POLICY                                                                \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "                 \
+    "frame-ancestors 'none'"
 
 struct api {
     struct store *store;

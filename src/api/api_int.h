@@ -174,4 +174,7 @@ void h_forward_patch(struct api_call *call);
 void h_forward_revoke(struct api_call *call);
 void h_forward_connections(struct api_call *call);
 
+/* GET /ca.pem (h_device.c): the CA of TIKGATE_TLS_CA, public. */
+void h_device_ca(struct api_call *call);
+
 #endif

@@ -17,6 +17,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "api_int.h"
+#include "device_script.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
@@ -86,8 +87,7 @@ void h_device_bootstrap(struct api_call *call)
                    "[/system resource get version] . \";board-name=\" . "
                    "[/system resource get board-name] . \";tunnel-address=\" . $tunnel)\n");
     char *url = xasprintf("%s/adopt/%s", call->api->cfg.public_url, token);
-    buf_append_str(&b, "/tool fetch url=");
-    job_script_quote(&b, url);
+    device_render_fetch(&b, url);
     buf_append_str(&b, " http-method=post http-data=$facts dst-path=\"tikgate-adopt.rsc\"\n");
     buf_append_str(&b, "/import file-name=\"tikgate-adopt.rsc\"\n");
     free(url);
@@ -190,8 +190,7 @@ static void render_scheduler(struct api *api, const char *device_token, struct b
     buf_init(&ev, 4096);
     char *url = xasprintf("%s/poll", api->cfg.public_url);
     char *hdr = xasprintf("Authorization: Bearer %s", device_token);
-    buf_append_str(&ev, "/tool fetch url=");
-    job_script_quote(&ev, url);
+    device_render_fetch(&ev, url);
     buf_append_str(&ev, " http-method=post http-header-field=");
     job_script_quote(&ev, hdr);
     buf_append_str(&ev, " http-data=\"heartbeat\" dst-path=\"tikgate-job.rsc\"; ");
@@ -202,7 +201,8 @@ static void render_scheduler(struct api *api, const char *device_token, struct b
     job_script_quote(&ev, url);
     buf_append_str(&ev, " http-method=post http-header-field=");
     job_script_quote(&ev, hdr);
-    buf_append_str(&ev, " http-data=\"import-failed\" output=none }");
+    buf_append_str(&ev, " http-data=\"import-failed\" output=none }; "
+                        "/file remove [find name=\"tikgate-job.rsc\"]");
     buf_append_str(b, "/system scheduler remove [find name=\"tikgate-poll\"]\n");
     buf_printf(b, "/system scheduler add name=\"tikgate-poll\" interval=%ds start-time=startup "
                   "policy=\"" TIKGATE_POLL_POLICY "\" "
@@ -294,6 +294,7 @@ void h_device_adopt(struct api_call *call)
     struct buf b;
     buf_init(&b, (size_t)1 << 20);
     buf_printf(&b, "# tikgate: site %s adopted\n", s.id);
+    device_render_file_remove(&b, "tikgate-adopt.rsc"); /* it holds the API password */
     render_scheduler(call->api, device_token, &b);
     struct job_plan plan = {0};
     struct job_site_ctx ctx = {.site_id = s.id, .mgmt_networks = call->api->cfg.mgmt_networks};
@@ -323,8 +324,7 @@ static void job_url(struct api *api, const char *job_id, const char *status, str
     store_mac_hex(api->store, msg, sig);
     char *url = xasprintf("%s/job/%s/update?status=%s&signature=%s", api->cfg.public_url, job_id,
                           status, sig);
-    buf_append_str(b, "/tool fetch url=");
-    job_script_quote(b, url);
+    device_render_fetch(b, url);
     buf_append_str(b, " output=none\n");
     free(url);
 }
@@ -342,7 +342,9 @@ static void ack_scheduler(struct api *api, const char *job_id, struct buf *b)
     if (line.len && line.data[line.len - 1] == '\n')
         line.data[--line.len] = '\0';
     buf_append(&ev, line.data, line.len);
-    buf_append_str(&ev, "; /system scheduler remove [find name=\"" ACK_SCHEDULER "\"]");
+    /* the job's file stays when the reboot cut the job short: gone after the boot */
+    buf_append_str(&ev, "; /file remove [find name=\"tikgate-job.rsc\"]; "
+                        "/system scheduler remove [find name=\"" ACK_SCHEDULER "\"]");
     buf_append_str(b, "/system scheduler remove [find name=\"" ACK_SCHEDULER "\"]\n");
     buf_append_str(b, "/system scheduler add name=\"" ACK_SCHEDULER "\" start-time=startup "
                       "interval=0s policy=\"" TIKGATE_POLL_POLICY "\" "
@@ -421,6 +423,9 @@ void h_device_poll(struct api_call *call)
         buf_append_str(&b, "/system scheduler remove [find name=\"" ACK_SCHEDULER "\"]\n");
     job_url(call->api, j.id, job_router_status_name(JOB_ROUTER_FAIL), &b);
     buf_append_str(&b, "}\n");
+    /* The file this answer was imported from holds the job (passwords): not left behind, also
+     * by routers whose scheduler predates its own /file remove. */
+    device_render_file_remove(&b, "tikgate-job.rsc");
     send_script(call, 200, &b);
     sodium_memzero(b.data, b.len);
     buf_release(&b);
@@ -465,4 +470,19 @@ void h_device_job_update(struct api_call *call)
     buf_append_str(&b, "ok\n");
     send_script(call, 200, &b);
     buf_release(&b);
+}
+
+/* GET /ca.pem: the CA of TIKGATE_TLS_CA, which the bootstrap command verifies by fingerprint. */
+void h_device_ca(struct api_call *call)
+{
+    const char *pem = call->api->cfg.tls_ca_pem;
+    if (!pem) {
+        api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL,
+                 "No CA certificate is configured (TIKGATE_TLS_CA).");
+        return;
+    }
+    call->res->content_type = "application/x-pem-file";
+    buf_reset(&call->res->body);
+    if (buf_append_str(&call->res->body, pem) < 0)
+        call->res->status = 500;
 }

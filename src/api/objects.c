@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "api_int.h"
 #include "cidr.h"
+#include "device_script.h"
 #include "timefmt.h"
 
 static json_t *strlist_to_json(const struct strlist *l)
@@ -153,12 +154,12 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
     if (!with_bootstrap || !s->bootstrap_token[0]) {
         json_object_set_new(o, "bootstrap_command", json_null());
     } else {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd,
-                 "/tool fetch url=\"%s/bootstrap/%s\" dst-path=tikgate-bootstrap.rsc; "
-                 "/import file-name=tikgate-bootstrap.rsc",
-                 api->cfg.public_url, s->bootstrap_token);
-        json_object_set_new(o, "bootstrap_command", json_string(cmd));
+        struct buf cmd;
+        buf_init(&cmd, 8192);
+        device_render_bootstrap_command(&cmd, api->cfg.public_url, s->bootstrap_token,
+                                        api->cfg.tls_ca_fingerprint);
+        json_object_set_new(o, "bootstrap_command", json_string(cmd.data ? cmd.data : ""));
+        buf_release(&cmd);
     }
     return o;
 }

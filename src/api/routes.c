@@ -111,6 +111,7 @@ static const struct http_route routes[] = {
     R("POST", "/adopt/{token}", h_device_adopt, ROUTE_PUBLIC | ROUTE_RAW),
     R("POST", "/poll", h_device_poll, ROUTE_PUBLIC | ROUTE_RAW),
     R("GET", "/job/{id}/update", h_device_job_update, ROUTE_PUBLIC),
+    R("GET", "/ca.pem", h_device_ca, ROUTE_PUBLIC),
 };
 
 #define N_ROUTES (sizeof routes / sizeof routes[0])

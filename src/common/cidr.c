@@ -130,8 +130,8 @@ bool cidr_contains_sockaddr(const struct cidr *c, const struct sockaddr *sa)
 }
 
 /* Pre-parsed prefixes (the tables below are checked against cidr_parse() by test_cidr.c). */
-#define V4(a, b, c, d, p) {.family = AF_INET, .addr = {a, b, c, d}, .prefix = p}
-#define V6(p, ...) {.family = AF_INET6, .addr = {__VA_ARGS__}, .prefix = p}
+#define V4(a, b, c, d, p) {.family = AF_INET, .addr = {(a), (b), (c), (d)}, .prefix = (p)}
+#define V6(p, ...) {.family = AF_INET6, .addr = {__VA_ARGS__}, .prefix = (p)}
 
 /* In the order of the default policy's trusted networks (domain/policy.c), which the API shows. */
 const struct cidr cidr_rfc1918[CIDR_RFC1918_COUNT] = {

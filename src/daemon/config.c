@@ -55,7 +55,7 @@ static const struct key keys[] = {
     {"admin_email", K_STR, OFF(admin_email), "admin@tikgate.local", "the first portal user"},
     {"admin_password", K_STR, OFF(admin_password), NULL,
      "its password (default: random, kept in DATA_DIR/admin.password)"},
-    {"public_url", K_STR, OFF(public_url), NULL, "base URL routers use (default http://LISTEN)"},
+    {"public_url", K_STR, OFF(public_url), NULL, "base URL routers use (default http://LISTEN, https:// with TLS_CERT)"},
     {"share_dir", K_STR, OFF(share_dir), TG_SHARE_DIR, "where api/ and docs/ are read from"},
     {"log_level", K_STR, OFF(log_level), "info", "debug, info, warn or error"},
     {"http_threads", K_UINT, OFF(http_threads), "4", "HTTP worker threads"},
@@ -74,6 +74,11 @@ static const struct key keys[] = {
      "RouterOS API connect timeout of a push (ms)"},
     {"ros_io_timeout_ms", K_MS, OFF(ros_io_timeout_ms), "10000",
      "RouterOS API reply timeout of a push (ms)"},
+    {"tls_cert", K_STR, OFF(tls_cert), NULL,
+     "PEM certificate chain: serve HTTPS on LISTEN (re-read on SIGHUP)"},
+    {"tls_key", K_STR, OFF(tls_key), NULL, "PEM private key of TLS_CERT (re-read on SIGHUP)"},
+    {"tls_ca", K_STR, OFF(tls_ca), NULL,
+     "PEM CA routers install and verify by fingerprint at bootstrap"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -369,7 +374,7 @@ int config_load(struct config *cfg, int argc, char **argv, char ***ret_args, int
     if (!cfg->database)
         cfg->database = xasprintf("sqlite:%s/tikgate.db", cfg->data_dir);
     if (!cfg->public_url)
-        cfg->public_url = xasprintf("http://%s", cfg->listen);
+        cfg->public_url = xasprintf("%s://%s", cfg->tls_cert ? "https" : "http", cfg->listen);
     *ret_args = positional;
     *ret_nargs = np;
     return 0;

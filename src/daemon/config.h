@@ -52,6 +52,10 @@ struct config {
     unsigned dispatch_workers;   /* parallel express pushes */
     unsigned ros_connect_timeout_ms; /* RouterOS API connect timeout (express push) */
     unsigned ros_io_timeout_ms;      /* RouterOS API reply timeout (express push) */
+
+    char *tls_cert; /* PEM chain: serve HTTPS on listen (NULL: plain HTTP) */
+    char *tls_key;  /* its PEM private key */
+    char *tls_ca;   /* PEM CA routers install at bootstrap, verified by fingerprint */
 };
 
 /*

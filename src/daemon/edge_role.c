@@ -76,6 +76,21 @@ static void on_event(void *userdata, const struct edge_event *ev)
     free(r); /* dropped: the queue is full (the store is far behind) */
 }
 
+/* Writes one connection record: 0 or the store's -errno. */
+static int write_record(struct edge_role *er, const struct record *rec)
+{
+    if (rec->open)
+        return store_grant_conn_open(er->cfg.store, rec->grant_id, rec->conn.conn_ref,
+                                     rec->conn.source, rec->conn.started_ms);
+    return store_grant_conn_insert(er->cfg.store, rec->grant_id, &rec->conn);
+}
+
+/*
+ * Writes the queued connection records, oldest first, in one transaction. When that
+ * transaction fails (one bad record dooms it), each record is written again on its own, so
+ * one failure costs one record, and every record that could not be written is logged with
+ * the store's reason: connection records are the audit trail.
+ */
 static void flush_records(struct edge_role *er)
 {
     pthread_mutex_lock(&er->lock);
@@ -91,19 +106,26 @@ static void flush_records(struct edge_role *er)
         ordered = list;
         list = n;
     }
-    bool tx = ordered && store_tx_begin(er->cfg.store) == 0;
+    if (!ordered)
+        return;
+    int r = store_tx_begin(er->cfg.store);
+    if (r == 0) {
+        for (struct record *rec = ordered; r == 0 && rec; rec = rec->next)
+            r = write_record(er, rec);
+        r = store_tx_end(er->cfg.store, r);
+    }
+    bool retry = r < 0;
+    if (retry)
+        log_warn("edge", "connection records: the batch failed (%s); writing them one by one",
+                 strerror(-r));
     while (ordered) {
         struct record *n = ordered->next;
-        if (ordered->open)
-            store_grant_conn_open(er->cfg.store, ordered->grant_id, ordered->conn.conn_ref,
-                                  ordered->conn.source, ordered->conn.started_ms);
-        else
-            store_grant_conn_insert(er->cfg.store, ordered->grant_id, &ordered->conn);
+        if (retry && (r = write_record(er, ordered)) < 0)
+            log_error("edge", "connection record of grant %s lost: %s", ordered->grant_id,
+                      strerror(-r));
         free(ordered);
         ordered = n;
     }
-    if (tx)
-        store_tx_commit(er->cfg.store);
 }
 
 void edge_role_diff(const char *const *live, size_t nlive, const char *const *open, size_t nopen,

@@ -3,7 +3,8 @@
  *
  * Signals: SIGINT/SIGTERM are blocked in every thread and taken by sigwait()
  * in the main thread, which then stops the server (in-flight requests finish)
- * and closes the store. SIGPIPE is ignored.
+ * and closes the store. SIGHUP re-reads the TLS certificate and key (the
+ * listener and open connections stay). SIGPIPE is ignored.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "alloc.h"
 #include "api.h"
@@ -22,6 +24,7 @@
 #include "log.h"
 #include "rand.h"
 #include "store.h"
+#include "tls_ca.h"
 
 static void wake_dispatcher(void *ctx)
 {
@@ -73,6 +76,13 @@ static enum log_level parse_level(const char *s)
 static int serve(struct store *st, const struct config *cfg)
 {
     int rc = 1;
+    const char *ca_pem = NULL, *ca_fingerprint = NULL;
+    if (cfg->tls_ca && tls_ca_load(cfg->tls_ca, cfg->public_url, &ca_pem, &ca_fingerprint) < 0)
+        return rc;
+    if (cfg->tls_cert && strncasecmp(cfg->public_url, "https://", 8) != 0)
+        log_warn("daemon",
+                 "serving HTTPS but TIKGATE_PUBLIC_URL is %s: routers cannot fetch from it",
+                 cfg->public_url);
     int r = bootstrap_run(st, cfg);
     if (r < 0) {
         log_error("daemon", "bootstrap failed: %s", strerror(-r));
@@ -137,7 +147,9 @@ static int serve(struct store *st, const struct config *cfg)
                 .grants_changed = wake_edge,
                 .grants_ctx = edge,
                 .metrics = process_metrics,
-                .metrics_ctx = &mctx},
+                .metrics_ctx = &mctx,
+                .tls_ca_pem = ca_pem,
+                .tls_ca_fingerprint = ca_fingerprint},
     };
     struct http_server_config hc = {
         .listen = cfg->listen,
@@ -145,11 +157,15 @@ static int serve(struct store *st, const struct config *cfg)
         .threads = cfg->http_threads,
         .handler = api_handle,
         .ctx = &api,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
+        .content_security_policy = API_CONTENT_SECURITY_POLICY,
     };
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
     r = (cfg->roles_mask & CONFIG_ROLE_API) ? http_server_start(&hc, &srv) : 0;
     if (r < 0) {
-        log_error("daemon", "cannot listen on %s: %s", cfg->listen, strerror(-r));
+        log_error("daemon", "cannot listen on %s: %s", cfg->listen,
+                  r == -EBADMSG || r == -ENOTSUP ? "no HTTPS (see above)" : strerror(-r));
         goto out_stop_dispatcher;
     }
     mctx.srv = srv;
@@ -162,8 +178,12 @@ static int serve(struct store *st, const struct config *cfg)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     int sig = 0;
-    sigwait(&set, &sig);
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+        if (http_server_reload_tls(srv) == -ENOTSUP)
+            log_info("daemon", "SIGHUP: not serving HTTPS, nothing to reload");
+    }
     log_info("daemon", "signal %d: shutting down", sig);
     http_server_stop(srv);
     rc = 0;
@@ -185,6 +205,7 @@ int main(int argc, char **argv)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 

@@ -734,7 +734,7 @@ static void on_accept(struct edge *e, struct eg_grant *g)
             listeners_pause(e, g);
             return;
         }
-        struct sockaddr_storage ss;
+        struct sockaddr_storage ss = {0}; /* accept() fills the family's part */
         socklen_t len = sizeof(ss);
         int fd = accept4(g->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
@@ -836,7 +836,7 @@ static int do_open(struct edge *e, const struct edge_grant *in)
     g->fd = -1;
     snprintf(g->id, sizeof(g->id), "%s", in->id);
     g->hn.id = g->id;
-    socklen_t llen, tlen;
+    socklen_t llen = 0, tlen = 0;
     int r = netaddr_parse(in->listen_addr, in->listen_port, &g->listen, &llen);
     if (r == 0)
         r = netaddr_parse(in->target_addr, in->target_port, &g->target, &tlen);

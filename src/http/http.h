@@ -63,12 +63,33 @@ struct http_server_config {
     unsigned threads;    /* worker threads */
     http_handler_fn handler;
     void *ctx;
+    /* HTTPS: PEM files of the certificate chain and its private key (both or neither);
+     * borrowed, read at start and by http_server_reload_tls(). NULL: plain HTTP. */
+    const char *tls_cert;
+    const char *tls_key;
+    /* Content-Security-Policy of every response (borrowed, static); NULL: none. */
+    const char *content_security_policy;
 };
 
 struct http_server;
 
-/* Binds and starts serving. Returns 0 or -errno (-EADDRINUSE, -EINVAL for a bad address). */
+/*
+ * Binds and starts serving. Returns 0 or -errno: -EADDRINUSE, -EINVAL for a bad
+ * address, -EBADMSG for an unusable TLS certificate/key and -ENOTSUP when
+ * libmicrohttpd has no TLS (both logged with the reason).
+ * Every response carries X-Content-Type-Options, Referrer-Policy,
+ * X-Frame-Options, the configured Content-Security-Policy and, over TLS,
+ * Strict-Transport-Security.
+ */
 int http_server_start(const struct http_server_config *cfg, struct http_server **ret);
+/* True when libmicrohttpd can serve TLS with a certificate callback. */
+bool http_tls_supported(void);
+/*
+ * Reads the TLS files again; new handshakes use the new certificate, open
+ * connections keep theirs. On failure (-errno, logged) the previous
+ * certificate stays. -ENOTSUP when the server is not serving TLS.
+ */
+int http_server_reload_tls(struct http_server *srv);
 /* The port actually bound (useful with port 0). */
 unsigned http_server_port(const struct http_server *srv);
 /* Responses sent so far per status class: [2] = 2xx, [4] = 4xx, [5] = 5xx. */

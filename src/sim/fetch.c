@@ -1,8 +1,11 @@
 /*
  * fetch.c - /tool fetch over HTTP(S) with libcurl.
  *
- * Like RouterOS's fetch without check-certificate=yes, HTTPS certificates
- * are not verified. Redirects are not followed. Bounded: 5 s to connect,
+ * Like RouterOS's fetch, HTTPS certificates are verified only with
+ * check-certificate=yes (or yes-without-crl): then the chain must lead to one
+ * of the certificates in req->trust_pem (the /certificate store and
+ * --ca-file, never the host's CA bundle) and the name in the URL must match
+ * the certificate. Redirects are not followed. Bounded: 5 s to connect,
  * 30 s in all, SIM_MAX_SCRIPT bytes of body; a stop flag aborts at once.
  */
 #include "alloc.h"
@@ -82,8 +85,14 @@ int sim_fetch_curl(void *ctx, const struct sim_fetch_req *req, struct buf *body,
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 30000L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, req->check_cert ? 1L : 0L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, req->check_cert ? 2L : 0L);
+    curl_easy_setopt(h, CURLOPT_CAINFO, NULL); /* the router's store only */
+    curl_easy_setopt(h, CURLOPT_CAPATH, NULL);
+    struct curl_blob trust = {(void *)(req->trust_pem ? req->trust_pem : ""),
+                              req->trust_pem ? strlen(req->trust_pem) : 0, CURL_BLOB_COPY};
+    if (req->check_cert && trust.len)
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &trust);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "MikroTik");
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);

@@ -1,7 +1,7 @@
 /*
  * files.c - the router's file store: what /tool fetch dst-path= writes and /import file-name=
- * reads (sim.h, struct sim_files). A fixed array of SIM_MAX_FILES named byte strings, each
- * owned by the store and kept NUL-terminated (scripts are run from it as text).
+ * reads and /file remove deletes (sim.h, struct sim_files). A fixed array of SIM_MAX_FILES named
+ * byte strings, each owned by the store and kept NUL-terminated (scripts are run from it as text).
  */
 #include "alloc.h"
 #include "sim.h"
@@ -52,13 +52,13 @@ const struct sim_file *sim_files_get(const struct sim_files *f, const char *name
 
 int sim_files_remove(struct sim_files *f, const char *name)
 {
-    for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->v[i].name, name) == 0) {
-            free(f->v[i].name);
-            free(f->v[i].data);
-            memmove(&f->v[i], &f->v[i + 1], (f->n - i - 1) * sizeof f->v[0]);
-            f->n--;
-            return 0;
-        }
+    for (size_t i = 0; i < f->n; i++) {
+        if (strcmp(f->v[i].name, name) != 0)
+            continue;
+        free(f->v[i].name);
+        free(f->v[i].data);
+        f->v[i] = f->v[--f->n];
+        return 0;
+    }
     return -ENOENT;
 }

@@ -4,6 +4,7 @@
  */
 #include "alloc.h"
 #include "log.h"
+#include "pem.h"
 #include "rand.h"
 #include "sim.h"
 #include "wg_link.h"
@@ -56,12 +57,38 @@ static void usage(FILE *f)
           "  --mgmt-interface N|none name of the management interface (tikgate-mgmt), or none\n"
           "  --latest-version V      what check-for-updates finds (default: up to date)\n"
           "  --serial S              /system routerboard serial-number\n"
+          "  --ca-file PATH          PEM certificates fetch trusts with check-certificate=yes\n"
+          "                          besides /certificate (the router's built-in trust store)\n"
           "  --log-level L           debug, info (default), warn, error\n"
           "  --listen-address ADDR   bind address of the listeners (--address; 0.0.0.0 = all)\n"
           "  --wireguard             /interface wireguard drives real wireguard-go interfaces\n"
           "  --wg-prefix P           Linux name prefix of those interfaces (sim<pid>)\n"
           "  --wireguard-go PATH     the wireguard-go binary (wireguard-go in PATH)\n",
           f);
+}
+
+/* --ca-file: PEM certificates (at least one) into st->builtin_ca_pem. 0 or -errno, told. */
+static int sim_load_ca_file(struct sim_state *st, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "tikgate-sim: --ca-file %s: %s\n", path, strerror(errno));
+        return -errno;
+    }
+    char *text = xmalloc(PEM_MAX_TEXT + 1);
+    size_t len = fread(text, 1, PEM_MAX_TEXT + 1, f);
+    fclose(f);
+    text[len > PEM_MAX_TEXT ? PEM_MAX_TEXT : len] = '\0';
+    size_t pos = 0;
+    struct pem_cert c;
+    if (len > PEM_MAX_TEXT || pem_cert_next(text, len, &pos, &c) != 0) {
+        fprintf(stderr, "tikgate-sim: --ca-file %s: no valid PEM certificate\n", path);
+        free(text);
+        return -EINVAL;
+    }
+    pem_cert_release(&c);
+    st->builtin_ca_pem = text;
+    return 0;
 }
 
 static int print_state(const char *path)
@@ -79,6 +106,9 @@ static int print_state(const char *path)
     return 0;
 }
 
+/* One getopt switch over the options (the daemon's table-driven config.c is the model for
+ * a rewrite once the sim's options settle). */
+// NOLINTNEXTLINE(readability-function-size)
 int main(int argc, char **argv)
 {
     enum {
@@ -99,6 +129,7 @@ int main(int argc, char **argv)
         O_MGMT,
         O_LATEST,
         O_LOGLEVEL,
+        O_CAFILE,
         O_LISTEN,
         O_WG,
         O_WG_PREFIX,
@@ -124,6 +155,7 @@ int main(int argc, char **argv)
         {"mgmt-interface", required_argument, NULL, O_MGMT},
         {"latest-version", required_argument, NULL, O_LATEST},
         {"log-level", required_argument, NULL, O_LOGLEVEL},
+        {"ca-file", required_argument, NULL, O_CAFILE},
         {"listen-address", required_argument, NULL, O_LISTEN},
         {"wireguard", no_argument, NULL, O_WG},
         {"wg-prefix", required_argument, NULL, O_WG_PREFIX},
@@ -137,6 +169,7 @@ int main(int argc, char **argv)
     sim_options_set_version(&o, "7.16");
     const char *admin_pw = "", *latest = NULL;
     const char *identity = NULL, *bootstrap = NULL, *state_file = NULL;
+    const char *ca_file = NULL;
     double poll = 0;
     bool wireguard = false;
     char wg_prefix[16] = "";
@@ -234,6 +267,7 @@ int main(int argc, char **argv)
             break;
         }
         case O_SERIAL: snprintf(o.serial, sizeof o.serial, "%s", optarg); break;
+        case O_CAFILE: ca_file = optarg; break;
         case O_LOGLEVEL:
             if (strcmp(optarg, "debug") == 0)
                 log_set_level(LOG_DEBUG);
@@ -276,6 +310,8 @@ int main(int argc, char **argv)
         st->latest_version = xstrdup(latest);
     }
     char err[SIM_ERR_LEN];
+    if (ca_file && sim_load_ca_file(st, ca_file) != 0)
+        return 2;
     if (identity && sim_state_set_identity(st, identity, err) != 0) {
         fprintf(stderr, "tikgate-sim: --identity: %s\n", err);
         return 2;

@@ -15,6 +15,7 @@
 #include "sim.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,18 @@ static void sleep_for(struct sim_pull *p, double secs)
     pthread_mutex_unlock(&p->mu);
 }
 
+/* What is left in /file after a script (tests check that secrets do not stay). */
+static void log_files(const struct sim_files *f, const char *name)
+{
+    char list[512] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < f->n && used < sizeof list; i++)
+        used +=
+            (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", f->v[i].name);
+    log_msg(f->n ? LOG_INFO : LOG_DEBUG, "sim.pull", "after %s: /file holds %zu file(s)%s%s", name,
+            f->n, f->n ? ": " : "", list);
+}
+
 static void run(struct sim_pull *p, const char *name, const char *text, const char *policy)
 {
     struct sim_script_host h = {
@@ -87,6 +100,9 @@ static void run(struct sim_pull *p, const char *name, const char *text, const ch
     case SIM_SCRIPT_REBOOT: log_info("sim.pull", "%s: stopped by /system reboot", name); break;
     case SIM_SCRIPT_STOPPED: log_info("sim.pull", "%s: interrupted by shutdown", name); break;
     }
+    sim_state_lock(p->st);
+    log_files(&p->st->files, name);
+    sim_state_unlock(p->st);
 }
 
 /* After a boot: every enabled entry with start-time=startup and interval 0, in order. */

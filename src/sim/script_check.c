@@ -32,7 +32,8 @@ struct chk {
     } vars[MAX_SCOPE_VARS];
     size_t nvars;
     unsigned depth;
-    int cur_menu; /* the menu of the command being checked: [find] inside it is relative */
+    int cur_menu; /* the menu of the command being checked: [find] inside it is relative;
+                   * -1: none, -2: a command (/file) whose [find] takes any property */
 };
 
 static int bad(struct chk *c, unsigned line, const char *fmt, ...)
@@ -92,6 +93,7 @@ static const struct special {
     {"system/package", ",print,get,", ","},
     {"system/package/update", ",check-for-updates,install,get,print,", ",once,"},
     {"file", ",remove,print,get,find,", ","},
+    {"certificate/import", "", ",file-name,passphrase,"},
 };
 
 static const struct special *special_of(const char *path)
@@ -334,8 +336,8 @@ static int check_expr(struct chk *c, size_t b, size_t e, unsigned line)
             r = bad(c, t->line, "expected end of command after :pick");
         return r;
     }
-    if (script_is_word(t, "find") && c->cur_menu >= 0)
-        return check_find(c, c->cur_menu, b + 1, e, t->line);
+    if (script_is_word(t, "find") && c->cur_menu != -1)
+        return check_find(c, c->cur_menu >= 0 ? c->cur_menu : -1, b + 1, e, t->line);
     if (t->k != TOK_WORD || t->s[0] != '/')
         return bad(c, t->line, "bad command name %s", short_tok(t, tb));
     size_t i = b;
@@ -477,17 +479,22 @@ static int check_cmd(struct chk *c, const struct script_stmt *s)
         if (sp) {
             if (!in_list(sp->verbs, verb->s, verb->n))
                 return bad(c, line, "bad command name %s (in /%s)", short_tok(verb, tb), path);
-            if (strcmp(path, "file") == 0)
+            if (strcmp(path, "file") == 0) {
+                c->cur_menu = -2;
                 return check_args(c, i, e, line, ",", -1, false, true);
+            }
             return check_args(c, i, e, line, sp->args, -1, false, false);
         }
         static const char *const verbs[] = {"add", "set", "remove", "print", "enable", "disable"};
         bool known = false;
         for (size_t k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
             known = known || script_is_word(verb, verbs[k]);
-        if ((sim_menu_defs[m].flags & (SIM_MENU_FIXED | SIM_MENU_NOADD)) &&
-            (script_is_word(verb, "add") || script_is_word(verb, "remove")))
-            known = false; /* /ip service, /interface: no add or remove */
+        unsigned mf = sim_menu_defs[m].flags;
+        /* /ip service and /interface have neither (/certificate's add exists on RouterOS: the
+         * sim refuses it when it runs) */
+        if ((script_is_word(verb, "add") || script_is_word(verb, "remove")) &&
+            (mf & (SIM_MENU_FIXED | SIM_MENU_NO_REMOVE)))
+            known = false;
         if (!known)
             return bad(c, line, "bad command name %s (in /%s)", short_tok(verb, tb), path);
         bool add = script_is_word(verb, "add"), print = script_is_word(verb, "print");

@@ -188,7 +188,7 @@ static int need(struct ctx *c, unsigned line, const char *what, const char *pols
 static const char *const special_paths[] = {
     "tool/fetch",      "import",          "system/reboot",         "system/resource",
     "system/identity", "system/package",  "system/package/update", "system/routerboard",
-    "file",
+    "file",            "certificate/import",
 };
 
 static bool path_ok(const struct ctx *c, const char *cand, bool whole)
@@ -828,8 +828,9 @@ static int do_fetch(struct ctx *c, unsigned line, const struct args *a)
     }
     if (a->have_find || a->target || a->nflags)
         return fail(c, line, "/tool fetch: unexpected argument");
-    if (args_get(a, "check-certificate"))
-        return fail(c, line, "/tool fetch: check-certificate is not simulated (no TLS checks)");
+    const char *cc = args_get(a, "check-certificate");
+    if (cc && strcmp(cc, "yes") && strcmp(cc, "yes-without-crl") && strcmp(cc, "no"))
+        return fail(c, line, "/tool fetch: invalid value for check-certificate");
     if (need(c, line, "/tool fetch", "read,write,test") != R_OK)
         return R_FAIL;
     const char *url = args_get(a, "url");
@@ -865,7 +866,16 @@ static int do_fetch(struct ctx *c, unsigned line, const struct args *a)
         .post = method && strcmp(method, "post") == 0,
         .data = args_get(a, "http-data"),
         .headers = args_get(a, "http-header-field"),
+        .check_cert = cc && strcmp(cc, "no") != 0,
     };
+    struct buf trust; /* the trust store as it is now (certs.c) */
+    buf_init(&trust, SIM_MAX_SCRIPT);
+    if (req.check_cert) {
+        sim_state_lock(c->h->st);
+        sim_cert_trust_pem(c->h->st, &trust);
+        sim_state_unlock(c->h->st);
+        req.trust_pem = trust.data;
+    }
     struct buf body;
     buf_init(&body, SIM_MAX_SCRIPT);
     long status = 0;
@@ -873,6 +883,7 @@ static int do_fetch(struct ctx *c, unsigned line, const struct args *a)
     char lurl[256];
     url_for_log(url, lurl, sizeof lurl);
     int r = c->h->fetch(c->h->fetch_ctx, &req, &body, &status, err);
+    buf_release(&trust);
     if (r != 0) {
         buf_release(&body);
         return fail(c, line, "/tool fetch %s failed: %s", lurl, err[0] ? err : strerror(-r));
@@ -1105,6 +1116,36 @@ static int do_package(struct ctx *c, unsigned line, const char *verb, const stru
     return fail(c, line, "/system package update %s: unsupported command", verb);
 }
 
+/* /certificate import file-name=F [passphrase=P]: the PEM certificates of file F (certs.c). */
+static int do_cert_import(struct ctx *c, unsigned line, const struct args *a)
+{
+    for (size_t k = 0; k < a->n; k++)
+        if (strcmp(a->kv[k].key, "file-name") && strcmp(a->kv[k].key, "passphrase"))
+            return fail(c, line, "/certificate import: unsupported argument %s", a->kv[k].key);
+    const char *fname = args_get(a, "file-name");
+    if (!fname || a->have_find || a->target)
+        return fail(c, line, "/certificate import: file-name= is required");
+    if (need(c, line, "/certificate import", "write") != R_OK)
+        return R_FAIL;
+    char err[SIM_ERR_LEN];
+    unsigned n = 0;
+    int e = -ENOENT;
+    sim_state_lock(c->h->st);
+    const struct sim_file *f = c->h->files ? sim_files_get(c->h->files, fname) : NULL;
+    if (f)
+        e = sim_cert_import(c->h->st, fname, f->data, f->len, &n, err);
+    if (e == 0 && n)
+        sim_state_changed(c->h->st);
+    sim_state_unlock(c->h->st);
+    if (!f)
+        return fail(c, line, "/certificate import: no such file %s", fname);
+    if (e != 0)
+        return fail(c, line, "/certificate import: %s", err);
+    log_info("sim.script", "line %u: /certificate import %s: %u certificate(s) imported", line,
+             fname, n);
+    return R_OK;
+}
+
 /* /file remove NAME | /file remove [find] | /file remove [find name=NAME]; print does nothing. */
 static int do_file(struct ctx *c, unsigned line, const char *verb, const struct args *a)
 {
@@ -1282,9 +1323,10 @@ static int exec_cmd(struct ctx *c, const struct script_prog *p, const struct scr
         return do_reboot(c, line, "/system reboot");
     }
     bool is_fetch = strcmp(path, "tool/fetch") == 0, is_import = strcmp(path, "import") == 0;
+    bool is_cert_import = strcmp(path, "certificate/import") == 0;
     const char *verb = "";
     char verbbuf[32];
-    if (!is_fetch && !is_import) {
+    if (!is_fetch && !is_import && !is_cert_import) {
         if (i >= e || p->t[i].k != TOK_WORD || p->t[i].n >= sizeof verbbuf)
             return fail(c, line, "/%s: missing command", path);
         snprintf(verbbuf, sizeof verbbuf, "%.*s", (int)p->t[i].n, p->t[i].s);
@@ -1301,6 +1343,8 @@ static int exec_cmd(struct ctx *c, const struct script_prog *p, const struct scr
             r = do_fetch(c, line, &a);
         else if (is_import)
             r = do_import(c, line, &a);
+        else if (is_cert_import)
+            r = do_cert_import(c, line, &a);
         else if (strcmp(path, "system/package/update") == 0)
             r = do_package(c, line, verb, &a);
         else if (strcmp(path, "file") == 0)

@@ -526,6 +526,7 @@ static void drop_all(struct sim_server *srv)
             relay_close(srv, nl->conns, "reboot");
 }
 
+// NOLINTNEXTLINE(readability-function-size): services then NAT, to split into two passes
 static void reconcile(struct sim_server *srv)
 {
     struct sim_state *st = srv->st;

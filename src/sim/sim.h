@@ -9,7 +9,8 @@
  *   script_parse.c, script_exec.c
  *             the RouterOS script subset of docs/internals/script-subset.md: a pure
  *             parser (script_int.h, the program's structure) and the interpreter
- *   files.c   the file store /tool fetch writes and /import reads
+ *   files.c   the file store /tool fetch writes, /import reads and /file remove deletes
+ *   certs.c   /certificate import and the trust store of check-certificate=yes
  *   fetch.c   /tool fetch with libcurl
  *   server.c  epoll loop: service listeners, API sessions, dst-nat relays
  *   pull.c    bootstrap command and the tikgate-poll scheduler, in their own thread
@@ -48,6 +49,7 @@ enum sim_menu_id {
     SIM_M_ADDRESS,
     SIM_M_WG,        /* /interface wireguard (wireguard.c; RouterOS >= 7.8 here) */
     SIM_M_WG_PEER,   /* /interface wireguard peers (wireguard.c; likewise) */
+    SIM_M_CERT,      /* /certificate: items come from /certificate import (certs.c) */
     SIM_M_INTERFACE, /* /interface: the router's interfaces (no add: they come with the router) */
     SIM_M_FILTER6,   /* /ipv6 firewall filter */
     SIM_M_ADDRLIST,  /* /ip firewall address-list */
@@ -85,7 +87,8 @@ struct sim_field {
 enum sim_menu_flags {
     SIM_MENU_FIXED = 1,   /* items cannot be added or removed (ip service) */
     SIM_MENU_ORDERED = 2, /* add accepts place-before (firewall) */
-    SIM_MENU_NOADD = 4,   /* items cannot be added or removed, but set (interface) */
+    SIM_MENU_NO_ADD = 4,  /* add is refused; a command makes the items (/certificate import) */
+    SIM_MENU_NO_REMOVE = 8, /* items cannot be removed (/interface: they come with the router) */
 };
 
 struct sim_state;
@@ -190,6 +193,9 @@ struct sim_state {
     void (*on_change)(void *ctx); /* called (lock held) after every change */
     void *on_change_ctx;
     struct sim_wg *wg; /* real WireGuard interfaces (--wireguard), NULL = none; owned by main */
+    /* PEM certificates fetch trusts besides /certificate (--ca-file, a stand-in for the
+     * router's built-in trust anchors); owned, freed by sim_state_release. NULL: none. */
+    char *builtin_ca_pem;
 };
 
 extern const struct sim_menu_def sim_menu_defs[SIM_M_COUNT];
@@ -231,6 +237,9 @@ int sim_index_of(const struct sim_state *st, enum sim_menu_id m, unsigned id, si
  */
 int sim_state_add(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n,
                   unsigned *ret_id, char err[SIM_ERR_LEN]);
+/* sim_state_add for the commands that make the items of a SIM_MENU_NO_ADD menu. */
+int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n,
+                       unsigned *ret_id, char err[SIM_ERR_LEN]);
 int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const struct sim_kv *kv,
                   size_t n, char err[SIM_ERR_LEN]);
 int sim_state_remove(struct sim_state *st, enum sim_menu_id m, unsigned id, char err[SIM_ERR_LEN]);
@@ -338,16 +347,18 @@ void sim_state_booted(struct sim_state *st);
 struct sim_fetch_req {
     const char *url;
     bool post;
-    const char *data;    /* NULL: none */
-    const char *headers; /* "Name: value,Name2: value2" or NULL */
+    const char *data;      /* NULL: none */
+    const char *headers;   /* "Name: value,Name2: value2" or NULL */
+    bool check_cert;       /* check-certificate=yes|yes-without-crl: verify chain and host */
+    const char *trust_pem; /* the certificates trusted for check_cert (PEM), NULL = none */
 };
 
 void sim_files_release(struct sim_files *f);
-/* Removes a file; 0 or -ENOENT. */
-int sim_files_remove(struct sim_files *f, const char *name);
 /* Stores (replaces) a file: takes nothing, copies. -ENOSPC when full. */
 int sim_files_put(struct sim_files *f, const char *name, const char *data, size_t len);
 const struct sim_file *sim_files_get(const struct sim_files *f, const char *name);
+/* Removes a file (/file remove); -ENOENT when there is none of that name. */
+int sim_files_remove(struct sim_files *f, const char *name);
 
 struct sim_script_host {
     struct sim_state *st;
@@ -398,6 +409,21 @@ enum sim_script_result sim_script_run(const struct sim_script_host *h, const cha
  * at SIM_MAX_SCRIPT. */
 int sim_fetch_curl(void *ctx, const struct sim_fetch_req *req, struct buf *body, long *status,
                    char err[SIM_ERR_LEN]);
+
+/* ---- certs.c ---------------------------------------------------------- */
+
+/*
+ * /certificate import (lock held): every CERTIFICATE block of data[0..len)
+ * becomes an item named "<file_name>_<n>" (n from 0, the next free one) with
+ * its SHA-256 fingerprint (64 lower-case hex digits, as RouterOS prints it)
+ * and trusted=yes; a certificate already present (same fingerprint) is
+ * skipped. 0 and *ret_imported, or -EINVAL (no or malformed certificate) /
+ * -ENOSPC with err set; nothing is added on failure.
+ */
+int sim_cert_import(struct sim_state *st, const char *file_name, const char *data, size_t len,
+                    unsigned *ret_imported, char err[SIM_ERR_LEN]);
+/* Appends the PEM of builtin_ca_pem and of every trusted /certificate item (lock held). */
+void sim_cert_trust_pem(const struct sim_state *st, struct buf *out);
 
 /* ---- server.c / pull.c ------------------------------------------------ */
 

@@ -121,6 +121,14 @@ static const struct sim_field sched_fields[] = {
     {"disabled", SIM_F_BOOL, "false", NULL},
 };
 
+static const struct sim_field cert_fields[] = {
+    {"name", SIM_F_REQUIRED | SIM_F_UNIQUE, NULL, NULL},
+    {"fingerprint", 0, NULL, NULL},
+    {"trusted", SIM_F_BOOL, "true", NULL},
+    {"pem", SIM_F_SECRET, NULL, NULL}, /* the certificate itself (not a RouterOS property) */
+    {"comment", 0, NULL, NULL},
+};
+
 const struct sim_menu_def sim_menu_defs[SIM_M_COUNT] = {
     [SIM_M_USER] = {"user", "/user", 0, user_fields, COUNT(user_fields), 0, NULL},
     [SIM_M_GROUP] = {"user/group", "/user group", 0, group_fields, COUNT(group_fields), 0, NULL},
@@ -138,7 +146,10 @@ const struct sim_menu_def sim_menu_defs[SIM_M_COUNT] = {
                   0, sim_wg_validate},
     [SIM_M_WG_PEER] = {"interface/wireguard/peers", "/interface wireguard peers", 0,
                        sim_wg_peer_fields, SIM_WG_PEER_NFIELDS, 8, sim_wg_peer_validate},
-    [SIM_M_INTERFACE] = {"interface", "/interface", SIM_MENU_NOADD, interface_fields,
+    [SIM_M_CERT] = {"certificate", "/certificate", SIM_MENU_NO_ADD, cert_fields, COUNT(cert_fields),
+                    0, NULL},
+    [SIM_M_INTERFACE] = {"interface", "/interface", SIM_MENU_NO_ADD | SIM_MENU_NO_REMOVE,
+                         interface_fields,
                          COUNT(interface_fields), 0, NULL},
     [SIM_M_FILTER6] = {"ipv6/firewall/filter", "/ipv6 firewall filter", SIM_MENU_ORDERED,
                        filter6_fields, COUNT(filter6_fields), -1, NULL},
@@ -704,8 +715,18 @@ static void iface_mirror_remove(struct sim_state *st, const char *name)
 int sim_state_add(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n,
                   unsigned *ret_id, char err[SIM_ERR_LEN])
 {
+    if (st->menus[m].def->flags & SIM_MENU_NO_ADD) {
+        errf(err, "can not add items to /%s", st->menus[m].def->path);
+        return -EPERM;
+    }
+    return sim_state_add_made(st, m, kv, n, ret_id, err);
+}
+
+int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n,
+                       unsigned *ret_id, char err[SIM_ERR_LEN])
+{
     struct sim_menu *mm = &st->menus[m];
-    if (mm->def->flags & (SIM_MENU_FIXED | SIM_MENU_NOADD)) {
+    if (mm->def->flags & SIM_MENU_FIXED) {
         errf(err, "can not add items to /%s", mm->def->path);
         return -EPERM;
     }
@@ -813,7 +834,7 @@ int sim_state_remove(struct sim_state *st, enum sim_menu_id m, unsigned id, char
         errf(err, "no such item");
         return -ENOENT;
     }
-    if (mm->def->flags & SIM_MENU_NOADD) {
+    if (mm->def->flags & SIM_MENU_NO_REMOVE) {
         errf(err, "can not remove items from /%s", mm->def->path);
         return -EPERM;
     }
@@ -1149,6 +1170,8 @@ void sim_state_release(struct sim_state *st)
     sim_files_release(&st->files);
     free(st->state_file);
     st->state_file = NULL;
+    free(st->builtin_ca_pem);
+    st->builtin_ca_pem = NULL;
     pthread_mutex_destroy(&st->mu);
 }
 

@@ -27,6 +27,7 @@
 #include "wg_uapi.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
@@ -564,6 +565,7 @@ static bool str_eq(const char *a, const char *b)
 
 static bool peer_eq(const struct want_peer *a, const struct want_peer *b)
 {
+    assert(a && b);
     return wg_key_equal(&a->pub, &b->pub) && strcmp(a->allowed, b->allowed) == 0 &&
            a->keepalive == b->keepalive && strcmp(a->ep_addr, b->ep_addr) == 0 &&
            a->ep_port == b->ep_port;
@@ -747,12 +749,14 @@ static int apply_diff(struct dev *d, const struct want_if *w)
                 return r;
             log_info("sim.wg", "%s: peer removed", d->ifname);
         }
+    assert(!w->npeers || w->peers);
     for (size_t i = 0; i < w->npeers; i++) {
         const struct want_peer *old = find_peer(a, &w->peers[i].pub);
         if (old && peer_eq(old, &w->peers[i]))
             continue;
         struct wg_device one = {0};
         add_wg_peer(&one, &w->peers[i]);
+        assert(one.n_peers == 1 && one.peers);
         r = wg_backend_set_peer(d->b, &one.peers[0]);
         wg_device_release(&one);
         if (r < 0)

@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -49,9 +50,13 @@ class Response:
 
 
 class Daemon:
-    """A tikgated process. Use as a context manager or call start()/stop()."""
+    """A tikgated process. Use as a context manager or call start()/stop().
 
-    def __init__(self, data_dir=None, env=None, args=None):
+    tls=(cert, key, ca): serve HTTPS from the PEM files cert and key, and have request()
+    verify the server against the PEM CA file ca (host name 127.0.0.1).
+    """
+
+    def __init__(self, data_dir=None, env=None, args=None, tls=None):
         self._tmp = None
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix='tg-it-')
@@ -62,6 +67,23 @@ class Daemon:
         self.args = args or []
         self.proc = None
         self.log_path = os.path.join(data_dir, 'tikgated.log')
+        self.tls = tls
+        self.scheme = 'https' if tls else 'http'
+        if tls:
+            self.extra_env = dict(self.extra_env)
+            self.extra_env.setdefault('TIKGATE_TLS_CERT', tls[0])
+            self.extra_env.setdefault('TIKGATE_TLS_KEY', tls[1])
+
+    def ssl_context(self, cafile=None):
+        """A client context trusting cafile (default: the CA given with tls)."""
+        ctx = ssl.create_default_context(cafile=cafile or self.tls[2])
+        return ctx
+
+    def connection(self, timeout=10):
+        if self.tls:
+            return http.client.HTTPSConnection('127.0.0.1', self.port, timeout=timeout,
+                                               context=self.ssl_context())
+        return http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
 
     def start(self, timeout=10):
         env = dict(os.environ)
@@ -83,7 +105,7 @@ class Daemon:
             try:
                 if self.request('GET', '/healthz', auth=None).status == 200:
                     return self
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 pass
             time.sleep(0.05)
         raise RuntimeError('tikgated did not answer /healthz:\n' + self.log())
@@ -121,7 +143,7 @@ class Daemon:
 
     def request(self, method, path, body=None, auth=ADMIN_KEY, headers=None, raw=None,
                 content_type='application/json'):
-        conn = http.client.HTTPConnection('127.0.0.1', self.port, timeout=10)
+        conn = self.connection()
         h = dict(headers or {})
         if auth:
             h['Authorization'] = 'Bearer ' + auth

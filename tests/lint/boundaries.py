@@ -36,6 +36,8 @@ ALLOWED = {
 # Third-party headers and the only modules that may include them.
 OWNED_HEADERS = {
     'microhttpd.h': {'http'},
+    'gnutls/gnutls.h': {'http'},
+    'gnutls/abstract.h': {'http'},
     'jansson.h': {'api', 'sim', 'cli'},
     'sqlite3.h': {'store'},
     'libpq-fe.h': {'store'},

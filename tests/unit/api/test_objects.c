@@ -526,8 +526,9 @@ static void test_site_and_note_to_json(void **state)
     assert_string_equal(json_string_value(json_object_get(o, "status")), "pending_onboarding");
     assert_string_equal(json_string_value(json_object_get(o, "bootstrap_command")),
                         "/tool fetch url=\"https://tg.example.net/bootstrap/"
-                        "abcdefghijklmnopqrstuvwxyz012345\" dst-path=tikgate-bootstrap.rsc; "
-                        "/import file-name=tikgate-bootstrap.rsc");
+                        "abcdefghijklmnopqrstuvwxyz012345\" check-certificate=yes "
+                        "dst-path=tikgate-bootstrap.rsc; /import file-name=tikgate-bootstrap.rsc; "
+                        "/file remove [find name=tikgate-bootstrap.rsc]");
     assert_true(json_is_null(json_object_get(o, "tunnel_address")));
     assert_true(json_is_null(json_object_get(o, "last_seen_at")));
     assert_int_equal(json_object_size(o), 13);
