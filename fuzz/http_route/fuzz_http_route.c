@@ -2,11 +2,10 @@
  * fuzz_http_route.c - http_route_match and http_route_allowed (src/http/router.c) on arbitrary
  * method and path, against tikgated's routing table.
  *
- * The real table is a static array of src/api/routes.c, which cannot be linked without jansson
- * and the store, so the rows below are a verbatim copy of it (as of 2b14d9d, with the same
- * macros; handlers and flags dropped), followed by synthetic rows for the corners the real
- * table lacks: four parameters (the most a match holds), five (never matches), "{}" and an
- * empty segment. The input may add up to four patterns of its own.
+ * The table is the real one, api_routes[] of src/api/routes.c (linked in with the api library),
+ * followed by synthetic rows for the corners it lacks: four parameters (the most a match
+ * holds), five (never matches), "{}" and an empty segment. The input may add up to four
+ * patterns of its own.
  *
  * Input: "METHOD\nPATH[\nPATTERN]..." (up to the first NUL).
  * Oracles (abort on failure):
@@ -20,6 +19,7 @@
  *  4. http_route_allowed lists, in table order and once each, the methods of the matching
  *     rows, and truncated to a small buffer it keeps whole names and stays NUL-terminated.
  */
+#include "api.h"
 #include "http.h"
 
 #include <stdint.h>
@@ -37,110 +37,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                                          \
     } while (0)
 
-/* ---- a copy of src/api/routes.c's table ------------------------------- */
+/* ---- the routes: tikgated's own table, then synthetic rows ----------- */
 
-/* Handlers and flags are dropped: the router treats them as opaque. */
-// clang-format off
-#define R(method, pattern, fn, flags) {method, pattern, NULL, 0}
-// clang-format on
-
-/* Expands one policy route into its canonical and alias rows. */
-#define POLICY_ROUTE(method, suffix, fn, flags)                                                    \
-    R(method, "/v1/control-plane/policies" suffix, fn, flags),                                     \
-        R(method, "/control-plane/policies" suffix, fn, flags)
-
-#define SITE_CP_ROUTE(method, suffix, fn, flags)                                                   \
-    R(method, "/v1/control-plane/{site}" suffix, fn, flags),                                       \
-        R(method, "/control-plane/{site}" suffix, fn, flags)
-
-#define SITE_ROUTE(method, suffix, fn, flags)                                                      \
-    R(method, "/v1/sites" suffix, fn, flags), R(method, "/sites" suffix, fn, flags)
-
-#define JOB_ROUTE(method, suffix, fn, flags)                                                       \
-    R(method, "/v1/sites/{id}/jobs" suffix, fn, flags),                                            \
-        R(method, "/api/routers/{id}/jobs" suffix, fn, flags)
-
-/* One grant route in every spelling of DESIGN.md §2. */
-#define ACCESS_ROUTE(method, suffix, fn, flags)                                                    \
-    R(method, "/v1/control-plane/{site}/transient-access" suffix, fn, flags),                      \
-        R(method, "/control-plane/{site}/transient-accesses" suffix, fn, flags)
-#define FORWARD_ROUTE(method, suffix, fn, flags)                                                   \
-    R(method, "/v1/control-plane/{site}/transient-forward" suffix, fn, flags),                     \
-        R(method, "/control-plane/{site}/transient-forward" suffix, fn, flags),                    \
-        R(method, "/api/routers/{site}/transient-forwarding" suffix, fn, flags)
-
-static const struct http_route api_routes[] = {
-    R("GET", "/healthz", h_healthz, ROUTE_PUBLIC),
-    R("GET", "/openapi.yaml", h_openapi, ROUTE_PUBLIC),
-    R("GET", "/docs/errors", h_errors_doc, ROUTE_PUBLIC),
-    R("GET", "/metrics", h_metrics, SCOPE_ADMIN),
-
-    R("GET", "/", h_portal_index, ROUTE_PUBLIC),
-    R("GET", "/assets/{file}", h_portal_asset, ROUTE_PUBLIC),
-
-    R("POST", "/v1/auth/login", h_auth_login, ROUTE_PUBLIC | ROUTE_BODY),
-    R("POST", "/v1/auth/logout", h_auth_logout, 0),
-    R("GET", "/v1/auth/me", h_auth_me, 0),
-    R("GET", "/v1/users", h_users_list, SCOPE_ADMIN),
-    R("POST", "/v1/users", h_users_create, SCOPE_ADMIN | ROUTE_BODY),
-    R("PATCH", "/v1/users/{id}", h_users_update, SCOPE_ADMIN | ROUTE_BODY),
-    R("DELETE", "/v1/users/{id}", h_users_delete, SCOPE_ADMIN),
-
-    R("GET", "/v1/api-keys", h_keys_list, SCOPE_ADMIN),
-    R("POST", "/v1/api-keys", h_keys_create, SCOPE_ADMIN | ROUTE_BODY),
-    R("DELETE", "/v1/api-keys/{id}", h_keys_revoke, SCOPE_ADMIN),
-
-    POLICY_ROUTE("GET", "", h_policies_list, SCOPE_CPF_VIEW),
-    POLICY_ROUTE("POST", "", h_policies_create, SCOPE_CPF_CREATE | ROUTE_BODY),
-    POLICY_ROUTE("GET", "/{id}", h_policies_get, SCOPE_CPF_VIEW),
-    POLICY_ROUTE("PUT", "/{id}", h_policies_update, SCOPE_CPF_UPDATE | ROUTE_BODY),
-    POLICY_ROUTE("DELETE", "/{id}", h_policies_delete, SCOPE_CPF_DELETE),
-    POLICY_ROUTE("POST", "/{id}/sites", h_policies_attach, SCOPE_CPF_UPDATE | ROUTE_BODY),
-    /* The seed's curl example sends PUT to the attach endpoint: serve it too. */
-    POLICY_ROUTE("PUT", "/{id}/sites", h_policies_attach, SCOPE_CPF_UPDATE | ROUTE_BODY),
-
-    SITE_CP_ROUTE("GET", "/credentials", h_credentials_list, SCOPE_CREDENTIALS_VIEW),
-    SITE_CP_ROUTE("POST", "/credentials", h_credentials_rotate,
-                  SCOPE_CREDENTIALS_ROTATE | ROUTE_BODY_OPT),
-
-    SITE_CP_ROUTE("POST", "/action", h_site_action, SCOPE_SITE_ACTION | ROUTE_BODY),
-
-    ACCESS_ROUTE("GET", "", h_access_list, SCOPE_TRANSIENT_VIEW),
-    ACCESS_ROUTE("POST", "", h_access_create, SCOPE_TRANSIENT_CREATE | ROUTE_BODY_OPT),
-    ACCESS_ROUTE("GET", "/{id}", h_access_get, SCOPE_TRANSIENT_VIEW),
-    ACCESS_ROUTE("PATCH", "/{id}", h_access_patch, SCOPE_TRANSIENT_CREATE | ROUTE_BODY),
-    ACCESS_ROUTE("DELETE", "/{id}", h_access_revoke, SCOPE_TRANSIENT_DELETE),
-    ACCESS_ROUTE("GET", "/{id}/connections", h_access_connections, SCOPE_TRANSIENT_VIEW),
-    FORWARD_ROUTE("GET", "", h_forward_list, SCOPE_TRANSIENT_VIEW),
-    FORWARD_ROUTE("POST", "", h_forward_create, SCOPE_TRANSIENT_CREATE | ROUTE_BODY),
-    FORWARD_ROUTE("GET", "/{id}", h_forward_get, SCOPE_TRANSIENT_VIEW),
-    FORWARD_ROUTE("PATCH", "/{id}", h_forward_patch, SCOPE_TRANSIENT_CREATE | ROUTE_BODY),
-    FORWARD_ROUTE("DELETE", "/{id}", h_forward_revoke, SCOPE_TRANSIENT_DELETE),
-    FORWARD_ROUTE("GET", "/{id}/connections", h_forward_connections, SCOPE_TRANSIENT_VIEW),
-
-    SITE_ROUTE("GET", "", h_sites_list, SCOPE_SITE_VIEW),
-    SITE_ROUTE("POST", "", h_sites_create, SCOPE_SITE_CREATE | ROUTE_BODY),
-    SITE_ROUTE("GET", "/{id}", h_sites_get, SCOPE_SITE_VIEW),
-    SITE_ROUTE("PATCH", "/{id}", h_sites_update, SCOPE_SITE_UPDATE | ROUTE_BODY),
-    SITE_ROUTE("DELETE", "/{id}", h_sites_delete, SCOPE_SITE_DELETE),
-    R("POST", "/v1/sites/{id}/bootstrap", h_sites_bootstrap, SCOPE_SITE_UPDATE | ROUTE_BODY_OPT),
-    R("GET", "/v1/sites/{id}/note", h_note_get, SCOPE_SITE_VIEW),
-    R("PUT", "/v1/sites/{id}/note", h_note_put, SCOPE_SITE_UPDATE | ROUTE_BODY),
-
-    JOB_ROUTE("GET", "", h_jobs_list, SCOPE_JOB_VIEW),
-    JOB_ROUTE("POST", "", h_jobs_create, SCOPE_JOB_CREATE | ROUTE_RAW),
-    JOB_ROUTE("GET", "/{job}", h_jobs_get, SCOPE_JOB_VIEW),
-    JOB_ROUTE("DELETE", "/{job}", h_jobs_cancel, SCOPE_JOB_DELETE),
-    R("POST", "/api/asynchronous/{id}", h_jobs_create_async, SCOPE_JOB_CREATE | ROUTE_RAW),
-
-    /* Device-facing: authenticated by bootstrap token, device token or job signature. */
-    R("GET", "/bootstrap/{token}", h_device_bootstrap, ROUTE_PUBLIC),
-    R("POST", "/adopt/{token}", h_device_adopt, ROUTE_PUBLIC | ROUTE_RAW),
-    R("POST", "/poll", h_device_poll, ROUTE_PUBLIC | ROUTE_RAW),
-    R("GET", "/job/{id}/update", h_device_job_update, ROUTE_PUBLIC),
-};
-
-#define N_API_ROUTES (sizeof api_routes / sizeof api_routes[0])
+/* api_routes[] (src/api/routes.c) holds at most this many rows; checked at every input. */
+#define MAX_API_ROUTES 256
+#define N_API_ROUTES api_routes_count
 
 static const struct http_route synthetic_routes[] = {
     {"GET", "/q/{a}/{b}/{c}/{d}", NULL, 0},
@@ -152,7 +53,7 @@ static const struct http_route synthetic_routes[] = {
 
 #define N_SYNTHETIC (sizeof synthetic_routes / sizeof synthetic_routes[0])
 #define MAX_EXTRA 4
-#define MAX_ROWS (N_API_ROUTES + N_SYNTHETIC + MAX_EXTRA)
+#define MAX_ROWS (MAX_API_ROUTES + N_SYNTHETIC + MAX_EXTRA)
 
 static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 
@@ -339,7 +240,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct http_route table[MAX_ROWS];
     size_t n = 0;
-    memcpy(table, api_routes, sizeof api_routes);
+    CHECK(api_routes_count <= MAX_API_ROUTES);
+    memcpy(table, api_routes, api_routes_count * sizeof api_routes[0]);
     n += N_API_ROUTES;
     memcpy(table + n, synthetic_routes, sizeof synthetic_routes);
     n += N_SYNTHETIC;

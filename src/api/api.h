@@ -57,4 +57,9 @@ struct api {
 /* ctx is a struct api *. */
 void api_handle(void *ctx, const struct http_request *req, struct http_response *res);
 
+/* The routing table: every canonical path and alias of DESIGN.md §2, one row each (the
+ * handlers are api's own; exported for tests and the route fuzzer). */
+extern const struct http_route api_routes[];
+extern const size_t api_routes_count;
+
 #endif

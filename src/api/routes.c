@@ -42,7 +42,7 @@
         R(method, "/control-plane/{site}/transient-forward" suffix, fn, flags),                    \
         R(method, "/api/routers/{site}/transient-forwarding" suffix, fn, flags)
 
-static const struct http_route routes[] = {
+const struct http_route api_routes[] = {
     R("GET", "/healthz", h_healthz, ROUTE_PUBLIC),
     R("GET", "/openapi.yaml", h_openapi, ROUTE_PUBLIC),
     R("GET", "/docs/errors", h_errors_doc, ROUTE_PUBLIC),
@@ -114,7 +114,8 @@ static const struct http_route routes[] = {
     R("GET", "/ca.pem", h_device_ca, ROUTE_PUBLIC),
 };
 
-#define N_ROUTES (sizeof routes / sizeof routes[0])
+const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];
+#define N_ROUTES api_routes_count
 
 /* 401 with the challenge header RFC 6750 asks for. */
 static void unauthorized(struct api_call *call, const char *code, const char *msg)
@@ -234,7 +235,7 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
     call.req = req;
     call.res = res;
 
-    enum http_match_result m = http_route_match(routes, N_ROUTES, req->method, req->path,
+    enum http_match_result m = http_route_match(api_routes, N_ROUTES, req->method, req->path,
                                                 &call.match);
     if (m == HTTP_MATCH_NO_PATH) {
         api_fail(&call, TG_ERR_NOT_FOUND, 404, "route_not_found", NULL, "No route %s %s.",
@@ -243,7 +244,7 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
     }
     if (m == HTTP_MATCH_NO_METHOD) {
         char allow[128];
-        http_route_allowed(routes, N_ROUTES, req->path, allow, sizeof allow);
+        http_route_allowed(api_routes, N_ROUTES, req->path, allow, sizeof allow);
         http_response_header(res, "Allow", allow);
         api_fail(&call, TG_ERR_INVALID_REQUEST, 405, "method_not_allowed", NULL,
                  "%s is not allowed on %s (allowed: %s).", req->method, req->path, allow);

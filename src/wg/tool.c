@@ -18,6 +18,8 @@
  * peer's last endpoint (get=1 every second) and re-applies it after a
  * restart, so that the edge's own traffic re-handshakes at once through the
  * router's NAT mapping instead of waiting for the router's rekey (<= 2 min).
+ * Each endpoint it records is reported ("event endpoint <pub> <addr:port>"),
+ * and the restart event says how many peers were re-applied with one.
  * Commands (one
  * per line; answers "ok ..." or "err <-errno> <text>"; "event ..." lines come
  * unasked):
@@ -235,18 +237,49 @@ static void remove_desired(struct desired *s, const struct wg_key *pub)
     }
 }
 
-/* Copies the endpoints wireguard-go learned into the desired peers. */
+static bool endpoint_equal(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    char x[WG_ENDPOINT_STR_LEN], y[WG_ENDPOINT_STR_LEN];
+    wg_endpoint_format(a, x);
+    wg_endpoint_format(b, y);
+    return !strcmp(x, y);
+}
+
+/*
+ * Copies the endpoints wireguard-go learned into the desired peers (the
+ * daemon's write-back of tunnel.endpoint) and reports each new or changed one
+ * as "event endpoint <pub> <addr:port>": from then on a restart re-applies it.
+ * A peer whose first handshake (or roam) is less than one sampling period old
+ * when wireguard-go dies is re-applied without it (or with the old one) and
+ * waits for the router's own rekey; the event says when that window is over.
+ */
 static void observe(struct wg_backend *b, struct desired *s)
 {
     struct wg_device d;
+    char b64[WG_KEY_B64_LEN + 1], ep[WG_ENDPOINT_STR_LEN];
     if (wg_backend_get(b, &d) < 0)
         return;
     for (size_t i = 0; i < s->dev.n_peers; i++) {
-        const struct wg_peer *p = wg_device_find_peer(&d, &s->dev.peers[i].public_key);
-        if (p && p->endpoint.ss_family != AF_UNSPEC)
-            s->dev.peers[i].endpoint = p->endpoint;
+        struct wg_peer *q = &s->dev.peers[i];
+        const struct wg_peer *p = wg_device_find_peer(&d, &q->public_key);
+        if (!p || p->endpoint.ss_family == AF_UNSPEC || endpoint_equal(&p->endpoint, &q->endpoint))
+            continue;
+        q->endpoint = p->endpoint;
+        wg_key_to_base64(&q->public_key, b64);
+        wg_endpoint_format(&q->endpoint, ep);
+        printf("event endpoint %s %s\n", b64, ep);
     }
+    fflush(stdout);
     wg_device_release(&d);
+}
+
+/* Desired peers that a restart re-applies with a known endpoint. */
+static size_t known_endpoints(const struct desired *s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < s->dev.n_peers; i++)
+        n += s->dev.peers[i].endpoint.ss_family != AF_UNSPEC;
+    return n;
 }
 
 static int apply_all(struct wg_backend *b, struct desired *s)
@@ -327,6 +360,10 @@ static void handle_line(struct wg_backend *b, struct desired *s, char *line, boo
             printf("err %d %s\n", r, strerror(-r));
             return;
         }
+        /* An update without an endpoint leaves wireguard-go's as it is: keep the one recorded. */
+        const struct wg_peer *old = wg_device_find_peer(&s->dev, &pub);
+        if (old && p.endpoint.ss_family == AF_UNSPEC)
+            p.endpoint = old->endpoint;
         remove_desired(s, &pub);
         struct wg_peer *q = wg_device_add_peer(&s->dev, &pub);
         *q = p; /* takes p's allowed IPs */
@@ -417,8 +454,9 @@ static int cmd_serve(const struct opts *o)
         }
         if (restarted) {
             r = apply_all(b, &s);
-            printf("event restarted restarts=%u pid=%d peers=%zu apply=%d\n",
-                   wg_backend_restarts(b), (int)wg_backend_pid(b), s.dev.n_peers, r);
+            printf("event restarted restarts=%u pid=%d peers=%zu endpoints=%zu apply=%d\n",
+                   wg_backend_restarts(b), (int)wg_backend_pid(b), s.dev.n_peers,
+                   known_endpoints(&s), r);
             fflush(stdout);
         } else if (r == 0 && now_s() - last_observe >= OBSERVE_MS / 1000.0) {
             observe(b, &s);
