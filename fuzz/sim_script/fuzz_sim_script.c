@@ -127,6 +127,34 @@ static void check_block(const struct script_prog *p, const struct script_block *
         CHECK(ends_stmt(p->t[s->e].k));
         CHECK(p->t[s->e].k == TOK_SEP || s->e == hi);
         bool is_do = script_is_word(&p->t[s->b], ":do") && p->t[s->b + 1].k == TOK_LBRACE;
+        bool is_if = script_is_word(&p->t[s->b], ":if") && p->t[s->b + 1].k == TOK_LPAREN;
+        if (is_if) { /* :if ( cond ) do={ body } [else={ body }] */
+            CHECK(s->kind == STMT_IF || s->kind == STMT_BAD);
+            size_t close = p->t[s->b + 1].match;
+            if (s->kind == STMT_BAD) {
+                CHECK(s->bad != NULL && s->bad[0] != '\0');
+            } else {
+                CHECK(s->cb == s->b + 2 && s->ce == close && s->bad == NULL);
+                size_t j = close + 1;
+                CHECK(script_is_word(&p->t[j], "do") && p->t[j + 1].k == TOK_EQ &&
+                      p->t[j + 2].k == TOK_LBRACE);
+                size_t c1 = p->t[j + 2].match;
+                check_block(p, &s->body, j + 3, c1);
+                size_t after = c1 + 1;
+                if (s->has_onerr) {
+                    CHECK(script_is_word(&p->t[after], "else") && p->t[after + 1].k == TOK_EQ &&
+                          p->t[after + 2].k == TOK_LBRACE);
+                    size_t c2 = p->t[after + 2].match;
+                    check_block(p, &s->onerr, after + 3, c2);
+                    after = c2 + 1;
+                } else {
+                    CHECK(s->onerr.n == 0);
+                }
+                CHECK(s->e == after);
+            }
+            pos = s->e;
+            continue;
+        }
         if (s->kind == STMT_CMD) {
             CHECK(!is_do);
             CHECK(!s->has_onerr && s->body.n == 0 && s->onerr.n == 0);

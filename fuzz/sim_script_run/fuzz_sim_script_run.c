@@ -9,7 +9,8 @@
  * should_stop) keeps each input fast.
  *
  * Oracles (abort on failure):
- *  1. sim_script_run says SYNTAX exactly when script_parse refuses the text, with the parser's
+ *  1. sim_script_run says SYNTAX exactly when script_parse or script_check (what RouterOS
+ *     refuses before running anything) refuses the text, with their line and message
  *     line and message, and then nothing ran;
  *  2. OK leaves no error behind; FAILED has an error and a line; STOPPED only when the budget
  *     ran out; REBOOT only with the reboot flag set;
@@ -147,8 +148,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct script_prog p;
     struct script_syntax_err perr;
     int pr = script_parse(text, size, &p, &perr);
-    if (pr == 0)
+    bool checked = false; /* the refusal came from the checker, not the parser */
+    if (pr == 0) {
+        sim_state_lock(&st);
+        struct sim_options opt = st.opt;
+        sim_state_unlock(&st);
+        pr = script_check(&p, &opt, &perr);
+        checked = pr != 0;
         script_prog_release(&p);
+    }
 
     struct sim_script_report rep;
     enum sim_script_result res = sim_script_run(&host, "fuzz", text, size, &rep);
@@ -157,7 +165,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(pr != 0);
         CHECK(rep.line == perr.line);
         char want[SIM_ERR_LEN];
-        snprintf(want, sizeof want, "syntax error: %.200s", perr.msg);
+        if (checked)
+            snprintf(want, sizeof want, "%.230s", perr.msg);
+        else
+            snprintf(want, sizeof want, "syntax error: %.200s", perr.msg);
         CHECK(strcmp(rep.err, want) == 0);
         CHECK(rep.commands == 0 && st.gen == gen0 && budget.polls == 0);
         break;

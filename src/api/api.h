@@ -23,6 +23,7 @@ struct api_config {
     const char *web_dir;          /* the portal's static files (index.html, assets/) */
     size_t max_body;
     int poll_interval_s;          /* routers' heartbeat interval (the scheduler they install) */
+    int pull_lease_s;             /* a pulled job not started within this goes back (0: 600) */
     /* Called after jobs were queued (wakes the dispatcher). May be NULL. */
     void (*jobs_queued)(void *ctx);
     void *jobs_ctx;

@@ -24,7 +24,10 @@
 #include "timefmt.h"
 
 #define FACTS_MAX 8192
-#define POLL_LEASE_MS (10 * 60 * 1000)
+/* The interface a router reaches tikgate through (its address is the site's tunnel address;
+ * forwards' dst-nat match it): operators name their tunnel so until tikgate runs its own VPN. */
+#define TIKGATE_MGMT_IFACE "tikgate-mgmt"
+#define ACK_SCHEDULER "tikgate-ack"
 
 static void send_script(struct api_call *call, int status, struct buf *script)
 {
@@ -64,6 +67,23 @@ static bool site_gets_managed_tunnel(const struct api *api, const struct site *s
 }
 
 /*
+ * The board facts as script locals $model and $serial. CHR and x86 have no /system routerboard:
+ * a script naming it does not even parse there, so it is read through :parse inside :do (the
+ * board name stands in for the model).
+ */
+static void render_board_facts(struct buf *b)
+{
+    buf_append_str(b, ":local model [/system resource get board-name]\n"
+                      ":local serial \"\"\n"
+                      ":do {\n"
+                      ":local tgModel [:parse \":return [/system routerboard get model]\"]\n"
+                      ":local tgSerial [:parse \":return [/system routerboard get serial-number]\"]\n"
+                      ":set model [$tgModel]\n"
+                      ":set serial [$tgSerial]\n"
+                      "} on-error={ :log info \"tikgate: no /system routerboard (CHR or x86)\" }\n");
+}
+
+/*
  * The bootstrap of a managed site (RouterOS >= 7.8): create the router's WireGuard interface
  * (reused when it exists: the add fails and is ignored; the router makes its own key, which
  * never leaves it), then send its public key with the facts. A refused adoption (an older
@@ -78,15 +98,15 @@ static void render_bootstrap_vpn(struct api *api, const char *token, struct buf 
                TUNNEL_ROUTER_IF, TUNNEL_TAG, TUNNEL_ROUTER_IF);
     buf_printf(b, ":local wgkey [/interface wireguard get [find name=\"%s\"] public-key]\n",
                TUNNEL_ROUTER_IF);
+    render_board_facts(b);
     buf_append_str(b,
                    ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
-                   "[/system routerboard get model] . \";serial-number=\" . "
-                   "[/system routerboard get serial-number] . \";version=\" . "
+                   "$model . \";serial-number=\" . $serial . \";version=\" . "
                    "[/system resource get version] . \";board-name=\" . "
                    "[/system resource get board-name] . \";wg-public-key=\" . $wgkey)\n");
     char *url = xasprintf("%s/adopt/%s", api->cfg.public_url, token);
-    buf_append_str(b, ":do { /tool fetch url=");
-    job_script_quote(b, url);
+    buf_append_str(b, ":do { ");
+    device_render_fetch(b, url);
     buf_printf(b, " http-method=post http-data=$facts dst-path=\"tikgate-adopt.rsc\" } "
                   "on-error={ :log error \"tikgate: adoption refused (RouterOS %s or later is "
                   "required; the reason is on the site's page)\" }\n",
@@ -144,13 +164,19 @@ void h_device_bootstrap(struct api_call *call)
         site_release(&s);
         return;
     }
+    /* An external site: the management address is read from the interface named
+     * TIKGATE_MGMT_IFACE; without one the adoption is refused with that reason
+     * (docs/decisions.md). */
+    render_board_facts(&b);
     buf_append_str(&b,
+                   ":local tunnel \"\"\n"
+                   ":do { :set tunnel [/ip address get [find interface=\"" TIKGATE_MGMT_IFACE
+                   "\"] address] } on-error={ :log warning \"tikgate: no single address on "
+                   "interface " TIKGATE_MGMT_IFACE "\" }\n"
                    ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
-                   "[/system routerboard get model] . \";serial-number=\" . "
-                   "[/system routerboard get serial-number] . \";version=\" . "
+                   "$model . \";serial-number=\" . $serial . \";version=\" . "
                    "[/system resource get version] . \";board-name=\" . "
-                   "[/system resource get board-name] . \";tunnel-address=\" . "
-                   "[/ip address get [find interface=\"tikgate-mgmt\"] address])\n");
+                   "[/system resource get board-name] . \";tunnel-address=\" . $tunnel)\n");
     char *url = xasprintf("%s/adopt/%s", call->api->cfg.public_url, token);
     device_render_fetch(&b, url);
     buf_append_str(&b, " http-method=post http-data=$facts dst-path=\"tikgate-adopt.rsc\"\n");
@@ -230,6 +256,10 @@ static int parse_facts(const char *body, struct facts *f, struct tg_err *err)
     }
     if (n == 0)
         return tg_err_invalid(err, "malformed_facts", NULL, "No facts were sent.");
+    if (f->tunnel && !*f->tunnel) { /* the bootstrap found no address on the interface */
+        free(f->tunnel);
+        f->tunnel = NULL;
+    }
     if (f->tunnel) {
         char *slash = strchr(f->tunnel, '/');
         if (slash)
@@ -242,6 +272,10 @@ static int parse_facts(const char *body, struct facts *f, struct tg_err *err)
     }
     return 0;
 }
+
+/* The policies the poll scheduler's scripts run with: what its jobs do, reboot (site.reboot,
+ * site.upgrade) included; a missing one is "not enough permissions (9)" on the router. */
+#define TIKGATE_POLL_POLICY "reboot,read,write,policy,test,password,sensitive"
 
 /*
  * The scheduler the router installs: poll every interval, import what comes back. tunnel_base
@@ -257,23 +291,42 @@ static void render_scheduler(struct api *api, const char *device_token, const ch
     char *url = xasprintf("%s/poll", tunnel_base ? tunnel_base : api->cfg.public_url);
     char *hdr = xasprintf("Authorization: Bearer %s", device_token);
     device_render_fetch(&ev, url);
-    buf_append_str(&ev, " http-method=post");
+    /* Over the tunnel (tunnel_base) the WireGuard peer authenticates the router: no token. */
+    char *auth = NULL;
     if (!tunnel_base) {
-        buf_append_str(&ev, " http-header-field=");
-        job_script_quote(&ev, hdr);
+        struct buf h;
+        buf_init(&h, 512);
+        buf_append_str(&h, " http-header-field=");
+        job_script_quote(&h, hdr);
+        auth = buf_steal(&h);
     }
-    buf_append_str(&ev, " http-data=\"heartbeat\" dst-path=\"tikgate-job.rsc\"; "
-                        "/import file-name=\"tikgate-job.rsc\"; "
+    buf_append_str(&ev, " http-method=post");
+    if (auth)
+        buf_append_str(&ev, auth);
+    buf_append_str(&ev, " http-data=\"heartbeat\" dst-path=\"tikgate-job.rsc\"; ");
+    /* RouterOS refuses a job with a syntax error before running any of it (no busy, no fail
+     * report). From 7.16 an on-error around /import catches that: tell tikgate at once. Older
+     * versions say nothing; the job then fails after STORE_PULL_MAX_DOWNLOADS downloads. */
+    buf_append_str(&ev, ":do { /import file-name=\"tikgate-job.rsc\" } on-error={ ");
+    device_render_fetch(&ev, url);
+    buf_append_str(&ev, " http-method=post");
+    if (auth)
+        buf_append_str(&ev, auth);
+    buf_append_str(&ev, " http-data=\"import-failed\" output=none }; "
                         "/file remove [find name=\"tikgate-job.rsc\"]");
     buf_append_str(b, "/system scheduler remove [find name=\"tikgate-poll\"]\n");
     buf_printf(b, "/system scheduler add name=\"tikgate-poll\" interval=%ds start-time=startup "
-                  "policy=\"read,write,policy,test,password,sensitive\" "
+                  "policy=\"" TIKGATE_POLL_POLICY "\" "
                   "comment=\"tikgate:poll\" on-event=",
                api->cfg.poll_interval_s);
     job_script_quote(b, ev.data);
     buf_append_str(b, "\n");
     sodium_memzero(hdr, strlen(hdr));
     free(hdr);
+    if (auth) {
+        sodium_memzero(auth, strlen(auth));
+        free(auth);
+    }
     free(url);
     sodium_memzero(ev.data, ev.len);
     buf_release(&ev);
@@ -362,6 +415,24 @@ void h_device_adopt(struct api_call *call)
             facts_release(&f);
         site_release(&s);
         api_send_error(call, &err);
+        return;
+    }
+    if (!f.tunnel) {
+        /* no hidden dependency: the router is told why, in its log, and nothing is adopted */
+        log_warn("device", "site %s: adoption refused: the router has no interface named "
+                           TIKGATE_MGMT_IFACE " with an address (facts: identity %s)",
+                 s.id, f.identity ? f.identity : "?");
+        struct buf b;
+        buf_init(&b, 1024);
+        buf_append_str(&b, "# tikgate: adoption refused\n"
+                           ":log error \"tikgate: adoption refused: name the interface tikgate "
+                           "reaches this router through " TIKGATE_MGMT_IFACE " and give it its "
+                           "IPv4 address, then run the bootstrap command again\"\n"
+                           ":error \"tikgate: no interface " TIKGATE_MGMT_IFACE "\"\n");
+        send_script(call, 200, &b);
+        buf_release(&b);
+        facts_release(&f);
+        site_release(&s);
         return;
     }
     struct policy pol;
@@ -481,6 +552,32 @@ static void job_url(struct api *api, const char *base, const char *job_id, const
     free(url);
 }
 
+/* The startup scheduler that reports "done" once the router is back from the reboot the job
+ * asks for (start-time=startup with interval 0 runs once, after boot). */
+static void ack_scheduler(struct api *api, const char *base, const char *job_id, struct buf *b)
+{
+    struct buf ev;
+    buf_init(&ev, 4096);
+    buf_append_str(&ev, ":delay 5s; ");
+    struct buf line;
+    buf_init(&line, 4096);
+    job_url(api, base, job_id, job_router_status_name(JOB_ROUTER_DONE), &line);
+    if (line.len && line.data[line.len - 1] == '\n')
+        line.data[--line.len] = '\0';
+    buf_append(&ev, line.data, line.len);
+    /* the job's file stays when the reboot cut the job short: gone after the boot */
+    buf_append_str(&ev, "; /file remove [find name=\"tikgate-job.rsc\"]; "
+                        "/system scheduler remove [find name=\"" ACK_SCHEDULER "\"]");
+    buf_append_str(b, "/system scheduler remove [find name=\"" ACK_SCHEDULER "\"]\n");
+    buf_append_str(b, "/system scheduler add name=\"" ACK_SCHEDULER "\" start-time=startup "
+                      "interval=0s policy=\"" TIKGATE_POLL_POLICY "\" "
+                      "comment=\"tikgate:ack\" on-event=");
+    job_script_quote(b, ev.data);
+    buf_append_str(b, "\n");
+    buf_release(&line);
+    buf_release(&ev);
+}
+
 void h_device_poll(struct api_call *call)
 {
     const char *h = call->req->authorization;
@@ -503,11 +600,24 @@ void h_device_poll(struct api_call *call)
         log_info("device", "site %s is back online", s.id);
     struct buf b;
     buf_init(&b, (size_t)4 << 20);
+    if (call->req->body && !strcmp(call->req->body, "import-failed")) {
+        /* the poll scheduler's on-error: RouterOS refused the job it fetched (7.16+) */
+        if (store_job_pull_refused(call->api->store, s.id) == 0)
+            log_warn("device", "site %s: the router refused its job script (syntax error)",
+                     s.id);
+        buf_append_str(&b, "# tikgate: noted\n");
+        send_script(call, 200, &b);
+        buf_release(&b);
+        site_release(&s);
+        return;
+    }
     struct job j;
     int r;
+    int64_t lease_ms = (int64_t)(call->api->cfg.pull_lease_s > 0 ? call->api->cfg.pull_lease_s
+                                                                  : 600) * 1000;
     /* -EBADMSG: the store failed that job with the reason; the next claim takes another. */
     while ((r = store_job_claim_pull(call->api->store, s.id, time_now_ms(),
-                                     time_now_ms() + POLL_LEASE_MS, &j)) == -EBADMSG)
+                                     time_now_ms() + lease_ms, &j)) == -EBADMSG)
         log_warn("device", "site %s: a job failed: its payload cannot be unsealed (wrong master "
                            "key or corrupted data)", s.id);
     if (r < 0) {
@@ -517,20 +627,31 @@ void h_device_poll(struct api_call *call)
         site_release(&s);
         return;
     }
+    struct job_plan plan = {0};
+    bool plan_ok = !j.is_script && job_plan_parse(j.payload, &plan) == 0;
+    bool reboots = plan_ok && job_plan_reboots(&plan);
     buf_printf(&b, "# tikgate job %s (%s)\n:do {\n", j.token, job_kind_name(j.kind));
     const char *base = via_tunnel ? call->api->cfg.tunnel_url : call->api->cfg.public_url;
     job_url(call->api, base, j.id, job_router_status_name(JOB_ROUTER_BUSY), &b);
+    if (reboots) {
+        /* The router confirms a reboot after it: a startup entry reports done and removes
+         * itself. Removed again below when the job ends without rebooting (an up-to-date
+         * upgrade) or fails. */
+        ack_scheduler(call->api, base, j.id, &b);
+    }
     if (j.is_script) {
         buf_append_str(&b, j.payload);
         buf_append_str(&b, "\n");
-    } else {
-        struct job_plan plan = {0};
-        if (job_plan_parse(j.payload, &plan) == 0)
-            job_render_script(&plan, &b);
-        job_plan_release(&plan);
+    } else if (plan_ok) {
+        job_render_script(&plan, &b);
     }
+    job_plan_release(&plan);
+    if (reboots)
+        buf_append_str(&b, "/system scheduler remove [find name=\"" ACK_SCHEDULER "\"]\n");
     job_url(call->api, base, j.id, job_router_status_name(JOB_ROUTER_DONE), &b);
     buf_append_str(&b, "} on-error={\n");
+    if (reboots)
+        buf_append_str(&b, "/system scheduler remove [find name=\"" ACK_SCHEDULER "\"]\n");
     job_url(call->api, base, j.id, job_router_status_name(JOB_ROUTER_FAIL), &b);
     buf_append_str(&b, "}\n");
     /* The file this answer was imported from holds the job (passwords): not left behind, also

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "cidr.h"
 #include "tunnel.h"
 
 #ifndef TG_SHARE_DIR
@@ -19,8 +20,11 @@
  * K_MS: a duration in milliseconds, 1..3 600 000 (one hour), an unsigned.
  * K_SIZE: bytes, 1..SIZE_MAX, a size_t.
  * K_PORTS: "LO-HI", 1 <= LO <= HI <= 65535, a struct config_port_range.
+ * K_CIDRS: a comma list of IPv4/IPv6 prefixes without host bits, a char * stored without
+ *   spaces ("10.0.0.0/8, fd00::/8" -> "10.0.0.0/8,fd00::/8"): it goes verbatim into every
+ *   router's /ip service address, user address and management filter.
  */
-enum key_kind { K_STR, K_BOOL, K_UINT, K_MS, K_SIZE, K_PORTS };
+enum key_kind { K_STR, K_BOOL, K_UINT, K_MS, K_SIZE, K_PORTS, K_CIDRS };
 
 #define UINT_KEY_MAX 86400 /* one day in seconds */
 #define MS_KEY_MAX 3600000 /* one hour in milliseconds */
@@ -45,7 +49,7 @@ static const struct key keys[] = {
     {"edge_ports", K_PORTS, OFF(edge_ports), "40000-59999", "port range for grants"},
     {"allow_private_sources", K_BOOL, OFF(allow_private_sources), "0",
      "accept private/loopback allow-lists"},
-    {"management_networks", K_STR, OFF(management_networks), "100.64.0.0/10",
+    {"management_networks", K_CIDRS, OFF(management_networks), "100.64.0.0/10",
      "where routers see the platform come from"},
     {"bootstrap_token", K_STR, OFF(bootstrap_token), NULL,
      "on an empty store, the first admin API key"},
@@ -58,6 +62,8 @@ static const struct key keys[] = {
     {"http_threads", K_UINT, OFF(http_threads), "4", "HTTP worker threads"},
     {"max_body", K_SIZE, OFF(max_body), "1048576", "request body cap in bytes"},
     {"poll_interval", K_UINT, OFF(poll_interval), "30", "seconds between router heartbeats"},
+    {"pull_lease", K_UINT, OFF(pull_lease), "600",
+     "seconds a pulled job may go unstarted before it is handed out again (3 times at most)"},
     {"job_max_attempts", K_UINT, OFF(job_max_attempts), "5", "push attempts before a job fails"},
     {"job_backoff_ms", K_MS, OFF(job_backoff_ms), "1000", "first push retry delay (ms)"},
     {"job_backoff_max_ms", K_MS, OFF(job_backoff_max_ms), "60000",
@@ -155,6 +161,40 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
             *slot = false;
         else
             goto bad;
+        return 0;
+    }
+    case K_CIDRS: {
+        char *copy = xstrdup(v), *save = NULL, *out = xstrdup("");
+        size_t n = 0;
+        bool ok = true;
+        for (char *t = strtok_r(copy, ",", &save); t && ok; t = strtok_r(NULL, ",", &save)) {
+            while (isspace((unsigned char)*t))
+                t++;
+            char *e = t + strlen(t);
+            while (e > t && isspace((unsigned char)e[-1]))
+                *--e = '\0';
+            struct cidr c;
+            char canon[CIDR_STR_LEN];
+            ok = cidr_parse(t, CIDR_STRICT, &c) == 0;
+            if (ok) {
+                cidr_format(&c, canon);
+                char *joined = xasprintf("%s%s%s", out, n ? "," : "", canon);
+                free(out);
+                out = joined;
+                n++;
+            }
+        }
+        free(copy);
+        if (!ok || n == 0 || v[strlen(v) - 1] == ',') {
+            free(out);
+            fprintf(stderr, "tikgated: invalid value '%s' for %s (%s): a comma list of IP "
+                            "prefixes such as 100.64.0.0/10,fd00::/8 (no host bits)\n",
+                    v, k->name, origin);
+            return -EINVAL;
+        }
+        char **slot = (char **)(void *)(base + k->offset);
+        free(*slot);
+        *slot = out;
         return 0;
     }
     case K_PORTS:
@@ -379,7 +419,7 @@ int config_load(struct config *cfg, int argc, char **argv, char ***ret_args, int
 void config_release(struct config *cfg)
 {
     for (size_t i = 0; i < N_KEYS; i++) {
-        if (keys[i].kind == K_STR) {
+        if (keys[i].kind == K_STR || keys[i].kind == K_CIDRS) {
             char **slot = (char **)(void *)((char *)cfg + keys[i].offset);
             free(*slot);
             *slot = NULL;

@@ -158,6 +158,8 @@ static int serve(struct store *st, const struct config *cfg)
         .connect_timeout_ms = (int)cfg->ros_connect_timeout_ms,
         .io_timeout_ms = (int)cfg->ros_io_timeout_ms,
         .lease_ms = cfg->job_lease_ms,
+        /* within the lease (a running job is not re-queued while the router reboots) */
+        .reboot_confirm_ms = cfg->job_lease_ms * 3 / 4,
         .poll_interval_s = (int)cfg->poll_interval,
         .run_dispatcher = cfg->roles_mask & CONFIG_ROLE_DISPATCHER,
         .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
@@ -181,6 +183,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .web_dir = web,
                 .max_body = cfg->max_body,
                 .poll_interval_s = (int)cfg->poll_interval,
+                .pull_lease_s = (int)cfg->pull_lease,
                 .jobs_queued = wake_dispatcher,
                 .jobs_ctx = disp,
                 .entry_point = cfg->entry_point,

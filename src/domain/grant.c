@@ -62,6 +62,13 @@ int grant_check_destination(const char *s, const struct grant_source_rules *rule
         (c.family == AF_INET && c.prefix != 32) || (c.family == AF_INET6 && c.prefix != 128))
         return tg_err_invalid(err, "invalid_address", "dst_address",
                               "'%s' is not a valid IP address.", s);
+    /* The forward is a dst-nat of the router's IPv4 management address: RouterOS has no NAT
+     * from IPv4 to IPv6, and /ip firewall nat refuses an IPv6 to-addresses (decisions.md). */
+    if (c.family == AF_INET6)
+        return tg_err_invalid(err, "ipv6_destination", "dst_address",
+                              "'%s' is an IPv6 address: forwards reach IPv4 destinations only "
+                              "(RouterOS cannot dst-nat an IPv4 connection to an IPv6 host).",
+                              s);
     enum cidr_class cls = cidr_classify(&c);
     const char *why = NULL;
     switch (cls) {

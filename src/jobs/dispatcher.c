@@ -118,6 +118,50 @@ static int connect_site(struct dispatcher *d, const struct site *site, struct ro
     return r;
 }
 
+/* Sleeps ms unless the dispatcher stops first; false when stopping. */
+static bool pause_ms(struct dispatcher *d, int ms)
+{
+    /* d->cond waits on CLOCK_MONOTONIC (clock_cond_init) */
+    struct timespec ts = clock_timespec_ns(clock_mono_ns() + (int64_t)ms * 1000000);
+    pthread_mutex_lock(&d->lock);
+    while (!d->stopping)
+        if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)
+            break;
+    bool go = !d->stopping;
+    pthread_mutex_unlock(&d->lock);
+    return go;
+}
+
+/* A push asked the router to reboot: done only once it is back with an uptime that started
+ * after the command (the router confirms it; a dropped connection alone proves nothing). */
+static int confirm_reboot(struct dispatcher *d, const struct site *site, int64_t sent_ms,
+                          char *err, size_t errlen)
+{
+    int64_t limit = d->cfg.reboot_confirm_ms > 0 ? d->cfg.reboot_confirm_ms : 180000;
+    char last[256] = "no answer";
+    while (time_now_ms() - sent_ms < limit && pause_ms(d, 1000)) {
+        struct ros_client *c = NULL;
+        char e[256] = "";
+        if (connect_site(d, site, &c, e, sizeof e) != 0) {
+            snprintf(last, sizeof last, "%s", e);
+            continue;
+        }
+        long up = 0;
+        int r = job_push_uptime(c, &up, e, sizeof e);
+        ros_client_close(c);
+        if (r < 0) {
+            snprintf(last, sizeof last, "%s", e);
+            continue;
+        }
+        if ((int64_t)up * 1000 <= time_now_ms() - sent_ms + 2000)
+            return 0;
+        snprintf(last, sizeof last, "the router answers with uptime %lds: it did not reboot", up);
+    }
+    snprintf(err, errlen, "no reboot confirmed within %lld s (%s)", (long long)(limit / 1000),
+             last);
+    return -ETIMEDOUT;
+}
+
 static void run_job(struct dispatcher *d, struct job *j)
 {
     char err[512] = "";
@@ -132,6 +176,7 @@ static void run_job(struct dispatcher *d, struct job *j)
         r = connect_site(d, &site, &c, err, sizeof err);
     else
         r = -EHOSTUNREACH;
+    int64_t sent_ms = time_now_ms();
     if (r == 0) {
         if (j->is_script) {
             r = job_push_script(c, j->payload, err, sizeof err);
@@ -146,7 +191,16 @@ static void run_job(struct dispatcher *d, struct job *j)
         }
         ros_client_close(c);
     }
-    if (r == 0) {
+    if (r == JOB_PUSH_REBOOTING) {
+        /* never retried: a second push would reboot the router again */
+        log_info("dispatcher", "job %s on site %s: the router reboots; waiting for it", j->id,
+                 j->site_id);
+        if (confirm_reboot(d, &site, sent_ms, err, sizeof err) == 0)
+            store_job_finish(d->cfg.store, j->id, JOB_COMPLETED,
+                             "The router rebooted and came back (express push)");
+        else
+            store_job_finish(d->cfg.store, j->id, JOB_FAILED, err);
+    } else if (r == 0) {
         store_job_finish(d->cfg.store, j->id, JOB_COMPLETED,
                          "Completed by express push over the RouterOS API");
         log_info("dispatcher", "job %s (%s) on site %s completed by push", j->id,

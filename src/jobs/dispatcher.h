@@ -35,6 +35,7 @@ struct dispatcher_config {
     int connect_timeout_ms; /* RouterOS API connect timeout */
     int io_timeout_ms;      /* RouterOS API reply timeout */
     int64_t lease_ms;       /* how long a running job may stay running before re-queueing */
+    int64_t reboot_confirm_ms; /* how long a pushed reboot may take to come back (0: 180 s) */
     int poll_interval_s;    /* the routers' poll interval: offline after 10 missed */
     bool run_dispatcher;    /* role "dispatcher" */
     bool run_scheduler;     /* role "scheduler" */

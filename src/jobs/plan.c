@@ -80,6 +80,7 @@ void job_plan_mgmt_filter(struct job_plan *p, const struct policy *pol,
 {
     char *t = tag("mgmt-filter", s->site_id);
     job_plan_add(p, JOB_REMOVE, "/ip firewall filter", "comment", t);
+    job_plan_add(p, JOB_REMOVE, "/ipv6 firewall filter", "comment", t);
 
     /* The api service is never disabled (job_plan_policy): its port is never dropped either,
      * or the platform locks itself out. A port an enabled service uses is not dropped even
@@ -106,34 +107,41 @@ void job_plan_mgmt_filter(struct job_plan *p, const struct policy *pol,
     char *en = strlist_join(&enabled, ',');
     char *dis = strlist_join(&disabled, ',');
 
-    /* With custom_input_rules off the block goes on top (place-before=0): added last first. */
-    size_t first = p->ncmds;
-    for (size_t i = 0; i < sources.n && enabled.n; i++) {
-        struct job_cmd *c = job_plan_add(p, JOB_ADD, "/ip firewall filter", NULL, NULL);
-        job_cmd_arg(c, "chain", "input");
-        job_cmd_arg(c, "action", "accept");
-        job_cmd_arg(c, "protocol", "tcp");
-        job_cmd_arg(c, "dst-port", en);
-        job_cmd_arg(c, "src-address", sources.items[i]);
-        job_cmd_arg(c, "comment", t);
-    }
-    if (disabled.n) {
-        struct job_cmd *c = job_plan_add(p, JOB_ADD, "/ip firewall filter", NULL, NULL);
-        job_cmd_arg(c, "chain", "input");
-        job_cmd_arg(c, "action", "drop");
-        job_cmd_arg(c, "protocol", "tcp");
-        job_cmd_arg(c, "dst-port", dis);
-        job_cmd_arg(c, "comment", t);
-    }
-    if (!pol->custom_input_rules) {
-        size_t n = p->ncmds - first;
-        for (size_t i = 0; i < n / 2; i++) {
-            struct job_cmd tmp = p->cmds[first + i];
-            p->cmds[first + i] = p->cmds[p->ncmds - 1 - i];
-            p->cmds[p->ncmds - 1 - i] = tmp;
+    /* IPv4 sources go to /ip firewall, IPv6 ones to /ipv6 firewall (RouterOS refuses an IPv6
+     * address in an IPv4 menu). With custom_input_rules off each family's block goes on top,
+     * before the first static rule (job_render_script / job_push_plan): added last first. */
+    static const char *const menus[2] = {"/ip firewall filter", "/ipv6 firewall filter"};
+    for (int fam = 0; fam < 2; fam++) {
+        size_t first = p->ncmds;
+        for (size_t i = 0; i < sources.n && enabled.n; i++) {
+            if ((strchr(sources.items[i], ':') != NULL) != (fam == 1))
+                continue;
+            struct job_cmd *c = job_plan_add(p, JOB_ADD, menus[fam], NULL, NULL);
+            job_cmd_arg(c, "chain", "input");
+            job_cmd_arg(c, "action", "accept");
+            job_cmd_arg(c, "protocol", "tcp");
+            job_cmd_arg(c, "dst-port", en);
+            job_cmd_arg(c, "src-address", sources.items[i]);
+            job_cmd_arg(c, "comment", t);
         }
-        for (size_t i = first; i < p->ncmds; i++)
-            job_cmd_arg(&p->cmds[i], "place-before", "0");
+        if (disabled.n && fam == 0) {
+            struct job_cmd *c = job_plan_add(p, JOB_ADD, menus[fam], NULL, NULL);
+            job_cmd_arg(c, "chain", "input");
+            job_cmd_arg(c, "action", "drop");
+            job_cmd_arg(c, "protocol", "tcp");
+            job_cmd_arg(c, "dst-port", dis);
+            job_cmd_arg(c, "comment", t);
+        }
+        if (!pol->custom_input_rules) {
+            size_t n = p->ncmds - first;
+            for (size_t i = 0; i < n / 2; i++) {
+                struct job_cmd tmp = p->cmds[first + i];
+                p->cmds[first + i] = p->cmds[p->ncmds - 1 - i];
+                p->cmds[p->ncmds - 1 - i] = tmp;
+            }
+            for (size_t i = first; i < p->ncmds; i++)
+                job_cmd_arg(&p->cmds[i], "place-before", JOB_PLACE_TOP);
+        }
     }
     free(en);
     free(dis);
@@ -177,6 +185,14 @@ void job_plan_api_user(struct job_plan *p, const char *username, const char *pas
     free(t);
 }
 
+bool job_plan_reboots(const struct job_plan *p)
+{
+    for (size_t i = 0; i < p->ncmds; i++)
+        if (p->cmds[i].verb == JOB_REBOOT || p->cmds[i].verb == JOB_UPGRADE)
+            return true;
+    return false;
+}
+
 static char *grant_tag(const struct grant *g)
 {
     return tag(g->kind == GRANT_ACCESS ? "access" : "fwd", g->id);
@@ -191,7 +207,12 @@ void job_plan_grant_setup(struct job_plan *p, const struct grant *g, const char 
             /* The default "read" group can still reboot and read secrets: a group of our own. */
             struct job_cmd *c = job_plan_add(p, JOB_ADD_ONCE, "/user group", "name", "tikgate-ro");
             job_cmd_arg(c, "name", "tikgate-ro");
-            job_cmd_arg(c, "policy", "local,telnet,ssh,winbox,web,api,read,test");
+            job_cmd_arg(c, "policy", JOB_RO_POLICY);
+            job_cmd_arg(c, "comment", "tikgate:group:read-only");
+            /* A group of that name that was already there is not trusted: its policy is set to
+             * exactly ours every time (whatever it had, even full). */
+            c = job_plan_add(p, JOB_SET, "/user group", "name", "tikgate-ro");
+            job_cmd_arg(c, "policy", JOB_RO_POLICY);
             job_cmd_arg(c, "comment", "tikgate:group:read-only");
             group = "tikgate-ro";
         }
@@ -265,13 +286,15 @@ int job_plan_action(struct job_plan *p, const char *action, const struct policy 
                     const char *username, const char *password, const struct job_site_ctx *s,
                     bool *ret_needs_ack)
 {
+    /* Every action is acknowledged by the router: a reboot (and an upgrade, which reboots) says
+     * "done" from a startup scheduler after the boot, or push sees the uptime restart. */
     *ret_needs_ack = true;
     if (!strcmp(action, "site.reboot")) {
         job_plan_add(p, JOB_REBOOT, "/system", NULL, NULL);
-        *ret_needs_ack = false; /* the router goes away before it could say "done" */
     } else if (!strcmp(action, "site.clear_firewall")) {
-        /* Filter rules only: NAT carries the LAN's masquerade and live transient forwards. */
-        job_plan_add(p, JOB_REMOVE, "/ip firewall filter", NULL, NULL);
+        /* Filter rules only: NAT carries the LAN's masquerade and live transient forwards.
+         * Static rules only: dynamic ones (the fasttrack dummy rule) cannot be removed. */
+        job_plan_add(p, JOB_REMOVE, "/ip firewall filter", "dynamic", "no");
         /* Keep the platform's own way in: the management filter comes straight back. */
         job_plan_mgmt_filter(p, pol, s);
     } else if (!strcmp(action, "site.recreate_management_filter")) {
@@ -283,9 +306,8 @@ int job_plan_action(struct job_plan *p, const char *action, const struct policy 
         job_plan_api_user(p, username, password, s);
         job_plan_policy(p, pol, s);
     } else if (!strcmp(action, "site.upgrade")) {
-        struct job_cmd *c = job_plan_add(p, JOB_SCRIPT, "/system package update", NULL, NULL);
-        job_cmd_arg(c, "source", "/system package update install");
-        *ret_needs_ack = false; /* installs then reboots */
+        /* check-for-updates, then install only when a new version is there (DOC-Upgrade) */
+        job_plan_add(p, JOB_UPGRADE, "/system package update", NULL, NULL);
     } else {
         return -EINVAL;
     }

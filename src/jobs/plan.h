@@ -31,7 +31,15 @@ enum job_verb {
     JOB_REBOOT,    /* /system reboot */
     JOB_SCRIPT,    /* raw RouterOS script text (custom jobs): arg "source" */
     JOB_ADD_ONCE,  /* add unless an item with find k=v exists (:do add on-error / print+add) */
+    JOB_UPGRADE,   /* check-for-updates, then install (and reboot) only if a new version is there */
 };
+
+/* place-before value meaning "before the first static rule" (dynamic rules such as the
+ * fasttrack dummy rule cannot be moved or placed before): rendered as
+ * [:pick [<menu> find dynamic=no] 0] in scripts, looked up with ?dynamic=false over the API. */
+#define JOB_PLACE_TOP "top"
+/* The policy of tikgate's read-only group tikgate-ro. */
+#define JOB_RO_POLICY "local,telnet,ssh,winbox,web,api,read,test"
 
 struct job_kv {
     char *key;
@@ -110,6 +118,10 @@ enum job_kind job_grant_kind(const struct grant *g);
  */
 void job_grant_description(const struct grant *g, enum job_grant_step step, char *out,
                            size_t outlen);
+
+/* True when the plan ends with the router rebooting (reboot, upgrade): the router confirms it
+ * after the boot (h_device.c's startup scheduler; push watches the uptime restart). */
+bool job_plan_reboots(const struct job_plan *p);
 
 /* --- renderers --- */
 

@@ -1,5 +1,9 @@
 /*
  * render_script.c - a plan as RouterOS script text (docs/internals/script-subset.md).
+ *
+ * What RouterOS refuses before running a script is never emitted: no \? escape (removed in
+ * v7.1rc2: a plain ? is safe inside quotes), no item numbers (place-before names the first
+ * static rule by its id, found at run time), no [find] that would take dynamic rules.
  */
 #include <errno.h>
 #include <string.h>
@@ -14,7 +18,6 @@ int job_script_quote(struct buf *out, const char *s)
         case '"': r = buf_append_str(out, "\\\""); break;
         case '\\': r = buf_append_str(out, "\\\\"); break;
         case '$': r = buf_append_str(out, "\\$"); break;
-        case '?': r = buf_append_str(out, "\\?"); break;
         case '\n': r = buf_append_str(out, "\\n"); break;
         case '\r': r = buf_append_str(out, "\\r"); break;
         case '\t': r = buf_append_str(out, "\\t"); break;
@@ -49,8 +52,17 @@ static int find_filter(struct buf *out, const struct job_cmd *c)
         return buf_append_str(out, " [find]");
     int r = buf_printf(out, " [find %s=", c->find_key);
     if (!r)
-        r = job_script_quote(out, c->find_value);
+        r = strcmp(c->find_key, "dynamic") ? job_script_quote(out, c->find_value)
+                                           : buf_append_str(out, c->find_value);
     return r ? r : buf_append_str(out, "]");
+}
+
+/* place-before=top: the id of the menu's first static rule, found when the line runs. */
+static int place_value(struct buf *out, const struct job_cmd *c, const char *v)
+{
+    if (strcmp(v, JOB_PLACE_TOP))
+        return value(out, v);
+    return buf_printf(out, "[:pick [%s find dynamic=no] 0]", c->menu);
 }
 
 static int args(struct buf *out, const struct job_cmd *c)
@@ -58,7 +70,9 @@ static int args(struct buf *out, const struct job_cmd *c)
     int r = 0;
     for (size_t i = 0; r == 0 && i < c->nargs; i++) {
         r = buf_printf(out, " %s=", c->args[i].key);
-        if (!r)
+        if (!r && !strcmp(c->args[i].key, "place-before"))
+            r = place_value(out, c, c->args[i].value);
+        else if (!r)
             r = value(out, c->args[i].value);
     }
     return r;
@@ -92,7 +106,8 @@ static int render_cmd(const struct job_cmd *c, struct buf *out)
     switch (c->verb) {
     case JOB_ADD:
         if (has_place_before(c)) {
-            /* place-before=0 fails on an empty list (RouterOS): then a plain add is the top. */
+            /* no static rule yet: place-before= is empty and refused, then a plain add is the
+             * top (after the dynamic rules, which always stay first) */
             r = buf_printf(out, ":do { %s add", c->menu);
             if (!r)
                 r = args(out, c);
@@ -140,6 +155,20 @@ static int render_cmd(const struct job_cmd *c, struct buf *out)
         break;
     case JOB_REBOOT:
         r = buf_append_str(out, "/system reboot");
+        break;
+    case JOB_UPGRADE:
+        /* DOC-Upgrade: check first, install (which reboots) only when there is a new version;
+         * an error of the check (no DNS, no route) fails the job with the router's status. */
+        r = buf_append_str(out,
+                           "/system package update check-for-updates once\n"
+                           ":delay 3s\n"
+                           ":local tgStatus [/system package update get status]\n"
+                           ":if ($tgStatus = \"New version is available\") do={\n"
+                           "/system package update install\n"
+                           "} else={\n"
+                           ":if ($tgStatus != \"System is already up to date\") do={ :error "
+                           "(\"tikgate: check-for-updates: \" . $tgStatus) }\n"
+                           "}");
         break;
     case JOB_SCRIPT:
         for (size_t i = 0; i < c->nargs; i++)

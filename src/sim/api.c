@@ -118,6 +118,14 @@ static int resolve_refs(struct sim_state *st, enum sim_menu_id m, const char *li
     int r = 0;
     for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         size_t idx;
+        unsigned cid = 0;
+        if (m == SIM_M_SERVICE && sim_version_at_least(&st->opt, 7, 19) && t[0] == '*' &&
+            sscanf(t + 1, "%x", &cid) == 1 && cid >= SIM_CONN_ID_BASE) {
+            /* a connection entry (terraform-provider-routeros#769) */
+            snprintf(err, SIM_ERR_LEN, "failure: this is configured elsewhere");
+            r = -EPERM;
+            break;
+        }
         if (*nids >= MAX_REFS || sim_resolve(st, m, t, &idx) != 0) {
             snprintf(err, SIM_ERR_LEN, "no such item");
             r = -ENOENT;
@@ -181,8 +189,27 @@ static void do_print(struct sim_state *st, enum sim_menu_id m, const struct ros_
     /* running, rx, tx ... of real WireGuard interfaces (queries may read any property) */
     sim_wg_refresh(st, m, ros_sentence_query(in, 0) ? NULL : proplist);
     size_t rows = 0;
-    for (size_t i = 0; i < mm->n; i++) {
-        const struct sim_item *it = &mm->items[i];
+    /* RouterOS >= 7.19 lists every live connection to a service as a dynamic entry that shares
+     * the service's name: virtual items after the static ones */
+    size_t nvirt = m == SIM_M_SERVICE && sim_version_at_least(&st->opt, 7, 19) ? st->nconns : 0;
+    for (size_t i = 0; i < mm->n + nvirt; i++) {
+        struct sim_item virt;
+        const struct sim_item *it = i < mm->n ? &mm->items[i] : &virt;
+        if (i >= mm->n) {
+            const struct sim_conn *cn = &st->conns[i - mm->n];
+            size_t si;
+            memset(&virt, 0, sizeof virt);
+            virt.id = cn->id;
+            if (sim_resolve(st, SIM_M_SERVICE, cn->service, &si) != 0)
+                continue;
+            virt.val[0] = (char *)cn->service;
+            virt.val[1] = mm->items[si].val[1];
+            virt.val[3] = "false";
+            virt.val[4] = "true";
+            virt.val[5] = "true";
+            virt.val[6] = (char *)cn->local;
+            virt.val[7] = (char *)cn->remote;
+        }
         bool match;
         char err[SIM_ERR_LEN];
         if (sim_query_match(mm, it, in, &match, err) != 0) {
@@ -254,7 +281,8 @@ static void do_menu(struct sim_state *st, struct sim_session *sess, enum sim_men
         trap(o, 0, "no such command");
         return;
     }
-    if (!sim_user_has_policy(st, sess->user, "write")) {
+    if (!sim_user_has_policy(st, sess->user, "write") ||
+        ((m == SIM_M_USER || m == SIM_M_GROUP) && !sim_user_has_policy(st, sess->user, "policy"))) {
         trap(o, -1, MSG_NO_PERM);
         return;
     }
@@ -426,15 +454,110 @@ enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *ses
         goto out;
     }
     if (strcmp(cmd, "/system/resource/print") == 0 || strcmp(cmd, "/system/resource/getall") == 0) {
-        const char *kv[] = {"version",           st->opt.version, "board-name", "tikgate-sim",
-                            "architecture-name", "x86_64",        "platform",   "MikroTik"};
+        char uptime[32];
+        sim_format_duration(sim_uptime(st), uptime, sizeof uptime);
+        const char *kv[] = {"version",    st->opt.version,         "board-name",
+                            sim_board_name(&st->opt), "architecture-name",
+                            st->opt.no_routerboard ? "x86_64" : "arm64", "platform", "MikroTik",
+                            "uptime",     uptime};
+        do_single_row(st, kv, 10, in, &o);
+        goto out;
+    }
+    if (strcmp(cmd, "/system/routerboard/print") == 0 && !st->opt.no_routerboard) {
+        const char *kv[] = {"routerboard", "true", "model", sim_board_name(&st->opt),
+                            "serial-number", st->opt.serial};
+        do_single_row(st, kv, 6, in, &o);
+        goto out;
+    }
+    if (strcmp(cmd, "/system/package/print") == 0 || strcmp(cmd, "/system/package/getall") == 0) {
+        const char *kv[] = {".id", "*1", "name", "routeros", "version", st->opt.version,
+                            "disabled", "false"};
         do_single_row(st, kv, 8, in, &o);
         goto out;
     }
-    if (strcmp(cmd, "/system/routerboard/print") == 0) {
-        const char *kv[] = {"routerboard", "true",          "model",
-                            "tikgate-sim", "serial-number", st->opt.serial};
-        do_single_row(st, kv, 6, in, &o);
+    if (strncmp(cmd, "/system/package/update/", 23) == 0) {
+        const char *verb = cmd + 23;
+        char err[SIM_ERR_LEN];
+        if (strcmp(verb, "print") == 0 || strcmp(verb, "getall") == 0) {
+            const char *kv[] = {"channel", "stable", "installed-version", st->opt.version,
+                                "latest-version", st->latest_version[0] ? st->latest_version
+                                                                        : st->opt.version,
+                                "status", st->pkg_status ? st->pkg_status : ""};
+            do_single_row(st, kv, 8, in, &o);
+        } else if (strcmp(verb, "check-for-updates") == 0) {
+            if (!sim_user_has_policy(st, sess->user, "write")) {
+                trap(&o, -1, MSG_NO_PERM);
+                goto out;
+            }
+            sim_package_check(st);
+            const char *kv[] = {"status", st->pkg_status};
+            do_single_row(st, kv, 2, in, &o);
+        } else if (strcmp(verb, "install") == 0) {
+            if (!sim_user_has_policy(st, sess->user, "reboot")) {
+                trap(&o, -1, MSG_NO_PERM);
+                goto out;
+            }
+            if (sim_package_install(st, err) != 0) {
+                trap(&o, 4, err);
+                goto out;
+            }
+            log_info("sim.api", "user %s: /system/package/update/install (reboot)", sess->user);
+            act = SIM_API_REBOOT;
+        } else {
+            trap(&o, 0, "no such command");
+        }
+        goto out;
+    }
+    if (strcmp(cmd, "/file/print") == 0 || strcmp(cmd, "/file/getall") == 0) {
+        const char *proplist = ros_sentence_get(in, ".proplist");
+        for (size_t i = 0; i < st->files.n; i++) {
+            ros_sentence_add_str(&o.s, "!re");
+            if (in_proplist(proplist, ".id"))
+                ros_sentence_addf(&o.s, "=.id=*%zX", i + 1);
+            if (in_proplist(proplist, "name"))
+                ros_sentence_add_attr(&o.s, "name", st->files.v[i].name);
+            if (in_proplist(proplist, "type"))
+                ros_sentence_add_attr(&o.s, "type", "script");
+            if (in_proplist(proplist, "size"))
+                ros_sentence_addf(&o.s, "=size=%zu", st->files.v[i].len);
+            emit(&o);
+        }
+        if (st->files.n == 0 && st->opt.ros_empty) {
+            ros_sentence_add_str(&o.s, "!empty");
+            emit(&o);
+        }
+        done_ret(&o, NULL);
+        goto out;
+    }
+    if (strcmp(cmd, "/file/remove") == 0) {
+        const char *ref = ros_sentence_get(in, ".id");
+        if (!ref)
+            ref = ros_sentence_get(in, "numbers");
+        if (!sim_user_has_policy(st, sess->user, "write")) {
+            trap(&o, -1, MSG_NO_PERM);
+            goto out;
+        }
+        if (!ref || sim_files_remove(&st->files, ref) != 0) {
+            trap(&o, 1, "no such item");
+            goto out;
+        }
+        changed(st, sess, cmd, ref);
+        done_ret(&o, NULL);
+        goto out;
+    }
+    if (strcmp(cmd, "/execute") == 0) {
+        const char *script = ros_sentence_get(in, "script");
+        if (!script) {
+            trap(&o, 1, ros_sentence_get(in, "file") ? "failure: /execute file= is not simulated"
+                                                     : "missing value(s) of argument(s) script");
+            goto out;
+        }
+        free(sess->exec_script);
+        free(sess->exec_tag);
+        sess->exec_script = xstrdup(script);
+        sess->exec_as_string = ros_sentence_get(in, "as-string") != NULL;
+        sess->exec_tag = o.tag ? xstrdup(o.tag) : NULL;
+        act = SIM_API_EXECUTE;
         goto out;
     }
     /* /<menu>/<verb> */
@@ -448,12 +571,95 @@ enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *ses
     memcpy(menu, cmd, mlen);
     menu[mlen] = '\0';
     int m = sim_menu_by_path(menu);
-    if (m < 0) {
+    if (m < 0 || !sim_menu_available(&st->opt, (enum sim_menu_id)m)) {
         trap(&o, 0, "no such command prefix");
         goto out;
     }
     do_menu(st, sess, (enum sim_menu_id)m, slash + 1, cmd, in, &o);
 out:
     ros_sentence_release(&o.s);
+    return act;
+}
+
+void sim_session_release(struct sim_session *sess)
+{
+    free(sess->exec_script);
+    free(sess->exec_tag);
+    sess->exec_script = sess->exec_tag = NULL;
+}
+
+/* The policy list of a user's group (owned copy, "" when none). Lock held. */
+static char *user_policy(const struct sim_state *st, const char *user)
+{
+    size_t u, g;
+    if (sim_resolve(st, SIM_M_USER, user, &u) != 0)
+        return xstrdup("");
+    const char *group = st->menus[SIM_M_USER].items[u].val[2];
+    if (sim_resolve(st, SIM_M_GROUP, group, &g) != 0)
+        return xstrdup("");
+    const char *pol = st->menus[SIM_M_GROUP].items[g].val[1];
+    return xstrdup(pol ? pol : "");
+}
+
+enum sim_api_action sim_api_execute(struct sim_state *st, struct sim_session *sess,
+                                    struct buf *outbuf)
+{
+    struct out o = {.b = outbuf, .tag = sess->exec_tag};
+    ros_sentence_init(&o.s);
+    sim_state_lock(st);
+    char *policy = user_policy(st, sess->user);
+    sim_state_unlock(st);
+    struct buf put;
+    buf_init(&put, 64 * 1024); /* as-string: "can not be larger than 64kB" */
+    struct sim_script_host h = {
+        .st = st,
+        .files = &st->files,
+        .fetch = sim_fetch_curl,
+        .policy = policy,
+        .put_out = &put,
+    };
+    struct sim_script_report rep;
+    const char *text = sess->exec_script ? sess->exec_script : "";
+    enum sim_script_result r = sim_script_run(&h, "/execute", text, strlen(text), &rep);
+    enum sim_api_action act = SIM_API_CONTINUE;
+    char msg[SIM_ERR_LEN + 64];
+    switch (r) {
+    case SIM_SCRIPT_SYNTAX:
+        snprintf(msg, sizeof msg, "%s (line %u)", rep.err, rep.line);
+        trap(&o, 3, msg);
+        break;
+    case SIM_SCRIPT_FAILED:
+        /* What RouterOS answers for a run-time error inside /execute is not documented; the
+         * sim answers the pessimistic way a client must handle: the error ends the script and
+         * the reply is still !done, with the output so far (tikgate's push checks a marker). */
+        log_info("sim.api", "user %s: /execute failed at line %u: %s", sess->user, rep.line,
+                 rep.err);
+        if (sess->exec_as_string) {
+            ros_sentence_add_str(&o.s, "!done");
+            ros_sentence_add_attr(&o.s, "ret", put.data ? put.data : "");
+            emit(&o);
+        } else {
+            done_ret(&o, "*1");
+        }
+        break;
+    case SIM_SCRIPT_REBOOT:
+        act = SIM_API_REBOOT;
+        break;
+    default:
+        if (sess->exec_as_string) {
+            ros_sentence_add_str(&o.s, "!done");
+            ros_sentence_add_attr(&o.s, "ret", put.data ? put.data : "");
+            emit(&o);
+        } else {
+            done_ret(&o, "*1");
+        }
+        break;
+    }
+    log_info("sim.api", "user %s: /execute%s: %u command(s)", sess->user,
+             sess->exec_as_string ? " as-string" : "", rep.commands);
+    buf_release(&put);
+    free(policy);
+    ros_sentence_release(&o.s);
+    sim_session_release(sess);
     return act;
 }

@@ -46,7 +46,16 @@ static void usage(FILE *f)
           "  --poll-interval SECS    run tikgate-poll at this interval instead of its own\n"
           "  --state-file PATH       write the configuration as JSON after every change\n"
           "  --state PATH            print a state file and exit (also --print-state)\n"
-          "  --ros-version V         version reported; >= 7.18 answers zero rows with !empty\n"
+          "  --ros-version V         RouterOS version (7.16): 7.18+ answers zero rows with !empty,\n"
+          "                          7.19+ lists connections in /ip service, < 7.8 has no\n"
+          "                          /interface wireguard, < 7.16 cannot catch an import's syntax\n"
+          "                          error, 6.x refuses /a/b paths\n"
+          "  --board B               RouterBOARD model (RB5009UG+S+), or CHR / x86 (no\n"
+          "                          /system routerboard)\n"
+          "  --defconf               start from the default configuration (fasttrack dummy rule,\n"
+          "                          defconf input/forward chains, masquerade)\n"
+          "  --mgmt-interface N|none name of the management interface (tikgate-mgmt), or none\n"
+          "  --latest-version V      what check-for-updates finds (default: up to date)\n"
           "  --serial S              /system routerboard serial-number\n"
           "  --ca-file PATH          PEM certificates fetch trusts with check-certificate=yes\n"
           "                          besides /certificate (the router's built-in trust store)\n"
@@ -97,15 +106,6 @@ static int print_state(const char *path)
     return 0;
 }
 
-/* True for 7.18 and later ("7.18", "7.18.2", "8.0"). */
-static bool version_has_empty(const char *v)
-{
-    unsigned major = 0, minor = 0;
-    if (sscanf(v, "%u.%u", &major, &minor) < 1)
-        return false;
-    return major > 7 || (major == 7 && minor >= 18);
-}
-
 /* One getopt switch over the options (the daemon's table-driven config.c is the model for
  * a rewrite once the sim's options settle). */
 // NOLINTNEXTLINE(readability-function-size)
@@ -124,6 +124,10 @@ int main(int argc, char **argv)
         O_STATE,
         O_VERSION,
         O_SERIAL,
+        O_BOARD,
+        O_DEFCONF,
+        O_MGMT,
+        O_LATEST,
         O_LOGLEVEL,
         O_CAFILE,
         O_LISTEN,
@@ -146,6 +150,10 @@ int main(int argc, char **argv)
         {"print-state", required_argument, NULL, O_STATE},
         {"ros-version", required_argument, NULL, O_VERSION},
         {"serial", required_argument, NULL, O_SERIAL},
+        {"board", required_argument, NULL, O_BOARD},
+        {"defconf", no_argument, NULL, O_DEFCONF},
+        {"mgmt-interface", required_argument, NULL, O_MGMT},
+        {"latest-version", required_argument, NULL, O_LATEST},
         {"log-level", required_argument, NULL, O_LOGLEVEL},
         {"ca-file", required_argument, NULL, O_CAFILE},
         {"listen-address", required_argument, NULL, O_LISTEN},
@@ -158,8 +166,9 @@ int main(int argc, char **argv)
     struct sim_options o;
     memset(&o, 0, sizeof o);
     snprintf(o.address, sizeof o.address, "127.0.0.1");
-    snprintf(o.version, sizeof o.version, "7.16");
-    const char *admin_pw = "", *identity = NULL, *bootstrap = NULL, *state_file = NULL;
+    sim_options_set_version(&o, "7.16");
+    const char *admin_pw = "", *latest = NULL;
+    const char *identity = NULL, *bootstrap = NULL, *state_file = NULL;
     const char *ca_file = NULL;
     double poll = 0;
     bool wireguard = false;
@@ -224,9 +233,39 @@ int main(int argc, char **argv)
         case O_STATEFILE: state_file = optarg; break;
         case O_STATE: return print_state(optarg);
         case O_VERSION:
-            snprintf(o.version, sizeof o.version, "%s", optarg);
-            o.ros_empty = version_has_empty(optarg);
+            if (sim_options_set_version(&o, optarg) != 0) {
+                fprintf(stderr, "tikgate-sim: bad --ros-version %s (major.minor[.patch])\n",
+                        optarg);
+                return 2;
+            }
             break;
+        case O_BOARD:
+            if (!*optarg || strlen(optarg) >= sizeof o.board) {
+                fprintf(stderr, "tikgate-sim: bad --board %s\n", optarg);
+                return 2;
+            }
+            sim_options_set_board(&o, optarg);
+            break;
+        case O_DEFCONF: o.defconf = true; break;
+        case O_MGMT:
+            if (strcmp(optarg, "none") == 0) {
+                o.no_mgmt_iface = true;
+            } else if (!*optarg || strlen(optarg) >= sizeof o.mgmt_iface) {
+                fprintf(stderr, "tikgate-sim: bad --mgmt-interface %s\n", optarg);
+                return 2;
+            } else {
+                snprintf(o.mgmt_iface, sizeof o.mgmt_iface, "%s", optarg);
+            }
+            break;
+        case O_LATEST: {
+            struct sim_options tmp;
+            if (sim_options_set_version(&tmp, optarg) != 0) {
+                fprintf(stderr, "tikgate-sim: bad --latest-version %s\n", optarg);
+                return 2;
+            }
+            latest = optarg;
+            break;
+        }
         case O_SERIAL: snprintf(o.serial, sizeof o.serial, "%s", optarg); break;
         case O_CAFILE: ca_file = optarg; break;
         case O_LOGLEVEL:
@@ -266,6 +305,10 @@ int main(int argc, char **argv)
 
     struct sim_state *st = xcalloc(1, sizeof *st);
     sim_state_init(st, &o, admin_pw);
+    if (latest) {
+        free(st->latest_version);
+        st->latest_version = xstrdup(latest);
+    }
     char err[SIM_ERR_LEN];
     if (ca_file && sim_load_ca_file(st, ca_file) != 0)
         return 2;
@@ -331,8 +374,9 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    log_info("sim", "tikgate-sim %s: address %s, port offset %u, RouterOS %s%s%s%s", "0.1.0",
-             o.address, o.port_offset, o.version, o.ros_empty ? " (!empty)" : "",
+    log_info("sim", "tikgate-sim %s: address %s, port offset %u, RouterOS %s%s on %s%s%s%s",
+             "0.1.0", o.address, o.port_offset, o.version, o.ros_empty ? " (!empty)" : "",
+             sim_board_name(&o), o.defconf ? ", default configuration" : "",
              wireguard ? ", WireGuard interfaces " : "", wireguard ? wg_prefix : "");
     struct sim_pull *pull = sim_pull_start(st, bootstrap, poll, NULL, NULL);
     if (!pull)

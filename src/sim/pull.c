@@ -3,7 +3,11 @@
  * then the on-event of /system/scheduler "tikgate-poll" every interval, in
  * a thread of its own (fetches block). The first run happens one interval
  * after the entry appears (RouterOS: start-time=startup with an interval).
- * Only that entry runs; other scheduler entries are stored, not executed.
+ * After a (simulated) reboot, every enabled entry with start-time=startup and
+ * interval 0 runs once (RouterOS runs those 3 s after boot). Each entry's
+ * on-event runs with the entry's policy= (a reboot without `reboot` is refused,
+ * "not enough permissions"); the bootstrap command runs with every policy (it is
+ * typed by an admin). Other scheduler entries are stored, not executed.
  */
 #include "alloc.h"
 #include "clock.h"
@@ -25,7 +29,6 @@ struct sim_pull {
     volatile bool stop;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct sim_files files;
 };
 
 static double now_s(void)
@@ -63,11 +66,12 @@ static void log_files(const struct sim_files *f, const char *name)
             f->n, f->n ? ": " : "", list);
 }
 
-static void run(struct sim_pull *p, const char *name, const char *text)
+static void run(struct sim_pull *p, const char *name, const char *text, const char *policy)
 {
     struct sim_script_host h = {
         .st = p->st,
-        .files = &p->files,
+        .files = &p->st->files,
+        .policy = policy,
         .fetch = sim_fetch_curl,
         .fetch_ctx = (void *)&p->stop,
         .should_stop = should_stop,
@@ -96,7 +100,43 @@ static void run(struct sim_pull *p, const char *name, const char *text)
     case SIM_SCRIPT_REBOOT: log_info("sim.pull", "%s: stopped by /system reboot", name); break;
     case SIM_SCRIPT_STOPPED: log_info("sim.pull", "%s: interrupted by shutdown", name); break;
     }
-    log_files(&p->files, name);
+    sim_state_lock(p->st);
+    log_files(&p->st->files, name);
+    sim_state_unlock(p->st);
+}
+
+/* After a boot: every enabled entry with start-time=startup and interval 0, in order. */
+static void run_startup(struct sim_pull *p)
+{
+    for (size_t k = 0; !p->stop; k++) {
+        char *name = NULL, *on_event = NULL, *policy = NULL;
+        sim_state_lock(p->st);
+        const struct sim_menu *m = &p->st->menus[SIM_M_SCHED];
+        for (; k < m->n && !name; k++) {
+            const struct sim_item *it = &m->items[k];
+            const char *st = sim_item_get(m, it, "start-time");
+            double iv = 1;
+            if (strcmp(sim_item_get(m, it, "disabled"), "true") == 0 || !st ||
+                strcmp(st, "startup") != 0 ||
+                sim_duration_parse(sim_item_get(m, it, "interval"), &iv) != 0 || iv != 0)
+                continue;
+            name = xstrdup(sim_item_get(m, it, "name"));
+            on_event = xstrdup(sim_item_get(m, it, "on-event"));
+            policy = xstrdup(sim_item_get(m, it, "policy"));
+            k--; /* the loop's k++ moves past it */
+        }
+        size_t n = m->n;
+        sim_state_unlock(p->st);
+        if (!name)
+            break;
+        log_info("sim.pull", "startup: running scheduler %s", name);
+        run(p, name, on_event, policy);
+        free(name);
+        free(on_event);
+        free(policy);
+        if (k >= n)
+            break;
+    }
 }
 
 static void *thread_main(void *arg)
@@ -104,14 +144,25 @@ static void *thread_main(void *arg)
     struct sim_pull *p = arg;
     if (p->bootstrap) {
         log_info("sim.pull", "running the bootstrap command");
-        run(p, "bootstrap", p->bootstrap);
+        run(p, "bootstrap", p->bootstrap, NULL);
     }
     bool seen = false;
     double due = 0;
+    sim_state_lock(p->st);
+    unsigned boots_seen = p->st->boots;
+    sim_state_unlock(p->st);
     while (!p->stop) {
-        char *on_event = NULL;
+        char *on_event = NULL, *policy = NULL;
         double iv = 0;
         sim_state_lock(p->st);
+        if (p->st->boots != boots_seen) {
+            boots_seen = p->st->boots;
+            seen = false; /* the poll entry starts over one interval after the boot */
+            sim_state_unlock(p->st);
+            sleep_for(p, 0.3);
+            run_startup(p);
+            continue;
+        }
         size_t idx;
         if (sim_resolve(p->st, SIM_M_SCHED, POLL_NAME, &idx) == 0) {
             const struct sim_menu *m = &p->st->menus[SIM_M_SCHED];
@@ -119,6 +170,7 @@ static void *thread_main(void *arg)
             const char *dis = sim_item_get(m, it, "disabled");
             if (!dis || strcmp(dis, "true") != 0) {
                 on_event = xstrdup(sim_item_get(m, it, "on-event"));
+                policy = xstrdup(sim_item_get(m, it, "policy"));
                 if (sim_duration_parse(sim_item_get(m, it, "interval"), &iv) != 0)
                     iv = 0;
             }
@@ -128,6 +180,7 @@ static void *thread_main(void *arg)
             iv = p->interval;
         if (!on_event || iv <= 0) {
             free(on_event);
+            free(policy);
             seen = false;
             sleep_for(p, 0.1);
             continue;
@@ -139,7 +192,7 @@ static void *thread_main(void *arg)
             log_info("sim.pull", "scheduler %s: every %.3g s", POLL_NAME, iv);
         }
         if (t >= due) {
-            run(p, POLL_NAME, on_event);
+            run(p, POLL_NAME, on_event, policy ? policy : "");
             due += iv;
             if (due < now_s())
                 due = now_s() + iv;
@@ -147,6 +200,7 @@ static void *thread_main(void *arg)
             sleep_for(p, due - t < 0.5 ? due - t : 0.5);
         }
         free(on_event);
+        free(policy);
     }
     return NULL;
 }
@@ -178,7 +232,6 @@ void sim_pull_stop(struct sim_pull *p)
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->th, NULL);
-    sim_files_release(&p->files);
     free(p->bootstrap);
     pthread_cond_destroy(&p->cv);
     pthread_mutex_destroy(&p->mu);

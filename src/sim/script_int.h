@@ -12,10 +12,12 @@
  *     top        the top-level statements, in order.
  *
  *   struct script_stmt  covers tokens [b, e) of t, without the separator that ends it:
- *     STMT_CMD   a command: t[b] is its first token (whatever it is: unknown commands are
- *                refused only when reached, so the enclosing on-error can catch them).
+ *     STMT_CMD   a command: t[b] is its first token (whatever it is: the parser does not know
+ *                commands; script_check() refuses unknown ones before anything runs).
  *     STMT_DO    ":do { body } [on-error={ onerr }]"; body and onerr are blocks of their own.
- *     STMT_BAD   a ":do {" form the subset does not have; `bad` says why (static string).
+ *     STMT_IF    ":if ( cond ) do={ body } [else={ onerr }]": the condition is tokens
+ *                [cb, ce) (inside the parentheses); the else block is kept in `onerr`.
+ *     STMT_BAD   a ":do {" or ":if" form the subset does not have; `bad` says why (static).
  *
  * Every bracket token ([ ] { } ( )) has `match` set to the index of its partner. Separators
  * (TOK_SEP: a newline or ';') only appear between statements, never inside a STMT_CMD's
@@ -59,7 +61,7 @@ struct script_tok {
     size_t match; /* brackets: index of the partner; 0 otherwise */
 };
 
-enum script_stmt_kind { STMT_CMD, STMT_DO, STMT_BAD };
+enum script_stmt_kind { STMT_CMD, STMT_DO, STMT_IF, STMT_BAD };
 
 struct script_stmt;
 
@@ -72,8 +74,9 @@ struct script_stmt {
     enum script_stmt_kind kind;
     unsigned line;                   /* line of t[b] */
     size_t b, e;                     /* tokens [b, e) */
-    struct script_block body, onerr; /* STMT_DO */
-    bool has_onerr;                  /* STMT_DO: an on-error={ } follows the body */
+    struct script_block body, onerr; /* STMT_DO (STMT_IF: do and else) */
+    bool has_onerr;                  /* STMT_DO: an on-error={ } follows (STMT_IF: else={ }) */
+    size_t cb, ce;                   /* STMT_IF: the condition's tokens */
     const char *bad;                 /* STMT_BAD: static reason */
 };
 
@@ -102,6 +105,16 @@ int script_parse(const char *text, size_t len, struct script_prog *ret,
                  struct script_syntax_err *err);
 /* Frees what the program owns (not the text); accepts NULL and a released program. */
 void script_prog_release(struct script_prog *p);
+
+/*
+ * script_check.c: checks a parsed program against the router as RouterOS compiles a script
+ * before running any of it: every command exists on this router (its version and board), every
+ * argument is one the command takes, every variable is declared before it is used, every
+ * escape is one RouterOS v7 has, every :do / :if has a form the subset knows. 0, or -EINVAL
+ * with *err (the first problem and its line). Reads only p and opt.
+ */
+int script_check(const struct script_prog *p, const struct sim_options *opt,
+                 struct script_syntax_err *err);
 
 /* True when t is the bare word w. */
 static inline bool script_is_word(const struct script_tok *t, const char *w)

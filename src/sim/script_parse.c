@@ -2,11 +2,11 @@
  * script_parse.c - RouterOS script text -> struct script_prog (script_int.h).
  *
  * Three passes: tokenize (quoted strings keep their escapes until evaluated), match brackets,
- * then build the tree of statements (commands and `:do` blocks). Only an unterminated string,
- * unbalanced brackets/braces and the caps make the whole script a syntax error (RouterOS also
- * refuses such a script before running it). Everything else outside the subset is parsed as a
- * command that fails when it is reached, so the enclosing `on-error` runs and the failure is
- * reported with its line.
+ * then build the tree of statements (commands, `:do` and `:if` blocks). What each command means
+ * is script_check.c's business (RouterOS refuses a script with an unknown command, argument or
+ * variable before running it). Here only an unterminated string, unbalanced brackets/braces
+ * and the caps are syntax errors; everything else becomes a statement (STMT_BAD for a form the
+ * subset does not have) for the checker to judge.
  *
  * Pure: no I/O, no simulator state; linked alone by the fuzzer (fuzz/sim_script).
  */
@@ -241,6 +241,45 @@ static void parse_do(struct script_prog *p, size_t *i, struct script_block *out,
     *i = j;
 }
 
+/* Fills out->v[si], an ":if (" at *i: ":if ( cond ) do={ body } [else={ body }]". */
+static void parse_if(struct script_prog *p, size_t *i, struct script_block *out, size_t si)
+{
+    size_t close = p->t[*i + 1].match;
+    size_t j = close + 1;
+    out->v[si].kind = STMT_IF;
+    out->v[si].cb = *i + 2;
+    out->v[si].ce = close;
+    static const char *const words[2] = {"do", "else"};
+    for (int w = 0; w < 2; w++) {
+        if (script_is_word(&p->t[j], words[w]) && p->t[j + 1].k == TOK_EQ &&
+            p->t[j + 2].k == TOK_LBRACE) {
+            size_t close2 = p->t[j + 2].match, k = j + 3;
+            struct script_block b = {0};
+            parse_block(p, &k, &b);
+            if (w == 0)
+                out->v[si].body = b;
+            else {
+                out->v[si].onerr = b;
+                out->v[si].has_onerr = true;
+            }
+            j = close2 + 1;
+        } else if (w == 0) {
+            out->v[si].kind = STMT_BAD;
+            out->v[si].bad = ":if needs ( condition ) do={ ... }";
+            break;
+        }
+    }
+    if (out->v[si].kind == STMT_IF && p->t[j].k != TOK_SEP && p->t[j].k != TOK_EOF &&
+        p->t[j].k != TOK_RBRACE) {
+        out->v[si].kind = STMT_BAD;
+        out->v[si].bad = "unsupported :if form (only :if ( ) do={ } else={ })";
+    }
+    if (out->v[si].kind == STMT_BAD)
+        j = stmt_end(p, j);
+    out->v[si].e = j;
+    *i = j;
+}
+
 /* Parses statements from *i up to the closing brace (nested) or EOF. Brackets are balanced
  * (match_brackets ran), so this cannot fail; recursion is bounded by SCRIPT_MAX_NESTING. */
 static void parse_block(struct script_prog *p, size_t *i, struct script_block *out)
@@ -256,6 +295,10 @@ static void parse_block(struct script_prog *p, size_t *i, struct script_block *o
         s->b = *i;
         if (script_is_word(t, ":do") && p->t[*i + 1].k == TOK_LBRACE) {
             parse_do(p, i, out, (size_t)(s - out->v));
+            continue;
+        }
+        if (script_is_word(t, ":if") && p->t[*i + 1].k == TOK_LPAREN) {
+            parse_if(p, i, out, (size_t)(s - out->v));
             continue;
         }
         s->kind = STMT_CMD;

@@ -58,6 +58,7 @@ struct session {
     struct ros_decoder dec;
     struct buf out;
     struct sim_session s;
+    unsigned conn_id; /* in the state's connection list (0: not registered) */
     struct session *next, *prev;
     struct session *grave;
 };
@@ -169,6 +170,10 @@ static void session_close(struct sim_server *srv, struct session *s, const char 
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, a, sizeof a);
     log_info("sim.api", "session from %s via %s closed (%s)", a, s->s.service, why);
+    sim_state_lock(srv->st);
+    sim_conn_remove(srv->st, s->conn_id);
+    sim_state_unlock(srv->st);
+    sim_session_release(&s->s);
     close(s->fd);
     if (s->prev)
         s->prev->next = s->next;
@@ -232,6 +237,8 @@ static void session_read(struct sim_server *srv, struct session *s)
             sim_state_lock(srv->st);
             enum sim_api_action act = sim_api_handle(srv->st, &s->s, &in, &s->out);
             sim_state_unlock(srv->st);
+            if (act == SIM_API_EXECUTE) /* runs the script unlocked (it locks per command) */
+                act = sim_api_execute(srv->st, &s->s, &s->out);
             if (act == SIM_API_CLOSE)
                 s->closing = true;
             else if (act == SIM_API_REBOOT)
@@ -277,6 +284,15 @@ static void svc_accept(struct sim_server *srv, struct svc *v)
         buf_init(&s->out, SESSION_OUT_CAP);
         s->s.service = v->name; /* svc names live as long as the server */
         memcpy(&s->s.peer, &peer, plen);
+        struct sockaddr_storage local;
+        socklen_t llen = sizeof local;
+        if (getsockname(fd, (struct sockaddr *)&local, &llen) != 0)
+            memset(&local, 0, sizeof local);
+        sim_state_lock(srv->st);
+        if (sim_conn_add(srv->st, v->name, (struct sockaddr *)&local, (struct sockaddr *)&peer,
+                         &s->conn_id) != 0)
+            s->conn_id = 0;
+        sim_state_unlock(srv->st);
         s->next = srv->sessions;
         if (s->next)
             s->next->prev = s;
@@ -523,6 +539,8 @@ static void reconcile(struct sim_server *srv)
     sim_state_lock(st);
     reboot = st->reboot_pending;
     st->reboot_pending = false;
+    if (reboot)
+        sim_state_booted(st); /* uptime restarts; the pull thread runs the startup entries */
     const struct sim_menu *sm = &st->menus[SIM_M_SERVICE];
     for (size_t i = 0; i < sm->n && i < NSERVICES; i++) {
         snprintf(names[i], sizeof names[i], "%s", sim_item_get(sm, &sm->items[i], "name"));

@@ -47,9 +47,13 @@ enum sim_menu_id {
     SIM_M_FILTER,
     SIM_M_SCHED,
     SIM_M_ADDRESS,
-    SIM_M_WG,      /* /interface wireguard (wireguard.c) */
-    SIM_M_WG_PEER, /* /interface wireguard peers (wireguard.c) */
-    SIM_M_CERT,    /* /certificate: items come from /certificate import (certs.c) */
+    SIM_M_WG,        /* /interface wireguard (wireguard.c; RouterOS >= 7.8 here) */
+    SIM_M_WG_PEER,   /* /interface wireguard peers (wireguard.c; likewise) */
+    SIM_M_CERT,      /* /certificate: items come from /certificate import (certs.c) */
+    SIM_M_INTERFACE, /* /interface: the router's interfaces (no add: they come with the router) */
+    SIM_M_FILTER6,   /* /ipv6 firewall filter */
+    SIM_M_ADDRLIST,  /* /ip firewall address-list */
+    SIM_M_ROUTE,     /* /ip route */
     SIM_M_COUNT,
 };
 
@@ -68,6 +72,9 @@ enum sim_field_flags {
     SIM_F_CIDR = 1 << 11,    /* one address with prefix (ip address) */
     SIM_F_SENSITIVE = 1 << 12, /* printed only to users with the sensitive policy (private-key) */
     SIM_F_RUNTIME = 1 << 13,   /* status the router computes (running, rx): not in the state file */
+    SIM_F_IP4 = 1 << 14,     /* IPv4 only: address, prefix or range, "!" allowed (/ip menus) */
+    SIM_F_IP6 = 1 << 15,     /* IPv6 only: address or prefix, "!" allowed (/ipv6 menus) */
+    SIM_F_IFACE = 1 << 16,   /* the name of an existing /interface item ("!" allowed) */
 };
 
 struct sim_field {
@@ -81,6 +88,7 @@ enum sim_menu_flags {
     SIM_MENU_FIXED = 1,   /* items cannot be added or removed (ip service) */
     SIM_MENU_ORDERED = 2, /* add accepts place-before (firewall) */
     SIM_MENU_NO_ADD = 4,  /* add is refused; a command makes the items (/certificate import) */
+    SIM_MENU_NO_REMOVE = 8, /* items cannot be removed (/interface: they come with the router) */
 };
 
 struct sim_state;
@@ -119,8 +127,32 @@ struct sim_options {
     unsigned port_offset; /* added to service / dst-nat ports below 1024 */
     bool ros_empty;       /* answer zero rows with !empty (RouterOS >= 7.18) */
     char version[32];     /* /system resource version, e.g. "7.16" */
+    unsigned ver_major, ver_minor; /* parsed from version (sim_options_set_version) */
     char serial[32];      /* /system routerboard serial-number */
     char listen_address[64]; /* bind address of the listeners ("" = address; "0.0.0.0" = all) */
+    char board[64];       /* board-name: a RouterBOARD model, "CHR" or "x86" ("" = default RB) */
+    bool no_routerboard;  /* CHR / x86: there is no /system routerboard */
+    bool defconf;         /* start from the default configuration (fasttrack, input chain) */
+    char mgmt_iface[32];  /* name of the management interface ("" = tikgate-mgmt) */
+    bool no_mgmt_iface;   /* no management interface at all (the address sits on ether1) */
+};
+
+/* Sets version, ver_major/minor and ros_empty from "7.19", "7.19.2", "6.49.10". -EINVAL when
+ * it does not start with major.minor. */
+int sim_options_set_version(struct sim_options *o, const char *v);
+/* Sets board and no_routerboard ("CHR" and "x86" have no /system routerboard). */
+void sim_options_set_board(struct sim_options *o, const char *board);
+/* True when the router's version is at least major.minor. */
+bool sim_version_at_least(const struct sim_options *o, unsigned major, unsigned minor);
+
+/* A live TCP connection to a service (RouterOS >= 7.19 lists them in /ip service as dynamic
+ * entries sharing the service's name). Maintained by the server under the state lock. */
+#define SIM_MAX_CONNS 256
+#define SIM_CONN_ID_BASE 0x100000u
+struct sim_conn {
+    unsigned id; /* printed as "*%X", SIM_CONN_ID_BASE + n, never reused */
+    char service[16];
+    char local[80], remote[80]; /* "addr:port" */
 };
 
 /* One name=value argument, borrowed. */
@@ -129,9 +161,30 @@ struct sim_kv {
     const char *val;
 };
 
+struct sim_file {
+    char *name;
+    char *data;
+    size_t len;
+};
+
+#define SIM_MAX_FILES 64
+
+struct sim_files {
+    struct sim_file v[SIM_MAX_FILES];
+    size_t n;
+};
+
 struct sim_state {
     pthread_mutex_t mu;
     struct sim_menu menus[SIM_M_COUNT];
+    struct sim_files files; /* /file: what /tool fetch wrote (the pull thread's store) */
+    struct sim_conn conns[SIM_MAX_CONNS];
+    size_t nconns;
+    unsigned next_conn_id;
+    double boot_time; /* CLOCK_MONOTONIC seconds of the last (simulated) boot: uptime */
+    unsigned boots;   /* reboots so far */
+    char *pkg_status; /* /system package update status after check-for-updates (owned) */
+    char *latest_version; /* what check-for-updates finds ("" = up to date; default) */
     char *identity;
     struct sim_options opt;
     uint64_t gen;        /* bumped on every change */
@@ -161,6 +214,10 @@ void sim_state_unlock(struct sim_state *st);
 /* Menu by API path ("user/group", leading '/' allowed) or script path
  * ("/user group"); -1 if unknown. */
 int sim_menu_by_path(const char *path);
+/* True when the menu exists on this router (/interface wireguard: RouterOS >= 7.8 here). */
+bool sim_menu_available(const struct sim_options *o, enum sim_menu_id m);
+/* True when the item is dynamic (made by the router: dynamic=true). */
+bool sim_item_dynamic(const struct sim_menu *m, const struct sim_item *it);
 /* Field index in a menu, -1 if unknown. */
 int sim_field_index(const struct sim_menu_def *d, const char *name);
 /* The value of field name on it (NULL when absent or unknown). Borrowed. */
@@ -190,6 +247,17 @@ int sim_state_set_identity(struct sim_state *st, const char *name, char err[SIM_
 
 /* After a successful change: bumps gen, writes the state file, calls on_change. */
 void sim_state_changed(struct sim_state *st);
+
+/* board-name / routerboard model ("RB5009UG+S+" unless --board). */
+const char *sim_board_name(const struct sim_options *o);
+/* RouterOS time value of secs: "1w2d03:04:05", "00:00:07". */
+void sim_format_duration(double secs, char *out, size_t n);
+/* /system package update check-for-updates: sets pkg_status ("New version is available" when
+ * latest_version is set and differs from the version, else "System is already up to date"). */
+void sim_package_check(struct sim_state *st);
+/* install: only after a check found a new version (0: version becomes latest_version and a
+ * reboot is pending), else -EINVAL with err. */
+int sim_package_install(struct sim_state *st, char err[SIM_ERR_LEN]);
 
 /* True when the user's group policy grants policy (e.g. "write", "reboot"). */
 bool sim_user_has_policy(const struct sim_state *st, const char *user, const char *policy);
@@ -237,18 +305,42 @@ struct sim_session {
     bool have_challenge;
     char challenge[64];
     unsigned before_login;
+    char *exec_script;   /* SIM_API_EXECUTE: the /execute script (owned), run by the server */
+    bool exec_as_string; /* ... with =as-string= */
+    char *exec_tag;      /* ... the request's .tag (owned, NULL = none) */
 };
 
 enum sim_api_action {
     SIM_API_CONTINUE = 0,
     SIM_API_CLOSE,  /* flush the replies, then close (/quit, too many commands before login) */
     SIM_API_REBOOT, /* close every session now, keep the state (/system/reboot) */
+    SIM_API_EXECUTE, /* run sess->exec_script without the lock: sim_api_execute() */
 };
 
 /* Handles one sentence (lock held). Appends encoded replies to out.
  * Never fails on bad input: a bad command gets !trap. */
 enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *sess,
                                    const struct ros_sentence *in, struct buf *out);
+/* Runs the script SIM_API_EXECUTE left in sess (lock NOT held; takes it per command) with the
+ * session user's policies and appends the reply: `!done =ret=<output>` with as-string (the
+ * script's :put lines), else `!done =ret=<job id>`; a script that does not parse, or fails
+ * outside any on-error, gets `!trap` (category 3 / 4) with RouterOS-style text. Frees the script.
+ * Returns SIM_API_REBOOT when the script ran /system reboot, else SIM_API_CONTINUE. */
+enum sim_api_action sim_api_execute(struct sim_state *st, struct sim_session *sess,
+                                    struct buf *out);
+/* Frees what a session owns (a pending /execute). */
+void sim_session_release(struct sim_session *sess);
+
+/* ---- live connections (state.c; lock held) ----------------------------- */
+
+/* Registers a connection; 0 and *ret_id, or -ENOSPC. */
+int sim_conn_add(struct sim_state *st, const char *service, const struct sockaddr *local,
+                 const struct sockaddr *remote, unsigned *ret_id);
+void sim_conn_remove(struct sim_state *st, unsigned id);
+/* Seconds since the last simulated boot. */
+double sim_uptime(const struct sim_state *st);
+/* A simulated reboot happened (uptime restarts). Lock held. */
+void sim_state_booted(struct sim_state *st);
 
 /* ---- script_exec.c, files.c ------------------------------------------- */
 
@@ -259,19 +351,6 @@ struct sim_fetch_req {
     const char *headers;   /* "Name: value,Name2: value2" or NULL */
     bool check_cert;       /* check-certificate=yes|yes-without-crl: verify chain and host */
     const char *trust_pem; /* the certificates trusted for check_cert (PEM), NULL = none */
-};
-
-struct sim_file {
-    char *name;
-    char *data;
-    size_t len;
-};
-
-#define SIM_MAX_FILES 64
-
-struct sim_files {
-    struct sim_file v[SIM_MAX_FILES];
-    size_t n;
 };
 
 void sim_files_release(struct sim_files *f);
@@ -295,6 +374,11 @@ struct sim_script_host {
     /* Optional: polled between commands; true stops the script. */
     bool (*should_stop)(void *ctx);
     void *stop_ctx;
+    /* The policies the script runs with (comma list as in /system scheduler policy=); NULL:
+     * every policy (the console of a full user: the bootstrap command). */
+    const char *policy;
+    /* Optional: collects :put output (capped by the buffer); NULL drops it. */
+    struct buf *put_out;
 };
 
 enum sim_script_result {
@@ -304,6 +388,7 @@ enum sim_script_result {
     SIM_SCRIPT_REBOOT = 1,  /* /system reboot ran: the script stopped there */
     SIM_SCRIPT_STOPPED = 2, /* should_stop said so */
 };
+
 
 struct sim_script_report {
     unsigned line; /* line of the failure (1-based, in the innermost script) */

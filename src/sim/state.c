@@ -13,6 +13,7 @@
 #include "login.h"
 #include "sim.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -38,11 +40,17 @@ static const struct sim_field group_fields[] = {
     {"comment", 0, NULL, NULL},
 };
 
+/* dynamic, connection, local, remote: RouterOS >= 7.19 (connection entries; set on the static
+ * entries only from 7.19, so older versions print no dynamic property). */
 static const struct sim_field service_fields[] = {
     {"name", SIM_F_READONLY | SIM_F_UNIQUE, NULL, NULL},
     {"port", SIM_F_PORT, NULL, NULL},
     {"address", SIM_F_NETLIST, "", NULL},
     {"disabled", SIM_F_BOOL, "false", NULL},
+    {"dynamic", SIM_F_READONLY | SIM_F_BOOL, NULL, NULL},
+    {"connection", SIM_F_READONLY | SIM_F_BOOL, NULL, NULL},
+    {"local", SIM_F_READONLY, NULL, NULL},
+    {"remote", SIM_F_READONLY, NULL, NULL},
 };
 
 #define NAT_ACTIONS                                                                                \
@@ -52,19 +60,54 @@ static const struct sim_field service_fields[] = {
     ",accept,drop,reject,jump,return,log,passthrough,tarpit,fasttrack-connection,"                 \
     "add-src-to-address-list,add-dst-to-address-list,"
 
-#define FIREWALL_FIELDS(actions)                                                                   \
+/* ip: SIM_F_IP4 (/ip firewall) or SIM_F_IP6 (/ipv6 firewall) on the address fields. dynamic:
+ * rules the router made itself (the fasttrack dummy rule); they cannot be changed, removed or
+ * placed before. */
+#define FIREWALL_FIELDS(actions, ip)                                                               \
     {"chain", SIM_F_REQUIRED, NULL, NULL}, {"action", SIM_F_ENUM, "accept", actions},              \
-        {"protocol", 0, NULL, NULL}, {"src-address", 0, NULL, NULL},                               \
-        {"dst-address", 0, NULL, NULL}, {"src-port", 0, NULL, NULL}, {"dst-port", 0, NULL, NULL},  \
-        {"to-addresses", 0, NULL, NULL}, {"to-ports", 0, NULL, NULL},                              \
-        {"in-interface", 0, NULL, NULL}, {"in-interface-list", 0, NULL, NULL},                     \
-        {"out-interface", 0, NULL, NULL}, {"out-interface-list", 0, NULL, NULL},                   \
+        {"protocol", 0, NULL, NULL}, {"src-address", ip, NULL, NULL},                              \
+        {"dst-address", ip, NULL, NULL}, {"src-port", 0, NULL, NULL}, {"dst-port", 0, NULL, NULL}, \
+        {"to-addresses", ip, NULL, NULL}, {"to-ports", 0, NULL, NULL},                             \
+        {"in-interface", SIM_F_IFACE, NULL, NULL}, {"in-interface-list", 0, NULL, NULL},           \
+        {"out-interface", SIM_F_IFACE, NULL, NULL}, {"out-interface-list", 0, NULL, NULL},         \
         {"src-address-list", 0, NULL, NULL}, {"dst-address-list", 0, NULL, NULL},                  \
         {"connection-state", 0, NULL, NULL}, {"connection-nat-state", 0, NULL, NULL},              \
-        {"comment", 0, NULL, NULL}, {"disabled", SIM_F_BOOL, "false", NULL},
+        {"ipsec-policy", 0, NULL, NULL}, {"hw-offload", SIM_F_BOOL, NULL, NULL},                   \
+        {"comment", 0, NULL, NULL}, {"disabled", SIM_F_BOOL, "false", NULL},                       \
+        {"dynamic", SIM_F_READONLY | SIM_F_BOOL, "false", NULL},
 
-static const struct sim_field nat_fields[] = {FIREWALL_FIELDS(NAT_ACTIONS)};
-static const struct sim_field filter_fields[] = {FIREWALL_FIELDS(FILTER_ACTIONS)};
+static const struct sim_field nat_fields[] = {FIREWALL_FIELDS(NAT_ACTIONS, SIM_F_IP4)};
+static const struct sim_field filter_fields[] = {FIREWALL_FIELDS(FILTER_ACTIONS, SIM_F_IP4)};
+static const struct sim_field filter6_fields[] = {FIREWALL_FIELDS(FILTER_ACTIONS, SIM_F_IP6)};
+
+static const struct sim_field addrlist_fields[] = {
+    {"list", SIM_F_REQUIRED, NULL, NULL},
+    {"address", SIM_F_REQUIRED | SIM_F_IP4, NULL, NULL},
+    {"timeout", SIM_F_DURATION, NULL, NULL},
+    {"comment", 0, NULL, NULL},
+    {"disabled", SIM_F_BOOL, "false", NULL},
+    {"dynamic", SIM_F_BOOL, "false", NULL},
+};
+
+static const struct sim_field route_fields[] = {
+    {"dst-address", SIM_F_IP4, "0.0.0.0/0", NULL},
+    {"gateway", 0, NULL, NULL},
+    {"distance", 0, "1", NULL},
+    {"routing-table", 0, "main", NULL},
+    {"comment", 0, NULL, NULL},
+    {"disabled", SIM_F_BOOL, "false", NULL},
+    {"dynamic", SIM_F_READONLY | SIM_F_BOOL, "false", NULL},
+};
+
+static const struct sim_field interface_fields[] = {
+    {"name", SIM_F_REQUIRED | SIM_F_UNIQUE, NULL, NULL},
+    {"type", SIM_F_READONLY, NULL, NULL},
+    {"mtu", 0, NULL, NULL},
+    {"comment", 0, NULL, NULL},
+    {"disabled", SIM_F_BOOL, "false", NULL},
+    {"running", SIM_F_READONLY | SIM_F_RUNTIME | SIM_F_BOOL, "true", NULL},
+};
+
 
 static const struct sim_field sched_fields[] = {
     {"name", SIM_F_REQUIRED | SIM_F_UNIQUE, NULL, NULL},
@@ -105,6 +148,14 @@ const struct sim_menu_def sim_menu_defs[SIM_M_COUNT] = {
                        sim_wg_peer_fields, SIM_WG_PEER_NFIELDS, 8, sim_wg_peer_validate},
     [SIM_M_CERT] = {"certificate", "/certificate", SIM_MENU_NO_ADD, cert_fields, COUNT(cert_fields),
                     0, NULL},
+    [SIM_M_INTERFACE] = {"interface", "/interface", SIM_MENU_NO_ADD | SIM_MENU_NO_REMOVE,
+                         interface_fields,
+                         COUNT(interface_fields), 0, NULL},
+    [SIM_M_FILTER6] = {"ipv6/firewall/filter", "/ipv6 firewall filter", SIM_MENU_ORDERED,
+                       filter6_fields, COUNT(filter6_fields), -1, NULL},
+    [SIM_M_ADDRLIST] = {"ip/firewall/address-list", "/ip firewall address-list", 0,
+                        addrlist_fields, COUNT(addrlist_fields), -1, NULL},
+    [SIM_M_ROUTE] = {"ip/route", "/ip route", 0, route_fields, COUNT(route_fields), -1, NULL},
 };
 
 static const char *const policy_names[] = {
@@ -385,6 +436,55 @@ bool sim_user_has_policy(const struct sim_state *st, const char *user, const cha
     return g && policy_has(g->val[1], policy);
 }
 
+/* An IPv4 (want4) or IPv6 address, prefix or (IPv4) range "a-b", optionally negated with '!'. */
+static bool ip_value_valid(const char *v, bool want4)
+{
+    if (*v == '!')
+        v++;
+    if (!*v || strlen(v) >= 128)
+        return false;
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s", v);
+    char *dash = strchr(tmp, '-');
+    if (dash) {
+        if (!want4)
+            return false;
+        *dash = '\0';
+        struct cidr a, b;
+        return cidr_parse(tmp, CIDR_STRICT, &a) == 0 && a.family == AF_INET && a.prefix == 32 &&
+               cidr_parse(dash + 1, CIDR_STRICT, &b) == 0 && b.family == AF_INET &&
+               b.prefix == 32;
+    }
+    struct cidr c;
+    return cidr_parse(tmp, CIDR_MASK_HOST_BITS, &c) == 0 &&
+           c.family == (want4 ? AF_INET : AF_INET6);
+}
+
+/* The name of an existing /interface item, optionally negated with '!'. */
+static bool iface_exists(const struct sim_state *st, const char *v)
+{
+    if (*v == '!')
+        v++;
+    const struct sim_menu *m = &st->menus[SIM_M_INTERFACE];
+    for (size_t i = 0; i < m->n; i++)
+        if (m->items[i].val[0] && strcmp(m->items[i].val[0], v) == 0)
+            return true;
+    return false;
+}
+
+bool sim_item_dynamic(const struct sim_menu *m, const struct sim_item *it)
+{
+    const char *d = sim_item_get(m, it, "dynamic");
+    return d && strcmp(d, "true") == 0;
+}
+
+bool sim_menu_available(const struct sim_options *o, enum sim_menu_id m)
+{
+    if (m == SIM_M_WG || m == SIM_M_WG_PEER)
+        return sim_version_at_least(o, 7, 8);
+    return true;
+}
+
 /* Validates and normalises one value for field f; returns an owned string or NULL with err. */
 static char *check_value(const struct sim_state *st, const struct sim_field *f, const char *v,
                          char err[SIM_ERR_LEN])
@@ -428,6 +528,15 @@ static char *check_value(const struct sim_state *st, const struct sim_field *f, 
     }
     if ((f->flags & SIM_F_POLICY) && !policy_valid(v)) {
         errf(err, "invalid value for argument %s", f->name);
+        return NULL;
+    }
+    if ((f->flags & (SIM_F_IP4 | SIM_F_IP6)) && !ip_value_valid(v, (f->flags & SIM_F_IP4) != 0)) {
+        errf(err, "invalid value for argument %s (%s)", f->name,
+             (f->flags & SIM_F_IP4) ? "an IPv4 address, prefix or range" : "an IPv6 address");
+        return NULL;
+    }
+    if ((f->flags & SIM_F_IFACE) && !iface_exists(st, v)) {
+        errf(err, "input does not match any value of %s", f->name);
         return NULL;
     }
     if ((f->flags & SIM_F_GROUP) && !find_by_name(st, SIM_M_GROUP, v)) {
@@ -483,7 +592,12 @@ static int check_kv(const struct sim_state *st, enum sim_menu_id m, const struct
     for (size_t i = 0; i < n; i++) {
         if (for_add && (d->flags & SIM_MENU_ORDERED) && strcmp(kv[i].key, "place-before") == 0)
             continue;
-        int f = sim_field_index(d, kv[i].key);
+        const char *key = kv[i].key;
+        /* 7.24 renamed /ip service address to available-from (both accepted) */
+        if (m == SIM_M_SERVICE && strcmp(key, "available-from") == 0 &&
+            sim_version_at_least(&st->opt, 7, 24))
+            key = "address";
+        int f = sim_field_index(d, key);
         if (f < 0) {
             errf(err, "unknown parameter %s", kv[i].key);
             goto fail;
@@ -493,7 +607,7 @@ static int check_kv(const struct sim_state *st, enum sim_menu_id m, const struct
             goto fail;
         }
         if (vals[f]) {
-            errf(err, "duplicate parameter %s", kv[i].key);
+            errf(err, "duplicate parameter %s", key);
             goto fail;
         }
         vals[f] = check_value(st, &d->fields[f], kv[i].val ? kv[i].val : "", err);
@@ -575,6 +689,29 @@ static int insert_item(struct sim_state *st, enum sim_menu_id m, size_t pos, cha
     return 0;
 }
 
+/* /interface item of a wireguard interface (type wg), kept in step with /interface wireguard. */
+static void iface_mirror_add(struct sim_state *st, const char *name, const char *type)
+{
+    char *vals[SIM_MAX_FIELDS] = {0};
+    vals[0] = xstrdup(name);
+    vals[1] = xstrdup(type);
+    vals[4] = xstrdup("false");
+    vals[5] = xstrdup("true");
+    insert_item(st, SIM_M_INTERFACE, st->menus[SIM_M_INTERFACE].n, vals, NULL);
+}
+
+static void iface_mirror_remove(struct sim_state *st, const char *name)
+{
+    struct sim_menu *im = &st->menus[SIM_M_INTERFACE];
+    for (size_t i = 0; i < im->n; i++)
+        if (im->items[i].val[0] && strcmp(im->items[i].val[0], name) == 0) {
+            item_free(&im->items[i], im->def->nfields);
+            memmove(&im->items[i], &im->items[i + 1], (im->n - i - 1) * sizeof *im->items);
+            im->n--;
+            return;
+        }
+}
+
 int sim_state_add(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n,
                   unsigned *ret_id, char err[SIM_ERR_LEN])
 {
@@ -599,9 +736,16 @@ int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct si
     }
     size_t pos = mm->n;
     const char *pb = kv_get(kv, n, "place-before");
-    if (pb && (mm->def->flags & SIM_MENU_ORDERED) && place_before_index(st, m, pb, &pos) != 0) {
-        errf(err, "no such item (place-before=%s)", pb);
-        return -EINVAL;
+    if (pb && (mm->def->flags & SIM_MENU_ORDERED)) {
+        if (place_before_index(st, m, pb, &pos) != 0) {
+            errf(err, "no such item (place-before=%s)", pb);
+            return -EINVAL;
+        }
+        /* the fasttrack dummy rule and other dynamic rules stay where the router put them */
+        if (sim_item_dynamic(mm, &mm->items[pos])) {
+            errf(err, "failure: cannot move builtin (place-before=%s is a dynamic rule)", pb);
+            return -EPERM;
+        }
     }
     char *vals[SIM_MAX_FIELDS];
     int r = check_kv(st, m, kv, n, true, 0, vals, err);
@@ -611,7 +755,21 @@ int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct si
         vals_free(vals);
         return r;
     }
-    return insert_item(st, m, pos, vals, ret_id);
+    if (m == SIM_M_WG && st->menus[SIM_M_INTERFACE].n >= SIM_MAX_ITEMS) {
+        vals_free(vals);
+        errf(err, "too many interfaces");
+        return -ENOSPC;
+    }
+    /* the name is known only now: the validate callback may have made one up */
+    if (m == SIM_M_WG && vals[0] && iface_exists(st, vals[0])) {
+        vals_free(vals);
+        errf(err, "failure: interface with such name already exists");
+        return -EEXIST;
+    }
+    r = insert_item(st, m, pos, vals, ret_id);
+    if (r == 0 && m == SIM_M_WG)
+        iface_mirror_add(st, vals[0], "wg");
+    return r;
 }
 
 int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const struct sim_kv *kv,
@@ -623,6 +781,10 @@ int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const s
         errf(err, "no such item");
         return -ENOENT;
     }
+    if (sim_item_dynamic(mm, &mm->items[idx]) && m != SIM_M_ADDRLIST) {
+        errf(err, "failure: cannot change dynamic item");
+        return -EPERM;
+    }
     char *vals[SIM_MAX_FIELDS];
     int r = check_kv(st, m, kv, n, false, idx, vals, err);
     if (r < 0)
@@ -630,6 +792,14 @@ int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const s
     if (mm->def->validate && (r = mm->def->validate(st, &mm->items[idx], vals, err)) < 0) {
         vals_free(vals);
         return r;
+    }
+    if (m == SIM_M_WG && vals[0]) {
+        const struct sim_menu *im = &st->menus[SIM_M_INTERFACE];
+        for (size_t i = 0; i < im->n; i++)
+            if (strcmp(im->items[i].val[0], mm->items[idx].val[0]) == 0) {
+                free(im->items[i].val[0]);
+                im->items[i].val[0] = xstrdup(vals[0]);
+            }
     }
     /* renaming a group in use would orphan users: follow it, as RouterOS does */
     char *old_group = NULL;
@@ -664,6 +834,16 @@ int sim_state_remove(struct sim_state *st, enum sim_menu_id m, unsigned id, char
         errf(err, "no such item");
         return -ENOENT;
     }
+    if (mm->def->flags & SIM_MENU_NO_REMOVE) {
+        errf(err, "can not remove items from /%s", mm->def->path);
+        return -EPERM;
+    }
+    if (sim_item_dynamic(mm, &mm->items[idx]) && m != SIM_M_ADDRLIST) {
+        errf(err, "failure: cannot remove dynamic item");
+        return -EPERM;
+    }
+    if (m == SIM_M_WG)
+        iface_mirror_remove(st, mm->items[idx].val[0]);
     if (m == SIM_M_GROUP) {
         const char *name = mm->items[idx].val[0];
         if (strcmp(name, "read") == 0 || strcmp(name, "write") == 0 || strcmp(name, "full") == 0) {
@@ -745,6 +925,98 @@ int sim_login_check(const struct sim_state *st, const char *service, const struc
     return 0;
 }
 
+/* ---- options ---------------------------------------------------------- */
+
+int sim_options_set_version(struct sim_options *o, const char *v)
+{
+    unsigned major = 0, minor = 0;
+    int used = 0;
+    char copy[sizeof o->version];
+    if (!v || strlen(v) >= sizeof o->version || sscanf(v, "%u.%u%n", &major, &minor, &used) != 2 ||
+        major < 6 || major > 99)
+        return -EINVAL;
+    memcpy(copy, v, strlen(v) + 1); /* v may be o->version itself */
+    memcpy(o->version, copy, strlen(copy) + 1);
+    o->ver_major = major;
+    o->ver_minor = minor;
+    o->ros_empty = major > 7 || (major == 7 && minor >= 18);
+    return 0;
+}
+
+void sim_options_set_board(struct sim_options *o, const char *board)
+{
+    snprintf(o->board, sizeof o->board, "%s", board ? board : "");
+    o->no_routerboard = strcmp(o->board, "CHR") == 0 || strcmp(o->board, "x86") == 0;
+}
+
+bool sim_version_at_least(const struct sim_options *o, unsigned major, unsigned minor)
+{
+    if (o->ver_major == 0) /* not parsed: the default 7.16 */
+        return 7 > major || (7 == major && 16 >= minor);
+    return o->ver_major > major || (o->ver_major == major && o->ver_minor >= minor);
+}
+
+/* ---- live connections and uptime --------------------------------------- */
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double sim_uptime(const struct sim_state *st)
+{
+    return mono_now() - st->boot_time;
+}
+
+void sim_state_booted(struct sim_state *st)
+{
+    st->boot_time = mono_now();
+    st->boots++;
+    st->nconns = 0;
+}
+
+static void sockaddr_str(const struct sockaddr *sa, char *out, size_t n)
+{
+    char a[INET6_ADDRSTRLEN] = "?";
+    unsigned port = 0;
+    if (sa && sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &s4->sin_addr, a, sizeof a);
+        port = ntohs(s4->sin_port);
+    } else if (sa && sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof a);
+        port = ntohs(s6->sin6_port);
+    }
+    snprintf(out, n, "%s:%u", a, port);
+}
+
+int sim_conn_add(struct sim_state *st, const char *service, const struct sockaddr *local,
+                 const struct sockaddr *remote, unsigned *ret_id)
+{
+    if (st->nconns >= SIM_MAX_CONNS)
+        return -ENOSPC;
+    struct sim_conn *c = &st->conns[st->nconns++];
+    c->id = SIM_CONN_ID_BASE + st->next_conn_id++;
+    snprintf(c->service, sizeof c->service, "%s", service);
+    sockaddr_str(local, c->local, sizeof c->local);
+    sockaddr_str(remote, c->remote, sizeof c->remote);
+    *ret_id = c->id;
+    return 0;
+}
+
+void sim_conn_remove(struct sim_state *st, unsigned id)
+{
+    for (size_t i = 0; i < st->nconns; i++)
+        if (st->conns[i].id == id) {
+            memmove(&st->conns[i], &st->conns[i + 1], (st->nconns - i - 1) * sizeof st->conns[0]);
+            st->nconns--;
+            return;
+        }
+}
+
 /* ---- init ------------------------------------------------------------- */
 
 static void add_raw(struct sim_state *st, enum sim_menu_id m, const struct sim_kv *kv, size_t n)
@@ -756,16 +1028,75 @@ static void add_raw(struct sim_state *st, enum sim_menu_id m, const struct sim_k
     }
 }
 
+/* The default configuration's firewall (RouterOS v7 defconf), in print order. */
+static void add_defconf(struct sim_state *st)
+{
+    static const struct sim_kv rules[][7] = {
+        {{"chain", "input"}, {"action", "accept"}, {"connection-state", "established,related,untracked"},
+         {"comment", "defconf: accept established,related,untracked"}},
+        {{"chain", "input"}, {"action", "drop"}, {"connection-state", "invalid"},
+         {"comment", "defconf: drop invalid"}},
+        {{"chain", "input"}, {"action", "accept"}, {"protocol", "icmp"},
+         {"comment", "defconf: accept ICMP"}},
+        {{"chain", "input"}, {"action", "accept"}, {"dst-address", "127.0.0.1"},
+         {"comment", "defconf: accept to local loopback (for CAPsMAN)"}},
+        {{"chain", "input"}, {"action", "drop"}, {"in-interface-list", "!LAN"},
+         {"comment", "defconf: drop all not coming from LAN"}},
+        {{"chain", "forward"}, {"action", "accept"}, {"ipsec-policy", "in,ipsec"},
+         {"comment", "defconf: accept in ipsec policy"}},
+        {{"chain", "forward"}, {"action", "accept"}, {"ipsec-policy", "out,ipsec"},
+         {"comment", "defconf: accept out ipsec policy"}},
+        {{"chain", "forward"}, {"action", "fasttrack-connection"},
+         {"connection-state", "established,related"}, {"hw-offload", "yes"},
+         {"comment", "defconf: fasttrack"}},
+        {{"chain", "forward"}, {"action", "accept"}, {"connection-state", "established,related,untracked"},
+         {"comment", "defconf: accept established,related, untracked"}},
+        {{"chain", "forward"}, {"action", "drop"}, {"connection-state", "invalid"},
+         {"comment", "defconf: drop invalid"}},
+        {{"chain", "forward"}, {"action", "drop"}, {"connection-state", "new"},
+         {"connection-nat-state", "!dstnat"}, {"in-interface-list", "WAN"},
+         {"comment", "defconf: drop all from WAN not DSTNATed"}},
+    };
+    for (size_t i = 0; i < COUNT(rules); i++) {
+        size_t n = 0;
+        while (n < COUNT(rules[i]) && rules[i][n].key)
+            n++;
+        add_raw(st, SIM_M_FILTER, rules[i], n);
+    }
+    /* The dynamic "special dummy rule to show fasttrack counters", on top (v7, with a
+     * fasttrack rule): inserted directly, add refuses dynamic=. */
+    if (sim_version_at_least(&st->opt, 7, 0)) {
+        const struct sim_menu_def *d = &sim_menu_defs[SIM_M_FILTER];
+        char *vals[SIM_MAX_FIELDS] = {0};
+        vals[sim_field_index(d, "chain")] = xstrdup("forward");
+        vals[sim_field_index(d, "action")] = xstrdup("passthrough");
+        vals[sim_field_index(d, "comment")] = xstrdup("special dummy rule to show fasttrack counters");
+        vals[sim_field_index(d, "disabled")] = xstrdup("false");
+        vals[sim_field_index(d, "dynamic")] = xstrdup("true");
+        insert_item(st, SIM_M_FILTER, 0, vals, NULL);
+    }
+    static const struct sim_kv masq[] = {{"chain", "srcnat"}, {"action", "masquerade"},
+                                         {"out-interface-list", "WAN"},
+                                         {"ipsec-policy", "out,none"},
+                                         {"comment", "defconf: masquerade"}};
+    add_raw(st, SIM_M_NAT, masq, COUNT(masq));
+}
+
 void sim_state_init(struct sim_state *st, const struct sim_options *opt, const char *admin_password)
 {
     memset(st, 0, sizeof *st);
     pthread_mutex_init(&st->mu, NULL);
     st->opt = *opt;
+    if (!st->opt.ver_major && sim_options_set_version(&st->opt, st->opt.version[0] ? st->opt.version
+                                                                                 : "7.16") != 0)
+        sim_options_set_version(&st->opt, "7.16");
     for (int i = 0; i < SIM_M_COUNT; i++) {
         st->menus[i].def = &sim_menu_defs[i];
         st->menus[i].next_id = 1;
     }
+    st->boot_time = mono_now();
     st->identity = xstrdup("MikroTik");
+    st->latest_version = xstrdup("");
     struct sim_kv g[] = {{"name", "read"}, {"policy", POLICY_READ}};
     add_raw(st, SIM_M_GROUP, g, 2);
     g[0].val = "write";
@@ -778,18 +1109,44 @@ void sim_state_init(struct sim_state *st, const struct sim_options *opt, const c
         {"name", "admin"}, {"group", "full"}, {"password", admin_password ? admin_password : ""}};
     add_raw(st, SIM_M_USER, u, 3);
     /* the fixed services: inserted directly, the menu refuses add */
+    bool dyn = sim_version_at_least(&st->opt, 7, 19);
     for (size_t i = 0; i < COUNT(default_services); i++) {
         char *vals[SIM_MAX_FIELDS] = {0};
         vals[0] = xstrdup(default_services[i].name);
         vals[1] = xstrdup(default_services[i].port);
         vals[2] = xstrdup("");
         vals[3] = xstrdup("false");
+        if (dyn) {
+            vals[4] = xstrdup("false"); /* dynamic */
+            vals[5] = xstrdup("false"); /* connection */
+        }
         insert_item(st, SIM_M_SERVICE, st->menus[SIM_M_SERVICE].n, vals, NULL);
     }
+    /* interfaces come with the router: inserted directly (the menu refuses add) */
+    iface_mirror_add(st, "ether1", "ether");
+    if (st->opt.defconf) {
+        iface_mirror_add(st, "ether2", "ether");
+        iface_mirror_add(st, "bridge", "bridge");
+    }
+    if (sim_version_at_least(&st->opt, 7, 0))
+        iface_mirror_add(st, "lo", "loopback");
+    const char *mgmt = opt->no_mgmt_iface ? NULL
+                       : opt->mgmt_iface[0] ? opt->mgmt_iface
+                                            : "tikgate-mgmt";
+    /* the operator's own tunnel (an OpenVPN client here: a WireGuard one would be a device
+     * of wireguard.c with --wireguard) */
+    if (mgmt)
+        iface_mirror_add(st, mgmt, "ovpn-out");
     char *addr = xasprintf("%s/32", opt->address[0] ? opt->address : "127.0.0.1");
-    struct sim_kv a[] = {{"address", addr}, {"interface", "tikgate-mgmt"}};
+    struct sim_kv a[] = {{"address", addr}, {"interface", mgmt ? mgmt : "ether1"}};
     add_raw(st, SIM_M_ADDRESS, a, 2);
     free(addr);
+    if (st->opt.defconf) {
+        struct sim_kv la[] = {{"address", "192.168.88.1/24"}, {"interface", "bridge"},
+                              {"comment", "defconf"}};
+        add_raw(st, SIM_M_ADDRESS, la, COUNT(la));
+        add_defconf(st);
+    }
 }
 
 void sim_state_release(struct sim_state *st)
@@ -806,9 +1163,60 @@ void sim_state_release(struct sim_state *st)
     }
     free(st->identity);
     st->identity = NULL;
+    free(st->pkg_status);
+    st->pkg_status = NULL;
+    free(st->latest_version);
+    st->latest_version = NULL;
+    sim_files_release(&st->files);
     free(st->state_file);
     st->state_file = NULL;
     free(st->builtin_ca_pem);
     st->builtin_ca_pem = NULL;
     pthread_mutex_destroy(&st->mu);
+}
+
+/* ---- board, uptime, packages ----------------------------------------- */
+
+const char *sim_board_name(const struct sim_options *o)
+{
+    return o->board[0] ? o->board : "RB5009UG+S+";
+}
+
+void sim_format_duration(double secs, char *out, size_t n)
+{
+    unsigned long t = secs > 0 ? (unsigned long)secs : 0;
+    unsigned long w = t / 604800, d = t % 604800 / 86400, h = t % 86400 / 3600, m = t % 3600 / 60,
+                  s = t % 60;
+    size_t k = 0;
+    if (w)
+        k += (size_t)snprintf(out + k, n - k, "%luw", w);
+    if (d && k < n)
+        k += (size_t)snprintf(out + k, n - k, "%lud", d);
+    if (k < n)
+        snprintf(out + k, n - k, "%02lu:%02lu:%02lu", h, m, s);
+}
+
+void sim_package_check(struct sim_state *st)
+{
+    free(st->pkg_status);
+    st->pkg_status = xstrdup(st->latest_version[0] && strcmp(st->latest_version, st->opt.version)
+                                 ? "New version is available"
+                                 : "System is already up to date");
+}
+
+int sim_package_install(struct sim_state *st, char err[SIM_ERR_LEN])
+{
+    if (!st->pkg_status || strcmp(st->pkg_status, "New version is available") != 0) {
+        errf(err, "failure: no new version downloaded (check-for-updates did not find one)");
+        return -EINVAL;
+    }
+    log_info("sim", "installing RouterOS %s (was %s); rebooting", st->latest_version,
+             st->opt.version);
+    char *v = xstrdup(st->latest_version);
+    sim_options_set_version(&st->opt, v);
+    free(v);
+    free(st->pkg_status);
+    st->pkg_status = NULL;
+    st->reboot_pending = true;
+    return 0;
 }

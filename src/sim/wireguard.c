@@ -95,9 +95,9 @@ const struct sim_field sim_wg_peer_fields[SIM_WG_PEER_NFIELDS] = {
 enum { AF_ADDRESS, AF_NETWORK, AF_IFACE, AF_COMMENT, AF_DISABLED };
 _Static_assert(AF_DISABLED + 1 == SIM_ADDRESS_NFIELDS, "address field count");
 const struct sim_field sim_address_fields[SIM_ADDRESS_NFIELDS] = {
-    [AF_ADDRESS] = {"address", SIM_F_REQUIRED | SIM_F_CIDR, NULL, NULL},
+    [AF_ADDRESS] = {"address", SIM_F_REQUIRED | SIM_F_CIDR | SIM_F_IP4, NULL, NULL},
     [AF_NETWORK] = {"network", 0, NULL, NULL},
-    [AF_IFACE] = {"interface", SIM_F_REQUIRED, NULL, NULL},
+    [AF_IFACE] = {"interface", SIM_F_REQUIRED | SIM_F_IFACE, NULL, NULL},
     [AF_COMMENT] = {"comment", 0, NULL, NULL},
     [AF_DISABLED] = {"disabled", SIM_F_BOOL, "false", NULL},
 };

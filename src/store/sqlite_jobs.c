@@ -444,8 +444,12 @@ int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const 
 int store_job_router_update(struct store *s, const char *job_id, enum job_router_status status)
 {
     static const char q[] = "SELECT status, needs_acknowledgement FROM jobs WHERE id = ?";
+    /* A pulled job the router started is never handed out again (it may be rebooting the
+     * router): its lease becomes the window for its end report (STORE_PULL_REPORT_MS). */
     static const char busy[] =
         "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?1), "
+        "lease_until_ms = CASE WHEN via = 'pull' THEN ?1 * 1000 + 1800000 "
+        "ELSE lease_until_ms END, "
         "last_error = ?2 WHERE id = ?3 AND status IN ('pending', 'running')";
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -516,11 +520,60 @@ out_end_tx:
     return store_end(c, r);
 }
 
+/* Pulled jobs whose lease expired and that go no further: the router started them and never
+ * reported their end, or downloaded them STORE_PULL_MAX_DOWNLOADS times without a word (RouterOS
+ * refuses a whole script with a syntax error before running any of it, its on-error
+ * included). Failed with that reason, so they no longer block the site's queue. */
+static int fail_stuck_pulls(struct store *s, int64_t now_ms)
+{
+#define STARTED "EXISTS (SELECT 1 FROM job_events e WHERE e.job_id = jobs.id AND e.kind = 'busy')"
+#define STUCK                                                                                      \
+    "status = 'running' AND via = 'pull' AND lease_until_ms < ?1 AND (" STARTED                    \
+    " OR attempts + 1 >= ?4)"
+    static const char ev[] = "INSERT INTO job_events(job_id, at_ms, kind, message) "
+                             "SELECT id, ?1, 'failed', CASE WHEN " STARTED " THEN ?2 ELSE ?3 END "
+                             "FROM jobs WHERE " STUCK;
+    static const char upd[] = "UPDATE jobs SET status = 'failed', failed_at = ?1 / 1000, "
+                              "via = NULL, lease_until_ms = NULL, "
+                              "last_error = CASE WHEN " STARTED " THEN ?2 ELSE ?3 END WHERE " STUCK;
+#undef STUCK
+#undef STARTED
+    static const char started[] = "The router started the job but never reported its end";
+    static const char refused[] =
+        "The router downloaded the job " STORE_PULL_MAX_DOWNLOADS_STR " times without reporting "
+        "anything: RouterOS most likely refused the script before running it (a syntax error: "
+        "a command or argument this RouterOS version does not have, or a typo in a custom "
+        "script)";
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, ev, &r);
+    if (!st)
+        return r;
+    for (int pass = 0; pass < 2 && r == 0; pass++) {
+        if (pass == 1 && !(st = store_stmt(c, upd))) {
+            r = -EIO;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, now_ms);
+        bind_text(st, 2, started);
+        bind_text(st, 3, refused);
+        sqlite3_bind_int(st, 4, STORE_PULL_MAX_DOWNLOADS);
+        r = store_step_done(c, st);
+    }
+    return store_end(c, r);
+}
+
 int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)
 {
     static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
+                              "attempts = attempts + (via = 'pull'), "
                               "lease_until_ms = NULL WHERE status = 'running' "
                               "AND lease_until_ms < ?1";
+    int r = fail_stuck_pulls(s, now_ms);
+    if (r < 0)
+        return r;
     return requeue(s, sql, now_ms, "Lease expired: the job goes back to the queue", ret_n);
 }
 
@@ -536,4 +589,28 @@ void store_job_array_free(struct job *a, size_t n)
     for (size_t i = 0; i < n; i++)
         job_release(&a[i]);
     free(a);
+}
+
+int store_job_pull_refused(struct store *s, const char *site_id)
+{
+    static const char q[] = "SELECT id FROM jobs WHERE site_id = ? AND status = 'running' AND "
+                            "via = 'pull' AND NOT EXISTS (SELECT 1 FROM job_events e WHERE "
+                            "e.job_id = jobs.id AND e.kind = 'busy') ORDER BY rowid LIMIT 1";
+    static const char msg[] =
+        "The router could not run the job: RouterOS refused the script before running any of "
+        "it (a syntax error: a command or argument this RouterOS version does not have, or a "
+        "typo in a custom script)";
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(c, q, &r);
+    if (!st)
+        return r;
+    bind_text(st, 1, site_id);
+    char id[37];
+    r = store_step_row(c, st, store_read_id, NULL, id);
+    if (r == 0)
+        r = store_job_finish(s, id, JOB_FAILED, msg);
+    return store_end(c, r);
 }

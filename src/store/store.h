@@ -228,8 +228,18 @@ int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const 
  * -EINVAL for a status outside the enum.
  */
 int store_job_router_update(struct store *s, const char *job_id, enum job_router_status status);
-/* running jobs whose lease expired go back to pending (a crash, a lost router). *ret_n. */
+/* A pulled job downloaded this many times without any report from the router fails. */
+#define STORE_PULL_MAX_DOWNLOADS 3
+#define STORE_PULL_MAX_DOWNLOADS_STR "3"
+/* running jobs whose lease expired go back to pending (a crash, a lost router), except pulled
+ * ones that the router started (busy) and never finished, or that were downloaded
+ * STORE_PULL_MAX_DOWNLOADS times without a report: those fail with the reason. *ret_n: the
+ * re-queued ones. */
 int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n);
+/* The router said it could not run the job it pulled last (/poll "import-failed": RouterOS
+ * refused the script before running it): the site's running pulled job that it never started
+ * fails with that reason. 0, -ENOENT when there is none, -errno. */
+int store_job_pull_refused(struct store *s, const char *site_id);
 /* Every running push job goes back to pending (start-up after a crash). */
 int store_jobs_requeue_push(struct store *s, int *ret_n);
 void store_job_array_free(struct job *a, size_t n);

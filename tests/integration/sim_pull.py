@@ -4,8 +4,9 @@
 A tiny HTTP server on 127.0.0.1 plays tikgated: it serves a bootstrap script,
 answers the adoption with an onboarding script (scheduler tikgate-poll, API
 user, /ip service change), and answers polls with two jobs in the wrapper of
-docs/internals/script-subset.md: a good one (busy, done) and one with a
-command outside the subset (busy, fail). The sim runs with --bootstrap-command
+docs/internals/script-subset.md: a good one (busy, done), one that fails when
+it runs (busy, fail) and one with a command RouterOS does not have (a syntax
+error: nothing runs, not even its on-error, so no update at all). The sim runs with --bootstrap-command
 and --poll-interval 0.2; the checks read its --state-file. Bounded in time.
 
 env: TIKGATE_SIM (the binary).
@@ -78,7 +79,8 @@ def make_handler(plane, base):
     jobs = [
         job(1, '/ip service set ssh port=2222 address="10.0.0.0/8,127.0.0.1/32" disabled=no\n'
                '/user add name="tmp-1" group="read" password="x" comment="tikgate:tmp:1"'),
-        job(2, '/interface bridge add name="br-nope"'),
+        job(2, '/user add name="nope" group="no-such-group"'),
+        job(3, '/interface bridge add name="br-nope"'),
     ]
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -172,7 +174,7 @@ def main():
             with plane.lock:
                 statuses = [e[1:] for e in plane.events if e[0] == "job"]
                 polls = plane.polls
-            if ("2", "fail") in statuses and polls >= 4:
+            if ("2", "fail") in statuses and polls >= 6:
                 break
             if sim.poll() is not None:
                 fail(f"the sim exited with {sim.returncode}", log())
@@ -196,6 +198,9 @@ def main():
         if statuses != [("1", "busy"), ("1", "done"), ("2", "busy"), ("2", "fail")]:
             fail(f"job updates {statuses}", log())
         print("ok - bootstrap, adoption facts, poll with header, job busy/done and busy/fail")
+        if "bad command name bridge" not in log():
+            fail("the syntax error of job 3 is not in the sim's log", log())
+        print("ok - a job with a syntax error runs nothing and reports nothing")
 
         with open(state_path) as f:
             state = json.load(f)
@@ -229,7 +234,7 @@ def main():
                 if time.monotonic() > deadline:
                     fail("ssh service not listening on 2222", log())
                 time.sleep(0.05)
-        if "failed at line" in log() or "on-error caught line 3: bad command name /interface" \
+        if "on-error caught line 3: /user add: input does not match any value of group" \
                 not in log():
             fail("the bad job's failure was not logged as caught", log())
         print("ok - ssh listener follows /ip service; the failure is in the log")

@@ -59,7 +59,7 @@ class SimEndToEnd(tg.DaemonTest):
             self.assertTrue(wait_for(lambda: '127.0.0.0/8' in {
                 x['name']: x for x in sim.menu('/ip/service')}['api']['address'], 10), sim.log())
             self.assertEqual(s['tunnel_address'], sim.address)
-            self.assertEqual(s['model'], 'tikgate-sim')
+            self.assertEqual(s['model'], 'RB5009UG+S+')  # the sim's default board
             users = [u['name'] for u in sim.menu('/user')]
             self.assertIn('tikgate-api', users)
             self.assertIn('tikgate-poll', [x['name'] for x in sim.menu('/system/scheduler')])
@@ -84,6 +84,10 @@ class SimEndToEnd(tg.DaemonTest):
                 return (svc['winbox']['port'] == '8295' and svc['telnet']['disabled'] == 'false'
                         and svc['ssh']['address'].startswith('203.0.113.0/24'))
             self.assertTrue(wait_for(applied, 10), sim.log()[-2000:])
+            # the services change before the job's last commands (the management filter) ran
+            done = wait_for(lambda: [j for j in self.jobs(name) if j['kind'] == 'policy'][0]
+                            ['status'] != 'running', 10)
+            self.assertTrue(done)
             policy_jobs = [j for j in self.jobs(name) if j['kind'] == 'policy']
             self.assertEqual(policy_jobs[0]['status'], 'completed')
             # The management filter follows the policy: telnet's port is no longer dropped.

@@ -126,7 +126,7 @@ static void test_setup_access(void **state)
     char *serialized = buf_steal(&b);
     assert_string_equal(j[0].payload, serialized);
     assert_int_equal(job_plan_parse(j[0].payload, &got_plan), 0);
-    assert_int_equal(got_plan.ncmds, 2); /* tikgate-ro group + the user */
+    assert_int_equal(got_plan.ncmds, 3); /* tikgate-ro group, its policy, the user */
     free(serialized);
     job_plan_release(&want_plan);
     job_plan_release(&got_plan);

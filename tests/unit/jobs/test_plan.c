@@ -81,7 +81,9 @@ static void expect_script(const struct job_plan *p, const char *want)
     "/ip service set api port=8728 "                                                               \
     "address=\"203.0.113.7/32,192.168.1.0/24,100.64.0.0/10,10.0.0.0/8\" disabled=no\n"
 
-#define REMOVE_FILTER "/ip firewall filter remove [find comment=" TAG "]\n"
+#define REMOVE_FILTER                                                                              \
+    "/ip firewall filter remove [find comment=" TAG "]\n"                                           \
+    "/ipv6 firewall filter remove [find comment=" TAG "]\n"
 #define ACCEPT(src)                                                                                \
     "/ip firewall filter add chain=input action=accept protocol=tcp "                              \
     "dst-port=\"8291,2222,8728,8729\" src-address=\"" src "\" comment=" TAG
@@ -102,8 +104,12 @@ static void test_policy_custom_rules(void **state)
     policy_release(&pol);
 }
 
-/* custom_input_rules=false: every add on top, in reverse, so the final order is the same. */
-#define ON_TOP(rule) ":do { " rule " place-before=0 } on-error={ " rule " }\n"
+/* custom_input_rules=false: every add on top (before the first static rule, whose id is found
+ * when the line runs: no item numbers, never before the dynamic fasttrack dummy rule), in
+ * reverse, so the final order is the same. */
+#define ON_TOP(rule)                                                                               \
+    ":do { " rule " place-before=[:pick [/ip firewall filter find dynamic=no] 0] } on-error={ " rule \
+    " }\n"
 
 static void test_policy_filter_on_top(void **state)
 {
@@ -114,13 +120,13 @@ static void test_policy_filter_on_top(void **state)
     job_plan_policy(&p, &pol, &ctx);
     expect_script(&p, SERVICES REMOVE_FILTER ON_TOP(DROP) ON_TOP(ACCEPT("192.168.1.0/24"))
                           ON_TOP(ACCEPT("10.0.0.0/8")) ON_TOP(ACCEPT("100.64.0.0/10")));
-    /* Structure: 8 services, the remove, then 4 adds each ending in place-before=0. */
-    assert_int_equal(p.ncmds, 8 + 1 + 4);
-    for (size_t i = 9; i < p.ncmds; i++) {
+    /* Structure: 8 services, the two removes, then 4 adds each ending in place-before=top. */
+    assert_int_equal(p.ncmds, 8 + 2 + 4);
+    for (size_t i = 10; i < p.ncmds; i++) {
         const struct job_cmd *c = &p.cmds[i];
         assert_int_equal(c->verb, JOB_ADD);
         assert_string_equal(c->args[c->nargs - 1].key, "place-before");
-        assert_string_equal(c->args[c->nargs - 1].value, "0");
+        assert_string_equal(c->args[c->nargs - 1].value, JOB_PLACE_TOP);
     }
     job_plan_release(&p);
     policy_release(&pol);
@@ -213,7 +219,7 @@ static void test_api_user(void **state)
     assert_int_equal(p.ncmds, 1);
     assert_int_equal(p.cmds[0].verb, JOB_ENSURE);
     expect_script(&p, "/user remove [find name=\"tikgate-api\"]\n"
-                      "/user add name=tikgate-api group=full password=\"pa\\\"ss\\$w\\?rd\" "
+                      "/user add name=tikgate-api group=full password=\"pa\\\"ss\\$w?rd\" "
                       "address=\"" MGMT "\" comment=\"tikgate:api-user:" SITE "\"\n");
     job_plan_release(&p);
 }
@@ -229,8 +235,8 @@ static void test_actions_all_known(void **state)
         bool ack = true;
         assert_int_equal(job_plan_action(&p, *a, &pol, "tikgate-api", "secret", &ctx, &ack), 0);
         assert_true(p.ncmds > 0);
-        bool no_ack = !strcmp(*a, "site.reboot") || !strcmp(*a, "site.upgrade");
-        if (ack == no_ack)
+        /* every action is confirmed by the router, a reboot after it (h_device.c) */
+        if (!ack)
             fail_msg("%s: needs_ack %d", *a, ack);
         char *s = render(&p);
         assert_true(s[0] != '\0');
@@ -250,18 +256,31 @@ static void test_action_scripts(void **state)
     struct job_plan p = {0};
     assert_int_equal(job_plan_action(&p, "site.reboot", &pol, "u", "p", &ctx, &ack), 0);
     expect_script(&p, "/system reboot\n");
-    assert_false(ack);
+    assert_true(ack);
+    assert_true(job_plan_reboots(&p));
     job_plan_release(&p);
 
+    /* the documented procedure: check first, install only a new version (DOC-Upgrade) */
     assert_int_equal(job_plan_action(&p, "site.upgrade", &pol, "u", "p", &ctx, &ack), 0);
-    expect_script(&p, "/system package update install\n");
-    assert_false(ack);
+    expect_script(&p, "/system package update check-for-updates once\n"
+                      ":delay 3s\n"
+                      ":local tgStatus [/system package update get status]\n"
+                      ":if ($tgStatus = \"New version is available\") do={\n"
+                      "/system package update install\n"
+                      "} else={\n"
+                      ":if ($tgStatus != \"System is already up to date\") do={ :error "
+                      "(\"tikgate: check-for-updates: \" . $tgStatus) }\n"
+                      "}\n");
+    assert_true(ack);
+    assert_true(job_plan_reboots(&p));
     job_plan_release(&p);
 
-    /* clear_firewall: every filter rule goes, then the management filter comes straight back. */
+    /* clear_firewall: every static filter rule goes (dynamic ones cannot), then the
+     * management filter comes straight back. */
     assert_int_equal(job_plan_action(&p, "site.clear_firewall", &pol, "u", "p", &ctx, &ack), 0);
     assert_true(ack);
-    expect_script(&p, "/ip firewall filter remove [find]\n" REMOVE_FILTER ACCEPT(
+    assert_false(job_plan_reboots(&p));
+    expect_script(&p, "/ip firewall filter remove [find dynamic=no]\n" REMOVE_FILTER ACCEPT(
                           "100.64.0.0/10") "\n" ACCEPT("10.0.0.0/8") "\n" ACCEPT("192.168.1.0/24")
                           "\n" DROP "\n");
     job_plan_release(&p);
@@ -269,7 +288,7 @@ static void test_action_scripts(void **state)
     assert_int_equal(
         job_plan_action(&p, "site.recreate_management_filter", &pol, "u", "p", &ctx, &ack), 0);
     assert_true(ack);
-    assert_int_equal(p.ncmds, 1 + 3 + 1);
+    assert_int_equal(p.ncmds, 2 + 3 + 1);
     job_plan_release(&p);
 
     assert_int_equal(job_plan_action(&p, "site.resend_api_user", &pol, "u", "p", &ctx, &ack), 0);
@@ -280,7 +299,7 @@ static void test_action_scripts(void **state)
     /* recreate_tunnel: the API user, then the whole policy. */
     assert_int_equal(job_plan_action(&p, "site.recreate_tunnel", &pol, "u", "p", &ctx, &ack), 0);
     assert_true(ack);
-    assert_int_equal(p.ncmds, 1 + 8 + 1 + 3 + 1);
+    assert_int_equal(p.ncmds, 1 + 8 + 2 + 3 + 1);
     assert_string_equal(p.cmds[0].menu, "/user");
     assert_string_equal(p.cmds[1].menu, "/ip service");
     job_plan_release(&p);

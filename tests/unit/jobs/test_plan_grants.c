@@ -68,13 +68,19 @@ static void test_access_read_only(void **state)
     g.full_access = false;
     struct job_plan p = {0};
     job_plan_grant_setup(&p, &g, MGMT);
-    assert_int_equal(p.ncmds, 2);
+    /* the group is added once, then its policy is set to exactly ours (a group of that name that
+     * was already there, with any policy, is not trusted) */
+    assert_int_equal(p.ncmds, 3);
     assert_int_equal(p.cmds[0].verb, JOB_ADD_ONCE);
+    assert_int_equal(p.cmds[1].verb, JOB_SET);
     expect_render(&p,
                   ":do { /user group add name=tikgate-ro "
                   "policy=\"local,telnet,ssh,winbox,web,api,read,test\" "
                   "comment=\"tikgate:group:read-only\" } on-error={ :log debug \"tikgate: already "
                   "there\" }\n"
+                  "/user group set [find name=\"tikgate-ro\"] "
+                  "policy=\"local,telnet,ssh,winbox,web,api,read,test\" "
+                  "comment=\"tikgate:group:read-only\"\n"
                   "/user remove [find comment=\"tikgate:access:" GID "\"]\n"
                   "/user add name=tgUser01 group=tikgate-ro password=Secr3tPassw0rd "
                   "address=\"" MGMT "\" comment=\"tikgate:access:" GID "\"\n");

@@ -154,7 +154,16 @@ static void handle(struct router *rt, const struct ros_sentence *s)
     const char *verb;
     record(rt, s);
     if (!strcmp(cmd, "/execute")) {
-        SEND(rt, tag, "!done", "=ret=ok");
+        /* a script that fails midway ends with !done and the output so far (the pessimistic
+         * reading of RouterOS: tikgate must not take it for success) */
+        const char *src = ros_sentence_get(s, "script");
+        if (src && strstr(src, ":error")) {
+            SEND(rt, tag, "!done", "=ret=");
+        } else {
+            char ret[128];
+            snprintf(ret, sizeof ret, "=ret=hello\n%s\n", JOB_SCRIPT_OK_MARK);
+            SEND(rt, tag, "!done", ret);
+        }
         return;
     }
     split_cmd(cmd, menu, sizeof menu, &verb);
@@ -180,6 +189,8 @@ static void handle(struct router *rt, const struct ros_sentence *s)
             if (strcmp(it->menu, menu))
                 continue;
             const char *v = qk ? item_get(it, qk) : NULL;
+            if (qk && !v && !strcmp(qk, "dynamic"))
+                v = "false";
             if (qk && (!v || strcmp(v, qv)))
                 continue;
             char idw[32];
@@ -351,17 +362,19 @@ static void test_place_before_resolves_first_id(void **state)
 {
     (void)state;
     struct router rt = {0};
+    /* the fasttrack dummy rule (dynamic) comes first on a default v7 router: never before it */
+    seed(&rt, "/ip/firewall/filter", "dynamic", "true");
     seed(&rt, "/ip/firewall/filter", "comment", "defconf");
     seed(&rt, "/ip/firewall/filter", "comment", "defconf2");
     struct job_plan p = {0};
     struct job_cmd *c = job_plan_add(&p, JOB_ADD, "/ip firewall filter", NULL, NULL);
     job_cmd_arg(c, "chain", "input");
-    job_cmd_arg(c, "place-before", "0");
+    job_cmd_arg(c, "place-before", JOB_PLACE_TOP);
     job_cmd_arg(c, "comment", "tikgate:mgmt");
     char err[256];
     assert_int_equal(push(&rt, &p, err, sizeof err), 0);
-    ASSERT_LOG(&rt, "/ip/firewall/filter/print =.proplist=.id",
-               "/ip/firewall/filter/add =chain=input =place-before=*1 =comment=tikgate:mgmt");
+    ASSERT_LOG(&rt, "/ip/firewall/filter/print =.proplist=.id ?dynamic=false",
+               "/ip/firewall/filter/add =chain=input =place-before=*2 =comment=tikgate:mgmt");
     job_plan_release(&p);
 }
 
@@ -372,10 +385,10 @@ static void test_place_before_on_empty_menu_is_dropped(void **state)
     struct job_plan p = {0};
     struct job_cmd *c = job_plan_add(&p, JOB_ADD, "/ip firewall filter", NULL, NULL);
     job_cmd_arg(c, "chain", "input");
-    job_cmd_arg(c, "place-before", "0");
+    job_cmd_arg(c, "place-before", JOB_PLACE_TOP);
     char err[256];
     assert_int_equal(push(&rt, &p, err, sizeof err), 0);
-    ASSERT_LOG(&rt, "/ip/firewall/filter/print =.proplist=.id",
+    ASSERT_LOG(&rt, "/ip/firewall/filter/print =.proplist=.id ?dynamic=false",
                "/ip/firewall/filter/add =chain=input");
     job_plan_release(&p);
 }
@@ -436,7 +449,8 @@ static void test_reboot_that_drops_the_connection_succeeds(void **state)
     struct job_plan p = {0};
     job_plan_add(&p, JOB_REBOOT, "/system", NULL, NULL);
     char err[256];
-    assert_int_equal(push(&rt, &p, err, sizeof err), 0);
+    /* rebooting, not done: the dispatcher waits for the router to come back */
+    assert_int_equal(push(&rt, &p, err, sizeof err), JOB_PUSH_REBOOTING);
     ASSERT_LOG(&rt, "/system/reboot");
     job_plan_release(&p);
 }
@@ -450,8 +464,52 @@ static void test_script_goes_to_execute(void **state)
     job_cmd_arg(c, "source", ":log info hello");
     char err[256];
     assert_int_equal(push(&rt, &p, err, sizeof err), 0);
-    ASSERT_LOG(&rt, "/execute =script=:log info hello =as-string=");
+    ASSERT_LOG(&rt, "/execute =script=:log info hello\n:put \"" JOB_SCRIPT_OK_MARK "\" =as-string=");
     job_plan_release(&p);
+}
+
+/* A script that stops midway is a failure even when the router answers !done. */
+static void test_script_error_is_a_failure(void **state)
+{
+    (void)state;
+    struct router rt = {0};
+    struct job_plan p = {0};
+    struct job_cmd *c = job_plan_add(&p, JOB_SCRIPT, "", NULL, NULL);
+    job_cmd_arg(c, "source", ":error \"boom\"");
+    char err[256];
+    assert_int_equal(push(&rt, &p, err, sizeof err), -EREMOTEIO);
+    assert_non_null(strstr(err, "stopped before its end"));
+    job_plan_release(&p);
+}
+
+/* /ip service is set by name: 7.19's connection entries share the name (fidelity #1). */
+static void test_service_set_by_name(void **state)
+{
+    (void)state;
+    struct router rt = {0};
+    struct job_plan p = {0};
+    struct job_cmd *c = job_plan_add(&p, JOB_SET, "/ip service", "name", "api");
+    c->by_name = true;
+    job_cmd_arg(c, "port", "8728");
+    char err[256];
+    push(&rt, &p, err, sizeof err);
+    ASSERT_LOG(&rt, "/ip/service/set =numbers=api =port=8728");
+    job_plan_release(&p);
+}
+
+static void test_parse_uptime(void **state)
+{
+    (void)state;
+    long v = -1;
+    assert_int_equal(job_parse_uptime("00:00:07", &v), 0);
+    assert_int_equal(v, 7);
+    assert_int_equal(job_parse_uptime("1w2d03:04:05", &v), 0);
+    assert_int_equal(v, 604800 + 2 * 86400 + 3 * 3600 + 4 * 60 + 5);
+    assert_int_equal(job_parse_uptime("3m25s", &v), 0);
+    assert_int_equal(v, 205);
+    assert_int_equal(job_parse_uptime("", &v), -EINVAL);
+    assert_int_equal(job_parse_uptime("12:x", &v), -EINVAL);
+    assert_int_equal(job_parse_uptime("1:2", &v), -EINVAL);
 }
 
 static void test_menu_api_path(void **state)
@@ -477,6 +535,9 @@ int main(void)
         cmocka_unit_test(test_set_without_match_changes_nothing),
         cmocka_unit_test(test_reboot_that_drops_the_connection_succeeds),
         cmocka_unit_test(test_script_goes_to_execute),
+        cmocka_unit_test(test_script_error_is_a_failure),
+        cmocka_unit_test(test_service_set_by_name),
+        cmocka_unit_test(test_parse_uptime),
         cmocka_unit_test(test_menu_api_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

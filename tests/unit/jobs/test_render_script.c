@@ -39,11 +39,12 @@ static void test_quote_escapes(void **state)
     expect_quote("a\"b", "\"a\\\"b\"");
     expect_quote("a\\b", "\"a\\\\b\"");
     expect_quote("$x", "\"\\$x\"");
-    expect_quote("why?", "\"why\\?\"");
+    /* no \? (removed in RouterOS 7.1rc2; the strict sim refuses it): ? is plain in quotes */
+    expect_quote("why?", "\"why?\"");
     expect_quote("l1\nl2", "\"l1\\nl2\"");
     expect_quote("a\tb", "\"a\\tb\"");
     expect_quote("a\rb", "\"a\\rb\"");
-    expect_quote("\"\\$?\n\t", "\"\\\"\\\\\\$\\?\\n\\t\"");
+    expect_quote("\"\\$?\n\t", "\"\\\"\\\\\\$?\\n\\t\"");
     /* Other characters pass through, brackets and semicolons included (they are inside quotes). */
     expect_quote("[find]; :log x", "\"[find]; :log x\"");
 }

@@ -7,6 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+void h_state_opts(struct sim_state *st, const char *version, const char *board, bool defconf)
+{
+    struct sim_options o;
+    memset(&o, 0, sizeof o);
+    strcpy(o.address, "127.0.0.2");
+    strcpy(o.serial, "SIM123");
+    if (sim_options_set_version(&o, version) != 0)
+        abort();
+    if (board)
+        sim_options_set_board(&o, board);
+    o.defconf = defconf;
+    log_set_level(LOG_ERROR);
+    sim_state_init(st, &o, "pw");
+}
+
 void h_state(struct sim_state *st)
 {
     struct sim_options o;

@@ -8,6 +8,8 @@
 
 /* A fresh state: address 127.0.0.2, admin password "pw". */
 void h_state(struct sim_state *st);
+/* The same with a RouterOS version, a board (NULL: the default RouterBOARD) and defconf. */
+void h_state_opts(struct sim_state *st, const char *version, const char *board, bool defconf);
 /* A sockaddr for an IPv4 literal. */
 struct sockaddr_storage h_addr(const char *ip);
 /* Builds a sentence from NULL-terminated words. */

@@ -32,6 +32,15 @@ static void conv_init(struct conv *c, const char *service, const char *peer)
     buf_init(&c->out, 1u << 20);
 }
 
+static void conv_init_opts(struct conv *c, const char *version, const char *board, bool defconf)
+{
+    memset(c, 0, sizeof *c);
+    h_state_opts(&c->st, version, board, defconf);
+    c->sess.service = "api";
+    c->sess.peer = h_addr("127.0.0.1");
+    buf_init(&c->out, 1u << 20);
+}
+
 static void conv_free(struct conv *c)
 {
     h_release(c->r, c->n);
@@ -270,7 +279,7 @@ static void test_session_end(void **unused)
 
     conv_init(&c, "api", "127.0.0.1");
     login(&c, "admin", "pw");
-    send_words(&c, "/interface/print", NULL);
+    send_words(&c, "/interface/bridge/print", NULL);
     assert_trap(&c, "no such command");
     send_words(&c, "/user/frobnicate", NULL);
     assert_trap(&c, "no such command");
@@ -293,6 +302,138 @@ static void test_session_end(void **unused)
     conv_free(&c);
 }
 
+/* RouterOS 7.19 lists live connections in /ip service under the service's name (fidelity #1). */
+static void test_719_service_connections(void **unused)
+{
+    (void)unused;
+    struct conv c;
+    conv_init_opts(&c, "7.19", NULL, false);
+    login(&c, "admin", "pw");
+    struct sockaddr_storage local = h_addr("127.0.0.2"), peer = h_addr("127.0.0.1");
+    unsigned cid;
+    assert_int_equal(sim_conn_add(&c.st, "api", (struct sockaddr *)&local,
+                                  (struct sockaddr *)&peer, &cid),
+                     0);
+    send_words(&c, "/ip/service/print", "?name=api", NULL);
+    assert_int_equal(c.n, 3); /* the static entry, the connection entry, !done */
+    assert_string_equal(ros_sentence_get(&c.r[0], "dynamic"), "false");
+    assert_string_equal(ros_sentence_get(&c.r[1], "dynamic"), "true");
+    assert_string_equal(ros_sentence_get(&c.r[1], "name"), "api");
+    assert_string_equal(ros_sentence_get(&c.r[1], "remote"), "127.0.0.1:40000");
+    char ids[64];
+    snprintf(ids, sizeof ids, "=.id=%s,%s", ros_sentence_get(&c.r[0], ".id"),
+             ros_sentence_get(&c.r[1], ".id"));
+    send_words(&c, "/ip/service/set", ids, "=port=8729", NULL);
+    assert_trap(&c, "configured elsewhere");
+    send_words(&c, "/ip/service/set", "=numbers=api", "=port=8730", NULL);
+    assert_string_equal(w(&c, 0, 0), "!done");
+    send_words(&c, "/ip/service/print", "?name=api", "?dynamic=false", NULL);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(ros_sentence_get(&c.r[0], "port"), "8730");
+    conv_free(&c);
+    /* before 7.19: one entry, no dynamic property */
+    conv_init_opts(&c, "7.16", NULL, false);
+    login(&c, "admin", "pw");
+    assert_int_equal(sim_conn_add(&c.st, "api", (struct sockaddr *)&local,
+                                  (struct sockaddr *)&peer, &cid),
+                     0);
+    send_words(&c, "/ip/service/print", "?name=api", NULL);
+    assert_int_equal(c.n, 2);
+    assert_null(ros_sentence_get(&c.r[0], "dynamic"));
+    conv_free(&c);
+}
+
+/* CHR and x86 have no /system routerboard (fidelity #2); wireguard from 7.8. */
+static void test_board_and_version_menus(void **unused)
+{
+    (void)unused;
+    struct conv c;
+    conv_init_opts(&c, "7.24", "CHR", false);
+    login(&c, "admin", "pw");
+    send_words(&c, "/system/routerboard/print", NULL);
+    assert_trap(&c, "no such command");
+    send_words(&c, "/system/resource/print", NULL);
+    assert_string_equal(ros_sentence_get(&c.r[0], "board-name"), "CHR");
+    assert_string_equal(ros_sentence_get(&c.r[0], "architecture-name"), "x86_64");
+    assert_non_null(ros_sentence_get(&c.r[0], "uptime"));
+    send_words(&c, "/interface/wireguard/print", NULL);
+    assert_string_equal(w(&c, c.n - 1, 0), "!done");
+    send_words(&c, "/interface/print", "?name=tikgate-mgmt", NULL);
+    assert_string_equal(ros_sentence_get(&c.r[0], "type"), "ovpn-out");
+    send_words(&c, "/ip/service/set", "=numbers=api", "=available-from=10.0.0.0/8", NULL);
+    assert_string_equal(w(&c, 0, 0), "!done"); /* 7.24's new name of address */
+    conv_free(&c);
+    conv_init_opts(&c, "7.7", NULL, false);
+    login(&c, "admin", "pw");
+    send_words(&c, "/interface/wireguard/print", NULL);
+    assert_trap(&c, "no such command prefix");
+    send_words(&c, "/system/routerboard/print", NULL);
+    assert_string_equal(ros_sentence_get(&c.r[0], "model"), "RB5009UG+S+");
+    conv_free(&c);
+}
+
+/* --defconf: the dynamic fasttrack dummy rule first, then the defconf chains (fidelity #5,
+ * #6); IPv6 refused in the IPv4 firewall (#8). */
+static void test_defconf(void **unused)
+{
+    (void)unused;
+    struct conv c;
+    conv_init_opts(&c, "7.16", NULL, true);
+    login(&c, "admin", "pw");
+    send_words(&c, "/ip/firewall/filter/print", NULL);
+    assert_true(c.n > 10);
+    assert_string_equal(ros_sentence_get(&c.r[0], "dynamic"), "true");
+    assert_string_equal(ros_sentence_get(&c.r[0], "comment"),
+                        "special dummy rule to show fasttrack counters");
+    assert_string_equal(ros_sentence_get(&c.r[5], "comment"),
+                        "defconf: drop all not coming from LAN");
+    char dummy[32], first[32];
+    snprintf(dummy, sizeof dummy, "=.id=%s", ros_sentence_get(&c.r[0], ".id"));
+    snprintf(first, sizeof first, "=place-before=%s", ros_sentence_get(&c.r[0], ".id"));
+    send_words(&c, "/ip/firewall/filter/remove", dummy, NULL);
+    assert_trap(&c, "dynamic");
+    send_words(&c, "/ip/firewall/filter/add", "=chain=input", first, NULL);
+    assert_trap(&c, "cannot move builtin");
+    send_words(&c, "/ip/firewall/filter/print", "=.proplist=.id", "?dynamic=false", NULL);
+    assert_int_equal(c.n, 12); /* 11 static rules + !done */
+    send_words(&c, "/ip/firewall/filter/add", "=chain=input", "=src-address=2001:db8::/32",
+               NULL);
+    assert_trap(&c, "IPv4");
+    send_words(&c, "/ipv6/firewall/filter/add", "=chain=input", "=src-address=2001:db8::/32",
+               NULL);
+    assert_string_equal(w(&c, 0, 0), "!done");
+    send_words(&c, "/ip/firewall/nat/add", "=chain=dstnat", "=in-interface=nosuch", NULL);
+    assert_trap(&c, "in-interface");
+    conv_free(&c);
+}
+
+/* /execute over the API: :put output as =ret=, a syntax error is a trap. */
+static void test_execute(void **unused)
+{
+    (void)unused;
+    struct conv c;
+    conv_init_opts(&c, "7.16", NULL, false);
+    login(&c, "admin", "pw");
+    send_words(&c, "/execute", "=script=/system identity set name=ex\n:put \"hi\"",
+               "=as-string=", ".tag=7", NULL);
+    assert_int_equal(c.act, SIM_API_EXECUTE);
+    buf_reset(&c.out);
+    h_release(c.r, c.n);
+    assert_int_equal(sim_api_execute(&c.st, &c.sess, &c.out), SIM_API_CONTINUE);
+    c.n = h_decode(&c.out, c.r, 64);
+    assert_string_equal(w(&c, 0, 0), "!done");
+    assert_string_equal(ros_sentence_get(&c.r[0], "ret"), "hi\n");
+    assert_string_equal(ros_sentence_tag(&c.r[0]), "7");
+    assert_string_equal(c.st.identity, "ex");
+    send_words(&c, "/execute", "=script=/nonsense here", "=as-string=", NULL);
+    buf_reset(&c.out);
+    h_release(c.r, c.n);
+    sim_api_execute(&c.st, &c.sess, &c.out);
+    c.n = h_decode(&c.out, c.r, 64);
+    assert_trap(&c, "bad command name");
+    conv_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +443,10 @@ int main(void)
         cmocka_unit_test(test_crud),
         cmocka_unit_test(test_permissions),
         cmocka_unit_test(test_session_end),
+        cmocka_unit_test(test_719_service_connections),
+        cmocka_unit_test(test_board_and_version_menus),
+        cmocka_unit_test(test_defconf),
+        cmocka_unit_test(test_execute),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -92,7 +92,10 @@ static int teardown(void **unused)
 
 static enum sim_script_result run(const char *text)
 {
-    return sim_script_run(&host, "test", text, strlen(text), &rep);
+    enum sim_script_result r = sim_script_run(&host, "test", text, strlen(text), &rep);
+    if (getenv("SIM_TEST_VERBOSE"))
+        fprintf(stderr, "run -> %d line %u: %s\n", r, rep.line, rep.err);
+    return r;
 }
 
 static const char *get(enum sim_menu_id m, const char *ref, const char *f)
@@ -179,7 +182,7 @@ static void test_local_and_expressions(void **unused)
             ":local facts (\"identity=\" . $id . \";version=\" . $ver . \";serial=\" . "
             "$serial . \";addr=\" . $addr)\n"
             ":log info $facts\n"
-            ":log warning \"id is $id, cost \\$5\\?\"\n"
+            ":log warning \"id is $id, cost \\$5?\"\n"
             ":local nested ((\"a\" . \"b\") . ($model))\n"
             ":log debug $nested\n"),
         SIM_SCRIPT_OK);
@@ -187,35 +190,19 @@ static void test_local_and_expressions(void **unused)
     assert_string_equal(logs.lines[0],
                         "info:identity=MikroTik;version=7.16;serial=SIM123;addr=127.0.0.2/32");
     assert_string_equal(logs.lines[1], "warning:id is MikroTik, cost $5?");
-    assert_string_equal(logs.lines[2], "debug:abtikgate-sim");
+    assert_string_equal(logs.lines[2], "debug:abRB5009UG+S+");
 }
 
 static void test_failures(void **unused)
 {
     (void)unused;
+    /* what only the running router can refuse: fails at that line, on-error can catch it */
     static const struct {
         const char *script;
         unsigned line;
         const char *msg;
     } cases[] = {
-        {"/user print\n", 1, "unsupported"},
-        {"\n\n:if (1=1) do={ /user print }\n", 3, "/user print: unsupported"},
-        {"\n:if (1=1) do={\n\n /user print }\n", 4, "/user print: unsupported"},
-        {":if (1<1) do={ }\n", 1, ":if: only"},
-        {":if (1=1) { }\n", 1, "do={"},
-        {":error (\"tikgate: \" . \"no\")\n", 1, "tikgate: no"},
-        {"/interface print\n", 1, "bad command name"},
-        {"/user remove [find name>\"x\"]\n", 1, "find"},
-        {"/user remove [find where nosuch=\"x\"]\n", 1, "unknown property nosuch"},
-        {"/user remove [find name~\"(\"]\n", 1, "regular expression"},
-        {":log info [/user get [find name=\"admin\" %] name]\n", 1, "unsupported find filter"},
         {"/user add name=\"x\" group=\"nope\"\n", 1, "group"},
-        {"/user add name=\"x\" group=full colour=red\n", 1, "colour"},
-        {":log info $nope\n", 1, "undefined variable"},
-        {":log shout \"x\"\n", 1, ":log"},
-        {":local x\n", 1, ":local"},
-        {":put \"x\"\n", 1, "unsupported"},
-        {"/ip service add name=\"x\"\n", 1, "can not add"},
         {"/ip service set nosuch port=1\n", 1, "no such item"},
         {"/ip service set winbox port=99999\n", 1, "range"},
         {"/import file-name=\"missing.rsc\"\n", 1, "no such file"},
@@ -224,14 +211,14 @@ static void test_failures(void **unused)
         {"/certificate add name=x\n", 1, "can not add"},
         {"/file remove \"missing.rsc\"\n", 1, "no such item"},
         {"/tool fetch url=\"http://x/404\" output=none\n", 1, "connection refused"},
-        {"/user add name=x~y group=full\n", 1, "syntax error"},
         {"/system identity set name=\"\"\n", 1, "identity"},
         {"/user set password=\"x\"\n", 1, "which item"},
         {"/user add name=\"a\" name=\"b\" group=full\n", 1, "duplicate"},
-        {":do { /user print } while=(1)\n", 1, ":do"},
-        {":log info (\"a\" + \"b\")\n", 1, "concatenation"},
-        {":log info \"bad \\q escape\"\n", 1, "escape"},
-        {"/system reboot now\n", 1, "no arguments"},
+        {"\n\n:error \"boom\"\n", 3, "boom"},
+        {"/ip firewall filter add chain=input src-address=2001:db8::/32\n", 1, "IPv4"},
+        {"/ip firewall nat add chain=dstnat action=dst-nat to-addresses=2001:db8::1\n", 1, "IPv4"},
+        {"/ipv6 firewall filter add chain=input src-address=10.0.0.0/8\n", 1, "IPv6"},
+        {"/ip firewall nat add chain=dstnat in-interface=nosuch\n", 1, "in-interface"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         enum sim_script_result r = run(cases[i].script);
@@ -241,8 +228,42 @@ static void test_failures(void **unused)
             fail();
         }
     }
+    /* what RouterOS refuses before running anything: a syntax error, with its line */
+    static const struct {
+        const char *script;
+        unsigned line;
+        const char *msg;
+    } syntax[] = {
+        {"/interface bridge print\n", 1, "bad command name"},
+        {"/user add name=\"x\" group=full colour=red\n", 1, "colour"},
+        {":log info $nope\n", 1, "undefined variable"},
+        {":log shout \"x\"\n", 1, ":log"},
+        {"/ip service add name=\"x\"\n", 1, "bad command name add"},
+        {"/user add name=x~y group=full\n", 1, "expected end of command"},
+        {":do { /user print } while=(1)\n", 1, ":do"},
+        {":log info (\"a\" + \"b\")\n", 1, "syntax error"},
+        {":log info \"bad \\q escape\"\n", 1, "escape"},
+        {"/system reboot now\n", 1, "expected end of command"},
+        {"/user frobnicate\n", 1, "bad command name frobnicate"},
+        {"/system identity set name=x\n/ip firewall filter add chain=input bogus=1\n", 2, "bogus"},
+        {":local a \"x\"\n:set b \"y\"\n", 2, "undefined variable b"},
+        {"/user remove [find colour=red]\n", 1, "colour"},
+        {":log info \"what\\?\"\n", 1, "\\?"},
+        {":if (1 = 1) do={ /nonsense }\n", 1, "bad command name"},
+        {"/interface wireguard print\n", 0, ""}, /* exists from 7.8: checked below */
+    };
+    for (size_t i = 0; i + 1 < sizeof syntax / sizeof syntax[0]; i++) {
+        enum sim_script_result r = run(syntax[i].script);
+        if (r != SIM_SCRIPT_SYNTAX || rep.line != syntax[i].line ||
+            !strstr(rep.err, syntax[i].msg) || rep.commands != 0) {
+            fprintf(stderr, "syntax case %zu: %s -> r=%d line=%u err=%s\n", i, syntax[i].script, r,
+                    rep.line, rep.err);
+            fail();
+        }
+    }
     /* the state did not change */
     assert_int_equal(st.menus[SIM_M_USER].n, 1);
+    assert_string_equal(st.identity, "MikroTik");
     /* syntax errors: nothing runs at all */
     assert_int_equal(run("/system identity set name=\"changed\"\n/user add name=\"x\n"),
                      SIM_SCRIPT_SYNTAX);
@@ -251,10 +272,16 @@ static void test_failures(void **unused)
     assert_int_equal(run("}\n"), SIM_SCRIPT_SYNTAX);
     assert_int_equal(run("/user add name=(\"a\"\n"), SIM_SCRIPT_SYNTAX);
     assert_string_equal(st.identity, "MikroTik");
-    /* a failure stops the script at that line */
-    assert_int_equal(
-        run("/system identity set name=\"a\"\n/bogus\n/system identity set name=\"b\"\n"),
-        SIM_SCRIPT_FAILED);
+    /* a typo anywhere runs nothing, not even the on-error around it (fidelity §2 #9) */
+    assert_int_equal(run(":do {\n/system identity set name=\"a\"\n/ip firewall filter ad "
+                         "chain=input\n} on-error={\n/system identity set name=\"b\"\n}\n"),
+                     SIM_SCRIPT_SYNTAX);
+    assert_int_equal(rep.line, 3);
+    assert_string_equal(st.identity, "MikroTik");
+    /* a run-time failure stops the script at that line */
+    assert_int_equal(run("/system identity set name=\"a\"\n/user add name=x group=nope\n"
+                         "/system identity set name=\"b\"\n"),
+                     SIM_SCRIPT_FAILED);
     assert_int_equal(rep.line, 2);
     assert_string_equal(st.identity, "a");
 }
@@ -268,12 +295,12 @@ static void test_on_error(void **unused)
                          "  :local inner \"i\"\n"
                          "  /system identity set name=($outer . $inner)\n"
                          "  :do {\n"
-                         "    /nonsense\n"
+                         "    :error \"nonsense\"\n"
                          "    /system identity set name=\"never\"\n"
                          "  } on-error={\n"
                          "    :log error \"inner caught\"\n"
                          "  }\n"
-                         "  /bogus again\n"
+                         "  /ip service set nosuch port=1\n"
                          "  /system identity set name=\"never2\"\n"
                          "} on-error={\n"
                          "  :log error (\"outer caught \" . $outer)\n"
@@ -286,17 +313,18 @@ static void test_on_error(void **unused)
     assert_string_equal(logs.lines[0], "error:inner caught");
     assert_string_equal(logs.lines[1], "error:outer caught o");
     assert_string_equal(logs.lines[2], "info:after");
-    /* :local of a block is gone after it */
-    assert_int_equal(run(":do { :local x \"1\" } on-error={ }\n:log info $x\n"), SIM_SCRIPT_FAILED);
+    /* :local of a block is gone after it: using it is a syntax error */
+    assert_int_equal(run(":do { :local x \"1\" } on-error={ }\n:log info $x\n"), SIM_SCRIPT_SYNTAX);
     assert_int_equal(rep.line, 2);
     /* one-line form; failure inside on-error propagates */
-    assert_int_equal(run(":do { /bad } on-error={ /worse }\n"), SIM_SCRIPT_FAILED);
+    assert_int_equal(run(":do { :error \"bad\" } on-error={ :error \"worse\" }\n"),
+                     SIM_SCRIPT_FAILED);
     assert_non_null(strstr(rep.err, "worse"));
     /* :do without on-error propagates */
-    assert_int_equal(run(":do {\n/bad\n}\n"), SIM_SCRIPT_FAILED);
+    assert_int_equal(run(":do {\n:error \"bad\"\n}\n"), SIM_SCRIPT_FAILED);
     assert_int_equal(rep.line, 2);
     /* on one line with ';' */
-    assert_int_equal(run(":do { /system identity set name=\"s1\"; /bad } on-error={ "
+    assert_int_equal(run(":do { /system identity set name=\"s1\"; :error \"x\" } on-error={ "
                          "/system identity set name=\"s2\" }"),
                      SIM_SCRIPT_OK);
     assert_string_equal(st.identity, "s2");
@@ -361,7 +389,7 @@ static void test_fetch_import_job(void **unused)
     const char *bad =
         ":do {\n"
         "/tool fetch url=\"http://cp/job/1/update?status=busy&signature=s\" output=none\n"
-        "/interface bridge add name=\"x\"\n"
+        "/user add name=\"x\" group=\"nope\"\n"
         "/tool fetch url=\"http://cp/job/1/update?status=done&signature=s\" output=none\n"
         "} on-error={\n"
         "/tool fetch url=\"http://cp/job/1/update?status=fail&signature=s\" output=none\n"
@@ -376,11 +404,20 @@ static void test_fetch_import_job(void **unused)
     assert_int_equal(run("/tool fetch url=\"http://cp/bootstrap/tok\"\n"), SIM_SCRIPT_OK);
     assert_non_null(sim_files_get(&files, "tok"));
     /* an import that fails reports the inner line; recursion is bounded */
-    assert_int_equal(
-        sim_files_put(&files, "f.rsc", "/system identity set name=\"in\"\n/oops\n", 37), 0);
+    static const char f1[] = "/system identity set name=\"in\"\n:error \"oops\"\n";
+    assert_int_equal(sim_files_put(&files, "f.rsc", f1, sizeof f1 - 1), 0);
     assert_int_equal(run("\n/import file-name=\"f.rsc\"\n"), SIM_SCRIPT_FAILED);
     assert_int_equal(rep.line, 2);
     assert_non_null(strstr(rep.err, "f.rsc: line 2"));
+    assert_string_equal(st.identity, "in");
+    /* an imported file with a syntax error runs none of its lines; from 7.16 an on-error
+     * around the /import catches it */
+    static const char f2[] = "/system identity set name=\"in2\"\n/oops\n";
+    assert_int_equal(sim_files_put(&files, "f2.rsc", f2, sizeof f2 - 1), 0);
+    assert_int_equal(run(":do { /import file-name=\"f2.rsc\" } on-error={ :log info \"caught\" }"),
+                     SIM_SCRIPT_OK);
+    assert_string_equal(st.identity, "in");
+    assert_int_equal(rep.caught, 1);
     assert_int_equal(run("/tool fetch url=\"http://cp/self\" dst-path=\"self.rsc\"\n"
                          "/import file-name=\"self.rsc\"\n"),
                      SIM_SCRIPT_FAILED);
@@ -446,13 +483,128 @@ static void test_nul_bytes(void **unused)
 {
     (void)unused;
     static const char cmd[] = "/user\0x add name=\"n\" group=full\n";
-    assert_int_equal(sim_script_run(&host, "nul", cmd, sizeof cmd - 1, &rep), SIM_SCRIPT_FAILED);
+    assert_int_equal(sim_script_run(&host, "nul", cmd, sizeof cmd - 1, &rep), SIM_SCRIPT_SYNTAX);
     assert_int_equal(rep.line, 1);
     assert_null(get(SIM_M_USER, "n", "name"));
     static const char val[] = "/system identity set name=\"a\0b\"\n";
     assert_int_equal(sim_script_run(&host, "nul", val, sizeof val - 1, &rep), SIM_SCRIPT_FAILED);
     assert_non_null(strstr(rep.err, "NUL"));
     assert_string_equal(st.identity, "MikroTik");
+}
+
+/* Scheduler scripts run with their policy= (fidelity §3): a reboot without it is refused. */
+static void test_policies(void **unused)
+{
+    (void)unused;
+    host.policy = "read,write,policy,test,password,sensitive"; /* tikgate's old poll policy */
+    st.reboot_pending = false;
+    assert_int_equal(run(":do { /system reboot } on-error={ :log error \"refused\" }"),
+                     SIM_SCRIPT_OK);
+    assert_false(st.reboot_pending);
+    assert_int_equal(rep.caught, 1);
+    assert_string_equal(logs.lines[logs.n - 1], "error:refused");
+    assert_int_equal(run("/system reboot"), SIM_SCRIPT_FAILED);
+    assert_non_null(strstr(rep.err, "not enough permissions (9)"));
+    host.policy = "read,write,test";
+    assert_int_equal(run("/user add name=x group=full"), SIM_SCRIPT_FAILED);
+    assert_non_null(strstr(rep.err, "policy"));
+    host.policy = "read";
+    assert_int_equal(run("/system identity set name=\"no\""), SIM_SCRIPT_FAILED);
+    assert_string_equal(st.identity, "MikroTik");
+    host.policy = "reboot,read,write,policy,test,password,sensitive";
+    assert_int_equal(run("/system reboot"), SIM_SCRIPT_REBOOT);
+    assert_true(st.reboot_pending);
+    st.reboot_pending = false;
+    host.policy = NULL;
+}
+
+/* Version and board decide what parses (fidelity #2, #9). */
+static void test_version_and_board(void **unused)
+{
+    (void)unused;
+    sim_state_release(&st);
+    h_state_opts(&st, "7.15", "CHR", false);
+    /* no /system routerboard on CHR: the whole script is refused */
+    assert_int_equal(run("/system identity set name=\"a\"\n"
+                         ":local m [/system routerboard get model]\n"),
+                     SIM_SCRIPT_SYNTAX);
+    assert_string_equal(st.identity, "MikroTik");
+    /* read through :parse inside :do, it is a run-time error on-error catches */
+    assert_int_equal(run(":local model [/system resource get board-name]\n"
+                         ":do {\n"
+                         ":local f [:parse \":return [/system routerboard get model]\"]\n"
+                         ":set model [$f]\n"
+                         "} on-error={ :log info \"no routerboard\" }\n"
+                         ":log info $model\n"),
+                     SIM_SCRIPT_OK);
+    assert_string_equal(logs.lines[logs.n - 1], "info:CHR");
+    assert_int_equal(rep.caught, 1);
+    /* before 7.16 an on-error around /import does not catch the file's syntax error */
+    static const char f2[] = "/system identity set name=\"in2\"\n/oops\n";
+    assert_int_equal(sim_files_put(&files, "f2.rsc", f2, sizeof f2 - 1), 0);
+    assert_int_equal(run(":do { /import file-name=\"f2.rsc\" } on-error={ :log info \"caught\" }"),
+                     SIM_SCRIPT_FAILED);
+    assert_string_equal(st.identity, "MikroTik");
+    assert_int_equal(rep.caught, 0);
+    /* no wireguard before 7.8 */
+    sim_state_release(&st);
+    h_state_opts(&st, "7.7", NULL, false);
+    assert_int_equal(run("/interface wireguard add name=wg1"), SIM_SCRIPT_SYNTAX);
+    assert_int_equal(run(":local m [/system routerboard get model]\n:log info $m\n"),
+                     SIM_SCRIPT_OK);
+    assert_string_equal(logs.lines[logs.n - 1], "info:RB5009UG+S+");
+    sim_state_release(&st);
+    h_state_opts(&st, "7.8", NULL, false);
+    assert_int_equal(run("/interface wireguard add name=wg1 listen-port=13232"), SIM_SCRIPT_OK);
+    assert_non_null(get(SIM_M_INTERFACE, "wg1", "type"));
+    /* RouterOS 6 has no /a/b paths */
+    sim_state_release(&st);
+    h_state_opts(&st, "6.49", NULL, false);
+    assert_int_equal(run("/ip/service set ssh port=22"), SIM_SCRIPT_SYNTAX);
+    assert_int_equal(run("/ip service set ssh port=22"), SIM_SCRIPT_OK);
+}
+
+/* The defconf firewall: [find dynamic=no] and place-before the first static rule (#5, #6). */
+static void test_defconf_placement(void **unused)
+{
+    (void)unused;
+    sim_state_release(&st);
+    h_state_opts(&st, "7.16", NULL, true);
+    const struct sim_menu *m = &st.menus[SIM_M_FILTER];
+    size_t n0 = m->n;
+    /* place-before=0 names the dynamic dummy rule: refused; [find] takes it and fails */
+    assert_int_equal(run("/ip firewall filter add chain=input comment=\"x\" place-before=0"),
+                     SIM_SCRIPT_FAILED);
+    assert_non_null(strstr(rep.err, "builtin"));
+    assert_int_equal(run("/ip firewall filter remove [find]"), SIM_SCRIPT_FAILED);
+    assert_non_null(strstr(rep.err, "dynamic"));
+    assert_int_equal(run("/ip firewall filter add chain=input comment=\"top\" "
+                         "place-before=[:pick [/ip firewall filter find dynamic=no] 0]\n"
+                         ":log info [:len [/ip firewall filter find dynamic=no]]\n"),
+                     SIM_SCRIPT_OK);
+    assert_string_equal(sim_item_get(m, &m->items[1], "comment"), "top");
+    assert_true(sim_item_dynamic(m, &m->items[0]));
+    assert_int_equal(run("/ip firewall filter remove [find dynamic=no]"), SIM_SCRIPT_OK);
+    assert_int_equal(m->n, 1);
+    assert_true(n0 > 1);
+}
+
+/* check-for-updates, then install only a new version (#10). */
+static void test_package_update(void **unused)
+{
+    (void)unused;
+    assert_int_equal(run("/system package update install"), SIM_SCRIPT_FAILED);
+    free(st.latest_version);
+    st.latest_version = strdup("7.17");
+    st.reboot_pending = false;
+    assert_int_equal(run("/system package update check-for-updates once\n:delay 3s\n"
+                         ":local s [/system package update get status]\n"
+                         ":if ($s = \"New version is available\") do={\n"
+                         "/system package update install\n"
+                         "} else={ :error \"no\" }\n"),
+                     SIM_SCRIPT_REBOOT);
+    assert_string_equal(st.opt.version, "7.17");
+    assert_true(st.reboot_pending);
 }
 
 int main(void)
@@ -467,6 +619,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reboot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_and_garbage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nul_bytes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_policies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version_and_board, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defconf_placement, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_package_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,7 +50,8 @@ static void test_initial(void **unused)
     assert_int_equal(sim_menu_by_path("/ip firewall nat"), SIM_M_NAT);
     assert_int_equal(sim_menu_by_path("/ip/firewall/filter"), SIM_M_FILTER);
     assert_int_equal(sim_menu_by_path("user/group"), SIM_M_GROUP);
-    assert_int_equal(sim_menu_by_path("/interface"), -1);
+    assert_int_equal(sim_menu_by_path("/interface"), SIM_M_INTERFACE);
+    assert_int_equal(sim_menu_by_path("/interface/bridge"), -1);
     sim_state_release(&st);
 }
 

@@ -241,24 +241,28 @@ static void test_address_network(void **unused)
     /* the initial /32 has network = itself */
     assert_string_equal(get(SIM_M_ADDRESS, st.menus[SIM_M_ADDRESS].items[0].id, "network"),
                         "127.0.0.2");
+    /* an address needs an interface that exists (/interface: a WireGuard one appears there) */
+    assert_err(add(SIM_M_ADDRESS, &a, "address", "100.64.0.2/32", "interface", "tg-mgmt", NULL),
+               "interface");
+    assert_int_equal(add(SIM_M_WG, NULL, "name", "tg-mgmt", NULL), 0);
     assert_int_equal(add(SIM_M_ADDRESS, &a, "address", "100.64.0.2/32", "network", "100.64.0.1",
                          "interface", "tg-mgmt", NULL),
                      0);
     assert_string_equal(get(SIM_M_ADDRESS, a, "network"), "100.64.0.1");
     assert_int_equal(
-        add(SIM_M_ADDRESS, &b, "address", "192.168.88.1/24", "interface", "bridge", NULL), 0);
+        add(SIM_M_ADDRESS, &b, "address", "192.168.88.1/24", "interface", "ether1", NULL), 0);
     assert_string_equal(get(SIM_M_ADDRESS, b, "network"), "192.168.88.0");
-    assert_int_equal(add(SIM_M_ADDRESS, &c, "address", "10.5.5.5", "interface", "x", NULL), 0);
+    assert_int_equal(add(SIM_M_ADDRESS, &c, "address", "10.5.5.5", "interface", "ether1", NULL), 0);
     assert_string_equal(get(SIM_M_ADDRESS, c, "address"), "10.5.5.5/32");
     assert_string_equal(get(SIM_M_ADDRESS, c, "network"), "10.5.5.5");
     assert_err(add(SIM_M_ADDRESS, NULL, "address", "10.0.0.1/24", "network", "10.0.0.9",
-                   "interface", "x", NULL),
+                   "interface", "ether1", NULL),
                "network can be set only for /32 addresses");
     assert_int_equal(add(SIM_M_ADDRESS, NULL, "address", "10.0.0.1/24", "network", "10.0.0.0",
-                         "interface", "x", NULL),
+                         "interface", "ether1", NULL),
                      0);
     assert_err(add(SIM_M_ADDRESS, NULL, "address", "10.0.1.1/32", "network", "10.0.0.0/24",
-                   "interface", "x", NULL),
+                   "interface", "ether1", NULL),
                "invalid value for argument network");
     assert_err(set1(SIM_M_ADDRESS, b, "network", "192.168.88.7"), "only for /32");
     assert_int_equal(set1(SIM_M_ADDRESS, b, "address", "192.168.89.1/23"), 0);
