@@ -417,24 +417,6 @@ void h_device_adopt(struct api_call *call)
         api_send_error(call, &err);
         return;
     }
-    if (!f.tunnel) {
-        /* no hidden dependency: the router is told why, in its log, and nothing is adopted */
-        log_warn("device", "site %s: adoption refused: the router has no interface named "
-                           TIKGATE_MGMT_IFACE " with an address (facts: identity %s)",
-                 s.id, f.identity ? f.identity : "?");
-        struct buf b;
-        buf_init(&b, 1024);
-        buf_append_str(&b, "# tikgate: adoption refused\n"
-                           ":log error \"tikgate: adoption refused: name the interface tikgate "
-                           "reaches this router through " TIKGATE_MGMT_IFACE " and give it its "
-                           "IPv4 address, then run the bootstrap command again\"\n"
-                           ":error \"tikgate: no interface " TIKGATE_MGMT_IFACE "\"\n");
-        send_script(call, 200, &b);
-        buf_release(&b);
-        facts_release(&f);
-        site_release(&s);
-        return;
-    }
     struct policy pol;
     struct credential *creds = NULL;
     size_t ncreds = 0;
@@ -451,6 +433,27 @@ void h_device_adopt(struct api_call *call)
         return;
     }
     bool managed = site_gets_managed_tunnel(call->api, &s);
+    if (!managed && !f.tunnel) {
+        /* An external site: no hidden dependency on tikgate-mgmt; the router is told why, in
+         * its log, and nothing is adopted (docs/decisions.md). */
+        log_warn("device", "site %s: adoption refused: the router has no interface named "
+                           TIKGATE_MGMT_IFACE " with an address (facts: identity %s)",
+                 s.id, f.identity ? f.identity : "?");
+        struct buf b;
+        buf_init(&b, 1024);
+        buf_append_str(&b, "# tikgate: adoption refused\n"
+                           ":log error \"tikgate: adoption refused: name the interface tikgate "
+                           "reaches this router through " TIKGATE_MGMT_IFACE " and give it its "
+                           "IPv4 address, then run the bootstrap command again\"\n"
+                           ":error \"tikgate: no interface " TIKGATE_MGMT_IFACE "\"\n");
+        send_script(call, 200, &b);
+        buf_release(&b);
+        store_credential_array_free(creds, ncreds);
+        policy_release(&pol);
+        facts_release(&f);
+        site_release(&s);
+        return;
+    }
     if (!managed && f.tunnel && check_reported_address(call, &s, f.tunnel) < 0) {
         store_credential_array_free(creds, ncreds);
         policy_release(&pol);
