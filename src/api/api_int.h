@@ -15,6 +15,7 @@
 #include "site.h"
 #include "store.h"
 #include "user.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 /* Everything one request's handler needs. */
 struct api_call {
@@ -24,7 +25,7 @@ struct api_call {
     struct http_match match;
     struct principal who;
     json_t *body; /* parsed JSON body or NULL; owned by the dispatcher */
-    char session_jti[37]; /* set when authenticated by a portal session, else "" */
+    char session_jti[UUID_STR_LEN]; /* set when authenticated by a portal session, else "" */
 };
 
 typedef void (*api_handler_fn)(struct api_call *call);

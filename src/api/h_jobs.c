@@ -77,7 +77,7 @@ static bool header_bool(const struct api_call *call, const char *name, bool def)
  * X-Idempotency-Key (the gen-3 form). Queues it; 0 and ret_id, or <0 after
  * sending the error.
  */
-static int create_custom(struct api_call *call, const char *site, char ret_id[37])
+static int create_custom(struct api_call *call, const char *site, char ret_id[UUID_STR_LEN])
 {
     struct tg_err err;
     const char *description = NULL, *script = NULL, *idem = NULL;
@@ -162,7 +162,7 @@ void h_jobs_create(struct api_call *call)
     const char *site = api_param(call, 0);
     if (!api_check_id(call, site, "site"))
         return;
-    char id[37];
+    char id[UUID_STR_LEN];
     int r = create_custom(call, site, id);
     if (r >= 0)
         send_job(call, site, id, r == 1 ? 200 : 201);
@@ -173,7 +173,7 @@ void h_jobs_create_async(struct api_call *call)
     const char *site = api_param(call, 0);
     if (!api_check_id(call, site, "site"))
         return;
-    char id[37];
+    char id[UUID_STR_LEN];
     if (create_custom(call, site, id) < 0)
         return;
     struct job j;
@@ -309,7 +309,7 @@ void h_site_action(struct api_call *call)
                  "The edge's WireGuard interface is not ready; try again.");
         goto out;
     }
-    char id[37];
+    char id[UUID_STR_LEN];
     char desc[128];
     snprintf(desc, sizeof desc, "Action %s", action);
     struct job_spec spec = {

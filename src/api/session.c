@@ -27,11 +27,11 @@ bool session_is_jwt(const char *token)
     return a && b && !strchr(b + 1, '.');
 }
 
-char *session_issue(struct store *st, const struct user *u, char ret_jti[37], int64_t *ret_exp)
+char *session_issue(struct store *st, const struct user *u, char ret_jti[UUID_STR_LEN], int64_t *ret_exp)
 {
     unsigned char key[32];
     session_key(st, key);
-    char jti[37];
+    char jti[UUID_STR_LEN];
     uuid_v7(jti);
     int64_t now = time_now(), exp = now + SESSION_TTL_S;
     char *token = NULL;
@@ -47,7 +47,7 @@ char *session_issue(struct store *st, const struct user *u, char ret_jti[37], in
         goto out;
     token = jwt_encode_str(jwt);
     if (token && ret_jti)
-        memcpy(ret_jti, jti, 37);
+        memcpy(ret_jti, jti, UUID_STR_LEN);
     if (token && ret_exp)
         *ret_exp = exp;
 out:
@@ -56,7 +56,7 @@ out:
     return token;
 }
 
-int session_verify(struct store *st, const char *token, struct principal *who, char ret_jti[37])
+int session_verify(struct store *st, const char *token, struct principal *who, char ret_jti[UUID_STR_LEN])
 {
     if (strlen(token) > 2048 || !session_is_jwt(token))
         return -EACCES;
@@ -92,7 +92,7 @@ int session_verify(struct store *st, const char *token, struct principal *who, c
     memcpy(who->key_id, u.id, sizeof who->key_id);
     snprintf(who->name, sizeof who->name, "%s", u.email);
     who->scopes = user_role_scopes(u.role);
-    memcpy(ret_jti, jti, 37);
+    memcpy(ret_jti, jti, UUID_STR_LEN);
     r = 0;
 out:
     jwt_free(jwt);

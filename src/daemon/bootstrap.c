@@ -111,7 +111,7 @@ int bootstrap_run(struct store *st, const struct config *cfg)
         return r;
     char *shown = NULL;
     if (n == 0) {
-        char tenant[37];
+        char tenant[UUID_STR_LEN];
         r = store_tenant_create(st, "default", cfg->management_networks, tenant);
         if (r < 0)
             return r;
@@ -157,7 +157,7 @@ int bootstrap_run(struct store *st, const struct config *cfg)
 
 int bootstrap_tenant_create(struct store *st, const struct config *cfg, const char *name)
 {
-    char tenant[37];
+    char tenant[UUID_STR_LEN];
     int r = store_tenant_create(st, name, cfg->management_networks, tenant);
     if (r < 0)
         return r;

@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "strlist.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 enum scope {
     SCOPE_CPF_VIEW = 1u << 0,
@@ -52,15 +53,15 @@ void scope_to_list(uint32_t mask, struct strlist *out);
 bool scope_allows(uint32_t held, uint32_t needed);
 
 struct principal {
-    char tenant_id[37];
-    char key_id[37];   /* API key id, or user id for sessions */
+    char tenant_id[UUID_STR_LEN];
+    char key_id[UUID_STR_LEN];   /* API key id, or user id for sessions */
     char name[260];    /* shown as "created_by"/"updated_by" (a key name or an e-mail) */
     uint32_t scopes;
 };
 
 struct api_key {
-    char id[37];
-    char tenant_id[37];
+    char id[UUID_STR_LEN];
+    char tenant_id[UUID_STR_LEN];
     char *name; /* owned */
     char prefix[APIKEY_DISPLAY_PREFIX_LEN + 1];
     uint8_t hash[APIKEY_HASH_LEN];

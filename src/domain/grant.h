@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 #define GRANT_MINUTES_MIN 10
 #define GRANT_MINUTES_MAX 1440
@@ -26,8 +27,8 @@ enum grant_kind {
 };
 
 struct grant {
-    char id[37];
-    char site_id[37];
+    char id[UUID_STR_LEN];
+    char site_id[UUID_STR_LEN];
     enum grant_kind kind;
     char *entry_point; /* owned */
     int port;
@@ -50,8 +51,8 @@ struct grant {
     int64_t config_committed_at; /* 0 = not yet */
     bool config_removed_from_site;
     bool config_removed_from_mpac;
-    char setup_job_id[37];
-    char teardown_job_id[37];
+    char setup_job_id[UUID_STR_LEN];
+    char teardown_job_id[UUID_STR_LEN];
     char *created_by; /* owned */
     /*
      * Start (ms) of the first connection the edge accepted, 0 = none yet.

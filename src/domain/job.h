@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 #define JOB_DESCRIPTION_MAX 100
 #define JOB_SCRIPT_MAX 2000
@@ -70,9 +71,9 @@ struct job_event {
 };
 
 struct job {
-    char id[37];
-    char site_id[37];
-    char tenant_id[37];
+    char id[UUID_STR_LEN];
+    char site_id[UUID_STR_LEN];
+    char tenant_id[UUID_STR_LEN];
     char token[JOB_TOKEN_LEN + 1];
     enum job_kind kind;  /* JOB_KIND_COUNT when the stored name is unknown to this version */
     char *description; /* owned */

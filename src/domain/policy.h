@@ -15,6 +15,7 @@
 
 #include "error.h"
 #include "strlist.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 enum policy_svc {
     SVC_WINBOX = 0,
@@ -44,8 +45,8 @@ struct policy_service {
 };
 
 struct policy {
-    char id[37];
-    char tenant_id[37];
+    char id[UUID_STR_LEN];
+    char tenant_id[UUID_STR_LEN];
     char *name; /* owned */
     char *slug; /* owned */
     bool is_default;

@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "tunnel.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 #define SITE_NAME_MAX 64
 #define SITE_NOTE_MAX 65536 /* bytes of Markdown */
@@ -29,10 +30,10 @@ const char *site_status_name(enum site_status s);
 int site_status_parse(const char *s, enum site_status *ret);
 
 struct site {
-    char id[37];
-    char tenant_id[37];
+    char id[UUID_STR_LEN];
+    char tenant_id[UUID_STR_LEN];
     char *name;             /* owned */
-    char policy_id[37];
+    char policy_id[UUID_STR_LEN];
     char *tunnel_address;   /* owned, NULL when unknown */
     enum site_status status;
     int64_t last_seen_at;   /* 0 = never */
@@ -55,7 +56,7 @@ int site_normalize_address(const char *s, const char *param, char *out, size_t o
                            struct tg_err *err);
 
 struct site_note {
-    char site_id[37];
+    char site_id[UUID_STR_LEN];
     char *content;     /* owned, "" when never set */
     int64_t updated_at; /* 0 = never */
     char *updated_by;  /* owned, NULL when never set */
@@ -64,8 +65,8 @@ struct site_note {
 void site_note_release(struct site_note *n);
 
 struct credential {
-    char id[37];
-    char site_id[37];
+    char id[UUID_STR_LEN];
+    char site_id[UUID_STR_LEN];
     char username[32];
     char password[CREDENTIAL_PASSWORD_LEN + 1];
     char *ip_address; /* owned, NULL when the site has no tunnel address */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 #define USER_EMAIL_MAX 254
 #define USER_PASSWORD_MIN 10
@@ -21,8 +22,8 @@ enum user_role {
 };
 
 struct user {
-    char id[37];
-    char tenant_id[37];
+    char id[UUID_STR_LEN];
+    char tenant_id[UUID_STR_LEN];
     char email[USER_EMAIL_MAX + 1];
     char password_hash[USER_HASH_MAX];
     enum user_role role;

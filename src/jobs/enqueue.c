@@ -9,7 +9,7 @@
 #include "rand.h"
 #include "timefmt.h"
 
-int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[37])
+int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[UUID_STR_LEN])
 {
     struct job j;
     memset(&j, 0, sizeof j);
@@ -37,17 +37,17 @@ int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[37])
     j.created_by = xstrdup(spec->created_by);
     j.idempotency_key = xstrdup(spec->idempotency_key);
     /* A repeated idempotency key returns the job queued the first time (no second job). */
-    char existing[37];
+    char existing[UUID_STR_LEN];
     if (spec->idempotency_key &&
         store_job_by_idempotency(st, spec->site_id, spec->idempotency_key, existing) == 0) {
         if (ret_id)
-            memcpy(ret_id, existing, 37);
+            memcpy(ret_id, existing, UUID_STR_LEN);
         job_release(&j);
         return 1;
     }
     int r = store_job_insert(st, &j);
     if (r == 0 && ret_id)
-        memcpy(ret_id, j.id, 37);
+        memcpy(ret_id, j.id, UUID_STR_LEN);
     job_release(&j);
     return r;
 }

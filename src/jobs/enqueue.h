@@ -9,6 +9,7 @@
 #include "job.h"
 #include "plan.h"
 #include "store.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 /* One job to queue. Every string is borrowed for the call. */
 struct job_spec {
@@ -29,7 +30,7 @@ struct job_spec {
  * spec->idempotency_key named a job queued before (ret_id is that job;
  * nothing new is queued), or a store error (-E2BIG for an oversized plan).
  */
-int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[37]);
+int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[UUID_STR_LEN]);
 
 /*
  * Queues a policy job for every site in site_ids (express, acknowledged),

@@ -23,7 +23,7 @@ static void notify(const struct jobs_grant_env *env)
 
 /* Queues the job of step for g with plan (inside the caller's transaction). */
 static int enqueue_grant_job(struct store *st, const struct grant *g, enum job_grant_step step,
-                             const struct job_plan *plan, const char *created_by, char ret_id[37])
+                             const struct job_plan *plan, const char *created_by, char ret_id[UUID_STR_LEN])
 {
     char desc[128];
     job_grant_description(g, step, desc, sizeof desc);
@@ -49,7 +49,7 @@ int jobs_grant_setup(const struct jobs_grant_env *env, struct grant *g)
         grant_generate_credential(g->password);
     }
     struct job_plan plan = {0};
-    char job_id[37];
+    char job_id[UUID_STR_LEN];
     int r = store_tx_begin(st);
     if (r < 0)
         return r;
@@ -74,7 +74,7 @@ int jobs_grant_teardown(const struct jobs_grant_env *env, const char *grant_id, 
 {
     struct store *st = env->store;
     struct job_plan plan = {0};
-    char job_id[37];
+    char job_id[UUID_STR_LEN];
     struct grant g;
     int r = store_grant_get_any(st, grant_id, &g);
     if (r < 0)

@@ -319,7 +319,7 @@ int store_read_int(void *ctx, sqlite3_stmt *st, void *out)
 int store_read_id(void *ctx, sqlite3_stmt *st, void *out)
 {
     (void)ctx;
-    col_copy(st, 0, out, 37);
+    col_copy(st, 0, out, UUID_STR_LEN);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "secrets.h"
 #include "store.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 /* First size of a connection's statement cache: above the ~100 statements of the store. */
 #define STMT_CACHE_INITIAL 256
@@ -122,7 +123,7 @@ int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
  */
 int store_step_row(struct store_conn *c, sqlite3_stmt *st,
                    int (*read_row)(void *ctx, sqlite3_stmt *st, void *out), void *ctx, void *out);
-/* Readers for store_step_row of column 0: an int (out: int *), an id (out: char[37]). */
+/* Readers for store_step_row of column 0: an int (out: int *), an id (out: char[UUID_STR_LEN]). */
 int store_read_int(void *ctx, sqlite3_stmt *st, void *out);
 int store_read_id(void *ctx, sqlite3_stmt *st, void *out);
 /* 0 when site_id is a site of tenant_id, -ENOENT when not, or a database error. */

@@ -147,7 +147,7 @@ static void job_release_elem(void *elem)
 }
 
 int store_job_by_idempotency(struct store *s, const char *site_id, const char *key,
-                             char ret_id[37])
+                             char ret_id[UUID_STR_LEN])
 {
     static const char sql[] = "SELECT id FROM jobs WHERE site_id = ? AND idempotency_key = ?";
     struct store_conn *c;
@@ -303,7 +303,7 @@ int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id
 static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st,
                         const char *event, const char *message, struct job *ret)
 {
-    char id[37];
+    char id[UUID_STR_LEN];
     int r = store_step_row(c, st, store_read_id, NULL, id);
     if (r < 0)
         return store_end(c, r);
@@ -608,7 +608,7 @@ int store_job_pull_refused(struct store *s, const char *site_id)
     if (!st)
         return r;
     bind_text(st, 1, site_id);
-    char id[37];
+    char id[UUID_STR_LEN];
     r = store_step_row(c, st, store_read_id, NULL, id);
     if (r == 0)
         r = store_job_finish(s, id, JOB_FAILED, msg);

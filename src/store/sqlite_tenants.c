@@ -20,7 +20,7 @@ int store_tenant_count(struct store *s, int *ret)
     return store_step_row(c, st, store_read_int, NULL, ret);
 }
 
-int store_tenant_first(struct store *s, char ret_id[37])
+int store_tenant_first(struct store *s, char ret_id[UUID_STR_LEN])
 {
     static const char sql[] = "SELECT id FROM tenants ORDER BY created_at, rowid LIMIT 1";
     struct store_conn *c;
@@ -31,12 +31,12 @@ int store_tenant_first(struct store *s, char ret_id[37])
 }
 
 int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
-                        char ret_id[37])
+                        char ret_id[UUID_STR_LEN])
 {
     struct store_conn *c = store_conn(s);
     if (!c)
         return -EIO;
-    char id[37];
+    char id[UUID_STR_LEN];
     uuid_v7(id);
     int64_t now = time_now();
     struct policy p;
@@ -67,7 +67,7 @@ int store_tenant_create(struct store *s, const char *name, const char *mgmt_netw
     r = store_commit(c);
     if (r < 0)
         goto out_rollback;
-    memcpy(ret_id, id, 37);
+    memcpy(ret_id, id, UUID_STR_LEN);
     goto out;
 out_rollback:
     store_rollback(c);

@@ -41,6 +41,7 @@
 #include "policy.h"
 #include "site.h"
 #include "user.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 struct store;
 
@@ -90,10 +91,10 @@ char *store_open_text(struct store *s, const char *sealed);
 /* --- tenants and API keys --- */
 int store_tenant_count(struct store *s, int *ret);
 /* The oldest tenant's id (the one bootstrap created). -ENOENT on an empty store. */
-int store_tenant_first(struct store *s, char ret_id[37]);
+int store_tenant_first(struct store *s, char ret_id[UUID_STR_LEN]);
 /* Creates a tenant and its default policy in one transaction. ret_id: 37 bytes. */
 int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
-                        char ret_id[37]);
+                        char ret_id[UUID_STR_LEN]);
 int store_api_key_insert(struct store *s, const struct api_key *k);
 /* Finds an active (not revoked) key by hash and marks it used. */
 int store_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
@@ -185,7 +186,7 @@ int store_policy_adopted_sites(struct store *s, const char *policy_id, struct st
 int store_job_insert(struct store *s, const struct job *j);
 /* The job queued earlier for site_id under idempotency_key. -ENOENT when none. */
 int store_job_by_idempotency(struct store *s, const char *site_id, const char *key,
-                             char ret_id[37]);
+                             char ret_id[UUID_STR_LEN]);
 /* Live and not-yet-cleaned grants of a site (for the site's cleanup job). */
 int store_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n);
 /* Newest first. */
@@ -340,7 +341,7 @@ int store_vpn_edge_public(struct store *s, const char *entry_point,
 
 /* A managed site as the edge's WireGuard interface needs it. */
 struct store_vpn_peer {
-    char site_id[37];
+    char site_id[UUID_STR_LEN];
     char public_key[TUNNEL_KEY_B64_LEN + 1];
     char address[16];                   /* its /32, IPv4 */
     char endpoint[TUNNEL_ENDPOINT_MAX]; /* last seen, "" when never */

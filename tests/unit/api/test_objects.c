@@ -559,8 +559,8 @@ static void test_site_and_note_to_json(void **state)
 static void make_access(struct grant *g)
 {
     memset(g, 0, sizeof *g);
-    memcpy(g->id, "0190a1b2-0000-7000-8000-000000000001", 37);
-    memcpy(g->site_id, "018bac1e-c6a0-79f7-ba86-2627de3e0196", 37);
+    memcpy(g->id, "0190a1b2-0000-7000-8000-000000000001", UUID_STR_LEN);
+    memcpy(g->site_id, "018bac1e-c6a0-79f7-ba86-2627de3e0196", UUID_STR_LEN);
     g->kind = GRANT_ACCESS;
     g->entry_point = xstrdup("edge.test");
     g->port = 40123;

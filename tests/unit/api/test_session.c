@@ -30,7 +30,7 @@ static void make_user(const char *tenant, const char *email, enum user_role role
 {
     memset(u, 0, sizeof *u);
     uuid_v7(u->id);
-    memcpy(u->tenant_id, tenant, 37);
+    memcpy(u->tenant_id, tenant, UUID_STR_LEN);
     snprintf(u->email, sizeof u->email, "%s", email);
     snprintf(u->password_hash, sizeof u->password_hash, "x");
     u->role = role;
@@ -47,7 +47,7 @@ static int group_setup(void **state)
     snprintf(dir, sizeof dir, "%s/tg-session-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(dir))
         return -1;
-    char url[300], tenant[37];
+    char url[300], tenant[UUID_STR_LEN];
     snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
     if (store_open(url, dir, &st) < 0 || store_tenant_create(st, "T", NULL, tenant) < 0)
         return -1;
@@ -75,14 +75,14 @@ static int group_teardown(void **state)
 static int verify(const char *token)
 {
     struct principal who;
-    char jti[37];
+    char jti[UUID_STR_LEN];
     return session_verify(st, token, &who, jti);
 }
 
 static void test_round_trip(void **state)
 {
     (void)state;
-    char jti[37];
+    char jti[UUID_STR_LEN];
     int64_t exp = 0;
     int64_t now = time_now();
     char *tok = session_issue(st, &user, jti, &exp);
@@ -92,7 +92,7 @@ static void test_round_trip(void **state)
     assert_true(exp >= now + SESSION_TTL_S && exp <= time_now() + SESSION_TTL_S);
 
     struct principal who;
-    char got[37];
+    char got[UUID_STR_LEN];
     memset(&who, 0xa5, sizeof who);
     assert_int_equal(session_verify(st, tok, &who, got), 0);
     assert_string_equal(got, jti);
@@ -104,7 +104,7 @@ static void test_round_trip(void **state)
     assert_int_equal(session_verify(st, tok, &who, got), 0);
 
     /* Two tokens of one user are two sessions. */
-    char jti2[37];
+    char jti2[UUID_STR_LEN];
     char *tok2 = session_issue(st, &user, jti2, NULL);
     assert_string_not_equal(jti, jti2);
     assert_string_not_equal(tok, tok2);
@@ -144,7 +144,7 @@ static void test_tampered(void **state)
  * platform's own session key). Returns owned.
  */
 static char *forge(jwt_alg_t alg, const unsigned char *key, size_t keylen, const char *iss,
-                   int64_t exp, bool new_session, char ret_jti[37])
+                   int64_t exp, bool new_session, char ret_jti[UUID_STR_LEN])
 {
     unsigned char own[32];
     if (!key && alg != JWT_ALG_NONE) {
@@ -152,7 +152,7 @@ static char *forge(jwt_alg_t alg, const unsigned char *key, size_t keylen, const
         key = own;
         keylen = sizeof own;
     }
-    char jti[37];
+    char jti[UUID_STR_LEN];
     uuid_v7(jti);
     if (new_session)
         assert_int_equal(store_session_insert(st, jti, user.id, time_now() + 3600), 0);
@@ -172,7 +172,7 @@ static char *forge(jwt_alg_t alg, const unsigned char *key, size_t keylen, const
     assert_non_null(tok);
     jwt_free(jwt);
     if (ret_jti)
-        memcpy(ret_jti, jti, 37);
+        memcpy(ret_jti, jti, UUID_STR_LEN);
     return tok; /* libjwt 1.x: the string is free()d */
 }
 
@@ -212,7 +212,7 @@ static void test_alg_none_and_others(void **state)
     free(tok);
 
     /* Hand-made: {"alg":"none","typ":"JWT"} with an honest payload and no signature. */
-    char good_jti[37];
+    char good_jti[UUID_STR_LEN];
     char *good = forge(JWT_ALG_HS256, NULL, 0, "tikgate", time_now() + 600, true, good_jti);
     char *payload = strchr(good, '.') + 1;
     *strchr(payload, '.') = '\0';
@@ -250,7 +250,7 @@ static void test_claims(void **state)
 static void test_revoked(void **state)
 {
     (void)state;
-    char jti[37];
+    char jti[UUID_STR_LEN];
     char *tok = session_issue(st, &user, jti, NULL);
     assert_int_equal(verify(tok), 0);
     assert_int_equal(store_session_revoke(st, jti), 0);

@@ -199,7 +199,7 @@ static void run_until_done(struct fx *f, int max_attempts, const char *job_id, s
  * A site on 127.0.0.1 with four credentials (one from the site's creation, three
  * rotations): ret_creds[0] oldest .. [3] newest.
  */
-static void site_with_four_credentials(struct fx *f, char ret_site[37],
+static void site_with_four_credentials(struct fx *f, char ret_site[UUID_STR_LEN],
                                        struct credential ret_creds[4])
 {
     fx_site(f, NULL, "127.0.0.1", true, ret_site, &ret_creds[0]);
@@ -230,7 +230,7 @@ static void set_api_port(struct fx *f, uint16_t port)
 static void push_once(struct fx *f, int accepted, struct fake *fk, struct credential creds[4],
                       struct job *ret)
 {
-    char site[37], job[37];
+    char site[UUID_STR_LEN], job[UUID_STR_LEN];
     site_with_four_credentials(f, site, creds);
     fake_start(fk, creds[accepted].password);
     set_api_port(f, fk->port);

@@ -57,7 +57,7 @@ static struct jobs_grant_env env_of(struct fx *f, struct hooks *h)
 static void request_access(struct grant *g, const char *site)
 {
     memset(g, 0, sizeof *g);
-    memcpy(g->site_id, site, 37);
+    memcpy(g->site_id, site, UUID_STR_LEN);
     g->kind = GRANT_ACCESS;
     g->entry_point = xstrdup("edge.test");
     snprintf(g->access_type, sizeof g->access_type, "ssh");
@@ -88,7 +88,7 @@ static void test_setup_access(void **state)
     struct fx *f = *state;
     struct hooks h = {0};
     struct jobs_grant_env env = env_of(f, &h);
-    char site[37];
+    char site[UUID_STR_LEN];
     fx_site(f, NULL, "10.99.0.2", true, site, NULL);
     struct grant g;
     request_access(&g, site);
@@ -140,7 +140,7 @@ static void test_setup_forward_and_full_range(void **state)
     struct fx *f = *state;
     struct hooks h = {0};
     struct jobs_grant_env env = env_of(f, &h);
-    char site[37];
+    char site[UUID_STR_LEN];
     fx_site(f, NULL, "10.99.0.2", true, site, NULL);
     struct grant a, b, c;
     request_forward(&a, site);
@@ -173,7 +173,7 @@ static void test_teardown(void **state)
     struct fx *f = *state;
     struct hooks h = {0};
     struct jobs_grant_env env = env_of(f, &h);
-    char site[37];
+    char site[UUID_STR_LEN];
     fx_site(f, NULL, "10.99.0.2", true, site, NULL);
     struct grant g;
     request_access(&g, site);
@@ -229,7 +229,7 @@ static void test_teardown(void **state)
 static void test_enqueue_spec(void **state)
 {
     struct fx *f = *state;
-    char site[37], id[37], again[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN], again[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, site, NULL);
     struct job_spec spec = {.site_id = site,
                             .kind = JOB_KIND_SCRIPT,

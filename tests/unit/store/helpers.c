@@ -63,14 +63,14 @@ int fx_teardown(void **state)
 }
 
 void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopted,
-             char ret_id[37], struct credential *ret_cred)
+             char ret_id[UUID_STR_LEN], struct credential *ret_cred)
 {
     struct site s;
     memset(&s, 0, sizeof s);
     uuid_v7(s.id);
-    memcpy(s.tenant_id, f->tenant, 37);
+    memcpy(s.tenant_id, f->tenant, UUID_STR_LEN);
     s.name = xstrdup("site");
-    memcpy(s.policy_id, policy_id ? policy_id : f->policy, 37);
+    memcpy(s.policy_id, policy_id ? policy_id : f->policy, UUID_STR_LEN);
     s.tunnel_address = tunnel ? xstrdup(tunnel) : NULL;
     s.status = SITE_PENDING_ONBOARDING;
     rand_base62(s.bootstrap_token, SITE_TOKEN_LEN);
@@ -84,19 +84,19 @@ void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopt
         assert_int_equal(store_site_adopt(f->s, s.id, &(struct store_adoption){"k=v", "r1", "hAP", "X1", "7.15", NULL, dev}),
                          0);
     }
-    memcpy(ret_id, s.id, 37);
+    memcpy(ret_id, s.id, UUID_STR_LEN);
     if (ret_cred)
         *ret_cred = c;
     site_release(&s);
 }
 
 void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack,
-            const char *payload, const char *idem, char ret_id[37])
+            const char *payload, const char *idem, char ret_id[UUID_STR_LEN])
 {
     struct job j;
     memset(&j, 0, sizeof j);
     uuid_v7(j.id);
-    memcpy(j.site_id, site_id, 37);
+    memcpy(j.site_id, site_id, UUID_STR_LEN);
     rand_base62(j.token, JOB_TOKEN_LEN);
     j.kind = JOB_KIND_POLICY;
     j.description = xstrdup("Apply policy");
@@ -107,7 +107,7 @@ void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack,
     j.created_by = xstrdup("test");
     j.idempotency_key = idem ? xstrdup(idem) : NULL;
     assert_int_equal(store_job_insert(f->s, &j), 0);
-    memcpy(ret_id, j.id, 37);
+    memcpy(ret_id, j.id, UUID_STR_LEN);
     job_release(&j);
 }
 

@@ -27,7 +27,7 @@ static void make_grant(struct grant *g, const char *site, const char *entry, int
 {
     memset(g, 0, sizeof *g);
     uuid_v7(g->id);
-    memcpy(g->site_id, site, 37);
+    memcpy(g->site_id, site, UUID_STR_LEN);
     g->kind = GRANT_ACCESS;
     g->entry_point = xstrdup(entry);
     grant_generate_credential(g->username);
@@ -49,7 +49,7 @@ static int insert(struct fx *f, struct grant *g, const char *site, const char *e
 static void test_ports_in_tiny_range(void **state)
 {
     struct fx *f = *state;
-    char site[37];
+    char site[UUID_STR_LEN];
     fx_site(f, NULL, "10.99.0.2", true, site, NULL);
     int64_t later = time_now_ms() + 3600 * 1000;
     struct grant a, b, c, d, e;
@@ -101,7 +101,7 @@ static void test_ports_in_tiny_range(void **state)
 static void test_password_sealed(void **state)
 {
     struct fx *f = *state;
-    char site[37];
+    char site[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, site, NULL);
     struct grant a;
     assert_int_equal(insert(f, &a, site, "edge-1", time_now_ms() + 60000), 0);
@@ -120,7 +120,7 @@ static void test_password_sealed(void **state)
 static void test_due(void **state)
 {
     struct fx *f = *state;
-    char site[37];
+    char site[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, site, NULL);
     int64_t now = time_now_ms();
     struct grant past, future, gone;
@@ -155,7 +155,7 @@ static void test_due(void **state)
 static void test_update_live_only(void **state)
 {
     struct fx *f = *state;
-    char site[37];
+    char site[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, site, NULL);
     int64_t now = time_now_ms();
     struct grant live, expired;
@@ -194,7 +194,7 @@ static void test_update_live_only(void **state)
 static void test_list_active(void **state)
 {
     struct fx *f = *state;
-    char site[37];
+    char site[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, site, NULL);
     int64_t now = time_now_ms();
     struct grant a, b;
@@ -224,7 +224,7 @@ static void test_list_active(void **state)
 static void test_authorized_at(void **state)
 {
     struct fx *f = *state;
-    char site[37];
+    char site[UUID_STR_LEN];
     fx_site(f, NULL, "10.99.0.2", true, site, NULL);
     int64_t now = time_now_ms();
     struct grant a, got;

@@ -64,7 +64,7 @@ static void claim_push(struct fx *f, const char *want)
 static void test_insert_get_events(void **state)
 {
     struct fx *f = *state;
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, site, NULL);
     fx_job(f, site, true, true, "ensure\t/user\tname\tx\t0\tpassword=Plain-Secret-42\n", NULL, id);
     struct job j;
@@ -81,7 +81,7 @@ static void test_insert_get_events(void **state)
 
     struct job *all = NULL;
     size_t n = 0;
-    char id2[37];
+    char id2[UUID_STR_LEN];
     fx_job(f, site, false, true, NULL, NULL, id2);
     assert_int_equal(store_job_list(f->s, f->tenant, site, NULL, &all, &n), 0);
     assert_int_equal(n, 2);
@@ -89,7 +89,7 @@ static void test_insert_get_events(void **state)
     assert_string_equal(all[1].id, id);
     store_job_array_free(all, n);
 
-    char other[37];
+    char other[UUID_STR_LEN];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     assert_int_equal(store_job_get(f->s, other, site, id, &j), -ENOENT);
     assert_int_equal(store_job_list(f->s, other, site, NULL, &all, &n), -ENOENT);
@@ -98,7 +98,7 @@ static void test_insert_get_events(void **state)
 static void test_claim_pull_order(void **state)
 {
     struct fx *f = *state;
-    char a[37], b[37], j1[37], j2[37], j3[37], k1[37];
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], j1[UUID_STR_LEN], j2[UUID_STR_LEN], j3[UUID_STR_LEN], k1[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_site(f, NULL, NULL, false, b, NULL);
     fx_job(f, a, false, true, NULL, NULL, j1);
@@ -127,11 +127,11 @@ static void test_claim_pull_order(void **state)
 static void test_claim_push(void **state)
 {
     struct fx *f = *state;
-    char a[37], noaddr[37], unadopted[37];
+    char a[UUID_STR_LEN], noaddr[UUID_STR_LEN], unadopted[UUID_STR_LEN];
     fx_site(f, NULL, "10.99.0.2", true, a, NULL);
     fx_site(f, NULL, NULL, true, noaddr, NULL);
     fx_site(f, NULL, "10.99.0.3", false, unadopted, NULL);
-    char n1[37], n2[37], x1[37], x2[37], x3[37];
+    char n1[UUID_STR_LEN], n2[UUID_STR_LEN], x1[UUID_STR_LEN], x2[UUID_STR_LEN], x3[UUID_STR_LEN];
     fx_job(f, noaddr, true, true, NULL, NULL, n1);
     fx_job(f, unadopted, true, true, NULL, NULL, n2);
     fx_job(f, a, false, true, NULL, NULL, x1); /* not express: only pull takes it */
@@ -165,7 +165,7 @@ static void test_claim_push(void **state)
 static void test_router_update(void **state)
 {
     struct fx *f = *state;
-    char a[37], j1[37], j2[37], j3[37];
+    char a[UUID_STR_LEN], j1[UUID_STR_LEN], j2[UUID_STR_LEN], j3[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_job(f, a, false, true, NULL, NULL, j1);
     fx_job(f, a, false, false, NULL, NULL, j2);
@@ -205,7 +205,7 @@ static void test_router_update(void **state)
 static void test_cancel(void **state)
 {
     struct fx *f = *state;
-    char a[37], j1[37], j2[37];
+    char a[UUID_STR_LEN], j1[UUID_STR_LEN], j2[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_job(f, a, false, true, NULL, NULL, j1);
     fx_job(f, a, false, true, NULL, NULL, j2);
@@ -219,9 +219,9 @@ static void test_cancel(void **state)
     claim_pull(f, a, NULL); /* the cancelled job is never handed out */
     assert_int_equal(store_job_cancel(f->s, f->tenant, a, "00000000-0000-7000-8000-000000000000"),
                      -ENOENT);
-    char other[37];
+    char other[UUID_STR_LEN];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
-    char j3[37];
+    char j3[UUID_STR_LEN];
     fx_job(f, a, false, true, NULL, NULL, j3);
     assert_int_equal(store_job_cancel(f->s, other, a, j3), -ENOENT);
     assert_int_equal(status_of(f, j3), JOB_PENDING);
@@ -234,7 +234,7 @@ static void test_cancel(void **state)
 static void test_update_cancel_one_tx(void **state)
 {
     struct fx *f = *state;
-    char a[37], j1[37], j2[37];
+    char a[UUID_STR_LEN], j1[UUID_STR_LEN], j2[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_job(f, a, false, true, NULL, NULL, j1);
     fx_job(f, a, false, true, NULL, NULL, j2);
@@ -268,7 +268,7 @@ static void test_update_cancel_one_tx(void **state)
 static void test_finish_all_or_nothing(void **state)
 {
     struct fx *f = *state;
-    char a[37], j1[37];
+    char a[UUID_STR_LEN], j1[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_job(f, a, false, true, NULL, NULL, j1);
     claim_pull(f, a, j1);
@@ -292,7 +292,7 @@ static void test_finish_all_or_nothing(void **state)
 static void test_requeue(void **state)
 {
     struct fx *f = *state;
-    char a[37], b[37], j1[37], j2[37];
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], j1[UUID_STR_LEN], j2[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_site(f, NULL, "10.99.0.5", true, b, NULL);
     fx_job(f, a, false, true, NULL, NULL, j1);
@@ -328,7 +328,7 @@ static void test_requeue(void **state)
 static void test_idempotency(void **state)
 {
     struct fx *f = *state;
-    char a[37], b[37], j1[37], got[37];
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], j1[UUID_STR_LEN], got[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_site(f, NULL, NULL, false, b, NULL);
     assert_int_equal(store_job_by_idempotency(f->s, a, "key-1", got), -ENOENT);
@@ -338,13 +338,13 @@ static void test_idempotency(void **state)
     assert_int_equal(store_job_by_idempotency(f->s, b, "key-1", got), -ENOENT);
     assert_int_equal(store_job_by_idempotency(f->s, a, "key-2", got), -ENOENT);
     /* The same key on another site is a different job. */
-    char k1[37];
+    char k1[UUID_STR_LEN];
     fx_job(f, b, false, true, NULL, "key-1", k1);
     /* The same key on the same site is refused by the database. */
     struct job j;
     memset(&j, 0, sizeof j);
-    memcpy(j.id, "00000000-0000-7000-8000-0000000000aa", 37);
-    memcpy(j.site_id, a, 37);
+    memcpy(j.id, "00000000-0000-7000-8000-0000000000aa", UUID_STR_LEN);
+    memcpy(j.site_id, a, UUID_STR_LEN);
     memcpy(j.token, "tok0000000", 11);
     char desc[] = "d", payload[] = "", key[] = "key-1";
     j.kind = JOB_KIND_POLICY;

@@ -27,25 +27,25 @@
 
 /* A list under test: fetches one page into ids (at most 16), returns the count or -errno. */
 typedef int (*page_fn)(struct fx *f, const void *arg, const struct store_page *page,
-                       char ids[][37]);
+                       char ids[][UUID_STR_LEN]);
 
 /* Walks fn with pages of limit and checks the concatenation is the whole list, in order. */
 static void walk(struct fx *f, page_fn fn, const void *arg, int limit)
 {
-    char all[16][37], got[16][37], page_ids[16][37];
+    char all[16][UUID_STR_LEN], got[16][UUID_STR_LEN], page_ids[16][UUID_STR_LEN];
     int total = fn(f, arg, NULL, all);
     assert_true(total >= 0);
     int seen = 0;
     struct store_page page = {.limit = limit};
-    char last[37];
+    char last[UUID_STR_LEN];
     for (;;) {
         int n = fn(f, arg, &page, page_ids);
         assert_true(n >= 0 && n <= limit);
         for (int i = 0; i < n; i++)
-            memcpy(got[seen++], page_ids[i], 37);
+            memcpy(got[seen++], page_ids[i], UUID_STR_LEN);
         if (n < limit)
             break;
-        memcpy(last, page_ids[n - 1], 37);
+        memcpy(last, page_ids[n - 1], UUID_STR_LEN);
         page.after_id = last;
     }
     assert_int_equal(seen, total);
@@ -53,7 +53,7 @@ static void walk(struct fx *f, page_fn fn, const void *arg, int limit)
         assert_string_equal(got[i], all[i]);
 }
 
-static int sites_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][37])
+static int sites_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][UUID_STR_LEN])
 {
     const char *tenant = arg ? arg : f->tenant;
     struct site *a = NULL;
@@ -62,7 +62,7 @@ static int sites_page(struct fx *f, const void *arg, const struct store_page *pa
     if (r < 0)
         return r;
     for (size_t i = 0; i < n; i++)
-        memcpy(ids[i], a[i].id, 37);
+        memcpy(ids[i], a[i].id, UUID_STR_LEN);
     store_site_array_free(a, n);
     return (int)n;
 }
@@ -70,10 +70,10 @@ static int sites_page(struct fx *f, const void *arg, const struct store_page *pa
 static void test_sites(void **state)
 {
     struct fx *f = *state;
-    char ids[5][37];
+    char ids[5][UUID_STR_LEN];
     for (int i = 0; i < 5; i++)
         fx_site(f, NULL, NULL, false, ids[i], NULL);
-    char got[16][37];
+    char got[16][UUID_STR_LEN];
     assert_int_equal(sites_page(f, NULL, NULL, got), 5);
     for (int i = 0; i < 5; i++)
         assert_string_equal(got[i], ids[i]); /* oldest first */
@@ -88,7 +88,7 @@ static void test_sites(void **state)
     /* An id that is no site, or another tenant's site, is no cursor. */
     p.after_id = NONE;
     assert_int_equal(sites_page(f, NULL, &p, got), -EINVAL);
-    char other[37];
+    char other[UUID_STR_LEN];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     p.after_id = ids[0];
     assert_int_equal(sites_page(f, other, &p, got), -EINVAL);
@@ -103,7 +103,7 @@ struct site_arg {
     const char *site;
 };
 
-static int jobs_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][37])
+static int jobs_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][UUID_STR_LEN])
 {
     const struct site_arg *a = arg;
     struct job *l = NULL;
@@ -112,7 +112,7 @@ static int jobs_page(struct fx *f, const void *arg, const struct store_page *pag
     if (r < 0)
         return r;
     for (size_t i = 0; i < n; i++)
-        memcpy(ids[i], l[i].id, 37);
+        memcpy(ids[i], l[i].id, UUID_STR_LEN);
     store_job_array_free(l, n);
     return (int)n;
 }
@@ -120,14 +120,14 @@ static int jobs_page(struct fx *f, const void *arg, const struct store_page *pag
 static void test_jobs(void **state)
 {
     struct fx *f = *state;
-    char a[37], b[37], ids[5][37], elsewhere[37];
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], ids[5][UUID_STR_LEN], elsewhere[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_site(f, NULL, NULL, false, b, NULL);
     for (int i = 0; i < 5; i++)
         fx_job(f, a, false, true, NULL, NULL, ids[i]);
     fx_job(f, b, false, true, NULL, NULL, elsewhere);
     struct site_arg arg = {.site = a};
-    char got[16][37];
+    char got[16][UUID_STR_LEN];
     struct store_page p = {.limit = 2};
     assert_int_equal(jobs_page(f, &arg, &p, got), 2);
     assert_string_equal(got[0], ids[4]); /* newest first */
@@ -151,7 +151,7 @@ struct grant_arg {
     bool active;
 };
 
-static int grants_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][37])
+static int grants_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][UUID_STR_LEN])
 {
     const struct grant_arg *a = arg;
     struct grant *l = NULL;
@@ -160,18 +160,18 @@ static int grants_page(struct fx *f, const void *arg, const struct store_page *p
     if (r < 0)
         return r;
     for (size_t i = 0; i < n; i++)
-        memcpy(ids[i], l[i].id, 37);
+        memcpy(ids[i], l[i].id, UUID_STR_LEN);
     store_grant_array_free(l, n);
     return (int)n;
 }
 
 static void insert_grant(struct fx *f, const char *site, enum grant_kind kind, int64_t expires,
-                         char ret_id[37])
+                         char ret_id[UUID_STR_LEN])
 {
     struct grant g;
     memset(&g, 0, sizeof g);
     uuid_v7(g.id);
-    memcpy(g.site_id, site, 37);
+    memcpy(g.site_id, site, UUID_STR_LEN);
     g.kind = kind;
     g.entry_point = xstrdup("e1");
     snprintf(g.access_type, sizeof g.access_type, "winbox");
@@ -181,14 +181,14 @@ static void insert_grant(struct fx *f, const char *site, enum grant_kind kind, i
     g.created_at = time_now();
     g.expires_at_ms = expires;
     assert_int_equal(store_grant_insert(f->s, &g, 43000, 43999), 0);
-    memcpy(ret_id, g.id, 37);
+    memcpy(ret_id, g.id, UUID_STR_LEN);
     grant_release(&g);
 }
 
 static void test_grants(void **state)
 {
     struct fx *f = *state;
-    char site[37], acc[6][37], fwd[37];
+    char site[UUID_STR_LEN], acc[6][UUID_STR_LEN], fwd[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, site, NULL);
     int64_t now = time_now_ms();
     for (int i = 0; i < 6; i++) /* every other one has expired */
@@ -200,7 +200,7 @@ static void test_grants(void **state)
         walk(f, grants_page, &all, limit);
         walk(f, grants_page, &active, limit);
     }
-    char got[16][37];
+    char got[16][UUID_STR_LEN];
     struct store_page p = {.after_id = acc[4], .limit = 10};
     assert_int_equal(grants_page(f, &all, &p, got), 4); /* newest first: 3, 2, 1, 0 */
     assert_string_equal(got[0], acc[3]);
@@ -220,7 +220,7 @@ static void test_grants(void **state)
     assert_int_equal(grants_page(f, &fwds, &p, got), 1);
 }
 
-static int users_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][37])
+static int users_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][UUID_STR_LEN])
 {
     (void)arg;
     struct user *l = NULL;
@@ -229,7 +229,7 @@ static int users_page(struct fx *f, const void *arg, const struct store_page *pa
     if (r < 0)
         return r;
     for (size_t i = 0; i < n; i++)
-        memcpy(ids[i], l[i].id, 37);
+        memcpy(ids[i], l[i].id, UUID_STR_LEN);
     free(l);
     return (int)n;
 }
@@ -240,19 +240,19 @@ static void test_users(void **state)
     /* One second, so the order is created_at then e-mail: z, a, m -> a, m, z. */
     static const char *const emails[] = {"z@example.com", "a@example.com", "M@example.com",
                                          "b@example.com"};
-    char ids[4][37];
+    char ids[4][UUID_STR_LEN];
     for (int i = 0; i < 4; i++) {
         struct user u;
         memset(&u, 0, sizeof u);
         uuid_v7(u.id);
-        memcpy(u.tenant_id, f->tenant, 37);
+        memcpy(u.tenant_id, f->tenant, UUID_STR_LEN);
         snprintf(u.email, sizeof u.email, "%s", emails[i]);
         snprintf(u.password_hash, sizeof u.password_hash, "x");
         u.created_at = u.updated_at = 1700000000;
         assert_int_equal(store_user_insert(f->s, &u), 0);
-        memcpy(ids[i], u.id, 37);
+        memcpy(ids[i], u.id, UUID_STR_LEN);
     }
-    char got[16][37];
+    char got[16][UUID_STR_LEN];
     assert_int_equal(users_page(f, NULL, NULL, got), 4);
     assert_string_equal(got[0], ids[1]); /* a */
     assert_string_equal(got[1], ids[3]); /* b */
@@ -267,7 +267,7 @@ static void test_users(void **state)
     assert_int_equal(users_page(f, NULL, &p, got), -EINVAL);
 }
 
-static int keys_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][37])
+static int keys_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][UUID_STR_LEN])
 {
     (void)arg;
     struct api_key *l = NULL;
@@ -276,13 +276,13 @@ static int keys_page(struct fx *f, const void *arg, const struct store_page *pag
     if (r < 0)
         return r;
     for (size_t i = 0; i < n; i++)
-        memcpy(ids[i], l[i].id, 37);
+        memcpy(ids[i], l[i].id, UUID_STR_LEN);
     store_api_key_array_free(l, n);
     return (int)n;
 }
 
 static int policies_page(struct fx *f, const void *arg, const struct store_page *page,
-                         char ids[][37])
+                         char ids[][UUID_STR_LEN])
 {
     (void)arg;
     struct policy *l = NULL;
@@ -291,7 +291,7 @@ static int policies_page(struct fx *f, const void *arg, const struct store_page 
     if (r < 0)
         return r;
     for (size_t i = 0; i < n; i++)
-        memcpy(ids[i], l[i].id, 37);
+        memcpy(ids[i], l[i].id, UUID_STR_LEN);
     store_policy_array_free(l, n);
     return (int)n;
 }
@@ -299,12 +299,12 @@ static int policies_page(struct fx *f, const void *arg, const struct store_page 
 static void test_keys_and_policies(void **state)
 {
     struct fx *f = *state;
-    char keys[4][37], pols[3][37];
+    char keys[4][UUID_STR_LEN], pols[3][UUID_STR_LEN];
     for (int i = 0; i < 4; i++) {
         struct api_key k;
         memset(&k, 0, sizeof k);
         uuid_v7(k.id);
-        memcpy(k.tenant_id, f->tenant, 37);
+        memcpy(k.tenant_id, f->tenant, UUID_STR_LEN);
         k.name = xasprintf("key %d", i);
         char secret[APIKEY_SECRET_LEN + 1];
         api_key_generate_secret(secret);
@@ -313,19 +313,19 @@ static void test_keys_and_policies(void **state)
         k.scopes = SCOPE_SITE_VIEW;
         k.created_at = time_now();
         assert_int_equal(store_api_key_insert(f->s, &k), 0);
-        memcpy(keys[i], k.id, 37);
+        memcpy(keys[i], k.id, UUID_STR_LEN);
         api_key_release(&k);
     }
     for (int limit = 1; limit <= 5; limit++)
         walk(f, keys_page, NULL, limit);
-    char got[16][37];
+    char got[16][UUID_STR_LEN];
     struct store_page p = {.after_id = keys[1], .limit = 5};
     assert_int_equal(keys_page(f, NULL, &p, got), 2);
     assert_string_equal(got[0], keys[2]);
     p.after_id = f->policy; /* a policy is no key */
     assert_int_equal(keys_page(f, NULL, &p, got), -EINVAL);
 
-    memcpy(pols[0], f->policy, 37); /* the default, created with the tenant */
+    memcpy(pols[0], f->policy, UUID_STR_LEN); /* the default, created with the tenant */
     for (int i = 1; i < 3; i++) {
         struct policy pol;
         assert_int_equal(store_policy_get_default(f->s, f->tenant, &pol), 0);
@@ -336,7 +336,7 @@ static void test_keys_and_policies(void **state)
         pol.slug = xasprintf("p%d-0123456789", i);
         pol.is_default = false;
         assert_int_equal(store_policy_insert(f->s, &pol), 0);
-        memcpy(pols[i], pol.id, 37);
+        memcpy(pols[i], pol.id, UUID_STR_LEN);
         policy_release(&pol);
     }
     for (int limit = 1; limit <= 4; limit++)

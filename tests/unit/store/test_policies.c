@@ -47,7 +47,7 @@ static void make_policy(struct fx *f, const char *name, struct policy *p)
 {
     memset(p, 0, sizeof *p);
     uuid_v7(p->id);
-    memcpy(p->tenant_id, f->tenant, 37);
+    memcpy(p->tenant_id, f->tenant, UUID_STR_LEN);
     p->name = xstrdup(name);
     char slug[64];
     policy_make_slug(name, slug);
@@ -132,7 +132,7 @@ static void test_default_protected(void **state)
 static void test_other_tenant_invisible(void **state)
 {
     struct fx *f = *state;
-    char other[37];
+    char other[UUID_STR_LEN];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     struct policy p;
     assert_int_equal(store_policy_get(f->s, other, f->policy, 0, &p), -ENOENT);
@@ -140,7 +140,7 @@ static void test_other_tenant_invisible(void **state)
     struct policy mine;
     make_policy(f, "Mine", &mine);
     assert_int_equal(store_policy_insert(f->s, &mine), 0);
-    memcpy(mine.tenant_id, other, 37);
+    memcpy(mine.tenant_id, other, UUID_STR_LEN);
     assert_int_equal(store_policy_update(f->s, &mine), -ENOENT);
     assert_int_equal(store_policy_delete(f->s, other, mine.id), -ENOENT);
     policy_release(&mine);
@@ -157,7 +157,7 @@ static void test_sites_follow_policies(void **state)
     struct policy p;
     make_policy(f, "Temp", &p);
     assert_int_equal(store_policy_insert(f->s, &p), 0);
-    char a[37], b[37];
+    char a[UUID_STR_LEN], b[UUID_STR_LEN];
     fx_site(f, p.id, NULL, false, a, NULL);
     fx_site(f, NULL, NULL, false, b, NULL);
 

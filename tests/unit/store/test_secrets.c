@@ -59,7 +59,7 @@ static void insert_grant(struct fx *f, const char *site, struct grant *g)
 {
     memset(g, 0, sizeof *g);
     uuid_v7(g->id);
-    memcpy(g->site_id, site, 37);
+    memcpy(g->site_id, site, UUID_STR_LEN);
     g->kind = GRANT_ACCESS;
     g->entry_point = xstrdup("edge-1");
     grant_generate_credential(g->username);
@@ -90,7 +90,7 @@ static void assert_failed_unsealable(struct fx *f, const char *site, const char 
 static void test_other_master_key(void **state)
 {
     struct fx *f = *state;
-    char a[37], b[37], ja[37], jb[37], jc[37];
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], ja[UUID_STR_LEN], jb[UUID_STR_LEN], jc[UUID_STR_LEN];
     fx_site(f, NULL, "10.99.0.2", true, a, NULL); /* push: adopted, with a tunnel */
     fx_site(f, NULL, NULL, true, b, NULL);        /* pull */
     fx_job(f, a, true, true, NULL, NULL, ja);

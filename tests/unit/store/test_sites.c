@@ -22,7 +22,7 @@
 static void test_site_insert_get(void **state)
 {
     struct fx *f = *state;
-    char id[37];
+    char id[UUID_STR_LEN];
     fx_site(f, NULL, "10.99.0.2", false, id, NULL);
     struct site s;
     assert_int_equal(store_site_get(f->s, f->tenant, id, &s), 0);
@@ -51,7 +51,7 @@ static void test_site_insert_get(void **state)
 static void test_site_wrong_policy_or_tenant(void **state)
 {
     struct fx *f = *state;
-    char other[37];
+    char other[UUID_STR_LEN];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     struct policy op;
     assert_int_equal(store_policy_get_default(f->s, other, &op), 0);
@@ -59,9 +59,9 @@ static void test_site_wrong_policy_or_tenant(void **state)
     struct site s;
     memset(&s, 0, sizeof s);
     uuid_v7(s.id);
-    memcpy(s.tenant_id, f->tenant, 37);
+    memcpy(s.tenant_id, f->tenant, UUID_STR_LEN);
     s.name = xstrdup("x");
-    memcpy(s.policy_id, op.id, 37);
+    memcpy(s.policy_id, op.id, UUID_STR_LEN);
     rand_base62(s.bootstrap_token, SITE_TOKEN_LEN);
     struct credential c;
     credential_generate(&c, s.id);
@@ -71,7 +71,7 @@ static void test_site_wrong_policy_or_tenant(void **state)
     site_release(&s);
     policy_release(&op);
 
-    char id[37];
+    char id[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, id, NULL);
     assert_int_equal(store_site_get(f->s, other, id, &got), -ENOENT);
     assert_int_equal(store_site_delete(f->s, other, id), -ENOENT);
@@ -85,7 +85,7 @@ static void test_site_wrong_policy_or_tenant(void **state)
 static void test_credentials_rotate(void **state)
 {
     struct fx *f = *state;
-    char id[37];
+    char id[UUID_STR_LEN];
     struct credential first;
     fx_site(f, NULL, "10.99.0.3", false, id, &first);
 
@@ -121,7 +121,7 @@ static void test_credentials_rotate(void **state)
     store_credential_array_free(l, n);
 
     /* Another tenant cannot rotate it. */
-    char other[37];
+    char other[UUID_STR_LEN];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     struct credential third;
     credential_generate(&third, id);
@@ -136,7 +136,7 @@ static void test_credentials_rotate(void **state)
 static void test_adopt_and_tokens(void **state)
 {
     struct fx *f = *state;
-    char id[37];
+    char id[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, id, NULL);
     struct site s;
     assert_int_equal(store_site_get(f->s, f->tenant, id, &s), 0);

@@ -46,7 +46,7 @@ static void test_migrations_applied(void **state)
     int tenants = -1;
     assert_int_equal(store_tenant_count(f->s, &tenants), 0);
     assert_int_equal(tenants, 1);
-    char first[37];
+    char first[UUID_STR_LEN];
     assert_int_equal(store_tenant_first(f->s, first), 0);
     assert_string_equal(first, f->tenant);
 }
@@ -74,7 +74,7 @@ static void test_reopen(void **state)
     snprintf(url, sizeof url, "sqlite:%s/t.db", f->dir);
     assert_int_equal(store_open(url, f->dir, &f->s), 0);
     assert_int_equal(store_schema_version(f->s), version);
-    char first[37];
+    char first[UUID_STR_LEN];
     assert_int_equal(store_tenant_first(f->s, first), 0);
     assert_string_equal(first, f->tenant);
     char *open = store_open_text(f->s, sealed);
@@ -155,7 +155,7 @@ static int tenants(struct fx *f)
 static void test_tx_nested_commit(void **state)
 {
     struct fx *f = *state;
-    char id[37];
+    char id[UUID_STR_LEN];
     assert_int_equal(store_tx_begin(f->s), 0);
     assert_int_equal(store_tx_begin(f->s), 0);
     assert_int_equal(store_tenant_create(f->s, "inner", MGMT, id), 0);
@@ -169,7 +169,7 @@ static void test_tx_nested_commit(void **state)
 static void test_tx_inner_rollback(void **state)
 {
     struct fx *f = *state;
-    char id[37];
+    char id[UUID_STR_LEN];
     assert_int_equal(store_tx_begin(f->s), 0);
     assert_int_equal(store_tenant_create(f->s, "a", MGMT, id), 0);
     assert_int_equal(store_tx_begin(f->s), 0);
@@ -193,7 +193,7 @@ static void test_tx_inner_rollback(void **state)
 static void test_tx_outer_rollback(void **state)
 {
     struct fx *f = *state;
-    char id[37];
+    char id[UUID_STR_LEN];
     assert_int_equal(store_tx_begin(f->s), 0);
     assert_int_equal(store_tenant_create(f->s, "a", MGMT, id), 0);
     store_tx_rollback(f->s);
@@ -223,7 +223,7 @@ static void store_round(struct fx *f, int k)
     struct store *s = f->s;
     int n;
     size_t cnt;
-    char name[64], id[37];
+    char name[64], id[UUID_STR_LEN];
     snprintf(name, sizeof name, "round %d", k);
     assert_int_equal(store_tenant_count(s, &n), 0);
     assert_int_equal(store_tenant_first(s, id), 0);
@@ -231,7 +231,7 @@ static void store_round(struct fx *f, int k)
 
     struct api_key key = {0}, gotkey;
     uuid_v7(key.id);
-    memcpy(key.tenant_id, f->tenant, 37);
+    memcpy(key.tenant_id, f->tenant, UUID_STR_LEN);
     key.name = xstrdup(name);
     snprintf(key.prefix, sizeof key.prefix, "tg_%d", k);
     char secret[APIKEY_SECRET_LEN + 1];
@@ -253,7 +253,7 @@ static void store_round(struct fx *f, int k)
     memset(&q, 0, sizeof q);
     policy_init_default(&q, MGMT);
     uuid_v7(q.id);
-    memcpy(q.tenant_id, f->tenant, 37);
+    memcpy(q.tenant_id, f->tenant, UUID_STR_LEN);
     q.is_default = false;
     free(q.name);
     free(q.slug);
@@ -265,12 +265,12 @@ static void store_round(struct fx *f, int k)
     policy_release(&q);
     struct policy *pols;
     assert_int_equal(store_policy_list(s, f->tenant, NULL, &pols, &cnt), 0);
-    memcpy(id, pols[cnt - 1].id, 37);
+    memcpy(id, pols[cnt - 1].id, UUID_STR_LEN);
     store_policy_array_free(pols, cnt);
     assert_int_equal(store_policy_get(s, f->tenant, id, 1, &q), 0);
     policy_release(&q);
 
-    char site[37];
+    char site[UUID_STR_LEN];
     struct credential cred, rot;
     fx_site(f, NULL, "10.99.0.2", true, site, &cred);
     struct strlist ids = {0};
@@ -311,7 +311,7 @@ static void store_round(struct fx *f, int k)
     assert_true(store_site_heartbeat(s, site, time_now()) >= 0);
     assert_int_equal(store_sites_mark_offline(s, 0, &n), 0);
 
-    char j1[37], j2[37], j3[37];
+    char j1[UUID_STR_LEN], j2[UUID_STR_LEN], j3[UUID_STR_LEN];
     struct job j, *jobs;
     int64_t now = time_now_ms();
     fx_job(f, site, true, true, NULL, name, j1);
@@ -342,7 +342,7 @@ static void store_round(struct fx *f, int k)
     struct grant g, got, *grants;
     memset(&g, 0, sizeof g);
     uuid_v7(g.id);
-    memcpy(g.site_id, site, 37);
+    memcpy(g.site_id, site, UUID_STR_LEN);
     g.kind = GRANT_ACCESS;
     g.entry_point = xstrdup("edge-1");
     grant_generate_credential(g.username);
@@ -390,7 +390,7 @@ static void store_round(struct fx *f, int k)
     struct user u, gotu, *users;
     memset(&u, 0, sizeof u);
     uuid_v7(u.id);
-    memcpy(u.tenant_id, f->tenant, 37);
+    memcpy(u.tenant_id, f->tenant, UUID_STR_LEN);
     snprintf(u.email, sizeof u.email, "round%d@example.com", k);
     snprintf(u.password_hash, sizeof u.password_hash, "x");
     u.created_at = u.updated_at = time_now();
@@ -403,7 +403,7 @@ static void store_round(struct fx *f, int k)
     assert_int_equal(store_user_update(s, &u), 0);
     assert_int_equal(store_user_touch_login(s, u.id), 0);
     assert_int_equal(store_user_count(s, &n), 0);
-    char jti[37];
+    char jti[UUID_STR_LEN];
     uuid_v7(jti);
     assert_int_equal(store_session_insert(s, jti, u.id, time_now() + 60), 0);
     assert_int_equal(store_session_check(s, jti, time_now()), 0);

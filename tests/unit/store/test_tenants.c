@@ -76,7 +76,7 @@ static void test_revoked_key_no_longer_authenticates(void **state)
     api_key_hash(secret, h);
 
     /* Another tenant cannot revoke it: its key is indistinguishable from a missing one. */
-    char other[37];
+    char other[UUID_STR_LEN];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     assert_int_equal(store_api_key_revoke(f->s, other, k.id), -ENOENT);
     assert_int_equal(store_api_key_authenticate(f->s, h, &got), 0);
@@ -109,7 +109,7 @@ static void test_tenants(void **state)
     int n = 0;
     assert_int_equal(store_tenant_count(f->s, &n), 0);
     assert_int_equal(n, 1);
-    char other[37], first[37];
+    char other[UUID_STR_LEN], first[UUID_STR_LEN];
     assert_int_equal(store_tenant_create(f->s, "Second", MGMT, other), 0);
     assert_int_equal(store_tenant_count(f->s, &n), 0);
     assert_int_equal(n, 2);

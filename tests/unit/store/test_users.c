@@ -22,7 +22,7 @@ static void make_user(struct fx *f, const char *email, enum user_role role, stru
 {
     memset(u, 0, sizeof *u);
     uuid_v7(u->id);
-    memcpy(u->tenant_id, f->tenant, 37);
+    memcpy(u->tenant_id, f->tenant, UUID_STR_LEN);
     snprintf(u->email, sizeof u->email, "%s", email);
     snprintf(u->password_hash, sizeof u->password_hash, "%s", FAKE_HASH);
     u->role = role;
@@ -47,7 +47,7 @@ static void test_user_crud(void **state)
 
     assert_int_equal(store_user_get(f->s, NULL, a.id, &got), 0);
     assert_int_equal(store_user_get(f->s, f->tenant, a.id, &got), 0);
-    char other[37];
+    char other[UUID_STR_LEN];
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     assert_int_equal(store_user_get(f->s, other, a.id, &got), -ENOENT);
     assert_int_equal(store_user_delete(f->s, other, a.id), -ENOENT);
@@ -86,7 +86,7 @@ static void test_sessions(void **state)
     assert_int_equal(store_user_insert(f->s, &u), 0);
     assert_int_equal(store_user_insert(f->s, &v), 0);
     int64_t now = time_now();
-    char s1[37], s2[37], s3[37], s4[37], s5[37];
+    char s1[UUID_STR_LEN], s2[UUID_STR_LEN], s3[UUID_STR_LEN], s4[UUID_STR_LEN], s5[UUID_STR_LEN];
     uuid_v7(s1);
     uuid_v7(s2);
     uuid_v7(s3);

@@ -47,7 +47,7 @@ static void test_assign(void **state)
     struct fx *f = *state;
     uint32_t first, last;
     assert_int_equal(tunnel_pool_parse("100.64.0.0/29", &first, &last), 0); /* .1 - .6 */
-    char a[37], b[37], c[37], ext[37], addr[16];
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], c[UUID_STR_LEN], ext[UUID_STR_LEN], addr[16];
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_site(f, NULL, NULL, false, b, NULL);
     fx_site(f, NULL, "100.64.0.3", false, ext, NULL); /* an external site typed .3 */
@@ -69,7 +69,7 @@ static void test_assign(void **state)
     site_release(&s);
     assert_int_equal(store_site_tunnel_assign(f->s, c, KEY_A, first + 1, last, addr), 0);
     assert_string_equal(addr, "100.64.0.5");
-    char d[37], e[37];
+    char d[UUID_STR_LEN], e[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, d, NULL);
     fx_site(f, NULL, NULL, false, e, NULL);
     assert_int_equal(store_site_tunnel_assign(f->s, d, "d", first + 1, last, addr), 0);
@@ -112,7 +112,7 @@ static void test_push_waits_for_the_tunnel(void **state)
 {
     struct fx *f = *state;
     uint32_t first, last;
-    char site[37], job_id[37], addr[16];
+    char site[UUID_STR_LEN], job_id[UUID_STR_LEN], addr[16];
     assert_int_equal(tunnel_pool_parse("100.64.0.0/10", &first, &last), 0);
     fx_site(f, NULL, NULL, true, site, NULL);
     assert_int_equal(store_site_tunnel_assign(f->s, site, KEY_A, first + 1, last, addr), 0);
