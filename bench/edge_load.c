@@ -234,8 +234,7 @@ int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
     if (argc == 4 && strcmp(argv[1], "server") == 0)
-        return server(strcmp(argv[2], "sink") != 0, strcmp(argv[2], "once") == 0,
-                      argv[3]);
+        return server(strcmp(argv[2], "sink") != 0, strcmp(argv[2], "once") == 0, argv[3]);
     if (argc == 4 && strcmp(argv[1], "stream") == 0)
         return stream(argv[2], atof(argv[3]));
     if (argc == 5 && strcmp(argv[1], "cps") == 0)

@@ -5,14 +5,13 @@
  * answer (policy_to_json) parses again as a body, and gives the same answer (the canonical
  * form is a fixed point).
  */
+#include "api_int.h"
+
+#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
-
-#include "api_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

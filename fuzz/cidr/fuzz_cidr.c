@@ -4,14 +4,14 @@
  * bits clear, its canonical form fits CIDR_STR_LEN, parses back to the same value under
  * CIDR_STRICT and formats to itself (idempotent), and the network contains its own address.
  */
+#include "cidr.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-
-#include "cidr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

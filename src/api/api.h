@@ -9,28 +9,28 @@
 #ifndef TG_API_H
 #define TG_API_H
 
-#include <stdbool.h>
-#include <stddef.h>
-
 #include "http.h"
 #include "store.h"
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct api_config {
-    const char *public_url;       /* base URL routers and operators reach us at */
-    const char *mgmt_networks;    /* TIKGATE_MANAGEMENT_NETWORKS, comma-separated CIDRs */
-    const char *openapi_path;     /* file served at /openapi.yaml */
-    const char *errors_doc_path;  /* file served at /docs/errors */
-    const char *web_dir;          /* the portal's static files (index.html, assets/) */
+    const char *public_url;      /* base URL routers and operators reach us at */
+    const char *mgmt_networks;   /* TIKGATE_MANAGEMENT_NETWORKS, comma-separated CIDRs */
+    const char *openapi_path;    /* file served at /openapi.yaml */
+    const char *errors_doc_path; /* file served at /docs/errors */
+    const char *web_dir;         /* the portal's static files (index.html, assets/) */
     size_t max_body;
-    int poll_interval_s;          /* routers' heartbeat interval (the scheduler they install) */
-    int pull_lease_s;             /* a pulled job not started within this goes back (0: 600) */
+    int poll_interval_s; /* routers' heartbeat interval (the scheduler they install) */
+    int pull_lease_s;    /* a pulled job not started within this goes back (0: 600) */
     /* Called after jobs were queued (wakes the dispatcher). May be NULL. */
     void (*jobs_queued)(void *ctx);
     void *jobs_ctx;
     /* Transient grants */
-    const char *entry_point;       /* host name users connect to (TIKGATE_ENTRY_POINT) */
+    const char *entry_point;        /* host name users connect to (TIKGATE_ENTRY_POINT) */
     int edge_port_lo, edge_port_hi; /* TIKGATE_EDGE_PORTS */
-    bool allow_private_sources;    /* TIKGATE_ALLOW_PRIVATE_SOURCES: labs and tests */
+    bool allow_private_sources;     /* TIKGATE_ALLOW_PRIVATE_SOURCES: labs and tests */
     /* Called after a grant was created, changed or revoked (reconciles the edge). May be NULL. */
     void (*grants_changed)(void *ctx);
     void *grants_ctx;

@@ -4,18 +4,18 @@
 #ifndef TG_API_INT_H
 #define TG_API_INT_H
 
-#include <jansson.h>
-
 #include "api.h"
 #include "auth.h"
 #include "error.h"
 #include "job.h"
 #include "plan.h"
 #include "policy.h"
+#include "rand.h" /* UUID_STR_LEN */
 #include "site.h"
 #include "store.h"
 #include "user.h"
-#include "rand.h" /* UUID_STR_LEN */
+
+#include <jansson.h>
 
 /* Everything one request's handler needs. */
 struct api_call {
@@ -24,17 +24,17 @@ struct api_call {
     struct http_response *res;
     struct http_match match;
     struct principal who;
-    json_t *body; /* parsed JSON body or NULL; owned by the dispatcher */
+    json_t *body;                   /* parsed JSON body or NULL; owned by the dispatcher */
     char session_jti[UUID_STR_LEN]; /* set when authenticated by a portal session, else "" */
 };
 
 typedef void (*api_handler_fn)(struct api_call *call);
 
 /* Route flags (struct http_route.flags): required scopes in the low bits plus these. */
-#define ROUTE_PUBLIC (1u << 30)    /* no authentication */
-#define ROUTE_BODY (1u << 29)      /* a JSON object body is required */
-#define ROUTE_BODY_OPT (1u << 28)  /* a JSON object body is allowed (empty is fine) */
-#define ROUTE_RAW (1u << 27)       /* any body, any content type, not parsed (device routes) */
+#define ROUTE_PUBLIC (1u << 30)   /* no authentication */
+#define ROUTE_BODY (1u << 29)     /* a JSON object body is required */
+#define ROUTE_BODY_OPT (1u << 28) /* a JSON object body is allowed (empty is fine) */
+#define ROUTE_RAW (1u << 27)      /* any body, any content type, not parsed (device routes) */
 #define ROUTE_SCOPES(f) ((f) & ((1u << 27) - 1))
 
 /* Path parameter i of the matched route. */
@@ -62,8 +62,7 @@ json_t *json_str_or_null(const char *s);
  */
 int body_string(const json_t *obj, const char *key, const char *param, const char **ret,
                 struct tg_err *err);
-int body_bool(const json_t *obj, const char *key, const char *param, bool *ret,
-              struct tg_err *err);
+int body_bool(const json_t *obj, const char *key, const char *param, bool *ret, struct tg_err *err);
 int body_int(const json_t *obj, const char *key, const char *param, long long *ret,
              struct tg_err *err);
 /* Array of strings (null counts as absent); appended to out. */

@@ -6,22 +6,21 @@
  * docs/internals/script-subset.md, and authenticate by the site's bootstrap
  * token, its device token, or a per-job HMAC signature - never by API key.
  */
-#include <ctype.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <sodium.h>
-
 #include "alloc.h"
-#include "log.h"
-#include "netaddr.h"
 #include "api_int.h"
 #include "device_script.h"
+#include "log.h"
+#include "netaddr.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define FACTS_MAX 8192
 /* The interface a router reaches tikgate through (its address is the site's tunnel address;
@@ -73,14 +72,15 @@ static bool site_gets_managed_tunnel(const struct api *api, const struct site *s
  */
 static void render_board_facts(struct buf *b)
 {
-    buf_append_str(b, ":local model [/system resource get board-name]\n"
-                      ":local serial \"\"\n"
-                      ":do {\n"
-                      ":local tgModel [:parse \":return [/system routerboard get model]\"]\n"
-                      ":local tgSerial [:parse \":return [/system routerboard get serial-number]\"]\n"
-                      ":set model [$tgModel]\n"
-                      ":set serial [$tgSerial]\n"
-                      "} on-error={ :log info \"tikgate: no /system routerboard (CHR or x86)\" }\n");
+    buf_append_str(b,
+                   ":local model [/system resource get board-name]\n"
+                   ":local serial \"\"\n"
+                   ":do {\n"
+                   ":local tgModel [:parse \":return [/system routerboard get model]\"]\n"
+                   ":local tgSerial [:parse \":return [/system routerboard get serial-number]\"]\n"
+                   ":set model [$tgModel]\n"
+                   ":set serial [$tgSerial]\n"
+                   "} on-error={ :log info \"tikgate: no /system routerboard (CHR or x86)\" }\n");
 }
 
 /*
@@ -91,25 +91,28 @@ static void render_board_facts(struct buf *b)
  */
 static void render_bootstrap_vpn(struct api *api, const char *token, struct buf *b)
 {
-    buf_printf(b, ":log info \"tikgate: bootstrap (the management VPN needs RouterOS %s or later "
-                  "with WireGuard)\"\n", TUNNEL_MIN_ROS);
-    buf_printf(b, ":do { /interface wireguard add name=\"%s\" comment=\"%s\" } on-error={ "
-                  ":log info \"tikgate: reusing interface %s\" }\n",
+    buf_printf(b,
+               ":log info \"tikgate: bootstrap (the management VPN needs RouterOS %s or later "
+               "with WireGuard)\"\n",
+               TUNNEL_MIN_ROS);
+    buf_printf(b,
+               ":do { /interface wireguard add name=\"%s\" comment=\"%s\" } on-error={ "
+               ":log info \"tikgate: reusing interface %s\" }\n",
                TUNNEL_ROUTER_IF, TUNNEL_TAG, TUNNEL_ROUTER_IF);
     buf_printf(b, ":local wgkey [/interface wireguard get [find name=\"%s\"] public-key]\n",
                TUNNEL_ROUTER_IF);
     render_board_facts(b);
-    buf_append_str(b,
-                   ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
-                   "$model . \";serial-number=\" . $serial . \";version=\" . "
-                   "[/system resource get version] . \";board-name=\" . "
-                   "[/system resource get board-name] . \";wg-public-key=\" . $wgkey)\n");
+    buf_append_str(b, ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
+                      "$model . \";serial-number=\" . $serial . \";version=\" . "
+                      "[/system resource get version] . \";board-name=\" . "
+                      "[/system resource get board-name] . \";wg-public-key=\" . $wgkey)\n");
     char *url = xasprintf("%s/adopt/%s", api->cfg.public_url, token);
     buf_append_str(b, ":do { ");
     device_render_fetch(b, url);
-    buf_printf(b, " http-method=post http-data=$facts dst-path=\"tikgate-adopt.rsc\" } "
-                  "on-error={ :log error \"tikgate: adoption refused (RouterOS %s or later is "
-                  "required; the reason is on the site's page)\" }\n",
+    buf_printf(b,
+               " http-method=post http-data=$facts dst-path=\"tikgate-adopt.rsc\" } "
+               "on-error={ :log error \"tikgate: adoption refused (RouterOS %s or later is "
+               "required; the reason is on the site's page)\" }\n",
                TUNNEL_MIN_ROS);
     buf_append_str(b, "/import file-name=\"tikgate-adopt.rsc\"\n");
     free(url);
@@ -124,16 +127,19 @@ static void render_tunnel(const struct api *api, const char *edge_pub, const cha
                           const char *site_ip, struct buf *b)
 {
     buf_printf(b, "/interface wireguard peers remove [find comment=\"%s:edge\"]\n", TUNNEL_TAG);
-    buf_printf(b, "/interface wireguard peers add interface=\"%s\" public-key=\"%s\" "
-                  "endpoint-address=",
+    buf_printf(b,
+               "/interface wireguard peers add interface=\"%s\" public-key=\"%s\" "
+               "endpoint-address=",
                TUNNEL_ROUTER_IF, edge_pub);
     job_script_quote(b, api->cfg.entry_point);
-    buf_printf(b, " endpoint-port=%u allowed-address=\"%s/32\" persistent-keepalive=25s "
-                  "comment=\"%s:edge\"\n",
+    buf_printf(b,
+               " endpoint-port=%u allowed-address=\"%s/32\" persistent-keepalive=25s "
+               "comment=\"%s:edge\"\n",
                api->cfg.wg_port, edge_ip, TUNNEL_TAG);
     buf_printf(b, "/ip address remove [find comment=\"%s:address\"]\n", TUNNEL_TAG);
-    buf_printf(b, "/ip address add address=\"%s/32\" network=\"%s\" interface=\"%s\" "
-                  "comment=\"%s:address\"\n",
+    buf_printf(b,
+               "/ip address add address=\"%s/32\" network=\"%s\" interface=\"%s\" "
+               "comment=\"%s:address\"\n",
                site_ip, edge_ip, TUNNEL_ROUTER_IF, TUNNEL_TAG);
 }
 
@@ -141,8 +147,9 @@ static void render_tunnel(const struct api *api, const char *edge_pub, const cha
 static void render_tunnel_filter(const char *edge_ip, struct buf *b)
 {
     buf_printf(b, "/ip firewall filter remove [find comment=\"%s:input\"]\n", TUNNEL_TAG);
-    buf_printf(b, "/ip firewall filter add chain=input in-interface=\"%s\" src-address=\"%s\" "
-                  "action=accept comment=\"%s:input\" place-before=0\n",
+    buf_printf(b,
+               "/ip firewall filter add chain=input in-interface=\"%s\" src-address=\"%s\" "
+               "action=accept comment=\"%s:input\" place-before=0\n",
                TUNNEL_ROUTER_IF, edge_ip, TUNNEL_TAG);
 }
 
@@ -168,15 +175,14 @@ void h_device_bootstrap(struct api_call *call)
      * TIKGATE_MGMT_IFACE; without one the adoption is refused with that reason
      * (docs/decisions.md). */
     render_board_facts(&b);
-    buf_append_str(&b,
-                   ":local tunnel \"\"\n"
-                   ":do { :set tunnel [/ip address get [find interface=\"" TIKGATE_MGMT_IFACE
-                   "\"] address] } on-error={ :log warning \"tikgate: no single address on "
-                   "interface " TIKGATE_MGMT_IFACE "\" }\n"
-                   ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
-                   "$model . \";serial-number=\" . $serial . \";version=\" . "
-                   "[/system resource get version] . \";board-name=\" . "
-                   "[/system resource get board-name] . \";tunnel-address=\" . $tunnel)\n");
+    buf_append_str(&b, ":local tunnel \"\"\n"
+                       ":do { :set tunnel [/ip address get [find interface=\"" TIKGATE_MGMT_IFACE
+                       "\"] address] } on-error={ :log warning \"tikgate: no single address on "
+                       "interface " TIKGATE_MGMT_IFACE "\" }\n"
+                       ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
+                       "$model . \";serial-number=\" . $serial . \";version=\" . "
+                       "[/system resource get version] . \";board-name=\" . "
+                       "[/system resource get board-name] . \";tunnel-address=\" . $tunnel)\n");
     char *url = xasprintf("%s/adopt/%s", call->api->cfg.public_url, token);
     device_render_fetch(&b, url);
     buf_append_str(&b, " http-method=post http-data=$facts dst-path=\"tikgate-adopt.rsc\"\n");
@@ -315,9 +321,10 @@ static void render_scheduler(struct api *api, const char *device_token, const ch
     buf_append_str(&ev, " http-data=\"import-failed\" output=none }; "
                         "/file remove [find name=\"tikgate-job.rsc\"]");
     buf_append_str(b, "/system scheduler remove [find name=\"tikgate-poll\"]\n");
-    buf_printf(b, "/system scheduler add name=\"tikgate-poll\" interval=%ds start-time=startup "
-                  "policy=\"" TIKGATE_POLL_POLICY "\" "
-                  "comment=\"tikgate:poll\" on-event=",
+    buf_printf(b,
+               "/system scheduler add name=\"tikgate-poll\" interval=%ds start-time=startup "
+               "policy=\"" TIKGATE_POLL_POLICY "\" "
+               "comment=\"tikgate:poll\" on-event=",
                api->cfg.poll_interval_s);
     job_script_quote(b, ev.data);
     buf_append_str(b, "\n");
@@ -351,7 +358,8 @@ static int check_tunnel_facts(struct api_call *call, const struct facts *f, uint
     if (!f->wg_key || !tunnel_key_valid(f->wg_key)) {
         api_fail(call, TG_ERR_INVALID_REQUEST, 400, "invalid_wireguard_key", "wg-public-key",
                  "The router sent no valid WireGuard public key (44 characters of base64) for "
-                 "interface %s.", TUNNEL_ROUTER_IF);
+                 "interface %s.",
+                 TUNNEL_ROUTER_IF);
         return -EINVAL;
     }
     if (tunnel_pool_parse(call->api->cfg.tunnel_pool, ret_first, ret_last) < 0 ||
@@ -436,8 +444,9 @@ void h_device_adopt(struct api_call *call)
     if (!managed && !f.tunnel) {
         /* An external site: no hidden dependency on tikgate-mgmt; the router is told why, in
          * its log, and nothing is adopted (docs/decisions.md). */
-        log_warn("device", "site %s: adoption refused: the router has no interface named "
-                           TIKGATE_MGMT_IFACE " with an address (facts: identity %s)",
+        log_warn("device",
+                 "site %s: adoption refused: the router has no interface named " TIKGATE_MGMT_IFACE
+                 " with an address (facts: identity %s)",
                  s.id, f.identity ? f.identity : "?");
         struct buf b;
         buf_init(&b, 1024);
@@ -496,7 +505,8 @@ void h_device_adopt(struct api_call *call)
     if (r == -EEXIST && managed) {
         api_fail(call, TG_ERR_CONFLICT, 409, "wireguard_key_in_use", "wg-public-key",
                  "Another site's router has this WireGuard key: create a new key on the router "
-                 "(remove interface %s) and run the bootstrap again.", TUNNEL_ROUTER_IF);
+                 "(remove interface %s) and run the bootstrap again.",
+                 TUNNEL_ROUTER_IF);
         goto out;
     }
     if (r == -EADDRNOTAVAIL) {
@@ -531,7 +541,10 @@ void h_device_adopt(struct api_call *call)
     sodium_memzero(b.data, b.len);
     buf_release(&b);
     log_info("device", "site %s adopted (identity %s, tunnel %s%s)", s.id,
-             f.identity ? f.identity : "?", managed ? tunnel_ip : f.tunnel ? f.tunnel : "?",
+             f.identity ? f.identity : "?",
+             managed    ? tunnel_ip
+             : f.tunnel ? f.tunnel
+                        : "?",
              managed ? ", managed" : "");
 out:
     sodium_memzero(device_token, sizeof device_token);
@@ -606,8 +619,7 @@ void h_device_poll(struct api_call *call)
     if (call->req->body && !strcmp(call->req->body, "import-failed")) {
         /* the poll scheduler's on-error: RouterOS refused the job it fetched (7.16+) */
         if (store_job_pull_refused(call->api->store, s.id) == 0)
-            log_warn("device", "site %s: the router refused its job script (syntax error)",
-                     s.id);
+            log_warn("device", "site %s: the router refused its job script (syntax error)", s.id);
         buf_append_str(&b, "# tikgate: noted\n");
         send_script(call, 200, &b);
         buf_release(&b);
@@ -616,13 +628,15 @@ void h_device_poll(struct api_call *call)
     }
     struct job j;
     int r;
-    int64_t lease_ms = (int64_t)(call->api->cfg.pull_lease_s > 0 ? call->api->cfg.pull_lease_s
-                                                                  : 600) * 1000;
+    int64_t lease_ms =
+        (int64_t)(call->api->cfg.pull_lease_s > 0 ? call->api->cfg.pull_lease_s : 600) * 1000;
     /* -EBADMSG: the store failed that job with the reason; the next claim takes another. */
     while ((r = store_job_claim_pull(call->api->store, s.id, time_now_ms(),
                                      time_now_ms() + lease_ms, &j)) == -EBADMSG)
-        log_warn("device", "site %s: a job failed: its payload cannot be unsealed (wrong master "
-                           "key or corrupted data)", s.id);
+        log_warn("device",
+                 "site %s: a job failed: its payload cannot be unsealed (wrong master "
+                 "key or corrupted data)",
+                 s.id);
     if (r < 0) {
         buf_append_str(&b, "# tikgate: nothing to do\n");
         send_script(call, 200, &b);
@@ -691,8 +705,7 @@ void h_device_job_update(struct api_call *call)
     }
     int r = store_job_router_update(call->api->store, id, rs);
     if (r == -EBUSY) {
-        api_fail(call, TG_ERR_CONFLICT, 409, "job_finished", NULL,
-                 "The job has already finished.");
+        api_fail(call, TG_ERR_CONFLICT, 409, "job_finished", NULL, "The job has already finished.");
         return;
     }
     if (r < 0) {

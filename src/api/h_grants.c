@@ -7,16 +7,16 @@
  * jobs_grant_setup() and jobs_grant_teardown() (jobs/grants.c): revoking
  * takes the path the scheduler takes at expiry.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "grants.h"
 #include "store.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 void api_grants_changed(struct api *api)
 {
@@ -36,8 +36,8 @@ static void list(struct api_call *call, enum grant_kind kind)
         return;
     struct grant *a = NULL;
     size_t n = 0;
-    int r = store_grant_list(call->api->store, call->who.tenant_id, site, kind, only, &page, &a,
-                             &n);
+    int r =
+        store_grant_list(call->api->store, call->who.tenant_id, site, kind, only, &page, &a, &n);
     if (r < 0) {
         api_fail_list(call, r, "site");
         return;
@@ -56,8 +56,7 @@ static void send_grant(struct api_call *call, enum grant_kind kind, const char *
     struct grant g;
     int r = store_grant_get(call->api->store, call->who.tenant_id, site, kind, id, &g);
     if (r < 0) {
-        api_fail_store(call, r, kind == GRANT_ACCESS ? "transient access" :
-                                                       "transient forward");
+        api_fail_store(call, r, kind == GRANT_ACCESS ? "transient access" : "transient forward");
         return;
     }
     api_send_json(call, status, grant_to_json(&g, time_now_ms()));
@@ -95,8 +94,8 @@ static int read_rate_limit(const json_t *body, struct grant_request *req, struct
 static int read_common(struct api_call *call, struct grant_request *req, const char *source_key,
                        struct tg_err *err)
 {
-    int r = body_int(call->body, "expire_after_minutes", "expire_after_minutes", &req->minutes,
-                     err);
+    int r =
+        body_int(call->body, "expire_after_minutes", "expire_after_minutes", &req->minutes, err);
     if (r < 0)
         return r;
     req->has_minutes = r == 0;
@@ -343,13 +342,43 @@ static void connections(struct api_call *call, enum grant_kind kind)
     api_send_json(call, 200, arr);
 }
 
-void h_access_list(struct api_call *call) { list(call, GRANT_ACCESS); }
-void h_access_get(struct api_call *call) { get(call, GRANT_ACCESS); }
-void h_access_patch(struct api_call *call) { patch(call, GRANT_ACCESS); }
-void h_access_revoke(struct api_call *call) { revoke(call, GRANT_ACCESS); }
-void h_access_connections(struct api_call *call) { connections(call, GRANT_ACCESS); }
-void h_forward_list(struct api_call *call) { list(call, GRANT_FORWARD); }
-void h_forward_get(struct api_call *call) { get(call, GRANT_FORWARD); }
-void h_forward_patch(struct api_call *call) { patch(call, GRANT_FORWARD); }
-void h_forward_revoke(struct api_call *call) { revoke(call, GRANT_FORWARD); }
-void h_forward_connections(struct api_call *call) { connections(call, GRANT_FORWARD); }
+void h_access_list(struct api_call *call)
+{
+    list(call, GRANT_ACCESS);
+}
+void h_access_get(struct api_call *call)
+{
+    get(call, GRANT_ACCESS);
+}
+void h_access_patch(struct api_call *call)
+{
+    patch(call, GRANT_ACCESS);
+}
+void h_access_revoke(struct api_call *call)
+{
+    revoke(call, GRANT_ACCESS);
+}
+void h_access_connections(struct api_call *call)
+{
+    connections(call, GRANT_ACCESS);
+}
+void h_forward_list(struct api_call *call)
+{
+    list(call, GRANT_FORWARD);
+}
+void h_forward_get(struct api_call *call)
+{
+    get(call, GRANT_FORWARD);
+}
+void h_forward_patch(struct api_call *call)
+{
+    patch(call, GRANT_FORWARD);
+}
+void h_forward_revoke(struct api_call *call)
+{
+    revoke(call, GRANT_FORWARD);
+}
+void h_forward_connections(struct api_call *call)
+{
+    connections(call, GRANT_FORWARD);
+}

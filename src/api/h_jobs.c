@@ -2,18 +2,18 @@
  * h_jobs.c - the orchestration log and custom jobs (/v1/sites/{id}/jobs,
  * MikroCloud's /api/asynchronous/{site}), and site actions.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "enqueue.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 void api_jobs_queued(struct api *api)
 {
@@ -104,21 +104,21 @@ static int create_custom(struct api_call *call, const char *site, char ret_id[UU
             r = tg_err_invalid(&err, "parameter_missing", NULL,
                                "Send a JSON object {description, script} or a text/plain script.");
         }
-        if (r == 0 && (r = body_string(call->body, "description", "description", &description,
-                                       &err)) > 0)
+        if (r == 0 &&
+            (r = body_string(call->body, "description", "description", &description, &err)) > 0)
             r = tg_err_invalid(&err, "parameter_missing", "description",
                                "The 'description' parameter is required.");
         if (r == 0 && (r = body_string(call->body, "script", "script", &script, &err)) > 0)
             r = tg_err_invalid(&err, "parameter_missing", "script",
                                "The 'script' parameter is required.");
-        if (r == 0 && body_bool(call->body, "express_execute", "express_execute", &express,
-                                &err) < 0)
+        if (r == 0 &&
+            body_bool(call->body, "express_execute", "express_execute", &express, &err) < 0)
             r = -EINVAL;
         if (r == 0 && body_bool(call->body, "needs_acknowledgement", "needs_acknowledgement",
                                 &needs_ack, &err) < 0)
             r = -EINVAL;
-        if (r == 0 && body_string(call->body, "idempotency_key", "idempotency_key", &idem,
-                                  &err) < 0)
+        if (r == 0 &&
+            body_string(call->body, "idempotency_key", "idempotency_key", &idem, &err) < 0)
             r = -EINVAL;
     }
     if (r == 0)
@@ -184,8 +184,8 @@ void h_jobs_create_async(struct api_call *call)
     }
     /* MikroCloud's envelope, plus the job itself. */
     json_t *data = json_object();
-    json_object_set_new(data, "idempotency_key", json_string(j.idempotency_key ? j.idempotency_key
-                                                                               : j.id));
+    json_object_set_new(data, "idempotency_key",
+                        json_string(j.idempotency_key ? j.idempotency_key : j.id));
     json_object_set_new(data, "request_id", json_string(j.id));
     json_object_set_new(data, "target", json_string(site));
     json_object_set_new(data, "notify_url", json_null());
@@ -234,8 +234,8 @@ static int plan_tunnel(const struct api *api, const struct site *s, struct job_p
     if (r < 0)
         return r;
     tunnel_ip_format(first, edge_ip);
-    struct job_cmd *c = job_plan_add(p, JOB_ENSURE, "/interface wireguard peers", "comment",
-                                     TUNNEL_TAG ":edge");
+    struct job_cmd *c =
+        job_plan_add(p, JOB_ENSURE, "/interface wireguard peers", "comment", TUNNEL_TAG ":edge");
     job_cmd_arg(c, "interface", TUNNEL_ROUTER_IF);
     job_cmd_arg(c, "public-key", edge_pub);
     job_cmd_arg(c, "endpoint-address", api->cfg.entry_point);

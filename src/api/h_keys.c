@@ -1,16 +1,15 @@
 /*
  * h_keys.c - /v1/api-keys: create (secret shown once), list, revoke.
  */
-#include <stdio.h>
-#include <string.h>
-
-#include <sodium.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
 
 void h_keys_list(struct api_call *call)
 {

@@ -1,20 +1,19 @@
 /*
  * h_meta.c - /healthz, /openapi.yaml and /docs/errors.
  */
+#include "api_int.h"
+#include "store.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_int.h"
-#include "store.h"
-
 void h_healthz(struct api_call *call)
 {
     json_t *o = json_object();
     json_object_set_new(o, "status", json_string("ok"));
-    json_object_set_new(o, "schema_version",
-                        json_integer(store_schema_version(call->api->store)));
+    json_object_set_new(o, "schema_version", json_integer(store_schema_version(call->api->store)));
     api_send_json(call, 200, o);
 }
 
@@ -90,9 +89,12 @@ void h_portal_asset(struct api_call *call)
     static const struct {
         const char *ext, *type;
     } types[] = {
-        {".js", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".svg", "image/svg+xml"},                  {".png", "image/png"},
-        {".html", "text/html; charset=utf-8"},      {".json", "application/json"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".svg", "image/svg+xml"},
+        {".png", "image/png"},
+        {".html", "text/html; charset=utf-8"},
+        {".json", "application/json"},
         {".ico", "image/x-icon"},
     };
     const char *type = NULL;

@@ -1,16 +1,16 @@
 /*
  * h_policies.c - /v1/control-plane/policies (seed 001 "Policies").
  */
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "enqueue.h"
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 /*
  * Queues policy jobs for the adopted sites of policy_id (only those in
@@ -100,8 +100,7 @@ static int attach(struct api_call *call, const char *policy_id, const struct str
     size_t bad = 0;
     int r = store_tx_begin(call->api->store);
     if (r == 0) {
-        r = store_policy_attach_sites(call->api->store, call->who.tenant_id, policy_id, ids,
-                                      &bad);
+        r = store_policy_attach_sites(call->api->store, call->who.tenant_id, policy_id, ids, &bad);
         if (r == 0)
             r = queue_policy_jobs(call, policy_id, ids);
         r = store_tx_end(call->api->store, r);

@@ -1,11 +1,6 @@
 /*
  * h_sites.c - /v1/sites, the site note and the API credentials of a site.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "enqueue.h"
@@ -13,6 +8,11 @@
 #include "rand.h"
 #include "store.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 void h_sites_list(struct api_call *call)
 {
@@ -65,10 +65,10 @@ static int check_external_address(struct api_call *call, const struct site *s, c
     if (netaddr_is_local(addr) || !strcmp(addr, edge_ip))
         return tg_err_invalid(err, "tunnel_address_forbidden", "tunnel_address",
                               "'%s' is an address of this node: a tunnel address must be a "
-                              "router's.", addr);
+                              "router's.",
+                              addr);
     bool taken = false;
-    r = store_tunnel_address_taken(call->api->store, s->id[0] ? s->id : NULL, NULL, addr,
-                                   &taken);
+    r = store_tunnel_address_taken(call->api->store, s->id[0] ? s->id : NULL, NULL, addr, &taken);
     if (r == 0 && taken) {
         api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_taken", "tunnel_address",
                  "Another site has the tunnel address %s.", addr);
@@ -116,7 +116,8 @@ static int apply_site_fields(struct api_call *call, struct site *s)
     if (ta && s->tunnel.mode == TUNNEL_MODE_MANAGED) {
         api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_managed", "tunnel_address",
                  "This site's tunnel is tikgate's own (managed): its address %s comes from the "
-                 "tunnel pool and cannot be set.", s->tunnel_address ? s->tunnel_address : "");
+                 "tunnel pool and cannot be set.",
+                 s->tunnel_address ? s->tunnel_address : "");
         return -EPERM;
     }
     if (ta && json_is_null(ta)) {
@@ -391,8 +392,7 @@ void h_note_put(struct api_call *call)
         return;
     }
     struct site_note n;
-    r = store_site_note_put(call->api->store, call->who.tenant_id, id, content, call->who.name,
-                            &n);
+    r = store_site_note_put(call->api->store, call->who.tenant_id, id, content, call->who.name, &n);
     if (r < 0) {
         api_fail_store(call, r, "site");
         return;

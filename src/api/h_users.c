@@ -1,18 +1,18 @@
 /*
  * h_users.c - portal sign-in (/v1/auth/...) and user management (/v1/users).
  */
-#include <errno.h>
-#include <sodium.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "rand.h"
 #include "session.h"
 #include "store.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static json_t *scopes_json(uint32_t mask)
 {
@@ -31,7 +31,8 @@ void h_auth_login(struct api_call *call)
     const char *email = NULL, *password = NULL;
     int r = body_string(call->body, "email", "email", &email, &err);
     if (r > 0)
-        r = tg_err_invalid(&err, "parameter_missing", "email", "The 'email' parameter is required.");
+        r = tg_err_invalid(&err, "parameter_missing", "email",
+                           "The 'email' parameter is required.");
     if (r == 0 && (r = body_string(call->body, "password", "password", &password, &err)) > 0)
         r = tg_err_invalid(&err, "parameter_missing", "password",
                            "The 'password' parameter is required.");
@@ -51,11 +52,10 @@ void h_auth_login(struct api_call *call)
     struct user u;
     r = store_user_by_email(call->api->store, email, &u);
     /* Verify even for an unknown e-mail, so timing does not tell which addresses exist. */
-    static const char dummy[] =
-        "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
-        "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
-    bool ok = user_verify_password(r == 0 ? u.password_hash : dummy, password) && r == 0 &&
-              !u.disabled;
+    static const char dummy[] = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+                                "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
+    bool ok =
+        user_verify_password(r == 0 ? u.password_hash : dummy, password) && r == 0 && !u.disabled;
     if (!ok) {
         login_failed(email, call->req->client_addr);
         api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_credentials", NULL,
@@ -155,7 +155,8 @@ void h_users_create(struct api_call *call)
     char generated[25] = "";
     int r = body_string(call->body, "email", "email", &email, &err);
     if (r > 0)
-        r = tg_err_invalid(&err, "parameter_missing", "email", "The 'email' parameter is required.");
+        r = tg_err_invalid(&err, "parameter_missing", "email",
+                           "The 'email' parameter is required.");
     if (r == 0)
         r = user_check_email(email, &err);
     if (r == 0 && (r = body_role(call, &u.role, &err)) > 0)

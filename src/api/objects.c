@@ -1,15 +1,15 @@
 /*
  * objects.c - mapping between domain structs and the API's JSON objects.
  */
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "api_int.h"
 #include "cidr.h"
 #include "device_script.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 static json_t *strlist_to_json(const struct strlist *l)
 {
@@ -76,8 +76,7 @@ static int parse_service(const json_t *body, int i, struct policy_service *svc, 
     json_t *o = json_object_get(body, key);
     char param[64];
     if (!o || json_is_null(o))
-        return tg_err_invalid(err, "parameter_missing", key, "The '%s' service is required.",
-                              key);
+        return tg_err_invalid(err, "parameter_missing", key, "The '%s' service is required.", key);
     if (!json_is_object(o))
         return tg_err_invalid(err, "parameter_invalid_type", key,
                               "'%s' must be an object {enabled, port, networks}.", key);

@@ -1,15 +1,15 @@
 /*
  * respond.c - writing responses: JSON bodies and the error shape.
  */
+#include "api_int.h"
+#include "rand.h"
+#include "timefmt.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "api_int.h"
-#include "rand.h"
-#include "timefmt.h"
 
 const char *api_param(const struct api_call *call, int i)
 {
@@ -130,14 +130,12 @@ int body_string(const json_t *obj, const char *key, const char *param, const cha
     if (!json_is_string(v))
         return wrong_type(err, param, "a string", v);
     if (strlen(json_string_value(v)) != json_string_length(v))
-        return tg_err_invalid(err, "parameter_invalid", param, "'%s' must not contain NUL.",
-                              param);
+        return tg_err_invalid(err, "parameter_invalid", param, "'%s' must not contain NUL.", param);
     *ret = json_string_value(v);
     return 0;
 }
 
-int body_bool(const json_t *obj, const char *key, const char *param, bool *ret,
-              struct tg_err *err)
+int body_bool(const json_t *obj, const char *key, const char *param, bool *ret, struct tg_err *err)
 {
     json_t *v = json_object_get(obj, key);
     if (!v || json_is_null(v))

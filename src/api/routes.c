@@ -6,16 +6,19 @@
  * Pipeline: match (404/405) -> authenticate (401) -> scope (403) -> body cap
  * (413) -> content type (415) -> JSON parse (400) -> handler.
  */
+#include "api_int.h"
+#include "session.h"
+#include "store.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_int.h"
-#include "session.h"
-#include "store.h"
-
-#define R(method, pattern, fn, flags) {method, pattern, (void (*)(void))(fn), (flags)}
+#define R(method, pattern, fn, flags)                                                              \
+    {                                                                                              \
+        method, pattern, (void (*)(void))(fn), (flags)                                             \
+    }
 
 /* Expands one policy route into its canonical and alias rows. */
 #define POLICY_ROUTE(method, suffix, fn, flags)                                                    \
@@ -236,8 +239,8 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
     call.req = req;
     call.res = res;
 
-    enum http_match_result m = http_route_match(api_routes, N_ROUTES, req->method, req->path,
-                                                &call.match);
+    enum http_match_result m =
+        http_route_match(api_routes, N_ROUTES, req->method, req->path, &call.match);
     if (m == HTTP_MATCH_NO_PATH) {
         api_fail(&call, TG_ERR_NOT_FOUND, 404, "route_not_found", NULL, "No route %s %s.",
                  req->method, req->path);

@@ -1,17 +1,16 @@
 #include "session.h"
 
+#include "rand.h"
+#include "timefmt.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <jwt.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sodium.h>
-
-#include "rand.h"
-#include "timefmt.h"
 
 #define ISSUER "tikgate"
 
@@ -27,7 +26,8 @@ bool session_is_jwt(const char *token)
     return a && b && !strchr(b + 1, '.');
 }
 
-char *session_issue(struct store *st, const struct user *u, char ret_jti[UUID_STR_LEN], int64_t *ret_exp)
+char *session_issue(struct store *st, const struct user *u, char ret_jti[UUID_STR_LEN],
+                    int64_t *ret_exp)
 {
     unsigned char key[32];
     session_key(st, key);
@@ -56,7 +56,8 @@ out:
     return token;
 }
 
-int session_verify(struct store *st, const char *token, struct principal *who, char ret_jti[UUID_STR_LEN])
+int session_verify(struct store *st, const char *token, struct principal *who,
+                   char ret_jti[UUID_STR_LEN])
 {
     if (strlen(token) > 2048 || !session_is_jwt(token))
         return -EACCES;

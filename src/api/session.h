@@ -10,23 +10,25 @@
 #ifndef TG_API_SESSION_H
 #define TG_API_SESSION_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 #include "auth.h"
+#include "rand.h" /* UUID_STR_LEN */
 #include "store.h"
 #include "user.h"
-#include "rand.h" /* UUID_STR_LEN */
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #define SESSION_TTL_S (12 * 3600)
 
 /* Issues a token for u; returns an owned string or NULL. ret_jti/ret_exp may be NULL. */
-char *session_issue(struct store *st, const struct user *u, char ret_jti[UUID_STR_LEN], int64_t *ret_exp);
+char *session_issue(struct store *st, const struct user *u, char ret_jti[UUID_STR_LEN],
+                    int64_t *ret_exp);
 /*
  * Verifies token; on success fills *who (tenant, user id, e-mail, role scopes)
  * and ret_jti. -EACCES for any failure (the reason is not told to the caller).
  */
-int session_verify(struct store *st, const char *token, struct principal *who, char ret_jti[UUID_STR_LEN]);
+int session_verify(struct store *st, const char *token, struct principal *who,
+                   char ret_jti[UUID_STR_LEN]);
 /* True when token looks like a JWT (three dot-separated parts). */
 bool session_is_jwt(const char *token);
 

@@ -1,11 +1,11 @@
 #include "buf.h"
 
+#include "alloc.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "alloc.h"
 
 void buf_init(struct buf *b, size_t cap)
 {

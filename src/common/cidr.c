@@ -130,14 +130,20 @@ bool cidr_contains_sockaddr(const struct cidr *c, const struct sockaddr *sa)
 }
 
 /* Pre-parsed prefixes (the tables below are checked against cidr_parse() by test_cidr.c). */
-#define V4(a, b, c, d, p) {.family = AF_INET, .addr = {(a), (b), (c), (d)}, .prefix = (p)}
-#define V6(p, ...) {.family = AF_INET6, .addr = {__VA_ARGS__}, .prefix = (p)}
+#define V4(a, b, c, d, p)                                                                          \
+    {                                                                                              \
+        .family = AF_INET, .addr = {(a), (b), (c), (d)}, .prefix = (p)                             \
+    }
+#define V6(p, ...)                                                                                 \
+    {                                                                                              \
+        .family = AF_INET6, .addr = {__VA_ARGS__}, .prefix = (p)                                   \
+    }
 
 /* In the order of the default policy's trusted networks (domain/policy.c), which the API shows. */
 const struct cidr cidr_rfc1918[CIDR_RFC1918_COUNT] = {
-    V4(10, 0, 0, 0, 8),    /* 10.0.0.0/8 */
+    V4(10, 0, 0, 0, 8),     /* 10.0.0.0/8 */
     V4(192, 168, 0, 0, 16), /* 192.168.0.0/16 */
-    V4(172, 16, 0, 0, 12), /* 172.16.0.0/12 */
+    V4(172, 16, 0, 0, 12),  /* 172.16.0.0/12 */
 };
 
 struct class_range {
@@ -147,26 +153,28 @@ struct class_range {
 
 /* Ordered: the first match wins. */
 static const struct class_range class_table[] = {
-    {V4(0, 0, 0, 0, 8), CIDR_CLASS_THIS_NET},          /* 0.0.0.0/8 */
-    {V4(10, 0, 0, 0, 8), CIDR_CLASS_PRIVATE},          /* 10.0.0.0/8 */
-    {V4(100, 64, 0, 0, 10), CIDR_CLASS_RESERVED},      /* 100.64.0.0/10 */
-    {V4(127, 0, 0, 0, 8), CIDR_CLASS_LOOPBACK},        /* 127.0.0.0/8 */
-    {V4(169, 254, 0, 0, 16), CIDR_CLASS_LINK_LOCAL},   /* 169.254.0.0/16 */
-    {V4(172, 16, 0, 0, 12), CIDR_CLASS_PRIVATE},       /* 172.16.0.0/12 */
-    {V4(192, 0, 0, 0, 24), CIDR_CLASS_RESERVED},       /* 192.0.0.0/24 */
-    {V4(192, 0, 2, 0, 24), CIDR_CLASS_RESERVED},       /* 192.0.2.0/24 */
-    {V4(192, 168, 0, 0, 16), CIDR_CLASS_PRIVATE},      /* 192.168.0.0/16 */
-    {V4(198, 18, 0, 0, 15), CIDR_CLASS_RESERVED},      /* 198.18.0.0/15 */
-    {V4(198, 51, 100, 0, 24), CIDR_CLASS_PUBLIC},      /* documentation range, used by the seeds as "public" */
-    {V4(203, 0, 113, 0, 24), CIDR_CLASS_PUBLIC},       /* documentation range, used by the seeds as "public" */
-    {V4(224, 0, 0, 0, 4), CIDR_CLASS_MULTICAST},       /* 224.0.0.0/4 */
+    {V4(0, 0, 0, 0, 8), CIDR_CLASS_THIS_NET},        /* 0.0.0.0/8 */
+    {V4(10, 0, 0, 0, 8), CIDR_CLASS_PRIVATE},        /* 10.0.0.0/8 */
+    {V4(100, 64, 0, 0, 10), CIDR_CLASS_RESERVED},    /* 100.64.0.0/10 */
+    {V4(127, 0, 0, 0, 8), CIDR_CLASS_LOOPBACK},      /* 127.0.0.0/8 */
+    {V4(169, 254, 0, 0, 16), CIDR_CLASS_LINK_LOCAL}, /* 169.254.0.0/16 */
+    {V4(172, 16, 0, 0, 12), CIDR_CLASS_PRIVATE},     /* 172.16.0.0/12 */
+    {V4(192, 0, 0, 0, 24), CIDR_CLASS_RESERVED},     /* 192.0.0.0/24 */
+    {V4(192, 0, 2, 0, 24), CIDR_CLASS_RESERVED},     /* 192.0.2.0/24 */
+    {V4(192, 168, 0, 0, 16), CIDR_CLASS_PRIVATE},    /* 192.168.0.0/16 */
+    {V4(198, 18, 0, 0, 15), CIDR_CLASS_RESERVED},    /* 198.18.0.0/15 */
+    {V4(198, 51, 100, 0, 24),
+     CIDR_CLASS_PUBLIC}, /* documentation range, used by the seeds as "public" */
+    {V4(203, 0, 113, 0, 24),
+     CIDR_CLASS_PUBLIC}, /* documentation range, used by the seeds as "public" */
+    {V4(224, 0, 0, 0, 4), CIDR_CLASS_MULTICAST},        /* 224.0.0.0/4 */
     {V4(255, 255, 255, 255, 32), CIDR_CLASS_BROADCAST}, /* 255.255.255.255/32 */
-    {V4(240, 0, 0, 0, 4), CIDR_CLASS_RESERVED},        /* 240.0.0.0/4 */
-    {V6(128, 0), CIDR_CLASS_THIS_NET},                 /* ::/128 */
+    {V4(240, 0, 0, 0, 4), CIDR_CLASS_RESERVED},         /* 240.0.0.0/4 */
+    {V6(128, 0), CIDR_CLASS_THIS_NET},                  /* ::/128 */
     {V6(128, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1), CIDR_CLASS_LOOPBACK}, /* ::1/128 */
-    {V6(7, 0xfc), CIDR_CLASS_PRIVATE},                 /* fc00::/7 */
-    {V6(10, 0xfe, 0x80), CIDR_CLASS_LINK_LOCAL},       /* fe80::/10 */
-    {V6(8, 0xff), CIDR_CLASS_MULTICAST},               /* ff00::/8 */
+    {V6(7, 0xfc), CIDR_CLASS_PRIVATE},                                              /* fc00::/7 */
+    {V6(10, 0xfe, 0x80), CIDR_CLASS_LINK_LOCAL},                                    /* fe80::/10 */
+    {V6(8, 0xff), CIDR_CLASS_MULTICAST},                                            /* ff00::/8 */
     {V6(32, 0x20, 0x01, 0x0d, 0xb8), CIDR_CLASS_RESERVED}, /* 2001:db8::/32 */
 };
 

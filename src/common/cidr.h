@@ -21,9 +21,9 @@ struct cidr {
 };
 
 enum cidr_parse_flags {
-    CIDR_STRICT = 0,          /* host bits set -> -EINVAL; bare address -> /32 or /128 */
-    CIDR_MASK_HOST_BITS = 1,  /* host bits are cleared instead of refused */
-    CIDR_REQUIRE_PREFIX = 2,  /* a bare address (no "/n") is refused */
+    CIDR_STRICT = 0,         /* host bits set -> -EINVAL; bare address -> /32 or /128 */
+    CIDR_MASK_HOST_BITS = 1, /* host bits are cleared instead of refused */
+    CIDR_REQUIRE_PREFIX = 2, /* a bare address (no "/n") is refused */
 };
 
 /*
@@ -42,13 +42,13 @@ bool cidr_contains_sockaddr(const struct cidr *c, const struct sockaddr *sa);
 /* Address classes used by validation. */
 enum cidr_class {
     CIDR_CLASS_PUBLIC = 0,
-    CIDR_CLASS_PRIVATE,     /* 10/8, 172.16/12, 192.168/16, fc00::/7 */
-    CIDR_CLASS_LOOPBACK,    /* 127/8, ::1 */
-    CIDR_CLASS_LINK_LOCAL,  /* 169.254/16, fe80::/10 */
-    CIDR_CLASS_MULTICAST,   /* 224/4, ff00::/8 */
-    CIDR_CLASS_THIS_NET,    /* 0/8, :: */
-    CIDR_CLASS_BROADCAST,   /* 255.255.255.255 */
-    CIDR_CLASS_RESERVED,    /* 100.64/10 CGN, 240/4, documentation ranges, ... */
+    CIDR_CLASS_PRIVATE,    /* 10/8, 172.16/12, 192.168/16, fc00::/7 */
+    CIDR_CLASS_LOOPBACK,   /* 127/8, ::1 */
+    CIDR_CLASS_LINK_LOCAL, /* 169.254/16, fe80::/10 */
+    CIDR_CLASS_MULTICAST,  /* 224/4, ff00::/8 */
+    CIDR_CLASS_THIS_NET,   /* 0/8, :: */
+    CIDR_CLASS_BROADCAST,  /* 255.255.255.255 */
+    CIDR_CLASS_RESERVED,   /* 100.64/10 CGN, 240/4, documentation ranges, ... */
 };
 
 /* The class of a prefix's network address (a prefix straddling classes gets the first's). */

@@ -91,9 +91,10 @@ bool netaddr_is_local(const char *host)
     for (struct ifaddrs *i = ifs; i && !found; i = i->ifa_next) {
         if (!i->ifa_addr || i->ifa_addr->sa_family != family)
             continue;
-        const void *mine = family == AF_INET
-                               ? (const void *)&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr
-                               : (const void *)&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr;
+        const void *mine =
+            family == AF_INET
+                ? (const void *)&((struct sockaddr_in *)(void *)i->ifa_addr)->sin_addr
+                : (const void *)&((struct sockaddr_in6 *)(void *)i->ifa_addr)->sin6_addr;
         found = !memcmp(mine, a, family == AF_INET ? 4 : 16);
     }
     freeifaddrs(ifs);

@@ -1,18 +1,17 @@
 #include "bootstrap.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <sodium.h>
-
 #include "alloc.h"
 #include "log.h"
 #include "rand.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 static void save_secret_file(const char *data_dir, const char *name, const char *secret)
 {
@@ -138,9 +137,9 @@ int bootstrap_run(struct store *st, const struct config *cfg)
     if (r < 0)
         return r;
     printf("tikgated: API at %s (OpenAPI: %s/openapi.yaml)\n", cfg->public_url, cfg->public_url);
-    printf("tikgated: portal at %s/ - sign in as %s with %s\n", cfg->public_url,
-           cfg->admin_email,
-           cfg->admin_password ? "TIKGATE_ADMIN_PASSWORD" : "the password in DATA_DIR/admin.password");
+    printf("tikgated: portal at %s/ - sign in as %s with %s\n", cfg->public_url, cfg->admin_email,
+           cfg->admin_password ? "TIKGATE_ADMIN_PASSWORD"
+                               : "the password in DATA_DIR/admin.password");
     if (shown)
         printf("tikgated: admin API key: %s\n", shown);
     else if (cfg->bootstrap_token)

@@ -1,14 +1,14 @@
 #include "config.h"
 
+#include "alloc.h"
+#include "cidr.h"
+#include "tunnel.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "alloc.h"
-#include "cidr.h"
-#include "tunnel.h"
 
 #ifndef TG_SHARE_DIR
 #define TG_SHARE_DIR "."
@@ -56,7 +56,8 @@ static const struct key keys[] = {
     {"admin_email", K_STR, OFF(admin_email), "admin@tikgate.local", "the first portal user"},
     {"admin_password", K_STR, OFF(admin_password), NULL,
      "its password (default: random, kept in DATA_DIR/admin.password)"},
-    {"public_url", K_STR, OFF(public_url), NULL, "base URL routers use (default http://LISTEN, https:// with TLS_CERT)"},
+    {"public_url", K_STR, OFF(public_url), NULL,
+     "base URL routers use (default http://LISTEN, https:// with TLS_CERT)"},
     {"share_dir", K_STR, OFF(share_dir), TG_SHARE_DIR, "where api/ and docs/ are read from"},
     {"log_level", K_STR, OFF(log_level), "info", "debug, info, warn or error"},
     {"http_threads", K_UINT, OFF(http_threads), "4", "HTTP worker threads"},
@@ -187,8 +188,9 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
         free(copy);
         if (!ok || n == 0 || v[strlen(v) - 1] == ',') {
             free(out);
-            fprintf(stderr, "tikgated: invalid value '%s' for %s (%s): a comma list of IP "
-                            "prefixes such as 100.64.0.0/10,fd00::/8 (no host bits)\n",
+            fprintf(stderr,
+                    "tikgated: invalid value '%s' for %s (%s): a comma list of IP "
+                    "prefixes such as 100.64.0.0/10,fd00::/8 (no host bits)\n",
                     v, k->name, origin);
             return -EINVAL;
         }
@@ -199,8 +201,8 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
     }
     case K_PORTS:
         if (parse_port_range(v, (struct config_port_range *)(void *)(base + k->offset)) < 0) {
-            fprintf(stderr, "tikgated: %s '%s' is not a range like 40000-59999 (%s)\n", k->name,
-                    v, origin);
+            fprintf(stderr, "tikgated: %s '%s' is not a range like 40000-59999 (%s)\n", k->name, v,
+                    origin);
             return -EINVAL;
         }
         return 0;
@@ -296,15 +298,20 @@ static int check_vpn(const struct config *cfg)
         return -EINVAL;
     }
     size_t n = strlen(cfg->wg_interface);
-    if (n < 1 || n > 15 || strspn(cfg->wg_interface, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
-                                                     "TUVWXYZ0123456789_.-") != n) {
-        fprintf(stderr, "tikgated: wg_interface '%s' is not an interface name (1-15 of "
-                        "A-Za-z0-9_.-)\n", cfg->wg_interface);
+    if (n < 1 || n > 15 ||
+        strspn(cfg->wg_interface, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+                                  "TUVWXYZ0123456789_.-") != n) {
+        fprintf(stderr,
+                "tikgated: wg_interface '%s' is not an interface name (1-15 of "
+                "A-Za-z0-9_.-)\n",
+                cfg->wg_interface);
         return -EINVAL;
     }
     if (tunnel_pool_parse(cfg->tunnel_pool, &first, &last) < 0 || last <= first) {
-        fprintf(stderr, "tikgated: tunnel_pool '%s' is not an IPv4 prefix of /30 or larger "
-                        "(without host bits, e.g. 100.64.0.0/10)\n", cfg->tunnel_pool);
+        fprintf(stderr,
+                "tikgated: tunnel_pool '%s' is not an IPv4 prefix of /30 or larger "
+                "(without host bits, e.g. 100.64.0.0/10)\n",
+                cfg->tunnel_pool);
         return -EINVAL;
     }
     return 0;
@@ -312,9 +319,10 @@ static int check_vpn(const struct config *cfg)
 
 void config_usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s [options] [tenant-create NAME]\n\noptions (also TIKGATE_<NAME> "
-                    "in the environment or NAME = value in --config FILE;\n"
-                    "the command line wins over the environment, the environment over the file):\n",
+    fprintf(stderr,
+            "usage: %s [options] [tenant-create NAME]\n\noptions (also TIKGATE_<NAME> "
+            "in the environment or NAME = value in --config FILE;\n"
+            "the command line wins over the environment, the environment over the file):\n",
             prog);
     fprintf(stderr, "  --config=FILE  %-24s\n", "configuration file");
     for (size_t i = 0; i < N_KEYS; i++) {

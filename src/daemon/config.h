@@ -27,8 +27,8 @@ struct config {
     char *listen;
     char *database;
     char *data_dir;
-    char *roles;           /* as given, e.g. "api,scheduler" */
-    unsigned roles_mask;   /* enum config_role bits of roles; unknown names are ignored */
+    char *roles;         /* as given, e.g. "api,scheduler" */
+    unsigned roles_mask; /* enum config_role bits of roles; unknown names are ignored */
     char *entry_point;
     char *edge_listen;
     struct config_port_range edge_ports; /* TIKGATE_EDGE_PORTS "40000-59999" */
@@ -43,19 +43,19 @@ struct config {
     char *log_level;
     unsigned http_threads;
     size_t max_body;
-    unsigned poll_interval;      /* seconds between router heartbeats */
-    unsigned pull_lease;         /* seconds a pulled job may wait for the router's busy */
-    unsigned job_max_attempts;   /* express-push attempts before a job fails */
-    unsigned job_backoff_ms;     /* first retry delay (doubles, capped at job_backoff_max_ms) */
-    unsigned job_backoff_max_ms; /* cap of the retry delay */
-    unsigned job_lease_ms;       /* a job running longer than this goes back to the queue */
-    unsigned dispatch_workers;   /* parallel express pushes */
+    unsigned poll_interval;          /* seconds between router heartbeats */
+    unsigned pull_lease;             /* seconds a pulled job may wait for the router's busy */
+    unsigned job_max_attempts;       /* express-push attempts before a job fails */
+    unsigned job_backoff_ms;         /* first retry delay (doubles, capped at job_backoff_max_ms) */
+    unsigned job_backoff_max_ms;     /* cap of the retry delay */
+    unsigned job_lease_ms;           /* a job running longer than this goes back to the queue */
+    unsigned dispatch_workers;       /* parallel express pushes */
     unsigned ros_connect_timeout_ms; /* RouterOS API connect timeout (express push) */
     unsigned ros_io_timeout_ms;      /* RouterOS API reply timeout (express push) */
 
-    char *tls_cert; /* PEM chain: serve HTTPS on listen (NULL: plain HTTP) */
-    char *tls_key;  /* its PEM private key */
-    char *tls_ca;   /* PEM CA routers install at bootstrap, verified by fingerprint */
+    char *tls_cert;     /* PEM chain: serve HTTPS on listen (NULL: plain HTTP) */
+    char *tls_key;      /* its PEM private key */
+    char *tls_ca;       /* PEM CA routers install at bootstrap, verified by fingerprint */
     char *vpn;          /* TIKGATE_VPN: "auto", "wireguard" or "off" (checked by config_load) */
     char *wg_interface; /* the edge's WireGuard interface name */
     unsigned wg_port;   /* its UDP port, 1..65535 (checked by config_load) */

@@ -1,13 +1,5 @@
 #include "edge_role.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "cidr.h"
 #include "clock.h"
@@ -17,6 +9,14 @@
 #include "strlist.h"
 #include "target.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 struct record {
     bool open; /* a START (accepted) rather than an END */
@@ -32,8 +32,8 @@ struct edge_role {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stopping;
-    bool woken;           /* grants changed: reconcile */
-    bool records_pending; /* connection records to write */
+    bool woken;             /* grants changed: reconcile */
+    bool records_pending;   /* connection records to write */
     struct record *records; /* queued by the relay thread, newest first */
     size_t nrecords;
     struct strlist refused; /* grants whose target failed the re-check (role thread only) */
@@ -198,9 +198,8 @@ static void reconcile(struct edge_role *er)
         if (have && have->deadline_ms == g->expires_at_ms && have->rate_limit == g->rate_limit)
             continue;
         char why[320];
-        if (g->target_address &&
-            tunnel_target_check(g->target_address, er->cfg.mgmt_networks, er->cfg.tunnel_pool,
-                                why, sizeof why) < 0) {
+        if (g->target_address && tunnel_target_check(g->target_address, er->cfg.mgmt_networks,
+                                                     er->cfg.tunnel_pool, why, sizeof why) < 0) {
             strlist_add(&refused_now, g->id);
             if (!strlist_contains(&er->refused, g->id)) {
                 log_warn("edge", "grant %s not opened: %s", g->id, why);
@@ -310,9 +309,10 @@ static void check_ephemeral_overlap(int lo, int hi)
         fclose(f);
     }
     if (lo <= ehi && hi >= elo && !reserved[0] && elo)
-        log_warn("edge", "grant ports %d-%d overlap the ephemeral range %d-%d: outgoing "
-                         "connections may take them; run sysctl -w "
-                         "net.ipv4.ip_local_reserved_ports=%d-%d",
+        log_warn("edge",
+                 "grant ports %d-%d overlap the ephemeral range %d-%d: outgoing "
+                 "connections may take them; run sysctl -w "
+                 "net.ipv4.ip_local_reserved_ports=%d-%d",
                  lo, hi, elo, ehi, lo, hi);
 }
 

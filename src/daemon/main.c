@@ -6,14 +6,6 @@
  * and closes the store. SIGHUP re-reads the TLS certificate and key (the
  * listener and open connections stay). SIGPIPE is ignored.
  */
-#include <errno.h>
-#include <stdbool.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-
 #include "alloc.h"
 #include "api.h"
 #include "bootstrap.h"
@@ -27,6 +19,14 @@
 #include "tls_ca.h"
 #include "tunnel.h"
 #include "vpn_role.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 static void wake_dispatcher(void *ctx)
 {

@@ -1,10 +1,10 @@
 #include "auth.h"
 
+#include "rand.h"
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "rand.h"
 
 static const struct {
     const char *name;

@@ -9,12 +9,12 @@
 #ifndef TG_DOMAIN_AUTH_H
 #define TG_DOMAIN_AUTH_H
 
+#include "error.h"
+#include "rand.h" /* UUID_STR_LEN */
+#include "strlist.h"
+
 #include <stdbool.h>
 #include <stdint.h>
-
-#include "error.h"
-#include "strlist.h"
-#include "rand.h" /* UUID_STR_LEN */
 
 enum scope {
     SCOPE_CPF_VIEW = 1u << 0,
@@ -54,8 +54,8 @@ bool scope_allows(uint32_t held, uint32_t needed);
 
 struct principal {
     char tenant_id[UUID_STR_LEN];
-    char key_id[UUID_STR_LEN];   /* API key id, or user id for sessions */
-    char name[260];    /* shown as "created_by"/"updated_by" (a key name or an e-mail) */
+    char key_id[UUID_STR_LEN]; /* API key id, or user id for sessions */
+    char name[260];            /* shown as "created_by"/"updated_by" (a key name or an e-mail) */
     uint32_t scopes;
 };
 

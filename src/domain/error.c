@@ -36,9 +36,9 @@ const char *tg_err_type_name(enum tg_err_type type)
 }
 
 __attribute__((format(printf, 6, 0))) static void vset(struct tg_err *e, enum tg_err_type type,
-                                                        int status, const char *code,
-                                                        const char *param, const char *fmt,
-                                                        va_list ap)
+                                                       int status, const char *code,
+                                                       const char *param, const char *fmt,
+                                                       va_list ap)
 {
     e->type = type;
     e->status = status ? status : default_status(type);

@@ -1,14 +1,13 @@
 #include "grant.h"
 
+#include "cidr.h"
+#include "rand.h"
+
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <sodium.h>
-
-#include "cidr.h"
-#include "rand.h"
 
 void grant_release(struct grant *g)
 {
@@ -38,8 +37,8 @@ int grant_check_source(const char *s, const char *param, const struct grant_sour
     int min = c.family == AF_INET ? 24 : 48;
     if (c.prefix < min)
         return tg_err_invalid(err, "source_too_wide", param,
-                              "'%s' is wider than /%d: allow a single address or a small range.",
-                              s, min);
+                              "'%s' is wider than /%d: allow a single address or a small range.", s,
+                              min);
     enum cidr_class cls = cidr_classify(&c);
     bool ok = cls == CIDR_CLASS_PUBLIC;
     if (rules->allow_private)
@@ -74,8 +73,7 @@ int grant_check_destination(const char *s, const struct grant_source_rules *rule
     switch (cls) {
     case CIDR_CLASS_PUBLIC:
     case CIDR_CLASS_PRIVATE:
-    case CIDR_CLASS_RESERVED:
-        break;
+    case CIDR_CLASS_RESERVED: break;
     case CIDR_CLASS_LOOPBACK:
         if (!rules->allow_private)
             why = "a loopback address";

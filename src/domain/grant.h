@@ -6,20 +6,20 @@
 #ifndef TG_DOMAIN_GRANT_H
 #define TG_DOMAIN_GRANT_H
 
+#include "error.h"
+#include "rand.h" /* UUID_STR_LEN */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "error.h"
-#include "rand.h" /* UUID_STR_LEN */
 
 #define GRANT_MINUTES_MIN 10
 #define GRANT_MINUTES_MAX 1440
 #define GRANT_MINUTES_DEFAULT 120
 #define GRANT_CRED_LEN 24
 /* rate_limit_bps: bytes per second, each direction, for the whole grant; 0 = off. */
-#define GRANT_RATE_LIMIT_MIN 1024            /* 1 KiB/s: below that nothing useful gets through */
-#define GRANT_RATE_LIMIT_MAX (10ull << 30)   /* 10 GiB/s */
+#define GRANT_RATE_LIMIT_MIN 1024          /* 1 KiB/s: below that nothing useful gets through */
+#define GRANT_RATE_LIMIT_MAX (10ull << 30) /* 10 GiB/s */
 
 enum grant_kind {
     GRANT_ACCESS = 0,
@@ -103,11 +103,11 @@ struct grant_request {
     const char *source;       /* the allow-list as sent, or the caller's own address */
     const char *source_param; /* the member errors name: "allow_only_cidr" or "allow_from" */
     /* create, access */
-    const char *access_type;  /* "winbox" or "ssh"; NULL: winbox */
+    const char *access_type; /* "winbox" or "ssh"; NULL: winbox */
     bool full_access;
     bool allow_rfc1918;
     /* create, forward */
-    const char *dst_address;  /* NULL: not sent */
+    const char *dst_address; /* NULL: not sent */
     bool has_dst_port;
     long long dst_port;
     bool masquerade;

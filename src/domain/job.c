@@ -1,10 +1,10 @@
 #include "job.h"
 
+#include "policy.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "policy.h"
 
 static const char *const names[] = {"pending", "running", "completed", "failed", "deleted"};
 

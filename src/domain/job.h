@@ -8,12 +8,12 @@
 #ifndef TG_DOMAIN_JOB_H
 #define TG_DOMAIN_JOB_H
 
+#include "error.h"
+#include "rand.h" /* UUID_STR_LEN */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "error.h"
-#include "rand.h" /* UUID_STR_LEN */
 
 #define JOB_DESCRIPTION_MAX 100
 #define JOB_SCRIPT_MAX 2000
@@ -75,19 +75,19 @@ struct job {
     char site_id[UUID_STR_LEN];
     char tenant_id[UUID_STR_LEN];
     char token[JOB_TOKEN_LEN + 1];
-    enum job_kind kind;  /* JOB_KIND_COUNT when the stored name is unknown to this version */
-    char *description; /* owned */
-    char *payload;     /* owned */
-    bool is_script;    /* payload is raw RouterOS script, not a plan */
+    enum job_kind kind; /* JOB_KIND_COUNT when the stored name is unknown to this version */
+    char *description;  /* owned */
+    char *payload;      /* owned */
+    bool is_script;     /* payload is raw RouterOS script, not a plan */
     bool express;
     bool needs_ack;
     enum job_status status;
     int attempts;
     int64_t next_attempt_ms;
     int64_t created_at, started_at, completed_at, failed_at, deleted_at; /* seconds, 0 = unset */
-    char *last_error;     /* owned, NULL */
-    char *created_by;     /* owned, NULL */
-    char *idempotency_key; /* owned, NULL */
+    char *last_error;                                                    /* owned, NULL */
+    char *created_by;                                                    /* owned, NULL */
+    char *idempotency_key;                                               /* owned, NULL */
     struct job_event *events; /* filled by store_job_get only */
     size_t nevents;
 };

@@ -1,14 +1,14 @@
 #include "policy.h"
 
+#include "alloc.h"
+#include "cidr.h"
+#include "rand.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "alloc.h"
-#include "cidr.h"
-#include "rand.h"
 
 const char *const policy_svc_key[SVC_COUNT] = {"winbox", "ssh", "http", "https",
                                                "telnet", "ftp", "api",  "api_ssl"};
@@ -79,14 +79,15 @@ long utf8_length(const char *s)
 int policy_validate(const struct policy *p, struct tg_err *err)
 {
     if (!p->name)
-        return tg_err_invalid(err, "parameter_missing", "name", "The 'name' parameter is required.");
+        return tg_err_invalid(err, "parameter_missing", "name",
+                              "The 'name' parameter is required.");
     long len = utf8_length(p->name);
     if (len < 1)
         return tg_err_invalid(err, "parameter_invalid", "name", "The name must not be empty.");
     if (len > POLICY_NAME_MAX)
         return tg_err_invalid(err, "name_too_long", "name",
-                              "The name may have at most %d characters (got %ld).",
-                              POLICY_NAME_MAX, len);
+                              "The name may have at most %d characters (got %ld).", POLICY_NAME_MAX,
+                              len);
     if (p->trusted_networks.n > POLICY_MAX_NETWORKS)
         return tg_err_invalid(err, "too_many_networks", "trusted_networks",
                               "At most %d trusted networks.", POLICY_MAX_NETWORKS);

@@ -9,13 +9,13 @@
 #ifndef TG_DOMAIN_POLICY_H
 #define TG_DOMAIN_POLICY_H
 
+#include "error.h"
+#include "rand.h" /* UUID_STR_LEN */
+#include "strlist.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "error.h"
-#include "strlist.h"
-#include "rand.h" /* UUID_STR_LEN */
 
 enum policy_svc {
     SVC_WINBOX = 0,

@@ -1,16 +1,15 @@
 #include "site.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <sodium.h>
-
 #include "policy.h"
 #include "rand.h"
 #include "timefmt.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const char *const status_names[] = {"pending_onboarding", "online", "offline", "deleting"};
 

@@ -4,13 +4,13 @@
 #ifndef TG_DOMAIN_SITE_H
 #define TG_DOMAIN_SITE_H
 
+#include "error.h"
+#include "rand.h" /* UUID_STR_LEN */
+#include "tunnel.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include "error.h"
-#include "tunnel.h"
-#include "rand.h" /* UUID_STR_LEN */
 
 #define SITE_NAME_MAX 64
 #define SITE_NOTE_MAX 65536 /* bytes of Markdown */
@@ -32,12 +32,12 @@ int site_status_parse(const char *s, enum site_status *ret);
 struct site {
     char id[UUID_STR_LEN];
     char tenant_id[UUID_STR_LEN];
-    char *name;             /* owned */
+    char *name; /* owned */
     char policy_id[UUID_STR_LEN];
-    char *tunnel_address;   /* owned, NULL when unknown */
+    char *tunnel_address; /* owned, NULL when unknown */
     enum site_status status;
-    int64_t last_seen_at;   /* 0 = never */
-    char *identity;         /* owned, NULL until adoption; same for the three below */
+    int64_t last_seen_at; /* 0 = never */
+    char *identity;       /* owned, NULL until adoption; same for the three below */
     char *model;
     char *serial_number;
     char *software_version;
@@ -57,9 +57,9 @@ int site_normalize_address(const char *s, const char *param, char *out, size_t o
 
 struct site_note {
     char site_id[UUID_STR_LEN];
-    char *content;     /* owned, "" when never set */
+    char *content;      /* owned, "" when never set */
     int64_t updated_at; /* 0 = never */
-    char *updated_by;  /* owned, NULL when never set */
+    char *updated_by;   /* owned, NULL when never set */
 };
 
 void site_note_release(struct site_note *n);

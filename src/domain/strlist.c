@@ -1,10 +1,10 @@
 #include "strlist.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "buf.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 void strlist_add(struct strlist *l, const char *s)
 {

@@ -1,10 +1,10 @@
 #include "user.h"
 
+#include "auth.h"
+
 #include <errno.h>
 #include <sodium.h>
 #include <string.h>
-
-#include "auth.h"
 
 static const char *const role_names[] = {"admin", "operator", "read-only"};
 

@@ -4,11 +4,11 @@
 #ifndef TG_DOMAIN_USER_H
 #define TG_DOMAIN_USER_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 #include "error.h"
 #include "rand.h" /* UUID_STR_LEN */
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #define USER_EMAIL_MAX 254
 #define USER_PASSWORD_MIN 10

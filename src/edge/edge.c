@@ -657,7 +657,8 @@ static void set_nodelay(int fd)
 }
 
 /* Starts relaying accepted socket fd of grant g (allowed source ss). */
-static void conn_start(struct edge *e, struct eg_grant *g, int fd, const struct sockaddr_storage *ss)
+static void conn_start(struct edge *e, struct eg_grant *g, int fd,
+                       const struct sockaddr_storage *ss)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
     c->hc.kind = H_CLIENT;

@@ -10,20 +10,20 @@
 #ifndef TG_HTTP_H
 #define TG_HTTP_H
 
+#include "buf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
-
-#include "buf.h"
 
 #define HTTP_MAX_PARAMS 4
 #define HTTP_MAX_HEADERS 8
 
 struct http_request {
     const char *method;
-    const char *path;     /* without the query string */
-    const char *body;     /* NUL-terminated, NULL when empty */
+    const char *path; /* without the query string */
+    const char *body; /* NUL-terminated, NULL when empty */
     size_t body_len;
-    bool body_too_large;  /* the body went over the server's cap and was discarded */
+    bool body_too_large;       /* the body went over the server's cap and was discarded */
     const char *content_type;  /* NULL when absent */
     const char *authorization; /* NULL when absent */
     char client_addr[64];      /* numeric address of the peer */
@@ -58,9 +58,9 @@ typedef void (*http_handler_fn)(void *ctx, const struct http_request *req,
                                 struct http_response *res);
 
 struct http_server_config {
-    const char *listen;  /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
-    size_t max_body;     /* request body cap in bytes (413 beyond) */
-    unsigned threads;    /* worker threads */
+    const char *listen; /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
+    size_t max_body;    /* request body cap in bytes (413 beyond) */
+    unsigned threads;   /* worker threads */
     http_handler_fn handler;
     void *ctx;
     /* HTTPS: PEM files of the certificate chain and its private key (both or neither);
@@ -100,10 +100,10 @@ void http_server_stop(struct http_server *srv);
 /* --- routing --- */
 
 struct http_route {
-    const char *method;  /* "GET", "POST", ... */
-    const char *pattern; /* "/v1/sites/{id}/note": {name} matches one non-empty segment */
+    const char *method;    /* "GET", "POST", ... */
+    const char *pattern;   /* "/v1/sites/{id}/note": {name} matches one non-empty segment */
     void (*handler)(void); /* opaque for the router: the caller casts it back to its type */
-    unsigned flags;      /* opaque for the router */
+    unsigned flags;        /* opaque for the router */
 };
 
 struct http_match {

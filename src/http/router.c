@@ -1,6 +1,6 @@
-#include <string.h>
-
 #include "http.h"
+
+#include <string.h>
 
 /* Matches one pattern against path; fills params. */
 static bool pattern_match(const char *pattern, const char *path, struct http_match *m)

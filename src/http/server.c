@@ -13,6 +13,13 @@
  * listener and open connections stay up (tls.h has the reference counting).
  * Every response carries the security headers of add_security_headers().
  */
+#include "alloc.h"
+#include "clock.h"
+#include "http.h"
+#include "log.h"
+#include "netaddr.h"
+#include "tls.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -21,13 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include "alloc.h"
-#include "clock.h"
-#include "http.h"
-#include "log.h"
-#include "netaddr.h"
-#include "tls.h"
 
 struct http_server {
     struct MHD_Daemon *mhd;
@@ -181,8 +181,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
      */
     size_t body_len = res.body.len;
     char *body = buf_steal(&res.body);
-    struct MHD_Response *r = MHD_create_response_from_buffer_with_free_callback(body_len, body,
-                                                                                free);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback(body_len, body, free);
     if (!r) {
         free(body);
         http_response_release(&res);
@@ -200,8 +200,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         srv->by_class[status_class]++;
 
     double ms = (double)(clock_mono_ns() - st->started_ns) / 1e6;
-    log_info("http", "%s %s %s %d %zu %.2fms", req.client_addr, method, url, res.status,
-             body_len, ms);
+    log_info("http", "%s %s %s %d %zu %.2fms", req.client_addr, method, url, res.status, body_len,
+             ms);
     http_response_release(&res);
     return ret;
 }

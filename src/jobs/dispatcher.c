@@ -1,6 +1,15 @@
 #include "dispatcher.h"
 
+#include "alloc.h"
+#include "client.h"
+#include "clock.h"
 #include "grants.h"
+#include "log.h"
+#include "plan.h"
+#include "push.h"
+#include "rand.h"
+#include "target.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -8,16 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include "alloc.h"
-#include "client.h"
-#include "clock.h"
-#include "log.h"
-#include "plan.h"
-#include "push.h"
-#include "rand.h"
-#include "target.h"
-#include "timefmt.h"
 
 struct dispatcher {
     struct dispatcher_config cfg;
@@ -134,8 +133,8 @@ static bool pause_ms(struct dispatcher *d, int ms)
 
 /* A push asked the router to reboot: done only once it is back with an uptime that started
  * after the command (the router confirms it; a dropped connection alone proves nothing). */
-static int confirm_reboot(struct dispatcher *d, const struct site *site, int64_t sent_ms,
-                          char *err, size_t errlen)
+static int confirm_reboot(struct dispatcher *d, const struct site *site, int64_t sent_ms, char *err,
+                          size_t errlen)
 {
     int64_t limit = d->cfg.reboot_confirm_ms > 0 ? d->cfg.reboot_confirm_ms : 180000;
     char last[256] = "no answer";
@@ -207,8 +206,8 @@ static void run_job(struct dispatcher *d, struct job *j)
                  job_kind_name(j->kind), j->site_id);
     } else if (j->attempts + 1 >= d->cfg.max_attempts) {
         store_job_finish(d->cfg.store, j->id, JOB_FAILED, err);
-        log_warn("dispatcher", "job %s on site %s failed after %d attempts: %s", j->id,
-                 j->site_id, j->attempts + 1, err);
+        log_warn("dispatcher", "job %s on site %s failed after %d attempts: %s", j->id, j->site_id,
+                 j->attempts + 1, err);
     } else {
         int64_t delay = dispatcher_backoff_ms(&d->cfg, j->attempts + 1);
         char msg[640];
@@ -225,8 +224,8 @@ static void *worker_main(void *arg)
     unsigned seen = 0;
     while (true) {
         struct job j;
-        int r = store_job_claim_push(d->cfg.store, time_now_ms(), time_now_ms() + d->cfg.lease_ms,
-                                     &j);
+        int r =
+            store_job_claim_push(d->cfg.store, time_now_ms(), time_now_ms() + d->cfg.lease_ms, &j);
         if (r == -EBADMSG) { /* the store failed that job with the reason; take the next */
             log_warn("dispatcher", "a claimed job failed: its payload cannot be unsealed "
                                    "(wrong master key or corrupted data)");

@@ -21,24 +21,24 @@
 #ifndef TG_JOBS_DISPATCHER_H
 #define TG_JOBS_DISPATCHER_H
 
+#include "store.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "store.h"
-
 struct dispatcher_config {
     struct store *store;
-    int workers;            /* push workers (>= 1) */
-    int max_attempts;       /* push attempts before a job fails */
-    int backoff_base_ms;    /* first retry delay; doubles per attempt */
-    int backoff_max_ms;     /* cap of the retry delay */
-    int connect_timeout_ms; /* RouterOS API connect timeout */
-    int io_timeout_ms;      /* RouterOS API reply timeout */
-    int64_t lease_ms;       /* how long a running job may stay running before re-queueing */
+    int workers;               /* push workers (>= 1) */
+    int max_attempts;          /* push attempts before a job fails */
+    int backoff_base_ms;       /* first retry delay; doubles per attempt */
+    int backoff_max_ms;        /* cap of the retry delay */
+    int connect_timeout_ms;    /* RouterOS API connect timeout */
+    int io_timeout_ms;         /* RouterOS API reply timeout */
+    int64_t lease_ms;          /* how long a running job may stay running before re-queueing */
     int64_t reboot_confirm_ms; /* how long a pushed reboot may take to come back (0: 180 s) */
-    int poll_interval_s;    /* the routers' poll interval: offline after 10 missed */
-    bool run_dispatcher;    /* role "dispatcher" */
-    bool run_scheduler;     /* role "scheduler" */
+    int poll_interval_s;       /* the routers' poll interval: offline after 10 missed */
+    bool run_dispatcher;       /* role "dispatcher" */
+    bool run_scheduler;        /* role "scheduler" */
     /*
      * The connect-time re-check of a site's address (target.h): TIKGATE_MANAGEMENT_NETWORKS and
      * TIKGATE_TUNNEL_POOL. NULL mgmt_networks: no re-check (unit tests).

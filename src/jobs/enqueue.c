@@ -1,13 +1,13 @@
 #include "enqueue.h"
 
+#include "alloc.h"
+#include "rand.h"
+#include "timefmt.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "alloc.h"
-#include "rand.h"
-#include "timefmt.h"
 
 int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[UUID_STR_LEN])
 {

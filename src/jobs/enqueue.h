@@ -4,12 +4,12 @@
 #ifndef TG_JOBS_ENQUEUE_H
 #define TG_JOBS_ENQUEUE_H
 
-#include <stdbool.h>
-
 #include "job.h"
 #include "plan.h"
-#include "store.h"
 #include "rand.h" /* UUID_STR_LEN */
+#include "store.h"
+
+#include <stdbool.h>
 
 /* One job to queue. Every string is borrowed for the call. */
 struct job_spec {

@@ -23,7 +23,8 @@ static void notify(const struct jobs_grant_env *env)
 
 /* Queues the job of step for g with plan (inside the caller's transaction). */
 static int enqueue_grant_job(struct store *st, const struct grant *g, enum job_grant_step step,
-                             const struct job_plan *plan, const char *created_by, char ret_id[UUID_STR_LEN])
+                             const struct job_plan *plan, const char *created_by,
+                             char ret_id[UUID_STR_LEN])
 {
     char desc[128];
     job_grant_description(g, step, desc, sizeof desc);

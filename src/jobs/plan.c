@@ -1,11 +1,11 @@
 #include "plan.h"
 
+#include "alloc.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "alloc.h"
 
 void job_plan_release(struct job_plan *p)
 {
@@ -154,8 +154,8 @@ void job_plan_mgmt_filter(struct job_plan *p, const struct policy *pol,
 void job_plan_policy(struct job_plan *p, const struct policy *pol, const struct job_site_ctx *s)
 {
     /* The api service (our own way in) is set last, always including the management networks. */
-    static const int order[SVC_COUNT] = {SVC_WINBOX, SVC_SSH,   SVC_HTTP,    SVC_HTTPS,
-                                         SVC_TELNET, SVC_FTP,   SVC_API_SSL, SVC_API};
+    static const int order[SVC_COUNT] = {SVC_WINBOX, SVC_SSH, SVC_HTTP,    SVC_HTTPS,
+                                         SVC_TELNET, SVC_FTP, SVC_API_SSL, SVC_API};
     for (int k = 0; k < SVC_COUNT; k++) {
         int i = order[k];
         const struct policy_service *svc = &pol->svc[i];
@@ -277,8 +277,12 @@ void job_grant_description(const struct grant *g, enum job_grant_step step, char
 }
 
 const char *const job_actions[] = {
-    "site.reboot",         "site.clear_firewall",   "site.recreate_management_filter",
-    "site.resend_api_user", "site.recreate_tunnel", "site.upgrade",
+    "site.reboot",
+    "site.clear_firewall",
+    "site.recreate_management_filter",
+    "site.resend_api_user",
+    "site.recreate_tunnel",
+    "site.upgrade",
     NULL,
 };
 

@@ -14,24 +14,24 @@
 #ifndef TG_JOBS_PLAN_H
 #define TG_JOBS_PLAN_H
 
-#include <stdbool.h>
-#include <stddef.h>
-
 #include "buf.h"
 #include "grant.h"
 #include "job.h"
 #include "policy.h"
 #include "strlist.h"
 
+#include <stdbool.h>
+#include <stddef.h>
+
 enum job_verb {
-    JOB_ADD = 0,   /* <menu> add args */
-    JOB_SET,       /* <menu> set [find k=v] args   (or set <name> for /ip service) */
-    JOB_REMOVE,    /* <menu> remove [find k=v]; no filter = every item */
-    JOB_ENSURE,    /* remove [find k=v] then add args (script); print+set or add (API) */
-    JOB_REBOOT,    /* /system reboot */
-    JOB_SCRIPT,    /* raw RouterOS script text (custom jobs): arg "source" */
-    JOB_ADD_ONCE,  /* add unless an item with find k=v exists (:do add on-error / print+add) */
-    JOB_UPGRADE,   /* check-for-updates, then install (and reboot) only if a new version is there */
+    JOB_ADD = 0,  /* <menu> add args */
+    JOB_SET,      /* <menu> set [find k=v] args   (or set <name> for /ip service) */
+    JOB_REMOVE,   /* <menu> remove [find k=v]; no filter = every item */
+    JOB_ENSURE,   /* remove [find k=v] then add args (script); print+set or add (API) */
+    JOB_REBOOT,   /* /system reboot */
+    JOB_SCRIPT,   /* raw RouterOS script text (custom jobs): arg "source" */
+    JOB_ADD_ONCE, /* add unless an item with find k=v exists (:do add on-error / print+add) */
+    JOB_UPGRADE,  /* check-for-updates, then install (and reboot) only if a new version is there */
 };
 
 /* place-before value meaning "before the first static rule" (dynamic rules such as the
@@ -48,10 +48,10 @@ struct job_kv {
 
 struct job_cmd {
     enum job_verb verb;
-    char *menu;        /* "/ip service", "/user", ... (CLI form with spaces) */
-    char *find_key;    /* NULL: no filter */
+    char *menu;     /* "/ip service", "/user", ... (CLI form with spaces) */
+    char *find_key; /* NULL: no filter */
     char *find_value;
-    bool by_name;      /* JOB_SET on /ip service: "set winbox ..." (find_value is the name) */
+    bool by_name; /* JOB_SET on /ip service: "set winbox ..." (find_value is the name) */
     struct job_kv *args;
     size_t nargs;
 };

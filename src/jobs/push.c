@@ -1,12 +1,12 @@
 #include "push.h"
 
+#include "alloc.h"
+#include "strlist.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "alloc.h"
-#include "strlist.h"
 
 void job_menu_api_path(const char *menu, char *out, size_t outlen)
 {
@@ -147,9 +147,7 @@ static int push_cmd(struct ros_client *c, const struct job_cmd *cmd, char *err, 
     struct words w = {0};
     int r = 0;
     switch (cmd->verb) {
-    case JOB_ADD:
-        r = push_add(c, path, cmd, err, errlen);
-        break;
+    case JOB_ADD: r = push_add(c, path, cmd, err, errlen); break;
     case JOB_ADD_ONCE:
         r = find_ids(c, path, cmd->find_key, cmd->find_value, &ids, err, errlen);
         if (r == 0 && ids.n == 0)
@@ -196,9 +194,7 @@ static int push_cmd(struct ros_client *c, const struct job_cmd *cmd, char *err, 
         ros_reply_release(&rep);
         break;
     }
-    case JOB_UPGRADE:
-        r = push_upgrade(c, err, errlen);
-        break;
+    case JOB_UPGRADE: r = push_upgrade(c, err, errlen); break;
     case JOB_SCRIPT:
         for (size_t i = 0; i < cmd->nargs; i++)
             if (!strcmp(cmd->args[i].key, "source"))

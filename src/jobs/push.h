@@ -4,10 +4,10 @@
 #ifndef TG_JOBS_PUSH_H
 #define TG_JOBS_PUSH_H
 
-#include <stddef.h>
-
 #include "client.h"
 #include "plan.h"
+
+#include <stddef.h>
 
 /* job_push_plan: the router is rebooting as the plan asked (reboot, or an upgrade found a new
  * version); the caller confirms it by the uptime once the router is back (job_push_uptime). */

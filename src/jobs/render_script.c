@@ -5,10 +5,10 @@
  * v7.1rc2: a plain ? is safe inside quotes), no item numbers (place-before names the first
  * static rule by its id, found at run time), no [find] that would take dynamic rules.
  */
+#include "plan.h"
+
 #include <errno.h>
 #include <string.h>
-
-#include "plan.h"
 
 int job_script_quote(struct buf *out, const char *s)
 {
@@ -153,22 +153,19 @@ static int render_cmd(const struct job_cmd *c, struct buf *out)
         if (!r)
             r = buf_append_str(out, " } on-error={ :log debug \"tikgate: already there\" }");
         break;
-    case JOB_REBOOT:
-        r = buf_append_str(out, "/system reboot");
-        break;
+    case JOB_REBOOT: r = buf_append_str(out, "/system reboot"); break;
     case JOB_UPGRADE:
         /* DOC-Upgrade: check first, install (which reboots) only when there is a new version;
          * an error of the check (no DNS, no route) fails the job with the router's status. */
-        r = buf_append_str(out,
-                           "/system package update check-for-updates once\n"
-                           ":delay 3s\n"
-                           ":local tgStatus [/system package update get status]\n"
-                           ":if ($tgStatus = \"New version is available\") do={\n"
-                           "/system package update install\n"
-                           "} else={\n"
-                           ":if ($tgStatus != \"System is already up to date\") do={ :error "
-                           "(\"tikgate: check-for-updates: \" . $tgStatus) }\n"
-                           "}");
+        r = buf_append_str(out, "/system package update check-for-updates once\n"
+                                ":delay 3s\n"
+                                ":local tgStatus [/system package update get status]\n"
+                                ":if ($tgStatus = \"New version is available\") do={\n"
+                                "/system package update install\n"
+                                "} else={\n"
+                                ":if ($tgStatus != \"System is already up to date\") do={ :error "
+                                "(\"tikgate: check-for-updates: \" . $tgStatus) }\n"
+                                "}");
         break;
     case JOB_SCRIPT:
         for (size_t i = 0; i < c->nargs; i++)

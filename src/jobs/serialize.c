@@ -5,12 +5,12 @@
  * key=value arguments, separated by tabs. Tabs, newlines and backslashes in
  * fields are escaped as \t \n \\; an absent find key is written as "-".
  */
+#include "alloc.h"
+#include "plan.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "alloc.h"
-#include "plan.h"
 
 static const char *const verb_names[] = {"add",    "set",    "remove",   "ensure",
                                          "reboot", "script", "add-once", "upgrade"};

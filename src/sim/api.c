@@ -456,22 +456,28 @@ enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *ses
     if (strcmp(cmd, "/system/resource/print") == 0 || strcmp(cmd, "/system/resource/getall") == 0) {
         char uptime[32];
         sim_format_duration(sim_uptime(st), uptime, sizeof uptime);
-        const char *kv[] = {"version",    st->opt.version,         "board-name",
-                            sim_board_name(&st->opt), "architecture-name",
-                            st->opt.no_routerboard ? "x86_64" : "arm64", "platform", "MikroTik",
-                            "uptime",     uptime};
+        const char *kv[] = {"version",
+                            st->opt.version,
+                            "board-name",
+                            sim_board_name(&st->opt),
+                            "architecture-name",
+                            st->opt.no_routerboard ? "x86_64" : "arm64",
+                            "platform",
+                            "MikroTik",
+                            "uptime",
+                            uptime};
         do_single_row(st, kv, 10, in, &o);
         goto out;
     }
     if (strcmp(cmd, "/system/routerboard/print") == 0 && !st->opt.no_routerboard) {
-        const char *kv[] = {"routerboard", "true", "model", sim_board_name(&st->opt),
+        const char *kv[] = {"routerboard",   "true",        "model", sim_board_name(&st->opt),
                             "serial-number", st->opt.serial};
         do_single_row(st, kv, 6, in, &o);
         goto out;
     }
     if (strcmp(cmd, "/system/package/print") == 0 || strcmp(cmd, "/system/package/getall") == 0) {
-        const char *kv[] = {".id", "*1", "name", "routeros", "version", st->opt.version,
-                            "disabled", "false"};
+        const char *kv[] = {".id",           "*1",       "name", "routeros", "version",
+                            st->opt.version, "disabled", "false"};
         do_single_row(st, kv, 8, in, &o);
         goto out;
     }
@@ -479,10 +485,14 @@ enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *ses
         const char *verb = cmd + 23;
         char err[SIM_ERR_LEN];
         if (strcmp(verb, "print") == 0 || strcmp(verb, "getall") == 0) {
-            const char *kv[] = {"channel", "stable", "installed-version", st->opt.version,
-                                "latest-version", st->latest_version[0] ? st->latest_version
-                                                                        : st->opt.version,
-                                "status", st->pkg_status ? st->pkg_status : ""};
+            const char *kv[] = {"channel",
+                                "stable",
+                                "installed-version",
+                                st->opt.version,
+                                "latest-version",
+                                st->latest_version[0] ? st->latest_version : st->opt.version,
+                                "status",
+                                st->pkg_status ? st->pkg_status : ""};
             do_single_row(st, kv, 8, in, &o);
         } else if (strcmp(verb, "check-for-updates") == 0) {
             if (!sim_user_has_policy(st, sess->user, "write")) {
@@ -548,8 +558,9 @@ enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *ses
     if (strcmp(cmd, "/execute") == 0) {
         const char *script = ros_sentence_get(in, "script");
         if (!script) {
-            trap(&o, 1, ros_sentence_get(in, "file") ? "failure: /execute file= is not simulated"
-                                                     : "missing value(s) of argument(s) script");
+            trap(&o, 1,
+                 ros_sentence_get(in, "file") ? "failure: /execute file= is not simulated"
+                                              : "missing value(s) of argument(s) script");
             goto out;
         }
         free(sess->exec_script);
@@ -642,9 +653,7 @@ enum sim_api_action sim_api_execute(struct sim_state *st, struct sim_session *se
             done_ret(&o, "*1");
         }
         break;
-    case SIM_SCRIPT_REBOOT:
-        act = SIM_API_REBOOT;
-        break;
+    case SIM_SCRIPT_REBOOT: act = SIM_API_REBOOT; break;
     default:
         if (sess->exec_as_string) {
             ros_sentence_add_str(&o.s, "!done");

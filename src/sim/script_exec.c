@@ -186,9 +186,16 @@ static int need(struct ctx *c, unsigned line, const char *what, const char *pols
 /* ---- paths ------------------------------------------------------------- */
 
 static const char *const special_paths[] = {
-    "tool/fetch",      "import",          "system/reboot",         "system/resource",
-    "system/identity", "system/package",  "system/package/update", "system/routerboard",
-    "file",            "certificate/import",
+    "tool/fetch",
+    "import",
+    "system/reboot",
+    "system/resource",
+    "system/identity",
+    "system/package",
+    "system/package/update",
+    "system/routerboard",
+    "file",
+    "certificate/import",
 };
 
 static bool path_ok(const struct ctx *c, const char *cand, bool whole)
@@ -721,7 +728,7 @@ struct args {
     size_t n, nowned;
     bool have_find;
     struct find find;
-    char *target; /* set <name>, remove $ids: names/ids separated by ';' or ',' */
+    char *target;      /* set <name>, remove $ids: names/ids separated by ';' or ',' */
     char flags[4][32]; /* bare words: check-for-updates once */
     size_t nflags;
 };
@@ -780,8 +787,7 @@ static int parse_args(struct ctx *c, const struct script_prog *p, size_t i, size
             a->kv[a->n].val = val;
             a->n++;
         } else if (first && allow_target &&
-                   (t->k == TOK_WORD || t->k == TOK_STR || t->k == TOK_VAR ||
-                    t->k == TOK_LBRACK)) {
+                   (t->k == TOK_WORD || t->k == TOK_STR || t->k == TOK_VAR || t->k == TOK_LBRACK)) {
             struct buf v;
             buf_init(&v, SIM_MAX_VALUE);
             if (eval_value(c, p, &i, e, &v) != R_OK) {
@@ -816,9 +822,9 @@ static void url_for_log(const char *url, char *out, size_t n)
 
 static int do_fetch(struct ctx *c, unsigned line, const struct args *a)
 {
-    static const char *const allowed[] = {"url",      "http-method", "http-data",
-                                          "http-header-field", "dst-path", "output",
-                                          "check-certificate"};
+    static const char *const allowed[] = {
+        "url",      "http-method", "http-data",        "http-header-field",
+        "dst-path", "output",      "check-certificate"};
     for (size_t k = 0; k < a->n; k++) {
         bool ok = false;
         for (size_t j = 0; j < sizeof allowed / sizeof allowed[0]; j++)

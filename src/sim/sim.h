@@ -58,23 +58,23 @@ enum sim_menu_id {
 };
 
 enum sim_field_flags {
-    SIM_F_REQUIRED = 1 << 0, /* must be given on add */
-    SIM_F_BOOL = 1 << 1,     /* yes/no/true/false, stored as "true"/"false" */
-    SIM_F_UNIQUE = 1 << 2,   /* no two items share the value */
-    SIM_F_READONLY = 1 << 3, /* cannot be set (ip service name) */
-    SIM_F_SECRET = 1 << 4,   /* never printed over the API (password) */
-    SIM_F_PORT = 1 << 5,     /* 1..65535 */
-    SIM_F_NETLIST = 1 << 6,  /* comma list of IP prefixes, may be empty */
-    SIM_F_DURATION = 1 << 7, /* RouterOS time interval */
-    SIM_F_POLICY = 1 << 8,   /* group policy list */
-    SIM_F_GROUP = 1 << 9,    /* an existing /user/group name */
-    SIM_F_ENUM = 1 << 10,    /* one of enum_values (comma list) */
-    SIM_F_CIDR = 1 << 11,    /* one address with prefix (ip address) */
+    SIM_F_REQUIRED = 1 << 0,   /* must be given on add */
+    SIM_F_BOOL = 1 << 1,       /* yes/no/true/false, stored as "true"/"false" */
+    SIM_F_UNIQUE = 1 << 2,     /* no two items share the value */
+    SIM_F_READONLY = 1 << 3,   /* cannot be set (ip service name) */
+    SIM_F_SECRET = 1 << 4,     /* never printed over the API (password) */
+    SIM_F_PORT = 1 << 5,       /* 1..65535 */
+    SIM_F_NETLIST = 1 << 6,    /* comma list of IP prefixes, may be empty */
+    SIM_F_DURATION = 1 << 7,   /* RouterOS time interval */
+    SIM_F_POLICY = 1 << 8,     /* group policy list */
+    SIM_F_GROUP = 1 << 9,      /* an existing /user/group name */
+    SIM_F_ENUM = 1 << 10,      /* one of enum_values (comma list) */
+    SIM_F_CIDR = 1 << 11,      /* one address with prefix (ip address) */
     SIM_F_SENSITIVE = 1 << 12, /* printed only to users with the sensitive policy (private-key) */
     SIM_F_RUNTIME = 1 << 13,   /* status the router computes (running, rx): not in the state file */
-    SIM_F_IP4 = 1 << 14,     /* IPv4 only: address, prefix or range, "!" allowed (/ip menus) */
-    SIM_F_IP6 = 1 << 15,     /* IPv6 only: address or prefix, "!" allowed (/ipv6 menus) */
-    SIM_F_IFACE = 1 << 16,   /* the name of an existing /interface item ("!" allowed) */
+    SIM_F_IP4 = 1 << 14,       /* IPv4 only: address, prefix or range, "!" allowed (/ip menus) */
+    SIM_F_IP6 = 1 << 15,       /* IPv6 only: address or prefix, "!" allowed (/ipv6 menus) */
+    SIM_F_IFACE = 1 << 16,     /* the name of an existing /interface item ("!" allowed) */
 };
 
 struct sim_field {
@@ -85,9 +85,9 @@ struct sim_field {
 };
 
 enum sim_menu_flags {
-    SIM_MENU_FIXED = 1,   /* items cannot be added or removed (ip service) */
-    SIM_MENU_ORDERED = 2, /* add accepts place-before (firewall) */
-    SIM_MENU_NO_ADD = 4,  /* add is refused; a command makes the items (/certificate import) */
+    SIM_MENU_FIXED = 1,     /* items cannot be added or removed (ip service) */
+    SIM_MENU_ORDERED = 2,   /* add accepts place-before (firewall) */
+    SIM_MENU_NO_ADD = 4,    /* add is refused; a command makes the items (/certificate import) */
     SIM_MENU_NO_REMOVE = 8, /* items cannot be removed (/interface: they come with the router) */
 };
 
@@ -122,19 +122,19 @@ struct sim_menu {
 };
 
 struct sim_options {
-    char address[64];     /* the sim's own address (bind address, /ip address) */
-    char lan_address[64]; /* source address of masqueraded relays ("" = none) */
-    unsigned port_offset; /* added to service / dst-nat ports below 1024 */
-    bool ros_empty;       /* answer zero rows with !empty (RouterOS >= 7.18) */
-    char version[32];     /* /system resource version, e.g. "7.16" */
+    char address[64];              /* the sim's own address (bind address, /ip address) */
+    char lan_address[64];          /* source address of masqueraded relays ("" = none) */
+    unsigned port_offset;          /* added to service / dst-nat ports below 1024 */
+    bool ros_empty;                /* answer zero rows with !empty (RouterOS >= 7.18) */
+    char version[32];              /* /system resource version, e.g. "7.16" */
     unsigned ver_major, ver_minor; /* parsed from version (sim_options_set_version) */
-    char serial[32];      /* /system routerboard serial-number */
+    char serial[32];               /* /system routerboard serial-number */
     char listen_address[64]; /* bind address of the listeners ("" = address; "0.0.0.0" = all) */
-    char board[64];       /* board-name: a RouterBOARD model, "CHR" or "x86" ("" = default RB) */
-    bool no_routerboard;  /* CHR / x86: there is no /system routerboard */
-    bool defconf;         /* start from the default configuration (fasttrack, input chain) */
-    char mgmt_iface[32];  /* name of the management interface ("" = tikgate-mgmt) */
-    bool no_mgmt_iface;   /* no management interface at all (the address sits on ether1) */
+    char board[64];          /* board-name: a RouterBOARD model, "CHR" or "x86" ("" = default RB) */
+    bool no_routerboard;     /* CHR / x86: there is no /system routerboard */
+    bool defconf;            /* start from the default configuration (fasttrack, input chain) */
+    char mgmt_iface[32];     /* name of the management interface ("" = tikgate-mgmt) */
+    bool no_mgmt_iface;      /* no management interface at all (the address sits on ether1) */
 };
 
 /* Sets version, ver_major/minor and ros_empty from "7.19", "7.19.2", "6.49.10". -EINVAL when
@@ -181,9 +181,9 @@ struct sim_state {
     struct sim_conn conns[SIM_MAX_CONNS];
     size_t nconns;
     unsigned next_conn_id;
-    double boot_time; /* CLOCK_MONOTONIC seconds of the last (simulated) boot: uptime */
-    unsigned boots;   /* reboots so far */
-    char *pkg_status; /* /system package update status after check-for-updates (owned) */
+    double boot_time;     /* CLOCK_MONOTONIC seconds of the last (simulated) boot: uptime */
+    unsigned boots;       /* reboots so far */
+    char *pkg_status;     /* /system package update status after check-for-updates (owned) */
     char *latest_version; /* what check-for-updates finds ("" = up to date; default) */
     char *identity;
     struct sim_options opt;
@@ -312,8 +312,8 @@ struct sim_session {
 
 enum sim_api_action {
     SIM_API_CONTINUE = 0,
-    SIM_API_CLOSE,  /* flush the replies, then close (/quit, too many commands before login) */
-    SIM_API_REBOOT, /* close every session now, keep the state (/system/reboot) */
+    SIM_API_CLOSE,   /* flush the replies, then close (/quit, too many commands before login) */
+    SIM_API_REBOOT,  /* close every session now, keep the state (/system/reboot) */
     SIM_API_EXECUTE, /* run sess->exec_script without the lock: sim_api_execute() */
 };
 
@@ -388,7 +388,6 @@ enum sim_script_result {
     SIM_SCRIPT_REBOOT = 1,  /* /system reboot ran: the script stopped there */
     SIM_SCRIPT_STOPPED = 2, /* should_stop said so */
 };
-
 
 struct sim_script_report {
     unsigned line; /* line of the failure (1-based, in the innermost script) */

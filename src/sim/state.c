@@ -81,12 +81,9 @@ static const struct sim_field filter_fields[] = {FIREWALL_FIELDS(FILTER_ACTIONS,
 static const struct sim_field filter6_fields[] = {FIREWALL_FIELDS(FILTER_ACTIONS, SIM_F_IP6)};
 
 static const struct sim_field addrlist_fields[] = {
-    {"list", SIM_F_REQUIRED, NULL, NULL},
-    {"address", SIM_F_REQUIRED | SIM_F_IP4, NULL, NULL},
-    {"timeout", SIM_F_DURATION, NULL, NULL},
-    {"comment", 0, NULL, NULL},
-    {"disabled", SIM_F_BOOL, "false", NULL},
-    {"dynamic", SIM_F_BOOL, "false", NULL},
+    {"list", SIM_F_REQUIRED, NULL, NULL},    {"address", SIM_F_REQUIRED | SIM_F_IP4, NULL, NULL},
+    {"timeout", SIM_F_DURATION, NULL, NULL}, {"comment", 0, NULL, NULL},
+    {"disabled", SIM_F_BOOL, "false", NULL}, {"dynamic", SIM_F_BOOL, "false", NULL},
 };
 
 static const struct sim_field route_fields[] = {
@@ -107,7 +104,6 @@ static const struct sim_field interface_fields[] = {
     {"disabled", SIM_F_BOOL, "false", NULL},
     {"running", SIM_F_READONLY | SIM_F_RUNTIME | SIM_F_BOOL, "true", NULL},
 };
-
 
 static const struct sim_field sched_fields[] = {
     {"name", SIM_F_REQUIRED | SIM_F_UNIQUE, NULL, NULL},
@@ -149,12 +145,11 @@ const struct sim_menu_def sim_menu_defs[SIM_M_COUNT] = {
     [SIM_M_CERT] = {"certificate", "/certificate", SIM_MENU_NO_ADD, cert_fields, COUNT(cert_fields),
                     0, NULL},
     [SIM_M_INTERFACE] = {"interface", "/interface", SIM_MENU_NO_ADD | SIM_MENU_NO_REMOVE,
-                         interface_fields,
-                         COUNT(interface_fields), 0, NULL},
+                         interface_fields, COUNT(interface_fields), 0, NULL},
     [SIM_M_FILTER6] = {"ipv6/firewall/filter", "/ipv6 firewall filter", SIM_MENU_ORDERED,
                        filter6_fields, COUNT(filter6_fields), -1, NULL},
-    [SIM_M_ADDRLIST] = {"ip/firewall/address-list", "/ip firewall address-list", 0,
-                        addrlist_fields, COUNT(addrlist_fields), -1, NULL},
+    [SIM_M_ADDRLIST] = {"ip/firewall/address-list", "/ip firewall address-list", 0, addrlist_fields,
+                        COUNT(addrlist_fields), -1, NULL},
     [SIM_M_ROUTE] = {"ip/route", "/ip route", 0, route_fields, COUNT(route_fields), -1, NULL},
 };
 
@@ -452,8 +447,7 @@ static bool ip_value_valid(const char *v, bool want4)
         *dash = '\0';
         struct cidr a, b;
         return cidr_parse(tmp, CIDR_STRICT, &a) == 0 && a.family == AF_INET && a.prefix == 32 &&
-               cidr_parse(dash + 1, CIDR_STRICT, &b) == 0 && b.family == AF_INET &&
-               b.prefix == 32;
+               cidr_parse(dash + 1, CIDR_STRICT, &b) == 0 && b.family == AF_INET && b.prefix == 32;
     }
     struct cidr c;
     return cidr_parse(tmp, CIDR_MASK_HOST_BITS, &c) == 0 &&
@@ -1032,29 +1026,52 @@ static void add_raw(struct sim_state *st, enum sim_menu_id m, const struct sim_k
 static void add_defconf(struct sim_state *st)
 {
     static const struct sim_kv rules[][7] = {
-        {{"chain", "input"}, {"action", "accept"}, {"connection-state", "established,related,untracked"},
+        {{"chain", "input"},
+         {"action", "accept"},
+         {"connection-state", "established,related,untracked"},
          {"comment", "defconf: accept established,related,untracked"}},
-        {{"chain", "input"}, {"action", "drop"}, {"connection-state", "invalid"},
+        {{"chain", "input"},
+         {"action", "drop"},
+         {"connection-state", "invalid"},
          {"comment", "defconf: drop invalid"}},
-        {{"chain", "input"}, {"action", "accept"}, {"protocol", "icmp"},
+        {{"chain", "input"},
+         {"action", "accept"},
+         {"protocol", "icmp"},
          {"comment", "defconf: accept ICMP"}},
-        {{"chain", "input"}, {"action", "accept"}, {"dst-address", "127.0.0.1"},
+        {{"chain", "input"},
+         {"action", "accept"},
+         {"dst-address", "127.0.0.1"},
          {"comment", "defconf: accept to local loopback (for CAPsMAN)"}},
-        {{"chain", "input"}, {"action", "drop"}, {"in-interface-list", "!LAN"},
+        {{"chain", "input"},
+         {"action", "drop"},
+         {"in-interface-list", "!LAN"},
          {"comment", "defconf: drop all not coming from LAN"}},
-        {{"chain", "forward"}, {"action", "accept"}, {"ipsec-policy", "in,ipsec"},
+        {{"chain", "forward"},
+         {"action", "accept"},
+         {"ipsec-policy", "in,ipsec"},
          {"comment", "defconf: accept in ipsec policy"}},
-        {{"chain", "forward"}, {"action", "accept"}, {"ipsec-policy", "out,ipsec"},
+        {{"chain", "forward"},
+         {"action", "accept"},
+         {"ipsec-policy", "out,ipsec"},
          {"comment", "defconf: accept out ipsec policy"}},
-        {{"chain", "forward"}, {"action", "fasttrack-connection"},
-         {"connection-state", "established,related"}, {"hw-offload", "yes"},
+        {{"chain", "forward"},
+         {"action", "fasttrack-connection"},
+         {"connection-state", "established,related"},
+         {"hw-offload", "yes"},
          {"comment", "defconf: fasttrack"}},
-        {{"chain", "forward"}, {"action", "accept"}, {"connection-state", "established,related,untracked"},
+        {{"chain", "forward"},
+         {"action", "accept"},
+         {"connection-state", "established,related,untracked"},
          {"comment", "defconf: accept established,related, untracked"}},
-        {{"chain", "forward"}, {"action", "drop"}, {"connection-state", "invalid"},
+        {{"chain", "forward"},
+         {"action", "drop"},
+         {"connection-state", "invalid"},
          {"comment", "defconf: drop invalid"}},
-        {{"chain", "forward"}, {"action", "drop"}, {"connection-state", "new"},
-         {"connection-nat-state", "!dstnat"}, {"in-interface-list", "WAN"},
+        {{"chain", "forward"},
+         {"action", "drop"},
+         {"connection-state", "new"},
+         {"connection-nat-state", "!dstnat"},
+         {"in-interface-list", "WAN"},
          {"comment", "defconf: drop all from WAN not DSTNATed"}},
     };
     for (size_t i = 0; i < COUNT(rules); i++) {
@@ -1070,12 +1087,14 @@ static void add_defconf(struct sim_state *st)
         char *vals[SIM_MAX_FIELDS] = {0};
         vals[sim_field_index(d, "chain")] = xstrdup("forward");
         vals[sim_field_index(d, "action")] = xstrdup("passthrough");
-        vals[sim_field_index(d, "comment")] = xstrdup("special dummy rule to show fasttrack counters");
+        vals[sim_field_index(d, "comment")] =
+            xstrdup("special dummy rule to show fasttrack counters");
         vals[sim_field_index(d, "disabled")] = xstrdup("false");
         vals[sim_field_index(d, "dynamic")] = xstrdup("true");
         insert_item(st, SIM_M_FILTER, 0, vals, NULL);
     }
-    static const struct sim_kv masq[] = {{"chain", "srcnat"}, {"action", "masquerade"},
+    static const struct sim_kv masq[] = {{"chain", "srcnat"},
+                                         {"action", "masquerade"},
                                          {"out-interface-list", "WAN"},
                                          {"ipsec-policy", "out,none"},
                                          {"comment", "defconf: masquerade"}};
@@ -1087,8 +1106,8 @@ void sim_state_init(struct sim_state *st, const struct sim_options *opt, const c
     memset(st, 0, sizeof *st);
     pthread_mutex_init(&st->mu, NULL);
     st->opt = *opt;
-    if (!st->opt.ver_major && sim_options_set_version(&st->opt, st->opt.version[0] ? st->opt.version
-                                                                                 : "7.16") != 0)
+    if (!st->opt.ver_major &&
+        sim_options_set_version(&st->opt, st->opt.version[0] ? st->opt.version : "7.16") != 0)
         sim_options_set_version(&st->opt, "7.16");
     for (int i = 0; i < SIM_M_COUNT; i++) {
         st->menus[i].def = &sim_menu_defs[i];
@@ -1130,7 +1149,7 @@ void sim_state_init(struct sim_state *st, const struct sim_options *opt, const c
     }
     if (sim_version_at_least(&st->opt, 7, 0))
         iface_mirror_add(st, "lo", "loopback");
-    const char *mgmt = opt->no_mgmt_iface ? NULL
+    const char *mgmt = opt->no_mgmt_iface   ? NULL
                        : opt->mgmt_iface[0] ? opt->mgmt_iface
                                             : "tikgate-mgmt";
     /* the operator's own tunnel (an OpenVPN client here: a WireGuard one would be a device
@@ -1142,8 +1161,8 @@ void sim_state_init(struct sim_state *st, const struct sim_options *opt, const c
     add_raw(st, SIM_M_ADDRESS, a, 2);
     free(addr);
     if (st->opt.defconf) {
-        struct sim_kv la[] = {{"address", "192.168.88.1/24"}, {"interface", "bridge"},
-                              {"comment", "defconf"}};
+        struct sim_kv la[] = {
+            {"address", "192.168.88.1/24"}, {"interface", "bridge"}, {"comment", "defconf"}};
         add_raw(st, SIM_M_ADDRESS, la, COUNT(la));
         add_defconf(st);
     }

@@ -2,16 +2,16 @@
  * sqlite_conn.c - connections, migrations, statement cache and transactions
  * of the SQLite store.
  */
+#include "alloc.h"
+#include "log.h"
+#include "sqlite_int.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-
-#include "alloc.h"
-#include "log.h"
-#include "sqlite_int.h"
 
 extern const char *const store_migrations[];
 extern const char *const store_migrations_names[];
@@ -44,9 +44,8 @@ static struct store_conn *conn_open(struct store *s, enum log_level lvl)
     struct store_conn *c = xcalloc(1, sizeof *c);
     c->cache_cap = STMT_CACHE_INITIAL;
     c->cache = xcalloc(c->cache_cap, sizeof *c->cache);
-    int rc = sqlite3_open_v2(s->path, &c->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        s->path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         log_msg(lvl, "store", "cannot open %s: %s", s->path, sqlite3_errstr(rc));
         goto out_free;

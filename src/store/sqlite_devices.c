@@ -2,13 +2,13 @@
  * sqlite_devices.c - onboarding state of sites: bootstrap and device tokens, facts,
  * heartbeats and the offline sweep.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "sqlite_int.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int site_by(struct store *s, const char *sql, const void *blob, size_t blen,
                    const char *text, struct site *ret)
@@ -166,4 +166,3 @@ int store_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
         *ret_n = sqlite3_changes(c->db);
     return r;
 }
-

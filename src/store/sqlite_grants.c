@@ -1,24 +1,24 @@
 /*
  * sqlite_grants.c - transient access and forwards in the SQLite store.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "rand.h"
 #include "sqlite_int.h"
 #include "timefmt.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #define GRANT_BASE_COLUMNS                                                                         \
-    "g.id, g.site_id, g.kind, g.entry_point, g.port, g.username, g.password_sealed, "             \
-    "g.access_type, g.full_access, g.allow_rfc1918, g.dst_address, g.dst_port, g.masquerade, "    \
-    "g.allow_only_cidr, g.rate_limit, g.created_at, g.expires_at_ms, g.revoked_early, "           \
-    "g.torn_down_at, g.config_committed_at, g.config_removed_from_site, "                         \
+    "g.id, g.site_id, g.kind, g.entry_point, g.port, g.username, g.password_sealed, "              \
+    "g.access_type, g.full_access, g.allow_rfc1918, g.dst_address, g.dst_port, g.masquerade, "     \
+    "g.allow_only_cidr, g.rate_limit, g.created_at, g.expires_at_ms, g.revoked_early, "            \
+    "g.torn_down_at, g.config_committed_at, g.config_removed_from_site, "                          \
     "g.config_removed_from_mpac, g.setup_job_id, g.teardown_job_id, g.created_by"
 /* For the API: + authorized_at (column 25), the start of the first accepted connection. */
 #define GRANT_COLUMNS                                                                              \
-    GRANT_BASE_COLUMNS ", (SELECT min(c.started_ms) FROM grant_connections c "                    \
+    GRANT_BASE_COLUMNS ", (SELECT min(c.started_ms) FROM grant_connections c "                     \
                        "WHERE c.grant_id = g.id AND c.outcome != 'refused')"
 /* For the edge's hot paths: column 25 is NULL (no scan of the connection records). */
 #define GRANT_COLUMNS_NO_AUTH GRANT_BASE_COLUMNS ", NULL"
@@ -184,8 +184,12 @@ int store_grant_list(struct store *s, const char *tenant_id, const char *site_id
         "WHERE g.site_id = ?1 AND s.tenant_id = ?2 AND g.kind = ?3 AND (?4 = 0 OR "
         "(g.torn_down_at IS NULL AND g.expires_at_ms > ?5)) AND (?6 IS NULL OR "
         "g.rowid < (SELECT p.rowid FROM grants p WHERE p.id = ?6)) ORDER BY g.rowid DESC LIMIT ?7";
-    struct list_args a = {.tenant = tenant_id, .site = site_id, .kind = grant_kind_name(kind),
-                          .active = active_only, .now_ms = time_now_ms(), .page = page};
+    struct list_args a = {.tenant = tenant_id,
+                          .site = site_id,
+                          .kind = grant_kind_name(kind),
+                          .active = active_only,
+                          .now_ms = time_now_ms(),
+                          .page = page};
     return list_query(s, sql, bind_list, &a, ret, n);
 }
 
@@ -217,8 +221,7 @@ int store_grant_get_any(struct store *s, const char *id, struct grant *ret)
     return store_step_row(c, st, grant_row, s, ret);
 }
 
-static int update_one(struct store *s, const char *sql, const char *id, int64_t a,
-                      const char *text)
+static int update_one(struct store *s, const char *sql, const char *id, int64_t a, const char *text)
 {
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
@@ -233,8 +236,7 @@ static int update_one(struct store *s, const char *sql, const char *id, int64_t 
     return sqlite3_changes(c->db) ? 0 : -EBUSY;
 }
 
-int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
-                       const uint64_t *rate)
+int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms, const uint64_t *rate)
 {
     static const char sql[] =
         "UPDATE grants SET expires_at_ms = CASE WHEN ?1 > 0 THEN ?1 ELSE expires_at_ms END, "
@@ -272,7 +274,6 @@ int store_grant_teardown(struct store *s, const char *id, bool revoked, const ch
         "teardown_job_id = ?2 WHERE id = ?3 AND torn_down_at IS NULL";
     return update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
 }
-
 
 int64_t store_grants_next_expiry(struct store *s)
 {
@@ -316,8 +317,8 @@ static void bind_live(sqlite3_stmt *st, const void *p)
     sqlite3_bind_int64(st, 2, a->now_ms);
 }
 
-int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms,
-                      struct grant **ret, size_t *n)
+int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
+                      size_t *n)
 {
     /* Access relays to the site's winbox or ssh port (from its policy); a forward relays to
      * the same port number on the router, where the grant's dst-nat rule listens. */

@@ -4,13 +4,13 @@
 #ifndef TG_STORE_SQLITE_INT_H
 #define TG_STORE_SQLITE_INT_H
 
-#include <pthread.h>
-#include <stdbool.h>
-#include <sqlite3.h>
-
+#include "rand.h" /* UUID_STR_LEN */
 #include "secrets.h"
 #include "store.h"
-#include "rand.h" /* UUID_STR_LEN */
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
 
 /* First size of a connection's statement cache: above the ~100 statements of the store. */
 #define STMT_CACHE_INITIAL 256
@@ -31,9 +31,9 @@ struct store_conn {
     struct stmt_slot *cache;
     size_t cache_cap; /* a power of two */
     size_t cache_used;
-    unsigned long prepares; /* statements prepared on this connection so far */
-    int tx_depth;   /* nested store_begin() calls; BEGIN/COMMIT only at the outermost */
-    bool tx_failed; /* an inner level rolled back: the outermost commit must roll back */
+    unsigned long prepares;  /* statements prepared on this connection so far */
+    int tx_depth;            /* nested store_begin() calls; BEGIN/COMMIT only at the outermost */
+    bool tx_failed;          /* an inner level rolled back: the outermost commit must roll back */
     struct store_conn *next; /* in store->conns, for cleanup */
 };
 
@@ -48,10 +48,10 @@ struct store {
 
 /* Columns read by store_site_row(); the bootstrap token only while it is unused. */
 #define SITE_COLUMNS                                                                               \
-    "id, tenant_id, name, policy_id, tunnel_address, status, last_seen_at, identity, model, "     \
-    "serial_number, software_version, "                                                           \
-    "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "           \
-    "updated_at, adopted_at, tunnel_mode, tunnel_status, wg_public_key, tunnel_endpoint, "       \
+    "id, tenant_id, name, policy_id, tunnel_address, status, last_seen_at, identity, model, "      \
+    "serial_number, software_version, "                                                            \
+    "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "            \
+    "updated_at, adopted_at, tunnel_mode, tunnel_status, wg_public_key, tunnel_endpoint, "         \
     "tunnel_handshake_at, tunnel_rx, tunnel_tx"
 
 /* A store_collect/store_step_row reader of SITE_COLUMNS into a struct site; ctx: the store. */
@@ -133,12 +133,12 @@ int store_step_changed(struct store_conn *c, sqlite3_stmt *st);
 
 /* The keyset-paged lists (paging.c). */
 enum store_list {
-    STORE_LIST_SITES = 0,  /* scope: tenant id */
-    STORE_LIST_JOBS,       /* scope: site id */
-    STORE_LIST_GRANTS,     /* scope: site id, scope2: grant kind name */
-    STORE_LIST_USERS,      /* scope: tenant id */
-    STORE_LIST_API_KEYS,   /* scope: tenant id */
-    STORE_LIST_POLICIES,   /* scope: tenant id */
+    STORE_LIST_SITES = 0, /* scope: tenant id */
+    STORE_LIST_JOBS,      /* scope: site id */
+    STORE_LIST_GRANTS,    /* scope: site id, scope2: grant kind name */
+    STORE_LIST_USERS,     /* scope: tenant id */
+    STORE_LIST_API_KEYS,  /* scope: tenant id */
+    STORE_LIST_POLICIES,  /* scope: tenant id */
 };
 /*
  * 0 when page is NULL or has no after_id, or when after_id names an item of
@@ -160,6 +160,6 @@ void col_copy(sqlite3_stmt *st, int i, char *out, size_t outlen);
 /* Binds text, or NULL when s is NULL. */
 void bind_text(sqlite3_stmt *st, int i, const char *s);
 void bind_time(sqlite3_stmt *st, int i, int64_t t); /* 0 -> NULL */
-int64_t col_time(sqlite3_stmt *st, int i);             /* NULL -> 0 */
+int64_t col_time(sqlite3_stmt *st, int i);          /* NULL -> 0 */
 
 #endif

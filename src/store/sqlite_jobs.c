@@ -5,18 +5,18 @@
  * IMMEDIATE, so two workers (or a poll and a push) never take the same job,
  * and a site never has two running jobs: jobs of one site run in order.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "sqlite_int.h"
 #include "timefmt.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
 #define JOB_COLUMNS                                                                                \
-    "j.id, j.site_id, s.tenant_id, j.token, j.kind, j.description, j.payload, j.is_script, "      \
-    "j.express_execute, j.needs_acknowledgement, j.status, j.attempts, j.next_attempt_ms, "       \
-    "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "       \
+    "j.id, j.site_id, s.tenant_id, j.token, j.kind, j.description, j.payload, j.is_script, "       \
+    "j.express_execute, j.needs_acknowledgement, j.status, j.attempts, j.next_attempt_ms, "        \
+    "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "        \
     "j.created_by, j.idempotency_key"
 
 /* The reason logged when a claimed job's payload cannot be unsealed. */
@@ -300,8 +300,8 @@ int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id
  * reason in its log, in the same transaction, and -EBADMSG is returned (the
  * caller logs it and claims again: the next job is another one).
  */
-static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st,
-                        const char *event, const char *message, struct job *ret)
+static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st, const char *event,
+                        const char *message, struct job *ret)
 {
     char id[UUID_STR_LEN];
     int r = store_step_row(c, st, store_read_id, NULL, id);

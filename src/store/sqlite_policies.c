@@ -1,13 +1,13 @@
 /*
  * sqlite_policies.c - policies and their services in the SQLite store.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "sqlite_int.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int write_services(struct store_conn *c, const struct policy *p)
 {
@@ -76,7 +76,7 @@ int store_policy_insert(struct store *s, const struct policy *p)
 }
 
 #define POLICY_COLUMNS                                                                             \
-    "id, tenant_id, name, slug, is_default, custom_input_rules, trusted_networks, created_at, "   \
+    "id, tenant_id, name, slug, is_default, custom_input_rules, trusted_networks, created_at, "    \
     "updated_at"
 
 static int policy_row(void *ctx, sqlite3_stmt *st, void *elem)

@@ -1,14 +1,13 @@
 /*
  * sqlite_sites.c - sites, site notes and API credentials in the SQLite store.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "sqlite_int.h"
 #include "timefmt.h"
 
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 static void read_site(struct store *s, sqlite3_stmt *st, struct site *x)
 {
@@ -133,7 +132,8 @@ int store_site_list(struct store *s, const char *tenant_id, const struct store_p
         return -EIO;
     bind_text(st, 1, tenant_id);
     store_bind_page(st, 2, page);
-    return store_collect(c, st, sizeof **ret, store_site_row, s, site_release_elem, (void **)ret, n);
+    return store_collect(c, st, sizeof **ret, store_site_row, s, site_release_elem, (void **)ret,
+                         n);
 }
 
 int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret)

@@ -1,14 +1,14 @@
 /*
  * sqlite_tenants.c - tenants and API keys in the SQLite store.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "rand.h"
 #include "sqlite_int.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 int store_tenant_count(struct store *s, int *ret)
 {
@@ -94,7 +94,8 @@ int store_api_key_insert(struct store *s, const struct api_key *k)
     return store_step_done(c, st);
 }
 
-#define KEY_COLUMNS "id, tenant_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at"
+#define KEY_COLUMNS                                                                                \
+    "id, tenant_id, name, prefix, hash, scopes, created_at, last_used_at, revoked_at"
 
 static int key_row(void *ctx, sqlite3_stmt *st, void *elem)
 {

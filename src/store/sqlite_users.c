@@ -1,13 +1,13 @@
 /*
  * sqlite_users.c - portal users and sessions in the SQLite store.
  */
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "alloc.h"
 #include "sqlite_int.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define USER_COLUMNS                                                                               \
     "id, tenant_id, email, password_hash, role, disabled, created_at, updated_at, last_login_at"
@@ -146,8 +146,7 @@ int store_user_count(struct store *s, int *ret)
     return store_step_row(c, st, store_read_int, NULL, ret);
 }
 
-int store_session_insert(struct store *s, const char *jti, const char *user_id,
-                         int64_t expires_at)
+int store_session_insert(struct store *s, const char *jti, const char *user_id, int64_t expires_at)
 {
     static const char sql[] =
         "INSERT INTO sessions(id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)";

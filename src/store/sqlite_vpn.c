@@ -312,8 +312,8 @@ static int event_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id,
-                           int limit, struct site_event **ret, size_t *n)
+int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id, int limit,
+                           struct site_event **ret, size_t *n)
 {
     static const char sql[] = "SELECT at_ms, kind, message FROM site_events WHERE site_id = ? "
                               "ORDER BY id DESC LIMIT ?";

@@ -31,17 +31,17 @@
 #ifndef TG_STORE_H
 #define TG_STORE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-
 #include "auth.h"
 #include "grant.h"
 #include "job.h"
 #include "policy.h"
+#include "rand.h" /* UUID_STR_LEN */
 #include "site.h"
 #include "user.h"
-#include "rand.h" /* UUID_STR_LEN */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 struct store;
 
@@ -277,8 +277,8 @@ int64_t store_grants_next_expiry(struct store *s);
 /* Ids of live grants whose expiry passed (at most limit). */
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
 /* Live grants of an entry point with their relay target (site tunnel address + port). */
-int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms,
-                      struct grant **ret, size_t *n);
+int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
+                      size_t *n);
 void store_grant_array_free(struct grant *a, size_t n);
 
 struct grant_connection {
@@ -313,8 +313,7 @@ int store_user_update(struct store *s, const struct user *u);
 int store_user_delete(struct store *s, const char *tenant_id, const char *id);
 int store_user_touch_login(struct store *s, const char *id);
 int store_user_count(struct store *s, int *ret);
-int store_session_insert(struct store *s, const char *jti, const char *user_id,
-                         int64_t expires_at);
+int store_session_insert(struct store *s, const char *jti, const char *user_id, int64_t expires_at);
 /* 0 when the session exists, is not revoked and has not expired; -ENOENT otherwise. */
 int store_session_check(struct store *s, const char *jti, int64_t now);
 int store_session_revoke(struct store *s, const char *jti);
@@ -379,8 +378,8 @@ struct site_event {
     char message[128];
 };
 /* The site's newest events first, at most limit (> 0). -ENOENT for another tenant's site. */
-int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id,
-                           int limit, struct site_event **ret, size_t *n);
+int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id, int limit,
+                           struct site_event **ret, size_t *n);
 /*
  * *ret_taken: whether a site other than site_id (NULL: any site) has tunnel address addr;
  * other_tenant_of (NULL: any tenant) counts only sites of tenants other than that one.

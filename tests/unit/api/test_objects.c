@@ -1,75 +1,77 @@
 /* test_objects.c - policy_from_json / policy_to_json and the other object mappings (no I/O). */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "alloc.h"
 #include "api_int.h"
 #include "rand.h"
 
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 /* The create body of seed 001 (POST /v1/control-plane/policies), verbatim. */
-static const char seed_create_body[] =
-    "{\n"
-    "        \"name\": \"My New Policy\",\n"
-    "        \"winbox\": {\n"
-    "            \"enabled\": true,\n"
-    "            \"port\": 8291,\n"
-    "            \"networks\": [\n"
-    "                \"10.0.0.0/8\",\n"
-    "                \"192.168.0.0/16\",\n"
-    "                \"172.16.0.0/12\"\n"
-    "            ]\n"
-    "        },\n"
-    "        \"ssh\": {\n"
-    "            \"enabled\": true,\n"
-    "            \"port\": 22,\n"
-    "            \"networks\": [\n"
-    "                \"10.0.0.0/8\",\n"
-    "                \"192.168.0.0/16\",\n"
-    "                \"172.16.0.0/12\"\n"
-    "            ]\n"
-    "        },\n"
-    "        \"http\": {\n"
-    "            \"enabled\": false,\n"
-    "            \"port\": 80,\n"
-    "            \"networks\": []\n"
-    "        },\n"
-    "        \"https\": {\n"
-    "            \"enabled\": false,\n"
-    "            \"port\": 443,\n"
-    "            \"networks\": []\n"
-    "        },\n"
-    "        \"telnet\": {\n"
-    "            \"enabled\": false,\n"
-    "            \"port\": 23,\n"
-    "            \"networks\": []\n"
-    "        },\n"
-    "        \"ftp\": {\n"
-    "            \"enabled\": false,\n"
-    "            \"port\": 21,\n"
-    "            \"networks\": []\n"
-    "        },\n"
-    "        \"api\": {\n"
-    "            \"enabled\": true,\n"
-    "            \"port\": 8728,\n"
-    "            \"networks\": [\n"
-    "                \"154.66.115.255/32\"\n"
-    "            ]\n"
-    "        },\n"
-    "        \"api_ssl\": {\n"
-    "            \"enabled\": false,\n"
-    "            \"port\": 8729,\n"
-    "            \"networks\": []\n"
-    "        }\n"
-    "    }";
+static const char seed_create_body[] = "{\n"
+                                       "        \"name\": \"My New Policy\",\n"
+                                       "        \"winbox\": {\n"
+                                       "            \"enabled\": true,\n"
+                                       "            \"port\": 8291,\n"
+                                       "            \"networks\": [\n"
+                                       "                \"10.0.0.0/8\",\n"
+                                       "                \"192.168.0.0/16\",\n"
+                                       "                \"172.16.0.0/12\"\n"
+                                       "            ]\n"
+                                       "        },\n"
+                                       "        \"ssh\": {\n"
+                                       "            \"enabled\": true,\n"
+                                       "            \"port\": 22,\n"
+                                       "            \"networks\": [\n"
+                                       "                \"10.0.0.0/8\",\n"
+                                       "                \"192.168.0.0/16\",\n"
+                                       "                \"172.16.0.0/12\"\n"
+                                       "            ]\n"
+                                       "        },\n"
+                                       "        \"http\": {\n"
+                                       "            \"enabled\": false,\n"
+                                       "            \"port\": 80,\n"
+                                       "            \"networks\": []\n"
+                                       "        },\n"
+                                       "        \"https\": {\n"
+                                       "            \"enabled\": false,\n"
+                                       "            \"port\": 443,\n"
+                                       "            \"networks\": []\n"
+                                       "        },\n"
+                                       "        \"telnet\": {\n"
+                                       "            \"enabled\": false,\n"
+                                       "            \"port\": 23,\n"
+                                       "            \"networks\": []\n"
+                                       "        },\n"
+                                       "        \"ftp\": {\n"
+                                       "            \"enabled\": false,\n"
+                                       "            \"port\": 21,\n"
+                                       "            \"networks\": []\n"
+                                       "        },\n"
+                                       "        \"api\": {\n"
+                                       "            \"enabled\": true,\n"
+                                       "            \"port\": 8728,\n"
+                                       "            \"networks\": [\n"
+                                       "                \"154.66.115.255/32\"\n"
+                                       "            ]\n"
+                                       "        },\n"
+                                       "        \"api_ssl\": {\n"
+                                       "            \"enabled\": false,\n"
+                                       "            \"port\": 8729,\n"
+                                       "            \"networks\": []\n"
+                                       "        }\n"
+                                       "    }";
 
 static int setup(void **state)
 {
@@ -361,8 +363,7 @@ static void test_too_many_networks(void **state)
     json_decref(body);
 
     json_array_append_new(nets, json_string("192.168.0.0/16"));
-    expect_refused("winbox.networks", json_deep_copy(nets), "too_many_networks",
-                   "winbox.networks");
+    expect_refused("winbox.networks", json_deep_copy(nets), "too_many_networks", "winbox.networks");
     expect_refused("trusted_networks", json_deep_copy(nets), "too_many_networks",
                    "trusted_networks");
     json_decref(nets);
@@ -629,8 +630,8 @@ static void test_grant_to_json(void **state)
 static void test_connection_and_user_to_json(void **state)
 {
     (void)state;
-    struct grant_connection c = {.id = 7, .started_ms = 1699400459250LL, .bytes_in = 12,
-                                 .bytes_out = 34};
+    struct grant_connection c = {
+        .id = 7, .started_ms = 1699400459250LL, .bytes_in = 12, .bytes_out = 34};
     memcpy(c.source, "198.51.100.7:50123", 19);
     memcpy(c.outcome, "open", 5);
     json_t *o = connection_to_json(&c);

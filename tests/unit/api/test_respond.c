@@ -1,17 +1,20 @@
 /* test_respond.c - the error shape, JSON answers and the request-body field getters. */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "api_int.h"
+
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
-
-#include "api_int.h"
 
 struct fixture {
     struct api api;
@@ -198,8 +201,8 @@ static void test_time_and_str_or_null(void **state)
 static void test_body_getters(void **state)
 {
     (void)state;
-    json_t *o = json_pack("{s:s, s:b, s:i, s:f, s:n, s:[ss], s:s#}", "s", "text", "b", 1, "i",
-                          42, "f", 1.5, "n", "a", "x", "y", "nul", "a\0b", 3);
+    json_t *o = json_pack("{s:s, s:b, s:i, s:f, s:n, s:[ss], s:s#}", "s", "text", "b", 1, "i", 42,
+                          "f", 1.5, "n", "a", "x", "y", "nul", "a\0b", 3);
     struct tg_err err;
     const char *sv = NULL;
     bool bv = false;

@@ -3,19 +3,22 @@
  * documented route and alias exists), 404/405 with Allow, 401 with WWW-Authenticate, and the
  * public document routes. No store is opened: nothing here gets past authentication.
  */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "api_int.h"
+
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
-
-#include "api_int.h"
 
 #define ID "018bac1e-c6a0-79f7-ba86-2627de3e0196"
 
@@ -128,8 +131,8 @@ static void test_every_documented_route_needs_auth(void **state)
 static void test_bad_authorization_headers(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz",
-                                      "tg_sk_abc", "Token tg_sk_abc"};
+    static const char *const bad[] = {
+        "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "tg_sk_abc", "Token tg_sk_abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct answer a;
         call(&a, "GET", "/v1/sites", bad[i]);

@@ -2,25 +2,28 @@
  * test_session.c - portal session JWTs against a real store (issue/verify, every way a
  * token must be refused) and the failed-login limiter.
  */
-#include <errno.h>
-#include <ftw.h>
-#include <jwt.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "alloc.h"
 #include "rand.h"
 #include "session.h"
 #include "store.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <jwt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static char dir[256];
 static struct store *st;

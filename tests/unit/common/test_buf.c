@@ -1,15 +1,18 @@
 /* test_buf.c - struct buf: hard cap, printf, consume, steal. */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "buf.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 static void test_init_empty(void **state)
 {

@@ -1,16 +1,19 @@
 /* test_cidr.c - CIDR parsing, canonical formatting, matching and classification. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "cidr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
 
 /* Parses s with flags and returns its canonical form (static buffer), or NULL on error. */
 static const char *canon(const char *s, unsigned flags)
@@ -111,9 +114,10 @@ static void test_bad_prefixes(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "1.2.3.0/33", "10.0.0.0/-1", "10.0.0.0/08", "10.0.0.0/008", "10.0.0.0/", "::/129",
-        "::/0129",    "::/1000",     "10.0.0.0/+8", "10.0.0.0/8/8", "10.0.0.0/ 8", "10.0.0.0/8 ",
-        "10.0.0.0/8a", "10.0.0.0//8", "/8",         "/",           "::/00",
+        "1.2.3.0/33",  "10.0.0.0/-1", "10.0.0.0/08", "10.0.0.0/008", "10.0.0.0/",
+        "::/129",      "::/0129",     "::/1000",     "10.0.0.0/+8",  "10.0.0.0/8/8",
+        "10.0.0.0/ 8", "10.0.0.0/8 ", "10.0.0.0/8a", "10.0.0.0//8",  "/8",
+        "/",           "::/00",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct cidr c;
@@ -131,9 +135,22 @@ static void test_garbage(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "",         "garbage",  "1.2.3",         "1.2.3.4.5",  "256.0.0.0",    "1.2.3.-4",
-        " 1.2.3.4", "1.2.3.4 ", "01.2.3.4",      "0x0a.0.0.0", ":::",          "2001:db8:::1",
-        "fe80::1%eth0", "g::1", "1:2:3:4:5:6:7:8:9", "10.0.0.0\n",
+        "",
+        "garbage",
+        "1.2.3",
+        "1.2.3.4.5",
+        "256.0.0.0",
+        "1.2.3.-4",
+        " 1.2.3.4",
+        "1.2.3.4 ",
+        "01.2.3.4",
+        "0x0a.0.0.0",
+        ":::",
+        "2001:db8:::1",
+        "fe80::1%eth0",
+        "g::1",
+        "1:2:3:4:5:6:7:8:9",
+        "10.0.0.0\n",
         "aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa:aaaa/64", /* >= CIDR_STR_LEN */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -312,10 +329,10 @@ static void test_rfc1918(void **state)
 {
     (void)state;
     struct cidr c;
-    static const char *const yes[] = {"10.0.0.0/8",     "10.20.30.0/24", "172.16.0.0/12",
-                                      "172.20.0.1",     "192.168.0.0/16", "192.168.88.0/24"};
-    static const char *const no[] = {"0.0.0.0/0",     "8.0.0.0/7",      "172.0.0.0/8",
-                                     "192.168.0.0/15", "100.64.0.0/10",  "127.0.0.1",
+    static const char *const yes[] = {"10.0.0.0/8", "10.20.30.0/24",  "172.16.0.0/12",
+                                      "172.20.0.1", "192.168.0.0/16", "192.168.88.0/24"};
+    static const char *const no[] = {"0.0.0.0/0",      "8.0.0.0/7",       "172.0.0.0/8",
+                                     "192.168.0.0/15", "100.64.0.0/10",   "127.0.0.1",
                                      "fd00::/8",       "::ffff:10.0.0.1", "11.0.0.0/8"};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
         c = must_parse(yes[i]);
@@ -387,8 +404,7 @@ static void test_classify_table(void **state)
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
         if (cls(rows[i].net) != rows[i].cls)
-            fail_msg("'%s' classified %d, expected %d", rows[i].net, cls(rows[i].net),
-                     rows[i].cls);
+            fail_msg("'%s' classified %d, expected %d", rows[i].net, cls(rows[i].net), rows[i].cls);
         if (cls(rows[i].last) != rows[i].last_cls)
             fail_msg("'%s' classified %d, expected %d", rows[i].last, cls(rows[i].last),
                      rows[i].last_cls);

@@ -1,19 +1,22 @@
 /* test_rand.c - base62 strings, UUIDv7 and UUID syntax, bounded integers. */
-#include <ctype.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "rand.h"
+#include "timefmt.h"
+
+#include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <cmocka.h>
-
-#include "rand.h"
-#include "timefmt.h"
 
 static int setup(void **state)
 {
@@ -83,7 +86,7 @@ static void test_uuid_v7_format(void **state)
             else
                 assert_true(isdigit((unsigned char)u[i]) || (u[i] >= 'a' && u[i] <= 'f'));
         }
-        assert_int_equal(u[14], '7');             /* version 7 */
+        assert_int_equal(u[14], '7');           /* version 7 */
         assert_non_null(strchr("89ab", u[19])); /* variant 10xx */
     }
 }

@@ -1,14 +1,17 @@
 /* test_timefmt.c - RFC 3339 formatting/parsing and the relative phrases. */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "timefmt.h"
+
+#include <errno.h>
+#include <string.h>
 
 static int64_t parse_ok(const char *s)
 {
@@ -47,8 +50,8 @@ static void test_format(void **state)
 static void test_round_trip(void **state)
 {
     (void)state;
-    static const int64_t ts[] = {0, 1, 59, 86399, 951782400, 1699400459, 1719030809,
-                                 2147483647, 2147483648, 4102444800};
+    static const int64_t ts[] = {0,          1,          59,         86399,      951782400,
+                                 1699400459, 1719030809, 2147483647, 2147483648, 4102444800};
     for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) {
         char out[RFC3339_LEN];
         time_format_rfc3339(ts[i], out);
@@ -107,12 +110,12 @@ static void test_parse_invalid(void **state)
         "2024-06-22T24:00:00Z",
         "2024-06-22T23:60:00Z",
         "2024-06-22T23:59:61Z",
-        "2024-06-22T04:33:29",       /* no offset */
-        "2024-06-22T04:33:29+0200",  /* offset without colon */
+        "2024-06-22T04:33:29",      /* no offset */
+        "2024-06-22T04:33:29+0200", /* offset without colon */
         "2024-06-22T04:33:29+02",
         "2024-06-22T04:33:29+24:00",
         "2024-06-22T04:33:29+02:60",
-        "2024-06-22T04:33:29.Z",     /* dot without digits */
+        "2024-06-22T04:33:29.Z", /* dot without digits */
         "2024-06-22T04:33:29Zjunk",
         "2024-06-22T04:33:29+00:00 ",
         "2024-6-22T04:33:29Z",

@@ -1,17 +1,20 @@
 /* test_auth.c - scope names, lists and checks; API key secrets and hashes. */
-#include <ctype.h>
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "auth.h"
 #include "rand.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
 
 static int setup(void **state)
 {
@@ -20,11 +23,12 @@ static int setup(void **state)
 }
 
 static const char *const all_names[] = {
-    "cpf:view",         "cpf:create",         "cpf:update",       "cpf:delete",
-    "site:view",        "site:create",        "site:update",      "site:delete",
-    "site:action",      "credentials:view",   "credentials:rotate", "transient:view",
-    "transient:create", "transient:delete",   "job:view",         "job:create",
-    "job:delete",       "admin",
+    "cpf:view",         "cpf:create",         "cpf:update",
+    "cpf:delete",       "site:view",          "site:create",
+    "site:update",      "site:delete",        "site:action",
+    "credentials:view", "credentials:rotate", "transient:view",
+    "transient:create", "transient:delete",   "job:view",
+    "job:create",       "job:delete",         "admin",
 };
 #define N_NAMES (sizeof all_names / sizeof all_names[0])
 
@@ -125,7 +129,8 @@ static void test_scope_allows(void **state)
     assert_true(scope_allows(SCOPE_CPF_VIEW | SCOPE_SITE_VIEW, SCOPE_CPF_VIEW));
     assert_false(scope_allows(SCOPE_CPF_VIEW, SCOPE_CPF_UPDATE));
     assert_false(scope_allows(SCOPE_SITE_VIEW, SCOPE_SITE_VIEW | SCOPE_SITE_UPDATE));
-    assert_true(scope_allows(SCOPE_SITE_VIEW | SCOPE_SITE_UPDATE, SCOPE_SITE_VIEW | SCOPE_SITE_UPDATE));
+    assert_true(
+        scope_allows(SCOPE_SITE_VIEW | SCOPE_SITE_UPDATE, SCOPE_SITE_VIEW | SCOPE_SITE_UPDATE));
     assert_false(scope_allows(0, SCOPE_CPF_VIEW));
     assert_true(scope_allows(0, 0)); /* public routes need nothing */
     /* admin implies every scope, alone or mixed */

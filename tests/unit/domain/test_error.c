@@ -1,16 +1,19 @@
 /* test_error.c - the error value and the owned string list. */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "error.h"
 #include "strlist.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 static void test_type_names(void **state)
 {
@@ -30,9 +33,12 @@ static void test_default_status(void **state)
     static const struct {
         enum tg_err_type t;
         int status;
-    } cases[] = {{TG_ERR_INVALID_REQUEST, 400}, {TG_ERR_AUTHENTICATION, 401},
-                 {TG_ERR_PERMISSION, 403},      {TG_ERR_NOT_FOUND, 404},
-                 {TG_ERR_CONFLICT, 409},        {TG_ERR_RATE_LIMIT, 429},
+    } cases[] = {{TG_ERR_INVALID_REQUEST, 400},
+                 {TG_ERR_AUTHENTICATION, 401},
+                 {TG_ERR_PERMISSION, 403},
+                 {TG_ERR_NOT_FOUND, 404},
+                 {TG_ERR_CONFLICT, 409},
+                 {TG_ERR_RATE_LIMIT, 429},
                  {TG_ERR_API, 500}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct tg_err e;

@@ -2,21 +2,24 @@
  * test_grant.c - grant sources, destinations, durations and credentials, and every rule of
  * grant_validate() with the error it answers (domain/grant.c).
  */
-#include <ctype.h>
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "grant.h"
 #include "rand.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static const struct grant_source_rules strict = {.allow_private = false};
 static const struct grant_source_rules lab = {.allow_private = true};

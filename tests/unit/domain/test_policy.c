@@ -1,20 +1,23 @@
 /* test_policy.c - every policy validation rule, CIDR normalisation, slugs, the default policy. */
-#include <ctype.h>
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "alloc.h"
 #include "policy.h"
 #include "rand.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int setup(void **state)
 {
@@ -155,10 +158,10 @@ static void test_utf8_length(void **state)
     assert_int_equal(utf8_length("abc"), 3);
     assert_int_equal(utf8_length("h\xc3\xa9llo"), 5);
     assert_int_equal(utf8_length("\xe2\x82\xac\xf0\x9f\x94\x92"), 2);
-    assert_int_equal(utf8_length("\x80"), -1);       /* lone continuation byte */
-    assert_int_equal(utf8_length("\xc3"), -1);       /* truncated at the end */
+    assert_int_equal(utf8_length("\x80"), -1); /* lone continuation byte */
+    assert_int_equal(utf8_length("\xc3"), -1); /* truncated at the end */
     assert_int_equal(utf8_length("\xe2\x82"), -1);
-    assert_int_equal(utf8_length("\xc3\x41"), -1);   /* bad continuation */
+    assert_int_equal(utf8_length("\xc3\x41"), -1);             /* bad continuation */
     assert_int_equal(utf8_length("\xf8\x88\x80\x80\x80"), -1); /* 5-byte form */
 }
 
@@ -273,8 +276,7 @@ static void test_normalize_cidr_host_bits(void **state)
     struct tg_err err;
     char out[64] = "untouched";
     assert_int_equal(
-        policy_normalize_cidr("10.0.0.1/8", "winbox.networks[1]", out, sizeof out, &err),
-        -EINVAL);
+        policy_normalize_cidr("10.0.0.1/8", "winbox.networks[1]", out, sizeof out, &err), -EINVAL);
     assert_string_equal(out, "untouched");
     assert_string_equal(err.code, "invalid_cidr");
     assert_string_equal(err.param, "winbox.networks[1]");
@@ -288,14 +290,14 @@ static void test_normalize_cidr_host_bits(void **state)
 static void test_normalize_cidr_invalid(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"",         "garbage",    "10.0.0.0/33", "10.0.0.0/-1",
-                                      "10.0.0.0/08", "1.2.3.4/", "::/129",      "10.0.0.0/8 "};
+    static const char *const bad[] = {
+        "",         "garbage", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/08",
+        "1.2.3.4/", "::/129",  "10.0.0.0/8 "};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct tg_err err;
         char out[64] = "untouched";
-        assert_int_equal(policy_normalize_cidr(bad[i], "trusted_networks[0]", out, sizeof out,
-                                               &err),
-                         -EINVAL);
+        assert_int_equal(
+            policy_normalize_cidr(bad[i], "trusted_networks[0]", out, sizeof out, &err), -EINVAL);
         assert_string_equal(out, "untouched");
         assert_string_equal(err.code, "invalid_cidr");
         assert_string_equal(err.param, "trusted_networks[0]");
@@ -470,8 +472,8 @@ static void test_init_default_mgmt_canonical(void **state)
 static void test_svc_tables(void **state)
 {
     (void)state;
-    static const char *const keys[] = {"winbox", "ssh",    "http", "https",
-                                       "telnet", "ftp",    "api",  "api_ssl"};
+    static const char *const keys[] = {"winbox", "ssh", "http", "https",
+                                       "telnet", "ftp", "api",  "api_ssl"};
     static const char *const ros[] = {"winbox", "ssh", "www", "www-ssl",
                                       "telnet", "ftp", "api", "api-ssl"};
     for (int i = 0; i < SVC_COUNT; i++) {

@@ -1,19 +1,22 @@
 /* test_site.c - site names, tunnel addresses, statuses, credentials. */
-#include <ctype.h>
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "rand.h"
 #include "site.h"
 #include "timefmt.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int setup(void **state)
 {
@@ -86,9 +89,9 @@ static void test_normalize_address(void **state)
     addr_ok("2001:DB8:0:0::1", "2001:db8::1");
     addr_ok("fd00:0000::0001", "fd00::1");
     addr_ok("::1", "::1");
-    static const char *const bad[] = {"",          "10.8.0.2/32", "10.8.0",    "10.8.0.256",
-                                      "host.example", " 10.8.0.2", "10.8.0.2 ", "::1/128",
-                                      "fe80::1%eth0", "010.8.0.2"};
+    static const char *const bad[] = {
+        "",          "10.8.0.2/32", "10.8.0",  "10.8.0.256",   "host.example",
+        " 10.8.0.2", "10.8.0.2 ",   "::1/128", "fe80::1%eth0", "010.8.0.2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct tg_err err;
         char out[64] = "untouched";
@@ -112,7 +115,7 @@ static void test_status_names(void **state)
     assert_string_equal(site_status_name(SITE_OFFLINE), "offline");
     assert_string_equal(site_status_name(SITE_DELETING), "deleting");
     assert_string_equal(site_status_name((enum site_status)42), "unknown");
-    assert_string_equal(site_status_name((enum site_status)-1), "unknown");
+    assert_string_equal(site_status_name((enum site_status) - 1), "unknown");
     enum site_status s = SITE_OFFLINE;
     for (int i = SITE_PENDING_ONBOARDING; i <= SITE_DELETING; i++) {
         assert_int_equal(site_status_parse(site_status_name((enum site_status)i), &s), 0);

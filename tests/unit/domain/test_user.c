@@ -1,19 +1,22 @@
 /* test_user.c - roles and their scopes, e-mail and password checks, Argon2id hashes. */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "auth.h"
 #include "rand.h"
 #include "user.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static int setup(void **state)
 {
@@ -179,10 +182,8 @@ static void test_hash_and_verify(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_role_names),
-        cmocka_unit_test(test_role_scopes),
-        cmocka_unit_test(test_email),
-        cmocka_unit_test(test_password_length),
+        cmocka_unit_test(test_role_names),      cmocka_unit_test(test_role_scopes),
+        cmocka_unit_test(test_email),           cmocka_unit_test(test_password_length),
         cmocka_unit_test(test_hash_and_verify),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

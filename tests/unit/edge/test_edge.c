@@ -3,27 +3,30 @@
  * allow-list refusal, close/deadline cuts, deadline extension, records,
  * unreachable target, max_conns, rate limit, IPv6.
  */
+/* cmocka.h needs these headers first */
+// clang-format off
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "cidr.h"
+#include "clock.h"
+#include "edge.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <cmocka.h>
-
-#include "cidr.h"
-#include "clock.h"
-#include "edge.h"
 
 /* ---- echo server ---- */
 

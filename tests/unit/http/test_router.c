@@ -1,14 +1,17 @@
 /* test_router.c - http_route_match and http_route_allowed. */
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "http.h"
+
+#include <stdio.h>
+#include <string.h>
 
 /* A table shaped like the API's: canonical paths, an alias, a literal/param overlap. */
 static const struct http_route table[] = {
@@ -31,9 +34,11 @@ static const struct http_route table[] = {
 };
 /* The handler each row stands for (the router treats handlers as opaque). */
 static const char *const names[] = {
-    "healthz", "sites_list", "sites_create", "sites_get", "sites_update", "sites_delete", "note_get", "note_put", "sites_list", "pol_list", "pol_get", "pol_attach", "cred_list", "cred_rotate", "four", "five",
+    "healthz",   "sites_list",  "sites_create", "sites_get", "sites_update", "sites_delete",
+    "note_get",  "note_put",    "sites_list",   "pol_list",  "pol_get",      "pol_attach",
+    "cred_list", "cred_rotate", "four",         "five",
 };
-#define NAME(route) names[(route) - table]
+#define NAME(route) names[(route)-table]
 #define N (sizeof table / sizeof table[0])
 
 static const struct http_route *ok(const char *method, const char *path, struct http_match *m)
@@ -79,11 +84,9 @@ static void test_params(void **state)
     snprintf(path, sizeof path, "/v1/sites/%s/note", id);
     assert_string_equal(NAME(ok("PUT", path, &m)), "note_put");
     assert_string_equal(m.params[0], id);
-    assert_string_equal(NAME(ok("GET", "/v1/control-plane/abc/credentials", &m)),
-                        "cred_list");
+    assert_string_equal(NAME(ok("GET", "/v1/control-plane/abc/credentials", &m)), "cred_list");
     assert_string_equal(m.params[0], "abc");
-    assert_string_equal(NAME(ok("POST", "/v1/control-plane/policies/p1/sites", &m)),
-                        "pol_attach");
+    assert_string_equal(NAME(ok("POST", "/v1/control-plane/policies/p1/sites", &m)), "pol_attach");
     assert_string_equal(m.params[0], "p1");
     assert_string_equal(NAME(ok("GET", "/a/1/22/333/4444", &m)), "four");
     assert_int_equal(m.n_params, 4);
@@ -103,8 +106,7 @@ static void test_table_order_decides_overlap(void **state)
     struct http_match m;
     /* both "/v1/control-plane/policies/{id}" and "/v1/control-plane/{site}/credentials"
      * match; the earlier row (the literal "policies") wins */
-    assert_string_equal(NAME(ok("GET", "/v1/control-plane/policies/credentials", &m)),
-                        "pol_get");
+    assert_string_equal(NAME(ok("GET", "/v1/control-plane/policies/credentials", &m)), "pol_get");
     assert_string_equal(m.params[0], "credentials");
     /* with POST only the credentials row has the method */
     assert_string_equal(NAME(ok("POST", "/v1/control-plane/policies/credentials", &m)),
@@ -130,9 +132,21 @@ static void test_not_found(void **state)
 {
     (void)state;
     static const char *const paths[] = {
-        "",          "/",          "healthz",       "/healthzz",     "/health",
-        "//healthz", "/v1",        "/v1/site",      "/v1/sites/a/b", "/v1/sites//note",
-        "/V1/SITES", "/v1/sites?x", "/v1/sites/a/note/x", "/v2/sites", "/v1/control-plane",
+        "",
+        "/",
+        "healthz",
+        "/healthzz",
+        "/health",
+        "//healthz",
+        "/v1",
+        "/v1/site",
+        "/v1/sites/a/b",
+        "/v1/sites//note",
+        "/V1/SITES",
+        "/v1/sites?x",
+        "/v1/sites/a/note/x",
+        "/v2/sites",
+        "/v1/control-plane",
         "/x/1/2/3/4/5", /* five params never fit */
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
@@ -150,7 +164,7 @@ static void test_method_not_allowed(void **state)
     assert_int_equal(res("PUT", "/v1/sites/abc"), HTTP_MATCH_NO_METHOD);
     assert_int_equal(res("POST", "/healthz"), HTTP_MATCH_NO_METHOD);
     assert_int_equal(res("PUT", "/v1/control-plane/policies/p1/sites"), HTTP_MATCH_NO_METHOD);
-    assert_int_equal(res("POST", "/sites"), HTTP_MATCH_NO_METHOD); /* alias has only GET here */
+    assert_int_equal(res("POST", "/sites"), HTTP_MATCH_NO_METHOD);  /* alias has only GET here */
     assert_int_equal(res("get", "/healthz"), HTTP_MATCH_NO_METHOD); /* methods are case-sensitive */
     assert_int_equal(res("", "/healthz"), HTTP_MATCH_NO_METHOD);
     assert_int_equal(res("DELETE", "/v1/sites/"), HTTP_MATCH_NO_METHOD);

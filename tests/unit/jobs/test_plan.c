@@ -2,20 +2,23 @@
  * test_plan.c - the plan builders (policy, management filter, API user, site actions),
  * checked through the exact script they render (docs/internals/script-subset.md).
  */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "alloc.h"
 #include "plan.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define SITE "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 #define TAG "\"tikgate:mgmt-filter:" SITE "\""
@@ -82,7 +85,7 @@ static void expect_script(const struct job_plan *p, const char *want)
     "address=\"203.0.113.7/32,192.168.1.0/24,100.64.0.0/10,10.0.0.0/8\" disabled=no\n"
 
 #define REMOVE_FILTER                                                                              \
-    "/ip firewall filter remove [find comment=" TAG "]\n"                                           \
+    "/ip firewall filter remove [find comment=" TAG "]\n"                                          \
     "/ipv6 firewall filter remove [find comment=" TAG "]\n"
 #define ACCEPT(src)                                                                                \
     "/ip firewall filter add chain=input action=accept protocol=tcp "                              \
@@ -108,8 +111,8 @@ static void test_policy_custom_rules(void **state)
  * when the line runs: no item numbers, never before the dynamic fasttrack dummy rule), in
  * reverse, so the final order is the same. */
 #define ON_TOP(rule)                                                                               \
-    ":do { " rule " place-before=[:pick [/ip firewall filter find dynamic=no] 0] } on-error={ " rule \
-    " }\n"
+    ":do { " rule                                                                                  \
+    " place-before=[:pick [/ip firewall filter find dynamic=no] 0] } on-error={ " rule " }\n"
 
 static void test_policy_filter_on_top(void **state)
 {
@@ -139,8 +142,8 @@ static void test_policy_service_names_and_order(void **state)
     make_policy(&pol, true);
     struct job_plan p = {0};
     job_plan_policy(&p, &pol, &ctx);
-    static const char *const want[] = {"winbox", "ssh",    "www",     "www-ssl",
-                                       "telnet", "ftp",    "api-ssl", "api"};
+    static const char *const want[] = {"winbox", "ssh", "www",     "www-ssl",
+                                       "telnet", "ftp", "api-ssl", "api"};
     for (int i = 0; i < 8; i++) {
         assert_int_equal(p.cmds[i].verb, JOB_SET);
         assert_true(p.cmds[i].by_name);
@@ -280,9 +283,10 @@ static void test_action_scripts(void **state)
     assert_int_equal(job_plan_action(&p, "site.clear_firewall", &pol, "u", "p", &ctx, &ack), 0);
     assert_true(ack);
     assert_false(job_plan_reboots(&p));
-    expect_script(&p, "/ip firewall filter remove [find dynamic=no]\n" REMOVE_FILTER ACCEPT(
-                          "100.64.0.0/10") "\n" ACCEPT("10.0.0.0/8") "\n" ACCEPT("192.168.1.0/24")
-                          "\n" DROP "\n");
+    expect_script(
+        &p, "/ip firewall filter remove [find dynamic=no]\n" REMOVE_FILTER ACCEPT(
+                "100.64.0.0/10") "\n" ACCEPT("10.0.0.0/8") "\n" ACCEPT("192.168.1.0/24") "\n" DROP
+                                                                                         "\n");
     job_plan_release(&p);
 
     assert_int_equal(

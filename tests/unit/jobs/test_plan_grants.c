@@ -3,19 +3,22 @@
  * in group full or tikgate-ro for access, a dst-nat rule (plus a masquerade on request) for
  * a forward, and their teardowns; the kind and description of their jobs.
  */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "plan.h"
+
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
-
-#include "plan.h"
 
 #define GID "0190a1b2-0000-7000-8000-000000000001"
 #define MGMT "100.64.0.0/10"
@@ -175,12 +178,9 @@ static void test_job_kind_and_description(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_access_full),
-        cmocka_unit_test(test_access_read_only),
-        cmocka_unit_test(test_forward_plain),
-        cmocka_unit_test(test_forward_masquerade),
-        cmocka_unit_test(test_teardown),
-        cmocka_unit_test(test_job_kind_and_description),
+        cmocka_unit_test(test_access_full),   cmocka_unit_test(test_access_read_only),
+        cmocka_unit_test(test_forward_plain), cmocka_unit_test(test_forward_masquerade),
+        cmocka_unit_test(test_teardown),      cmocka_unit_test(test_job_kind_and_description),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -464,7 +464,8 @@ static void test_script_goes_to_execute(void **state)
     job_cmd_arg(c, "source", ":log info hello");
     char err[256];
     assert_int_equal(push(&rt, &p, err, sizeof err), 0);
-    ASSERT_LOG(&rt, "/execute =script=:log info hello\n:put \"" JOB_SCRIPT_OK_MARK "\" =as-string=");
+    ASSERT_LOG(&rt,
+               "/execute =script=:log info hello\n:put \"" JOB_SCRIPT_OK_MARK "\" =as-string=");
     job_plan_release(&p);
 }
 

@@ -2,19 +2,22 @@
  * test_serialize.c - the storage form of a plan: serialize -> parse is the identity, and
  * malformed input is refused.
  */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+#include "plan.h"
+
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
-
-#include "plan.h"
 
 static void expect_str_eq(const char *a, const char *b)
 {
@@ -100,7 +103,7 @@ static void test_round_trip_awkward_values(void **state)
     job_cmd_arg(c, "password", "tab\there");
     job_cmd_arg(c, "nl", "line1\nline2\n");
     job_cmd_arg(c, "bs", "C:\\dir\\");
-    job_cmd_arg(c, "bs2", "\\\\t\\n");     /* backslashes before t and n, not escapes */
+    job_cmd_arg(c, "bs2", "\\\\t\\n"); /* backslashes before t and n, not escapes */
     job_cmd_arg(c, "eq", "a=b==c=");
     job_cmd_arg(c, "empty", "");
     job_cmd_arg(c, "cr", "x\ry");
@@ -172,11 +175,11 @@ static void expect_parse_error(const char *s)
 static void test_parse_errors(void **state)
 {
     (void)state;
-    expect_parse_error("bogus\t/user\t-\t\t0\n");           /* unknown verb */
-    expect_parse_error("add\t/user\t-\t\n");                /* too few fields */
-    expect_parse_error("add");                              /* one field */
-    expect_parse_error("add\t/user\t-\t\t0\tnoequals\n");   /* argument without '=' */
-    expect_parse_error("ADD\t/user\t-\t\t0\n");             /* verbs are lower case */
+    expect_parse_error("bogus\t/user\t-\t\t0\n");         /* unknown verb */
+    expect_parse_error("add\t/user\t-\t\n");              /* too few fields */
+    expect_parse_error("add");                            /* one field */
+    expect_parse_error("add\t/user\t-\t\t0\tnoequals\n"); /* argument without '=' */
+    expect_parse_error("ADD\t/user\t-\t\t0\n");           /* verbs are lower case */
     /* A bad line after good ones: everything parsed so far is released. */
     expect_parse_error("reboot\t/system\t-\t\t0\nadd\t/user\t-\t\t0\tname=x\nnope\n");
 }

@@ -311,9 +311,8 @@ static void test_719_service_connections(void **unused)
     login(&c, "admin", "pw");
     struct sockaddr_storage local = h_addr("127.0.0.2"), peer = h_addr("127.0.0.1");
     unsigned cid;
-    assert_int_equal(sim_conn_add(&c.st, "api", (struct sockaddr *)&local,
-                                  (struct sockaddr *)&peer, &cid),
-                     0);
+    assert_int_equal(
+        sim_conn_add(&c.st, "api", (struct sockaddr *)&local, (struct sockaddr *)&peer, &cid), 0);
     send_words(&c, "/ip/service/print", "?name=api", NULL);
     assert_int_equal(c.n, 3); /* the static entry, the connection entry, !done */
     assert_string_equal(ros_sentence_get(&c.r[0], "dynamic"), "false");
@@ -334,9 +333,8 @@ static void test_719_service_connections(void **unused)
     /* before 7.19: one entry, no dynamic property */
     conv_init_opts(&c, "7.16", NULL, false);
     login(&c, "admin", "pw");
-    assert_int_equal(sim_conn_add(&c.st, "api", (struct sockaddr *)&local,
-                                  (struct sockaddr *)&peer, &cid),
-                     0);
+    assert_int_equal(
+        sim_conn_add(&c.st, "api", (struct sockaddr *)&local, (struct sockaddr *)&peer, &cid), 0);
     send_words(&c, "/ip/service/print", "?name=api", NULL);
     assert_int_equal(c.n, 2);
     assert_null(ros_sentence_get(&c.r[0], "dynamic"));
@@ -396,11 +394,9 @@ static void test_defconf(void **unused)
     assert_trap(&c, "cannot move builtin");
     send_words(&c, "/ip/firewall/filter/print", "=.proplist=.id", "?dynamic=false", NULL);
     assert_int_equal(c.n, 12); /* 11 static rules + !done */
-    send_words(&c, "/ip/firewall/filter/add", "=chain=input", "=src-address=2001:db8::/32",
-               NULL);
+    send_words(&c, "/ip/firewall/filter/add", "=chain=input", "=src-address=2001:db8::/32", NULL);
     assert_trap(&c, "IPv4");
-    send_words(&c, "/ipv6/firewall/filter/add", "=chain=input", "=src-address=2001:db8::/32",
-               NULL);
+    send_words(&c, "/ipv6/firewall/filter/add", "=chain=input", "=src-address=2001:db8::/32", NULL);
     assert_string_equal(w(&c, 0, 0), "!done");
     send_words(&c, "/ip/firewall/nat/add", "=chain=dstnat", "=in-interface=nosuch", NULL);
     assert_trap(&c, "in-interface");

@@ -11,9 +11,8 @@
 #include "helpers.h"
 #include "login.h"
 
-#include <jansson.h>
-
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,8 +315,8 @@ static void test_json_not_utf8(void **unused)
     json_error_t jerr;
     json_t *doc = json_loadb(b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
     assert_non_null(doc);
-    const char *c = json_string_value(json_object_get(
-        json_array_get(json_object_get(doc, "/ip/firewall/nat"), 0), "comment"));
+    const char *c = json_string_value(
+        json_object_get(json_array_get(json_object_get(doc, "/ip/firewall/nat"), 0), "comment"));
     assert_non_null(c);
     /* overlong, surrogate, truncated and above U+10FFFF: one U+FFFD per byte; valid UTF-8 and
      * DEL are kept */

@@ -1,23 +1,26 @@
 /* Shared helpers of the store unit tests. */
-#include "helpers.h"
-
-#include <dirent.h>
-#include <errno.h>
-#include <ftw.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include <cmocka.h>
+// clang-format on
+
+#include "helpers.h"
 
 #include "alloc.h"
 #include "rand.h"
 #include "timefmt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 int fx_setup(void **state)
 {
@@ -81,8 +84,10 @@ void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopt
     if (adopted) {
         char dev[SITE_TOKEN_LEN + 1];
         rand_base62(dev, SITE_TOKEN_LEN);
-        assert_int_equal(store_site_adopt(f->s, s.id, &(struct store_adoption){"k=v", "r1", "hAP", "X1", "7.15", NULL, dev}),
-                         0);
+        assert_int_equal(
+            store_site_adopt(f->s, s.id,
+                             &(struct store_adoption){"k=v", "r1", "hAP", "X1", "7.15", NULL, dev}),
+            0);
     }
     memcpy(ret_id, s.id, UUID_STR_LEN);
     if (ret_cred)
@@ -90,8 +95,8 @@ void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopt
     site_release(&s);
 }
 
-void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack,
-            const char *payload, const char *idem, char ret_id[UUID_STR_LEN])
+void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack, const char *payload,
+            const char *idem, char ret_id[UUID_STR_LEN])
 {
     struct job j;
     memset(&j, 0, sizeof j);

@@ -2,18 +2,18 @@
 #ifndef TG_TEST_STORE_HELPERS_H
 #define TG_TEST_STORE_HELPERS_H
 
-#include <stdbool.h>
-
-#include "store.h"
 #include "rand.h" /* UUID_STR_LEN */
+#include "store.h"
+
+#include <stdbool.h>
 
 #define MGMT "100.64.0.0/10"
 
 struct fx {
-    char dir[256];      /* temporary data dir, removed by fx_teardown */
+    char dir[256]; /* temporary data dir, removed by fx_teardown */
     struct store *s;
-    char tenant[UUID_STR_LEN];    /* created by fx_setup, with its default policy */
-    char policy[UUID_STR_LEN];    /* the tenant's default policy */
+    char tenant[UUID_STR_LEN]; /* created by fx_setup, with its default policy */
+    char policy[UUID_STR_LEN]; /* the tenant's default policy */
 };
 
 /* cmocka setup/teardown: *state is a struct fx. */
@@ -29,8 +29,8 @@ void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopt
              char ret_id[UUID_STR_LEN], struct credential *ret_cred);
 
 /* Inserts a pending job for site_id; payload may be NULL. ret_id receives its id. */
-void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack,
-            const char *payload, const char *idem, char ret_id[UUID_STR_LEN]);
+void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack, const char *payload,
+            const char *idem, char ret_id[UUID_STR_LEN]);
 
 /* True when any file of the data dir other than master.key contains needle. */
 bool fx_files_contain(const struct fx *f, const char *needle);

@@ -3,22 +3,25 @@
  * refused, reusable only after teardown), due grants, updates of live grants only, sealed
  * temporary passwords, authorized_at read with the grant.
  */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "alloc.h"
 #include "helpers.h"
 #include "rand.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define LO 41000
 #define HI 41001
@@ -202,18 +205,16 @@ static void test_list_active(void **state)
     assert_int_equal(insert(f, &b, site, "e1", now - 1), 0);
     struct grant *l = NULL;
     size_t n = 0;
-    assert_int_equal(
-        store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, NULL, &l, &n), 0);
+    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, NULL, &l, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(l[0].id, b.id); /* newest first */
     store_grant_array_free(l, n);
-    assert_int_equal(
-        store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, true, NULL, &l, &n), 0);
+    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, true, NULL, &l, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(l[0].id, a.id);
     store_grant_array_free(l, n);
-    assert_int_equal(
-        store_grant_list(f->s, f->tenant, site, GRANT_FORWARD, false, NULL, &l, &n), 0);
+    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_FORWARD, false, NULL, &l, &n),
+                     0);
     assert_int_equal(n, 0);
     store_grant_array_free(l, n);
     grant_release(&a);
@@ -244,8 +245,7 @@ static void test_authorized_at(void **state)
     grant_release(&got);
     struct grant *l = NULL;
     size_t n = 0;
-    assert_int_equal(
-        store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, NULL, &l, &n), 0);
+    assert_int_equal(store_grant_list(f->s, f->tenant, site, GRANT_ACCESS, false, NULL, &l, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(l[0].authorized_at_ms, now - 200);
     store_grant_array_free(l, n);

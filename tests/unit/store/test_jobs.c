@@ -3,21 +3,24 @@
  * jobs of a site in order), router updates, cancel, lease requeue, idempotency, events and
  * the sealed payload.
  */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
-#include <sqlite3.h>
+// clang-format on
 
 #include "helpers.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define LEASE 60000
 
@@ -98,7 +101,8 @@ static void test_insert_get_events(void **state)
 static void test_claim_pull_order(void **state)
 {
     struct fx *f = *state;
-    char a[UUID_STR_LEN], b[UUID_STR_LEN], j1[UUID_STR_LEN], j2[UUID_STR_LEN], j3[UUID_STR_LEN], k1[UUID_STR_LEN];
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], j1[UUID_STR_LEN], j2[UUID_STR_LEN], j3[UUID_STR_LEN],
+        k1[UUID_STR_LEN];
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_site(f, NULL, NULL, false, b, NULL);
     fx_job(f, a, false, true, NULL, NULL, j1);
@@ -189,9 +193,9 @@ static void test_router_update(void **state)
     claim_pull(f, a, j3);
     assert_int_equal(store_job_router_update(f->s, j3, JOB_ROUTER_FAIL), 0);
     assert_int_equal(status_of(f, j3), JOB_FAILED);
-    assert_int_equal(store_job_router_update(f->s, "00000000-0000-7000-8000-000000000000",
-                                             JOB_ROUTER_DONE),
-                     -ENOENT);
+    assert_int_equal(
+        store_job_router_update(f->s, "00000000-0000-7000-8000-000000000000", JOB_ROUTER_DONE),
+        -ENOENT);
 
     struct job j;
     assert_int_equal(store_job_get(f->s, f->tenant, a, j1, &j), 0);
@@ -277,9 +281,9 @@ static void test_finish_all_or_nothing(void **state)
     snprintf(path, sizeof path, "%s/t.db", f->dir);
     sqlite3 *db;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "DROP TABLE grant_connections; DROP TABLE grants", NULL,
-                                  NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "DROP TABLE grant_connections; DROP TABLE grants", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     assert_int_equal(store_job_finish(f->s, j1, JOB_COMPLETED, "ok"), -EIO);
     assert_int_equal(status_of(f, j1), JOB_RUNNING);

@@ -53,7 +53,8 @@ static void walk(struct fx *f, page_fn fn, const void *arg, int limit)
         assert_string_equal(got[i], all[i]);
 }
 
-static int sites_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][UUID_STR_LEN])
+static int sites_page(struct fx *f, const void *arg, const struct store_page *page,
+                      char ids[][UUID_STR_LEN])
 {
     const char *tenant = arg ? arg : f->tenant;
     struct site *a = NULL;
@@ -103,7 +104,8 @@ struct site_arg {
     const char *site;
 };
 
-static int jobs_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][UUID_STR_LEN])
+static int jobs_page(struct fx *f, const void *arg, const struct store_page *page,
+                     char ids[][UUID_STR_LEN])
 {
     const struct site_arg *a = arg;
     struct job *l = NULL;
@@ -151,7 +153,8 @@ struct grant_arg {
     bool active;
 };
 
-static int grants_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][UUID_STR_LEN])
+static int grants_page(struct fx *f, const void *arg, const struct store_page *page,
+                       char ids[][UUID_STR_LEN])
 {
     const struct grant_arg *a = arg;
     struct grant *l = NULL;
@@ -220,7 +223,8 @@ static void test_grants(void **state)
     assert_int_equal(grants_page(f, &fwds, &p, got), 1);
 }
 
-static int users_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][UUID_STR_LEN])
+static int users_page(struct fx *f, const void *arg, const struct store_page *page,
+                      char ids[][UUID_STR_LEN])
 {
     (void)arg;
     struct user *l = NULL;
@@ -267,7 +271,8 @@ static void test_users(void **state)
     assert_int_equal(users_page(f, NULL, &p, got), -EINVAL);
 }
 
-static int keys_page(struct fx *f, const void *arg, const struct store_page *page, char ids[][UUID_STR_LEN])
+static int keys_page(struct fx *f, const void *arg, const struct store_page *page,
+                     char ids[][UUID_STR_LEN])
 {
     (void)arg;
     struct api_key *l = NULL;

@@ -3,24 +3,27 @@
  * with -EBADMSG (never an empty payload or password), and a job claimed then ends failed with
  * the reason in its log instead of being delivered as an empty plan.
  */
-#include <errno.h>
-#include <fcntl.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "alloc.h"
 #include "helpers.h"
 #include "rand.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #define REASON "payload cannot be unsealed: wrong master key or corrupted data"
 

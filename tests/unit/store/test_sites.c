@@ -2,22 +2,25 @@
  * test_sites.c - sites and their API credentials in the store: rotation, sealing (no
  * plaintext secret in the database files), tenant isolation.
  */
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "alloc.h"
 #include "helpers.h"
 #include "rand.h"
 #include "timefmt.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static void test_site_insert_get(void **state)
 {
@@ -143,12 +146,17 @@ static void test_adopt_and_tokens(void **state)
     char token[SITE_TOKEN_LEN + 1];
     memcpy(token, s.bootstrap_token, sizeof token);
     site_release(&s);
-    assert_int_equal(store_site_adopt(f->s, id, &(struct store_adoption){"k=v", "r1", "hAP", "SN", "7.15", "10.99.0.9", "devtoken0123456789abcdefghijklmn"}),
-                     0);
+    assert_int_equal(
+        store_site_adopt(f->s, id,
+                         &(struct store_adoption){"k=v", "r1", "hAP", "SN", "7.15", "10.99.0.9",
+                                                  "devtoken0123456789abcdefghijklmn"}),
+        0);
     /* Single-use: the bootstrap token is gone after adoption. */
     assert_int_equal(store_site_by_bootstrap_token(f->s, token, &s), -ENOENT);
-    assert_int_equal(store_site_adopt(f->s, id, &(struct store_adoption){"k=v", "r1", "hAP", "SN", "7.15", NULL, "other"}),
-                     -ENOENT);
+    assert_int_equal(
+        store_site_adopt(f->s, id,
+                         &(struct store_adoption){"k=v", "r1", "hAP", "SN", "7.15", NULL, "other"}),
+        -ENOENT);
     assert_int_equal(store_site_by_device_token(f->s, "devtoken0123456789abcdefghijklmn", &s), 0);
     assert_string_equal(s.id, id);
     assert_int_equal(s.status, SITE_ONLINE);

@@ -2,25 +2,28 @@
  * test_sqlite_conn.c - opening the store: migrations, the master key file, sealing, the
  * nestable transactions, the statement cache, and a clean close.
  */
-#include <dirent.h>
-#include <errno.h>
+/* cmocka.h needs these headers first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-
 #include <cmocka.h>
+// clang-format on
 
 #include "alloc.h"
 #include "helpers.h"
 #include "rand.h"
 #include "sqlite_int.h"
 #include "timefmt.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 static int count_migration_files(void)
 {
@@ -303,7 +306,9 @@ static void store_round(struct fx *f, int k)
     assert_int_equal(store_site_new_bootstrap(s, f->tenant, site, token), 0);
     assert_int_equal(store_site_by_bootstrap_token(s, token, &st), 0);
     site_release(&st);
-    assert_int_equal(store_site_adopt(s, site, &(struct store_adoption){"k=v", "r", "m", "sn", "7", NULL, dev}), 0);
+    assert_int_equal(
+        store_site_adopt(s, site, &(struct store_adoption){"k=v", "r", "m", "sn", "7", NULL, dev}),
+        0);
     assert_int_equal(store_site_by_device_token(s, dev, &st), 0);
     site_release(&st);
     assert_int_equal(store_site_get_any(s, site, &st), 0);
@@ -359,7 +364,8 @@ static void store_round(struct fx *f, int k)
     grant_release(&got);
     assert_int_equal(store_grant_get_any(s, g.id, &got), 0);
     grant_release(&got);
-    assert_int_equal(store_grant_list(s, f->tenant, site, GRANT_ACCESS, true, NULL, &grants, &cnt), 0);
+    assert_int_equal(store_grant_list(s, f->tenant, site, GRANT_ACCESS, true, NULL, &grants, &cnt),
+                     0);
     store_grant_array_free(grants, cnt);
     assert_int_equal(store_grants_live(s, "edge-1", now, &grants, &cnt), 0);
     store_grant_array_free(grants, cnt);
