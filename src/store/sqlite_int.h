@@ -153,6 +153,14 @@ int store_page_check(struct store_conn *c, enum store_list list, const struct st
  * (SELECT <key> ... WHERE id = ?i)) ... LIMIT ?i+1".
  */
 void store_bind_page(sqlite3_stmt *st, int i, const struct store_page *page);
+/*
+ * The prologue of a tenant's paged list: checks the page's cursor (store_page_check with the
+ * tenant as scope), prepares sql and binds the tenant to ?1 and the page to ?2/?3. Returns the
+ * statement with *ret_c set, or NULL with *ret_err (-EINVAL for a foreign cursor, -EIO).
+ */
+sqlite3_stmt *store_tenant_page_stmt(struct store *s, const char *sql, enum store_list list,
+                                     const char *tenant_id, const struct store_page *page,
+                                     struct store_conn **ret_c, int *ret_err);
 
 /* Column helpers: owned copy of a text column or NULL. */
 char *col_strdup(sqlite3_stmt *st, int i);

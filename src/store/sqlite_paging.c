@@ -49,3 +49,20 @@ void store_bind_page(sqlite3_stmt *st, int i, const struct store_page *page)
     bind_text(st, i, page ? page->after_id : NULL);
     sqlite3_bind_int(st, i + 1, page ? page->limit : -1);
 }
+
+sqlite3_stmt *store_tenant_page_stmt(struct store *s, const char *sql, enum store_list list,
+                                     const char *tenant_id, const struct store_page *page,
+                                     struct store_conn **ret_c, int *ret_err)
+{
+    struct store_conn *c = store_conn(s);
+    int r = c ? store_page_check(c, list, page, tenant_id, NULL) : -EIO;
+    sqlite3_stmt *st = r == 0 ? store_stmt(c, sql) : NULL;
+    if (!st) {
+        *ret_err = r < 0 ? r : -EIO;
+        return NULL;
+    }
+    bind_text(st, 1, tenant_id);
+    store_bind_page(st, 2, page);
+    *ret_c = c;
+    return st;
+}

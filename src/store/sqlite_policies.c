@@ -220,19 +220,15 @@ static void policy_release_elem(void *elem)
 int store_policy_list(struct store *s, const char *tenant_id, const struct store_page *page,
                       struct policy **ret, size_t *n)
 {
-    struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 AND (?2 IS NULL OR "
         "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM policies p WHERE p.id = ?2)) "
         "ORDER BY created_at, rowid LIMIT ?3";
-    int r = c ? store_page_check(c, STORE_LIST_POLICIES, page, tenant_id, NULL) : -EIO;
-    if (r < 0)
-        return r;
-    sqlite3_stmt *st = store_stmt(c, sql);
+    struct store_conn *c;
+    int r;
+    sqlite3_stmt *st = store_tenant_page_stmt(s, sql, STORE_LIST_POLICIES, tenant_id, page, &c, &r);
     if (!st)
-        return -EIO;
-    bind_text(st, 1, tenant_id);
-    store_bind_page(st, 2, page);
+        return r;
     struct policy *a = NULL;
     size_t cnt = 0;
     r = store_collect(c, st, sizeof *a, policy_row, NULL, policy_release_elem, (void **)&a, &cnt);

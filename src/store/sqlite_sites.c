@@ -123,15 +123,11 @@ int store_site_list(struct store *s, const char *tenant_id, const struct store_p
         "SELECT " SITE_COLUMNS " FROM sites WHERE tenant_id = ?1 AND (?2 IS NULL OR "
         "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM sites p WHERE p.id = ?2)) "
         "ORDER BY created_at, rowid LIMIT ?3";
-    struct store_conn *c = store_conn(s);
-    int r = c ? store_page_check(c, STORE_LIST_SITES, page, tenant_id, NULL) : -EIO;
-    if (r < 0)
-        return r;
-    sqlite3_stmt *st = store_stmt(c, sql);
+    struct store_conn *c;
+    int r;
+    sqlite3_stmt *st = store_tenant_page_stmt(s, sql, STORE_LIST_SITES, tenant_id, page, &c, &r);
     if (!st)
-        return -EIO;
-    bind_text(st, 1, tenant_id);
-    store_bind_page(st, 2, page);
+        return r;
     return store_collect(c, st, sizeof **ret, store_site_row, s, site_release_elem, (void **)ret,
                          n);
 }

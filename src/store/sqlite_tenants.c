@@ -159,15 +159,11 @@ int store_api_key_list(struct store *s, const char *tenant_id, const struct stor
         "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?1 AND (?2 IS NULL OR "
         "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM api_keys p WHERE p.id = ?2)) "
         "ORDER BY created_at, rowid LIMIT ?3";
-    struct store_conn *c = store_conn(s);
-    int r = c ? store_page_check(c, STORE_LIST_API_KEYS, page, tenant_id, NULL) : -EIO;
-    if (r < 0)
-        return r;
-    sqlite3_stmt *st = store_stmt(c, sql);
+    struct store_conn *c;
+    int r;
+    sqlite3_stmt *st = store_tenant_page_stmt(s, sql, STORE_LIST_API_KEYS, tenant_id, page, &c, &r);
     if (!st)
-        return -EIO;
-    bind_text(st, 1, tenant_id);
-    store_bind_page(st, 2, page);
+        return r;
     return store_collect(c, st, sizeof **ret, key_row, NULL, key_release, (void **)ret, n);
 }
 
