@@ -400,6 +400,58 @@ static int check_reported_address(struct api_call *call, const struct site *s, c
     return 0;
 }
 
+/* Answers a refused adoption (nothing was stored) in the error shape. */
+static void fail_adoption(struct api_call *call, int r, bool managed)
+{
+    if (r == -EEXIST && managed) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "wireguard_key_in_use", "wg-public-key",
+                 "Another site's router has this WireGuard key: create a new key on the router "
+                 "(remove interface %s) and run the bootstrap again.",
+                 TUNNEL_ROUTER_IF);
+    } else if (r == -EADDRNOTAVAIL) {
+        api_fail(call, TG_ERR_API, 503, "tunnel_pool_exhausted", NULL,
+                 "The tunnel pool %s has no free address.", call->api->cfg.tunnel_pool);
+    } else {
+        api_fail_store(call, r, "site");
+    }
+}
+
+/* The tunnel half of an adoption reply (managed sites only; borrowed strings). */
+struct adopt_tunnel {
+    bool managed;
+    const char *edge_pub, *edge_ip, *tunnel_ip;
+};
+
+/*
+ * The adopt reply: the router's side of the tunnel (managed sites), the poll scheduler, the
+ * platform's API user with the current credential cur, the policy, the tunnel's input accept.
+ * The script holds the API password: wiped once sent.
+ */
+static void send_adopt_reply(struct api_call *call, const struct site *s, const struct policy *pol,
+                             const struct credential *cur, const char *device_token,
+                             const struct adopt_tunnel *tun)
+{
+    struct buf b;
+    buf_init(&b, (size_t)1 << 20);
+    buf_printf(&b, "# tikgate: site %s adopted\n", s->id);
+    device_render_file_remove(&b, "tikgate-adopt.rsc"); /* it holds the API password */
+    if (tun->managed)
+        render_tunnel(call->api, tun->edge_pub, tun->edge_ip, tun->tunnel_ip, &b);
+    render_scheduler(call->api, device_token, tun->managed ? call->api->cfg.tunnel_url : NULL, &b);
+    struct job_plan plan = {0};
+    struct job_site_ctx ctx = {.site_id = s->id, .mgmt_networks = call->api->cfg.mgmt_networks};
+    job_plan_api_user(&plan, cur->username, cur->password, &ctx);
+    job_plan_policy(&plan, pol, &ctx);
+    job_render_script(&plan, &b);
+    job_plan_release(&plan);
+    if (tun->managed)
+        render_tunnel_filter(tun->edge_ip, &b);
+    buf_append_str(&b, ":log info \"tikgate: adoption complete\"\n");
+    send_script(call, 200, &b);
+    sodium_memzero(b.data, b.len);
+    buf_release(&b);
+}
+
 void h_device_adopt(struct api_call *call)
 {
     const char *token = api_param(call, 0);
@@ -502,44 +554,14 @@ void h_device_adopt(struct api_call *call)
             r = store_site_adopt(call->api->store, s.id, &adoption);
         r = store_tx_end(call->api->store, r);
     }
-    if (r == -EEXIST && managed) {
-        api_fail(call, TG_ERR_CONFLICT, 409, "wireguard_key_in_use", "wg-public-key",
-                 "Another site's router has this WireGuard key: create a new key on the router "
-                 "(remove interface %s) and run the bootstrap again.",
-                 TUNNEL_ROUTER_IF);
-        goto out;
-    }
-    if (r == -EADDRNOTAVAIL) {
-        api_fail(call, TG_ERR_API, 503, "tunnel_pool_exhausted", NULL,
-                 "The tunnel pool %s has no free address.", call->api->cfg.tunnel_pool);
-        goto out;
-    }
     if (r < 0) {
-        api_fail_store(call, r, "site");
+        fail_adoption(call, r, managed);
         goto out;
     }
     if (managed && call->api->cfg.tunnels_changed)
         call->api->cfg.tunnels_changed(call->api->cfg.tunnels_ctx);
-    struct buf b;
-    buf_init(&b, (size_t)1 << 20);
-    buf_printf(&b, "# tikgate: site %s adopted\n", s.id);
-    device_render_file_remove(&b, "tikgate-adopt.rsc"); /* it holds the API password */
-    if (managed)
-        render_tunnel(call->api, edge_pub, edge_ip, tunnel_ip, &b);
-    render_scheduler(call->api, device_token, managed ? call->api->cfg.tunnel_url : NULL, &b);
-    struct job_plan plan = {0};
-    struct job_site_ctx ctx = {.site_id = s.id, .mgmt_networks = call->api->cfg.mgmt_networks};
-    const struct credential *cur = &creds[ncreds - 1];
-    job_plan_api_user(&plan, cur->username, cur->password, &ctx);
-    job_plan_policy(&plan, &pol, &ctx);
-    job_render_script(&plan, &b);
-    job_plan_release(&plan);
-    if (managed)
-        render_tunnel_filter(edge_ip, &b);
-    buf_append_str(&b, ":log info \"tikgate: adoption complete\"\n");
-    send_script(call, 200, &b);
-    sodium_memzero(b.data, b.len);
-    buf_release(&b);
+    struct adopt_tunnel tun = {managed, edge_pub, edge_ip, tunnel_ip};
+    send_adopt_reply(call, &s, &pol, &creds[ncreds - 1], device_token, &tun);
     log_info("device", "site %s adopted (identity %s, tunnel %s%s)", s.id,
              f.identity ? f.identity : "?",
              managed    ? tunnel_ip

@@ -379,6 +379,90 @@ static enum sim_api_action do_login(struct sim_state *st, struct sim_session *se
     return SIM_API_CONTINUE;
 }
 
+/* /system/package/update/<verb>: print, check-for-updates, install (reboots). */
+static enum sim_api_action do_package_update(struct sim_state *st, struct sim_session *sess,
+                                             const char *cmd, const struct ros_sentence *in,
+                                             struct out *o)
+{
+    const char *verb = cmd + 23;
+    char err[SIM_ERR_LEN];
+    if (strcmp(verb, "print") == 0 || strcmp(verb, "getall") == 0) {
+        const char *kv[] = {"channel",
+                            "stable",
+                            "installed-version",
+                            st->opt.version,
+                            "latest-version",
+                            st->latest_version[0] ? st->latest_version : st->opt.version,
+                            "status",
+                            st->pkg_status ? st->pkg_status : ""};
+        do_single_row(st, kv, 8, in, o);
+    } else if (strcmp(verb, "check-for-updates") == 0) {
+        if (!sim_user_has_policy(st, sess->user, "write")) {
+            trap(o, -1, MSG_NO_PERM);
+            return SIM_API_CONTINUE;
+        }
+        sim_package_check(st);
+        const char *kv[] = {"status", st->pkg_status};
+        do_single_row(st, kv, 2, in, o);
+    } else if (strcmp(verb, "install") == 0) {
+        if (!sim_user_has_policy(st, sess->user, "reboot")) {
+            trap(o, -1, MSG_NO_PERM);
+            return SIM_API_CONTINUE;
+        }
+        if (sim_package_install(st, err) != 0) {
+            trap(o, 4, err);
+            return SIM_API_CONTINUE;
+        }
+        log_info("sim.api", "user %s: /system/package/update/install (reboot)", sess->user);
+        return SIM_API_REBOOT;
+    } else {
+        trap(o, 0, "no such command");
+    }
+    return SIM_API_CONTINUE;
+}
+
+/* /file/print: the sim's files (name, type, size). */
+static void do_file_print(struct sim_state *st, const struct ros_sentence *in, struct out *o)
+{
+    const char *proplist = ros_sentence_get(in, ".proplist");
+    for (size_t i = 0; i < st->files.n; i++) {
+        ros_sentence_add_str(&o->s, "!re");
+        if (in_proplist(proplist, ".id"))
+            ros_sentence_addf(&o->s, "=.id=*%zX", i + 1);
+        if (in_proplist(proplist, "name"))
+            ros_sentence_add_attr(&o->s, "name", st->files.v[i].name);
+        if (in_proplist(proplist, "type"))
+            ros_sentence_add_attr(&o->s, "type", "script");
+        if (in_proplist(proplist, "size"))
+            ros_sentence_addf(&o->s, "=size=%zu", st->files.v[i].len);
+        emit(o);
+    }
+    if (st->files.n == 0 && st->opt.ros_empty) {
+        ros_sentence_add_str(&o->s, "!empty");
+        emit(o);
+    }
+    done_ret(o, NULL);
+}
+
+/* /file/remove =.id= or =numbers=: one file by id or name. */
+static void do_file_remove(struct sim_state *st, struct sim_session *sess, const char *cmd,
+                           const struct ros_sentence *in, struct out *o)
+{
+    const char *ref = ros_sentence_get(in, ".id");
+    if (!ref)
+        ref = ros_sentence_get(in, "numbers");
+    if (!sim_user_has_policy(st, sess->user, "write")) {
+        trap(o, -1, MSG_NO_PERM);
+        return;
+    }
+    if (!ref || sim_files_remove(&st->files, ref) != 0) {
+        trap(o, 1, "no such item");
+        return;
+    }
+    changed(st, sess, cmd, ref);
+    done_ret(o, NULL);
+}
+
 enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *sess,
                                    const struct ros_sentence *in, struct buf *outbuf)
 {
@@ -482,77 +566,15 @@ enum sim_api_action sim_api_handle(struct sim_state *st, struct sim_session *ses
         goto out;
     }
     if (strncmp(cmd, "/system/package/update/", 23) == 0) {
-        const char *verb = cmd + 23;
-        char err[SIM_ERR_LEN];
-        if (strcmp(verb, "print") == 0 || strcmp(verb, "getall") == 0) {
-            const char *kv[] = {"channel",
-                                "stable",
-                                "installed-version",
-                                st->opt.version,
-                                "latest-version",
-                                st->latest_version[0] ? st->latest_version : st->opt.version,
-                                "status",
-                                st->pkg_status ? st->pkg_status : ""};
-            do_single_row(st, kv, 8, in, &o);
-        } else if (strcmp(verb, "check-for-updates") == 0) {
-            if (!sim_user_has_policy(st, sess->user, "write")) {
-                trap(&o, -1, MSG_NO_PERM);
-                goto out;
-            }
-            sim_package_check(st);
-            const char *kv[] = {"status", st->pkg_status};
-            do_single_row(st, kv, 2, in, &o);
-        } else if (strcmp(verb, "install") == 0) {
-            if (!sim_user_has_policy(st, sess->user, "reboot")) {
-                trap(&o, -1, MSG_NO_PERM);
-                goto out;
-            }
-            if (sim_package_install(st, err) != 0) {
-                trap(&o, 4, err);
-                goto out;
-            }
-            log_info("sim.api", "user %s: /system/package/update/install (reboot)", sess->user);
-            act = SIM_API_REBOOT;
-        } else {
-            trap(&o, 0, "no such command");
-        }
+        act = do_package_update(st, sess, cmd, in, &o);
         goto out;
     }
     if (strcmp(cmd, "/file/print") == 0 || strcmp(cmd, "/file/getall") == 0) {
-        const char *proplist = ros_sentence_get(in, ".proplist");
-        for (size_t i = 0; i < st->files.n; i++) {
-            ros_sentence_add_str(&o.s, "!re");
-            if (in_proplist(proplist, ".id"))
-                ros_sentence_addf(&o.s, "=.id=*%zX", i + 1);
-            if (in_proplist(proplist, "name"))
-                ros_sentence_add_attr(&o.s, "name", st->files.v[i].name);
-            if (in_proplist(proplist, "type"))
-                ros_sentence_add_attr(&o.s, "type", "script");
-            if (in_proplist(proplist, "size"))
-                ros_sentence_addf(&o.s, "=size=%zu", st->files.v[i].len);
-            emit(&o);
-        }
-        if (st->files.n == 0 && st->opt.ros_empty) {
-            ros_sentence_add_str(&o.s, "!empty");
-            emit(&o);
-        }
-        done_ret(&o, NULL);
+        do_file_print(st, in, &o);
         goto out;
     }
     if (strcmp(cmd, "/file/remove") == 0) {
-        const char *ref = ros_sentence_get(in, ".id");
-        if (!ref)
-            ref = ros_sentence_get(in, "numbers");
-        if (!sim_user_has_policy(st, sess->user, "write")) {
-            trap(&o, -1, MSG_NO_PERM);
-            goto out;
-        }
-        if (!ref || sim_files_remove(&st->files, ref) != 0) {
-            trap(&o, 1, "no such item");
-            goto out;
-        }
-        changed(st, sess, cmd, ref);
-        done_ret(&o, NULL);
+        do_file_remove(st, sess, cmd, in, &o);
         goto out;
     }
     if (strcmp(cmd, "/execute") == 0) {
