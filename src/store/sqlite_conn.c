@@ -198,8 +198,15 @@ void store_rollback(struct store_conn *c)
         exec(c->db, "ROLLBACK");
 }
 
-sqlite3_stmt *store_begin_stmt(struct store_conn *c, const char *sql, int *ret_err)
+sqlite3_stmt *store_begin_stmt(struct store *s, const char *sql, struct store_conn **ret_c,
+                               int *ret_err)
 {
+    struct store_conn *c = store_conn(s);
+    *ret_c = c;
+    if (!c) {
+        *ret_err = -EIO;
+        return NULL;
+    }
     *ret_err = store_begin(c);
     if (*ret_err < 0)
         return NULL;

@@ -89,11 +89,13 @@ int store_begin(struct store_conn *c);
 int store_commit(struct store_conn *c);
 void store_rollback(struct store_conn *c);
 /*
- * BEGIN IMMEDIATE (joining an open transaction) and prepare sql. Returns the
- * statement with *ret_err = 0, or NULL with *ret_err set and the transaction
- * level already rolled back.
+ * The calling thread's connection (*ret_c), BEGIN IMMEDIATE (joining an open
+ * transaction) and prepare sql: the transactional twin of store_prepare().
+ * Returns the statement with *ret_err = 0, or NULL with *ret_err set (-EIO
+ * without a connection) and the transaction level already rolled back.
  */
-sqlite3_stmt *store_begin_stmt(struct store_conn *c, const char *sql, int *ret_err);
+sqlite3_stmt *store_begin_stmt(struct store *s, const char *sql, struct store_conn **ret_c,
+                               int *ret_err);
 /*
  * Ends a level begun with store_begin(): commits when r == 0, else rolls back.
  * Returns r, or the commit's error (the commit rolls back itself on failure).

@@ -83,15 +83,13 @@ int store_job_event(struct store *s, const char *job_id, const char *kind, const
 
 int store_job_insert(struct store *s, const struct job *j)
 {
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     static const char sql[] =
         "INSERT INTO jobs(id, site_id, token, kind, description, payload, is_script, "
         "express_execute, needs_acknowledgement, status, next_attempt_ms, created_at, "
         "created_by, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)";
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
     if (!st)
         return r;
     bind_text(st, 1, j->id);
@@ -240,11 +238,9 @@ int store_job_get_any(struct store *s, const char *job_id, struct job *ret)
 static int update_with_event(struct store *s, const char *sql, const char *job_id, int64_t a,
                              const char *text, const char *kind, const char *msg)
 {
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
     if (!st)
         return r;
     sqlite3_bind_int64(st, 1, a);
@@ -270,11 +266,9 @@ int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id
                             "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
     static const char sql[] = "UPDATE jobs SET status = 'deleted', deleted_at = ?1, "
                               "last_error = ?2 WHERE id = ?3 AND status = 'pending'";
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, q, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, q, &c, &r);
     if (!st)
         return r;
     bind_text(st, 1, job_id);
@@ -323,9 +317,7 @@ static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st,
 int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                          struct job *ret)
 {
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     static const char sql[] =
         "UPDATE jobs SET status = 'running', via = 'pull', lease_until_ms = ?1, "
         "started_at = coalesce(started_at, ?2) WHERE id = (SELECT id FROM jobs "
@@ -333,7 +325,7 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
         "AND NOT EXISTS (SELECT 1 FROM jobs WHERE site_id = ?3 AND status = 'running') "
         "RETURNING id";
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
     if (!st)
         return r;
     sqlite3_bind_int64(st, 1, lease_ms);
@@ -344,9 +336,7 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
 
 int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret)
 {
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     static const char sql[] =
         "UPDATE jobs SET status = 'running', via = 'push', lease_until_ms = ?1, "
         "started_at = coalesce(started_at, ?2) WHERE id = (SELECT j.id FROM jobs j "
@@ -360,7 +350,7 @@ int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, stru
         "e.status = 'pending' AND e.rowid < j.rowid) "
         "ORDER BY j.rowid LIMIT 1) RETURNING id";
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
     if (!st)
         return r;
     sqlite3_bind_int64(st, 1, lease_ms);
@@ -451,11 +441,9 @@ int store_job_router_update(struct store *s, const char *job_id, enum job_router
         "lease_until_ms = CASE WHEN via = 'pull' THEN ?1 * 1000 + 1800000 "
         "ELSE lease_until_ms END, "
         "last_error = ?2 WHERE id = ?3 AND status IN ('pending', 'running')";
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, q, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, q, &c, &r);
     if (!st)
         return r;
     bind_text(st, 1, job_id);
@@ -488,14 +476,12 @@ out_end_tx:
 
 static int requeue(struct store *s, const char *sql, int64_t now_ms, const char *msg, int *ret_n)
 {
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     static const char ev[] = "INSERT INTO job_events(job_id, at_ms, kind, message) "
                              "SELECT id, ?1, 'requeued', ?2 FROM jobs WHERE status = 'running' "
                              "AND (?3 = 0 OR lease_until_ms < ?1) AND (?3 = 1 OR via = 'push')";
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, ev, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, ev, &c, &r);
     if (!st)
         return r;
     int by_lease = now_ms > 0;
@@ -544,11 +530,9 @@ static int fail_stuck_pulls(struct store *s, int64_t now_ms)
         "anything: RouterOS most likely refused the script before running it (a syntax error: "
         "a command or argument this RouterOS version does not have, or a typo in a custom "
         "script)";
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, ev, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, ev, &c, &r);
     if (!st)
         return r;
     for (int pass = 0; pass < 2 && r == 0; pass++) {
@@ -600,11 +584,9 @@ int store_job_pull_refused(struct store *s, const char *site_id)
         "The router could not run the job: RouterOS refused the script before running any of "
         "it (a syntax error: a command or argument this RouterOS version does not have, or a "
         "typo in a custom script)";
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, q, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, q, &c, &r);
     if (!st)
         return r;
     bind_text(st, 1, site_id);

@@ -245,14 +245,12 @@ int store_policy_list(struct store *s, const char *tenant_id, const struct store
 
 int store_policy_update(struct store *s, const struct policy *p)
 {
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     static const char sql[] =
         "UPDATE policies SET name = ?, custom_input_rules = ?, trusted_networks = ?, "
         "updated_at = ? WHERE id = ? AND tenant_id = ?";
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
     if (!st)
         return r;
     char *trusted = strlist_join(&p->trusted_networks, ',');
@@ -277,16 +275,14 @@ out_end_tx:
 
 int store_policy_delete(struct store *s, const char *tenant_id, const char *id)
 {
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     static const char q[] = "SELECT is_default FROM policies WHERE id = ? AND tenant_id = ?";
     static const char move[] =
         "UPDATE sites SET policy_id = (SELECT id FROM policies WHERE tenant_id = ?1 AND "
         "is_default = 1), updated_at = ?3 WHERE policy_id = ?2 AND tenant_id = ?1";
     static const char del[] = "DELETE FROM policies WHERE id = ? AND tenant_id = ?";
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, q, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, q, &c, &r);
     if (!st)
         return r;
     bind_text(st, 1, id);
@@ -325,14 +321,12 @@ out_end_tx:
 int store_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
                               const struct strlist *site_ids, size_t *ret_bad)
 {
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     static const char pol[] = "SELECT 1 FROM policies WHERE id = ? AND tenant_id = ?";
     static const char upd[] = "UPDATE sites SET policy_id = ?, updated_at = ? "
                               "WHERE id = ? AND tenant_id = ?";
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, pol, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, pol, &c, &r);
     if (!st)
         return r;
     bind_text(st, 1, policy_id);

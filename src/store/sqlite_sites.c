@@ -66,16 +66,14 @@ static int insert_credential(struct store *s, struct store_conn *c, const struct
 
 int store_site_insert(struct store *s, const struct site *site, const struct credential *cred)
 {
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
+    struct store_conn *c;
     static const char sql[] =
         "INSERT INTO sites(id, tenant_id, name, policy_id, tunnel_address, status, "
         "bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at, tunnel_mode) "
         "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 "
         "WHERE EXISTS (SELECT 1 FROM policies WHERE id = ?4 AND tenant_id = ?2)";
     int r;
-    sqlite3_stmt *st = store_begin_stmt(c, sql, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
     if (!st)
         return r;
     char *sealed = store_seal_text(s, site->bootstrap_token);
