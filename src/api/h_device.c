@@ -427,9 +427,9 @@ struct adopt_tunnel {
  * platform's API user with the current credential cur, the policy, the tunnel's input accept.
  * The script holds the API password: wiped once sent.
  */
-static void send_adopt_reply(struct api_call *call, const struct site *s, const struct policy *pol,
-                             const struct credential *cur, const char *device_token,
-                             const struct adopt_tunnel *tun)
+static void send_adopt_reply(struct api_call *call, const struct site *s, const char *ros_version,
+                             const struct policy *pol, const struct credential *cur,
+                             const char *device_token, const struct adopt_tunnel *tun)
 {
     struct buf b;
     buf_init(&b, (size_t)1 << 20);
@@ -442,6 +442,7 @@ static void send_adopt_reply(struct api_call *call, const struct site *s, const 
     struct job_site_ctx ctx = {.site_id = s->id, .mgmt_networks = call->api->cfg.mgmt_networks};
     job_plan_api_user(&plan, cur->username, cur->password, &ctx);
     job_plan_policy(&plan, pol, &ctx);
+    job_plan_for_version(&plan, ros_version);
     job_render_script(&plan, &b);
     job_plan_release(&plan);
     if (tun->managed)
@@ -561,7 +562,7 @@ void h_device_adopt(struct api_call *call)
     if (managed && call->api->cfg.tunnels_changed)
         call->api->cfg.tunnels_changed(call->api->cfg.tunnels_ctx);
     struct adopt_tunnel tun = {managed, edge_pub, edge_ip, tunnel_ip};
-    send_adopt_reply(call, &s, &pol, &creds[ncreds - 1], device_token, &tun);
+    send_adopt_reply(call, &s, f.version, &pol, &creds[ncreds - 1], device_token, &tun);
     log_info("device", "site %s adopted (identity %s, tunnel %s%s)", s.id,
              f.identity ? f.identity : "?",
              managed    ? tunnel_ip
@@ -682,6 +683,7 @@ void h_device_poll(struct api_call *call)
         buf_append_str(&b, j.payload);
         buf_append_str(&b, "\n");
     } else if (plan_ok) {
+        job_plan_for_version(&plan, s.software_version);
         job_render_script(&plan, &b);
     }
     job_plan_release(&plan);

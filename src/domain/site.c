@@ -106,3 +106,11 @@ void credential_generate(struct credential *c, const char *site_id)
     rand_base62(c->password, CREDENTIAL_PASSWORD_LEN);
     c->created_at = time_now();
 }
+
+bool site_ros_version_at_least(const char *version, unsigned major, unsigned minor)
+{
+    unsigned ma = 0, mi = 0;
+    if (!version || sscanf(version, "%u.%u", &ma, &mi) != 2)
+        return false;
+    return ma > major || (ma == major && mi >= minor);
+}

@@ -29,6 +29,13 @@ const char *site_status_name(enum site_status s);
 /* -EINVAL for an unknown name. */
 int site_status_parse(const char *s, enum site_status *ret);
 
+/*
+ * True when a RouterOS version string as the router reports it ("7.15.3",
+ * "7.24beta2", "7.8 (stable)") is at least major.minor. NULL or unparsable: false
+ * (callers pick the behaviour that also works on the oldest supported version).
+ */
+bool site_ros_version_at_least(const char *version, unsigned major, unsigned minor);
+
 struct site {
     char id[UUID_STR_LEN];
     char tenant_id[UUID_STR_LEN];

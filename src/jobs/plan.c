@@ -1,6 +1,7 @@
 #include "plan.h"
 
 #include "alloc.h"
+#include "site.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -191,6 +192,23 @@ bool job_plan_reboots(const struct job_plan *p)
         if (p->cmds[i].verb == JOB_REBOOT || p->cmds[i].verb == JOB_UPGRADE)
             return true;
     return false;
+}
+
+void job_plan_for_version(struct job_plan *p, const char *ros_version)
+{
+    if (!site_ros_version_at_least(ros_version, 7, 24))
+        return;
+    for (size_t i = 0; i < p->ncmds; i++) {
+        struct job_cmd *c = &p->cmds[i];
+        if (strcmp(c->menu, "/ip service") != 0)
+            continue;
+        for (size_t k = 0; k < c->nargs; k++) {
+            if (strcmp(c->args[k].key, "address") == 0) {
+                free(c->args[k].key);
+                c->args[k].key = xstrdup("available-from");
+            }
+        }
+    }
 }
 
 static char *grant_tag(const struct grant *g)

@@ -122,6 +122,13 @@ void job_grant_description(const struct grant *g, enum job_grant_step step, char
 /* True when the plan ends with the router rebooting (reboot, upgrade): the router confirms it
  * after the boot (h_device.c's startup scheduler; push watches the uptime restart). */
 bool job_plan_reboots(const struct job_plan *p);
+/*
+ * Adapts a plan to the RouterOS version of the router it goes to, just before it is sent
+ * (push or pull), so a job queued before an upgrade still fits the router after it:
+ * on >= 7.24 /ip service's address is set as available-from (7.24 renamed it and keeps
+ * the old name as an alias only for now). ros_version NULL (unknown): left as it is.
+ */
+void job_plan_for_version(struct job_plan *p, const char *ros_version);
 
 /* --- renderers --- */
 

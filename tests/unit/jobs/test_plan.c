@@ -154,6 +154,45 @@ static void test_policy_service_names_and_order(void **state)
     policy_release(&pol);
 }
 
+/* Counts the args named key across the plan's /ip service commands. */
+static int service_args_named(const struct job_plan *p, const char *key)
+{
+    int n = 0;
+    for (size_t i = 0; i < p->ncmds; i++)
+        for (size_t k = 0; k < p->cmds[i].nargs; k++)
+            n += strcmp(p->cmds[i].menu, "/ip service") == 0 &&
+                 strcmp(p->cmds[i].args[k].key, key) == 0;
+    return n;
+}
+
+/* fidelity #14: 7.24 renamed /ip service address to available-from; older versions keep it. */
+static void test_policy_for_version(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *version;
+        bool renamed;
+    } cases[] = {{"7.8", false},
+                 {"7.23.1 (stable)", false},
+                 {NULL, false},
+                 {"garbage", false},
+                 {"7.24", true},
+                 {"7.24beta2", true},
+                 {"7.25.1 (stable)", true},
+                 {"8.0", true}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct policy pol;
+        make_policy(&pol, true);
+        struct job_plan p = {0};
+        job_plan_policy(&p, &pol, &ctx);
+        job_plan_for_version(&p, cases[c].version);
+        assert_int_equal(service_args_named(&p, "available-from"), cases[c].renamed ? 8 : 0);
+        assert_int_equal(service_args_named(&p, "address"), cases[c].renamed ? 0 : 8);
+        job_plan_release(&p);
+        policy_release(&pol);
+    }
+}
+
 /* Every service disabled in the policy: still no service but api stays on, no lock-out. */
 static void test_policy_all_disabled_keeps_api(void **state)
 {
@@ -351,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_policy_custom_rules),
         cmocka_unit_test(test_policy_filter_on_top),
         cmocka_unit_test(test_policy_service_names_and_order),
+        cmocka_unit_test(test_policy_for_version),
         cmocka_unit_test(test_policy_all_disabled_keeps_api),
         cmocka_unit_test(test_filter_shared_port_not_dropped),
         cmocka_unit_test(test_filter_without_drop),
