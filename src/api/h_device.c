@@ -143,14 +143,25 @@ static void render_tunnel(const struct api *api, const char *edge_pub, const cha
                site_ip, edge_ip, TUNNEL_ROUTER_IF, TUNNEL_TAG);
 }
 
-/* The input accept for the edge's management traffic, at the top (after the policy's rules). */
+/*
+ * The input accept for the edge's management traffic, at the top (after the policy's rules):
+ * before the first static rule, like the policy's block (fidelity #6: on a default
+ * configuration the first rule is the dynamic fasttrack dummy, which place-before=0 names and
+ * RouterOS refuses to place before; job_render_script's top placement finds the static one).
+ */
 static void render_tunnel_filter(const char *edge_ip, struct buf *b)
 {
-    buf_printf(b, "/ip firewall filter remove [find comment=\"%s:input\"]\n", TUNNEL_TAG);
-    buf_printf(b,
-               "/ip firewall filter add chain=input in-interface=\"%s\" src-address=\"%s\" "
-               "action=accept comment=\"%s:input\" place-before=0\n",
-               TUNNEL_ROUTER_IF, edge_ip, TUNNEL_TAG);
+    struct job_plan plan = {0};
+    job_plan_add(&plan, JOB_REMOVE, "/ip firewall filter", "comment", TUNNEL_TAG ":input");
+    struct job_cmd *c = job_plan_add(&plan, JOB_ADD, "/ip firewall filter", NULL, NULL);
+    job_cmd_arg(c, "chain", "input");
+    job_cmd_arg(c, "in-interface", TUNNEL_ROUTER_IF);
+    job_cmd_arg(c, "src-address", edge_ip);
+    job_cmd_arg(c, "action", "accept");
+    job_cmd_arg(c, "comment", TUNNEL_TAG ":input");
+    job_cmd_arg(c, "place-before", JOB_PLACE_TOP);
+    job_render_script(&plan, b);
+    job_plan_release(&plan);
 }
 
 void h_device_bootstrap(struct api_call *call)
