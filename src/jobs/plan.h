@@ -33,6 +33,8 @@ enum job_verb {
     JOB_ADD_ONCE, /* add unless an item with find k=v exists (:do add on-error / print+add) */
     JOB_UPGRADE,  /* check-for-updates, then install (and reboot) only if a new version is there */
 };
+/* The last verb (keep it the enum's last member): range checks (the fuzz oracle) use it. */
+#define JOB_VERB_LAST JOB_UPGRADE
 
 /* place-before value meaning "before the first static rule" (dynamic rules such as the
  * fasttrack dummy rule cannot be moved or placed before): rendered as
