@@ -415,7 +415,9 @@ void h_credentials_list(struct api_call *call)
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, credential_to_json(&a[i]));
+        json_array_append_new(
+            arr,
+            credential_to_json(&a[i], scope_allows(call->who.scopes, SCOPE_CREDENTIALS_ROTATE)));
     store_credential_array_free(a, n);
     api_send_json(call, 200, arr);
 }
@@ -463,7 +465,7 @@ void h_credentials_rotate(struct api_call *call)
     credential_release(&cred);
     if (r == 0) {
         api_jobs_queued(call->api);
-        api_send_json(call, 201, credential_to_json(&saved));
+        api_send_json(call, 201, credential_to_json(&saved, true));
     } else {
         api_fail_store(call, r, "site");
     }

@@ -346,7 +346,9 @@ async function grantsTab(ctx, opts) {
   };
   const load = async () => {
     try {
-      items = await apiList(`/v1/control-plane/${site.id}/${opts.path}`);
+      // A plain list answers the current grants only; ?state=all adds the expired and revoked
+      // ones for the section below (docs/API.md).
+      items = await apiList(`/v1/control-plane/${site.id}/${opts.path}?state=all`);
       draw();
     } catch (err) { put(active, errorBox(err, load)); }
   };
@@ -450,7 +452,10 @@ function credentialsModal(g) {
     h('div', { class: 'copy-list', id: 'credentials-list' },
       copyRow('Endpoint', endpoint, 'endpoint'),
       copyRow('Username', g.username, 'username'),
-      copyRow('Password', g.password, 'password')),
+      // The password is in the answer for transient:create holders only (security-review F6).
+      g.password !== undefined ? copyRow('Password', g.password, 'password') : null),
+    g.password !== undefined ? null : h('p', { class: 'muted small', id: 'password-withheld' },
+      'The password is shown to users who may create transient access (your role can only view).'),
     isSsh
       ? h('div', { class: 'copy-list' }, copyRow('Command', `ssh -p ${g.port} ${g.username}@${g.entry_point}`, 'ssh-command'))
       : h('p', null, h('a', { href: g.onclick, class: 'btn btn-primary', id: 'winbox-link' }, 'Open in WinBox'),
@@ -633,6 +638,15 @@ async function credentialsTab(ctx) {
     try {
       const creds = await api('GET', `/v1/control-plane/${site.id}/credentials`);
       const rows = creds.slice().reverse().map((c) => {
+        // Passwords come to credentials:rotate holders only (security-review F6): the others
+        // see the metadata.
+        if (c.password === undefined) {
+          return { attrs: { 'data-credential-id': c.id }, cells: [
+            h('code', null, c.username), h('span', { class: 'muted' }, 'not shown to your role'),
+            c.ip_address ? `${c.ip_address}:${c.api_port || ''}` : '—', fmtTime(c.created_at),
+            c.deleted_at ? `retired ${fmtTime(c.deleted_at)}` : badge('current', 'ok'),
+          ] };
+        }
         const pw = h('code', { class: 'secret', 'data-secret': 'hidden' }, '••••••••');
         const showBtn = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false' }, 'Show');
         showBtn.addEventListener('click', () => {
