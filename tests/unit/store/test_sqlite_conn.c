@@ -401,7 +401,8 @@ static void store_round(struct fx *f, int k)
     snprintf(u.password_hash, sizeof u.password_hash, "x");
     u.created_at = u.updated_at = time_now();
     assert_int_equal(store_user_insert(s, &u), 0);
-    assert_int_equal(store_user_by_email(s, u.email, &gotu), 0);
+    assert_int_equal(store_users_by_email(s, u.email, &users, &cnt), 0);
+    free(users);
     assert_int_equal(store_user_get(s, NULL, u.id, &gotu), 0);
     assert_int_equal(store_user_get(s, f->tenant, u.id, &gotu), 0);
     assert_int_equal(store_user_list(s, f->tenant, NULL, &users, &cnt), 0);
