@@ -24,6 +24,8 @@ struct api_config {
     size_t max_body;
     int poll_interval_s; /* routers' heartbeat interval (the scheduler they install) */
     int pull_lease_s;    /* a pulled job not started within this goes back (0: 600) */
+    /* A bootstrap token is refused this long after it was issued (0: 86400; F4). */
+    int64_t bootstrap_ttl_s;
     /* Called after jobs were queued (wakes the dispatcher). May be NULL. */
     void (*jobs_queued)(void *ctx);
     void *jobs_ctx;

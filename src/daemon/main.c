@@ -184,6 +184,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .max_body = cfg->max_body,
                 .poll_interval_s = (int)cfg->poll_interval,
                 .pull_lease_s = (int)cfg->pull_lease,
+                .bootstrap_ttl_s = (int64_t)cfg->bootstrap_token_ttl,
                 .jobs_queued = wake_dispatcher,
                 .jobs_ctx = disp,
                 .entry_point = cfg->entry_point,
