@@ -168,7 +168,10 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
     json_object_set_new(o, "tunnel", site_tunnel_to_json(s));
     if (!with_bootstrap || !s->bootstrap_token[0]) {
         json_object_set_new(o, "bootstrap_command", json_null());
+        json_object_set_new(o, "bootstrap_expires_at", json_null());
     } else {
+        int64_t until = site_bootstrap_expires_at(s, api->cfg.bootstrap_ttl_s);
+        json_object_set_new(o, "bootstrap_expires_at", json_time_or_null(until));
         struct buf cmd;
         buf_init(&cmd, 8192);
         device_render_bootstrap_command(&cmd, api->cfg.public_url, s->bootstrap_token,

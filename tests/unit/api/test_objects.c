@@ -527,7 +527,11 @@ static void test_site_and_note_to_json(void **state)
     uuid_v7(s.policy_id);
     s.status = SITE_PENDING_ONBOARDING;
     memcpy(s.bootstrap_token, "abcdefghijklmnopqrstuvwxyz012345", 33);
+    s.bootstrap_issued_at = 1699400459;
     json_t *o = site_to_json(&api, &s, true);
+    /* The token's lifetime (F4): issued + the default 24 h when the configuration says 0. */
+    assert_string_equal(json_string_value(json_object_get(o, "bootstrap_expires_at")),
+                        "2023-11-08T23:40:59+00:00");
     assert_string_equal(json_string_value(json_object_get(o, "status")), "pending_onboarding");
     assert_string_equal(json_string_value(json_object_get(o, "bootstrap_command")),
                         "/tool fetch url=\"https://tg.example.net/bootstrap/"
@@ -536,7 +540,7 @@ static void test_site_and_note_to_json(void **state)
                         "/file remove [find name=tikgate-bootstrap.rsc]");
     assert_true(json_is_null(json_object_get(o, "tunnel_address")));
     assert_true(json_is_null(json_object_get(o, "last_seen_at")));
-    assert_int_equal(json_object_size(o), 14); /* 13 + tunnel (issue 9) */
+    assert_int_equal(json_object_size(o), 15); /* 13 + tunnel (issue 9) + bootstrap_expires_at */
     json_t *t = json_object_get(o, "tunnel");
     assert_string_equal(json_string_value(json_object_get(t, "mode")), "external");
     assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
@@ -547,6 +551,7 @@ static void test_site_and_note_to_json(void **state)
     json_decref(o);
     o = site_to_json(&api, &s, false);
     assert_true(json_is_null(json_object_get(o, "bootstrap_command")));
+    assert_true(json_is_null(json_object_get(o, "bootstrap_expires_at")));
     json_decref(o);
     site_release(&s);
 
