@@ -101,7 +101,22 @@ async function overview(ctx) {
   if (site.status === 'pending_onboarding' && site.bootstrap_command) {
     factsCard.append(h('div', { class: 'alert alert-info' },
       h('p', null, 'This site waits for its router. Paste the bootstrap command into the router\'s terminal:'),
-      copyRow('Bootstrap command', site.bootstrap_command, 'bootstrap-command')));
+      copyRow('Bootstrap command', site.bootstrap_command, 'bootstrap-command'),
+      site.bootstrap_expires_at ? h('p', { class: 'muted small' }, `Valid until ${fmtTime(site.bootstrap_expires_at)}.`) : null));
+  } else if (site.status === 'pending_onboarding' && session.can('site:update')) {
+    // The command is withheld once its token expired (security-review F4): offer a new one.
+    const renew = h('button', { type: 'button', class: 'btn btn-small', id: 'renew-bootstrap' }, 'New bootstrap command');
+    const box = h('div', { class: 'alert alert-info', id: 'bootstrap-expired' },
+      h('p', null, 'The bootstrap command of this site has expired. Issue a new one to onboard its router.'), renew);
+    renew.addEventListener('click', async () => {
+      renew.disabled = true;
+      try {
+        const s2 = await api('POST', `/v1/sites/${site.id}/bootstrap`);
+        put(box, h('p', null, 'Paste the bootstrap command into the router\'s terminal:'),
+          copyRow('Bootstrap command', s2.bootstrap_command || '', 'bootstrap-command'));
+      } catch (err) { renew.disabled = false; box.append(errorBox(err)); }
+    });
+    factsCard.append(box);
   }
   panel.append(h('div', { class: 'grid-2' }, factsCard, h('div', null, policySlot, noteSlot)));
 
