@@ -76,6 +76,8 @@ struct api {
 
 /* ctx is a struct api *. */
 void api_handle(void *ctx, const struct http_request *req, struct http_response *res);
+/* Sizes the failed-sign-in limiter (TIKGATE_LOGIN_SLOTS, 0: 16384); call before serving. */
+void api_login_limiter_size(unsigned slots);
 
 /* The routing table: every canonical path and alias of DESIGN.md §2, one row each (the
  * handlers are api's own; exported for tests and the route fuzzer). */

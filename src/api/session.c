@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include "alloc.h"
 #include "rand.h"
 #include "timefmt.h"
 
@@ -104,11 +105,11 @@ out:
 /* --- failed-login limiter --- */
 
 /*
- * A fixed table of LOGIN_SLOTS keys ("e:<e-mail>", "a:<address>"). A slot whose window is
- * still open is never reused (security-review F10: evicting it reset a lock); a sign-in that
- * would need a new slot while every slot is in an open window is refused (429) until the
- * oldest window closes. login_throttled() reserves both slots of an attempt before the
- * password is checked, so a failure always has its slot.
+ * A fixed table of LOGIN_SLOTS keys (login_limiter_size() before first use changes it)
+ * ("e:<e-mail>", "a:<address>"). A slot whose window is still open is never reused (security-review
+ * F10: evicting it reset a lock); a sign-in that would need a new slot while every slot is in an
+ * open window is refused (429) until the oldest window closes. login_throttled() reserves both
+ * slots of an attempt before the password is checked, so a failure always has its slot.
  */
 struct attempt {
     char key[300];
@@ -116,8 +117,24 @@ struct attempt {
     int64_t window_start;
 };
 
-static struct attempt slots[LOGIN_SLOTS];
+static struct attempt *slots; /* nslots, allocated on first use */
+static int nslots = LOGIN_SLOTS;
 static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void login_limiter_size(unsigned n)
+{
+    pthread_mutex_lock(&limit_lock);
+    if (!slots && n)
+        nslots = n < 16 ? 16 : n > 1048576 ? 1048576 : (int)n;
+    pthread_mutex_unlock(&limit_lock);
+}
+
+/* The table, allocated on first use. Caller holds the lock. */
+static void ensure_table(void)
+{
+    if (!slots)
+        slots = xcalloc((size_t)nslots, sizeof *slots);
+}
 
 /*
  * The address part of a key: IPv4 as is, IPv6 by its /64 (one subscriber's prefix offers
@@ -154,7 +171,7 @@ static bool window_open(const struct attempt *a, int64_t now)
 /* The slot of key, or NULL. Caller holds the lock. */
 static struct attempt *find_slot(const char *key)
 {
-    for (int i = 0; i < LOGIN_SLOTS; i++)
+    for (int i = 0; i < nslots; i++)
         if (slots[i].key[0] && !strcmp(slots[i].key, key))
             return &slots[i];
     return NULL;
@@ -167,7 +184,7 @@ static struct attempt *find_slot(const char *key)
 static struct attempt *reserve_slot(const char *key, int64_t now)
 {
     struct attempt *a = find_slot(key);
-    for (int i = 0; !a && i < LOGIN_SLOTS; i++)
+    for (int i = 0; !a && i < nslots; i++)
         if (!window_open(&slots[i], now))
             a = &slots[i];
     if (!a)
@@ -192,7 +209,7 @@ static int wait_for(const char *key, int64_t now)
 static int wait_for_free_slot(int64_t now)
 {
     int64_t oldest = now;
-    for (int i = 0; i < LOGIN_SLOTS; i++)
+    for (int i = 0; i < nslots; i++)
         if (slots[i].window_start < oldest)
             oldest = slots[i].window_start;
     int w = (int)(oldest + LOGIN_WINDOW_S - now);
@@ -206,6 +223,7 @@ int login_throttled(const char *email, const char *addr)
     address_key(addr, k2, sizeof k2);
     int64_t now = time_now();
     pthread_mutex_lock(&limit_lock);
+    ensure_table();
     int w1 = wait_for(k1, now), w2 = wait_for(k2, now);
     int w = w1 > w2 ? w1 : w2;
     if (w == 0 && (!reserve_slot(k1, now) || !reserve_slot(k2, now)))
@@ -228,6 +246,7 @@ void login_failed(const char *email, const char *addr)
     address_key(addr, k2, sizeof k2);
     int64_t now = time_now();
     pthread_mutex_lock(&limit_lock);
+    ensure_table();
     count_failure(k1, now);
     count_failure(k2, now);
     pthread_mutex_unlock(&limit_lock);
@@ -239,6 +258,7 @@ void login_succeeded(const char *email, const char *addr)
     email_key(email, k1, sizeof k1);
     (void)addr; /* the address keeps its count: one good password must not unlock guessing */
     pthread_mutex_lock(&limit_lock);
+    ensure_table();
     struct attempt *a = find_slot(k1);
     if (a)
         a->failures = 0;

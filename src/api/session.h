@@ -42,6 +42,8 @@ bool session_is_jwt(const char *token);
 #define LOGIN_MAX_FAILURES 5
 #define LOGIN_WINDOW_S 300
 #define LOGIN_SLOTS 16384
+/* The table's size (TIKGATE_LOGIN_SLOTS; 16..1048576, 0: LOGIN_SLOTS). Before the first login. */
+void login_limiter_size(unsigned n);
 int login_throttled(const char *email, const char *addr);
 void login_failed(const char *email, const char *addr);
 void login_succeeded(const char *email, const char *addr);

@@ -65,6 +65,8 @@ static const struct key keys[] = {
     {"poll_interval", K_UINT, OFF(poll_interval), "30", "seconds between router heartbeats"},
     {"bootstrap_token_ttl", K_UINT, OFF(bootstrap_token_ttl), "86400",
      "seconds a site's bootstrap token stays valid after it is issued (security-review F4)"},
+    {"login_slots", K_UINT, OFF(login_slots), "16384",
+     "entries of the failed-sign-in limiter (e-mails and addresses within their 300 s window)"},
     {"pull_lease", K_UINT, OFF(pull_lease), "600",
      "seconds a pulled job may go unstarted before it is handed out again (3 times at most)"},
     {"job_max_attempts", K_UINT, OFF(job_max_attempts), "5", "push attempts before a job fails"},

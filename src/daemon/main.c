@@ -172,6 +172,7 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
+    api_login_limiter_size(cfg->login_slots);
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
     char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {

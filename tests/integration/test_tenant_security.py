@@ -188,6 +188,35 @@ class F10LoginLimiter(Base):
         self.assertEqual(self.login(ADMIN['email'], ADMIN['password'], '127.0.31.1').status, 200)
 
 
+class F10FullTable(Base):
+    """The review's attack at a small scale: a 16-entry table (TIKGATE_LOGIN_SLOTS) that eight
+    failing sign-ins from eight addresses would have cycled, evicting the victim's lock."""
+    daemon_env = {'TIKGATE_ADMIN_PASSWORD': ADMIN['password'], 'TIKGATE_LOGIN_SLOTS': '16'}
+
+    def test_full_table_refuses_new_keys_and_keeps_the_lock(self):
+        # A known user signs in first: its e-mail and address hold a slot from now on.
+        self.assertEqual(self.login(ADMIN['email'], ADMIN['password'], '127.0.50.1').status, 200)
+        for i in range(5):
+            r = self.login('victim@example.org', 'wrong-password-%d' % i, '127.0.10.1')
+            self.assertError(r, 401, 'authentication_error', 'invalid_credentials')
+        self.assertError(self.login('victim@example.org', 'x' * 12, '127.0.10.9'), 429,
+                         'rate_limit_error', 'too_many_attempts')
+        statuses = []
+        for i in range(12):
+            r = self.login('filler-%d@example.org' % i, 'wrong-password-x', '127.0.60.%d' % (i + 1))
+            statuses.append(r.status)
+            if r.status == 429:
+                self.assertError(r, 429, 'rate_limit_error', 'too_many_attempts')
+                self.assertGreater(int(r.headers['Retry-After']), 0)
+        # 4 slots are taken (admin, victim: e-mail and address each): 6 fillers fit, then
+        # every new key waits instead of evicting an open window.
+        self.assertEqual(statuses, [401] * 6 + [429] * 6)
+        r = self.login('victim@example.org', 'wrong-password-x', '127.0.10.9')
+        self.assertError(r, 429, 'rate_limit_error', 'too_many_attempts')
+        # Keys the table knows keep working.
+        self.assertEqual(self.login(ADMIN['email'], ADMIN['password'], '127.0.50.1').status, 200)
+
+
 class F14CrossTenant(Base):
     daemon_env = {'TIKGATE_ADMIN_PASSWORD': ADMIN['password']}
 
