@@ -397,13 +397,22 @@ static int check_tunnel_facts(struct api_call *call, const struct facts *f, uint
 
 /*
  * An external site's router reports its tunnel address (the operator's own VPN): the rules of
- * tunnel_address_check(), not this node's, and not another tenant's router (F1). 0, or -EINVAL
- * after answering the error.
+ * tunnel_address_check(), not this node's, and not another tenant's router (F1). A site that
+ * was adopted before (re-armed by POST .../bootstrap) is adopted again only at the address it
+ * has (F4): a re-adoption never moves where tikgate sends the API password; an admin changes
+ * the address first. 0, or -EINVAL after answering the error.
  */
 static int check_reported_address(struct api_call *call, const struct site *s, const char *addr)
 {
     struct tg_err err;
     bool taken = false;
+    if (s->adopted_at && s->tunnel_address && strcmp(addr, s->tunnel_address) != 0) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_changed", "tunnel-address",
+                 "This site was adopted at tunnel address %s; the router reports %s. Adopting "
+                 "again keeps the address: an admin sets the new one on the site first.",
+                 s->tunnel_address, addr);
+        return -EINVAL;
+    }
     if (tunnel_address_check(addr, call->api->cfg.mgmt_networks, call->api->cfg.tunnel_pool,
                              "tunnel-address", &err) < 0) {
         api_send_error(call, &err);

@@ -80,6 +80,13 @@ class F4Bootstrap(Base):
                           .json['bootstrap_command'])
         # The router keeps polling with its device token until the new adoption.
         self.assertEqual(self.poll(device).status, 200)
+        # The review's hijack moved the site to the attacker's address: refused, nothing
+        # adopted, the token stays usable and the device token keeps working.
+        r = self.adopt(token, FACTS.replace('127.0.0.251', '127.0.0.66'))
+        self.assertError(r, 409, 'conflict_error', 'tunnel_address_changed', 'tunnel-address')
+        self.assertEqual(self.d.request('GET', '/v1/sites/' + site).json['tunnel_address'],
+                         '127.0.0.251')
+        self.assertEqual(self.poll(device).status, 200)
         r = self.adopt(token)
         self.assertEqual(r.status, 200, r)
         # The adoption hands out the new password, never the one in use before the re-arm.
