@@ -30,8 +30,9 @@ static json_t *scopes_json(uint32_t mask)
  * address may have an account in several tenants): the password is checked against every
  * account with that address, oldest first, and the first that matches and is not disabled
  * wins. Every candidate is verified (no early exit) and an unknown e-mail still costs one
- * verification, so the timing does not tell which account matched or whether any exists.
- * A store failure counts as no match. true with *ret filled.
+ * verification, so the timing does not tell which account matched or whether one exists (it
+ * does grow with the number of accounts sharing the address: docs/decisions.md). A store
+ * failure counts as no match, as before. true with *ret filled.
  */
 static bool find_account(struct api_call *call, const char *email, const char *password,
                          struct user *ret)

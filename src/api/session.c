@@ -105,11 +105,12 @@ out:
 /* --- failed-login limiter --- */
 
 /*
- * A fixed table of LOGIN_SLOTS keys (login_limiter_size() before first use changes it)
- * ("e:<e-mail>", "a:<address>"). A slot whose window is still open is never reused (security-review
- * F10: evicting it reset a lock); a sign-in that would need a new slot while every slot is in an
- * open window is refused (429) until the oldest window closes. login_throttled() reserves both
- * slots of an attempt before the password is checked, so a failure always has its slot.
+ * A table of LOGIN_SLOTS keys, "e:<e-mail>" and "a:<address>" (login_limiter_size(), before
+ * first use, changes the size). A slot whose window is still open is never reused
+ * (security-review F10: evicting it reset a lock); a sign-in that would need a new slot while
+ * every slot is in an open window is refused (429) until the oldest window closes.
+ * login_throttled() reserves both slots of an attempt before the password is checked, so a
+ * failure always has its slot.
  */
 struct attempt {
     char key[300];
