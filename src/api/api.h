@@ -24,6 +24,8 @@ struct api_config {
     size_t max_body;
     int poll_interval_s; /* routers' heartbeat interval (the scheduler they install) */
     int pull_lease_s;    /* a pulled job not started within this goes back (0: 600) */
+    /* A bootstrap token is refused this long after it was issued (0: 86400; F4). */
+    int64_t bootstrap_ttl_s;
     /* Called after jobs were queued (wakes the dispatcher). May be NULL. */
     void (*jobs_queued)(void *ctx);
     void *jobs_ctx;
@@ -74,6 +76,8 @@ struct api {
 
 /* ctx is a struct api *. */
 void api_handle(void *ctx, const struct http_request *req, struct http_response *res);
+/* Sizes the failed-sign-in limiter (TIKGATE_LOGIN_SLOTS, 0: 16384); call before serving. */
+void api_login_limiter_size(unsigned slots);
 
 /* The routing table: every canonical path and alias of DESIGN.md §2, one row each (the
  * handlers are api's own; exported for tests and the route fuzzer). */

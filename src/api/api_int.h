@@ -100,15 +100,17 @@ json_t *policy_to_json(const struct policy *p, bool with_sites);
 /* Parses a full policy body (create/PUT) into p; name/services/networks/flags. */
 int policy_from_json(const json_t *obj, struct policy *p, struct tg_err *err);
 json_t *site_to_json(const struct api *api, const struct site *s, bool with_bootstrap);
-json_t *credential_to_json(const struct credential *c);
+/* with_secret: include the password (credentials:rotate holders, security-review F6). */
+json_t *credential_to_json(const struct credential *c, bool with_secret);
 json_t *api_key_to_json(const struct api_key *k, const char *secret);
 json_t *note_to_json(const struct site_note *n);
 /* {at, kind, message} of a site's tunnel event. */
 json_t *site_event_to_json(const struct site_event *e);
 /* A job; with_events adds its orchestration log ("events", oldest first). */
 json_t *job_to_json(const struct job *j, bool with_events);
-/* A transient access or forward as of now_ms (expired, time_to_expire); password included. */
-json_t *grant_to_json(const struct grant *g, int64_t now_ms);
+/* A transient access or forward as of now_ms (expired, time_to_expire); with_secret: the
+ * access's password too (transient:create holders, security-review F6). */
+json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret);
 /* One connection record of a grant. */
 json_t *connection_to_json(const struct grant_connection *c);
 /* A portal user (never the password hash). */

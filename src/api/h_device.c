@@ -51,7 +51,32 @@ static bool token_ok(const char *t)
 static void bad_token(struct api_call *call)
 {
     api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL,
-             "Unknown or expired bootstrap token.");
+             "Unknown or already used bootstrap token.");
+}
+
+/*
+ * The live site of a bootstrap token: 0 with *ret filled; else the error is answered (404 for
+ * an unknown or used token, 410 bootstrap_token_expired past TIKGATE_BOOTSTRAP_TOKEN_TTL, F4)
+ * and a negative value returned.
+ */
+static int site_by_token(struct api_call *call, const char *token, struct site *ret)
+{
+    struct site s;
+    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
+        bad_token(call);
+        return -ENOENT;
+    }
+    if (site_bootstrap_expired(&s, time_now(), call->api->cfg.bootstrap_ttl_s)) {
+        site_release(&s);
+        api_fail(call, TG_ERR_NOT_FOUND, 410, "bootstrap_token_expired", NULL,
+                 "This bootstrap token has expired (tokens are valid for %lld s): issue a new one "
+                 "with POST /v1/sites/{id}/bootstrap and run the new bootstrap command.",
+                 (long long)(call->api->cfg.bootstrap_ttl_s > 0 ? call->api->cfg.bootstrap_ttl_s
+                                                                : SITE_BOOTSTRAP_TTL_DEFAULT));
+        return -ETIMEDOUT;
+    }
+    *ret = s;
+    return 0;
 }
 
 /*
@@ -168,10 +193,8 @@ void h_device_bootstrap(struct api_call *call)
 {
     const char *token = api_param(call, 0);
     struct site s;
-    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
-        bad_token(call);
+    if (site_by_token(call, token, &s) < 0)
         return;
-    }
     struct buf b;
     buf_init(&b, 16384);
     buf_printf(&b, "# tikgate bootstrap for site %s\n", s.id);
@@ -385,13 +408,22 @@ static int check_tunnel_facts(struct api_call *call, const struct facts *f, uint
 
 /*
  * An external site's router reports its tunnel address (the operator's own VPN): the rules of
- * tunnel_address_check(), not this node's, and not another tenant's router (F1). 0, or -EINVAL
- * after answering the error.
+ * tunnel_address_check(), not this node's, and not another tenant's router (F1). A site that
+ * was adopted before (re-armed by POST .../bootstrap) is adopted again only at the address it
+ * has (F4): a re-adoption never moves where tikgate sends the API password; an admin changes
+ * the address first. 0, or -EINVAL after answering the error.
  */
 static int check_reported_address(struct api_call *call, const struct site *s, const char *addr)
 {
     struct tg_err err;
     bool taken = false;
+    if (s->adopted_at && s->tunnel_address && strcmp(addr, s->tunnel_address) != 0) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_changed", "tunnel-address",
+                 "This site was adopted at tunnel address %s; the router reports %s. Adopting "
+                 "again keeps the address: an admin sets the new one on the site first.",
+                 s->tunnel_address, addr);
+        return -EINVAL;
+    }
     if (tunnel_address_check(addr, call->api->cfg.mgmt_networks, call->api->cfg.tunnel_pool,
                              "tunnel-address", &err) < 0) {
         api_send_error(call, &err);
@@ -468,10 +500,8 @@ void h_device_adopt(struct api_call *call)
 {
     const char *token = api_param(call, 0);
     struct site s;
-    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
-        bad_token(call);
+    if (site_by_token(call, token, &s) < 0)
         return;
-    }
     struct tg_err err;
     struct facts f;
     if (call->req->body_len > FACTS_MAX || call->req->body_too_large) {

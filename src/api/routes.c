@@ -275,3 +275,8 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
     fn(&call);
     json_decref(call.body);
 }
+
+void api_login_limiter_size(unsigned slots)
+{
+    login_limiter_size(slots);
+}

@@ -44,6 +44,8 @@ struct config {
     unsigned http_threads;
     size_t max_body;
     unsigned poll_interval;          /* seconds between router heartbeats */
+    unsigned bootstrap_token_ttl;    /* seconds a bootstrap token is valid after it is issued */
+    unsigned login_slots;            /* failed-sign-in limiter entries (TIKGATE_LOGIN_SLOTS) */
     unsigned pull_lease;             /* seconds a pulled job may wait for the router's busy */
     unsigned job_max_attempts;       /* express-push attempts before a job fails */
     unsigned job_backoff_ms;         /* first retry delay (doubles, capped at job_backoff_max_ms) */

@@ -172,6 +172,7 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
+    api_login_limiter_size(cfg->login_slots);
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
     char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {
@@ -184,6 +185,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .max_body = cfg->max_body,
                 .poll_interval_s = (int)cfg->poll_interval,
                 .pull_lease_s = (int)cfg->pull_lease,
+                .bootstrap_ttl_s = (int64_t)cfg->bootstrap_token_ttl,
                 .jobs_queued = wake_dispatcher,
                 .jobs_ctx = disp,
                 .entry_point = cfg->entry_point,
