@@ -182,6 +182,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .errors_doc_path = errors,
                 .web_dir = web,
                 .max_body = cfg->max_body,
+                .public_max_body = cfg->http_public_max_body,
                 .poll_interval_s = (int)cfg->poll_interval,
                 .pull_lease_s = (int)cfg->pull_lease,
                 .jobs_queued = wake_dispatcher,
@@ -212,6 +213,11 @@ static int serve(struct store *st, const struct config *cfg)
         .tls_cert = cfg->tls_cert,
         .tls_key = cfg->tls_key,
         .content_security_policy = API_CONTENT_SECURITY_POLICY,
+        .preflight = api_preflight,
+        .app_release = api_preflight_release,
+        .max_connections = cfg->http_max_connections,
+        .per_ip_connections = cfg->http_per_ip_connections,
+        .request_timeout_ms = cfg->http_request_timeout_ms,
     };
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
     r = (cfg->roles_mask & CONFIG_ROLE_API) ? http_server_start(&hc, &srv) : 0;
