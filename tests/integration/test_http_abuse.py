@@ -64,14 +64,14 @@ class HttpAbuseTest(tg.DaemonTest):
 
     def test_per_address_cap(self):
         """One address holds at most PER_IP connections; another address still gets served."""
-        held = [raw_connect(self.d.port) for _ in range(PER_IP)]
+        held = [raw_connect(self.d.port, src='127.0.0.8') for _ in range(PER_IP)]
         try:
             time.sleep(0.2)
-            extra = raw_connect(self.d.port)
+            extra = raw_connect(self.d.port, src='127.0.0.8')
             extra.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
             self.assertNotIn(b'200 OK', read_reply(extra)[:64], 'over the per-address cap')
             extra.close()
-            other = raw_connect(self.d.port, src='127.0.0.2')
+            other = raw_connect(self.d.port, src='127.0.0.9')
             other.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
             self.assertIn(b'200 OK', read_reply(other)[:64])
             other.close()
