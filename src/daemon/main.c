@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static void wake_dispatcher(void *ctx)
 {
@@ -269,6 +270,8 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Every file the daemon creates (database, WAL, keys) is the service user's alone (F12). */
+    umask(077);
 
     struct config cfg;
     char **args = NULL;
@@ -282,8 +285,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "tikgated: libsodium failed to initialise\n");
         return 1;
     }
+    int r = bootstrap_secure_data_dir(&cfg);
+    if (r < 0) {
+        fprintf(stderr, "tikgated: cannot create %s: %s\n", cfg.data_dir, strerror(-r));
+        config_release(&cfg);
+        return 1;
+    }
     struct store *st = NULL;
-    int r = store_open(cfg.database, cfg.data_dir, &st);
+    r = store_open(cfg.database, cfg.data_dir, &st);
     if (r < 0) {
         fprintf(stderr, "tikgated: cannot open store %s: %s\n", cfg.database,
                 r == -ENOTSUP ? "this backend is not built yet" : strerror(-r));

@@ -196,5 +196,44 @@ class HttpAbuseTest(tg.DaemonTest):
         self.assertIn('POST /adopt/...', log)
 
 
+class DataDirTest(unittest.TestCase):
+    """F11: a generated admin key is printed once; F12: the data dir and its files are private."""
+
+    def mode(self, path):
+        return stat.S_IMODE(os.lstat(path).st_mode)
+
+    def test_modes_and_key_shown_once(self):
+        d = tg.Daemon(env={'TIKGATE_BOOTSTRAP_TOKEN': None})
+        try:
+            os.chmod(d.data_dir, 0o755)  # as scripts/run.sh's `mkdir -p var` used to leave it
+            d.start()
+            d.request('GET', '/healthz', auth=None)
+            with open(os.path.join(d.data_dir, 'admin.key')) as f:
+                key = f.read().strip()
+            self.assertEqual(d.log().count(key), 1, d.log())
+            self.assertEqual(d.request('GET', '/v1/sites', auth=key).status, 200)
+            d.stop()
+            for name in ('tikgate.db', 'tikgate.db-wal', 'tikgate.db-shm', 'master.key',
+                         'admin.key', 'admin.password', 'tikgated.log'):
+                path = os.path.join(d.data_dir, name)
+                if os.path.exists(path):
+                    self.assertEqual(self.mode(path), 0o600, name)
+            self.assertEqual(self.mode(d.data_dir), 0o700)
+            # a later start fixes modes loosened in between and does not print the key again
+            os.chmod(d.data_dir, 0o755)
+            os.chmod(os.path.join(d.data_dir, 'admin.key'), 0o644)
+            os.chmod(os.path.join(d.data_dir, 'tikgate.db'), 0o644)
+            d.start()
+            d.stop()
+            self.assertEqual(d.log().count(key), 1)
+            self.assertIn('admin API key: in DATA_DIR/admin.key', d.log())
+            self.assertIn('(group/other access)', d.log())
+            self.assertEqual(self.mode(d.data_dir), 0o700)
+            self.assertEqual(self.mode(os.path.join(d.data_dir, 'admin.key')), 0o600)
+            self.assertEqual(self.mode(os.path.join(d.data_dir, 'tikgate.db')), 0o600)
+        finally:
+            d.cleanup()
+
+
 if __name__ == '__main__':
     tg.main()
