@@ -184,7 +184,7 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
                 *--e = '\0';
             struct cidr c;
             char canon[CIDR_STR_LEN];
-            ok = cidr_parse(t, CIDR_STRICT, &c) == 0;
+            ok = cidr_parse(t, CIDR_STRICT, &c) == 0 && !cidr_is_v4mapped(&c);
             if (ok) {
                 cidr_format(&c, canon);
                 char *joined = xasprintf("%s%s%s", out, n ? "," : "", canon);
@@ -198,7 +198,7 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
             free(out);
             fprintf(stderr,
                     "tikgated: invalid value '%s' for %s (%s): a comma list of IP "
-                    "prefixes such as 100.64.0.0/10,fd00::/8 (no host bits)\n",
+                    "prefixes such as 100.64.0.0/10,fd00::/8 (no host bits, no ::ffff:0:0/96)\n",
                     v, k->name, origin);
             return -EINVAL;
         }
