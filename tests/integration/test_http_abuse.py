@@ -185,6 +185,29 @@ class HttpAbuseTest(tg.DaemonTest):
         r = self.d.request('GET', '/assets/app.js%00.png', auth=None)
         self.assertEqual(r.status, 404, r)
 
+    def test_invalid_utf8_facts_keep_identity(self):
+        """F15: facts with invalid UTF-8 are stored; Site JSON still has identity (U+FFFD)."""
+        s = self.d.request('POST', '/v1/sites', {'name': 'utf8'}).json
+        token = re.search(r'/bootstrap/(\w+)"', s['bootstrap_command']).group(1)
+        r = self.d.request('POST', '/adopt/' + token, auth=None, content_type='text/plain',
+                           raw=b'identity=\xff\xferouter;model=CHR;serial-number=X1;version=7.15;'
+                           b'tunnel-address=127.0.0.251/32')
+        self.assertEqual(r.status, 200, r)
+        site = self.d.request('GET', '/v1/sites/' + s['id']).json
+        self.assertIn('identity', site)
+        self.assertEqual(site['identity'], '\ufffd\ufffdrouter')
+        listed = self.d.request('GET', '/v1/sites').json
+        items = listed['data'] if isinstance(listed, dict) else listed
+        self.assertIn('\ufffd\ufffdrouter', [x.get('identity') for x in items])
+
+    def test_invalid_utf8_job_text(self):
+        """F15: a text/plain job that is not UTF-8 is refused as such, not as empty."""
+        site = self.d.request('POST', '/v1/sites', {'name': 'utf8-job'}).json['id']
+        r = self.d.request('POST', '/v1/sites/%s/jobs' % site, raw=b'/log info \xff\xfe',
+                           content_type='text/plain', headers={'X-Description': 'bad bytes'})
+        self.assertError(r, 400, 'invalid_request_error', 'parameter_invalid', 'script')
+        self.assertIn('UTF-8', r.json['message'])
+
     def test_token_paths_elided_in_log(self):
         token = 'SecretBootstrapTokenABCDEF0123456789'
         self.d.request('GET', '/bootstrap/' + token, auth=None)
