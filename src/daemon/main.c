@@ -103,6 +103,26 @@ static char *tunnel_api_url(const struct config *cfg)
  * and scheduler, then HTTP; stops them in the reverse order. Returns the exit
  * status (0 after a signal, 1 when something could not start).
  */
+/* The HTTP server's settings: the API's handler and preflight, the F7 caps of cfg. */
+static struct http_server_config http_config(const struct config *cfg, struct api *api)
+{
+    return (struct http_server_config){
+        .listen = cfg->listen,
+        .max_body = cfg->max_body,
+        .threads = cfg->http_threads,
+        .handler = api_handle,
+        .ctx = api,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
+        .content_security_policy = API_CONTENT_SECURITY_POLICY,
+        .preflight = api_preflight,
+        .app_release = api_preflight_release,
+        .max_connections = cfg->http_max_connections,
+        .per_ip_connections = cfg->http_per_ip_connections,
+        .request_timeout_ms = cfg->http_request_timeout_ms,
+    };
+}
+
 static int serve(struct store *st, const struct config *cfg)
 {
     int rc = 1;
@@ -205,21 +225,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .tls_ca_pem = ca_pem,
                 .tls_ca_fingerprint = ca_fingerprint},
     };
-    struct http_server_config hc = {
-        .listen = cfg->listen,
-        .max_body = cfg->max_body,
-        .threads = cfg->http_threads,
-        .handler = api_handle,
-        .ctx = &api,
-        .tls_cert = cfg->tls_cert,
-        .tls_key = cfg->tls_key,
-        .content_security_policy = API_CONTENT_SECURITY_POLICY,
-        .preflight = api_preflight,
-        .app_release = api_preflight_release,
-        .max_connections = cfg->http_max_connections,
-        .per_ip_connections = cfg->http_per_ip_connections,
-        .request_timeout_ms = cfg->http_request_timeout_ms,
-    };
+    struct http_server_config hc = http_config(cfg, &api);
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
     r = (cfg->roles_mask & CONFIG_ROLE_API) ? http_server_start(&hc, &srv) : 0;
     if (r < 0) {

@@ -212,9 +212,14 @@ class HttpAbuseTest(tg.DaemonTest):
         token = 'SecretBootstrapTokenABCDEF0123456789'
         self.d.request('GET', '/bootstrap/' + token, auth=None)
         self.d.request('POST', '/adopt/' + token, raw=b'x', auth=None, content_type='text/plain')
+        # the signed job URLs carry their signature in the query string, which is not logged
+        self.d.request('GET', '/job/01234567-89ab-7def-8123-456789abcdef/update?status=done'
+                       '&signature=SecretSignature0123456789abcdef', auth=None)
         time.sleep(0.2)
         log = self.d.log()
         self.assertNotIn(token, log)
+        self.assertNotIn('SecretSignature', log)
+        self.assertIn('GET /job/01234567-89ab-7def-8123-456789abcdef/update 403', log)
         self.assertIn('GET /bootstrap/...', log)
         self.assertIn('POST /adopt/...', log)
 
