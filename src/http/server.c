@@ -76,6 +76,7 @@ struct conn_state {
     size_t body_cap;
     void *app;                     /* from the preflight, released at the end */
     struct http_response *pending; /* answered by the preflight, sent on the last call */
+    bool answered;                 /* the response is queued: later calls do nothing */
 };
 
 void http_response_init(struct http_response *res)
@@ -273,6 +274,7 @@ static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *co
 {
     struct http_request req;
     fill_request(&req, conn, url, method, st);
+    st->answered = true;
     if (st->pending) {
         struct http_response *res = st->pending;
         st->pending = NULL;
@@ -338,6 +340,10 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     struct conn_state *st = *con_cls;
     if (!st)
         return begin_request(srv, conn, url, method, con_cls);
+    if (st->answered) {
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
     if (*upload_data_size) {
         /* Over the cap the rest is drained and discarded: memory stays at the cap, and the
          * request deadline bounds the time. */
