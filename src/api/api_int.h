@@ -35,7 +35,9 @@ typedef void (*api_handler_fn)(struct api_call *call);
 #define ROUTE_BODY (1u << 29)     /* a JSON object body is required */
 #define ROUTE_BODY_OPT (1u << 28) /* a JSON object body is allowed (empty is fine) */
 #define ROUTE_RAW (1u << 27)      /* any body, any content type, not parsed (device routes) */
-#define ROUTE_SCOPES(f) ((f) & ((1u << 27) - 1))
+/* The first path parameter is a secret (a bootstrap token): elided in the access log. */
+#define ROUTE_SECRET_PATH (1u << 26)
+#define ROUTE_SCOPES(f) ((f) & ((1u << 26) - 1))
 
 /* Path parameter i of the matched route. */
 const char *api_param(const struct api_call *call, int i);
@@ -54,7 +56,10 @@ void api_send_no_content(struct api_call *call);
 
 /* --- JSON helpers (validation of request bodies) --- */
 json_t *json_time_or_null(int64_t t);
+/* A JSON string of s, or null when s is NULL. Text that is not valid UTF-8 (router facts,
+ * a URL path in a message) keeps its place with U+FFFD for each bad byte (F15). */
 json_t *json_str_or_null(const char *s);
+json_t *json_text(const char *s);
 /*
  * Field getters on the request body: each returns 0 and sets *ret when the
  * field is present with the right type, 1 when absent (or null where nullable),
