@@ -25,7 +25,6 @@
 #define FACTS_MAX 8192
 /* The interface a router reaches tikgate through (its address is the site's tunnel address;
  * forwards' dst-nat match it): operators name their tunnel so until tikgate runs its own VPN. */
-#define TIKGATE_MGMT_IFACE "tikgate-mgmt"
 #define ACK_SCHEDULER "tikgate-ack"
 
 static void send_script(struct api_call *call, int status, struct buf *script)
@@ -206,13 +205,13 @@ void h_device_bootstrap(struct api_call *call)
         return;
     }
     /* An external site: the management address is read from the interface named
-     * TIKGATE_MGMT_IFACE; without one the adoption is refused with that reason
+     * JOB_MGMT_IFACE; without one the adoption is refused with that reason
      * (docs/decisions.md). */
     render_board_facts(&b);
     buf_append_str(&b, ":local tunnel \"\"\n"
-                       ":do { :set tunnel [/ip address get [find interface=\"" TIKGATE_MGMT_IFACE
+                       ":do { :set tunnel [/ip address get [find interface=\"" JOB_MGMT_IFACE
                        "\"] address] } on-error={ :log warning \"tikgate: no single address on "
-                       "interface " TIKGATE_MGMT_IFACE "\" }\n"
+                       "interface " JOB_MGMT_IFACE "\" }\n"
                        ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
                        "$model . \";serial-number=\" . $serial . \";version=\" . "
                        "[/system resource get version] . \";board-name=\" . "
@@ -539,16 +538,16 @@ void h_device_adopt(struct api_call *call)
         /* An external site: no hidden dependency on tikgate-mgmt; the router is told why, in
          * its log, and nothing is adopted (docs/decisions.md). */
         log_warn("device",
-                 "site %s: adoption refused: the router has no interface named " TIKGATE_MGMT_IFACE
+                 "site %s: adoption refused: the router has no interface named " JOB_MGMT_IFACE
                  " with an address (facts: identity %s)",
                  s.id, f.identity ? f.identity : "?");
         struct buf b;
         buf_init(&b, 1024);
         buf_append_str(&b, "# tikgate: adoption refused\n"
                            ":log error \"tikgate: adoption refused: name the interface tikgate "
-                           "reaches this router through " TIKGATE_MGMT_IFACE " and give it its "
+                           "reaches this router through " JOB_MGMT_IFACE " and give it its "
                            "IPv4 address, then run the bootstrap command again\"\n"
-                           ":error \"tikgate: no interface " TIKGATE_MGMT_IFACE "\"\n");
+                           ":error \"tikgate: no interface " JOB_MGMT_IFACE "\"\n");
         send_script(call, 200, &b);
         buf_release(&b);
         store_credential_array_free(creds, ncreds);
@@ -724,7 +723,7 @@ void h_device_poll(struct api_call *call)
         buf_append_str(&b, j.payload);
         buf_append_str(&b, "\n");
     } else if (plan_ok) {
-        job_plan_for_version(&plan, s.software_version);
+        job_plan_for_site(&plan, &s);
         job_render_script(&plan, &b);
     }
     job_plan_release(&plan);

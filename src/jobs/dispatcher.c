@@ -185,7 +185,7 @@ static void run_job(struct dispatcher *d, struct job *j)
             if (r < 0)
                 snprintf(err, sizeof err, "corrupt job payload");
             else {
-                job_plan_for_version(&plan, site.software_version);
+                job_plan_for_site(&plan, &site);
                 r = job_push_plan(c, &plan, err, sizeof err);
             }
             job_plan_release(&plan);

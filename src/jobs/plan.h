@@ -40,6 +40,8 @@ enum job_verb {
  * fasttrack dummy rule cannot be moved or placed before): rendered as
  * [:pick [<menu> find dynamic=no] 0] in scripts, looked up with ?dynamic=false over the API. */
 #define JOB_PLACE_TOP "top"
+/* The in-interface of a grant's dst-nat rule in a stored plan (job_plan_for_site adapts it). */
+#define JOB_MGMT_IFACE "tikgate-mgmt"
 /* The policy of tikgate's read-only group tikgate-ro. */
 #define JOB_RO_POLICY "local,telnet,ssh,winbox,web,api,read,test"
 
@@ -131,6 +133,15 @@ bool job_plan_reboots(const struct job_plan *p);
  * the old name as an alias only for now). ros_version NULL (unknown): left as it is.
  */
 void job_plan_for_version(struct job_plan *p, const char *ros_version);
+/*
+ * job_plan_for_version with the site's last reported version, and the management interface
+ * the grants' dst-nat rules match: a plan names JOB_MGMT_IFACE (the operator's interface of
+ * an external site, "tikgate-mgmt"); on a managed site it is tikgate's WireGuard interface,
+ * where the edge's connections arrive. Applied just before a plan is pushed or pulled, so a
+ * site whose tunnel mode changed gets what fits it now.
+ */
+struct site;
+void job_plan_for_site(struct job_plan *p, const struct site *s);
 
 /* --- renderers --- */
 
