@@ -135,6 +135,7 @@ CLI_CMD(cli_cmd_whoami);
 CLI_CMD(cli_cmd_list);
 CLI_CMD(cli_cmd_get);
 CLI_CMD(cli_cmd_delete);
+CLI_CMD(cli_cmd_site_names);
 CLI_CMD(cli_cmd_site_create);
 CLI_CMD(cli_cmd_site_update);
 CLI_CMD(cli_cmd_site_bootstrap);

@@ -114,6 +114,9 @@ const struct cli_cmd cli_commands[] = {
      no_opts, false, NULL},
 
     {"sites", "list", cli_cmd_list, "", 0, 0, "list sites", no_opts, false, &cli_res_sites},
+    {"sites", "names", cli_cmd_site_names, "", 0, 0,
+     "the sites' names, one a line (for scripts and shell completion)", no_opts, false,
+     &cli_res_sites},
     {"sites", "get", cli_cmd_get, "SITE", 1, 1, "show a site", no_opts, false, &cli_res_sites},
     {"sites", "create", cli_cmd_site_create, "NAME", 0, 1,
      "create a site; prints its bootstrap command", site_opts, false, &cli_res_sites},
@@ -412,6 +415,8 @@ static int find_command(int argc, char **argv, struct globals *g, const struct c
                 break;
         }
     }
+    if (!words[0] && g->version)
+        return -1;
     if (!words[0] || (!strcmp(words[0], "help") && !words[1])) {
         usage_all(words[0] || g->help ? stdout : stderr);
         return words[0] || g->help ? -1 : CLI_USAGE;

@@ -282,6 +282,20 @@ static int site_body(struct cli *c, struct cli_args *a, json_t *body)
     return CLI_OK;
 }
 
+CLI_CMD(cli_cmd_site_names)
+{
+    (void)a;
+    json_t *sites = NULL;
+    int rc = cli_api_list(c, "/v1/sites", &sites);
+    if (rc)
+        return rc;
+    size_t i;
+    json_t *s;
+    json_array_foreach(sites, i, s) puts(json_string_value(json_object_get(s, "name")));
+    json_decref(sites);
+    return CLI_OK;
+}
+
 CLI_CMD(cli_cmd_site_create)
 {
     json_t *body = json_object();
