@@ -50,6 +50,13 @@ static const struct cli_opt forward_opts[] = {
     {"masquerade", false, "source-NAT the relayed connections to the router"},
     {"rate-limit", true, "bytes per second each way (1024 or more)"},
     {NULL, false, NULL}};
+static const struct cli_opt forward_short_opts[] = {
+    {"for", true, "how long: 30m, 2h (10m-24h; default 2h)"},
+    {"from", true, "source CIDR allowed to connect (default: your address)"},
+    {"masquerade", false, "source-NAT the relayed connections to the router"},
+    {"rate-limit", true, "bytes per second each way (1024 or more)"},
+    {"wait", false, "wait until the router has the forwarding rule"},
+    {NULL, false, NULL}};
 static const struct cli_opt extend_opts[] = {
     {"for", true, "new expiry: this long from now (30m, 2h)"},
     {"rate-limit", true, "bytes per second each way (0 = off)"},
@@ -105,7 +112,7 @@ const struct cli_cmd cli_commands[] = {
      "grant SSH access and run ssh to the router through the edge", ssh_opts, false, NULL},
     {NULL, "forward", cli_cmd_forward, "SITE ADDR:PORT", 2, 2,
      "forward an edge port to a LAN device behind the router; prints entry_point:port",
-     forward_opts, false, NULL},
+     forward_short_opts, false, NULL},
     {NULL, "log", cli_cmd_log, "SITE", 1, 1, "the site's orchestration log (jobs and events)",
      log_opts, false, NULL},
     {NULL, "action", cli_cmd_action, "SITE ACTION", 2, 2,

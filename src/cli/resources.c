@@ -228,9 +228,11 @@ CLI_CMD(cli_cmd_delete)
     char *path = cli_res_path(a->cmd->res, site, id);
     rc = cli_api(c, "DELETE", path, NULL, NULL);
     free(path);
-    if (rc == CLI_OK && c->json)
-        printf("{\"id\": \"%s\", \"deleted\": true}\n", id);
-    else if (rc == CLI_OK)
+    if (rc == CLI_OK && c->json) {
+        json_t *o = json_pack("{s:s, s:b}", "id", id, "deleted", 1);
+        cli_print(c, o, NULL, 0);
+        json_decref(o);
+    } else if (rc == CLI_OK)
         fprintf(stderr, "%s %s: %s.\n", a->cmd->res->noun, id,
                 !strcmp(a->cmd->name, "delete")
                     ? "deleted"

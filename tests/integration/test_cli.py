@@ -307,7 +307,8 @@ class CliTest(tg.DaemonTest):
             return None
 
     def test_forward_prints_entry_point(self):
-        r = self.ok('forward', 'router-e2e', '127.0.0.38:%d' % self.lan.port, '--for', '30m')
+        r = self.ok('forward', 'router-e2e', '127.0.0.38:%d' % self.lan.port, '--for', '30m',
+                    '--wait')
         m = re.match(r'^127\.0\.0\.1:(\d+)$', r.out.strip())
         self.assertTrue(m, r)
         port = int(m.group(1))
