@@ -107,6 +107,10 @@ int cli_api_error(const struct cli_resp *r)
     const char *msg = json_string_value(json_object_get(b, "message"));
     const char *param = json_string_value(json_object_get(b, "param"));
     int exit_code = cli_exit_for_error(type, r->status);
+    if (exit_code == CLI_AUTH && r->status == 401 && code && !strcmp(code, "invalid_token"))
+        fputs("tikgate: the token was refused: sign in again ('tikgate login') or check "
+              "TIKGATE_TOKEN\n",
+              stderr);
     if (!msg)
         return cli_fail(exit_code, "the server answered HTTP %ld", r->status);
     if (param)

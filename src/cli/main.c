@@ -490,6 +490,12 @@ int main(int argc, char **argv)
     struct globals g = {0};
     struct cli_args a;
     memset(&a, 0, sizeof a);
+    if (argc > 2 && !strcmp(argv[1], "help")) {
+        /* "tikgate help sites list" = "tikgate sites list --help" */
+        g.help = true;
+        argv++;
+        argc--;
+    }
     int rc = parse(argc, argv, &g, &a);
     if (g.version && rc != CLI_USAGE) {
         puts("tikgate " TG_CLI_VERSION);

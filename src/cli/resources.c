@@ -442,6 +442,18 @@ CLI_CMD(cli_cmd_credentials_rotate)
 
 /* ---------------------------------------------------------------- grants */
 
+/* --rate-limit's bytes per second into body's rate_limit_bps; CLI_USAGE after a message. */
+static int parse_rate(const char *rate, json_t *body)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(rate, &end, 10);
+    if (!*rate || *end || v < 0 || errno)
+        return cli_fail(CLI_USAGE, "--rate-limit takes bytes per second, not '%s'", rate);
+    json_object_set_new(body, "rate_limit_bps", json_integer(v));
+    return CLI_OK;
+}
+
 /* --for into expire_after_minutes; --rate-limit into rate_limit_bps. */
 static int grant_common(struct cli_args *a, json_t *body)
 {
@@ -452,13 +464,8 @@ static int grant_common(struct cli_args *a, json_t *body)
                         dur);
     if (dur)
         json_object_set_new(body, "expire_after_minutes", json_integer(cli_minutes_ceil(secs)));
-    if (rate) {
-        char *end;
-        long long v = strtoll(rate, &end, 10);
-        if (!*rate || *end || v < 0)
-            return cli_fail(CLI_USAGE, "--rate-limit takes bytes per second, not '%s'", rate);
-        json_object_set_new(body, "rate_limit_bps", json_integer(v));
-    }
+    if (rate && parse_rate(rate, body))
+        return CLI_USAGE;
     if (cli_arg(a, "from"))
         json_object_set_new(body, "allow_only_cidr", json_string(cli_arg(a, "from")));
     return CLI_OK;
@@ -563,7 +570,7 @@ CLI_CMD(cli_cmd_grant_extend)
         json_object_set_new(body, "expires_at", json_string(when));
     }
     if (rc == CLI_OK && rate)
-        json_object_set_new(body, "rate_limit_bps", json_integer(strtoll(rate, NULL, 10)));
+        rc = parse_rate(rate, body);
     char *path = cli_res_path(a->cmd->res, site, id);
     if (rc == CLI_OK)
         rc = send_print(c, "PATCH", path, body);

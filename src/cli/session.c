@@ -243,17 +243,25 @@ int cli_cmd_logout(struct cli *c, struct cli_args *a)
     char *path = cli_session_path();
     json_t *s = session_read();
     const char *token = json_string_value(json_object_get(s, "token"));
+    const char *url = json_string_value(json_object_get(s, "url"));
     int rc = CLI_OK;
-    if (token && !getenv("TIKGATE_TOKEN")) {
-        /* Revoke on the server too; a session already expired or revoked is fine. */
-        free(c->token);
-        c->token = xstrdup(token);
+    if (token && url) {
+        /* Revoke it where it was issued (never send it to another --url); a session that
+         * expired or was revoked already is fine. */
+        struct cli at = *c;
+        at.url = trimmed_url(url);
+        at.token = xstrdup(token);
         struct cli_resp r;
-        if (cli_http(c, "POST", "/v1/auth/logout", NULL, true, &r) == CLI_OK) {
+        if (cli_http(&at, "POST", "/v1/auth/logout", NULL, true, &r) == CLI_OK) {
             if (r.status >= 400 && r.status != 401)
                 rc = cli_api_error(&r);
             json_decref(r.body);
+        } else {
+            fputs("tikgate: the session could not be revoked on the server; removing it here\n",
+                  stderr);
         }
+        free(at.url);
+        wipe_free(at.token);
     }
     json_decref(s);
     if (path && unlink(path) < 0 && errno != ENOENT)

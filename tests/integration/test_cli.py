@@ -111,7 +111,8 @@ class CliTest(tg.DaemonTest):
         self.assertEqual(r.rc, 2, r)
         self.assertIn('usage: tikgate', r.err)
         for args in (['--help'], ['help'], ['sites', '--help'], ['winbox', '--help'],
-                     ['access', 'create', '--help'], ['forward', '-h']):
+                     ['access', 'create', '--help'], ['forward', '-h'],
+                     ['help', 'policies', 'update']):
             r = self.ok(*args)
             self.assertIn('usage: tikgate', r.out, args)
         r = self.ok('--help')
@@ -132,7 +133,8 @@ class CliTest(tg.DaemonTest):
         # not_found_error -> 5; authentication_error -> 3; permission_error -> 4.
         self.fails(5, r'\(resource_missing\)', 'sites', 'get',
                    '01234567-89ab-7def-8123-456789abcdef')
-        self.fails(3, r'\(invalid_token\)', 'sites', 'list', token='tg_sk_' + 'x' * 40)
+        r = self.fails(3, r'\(invalid_token\)', 'sites', 'list', token='tg_sk_' + 'x' * 40)
+        self.assertIn("sign in again ('tikgate login')", r.err)
         key = self.d.request('POST', '/v1/api-keys',
                              {'name': 'viewer', 'scopes': ['site:view']}).json['secret']
         self.fails(4, r'\(missing_scope\)', 'policies', 'list', token=key)
@@ -269,6 +271,58 @@ class CliTest(tg.DaemonTest):
         r = self.ok('-o', 'json', 'action', 'router-e2e', 'site.resend_api_user').json()
         self.assertEqual(r['job']['kind'], 'action')
         self.fails(7, r'\(unknown_action, action\)', 'action', 'router-e2e', 'site.explode')
+
+    def test_every_list_and_get_as_table_and_json(self):
+        base = '/v1/control-plane/%s' % self.site
+        acc = self.d.request('POST', base + '/transient-access', {'type': 'ssh'}).json
+        fwd = self.d.request('POST', base + '/transient-forward',
+                             {'dst_address': '127.0.0.38', 'dst_port': 9}).json
+        job = self.d.request('GET', '/v1/sites/%s/jobs' % self.site).json[0]
+        pol = self.d.request('GET', '/v1/control-plane/policies').json[0]
+        lists = [(['sites', 'list'], r'^ID\s+NAME\s+STATUS\s+TUNNEL\s+ADDRESS'),
+                 (['policies', 'list'], r'^ID\s+NAME\s+DEFAULT\s+WINBOX\s+SSH\s+API'),
+                 (['credentials', 'list', self.site], r'^ID\s+USERNAME\s+PASSWORD\s+ADDRESS'),
+                 (['access', 'list', self.site], r'^ID\s+TYPE\s+ENTRY\s+PORT\s+USERNAME'),
+                 (['forwards', 'list', self.site], r'^ID\s+ENTRY\s+PORT\s+DESTINATION'),
+                 (['jobs', 'list', self.site], r'^ID\s+KIND\s+STATUS\s+DESCRIPTION'),
+                 (['keys', 'list'], r'^ID\s+NAME\s+PREFIX\s+SCOPES'),
+                 (['users', 'list'], r'^ID\s+EMAIL\s+ROLE'),
+                 (['access', 'connections', self.site, acc['id']], r'^ID\s+SOURCE\s+STARTED'),
+                 (['forwards', 'connections', self.site, fwd['id']], r'^ID\s+SOURCE'),
+                 (['sites', 'tunnel-events', self.site], r'^AT\s+KIND\s+MESSAGE')]
+        for args, header in lists:
+            with self.subTest(args=args):
+                table = self.ok(*args).out.splitlines()
+                self.assertRegex(table[0], header)
+                items = self.ok('-o', 'json', *args).json()
+                self.assertIsInstance(items, list)
+                self.assertEqual(len(table), len(items) + 1, table)
+                for item, line in zip(items, table[1:]):
+                    if 'id' in item:
+                        self.assertTrue(line.startswith(str(item['id'])), (line, item))
+        gets = [(['sites', 'get', self.site], '/v1/sites/' + self.site),
+                (['policies', 'get', pol['name']], '/v1/control-plane/policies/' + pol['id']),
+                (['access', 'get', self.site, acc['id']], base + '/transient-access/' + acc['id']),
+                (['forwards', 'get', self.site, fwd['id']],
+                 base + '/transient-forward/' + fwd['id']),
+                (['jobs', 'get', self.site, job['id']],
+                 '/v1/sites/%s/jobs/%s' % (self.site, job['id']))]
+        volatile = ('time_to_expire', 'last_seen_at', 'updated_at', 'status', 'events',
+                    'config_committed_to_site', 'tunnel', 'last_used_at', 'attempts',
+                    'started_at', 'completed_at', 'failed_at')
+        for args, path in gets:
+            with self.subTest(args=args):
+                got = self.ok('-o', 'json', *args).json()
+                want = self.d.request('GET', path).json
+                for k in volatile:
+                    got.pop(k, None)
+                    want.pop(k, None)
+                self.assertEqual(got, want)
+                lines = self.ok(*args).out
+                self.assertRegex(lines, r'(?m)^id: %s$' % want['id'])
+        self.assertIn('events:', self.ok('jobs', 'get', self.site, job['id']).out)
+        self.ok('access', 'revoke', self.site, acc['id'])
+        self.ok('forwards', 'revoke', self.site, fwd['id'])
 
     # ------------------------------------------------------------------ shortcuts
 
