@@ -350,6 +350,17 @@ class CliTest(tg.DaemonTest):
         self.assertTrue(conns, 'no connection recorded')
         self.ok('access', 'revoke', 'router-e2e', g['id'])
         self.assertTrue(wait_for(lambda: not netutil.port_open(port), 3), 'port still open')
+        # --open hands the link to xdg-open (a stand-in on PATH records it).
+        bindir = tempfile.mkdtemp(prefix='tg-cli-open-', dir=self.home.name)
+        record = os.path.join(bindir, 'link')
+        with open(os.path.join(bindir, 'xdg-open'), 'w') as f:
+            f.write('#!/bin/sh\nprintf %%s "$1" > %s\n' % record)
+        os.chmod(os.path.join(bindir, 'xdg-open'), 0o755)
+        r = self.cli('winbox', 'router-e2e', '--open', env=self.env(PATH=bindir + ':/usr/bin:/bin'))
+        self.assertEqual(r.rc, 0, r)
+        with open(record) as f:
+            self.assertEqual(f.read(), r.out.strip())
+        self.assertTrue(r.out.startswith('winbox://127.0.0.1:'), r)
         self.assertTrue(self.d.request('GET', '/v1/control-plane/%s/transient-access/%s' % (
             self.site, g['id'])).json['revoked_early'])
 
