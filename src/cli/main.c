@@ -356,10 +356,11 @@ static int global_opt(int argc, char **argv, int *i, struct globals *g)
     const char **slot[] = {&g->output, &g->output, &g->url, &g->token};
     for (size_t k = 0; k < 4; k++) {
         size_t n = strlen(with_arg[k]);
-        if (strncmp(w, with_arg[k], n) != 0 || (w[n] && w[n] != '='))
+        bool attached = k == 0 && w[n]; /* -ojson */
+        if (strncmp(w, with_arg[k], n) != 0 || (w[n] && w[n] != '=' && !attached))
             continue;
-        if (w[n] == '=') {
-            *slot[k] = w + n + 1;
+        if (w[n]) {
+            *slot[k] = w + n + (w[n] == '=');
         } else if (*i + 1 < argc) {
             *slot[k] = argv[++*i];
         } else {

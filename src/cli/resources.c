@@ -146,8 +146,10 @@ static int target(struct cli *c, struct cli_args *a, char site[37], char id[37])
         return cli_site_id(c, arg, id);
     if (res == &cli_res_policies)
         return cli_named_id(c, res->path, res->noun, arg, id);
-    if (strlen(arg) >= 37 || strchr(arg, '/') || strchr(arg, '?'))
-        return cli_fail(CLI_NOT_FOUND, "'%s' is not an id", arg);
+    /* The API's ids are UUIDs and it answers 404 for anything else: so does tikgate, without
+     * putting the word into a URL. */
+    if (!cli_is_uuid(arg))
+        return cli_fail(CLI_NOT_FOUND, "No %s has the id '%s' (ids are UUIDs).", res->noun, arg);
     snprintf(id, 37, "%s", arg);
     return CLI_OK;
 }

@@ -131,6 +131,9 @@ class CliTest(tg.DaemonTest):
                           r'expire_after_minutes\)', 'access', 'create', self.site, '--for', '5m')
         self.assertEqual(r.out, '')
         # not_found_error -> 5; authentication_error -> 3; permission_error -> 4.
+        self.fails(5, r"No transient access has the id 'x/../y'", 'access', 'get', self.site,
+                   'x/../y')
+        self.assertEqual(self.ok('-ojson', 'sites', 'get', self.site).json()['id'], self.site)
         self.fails(5, r'\(resource_missing\)', 'sites', 'get',
                    '01234567-89ab-7def-8123-456789abcdef')
         r = self.fails(3, r'\(invalid_token\)', 'sites', 'list', token='tg_sk_' + 'x' * 40)
