@@ -122,6 +122,9 @@ int cli_session_save(const char *url, json_t *login_answer);
 
 /* --- output --- */
 
+/* The string at path ("a.b") of o, or "-" when it is absent, null or not a string. */
+const char *cli_str(json_t *o, const char *path);
+
 /* Prints v as JSON (-o json) or as a table of cols (an array) / key-value lines (object). */
 void cli_print(struct cli *c, json_t *v, const struct cli_col *cols, size_t ncols);
 

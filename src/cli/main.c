@@ -329,6 +329,12 @@ bool cli_flag(const struct cli_args *a, const char *name)
     return cli_arg(a, name) != NULL;
 }
 
+const char *cli_str(json_t *o, const char *path)
+{
+    const char *v = json_string_value(cli_json_path(o, path));
+    return v ? v : "-";
+}
+
 void cli_print(struct cli *c, json_t *v, const struct cli_col *cols, size_t ncols)
 {
     if (c->json || (json_is_array(v) && !cols)) {

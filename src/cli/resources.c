@@ -295,7 +295,7 @@ CLI_CMD(cli_cmd_site_names)
         return rc;
     size_t i;
     json_t *s;
-    json_array_foreach(sites, i, s) puts(json_string_value(json_object_get(s, "name")));
+    json_array_foreach(sites, i, s) puts(cli_str(s, "name"));
     json_decref(sites);
     return CLI_OK;
 }
@@ -347,9 +347,7 @@ CLI_CMD(cli_cmd_site_bootstrap)
     if (c->json)
         cli_print(c, o, NULL, 0);
     else
-        puts(json_string_value(json_object_get(o, "bootstrap_command"))
-                 ? json_string_value(json_object_get(o, "bootstrap_command"))
-                 : "-");
+        puts(cli_str(o, "bootstrap_command"));
     json_decref(o);
     return CLI_OK;
 }
@@ -383,7 +381,7 @@ CLI_CMD(cli_cmd_site_note)
     if (c->json)
         cli_print(c, o, NULL, 0);
     else
-        fputs(json_string_value(json_object_get(o, "content")), stdout);
+        fputs(cli_str(o, "content"), stdout);
     json_decref(o);
     return CLI_OK;
 }
@@ -421,9 +419,8 @@ CLI_CMD(cli_cmd_action)
     if (c->json)
         cli_print(c, o, NULL, 0);
     else
-        printf("%s: job %s (%s)\n", json_string_value(json_object_get(o, "message")),
-               json_string_value(cli_json_path(o, "job.id")),
-               json_string_value(cli_json_path(o, "job.status")));
+        printf("%s: job %s (%s)\n", cli_str(o, "message"), cli_str(o, "job.id"),
+               cli_str(o, "job.status"));
     json_decref(o);
     return CLI_OK;
 }

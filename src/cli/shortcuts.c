@@ -70,16 +70,13 @@ void cli_print_grant(struct cli *c, json_t *g)
         cli_print(c, g, NULL, 0);
         return;
     }
-    const char *src = json_string_value(json_object_get(g, "allow_only_cidr"));
-    fprintf(stderr, "grant %s: %s:%lld", json_string_value(json_object_get(g, "id")),
-            json_string_value(json_object_get(g, "entry_point")),
+    const char *src = cli_str(g, "allow_only_cidr");
+    fprintf(stderr, "grant %s: %s:%lld", cli_str(g, "id"), cli_str(g, "entry_point"),
             (long long)json_integer_value(json_object_get(g, "port")));
     if (json_object_get(g, "username"))
-        fprintf(stderr, ", user %s, password %s", json_string_value(json_object_get(g, "username")),
-                json_string_value(json_object_get(g, "password")));
-    fprintf(stderr, ", from %s, expires %s (%s)\n", src ? src : "-",
-            json_string_value(json_object_get(g, "expires_at")),
-            json_string_value(json_object_get(g, "time_to_expire")));
+        fprintf(stderr, ", user %s, password %s", cli_str(g, "username"), cli_str(g, "password"));
+    fprintf(stderr, ", from %s, expires %s (%s)\n", src ? src : "-", cli_str(g, "expires_at"),
+            cli_str(g, "time_to_expire"));
 }
 
 /* Creates a grant on path with body; waits for the router when wait is set. */
@@ -90,7 +87,7 @@ static int create_grant(struct cli *c, const char *path, json_t *body, bool wait
     if (rc)
         return rc;
     if (wait) {
-        char *one = xasprintf("%s/%s", path, json_string_value(json_object_get(g, "id")));
+        char *one = xasprintf("%s/%s", path, cli_str(g, "id"));
         rc = wait_ready(c, one, &g);
         free(one);
     }
@@ -141,11 +138,11 @@ CLI_CMD(cli_cmd_winbox)
     int rc = site_grant(c, a, "winbox", open || cli_flag(a, "wait"), &g);
     if (rc)
         return rc;
-    const char *link = json_string_value(json_object_get(g, "onclick"));
+    const char *link = cli_str(g, "onclick");
     if (!c->json)
-        puts(link ? link : "-");
+        puts(link);
     cli_print_grant(c, g);
-    if (open && link) {
+    if (open && strcmp(link, "-") != 0) {
         char *argv[] = {"xdg-open", (char *)link, NULL};
         fflush(stdout);
         rc = run_program(argv);
@@ -185,8 +182,7 @@ static char **ssh_argv(json_t *g, const char *site, bool sshpass, char **rest, i
     /* Every grant has another edge port: remember the router's host key per site instead. */
     argv[n++] = xstrdup("-o");
     argv[n++] = xasprintf("HostKeyAlias=tikgate-%s", site);
-    argv[n++] = xasprintf("%s@%s", json_string_value(json_object_get(g, "username")),
-                          json_string_value(json_object_get(g, "entry_point")));
+    argv[n++] = xasprintf("%s@%s", cli_str(g, "username"), cli_str(g, "entry_point"));
     for (int i = 0; i < nrest; i++)
         argv[n++] = xstrdup(rest[i]);
     argv[n] = NULL;
@@ -206,8 +202,8 @@ CLI_CMD(cli_cmd_ssh)
     int rc = site_grant(c, a, "ssh", true, &g);
     if (rc)
         return rc;
-    const char *pw = json_string_value(json_object_get(g, "password"));
-    const char *site = json_string_value(json_object_get(g, "site_id"));
+    const char *pw = cli_str(g, "password");
+    const char *site = cli_str(g, "site_id");
     bool sshpass = !cli_flag(a, "print") && in_path("sshpass");
     char **argv = ssh_argv(g, site ? site : "site", sshpass, a->rest, a->nrest);
     if (cli_flag(a, "print") || c->json) {
@@ -224,8 +220,8 @@ CLI_CMD(cli_cmd_ssh)
     if (sshpass)
         setenv("SSHPASS", pw ? pw : "", 1);
     else
-        fprintf(stderr, "Password for %s (ssh asks for it): %s\n",
-                json_string_value(json_object_get(g, "username")), pw ? pw : "-");
+        fprintf(stderr, "Password for %s (ssh asks for it): %s\n", cli_str(g, "username"),
+                pw ? pw : "-");
     fflush(stdout);
     fflush(stderr);
     execvp(argv[0], argv);
@@ -249,11 +245,10 @@ CLI_CMD(cli_cmd_forward)
     if (rc)
         return rc;
     if (!c->json) {
-        const char *ep = json_string_value(json_object_get(g, "entry_point"));
+        const char *ep = cli_str(g, "entry_point");
         long long port = (long long)json_integer_value(json_object_get(g, "port"));
         printf(strchr(ep ? ep : "", ':') ? "[%s]:%lld\n" : "%s:%lld\n", ep ? ep : "-", port);
-        fprintf(stderr, "forwards to %s:%lld\n",
-                json_string_value(json_object_get(g, "dst_address")),
+        fprintf(stderr, "forwards to %s:%lld\n", cli_str(g, "dst_address"),
                 (long long)json_integer_value(json_object_get(g, "dst_port")));
     }
     cli_print_grant(c, g);
@@ -290,7 +285,7 @@ static struct seen_job *seen(struct log_state *st, const char *id)
 
 static void print_event(struct cli *c, json_t *job, json_t *e)
 {
-    const char *id = json_string_value(json_object_get(job, "id"));
+    const char *id = cli_str(job, "id");
     if (c->json) {
         json_t *o =
             json_pack("{s:O, s:O, s:O, s:O, s:O, s:O}", "job_id", json_object_get(job, "id"),
@@ -303,11 +298,9 @@ static void print_event(struct cli *c, json_t *job, json_t *e)
         free(s);
         json_decref(o);
     } else {
-        printf("%s  %.8s  %-17s  %-17s  %s\n", json_string_value(json_object_get(e, "at")),
-               id ? id + (strlen(id) > 8 ? strlen(id) - 8 : 0) : "-",
-               json_string_value(json_object_get(job, "kind")),
-               json_string_value(json_object_get(e, "kind")),
-               json_string_value(json_object_get(e, "message")));
+        printf("%s  %.8s  %-17s  %-17s  %s\n", cli_str(e, "at"),
+               id ? id + (strlen(id) > 8 ? strlen(id) - 8 : 0) : "-", cli_str(job, "kind"),
+               cli_str(e, "kind"), cli_str(e, "message"));
     }
     fflush(stdout);
 }
@@ -337,7 +330,7 @@ static int job_events(struct log_state *st, json_t *item)
     for (size_t i = j->events; i < json_array_size(events); i++)
         print_event(st->c, job, json_array_get(events, i));
     j->events = json_array_size(events);
-    j->done = finished(json_string_value(json_object_get(job, "status")));
+    j->done = finished(cli_str(job, "status"));
     json_decref(job);
     return CLI_OK;
 }
