@@ -14,11 +14,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
+import unittest
 
 import netutil
 import rosapi
 import simharness
+import test_tls
 import tg
 from simharness import wait_for
 
@@ -472,6 +473,44 @@ class CliTest(tg.DaemonTest):
             p.stderr.close()
         self.assertEqual(rc, 0, err)
         self.assertIsNone(SANITIZER.search(err), err)
+
+
+class CliOverHttps(unittest.TestCase):
+    """The CLI against an https tikgated: TIKGATE_CA_FILE, an untrusted certificate, --insecure."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = test_tls.Pki()
+        ca = cls.pki.ca('cli-ca')
+        cert, key = cls.pki.server('cli-srv', 'cli-ca')
+        cls.d = tg.Daemon(env={'TIKGATE_ROLES': 'api'}, tls=(cert, key, ca)).start()
+        cls.ca = ca
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+        cls.pki.tmp.cleanup()
+
+    def run_cli(self, *args, **env):
+        e = {k: v for k, v in os.environ.items() if not k.startswith('TIKGATE_')}
+        e.update({'TIKGATE_URL': 'https://127.0.0.1:%d' % self.d.port,
+                  'TIKGATE_TOKEN': tg.ADMIN_KEY, 'XDG_CONFIG_HOME': self.pki.dir})
+        e.update(env)
+        p = subprocess.run([TIKGATE] + list(args), capture_output=True, timeout=60, env=e)
+        r = Run(p)
+        self.assertIsNone(SANITIZER.search(r.err), r)
+        return r
+
+    def test_ca_file_untrusted_and_insecure(self):
+        r = self.run_cli('-o', 'json', 'sites', 'list', TIKGATE_CA_FILE=self.ca)
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(r.json(), [])
+        r = self.run_cli('sites', 'list')
+        self.assertEqual(r.rc, 10, r)
+        self.assertRegex(r.err, r'^tikgate: cannot reach https://127\.0\.0\.1:\d+: .*certificate')
+        r = self.run_cli('--insecure', 'sites', 'list')
+        self.assertEqual(r.rc, 0, r)
+        self.assertRegex(r.out, r'^ID\s+NAME')
 
 
 if __name__ == '__main__':
