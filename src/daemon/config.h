@@ -43,9 +43,15 @@ struct config {
     char *log_level;
     unsigned http_threads;
     size_t max_body;
-    unsigned poll_interval;          /* seconds between router heartbeats */
-    unsigned pull_lease;             /* seconds a pulled job may wait for the router's busy */
-    unsigned job_max_attempts;       /* express-push attempts before a job fails */
+    size_t http_public_max_body;      /* body cap without an API key (login, device routes) */
+    unsigned http_max_connections;    /* open HTTP connections in all */
+    unsigned http_per_ip_connections; /* open HTTP connections per client address */
+    unsigned http_request_timeout_ms; /* total deadline of a request's headers and body */
+    unsigned poll_interval;           /* seconds between router heartbeats */
+    unsigned bootstrap_token_ttl;     /* seconds a bootstrap token is valid after it is issued */
+    unsigned login_slots;             /* failed-sign-in limiter entries (TIKGATE_LOGIN_SLOTS) */
+    unsigned pull_lease;              /* seconds a pulled job may wait for the router's busy */
+    unsigned job_max_attempts;        /* express-push attempts before a job fails */
     unsigned job_backoff_ms;         /* first retry delay (doubles, capped at job_backoff_max_ms) */
     unsigned job_backoff_max_ms;     /* cap of the retry delay */
     unsigned job_lease_ms;           /* a job running longer than this goes back to the queue */

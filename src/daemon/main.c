@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static void wake_dispatcher(void *ctx)
 {
@@ -148,6 +149,26 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
  * and scheduler, then HTTP; stops them in the reverse order. Returns the exit
  * status (0 after a signal, 1 when something could not start).
  */
+/* The HTTP server's settings: the API's handler and preflight, the F7 caps of cfg. */
+static struct http_server_config http_config(const struct config *cfg, struct api *api)
+{
+    return (struct http_server_config){
+        .listen = cfg->listen,
+        .max_body = cfg->max_body,
+        .threads = cfg->http_threads,
+        .handler = api_handle,
+        .ctx = api,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
+        .content_security_policy = API_CONTENT_SECURITY_POLICY,
+        .preflight = api_preflight,
+        .app_release = api_preflight_release,
+        .max_connections = cfg->http_max_connections,
+        .per_ip_connections = cfg->http_per_ip_connections,
+        .request_timeout_ms = cfg->http_request_timeout_ms,
+    };
+}
+
 static int serve(struct store *st, const struct config *cfg)
 {
     int rc = 1;
@@ -200,6 +221,7 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
+    api_login_limiter_size(cfg->login_slots);
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
     char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {
@@ -210,8 +232,10 @@ static int serve(struct store *st, const struct config *cfg)
                 .errors_doc_path = errors,
                 .web_dir = web,
                 .max_body = cfg->max_body,
+                .public_max_body = cfg->http_public_max_body,
                 .poll_interval_s = (int)cfg->poll_interval,
                 .pull_lease_s = (int)cfg->pull_lease,
+                .bootstrap_ttl_s = (int64_t)cfg->bootstrap_token_ttl,
                 .jobs_queued = wake_dispatcher,
                 .jobs_ctx = disp,
                 .entry_point = cfg->entry_point,
@@ -231,16 +255,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .tls_ca_pem = ca_pem,
                 .tls_ca_fingerprint = ca_fingerprint},
     };
-    struct http_server_config hc = {
-        .listen = cfg->listen,
-        .max_body = cfg->max_body,
-        .threads = cfg->http_threads,
-        .handler = api_handle,
-        .ctx = &api,
-        .tls_cert = cfg->tls_cert,
-        .tls_key = cfg->tls_key,
-        .content_security_policy = API_CONTENT_SECURITY_POLICY,
-    };
+    struct http_server_config hc = http_config(cfg, &api);
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
     r = (cfg->roles_mask & CONFIG_ROLE_API) ? http_server_start(&hc, &srv) : 0;
     if (r < 0) {
@@ -290,6 +305,8 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Every file the daemon creates (database, WAL, keys) is the service user's alone (F12). */
+    umask(077);
 
     struct config cfg;
     char **args = NULL;
@@ -303,8 +320,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "tikgated: libsodium failed to initialise\n");
         return 1;
     }
+    int r = bootstrap_secure_data_dir(&cfg);
+    if (r < 0) {
+        fprintf(stderr, "tikgated: cannot create %s: %s\n", cfg.data_dir, strerror(-r));
+        config_release(&cfg);
+        return 1;
+    }
     struct store *st = NULL;
-    int r = store_open(cfg.database, cfg.data_dir, &st);
+    r = store_open(cfg.database, cfg.data_dir, &st);
     if (r < 0) {
         fprintf(stderr, "tikgated: cannot open store %s: %s\n", cfg.database,
                 r == -ENOTSUP ? "this backend is not built yet" : strerror(-r));

@@ -191,8 +191,10 @@ static void run_job(struct dispatcher *d, struct job *j)
             r = job_plan_parse(j->payload, &plan);
             if (r < 0)
                 snprintf(err, sizeof err, "corrupt job payload");
-            else
+            else {
+                job_plan_for_version(&plan, site.software_version);
                 r = job_push_plan(c, &plan, err, sizeof err);
+            }
             job_plan_release(&plan);
         }
         ros_client_close(c);

@@ -33,6 +33,8 @@ enum job_verb {
     JOB_ADD_ONCE, /* add unless an item with find k=v exists (:do add on-error / print+add) */
     JOB_UPGRADE,  /* check-for-updates, then install (and reboot) only if a new version is there */
 };
+/* The last verb (keep it the enum's last member): range checks (the fuzz oracle) use it. */
+#define JOB_VERB_LAST JOB_UPGRADE
 
 /* place-before value meaning "before the first static rule" (dynamic rules such as the
  * fasttrack dummy rule cannot be moved or placed before): rendered as
@@ -122,6 +124,13 @@ void job_grant_description(const struct grant *g, enum job_grant_step step, char
 /* True when the plan ends with the router rebooting (reboot, upgrade): the router confirms it
  * after the boot (h_device.c's startup scheduler; push watches the uptime restart). */
 bool job_plan_reboots(const struct job_plan *p);
+/*
+ * Adapts a plan to the RouterOS version of the router it goes to, just before it is sent
+ * (push or pull), so a job queued before an upgrade still fits the router after it:
+ * on >= 7.24 /ip service's address is set as available-from (7.24 renamed it and keeps
+ * the old name as an alias only for now). ros_version NULL (unknown): left as it is.
+ */
+void job_plan_for_version(struct job_plan *p, const char *ros_version);
 
 /* --- renderers --- */
 

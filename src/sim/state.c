@@ -587,10 +587,15 @@ static int check_kv(const struct sim_state *st, enum sim_menu_id m, const struct
         if (for_add && (d->flags & SIM_MENU_ORDERED) && strcmp(kv[i].key, "place-before") == 0)
             continue;
         const char *key = kv[i].key;
-        /* 7.24 renamed /ip service address to available-from (both accepted) */
-        if (m == SIM_M_SERVICE && strcmp(key, "available-from") == 0 &&
-            sim_version_at_least(&st->opt, 7, 24))
-            key = "address";
+        /* 7.24 renamed /ip service address to available-from (both accepted; the old name
+         * is an alias due to go: logged, so a test sees a client still using it) */
+        if (m == SIM_M_SERVICE && sim_version_at_least(&st->opt, 7, 24)) {
+            if (strcmp(key, "available-from") == 0)
+                key = "address";
+            else if (strcmp(key, "address") == 0)
+                log_warn("sim", "/ip service: deprecated parameter address (available-from "
+                                "since 7.24)");
+        }
         int f = sim_field_index(d, key);
         if (f < 0) {
             errf(err, "unknown parameter %s", kv[i].key);

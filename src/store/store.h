@@ -316,9 +316,16 @@ int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_i
 
 /* --- users and sessions --- */
 
-int store_user_insert(struct store *s, const struct user *u); /* -EEXIST: e-mail taken */
-/* By e-mail, any tenant (login). */
-int store_user_by_email(struct store *s, const char *email, struct user *ret);
+/* -EEXIST: the e-mail is taken in u's tenant (e-mails are unique per tenant, F14). */
+int store_user_insert(struct store *s, const struct user *u);
+/* Sign-in looks at most this many accounts of one e-mail address (the oldest first). */
+#define STORE_USERS_PER_EMAIL 16
+#define STORE_USERS_PER_EMAIL_S "16"
+/*
+ * Every account with this e-mail address, in any tenant, oldest first, at most
+ * STORE_USERS_PER_EMAIL (sign-in). *ret owned (free()), NULL when none.
+ */
+int store_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n);
 /* By id: within tenant_id, or any tenant when tenant_id is NULL. */
 int store_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret);
 int store_user_list(struct store *s, const char *tenant_id, const struct store_page *page,

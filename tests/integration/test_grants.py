@@ -228,15 +228,21 @@ class Grants(tg.DaemonTest):
                             for j in jobs))
 
     def test_active_filter(self):
+        """Seeds 000/001: a plain list is the current grants; ?state=all adds the history."""
         a = self.create_access()
         b = self.create_access()
         self.d.request('DELETE', '%s/transient-access/%s' % (self.base, b['id']))
-        active = [x['id'] for x in self.d.request(
-            'GET', self.base + '/transient-access?active=true').json]
-        self.assertIn(a['id'], active)
-        self.assertNotIn(b['id'], active)
-        every = [x['id'] for x in self.d.request('GET', self.base + '/transient-access').json]
+        for q in ('', '?state=active', '?active=true'):
+            active = [x['id'] for x in self.d.request(
+                'GET', self.base + '/transient-access' + q).json]
+            self.assertIn(a['id'], active, q)
+            self.assertNotIn(b['id'], active, q)
+        every = [x['id'] for x in self.d.request(
+            'GET', self.base + '/transient-access?state=all').json]
+        self.assertIn(a['id'], every)
         self.assertIn(b['id'], every)
+        r = self.d.request('GET', self.base + '/transient-access?state=history')
+        self.assertError(r, 400, 'invalid_request_error', 'parameter_invalid', 'state')
 
     def test_seed_000_002_forward_replay(self):
         for path in ('/api/routers/%s/transient-forwarding' % self.site,

@@ -1,4 +1,4 @@
--- 0007: refused connections are summed (security-review F8): one record per grant, source and
+-- 0008: refused connections are summed (security-review F8): one record per grant, source and
 -- interval carries how many connections it stands for; the partial indexes keep counting the
 -- refused records of a grant (its cap) and pruning old ones (retention) off the table's bulk.
 ALTER TABLE grant_connections ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
