@@ -105,7 +105,7 @@ static const struct key keys[] = {
     {"edge_refused_retention", K_UINT, OFF(edge_refused_retention), "30",
      "days refused-connection records are kept"},
     {"fd_reserve", K_UINT, OFF(fd_reserve), "1024",
-     "descriptors the edge leaves to HTTP, SQLite and the rest"},
+     "descriptors kept for SQLite and the rest besides HTTP_MAX_CONNECTIONS (edge sizing)"},
     {"tls_cert", K_STR, OFF(tls_cert), NULL,
      "PEM certificate chain: serve HTTPS on LISTEN (re-read on SIGHUP)"},
     {"tls_key", K_STR, OFF(tls_key), NULL, "PEM private key of TLS_CERT (re-read on SIGHUP)"},

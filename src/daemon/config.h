@@ -66,7 +66,7 @@ struct config {
     unsigned edge_refused_interval;   /* seconds refused connections are summed per row */
     unsigned edge_refused_records;    /* refused-connection rows kept per grant */
     unsigned edge_refused_retention;  /* days refused-connection rows are kept */
-    unsigned fd_reserve;              /* descriptors kept from the edge (HTTP, SQLite, ...) */
+    unsigned fd_reserve;              /* descriptors kept from the edge besides HTTP's cap */
 
     char *tls_cert;     /* PEM chain: serve HTTPS on listen (NULL: plain HTTP) */
     char *tls_key;      /* its PEM private key */

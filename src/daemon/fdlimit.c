@@ -24,10 +24,10 @@ unsigned long fdlimit_raise(void)
     return rl.rlim_cur == RLIM_INFINITY ? 1048576UL : (unsigned long)rl.rlim_cur;
 }
 
-unsigned fdlimit_edge_conns(unsigned long nofile, unsigned reserve)
+unsigned fdlimit_edge_conns(unsigned long nofile, unsigned long reserve)
 {
     unsigned long left = nofile > reserve ? nofile - reserve : 0;
-    unsigned long n = left / 3;
+    unsigned long n = left / 2;
     if (n > 16384)
         n = 16384;
     if (n < 16)

@@ -16,10 +16,12 @@
 unsigned long fdlimit_raise(void);
 
 /*
- * The edge's max_conns for a soft limit of nofile descriptors: what is left after reserve,
- * divided by 3 (two sockets per connection, plus the pipes of connections with data in
- * flight), at most 16384, at least 16.
+ * The edge's max_conns for a soft limit of nofile descriptors: what is left after reserve
+ * (the HTTP server's connection cap plus TIKGATE_FD_RESERVE for SQLite, WireGuard and the
+ * edge's pipe pool), divided by 2 (two sockets per relayed connection; pipes are borrowed only
+ * while data is in flight, and a pipe that cannot be had ends that connection alone), at most
+ * 16384, at least 16.
  */
-unsigned fdlimit_edge_conns(unsigned long nofile, unsigned reserve);
+unsigned fdlimit_edge_conns(unsigned long nofile, unsigned long reserve);
 
 #endif

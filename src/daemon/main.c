@@ -118,6 +118,10 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
         log_error("daemon", "cannot start the management VPN (TIKGATE_VPN=%s)", cfg->vpn);
         return -1;
     }
+    /* F8: one budget of descriptors: the HTTP server's own cap and the reserve come first */
+    unsigned long reserve = cfg->fd_reserve;
+    if (cfg->roles_mask & CONFIG_ROLE_API)
+        reserve += cfg->http_max_connections < nofile ? cfg->http_max_connections : nofile;
     struct edge_role_config ec = {
         .store = st,
         .entry_point = cfg->entry_point,
@@ -126,15 +130,17 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
         .port_hi = cfg->edge_ports.hi,
         .mgmt_networks = cfg->management_networks,
         .tunnel_pool = cfg->tunnel_pool,
-        .limits = {.max_conns = fdlimit_edge_conns(nofile, cfg->fd_reserve),
+        .limits = {.max_conns = fdlimit_edge_conns(nofile, reserve),
                    .conns_per_grant = cfg->edge_conns_per_grant,
                    .conns_per_source = cfg->edge_conns_per_source,
                    .idle_timeout_ms = cfg->edge_idle_timeout * 1000u},
         .refused = {.interval_ms = (int64_t)cfg->edge_refused_interval * 1000,
                     .records_per_grant = cfg->edge_refused_records,
                     .retention_ms = (int64_t)cfg->edge_refused_retention * 86400 * 1000}};
-    log_info("daemon", "open files limit %lu: the edge relays at most %u connections", nofile,
-             ec.limits.max_conns);
+    log_info("daemon",
+             "open files limit %lu (%lu kept for HTTP and the rest): the edge relays at most %u "
+             "connections",
+             nofile, reserve, ec.limits.max_conns);
     if (edge_role_start(&ec, ret_edge) < 0) {
         log_error("daemon", "cannot start the edge");
         vpn_role_stop(vpn);

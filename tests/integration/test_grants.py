@@ -436,7 +436,7 @@ class EdgeAbuse(tg.DaemonTest):
             limits = f.read()
         line = [ln for ln in limits.splitlines() if ln.startswith('Max open files')][0].split()
         self.assertEqual(line[3], line[4], line)  # soft raised to the hard limit
-        self.assertRegex(self.d.log(), r'open files limit \d+: the edge relays at most \d+')
+        self.assertRegex(self.d.log(), r'open files limit \d+ \(\d+ kept for HTTP and the rest\): the edge relays at most \d+')
 
 if __name__ == '__main__':
     tg.main()

@@ -15,11 +15,13 @@
 static void test_edge_conns(void **state)
 {
     (void)state;
-    assert_int_equal(fdlimit_edge_conns(1024, 1024), 16);       /* nothing left: the floor */
-    assert_int_equal(fdlimit_edge_conns(100, 1024), 16);        /* below the reserve */
-    assert_int_equal(fdlimit_edge_conns(4096, 1024), 1024);     /* (4096 - 1024) / 3 */
-    assert_int_equal(fdlimit_edge_conns(20000, 1024), 6325);    /* this workplace's hard limit */
-    assert_int_equal(fdlimit_edge_conns(1048576, 1024), 16384); /* the cap */
+    assert_int_equal(fdlimit_edge_conns(1024, 1024), 16);   /* nothing left: the floor */
+    assert_int_equal(fdlimit_edge_conns(100, 1024), 16);    /* below the reserve */
+    assert_int_equal(fdlimit_edge_conns(4096, 1024), 1536); /* (4096 - 1024) / 2 */
+    /* this workplace's hard limit, with the HTTP server's default cap (16384) reserved too */
+    assert_int_equal(fdlimit_edge_conns(20000, 1024 + 16384), 1296);
+    assert_int_equal(fdlimit_edge_conns(65536, 1024 + 16384), 16384); /* the cap */
+    assert_int_equal(fdlimit_edge_conns(1048576, 1024), 16384);
 }
 
 static void test_raise(void **state)
