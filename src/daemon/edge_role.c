@@ -27,8 +27,8 @@ struct record {
 
 /*
  * Refused/limited connections of one grant, outcome and source in the current interval
- * (key "grant outcome source"), or, with source NULL in the key ("grant outcome"), the
- * number of sources already summed for that grant and outcome (AGG_SOURCES at most).
+ * (key "grant outcome source"), or, keyed "grant outcome" without a source (counter), the
+ * number of sources already summed apart for that grant and outcome (AGG_SOURCES at most).
  */
 struct refusal {
     struct idhash_node hn;
@@ -65,7 +65,7 @@ struct edge_role {
 
 #define MAX_QUEUED_RECORDS 100000
 
-/* The entry of key, created (as a copy of proto) when missing and room is left; under lock. */
+/* The entry of key, created (empty, count 0) when missing and room is left; under lock. */
 static struct refusal *agg_get(struct edge_role *er, const char *key, const char *grant_id,
                                bool counter)
 {
