@@ -83,6 +83,13 @@ void h_metrics(struct api_call *call)
     buf_printf(b, "tikgate_grants_live{kind=\"forward\"} %ld\n", m.grants_live[GRANT_FORWARD]);
     buf_printf(b, "# TYPE tikgate_tenants gauge\ntikgate_tenants %ld\n", m.tenants);
     buf_printf(b, "# TYPE tikgate_users gauge\ntikgate_users %ld\n", m.users);
+    unsigned long full, busy, io;
+    store_error_counts(&full, &busy, &io);
+    buf_append_str(b, "# HELP tikgate_storage_errors_total Failed database operations by kind.\n"
+                      "# TYPE tikgate_storage_errors_total counter\n");
+    buf_printf(b, "tikgate_storage_errors_total{kind=\"full\"} %lu\n", full);
+    buf_printf(b, "tikgate_storage_errors_total{kind=\"busy\"} %lu\n", busy);
+    buf_printf(b, "tikgate_storage_errors_total{kind=\"io\"} %lu\n", io);
     if (call->api->cfg.metrics)
         call->api->cfg.metrics(call->api->cfg.metrics_ctx, b);
     call->res->status = 200;

@@ -80,6 +80,17 @@ void api_fail_store(struct api_call *call, int r, const char *what)
         api_fail(call, TG_ERR_CONFLICT, 409, "conflict", NULL,
                  "The %s conflicts with an existing one.", what);
         break;
+    case -ENOSPC:
+        api_fail(call, TG_ERR_API, 507, "storage_full", NULL,
+                 "The database's disk is full: nothing was changed. Reads keep working; writes "
+                 "work again as soon as there is space (no restart needed).");
+        break;
+    case -EBUSY:
+        http_response_header(call->res, "Retry-After", "1");
+        api_fail(call, TG_ERR_API, 503, "storage_busy", NULL,
+                 "The database's write lock stayed busy for the whole wait: nothing was "
+                 "changed. Retry in a moment.");
+        break;
     default:
         api_fail(call, TG_ERR_API, 500, "internal_server_error", NULL,
                  "The request could not be completed (storage error).");

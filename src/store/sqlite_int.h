@@ -34,6 +34,7 @@ struct store_conn {
     unsigned long prepares;  /* statements prepared on this connection so far */
     int tx_depth;            /* nested store_begin() calls; BEGIN/COMMIT only at the outermost */
     bool tx_failed;          /* an inner level rolled back: the outermost commit must roll back */
+    int tx_err;              /* the first inner failure (-errno), reported by that commit */
     struct store_conn *next; /* in store->conns, for cleanup */
 };
 

@@ -422,6 +422,13 @@ struct store_metrics {
     long users;
 };
 int store_metrics_get(struct store *s, struct store_metrics *ret);
+/*
+ * Storage errors since start (all stores of the process): a full disk or database
+ * (-ENOSPC), a write lock not had within the busy timeout (-EBUSY), other I/O (-EIO).
+ * Every store function returns those -errno values for them; the API answers 507
+ * storage_full and 503 storage_busy / storage_unavailable (docs/errors.md).
+ */
+void store_error_counts(unsigned long *ret_full, unsigned long *ret_busy, unsigned long *ret_io);
 
 /* HMAC-SHA256 of msg under a key derived from the master key, as 64 hex characters. */
 void store_mac_hex(struct store *s, const char *msg, char out[65]);
