@@ -109,7 +109,7 @@ class Demo(unittest.TestCase):
         for name in ['tikgated.log'] + ['demo-%d.log' % (i + 1) for i in range(SITES)]:
             try:
                 with open(os.path.join(self.data, name), 'rb') as f:
-                    logs += '\n--- %s\n%s' % (name, f.read().decode(errors='replace')[-tail:])
+                    logs += '\n--- %s\n%s' % (name, f.read().decode(errors='replace')[-(tail or 0):])
             except OSError:
                 pass
         return '--- run.sh output\n' + self.output()[-3000:] + logs
