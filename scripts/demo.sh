@@ -34,8 +34,9 @@ die() {
     exit 1
 }
 
-[[ $n_sites =~ ^[0-9]+$ ]] && ((n_sites >= 1 && n_sites <= 20)) ||
+if ! [[ $n_sites =~ ^[0-9]+$ ]] || ((n_sites < 1 || n_sites > 20)); then
     die "TIKGATE_DEMO_SITES must be 1-20"
+fi
 [[ $net =~ ^127\.[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "TIKGATE_DEMO_NET must be 127.X.Y (loopback)"
 [[ $listen =~ ^127\.[0-9.]+:[0-9]+$ ]] || die "TIKGATE_LISTEN must be a loopback address:port"
 (($# == 0)) || die "usage: scripts/run.sh --demo (settings are environment variables: docs/demo.md)"
@@ -67,6 +68,7 @@ pids=()
 stopping=0
 # Stops every process this script started (SIGTERM, then SIGKILL after 5 s). Runs once, on
 # every exit path: Ctrl-C, SIGTERM, an error under set -e, tikgated dying.
+# shellcheck disable=SC2317 # invoked by the traps
 cleanup() {
     local rc=$?
     ((stopping)) && return
@@ -85,6 +87,7 @@ cleanup() {
     fi
     exit "$rc"
 }
+# shellcheck disable=SC2317
 on_signal() {
     echo
     (exit 0) # a requested stop is a clean exit
@@ -104,6 +107,7 @@ export TIKGATE_EDGE_PORTS=$edge_ports
 export TIKGATE_POLL_INTERVAL=${TIKGATE_POLL_INTERVAL:-5}
 export TIKGATE_JOB_BACKOFF_MS=${TIKGATE_JOB_BACKOFF_MS:-200}
 unset TIKGATE_BOOTSTRAP_TOKEN TIKGATE_PUBLIC_URL TIKGATE_DATABASE TIKGATE_TLS_CERT TIKGATE_TLS_KEY \
+    TIKGATE_TLS_CA TIKGATE_ROLES \
     TIKGATE_ADMIN_PASSWORD TIKGATE_CONFIG
 
 "$tikgated" >"$demo_dir/tikgated.log" 2>&1 &

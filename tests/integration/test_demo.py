@@ -133,8 +133,13 @@ class Demo(unittest.TestCase):
         self.assertEqual(len(sites), SITES, sites)
         self.assertEqual({s['status'] for s in sites}, {'online'}, sites)
         self.assertEqual(len({s['software_version'] for s in sites}), SITES, sites)  # variety
-        self.assertIn('http://127.0.0.1:%d/' % self.port, out)
-        self.assertIn('admin@tikgate.local', out)
+        # The printed portal login signs in.
+        m = re.search(r'demo: portal +http://127\.0\.0\.1:%d/ +sign in as (\S+) / (\S+)$'
+                      % self.port, out, re.M)
+        self.assertTrue(m, out)
+        self.assertEqual(m.group(1), 'admin@tikgate.local')
+        r = self.api('POST', '/v1/auth/login', {'email': m.group(1), 'password': m.group(2)})
+        self.assertEqual(r.status, 200, r)
 
         # The printed commands: the CLI with the exported URL and key creates the grant.
         m = re.search(r'export (TIKGATE_URL=\S+) (TIKGATE_TOKEN=\S+)', out)
