@@ -43,7 +43,7 @@ fi
 command -v curl >/dev/null || die "curl is needed (apt-get install curl)"
 
 if [[ -n ${TIKGATE_BUILD_DIR:-} ]]; then
-    build=$TIKGATE_BUILD_DIR
+    build=$(cd "$TIKGATE_BUILD_DIR" && pwd) || die "TIKGATE_BUILD_DIR=$TIKGATE_BUILD_DIR is not a directory"
 else
     scripts/setup.sh
     build=$root/build
@@ -54,13 +54,21 @@ cli=$build/src/cli/tikgate
 for b in "$tikgated" "$sim"; do
     [[ -x $b ]] || die "$b is missing (build with: meson setup build && ninja -C build)"
 done
+[[ -x $cli ]] || echo "demo: $cli is missing: the CLI lines below need a full build" >&2
 
-# A fresh demo every time: nothing from an earlier run (sites, keys, grants) is reused.
+# A fresh demo every time: nothing from an earlier run (sites, keys, grants) is reused. Only a
+# directory an earlier demo made (it holds the marker) or an empty one is deleted.
 case $demo_dir in
 '' | / | . | ..) die "refusing TIKGATE_DEMO_DIR=$demo_dir" ;;
 esac
-rm -rf -- "$demo_dir"
-(umask 077 && mkdir -p -- "$demo_dir")
+if [[ -e $demo_dir ]]; then
+    if [[ -f $demo_dir/.tikgate-demo ]] || [[ -d $demo_dir && -z $(ls -A -- "$demo_dir") ]]; then
+        rm -rf -- "$demo_dir"
+    else
+        die "$demo_dir exists and is not a demo's data dir; remove it or set TIKGATE_DEMO_DIR"
+    fi
+fi
+(umask 077 && mkdir -p -- "$demo_dir" && : >"$demo_dir/.tikgate-demo")
 demo_dir=$(cd "$demo_dir" && pwd)
 url=http://$listen
 
