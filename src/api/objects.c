@@ -364,6 +364,8 @@ json_t *connection_to_json(const struct grant_connection *c)
     json_object_set_new(o, "bytes_in", json_integer((json_int_t)c->bytes_in));
     json_object_set_new(o, "bytes_out", json_integer((json_int_t)c->bytes_out));
     json_object_set_new(o, "outcome", json_string(c->outcome));
+    /* connections the record stands for: refused ones are summed per source and interval */
+    json_object_set_new(o, "count", json_integer((json_int_t)(c->count ? c->count : 1)));
     return o;
 }
 

@@ -58,6 +58,15 @@ struct config {
     unsigned dispatch_workers;       /* parallel express pushes */
     unsigned ros_connect_timeout_ms; /* RouterOS API connect timeout (express push) */
     unsigned ros_io_timeout_ms;      /* RouterOS API reply timeout (express push) */
+    unsigned push_deadline_ms;       /* a whole express push: connect + login + plan */
+    unsigned dispatch_tenant_workers; /* workers one tenant may hold (0: dispatch_workers - 1) */
+    unsigned edge_conns_per_grant;    /* live relayed connections per grant */
+    unsigned edge_conns_per_source;   /* live relayed connections per source address */
+    unsigned edge_idle_timeout;       /* seconds without a byte either way before a cut */
+    unsigned edge_refused_interval;   /* seconds refused connections are summed per row */
+    unsigned edge_refused_records;    /* refused-connection rows kept per grant */
+    unsigned edge_refused_retention;  /* days refused-connection rows are kept */
+    unsigned fd_reserve;              /* descriptors kept from the edge besides HTTP's cap */
 
     char *tls_cert;     /* PEM chain: serve HTTPS on listen (NULL: plain HTTP) */
     char *tls_key;      /* its PEM private key */

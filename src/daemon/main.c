@@ -12,6 +12,7 @@
 #include "config.h"
 #include "dispatcher.h"
 #include "edge_role.h"
+#include "fdlimit.h"
 #include "http.h"
 #include "log.h"
 #include "rand.h"
@@ -99,6 +100,57 @@ static char *tunnel_api_url(const struct config *cfg)
 }
 
 /*
+ * The edge node's roles: the management VPN, then the relay sized to nofile descriptors.
+ * 0 and both set, or -1 (logged; nothing left running).
+ */
+static int start_edge(struct store *st, const struct config *cfg, unsigned long nofile,
+                      struct vpn_role **ret_vpn, struct edge_role **ret_edge)
+{
+    struct vpn_role *vpn = NULL;
+    struct vpn_role_config vc = {.store = st,
+                                 .mode = cfg->vpn,
+                                 .entry_point = cfg->entry_point,
+                                 .ifname = cfg->wg_interface,
+                                 .port = cfg->wg_port,
+                                 .pool = cfg->tunnel_pool,
+                                 .mgmt_networks = cfg->management_networks};
+    if (vpn_role_start(&vc, &vpn) < 0) {
+        log_error("daemon", "cannot start the management VPN (TIKGATE_VPN=%s)", cfg->vpn);
+        return -1;
+    }
+    /* F8: one budget of descriptors: the HTTP server's own cap and the reserve come first */
+    unsigned long reserve = cfg->fd_reserve;
+    if (cfg->roles_mask & CONFIG_ROLE_API)
+        reserve += cfg->http_max_connections < nofile ? cfg->http_max_connections : nofile;
+    struct edge_role_config ec = {
+        .store = st,
+        .entry_point = cfg->entry_point,
+        .listen_addr = cfg->edge_listen,
+        .port_lo = cfg->edge_ports.lo,
+        .port_hi = cfg->edge_ports.hi,
+        .mgmt_networks = cfg->management_networks,
+        .tunnel_pool = cfg->tunnel_pool,
+        .limits = {.max_conns = fdlimit_edge_conns(nofile, reserve),
+                   .conns_per_grant = cfg->edge_conns_per_grant,
+                   .conns_per_source = cfg->edge_conns_per_source,
+                   .idle_timeout_ms = cfg->edge_idle_timeout * 1000u},
+        .refused = {.interval_ms = (int64_t)cfg->edge_refused_interval * 1000,
+                    .records_per_grant = cfg->edge_refused_records,
+                    .retention_ms = (int64_t)cfg->edge_refused_retention * 86400 * 1000}};
+    log_info("daemon",
+             "open files limit %lu (%lu kept for HTTP and the rest): the edge relays at most %u "
+             "connections",
+             nofile, reserve, ec.limits.max_conns);
+    if (edge_role_start(&ec, ret_edge) < 0) {
+        log_error("daemon", "cannot start the edge");
+        vpn_role_stop(vpn);
+        return -1;
+    }
+    *ret_vpn = vpn;
+    return 0;
+}
+
+/*
  * Runs the roles of cfg until SIGINT/SIGTERM: the edge, then the dispatcher
  * and scheduler, then HTTP; stops them in the reverse order. Returns the exit
  * status (0 after a signal, 1 when something could not start).
@@ -138,6 +190,8 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "bootstrap failed: %s", strerror(-r));
         return rc;
     }
+    /* F8: the soft limit (often 1024) up to the hard one, before any thread opens files */
+    unsigned long nofile = fdlimit_raise();
     char *openapi = xasprintf("%s/api/openapi.yaml", cfg->share_dir);
     char *errors = xasprintf("%s/docs/errors.md", cfg->share_dir);
     char *web = xasprintf("%s/web", cfg->share_dir);
@@ -146,30 +200,8 @@ static int serve(struct store *st, const struct config *cfg)
     struct dispatcher *disp = NULL;
     struct http_server *srv = NULL;
 
-    if (cfg->roles_mask & CONFIG_ROLE_EDGE) {
-        struct vpn_role_config vc = {.store = st,
-                                     .mode = cfg->vpn,
-                                     .entry_point = cfg->entry_point,
-                                     .ifname = cfg->wg_interface,
-                                     .port = cfg->wg_port,
-                                     .pool = cfg->tunnel_pool,
-                                     .mgmt_networks = cfg->management_networks};
-        if (vpn_role_start(&vc, &vpn) < 0) {
-            log_error("daemon", "cannot start the management VPN (TIKGATE_VPN=%s)", cfg->vpn);
-            goto out_free_paths;
-        }
-        struct edge_role_config ec = {.store = st,
-                                      .entry_point = cfg->entry_point,
-                                      .listen_addr = cfg->edge_listen,
-                                      .port_lo = cfg->edge_ports.lo,
-                                      .port_hi = cfg->edge_ports.hi,
-                                      .mgmt_networks = cfg->management_networks,
-                                      .tunnel_pool = cfg->tunnel_pool};
-        if (edge_role_start(&ec, &edge) < 0) {
-            log_error("daemon", "cannot start the edge");
-            goto out_stop_vpn;
-        }
-    }
+    if ((cfg->roles_mask & CONFIG_ROLE_EDGE) && start_edge(st, cfg, nofile, &vpn, &edge) < 0)
+        goto out_free_paths;
     struct dispatcher_config dc = {
         .store = st,
         .workers = (int)cfg->dispatch_workers,
@@ -178,6 +210,8 @@ static int serve(struct store *st, const struct config *cfg)
         .backoff_max_ms = (int)cfg->job_backoff_max_ms,
         .connect_timeout_ms = (int)cfg->ros_connect_timeout_ms,
         .io_timeout_ms = (int)cfg->ros_io_timeout_ms,
+        .push_deadline_ms = (int)cfg->push_deadline_ms,
+        .tenant_workers = (int)cfg->dispatch_tenant_workers,
         .lease_ms = cfg->job_lease_ms,
         /* within the lease (a running job is not re-queued while the router reboots) */
         .reboot_confirm_ms = cfg->job_lease_ms * 3 / 4,
@@ -259,7 +293,6 @@ out_stop_dispatcher:
     dispatcher_stop(disp);
 out_stop_edge:
     edge_role_stop(edge);
-out_stop_vpn:
     vpn_role_stop(vpn);
 out_free_paths:
     free(web);

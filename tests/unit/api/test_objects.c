@@ -658,7 +658,12 @@ static void test_connection_and_user_to_json(void **state)
     assert_true(json_is_null(json_object_get(o, "ended_at")));
     assert_true(json_is_null(json_object_get(o, "ended_ms")));
     assert_int_equal(json_integer_value(json_object_get(o, "bytes_out")), 34);
-    assert_int_equal(json_object_size(o), 9);
+    assert_int_equal(json_integer_value(json_object_get(o, "count")), 1); /* 0 in C: one */
+    assert_int_equal(json_object_size(o), 10);
+    json_decref(o);
+    c.count = 312; /* summed refusals */
+    o = connection_to_json(&c);
+    assert_int_equal(json_integer_value(json_object_get(o, "count")), 312);
     json_decref(o);
 
     struct user u;

@@ -111,6 +111,16 @@ static void test_defaults(void **state)
     assert_int_equal(c.dispatch_workers, 4);
     assert_int_equal(c.ros_connect_timeout_ms, 2000);
     assert_int_equal(c.ros_io_timeout_ms, 10000);
+    /* F8/F9 limits */
+    assert_int_equal(c.push_deadline_ms, 60000);
+    assert_int_equal(c.dispatch_tenant_workers, 0); /* unset: dispatch_workers - 1 */
+    assert_int_equal(c.edge_conns_per_grant, 256);
+    assert_int_equal(c.edge_conns_per_source, 64);
+    assert_int_equal(c.edge_idle_timeout, 3600);
+    assert_int_equal(c.edge_refused_interval, 10);
+    assert_int_equal(c.edge_refused_records, 1000);
+    assert_int_equal(c.edge_refused_retention, 30);
+    assert_int_equal(c.fd_reserve, 1024);
     assert_null(c.bootstrap_token);
     assert_null(c.config_file);
     config_release(&c);
@@ -269,7 +279,8 @@ static void test_number_ranges(void **state)
     static const char *const ms_keys[] = {
         "TIKGATE_JOB_BACKOFF_MS",    "TIKGATE_JOB_BACKOFF_MAX_MS",
         "TIKGATE_JOB_LEASE_MS",      "TIKGATE_ROS_CONNECT_TIMEOUT_MS",
-        "TIKGATE_ROS_IO_TIMEOUT_MS", "TIKGATE_HTTP_REQUEST_TIMEOUT_MS"};
+        "TIKGATE_ROS_IO_TIMEOUT_MS", "TIKGATE_HTTP_REQUEST_TIMEOUT_MS",
+        "TIKGATE_PUSH_DEADLINE_MS"};
     for (size_t i = 0; i < sizeof ms_keys / sizeof ms_keys[0]; i++) {
         assert_int_equal(env_value(ms_keys[i], "3600001", &c), -EINVAL);
         config_release(&c);

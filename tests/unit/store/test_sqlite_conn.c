@@ -376,10 +376,10 @@ static void store_round(struct fx *f, int k)
     fx_job(f, site, false, true, NULL, NULL, j2);
     fx_job(f, site, false, true, NULL, NULL, j3);
     assert_int_equal(store_job_by_idempotency(s, site, name, id), 0);
-    assert_int_equal(store_job_claim_push(s, now, now + 60000, &j), 0);
+    assert_int_equal(store_job_claim_push(s, now, now + 60000, 0, &j), 0);
     job_release(&j);
     assert_int_equal(store_job_retry(s, j1, now, "again"), 0);
-    assert_int_equal(store_job_claim_push(s, now, now + 60000, &j), 0);
+    assert_int_equal(store_job_claim_push(s, now, now + 60000, 0, &j), 0);
     job_release(&j);
     assert_int_equal(store_job_finish(s, j1, JOB_COMPLETED, "ok"), 0);
     assert_int_equal(store_job_claim_pull(s, site, now, now + 60000, &j), 0);
