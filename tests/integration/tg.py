@@ -26,6 +26,8 @@ if not os.path.isdir(_SEEDS):
 SEED_001 = os.path.join(_SEEDS, '001_ed0ea2bedcd8aaa6.txt')
 ADMIN_KEY = 'tg_sk_integrationTestAdminKey0123456789abcd'
 RFC3339 = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$')
+# A sanitizer report in a process's log (ASan/UBSan/LSan/TSan builds).
+SANITIZER_REPORT = r'(ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:).*'
 UUID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
 
 
@@ -127,8 +129,7 @@ class Daemon:
             self._log.close()
         self.proc = None
         # Under a sanitizer build (ASan/UBSan/LSan) any report fails the test.
-        report = re.search(r'(ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:).*',
-                           self.log())
+        report = re.search(SANITIZER_REPORT, self.log())
         if report:
             raise AssertionError('sanitizer report in tikgated log:\n' + self.log()[-6000:])
         return rc
