@@ -85,7 +85,7 @@ void api_fail_store(struct api_call *call, int r, const char *what)
                  "The database's disk is full: nothing was changed. Reads keep working; writes "
                  "work again as soon as there is space (no restart needed).");
         break;
-    case -EBUSY:
+    case -EAGAIN:
         http_response_header(call->res, "Retry-After", "1");
         api_fail(call, TG_ERR_API, 503, "storage_busy", NULL,
                  "The database's write lock stayed busy for the whole wait: nothing was "

@@ -34,7 +34,7 @@ static atomic_llong last_warn_ms;
 
 /*
  * The -errno of a failed SQLite result code: -ENOSPC for a full disk or database
- * (SQLITE_FULL), -EBUSY when the write lock was not had within the busy timeout
+ * (SQLITE_FULL), -EAGAIN when the write lock was not had within the busy timeout
  * (SQLITE_BUSY, SQLITE_LOCKED), -EEXIST for a constraint, else -EIO. The storage kinds are
  * counted and logged as a warning at most every 10 s, so the operator sees why writes fail.
  */
@@ -50,7 +50,7 @@ static int map_rc(int rc, const char *msg)
         break;
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        r = -EBUSY;
+        r = -EAGAIN;
         count = &errors_busy;
         break;
     default:
@@ -62,11 +62,11 @@ static int map_rc(int rc, const char *msg)
     int64_t now = clock_mono_ms(), last = atomic_load(&last_warn_ms);
     if (now - last >= 10000 && atomic_compare_exchange_strong(&last_warn_ms, &last, now))
         log_warn("store", "storage error: %s%s", msg,
-                 r == -ENOSPC  ? " (the disk or the database is full: writes fail until there "
-                                 "is space again)"
-                 : r == -EBUSY ? " (the database's write lock was busy for the whole busy "
-                                 "timeout)"
-                               : "");
+                 r == -ENOSPC   ? " (the disk or the database is full: writes fail until there "
+                                  "is space again)"
+                 : r == -EAGAIN ? " (the database's write lock was busy for the whole busy "
+                                  "timeout)"
+                                : "");
     else
         log_debug("store", "sqlite: %s", msg);
     return r;
@@ -276,9 +276,9 @@ sqlite3_stmt *store_begin_stmt(struct store *s, const char *sql, struct store_co
 int store_end(struct store_conn *c, int r)
 {
     if (r < 0) {
-        /* an inner level's failure is what the outermost commit reports (a full disk stays
-         * -ENOSPC, not a generic -EIO) */
-        if (c->tx_depth > 1 && c->tx_err == 0)
+        /* an inner level's storage failure is what the outermost commit reports (a full
+         * disk stays -ENOSPC, a busy lock -EAGAIN); any other refusal dooms it as -EIO */
+        if (c->tx_depth > 1 && c->tx_err == 0 && (r == -ENOSPC || r == -EAGAIN))
             c->tx_err = r;
         store_rollback(c);
         return r;

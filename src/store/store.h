@@ -424,7 +424,8 @@ struct store_metrics {
 int store_metrics_get(struct store *s, struct store_metrics *ret);
 /*
  * Storage errors since start (all stores of the process): a full disk or database
- * (-ENOSPC), a write lock not had within the busy timeout (-EBUSY), other I/O (-EIO).
+ * (-ENOSPC), a write lock not had within the busy timeout (-EAGAIN: retry later; -EBUSY
+ * stays the domain's "already started"), other I/O (-EIO).
  * Every store function returns those -errno values for them; the API answers 507
  * storage_full and 503 storage_busy / storage_unavailable (docs/errors.md).
  */

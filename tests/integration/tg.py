@@ -58,8 +58,9 @@ class Daemon:
     verify the server against the PEM CA file ca (host name 127.0.0.1).
     """
 
-    def __init__(self, data_dir=None, env=None, args=None, tls=None):
+    def __init__(self, data_dir=None, env=None, args=None, tls=None, wrapper=None):
         self._tmp = None
+        self.wrapper = wrapper or []  # a command prefix (e.g. unshare ... --): runs tikgated
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix='tg-it-')
             data_dir = self._tmp.name
@@ -101,7 +102,8 @@ class Daemon:
         env.update(self.extra_env)
         env = {k: v for k, v in env.items() if v is not None}  # None: unset (e.g. no token)
         self._log = open(self.log_path, 'ab')
-        self.proc = subprocess.Popen([TIKGATED] + self.args, env=env, stdout=self._log,
+        self.proc = subprocess.Popen(self.wrapper + [TIKGATED] + self.args, env=env,
+                                     stdout=self._log,
                                      stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:
