@@ -132,7 +132,8 @@ static int serve(struct store *st, const struct config *cfg)
                                      .ifname = cfg->wg_interface,
                                      .port = cfg->wg_port,
                                      .pool = cfg->tunnel_pool,
-                                     .mgmt_networks = cfg->management_networks};
+                                     .mgmt_networks = cfg->management_networks,
+                                     .down_after_secs = cfg->tunnel_down_after};
         if (vpn_role_start(&vc, &vpn) < 0) {
             log_error("daemon", "cannot start the management VPN (TIKGATE_VPN=%s)", cfg->vpn);
             goto out_free_paths;

@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "cidr.h"
 #include "clock.h"
+#include "idhash.h"
 #include "log.h"
 #include "timefmt.h"
 #include "tunnel.h"
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@ struct vpn_role {
     char *entry_point, *ifname, *wireguard_go, *uapi_dir;
     unsigned port;
     int poll_ms;
+    int64_t down_after;       /* seconds without handshake or received traffic: down */
     struct wg_ifaddr address; /* the edge's: first of the pool, with the pool's prefix */
     char address_text[16];
     struct wg_key private_key; /* wiped at stop */
@@ -41,6 +44,8 @@ struct vpn_role {
     /* Only the thread touches these. */
     struct wg_backend *backend;
     bool need_full_apply;
+    struct idhash seen;  /* struct seen by site id: when each peer's rx last grew */
+    unsigned seen_round; /* observe()'s round, to drop the sites that went */
 
     /* Counters for /metrics (under lock). */
     unsigned peers, up, down, pending, restarts;
@@ -62,6 +67,58 @@ static int peer_from_row(const struct store_vpn_peer *row, struct wg_device *d)
     if (row->endpoint[0])
         wg_endpoint_parse(row->endpoint, strlen(row->endpoint), &p->endpoint);
     return 0;
+}
+
+/* What the thread remembers of a site's received bytes between two observations. */
+struct seen {
+    struct idhash_node node;
+    char site_id[UUID_STR_LEN];
+    uint64_t rx;    /* the device's rx_bytes at the last observation */
+    int64_t at;     /* when it last grew (Unix seconds), 0 = not since we watch */
+    unsigned round; /* the last observe() round that had the site */
+};
+
+/*
+ * The last time (Unix seconds) the site's peer was heard from apart from its handshake: when
+ * its rx_bytes changed since the previous observation (a restarted wireguard-go counts from 0
+ * again, so any change counts). 0 when not seen growing yet.
+ */
+static int64_t seen_update(struct vpn_role *v, const char *site_id, uint64_t rx, int64_t now)
+{
+    struct idhash_node *n = idhash_find(&v->seen, site_id);
+    struct seen *e;
+    if (n) {
+        e = (struct seen *)((char *)n - offsetof(struct seen, node));
+        if (rx != e->rx && rx > 0)
+            e->at = now;
+    } else {
+        e = xcalloc(1, sizeof *e);
+        snprintf(e->site_id, sizeof e->site_id, "%s", site_id);
+        e->node.id = e->site_id;
+        idhash_insert(&v->seen, &e->node);
+    }
+    e->rx = rx;
+    e->round = v->seen_round;
+    return e->at;
+}
+
+/* Forgets the sites the last round did not have (all of them when all is true). */
+static void seen_prune(struct vpn_role *v, bool all)
+{
+    size_t pos = 0;
+    struct idhash_node *n = idhash_scan(&v->seen, &pos);
+    while (n) {
+        struct idhash_node *next = n->next;
+        struct seen *e = (struct seen *)((char *)n - offsetof(struct seen, node));
+        if (all || e->round != v->seen_round) {
+            idhash_remove(&v->seen, n);
+            free(e);
+        }
+        if (!(n = next)) {
+            pos++;
+            n = idhash_scan(&v->seen, &pos);
+        }
+    }
 }
 
 /* Peers of a device sorted by public key, for O(log n) lookups (10 000 peers every second). */
@@ -128,6 +185,7 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
     unsigned up = 0, down = 0, pending = 0;
     unsigned long long to_up = 0, to_down = 0;
     int64_t now = time_now();
+    v->seen_round++;
     bool tx = store_tx_begin(v->store) == 0;
     for (size_t i = 0; i < nrows; i++) {
         const struct store_vpn_peer *row = &rows[i];
@@ -138,14 +196,16 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
         char endpoint[WG_ENDPOINT_STR_LEN] = "";
         int64_t hs = row->last_handshake_at;
         uint64_t rx = 0, txb = 0;
+        int64_t heard = 0;
         if (p) {
             wg_endpoint_format(&p->endpoint, endpoint);
             if (p->last_handshake_sec > 0)
                 hs = p->last_handshake_sec;
             rx = p->rx_bytes;
             txb = p->tx_bytes;
+            heard = seen_update(v, row->site_id, rx, now);
         }
-        enum tunnel_status st = tunnel_status_derive(hs, now);
+        enum tunnel_status st = tunnel_status_within(hs, heard, now, v->down_after);
         if (st == TUNNEL_UP)
             up++;
         else if (st == TUNNEL_DOWN)
@@ -162,13 +222,16 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
             store_site_event(v->store, row->site_id, "tunnel_up", endpoint);
         } else if (st == TUNNEL_DOWN) {
             to_down++;
-            log_warn("vpn", "site %s: tunnel down (no handshake for %d s)", row->site_id,
-                     TUNNEL_UP_SECS);
-            store_site_event(v->store, row->site_id, "tunnel_down", "no handshake for 180 s");
+            char why[64];
+            snprintf(why, sizeof why, "no handshake or traffic for %lld s",
+                     (long long)v->down_after);
+            log_warn("vpn", "site %s: tunnel down (%s)", row->site_id, why);
+            store_site_event(v->store, row->site_id, "tunnel_down", why);
         }
     }
     if (tx)
         store_tx_commit(v->store);
+    seen_prune(v, false);
     pthread_mutex_lock(&v->lock);
     v->peers = (unsigned)nrows;
     v->up = up;
@@ -317,6 +380,8 @@ out_thread_done:
 
 static void role_free(struct vpn_role *v)
 {
+    seen_prune(v, true);
+    idhash_release(&v->seen);
     wg_key_wipe(&v->private_key);
     free(v->entry_point);
     free(v->ifname);
@@ -413,6 +478,8 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
     v->uapi_dir = cfg->uapi_dir ? xstrdup(cfg->uapi_dir) : NULL;
     v->port = cfg->port;
     v->poll_ms = cfg->poll_ms > 0 ? cfg->poll_ms : VPN_POLL_MS;
+    v->down_after = cfg->down_after_secs > 0 ? cfg->down_after_secs : TUNNEL_UP_SECS;
+    idhash_init(&v->seen, 64);
     pthread_mutex_init(&v->lock, NULL);
     clock_cond_init(&v->cond);
     tunnel_ip_format(first, v->address_text);
