@@ -21,6 +21,7 @@
 
 #define VPN_TICK_MS 1000
 #define VPN_POLL_MS 2000
+#define VPN_BATCH_MIN 16      /* more changed peers than this in one round: one set=1 for all */
 #define VPN_PEER_KEEPALIVE 25 /* the edge also keeps NAT mappings warm and re-handshakes first */
 
 struct vpn_role {
@@ -62,10 +63,13 @@ static int peer_from_row(const struct store_vpn_peer *row, struct wg_device *d)
         return -EINVAL;
     struct wg_peer *p = wg_device_add_peer(d, &pub);
     p->flags = WG_PEER_REPLACE_ALLOWED_IPS | WG_PEER_HAS_KEEPALIVE;
-    p->keepalive = VPN_PEER_KEEPALIVE;
     wg_peer_add_allowed_ip(p, &c);
-    if (row->endpoint[0])
-        wg_endpoint_parse(row->endpoint, strlen(row->endpoint), &p->endpoint);
+    /* The keepalive only once the router's endpoint is known (the store has it after the
+     * first handshake): on a peer without one, wireguard-go would try to handshake every 25 s
+     * with nowhere to send it (a log line and CPU per pending site). */
+    if (row->endpoint[0] &&
+        wg_endpoint_parse(row->endpoint, strlen(row->endpoint), &p->endpoint) == 0)
+        p->keepalive = VPN_PEER_KEEPALIVE;
     return 0;
 }
 
@@ -158,6 +162,53 @@ static bool peer_matches(const struct wg_peer *have, const struct wg_peer *want)
         return false;
     const struct cidr *a = &have->allowed_ips[0], *b = &want->allowed_ips[0];
     return a->family == b->family && a->prefix == b->prefix && !memcmp(a->addr, b->addr, 16);
+}
+
+/*
+ * Adds or updates the desired peers the device does not have as wanted, keeping the endpoint
+ * the device knows. Up to VPN_BATCH_MIN of them one set=1 each (only that peer's lines); more
+ * (a bulk import, tikgated's first round over a big store) in one set=1 holding only those
+ * peers, without replace_peers: the others are untouched either way. Returns the errors.
+ */
+static unsigned apply_changed(struct vpn_role *v, const struct wg_device *want,
+                              const struct peer_index *have_ix)
+{
+    struct wg_device batch;
+    memset(&batch, 0, sizeof batch);
+    unsigned errors = 0;
+    for (size_t i = 0; i < want->n_peers; i++) {
+        const struct wg_peer *w = &want->peers[i];
+        const struct wg_peer *h = index_find(have_ix, &w->public_key);
+        if (h && peer_matches(h, w))
+            continue;
+        struct wg_peer *add = wg_device_add_peer(&batch, &w->public_key);
+        add->flags = w->flags;
+        add->keepalive = w->keepalive;
+        add->endpoint = w->endpoint;
+        for (size_t k = 0; k < w->n_allowed_ips; k++)
+            wg_peer_add_allowed_ip(add, &w->allowed_ips[k]);
+        if (h && h->endpoint.ss_family != AF_UNSPEC)
+            add->endpoint = h->endpoint; /* keep where the router is now */
+    }
+    int r = 0;
+    int64_t t0 = clock_mono_us();
+    if (batch.n_peers > VPN_BATCH_MIN) {
+        if ((r = wg_backend_set(v->backend, &batch)) < 0)
+            errors++;
+    } else {
+        for (size_t i = 0; i < batch.n_peers; i++)
+            if ((r = wg_backend_set_peer(v->backend, &batch.peers[i])) < 0)
+                errors++;
+    }
+    if (errors)
+        log_warn("vpn", "cannot add %s to %s: %s", batch.n_peers > 1 ? "peers" : "a peer",
+                 v->ifname, strerror(-r));
+    else if (batch.n_peers)
+        log_info("vpn", "%s: %zu peer(s) added or updated (%s) in %.2f ms", v->ifname,
+                 batch.n_peers, batch.n_peers > VPN_BATCH_MIN ? "one set=1" : "one set=1 each",
+                 (double)(clock_mono_us() - t0) / 1000.0);
+    wg_device_release(&batch);
+    return errors;
 }
 
 /* Loads the managed sites into a device (keys, port, peers). rows: owned by the caller. */
@@ -279,19 +330,7 @@ static void reconcile(struct vpn_role *v, bool do_observe)
     struct peer_index have_ix, want_ix;
     index_build(&have_ix, &have);
     index_build(&want_ix, &want);
-    for (size_t i = 0; i < want.n_peers; i++) {
-        const struct wg_peer *w = &want.peers[i];
-        const struct wg_peer *h = index_find(&have_ix, &w->public_key);
-        if (h && peer_matches(h, w))
-            continue;
-        struct wg_peer add = *w;
-        if (h && h->endpoint.ss_family != AF_UNSPEC)
-            add.endpoint = h->endpoint; /* keep where the router is now */
-        if ((r = wg_backend_set_peer(v->backend, &add)) < 0) {
-            errors++;
-            log_warn("vpn", "cannot add a peer to %s: %s", v->ifname, strerror(-r));
-        }
-    }
+    errors += apply_changed(v, &want, &have_ix);
     for (size_t k = 0; k < have.n_peers; k++) {
         if (index_find(&want_ix, &have.peers[k].public_key))
             continue;
