@@ -166,6 +166,8 @@ static int serve(struct store *st, const struct config *cfg)
         .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
         .grants_changed = wake_edge,
         .grants_ctx = edge,
+        .tunnels_changed = wake_vpn,
+        .tunnels_ctx = vpn,
         .mgmt_networks = cfg->management_networks,
         .tunnel_pool = cfg->tunnel_pool,
     };

@@ -70,6 +70,15 @@ static int peer_from_row(const struct store_vpn_peer *row, struct wg_device *d)
     if (row->endpoint[0] &&
         wg_endpoint_parse(row->endpoint, strlen(row->endpoint), &p->endpoint) == 0)
         p->keepalive = VPN_PEER_KEEPALIVE;
+    /* A re-key in progress: the router's next key is a peer too, without allowed IPs (the /32
+     * stays with the current key) and without keepalive: the router's new interface initiates
+     * the handshake, and the edge only removes the old key after it (store_vpn_rekey_commit). */
+    struct wg_key next;
+    if (row->next_key[0] && wg_key_from_base64(row->next_key, &next) == 0 &&
+        !wg_key_equal(&next, &pub)) {
+        struct wg_peer *n = wg_device_add_peer(d, &next);
+        n->flags = WG_PEER_REPLACE_ALLOWED_IPS | WG_PEER_HAS_KEEPALIVE;
+    }
     return 0;
 }
 
@@ -158,10 +167,14 @@ static const struct wg_peer *index_find(const struct peer_index *ix, const struc
 /* True when the device's peer already has exactly the desired allowed IP. */
 static bool peer_matches(const struct wg_peer *have, const struct wg_peer *want)
 {
-    if (have->n_allowed_ips != 1 || have->keepalive != want->keepalive)
+    if (have->n_allowed_ips != want->n_allowed_ips || have->keepalive != want->keepalive)
         return false;
-    const struct cidr *a = &have->allowed_ips[0], *b = &want->allowed_ips[0];
-    return a->family == b->family && a->prefix == b->prefix && !memcmp(a->addr, b->addr, 16);
+    for (size_t i = 0; i < want->n_allowed_ips; i++) {
+        const struct cidr *a = &have->allowed_ips[i], *b = &want->allowed_ips[i];
+        if (a->family != b->family || a->prefix != b->prefix || memcmp(a->addr, b->addr, 16))
+            return false;
+    }
+    return true;
 }
 
 /*
@@ -227,6 +240,21 @@ static int desired_device(struct vpn_role *v, struct wg_device *d, struct store_
             log_warn("vpn", "site %s: its tunnel key or address cannot be used; no peer",
                      (*rows)[i].site_id);
     return 0;
+}
+
+/* A re-key in progress: records the first handshake of the router's next key. */
+static void next_observe(struct vpn_role *v, const struct store_vpn_peer *row,
+                         const struct peer_index *have)
+{
+    struct wg_key next;
+    if (!row->next_key[0] || row->next_handshake_at > 0 ||
+        wg_key_from_base64(row->next_key, &next) < 0)
+        return;
+    const struct wg_peer *p = index_find(have, &next);
+    if (!p || p->last_handshake_sec <= 0)
+        return;
+    log_info("vpn", "site %s: first handshake with the router's new key (re-key)", row->site_id);
+    store_vpn_rekey_next_seen(v->store, row->site_id, row->next_key, p->last_handshake_sec);
 }
 
 /* Writes what the device reports for each managed site; logs and records transitions. */
@@ -339,6 +367,8 @@ static void reconcile(struct vpn_role *v, bool do_observe)
             log_warn("vpn", "cannot remove a peer from %s: %s", v->ifname, strerror(-r));
         }
     }
+    for (size_t i = 0; i < nrows; i++) /* every round: a re-key waits for it */
+        next_observe(v, &rows[i], &have_ix);
     if (do_observe)
         observe(v, rows, nrows, &have_ix);
     free(want_ix.v);

@@ -49,6 +49,18 @@ EDGE_TUN = '100.64.0.1'
 SITE_TUN = '100.64.0.2'
 PW = 'router-admin-secret'
 LAN_PORT = 7007
+# Connects to argv[1]:argv[2] about ten times a second until killed: "<time> ok|fail" lines.
+PROBE = r'''
+import socket, sys, time
+while True:
+    t = time.time()
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()
+        print('%.3f ok' % t)
+    except OSError:
+        print('%.3f fail' % t)
+    time.sleep(max(0, 0.1 - (time.time() - t)))
+'''
 DOWN_AFTER = 10  # TIKGATE_TUNNEL_DOWN_AFTER: polls every second keep a live tunnel's rx growing
 
 CONNECT = r'''
@@ -334,20 +346,64 @@ class VpnEndToEnd(unittest.TestCase):
         st, s2 = self.api('GET', '/v1/sites/' + site['id'])
         self.assertEqual((s2['status'], s2['tunnel_address']), ('pending_onboarding', None))
 
-    def test_07_recreate_tunnel_reapplies_it_over_the_tunnel(self):
-        netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
-        st, r = self.api('POST', '/v1/control-plane/%s/action' % self.site['id'],
-                         {'action': 'site.recreate_tunnel'})
-        self.assertEqual(st, 202, r)
-        j = self.wait_job(r['job']['id'])
+    def test_07_recreate_tunnel_rekeys_make_before_break(self):
+        """site.recreate_tunnel: re-applied, then re-keyed while the old key carries everything."""
+        s = netns.wait_until(lambda: (lambda x: x if x['tunnel']['status'] == 'up' else None)(
+            self.get_site()), 30, 0.5, 'tunnel')
+        old_key = s['tunnel']['public_key']
+        [itf] = self.sim_menu('/interface/wireguard')
+        self.assertEqual(itf['public-key'], old_key)
+        # TCP connects through the tunnel all along (~10 a second): the gap of the switch.
+        ping = self.topo.popen('edge', sys.executable, '-u', '-c', PROBE, SITE_TUN, '8728',
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1)
+            st, r = self.api('POST', '/v1/control-plane/%s/action' % self.site['id'],
+                             {'action': 'site.recreate_tunnel'})
+            self.assertEqual(st, 202, r)
+            j = self.wait_job(r['job']['id'], 60)
+            time.sleep(1)
+        finally:
+            ping.terminate()
+            out = ping.communicate(timeout=10)[0].decode()
         self.assertEqual(j['status'], 'completed', (j, self.logs()))
         self.assertIn('pushing', [e['kind'] for e in j['events']])
+        probes = [ln.split() for ln in out.splitlines() if ln.count(' ') == 1]
+        self.assertGreater(len(probes), 20, out[-2000:])
+        ok_at = [float(t) for t, res in probes if res == 'ok']
+        gap = max(b - a for a, b in zip(ok_at, ok_at[1:]))
+        # The switch: the edge moves the /32 to the new key and the router its route to the new
+        # interface; a connect that falls between is retried by TCP (SYN after 1 s).
+        sys.stderr.write('re-key: longest gap between successful connects %.2f s (%d of %d ok)\n'
+                         % (gap, len(ok_at), len(probes)))
+        self.assertLess(gap, 3.0, (gap, out[-3000:]))
+        self.assertGreater(len(ok_at), len(probes) * 0.8, out[-3000:])
+        # A new key, the same address; the router keeps one interface, one edge peer.
+        s = self.get_site()
+        new_key = s['tunnel']['public_key']
+        self.assertNotEqual(new_key, old_key)
+        self.assertEqual((s['tunnel_address'], s['tunnel']['status']), (SITE_TUN, 'up'))
+        [itf] = self.sim_menu('/interface/wireguard')
+        self.assertEqual((itf['name'], itf['comment'], itf['public-key']),
+                         ('tikgate-wg', 'tikgate:mgmt', new_key))
         peers = self.sim_menu('/interface/wireguard/peers')
-        self.assertEqual(len(peers), 1, peers)
-        self.assertEqual(peers[0]['comment'], 'tikgate:mgmt:edge')
-        self.assertEqual(len([a for a in self.sim_menu('/ip/address')
-                              if a.get('comment') == 'tikgate:mgmt:address']), 1)
-        self.assertEqual(self.get_site()['tunnel']['status'], 'up')
+        self.assertEqual([(p['comment'], p['interface']) for p in peers],
+                         [('tikgate:mgmt:edge', 'tikgate-wg')], peers)
+        self.assertEqual([(a['interface'], a['network']) for a in self.sim_menu('/ip/address')
+                          if a.get('comment') == 'tikgate:mgmt:address'],
+                         [('tikgate-wg', EDGE_TUN)])
+        self.assertEqual([f['in-interface'] for f in self.sim_menu('/ip/firewall/filter')
+                          if f.get('comment', '').startswith('tikgate:mgmt:input')],
+                         ['tikgate-wg'])
+        # The edge has only the new key for the /32.
+        peers = self.edge_peers()
+        self.assertEqual(peers.get(new_key), SITE_TUN + '/32', peers)
+        self.assertNotIn(old_key, peers)
+        st, ev = self.api('GET', '/v1/sites/%s/tunnel/events' % self.site['id'])
+        self.assertIn('tunnel_rekeyed', [e['kind'] for e in ev], ev)
+        # And the tunnel works with it.
+        j = self.custom_job('/system identity set name="after-rekey"')
+        self.assertEqual(j['status'], 'completed', (j, self.logs()))
 
     def test_08_polls_and_reports_go_through_the_tunnel_without_a_token(self):
         """F5: the router keeps no bearer token; the WireGuard peer authenticates its polls."""

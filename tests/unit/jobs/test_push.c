@@ -286,7 +286,7 @@ static int push(struct router *rt, const struct job_plan *plan, char *err, size_
     struct ros_client *c = NULL;
     CHECK(ros_client_from_fd(sv[0], &o, &c) == 0);
     err[0] = '\0';
-    int r = job_push_plan(c, plan, err, errlen);
+    int r = job_push_plan(c, plan, NULL, err, errlen);
     ros_client_close(c);
     pthread_join(rt->thread, NULL);
     return r;
