@@ -97,6 +97,20 @@ static char *tunnel_api_url(const struct config *cfg)
     return xasprintf("http://%s%s", ip, colon);
 }
 
+/* The management VPN of the edge role (vpn_role_start). */
+static int start_vpn(struct store *st, const struct config *cfg, struct vpn_role **ret)
+{
+    struct vpn_role_config vc = {.store = st,
+                                 .mode = cfg->vpn,
+                                 .entry_point = cfg->entry_point,
+                                 .ifname = cfg->wg_interface,
+                                 .port = cfg->wg_port,
+                                 .pool = cfg->tunnel_pool,
+                                 .mgmt_networks = cfg->management_networks,
+                                 .down_after_secs = cfg->tunnel_down_after};
+    return vpn_role_start(&vc, ret);
+}
+
 /*
  * Runs the roles of cfg until SIGINT/SIGTERM: the edge, then the dispatcher
  * and scheduler, then HTTP; stops them in the reverse order. Returns the exit
@@ -126,15 +140,7 @@ static int serve(struct store *st, const struct config *cfg)
     struct http_server *srv = NULL;
 
     if (cfg->roles_mask & CONFIG_ROLE_EDGE) {
-        struct vpn_role_config vc = {.store = st,
-                                     .mode = cfg->vpn,
-                                     .entry_point = cfg->entry_point,
-                                     .ifname = cfg->wg_interface,
-                                     .port = cfg->wg_port,
-                                     .pool = cfg->tunnel_pool,
-                                     .mgmt_networks = cfg->management_networks,
-                                     .down_after_secs = cfg->tunnel_down_after};
-        if (vpn_role_start(&vc, &vpn) < 0) {
+        if (start_vpn(st, cfg, &vpn) < 0) {
             log_error("daemon", "cannot start the management VPN (TIKGATE_VPN=%s)", cfg->vpn);
             goto out_free_paths;
         }

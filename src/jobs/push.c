@@ -359,11 +359,13 @@ int job_push_uptime(struct ros_client *c, long *ret, char *err, size_t errlen)
 
 /* ---- JOB_WG_REKEY ------------------------------------------------------ */
 
-#define TAG_IF TUNNEL_TAG           /* the current interface */
-#define TAG_EDGE TUNNEL_TAG ":edge" /* its edge peer */
-#define TAG_NEXT TUNNEL_TAG ":next" /* the interface with the new key */
-#define TAG_NEXT_EDGE TUNNEL_TAG ":edge-next"
-#define TAG_NEXT_INPUT TUNNEL_TAG ":input-next"
+static const char TAG_IF[] = TUNNEL_TAG;           /* the current interface */
+static const char TAG_EDGE[] = TUNNEL_TAG ":edge"; /* its edge peer */
+static const char TAG_NEXT[] = TUNNEL_TAG ":next"; /* the interface with the new key */
+static const char TAG_NEXT_EDGE[] = TUNNEL_TAG ":edge-next";
+static const char TAG_NEXT_INPUT[] = TUNNEL_TAG ":input-next";
+static const char TAG_ADDRESS[] = TUNNEL_TAG ":address";
+static const char REKEY_IF[] = JOB_REKEY_IF;
 
 static const char *cmd_arg(const struct job_cmd *cmd, const char *key)
 {
@@ -448,9 +450,9 @@ static char *rekey_prepare(struct ros_client *c, const struct job_cmd *cmd, char
                            size_t errlen)
 {
     rekey_cleanup(c); /* what an earlier attempt left */
-    const char *const wg[] = {"name", JOB_REKEY_IF, "comment", TAG_NEXT, NULL};
+    const char *const wg[] = {"name", REKEY_IF, "comment", TAG_NEXT, NULL};
     const char *const peer[] = {"interface",
-                                JOB_REKEY_IF,
+                                REKEY_IF,
                                 "public-key",
                                 cmd_arg(cmd, "public-key"),
                                 "endpoint-address",
@@ -465,7 +467,7 @@ static char *rekey_prepare(struct ros_client *c, const struct job_cmd *cmd, char
                                 TAG_NEXT_EDGE,
                                 NULL};
     const char *const input[] = {"chain",        "input",       "in-interface",
-                                 JOB_REKEY_IF,   "src-address", cmd_arg(cmd, "src-address"),
+                                 REKEY_IF,       "src-address", cmd_arg(cmd, "src-address"),
                                  "action",       "accept",      "comment",
                                  TAG_NEXT_INPUT, NULL};
     if (add_kv(c, "/interface/wireguard", wg, false, err, errlen) < 0 ||
@@ -475,7 +477,7 @@ static char *rekey_prepare(struct ros_client *c, const struct job_cmd *cmd, char
     char *key =
         print_where(c, "/interface/wireguard", "comment", TAG_NEXT, "public-key", err, errlen);
     if (!key && !err[0])
-        snprintf(err, errlen, "re-key: the router shows no public-key for %s", JOB_REKEY_IF);
+        snprintf(err, errlen, "re-key: the router shows no public-key for %s", REKEY_IF);
     return key;
 }
 
@@ -485,7 +487,7 @@ static int rekey_switch(struct ros_client *c, const char *ids, char *err, size_t
     struct words w = {0};
     words_add(&w, xstrdup("/ip/address/set"));
     words_add(&w, xasprintf("=.id=%s", ids));
-    words_add(&w, xstrdup("=interface=" JOB_REKEY_IF));
+    words_add(&w, xasprintf("=interface=%s", REKEY_IF));
     int r = simple(c, &w, err, errlen);
     words_free(&w);
     return r;
@@ -520,9 +522,9 @@ static int push_rekey(struct ros_client *c, const struct job_cmd *cmd,
         print_where(c, "/interface/wireguard", "comment", TAG_NEXT, "public-key", err, errlen);
     if (key && h->rekey_current(h->ctx, key)) {
         /* committed by an earlier attempt (the router answers: its route moved too) */
-        const char *const to_next[] = {"interface", JOB_REKEY_IF, NULL};
+        const char *const to_next[] = {"interface", REKEY_IF, NULL};
         free(key);
-        int r = act_where(c, "/ip/address", TUNNEL_TAG ":address", to_next, err, errlen);
+        int r = act_where(c, "/ip/address", TAG_ADDRESS, to_next, err, errlen);
         return r < 0 ? r : rekey_finish(c, err, errlen);
     }
     free(key);
@@ -535,7 +537,7 @@ static int push_rekey(struct ros_client *c, const struct job_cmd *cmd,
      * while the router still answers through the old one until the switch, so the switch is
      * one command whose reply comes back through the new interface. */
     struct strlist addr = {0};
-    int r = find_ids(c, "/ip/address", "comment", TUNNEL_TAG ":address", &addr, err, errlen);
+    int r = find_ids(c, "/ip/address", "comment", TAG_ADDRESS, &addr, err, errlen);
     if (r == 0 && addr.n == 0) {
         snprintf(err, errlen, "re-key: the router has no %s:address", TUNNEL_TAG);
         r = -ENOENT;
