@@ -206,12 +206,18 @@ print(t1 - t0, time.time() - t0)
         return http, total, float(m.group(2))
 
     def bulk_ms(self):
+        """The VPN role's log lines about the bulk: its apply time(s) and any failure."""
+        found = []
         with open(self.d_log, 'rb') as f:
             for ln in f.read().decode(errors='replace').splitlines():
-                m = re.search(r'\b%d peer\(s\) added or updated .* in ([0-9.]+) ms' % PEERS, ln)
+                m = re.search(r'(\d+) peer\(s\) added or updated \(one set=1\) in ([0-9.]+) ms',
+                              ln)
                 if m:
-                    return float(m.group(1))
-        return None
+                    found.append('%s peers in %.0f ms' % (m.group(1), float(m.group(2))))
+                elif 'cannot add peers' in ln or 'cannot read' in ln:
+                    found.append(json.loads(ln)['msg'] if ln.startswith('{') else ln)
+        return '; '.join(found) or '?'
+
 
     def stream(self):
         t = self.t
@@ -228,9 +234,10 @@ print(t1 - t0, time.time() - t0)
             out = subprocess.run(['ip', 'netns', 'exec', t.ns[role], 'iperf3', '-c', host, '-p',
                                   str(port), '-t', str(dur), '-J', '--connect-timeout', '3000'],
                                  capture_output=True, timeout=timeout or dur + 40)
-            if out.returncode != 0:
-                return None
-            return json.loads(out.stdout)['end']['sum_received']['bits_per_second'] / 1e6
+            try:
+                return json.loads(out.stdout)['end']['sum_received']['bits_per_second'] / 1e6
+            except (ValueError, KeyError):
+                return None  # a failed run (iperf3 says why in its JSON "error")
         for role, host in paths.values():
             netns.wait_until(lambda r=role, h=host: iperf(r, h, 1, 30), 60, 1,
                              'iperf3 through %s' % host)
@@ -238,9 +245,10 @@ print(t1 - t0, time.time() - t0)
         for i in range(RUNS):
             for name, (role, host) in paths.items():
                 res[name].append(iperf(role, host, DUR))
-            print('  run %d: edge+tunnel %.0f Mbit/s, tunnel alone %.0f Mbit/s' %
-                  (i + 1, res['edge+tunnel'][-1], res['tunnel alone'][-1]), flush=True)
-        return {k: statistics.median(v) for k, v in res.items()}
+            print('  run %d: edge+tunnel %s Mbit/s, tunnel alone %s Mbit/s' %
+                  ((i + 1,) + tuple('%.0f' % res[k][-1] if res[k][-1] else 'failed'
+                                    for k in ('edge+tunnel', 'tunnel alone'))), flush=True)
+        return {k: statistics.median([x for x in v if x] or [0]) for k, v in res.items()}
 
 
 def main():
@@ -270,8 +278,7 @@ def main():
                   '%.2f s (target <= 2 s; includes up to 1 s until the next tick)' %
                   (PEERS, n, dt), flush=True)
             bulk_ms = b.bulk_ms()
-            print('    the VPN role applied the %d in %s ms (one set=1)' %
-                  (PEERS, '%.0f' % bulk_ms if bulk_ms is not None else '?'))
+            print('    the VPN role: %s' % bulk_ms)
             adds = [b.add_one() for _ in range(ADDS)]
             print('    one more site adopted (%d times, one after the other; median, max): adopt '
                   'request %.1f / %.1f ms, adopt -> peer on the interface %.0f / %.0f ms; the '
