@@ -219,6 +219,16 @@ print(t1 - t0, time.time() - t0)
         return '; '.join(found) or '?'
 
 
+    def reference(self):
+        """bench/wg_peers.sh's (a) once, in this run: the same UAPI messages without tikgated."""
+        tool = os.path.join(BUILD, 'src', 'wg', 'tikgate-wg')
+        if not os.access(tool, os.X_OK):
+            return None
+        out = self.t.run('edge', tool, 'bench', '--if', self.t.wg_name('r'), '--peers',
+                         str(PEERS), '--adds', str(ADDS), '--port', '52100', timeout=180)
+        line = [x for x in out.splitlines() if x.startswith('bench ')][-1]
+        return {k: float(v) for k, v in (kv.split('=', 1) for kv in line.split()[1:])}
+
     def stream(self):
         t = self.t
         t.popen('lan', 'iperf3', '-s', '-B', netns.LAN_HOST, '-p', str(IPERF_PORT),
@@ -287,6 +297,13 @@ def main():
                    max(a[0] for a in adds) * 1000, statistics.median(a[1] for a in adds) * 1000,
                    max(a[1] for a in adds) * 1000, statistics.median(a[2] for a in adds),
                    max(a[2] for a in adds)), flush=True)
+            ref = b.reference()
+            if ref:
+                print('    reference, same run: src/wg alone (tikgate-wg bench, a second '
+                      'wireguard-go in the edge namespace): %d peers in one set=1 %.0f ms, one '
+                      'more peer: first %.2f ms, median of %d %.2f ms' %
+                      (PEERS, ref['bulk_set_ms'], ref['add_first_ms'], ADDS,
+                       ref['add_median_ms']), flush=True)
             print('(c) one TCP stream to the LAN, %d s, %d runs interleaved' % (DUR, RUNS),
                   flush=True)
             med = b.stream()

@@ -12,7 +12,8 @@
 # (a) adopt -> first handshake, adopt -> first express push completed through the tunnel;
 # (b) PEERS managed sites written into the store -> all on the edge's interface (wg show), then
 #     ADDS more adopted through the API one by one -> each peer on the interface (targets <= 2 s,
-#     <= 1 ms);
+#     <= 1 ms); for reference, in the same run, the same UAPI messages by tikgate-wg bench
+#     (bench/wg_peers.sh (a)) to a second wireguard-go;
 # (c) one TCP stream through the edge (tikgated's forward relay) + tunnel vs the same stream
 #     through the tunnel alone, runs interleaved (target >= 0.9x).
 # Root only; bounded by `timeout`. Needs wireguard-go, wireguard-tools, nftables, iperf3, curl
@@ -21,8 +22,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$ROOT/build}
 export PYTHONDONTWRITEBYTECODE=1
-if [[ ! -x $BUILD/src/daemon/tikgated || ! -x $BUILD/src/sim/tikgate-sim ]]; then
-    ninja -C "$BUILD" src/daemon/tikgated src/sim/tikgate-sim >/dev/null
+if [[ ! -x $BUILD/src/daemon/tikgated || ! -x $BUILD/src/sim/tikgate-sim || ! -x $BUILD/src/wg/tikgate-wg ]]; then
+    ninja -C "$BUILD" src/daemon/tikgated src/sim/tikgate-sim src/wg/tikgate-wg >/dev/null
 fi
 for p in wireguard-go wg nft iperf3 curl; do
     command -v "$p" >/dev/null || { echo "vpn: $p missing (scripts/setup.sh --test)" >&2; exit 1; }
