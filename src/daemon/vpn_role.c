@@ -45,6 +45,8 @@ struct vpn_role {
     /* Only the thread touches these. */
     struct wg_backend *backend;
     bool need_full_apply;
+    struct wg_device have; /* the device's last get=1 (valid while have_valid) */
+    bool have_valid;
     struct idhash seen;  /* struct seen by site id: when each peer's rx last grew */
     unsigned seen_round; /* observe()'s round, to drop the sites that went */
 
@@ -181,10 +183,11 @@ static bool peer_matches(const struct wg_peer *have, const struct wg_peer *want)
  * Adds or updates the desired peers the device does not have as wanted, keeping the endpoint
  * the device knows. Up to VPN_BATCH_MIN of them one set=1 each (only that peer's lines); more
  * (a bulk import, tikgated's first round over a big store) in one set=1 holding only those
- * peers, without replace_peers: the others are untouched either way. Returns the errors.
+ * peers, without replace_peers: the others are untouched either way. Returns the errors; *changed
+ * becomes true when it sent anything.
  */
 static unsigned apply_changed(struct vpn_role *v, const struct wg_device *want,
-                              const struct peer_index *have_ix)
+                              const struct peer_index *have_ix, bool *changed)
 {
     struct wg_device batch;
     memset(&batch, 0, sizeof batch);
@@ -205,6 +208,8 @@ static unsigned apply_changed(struct vpn_role *v, const struct wg_device *want,
     }
     int r = 0;
     int64_t t0 = clock_mono_us();
+    if (batch.n_peers)
+        *changed = true;
     if (batch.n_peers > VPN_BATCH_MIN) {
         if ((r = wg_backend_set(v->backend, &batch)) < 0)
             errors++;
@@ -327,14 +332,14 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
  */
 static void reconcile(struct vpn_role *v, bool do_observe)
 {
-    struct wg_device want, have;
+    struct wg_device want;
     struct store_vpn_peer *rows = NULL;
     size_t nrows = 0;
     unsigned long long errors = 0;
-    memset(&have, 0, sizeof have);
     if (desired_device(v, &want, &rows, &nrows) < 0)
         return;
     if (v->need_full_apply) {
+        v->have_valid = false;
         int r = wg_backend_set(v->backend, &want);
         if (r < 0) {
             log_warn("vpn", "cannot configure %s: %s", v->ifname, strerror(-r));
@@ -344,39 +349,57 @@ static void reconcile(struct vpn_role *v, bool do_observe)
         v->need_full_apply = false;
         log_info("vpn", "%s configured: port %u, %zu peer(s)", v->ifname, v->port, want.n_peers);
     }
-    int r = wg_backend_get(v->backend, &have);
-    if (r < 0) {
-        log_warn("vpn", "cannot read %s: %s", v->ifname, strerror(-r));
-        errors++;
-        goto out_release;
+    /* get=1 of the whole device (60+ ms at 10 000 peers) when observing, after a change or
+     * during a re-key; a round woken by a store change diffs against the last one, so a new
+     * site's peer is one set=1 away */
+    bool fresh = do_observe || !v->have_valid;
+    for (size_t i = 0; i < nrows && !fresh; i++)
+        fresh = rows[i].next_key[0] && !rows[i].next_handshake_at;
+    if (fresh) {
+        wg_device_release(&v->have);
+        v->have_valid = false;
+        int r = wg_backend_get(v->backend, &v->have);
+        if (r < 0) {
+            log_warn("vpn", "cannot read %s: %s", v->ifname, strerror(-r));
+            errors++;
+            goto out_release;
+        }
+        v->have_valid = true;
     }
-    if (!(have.flags & WG_DEVICE_HAS_PRIVATE_KEY) ||
-        !wg_key_equal(&have.private_key, &v->private_key) || have.listen_port != v->port) {
+    const struct wg_device *have = &v->have;
+    if (!(have->flags & WG_DEVICE_HAS_PRIVATE_KEY) ||
+        !wg_key_equal(&have->private_key, &v->private_key) || have->listen_port != v->port) {
         v->need_full_apply = true; /* someone reset it: everything again next round */
         goto out_release;
     }
     struct peer_index have_ix, want_ix;
-    index_build(&have_ix, &have);
+    index_build(&have_ix, have);
     index_build(&want_ix, &want);
-    errors += apply_changed(v, &want, &have_ix);
-    for (size_t k = 0; k < have.n_peers; k++) {
-        if (index_find(&want_ix, &have.peers[k].public_key))
+    bool changed = false;
+    errors += apply_changed(v, &want, &have_ix, &changed);
+    for (size_t k = 0; k < have->n_peers; k++) {
+        if (index_find(&want_ix, &have->peers[k].public_key))
             continue;
-        if ((r = wg_backend_remove_peer(v->backend, &have.peers[k].public_key)) < 0) {
+        changed = true;
+        int r = wg_backend_remove_peer(v->backend, &have->peers[k].public_key);
+        if (r < 0) {
             errors++;
             log_warn("vpn", "cannot remove a peer from %s: %s", v->ifname, strerror(-r));
         }
     }
-    for (size_t i = 0; i < nrows; i++) /* every round: a re-key waits for it */
-        next_observe(v, &rows[i], &have_ix);
-    if (do_observe)
-        observe(v, rows, nrows, &have_ix);
+    if (fresh) {
+        for (size_t i = 0; i < nrows; i++) /* a re-key waits for it */
+            next_observe(v, &rows[i], &have_ix);
+        if (do_observe)
+            observe(v, rows, nrows, &have_ix);
+    }
     free(want_ix.v);
     free(have_ix.v);
+    if (changed)
+        v->have_valid = false; /* the next round reads the device again */
 out_release:
     want.private_key = (struct wg_key){{0}};
     wg_device_release(&want);
-    wg_device_release(&have);
     free(rows);
     if (errors) {
         pthread_mutex_lock(&v->lock);
@@ -418,6 +441,7 @@ static void *role_main(void *arg)
                      "peer",
                      v->ifname, (int)wg_backend_pid(v->backend));
             v->need_full_apply = true;
+            v->have_valid = false;
         }
         pthread_mutex_lock(&v->lock);
         v->restarts = wg_backend_restarts(v->backend);
@@ -442,6 +466,8 @@ static void *role_main(void *arg)
     }
     wg_backend_close(v->backend);
     v->backend = NULL;
+    wg_device_release(&v->have);
+    v->have_valid = false;
 out_thread_done:
     store_thread_done(v->store);
     return NULL;
