@@ -203,6 +203,8 @@ print(t1 - t0, time.time() - t0)
             lines = [ln for ln in f.read().decode(errors='replace').splitlines()
                      if 'peer(s) added or updated' in ln]
         m = re.search(r'(\d+) peer\(s\) added or updated .* in ([0-9.]+) ms', lines[-1])
+        if os.environ.get('VERBOSE'):
+            print('      ', lines[-3:])
         return http, total, float(m.group(2))
 
     def bulk_ms(self):

@@ -4,6 +4,7 @@
 #   bench/vpn.sh                      # PEERS=10000 ADDS=10 RUNS=3 DUR=5
 #   PEERS=2000 RUNS=1 DUR=3 bench/vpn.sh
 #   BUILD=dir bench/vpn.sh            # meson build dir holding tikgated and tikgate-sim (./build)
+#   VERBOSE=1 bench/vpn.sh            # also the VPN role's log lines of each add
 #
 # In the namespaces of tests/integration/netns.py (edge, NAT, router, LAN; created and removed
 # on every exit path), tikgated with TIKGATE_VPN=wireguard in the edge namespace, tikgate-sim

@@ -183,11 +183,11 @@ static bool peer_matches(const struct wg_peer *have, const struct wg_peer *want)
  * Adds or updates the desired peers the device does not have as wanted, keeping the endpoint
  * the device knows. Up to VPN_BATCH_MIN of them one set=1 each (only that peer's lines); more
  * (a bulk import, tikgated's first round over a big store) in one set=1 holding only those
- * peers, without replace_peers: the others are untouched either way. Returns the errors; *changed
- * becomes true when it sent anything.
+ * peers, without replace_peers: the others are untouched either way. Returns the errors;
+ * *ret_batch: what it sent (owned: wg_device_release).
  */
 static unsigned apply_changed(struct vpn_role *v, const struct wg_device *want,
-                              const struct peer_index *have_ix, bool *changed)
+                              const struct peer_index *have_ix, struct wg_device *ret_batch)
 {
     struct wg_device batch;
     memset(&batch, 0, sizeof batch);
@@ -208,8 +208,6 @@ static unsigned apply_changed(struct vpn_role *v, const struct wg_device *want,
     }
     int r = 0;
     int64_t t0 = clock_mono_us();
-    if (batch.n_peers)
-        *changed = true;
     if (batch.n_peers > VPN_BATCH_MIN) {
         if ((r = wg_backend_set(v->backend, &batch)) < 0)
             errors++;
@@ -225,8 +223,46 @@ static unsigned apply_changed(struct vpn_role *v, const struct wg_device *want,
         log_info("vpn", "%s: %zu peer(s) added or updated (%s) in %.2f ms", v->ifname,
                  batch.n_peers, batch.n_peers > VPN_BATCH_MIN ? "one set=1" : "one set=1 each",
                  (double)(clock_mono_us() - t0) / 1000.0);
-    wg_device_release(&batch);
+    *ret_batch = batch;
     return errors;
+}
+
+/*
+ * Brings the cached get=1 (v->have) up to what a round sent: the peers of batch set, the keys
+ * of gone removed. A bulk (more than VPN_BATCH_MIN) just drops the cache: the next round reads
+ * the device. Linear in the device per change: only for a few peers.
+ */
+static void cache_update(struct vpn_role *v, const struct wg_device *batch,
+                         const struct wg_key *gone, size_t ngone)
+{
+    if (!v->have_valid)
+        return;
+    if (batch->n_peers + ngone > VPN_BATCH_MIN) {
+        v->have_valid = false;
+        return;
+    }
+    for (size_t i = 0; i < batch->n_peers; i++) {
+        const struct wg_peer *b = &batch->peers[i];
+        struct wg_peer *p = (struct wg_peer *)wg_device_find_peer(&v->have, &b->public_key);
+        if (!p)
+            p = wg_device_add_peer(&v->have, &b->public_key);
+        p->keepalive = b->keepalive;
+        if (b->endpoint.ss_family != AF_UNSPEC)
+            p->endpoint = b->endpoint;
+        p->n_allowed_ips = 0;
+        for (size_t k = 0; k < b->n_allowed_ips; k++)
+            wg_peer_add_allowed_ip(p, &b->allowed_ips[k]);
+    }
+    for (size_t g = 0; g < ngone; g++) {
+        for (size_t i = 0; i < v->have.n_peers; i++) {
+            struct wg_peer *p = &v->have.peers[i];
+            if (!wg_key_equal(&p->public_key, &gone[g]))
+                continue;
+            free(p->allowed_ips);
+            *p = v->have.peers[--v->have.n_peers];
+            break;
+        }
+    }
 }
 
 /* Loads the managed sites into a device (keys, port, peers). rows: owned by the caller. */
@@ -349,9 +385,9 @@ static void reconcile(struct vpn_role *v, bool do_observe)
         v->need_full_apply = false;
         log_info("vpn", "%s configured: port %u, %zu peer(s)", v->ifname, v->port, want.n_peers);
     }
-    /* get=1 of the whole device (60+ ms at 10 000 peers) when observing, after a change or
-     * during a re-key; a round woken by a store change diffs against the last one, so a new
-     * site's peer is one set=1 away */
+    /* get=1 of the whole device (60+ ms at 10 000 peers) when observing, after a bulk change or
+     * an error, and during a re-key; a round woken by a store change diffs against the last
+     * one (kept up to date by cache_update), so a new site's peer is one set=1 away */
     bool fresh = do_observe || !v->have_valid;
     for (size_t i = 0; i < nrows && !fresh; i++)
         fresh = rows[i].next_key[0] && !rows[i].next_handshake_at;
@@ -375,12 +411,15 @@ static void reconcile(struct vpn_role *v, bool do_observe)
     struct peer_index have_ix, want_ix;
     index_build(&have_ix, have);
     index_build(&want_ix, &want);
-    bool changed = false;
-    errors += apply_changed(v, &want, &have_ix, &changed);
+    struct wg_device batch;
+    errors += apply_changed(v, &want, &have_ix, &batch);
+    struct wg_key *gone = NULL;
+    size_t ngone = 0;
     for (size_t k = 0; k < have->n_peers; k++) {
         if (index_find(&want_ix, &have->peers[k].public_key))
             continue;
-        changed = true;
+        gone = xrealloc(gone, (ngone + 1) * sizeof *gone);
+        gone[ngone++] = have->peers[k].public_key;
         int r = wg_backend_remove_peer(v->backend, &have->peers[k].public_key);
         if (r < 0) {
             errors++;
@@ -395,8 +434,11 @@ static void reconcile(struct vpn_role *v, bool do_observe)
     }
     free(want_ix.v);
     free(have_ix.v);
-    if (changed)
-        v->have_valid = false; /* the next round reads the device again */
+    if (errors)
+        v->have_valid = false; /* not sure what the device took: read it next round */
+    cache_update(v, &batch, gone, ngone);
+    wg_device_release(&batch);
+    free(gone);
 out_release:
     want.private_key = (struct wg_key){{0}};
     wg_device_release(&want);
