@@ -23,6 +23,7 @@ namespace behind the router.
     to the LAN; what differs is tikgated's relay (and the NAT->edge veth hop).
 """
 import base64
+import calendar
 import json
 import os
 import re
@@ -168,44 +169,62 @@ class Bench:
             'INSERT INTO sites (id, tenant_id, name, policy_id, tunnel_address, status, '
             'bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at, tunnel_mode, '
             'wg_public_key, tunnel_ip) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)', rows)
+        off = os.path.getsize(self.d_log)
         db.commit()
         t0 = time.time()
         db.close()
-        n = netns.wait_until(lambda: (lambda p: len(p) if len(p) >= PEERS + 1 else None)(
-            self.peers_on_if()), 60, 0.05, 'the %d peers on the interface' % PEERS)
-        return time.time() - t0, n
+        # the role's log line, not `wg show` polls (which would hold wireguard-go's lock)
+        got = netns.wait_until(lambda: [x for x in self.applied_lines(off) if x[1] >= PEERS],
+                               60, 0.05, 'the role to apply the %d peers' % PEERS)
+        n = len(self.peers_on_if())
+        return got[0][0] - t0, n
+
+    def applied_lines(self, after):
+        """(Unix time, peers, ms) of the VPN role's "N peer(s) added or updated" log lines after
+        byte offset after of its log."""
+        with open(self.d_log, 'rb') as f:
+            f.seek(after)
+            text = f.read().decode(errors='replace')
+        out = []
+        for ln in text.splitlines():
+            m = re.search(r'(\d+) peer\(s\) added or updated .* in ([0-9.]+) ms', ln)
+            if m and ln.startswith('{'):
+                ts = json.loads(ln)['ts']  # 2026-12-01T14:54:04.300Z
+                t = calendar.timegm(time.strptime(ts[:19], '%Y-%m-%dT%H:%M:%S'))
+                out.append((t + float(ts[19:-1] or 0), int(m.group(1)), float(m.group(2))))
+                if os.environ.get('VERBOSE'):
+                    print('      ', json.loads(ln)['msg'])
+        return out
 
     def add_one(self):
-        """(adopt HTTP s, adopt -> peer on the interface s, the role's apply ms) of one site."""
+        """(adopt HTTP s, adopt -> the role applied it s, the role's apply ms) of one site.
+
+        Nothing polls the interface meanwhile: a `wg show` of 10 000 peers holds wireguard-go's
+        configuration lock for ~0.1 s and the role's set=1 would wait for it (the first version
+        of this bench measured exactly that: 70-150 ms). The role's log line says when it sent
+        the peer; one `wg show` afterwards checks the interface has it."""
         st, site = self.call('POST', '/v1/sites', {'name': 'one-more'})
         assert st == 201, site
         token = site['bootstrap_command'].split('/bootstrap/')[1].split('"')[0]
         pub = base64.b64encode(os.urandom(32)).decode()
         facts = 'identity=x;model=m;serial-number=s;version=7.16;board-name=b;wg-public-key=' + pub
-        # The adopt and the wait in one process in the edge namespace: no exec in between.
         script = r'''
-import subprocess, sys, time, urllib.request
-url, facts, ifname, pub = sys.argv[1:5]
+import sys, time, urllib.request
+url, facts = sys.argv[1:3]
 t0 = time.time()
 req = urllib.request.Request(url, data=facts.encode(), method='POST',
                              headers={'Content-Type': 'text/plain'})
 urllib.request.urlopen(req, timeout=30).read()
-t1 = time.time()
-while pub not in subprocess.run(['wg', 'show', ifname, 'peers'], capture_output=True,
-                                text=True).stdout:
-    if time.time() - t0 > 30: sys.exit('no peer')
-print(t1 - t0, time.time() - t0)
+print(t0, time.time())
 '''
+        off = os.path.getsize(self.d_log)
         out = self.t.run('edge', sys.executable, '-c', script, self.base + '/adopt/' + token,
-                         facts, self.edge_if, pub, timeout=60)
-        http, total = (float(x) for x in out.split())
-        with open(self.d_log, 'rb') as f:
-            lines = [ln for ln in f.read().decode(errors='replace').splitlines()
-                     if 'peer(s) added or updated' in ln]
-        m = re.search(r'(\d+) peer\(s\) added or updated .* in ([0-9.]+) ms', lines[-1])
-        if os.environ.get('VERBOSE'):
-            print('      ', lines[-3:])
-        return http, total, float(m.group(2))
+                         facts, timeout=60)
+        t0, t1 = (float(x) for x in out.split())
+        got = netns.wait_until(lambda: self.applied_lines(off), 10, 0.02, 'the role to add it')
+        assert pub in self.peers_on_if(), 'the peer is not on the interface'
+        at, _, ms = got[0]
+        return t1 - t0, at - t0, ms
 
     def bulk_ms(self):
         """The VPN role's log lines about the bulk: its apply time(s) and any failure."""
@@ -286,14 +305,15 @@ def main():
                   'first express push completed %.2f s (%d attempt(s))' %
                   (start, hs, push, attempts), flush=True)
             dt, n = b.load_peers()
-            print('(b) %d peers written to the store -> all on the interface (%d peers) in '
-                  '%.2f s (target <= 2 s; includes up to 1 s until the next tick)' %
+            print('(b) %d peers written to the store -> sent to the interface by the VPN role '
+                  '(then %d peers on it) %.2f s after the commit (target <= 2 s; includes up to '
+                  '1 s until the role\'s next tick)' %
                   (PEERS, n, dt), flush=True)
             bulk_ms = b.bulk_ms()
             print('    the VPN role: %s' % bulk_ms)
             adds = [b.add_one() for _ in range(ADDS)]
             print('    one more site adopted (%d times, one after the other; median, max): adopt '
-                  'request %.1f / %.1f ms, adopt -> peer on the interface %.0f / %.0f ms; the '
+                  'request %.1f / %.1f ms, adopt -> the role sent its peer %.1f / %.1f ms; the '
                   'role\'s set=1 of the new peer %.2f / %.2f ms (target <= 1 ms)' %
                   (ADDS, statistics.median(a[0] for a in adds) * 1000,
                    max(a[0] for a in adds) * 1000, statistics.median(a[1] for a in adds) * 1000,
