@@ -259,7 +259,10 @@ static void cache_update(struct vpn_role *v, const struct wg_device *batch,
             if (!wg_key_equal(&p->public_key, &gone[g]))
                 continue;
             free(p->allowed_ips);
-            *p = v->have.peers[--v->have.n_peers];
+            size_t last = --v->have.n_peers;
+            if (i != last)
+                *p = v->have.peers[last]; /* its arrays move with it */
+            memset(&v->have.peers[last], 0, sizeof v->have.peers[last]);
             break;
         }
     }
