@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-mkdir -p var
+# The data dir holds the database and the keys: the service user's alone (security-review F12).
+(umask 077 && mkdir -p var)
+chmod 0700 var
 exec ./build/src/daemon/tikgated "$@"

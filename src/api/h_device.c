@@ -25,7 +25,6 @@
 #define FACTS_MAX 8192
 /* The interface a router reaches tikgate through (its address is the site's tunnel address;
  * forwards' dst-nat match it): operators name their tunnel so until tikgate runs its own VPN. */
-#define TIKGATE_MGMT_IFACE "tikgate-mgmt"
 #define ACK_SCHEDULER "tikgate-ack"
 
 static void send_script(struct api_call *call, int status, struct buf *script)
@@ -51,7 +50,32 @@ static bool token_ok(const char *t)
 static void bad_token(struct api_call *call)
 {
     api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL,
-             "Unknown or expired bootstrap token.");
+             "Unknown or already used bootstrap token.");
+}
+
+/*
+ * The live site of a bootstrap token: 0 with *ret filled; else the error is answered (404 for
+ * an unknown or used token, 410 bootstrap_token_expired past TIKGATE_BOOTSTRAP_TOKEN_TTL, F4)
+ * and a negative value returned.
+ */
+static int site_by_token(struct api_call *call, const char *token, struct site *ret)
+{
+    struct site s;
+    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
+        bad_token(call);
+        return -ENOENT;
+    }
+    if (site_bootstrap_expired(&s, time_now(), call->api->cfg.bootstrap_ttl_s)) {
+        site_release(&s);
+        api_fail(call, TG_ERR_NOT_FOUND, 410, "bootstrap_token_expired", NULL,
+                 "This bootstrap token has expired (tokens are valid for %lld s): issue a new one "
+                 "with POST /v1/sites/{id}/bootstrap and run the new bootstrap command.",
+                 (long long)(call->api->cfg.bootstrap_ttl_s > 0 ? call->api->cfg.bootstrap_ttl_s
+                                                                : SITE_BOOTSTRAP_TTL_DEFAULT));
+        return -ETIMEDOUT;
+    }
+    *ret = s;
+    return 0;
 }
 
 /*
@@ -143,24 +167,33 @@ static void render_tunnel(const struct api *api, const char *edge_pub, const cha
                site_ip, edge_ip, TUNNEL_ROUTER_IF, TUNNEL_TAG);
 }
 
-/* The input accept for the edge's management traffic, at the top (after the policy's rules). */
+/*
+ * The input accept for the edge's management traffic, at the top (after the policy's rules):
+ * before the first static rule, like the policy's block (fidelity #6: on a default
+ * configuration the first rule is the dynamic fasttrack dummy, which place-before=0 names and
+ * RouterOS refuses to place before; job_render_script's top placement finds the static one).
+ */
 static void render_tunnel_filter(const char *edge_ip, struct buf *b)
 {
-    buf_printf(b, "/ip firewall filter remove [find comment=\"%s:input\"]\n", TUNNEL_TAG);
-    buf_printf(b,
-               "/ip firewall filter add chain=input in-interface=\"%s\" src-address=\"%s\" "
-               "action=accept comment=\"%s:input\" place-before=0\n",
-               TUNNEL_ROUTER_IF, edge_ip, TUNNEL_TAG);
+    struct job_plan plan = {0};
+    job_plan_add(&plan, JOB_REMOVE, "/ip firewall filter", "comment", TUNNEL_TAG ":input");
+    struct job_cmd *c = job_plan_add(&plan, JOB_ADD, "/ip firewall filter", NULL, NULL);
+    job_cmd_arg(c, "chain", "input");
+    job_cmd_arg(c, "in-interface", TUNNEL_ROUTER_IF);
+    job_cmd_arg(c, "src-address", edge_ip);
+    job_cmd_arg(c, "action", "accept");
+    job_cmd_arg(c, "comment", TUNNEL_TAG ":input");
+    job_cmd_arg(c, "place-before", JOB_PLACE_TOP);
+    job_render_script(&plan, b);
+    job_plan_release(&plan);
 }
 
 void h_device_bootstrap(struct api_call *call)
 {
     const char *token = api_param(call, 0);
     struct site s;
-    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
-        bad_token(call);
+    if (site_by_token(call, token, &s) < 0)
         return;
-    }
     struct buf b;
     buf_init(&b, 16384);
     buf_printf(&b, "# tikgate bootstrap for site %s\n", s.id);
@@ -172,13 +205,13 @@ void h_device_bootstrap(struct api_call *call)
         return;
     }
     /* An external site: the management address is read from the interface named
-     * TIKGATE_MGMT_IFACE; without one the adoption is refused with that reason
+     * JOB_MGMT_IFACE; without one the adoption is refused with that reason
      * (docs/decisions.md). */
     render_board_facts(&b);
     buf_append_str(&b, ":local tunnel \"\"\n"
-                       ":do { :set tunnel [/ip address get [find interface=\"" TIKGATE_MGMT_IFACE
+                       ":do { :set tunnel [/ip address get [find interface=\"" JOB_MGMT_IFACE
                        "\"] address] } on-error={ :log warning \"tikgate: no single address on "
-                       "interface " TIKGATE_MGMT_IFACE "\" }\n"
+                       "interface " JOB_MGMT_IFACE "\" }\n"
                        ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
                        "$model . \";serial-number=\" . $serial . \";version=\" . "
                        "[/system resource get version] . \";board-name=\" . "
@@ -374,13 +407,22 @@ static int check_tunnel_facts(struct api_call *call, const struct facts *f, uint
 
 /*
  * An external site's router reports its tunnel address (the operator's own VPN): the rules of
- * tunnel_address_check(), not this node's, and not another tenant's router (F1). 0, or -EINVAL
- * after answering the error.
+ * tunnel_address_check(), not this node's, and not another tenant's router (F1). A site that
+ * was adopted before (re-armed by POST .../bootstrap) is adopted again only at the address it
+ * has (F4): a re-adoption never moves where tikgate sends the API password; an admin changes
+ * the address first. 0, or -EINVAL after answering the error.
  */
 static int check_reported_address(struct api_call *call, const struct site *s, const char *addr)
 {
     struct tg_err err;
     bool taken = false;
+    if (s->adopted_at && s->tunnel_address && strcmp(addr, s->tunnel_address) != 0) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_changed", "tunnel-address",
+                 "This site was adopted at tunnel address %s; the router reports %s. Adopting "
+                 "again keeps the address: an admin sets the new one on the site first.",
+                 s->tunnel_address, addr);
+        return -EINVAL;
+    }
     if (tunnel_address_check(addr, call->api->cfg.mgmt_networks, call->api->cfg.tunnel_pool,
                              "tunnel-address", &err) < 0) {
         api_send_error(call, &err);
@@ -427,9 +469,9 @@ struct adopt_tunnel {
  * platform's API user with the current credential cur, the policy, the tunnel's input accept.
  * The script holds the API password: wiped once sent.
  */
-static void send_adopt_reply(struct api_call *call, const struct site *s, const struct policy *pol,
-                             const struct credential *cur, const char *device_token,
-                             const struct adopt_tunnel *tun)
+static void send_adopt_reply(struct api_call *call, const struct site *s, const char *ros_version,
+                             const struct policy *pol, const struct credential *cur,
+                             const char *device_token, const struct adopt_tunnel *tun)
 {
     struct buf b;
     buf_init(&b, (size_t)1 << 20);
@@ -442,6 +484,7 @@ static void send_adopt_reply(struct api_call *call, const struct site *s, const 
     struct job_site_ctx ctx = {.site_id = s->id, .mgmt_networks = call->api->cfg.mgmt_networks};
     job_plan_api_user(&plan, cur->username, cur->password, &ctx);
     job_plan_policy(&plan, pol, &ctx);
+    job_plan_for_version(&plan, ros_version);
     job_render_script(&plan, &b);
     job_plan_release(&plan);
     if (tun->managed)
@@ -456,10 +499,8 @@ void h_device_adopt(struct api_call *call)
 {
     const char *token = api_param(call, 0);
     struct site s;
-    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
-        bad_token(call);
+    if (site_by_token(call, token, &s) < 0)
         return;
-    }
     struct tg_err err;
     struct facts f;
     if (call->req->body_len > FACTS_MAX || call->req->body_too_large) {
@@ -497,16 +538,16 @@ void h_device_adopt(struct api_call *call)
         /* An external site: no hidden dependency on tikgate-mgmt; the router is told why, in
          * its log, and nothing is adopted (docs/decisions.md). */
         log_warn("device",
-                 "site %s: adoption refused: the router has no interface named " TIKGATE_MGMT_IFACE
+                 "site %s: adoption refused: the router has no interface named " JOB_MGMT_IFACE
                  " with an address (facts: identity %s)",
                  s.id, f.identity ? f.identity : "?");
         struct buf b;
         buf_init(&b, 1024);
         buf_append_str(&b, "# tikgate: adoption refused\n"
                            ":log error \"tikgate: adoption refused: name the interface tikgate "
-                           "reaches this router through " TIKGATE_MGMT_IFACE " and give it its "
+                           "reaches this router through " JOB_MGMT_IFACE " and give it its "
                            "IPv4 address, then run the bootstrap command again\"\n"
-                           ":error \"tikgate: no interface " TIKGATE_MGMT_IFACE "\"\n");
+                           ":error \"tikgate: no interface " JOB_MGMT_IFACE "\"\n");
         send_script(call, 200, &b);
         buf_release(&b);
         store_credential_array_free(creds, ncreds);
@@ -561,7 +602,7 @@ void h_device_adopt(struct api_call *call)
     if (managed && call->api->cfg.tunnels_changed)
         call->api->cfg.tunnels_changed(call->api->cfg.tunnels_ctx);
     struct adopt_tunnel tun = {managed, edge_pub, edge_ip, tunnel_ip};
-    send_adopt_reply(call, &s, &pol, &creds[ncreds - 1], device_token, &tun);
+    send_adopt_reply(call, &s, f.version, &pol, &creds[ncreds - 1], device_token, &tun);
     log_info("device", "site %s adopted (identity %s, tunnel %s%s)", s.id,
              f.identity ? f.identity : "?",
              managed    ? tunnel_ip
@@ -682,6 +723,7 @@ void h_device_poll(struct api_call *call)
         buf_append_str(&b, j.payload);
         buf_append_str(&b, "\n");
     } else if (plan_ok) {
+        job_plan_for_site(&plan, &s);
         job_render_script(&plan, &b);
     }
     job_plan_release(&plan);

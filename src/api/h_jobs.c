@@ -253,13 +253,16 @@ static int plan_tunnel(const struct api *api, const struct site *s, struct job_p
     job_cmd_arg(c, "network", edge_ip);
     job_cmd_arg(c, "interface", TUNNEL_ROUTER_IF);
     job_cmd_arg(c, "comment", TUNNEL_TAG ":address");
-    c = job_plan_add(p, JOB_ENSURE, "/ip firewall filter", "comment", TUNNEL_TAG ":input");
+    /* remove + add on top (not ENSURE): an add before the first static rule falls back to a
+     * plain add when there is none, and never names the dynamic fasttrack dummy (#6) */
+    job_plan_add(p, JOB_REMOVE, "/ip firewall filter", "comment", TUNNEL_TAG ":input");
+    c = job_plan_add(p, JOB_ADD, "/ip firewall filter", NULL, NULL);
     job_cmd_arg(c, "chain", "input");
     job_cmd_arg(c, "in-interface", TUNNEL_ROUTER_IF);
     job_cmd_arg(c, "src-address", edge_ip);
     job_cmd_arg(c, "action", "accept");
     job_cmd_arg(c, "comment", TUNNEL_TAG ":input");
-    job_cmd_arg(c, "place-before", "0");
+    job_cmd_arg(c, "place-before", JOB_PLACE_TOP);
     /* then the re-key, make-before-break (push.h JOB_WG_REKEY, docs/vpn.md) */
     c = job_plan_add(p, JOB_WG_REKEY, "/interface wireguard", NULL, NULL);
     job_cmd_arg(c, "public-key", edge_pub);

@@ -4,6 +4,7 @@
 #include "api_int.h"
 #include "rand.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -47,7 +48,7 @@ void api_send_error(struct api_call *call, const struct tg_err *e)
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string(tg_err_type_name(e->type)));
     json_object_set_new(o, "code", json_string(e->code));
-    json_object_set_new(o, "message", json_string(e->message));
+    json_object_set_new(o, "message", json_text(e->message));
     char doc[128];
     snprintf(doc, sizeof doc, "/docs/errors#%s", e->code);
     json_object_set_new(o, "doc_url", json_string(doc));
@@ -95,9 +96,20 @@ json_t *json_time_or_null(int64_t t)
     return json_string(s);
 }
 
+json_t *json_text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *fixed = utf8_sanitize(s);
+    j = json_string(fixed);
+    free(fixed);
+    return j;
+}
+
 json_t *json_str_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return s ? json_text(s) : json_null();
 }
 
 static const char *json_type_word(const json_t *v)

@@ -1,6 +1,7 @@
 #include "tunnel.h"
 
 #include "cidr.h"
+#include "site.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -89,10 +90,7 @@ bool tunnel_key_valid(const char *b64)
 
 bool tunnel_ros_version_ok(const char *version)
 {
-    unsigned major = 0, minor = 0;
-    if (!version || sscanf(version, "%u.%u", &major, &minor) != 2)
-        return false;
-    return major > 7 || (major == 7 && minor >= 8);
+    return site_ros_version_at_least(version, 7, 8);
 }
 
 int tunnel_pool_parse(const char *pool, uint32_t *ret_first, uint32_t *ret_last)

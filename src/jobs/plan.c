@@ -1,6 +1,7 @@
 #include "plan.h"
 
 #include "alloc.h"
+#include "site.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -75,6 +76,42 @@ static char *service_addresses(const struct policy_service *svc, const struct po
     return s;
 }
 
+/*
+ * Adds one accept rule per source of family fam (0 IPv4, 1 IPv6) in srcs to the enabled
+ * ports en. top: each before the first static rule, added in reverse so the final order is
+ * srcs' order; otherwise appended after the router's own rules.
+ */
+static void add_accepts(struct job_plan *p, int fam, const struct strlist *srcs, const char *en,
+                        const char *t, bool top)
+{
+    static const char *const menus[2] = {"/ip firewall filter", "/ipv6 firewall filter"};
+    for (size_t k = 0; k < srcs->n; k++) {
+        const char *src = srcs->items[top ? srcs->n - 1 - k : k];
+        if ((strchr(src, ':') != NULL) != (fam == 1))
+            continue;
+        struct job_cmd *c = job_plan_add(p, JOB_ADD, menus[fam], NULL, NULL);
+        job_cmd_arg(c, "chain", "input");
+        job_cmd_arg(c, "action", "accept");
+        job_cmd_arg(c, "protocol", "tcp");
+        job_cmd_arg(c, "dst-port", en);
+        job_cmd_arg(c, "src-address", src);
+        job_cmd_arg(c, "comment", t);
+        if (top)
+            job_cmd_arg(c, "place-before", JOB_PLACE_TOP);
+    }
+}
+
+/*
+ * The management filter: accept rules from the management networks and the policy's trusted
+ * networks to the enabled services' ports (the api service always), IPv4 sources in /ip
+ * firewall, IPv6 ones in /ipv6 firewall. There is no drop rule: a disabled service does not
+ * listen (its /ip service entry is disabled), and dropping its port would cut whatever else
+ * the router serves there (SSTP on 443, a hotspot or ACME on 80: fidelity #16).
+ * The management networks' rules always go on top, before the first static rule (the
+ * platform must reach its router through a default configuration's "drop all not coming from
+ * LAN"); the trusted networks' rules go on top too with custom_input_rules off, and after the
+ * router's own rules with it on (the customer's rules keep priority).
+ */
 void job_plan_mgmt_filter(struct job_plan *p, const struct policy *pol,
                           const struct job_site_ctx *s)
 {
@@ -82,73 +119,31 @@ void job_plan_mgmt_filter(struct job_plan *p, const struct policy *pol,
     job_plan_add(p, JOB_REMOVE, "/ip firewall filter", "comment", t);
     job_plan_add(p, JOB_REMOVE, "/ipv6 firewall filter", "comment", t);
 
-    /* The api service is never disabled (job_plan_policy): its port is never dropped either,
-     * or the platform locks itself out. A port an enabled service uses is not dropped even
-     * when a disabled service shares it. */
-    struct strlist enabled = {0}, disabled = {0};
-    for (int pass = 0; pass < 2; pass++) {
-        for (int i = 0; i < SVC_COUNT; i++) {
-            bool on = pol->svc[i].enabled || i == SVC_API;
-            if (on != (pass == 0))
-                continue;
-            char port[8];
-            snprintf(port, sizeof port, "%d", pol->svc[i].port);
-            struct strlist *l = on ? &enabled : &disabled;
-            if (!strlist_contains(&enabled, port) && !strlist_contains(l, port))
-                strlist_add(l, port);
-        }
+    /* The api service is never disabled (job_plan_policy): its port is always accepted. */
+    struct strlist enabled = {0};
+    for (int i = 0; i < SVC_COUNT; i++) {
+        char port[8];
+        snprintf(port, sizeof port, "%d", pol->svc[i].port);
+        if ((pol->svc[i].enabled || i == SVC_API) && !strlist_contains(&enabled, port))
+            strlist_add(&enabled, port);
     }
-    /* Rules in their final order: accept management + trusted, then drop disabled ports. */
-    struct strlist sources = {0};
-    strlist_split(&sources, s->mgmt_networks, ',');
+    struct strlist mgmt = {0}, trusted = {0};
+    strlist_split(&mgmt, s->mgmt_networks, ',');
     for (size_t i = 0; i < pol->trusted_networks.n; i++)
-        if (!strlist_contains(&sources, pol->trusted_networks.items[i]))
-            strlist_add(&sources, pol->trusted_networks.items[i]);
+        if (!strlist_contains(&mgmt, pol->trusted_networks.items[i]) &&
+            !strlist_contains(&trusted, pol->trusted_networks.items[i]))
+            strlist_add(&trusted, pol->trusted_networks.items[i]);
     char *en = strlist_join(&enabled, ',');
-    char *dis = strlist_join(&disabled, ',');
-
-    /* IPv4 sources go to /ip firewall, IPv6 ones to /ipv6 firewall (RouterOS refuses an IPv6
-     * address in an IPv4 menu). With custom_input_rules off each family's block goes on top,
-     * before the first static rule (job_render_script / job_push_plan): added last first. */
-    static const char *const menus[2] = {"/ip firewall filter", "/ipv6 firewall filter"};
     for (int fam = 0; fam < 2; fam++) {
-        size_t first = p->ncmds;
-        for (size_t i = 0; i < sources.n && enabled.n; i++) {
-            if ((strchr(sources.items[i], ':') != NULL) != (fam == 1))
-                continue;
-            struct job_cmd *c = job_plan_add(p, JOB_ADD, menus[fam], NULL, NULL);
-            job_cmd_arg(c, "chain", "input");
-            job_cmd_arg(c, "action", "accept");
-            job_cmd_arg(c, "protocol", "tcp");
-            job_cmd_arg(c, "dst-port", en);
-            job_cmd_arg(c, "src-address", sources.items[i]);
-            job_cmd_arg(c, "comment", t);
-        }
-        if (disabled.n && fam == 0) {
-            struct job_cmd *c = job_plan_add(p, JOB_ADD, menus[fam], NULL, NULL);
-            job_cmd_arg(c, "chain", "input");
-            job_cmd_arg(c, "action", "drop");
-            job_cmd_arg(c, "protocol", "tcp");
-            job_cmd_arg(c, "dst-port", dis);
-            job_cmd_arg(c, "comment", t);
-        }
-        if (!pol->custom_input_rules) {
-            size_t n = p->ncmds - first;
-            for (size_t i = 0; i < n / 2; i++) {
-                struct job_cmd tmp = p->cmds[first + i];
-                p->cmds[first + i] = p->cmds[p->ncmds - 1 - i];
-                p->cmds[p->ncmds - 1 - i] = tmp;
-            }
-            for (size_t i = first; i < p->ncmds; i++)
-                job_cmd_arg(&p->cmds[i], "place-before", JOB_PLACE_TOP);
-        }
+        /* on top: the trusted block first, then the management block before it */
+        add_accepts(p, fam, &trusted, en, t, !pol->custom_input_rules);
+        add_accepts(p, fam, &mgmt, en, t, true);
     }
     free(en);
-    free(dis);
     free(t);
-    strlist_release(&sources);
+    strlist_release(&mgmt);
+    strlist_release(&trusted);
     strlist_release(&enabled);
-    strlist_release(&disabled);
 }
 
 void job_plan_policy(struct job_plan *p, const struct policy *pol, const struct job_site_ctx *s)
@@ -193,6 +188,42 @@ bool job_plan_reboots(const struct job_plan *p)
     return false;
 }
 
+void job_plan_for_version(struct job_plan *p, const char *ros_version)
+{
+    if (!site_ros_version_at_least(ros_version, 7, 24))
+        return;
+    for (size_t i = 0; i < p->ncmds; i++) {
+        struct job_cmd *c = &p->cmds[i];
+        if (strcmp(c->menu, "/ip service") != 0)
+            continue;
+        for (size_t k = 0; k < c->nargs; k++) {
+            if (strcmp(c->args[k].key, "address") == 0) {
+                free(c->args[k].key);
+                c->args[k].key = xstrdup("available-from");
+            }
+        }
+    }
+}
+
+void job_plan_for_site(struct job_plan *p, const struct site *s)
+{
+    job_plan_for_version(p, s->software_version);
+    if (s->tunnel.mode != TUNNEL_MODE_MANAGED)
+        return;
+    for (size_t i = 0; i < p->ncmds; i++) {
+        struct job_cmd *c = &p->cmds[i];
+        if (strcmp(c->menu, "/ip firewall nat") != 0)
+            continue;
+        for (size_t k = 0; k < c->nargs; k++) {
+            if (strcmp(c->args[k].key, "in-interface") == 0 &&
+                strcmp(c->args[k].value, JOB_MGMT_IFACE) == 0) {
+                free(c->args[k].value);
+                c->args[k].value = xstrdup(TUNNEL_ROUTER_IF);
+            }
+        }
+    }
+}
+
 static char *grant_tag(const struct grant *g)
 {
     return tag(g->kind == GRANT_ACCESS ? "access" : "fwd", g->id);
@@ -232,7 +263,7 @@ void job_plan_grant_setup(struct job_plan *p, const struct grant *g, const char 
         job_cmd_arg(c, "action", "dst-nat");
         job_cmd_arg(c, "protocol", "tcp");
         job_cmd_arg(c, "dst-port", port);
-        job_cmd_arg(c, "in-interface", "tikgate-mgmt");
+        job_cmd_arg(c, "in-interface", JOB_MGMT_IFACE);
         job_cmd_arg(c, "to-addresses", g->dst_address);
         job_cmd_arg(c, "to-ports", dport);
         job_cmd_arg(c, "comment", t);

@@ -52,7 +52,7 @@ struct store {
     "serial_number, software_version, "                                                            \
     "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "            \
     "updated_at, adopted_at, tunnel_mode, tunnel_status, wg_public_key, tunnel_endpoint, "         \
-    "tunnel_handshake_at, tunnel_rx, tunnel_tx"
+    "tunnel_handshake_at, tunnel_rx, tunnel_tx, bootstrap_issued_at"
 
 /* A store_collect/store_step_row reader of SITE_COLUMNS into a struct site; ctx: the store. */
 int store_site_row(void *ctx, sqlite3_stmt *st, void *elem);

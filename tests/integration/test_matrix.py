@@ -198,6 +198,9 @@ class Matrix(tg.DaemonTest):
             assert jobs[0]['status'] == 'completed', jobs[0]
             svc = {x['name']: x for x in r.sim.menu('/ip/service')}
             assert svc['winbox']['port'] == '8299', svc['winbox']
+            # #14: 7.24 renamed address to available-from; the pull (adoption) and the push
+            # both use the new name there
+            assert 'deprecated parameter address' not in r.sim.log(), r.version
         self.each(check)
 
     def test_4_rotation(self):

@@ -90,10 +90,18 @@ class SimEndToEnd(tg.DaemonTest):
             self.assertTrue(done)
             policy_jobs = [j for j in self.jobs(name) if j['kind'] == 'policy']
             self.assertEqual(policy_jobs[0]['status'], 'completed')
-            # The management filter follows the policy: telnet's port is no longer dropped.
-            drops = [f for f in sim.menu('/ip/firewall/filter') if f.get('action') == 'drop']
-            self.assertTrue(drops)
-            self.assertNotIn('23', drops[0]['dst-port'].split(','))
+            # The management filter follows the policy: telnet's port is now accepted from
+            # the management and trusted networks; tikgate drops nothing (fidelity #16: a
+            # disabled service's port may serve SSTP, a hotspot or ACME).
+            rules = [f for f in sim.menu('/ip/firewall/filter')
+                     if f.get('comment', '').startswith('tikgate:mgmt-filter')]
+            self.assertTrue(rules)
+            self.assertFalse([f for f in rules if f.get('action') != 'accept'], rules)
+            self.assertIn('23', rules[0]['dst-port'].split(','))
+            # custom_input_rules is on (the default policy): the management networks' accept
+            # is still the first rule, the trusted networks' come after the router's own
+            first = sim.menu('/ip/firewall/filter')[0]
+            self.assertEqual(first.get('src-address'), '127.0.0.0/8', first)
 
     def test_3_rotation_changes_the_password_on_the_router(self):
         site_id, sim = self.sims['one']

@@ -128,7 +128,7 @@ class VpnEndToEnd(unittest.TestCase):
         cls.sim = t.popen('rtr', SIM, '--address', netns.RTR_WAN, '--listen-address', '0.0.0.0',
                           '--lan-address', netns.RTR_LAN, '--wireguard', '--wg-prefix',
                           cls.sim_prefix, '--admin-password', PW, '--state-file', cls.sim_state,
-                          '--poll-interval', '1', '--bootstrap-command',
+                          '--poll-interval', '1', '--defconf', '--bootstrap-command',
                           site['bootstrap_command'], '--log-level', 'info',
                           stdout=cls.s_log, stderr=subprocess.STDOUT)
         cls.echo_srv = netns.start_echo_server(t, 'lan', netns.LAN_HOST, LAN_PORT)

@@ -97,6 +97,7 @@ class Daemon:
             'TIKGATE_VPN': 'off',
         })
         env.update(self.extra_env)
+        env = {k: v for k, v in env.items() if v is not None}  # None: unset (e.g. no token)
         self._log = open(self.log_path, 'ab')
         self.proc = subprocess.Popen([TIKGATED] + self.args, env=env, stdout=self._log,
                                      stderr=subprocess.STDOUT)

@@ -90,22 +90,6 @@ static void expect_script(const struct job_plan *p, const char *want)
 #define ACCEPT(src)                                                                                \
     "/ip firewall filter add chain=input action=accept protocol=tcp "                              \
     "dst-port=\"8291,2222,8728,8729\" src-address=\"" src "\" comment=" TAG
-#define DROP                                                                                       \
-    "/ip firewall filter add chain=input action=drop protocol=tcp dst-port=\"80,443,23,21\" "      \
-    "comment=" TAG
-
-static void test_policy_custom_rules(void **state)
-{
-    (void)state;
-    struct policy pol;
-    make_policy(&pol, true);
-    struct job_plan p = {0};
-    job_plan_policy(&p, &pol, &ctx);
-    expect_script(&p, SERVICES REMOVE_FILTER ACCEPT("100.64.0.0/10") "\n" ACCEPT(
-                          "10.0.0.0/8") "\n" ACCEPT("192.168.1.0/24") "\n" DROP "\n");
-    job_plan_release(&p);
-    policy_release(&pol);
-}
 
 /* custom_input_rules=false: every add on top (before the first static rule, whose id is found
  * when the line runs: no item numbers, never before the dynamic fasttrack dummy rule), in
@@ -114,6 +98,21 @@ static void test_policy_custom_rules(void **state)
     ":do { " rule                                                                                  \
     " place-before=[:pick [/ip firewall filter find dynamic=no] 0] } on-error={ " rule " }\n"
 
+/* custom_input_rules=true: the trusted networks' accepts after the router's own rules, the
+ * management networks' on top (fidelity #16); no drop rule for the disabled services. */
+static void test_policy_custom_rules(void **state)
+{
+    (void)state;
+    struct policy pol;
+    make_policy(&pol, true);
+    struct job_plan p = {0};
+    job_plan_policy(&p, &pol, &ctx);
+    expect_script(&p, SERVICES REMOVE_FILTER ACCEPT("192.168.1.0/24") "\n" ON_TOP(
+                          ACCEPT("10.0.0.0/8")) ON_TOP(ACCEPT("100.64.0.0/10")));
+    job_plan_release(&p);
+    policy_release(&pol);
+}
+
 static void test_policy_filter_on_top(void **state)
 {
     (void)state;
@@ -121,10 +120,10 @@ static void test_policy_filter_on_top(void **state)
     make_policy(&pol, false);
     struct job_plan p = {0};
     job_plan_policy(&p, &pol, &ctx);
-    expect_script(&p, SERVICES REMOVE_FILTER ON_TOP(DROP) ON_TOP(ACCEPT("192.168.1.0/24"))
+    expect_script(&p, SERVICES REMOVE_FILTER ON_TOP(ACCEPT("192.168.1.0/24"))
                           ON_TOP(ACCEPT("10.0.0.0/8")) ON_TOP(ACCEPT("100.64.0.0/10")));
-    /* Structure: 8 services, the two removes, then 4 adds each ending in place-before=top. */
-    assert_int_equal(p.ncmds, 8 + 2 + 4);
+    /* Structure: 8 services, the two removes, then 3 adds each ending in place-before=top. */
+    assert_int_equal(p.ncmds, 8 + 2 + 3);
     for (size_t i = 10; i < p.ncmds; i++) {
         const struct job_cmd *c = &p.cmds[i];
         assert_int_equal(c->verb, JOB_ADD);
@@ -154,6 +153,45 @@ static void test_policy_service_names_and_order(void **state)
     policy_release(&pol);
 }
 
+/* Counts the args named key across the plan's /ip service commands. */
+static int service_args_named(const struct job_plan *p, const char *key)
+{
+    int n = 0;
+    for (size_t i = 0; i < p->ncmds; i++)
+        for (size_t k = 0; k < p->cmds[i].nargs; k++)
+            n += strcmp(p->cmds[i].menu, "/ip service") == 0 &&
+                 strcmp(p->cmds[i].args[k].key, key) == 0;
+    return n;
+}
+
+/* fidelity #14: 7.24 renamed /ip service address to available-from; older versions keep it. */
+static void test_policy_for_version(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *version;
+        bool renamed;
+    } cases[] = {{"7.8", false},
+                 {"7.23.1 (stable)", false},
+                 {NULL, false},
+                 {"garbage", false},
+                 {"7.24", true},
+                 {"7.24beta2", true},
+                 {"7.25.1 (stable)", true},
+                 {"8.0", true}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct policy pol;
+        make_policy(&pol, true);
+        struct job_plan p = {0};
+        job_plan_policy(&p, &pol, &ctx);
+        job_plan_for_version(&p, cases[c].version);
+        assert_int_equal(service_args_named(&p, "available-from"), cases[c].renamed ? 8 : 0);
+        assert_int_equal(service_args_named(&p, "address"), cases[c].renamed ? 0 : 8);
+        job_plan_release(&p);
+        policy_release(&pol);
+    }
+}
+
 /* Every service disabled in the policy: still no service but api stays on, no lock-out. */
 static void test_policy_all_disabled_keeps_api(void **state)
 {
@@ -169,17 +207,17 @@ static void test_policy_all_disabled_keeps_api(void **state)
                               "192.168.1.0/24,100.64.0.0/10,10.0.0.0/8\" disabled=no\n"));
     assert_non_null(strstr(s, "/ip service set winbox port=8291 address=\"10.0.0.0/8,"
                               "192.168.1.0/24,100.64.0.0/10\" disabled=yes\n"));
-    /* The management sources still reach the api port; the drop rule never names it. */
+    /* The management sources still reach the api port; nothing is dropped. */
     assert_non_null(strstr(s, "action=accept protocol=tcp dst-port=8728 "
                               "src-address=\"100.64.0.0/10\""));
-    assert_non_null(strstr(s, "action=drop protocol=tcp dst-port=\"8291,2222,80,443,23,21,"
-                              "8729\" comment="));
+    assert_null(strstr(s, "action=drop"));
     free(s);
     job_plan_release(&p);
     policy_release(&pol);
 }
 
-/* A disabled service on an enabled service's port must not get that port dropped. */
+/* A disabled service's port is not dropped (#16: SSTP, a hotspot or ACME may use it), and one
+ * an enabled service shares is accepted once. */
 static void test_filter_shared_port_not_dropped(void **state)
 {
     (void)state;
@@ -189,13 +227,14 @@ static void test_filter_shared_port_not_dropped(void **state)
     struct job_plan p = {0};
     job_plan_mgmt_filter(&p, &pol, &ctx);
     char *s = render(&p);
-    assert_non_null(strstr(s, "action=drop protocol=tcp dst-port=\"80,443,21\" comment="));
+    assert_null(strstr(s, "action=drop"));
+    assert_non_null(strstr(s, "dst-port=\"8291,2222,8728,8729\""));
     free(s);
     job_plan_release(&p);
     policy_release(&pol);
 }
 
-/* No disabled service: accept rules only. */
+/* Every service enabled, no trusted network: the management networks' accept, on top. */
 static void test_filter_without_drop(void **state)
 {
     (void)state;
@@ -207,9 +246,10 @@ static void test_filter_without_drop(void **state)
     struct job_plan p = {0};
     struct job_site_ctx one = {.site_id = SITE, .mgmt_networks = "100.64.0.0/10"};
     job_plan_mgmt_filter(&p, &pol, &one);
-    expect_script(&p, REMOVE_FILTER "/ip firewall filter add chain=input action=accept "
-                                    "protocol=tcp dst-port=\"8291,2222,80,443,23,21,8728,8729\" "
-                                    "src-address=\"100.64.0.0/10\" comment=" TAG "\n");
+    expect_script(&p,
+                  REMOVE_FILTER ON_TOP("/ip firewall filter add chain=input action=accept "
+                                       "protocol=tcp dst-port=\"8291,2222,80,443,23,21,"
+                                       "8728,8729\" src-address=\"100.64.0.0/10\" comment=" TAG));
     job_plan_release(&p);
     policy_release(&pol);
 }
@@ -283,16 +323,15 @@ static void test_action_scripts(void **state)
     assert_int_equal(job_plan_action(&p, "site.clear_firewall", &pol, "u", "p", &ctx, &ack), 0);
     assert_true(ack);
     assert_false(job_plan_reboots(&p));
-    expect_script(
-        &p, "/ip firewall filter remove [find dynamic=no]\n" REMOVE_FILTER ACCEPT(
-                "100.64.0.0/10") "\n" ACCEPT("10.0.0.0/8") "\n" ACCEPT("192.168.1.0/24") "\n" DROP
-                                                                                         "\n");
+    expect_script(&p, "/ip firewall filter remove [find dynamic=no]\n" REMOVE_FILTER ACCEPT(
+                          "192.168.1.0/24") "\n" ON_TOP(ACCEPT("10.0.0.0/8"))
+                          ON_TOP(ACCEPT("100.64.0.0/10")));
     job_plan_release(&p);
 
     assert_int_equal(
         job_plan_action(&p, "site.recreate_management_filter", &pol, "u", "p", &ctx, &ack), 0);
     assert_true(ack);
-    assert_int_equal(p.ncmds, 2 + 3 + 1);
+    assert_int_equal(p.ncmds, 2 + 3);
     job_plan_release(&p);
 
     assert_int_equal(job_plan_action(&p, "site.resend_api_user", &pol, "u", "p", &ctx, &ack), 0);
@@ -303,7 +342,7 @@ static void test_action_scripts(void **state)
     /* recreate_tunnel: the API user, then the whole policy. */
     assert_int_equal(job_plan_action(&p, "site.recreate_tunnel", &pol, "u", "p", &ctx, &ack), 0);
     assert_true(ack);
-    assert_int_equal(p.ncmds, 1 + 8 + 2 + 3 + 1);
+    assert_int_equal(p.ncmds, 1 + 8 + 2 + 3);
     assert_string_equal(p.cmds[0].menu, "/user");
     assert_string_equal(p.cmds[1].menu, "/ip service");
     job_plan_release(&p);
@@ -351,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_policy_custom_rules),
         cmocka_unit_test(test_policy_filter_on_top),
         cmocka_unit_test(test_policy_service_names_and_order),
+        cmocka_unit_test(test_policy_for_version),
         cmocka_unit_test(test_policy_all_disabled_keeps_api),
         cmocka_unit_test(test_filter_shared_port_not_dropped),
         cmocka_unit_test(test_filter_without_drop),

@@ -1,4 +1,4 @@
--- 0007: make-before-break re-keying of a managed tunnel (site.recreate_tunnel, docs/vpn.md):
+-- 0009: make-before-break re-keying of a managed tunnel (site.recreate_tunnel, docs/vpn.md):
 -- the router's next public key while its current one stays the edge's peer, and the first
 -- handshake the edge saw with it (the edge removes the old key only after that).
 ALTER TABLE sites ADD COLUMN wg_next_public_key TEXT;
