@@ -28,6 +28,7 @@ Every process and namespace goes with netns.Topology on every exit path.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -138,7 +139,18 @@ class VpnEndToEnd(unittest.TestCase):
         cls.topo.close()
         cls.d_log.close()
         cls.s_log.close()
+        # Under a sanitizer build any report (written at the latest when they exited) fails.
+        reports = []
+        for p in (cls.d_log_path, cls.s_log_path):
+            with open(p, 'rb') as f:
+                text = f.read().decode(errors='replace')
+            m = re.search(r'(ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|'
+                          r'runtime error:).*', text)
+            if m:
+                reports.append('%s:\n%s' % (os.path.basename(p), text[m.start():m.start() + 4000]))
         cls.tmp.cleanup()
+        if reports:
+            raise AssertionError('sanitizer report:\n' + '\n'.join(reports))
 
     @classmethod
     def logs(cls):
