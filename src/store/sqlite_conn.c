@@ -30,7 +30,7 @@ static void conn_free(struct store_conn *c)
 
 /* Storage errors since start, by kind (the metrics' counters; any thread). */
 static atomic_ulong errors_full, errors_busy, errors_io;
-static atomic_llong last_warn_ms;
+static _Atomic int64_t last_warn_ms;
 
 /*
  * The -errno of a failed SQLite result code: -ENOSPC for a full disk or database
