@@ -95,8 +95,7 @@ static bool put_allowed_ip(struct nlmsghdr *nlh, const struct cidr *c)
     struct nlattr *n = mnl_attr_nest_start_check(nlh, WG_GENL_MSG_MAX, 0);
     if (!n)
         return false;
-    if (!mnl_attr_put_u16_check(nlh, WG_GENL_MSG_MAX, WGALLOWEDIP_A_FAMILY,
-                                (uint16_t)c->family) ||
+    if (!mnl_attr_put_u16_check(nlh, WG_GENL_MSG_MAX, WGALLOWEDIP_A_FAMILY, (uint16_t)c->family) ||
         !mnl_attr_put_check(nlh, WG_GENL_MSG_MAX, WGALLOWEDIP_A_IPADDR,
                             c->family == AF_INET ? 4 : 16, c->addr) ||
         !mnl_attr_put_u8_check(nlh, WG_GENL_MSG_MAX, WGALLOWEDIP_A_CIDR_MASK, c->prefix)) {
@@ -165,8 +164,7 @@ int wg_genl_build_set(uint16_t family, uint32_t seq, const char *ifname, const s
         return -EINVAL;
     do {
         bool progress = false;
-        msg_start(&m, family, NLM_F_REQUEST | NLM_F_ACK, seq + (uint32_t)count,
-                  WG_CMD_SET_DEVICE);
+        msg_start(&m, family, NLM_F_REQUEST | NLM_F_ACK, seq + (uint32_t)count, WG_CMD_SET_DEVICE);
         mnl_attr_put_strz(m.nlh, WGDEVICE_A_IFNAME, ifname);
         if (count == 0 && !put_device(m.nlh, d))
             return -E2BIG;
@@ -273,8 +271,7 @@ static int parse_allowed_ip(const struct nlattr *nest, struct wg_peer *p)
     c.family = mnl_attr_get_u16(s.a[WGALLOWEDIP_A_FAMILY]);
     size_t alen = c.family == AF_INET ? 4 : c.family == AF_INET6 ? 16 : 0;
     c.prefix = mnl_attr_get_u8(s.a[WGALLOWEDIP_A_CIDR_MASK]);
-    if (!alen || mnl_attr_get_payload_len(s.a[WGALLOWEDIP_A_IPADDR]) != alen ||
-        c.prefix > alen * 8)
+    if (!alen || mnl_attr_get_payload_len(s.a[WGALLOWEDIP_A_IPADDR]) != alen || c.prefix > alen * 8)
         return -EPROTO;
     memcpy(c.addr, mnl_attr_get_payload(s.a[WGALLOWEDIP_A_IPADDR]), alen);
     if (p->n_allowed_ips >= WG_UAPI_MAX_ALLOWED_IPS)
@@ -371,9 +368,12 @@ static int parse_peer(const struct nlattr *nest, bool first, struct wg_device *d
 }
 
 static const uint8_t want_device[WGDEVICE_A_MAX + 1] = {
-    [WGDEVICE_A_IFINDEX] = 4,     [WGDEVICE_A_PRIVATE_KEY] = WG_KEY_LEN,
-    [WGDEVICE_A_PUBLIC_KEY] = WG_KEY_LEN, [WGDEVICE_A_FLAGS] = 4,
-    [WGDEVICE_A_LISTEN_PORT] = 2, [WGDEVICE_A_FWMARK] = 4,
+    [WGDEVICE_A_IFINDEX] = 4,
+    [WGDEVICE_A_PRIVATE_KEY] = WG_KEY_LEN,
+    [WGDEVICE_A_PUBLIC_KEY] = WG_KEY_LEN,
+    [WGDEVICE_A_FLAGS] = 4,
+    [WGDEVICE_A_LISTEN_PORT] = 2,
+    [WGDEVICE_A_FWMARK] = 4,
 };
 
 /* Walks a nest's children and checks that they fill it exactly. */
