@@ -40,10 +40,10 @@ static int sock_open(struct mnl_socket **ret)
     int r;
 
     if (!nl)
-        return -errno;
+        return errno ? -errno : -ENOMEM;
     if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
         setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0) {
-        r = -errno;
+        r = errno ? -errno : -EIO;
         mnl_socket_close(nl);
         return r;
     }
@@ -109,7 +109,7 @@ out_release:
 
 static int k_start(struct wg_backend *b)
 {
-    struct mnl_socket *nl;
+    struct mnl_socket *nl = NULL;
     void *rbuf;
     int r;
 
@@ -163,7 +163,7 @@ static int k_alive(struct wg_backend *b)
 static int k_get(struct wg_backend *b, struct wg_device *ret)
 {
     struct wg_device d = {0};
-    struct mnl_socket *nl;
+    struct mnl_socket *nl = NULL;
     struct buf req;
     uint32_t seq = next_seq();
     void *rbuf;
@@ -199,7 +199,7 @@ out_release_req:
 
 static int k_set(struct wg_backend *b, const struct wg_device *d)
 {
-    struct mnl_socket *nl;
+    struct mnl_socket *nl = NULL;
     struct buf req;
     size_t count = 0;
     void *rbuf;
