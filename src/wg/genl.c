@@ -431,6 +431,17 @@ static int parse_device_msg(const struct nlmsghdr *nlh, struct wg_device *dev)
     return 0;
 }
 
+/*
+ * mnl_nlmsg_ok() compares (int)nlmsg_len with the bytes left, so a length
+ * of 2^31 or more passes it and mnl_nlmsg_next() jumps gigabytes ahead
+ * (found by fuzz/wg_genl). Compared unsigned here.
+ */
+static bool msg_ok(const struct nlmsghdr *nlh, int rem)
+{
+    return rem >= (int)sizeof(*nlh) && nlh->nlmsg_len >= sizeof(*nlh) &&
+           nlh->nlmsg_len <= (unsigned)rem;
+}
+
 /* An NLMSG_ERROR: its error (0 = an ack) or -EPROTO. */
 static int error_of(const struct nlmsghdr *nlh)
 {
@@ -448,7 +459,7 @@ int wg_genl_parse_get(uint16_t family, const void *data, size_t len, struct wg_d
 
     if (rem <= 0 || ((uintptr_t)data % NLMSG_ALIGNTO) != 0)
         return -EPROTO;
-    while (mnl_nlmsg_ok(nlh, rem)) {
+    while (msg_ok(nlh, rem)) {
         if (nlh->nlmsg_type == NLMSG_DONE)
             return 1;
         if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -475,7 +486,7 @@ int wg_genl_parse_family(const void *data, size_t len, uint16_t *ret_family)
 
     if (rem <= 0 || ((uintptr_t)data % NLMSG_ALIGNTO) != 0)
         return -EPROTO;
-    for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+    for (; msg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
         if (nlh->nlmsg_type == NLMSG_ERROR) {
             int r = error_of(nlh);
             if (r < 0)

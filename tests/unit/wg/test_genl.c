@@ -616,6 +616,12 @@ static void test_parse_get_refuses(void **state)
     assert_int_equal(wg_genl_parse_get(FAMILY, dm.buf, dm.len - 3, &d), -EPROTO);
     wg_device_release(&d);
     assert_int_equal(wg_genl_parse_get(FAMILY, dm.buf, 0, &d), -EPROTO);
+    /* A length of 2^31 + 16 (libmnl's check takes it as negative): refused, not followed. */
+    ((struct nlmsghdr *)dm.buf)->nlmsg_len = 0x80000010u;
+    assert_int_equal(wg_genl_parse_get(FAMILY, dm.buf, dm.len, &d), -EPROTO);
+    wg_device_release(&d);
+    uint16_t fam;
+    assert_int_equal(wg_genl_parse_family(dm.buf, dm.len, &fam), -EPROTO);
 
     /* A listen port of the wrong size. */
     memset(&dm, 0, sizeof(dm));
