@@ -489,8 +489,10 @@ static void *role_main(void *arg)
             log_warn("vpn", "%s for %s went away and cannot be restarted yet: %s", what, v->ifname,
                      wg_backend_error(v->backend));
         if (restarted) {
-            log_warn("vpn", "%s for %s went away: restarted (pid %d), re-applying every peer", what,
-                     v->ifname, (int)wg_backend_pid(v->backend));
+            log_warn("vpn",
+                     "%s for %s went away: restarted (pid %d; 0: kernel), re-applying every "
+                     "peer",
+                     what, v->ifname, (int)wg_backend_pid(v->backend));
             v->need_full_apply = true;
             v->have_valid = false;
         }
