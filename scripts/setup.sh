@@ -7,10 +7,10 @@ cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(build-essential pkg-config meson ninja-build python3
             libmicrohttpd-dev libgnutls28-dev libjansson-dev libsqlite3-dev libsodium-dev libjwt-dev
-            libpq-dev
+            libpq-dev libmnl-dev
             libssl-dev libcurl4-openssl-dev)
 # What tikgated needs at run time beyond its libraries: wireguard-go for the management VPN
-# where the kernel has no WireGuard module (DESIGN.md §10; src/wg only has a userspace backend).
+# where the kernel has no WireGuard module (DESIGN.md §10; with the module the kernel's is used).
 RUN_PKGS=(wireguard-go)
 # wireguard-tools (wg), nftables (the NAT namespace) and iperf3: the namespace tests and
 # bench/wg_peers.sh; openssl: tests/integration/test_tls.py makes its CAs and certificates;

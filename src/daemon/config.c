@@ -113,6 +113,9 @@ static const struct key keys[] = {
      "PEM CA routers install and verify by fingerprint at bootstrap"},
     {"vpn", K_STR, OFF(vpn), "auto",
      "management VPN: wireguard (required), auto (if possible) or off"},
+    {"wg_backend", K_STR, OFF(wg_backend), "auto",
+     "WireGuard implementation: auto (the kernel's if it has the module, else wireguard-go), "
+     "kernel or userspace"},
     {"wg_interface", K_STR, OFF(wg_interface), "tikgate0", "the edge's WireGuard interface"},
     {"wg_port", K_UINT, OFF(wg_port), "51820", "UDP port routers connect to (1-65535)"},
     {"tunnel_pool", K_STR, OFF(tunnel_pool), "100.64.0.0/10",
@@ -323,6 +326,12 @@ static int check_vpn(const struct config *cfg)
     uint32_t first, last;
     if (strcmp(cfg->vpn, "auto") && strcmp(cfg->vpn, "wireguard") && strcmp(cfg->vpn, "off")) {
         fprintf(stderr, "tikgated: vpn '%s' is not auto, wireguard or off\n", cfg->vpn);
+        return -EINVAL;
+    }
+    if (strcmp(cfg->wg_backend, "auto") && strcmp(cfg->wg_backend, "kernel") &&
+        strcmp(cfg->wg_backend, "userspace")) {
+        fprintf(stderr, "tikgated: wg_backend '%s' is not auto, kernel or userspace\n",
+                cfg->wg_backend);
         return -EINVAL;
     }
     if (cfg->wg_port > 65535) {

@@ -72,6 +72,7 @@ struct config {
     char *tls_key;      /* its PEM private key */
     char *tls_ca;       /* PEM CA routers install at bootstrap, verified by fingerprint */
     char *vpn;          /* TIKGATE_VPN: "auto", "wireguard" or "off" (checked by config_load) */
+    char *wg_backend;   /* TIKGATE_WG_BACKEND: "auto", "kernel" or "userspace" (checked) */
     char *wg_interface; /* the edge's WireGuard interface name */
     unsigned wg_port;   /* its UDP port, 1..65535 (checked by config_load) */
     char *tunnel_pool;  /* IPv4 prefix: the edge takes the first address, sites a /32 each */

@@ -109,6 +109,7 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
     struct vpn_role *vpn = NULL;
     struct vpn_role_config vc = {.store = st,
                                  .mode = cfg->vpn,
+                                 .backend = cfg->wg_backend,
                                  .entry_point = cfg->entry_point,
                                  .ifname = cfg->wg_interface,
                                  .port = cfg->wg_port,

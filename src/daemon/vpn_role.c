@@ -41,6 +41,9 @@ struct vpn_role {
     bool started; /* the thread finished opening the interface (start_err says how) */
     int start_err;
     char start_msg[WG_ERROR_LEN];
+    enum wg_impl impl;       /* TIKGATE_WG_BACKEND */
+    char backend_name[16];   /* the one in use: "kernel" or "userspace" */
+    char note[WG_ERROR_LEN]; /* auto on userspace: why not the kernel's */
 
     /* Only the thread touches these. */
     struct wg_backend *backend;
@@ -457,7 +460,7 @@ static void *role_main(void *arg)
 {
     struct vpn_role *v = arg;
     struct wg_backend_config bc = {.ifname = v->ifname,
-                                   .impl = WG_IMPL_USERSPACE,
+                                   .impl = v->impl,
                                    .wireguard_go = v->wireguard_go,
                                    .uapi_dir = v->uapi_dir,
                                    .address = &v->address};
@@ -468,6 +471,10 @@ static void *role_main(void *arg)
     v->start_err = r;
     snprintf(v->start_msg, sizeof v->start_msg, "%s", err);
     v->pid = r == 0 ? (int)wg_backend_pid(v->backend) : 0;
+    if (r == 0) {
+        snprintf(v->backend_name, sizeof v->backend_name, "%s", wg_backend_name(v->backend));
+        snprintf(v->note, sizeof v->note, "%s", wg_backend_note(v->backend));
+    }
     pthread_cond_broadcast(&v->cond);
     pthread_mutex_unlock(&v->lock);
     if (r < 0)
@@ -477,14 +484,15 @@ static void *role_main(void *arg)
     for (;;) {
         bool restarted = false;
         r = wg_backend_supervise(v->backend, &restarted);
+        const char *what = strcmp(v->backend_name, "kernel") ? "wireguard-go" : "the kernel link";
         if (r < 0 && r != -EAGAIN)
-            log_warn("vpn", "wireguard-go for %s died and cannot be restarted yet: %s", v->ifname,
+            log_warn("vpn", "%s for %s went away and cannot be restarted yet: %s", what, v->ifname,
                      wg_backend_error(v->backend));
         if (restarted) {
             log_warn("vpn",
-                     "wireguard-go for %s died: restarted (pid %d), re-applying every "
+                     "%s for %s went away: restarted (pid %d; 0: kernel), re-applying every "
                      "peer",
-                     v->ifname, (int)wg_backend_pid(v->backend));
+                     what, v->ifname, (int)wg_backend_pid(v->backend));
             v->need_full_apply = true;
             v->have_valid = false;
         }
@@ -589,6 +597,34 @@ static int refuse(const struct vpn_role_config *cfg, int r, const char *why)
     return 0;
 }
 
+/*
+ * What the chosen backend needs, before a thread is started: kernel = the
+ * module (else a refusal whatever TIKGATE_VPN says: the operator asked for
+ * it); userspace = TUN and wireguard-go; auto = the kernel's, or else what
+ * userspace needs. 1 = go on; else what vpn_role_start() returns (refuse():
+ * 0 = on without the VPN, or -errno).
+ */
+static int preflight(const struct vpn_role_config *cfg, enum wg_impl impl)
+{
+    char msg[256];
+    int k = impl == WG_IMPL_USERSPACE ? 0 : wg_kernel_probe();
+
+    if (impl == WG_IMPL_KERNEL && k != 1) {
+        log_error("vpn",
+                  "TIKGATE_WG_BACKEND=kernel but the kernel WireGuard cannot be used here: %s "
+                  "(load the module: modprobe wireguard; or use TIKGATE_WG_BACKEND=auto or "
+                  "userspace for wireguard-go)",
+                  k == 0        ? "this kernel has no wireguard module"
+                  : k == -EPERM ? "no CAP_NET_ADMIN"
+                                : strerror(-k));
+        return k < 0 ? k : -EOPNOTSUPP;
+    }
+    if (k == 1)
+        return 1;
+    int r = wg_preflight_userspace(cfg->wireguard_go, msg, sizeof msg);
+    return r < 0 ? refuse(cfg, r, msg) : 1;
+}
+
 int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
 {
     *ret = NULL;
@@ -597,6 +633,11 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
         return 0;
     }
     char msg[256];
+    enum wg_impl impl;
+    if (wg_impl_parse(cfg->backend ? cfg->backend : "auto", &impl) < 0) {
+        log_error("vpn", "TIKGATE_WG_BACKEND '%s' is not auto, kernel or userspace", cfg->backend);
+        return -EINVAL;
+    }
     if (!pool_in_networks(cfg->pool, cfg->mgmt_networks)) {
         snprintf(msg, sizeof msg,
                  "the tunnel pool %s is not inside TIKGATE_MANAGEMENT_NETWORKS "
@@ -604,9 +645,9 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
                  cfg->pool, cfg->mgmt_networks ? cfg->mgmt_networks : "");
         return refuse(cfg, -EINVAL, msg);
     }
-    int r = wg_preflight_userspace(cfg->wireguard_go, msg, sizeof msg);
-    if (r < 0)
-        return refuse(cfg, r, msg);
+    int r = preflight(cfg, impl);
+    if (r <= 0)
+        return r; /* refused, or TIKGATE_VPN=auto without the VPN */
     uint32_t first, last;
     if (tunnel_pool_parse(cfg->pool, &first, &last) < 0)
         return -EINVAL;
@@ -617,6 +658,7 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
     v->wireguard_go = cfg->wireguard_go ? xstrdup(cfg->wireguard_go) : NULL;
     v->uapi_dir = cfg->uapi_dir ? xstrdup(cfg->uapi_dir) : NULL;
     v->port = cfg->port;
+    v->impl = impl;
     v->poll_ms = cfg->poll_ms > 0 ? cfg->poll_ms : VPN_POLL_MS;
     v->down_after = cfg->down_after_secs > 0 ? cfg->down_after_secs : TUNNEL_UP_SECS;
     idhash_init(&v->seen, 64);
@@ -649,8 +691,17 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
         r = refuse(cfg, start_err, v->start_msg[0] ? v->start_msg : strerror(-start_err));
         goto out_free;
     }
-    log_info("vpn", "%s up: %s, UDP port %u, wireguard-go pid %d", v->ifname, with_prefix, v->port,
-             v->pid);
+    if (v->note[0])
+        log_info("vpn",
+                 "kernel WireGuard not used (TIKGATE_WG_BACKEND=auto): %s; falling back "
+                 "to wireguard-go",
+                 v->note);
+    if (!strcmp(v->backend_name, "kernel"))
+        log_info("vpn", "%s up: %s, UDP port %u, backend kernel (in-kernel WireGuard)", v->ifname,
+                 with_prefix, v->port);
+    else
+        log_info("vpn", "%s up: %s, UDP port %u, backend userspace (wireguard-go pid %d)",
+                 v->ifname, with_prefix, v->port, v->pid);
     *ret = v;
     return 0;
 out_free:

@@ -34,6 +34,7 @@ struct vpn_role_config {
     unsigned port;             /* TIKGATE_WG_PORT */
     const char *pool;          /* TIKGATE_TUNNEL_POOL */
     const char *mgmt_networks; /* must contain the pool (the routers let only these in) */
+    const char *backend;       /* TIKGATE_WG_BACKEND: "auto" (NULL), "kernel" or "userspace" */
     const char *wireguard_go;  /* NULL: "wireguard-go" in PATH */
     const char *uapi_dir;      /* NULL: /var/run/wireguard */
     int poll_ms;               /* get=1 write-back period; 0: 2000 */

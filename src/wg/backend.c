@@ -30,32 +30,62 @@ static void copy_error(char *err, const char *msg)
         snprintf(err, WG_ERROR_LEN, "%s", msg);
 }
 
+static int check_config(const struct wg_backend_config *cfg, char *err)
+{
+    if (!cfg || !wg_ifname_valid(cfg->ifname)) {
+        copy_error(err, "invalid WireGuard interface name (1-15 characters of A-Z a-z 0-9 _ . -)");
+        return -EINVAL;
+    }
+    if (cfg->impl != WG_IMPL_AUTO && cfg->impl != WG_IMPL_KERNEL &&
+        cfg->impl != WG_IMPL_USERSPACE) {
+        copy_error(err, "unknown WireGuard implementation");
+        return -EINVAL;
+    }
+    if (cfg->log_level && strlen(cfg->log_level) >= sizeof(((struct wg_backend *)0)->log_level)) {
+        copy_error(err, "wireguard-go log level too long");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+/* The kernel backend, for WG_IMPL_KERNEL and the first try of WG_IMPL_AUTO. */
+static int open_kernel(struct wg_backend *b)
+{
+    b->ops = &wg_kernel_ops;
+    b->last_start_ms = wg_now_ms();
+    return b->ops->start(b);
+}
+
+static int open_userspace(struct wg_backend *b, const struct wg_backend_config *cfg, char *err)
+{
+    int r;
+
+    b->ops = &wg_userspace_ops;
+    if ((r = wg_uapi_init(&b->uapi, cfg->uapi_dir, b->ifname)) < 0) {
+        copy_error(err, "UAPI socket path too long");
+        return r;
+    }
+    if ((r = wg_find_program(cfg->wireguard_go, b->wireguard_go, sizeof(b->wireguard_go))) < 0) {
+        if (err)
+            snprintf(err, WG_ERROR_LEN, "%s not found (Debian: apt-get install wireguard-go)",
+                     cfg->wireguard_go ? cfg->wireguard_go : "wireguard-go");
+        return r;
+    }
+    b->last_start_ms = wg_now_ms();
+    if ((r = b->ops->start(b)) < 0)
+        copy_error(err, b->error);
+    return r;
+}
+
 int wg_backend_open(const struct wg_backend_config *cfg, struct wg_backend **ret, char *err)
 {
     struct wg_backend *b;
     int r;
 
     copy_error(err, "");
-    if (!cfg || !wg_ifname_valid(cfg->ifname)) {
-        copy_error(err, "invalid WireGuard interface name (1-15 characters of A-Z a-z 0-9 _ . -)");
-        return -EINVAL;
-    }
-    if (cfg->impl == WG_IMPL_KERNEL) {
-        copy_error(err, "the kernel WireGuard backend is not implemented yet; use userspace "
-                        "(wireguard-go)");
-        return -EOPNOTSUPP;
-    }
-    if (cfg->impl != WG_IMPL_AUTO && cfg->impl != WG_IMPL_USERSPACE) {
-        copy_error(err, "unknown WireGuard implementation");
-        return -EINVAL;
-    }
-    if (cfg->log_level && strlen(cfg->log_level) >= sizeof(b->log_level)) {
-        copy_error(err, "wireguard-go log level too long");
-        return -EINVAL;
-    }
-
+    if ((r = check_config(cfg, err)) < 0)
+        return r;
     b = xcalloc(1, sizeof(*b));
-    b->ops = &wg_userspace_ops;
     memcpy(b->ifname, cfg->ifname, strlen(cfg->ifname) + 1);
     snprintf(b->log_level, sizeof(b->log_level), "%s", cfg->log_level ? cfg->log_level : "error");
     b->mtu = cfg->mtu ? cfg->mtu : WG_DEFAULT_MTU;
@@ -64,21 +94,20 @@ int wg_backend_open(const struct wg_backend_config *cfg, struct wg_backend **ret
         b->has_address = true;
     }
     b->start_timeout_ms = cfg->start_timeout_ms > 0 ? cfg->start_timeout_ms : WG_START_TIMEOUT_MS;
-    if ((r = wg_uapi_init(&b->uapi, cfg->uapi_dir, b->ifname)) < 0) {
-        copy_error(err, "UAPI socket path too long");
-        goto out_free;
+    if (cfg->impl != WG_IMPL_USERSPACE) {
+        r = open_kernel(b);
+        if (r == 0)
+            goto out_ok;
+        if (cfg->impl == WG_IMPL_KERNEL || r != -EOPNOTSUPP) {
+            copy_error(err, b->error);
+            goto out_free;
+        }
+        snprintf(b->note, sizeof(b->note), "%s", b->error);
+        b->error[0] = '\0';
     }
-    if ((r = wg_find_program(cfg->wireguard_go, b->wireguard_go, sizeof(b->wireguard_go))) < 0) {
-        if (err)
-            snprintf(err, WG_ERROR_LEN, "%s not found (Debian: apt-get install wireguard-go)",
-                     cfg->wireguard_go ? cfg->wireguard_go : "wireguard-go");
+    if ((r = open_userspace(b, cfg, err)) < 0)
         goto out_free;
-    }
-    b->last_start_ms = wg_now_ms();
-    if ((r = b->ops->start(b)) < 0) {
-        copy_error(err, b->error);
-        goto out_free;
-    }
+out_ok:
     *ret = b;
     return 0;
 out_free:
@@ -145,6 +174,23 @@ int wg_backend_remove_peer(struct wg_backend *b, const struct wg_key *pub)
 const char *wg_backend_name(const struct wg_backend *b)
 {
     return b->ops->name;
+}
+
+const char *wg_backend_note(const struct wg_backend *b)
+{
+    return b->note;
+}
+
+int wg_impl_parse(const char *s, enum wg_impl *ret)
+{
+    static const char *const names[] = {
+        [WG_IMPL_AUTO] = "auto", [WG_IMPL_KERNEL] = "kernel", [WG_IMPL_USERSPACE] = "userspace"};
+    for (size_t i = 0; s && i < sizeof(names) / sizeof(names[0]); i++)
+        if (!strcmp(s, names[i])) {
+            *ret = (enum wg_impl)i;
+            return 0;
+        }
+    return -EINVAL;
 }
 
 const char *wg_backend_ifname(const struct wg_backend *b)

@@ -230,6 +230,29 @@ int wg_link_delete(const char *ifname)
     return nl_talk(q.h);
 }
 
+int wg_link_create_wireguard(const char *ifname)
+{
+    char buf[NL_REQ_MAX] __attribute__((aligned(NLMSG_ALIGNTO))) = {0};
+    struct nlreq q = {.h = (struct nlmsghdr *)buf, .cap = sizeof(buf)};
+    struct rtattr *info;
+    int r;
+
+    if (!ifname || !ifname[0] || strlen(ifname) >= IFNAMSIZ)
+        return -EINVAL;
+    q.h->nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg));
+    q.h->nlmsg_type = RTM_NEWLINK;
+    q.h->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
+    ((struct ifinfomsg *)NLMSG_DATA(q.h))->ifi_family = AF_UNSPEC;
+    if ((r = nl_attr(&q, IFLA_IFNAME, ifname, strlen(ifname) + 1)) < 0)
+        return r;
+    if (!(info = nl_nest_start(&q, IFLA_LINKINFO)))
+        return -E2BIG;
+    if ((r = nl_attr(&q, IFLA_INFO_KIND, "wireguard", sizeof("wireguard"))) < 0)
+        return r;
+    nl_nest_end(&q, info);
+    return nl_talk(q.h);
+}
+
 int wg_kernel_probe(void)
 {
     char buf[NL_REQ_MAX] __attribute__((aligned(NLMSG_ALIGNTO))) = {0};

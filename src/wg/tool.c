@@ -63,13 +63,15 @@ struct opts {
     unsigned mtu;
     unsigned peers;
     unsigned adds;
+    enum wg_impl impl; /* --backend; userspace by default (the tests and benchmarks drive it) */
 };
 
 static int usage(void)
 {
     fprintf(stderr, "usage: tikgate-wg genkey | pubkey | probe | serve OPTIONS | bench OPTIONS\n"
                     "  --if NAME --address A/P[,PEER] --port N --key-file F --mtu N\n"
-                    "  --wireguard-go PATH --uapi-dir DIR --peers N --adds N\n");
+                    "  --wireguard-go PATH --uapi-dir DIR --peers N --adds N\n"
+                    "  --backend auto|kernel|userspace (default userspace)\n");
     return 2;
 }
 
@@ -78,6 +80,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     memset(o, 0, sizeof(*o));
     o->peers = 10000;
     o->adds = 50;
+    o->impl = WG_IMPL_USERSPACE;
     for (int i = 2; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -101,7 +104,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             o->peers = (unsigned)strtoul(v, NULL, 10);
         else if (!strcmp(a, "--adds"))
             o->adds = (unsigned)strtoul(v, NULL, 10);
-        else
+        else if (!strcmp(a, "--backend")) {
+            if (wg_impl_parse(v, &o->impl) < 0)
+                return -EINVAL;
+        } else
             return -EINVAL;
     }
     return o->ifname ? 0 : -EINVAL;
@@ -179,14 +185,15 @@ static int open_backend(const struct opts *o, struct wg_backend **ret)
     char err[WG_ERROR_LEN], abuf[128];
     struct wg_backend_config cfg = {
         .ifname = o->ifname,
-        .impl = WG_IMPL_AUTO,
+        .impl = o->impl,
         .wireguard_go = o->wireguard_go,
         .uapi_dir = o->uapi_dir,
         .mtu = o->mtu,
     };
     char msg[256];
-    int r = wg_preflight_userspace(o->wireguard_go, msg, sizeof(msg));
-    if (r < 0) {
+    int r =
+        o->impl == WG_IMPL_KERNEL ? 0 : wg_preflight_userspace(o->wireguard_go, msg, sizeof(msg));
+    if (r < 0 && !(o->impl == WG_IMPL_AUTO && wg_kernel_probe() == 1)) {
         fprintf(stderr, "tikgate-wg: %s\n", msg);
         return r;
     }

@@ -6,9 +6,12 @@
  *   - userspace: Debian's wireguard-go, started as a child (`wireguard-go -f
  *     <if>`, WG_PROCESS_FOREGROUND=1, LOG_LEVEL), configured over its UAPI
  *     socket, restarted by wg_backend_supervise() when it dies.
- *   - kernel: NOT IMPLEMENTED YET (it would speak generic netlink "wireguard").
- *     WG_IMPL_KERNEL fails with -EOPNOTSUPP; WG_IMPL_AUTO probes the kernel
- *     (wg_kernel_probe) for information and uses userspace either way.
+ *   - kernel: a "wireguard" link made with rtnetlink, configured over the
+ *     "wireguard" generic netlink family (genl.c, kernel.c). "Alive" means
+ *     the link exists; a deleted link is re-created by wg_backend_supervise().
+ *     Without the module it fails with -EOPNOTSUPP.
+ *   - WG_IMPL_AUTO tries the kernel first and falls back to userspace on
+ *     -EOPNOTSUPP only; wg_backend_note() then says why.
  *
  * Contract (level-triggered, like the edge's listeners): the backend keeps no
  * device configuration of its own. After wg_backend_open() and whenever
@@ -33,8 +36,8 @@
 #include <sys/types.h>
 
 enum wg_impl {
-    WG_IMPL_AUTO = 0,  /* kernel when implemented and present, else userspace */
-    WG_IMPL_KERNEL,    /* not implemented: -EOPNOTSUPP */
+    WG_IMPL_AUTO = 0,  /* kernel when the module is there, else userspace */
+    WG_IMPL_KERNEL,    /* kernel only: -EOPNOTSUPP without the module */
     WG_IMPL_USERSPACE, /* wireguard-go */
 };
 
@@ -82,7 +85,14 @@ int wg_backend_set(struct wg_backend *b, const struct wg_device *d);
 int wg_backend_set_peer(struct wg_backend *b, const struct wg_peer *p);
 int wg_backend_remove_peer(struct wg_backend *b, const struct wg_key *pub);
 
-const char *wg_backend_name(const struct wg_backend *b); /* "userspace" */
+const char *wg_backend_name(const struct wg_backend *b); /* "kernel" or "userspace" */
+/*
+ * WG_IMPL_AUTO on the userspace backend: why the kernel's was not used (a
+ * sentence for the log); "" otherwise. Borrowed, lives as long as b.
+ */
+const char *wg_backend_note(const struct wg_backend *b);
+/* Parses "auto", "kernel" or "userspace". 0 or -EINVAL. */
+int wg_impl_parse(const char *s, enum wg_impl *ret);
 const char *wg_backend_ifname(const struct wg_backend *b);
 /* The last error sentence ("" when none). Borrowed, valid until the next call on b. */
 const char *wg_backend_error(const struct wg_backend *b);

@@ -32,10 +32,13 @@ struct wg_backend {
     pid_t pid;
     unsigned restarts;
     int64_t last_start_ms;
+    uint16_t genl_family; /* kernel: the "wireguard" generic netlink family */
     char error[WG_ERROR_LEN];
+    char note[WG_ERROR_LEN]; /* auto: why the kernel backend was not used */
 };
 
 extern const struct wg_backend_ops wg_userspace_ops;
+extern const struct wg_backend_ops wg_kernel_ops;
 
 int64_t wg_now_ms(void);
 void wg_set_error(struct wg_backend *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

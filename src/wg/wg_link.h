@@ -51,6 +51,14 @@ int wg_link_setup(const char *ifname, unsigned mtu, const struct wg_ifaddr *a);
 int wg_link_delete(const char *ifname);
 
 /*
+ * Creates a kernel WireGuard link named ifname (RTM_NEWLINK, IFLA_INFO_KIND
+ * "wireguard", NLM_F_EXCL), down and unconfigured. 0, -EEXIST, -EPERM, or the
+ * kernel's answer as is: without the module that is -EOPNOTSUPP (the caller
+ * maps it). -EINVAL for a bad name.
+ */
+int wg_link_create_wireguard(const char *ifname);
+
+/*
  * Whether the kernel can create a "wireguard" link here: sends RTM_NEWLINK of
  * kind wireguard with an impossible MTU, so that a present module answers
  * EINVAL and nothing is created (netbird's trick); if a link was created
