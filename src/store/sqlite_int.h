@@ -7,6 +7,7 @@
 #include "rand.h" /* UUID_STR_LEN */
 #include "secrets.h"
 #include "store.h"
+#include "store_ops.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -37,14 +38,26 @@ struct store_conn {
     struct store_conn *next; /* in store->conns, for cleanup */
 };
 
-struct store {
+/* The SQLite backend's store: the common head first (store_ops.h). */
+struct sqlite_store {
+    struct store base;
     char *path;
     pthread_key_t conn_key;
     pthread_mutex_t conns_lock;
     struct store_conn *conns;
-    struct store_secrets secrets;
-    int schema_version;
 };
+
+/* The backend's own view of a store opened by sqlite_open. */
+static inline struct sqlite_store *sqlite_store_of(struct store *s)
+{
+    return (struct sqlite_store *)s;
+}
+
+/* store_ops.open/close of this backend (sqlite_conn.c): path is the database file. */
+int sqlite_open(const char *path, struct store **ret);
+void sqlite_close(struct store *s);
+/* GENERATED BEGIN (scripts/dev/store_vtable.py) */
+/* GENERATED END */
 
 /* Columns read by store_site_row(); the bootstrap token only while it is unused. */
 #define SITE_COLUMNS                                                                               \
