@@ -75,7 +75,7 @@ struct store_conn *store_conn(struct store *base)
     return c;
 }
 
-void store_thread_done(struct store *base)
+void sqlite_thread_done(struct store *base)
 {
     struct sqlite_store *s = sqlite_store_of(base);
     struct store_conn *c = pthread_getspecific(s->conn_key);
@@ -228,26 +228,26 @@ int store_end(struct store_conn *c, int r)
     return store_commit(c);
 }
 
-int store_tx_begin(struct store *s)
+int sqlite_tx_begin(struct store *s)
 {
     struct store_conn *c = store_conn(s);
     return c ? store_begin(c) : -EIO;
 }
 
-int store_tx_commit(struct store *s)
+int sqlite_tx_commit(struct store *s)
 {
     struct store_conn *c = store_conn(s);
     return c ? store_commit(c) : -EIO;
 }
 
-void store_tx_rollback(struct store *s)
+void sqlite_tx_rollback(struct store *s)
 {
     struct store_conn *c = store_conn(s);
     if (c)
         store_rollback(c);
 }
 
-int store_tx_end(struct store *s, int r)
+int sqlite_tx_end(struct store *s, int r)
 {
     struct store_conn *c = store_conn(s);
     if (!c)

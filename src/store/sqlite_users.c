@@ -31,7 +31,7 @@ static int user_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int store_user_insert(struct store *s, const struct user *u)
+int sqlite_user_insert(struct store *s, const struct user *u)
 {
     static const char sql[] = "INSERT INTO users(" USER_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
                               "NULL)";
@@ -63,20 +63,20 @@ static int one_user(struct store *s, const char *sql, const char *a, const char 
     return store_step_row(c, st, user_row, NULL, ret);
 }
 
-int store_user_by_email(struct store *s, const char *email, struct user *ret)
+int sqlite_user_by_email(struct store *s, const char *email, struct user *ret)
 {
     static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE email = ?";
     return one_user(s, sql, email, NULL, ret);
 }
 
-int store_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret)
+int sqlite_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret)
 {
     static const char any[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ?";
     static const char mine[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ? AND tenant_id = ?";
     return one_user(s, tenant_id ? mine : any, id, tenant_id, ret);
 }
 
-int store_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
+int sqlite_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
                     struct user **ret, size_t *n)
 {
     static const char sql[] =
@@ -91,7 +91,7 @@ int store_user_list(struct store *s, const char *tenant_id, const struct store_p
     return store_collect(c, st, sizeof **ret, user_row, NULL, NULL, (void **)ret, n);
 }
 
-int store_user_update(struct store *s, const struct user *u)
+int sqlite_user_update(struct store *s, const struct user *u)
 {
     static const char sql[] = "UPDATE users SET role = ?, disabled = ?, password_hash = ?, "
                               "updated_at = ? WHERE id = ? AND tenant_id = ?";
@@ -108,7 +108,7 @@ int store_user_update(struct store *s, const struct user *u)
     return store_step_changed(c, st);
 }
 
-int store_user_delete(struct store *s, const char *tenant_id, const char *id)
+int sqlite_user_delete(struct store *s, const char *tenant_id, const char *id)
 {
     static const char sql[] = "DELETE FROM users WHERE id = ? AND tenant_id = ?";
     struct store_conn *c;
@@ -120,7 +120,7 @@ int store_user_delete(struct store *s, const char *tenant_id, const char *id)
     return store_step_changed(c, st);
 }
 
-int store_user_touch_login(struct store *s, const char *id)
+int sqlite_user_touch_login(struct store *s, const char *id)
 {
     static const char sql[] = "UPDATE users SET last_login_at = ? WHERE id = ?";
     struct store_conn *c;
@@ -132,7 +132,7 @@ int store_user_touch_login(struct store *s, const char *id)
     return store_step_done(c, st);
 }
 
-int store_user_count(struct store *s, int *ret)
+int sqlite_user_count(struct store *s, int *ret)
 {
     static const char sql[] = "SELECT count(*) FROM users";
     struct store_conn *c;
@@ -142,7 +142,7 @@ int store_user_count(struct store *s, int *ret)
     return store_step_row(c, st, store_read_int, NULL, ret);
 }
 
-int store_session_insert(struct store *s, const char *jti, const char *user_id, int64_t expires_at)
+int sqlite_session_insert(struct store *s, const char *jti, const char *user_id, int64_t expires_at)
 {
     static const char sql[] =
         "INSERT INTO sessions(id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)";
@@ -157,7 +157,7 @@ int store_session_insert(struct store *s, const char *jti, const char *user_id, 
     return store_step_done(c, st);
 }
 
-int store_session_check(struct store *s, const char *jti, int64_t now)
+int sqlite_session_check(struct store *s, const char *jti, int64_t now)
 {
     static const char sql[] = "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id "
                               "WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ? "
@@ -171,7 +171,7 @@ int store_session_check(struct store *s, const char *jti, int64_t now)
     return store_step_row(c, st, NULL, NULL, NULL);
 }
 
-int store_session_revoke(struct store *s, const char *jti)
+int sqlite_session_revoke(struct store *s, const char *jti)
 {
     static const char sql[] = "UPDATE sessions SET revoked_at = ? WHERE id = ? AND "
                               "revoked_at IS NULL";
@@ -184,7 +184,7 @@ int store_session_revoke(struct store *s, const char *jti)
     return store_step_done(c, st);
 }
 
-int store_session_revoke_user(struct store *s, const char *user_id)
+int sqlite_session_revoke_user(struct store *s, const char *user_id)
 {
     static const char sql[] = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND "
                               "revoked_at IS NULL";

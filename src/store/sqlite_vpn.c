@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int store_vpn_edge_ensure(struct store *s, const char *entry_point,
+int sqlite_vpn_edge_ensure(struct store *s, const char *entry_point,
                           const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
 {
     static const char ins[] = "INSERT OR IGNORE INTO vpn_edges(entry_point, private_key_sealed, "
@@ -66,7 +66,7 @@ static int read_public(void *ctx, sqlite3_stmt *st, void *out)
     return 0;
 }
 
-int store_vpn_edge_public(struct store *s, const char *entry_point,
+int sqlite_vpn_edge_public(struct store *s, const char *entry_point,
                           char ret[TUNNEL_KEY_B64_LEN + 1])
 {
     static const char sql[] = "SELECT public_key FROM vpn_edges WHERE entry_point = ?";
@@ -93,7 +93,7 @@ static int peer_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
+int sqlite_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT id, wg_public_key, tunnel_address, tunnel_endpoint, tunnel_status, "
@@ -106,7 +106,7 @@ int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
     return store_collect(c, st, sizeof **ret, peer_row, NULL, NULL, (void **)ret, n);
 }
 
-int store_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
+int sqlite_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
                             int64_t last_handshake_at, uint64_t rx, uint64_t tx,
                             enum tunnel_status status)
 {
@@ -185,7 +185,7 @@ static int pick_address(struct store_conn *c, uint32_t first, uint32_t last, uin
     return -EADDRNOTAVAIL;
 }
 
-int store_site_tunnel_assign(struct store *s, const char *site_id, const char *public_key,
+int sqlite_site_tunnel_assign(struct store *s, const char *site_id, const char *public_key,
                              uint32_t first, uint32_t last, char ret_address[16])
 {
     static const char cur[] =
@@ -248,7 +248,7 @@ out_end_tx:
     return store_end(c, r);
 }
 
-int store_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
+int sqlite_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
                            enum tunnel_mode mode)
 {
     static const char sql[] =
@@ -265,7 +265,7 @@ int store_site_tunnel_mode(struct store *s, const char *tenant_id, const char *s
     return store_step_changed(c, st);
 }
 
-int store_site_event(struct store *s, const char *site_id, const char *kind, const char *message)
+int sqlite_site_event(struct store *s, const char *site_id, const char *kind, const char *message)
 {
     static const char sql[] =
         "INSERT INTO site_events(site_id, at_ms, kind, message) VALUES (?, ?, ?, ?)";
@@ -280,7 +280,7 @@ int store_site_event(struct store *s, const char *site_id, const char *kind, con
     return store_step_done(c, st);
 }
 
-int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
+int sqlite_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
                                const char *addr, bool *ret_taken)
 {
     static const char sql[] = "SELECT 1 FROM sites WHERE tunnel_address = ?1 AND (?2 IS NULL OR "
@@ -312,7 +312,7 @@ static int event_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id, int limit,
+int sqlite_site_events_list(struct store *s, const char *tenant_id, const char *site_id, int limit,
                            struct site_event **ret, size_t *n)
 {
     static const char sql[] = "SELECT at_ms, kind, message FROM site_events WHERE site_id = ? "
