@@ -271,15 +271,7 @@ int store_site_owned(struct store_conn *c, const char *tenant_id, const char *si
 /* Steps a statement that must change one row: 0, -ENOENT when none changed, or an error. */
 int store_step_changed(struct store_conn *c, sqlite3_stmt *st);
 
-/* The keyset-paged lists (paging.c). */
-enum store_list {
-    STORE_LIST_SITES = 0, /* scope: tenant id */
-    STORE_LIST_JOBS,      /* scope: site id */
-    STORE_LIST_GRANTS,    /* scope: site id, scope2: grant kind name */
-    STORE_LIST_USERS,     /* scope: tenant id */
-    STORE_LIST_API_KEYS,  /* scope: tenant id */
-    STORE_LIST_POLICIES,  /* scope: tenant id */
-};
+/* The keyset-paged lists (paging.c; enum store_list is in store_ops.h). */
 /*
  * 0 when page is NULL or has no after_id, or when after_id names an item of
  * list within scope (and scope2); -EINVAL when it names none; -EIO. Call it

@@ -19,6 +19,16 @@ struct store {
     int schema_version;           /* set by the backend's open */
 };
 
+/* The keyset-paged lists (sqlite_paging.c, pg_paging.c). */
+enum store_list {
+    STORE_LIST_SITES = 0, /* scope: tenant id */
+    STORE_LIST_JOBS,      /* scope: site id */
+    STORE_LIST_GRANTS,    /* scope: site id, scope2: grant kind name */
+    STORE_LIST_USERS,     /* scope: tenant id */
+    STORE_LIST_API_KEYS,  /* scope: tenant id */
+    STORE_LIST_POLICIES,  /* scope: tenant id */
+};
+
 struct store_ops {
     const char *name; /* "sqlite", "postgres" */
     /*

@@ -17,6 +17,11 @@ struct fx {
 };
 
 /* cmocka setup/teardown: *state is a struct fx. */
+/*
+ * The database URL of a fresh store for dir: sqlite:DIR/t.db, or with TG_TEST_DATABASE set (a
+ * PostgreSQL URL, tests/integration/pgserver.py) that database, emptied first. 0 or -1.
+ */
+int fx_database_url(const char *dir, char *url, size_t len);
 int fx_setup(void **state);
 int fx_teardown(void **state);
 
