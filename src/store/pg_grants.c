@@ -77,7 +77,11 @@ int pg_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
         "INSERT INTO grants(id, site_id, kind, entry_point, port, username, password_sealed, "
         "access_type, full_access, allow_rfc1918, dst_address, dst_port, masquerade, "
         "allow_only_cidr, rate_limit, created_at, expires_at_ms, created_by) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        /* A taken port must not raise: in PostgreSQL a unique violation aborts the caller's
+         * whole transaction. The live-port index is the only arbiter, so a duplicate id still
+         * fails with -EEXIST. */
+        "ON CONFLICT (entry_point, port) WHERE torn_down_at IS NULL DO NOTHING";
     char *sealed = g->kind == GRANT_ACCESS ? store_seal_text(s, g->password) : NULL;
     int r = -EADDRNOTAVAIL;
     /* Random probing: with the range mostly free this ends at the first try. */
@@ -108,13 +112,13 @@ int pg_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
         pg_bind_int64(st, 17, g->expires_at_ms);
         pg_bind_text(st, 18, g->created_by);
         r = pg_step_done(c, st);
-        if (r == 0) {
+        if (r == 0 && pg_changes(c) == 1) {
             g->port = port;
             break;
         }
-        if (r != -EEXIST)
+        if (r < 0)
             break;
-        r = -EADDRNOTAVAIL;
+        r = -EADDRNOTAVAIL; /* the port is taken: the next one */
     }
     free(sealed);
     return r;
@@ -182,7 +186,7 @@ int pg_grant_list(struct store *s, const char *tenant_id, const char *site_id,
     static const char sql[] =
         "SELECT " GRANT_COLUMNS " FROM grants g JOIN sites s ON s.id = g.site_id "
         "WHERE g.site_id = ?1 AND s.tenant_id = ?2 AND g.kind = ?3 AND (?4 = 0 OR "
-        "(g.torn_down_at IS NULL AND g.expires_at_ms > ?5)) AND (?6 IS NULL OR "
+        "(g.torn_down_at IS NULL AND g.expires_at_ms > ?5)) AND (?6::text IS NULL OR "
         "g.rowid < (SELECT p.rowid FROM grants p WHERE p.id = ?6)) ORDER BY g.rowid DESC LIMIT ?7";
     struct list_args a = {.tenant = tenant_id,
                           .site = site_id,
@@ -239,7 +243,7 @@ static int update_one(struct store *s, const char *sql, const char *id, int64_t 
 int pg_grant_update(struct store *s, const char *id, int64_t expires_at_ms, const uint64_t *rate)
 {
     static const char sql[] =
-        "UPDATE grants SET expires_at_ms = CASE WHEN ?1 > 0 THEN ?1 ELSE expires_at_ms END, "
+        "UPDATE grants SET expires_at_ms = CASE WHEN ?1::bigint > 0 THEN ?1::bigint ELSE expires_at_ms END, "
         "rate_limit = coalesce(?2, rate_limit) WHERE id = ?3 AND torn_down_at IS NULL "
         "AND expires_at_ms > ?4"; /* an expired grant waiting for teardown stays expired */
     struct pg_session *c;
@@ -259,18 +263,18 @@ int pg_grant_update(struct store *s, const char *id, int64_t expires_at_ms, cons
 
 int pg_grant_set_setup_job(struct store *s, const char *id, const char *job_id)
 {
-    static const char sql[] = "UPDATE grants SET setup_job_id = ?2 WHERE id = ?3 AND ?1 = ?1";
+    static const char sql[] = "UPDATE grants SET setup_job_id = ?2 WHERE id = ?3 AND ?1::bigint = ?1::bigint";
     return update_one(s, sql, id, 0, job_id);
 }
 
 int pg_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id)
 {
     static const char revoke[] =
-        "UPDATE grants SET torn_down_at = ?1 / 1000, revoked_early = 1, "
-        "expires_at_ms = min(expires_at_ms, ?1), config_removed_from_mpac = 1, "
+        "UPDATE grants SET torn_down_at = ?1::bigint / 1000, revoked_early = 1, "
+        "expires_at_ms = LEAST(expires_at_ms, ?1::bigint), config_removed_from_mpac = 1, "
         "teardown_job_id = ?2 WHERE id = ?3 AND torn_down_at IS NULL";
     static const char expire[] =
-        "UPDATE grants SET torn_down_at = ?1 / 1000, config_removed_from_mpac = 1, "
+        "UPDATE grants SET torn_down_at = ?1::bigint / 1000, config_removed_from_mpac = 1, "
         "teardown_job_id = ?2 WHERE id = ?3 AND torn_down_at IS NULL";
     return update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
 }

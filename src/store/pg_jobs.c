@@ -162,7 +162,7 @@ int pg_job_list(struct store *s, const char *tenant_id, const char *site_id,
 {
     struct pg_session *c = pg_session(s);
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
-                              "WHERE j.site_id = ?1 AND s.tenant_id = ?2 AND (?3 IS NULL OR "
+                              "WHERE j.site_id = ?1 AND s.tenant_id = ?2 AND (?3::text IS NULL OR "
                               "j.rowid < (SELECT p.rowid FROM jobs p WHERE p.id = ?3)) "
                               "ORDER BY j.rowid DESC LIMIT ?4";
     if (!c)
@@ -438,7 +438,7 @@ int pg_job_router_update(struct store *s, const char *job_id, enum job_router_st
      * router): its lease becomes the window for its end report (STORE_PULL_REPORT_MS). */
     static const char busy[] =
         "UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?1), "
-        "lease_until_ms = CASE WHEN via = 'pull' THEN ?1 * 1000 + 1800000 "
+        "lease_until_ms = CASE WHEN via = 'pull' THEN ?1::bigint * 1000 + 1800000 "
         "ELSE lease_until_ms END, "
         "last_error = ?2 WHERE id = ?3 AND status IN ('pending', 'running')";
     struct pg_session *c;
@@ -519,7 +519,7 @@ static int fail_stuck_pulls(struct store *s, int64_t now_ms)
     static const char ev[] = "INSERT INTO job_events(job_id, at_ms, kind, message) "
                              "SELECT id, ?1, 'failed', CASE WHEN " STARTED " THEN ?2 ELSE ?3 END "
                              "FROM jobs WHERE " STUCK;
-    static const char upd[] = "UPDATE jobs SET status = 'failed', failed_at = ?1 / 1000, "
+    static const char upd[] = "UPDATE jobs SET status = 'failed', failed_at = ?1::bigint / 1000, "
                               "via = NULL, lease_until_ms = NULL, "
                               "last_error = CASE WHEN " STARTED " THEN ?2 ELSE ?3 END WHERE " STUCK;
 #undef STUCK
@@ -552,7 +552,7 @@ static int fail_stuck_pulls(struct store *s, int64_t now_ms)
 int pg_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)
 {
     static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
-                              "attempts = attempts + (via = 'pull'), "
+                              "attempts = attempts + (via = 'pull')::int, "
                               "lease_until_ms = NULL WHERE status = 'running' "
                               "AND lease_until_ms < ?1";
     int r = fail_stuck_pulls(s, now_ms);

@@ -17,14 +17,14 @@ int pg_page_check(struct pg_session *c, enum store_list list, const struct store
     if (!page || !page->after_id)
         return 0;
     static const char sql[] =
-        "SELECT CASE ?1 "
+        "SELECT CASE ?1::int "
         "WHEN 0 THEN EXISTS (SELECT 1 FROM sites WHERE id = ?2 AND tenant_id = ?3) "
         "WHEN 1 THEN EXISTS (SELECT 1 FROM jobs WHERE id = ?2 AND site_id = ?3) "
         "WHEN 2 THEN EXISTS (SELECT 1 FROM grants WHERE id = ?2 AND site_id = ?3 AND kind = ?4) "
         "WHEN 3 THEN EXISTS (SELECT 1 FROM users WHERE id = ?2 AND tenant_id = ?3) "
         "WHEN 4 THEN EXISTS (SELECT 1 FROM api_keys WHERE id = ?2 AND tenant_id = ?3) "
         "WHEN 5 THEN EXISTS (SELECT 1 FROM policies WHERE id = ?2 AND tenant_id = ?3) "
-        "ELSE 0 END";
+        "ELSE false END";
     _Static_assert(STORE_LIST_SITES == 0 && STORE_LIST_JOBS == 1 && STORE_LIST_GRANTS == 2 &&
                        STORE_LIST_USERS == 3 && STORE_LIST_API_KEYS == 4 &&
                        STORE_LIST_POLICIES == 5,
@@ -47,7 +47,11 @@ int pg_page_check(struct pg_session *c, enum store_list list, const struct store
 void pg_bind_page(struct pg_stmt *st, int i, const struct store_page *page)
 {
     pg_bind_text(st, i, page ? page->after_id : NULL);
-    pg_bind_int(st, i + 1, page ? page->limit : -1);
+    if (page)
+        pg_bind_int(st, i + 1, page->limit);
+    else
+        pg_bind_null(st, i + 1); /* LIMIT NULL: no limit */
+
 }
 
 struct pg_stmt *pg_tenant_page_stmt(struct store *s, const char *sql, enum store_list list,

@@ -215,7 +215,7 @@ int pg_policy_list(struct store *s, const char *tenant_id, const struct store_pa
                       struct policy **ret, size_t *n)
 {
     static const char sql[] =
-        "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 AND (?2 IS NULL OR "
+        "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 AND (?2::text IS NULL OR "
         "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM policies p WHERE p.id = ?2)) "
         "ORDER BY created_at, rowid LIMIT ?3";
     struct pg_session *c;

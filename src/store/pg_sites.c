@@ -118,7 +118,7 @@ int pg_site_list(struct store *s, const char *tenant_id, const struct store_page
                     struct site **ret, size_t *n)
 {
     static const char sql[] =
-        "SELECT " PG_SITE_COLUMNS " FROM sites WHERE tenant_id = ?1 AND (?2 IS NULL OR "
+        "SELECT " PG_SITE_COLUMNS " FROM sites WHERE tenant_id = ?1 AND (?2::text IS NULL OR "
         "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM sites p WHERE p.id = ?2)) "
         "ORDER BY created_at, rowid LIMIT ?3";
     struct pg_session *c;

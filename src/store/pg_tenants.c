@@ -156,7 +156,7 @@ int pg_api_key_list(struct store *s, const char *tenant_id, const struct store_p
                        struct api_key **ret, size_t *n)
 {
     static const char sql[] =
-        "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?1 AND (?2 IS NULL OR "
+        "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?1 AND (?2::text IS NULL OR "
         "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM api_keys p WHERE p.id = ?2)) "
         "ORDER BY created_at, rowid LIMIT ?3";
     struct pg_session *c;

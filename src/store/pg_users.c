@@ -65,7 +65,7 @@ static int one_user(struct store *s, const char *sql, const char *a, const char 
 
 int pg_user_by_email(struct store *s, const char *email, struct user *ret)
 {
-    static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE email = ?";
+    static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower(?)";
     return one_user(s, sql, email, NULL, ret);
 }
 
@@ -80,9 +80,9 @@ int pg_user_list(struct store *s, const char *tenant_id, const struct store_page
                     struct user **ret, size_t *n)
 {
     static const char sql[] =
-        "SELECT " USER_COLUMNS " FROM users WHERE tenant_id = ?1 AND (?2 IS NULL OR "
-        "(created_at, email) > (SELECT p.created_at, p.email FROM users p WHERE p.id = ?2)) "
-        "ORDER BY created_at, email LIMIT ?3";
+        "SELECT " USER_COLUMNS " FROM users WHERE tenant_id = ?1 AND (?2::text IS NULL OR "
+        "(created_at, lower(email)) > (SELECT p.created_at, lower(p.email) FROM users p "
+        "WHERE p.id = ?2)) ORDER BY created_at, lower(email) LIMIT ?3"; /* SQLite: NOCASE */
     struct pg_session *c;
     int r;
     struct pg_stmt *st = pg_tenant_page_stmt(s, sql, STORE_LIST_USERS, tenant_id, page, &c, &r);

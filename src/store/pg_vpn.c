@@ -15,8 +15,8 @@
 int pg_vpn_edge_ensure(struct store *s, const char *entry_point,
                           const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
 {
-    static const char ins[] = "INSERT OR IGNORE INTO vpn_edges(entry_point, private_key_sealed, "
-                              "public_key, created_at) VALUES (?, ?, ?, ?)";
+    static const char ins[] = "INSERT INTO vpn_edges(entry_point, private_key_sealed, "
+                              "public_key, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING";
     static const char sel[] =
         "SELECT private_key_sealed, public_key FROM vpn_edges WHERE entry_point = ?";
     struct pg_session *c;
@@ -139,7 +139,7 @@ static int pick_address(struct pg_session *c, uint32_t first, uint32_t last, uin
 {
     static const char top[] = "SELECT max(tunnel_ip) FROM sites WHERE tunnel_ip BETWEEN ?1 AND ?2";
     static const char gap[] =
-        "SELECT t.tunnel_ip + 1 FROM sites t WHERE t.tunnel_ip BETWEEN ?1 AND ?2 - 1 AND NOT "
+        "SELECT t.tunnel_ip + 1 FROM sites t WHERE t.tunnel_ip BETWEEN ?1 AND ?2::bigint - 1 AND NOT "
         "EXISTS (SELECT 1 FROM sites u WHERE u.tunnel_ip = t.tunnel_ip + 1) ORDER BY 1 LIMIT 1";
     static const char used[] = "SELECT 1 FROM sites WHERE tunnel_address = ? OR tunnel_ip = ?";
     struct pg_stmt *st = pg_stmt(c, top);
@@ -193,8 +193,8 @@ int pg_site_tunnel_assign(struct store *s, const char *site_id, const char *publ
     static const char exists[] = "SELECT 1 FROM sites WHERE id = ?";
     static const char set[] =
         "UPDATE sites SET tunnel_mode = 'managed', wg_public_key = ?1, tunnel_ip = ?2, "
-        "tunnel_address = ?3, tunnel_status = CASE WHEN wg_public_key IS ?1 THEN tunnel_status "
-        "ELSE 'pending' END, tunnel_handshake_at = CASE WHEN wg_public_key IS ?1 THEN "
+        "tunnel_address = ?3, tunnel_status = CASE WHEN wg_public_key IS NOT DISTINCT FROM ?1 THEN tunnel_status "
+        "ELSE 'pending' END, tunnel_handshake_at = CASE WHEN wg_public_key IS NOT DISTINCT FROM ?1 THEN "
         "tunnel_handshake_at END, updated_at = ?4 WHERE id = ?5";
     struct pg_session *c = pg_session(s);
     if (!c)
@@ -283,8 +283,8 @@ int pg_site_event(struct store *s, const char *site_id, const char *kind, const 
 int pg_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
                                const char *addr, bool *ret_taken)
 {
-    static const char sql[] = "SELECT 1 FROM sites WHERE tunnel_address = ?1 AND (?2 IS NULL OR "
-                              "id != ?2) AND (?3 IS NULL OR tenant_id != ?3)";
+    static const char sql[] = "SELECT 1 FROM sites WHERE tunnel_address = ?1 AND (?2::text IS NULL OR "
+                              "id != ?2) AND (?3::text IS NULL OR tenant_id != ?3)";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);
     if (!st)

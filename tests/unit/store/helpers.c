@@ -11,6 +11,7 @@
 #include "helpers.h"
 
 #include "alloc.h"
+#include "log.h"
 #include "rand.h"
 #include "timefmt.h"
 
@@ -44,6 +45,8 @@ int fx_database_url(const char *dir, char *url, size_t len)
 
 int fx_setup(void **state)
 {
+    if (getenv("TG_TEST_DEBUG"))
+        log_set_level(LOG_DEBUG);
     if (tg_rand_init() < 0)
         return -1;
     struct fx *f = xcalloc(1, sizeof *f);

@@ -276,6 +276,8 @@ static void test_finish_all_or_nothing(void **state)
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_job(f, a, false, true, NULL, NULL, j1);
     claim_pull(f, a, j1);
+    if (getenv("TG_TEST_DATABASE"))
+        skip(); /* SQLite only: the test drops tables in the database file */
     /* Behind the store's back: the grants table that finishing a job updates goes away. */
     char path[300];
     snprintf(path, sizeof path, "%s/t.db", f->dir);
