@@ -178,9 +178,8 @@ struct pg_stmt *pg_stmt(struct pg_session *c, const char *sql)
     st->blob_col = -1;
     snprintf(st->name, sizeof st->name, "tg%lu", c->prepares + 1);
     char *text = rewrite_params(sql, &st->nparams);
-    PGresult *res = st->nparams <= PG_MAX_PARAMS
-                        ? PQprepare(c->conn, st->name, text, 0, NULL)
-                        : NULL;
+    PGresult *res =
+        st->nparams <= PG_MAX_PARAMS ? PQprepare(c->conn, st->name, text, 0, NULL) : NULL;
     bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
         log_debug("store", "prepare failed: %s: %.200s", PQerrorMessage(c->conn), text);
@@ -328,8 +327,8 @@ static int map_sqlstate(const char *state)
 int pg_step(struct pg_stmt *st)
 {
     if (!st->res) {
-        st->res = PQexecPrepared(st->c->conn, st->name, st->nparams,
-                                 (const char *const *)st->vals, st->lens, st->fmts, 0);
+        st->res = PQexecPrepared(st->c->conn, st->name, st->nparams, (const char *const *)st->vals,
+                                 st->lens, st->fmts, 0);
         ExecStatusType es = PQresultStatus(st->res);
         if (es != PGRES_TUPLES_OK && es != PGRES_COMMAND_OK) {
             const char *state = PQresultErrorField(st->res, PG_DIAG_SQLSTATE);

@@ -26,8 +26,9 @@ static int site_by(struct store *s, const char *sql, const void *blob, size_t bl
 
 int pg_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
 {
-    static const char sql[] = "SELECT " PG_SITE_COLUMNS " FROM sites WHERE bootstrap_token_hash = ? "
-                              "AND bootstrap_used_at IS NULL";
+    static const char sql[] =
+        "SELECT " PG_SITE_COLUMNS " FROM sites WHERE bootstrap_token_hash = ? "
+        "AND bootstrap_used_at IS NULL";
     uint8_t h[APIKEY_HASH_LEN];
     api_key_hash(token, h);
     return site_by(s, sql, h, sizeof h, NULL, ret);
@@ -84,7 +85,7 @@ int pg_site_adopt(struct store *s, const char *site_id, const struct store_adopt
 }
 
 int pg_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
-                             const char *token)
+                          const char *token)
 {
     static const char sql[] =
         "UPDATE sites SET bootstrap_token_sealed = ?1, bootstrap_token_hash = ?2, "

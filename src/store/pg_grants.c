@@ -2,8 +2,8 @@
  * pg_grants.c - transient access and forwards in the PostgreSQL store.
  */
 #include "alloc.h"
-#include "rand.h"
 #include "pg_int.h"
+#include "rand.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -141,8 +141,9 @@ static void grant_release_elem(void *elem)
     grant_release(g);
 }
 
-static int list_query(struct store *s, const char *sql, void (*bind)(struct pg_stmt *, const void *),
-                      const void *arg, struct grant **ret, size_t *n)
+static int list_query(struct store *s, const char *sql,
+                      void (*bind)(struct pg_stmt *, const void *), const void *arg,
+                      struct grant **ret, size_t *n)
 {
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);
@@ -171,9 +172,8 @@ static void bind_list(struct pg_stmt *st, const void *p)
     pg_bind_page(st, 6, a->page);
 }
 
-int pg_grant_list(struct store *s, const char *tenant_id, const char *site_id,
-                     enum grant_kind kind, bool active_only, const struct store_page *page,
-                     struct grant **ret, size_t *n)
+int pg_grant_list(struct store *s, const char *tenant_id, const char *site_id, enum grant_kind kind,
+                  bool active_only, const struct store_page *page, struct grant **ret, size_t *n)
 {
     struct pg_session *c = pg_session(s);
     if (!c)
@@ -197,8 +197,8 @@ int pg_grant_list(struct store *s, const char *tenant_id, const char *site_id,
     return list_query(s, sql, bind_list, &a, ret, n);
 }
 
-int pg_grant_get(struct store *s, const char *tenant_id, const char *site_id,
-                    enum grant_kind kind, const char *id, struct grant *ret)
+int pg_grant_get(struct store *s, const char *tenant_id, const char *site_id, enum grant_kind kind,
+                 const char *id, struct grant *ret)
 {
     static const char sql[] = "SELECT " GRANT_COLUMNS " FROM grants g JOIN sites s ON "
                               "s.id = g.site_id WHERE g.id = ? AND g.site_id = ? AND "
@@ -243,7 +243,8 @@ static int update_one(struct store *s, const char *sql, const char *id, int64_t 
 int pg_grant_update(struct store *s, const char *id, int64_t expires_at_ms, const uint64_t *rate)
 {
     static const char sql[] =
-        "UPDATE grants SET expires_at_ms = CASE WHEN ?1::bigint > 0 THEN ?1::bigint ELSE expires_at_ms END, "
+        "UPDATE grants SET expires_at_ms = CASE WHEN ?1::bigint > 0 THEN ?1::bigint ELSE "
+        "expires_at_ms END, "
         "rate_limit = coalesce(?2, rate_limit) WHERE id = ?3 AND torn_down_at IS NULL "
         "AND expires_at_ms > ?4"; /* an expired grant waiting for teardown stays expired */
     struct pg_session *c;
@@ -263,7 +264,8 @@ int pg_grant_update(struct store *s, const char *id, int64_t expires_at_ms, cons
 
 int pg_grant_set_setup_job(struct store *s, const char *id, const char *job_id)
 {
-    static const char sql[] = "UPDATE grants SET setup_job_id = ?2 WHERE id = ?3 AND ?1::bigint = ?1::bigint";
+    static const char sql[] =
+        "UPDATE grants SET setup_job_id = ?2 WHERE id = ?3 AND ?1::bigint = ?1::bigint";
     return update_one(s, sql, id, 0, job_id);
 }
 
@@ -322,7 +324,7 @@ static void bind_live(struct pg_stmt *st, const void *p)
 }
 
 int pg_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
-                      size_t *n)
+                   size_t *n)
 {
     /* Access relays to the site's winbox or ssh port (from its policy); a forward relays to
      * the same port number on the router, where the grant's dst-nat rule listens. */
@@ -337,9 +339,8 @@ int pg_grants_live(struct store *s, const char *entry_point, int64_t now_ms, str
     return list_query(s, sql, bind_live, &a, ret, n);
 }
 
-
-int pg_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
-                          const char *source, int64_t started_ms)
+int pg_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref, const char *source,
+                       int64_t started_ms)
 {
     static const char sql[] =
         "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref) "
@@ -355,8 +356,7 @@ int pg_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
     return pg_step_done(c, st);
 }
 
-int pg_grant_conn_insert(struct store *s, const char *grant_id,
-                            const struct grant_connection *gc)
+int pg_grant_conn_insert(struct store *s, const char *grant_id, const struct grant_connection *gc)
 {
     static const char close_sql[] =
         "UPDATE grant_connections SET ended_ms = ?1, bytes_in = ?2, bytes_out = ?3, outcome = ?4 "
@@ -407,7 +407,7 @@ static int conn_row(void *ctx, struct pg_stmt *st, void *elem)
 }
 
 int pg_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
-                          struct grant_connection **ret, size_t *n)
+                       struct grant_connection **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT source, started_ms, ended_ms, bytes_in, bytes_out, outcome, id "

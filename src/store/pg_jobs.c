@@ -145,7 +145,7 @@ static void job_release_elem(void *elem)
 }
 
 int pg_job_by_idempotency(struct store *s, const char *site_id, const char *key,
-                             char ret_id[UUID_STR_LEN])
+                          char ret_id[UUID_STR_LEN])
 {
     static const char sql[] = "SELECT id FROM jobs WHERE site_id = ? AND idempotency_key = ?";
     struct pg_session *c;
@@ -158,7 +158,7 @@ int pg_job_by_idempotency(struct store *s, const char *site_id, const char *key,
 }
 
 int pg_job_list(struct store *s, const char *tenant_id, const char *site_id,
-                   const struct store_page *page, struct job **ret, size_t *n)
+                const struct store_page *page, struct job **ret, size_t *n)
 {
     struct pg_session *c = pg_session(s);
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
@@ -202,7 +202,7 @@ static int read_events(struct pg_session *c, struct job *j)
 }
 
 int pg_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
-                  struct job *ret)
+               struct job *ret)
 {
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
                               "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
@@ -259,11 +259,10 @@ out_end_tx:
 }
 
 /* The check and the write in one transaction: the job cannot move in between. */
-int pg_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
-                     const char *job_id)
+int pg_job_cancel(struct store *s, const char *tenant_id, const char *site_id, const char *job_id)
 {
     static const char q[] = "SELECT j.status FROM jobs j JOIN sites s ON s.id = j.site_id "
-                            "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
+                            "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ? FOR UPDATE OF j";
     static const char sql[] = "UPDATE jobs SET status = 'deleted', deleted_at = ?1, "
                               "last_error = ?2 WHERE id = ?3 AND status = 'pending'";
     struct pg_session *c;
@@ -294,11 +293,13 @@ int pg_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
  * reason in its log, in the same transaction, and -EBADMSG is returned (the
  * caller logs it and claims again: the next job is another one).
  */
-static int finish_claim(struct store *s, struct pg_session *c, struct pg_stmt *st, const char *event,
-                        const char *message, struct job *ret)
+static int finish_claim(struct store *s, struct pg_session *c, struct pg_stmt *st,
+                        const char *event, const char *message, struct job *ret)
 {
     char id[UUID_STR_LEN];
     int r = pg_step_row(c, st, pg_read_id, NULL, id);
+    if (r == -EEXIST)
+        r = -ENOENT; /* jobs_one_running: another worker claimed a job of that site meanwhile */
     if (r < 0)
         return pg_end(c, r);
     r = pg_job_get_any(s, id, ret);
@@ -315,14 +316,15 @@ static int finish_claim(struct store *s, struct pg_session *c, struct pg_stmt *s
 }
 
 int pg_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
-                         struct job *ret)
+                      struct job *ret)
 {
     struct pg_session *c;
     static const char sql[] =
         "UPDATE jobs SET status = 'running', via = 'pull', lease_until_ms = ?1, "
         "started_at = coalesce(started_at, ?2) WHERE id = (SELECT id FROM jobs "
-        "WHERE site_id = ?3 AND status = 'pending' ORDER BY rowid LIMIT 1) "
-        "AND NOT EXISTS (SELECT 1 FROM jobs WHERE site_id = ?3 AND status = 'running') "
+        "WHERE site_id = ?3 AND status = 'pending' ORDER BY rowid LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM jobs WHERE site_id = ?3 AND status = "
+        "'running') "
         "RETURNING id";
     int r;
     struct pg_stmt *st = pg_begin_stmt(s, sql, &c, &r);
@@ -348,7 +350,8 @@ int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct 
         "r.status = 'running') "
         "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
         "e.status = 'pending' AND e.rowid < j.rowid) "
-        "ORDER BY j.rowid LIMIT 1) RETURNING id";
+        "ORDER BY j.rowid LIMIT 1 FOR UPDATE OF j SKIP LOCKED) AND status = 'pending' "
+        "RETURNING id";
     int r;
     struct pg_stmt *st = pg_begin_stmt(s, sql, &c, &r);
     if (!st)
@@ -359,8 +362,7 @@ int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct 
     return finish_claim(s, c, st, "pushing", "Express push over the RouterOS API started", ret);
 }
 
-int pg_job_finish(struct store *s, const char *job_id, enum job_status status,
-                     const char *message)
+int pg_job_finish(struct store *s, const char *job_id, enum job_status status, const char *message)
 {
     static const char done[] =
         "UPDATE jobs SET status = 'completed', completed_at = ?1, via = NULL, "
@@ -433,7 +435,8 @@ int pg_job_retry(struct store *s, const char *job_id, int64_t next_ms, const cha
 /* The check and the write in one transaction: a final job stays final. */
 int pg_job_router_update(struct store *s, const char *job_id, enum job_router_status status)
 {
-    static const char q[] = "SELECT status, needs_acknowledgement FROM jobs WHERE id = ?";
+    static const char q[] =
+        "SELECT status, needs_acknowledgement FROM jobs WHERE id = ? FOR UPDATE";
     /* A pulled job the router started is never handed out again (it may be rebooting the
      * router): its lease becomes the window for its end report (STORE_PULL_REPORT_MS). */
     static const char busy[] =
@@ -462,7 +465,7 @@ int pg_job_router_update(struct store *s, const char *job_id, enum job_router_st
             r = -EBUSY;
         if (r == 0 && !cur.needs_ack)
             r = pg_job_finish(s, job_id, JOB_COMPLETED,
-                                 "Completed on delivery (no acknowledgement needed)");
+                              "Completed on delivery (no acknowledgement needed)");
     } else if (status == JOB_ROUTER_DONE) {
         r = pg_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
     } else if (status == JOB_ROUTER_FAIL) {
@@ -568,12 +571,12 @@ int pg_jobs_requeue_push(struct store *s, int *ret_n)
     return requeue(s, sql, 0, "Restarted while pushing: the job goes back to the queue", ret_n);
 }
 
-
 int pg_job_pull_refused(struct store *s, const char *site_id)
 {
-    static const char q[] = "SELECT id FROM jobs WHERE site_id = ? AND status = 'running' AND "
-                            "via = 'pull' AND NOT EXISTS (SELECT 1 FROM job_events e WHERE "
-                            "e.job_id = jobs.id AND e.kind = 'busy') ORDER BY rowid LIMIT 1";
+    static const char q[] =
+        "SELECT id FROM jobs WHERE site_id = ? AND status = 'running' AND "
+        "via = 'pull' AND NOT EXISTS (SELECT 1 FROM job_events e WHERE "
+        "e.job_id = jobs.id AND e.kind = 'busy') ORDER BY rowid LIMIT 1 FOR UPDATE";
     static const char msg[] =
         "The router could not run the job: RouterOS refused the script before running any of "
         "it (a syntax error: a command or argument this RouterOS version does not have, or a "

@@ -54,8 +54,10 @@ int pg_metrics_get(struct store *s, struct store_metrics *ret)
     struct pg_session *c = pg_session(s);
     if (!c)
         return -EIO;
-    static const char sites[] = "SELECT status, count(*) FROM sites WHERE ?1::bigint = ?1::bigint GROUP BY status";
-    static const char jobs[] = "SELECT status, count(*) FROM jobs WHERE ?1::bigint = ?1::bigint GROUP BY status";
+    static const char sites[] =
+        "SELECT status, count(*) FROM sites WHERE ?1::bigint = ?1::bigint GROUP BY status";
+    static const char jobs[] =
+        "SELECT status, count(*) FROM jobs WHERE ?1::bigint = ?1::bigint GROUP BY status";
     static const char grants[] =
         "SELECT kind, count(*) FROM grants WHERE torn_down_at IS NULL AND expires_at_ms > ?1 "
         "GROUP BY kind";

@@ -12,7 +12,7 @@
 #include <errno.h>
 
 int pg_page_check(struct pg_session *c, enum store_list list, const struct store_page *page,
-                     const char *scope, const char *scope2)
+                  const char *scope, const char *scope2)
 {
     if (!page || !page->after_id)
         return 0;
@@ -51,12 +51,11 @@ void pg_bind_page(struct pg_stmt *st, int i, const struct store_page *page)
         pg_bind_int(st, i + 1, page->limit);
     else
         pg_bind_null(st, i + 1); /* LIMIT NULL: no limit */
-
 }
 
 struct pg_stmt *pg_tenant_page_stmt(struct store *s, const char *sql, enum store_list list,
-                                     const char *tenant_id, const struct store_page *page,
-                                     struct pg_session **ret_c, int *ret_err)
+                                    const char *tenant_id, const struct store_page *page,
+                                    struct pg_session **ret_c, int *ret_err)
 {
     struct pg_session *c = pg_session(s);
     int r = c ? pg_page_check(c, list, page, tenant_id, NULL) : -EIO;

@@ -190,7 +190,7 @@ static int get_policy_conn(struct pg_session *c, const char *tenant_id, const ch
 }
 
 int pg_policy_get(struct store *s, const char *tenant_id, const char *id, int with_sites,
-                     struct policy *ret)
+                  struct policy *ret)
 {
     struct pg_session *c = pg_session(s);
     if (!c)
@@ -212,7 +212,7 @@ static void policy_release_elem(void *elem)
 }
 
 int pg_policy_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                      struct policy **ret, size_t *n)
+                   struct policy **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 AND (?2::text IS NULL OR "
@@ -270,7 +270,8 @@ out_end_tx:
 int pg_policy_delete(struct store *s, const char *tenant_id, const char *id)
 {
     struct pg_session *c;
-    static const char q[] = "SELECT is_default FROM policies WHERE id = ? AND tenant_id = ?";
+    static const char q[] =
+        "SELECT is_default FROM policies WHERE id = ? AND tenant_id = ? FOR UPDATE";
     static const char move[] =
         "UPDATE sites SET policy_id = (SELECT id FROM policies WHERE tenant_id = ?1 AND "
         "is_default = 1), updated_at = ?3 WHERE policy_id = ?2 AND tenant_id = ?1";
@@ -313,10 +314,10 @@ out_end_tx:
 }
 
 int pg_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
-                              const struct strlist *site_ids, size_t *ret_bad)
+                           const struct strlist *site_ids, size_t *ret_bad)
 {
     struct pg_session *c;
-    static const char pol[] = "SELECT 1 FROM policies WHERE id = ? AND tenant_id = ?";
+    static const char pol[] = "SELECT 1 FROM policies WHERE id = ? AND tenant_id = ? FOR SHARE";
     static const char upd[] = "UPDATE sites SET policy_id = ?, updated_at = ? "
                               "WHERE id = ? AND tenant_id = ?";
     int r;
@@ -369,4 +370,3 @@ int pg_policy_adopted_sites(struct store *s, const char *policy_id, struct strli
     pg_reset(st);
     return rc == PG_DONE ? 0 : pg_map_rc(c, rc);
 }
-

@@ -115,7 +115,7 @@ static void site_release_elem(void *elem)
 }
 
 int pg_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                    struct site **ret, size_t *n)
+                 struct site **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " PG_SITE_COLUMNS " FROM sites WHERE tenant_id = ?1 AND (?2::text IS NULL OR "
@@ -126,13 +126,13 @@ int pg_site_list(struct store *s, const char *tenant_id, const struct store_page
     struct pg_stmt *st = pg_tenant_page_stmt(s, sql, STORE_LIST_SITES, tenant_id, page, &c, &r);
     if (!st)
         return r;
-    return pg_collect(c, st, sizeof **ret, pg_site_row, s, site_release_elem, (void **)ret,
-                         n);
+    return pg_collect(c, st, sizeof **ret, pg_site_row, s, site_release_elem, (void **)ret, n);
 }
 
 int pg_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret)
 {
-    static const char sql[] = "SELECT " PG_SITE_COLUMNS " FROM sites WHERE id = ? AND tenant_id = ?";
+    static const char sql[] =
+        "SELECT " PG_SITE_COLUMNS " FROM sites WHERE id = ? AND tenant_id = ?";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);
     if (!st)
@@ -173,7 +173,6 @@ int pg_site_delete(struct store *s, const char *tenant_id, const char *id)
     return pg_step_changed(c, st);
 }
 
-
 static int note_row(void *ctx, struct pg_stmt *st, void *out)
 {
     (void)ctx;
@@ -188,7 +187,7 @@ static int note_row(void *ctx, struct pg_stmt *st, void *out)
 }
 
 int pg_site_note_get(struct store *s, const char *tenant_id, const char *site_id,
-                        struct site_note *ret)
+                     struct site_note *ret)
 {
     static const char sql[] = "SELECT note, note_updated_at, note_updated_by FROM sites "
                               "WHERE id = ? AND tenant_id = ?";
@@ -205,7 +204,7 @@ int pg_site_note_get(struct store *s, const char *tenant_id, const char *site_id
 }
 
 int pg_site_note_put(struct store *s, const char *tenant_id, const char *site_id,
-                        const char *content, const char *updated_by, struct site_note *ret)
+                     const char *content, const char *updated_by, struct site_note *ret)
 {
     static const char sql[] = "UPDATE sites SET note = ?, note_updated_at = ?, note_updated_by = ? "
                               "WHERE id = ? AND tenant_id = ?";
@@ -253,7 +252,7 @@ static void credential_release_elem(void *elem)
 }
 
 int pg_credential_list(struct store *s, const char *tenant_id, const char *site_id,
-                          struct credential **ret, size_t *n)
+                       struct credential **ret, size_t *n)
 {
     struct pg_session *c = pg_session(s);
     static const char sql[] =
@@ -271,12 +270,28 @@ int pg_credential_list(struct store *s, const char *tenant_id, const char *site_
         return -EIO;
     pg_bind_text(st, 1, site_id);
     pg_bind_text(st, 2, tenant_id);
-    return pg_collect(c, st, sizeof **ret, credential_row, s, credential_release_elem,
-                         (void **)ret, n);
+    return pg_collect(c, st, sizeof **ret, credential_row, s, credential_release_elem, (void **)ret,
+                      n);
+}
+
+/*
+ * pg_site_owned with the site's row locked until the transaction ends: two rotations of one
+ * site queue up instead of both retiring the same credential and inserting two current ones
+ * (SQLite: its single writer).
+ */
+static int site_lock(struct pg_session *c, const char *tenant_id, const char *site_id)
+{
+    static const char sql[] = "SELECT 1 FROM sites WHERE id = ? AND tenant_id = ? FOR UPDATE";
+    struct pg_stmt *st = pg_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, site_id);
+    pg_bind_text(st, 2, tenant_id);
+    return pg_step_row(c, st, NULL, NULL, NULL);
 }
 
 int pg_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
-                            struct credential *ret)
+                         struct credential *ret)
 {
     struct pg_session *c = pg_session(s);
     if (!c)
@@ -286,7 +301,7 @@ int pg_credential_rotate(struct store *s, const char *tenant_id, const struct cr
     int r = pg_begin(c);
     if (r < 0)
         return r;
-    r = pg_site_owned(c, tenant_id, cred->site_id);
+    r = site_lock(c, tenant_id, cred->site_id);
     if (r < 0)
         goto out_rollback;
     struct pg_stmt *st = pg_stmt(c, retire);
@@ -325,4 +340,3 @@ out_rollback:
     pg_rollback(c);
     return r;
 }
-

@@ -2,8 +2,8 @@
  * pg_tenants.c - tenants and API keys in the PostgreSQL store.
  */
 #include "alloc.h"
-#include "rand.h"
 #include "pg_int.h"
+#include "rand.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -31,7 +31,7 @@ int pg_tenant_first(struct store *s, char ret_id[UUID_STR_LEN])
 }
 
 int pg_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
-                        char ret_id[UUID_STR_LEN])
+                     char ret_id[UUID_STR_LEN])
 {
     struct pg_session *c = pg_session(s);
     if (!c)
@@ -116,7 +116,7 @@ static int key_row(void *ctx, struct pg_stmt *st, void *elem)
 }
 
 int pg_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
-                               struct api_key *ret)
+                            struct api_key *ret)
 {
     static const char sql[] =
         "SELECT " KEY_COLUMNS " FROM api_keys WHERE hash = ? AND revoked_at IS NULL";
@@ -153,7 +153,7 @@ static void key_release(void *elem)
 }
 
 int pg_api_key_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                       struct api_key **ret, size_t *n)
+                    struct api_key **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?1 AND (?2::text IS NULL OR "
@@ -184,4 +184,3 @@ int pg_api_key_revoke(struct store *s, const char *tenant_id, const char *id)
         return r;
     return pg_changes(c) ? 0 : -ENOENT;
 }
-

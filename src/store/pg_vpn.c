@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int pg_vpn_edge_ensure(struct store *s, const char *entry_point,
-                          const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
+int pg_vpn_edge_ensure(struct store *s, const char *entry_point, const struct store_vpn_edge *fresh,
+                       struct store_vpn_edge *ret)
 {
     static const char ins[] = "INSERT INTO vpn_edges(entry_point, private_key_sealed, "
                               "public_key, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING";
@@ -66,8 +66,7 @@ static int read_public(void *ctx, struct pg_stmt *st, void *out)
     return 0;
 }
 
-int pg_vpn_edge_public(struct store *s, const char *entry_point,
-                          char ret[TUNNEL_KEY_B64_LEN + 1])
+int pg_vpn_edge_public(struct store *s, const char *entry_point, char ret[TUNNEL_KEY_B64_LEN + 1])
 {
     static const char sql[] = "SELECT public_key FROM vpn_edges WHERE entry_point = ?";
     struct pg_session *c;
@@ -107,8 +106,8 @@ int pg_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
 }
 
 int pg_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
-                            int64_t last_handshake_at, uint64_t rx, uint64_t tx,
-                            enum tunnel_status status)
+                         int64_t last_handshake_at, uint64_t rx, uint64_t tx,
+                         enum tunnel_status status)
 {
     static const char sql[] =
         "UPDATE sites SET tunnel_endpoint = coalesce(nullif(?1, ''), tunnel_endpoint), "
@@ -139,7 +138,8 @@ static int pick_address(struct pg_session *c, uint32_t first, uint32_t last, uin
 {
     static const char top[] = "SELECT max(tunnel_ip) FROM sites WHERE tunnel_ip BETWEEN ?1 AND ?2";
     static const char gap[] =
-        "SELECT t.tunnel_ip + 1 FROM sites t WHERE t.tunnel_ip BETWEEN ?1 AND ?2::bigint - 1 AND NOT "
+        "SELECT t.tunnel_ip + 1 FROM sites t WHERE t.tunnel_ip BETWEEN ?1 AND ?2::bigint - 1 AND "
+        "NOT "
         "EXISTS (SELECT 1 FROM sites u WHERE u.tunnel_ip = t.tunnel_ip + 1) ORDER BY 1 LIMIT 1";
     static const char used[] = "SELECT 1 FROM sites WHERE tunnel_address = ? OR tunnel_ip = ?";
     struct pg_stmt *st = pg_stmt(c, top);
@@ -186,15 +186,21 @@ static int pick_address(struct pg_session *c, uint32_t first, uint32_t last, uin
 }
 
 int pg_site_tunnel_assign(struct store *s, const char *site_id, const char *public_key,
-                             uint32_t first, uint32_t last, char ret_address[16])
+                          uint32_t first, uint32_t last, char ret_address[16])
 {
     static const char cur[] =
         "SELECT tunnel_ip FROM sites WHERE id = ? AND tunnel_mode = 'managed'";
-    static const char exists[] = "SELECT 1 FROM sites WHERE id = ?";
+    /* One allocation at a time (SQLite: BEGIN IMMEDIATE): a transaction-level advisory lock,
+     * taken with the site's row, so two assignments never pick the same free address. */
+    static const char exists[] =
+        "SELECT 1 FROM sites WHERE id = ? AND pg_advisory_xact_lock(7406229430474598) IS NOT NULL "
+        "FOR UPDATE";
     static const char set[] =
         "UPDATE sites SET tunnel_mode = 'managed', wg_public_key = ?1, tunnel_ip = ?2, "
-        "tunnel_address = ?3, tunnel_status = CASE WHEN wg_public_key IS NOT DISTINCT FROM ?1 THEN tunnel_status "
-        "ELSE 'pending' END, tunnel_handshake_at = CASE WHEN wg_public_key IS NOT DISTINCT FROM ?1 THEN "
+        "tunnel_address = ?3, tunnel_status = CASE WHEN wg_public_key IS NOT DISTINCT FROM ?1 THEN "
+        "tunnel_status "
+        "ELSE 'pending' END, tunnel_handshake_at = CASE WHEN wg_public_key IS NOT DISTINCT FROM ?1 "
+        "THEN "
         "tunnel_handshake_at END, updated_at = ?4 WHERE id = ?5";
     struct pg_session *c = pg_session(s);
     if (!c)
@@ -249,7 +255,7 @@ out_end_tx:
 }
 
 int pg_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
-                           enum tunnel_mode mode)
+                        enum tunnel_mode mode)
 {
     static const char sql[] =
         "UPDATE sites SET tunnel_mode = ?1, tunnel_ip = CASE WHEN ?1 = 'managed' THEN tunnel_ip "
@@ -281,10 +287,11 @@ int pg_site_event(struct store *s, const char *site_id, const char *kind, const 
 }
 
 int pg_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
-                               const char *addr, bool *ret_taken)
+                            const char *addr, bool *ret_taken)
 {
-    static const char sql[] = "SELECT 1 FROM sites WHERE tunnel_address = ?1 AND (?2::text IS NULL OR "
-                              "id != ?2) AND (?3::text IS NULL OR tenant_id != ?3)";
+    static const char sql[] =
+        "SELECT 1 FROM sites WHERE tunnel_address = ?1 AND (?2::text IS NULL OR "
+        "id != ?2) AND (?3::text IS NULL OR tenant_id != ?3)";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);
     if (!st)
@@ -313,7 +320,7 @@ static int event_row(void *ctx, struct pg_stmt *st, void *elem)
 }
 
 int pg_site_events_list(struct store *s, const char *tenant_id, const char *site_id, int limit,
-                           struct site_event **ret, size_t *n)
+                        struct site_event **ret, size_t *n)
 {
     static const char sql[] = "SELECT at_ms, kind, message FROM site_events WHERE site_id = ? "
                               "ORDER BY id DESC LIMIT ?";

@@ -84,7 +84,7 @@ int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_a
 }
 
 int sqlite_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
-                             const char *token)
+                              const char *token)
 {
     static const char sql[] =
         "UPDATE sites SET bootstrap_token_sealed = ?1, bootstrap_token_hash = ?2, "

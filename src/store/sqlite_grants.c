@@ -168,8 +168,8 @@ static void bind_list(sqlite3_stmt *st, const void *p)
 }
 
 int sqlite_grant_list(struct store *s, const char *tenant_id, const char *site_id,
-                     enum grant_kind kind, bool active_only, const struct store_page *page,
-                     struct grant **ret, size_t *n)
+                      enum grant_kind kind, bool active_only, const struct store_page *page,
+                      struct grant **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -194,7 +194,7 @@ int sqlite_grant_list(struct store *s, const char *tenant_id, const char *site_i
 }
 
 int sqlite_grant_get(struct store *s, const char *tenant_id, const char *site_id,
-                    enum grant_kind kind, const char *id, struct grant *ret)
+                     enum grant_kind kind, const char *id, struct grant *ret)
 {
     static const char sql[] = "SELECT " GRANT_COLUMNS " FROM grants g JOIN sites s ON "
                               "s.id = g.site_id WHERE g.id = ? AND g.site_id = ? AND "
@@ -236,7 +236,8 @@ static int update_one(struct store *s, const char *sql, const char *id, int64_t 
     return sqlite3_changes(c->db) ? 0 : -EBUSY;
 }
 
-int sqlite_grant_update(struct store *s, const char *id, int64_t expires_at_ms, const uint64_t *rate)
+int sqlite_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
+                        const uint64_t *rate)
 {
     static const char sql[] =
         "UPDATE grants SET expires_at_ms = CASE WHEN ?1 > 0 THEN ?1 ELSE expires_at_ms END, "
@@ -318,7 +319,7 @@ static void bind_live(sqlite3_stmt *st, const void *p)
 }
 
 int sqlite_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
-                      size_t *n)
+                       size_t *n)
 {
     /* Access relays to the site's winbox or ssh port (from its policy); a forward relays to
      * the same port number on the router, where the grant's dst-nat rule listens. */
@@ -341,7 +342,7 @@ void store_grant_array_free(struct grant *a, size_t n)
 }
 
 int sqlite_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
-                          const char *source, int64_t started_ms)
+                           const char *source, int64_t started_ms)
 {
     static const char sql[] =
         "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref) "
@@ -358,7 +359,7 @@ int sqlite_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_
 }
 
 int sqlite_grant_conn_insert(struct store *s, const char *grant_id,
-                            const struct grant_connection *gc)
+                             const struct grant_connection *gc)
 {
     static const char close_sql[] =
         "UPDATE grant_connections SET ended_ms = ?1, bytes_in = ?2, bytes_out = ?3, outcome = ?4 "
@@ -409,7 +410,7 @@ static int conn_row(void *ctx, sqlite3_stmt *st, void *elem)
 }
 
 int sqlite_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
-                          struct grant_connection **ret, size_t *n)
+                           struct grant_connection **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT source, started_ms, ended_ms, bytes_in, bytes_out, outcome, id "

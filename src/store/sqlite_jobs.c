@@ -145,7 +145,7 @@ static void job_release_elem(void *elem)
 }
 
 int sqlite_job_by_idempotency(struct store *s, const char *site_id, const char *key,
-                             char ret_id[UUID_STR_LEN])
+                              char ret_id[UUID_STR_LEN])
 {
     static const char sql[] = "SELECT id FROM jobs WHERE site_id = ? AND idempotency_key = ?";
     struct store_conn *c;
@@ -158,7 +158,7 @@ int sqlite_job_by_idempotency(struct store *s, const char *site_id, const char *
 }
 
 int sqlite_job_list(struct store *s, const char *tenant_id, const char *site_id,
-                   const struct store_page *page, struct job **ret, size_t *n)
+                    const struct store_page *page, struct job **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
@@ -202,7 +202,7 @@ static int read_events(struct store_conn *c, struct job *j)
 }
 
 int sqlite_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
-                  struct job *ret)
+                   struct job *ret)
 {
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
                               "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
@@ -260,7 +260,7 @@ out_end_tx:
 
 /* The check and the write in one transaction: the job cannot move in between. */
 int sqlite_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
-                     const char *job_id)
+                      const char *job_id)
 {
     static const char q[] = "SELECT j.status FROM jobs j JOIN sites s ON s.id = j.site_id "
                             "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
@@ -315,7 +315,7 @@ static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st,
 }
 
 int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
-                         struct job *ret)
+                          struct job *ret)
 {
     struct store_conn *c;
     static const char sql[] =
@@ -360,7 +360,7 @@ int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, str
 }
 
 int sqlite_job_finish(struct store *s, const char *job_id, enum job_status status,
-                     const char *message)
+                      const char *message)
 {
     static const char done[] =
         "UPDATE jobs SET status = 'completed', completed_at = ?1, via = NULL, "
@@ -462,7 +462,7 @@ int sqlite_job_router_update(struct store *s, const char *job_id, enum job_route
             r = -EBUSY;
         if (r == 0 && !cur.needs_ack)
             r = sqlite_job_finish(s, job_id, JOB_COMPLETED,
-                                 "Completed on delivery (no acknowledgement needed)");
+                                  "Completed on delivery (no acknowledgement needed)");
     } else if (status == JOB_ROUTER_DONE) {
         r = sqlite_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
     } else if (status == JOB_ROUTER_FAIL) {

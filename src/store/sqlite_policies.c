@@ -196,7 +196,7 @@ static int get_policy_conn(struct store_conn *c, const char *tenant_id, const ch
 }
 
 int sqlite_policy_get(struct store *s, const char *tenant_id, const char *id, int with_sites,
-                     struct policy *ret)
+                      struct policy *ret)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -218,7 +218,7 @@ static void policy_release_elem(void *elem)
 }
 
 int sqlite_policy_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                      struct policy **ret, size_t *n)
+                       struct policy **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 AND (?2 IS NULL OR "
@@ -319,7 +319,7 @@ out_end_tx:
 }
 
 int sqlite_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
-                              const struct strlist *site_ids, size_t *ret_bad)
+                               const struct strlist *site_ids, size_t *ret_bad)
 {
     struct store_conn *c;
     static const char pol[] = "SELECT 1 FROM policies WHERE id = ? AND tenant_id = ?";

@@ -115,7 +115,7 @@ static void site_release_elem(void *elem)
 }
 
 int sqlite_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                    struct site **ret, size_t *n)
+                     struct site **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " SITE_COLUMNS " FROM sites WHERE tenant_id = ?1 AND (?2 IS NULL OR "
@@ -194,7 +194,7 @@ static int note_row(void *ctx, sqlite3_stmt *st, void *out)
 }
 
 int sqlite_site_note_get(struct store *s, const char *tenant_id, const char *site_id,
-                        struct site_note *ret)
+                         struct site_note *ret)
 {
     static const char sql[] = "SELECT note, note_updated_at, note_updated_by FROM sites "
                               "WHERE id = ? AND tenant_id = ?";
@@ -211,7 +211,7 @@ int sqlite_site_note_get(struct store *s, const char *tenant_id, const char *sit
 }
 
 int sqlite_site_note_put(struct store *s, const char *tenant_id, const char *site_id,
-                        const char *content, const char *updated_by, struct site_note *ret)
+                         const char *content, const char *updated_by, struct site_note *ret)
 {
     static const char sql[] = "UPDATE sites SET note = ?, note_updated_at = ?, note_updated_by = ? "
                               "WHERE id = ? AND tenant_id = ?";
@@ -259,7 +259,7 @@ static void credential_release_elem(void *elem)
 }
 
 int sqlite_credential_list(struct store *s, const char *tenant_id, const char *site_id,
-                          struct credential **ret, size_t *n)
+                           struct credential **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
     static const char sql[] =
@@ -282,7 +282,7 @@ int sqlite_credential_list(struct store *s, const char *tenant_id, const char *s
 }
 
 int sqlite_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
-                            struct credential *ret)
+                             struct credential *ret)
 {
     struct store_conn *c = store_conn(s);
     if (!c)

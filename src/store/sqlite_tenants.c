@@ -31,7 +31,7 @@ int sqlite_tenant_first(struct store *s, char ret_id[UUID_STR_LEN])
 }
 
 int sqlite_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
-                        char ret_id[UUID_STR_LEN])
+                         char ret_id[UUID_STR_LEN])
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -116,7 +116,7 @@ static int key_row(void *ctx, sqlite3_stmt *st, void *elem)
 }
 
 int sqlite_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
-                               struct api_key *ret)
+                                struct api_key *ret)
 {
     static const char sql[] =
         "SELECT " KEY_COLUMNS " FROM api_keys WHERE hash = ? AND revoked_at IS NULL";
@@ -153,7 +153,7 @@ static void key_release(void *elem)
 }
 
 int sqlite_api_key_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                       struct api_key **ret, size_t *n)
+                        struct api_key **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?1 AND (?2 IS NULL OR "

@@ -77,7 +77,7 @@ int sqlite_user_get(struct store *s, const char *tenant_id, const char *id, stru
 }
 
 int sqlite_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                    struct user **ret, size_t *n)
+                     struct user **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " USER_COLUMNS " FROM users WHERE tenant_id = ?1 AND (?2 IS NULL OR "

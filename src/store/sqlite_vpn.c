@@ -13,7 +13,7 @@
 #include <string.h>
 
 int sqlite_vpn_edge_ensure(struct store *s, const char *entry_point,
-                          const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
+                           const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
 {
     static const char ins[] = "INSERT OR IGNORE INTO vpn_edges(entry_point, private_key_sealed, "
                               "public_key, created_at) VALUES (?, ?, ?, ?)";
@@ -67,7 +67,7 @@ static int read_public(void *ctx, sqlite3_stmt *st, void *out)
 }
 
 int sqlite_vpn_edge_public(struct store *s, const char *entry_point,
-                          char ret[TUNNEL_KEY_B64_LEN + 1])
+                           char ret[TUNNEL_KEY_B64_LEN + 1])
 {
     static const char sql[] = "SELECT public_key FROM vpn_edges WHERE entry_point = ?";
     struct store_conn *c;
@@ -107,8 +107,8 @@ int sqlite_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
 }
 
 int sqlite_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
-                            int64_t last_handshake_at, uint64_t rx, uint64_t tx,
-                            enum tunnel_status status)
+                             int64_t last_handshake_at, uint64_t rx, uint64_t tx,
+                             enum tunnel_status status)
 {
     static const char sql[] =
         "UPDATE sites SET tunnel_endpoint = coalesce(nullif(?1, ''), tunnel_endpoint), "
@@ -186,7 +186,7 @@ static int pick_address(struct store_conn *c, uint32_t first, uint32_t last, uin
 }
 
 int sqlite_site_tunnel_assign(struct store *s, const char *site_id, const char *public_key,
-                             uint32_t first, uint32_t last, char ret_address[16])
+                              uint32_t first, uint32_t last, char ret_address[16])
 {
     static const char cur[] =
         "SELECT tunnel_ip FROM sites WHERE id = ? AND tunnel_mode = 'managed'";
@@ -249,7 +249,7 @@ out_end_tx:
 }
 
 int sqlite_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
-                           enum tunnel_mode mode)
+                            enum tunnel_mode mode)
 {
     static const char sql[] =
         "UPDATE sites SET tunnel_mode = ?1, tunnel_ip = CASE WHEN ?1 = 'managed' THEN tunnel_ip "
@@ -281,7 +281,7 @@ int sqlite_site_event(struct store *s, const char *site_id, const char *kind, co
 }
 
 int sqlite_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
-                               const char *addr, bool *ret_taken)
+                                const char *addr, bool *ret_taken)
 {
     static const char sql[] = "SELECT 1 FROM sites WHERE tunnel_address = ?1 AND (?2 IS NULL OR "
                               "id != ?2) AND (?3 IS NULL OR tenant_id != ?3)";
@@ -313,7 +313,7 @@ static int event_row(void *ctx, sqlite3_stmt *st, void *elem)
 }
 
 int sqlite_site_events_list(struct store *s, const char *tenant_id, const char *site_id, int limit,
-                           struct site_event **ret, size_t *n)
+                            struct site_event **ret, size_t *n)
 {
     static const char sql[] = "SELECT at_ms, kind, message FROM site_events WHERE site_id = ? "
                               "ORDER BY id DESC LIMIT ?";

@@ -49,6 +49,7 @@ int store_open(const char *url, const char *data_dir, struct store **ret)
     s->ops = ops;
     s->secrets = secrets;
     store_secrets_wipe(&secrets);
+    log_info("store", "opened the %s store (schema %d)", ops->name, s->schema_version);
     *ret = s;
     return 0;
 }
@@ -70,6 +71,16 @@ const struct store_secrets *store_secrets(struct store *s)
 {
     return &s->secrets;
 }
+
+#ifndef TG_HAVE_POSTGRES
+int store_copy(struct store *from, struct store *to, long *ret_rows)
+{
+    (void)from;
+    (void)to;
+    (void)ret_rows;
+    return -ENOTSUP;
+}
+#endif
 
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void store_thread_done(struct store *s)

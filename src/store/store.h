@@ -387,6 +387,17 @@ int store_site_events_list(struct store *s, const char *tenant_id, const char *s
 int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
                                const char *addr, bool *ret_taken);
 
+/*
+ * Moves an installation from SQLite to PostgreSQL (`tikgated migrate-to URL`): copies every
+ * row of from (a SQLite store) into to (a PostgreSQL store, freshly migrated, every table
+ * empty) in one PostgreSQL transaction, and checks that every table has as many rows on both
+ * sides. Sealed secrets are copied as they are: to must use the same master key (data dir).
+ * Stop the daemons first. 0 with *ret_rows (rows copied), -EINVAL (not SQLite to PostgreSQL),
+ * -EEXIST (to has rows), -EPROTO (schema versions or tables differ), -ENOTSUP (built without
+ * PostgreSQL), -EIO.
+ */
+int store_copy(struct store *from, struct store *to, long *ret_rows);
+
 /* A key for purpose (a short label) derived from the master key. */
 void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len);
 

@@ -167,11 +167,12 @@ struct store_ops {
     int (*metrics_get)(struct store *s, struct store_metrics *ret);
 #define STORE_OPS_NAMES(X)                                                                         \
     X(thread_done)                                                                                 \
-    X(tx_begin) X(tx_commit) X(tx_rollback) X(tx_end) X(tenant_count) X(tenant_first) X(           \
-        tenant_create) X(api_key_insert) X(api_key_authenticate) X(api_key_list) X(api_key_revoke) \
-        X(policy_list) X(policy_get) X(policy_get_default) X(policy_insert) X(policy_update) X(    \
-            policy_delete) X(policy_attach_sites) X(site_insert) X(site_list) X(site_get)          \
-            X(site_update) X(site_delete) X(site_note_get) X(site_note_put) X(credential_list) X(  \
+    X(tx_begin)                                                                                    \
+    X(tx_commit) X(tx_rollback) X(tx_end) X(tenant_count) X(tenant_first) X(tenant_create) X(      \
+        api_key_insert) X(api_key_authenticate) X(api_key_list) X(api_key_revoke) X(policy_list)   \
+        X(policy_get) X(policy_get_default) X(policy_insert) X(policy_update) X(policy_delete) X(  \
+            policy_attach_sites) X(site_insert) X(site_list) X(site_get) X(site_update)            \
+            X(site_delete) X(site_note_get) X(site_note_put) X(credential_list) X(                 \
                 credential_rotate) X(site_by_bootstrap_token) X(site_by_device_token)              \
                 X(site_adopt) X(site_new_bootstrap) X(site_set_deleting) X(site_heartbeat) X(      \
                     sites_mark_offline) X(site_get_any) X(policy_adopted_sites) X(job_insert)      \
