@@ -58,9 +58,11 @@ struct store_page {
 };
 
 /*
- * Opens (creating if needed) the database named by url ("sqlite:PATH";
- * "postgres://..." is refused with -ENOTSUP until that backend exists) and the
- * master key in data_dir (created with mode 0600 on first start).
+ * Opens (creating if needed) the database named by url ("sqlite:PATH", or a
+ * libpq URL "postgres://..." / "postgresql://...", refused with -ENOTSUP by a
+ * build without the PostgreSQL backend; another scheme: -EINVAL) and the master
+ * key in data_dir (created with mode 0600 on first start). Applies the
+ * backend's migrations.
  */
 int store_open(const char *url, const char *data_dir, struct store **ret);
 void store_close(struct store *s);

@@ -165,35 +165,98 @@ struct store_ops {
     int (*tunnel_address_taken)(struct store *s, const char *site_id, const char *other_tenant_of,
                                 const char *addr, bool *ret_taken);
     int (*metrics_get)(struct store *s, struct store_metrics *ret);
-#define STORE_OPS_NAMES(X)                                                                         \
-    X(thread_done)                                                                                 \
-    X(tx_begin)                                                                                    \
-    X(tx_commit) X(tx_rollback) X(tx_end) X(tenant_count) X(tenant_first) X(tenant_create) X(      \
-        api_key_insert) X(api_key_authenticate) X(api_key_list) X(api_key_revoke) X(policy_list)   \
-        X(policy_get) X(policy_get_default) X(policy_insert) X(policy_update) X(policy_delete) X(  \
-            policy_attach_sites) X(site_insert) X(site_list) X(site_get) X(site_update)            \
-            X(site_delete) X(site_note_get) X(site_note_put) X(credential_list) X(                 \
-                credential_rotate) X(site_by_bootstrap_token) X(site_by_device_token)              \
-                X(site_adopt) X(site_new_bootstrap) X(site_set_deleting) X(site_heartbeat) X(      \
-                    sites_mark_offline) X(site_get_any) X(policy_adopted_sites) X(job_insert)      \
-                    X(job_by_idempotency) X(site_grants) X(job_list) X(job_get) X(job_get_any) X(  \
-                        job_cancel) X(job_event) X(job_claim_pull) X(job_claim_push) X(job_finish) \
-                        X(job_retry) X(job_router_update) X(jobs_requeue_expired) X(               \
-                            job_pull_refused) X(jobs_requeue_push) X(grant_insert) X(grant_list)   \
-                            X(grant_get) X(grant_get_any) X(grant_update) X(grant_set_setup_job)   \
-                                X(grant_teardown) X(grants_next_expiry) X(grants_due) X(           \
-                                    grants_live) X(grant_conn_open) X(grant_conn_insert)           \
-                                    X(grant_conn_list) X(user_insert) X(user_by_email) X(user_get) \
-                                        X(user_list) X(user_update) X(user_delete)                 \
-                                            X(user_touch_login) X(user_count) X(session_insert)    \
-                                                X(session_check) X(session_revoke) X(              \
-                                                    session_revoke_user) X(vpn_edge_ensure)        \
-                                                    X(vpn_edge_public) X(vpn_peers) X(             \
-                                                        vpn_peer_observed) X(site_tunnel_assign)   \
-                                                        X(site_tunnel_mode) X(site_by_tunnel_peer) \
-                                                            X(site_event) X(site_events_list)      \
-                                                                X(tunnel_address_taken)            \
-                                                                    X(metrics_get)
+// clang-format off
+#define STORE_OPS_NAMES(X) \
+    X(thread_done) \
+    X(tx_begin) \
+    X(tx_commit) \
+    X(tx_rollback) \
+    X(tx_end) \
+    X(tenant_count) \
+    X(tenant_first) \
+    X(tenant_create) \
+    X(api_key_insert) \
+    X(api_key_authenticate) \
+    X(api_key_list) \
+    X(api_key_revoke) \
+    X(policy_list) \
+    X(policy_get) \
+    X(policy_get_default) \
+    X(policy_insert) \
+    X(policy_update) \
+    X(policy_delete) \
+    X(policy_attach_sites) \
+    X(site_insert) \
+    X(site_list) \
+    X(site_get) \
+    X(site_update) \
+    X(site_delete) \
+    X(site_note_get) \
+    X(site_note_put) \
+    X(credential_list) \
+    X(credential_rotate) \
+    X(site_by_bootstrap_token) \
+    X(site_by_device_token) \
+    X(site_adopt) \
+    X(site_new_bootstrap) \
+    X(site_set_deleting) \
+    X(site_heartbeat) \
+    X(sites_mark_offline) \
+    X(site_get_any) \
+    X(policy_adopted_sites) \
+    X(job_insert) \
+    X(job_by_idempotency) \
+    X(site_grants) \
+    X(job_list) \
+    X(job_get) \
+    X(job_get_any) \
+    X(job_cancel) \
+    X(job_event) \
+    X(job_claim_pull) \
+    X(job_claim_push) \
+    X(job_finish) \
+    X(job_retry) \
+    X(job_router_update) \
+    X(jobs_requeue_expired) \
+    X(job_pull_refused) \
+    X(jobs_requeue_push) \
+    X(grant_insert) \
+    X(grant_list) \
+    X(grant_get) \
+    X(grant_get_any) \
+    X(grant_update) \
+    X(grant_set_setup_job) \
+    X(grant_teardown) \
+    X(grants_next_expiry) \
+    X(grants_due) \
+    X(grants_live) \
+    X(grant_conn_open) \
+    X(grant_conn_insert) \
+    X(grant_conn_list) \
+    X(user_insert) \
+    X(user_by_email) \
+    X(user_get) \
+    X(user_list) \
+    X(user_update) \
+    X(user_delete) \
+    X(user_touch_login) \
+    X(user_count) \
+    X(session_insert) \
+    X(session_check) \
+    X(session_revoke) \
+    X(session_revoke_user) \
+    X(vpn_edge_ensure) \
+    X(vpn_edge_public) \
+    X(vpn_peers) \
+    X(vpn_peer_observed) \
+    X(site_tunnel_assign) \
+    X(site_tunnel_mode) \
+    X(site_by_tunnel_peer) \
+    X(site_event) \
+    X(site_events_list) \
+    X(tunnel_address_taken) \
+    X(metrics_get)
+    // clang-format on
     /* GENERATED END */
 };
 
