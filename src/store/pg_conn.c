@@ -55,6 +55,36 @@ static void notice_quiet(void *arg, const char *message)
     log_debug("store", "postgres: %s", message);
 }
 
+/* The session's settings, on a new connection and after a reset. 0 or -EIO. */
+static int session_setup(struct pg_session *c)
+{
+    PQsetNoticeProcessor(c->conn, notice_quiet, NULL);
+    /* READ COMMITTED is the server's default; say it so a changed default does not apply. */
+    return exec(c, "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED;"
+                   "SET client_encoding = 'UTF8'; SET application_name = 'tikgated'");
+}
+
+/*
+ * A connection the server dropped (a restart, a failover, an idle timeout) is reset before the
+ * next call, outside a transaction only (inside one the transaction is lost anyway: its calls
+ * fail until it ends). Its prepared statements went with it: the cache starts again.
+ */
+static void conn_revive(struct pg_session *c)
+{
+    if (PQstatus(c->conn) != CONNECTION_BAD || c->tx_depth > 0)
+        return;
+    for (size_t i = 0; i < c->cache_cap; i++) {
+        if (c->cache[i].stmt)
+            stmt_free(c->cache[i].stmt);
+        c->cache[i].sql = NULL;
+        c->cache[i].stmt = NULL;
+    }
+    c->cache_used = 0;
+    PQreset(c->conn);
+    if (PQstatus(c->conn) == CONNECTION_OK && session_setup(c) == 0)
+        log_debug("store", "postgres: connection re-established");
+}
+
 static struct pg_session *conn_open(struct pg_store *s, enum log_level lvl)
 {
     struct pg_session *c = xcalloc(1, sizeof *c);
@@ -66,10 +96,7 @@ static struct pg_session *conn_open(struct pg_store *s, enum log_level lvl)
         conn_free(c);
         return NULL;
     }
-    PQsetNoticeProcessor(c->conn, notice_quiet, NULL);
-    /* READ COMMITTED is the server's default; say it so a changed default does not apply. */
-    if (exec(c, "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED;"
-                "SET client_encoding = 'UTF8'; SET application_name = 'tikgated'") < 0) {
+    if (session_setup(c) < 0) {
         conn_free(c);
         return NULL;
     }
@@ -84,8 +111,10 @@ struct pg_session *pg_session(struct store *base)
 {
     struct pg_store *s = pg_store_of(base);
     struct pg_session *c = pthread_getspecific(s->conn_key);
-    if (c)
+    if (c) {
+        conn_revive(c);
         return c;
+    }
     c = conn_open(s, LOG_DEBUG);
     if (c)
         pthread_setspecific(s->conn_key, c);
