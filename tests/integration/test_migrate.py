@@ -14,6 +14,7 @@ import unittest
 import pgserver
 import tg
 
+tg.BACKEND = 'sqlite'  # the installation before the move, whatever TIKGATE_TEST_DATABASE says
 TA_CREATE = tg.seed_json_blocks()[13]
 ENV = {'TIKGATE_ALLOW_PRIVATE_SOURCES': '1', 'TIKGATE_EDGE_LISTEN': '127.0.0.1',
        'TIKGATE_ENTRY_POINT': 'edge.test', 'TIKGATE_EDGE_PORTS': '23000-23999'}
