@@ -287,6 +287,25 @@ void pg_rollback(struct pg_session *c)
         exec(c, "ROLLBACK");
 }
 
+bool pg_read_begin(struct pg_session *c)
+{
+    if (c->tx_depth > 0 || PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+        return false;
+    PGresult *res = PQexec(c->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return ok;
+}
+
+void pg_read_end(struct pg_session *c, bool began)
+{
+    if (!began)
+        return;
+    PQclear(PQexec(c->conn, "COMMIT"));
+    if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(c->conn, "ROLLBACK"));
+}
+
 struct pg_stmt *pg_begin_stmt(struct store *s, const char *sql, struct pg_session **ret_c,
                               int *ret_err)
 {

@@ -225,6 +225,14 @@ struct pg_stmt *pg_prepare(struct store *s, const char *sql, struct pg_session *
 int pg_begin(struct pg_session *c);
 int pg_commit(struct pg_session *c);
 void pg_rollback(struct pg_session *c);
+/*
+ * One snapshot for the statements of a read that must agree (a policy with its services and
+ * sites, a job with its events): REPEATABLE READ READ ONLY, which never fails with a
+ * serialization error. pg_read_begin() returns false, and pg_read_end() then does nothing, when
+ * a transaction is already open on this connection (the caller's then applies).
+ */
+bool pg_read_begin(struct pg_session *c);
+void pg_read_end(struct pg_session *c, bool began);
 struct pg_stmt *pg_begin_stmt(struct store *s, const char *sql, struct pg_session **ret_c,
                               int *ret_err);
 int pg_end(struct pg_session *c, int r);

@@ -213,12 +213,14 @@ int pg_job_get(struct store *s, const char *tenant_id, const char *site_id, cons
     pg_bind_text(st, 1, job_id);
     pg_bind_text(st, 2, site_id);
     pg_bind_text(st, 3, tenant_id);
+    bool began = pg_read_begin(c); /* the job and its events from one snapshot */
     int r = pg_step_row(c, st, job_row, s, ret);
-    if (r < 0)
-        return r;
-    r = read_events(c, ret);
-    if (r < 0)
-        job_release(ret);
+    if (r == 0) {
+        r = read_events(c, ret);
+        if (r < 0)
+            job_release(ret);
+    }
+    pg_read_end(c, began);
     return r;
 }
 

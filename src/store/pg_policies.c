@@ -131,31 +131,6 @@ static int read_site_ids(struct pg_session *c, struct policy *p)
     return rc == PG_DONE ? 0 : pg_map_rc(c, rc);
 }
 
-/*
- * One snapshot for the row, its services and its sites: REPEATABLE READ READ ONLY (a
- * read-only transaction never fails with a serialization error). read_begin() returns false,
- * and read_end() then does nothing, when a transaction is already open on this connection
- * (the caller's isolation applies).
- */
-static bool read_begin(struct pg_session *c)
-{
-    if (c->tx_depth > 0 || PQtransactionStatus(c->conn) != PQTRANS_IDLE)
-        return false;
-    PGresult *res = PQexec(c->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    return ok;
-}
-
-static void read_end(struct pg_session *c, bool began)
-{
-    if (!began)
-        return;
-    PQclear(PQexec(c->conn, "COMMIT"));
-    if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
-        PQclear(PQexec(c->conn, "ROLLBACK"));
-}
-
 static int get_policy_conn(struct pg_session *c, const char *tenant_id, const char *id,
                            int with_sites, struct policy *ret)
 {
@@ -163,10 +138,10 @@ static int get_policy_conn(struct pg_session *c, const char *tenant_id, const ch
         "SELECT " POLICY_COLUMNS " FROM policies WHERE id = ? AND tenant_id = ?";
     static const char sql_default[] =
         "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ? AND is_default = 1";
-    bool began = read_begin(c);
+    bool began = pg_read_begin(c);
     struct pg_stmt *st = pg_stmt(c, id ? sql : sql_default);
     if (!st) {
-        read_end(c, began);
+        pg_read_end(c, began);
         return -EIO;
     }
     if (id) {
@@ -177,13 +152,13 @@ static int get_policy_conn(struct pg_session *c, const char *tenant_id, const ch
     }
     int r = pg_step_row(c, st, policy_row, NULL, ret);
     if (r < 0) {
-        read_end(c, began);
+        pg_read_end(c, began);
         return r;
     }
     r = read_services(c, ret);
     if (r == 0 && with_sites)
         r = read_site_ids(c, ret);
-    read_end(c, began);
+    pg_read_end(c, began);
     if (r < 0)
         policy_release(ret);
     return r;
