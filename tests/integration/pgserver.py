@@ -69,7 +69,9 @@ class PgServer:
                               **kw)
 
     def start(self):
-        self.dir = tempfile.mkdtemp(prefix='tg-pg-')
+        # Under /tmp when root: `nobody` must reach it (TMPDIR may be a private directory), and
+        # the socket path stays short (107 bytes at most).
+        self.dir = tempfile.mkdtemp(prefix='tg-pg-', dir='/tmp' if self.uid is not None else None)
         os.chmod(self.dir, 0o755)
         if self.uid is not None:
             os.chown(self.dir, self.uid, self.gid)
