@@ -314,8 +314,11 @@ int main(int argc, char **argv)
     struct store *st = NULL;
     int r = store_open(cfg.database, cfg.data_dir, &st);
     if (r < 0) {
-        fprintf(stderr, "tikgated: cannot open store %s: %s\n", cfg.database,
-                r == -ENOTSUP ? "this backend is not built yet" : strerror(-r));
+        /* A PostgreSQL URL may hold a password: not echoed. */
+        bool pg = strncmp(cfg.database, "sqlite:", 7) != 0;
+        fprintf(stderr, "tikgated: cannot open store %s: %s\n",
+                pg ? "(the PostgreSQL URL in TIKGATE_DATABASE)" : cfg.database,
+                r == -ENOTSUP ? "this build has no PostgreSQL backend" : strerror(-r));
         config_release(&cfg);
         return 1;
     }
