@@ -18,7 +18,7 @@ store.h's prototypes:
 The functions in the table: every store.h function except the ones store.c or
 secrets.c implement for all backends (COMMON) and the *_array_free() ones
 (memory only, in the SQLite files for now, shared by both backends).
-Then clang-format -i on what it wrote.
+Then clang-format -i on what it wrote (and on the renamed files).
 """
 import os
 import re
@@ -77,6 +77,7 @@ def rename(funcs):
     files = [f for f in sorted(os.listdir(STORE))
              if f.startswith('sqlite_') and (f.endswith('.c') or f == 'sqlite_int.h')
              and f != 'sqlite_ops.c']
+    changed = []
     pat = re.compile(r'\bstore_(%s)\b' % '|'.join(sorted(names, key=len, reverse=True)))
     for f in files:
         path = os.path.join(STORE, f)
@@ -85,13 +86,16 @@ def rename(funcs):
         if new != text:
             open(path, 'w').write(new)
             print('renamed in', f)
+            changed.append(path)
+    return changed
 
 
 def main():
     funcs = table_functions()
-    if '--rename' in sys.argv[1:]:
-        rename(funcs)
     written = []
+    if '--rename' in sys.argv[1:]:
+        # sqlite_ is one character longer than store_: continuation lines move (clang-format).
+        written += [os.path.relpath(p, STORE) for p in rename(funcs)]
     members = ''.join('%s (*%s)(%s);\n' % (r, n[6:], p) for r, n, p in funcs)
     # One member per line, outside clang-format (it does not reflow a long macro stably).
     members += ('// clang-format off\n#define STORE_OPS_NAMES(X) \\\n%s\n// clang-format on\n'
