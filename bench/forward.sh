@@ -8,7 +8,10 @@
 # tikgated runs with TIKGATE_ROLES=$ROLES (default api,scheduler,edge: no dispatcher, because
 # there is no router behind the site and its setup job would only retry against nothing),
 # TIKGATE_ALLOW_PRIVATE_SOURCES=1, TIKGATE_EDGE_LISTEN=127.0.0.1, TIKGATE_EDGE_PORTS=$EDGE_PORTS
-# (below the ephemeral range 32768-60999, whose ports outgoing sockets take), log level warn.
+# (below the ephemeral range 32768-60999, whose ports outgoing sockets take), log level warn,
+# the edge's per-grant and per-source caps out of the way (86 400) and the descriptors left to
+# HTTP and the rest small (TIKGATE_HTTP_MAX_CONNECTIONS=256, TIKGATE_FD_RESERVE=256), so that
+# the relay may hold IDLE connections (tikgated sizes it as (limit - reserve) / 2).
 # A site gets tunnel_address $TUNNEL (PATCH /v1/sites/{id}); three forwards are created on it
 # (POST /v1/control-plane/{site}/transient-forward, allow_only_cidr 127.0.0.0/24). The edge
 # relays entry 127.0.0.1:<port> to $TUNNEL:<port> (the router-side port of the grant, where the
@@ -91,6 +94,8 @@ start tikgated env TIKGATE_DATA_DIR="$tmp/data" TIKGATE_LISTEN=127.0.0.1:$api_po
     TIKGATE_BOOTSTRAP_TOKEN=$KEY TIKGATE_MANAGEMENT_NETWORKS=127.0.0.0/8 \
     TIKGATE_ROLES="$ROLES" TIKGATE_ALLOW_PRIVATE_SOURCES=1 TIKGATE_EDGE_LISTEN=127.0.0.1 \
     TIKGATE_ENTRY_POINT=127.0.0.1 TIKGATE_EDGE_PORTS="$EDGE_PORTS" TIKGATE_LOG_LEVEL=warn \
+    TIKGATE_EDGE_CONNS_PER_GRANT=86400 TIKGATE_EDGE_CONNS_PER_SOURCE=86400 \
+    TIKGATE_HTTP_MAX_CONNECTIONS=256 TIKGATE_FD_RESERVE=256 \
     "$TIKGATED"
 TG_PID=$LAST_PID
 mkdir -p "$tmp/data"

@@ -58,7 +58,7 @@ static void check_plan(const struct job_plan *p, size_t lines)
     CHECK(p->ncmds == lines);
     for (size_t i = 0; i < p->ncmds; i++) {
         const struct job_cmd *c = &p->cmds[i];
-        CHECK(c->verb >= JOB_ADD && c->verb <= JOB_ADD_ONCE);
+        CHECK(c->verb >= JOB_ADD && c->verb <= JOB_VERB_LAST);
         CHECK(c->menu != NULL);
         CHECK((c->find_key == NULL) == (c->find_value == NULL));
         for (size_t j = 0; j < c->nargs; j++) {

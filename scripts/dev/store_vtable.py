@@ -29,7 +29,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
 STORE = os.path.join(ROOT, 'src', 'store')
 COMMON = {'store_open', 'store_close', 'store_schema_version', 'store_seal_text',
           'store_open_text', 'store_derive_key', 'store_mac_hex', 'store_mac_verify',
-          'store_copy'}
+          'store_copy', 'store_error_counts'}
 BACKENDS = [('sqlite', 'sqlite_int.h', 'sqlite_ops.c', 'SQLite'),
             ('pg', 'pg_int.h', 'pg_ops.c', 'PostgreSQL')]
 

@@ -22,8 +22,13 @@ struct api_config {
     const char *errors_doc_path; /* file served at /docs/errors */
     const char *web_dir;         /* the portal's static files (index.html, assets/) */
     size_t max_body;
+    /* Body cap of the routes without an API key (login, device routes): what an anonymous
+     * client may make the server hold (security-review F7). 0: API_PUBLIC_MAX_BODY. */
+    size_t public_max_body;
     int poll_interval_s; /* routers' heartbeat interval (the scheduler they install) */
     int pull_lease_s;    /* a pulled job not started within this goes back (0: 600) */
+    /* A bootstrap token is refused this long after it was issued (0: 86400; F4). */
+    int64_t bootstrap_ttl_s;
     /* Called after jobs were queued (wakes the dispatcher). May be NULL. */
     void (*jobs_queued)(void *ctx);
     void *jobs_ctx;
@@ -72,8 +77,22 @@ struct api {
     struct api_config cfg;
 };
 
-/* ctx is a struct api *. */
+#define API_PUBLIC_MAX_BODY ((size_t)16384)
+
+/* ctx is a struct api *. Also usable without api_preflight() (req->app NULL): it then
+ * matches and authenticates itself. */
 void api_handle(void *ctx, const struct http_request *req, struct http_response *res);
+/* Sizes the failed-sign-in limiter (TIKGATE_LOGIN_SLOTS, 0: 16384); call before serving. */
+void api_login_limiter_size(unsigned slots);
+/*
+ * The http_preflight_fn: on the headers alone, matches the route, authenticates and checks
+ * the scope (404, 405, 401, 403 answered before any body is read) and sets the body cap:
+ * max_body with an API key or session, public_max_body on unauthenticated routes.
+ * ret->app is released with api_preflight_release().
+ */
+int api_preflight(void *ctx, const struct http_request *req, struct http_response *res,
+                  struct http_preflight *ret);
+void api_preflight_release(void *app);
 
 /* The routing table: every canonical path and alias of DESIGN.md §2, one row each (the
  * handlers are api's own; exported for tests and the route fuzzer). */

@@ -35,7 +35,9 @@ typedef void (*api_handler_fn)(struct api_call *call);
 #define ROUTE_BODY (1u << 29)     /* a JSON object body is required */
 #define ROUTE_BODY_OPT (1u << 28) /* a JSON object body is allowed (empty is fine) */
 #define ROUTE_RAW (1u << 27)      /* any body, any content type, not parsed (device routes) */
-#define ROUTE_SCOPES(f) ((f) & ((1u << 27) - 1))
+/* The first path parameter is a secret (a bootstrap token): elided in the access log. */
+#define ROUTE_SECRET_PATH (1u << 26)
+#define ROUTE_SCOPES(f) ((f) & ((1u << 26) - 1))
 
 /* Path parameter i of the matched route. */
 const char *api_param(const struct api_call *call, int i);
@@ -54,7 +56,10 @@ void api_send_no_content(struct api_call *call);
 
 /* --- JSON helpers (validation of request bodies) --- */
 json_t *json_time_or_null(int64_t t);
+/* A JSON string of s, or null when s is NULL. Text that is not valid UTF-8 (router facts,
+ * a URL path in a message) keeps its place with U+FFFD for each bad byte (F15). */
 json_t *json_str_or_null(const char *s);
+json_t *json_text(const char *s);
 /*
  * Field getters on the request body: each returns 0 and sets *ret when the
  * field is present with the right type, 1 when absent (or null where nullable),
@@ -100,15 +105,17 @@ json_t *policy_to_json(const struct policy *p, bool with_sites);
 /* Parses a full policy body (create/PUT) into p; name/services/networks/flags. */
 int policy_from_json(const json_t *obj, struct policy *p, struct tg_err *err);
 json_t *site_to_json(const struct api *api, const struct site *s, bool with_bootstrap);
-json_t *credential_to_json(const struct credential *c);
+/* with_secret: include the password (credentials:rotate holders, security-review F6). */
+json_t *credential_to_json(const struct credential *c, bool with_secret);
 json_t *api_key_to_json(const struct api_key *k, const char *secret);
 json_t *note_to_json(const struct site_note *n);
 /* {at, kind, message} of a site's tunnel event. */
 json_t *site_event_to_json(const struct site_event *e);
 /* A job; with_events adds its orchestration log ("events", oldest first). */
 json_t *job_to_json(const struct job *j, bool with_events);
-/* A transient access or forward as of now_ms (expired, time_to_expire); password included. */
-json_t *grant_to_json(const struct grant *g, int64_t now_ms);
+/* A transient access or forward as of now_ms (expired, time_to_expire); with_secret: the
+ * access's password too (transient:create holders, security-review F6). */
+json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret);
 /* One connection record of a grant. */
 json_t *connection_to_json(const struct grant_connection *c);
 /* A portal user (never the password hash). */

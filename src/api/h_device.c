@@ -25,7 +25,6 @@
 #define FACTS_MAX 8192
 /* The interface a router reaches tikgate through (its address is the site's tunnel address;
  * forwards' dst-nat match it): operators name their tunnel so until tikgate runs its own VPN. */
-#define TIKGATE_MGMT_IFACE "tikgate-mgmt"
 #define ACK_SCHEDULER "tikgate-ack"
 
 static void send_script(struct api_call *call, int status, struct buf *script)
@@ -51,7 +50,32 @@ static bool token_ok(const char *t)
 static void bad_token(struct api_call *call)
 {
     api_fail(call, TG_ERR_NOT_FOUND, 404, "resource_missing", NULL,
-             "Unknown or expired bootstrap token.");
+             "Unknown or already used bootstrap token.");
+}
+
+/*
+ * The live site of a bootstrap token: 0 with *ret filled; else the error is answered (404 for
+ * an unknown or used token, 410 bootstrap_token_expired past TIKGATE_BOOTSTRAP_TOKEN_TTL, F4)
+ * and a negative value returned.
+ */
+static int site_by_token(struct api_call *call, const char *token, struct site *ret)
+{
+    struct site s;
+    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
+        bad_token(call);
+        return -ENOENT;
+    }
+    if (site_bootstrap_expired(&s, time_now(), call->api->cfg.bootstrap_ttl_s)) {
+        site_release(&s);
+        api_fail(call, TG_ERR_NOT_FOUND, 410, "bootstrap_token_expired", NULL,
+                 "This bootstrap token has expired (tokens are valid for %lld s): issue a new one "
+                 "with POST /v1/sites/{id}/bootstrap and run the new bootstrap command.",
+                 (long long)(call->api->cfg.bootstrap_ttl_s > 0 ? call->api->cfg.bootstrap_ttl_s
+                                                                : SITE_BOOTSTRAP_TTL_DEFAULT));
+        return -ETIMEDOUT;
+    }
+    *ret = s;
+    return 0;
 }
 
 /*
@@ -168,10 +192,8 @@ void h_device_bootstrap(struct api_call *call)
 {
     const char *token = api_param(call, 0);
     struct site s;
-    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
-        bad_token(call);
+    if (site_by_token(call, token, &s) < 0)
         return;
-    }
     struct buf b;
     buf_init(&b, 16384);
     buf_printf(&b, "# tikgate bootstrap for site %s\n", s.id);
@@ -183,13 +205,13 @@ void h_device_bootstrap(struct api_call *call)
         return;
     }
     /* An external site: the management address is read from the interface named
-     * TIKGATE_MGMT_IFACE; without one the adoption is refused with that reason
+     * JOB_MGMT_IFACE; without one the adoption is refused with that reason
      * (docs/decisions.md). */
     render_board_facts(&b);
     buf_append_str(&b, ":local tunnel \"\"\n"
-                       ":do { :set tunnel [/ip address get [find interface=\"" TIKGATE_MGMT_IFACE
+                       ":do { :set tunnel [/ip address get [find interface=\"" JOB_MGMT_IFACE
                        "\"] address] } on-error={ :log warning \"tikgate: no single address on "
-                       "interface " TIKGATE_MGMT_IFACE "\" }\n"
+                       "interface " JOB_MGMT_IFACE "\" }\n"
                        ":local facts (\"identity=\" . [/system identity get name] . \";model=\" . "
                        "$model . \";serial-number=\" . $serial . \";version=\" . "
                        "[/system resource get version] . \";board-name=\" . "
@@ -385,13 +407,22 @@ static int check_tunnel_facts(struct api_call *call, const struct facts *f, uint
 
 /*
  * An external site's router reports its tunnel address (the operator's own VPN): the rules of
- * tunnel_address_check(), not this node's, and not another tenant's router (F1). 0, or -EINVAL
- * after answering the error.
+ * tunnel_address_check(), not this node's, and not another tenant's router (F1). A site that
+ * was adopted before (re-armed by POST .../bootstrap) is adopted again only at the address it
+ * has (F4): a re-adoption never moves where tikgate sends the API password; an admin changes
+ * the address first. 0, or -EINVAL after answering the error.
  */
 static int check_reported_address(struct api_call *call, const struct site *s, const char *addr)
 {
     struct tg_err err;
     bool taken = false;
+    if (s->adopted_at && s->tunnel_address && strcmp(addr, s->tunnel_address) != 0) {
+        api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_changed", "tunnel-address",
+                 "This site was adopted at tunnel address %s; the router reports %s. Adopting "
+                 "again keeps the address: an admin sets the new one on the site first.",
+                 s->tunnel_address, addr);
+        return -EINVAL;
+    }
     if (tunnel_address_check(addr, call->api->cfg.mgmt_networks, call->api->cfg.tunnel_pool,
                              "tunnel-address", &err) < 0) {
         api_send_error(call, &err);
@@ -468,10 +499,8 @@ void h_device_adopt(struct api_call *call)
 {
     const char *token = api_param(call, 0);
     struct site s;
-    if (!token_ok(token) || store_site_by_bootstrap_token(call->api->store, token, &s) < 0) {
-        bad_token(call);
+    if (site_by_token(call, token, &s) < 0)
         return;
-    }
     struct tg_err err;
     struct facts f;
     if (call->req->body_len > FACTS_MAX || call->req->body_too_large) {
@@ -509,16 +538,16 @@ void h_device_adopt(struct api_call *call)
         /* An external site: no hidden dependency on tikgate-mgmt; the router is told why, in
          * its log, and nothing is adopted (docs/decisions.md). */
         log_warn("device",
-                 "site %s: adoption refused: the router has no interface named " TIKGATE_MGMT_IFACE
+                 "site %s: adoption refused: the router has no interface named " JOB_MGMT_IFACE
                  " with an address (facts: identity %s)",
                  s.id, f.identity ? f.identity : "?");
         struct buf b;
         buf_init(&b, 1024);
         buf_append_str(&b, "# tikgate: adoption refused\n"
                            ":log error \"tikgate: adoption refused: name the interface tikgate "
-                           "reaches this router through " TIKGATE_MGMT_IFACE " and give it its "
+                           "reaches this router through " JOB_MGMT_IFACE " and give it its "
                            "IPv4 address, then run the bootstrap command again\"\n"
-                           ":error \"tikgate: no interface " TIKGATE_MGMT_IFACE "\"\n");
+                           ":error \"tikgate: no interface " JOB_MGMT_IFACE "\"\n");
         send_script(call, 200, &b);
         buf_release(&b);
         store_credential_array_free(creds, ncreds);
@@ -694,7 +723,7 @@ void h_device_poll(struct api_call *call)
         buf_append_str(&b, j.payload);
         buf_append_str(&b, "\n");
     } else if (plan_ok) {
-        job_plan_for_version(&plan, s.software_version);
+        job_plan_for_site(&plan, &s);
         job_render_script(&plan, &b);
     }
     job_plan_release(&plan);

@@ -24,13 +24,46 @@ void api_grants_changed(struct api *api)
         api->cfg.grants_changed(api->cfg.grants_ctx);
 }
 
+/*
+ * Whether the caller sees a transient access's password (security-review F6): holders of
+ * transient:create, who could open a login of their own anyway (the creator of a grant held
+ * it when creating). transient:view alone (the read-only role) sees the metadata only.
+ */
+static bool can_see_secret(const struct api_call *call)
+{
+    return scope_allows(call->who.scopes, SCOPE_TRANSIENT_CREATE);
+}
+
+/*
+ * ?state= of a grant list (seeds 000/001: a plain list answers the current objects): absent or
+ * "active" keeps the grants not yet expired, revoked or torn down; "all" adds the history.
+ * The older ?active=true is accepted and means the default. false after answering 400.
+ */
+static bool list_state(struct api_call *call, bool *ret_active_only)
+{
+    const char *state = http_request_query(call->req, "state");
+    if (!state || !strcmp(state, "active")) {
+        *ret_active_only = true;
+        return true;
+    }
+    if (!strcmp(state, "all")) {
+        *ret_active_only = false;
+        return true;
+    }
+    api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "state",
+             "'state' is 'active' (the default: current grants) or 'all' (with expired and "
+             "revoked ones).");
+    return false;
+}
+
 static void list(struct api_call *call, enum grant_kind kind)
 {
     const char *site = api_param(call, 0);
     if (!api_check_id(call, site, "site"))
         return;
-    const char *active = http_request_query(call->req, "active");
-    bool only = active && (!strcmp(active, "true") || !strcmp(active, "1"));
+    bool only;
+    if (!list_state(call, &only))
+        return;
     struct store_page page;
     if (!api_page(call, &page))
         return;
@@ -43,9 +76,10 @@ static void list(struct api_call *call, enum grant_kind kind)
         return;
     }
     int64_t now_ms = time_now_ms();
+    bool secret = can_see_secret(call);
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, grant_to_json(&a[i], now_ms));
+        json_array_append_new(arr, grant_to_json(&a[i], now_ms, secret));
     store_grant_array_free(a, n);
     api_send_json(call, 200, arr);
 }
@@ -59,7 +93,7 @@ static void send_grant(struct api_call *call, enum grant_kind kind, const char *
         api_fail_store(call, r, kind == GRANT_ACCESS ? "transient access" : "transient forward");
         return;
     }
-    api_send_json(call, status, grant_to_json(&g, time_now_ms()));
+    api_send_json(call, status, grant_to_json(&g, time_now_ms(), can_see_secret(call)));
     grant_release(&g);
 }
 

@@ -41,14 +41,28 @@ static void send_file(struct api_call *call, const char *path, const char *conte
 }
 
 /*
- * GET /metrics: Prometheus text format. Aggregates over all tenants, so it
- * needs the admin scope (scrapers send a bearer key). Counts come from the
- * store at scrape time; the process adds its HTTP and edge counters.
+ * GET /metrics: Prometheus text format. Aggregates over all tenants, so it needs the admin
+ * scope of the platform operator: the first tenant, the one the daemon's bootstrap created
+ * (security-review F14; other tenants' admins get 403 platform_operator_required, see
+ * docs/decisions.md). Scrapers send a bearer key. Counts come from the store at scrape time;
+ * the process adds its HTTP and edge counters.
  */
 void h_metrics(struct api_call *call)
 {
+    char platform[UUID_STR_LEN];
+    int r = store_tenant_first(call->api->store, platform);
+    if (r < 0) {
+        api_fail_store(call, r, "tenant");
+        return;
+    }
+    if (strcmp(platform, call->who.tenant_id) != 0) {
+        api_fail(call, TG_ERR_PERMISSION, 403, "platform_operator_required", NULL,
+                 "/metrics counts every tenant: it answers the platform operator's (the first "
+                 "tenant's) admin keys and sessions only.");
+        return;
+    }
     struct store_metrics m;
-    int r = store_metrics_get(call->api->store, &m);
+    r = store_metrics_get(call->api->store, &m);
     if (r < 0) {
         api_fail_store(call, r, "metrics");
         return;
@@ -69,6 +83,13 @@ void h_metrics(struct api_call *call)
     buf_printf(b, "tikgate_grants_live{kind=\"forward\"} %ld\n", m.grants_live[GRANT_FORWARD]);
     buf_printf(b, "# TYPE tikgate_tenants gauge\ntikgate_tenants %ld\n", m.tenants);
     buf_printf(b, "# TYPE tikgate_users gauge\ntikgate_users %ld\n", m.users);
+    unsigned long full, busy, io;
+    store_error_counts(&full, &busy, &io);
+    buf_append_str(b, "# HELP tikgate_storage_errors_total Failed database operations by kind.\n"
+                      "# TYPE tikgate_storage_errors_total counter\n");
+    buf_printf(b, "tikgate_storage_errors_total{kind=\"full\"} %lu\n", full);
+    buf_printf(b, "tikgate_storage_errors_total{kind=\"busy\"} %lu\n", busy);
+    buf_printf(b, "tikgate_storage_errors_total{kind=\"io\"} %lu\n", io);
     if (call->api->cfg.metrics)
         call->api->cfg.metrics(call->api->cfg.metrics_ctx, b);
     call->res->status = 200;

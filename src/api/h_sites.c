@@ -10,6 +10,7 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,24 @@ void h_sites_list(struct api_call *call)
     api_send_json(call, 200, arr);
 }
 
+/*
+ * Whether the caller sees s's bootstrap command (security-review F4): the token adopts the
+ * router and hands out its API password, so only those who could (re-)onboard see it, and only
+ * while it is live (unused, unexpired). A site awaiting onboarding: site:create or site:update
+ * holders. An adopted site re-armed by POST .../bootstrap: holders of site:update and
+ * credentials:rotate, what re-arming needs. site:view alone never sees it.
+ */
+static bool show_bootstrap(const struct api_call *call, const struct site *s)
+{
+    uint32_t held = call->who.scopes;
+    if (!s->bootstrap_token[0] ||
+        site_bootstrap_expired(s, time_now(), call->api->cfg.bootstrap_ttl_s))
+        return false;
+    if (s->status == SITE_PENDING_ONBOARDING && !s->adopted_at)
+        return scope_allows(held, SCOPE_SITE_CREATE) || scope_allows(held, SCOPE_SITE_UPDATE);
+    return scope_allows(held, SCOPE_SITE_UPDATE) && scope_allows(held, SCOPE_CREDENTIALS_ROTATE);
+}
+
 static void send_site(struct api_call *call, const char *id, int status)
 {
     struct site s;
@@ -41,7 +60,7 @@ static void send_site(struct api_call *call, const char *id, int status)
         api_fail_store(call, r, "site");
         return;
     }
-    api_send_json(call, status, site_to_json(call->api, &s, true));
+    api_send_json(call, status, site_to_json(call->api, &s, show_bootstrap(call, &s)));
     site_release(&s);
 }
 
@@ -240,18 +259,92 @@ out:
     site_release(&s);
 }
 
+/*
+ * Inside the caller's transaction: a new API password for site id and, when the site is
+ * adopted, the express job that sets it on the router. 0 with *ret_saved filled (release it
+ * with credential_release), or -errno with nothing to release.
+ */
+static int rotate_in_tx(struct api_call *call, const char *id, bool adopted,
+                        struct credential *ret_saved)
+{
+    struct credential cred, saved;
+    credential_generate(&cred, id);
+    int r = store_credential_rotate(call->api->store, call->who.tenant_id, &cred, &saved);
+    credential_release(&cred);
+    if (r < 0)
+        return r;
+    if (adopted) {
+        struct job_plan plan = {0};
+        struct job_site_ctx ctx = {.site_id = id, .mgmt_networks = call->api->cfg.mgmt_networks};
+        job_plan_api_user(&plan, saved.username, saved.password, &ctx);
+        struct job_spec spec = {
+            .site_id = id,
+            .kind = JOB_KIND_API_USER,
+            .description = "Rotate the API user's password",
+            .plan = &plan,
+            .express = true,
+            .needs_ack = true,
+            .created_by = call->who.name,
+        };
+        r = jobs_enqueue(call->api->store, &spec, NULL);
+        job_plan_release(&plan);
+    }
+    if (r < 0) {
+        credential_release(&saved);
+        return r;
+    }
+    *ret_saved = saved;
+    return 0;
+}
+
+/*
+ * POST /v1/sites/{id}/bootstrap: a new bootstrap token (re-onboarding a reset router). For an
+ * adopted site it re-arms adoption, which hands out the API password: it needs
+ * credentials:rotate as well (admin implies it), and rotates the API password in the same
+ * transaction, so whoever adopts next gets a password nobody had before (security-review F4).
+ * The site's device token keeps working until that adoption succeeds.
+ */
 void h_sites_bootstrap(struct api_call *call)
 {
     const char *id = api_param(call, 0);
     if (!api_check_id(call, id, "site"))
         return;
-    char token[SITE_TOKEN_LEN + 1];
-    rand_base62(token, SITE_TOKEN_LEN);
-    int r = store_site_new_bootstrap(call->api->store, call->who.tenant_id, id, token);
+    struct site s;
+    int r = store_site_get(call->api->store, call->who.tenant_id, id, &s);
     if (r < 0) {
         api_fail_store(call, r, "site");
         return;
     }
+    bool adopted = s.adopted_at != 0;
+    site_release(&s);
+    if (adopted && !scope_allows(call->who.scopes, SCOPE_CREDENTIALS_ROTATE)) {
+        api_fail(call, TG_ERR_PERMISSION, 403, "missing_scope", NULL,
+                 "This site is adopted: a new bootstrap token re-arms adoption, which hands out "
+                 "the router's API password, so it needs scope credentials:rotate too.");
+        return;
+    }
+    char token[SITE_TOKEN_LEN + 1];
+    rand_base62(token, SITE_TOKEN_LEN);
+    struct credential saved;
+    bool rotated = false;
+    r = store_tx_begin(call->api->store);
+    if (r == 0) {
+        r = store_site_new_bootstrap(call->api->store, call->who.tenant_id, id, token);
+        if (r == 0 && adopted) {
+            r = rotate_in_tx(call, id, true, &saved);
+            rotated = r == 0;
+        }
+        r = store_tx_end(call->api->store, r);
+    }
+    sodium_memzero(token, sizeof token);
+    if (rotated)
+        credential_release(&saved);
+    if (r < 0) {
+        api_fail_store(call, r, "site");
+        return;
+    }
+    if (rotated)
+        api_jobs_queued(call->api);
     send_site(call, id, 200);
 }
 
@@ -415,7 +508,9 @@ void h_credentials_list(struct api_call *call)
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, credential_to_json(&a[i]));
+        json_array_append_new(
+            arr,
+            credential_to_json(&a[i], scope_allows(call->who.scopes, SCOPE_CREDENTIALS_ROTATE)));
     store_credential_array_free(a, n);
     api_send_json(call, 200, arr);
 }
@@ -433,37 +528,18 @@ void h_credentials_rotate(struct api_call *call)
     }
     bool adopted = s.status != SITE_PENDING_ONBOARDING;
     site_release(&s);
-    struct credential cred, saved;
-    credential_generate(&cred, id);
+    struct credential saved;
     bool rotated = false;
     /* The new password and the job that gives it to the router commit together. */
     r = store_tx_begin(call->api->store);
     if (r == 0) {
-        r = store_credential_rotate(call->api->store, call->who.tenant_id, &cred, &saved);
+        r = rotate_in_tx(call, id, adopted, &saved);
         rotated = r == 0;
-        if (r == 0 && adopted) {
-            struct job_plan plan = {0};
-            struct job_site_ctx ctx = {.site_id = id,
-                                       .mgmt_networks = call->api->cfg.mgmt_networks};
-            job_plan_api_user(&plan, saved.username, saved.password, &ctx);
-            struct job_spec spec = {
-                .site_id = id,
-                .kind = JOB_KIND_API_USER,
-                .description = "Rotate the API user's password",
-                .plan = &plan,
-                .express = true,
-                .needs_ack = true,
-                .created_by = call->who.name,
-            };
-            r = jobs_enqueue(call->api->store, &spec, NULL);
-            job_plan_release(&plan);
-        }
         r = store_tx_end(call->api->store, r);
     }
-    credential_release(&cred);
     if (r == 0) {
         api_jobs_queued(call->api);
-        api_send_json(call, 201, credential_to_json(&saved));
+        api_send_json(call, 201, credential_to_json(&saved, true));
     } else {
         api_fail_store(call, r, "site");
     }

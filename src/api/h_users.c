@@ -25,6 +25,38 @@ static json_t *scopes_json(uint32_t mask)
     return a;
 }
 
+/*
+ * The account email and password sign in to (F14: e-mails are unique per tenant, so one
+ * address may have an account in several tenants): the password is checked against every
+ * account with that address, oldest first, and the first that matches and is not disabled
+ * wins. Every candidate is verified (no early exit) and an unknown e-mail still costs one
+ * verification, so the timing does not tell which account matched or whether one exists (it
+ * does grow with the number of accounts sharing the address: docs/decisions.md). A store
+ * failure counts as no match, as before. true with *ret filled.
+ */
+static bool find_account(struct api_call *call, const char *email, const char *password,
+                         struct user *ret)
+{
+    static const char dummy[] = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
+                                "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
+    struct user *a = NULL;
+    size_t n = 0;
+    if (store_users_by_email(call->api->store, email, &a, &n) < 0)
+        n = 0;
+    int found = -1;
+    if (n == 0)
+        (void)user_verify_password(dummy, password);
+    for (size_t i = 0; i < n; i++)
+        if (user_verify_password(a[i].password_hash, password) && !a[i].disabled && found < 0)
+            found = (int)i;
+    if (found >= 0)
+        *ret = a[found];
+    if (a)
+        sodium_memzero(a, n * sizeof *a);
+    free(a);
+    return found >= 0;
+}
+
 void h_auth_login(struct api_call *call)
 {
     struct tg_err err;
@@ -50,13 +82,7 @@ void h_auth_login(struct api_call *call)
         return;
     }
     struct user u;
-    r = store_user_by_email(call->api->store, email, &u);
-    /* Verify even for an unknown e-mail, so timing does not tell which addresses exist. */
-    static const char dummy[] = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
-                                "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
-    bool ok =
-        user_verify_password(r == 0 ? u.password_hash : dummy, password) && r == 0 && !u.disabled;
-    if (!ok) {
+    if (!find_account(call, email, password, &u)) {
         login_failed(email, call->req->client_addr);
         api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_credentials", NULL,
                  "Wrong e-mail address or password.");
@@ -184,7 +210,7 @@ void h_users_create(struct api_call *call)
     r = store_user_insert(call->api->store, &u);
     if (r == -EEXIST) {
         api_fail(call, TG_ERR_CONFLICT, 409, "email_taken", "email",
-                 "A user with this e-mail address exists already.");
+                 "A user of this tenant has this e-mail address already.");
         return;
     }
     if (r < 0) {

@@ -168,7 +168,10 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
     json_object_set_new(o, "tunnel", site_tunnel_to_json(s));
     if (!with_bootstrap || !s->bootstrap_token[0]) {
         json_object_set_new(o, "bootstrap_command", json_null());
+        json_object_set_new(o, "bootstrap_expires_at", json_null());
     } else {
+        int64_t until = site_bootstrap_expires_at(s, api->cfg.bootstrap_ttl_s);
+        json_object_set_new(o, "bootstrap_expires_at", json_time_or_null(until));
         struct buf cmd;
         buf_init(&cmd, 8192);
         device_render_bootstrap_command(&cmd, api->cfg.public_url, s->bootstrap_token,
@@ -179,13 +182,14 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
     return o;
 }
 
-json_t *credential_to_json(const struct credential *c)
+json_t *credential_to_json(const struct credential *c, bool with_secret)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(c->id));
     json_object_set_new(o, "site_id", json_string(c->site_id));
     json_object_set_new(o, "username", json_string(c->username));
-    json_object_set_new(o, "password", json_string(c->password));
+    if (with_secret)
+        json_object_set_new(o, "password", json_string(c->password));
     json_object_set_new(o, "ip_address", json_str_or_null(c->ip_address));
     json_object_set_new(o, "api_port", c->api_port ? json_integer(c->api_port) : json_null());
     json_object_set_new(o, "created_at", json_time_or_null(c->created_at));
@@ -283,14 +287,15 @@ static bool grant_expired(const struct grant *g, int64_t now_ms)
     return g->torn_down_at != 0 || g->expires_at_ms <= now_ms;
 }
 
-json_t *grant_to_json(const struct grant *g, int64_t now_ms)
+json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(g->id));
     json_object_set_new(o, "site_id", json_string(g->site_id));
     if (g->kind == GRANT_ACCESS) {
         json_object_set_new(o, "username", json_string(g->username));
-        json_object_set_new(o, "password", json_string(g->password));
+        if (with_secret)
+            json_object_set_new(o, "password", json_string(g->password));
     }
     json_object_set_new(o, "port", json_integer(g->port));
     if (g->kind == GRANT_ACCESS) {
@@ -328,8 +333,11 @@ json_t *grant_to_json(const struct grant *g, int64_t now_ms)
     time_phrase_relative(g->expires_at_ms / 1000, now_ms / 1000, phrase, sizeof phrase);
     json_object_set_new(o, "time_to_expire", json_string(phrase));
     if (g->kind == GRANT_ACCESS && !strcmp(g->access_type, "winbox")) {
-        char *link = xasprintf("winbox://%s:%d?username=%s&password=%s", g->entry_point, g->port,
-                               g->username, g->password);
+        /* The link carries the password only where the answer does (F6). */
+        char *link = with_secret ? xasprintf("winbox://%s:%d?username=%s&password=%s",
+                                             g->entry_point, g->port, g->username, g->password)
+                                 : xasprintf("winbox://%s:%d?username=%s", g->entry_point, g->port,
+                                             g->username);
         json_object_set_new(o, "onclick", json_string(link));
         free(link);
     } else if (g->kind == GRANT_ACCESS) {
@@ -356,6 +364,8 @@ json_t *connection_to_json(const struct grant_connection *c)
     json_object_set_new(o, "bytes_in", json_integer((json_int_t)c->bytes_in));
     json_object_set_new(o, "bytes_out", json_integer((json_int_t)c->bytes_out));
     json_object_set_new(o, "outcome", json_string(c->outcome));
+    /* connections the record stands for: refused ones are summed per source and interval */
+    json_object_set_new(o, "count", json_integer((json_int_t)(c->count ? c->count : 1)));
     return o;
 }
 

@@ -4,6 +4,7 @@
 #include "api_int.h"
 #include "rand.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -47,7 +48,7 @@ void api_send_error(struct api_call *call, const struct tg_err *e)
     json_t *o = json_object();
     json_object_set_new(o, "type", json_string(tg_err_type_name(e->type)));
     json_object_set_new(o, "code", json_string(e->code));
-    json_object_set_new(o, "message", json_string(e->message));
+    json_object_set_new(o, "message", json_text(e->message));
     char doc[128];
     snprintf(doc, sizeof doc, "/docs/errors#%s", e->code);
     json_object_set_new(o, "doc_url", json_string(doc));
@@ -79,6 +80,17 @@ void api_fail_store(struct api_call *call, int r, const char *what)
         api_fail(call, TG_ERR_CONFLICT, 409, "conflict", NULL,
                  "The %s conflicts with an existing one.", what);
         break;
+    case -ENOSPC:
+        api_fail(call, TG_ERR_API, 507, "storage_full", NULL,
+                 "The database's disk is full: nothing was changed. Reads keep working; writes "
+                 "work again as soon as there is space (no restart needed).");
+        break;
+    case -EAGAIN:
+        http_response_header(call->res, "Retry-After", "1");
+        api_fail(call, TG_ERR_API, 503, "storage_busy", NULL,
+                 "The database's write lock stayed busy for the whole wait: nothing was "
+                 "changed. Retry in a moment.");
+        break;
     default:
         api_fail(call, TG_ERR_API, 500, "internal_server_error", NULL,
                  "The request could not be completed (storage error).");
@@ -95,9 +107,20 @@ json_t *json_time_or_null(int64_t t)
     return json_string(s);
 }
 
+json_t *json_text(const char *s)
+{
+    json_t *j = json_string(s);
+    if (j)
+        return j;
+    char *fixed = utf8_sanitize(s);
+    j = json_string(fixed);
+    free(fixed);
+    return j;
+}
+
 json_t *json_str_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return s ? json_text(s) : json_null();
 }
 
 static const char *json_type_word(const json_t *v)

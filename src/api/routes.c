@@ -6,6 +6,7 @@
  * Pipeline: match (404/405) -> authenticate (401) -> scope (403) -> body cap
  * (413) -> content type (415) -> JSON parse (400) -> handler.
  */
+#include "alloc.h"
 #include "api_int.h"
 #include "session.h"
 #include "store.h"
@@ -111,8 +112,8 @@ const struct http_route api_routes[] = {
     R("POST", "/api/asynchronous/{id}", h_jobs_create_async, SCOPE_JOB_CREATE | ROUTE_RAW),
 
     /* Device-facing: authenticated by bootstrap token, device token or job signature. */
-    R("GET", "/bootstrap/{token}", h_device_bootstrap, ROUTE_PUBLIC),
-    R("POST", "/adopt/{token}", h_device_adopt, ROUTE_PUBLIC | ROUTE_RAW),
+    R("GET", "/bootstrap/{token}", h_device_bootstrap, ROUTE_PUBLIC | ROUTE_SECRET_PATH),
+    R("POST", "/adopt/{token}", h_device_adopt, ROUTE_PUBLIC | ROUTE_RAW | ROUTE_SECRET_PATH),
     R("POST", "/poll", h_device_poll, ROUTE_PUBLIC | ROUTE_RAW),
     R("GET", "/job/{id}/update", h_device_job_update, ROUTE_PUBLIC),
     R("GET", "/ca.pem", h_device_ca, ROUTE_PUBLIC),
@@ -186,7 +187,8 @@ static int read_body(struct api_call *call, unsigned flags)
     const struct http_request *req = call->req;
     if (req->body_too_large) {
         api_fail(call, TG_ERR_INVALID_REQUEST, 413, "body_too_large", NULL,
-                 "The request body exceeds %zu bytes.", call->api->cfg.max_body);
+                 "The request body exceeds %zu bytes.",
+                 req->body_cap ? req->body_cap : call->api->cfg.max_body);
         return -E2BIG;
     }
     bool wants = flags & (ROUTE_BODY | ROUTE_BODY_OPT);
@@ -231,6 +233,89 @@ static int read_body(struct api_call *call, unsigned flags)
     return 0;
 }
 
+/* A route whose path carries a secret: the access log stops before its first parameter. */
+static void mark_secret_path(struct api_call *call)
+{
+    const struct http_route *rt = call->match.route;
+    if (rt->flags & ROUTE_SECRET_PATH) {
+        const char *brace = strchr(rt->pattern, '{');
+        call->res->log_path_keep = brace ? (size_t)(brace - rt->pattern) : 1;
+    }
+}
+
+/* Match (404/405), authenticate (401), scope (403): 0, or -1 after sending the error. */
+static int admit(struct api_call *call)
+{
+    const struct http_request *req = call->req;
+    enum http_match_result m =
+        http_route_match(api_routes, N_ROUTES, req->method, req->path, &call->match);
+    if (m == HTTP_MATCH_NO_PATH) {
+        api_fail(call, TG_ERR_NOT_FOUND, 404, "route_not_found", NULL, "No route %s %s.",
+                 req->method, req->path);
+        return -1;
+    }
+    if (m == HTTP_MATCH_NO_METHOD) {
+        char allow[128];
+        http_route_allowed(api_routes, N_ROUTES, req->path, allow, sizeof allow);
+        http_response_header(call->res, "Allow", allow);
+        api_fail(call, TG_ERR_INVALID_REQUEST, 405, "method_not_allowed", NULL,
+                 "%s is not allowed on %s (allowed: %s).", req->method, req->path, allow);
+        return -1;
+    }
+    mark_secret_path(call);
+    unsigned flags = call->match.route->flags;
+    if (flags & ROUTE_PUBLIC)
+        return 0;
+    if (authenticate(call) < 0)
+        return -1;
+    if (!scope_allows(call->who.scopes, ROUTE_SCOPES(flags))) {
+        struct strlist need = {0};
+        scope_to_list(ROUTE_SCOPES(flags), &need);
+        char *names = strlist_join(&need, ',');
+        api_fail(call, TG_ERR_PERMISSION, 403, "missing_scope", NULL,
+                 "This API key lacks the scope %s.", names);
+        free(names);
+        strlist_release(&need);
+        return -1;
+    }
+    return 0;
+}
+
+/* What api_preflight() established, for api_handle(). */
+struct api_pre {
+    struct http_match match;
+    struct principal who;
+    char session_jti[UUID_STR_LEN];
+};
+
+int api_preflight(void *ctx, const struct http_request *req, struct http_response *res,
+                  struct http_preflight *ret)
+{
+    struct api_call call;
+    memset(&call, 0, sizeof call);
+    call.api = ctx;
+    call.req = req;
+    call.res = res;
+    if (admit(&call) < 0)
+        return 1;
+    struct api_pre *pre = xmalloc(sizeof *pre);
+    pre->match = call.match;
+    pre->who = call.who;
+    memcpy(pre->session_jti, call.session_jti, sizeof pre->session_jti);
+    size_t pub =
+        call.api->cfg.public_max_body ? call.api->cfg.public_max_body : API_PUBLIC_MAX_BODY;
+    ret->app = pre;
+    bool pub_route = call.match.route->flags & ROUTE_PUBLIC;
+    ret->body_cap = pub_route ? pub : call.api->cfg.max_body;
+    ret->drain_over_cap = !pub_route;
+    return 0;
+}
+
+void api_preflight_release(void *app)
+{
+    free(app);
+}
+
 void api_handle(void *ctx, const struct http_request *req, struct http_response *res)
 {
     struct api_call call;
@@ -238,40 +323,23 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
     call.api = ctx;
     call.req = req;
     call.res = res;
-
-    enum http_match_result m =
-        http_route_match(api_routes, N_ROUTES, req->method, req->path, &call.match);
-    if (m == HTTP_MATCH_NO_PATH) {
-        api_fail(&call, TG_ERR_NOT_FOUND, 404, "route_not_found", NULL, "No route %s %s.",
-                 req->method, req->path);
+    const struct api_pre *pre = req->app;
+    if (pre) {
+        call.match = pre->match;
+        call.who = pre->who;
+        memcpy(call.session_jti, pre->session_jti, sizeof call.session_jti);
+        mark_secret_path(&call);
+    } else if (admit(&call) < 0) {
         return;
     }
-    if (m == HTTP_MATCH_NO_METHOD) {
-        char allow[128];
-        http_route_allowed(api_routes, N_ROUTES, req->path, allow, sizeof allow);
-        http_response_header(res, "Allow", allow);
-        api_fail(&call, TG_ERR_INVALID_REQUEST, 405, "method_not_allowed", NULL,
-                 "%s is not allowed on %s (allowed: %s).", req->method, req->path, allow);
-        return;
-    }
-    unsigned flags = call.match.route->flags;
-    if (!(flags & ROUTE_PUBLIC)) {
-        if (authenticate(&call) < 0)
-            return;
-        if (!scope_allows(call.who.scopes, ROUTE_SCOPES(flags))) {
-            struct strlist need = {0};
-            scope_to_list(ROUTE_SCOPES(flags), &need);
-            char *names = strlist_join(&need, ',');
-            api_fail(&call, TG_ERR_PERMISSION, 403, "missing_scope", NULL,
-                     "This API key lacks the scope %s.", names);
-            free(names);
-            strlist_release(&need);
-            return;
-        }
-    }
-    if (read_body(&call, flags) < 0)
+    if (read_body(&call, call.match.route->flags) < 0)
         return;
     api_handler_fn fn = (api_handler_fn)call.match.route->handler;
     fn(&call);
     json_decref(call.body);
+}
+
+void api_login_limiter_size(unsigned slots)
+{
+    login_limiter_size(slots);
 }

@@ -1,8 +1,10 @@
 #include "session.h"
 
+#include "alloc.h"
 #include "rand.h"
 #include "timefmt.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <jwt.h>
@@ -102,81 +104,150 @@ out:
 
 /* --- failed-login limiter --- */
 
-#define LIMIT_SLOTS 4096
-
+/*
+ * A table of LOGIN_SLOTS keys, "e:<e-mail>" and "a:<address>" (login_limiter_size(), before
+ * first use, changes the size). A slot whose window is still open is never reused
+ * (security-review F10: evicting it reset a lock); a sign-in that would need a new slot while
+ * every slot is in an open window is refused (429) until the oldest window closes.
+ * login_throttled() reserves both slots of an attempt before the password is checked, so a
+ * failure always has its slot.
+ */
 struct attempt {
     char key[300];
     int failures;
     int64_t window_start;
 };
 
-static struct attempt slots[LIMIT_SLOTS];
+static struct attempt *slots; /* nslots, allocated on first use */
+static int nslots = LOGIN_SLOTS;
 static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void make_key(char *out, size_t n, const char *kind, const char *v)
+void login_limiter_size(unsigned n)
 {
-    snprintf(out, n, "%s:", kind);
+    pthread_mutex_lock(&limit_lock);
+    if (!slots && n)
+        nslots = n < 16 ? 16 : n > 1048576 ? 1048576 : (int)n;
+    pthread_mutex_unlock(&limit_lock);
+}
+
+/* The table, allocated on first use. Caller holds the lock. */
+static void ensure_table(void)
+{
+    if (!slots)
+        slots = xcalloc((size_t)nslots, sizeof *slots);
+}
+
+/*
+ * The address part of a key: IPv4 as is, IPv6 by its /64 (one subscriber's prefix offers
+ * 2^64 addresses), anything else (a "?" when unknown) as is.
+ */
+static void address_key(const char *addr, char *out, size_t n)
+{
+    struct in6_addr a6;
+    char text[INET6_ADDRSTRLEN];
+    if (inet_pton(AF_INET6, addr, &a6) == 1) {
+        memset(&a6.s6_addr[8], 0, 8);
+        if (inet_ntop(AF_INET6, &a6, text, sizeof text)) {
+            snprintf(out, n, "a:%s/64", text);
+            return;
+        }
+    }
+    snprintf(out, n, "a:%s", addr);
+}
+
+static void email_key(const char *email, char *out, size_t n)
+{
+    snprintf(out, n, "e:");
     size_t o = strlen(out);
-    for (; *v && o + 1 < n; v++)
+    for (const char *v = email; *v && o + 1 < n; v++)
         out[o++] = (char)tolower((unsigned char)*v);
     out[o] = '\0';
 }
 
-/* The slot for key (found, or the stalest one reused). Caller holds the lock. */
-static struct attempt *slot(const char *key, bool create)
+static bool window_open(const struct attempt *a, int64_t now)
 {
-    struct attempt *stalest = &slots[0];
-    for (int i = 0; i < LIMIT_SLOTS; i++) {
-        if (!strcmp(slots[i].key, key))
+    return a->key[0] && now - a->window_start < LOGIN_WINDOW_S;
+}
+
+/* The slot of key, or NULL. Caller holds the lock. */
+static struct attempt *find_slot(const char *key)
+{
+    for (int i = 0; i < nslots; i++)
+        if (slots[i].key[0] && !strcmp(slots[i].key, key))
             return &slots[i];
-        if (slots[i].window_start < stalest->window_start)
-            stalest = &slots[i];
-    }
-    if (!create)
+    return NULL;
+}
+
+/*
+ * The slot of key with an open window: found (its window renewed when it had closed), or a
+ * free one taken (empty or closed). NULL when the table is full. Caller holds the lock.
+ */
+static struct attempt *reserve_slot(const char *key, int64_t now)
+{
+    struct attempt *a = find_slot(key);
+    for (int i = 0; !a && i < nslots; i++)
+        if (!window_open(&slots[i], now))
+            a = &slots[i];
+    if (!a)
         return NULL;
-    snprintf(stalest->key, sizeof stalest->key, "%s", key);
-    stalest->failures = 0;
-    stalest->window_start = time_now();
-    return stalest;
+    if (strcmp(a->key, key) != 0 || !window_open(a, now)) {
+        snprintf(a->key, sizeof a->key, "%s", key);
+        a->failures = 0;
+        a->window_start = now;
+    }
+    return a;
 }
 
 static int wait_for(const char *key, int64_t now)
 {
-    struct attempt *a = slot(key, false);
-    if (!a || now - a->window_start >= LOGIN_WINDOW_S || a->failures < LOGIN_MAX_FAILURES)
+    struct attempt *a = find_slot(key);
+    if (!a || !window_open(a, now) || a->failures < LOGIN_MAX_FAILURES)
         return 0;
     return (int)(a->window_start + LOGIN_WINDOW_S - now);
+}
+
+/* Seconds until the oldest open window closes (the table is full). Caller holds the lock. */
+static int wait_for_free_slot(int64_t now)
+{
+    int64_t oldest = now;
+    for (int i = 0; i < nslots; i++)
+        if (slots[i].window_start < oldest)
+            oldest = slots[i].window_start;
+    int w = (int)(oldest + LOGIN_WINDOW_S - now);
+    return w > 0 ? w : 1;
 }
 
 int login_throttled(const char *email, const char *addr)
 {
     char k1[300], k2[300];
-    make_key(k1, sizeof k1, "e", email);
-    make_key(k2, sizeof k2, "a", addr);
+    email_key(email, k1, sizeof k1);
+    address_key(addr, k2, sizeof k2);
     int64_t now = time_now();
     pthread_mutex_lock(&limit_lock);
+    ensure_table();
     int w1 = wait_for(k1, now), w2 = wait_for(k2, now);
+    int w = w1 > w2 ? w1 : w2;
+    if (w == 0 && (!reserve_slot(k1, now) || !reserve_slot(k2, now)))
+        w = wait_for_free_slot(now);
     pthread_mutex_unlock(&limit_lock);
-    return w1 > w2 ? w1 : w2;
+    return w;
 }
 
 static void count_failure(const char *key, int64_t now)
 {
-    struct attempt *a = slot(key, true);
-    if (now - a->window_start >= LOGIN_WINDOW_S) {
-        a->window_start = now;
-        a->failures = 0;
-    }
-    a->failures++;
+    struct attempt *a = reserve_slot(key, now);
+    if (a)
+        a->failures++;
 }
 
 void login_failed(const char *email, const char *addr)
 {
     char k1[300], k2[300];
-    make_key(k1, sizeof k1, "e", email);
-    make_key(k2, sizeof k2, "a", addr);
+    email_key(email, k1, sizeof k1);
+    address_key(addr, k2, sizeof k2);
     int64_t now = time_now();
     pthread_mutex_lock(&limit_lock);
+    ensure_table();
     count_failure(k1, now);
     count_failure(k2, now);
     pthread_mutex_unlock(&limit_lock);
@@ -185,10 +256,11 @@ void login_failed(const char *email, const char *addr)
 void login_succeeded(const char *email, const char *addr)
 {
     char k1[300];
-    make_key(k1, sizeof k1, "e", email);
+    email_key(email, k1, sizeof k1);
     (void)addr; /* the address keeps its count: one good password must not unlock guessing */
     pthread_mutex_lock(&limit_lock);
-    struct attempt *a = slot(k1, false);
+    ensure_table();
+    struct attempt *a = find_slot(k1);
     if (a)
         a->failures = 0;
     pthread_mutex_unlock(&limit_lock);

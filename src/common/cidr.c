@@ -188,6 +188,12 @@ enum cidr_class cidr_classify(const struct cidr *c)
     return CIDR_CLASS_PUBLIC;
 }
 
+bool cidr_is_v4mapped(const struct cidr *c)
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    return c->family == AF_INET6 && c->prefix >= 96 && !memcmp(c->addr, mapped, sizeof mapped);
+}
+
 bool cidr_is_rfc1918(const struct cidr *c)
 {
     for (size_t i = 0; i < CIDR_RFC1918_COUNT; i++) {

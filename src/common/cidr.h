@@ -14,6 +14,10 @@
 
 #define CIDR_STR_LEN 50 /* INET6_ADDRSTRLEN (46) + "/128" */
 
+/* The message part validators add when cidr_is_v4mapped() refuses a prefix. */
+#define CIDR_V4MAPPED_HINT                                                                         \
+    "an IPv4-mapped IPv6 address (::ffff:0:0/96) is not accepted: write the IPv4 form"
+
 struct cidr {
     int family;       /* AF_INET or AF_INET6 */
     uint8_t addr[16]; /* network address, network byte order; IPv4 uses the first 4 bytes */
@@ -53,6 +57,13 @@ enum cidr_class {
 
 /* The class of a prefix's network address (a prefix straddling classes gets the first's). */
 enum cidr_class cidr_classify(const struct cidr *c);
+/*
+ * True for an IPv4-mapped IPv6 prefix, within ::ffff:0:0/96: an IPv4 network spelled as
+ * IPv6. The edge matches a v4 client against v4 prefixes only, so such an allow-list matches
+ * nothing today and all of IPv4 after a "fix" of the matcher: every validator of
+ * operator-given CIDRs refuses it (security-review F15).
+ */
+bool cidr_is_v4mapped(const struct cidr *c);
 /* True for 10/8, 172.16/12, 192.168/16 (RFC 1918) only. */
 bool cidr_is_rfc1918(const struct cidr *c);
 

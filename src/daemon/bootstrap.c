@@ -11,18 +11,64 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+/*
+ * Writes secret to DATA_DIR/name, mode 0600 also when the file existed with another mode; a
+ * symbolic link there is refused (O_NOFOLLOW: it would write the secret where it points).
+ */
 static void save_secret_file(const char *data_dir, const char *name, const char *secret)
 {
     char *path = xasprintf("%s/%s", data_dir, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-        if (write(fd, secret, strlen(secret)) < 0 || write(fd, "\n", 1) < 0)
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        log_warn("bootstrap", "could not create %s: %s", path, strerror(errno));
+    } else {
+        if (fchmod(fd, 0600) < 0 || write(fd, secret, strlen(secret)) < 0 || write(fd, "\n", 1) < 0)
             log_warn("bootstrap", "could not write %s", path);
         close(fd);
     }
     free(path);
+}
+
+/* Gives path mode `mode` when group or others have access (not following a link). */
+static void restrict_mode(const char *path, mode_t mode)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0)
+        return; /* absent (first start), or a link: left alone */
+    struct stat sb;
+    if (fstat(fd, &sb) == 0 && (sb.st_mode & 077)) {
+        log_warn("bootstrap", "%s was mode %04o (group/other access): now %04o", path,
+                 (unsigned)(sb.st_mode & 07777), (unsigned)mode);
+        if (fchmod(fd, mode) < 0)
+            log_warn("bootstrap", "cannot chmod %s: %s", path, strerror(errno));
+    }
+    close(fd);
+}
+
+int bootstrap_secure_data_dir(const struct config *cfg)
+{
+    if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    restrict_mode(cfg->data_dir, 0700);
+    static const char *const files[] = {"master.key", "admin.key", "admin.password",
+                                        "tikgated.log"};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char *path = xasprintf("%s/%s", cfg->data_dir, files[i]);
+        restrict_mode(path, 0600);
+        free(path);
+    }
+    if (cfg->database && !strncmp(cfg->database, "sqlite:", 7)) {
+        static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+        for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+            char *path = xasprintf("%s%s", cfg->database + 7, suffix[i]);
+            restrict_mode(path, 0600);
+            free(path);
+        }
+    }
+    return 0;
 }
 
 /* Inserts an admin key with the given secret for tenant_id. */
@@ -42,20 +88,12 @@ static int insert_admin_key(struct store *st, const char *tenant_id, const char 
     return r;
 }
 
-static char *read_key_file(const char *data_dir)
+static bool key_file_exists(const char *data_dir)
 {
     char *path = xasprintf("%s/admin.key", data_dir);
-    FILE *f = fopen(path, "r");
+    bool yes = access(path, F_OK) == 0;
     free(path);
-    if (!f)
-        return NULL;
-    char line[128] = "";
-    char *ok = fgets(line, sizeof line, f);
-    fclose(f);
-    if (!ok)
-        return NULL;
-    line[strcspn(line, "\r\n")] = '\0';
-    return xstrdup(line);
+    return yes;
 }
 
 /*
@@ -129,9 +167,9 @@ int bootstrap_run(struct store *st, const struct config *cfg)
         if (r < 0)
             return r;
         log_info("bootstrap", "created tenant %s with an admin API key", tenant);
-        shown = xstrdup(use);
-    } else if (!cfg->bootstrap_token) {
-        shown = read_key_file(cfg->data_dir);
+        /* Shown this once (security-review F11): later starts only say where it is. */
+        if (use == secret)
+            shown = xstrdup(use);
     }
     r = ensure_admin_user(st, cfg);
     if (r < 0)
@@ -141,9 +179,11 @@ int bootstrap_run(struct store *st, const struct config *cfg)
            cfg->admin_password ? "TIKGATE_ADMIN_PASSWORD"
                                : "the password in DATA_DIR/admin.password");
     if (shown)
-        printf("tikgated: admin API key: %s\n", shown);
+        printf("tikgated: admin API key (shown once, kept in DATA_DIR/admin.key): %s\n", shown);
     else if (cfg->bootstrap_token)
         printf("tikgated: admin API key: the value of TIKGATE_BOOTSTRAP_TOKEN\n");
+    else if (key_file_exists(cfg->data_dir))
+        printf("tikgated: admin API key: in DATA_DIR/admin.key\n");
     printf("tikgated: try: curl -H 'Authorization: Bearer <key>' %s/v1/control-plane/policies\n",
            cfg->public_url);
     fflush(stdout);

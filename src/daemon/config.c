@@ -62,7 +62,19 @@ static const struct key keys[] = {
     {"log_level", K_STR, OFF(log_level), "info", "debug, info, warn or error"},
     {"http_threads", K_UINT, OFF(http_threads), "4", "HTTP worker threads"},
     {"max_body", K_SIZE, OFF(max_body), "1048576", "request body cap in bytes"},
+    {"http_public_max_body", K_SIZE, OFF(http_public_max_body), "16384",
+     "body cap of requests without an API key (login, device routes), bytes"},
+    {"http_max_connections", K_UINT, OFF(http_max_connections), "16384",
+     "open HTTP connections in all (lowered to what RLIMIT_NOFILE allows)"},
+    {"http_per_ip_connections", K_UINT, OFF(http_per_ip_connections), "64",
+     "open HTTP connections from one client address"},
+    {"http_request_timeout_ms", K_MS, OFF(http_request_timeout_ms), "30000",
+     "total time a client has to send a request's headers and body (ms)"},
     {"poll_interval", K_UINT, OFF(poll_interval), "30", "seconds between router heartbeats"},
+    {"bootstrap_token_ttl", K_UINT, OFF(bootstrap_token_ttl), "86400",
+     "seconds a site's bootstrap token stays valid after it is issued (security-review F4)"},
+    {"login_slots", K_UINT, OFF(login_slots), "16384",
+     "entries of the failed-sign-in limiter (e-mails and addresses within their 300 s window)"},
     {"pull_lease", K_UINT, OFF(pull_lease), "600",
      "seconds a pulled job may go unstarted before it is handed out again (3 times at most)"},
     {"job_max_attempts", K_UINT, OFF(job_max_attempts), "5", "push attempts before a job fails"},
@@ -76,6 +88,24 @@ static const struct key keys[] = {
      "RouterOS API connect timeout of a push (ms)"},
     {"ros_io_timeout_ms", K_MS, OFF(ros_io_timeout_ms), "10000",
      "RouterOS API reply timeout of a push (ms)"},
+    {"push_deadline_ms", K_MS, OFF(push_deadline_ms), "60000",
+     "a whole express push (connect, login, plan) fails after this (ms)"},
+    {"dispatch_tenant_workers", K_UINT, OFF(dispatch_tenant_workers), NULL,
+     "most push workers one tenant holds (default DISPATCH_WORKERS - 1)"},
+    {"edge_conns_per_grant", K_UINT, OFF(edge_conns_per_grant), "256",
+     "live relayed connections per grant"},
+    {"edge_conns_per_source", K_UINT, OFF(edge_conns_per_source), "64",
+     "live relayed connections per source address (whole edge)"},
+    {"edge_idle_timeout", K_UINT, OFF(edge_idle_timeout), "3600",
+     "seconds a relayed connection may stay silent both ways"},
+    {"edge_refused_interval", K_UINT, OFF(edge_refused_interval), "10",
+     "seconds of refused connections summed into one record per grant and source"},
+    {"edge_refused_records", K_UINT, OFF(edge_refused_records), "1000",
+     "refused-connection records kept per grant (then the newest one counts on)"},
+    {"edge_refused_retention", K_UINT, OFF(edge_refused_retention), "30",
+     "days refused-connection records are kept"},
+    {"fd_reserve", K_UINT, OFF(fd_reserve), "1024",
+     "descriptors kept for SQLite and the rest besides HTTP_MAX_CONNECTIONS (edge sizing)"},
     {"tls_cert", K_STR, OFF(tls_cert), NULL,
      "PEM certificate chain: serve HTTPS on LISTEN (re-read on SIGHUP)"},
     {"tls_key", K_STR, OFF(tls_key), NULL, "PEM private key of TLS_CERT (re-read on SIGHUP)"},
@@ -176,7 +206,7 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
                 *--e = '\0';
             struct cidr c;
             char canon[CIDR_STR_LEN];
-            ok = cidr_parse(t, CIDR_STRICT, &c) == 0;
+            ok = cidr_parse(t, CIDR_STRICT, &c) == 0 && !cidr_is_v4mapped(&c);
             if (ok) {
                 cidr_format(&c, canon);
                 char *joined = xasprintf("%s%s%s", out, n ? "," : "", canon);
@@ -190,7 +220,7 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
             free(out);
             fprintf(stderr,
                     "tikgated: invalid value '%s' for %s (%s): a comma list of IP "
-                    "prefixes such as 100.64.0.0/10,fd00::/8 (no host bits)\n",
+                    "prefixes such as 100.64.0.0/10,fd00::/8 (no host bits, no ::ffff:0:0/96)\n",
                     v, k->name, origin);
             return -EINVAL;
         }

@@ -43,15 +43,30 @@ struct config {
     char *log_level;
     unsigned http_threads;
     size_t max_body;
-    unsigned poll_interval;          /* seconds between router heartbeats */
-    unsigned pull_lease;             /* seconds a pulled job may wait for the router's busy */
-    unsigned job_max_attempts;       /* express-push attempts before a job fails */
+    size_t http_public_max_body;      /* body cap without an API key (login, device routes) */
+    unsigned http_max_connections;    /* open HTTP connections in all */
+    unsigned http_per_ip_connections; /* open HTTP connections per client address */
+    unsigned http_request_timeout_ms; /* total deadline of a request's headers and body */
+    unsigned poll_interval;           /* seconds between router heartbeats */
+    unsigned bootstrap_token_ttl;     /* seconds a bootstrap token is valid after it is issued */
+    unsigned login_slots;             /* failed-sign-in limiter entries (TIKGATE_LOGIN_SLOTS) */
+    unsigned pull_lease;              /* seconds a pulled job may wait for the router's busy */
+    unsigned job_max_attempts;        /* express-push attempts before a job fails */
     unsigned job_backoff_ms;         /* first retry delay (doubles, capped at job_backoff_max_ms) */
     unsigned job_backoff_max_ms;     /* cap of the retry delay */
     unsigned job_lease_ms;           /* a job running longer than this goes back to the queue */
     unsigned dispatch_workers;       /* parallel express pushes */
     unsigned ros_connect_timeout_ms; /* RouterOS API connect timeout (express push) */
     unsigned ros_io_timeout_ms;      /* RouterOS API reply timeout (express push) */
+    unsigned push_deadline_ms;       /* a whole express push: connect + login + plan */
+    unsigned dispatch_tenant_workers; /* workers one tenant may hold (0: dispatch_workers - 1) */
+    unsigned edge_conns_per_grant;    /* live relayed connections per grant */
+    unsigned edge_conns_per_source;   /* live relayed connections per source address */
+    unsigned edge_idle_timeout;       /* seconds without a byte either way before a cut */
+    unsigned edge_refused_interval;   /* seconds refused connections are summed per row */
+    unsigned edge_refused_records;    /* refused-connection rows kept per grant */
+    unsigned edge_refused_retention;  /* days refused-connection rows are kept */
+    unsigned fd_reserve;              /* descriptors kept from the edge besides HTTP's cap */
 
     char *tls_cert;     /* PEM chain: serve HTTPS on listen (NULL: plain HTTP) */
     char *tls_key;      /* its PEM private key */

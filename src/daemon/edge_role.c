@@ -25,6 +25,25 @@ struct record {
     struct record *next;
 };
 
+/*
+ * Refused/limited connections of one grant, outcome and source in the current interval
+ * (key "grant outcome source"), or, keyed "grant outcome" without a source (counter), the
+ * number of sources already summed apart for that grant and outcome (AGG_SOURCES at most).
+ */
+struct refusal {
+    struct idhash_node hn;
+    char key[EDGE_ID_MAX + 16 + EDGE_ADDR_STR_LEN];
+    char grant_id[EDGE_ID_MAX + 1];
+    struct grant_connection conn; /* source, outcome, first/last time, count */
+    unsigned nsources;            /* (the per-grant entry) */
+    bool counter;                 /* the per-grant entry: not written */
+    struct refusal *next;         /* every entry of the interval */
+};
+
+#define AGG_SOURCES 16 /* sources summed apart per grant, outcome and interval; then "*" */
+#define AGG_MAX 16384  /* entries per interval (all grants); beyond, counted as lost */
+#define PRUNE_EVERY_MS 60000
+
 struct edge_role {
     struct edge_role_config cfg;
     struct edge *edge;
@@ -37,9 +56,78 @@ struct edge_role {
     struct record *records; /* queued by the relay thread, newest first */
     size_t nrecords;
     struct strlist refused; /* grants whose target failed the re-check (role thread only) */
+    /* refused/limited connections of the interval (under lock) */
+    struct idhash agg;
+    struct refusal *agg_list;
+    int64_t agg_since; /* monotonic ms of the interval's first refusal, 0 = none */
+    uint64_t agg_lost; /* refusals beyond AGG_MAX (logged at the flush) */
 };
 
 #define MAX_QUEUED_RECORDS 100000
+
+/* The entry of key, created (empty, count 0) when missing and room is left; under lock. */
+static struct refusal *agg_get(struct edge_role *er, const char *key, const char *grant_id,
+                               bool counter)
+{
+    struct idhash_node *n = idhash_find(&er->agg, key);
+    if (n)
+        return (struct refusal *)(void *)((char *)n - offsetof(struct refusal, hn));
+    if (er->agg.n >= AGG_MAX)
+        return NULL;
+    struct refusal *a = xcalloc(1, sizeof *a);
+    snprintf(a->key, sizeof a->key, "%s", key);
+    snprintf(a->grant_id, sizeof a->grant_id, "%s", grant_id);
+    a->counter = counter;
+    a->hn.id = a->key;
+    idhash_insert(&er->agg, &a->hn);
+    a->next = er->agg_list;
+    er->agg_list = a;
+    return a;
+}
+
+/*
+ * Relay thread: sums a refused or limited connection into its interval's entry (the
+ * address without the port; "*" once AGG_SOURCES sources of that grant are summed apart).
+ */
+static void agg_refusal(struct edge_role *er, const struct edge_event *ev)
+{
+    const char *outcome = ev->reason == EDGE_END_LIMITED ? "limited" : "refused";
+    char src[EDGE_ADDR_STR_LEN];
+    snprintf(src, sizeof src, "%s", ev->src_str ? ev->src_str : "?");
+    char *colon = strrchr(src, ':'); /* "1.2.3.4:port", "[v6]:port" */
+    if (colon && colon != src)
+        *colon = '\0';
+    char key[sizeof((struct refusal *)0)->key];
+    pthread_mutex_lock(&er->lock);
+    snprintf(key, sizeof key, "%s %s", ev->grant_id, outcome);
+    struct refusal *per_grant = agg_get(er, key, ev->grant_id, true);
+    snprintf(key, sizeof key, "%s %s %s", ev->grant_id, outcome, src);
+    struct refusal *a =
+        idhash_find(&er->agg, key) || !per_grant || per_grant->nsources < AGG_SOURCES
+            ? agg_get(er, key, ev->grant_id, false)
+            : NULL;
+    if (!a && per_grant) { /* too many sources: the rest under "*" */
+        snprintf(key, sizeof key, "%s %s *", ev->grant_id, outcome);
+        snprintf(src, sizeof src, "*");
+        a = agg_get(er, key, ev->grant_id, false);
+    }
+    if (a) {
+        if (a->conn.count == 0) {
+            if (per_grant)
+                per_grant->nsources++;
+            snprintf(a->conn.source, sizeof a->conn.source, "%s", src);
+            snprintf(a->conn.outcome, sizeof a->conn.outcome, "%s", outcome);
+            a->conn.started_ms = ev->start_ms;
+        }
+        a->conn.ended_ms = ev->end_ms;
+        a->conn.count++;
+        if (!er->agg_since)
+            er->agg_since = clock_mono_ms();
+    } else {
+        er->agg_lost++;
+    }
+    pthread_mutex_unlock(&er->lock);
+}
 
 /* Relay thread: must not block. Records are queued for the role's thread. */
 static void on_event(void *userdata, const struct edge_event *ev)
@@ -51,6 +139,11 @@ static void on_event(void *userdata, const struct edge_event *ev)
     }
     if (ev->type != EDGE_EV_CONN_END && ev->type != EDGE_EV_CONN_START)
         return;
+    if (ev->type == EDGE_EV_CONN_END &&
+        (ev->reason == EDGE_END_REFUSED || ev->reason == EDGE_END_LIMITED)) {
+        agg_refusal(er, ev); /* F8: summed, written once per interval */
+        return;
+    }
     struct record *r = xcalloc(1, sizeof *r);
     r->open = ev->type == EDGE_EV_CONN_START;
     r->conn.conn_ref = ev->conn_id;
@@ -61,8 +154,6 @@ static void on_event(void *userdata, const struct edge_event *ev)
     r->conn.bytes_in = ev->bytes_c2t;
     r->conn.bytes_out = ev->bytes_t2c;
     const char *outcome = edge_end_reason_str(ev->reason);
-    if (ev->reason == EDGE_END_REFUSED)
-        outcome = "refused";
     snprintf(r->conn.outcome, sizeof r->conn.outcome, "%s", outcome);
     pthread_mutex_lock(&er->lock);
     if (er->nrecords < MAX_QUEUED_RECORDS) {
@@ -128,6 +219,46 @@ static void flush_records(struct edge_role *er)
                       strerror(-r));
         free(ordered);
         ordered = n;
+    }
+}
+
+/*
+ * Writes the interval's summed refusals (one record per grant, outcome and source, capped per
+ * grant by the store) in one transaction; each failure is logged: they are the audit trail.
+ */
+static void flush_refusals(struct edge_role *er)
+{
+    pthread_mutex_lock(&er->lock);
+    struct refusal *list = er->agg_list;
+    uint64_t lost = er->agg_lost;
+    er->agg_list = NULL;
+    er->agg_since = 0;
+    er->agg_lost = 0;
+    idhash_release(&er->agg);
+    idhash_init(&er->agg, 64);
+    pthread_mutex_unlock(&er->lock);
+    if (lost)
+        log_warn("edge",
+                 "%llu refused connection(s) not recorded: more than %d grant/source "
+                 "pairs in one interval",
+                 (unsigned long long)lost, AGG_MAX);
+    if (!list)
+        return;
+    unsigned cap = er->cfg.refused.records_per_grant;
+    int r = store_tx_begin(er->cfg.store);
+    for (struct refusal *a = list; r == 0 && a; a = a->next)
+        if (!a->counter && a->conn.count)
+            r = store_grant_conn_refused(er->cfg.store, a->grant_id, &a->conn, cap);
+    r = store_tx_end(er->cfg.store, r);
+    bool retry = r < 0;
+    while (list) {
+        struct refusal *n = list->next;
+        if (retry && !list->counter && list->conn.count &&
+            (r = store_grant_conn_refused(er->cfg.store, list->grant_id, &list->conn, cap)) < 0)
+            log_error("edge", "%llu refused connection(s) of grant %s not recorded: %s",
+                      (unsigned long long)list->conn.count, list->grant_id, strerror(-r));
+        free(list);
+        list = n;
     }
 }
 
@@ -250,28 +381,54 @@ static void reconcile(struct edge_role *er)
  * connection (each a store query, an edge_grant_list round trip through the relay thread and a
  * one-row transaction) costs more CPU than the relay itself.
  */
+/* Summed refusals and retention: writes the interval when it is over, prunes every minute. */
+static void refusal_upkeep(struct edge_role *er, int64_t *next_prune)
+{
+    pthread_mutex_lock(&er->lock);
+    int64_t since = er->agg_since;
+    pthread_mutex_unlock(&er->lock);
+    int64_t now = clock_mono_ms();
+    if (since && now >= since + er->cfg.refused.interval_ms)
+        flush_refusals(er);
+    if (now < *next_prune)
+        return;
+    *next_prune = now + PRUNE_EVERY_MS;
+    int n = 0;
+    if (store_grant_conn_prune(er->cfg.store, time_now_ms() - er->cfg.refused.retention_ms, &n) ==
+            0 &&
+        n)
+        log_info("edge", "%d refused-connection record(s) older than %lld days deleted", n,
+                 (long long)(er->cfg.refused.retention_ms / 86400000));
+}
+
 static void *role_main(void *arg)
 {
     struct edge_role *er = arg;
     bool do_reconcile = true;
-    int64_t last_reconcile = 0;
+    int64_t last_reconcile = 0, next_prune = 0;
     for (;;) {
         if (do_reconcile) {
             reconcile(er);
             last_reconcile = clock_mono_ms();
         }
         flush_records(er);
+        refusal_upkeep(er, &next_prune);
         int64_t last_flush = clock_mono_ms();
         pthread_mutex_lock(&er->lock);
         for (;;) {
             int64_t now = clock_mono_ms();
+            int64_t agg_due = er->agg_since ? er->agg_since + er->cfg.refused.interval_ms : 0;
             if (er->stopping || er->woken || now >= last_reconcile + 250)
                 break;
             if (er->records_pending && now >= last_flush + 20)
                 break;
+            if (agg_due && now >= agg_due)
+                break;
             int64_t until = last_reconcile + 250;
             if (er->records_pending && last_flush + 20 < until)
                 until = last_flush + 20;
+            if (agg_due && agg_due < until)
+                until = agg_due;
             clock_cond_wait_until_ms(&er->cond, &er->lock, until); /* monotonic cond */
         }
         do_reconcile = er->woken || clock_mono_ms() >= last_reconcile + 250;
@@ -283,6 +440,7 @@ static void *role_main(void *arg)
             break;
     }
     flush_records(er);
+    flush_refusals(er);
     store_thread_done(er->cfg.store);
     return NULL;
 }
@@ -321,9 +479,21 @@ int edge_role_start(const struct edge_role_config *cfg, struct edge_role **ret)
     check_ephemeral_overlap(cfg->port_lo, cfg->port_hi);
     struct edge_role *er = xcalloc(1, sizeof *er);
     er->cfg = *cfg;
+    if (er->cfg.refused.interval_ms <= 0)
+        er->cfg.refused.interval_ms = 10000;
+    if (!er->cfg.refused.records_per_grant)
+        er->cfg.refused.records_per_grant = 1000;
+    if (er->cfg.refused.retention_ms <= 0)
+        er->cfg.refused.retention_ms = 30LL * 86400 * 1000;
+    idhash_init(&er->agg, 64);
     pthread_mutex_init(&er->lock, NULL);
     clock_cond_init(&er->cond);
-    struct edge_config ec = {.on_event = on_event, .userdata = er};
+    struct edge_config ec = {.on_event = on_event,
+                             .userdata = er,
+                             .max_conns = cfg->limits.max_conns,
+                             .conns_per_grant = cfg->limits.conns_per_grant,
+                             .conns_per_source = cfg->limits.conns_per_source,
+                             .idle_timeout_ms = cfg->limits.idle_timeout_ms};
     int r = edge_new(&ec, &er->edge);
     if (r < 0)
         goto out_free;
@@ -335,6 +505,7 @@ int edge_role_start(const struct edge_role_config *cfg, struct edge_role **ret)
     *ret = er;
     return 0;
 out_free:
+    idhash_release(&er->agg);
     pthread_cond_destroy(&er->cond);
     pthread_mutex_destroy(&er->lock);
     free(er);
@@ -362,6 +533,12 @@ void edge_role_stop(struct edge_role *er)
     pthread_join(er->thread, NULL);
     edge_free(er->edge); /* cuts what is left; SHUTDOWN records are dropped with the role */
     strlist_release(&er->refused);
+    while (er->agg_list) { /* (refused during edge_free: after the last flush) */
+        struct refusal *n = er->agg_list->next;
+        free(er->agg_list);
+        er->agg_list = n;
+    }
+    idhash_release(&er->agg);
     struct record *r = er->records;
     while (r) {
         struct record *n = r->next;
@@ -384,7 +561,10 @@ void edge_role_metrics(struct edge_role *er, struct buf *out)
                "# TYPE tikgate_edge_accepted_total counter\ntikgate_edge_accepted_total %llu\n"
                "# TYPE tikgate_edge_refused_total counter\ntikgate_edge_refused_total %llu\n"
                "# TYPE tikgate_edge_unreachable_total counter\n"
-               "tikgate_edge_unreachable_total %llu\n",
+               "tikgate_edge_unreachable_total %llu\n"
+               "# TYPE tikgate_edge_limited_total counter\ntikgate_edge_limited_total %llu\n"
+               "# TYPE tikgate_edge_idle_cut_total counter\ntikgate_edge_idle_cut_total %llu\n",
                st.grants, st.live_conns, (unsigned long long)st.accepted,
-               (unsigned long long)st.refused, (unsigned long long)st.unreachable);
+               (unsigned long long)st.refused, (unsigned long long)st.unreachable,
+               (unsigned long long)st.limited, (unsigned long long)st.idle_cut);
 }

@@ -17,6 +17,27 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The relay's caps (src/edge/edge.h, struct edge_config; 0: the edge's default / none). */
+struct edge_role_limits {
+    unsigned max_conns;       /* whole edge, sized from RLIMIT_NOFILE (fdlimit.h) */
+    unsigned conns_per_grant; /* TIKGATE_EDGE_CONNS_PER_GRANT */
+    unsigned conns_per_source;
+    unsigned idle_timeout_ms;
+};
+
+/*
+ * Refused and limited connections are not one record each (security-review F8): they are
+ * summed per grant, outcome and source over interval_ms (at most AGG_SOURCES sources per grant
+ * and interval, the rest as source "*"), a grant keeps at most records_per_grant of them
+ * (store_grant_conn_refused), and records older than retention_ms are deleted every minute.
+ * 0: 10 s, 1000, 30 days.
+ */
+struct edge_role_refused {
+    int64_t interval_ms;
+    unsigned records_per_grant;
+    int64_t retention_ms;
+};
+
 struct edge_role_config {
     struct store *store;
     const char *entry_point; /* grants of this entry point are ours */
@@ -29,6 +50,8 @@ struct edge_role_config {
      */
     const char *mgmt_networks;
     const char *tunnel_pool;
+    struct edge_role_limits limits;
+    struct edge_role_refused refused;
 };
 
 struct edge_role;

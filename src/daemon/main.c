@@ -12,6 +12,7 @@
 #include "config.h"
 #include "dispatcher.h"
 #include "edge_role.h"
+#include "fdlimit.h"
 #include "http.h"
 #include "log.h"
 #include "rand.h"
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 static void wake_dispatcher(void *ctx)
 {
@@ -98,10 +100,81 @@ static char *tunnel_api_url(const struct config *cfg)
 }
 
 /*
+ * The edge node's roles: the management VPN, then the relay sized to nofile descriptors.
+ * 0 and both set, or -1 (logged; nothing left running).
+ */
+static int start_edge(struct store *st, const struct config *cfg, unsigned long nofile,
+                      struct vpn_role **ret_vpn, struct edge_role **ret_edge)
+{
+    struct vpn_role *vpn = NULL;
+    struct vpn_role_config vc = {.store = st,
+                                 .mode = cfg->vpn,
+                                 .entry_point = cfg->entry_point,
+                                 .ifname = cfg->wg_interface,
+                                 .port = cfg->wg_port,
+                                 .pool = cfg->tunnel_pool,
+                                 .mgmt_networks = cfg->management_networks};
+    if (vpn_role_start(&vc, &vpn) < 0) {
+        log_error("daemon", "cannot start the management VPN (TIKGATE_VPN=%s)", cfg->vpn);
+        return -1;
+    }
+    /* F8: one budget of descriptors: the HTTP server's own cap and the reserve come first */
+    unsigned long reserve = cfg->fd_reserve;
+    if (cfg->roles_mask & CONFIG_ROLE_API)
+        reserve += cfg->http_max_connections < nofile ? cfg->http_max_connections : nofile;
+    struct edge_role_config ec = {
+        .store = st,
+        .entry_point = cfg->entry_point,
+        .listen_addr = cfg->edge_listen,
+        .port_lo = cfg->edge_ports.lo,
+        .port_hi = cfg->edge_ports.hi,
+        .mgmt_networks = cfg->management_networks,
+        .tunnel_pool = cfg->tunnel_pool,
+        .limits = {.max_conns = fdlimit_edge_conns(nofile, reserve),
+                   .conns_per_grant = cfg->edge_conns_per_grant,
+                   .conns_per_source = cfg->edge_conns_per_source,
+                   .idle_timeout_ms = cfg->edge_idle_timeout * 1000u},
+        .refused = {.interval_ms = (int64_t)cfg->edge_refused_interval * 1000,
+                    .records_per_grant = cfg->edge_refused_records,
+                    .retention_ms = (int64_t)cfg->edge_refused_retention * 86400 * 1000}};
+    log_info("daemon",
+             "open files limit %lu (%lu kept for HTTP and the rest): the edge relays at most %u "
+             "connections",
+             nofile, reserve, ec.limits.max_conns);
+    if (edge_role_start(&ec, ret_edge) < 0) {
+        log_error("daemon", "cannot start the edge");
+        vpn_role_stop(vpn);
+        return -1;
+    }
+    *ret_vpn = vpn;
+    return 0;
+}
+
+/*
  * Runs the roles of cfg until SIGINT/SIGTERM: the edge, then the dispatcher
  * and scheduler, then HTTP; stops them in the reverse order. Returns the exit
  * status (0 after a signal, 1 when something could not start).
  */
+/* The HTTP server's settings: the API's handler and preflight, the F7 caps of cfg. */
+static struct http_server_config http_config(const struct config *cfg, struct api *api)
+{
+    return (struct http_server_config){
+        .listen = cfg->listen,
+        .max_body = cfg->max_body,
+        .threads = cfg->http_threads,
+        .handler = api_handle,
+        .ctx = api,
+        .tls_cert = cfg->tls_cert,
+        .tls_key = cfg->tls_key,
+        .content_security_policy = API_CONTENT_SECURITY_POLICY,
+        .preflight = api_preflight,
+        .app_release = api_preflight_release,
+        .max_connections = cfg->http_max_connections,
+        .per_ip_connections = cfg->http_per_ip_connections,
+        .request_timeout_ms = cfg->http_request_timeout_ms,
+    };
+}
+
 static int serve(struct store *st, const struct config *cfg)
 {
     int rc = 1;
@@ -117,6 +190,8 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "bootstrap failed: %s", strerror(-r));
         return rc;
     }
+    /* F8: the soft limit (often 1024) up to the hard one, before any thread opens files */
+    unsigned long nofile = fdlimit_raise();
     char *openapi = xasprintf("%s/api/openapi.yaml", cfg->share_dir);
     char *errors = xasprintf("%s/docs/errors.md", cfg->share_dir);
     char *web = xasprintf("%s/web", cfg->share_dir);
@@ -125,30 +200,8 @@ static int serve(struct store *st, const struct config *cfg)
     struct dispatcher *disp = NULL;
     struct http_server *srv = NULL;
 
-    if (cfg->roles_mask & CONFIG_ROLE_EDGE) {
-        struct vpn_role_config vc = {.store = st,
-                                     .mode = cfg->vpn,
-                                     .entry_point = cfg->entry_point,
-                                     .ifname = cfg->wg_interface,
-                                     .port = cfg->wg_port,
-                                     .pool = cfg->tunnel_pool,
-                                     .mgmt_networks = cfg->management_networks};
-        if (vpn_role_start(&vc, &vpn) < 0) {
-            log_error("daemon", "cannot start the management VPN (TIKGATE_VPN=%s)", cfg->vpn);
-            goto out_free_paths;
-        }
-        struct edge_role_config ec = {.store = st,
-                                      .entry_point = cfg->entry_point,
-                                      .listen_addr = cfg->edge_listen,
-                                      .port_lo = cfg->edge_ports.lo,
-                                      .port_hi = cfg->edge_ports.hi,
-                                      .mgmt_networks = cfg->management_networks,
-                                      .tunnel_pool = cfg->tunnel_pool};
-        if (edge_role_start(&ec, &edge) < 0) {
-            log_error("daemon", "cannot start the edge");
-            goto out_stop_vpn;
-        }
-    }
+    if ((cfg->roles_mask & CONFIG_ROLE_EDGE) && start_edge(st, cfg, nofile, &vpn, &edge) < 0)
+        goto out_free_paths;
     struct dispatcher_config dc = {
         .store = st,
         .workers = (int)cfg->dispatch_workers,
@@ -157,6 +210,8 @@ static int serve(struct store *st, const struct config *cfg)
         .backoff_max_ms = (int)cfg->job_backoff_max_ms,
         .connect_timeout_ms = (int)cfg->ros_connect_timeout_ms,
         .io_timeout_ms = (int)cfg->ros_io_timeout_ms,
+        .push_deadline_ms = (int)cfg->push_deadline_ms,
+        .tenant_workers = (int)cfg->dispatch_tenant_workers,
         .lease_ms = cfg->job_lease_ms,
         /* within the lease (a running job is not re-queued while the router reboots) */
         .reboot_confirm_ms = cfg->job_lease_ms * 3 / 4,
@@ -172,6 +227,7 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
+    api_login_limiter_size(cfg->login_slots);
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
     char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {
@@ -182,8 +238,10 @@ static int serve(struct store *st, const struct config *cfg)
                 .errors_doc_path = errors,
                 .web_dir = web,
                 .max_body = cfg->max_body,
+                .public_max_body = cfg->http_public_max_body,
                 .poll_interval_s = (int)cfg->poll_interval,
                 .pull_lease_s = (int)cfg->pull_lease,
+                .bootstrap_ttl_s = (int64_t)cfg->bootstrap_token_ttl,
                 .jobs_queued = wake_dispatcher,
                 .jobs_ctx = disp,
                 .entry_point = cfg->entry_point,
@@ -203,16 +261,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .tls_ca_pem = ca_pem,
                 .tls_ca_fingerprint = ca_fingerprint},
     };
-    struct http_server_config hc = {
-        .listen = cfg->listen,
-        .max_body = cfg->max_body,
-        .threads = cfg->http_threads,
-        .handler = api_handle,
-        .ctx = &api,
-        .tls_cert = cfg->tls_cert,
-        .tls_key = cfg->tls_key,
-        .content_security_policy = API_CONTENT_SECURITY_POLICY,
-    };
+    struct http_server_config hc = http_config(cfg, &api);
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
     r = (cfg->roles_mask & CONFIG_ROLE_API) ? http_server_start(&hc, &srv) : 0;
     if (r < 0) {
@@ -244,7 +293,6 @@ out_stop_dispatcher:
     dispatcher_stop(disp);
 out_stop_edge:
     edge_role_stop(edge);
-out_stop_vpn:
     vpn_role_stop(vpn);
 out_free_paths:
     free(web);
@@ -298,6 +346,8 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* Every file the daemon creates (database, WAL, keys) is the service user's alone (F12). */
+    umask(077);
 
     struct config cfg;
     char **args = NULL;
@@ -311,8 +361,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "tikgated: libsodium failed to initialise\n");
         return 1;
     }
+    int r = bootstrap_secure_data_dir(&cfg);
+    if (r < 0) {
+        fprintf(stderr, "tikgated: cannot create %s: %s\n", cfg.data_dir, strerror(-r));
+        config_release(&cfg);
+        return 1;
+    }
     struct store *st = NULL;
-    int r = store_open(cfg.database, cfg.data_dir, &st);
+    r = store_open(cfg.database, cfg.data_dir, &st);
     if (r < 0) {
         /* A PostgreSQL URL may hold a password: not echoed. */
         bool pg = strncmp(cfg.database, "sqlite:", 7) != 0;

@@ -32,6 +32,8 @@ int grant_check_source(const char *s, const char *param, const struct grant_sour
     int r = cidr_parse(s, CIDR_STRICT, &c);
     if (r == -EADDRNOTAVAIL)
         return tg_err_invalid(err, "invalid_cidr", param, "'%s' has host bits set.", s);
+    if (r == 0 && cidr_is_v4mapped(&c))
+        return tg_err_invalid(err, "invalid_cidr", param, "'%s': " CIDR_V4MAPPED_HINT ".", s);
     if (r < 0)
         return tg_err_invalid(err, "invalid_cidr", param, "'%s' is not a valid IP or CIDR.", s);
     int min = c.family == AF_INET ? 24 : 48;

@@ -95,6 +95,9 @@ void job_release(struct job *j)
 int job_validate_custom(const char *description, const char *script, struct tg_err *err)
 {
     long dl = utf8_length(description);
+    if (dl < 0)
+        return tg_err_invalid(err, "parameter_invalid", "description",
+                              "The description is not valid UTF-8.");
     if (dl < 1)
         return tg_err_invalid(err, "parameter_invalid", "description",
                               "The description must not be empty.");
@@ -103,6 +106,8 @@ int job_validate_custom(const char *description, const char *script, struct tg_e
                               "The description may have at most %d characters.",
                               JOB_DESCRIPTION_MAX);
     long sl = utf8_length(script);
+    if (sl < 0)
+        return tg_err_invalid(err, "parameter_invalid", "script", "The script is not valid UTF-8.");
     if (sl < 1)
         return tg_err_invalid(err, "parameter_invalid", "script", "The script must not be empty.");
     if (sl > JOB_SCRIPT_MAX)

@@ -42,6 +42,8 @@ int policy_normalize_cidr(const char *s, const char *param, char *out, size_t ou
         return tg_err_invalid(err, "invalid_cidr", param,
                               "'%s' has host bits set; did you mean '%s'?", s, canon);
     }
+    if (r == 0 && cidr_is_v4mapped(&c))
+        return tg_err_invalid(err, "invalid_cidr", param, "'%s': " CIDR_V4MAPPED_HINT ".", s);
     if (r < 0)
         return tg_err_invalid(err, "invalid_cidr", param, "'%s' is not a valid IPv4 or IPv6 CIDR.",
                               s);

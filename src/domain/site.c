@@ -114,3 +114,16 @@ bool site_ros_version_at_least(const char *version, unsigned major, unsigned min
         return false;
     return ma > major || (ma == major && mi >= minor);
 }
+
+int64_t site_bootstrap_expires_at(const struct site *s, int64_t ttl_s)
+{
+    if (!s->bootstrap_issued_at)
+        return 0;
+    return s->bootstrap_issued_at + (ttl_s > 0 ? ttl_s : SITE_BOOTSTRAP_TTL_DEFAULT);
+}
+
+bool site_bootstrap_expired(const struct site *s, int64_t now, int64_t ttl_s)
+{
+    int64_t until = site_bootstrap_expires_at(s, ttl_s);
+    return until && now >= until;
+}

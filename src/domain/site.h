@@ -50,12 +50,22 @@ struct site {
     char *software_version;
     char bootstrap_token[SITE_TOKEN_LEN + 1]; /* "" once used (adopted) */
     int64_t adopted_at;                       /* 0 = never adopted */
+    int64_t bootstrap_issued_at;              /* when bootstrap_token was issued (0: unknown) */
     int64_t created_at;
     int64_t updated_at;
     struct site_tunnel tunnel; /* mode, router key and health (tunnel.h) */
 };
 
 void site_release(struct site *s);
+/* Seconds a bootstrap token is valid when the configuration says 0. */
+#define SITE_BOOTSTRAP_TTL_DEFAULT 86400
+/*
+ * Whether s's unused bootstrap token is past its lifetime at now: issued more than ttl_s
+ * seconds ago (ttl_s 0: SITE_BOOTSTRAP_TTL_DEFAULT; security-review F4).
+ */
+bool site_bootstrap_expired(const struct site *s, int64_t now, int64_t ttl_s);
+/* When s's bootstrap token stops being valid (0 when it has none or its issue time is unknown). */
+int64_t site_bootstrap_expires_at(const struct site *s, int64_t ttl_s);
 /* Validates a site name (1..SITE_NAME_MAX characters, no control characters). */
 int site_validate_name(const char *name, struct tg_err *err);
 /* Validates an IPv4/IPv6 address (no prefix) for the tunnel; writes the canonical form. */

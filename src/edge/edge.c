@@ -78,6 +78,7 @@ struct eg_grant {
     unsigned live;
     uint64_t total;
     uint64_t refused;
+    uint64_t limited;
     struct idhash_node hn;  /* in edge.grants, by id */
     struct eg_grant *pnext; /* paused list / deferred free list */
 };
@@ -108,15 +109,25 @@ struct conn {
     struct conn *gprev, *gnext; /* grant's list */
     struct conn *lprev, *lnext; /* connecting list or throttled list */
     struct conn *fnext;         /* deferred free list */
+    struct conn *iprev, *inext; /* idle list: least recently active first */
+    struct src_count *src_n;    /* live count of the source (conns_per_source), or NULL */
     uint64_t id;
     int64_t start_ms;
     int64_t connect_deadline_us;
+    int64_t active_us;       /* last time a byte moved (CLOCK_MONOTONIC) */
     struct sockaddr_in6 src; /* big enough for sockaddr_in too */
     char src_str[EDGE_ADDR_STR_LEN];
 };
 
 struct clist {
     struct conn *head, *tail;
+};
+
+/* Live connections of one source address (conns_per_source), in edge.sources. */
+struct src_count {
+    struct idhash_node hn;
+    char addr[INET6_ADDRSTRLEN];
+    unsigned live;
 };
 
 enum cmd_type {
@@ -162,6 +173,8 @@ struct edge {
     struct clist connecting;
     struct clist throttled;
     int64_t throttle_at_us;
+    struct clist idle;     /* every live connection, least recently active first */
+    struct idhash sources; /* struct src_count by source address */
 
     int *pipe_pool; /* pairs */
     unsigned npipes;
@@ -187,6 +200,8 @@ const char *edge_end_reason_str(enum edge_end_reason r)
     case EDGE_END_GRANT_CLOSED: return "grant_closed";
     case EDGE_END_GRANT_EXPIRED: return "grant_expired";
     case EDGE_END_SHUTDOWN: return "shutdown";
+    case EDGE_END_LIMITED: return "limited";
+    case EDGE_END_IDLE: return "idle_timeout";
     }
     return "unknown";
 }
@@ -246,6 +261,68 @@ static void clist_remove(struct clist *l, struct conn *c)
         l->tail = c->lprev;
     c->lprev = c->lnext = NULL;
     c->on_list = false;
+}
+
+/* The idle list has its own links: a connection is on it for its whole life. */
+static void idle_push(struct clist *l, struct conn *c)
+{
+    c->inext = NULL;
+    c->iprev = l->tail;
+    if (l->tail)
+        l->tail->inext = c;
+    else
+        l->head = c;
+    l->tail = c;
+}
+
+static void idle_remove(struct clist *l, struct conn *c)
+{
+    if (c->iprev)
+        c->iprev->inext = c->inext;
+    else
+        l->head = c->inext;
+    if (c->inext)
+        c->inext->iprev = c->iprev;
+    else
+        l->tail = c->iprev;
+    c->iprev = c->inext = NULL;
+}
+
+/* c moved bytes: it goes to the end of the idle list. */
+static void idle_touch(struct edge *e, struct conn *c)
+{
+    c->active_us = clock_mono_us();
+    if (e->idle.tail != c) {
+        idle_remove(&e->idle, c);
+        idle_push(&e->idle, c);
+    }
+}
+
+/* ---- live connections per source address ---- */
+
+/* The source address of ss without its port ("::ffff:1.2.3.4" stays as the kernel gave it). */
+static void source_key(const struct sockaddr_storage *ss, char out[INET6_ADDRSTRLEN])
+{
+    out[0] = '\0';
+    if (ss->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, out, INET6_ADDRSTRLEN);
+    else if (ss->ss_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, out, INET6_ADDRSTRLEN);
+}
+
+static struct src_count *source_find(struct edge *e, const char *key)
+{
+    struct idhash_node *n = idhash_find(&e->sources, key);
+    return n ? container_of(n, struct src_count, hn) : NULL;
+}
+
+/* One live connection less from source n: the entry goes with the last one. */
+static void source_put(struct edge *e, struct src_count *n)
+{
+    if (!n || --n->live > 0)
+        return;
+    idhash_remove(&e->sources, &n->hn);
+    free(n);
 }
 
 /* ---- grants by id (common/idhash.h), deadline heap (common/heap.h) + timerfd ---- */
@@ -410,6 +487,9 @@ static void conn_end(struct edge *e, struct conn *c, enum edge_end_reason reason
         g->conns = c->gnext;
     if (c->gnext)
         c->gnext->gprev = c->gprev;
+    idle_remove(&e->idle, c);
+    source_put(e, c->src_n);
+    c->src_n = NULL;
     g->live--;
     e->live--;
 
@@ -595,8 +675,11 @@ static int dir_pump(struct edge *e, struct conn *c, int i)
 
 static void conn_pump(struct edge *e, struct conn *c)
 {
+    uint64_t before = c->d[0].bytes + c->d[1].bytes;
     if (dir_pump(e, c, 0) < 0 || dir_pump(e, c, 1) < 0)
         return;
+    if (c->d[0].bytes + c->d[1].bytes != before)
+        idle_touch(e, c);
     if (c->d[0].shut && c->d[1].shut)
         conn_fail(e, c, c->first_eof, 0);
 }
@@ -620,11 +703,18 @@ static void conn_connected(struct edge *e, struct conn *c)
     conn_pump(e, c);
 }
 
-static void refuse(struct edge *e, struct eg_grant *g, int fd, const struct sockaddr_storage *ss)
+/* Closes fd at once and reports it (reason REFUSED: not allowed; LIMITED: at a cap). */
+static void refuse(struct edge *e, struct eg_grant *g, int fd, const struct sockaddr_storage *ss,
+                   enum edge_end_reason reason)
 {
     close(fd);
-    g->refused++;
-    e->st.refused++;
+    if (reason == EDGE_END_LIMITED) {
+        g->limited++;
+        e->st.limited++;
+    } else {
+        g->refused++;
+        e->st.refused++;
+    }
     char s[EDGE_ADDR_STR_LEN];
     format_addr((const struct sockaddr *)ss, s);
     int64_t now = clock_real_ms();
@@ -636,10 +726,37 @@ static void refuse(struct edge *e, struct eg_grant *g, int fd, const struct sock
         .src_str = s,
         .start_ms = now,
         .end_ms = now,
-        .reason = EDGE_END_REFUSED,
+        .reason = reason,
         .deadline_ms = g->deadline_ms,
     };
     emit(e, &ev);
+}
+
+/*
+ * The source's live count when an allowed connection from ss may start (NULL when
+ * conns_per_source is off), or sets *ret_limited when g or the source is at its cap.
+ */
+static struct src_count *source_take(struct edge *e, const struct eg_grant *g,
+                                     const struct sockaddr_storage *ss, bool *ret_limited)
+{
+    *ret_limited = e->cfg.conns_per_grant && g->live >= e->cfg.conns_per_grant;
+    if (*ret_limited || !e->cfg.conns_per_source)
+        return NULL;
+    char key[INET6_ADDRSTRLEN];
+    source_key(ss, key);
+    struct src_count *n = source_find(e, key);
+    if (n && n->live >= e->cfg.conns_per_source) {
+        *ret_limited = true;
+        return NULL;
+    }
+    if (!n) {
+        n = xcalloc(1, sizeof(*n));
+        snprintf(n->addr, sizeof(n->addr), "%s", key);
+        n->hn.id = n->addr;
+        idhash_insert(&e->sources, &n->hn);
+    }
+    n->live++;
+    return n;
 }
 
 static bool allowed(const struct eg_grant *g, const struct sockaddr_storage *ss)
@@ -656,11 +773,12 @@ static void set_nodelay(int fd)
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-/* Starts relaying accepted socket fd of grant g (allowed source ss). */
+/* Starts relaying accepted socket fd of grant g (allowed source ss, its count src_n taken). */
 static void conn_start(struct edge *e, struct eg_grant *g, int fd,
-                       const struct sockaddr_storage *ss)
+                       const struct sockaddr_storage *ss, struct src_count *src_n)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
+    c->src_n = src_n;
     c->hc.kind = H_CLIENT;
     c->ht.kind = H_TARGET;
     c->cfd = fd;
@@ -683,6 +801,8 @@ static void conn_start(struct edge *e, struct eg_grant *g, int fd,
     g->total++;
     e->live++;
     e->st.accepted++;
+    c->active_us = clock_mono_us();
+    idle_push(&e->idle, c);
 
     struct edge_event ev = {
         .type = EDGE_EV_CONN_START,
@@ -748,10 +868,16 @@ static void on_accept(struct edge *e, struct eg_grant *g)
             }
             return;
         }
-        if (!allowed(g, &ss))
-            refuse(e, g, fd, &ss);
+        if (!allowed(g, &ss)) {
+            refuse(e, g, fd, &ss, EDGE_END_REFUSED);
+            continue;
+        }
+        bool limited = false;
+        struct src_count *src_n = source_take(e, g, &ss, &limited);
+        if (limited)
+            refuse(e, g, fd, &ss, EDGE_END_LIMITED);
         else
-            conn_start(e, g, fd, &ss);
+            conn_start(e, g, fd, &ss, src_n);
     }
 }
 
@@ -895,6 +1021,7 @@ static void grant_info(const struct eg_grant *g, struct edge_grant_info *out)
     out->live_conns = g->live;
     out->total_conns = g->total;
     out->refused_conns = g->refused;
+    out->limited_conns = g->limited;
 }
 
 static void run_cmd(struct edge *e, struct cmd *c)
@@ -1032,6 +1159,11 @@ static void housekeeping(struct edge *e)
         e->st.unreachable++;
         conn_end(e, e->connecting.head, EDGE_END_TARGET_UNREACHABLE, ETIMEDOUT);
     }
+    int64_t idle_us = (int64_t)e->cfg.idle_timeout_ms * 1000;
+    while (idle_us && e->idle.head && e->idle.head->active_us + idle_us <= now) {
+        e->st.idle_cut++;
+        conn_end(e, e->idle.head, EDGE_END_IDLE, 0);
+    }
     if (e->resume_at_us && now >= e->resume_at_us) {
         e->resume_at_us = 0;
         listeners_resume(e);
@@ -1052,6 +1184,13 @@ static int next_timeout_ms(struct edge *e)
     }
     if (e->resume_at_us) {
         int64_t d = e->resume_at_us > now ? e->resume_at_us - now : 0;
+        if (t < 0 || d < t)
+            t = d;
+    }
+    if (e->cfg.idle_timeout_ms && e->idle.head) {
+        int64_t d = e->idle.head->active_us + (int64_t)e->cfg.idle_timeout_ms * 1000 - now;
+        if (d < 0)
+            d = 0;
         if (t < 0 || d < t)
             t = d;
     }
@@ -1167,6 +1306,7 @@ int edge_new(const struct edge_config *cfg, struct edge **ret_edge)
         e->cfg.connect_timeout_ms = 10000;
     e->ep = e->evfd = e->tfd = -1;
     idhash_init(&e->grants, 64);
+    idhash_init(&e->sources, 64);
     e->pipe_pool = xcalloc(2 * (size_t)e->cfg.pool_max, sizeof(int));
     e->buf_pool = xcalloc(e->cfg.pool_max, sizeof(char *));
     e->h_cmd.kind = H_CMD;
@@ -1230,6 +1370,7 @@ out_free:
     free(e->pipe_pool);
     free(e->buf_pool);
     idhash_release(&e->grants);
+    idhash_release(&e->sources);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
     free(e);
@@ -1253,6 +1394,7 @@ void edge_free(struct edge *e)
     free(e->pipe_pool);
     free(e->buf_pool);
     idhash_release(&e->grants);
+    idhash_release(&e->sources);
     heap_release(&e->deadlines);
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);

@@ -40,7 +40,7 @@ enum edge_relay_mode {
 
 enum edge_event_type {
     EDGE_EV_CONN_START = 1, /* an allowed connection was accepted; connecting to the target */
-    EDGE_EV_CONN_END,       /* a connection ended (also sent alone for a refused source) */
+    EDGE_EV_CONN_END,       /* a connection ended (also sent alone when refused or limited) */
     EDGE_EV_GRANT_EXPIRED,  /* the grant's deadline passed: listener closed, conns cut */
 };
 
@@ -53,6 +53,8 @@ enum edge_end_reason {
     EDGE_END_GRANT_CLOSED,       /* edge_grant_close() */
     EDGE_END_GRANT_EXPIRED,      /* the grant's deadline passed */
     EDGE_END_SHUTDOWN,           /* edge_free() */
+    EDGE_END_LIMITED,            /* allowed source, but its grant or source is at its cap */
+    EDGE_END_IDLE,               /* no byte either way for idle_timeout_ms */
 };
 
 /*
@@ -89,8 +91,16 @@ struct edge_config {
     size_t chunk_size;           /* pipe size / copy buffer size (0: 256 KiB) */
     unsigned pool_max;           /* idle pipes/buffers kept for reuse (0: 32) */
     unsigned connect_timeout_ms; /* target connect timeout (0: 10 000) */
-    edge_event_fn on_event;      /* may be NULL */
-    void *userdata;              /* passed to on_event */
+    /*
+     * Per-grant and per-source caps of live relayed connections (0: none). An allowed
+     * connection beyond either is closed at once (EDGE_END_LIMITED, no START), so one grant
+     * or one client cannot take every descriptor of the process (security-review F8).
+     */
+    unsigned conns_per_grant;
+    unsigned conns_per_source; /* by source address (the port does not count), whole edge */
+    unsigned idle_timeout_ms;  /* cut a connection that moved no byte for this long (0: never) */
+    edge_event_fn on_event;    /* may be NULL */
+    void *userdata;            /* passed to on_event */
 };
 
 /* A grant as the daemon describes it. All fields are borrowed (copied by edge_grant_open). */
@@ -116,6 +126,7 @@ struct edge_grant_info {
     unsigned live_conns;
     uint64_t total_conns; /* accepted since opened (allowed ones) */
     uint64_t refused_conns;
+    uint64_t limited_conns; /* allowed but closed at a cap */
 };
 
 /*
@@ -168,6 +179,8 @@ struct edge_stats {
     uint64_t accepted;
     uint64_t refused;
     uint64_t unreachable;
+    uint64_t limited;       /* closed at conns_per_grant / conns_per_source */
+    uint64_t idle_cut;      /* cut after idle_timeout_ms */
     uint64_t accept_paused; /* times accept was paused at max_conns */
     unsigned pool_pipes;    /* idle pipes in the pool */
     unsigned pool_bufs;     /* idle copy buffers in the pool */

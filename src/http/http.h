@@ -28,6 +28,8 @@ struct http_request {
     const char *authorization; /* NULL when absent */
     char client_addr[64];      /* numeric address of the peer */
     void *transport;           /* opaque: used by http_request_query/header */
+    size_t body_cap;           /* this request's body cap (body_too_large beyond) */
+    void *app;                 /* what the preflight left for this request, else NULL */
 };
 
 /* Value of query parameter name, or NULL. Borrowed: valid during the handler call. */
@@ -45,6 +47,9 @@ struct http_response {
     struct buf body;          /* capped at HTTP_RESPONSE_CAP */
     struct http_header headers[HTTP_MAX_HEADERS];
     int n_headers;
+    /* > 0: the path carries a secret from this byte on; the access log shows the first
+     * log_path_keep bytes and "..." (a bootstrap token, a device token). */
+    size_t log_path_keep;
 };
 
 #define HTTP_RESPONSE_CAP ((size_t)64 << 20)
@@ -56,6 +61,26 @@ void http_response_header(struct http_response *res, const char *name, const cha
 
 typedef void (*http_handler_fn)(void *ctx, const struct http_request *req,
                                 struct http_response *res);
+
+/* What a preflight decided for a request it lets through. */
+struct http_preflight {
+    size_t body_cap; /* body bytes this request may send (body_too_large beyond), <= max_body */
+    void *app;       /* handed to the handler as req->app, released with cfg->app_release */
+    /* The client is authenticated: an announced body over body_cap is drained (memory stays
+     * at nothing, the request deadline bounds the time) so that a client writing its whole
+     * body before reading sees the 413. Otherwise the 413 is sent at once, unread. */
+    bool drain_over_cap;
+};
+
+/*
+ * Called once per request when its headers are in and before any of its body is read
+ * (req->body is NULL): the place to authenticate. Returns 0 after filling *ret (the body is
+ * then read up to ret->body_cap), or 1 after filling res: that response is sent as it is and
+ * the body, if any, is never read (the connection closes after the answer when a body was
+ * announced). res is not touched on 0.
+ */
+typedef int (*http_preflight_fn)(void *ctx, const struct http_request *req,
+                                 struct http_response *res, struct http_preflight *ret);
 
 struct http_server_config {
     const char *listen; /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
@@ -69,7 +94,28 @@ struct http_server_config {
     const char *tls_key;
     /* Content-Security-Policy of every response (borrowed, static); NULL: none. */
     const char *content_security_policy;
+    /* Optional (NULL: every request may send max_body bytes): see http_preflight_fn. */
+    http_preflight_fn preflight;
+    void (*app_release)(void *app); /* frees a struct http_preflight's app; may be NULL */
+    /*
+     * Pre-auth denial-of-service limits (security-review F7), 0 = the default:
+     * max_connections: open connections in all (HTTP_DEFAULT_MAX_CONNECTIONS, lowered to
+     *   what RLIMIT_NOFILE leaves, with a warning);
+     * per_ip_connections: open connections from one address (HTTP_DEFAULT_PER_IP);
+     * request_timeout_ms: total time a client has to send a request's headers and body,
+     *   from the connection's start or the end of its previous response; the connection is
+     *   closed beyond (HTTP_DEFAULT_REQUEST_TIMEOUT_MS). Also the idle timeout.
+     */
+    unsigned max_connections;
+    unsigned per_ip_connections;
+    unsigned request_timeout_ms;
 };
+
+#define HTTP_DEFAULT_MAX_CONNECTIONS 16384u
+#define HTTP_DEFAULT_PER_IP 64u
+#define HTTP_DEFAULT_REQUEST_TIMEOUT_MS 30000u
+/* Descriptors http_server_start() leaves to the rest of the process (store, edge, pushes). */
+#define HTTP_FD_RESERVE 1024u
 
 struct http_server;
 
@@ -94,6 +140,10 @@ int http_server_reload_tls(struct http_server *srv);
 unsigned http_server_port(const struct http_server *srv);
 /* Responses sent so far per status class: [2] = 2xx, [4] = 4xx, [5] = 5xx. */
 void http_server_stats(const struct http_server *srv, unsigned long long ret_by_class[6]);
+/* Connections closed so far because their request was not in by request_timeout_ms. */
+unsigned long long http_server_timed_out(const struct http_server *srv);
+/* The connection caps in force (after the RLIMIT_NOFILE adjustment). */
+void http_server_limits(const struct http_server *srv, unsigned *ret_max, unsigned *ret_per_ip);
 /* Stops accepting, finishes in-flight requests, frees. Accepts NULL. */
 void http_server_stop(struct http_server *srv);
 

@@ -64,9 +64,12 @@ void dispatcher_wake(struct dispatcher *d)
     pthread_mutex_unlock(&d->lock);
 }
 
-/* Connects and logs in to the site with the newest credential that works. */
-static int connect_site(struct dispatcher *d, const struct site *site, struct ros_client **ret,
-                        char *err, size_t errlen)
+/*
+ * Connects and logs in to the site with the newest credential that works, every wait bounded by
+ * deadline (absolute monotonic ms, 0: none); the client keeps that deadline for the plan.
+ */
+static int connect_site(struct dispatcher *d, const struct site *site, int64_t deadline,
+                        struct ros_client **ret, char *err, size_t errlen)
 {
     struct policy pol;
     int r = store_policy_get(d->cfg.store, site->tenant_id, site->policy_id, 0, &pol);
@@ -91,7 +94,8 @@ static int connect_site(struct dispatcher *d, const struct site *site, struct ro
         return r;
     }
     struct ros_client_opts opts = {.connect_timeout_ms = d->cfg.connect_timeout_ms,
-                                   .io_timeout_ms = d->cfg.io_timeout_ms};
+                                   .io_timeout_ms = d->cfg.io_timeout_ms,
+                                   .deadline_ms = deadline};
     r = -EACCES;
     snprintf(err, errlen, "no credential");
     /* Newest first: the current password, then the ones it replaced (a rotation in flight). */
@@ -141,7 +145,8 @@ static int confirm_reboot(struct dispatcher *d, const struct site *site, int64_t
     while (time_now_ms() - sent_ms < limit && pause_ms(d, 1000)) {
         struct ros_client *c = NULL;
         char e[256] = "";
-        if (connect_site(d, site, &c, e, sizeof e) != 0) {
+        if (connect_site(d, site, clock_mono_ms() + d->cfg.push_deadline_ms, &c, e, sizeof e) !=
+            0) {
             snprintf(last, sizeof last, "%s", e);
             continue;
         }
@@ -171,8 +176,10 @@ static void run_job(struct dispatcher *d, struct job *j)
         return;
     }
     struct ros_client *c = NULL;
+    /* F9: the whole push has one deadline, however slowly the router trickles its replies */
+    int64_t deadline = clock_mono_ms() + d->cfg.push_deadline_ms;
     if (site.tunnel_address)
-        r = connect_site(d, &site, &c, err, sizeof err);
+        r = connect_site(d, &site, deadline, &c, err, sizeof err);
     else
         r = -EHOSTUNREACH;
     int64_t sent_ms = time_now_ms();
@@ -185,13 +192,16 @@ static void run_job(struct dispatcher *d, struct job *j)
             if (r < 0)
                 snprintf(err, sizeof err, "corrupt job payload");
             else {
-                job_plan_for_version(&plan, site.software_version);
+                job_plan_for_site(&plan, &site);
                 r = job_push_plan(c, &plan, err, sizeof err);
             }
             job_plan_release(&plan);
         }
         ros_client_close(c);
     }
+    if (r == -ETIMEDOUT && clock_mono_ms() >= deadline)
+        snprintf(err, sizeof err, "the push did not finish within %d ms (router too slow)",
+                 d->cfg.push_deadline_ms);
     if (r == JOB_PUSH_REBOOTING) {
         /* never retried: a second push would reboot the router again */
         log_info("dispatcher", "job %s on site %s: the router reboots; waiting for it", j->id,
@@ -226,8 +236,8 @@ static void *worker_main(void *arg)
     unsigned seen = 0;
     while (true) {
         struct job j;
-        int r =
-            store_job_claim_push(d->cfg.store, time_now_ms(), time_now_ms() + d->cfg.lease_ms, &j);
+        int r = store_job_claim_push(d->cfg.store, time_now_ms(), time_now_ms() + d->cfg.lease_ms,
+                                     d->cfg.tenant_workers, &j);
         if (r == -EBADMSG) { /* the store failed that job with the reason; take the next */
             log_warn("dispatcher", "a claimed job failed: its payload cannot be unsealed "
                                    "(wrong master key or corrupted data)");
@@ -316,6 +326,12 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
     d->cfg = *cfg;
     if (d->cfg.workers < 1)
         d->cfg.workers = 1;
+    if (d->cfg.push_deadline_ms <= 0)
+        d->cfg.push_deadline_ms = 60000;
+    /* F9: one tenant never holds every worker (with a single worker there is nothing to share) */
+    int share = d->cfg.workers > 1 ? d->cfg.workers - 1 : 1;
+    if (d->cfg.tenant_workers <= 0 || d->cfg.tenant_workers > share)
+        d->cfg.tenant_workers = share;
     pthread_mutex_init(&d->lock, NULL);
     clock_cond_init(&d->cond);
     int n = (cfg->run_dispatcher ? d->cfg.workers : 0) + (cfg->run_scheduler ? 1 : 0);

@@ -34,6 +34,8 @@ struct dispatcher_config {
     int backoff_max_ms;        /* cap of the retry delay */
     int connect_timeout_ms;    /* RouterOS API connect timeout */
     int io_timeout_ms;         /* RouterOS API reply timeout */
+    int push_deadline_ms;      /* whole push (connect + login + plan) bound (0: 60 000) */
+    int tenant_workers;        /* most workers one tenant's pushes may hold (0: workers - 1) */
     int64_t lease_ms;          /* how long a running job may stay running before re-queueing */
     int64_t reboot_confirm_ms; /* how long a pushed reboot may take to come back (0: 180 s) */
     int poll_interval_s;       /* the routers' poll interval: offline after 10 missed */

@@ -205,6 +205,25 @@ void job_plan_for_version(struct job_plan *p, const char *ros_version)
     }
 }
 
+void job_plan_for_site(struct job_plan *p, const struct site *s)
+{
+    job_plan_for_version(p, s->software_version);
+    if (s->tunnel.mode != TUNNEL_MODE_MANAGED)
+        return;
+    for (size_t i = 0; i < p->ncmds; i++) {
+        struct job_cmd *c = &p->cmds[i];
+        if (strcmp(c->menu, "/ip firewall nat") != 0)
+            continue;
+        for (size_t k = 0; k < c->nargs; k++) {
+            if (strcmp(c->args[k].key, "in-interface") == 0 &&
+                strcmp(c->args[k].value, JOB_MGMT_IFACE) == 0) {
+                free(c->args[k].value);
+                c->args[k].value = xstrdup(TUNNEL_ROUTER_IF);
+            }
+        }
+    }
+}
+
 static char *grant_tag(const struct grant *g)
 {
     return tag(g->kind == GRANT_ACCESS ? "access" : "fwd", g->id);
@@ -244,7 +263,7 @@ void job_plan_grant_setup(struct job_plan *p, const struct grant *g, const char 
         job_cmd_arg(c, "action", "dst-nat");
         job_cmd_arg(c, "protocol", "tcp");
         job_cmd_arg(c, "dst-port", port);
-        job_cmd_arg(c, "in-interface", "tikgate-mgmt");
+        job_cmd_arg(c, "in-interface", JOB_MGMT_IFACE);
         job_cmd_arg(c, "to-addresses", g->dst_address);
         job_cmd_arg(c, "to-ports", dport);
         job_cmd_arg(c, "comment", t);

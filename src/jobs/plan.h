@@ -33,11 +33,15 @@ enum job_verb {
     JOB_ADD_ONCE, /* add unless an item with find k=v exists (:do add on-error / print+add) */
     JOB_UPGRADE,  /* check-for-updates, then install (and reboot) only if a new version is there */
 };
+/* The last verb (keep it the enum's last member): range checks (the fuzz oracle) use it. */
+#define JOB_VERB_LAST JOB_UPGRADE
 
 /* place-before value meaning "before the first static rule" (dynamic rules such as the
  * fasttrack dummy rule cannot be moved or placed before): rendered as
  * [:pick [<menu> find dynamic=no] 0] in scripts, looked up with ?dynamic=false over the API. */
 #define JOB_PLACE_TOP "top"
+/* The in-interface of a grant's dst-nat rule in a stored plan (job_plan_for_site adapts it). */
+#define JOB_MGMT_IFACE "tikgate-mgmt"
 /* The policy of tikgate's read-only group tikgate-ro. */
 #define JOB_RO_POLICY "local,telnet,ssh,winbox,web,api,read,test"
 
@@ -129,6 +133,15 @@ bool job_plan_reboots(const struct job_plan *p);
  * the old name as an alias only for now). ros_version NULL (unknown): left as it is.
  */
 void job_plan_for_version(struct job_plan *p, const char *ros_version);
+/*
+ * job_plan_for_version with the site's last reported version, and the management interface
+ * the grants' dst-nat rules match: a plan names JOB_MGMT_IFACE (the operator's interface of
+ * an external site, "tikgate-mgmt"); on a managed site it is tikgate's WireGuard interface,
+ * where the edge's connections arrive. Applied just before a plan is pushed or pulled, so a
+ * site whose tunnel mode changed gets what fits it now.
+ */
+struct site;
+void job_plan_for_site(struct job_plan *p, const struct site *s);
 
 /* --- renderers --- */
 

@@ -20,6 +20,7 @@
 struct ros_client {
     int fd;
     int io_timeout_ms;
+    int64_t deadline_ms; /* 0 or the absolute monotonic bound of every wait */
     size_t max_rows;
     struct ros_decoder dec;
     struct buf out;
@@ -73,6 +74,18 @@ void ros_reply_release(struct ros_reply *r)
     r->trap_category = -1;
 }
 
+/* The end of the next wait for progress: io_timeout_ms from now, never past the deadline. */
+static int64_t io_deadline(const struct ros_client *c)
+{
+    int64_t d = clock_mono_ms() + c->io_timeout_ms;
+    return c->deadline_ms > 0 && c->deadline_ms < d ? c->deadline_ms : d;
+}
+
+void ros_client_set_deadline(struct ros_client *c, int64_t deadline_ms)
+{
+    c->deadline_ms = deadline_ms > 0 ? deadline_ms : 0;
+}
+
 /* ---- connection ------------------------------------------------------- */
 
 static struct ros_client *client_new(int fd, const struct ros_client_opts *opts)
@@ -81,6 +94,7 @@ static struct ros_client *client_new(int fd, const struct ros_client_opts *opts)
     c->fd = fd;
     c->io_timeout_ms =
         opts && opts->io_timeout_ms > 0 ? opts->io_timeout_ms : ROS_CLIENT_IO_TIMEOUT_MS;
+    c->deadline_ms = opts ? opts->deadline_ms : 0;
     c->max_rows = opts && opts->max_rows ? opts->max_rows : ROS_CLIENT_MAX_ROWS;
     const struct ros_limits *lim = opts ? opts->limits : NULL;
     ros_decoder_init(&c->dec, lim);
@@ -158,6 +172,8 @@ int ros_client_connect(const char *host, uint16_t port, const struct ros_client_
     int timeout = opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
                                                        : ROS_CLIENT_CONNECT_TIMEOUT_MS;
     int64_t deadline = clock_mono_ms() + timeout;
+    if (opts && opts->deadline_ms > 0 && opts->deadline_ms < deadline)
+        deadline = opts->deadline_ms;
 
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
@@ -224,7 +240,7 @@ static int write_all(struct ros_client *c, const char *p, size_t n)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int r = wait_fd(c->fd, POLLOUT, clock_mono_ms() + c->io_timeout_ms);
+            int r = wait_fd(c->fd, POLLOUT, io_deadline(c));
             if (r < 0)
                 return r;
             continue;
@@ -262,6 +278,8 @@ int ros_client_recv(struct ros_client *c, struct ros_sentence *out)
         if (r < 0)
             return kill_conn(c, r);
 
+        if (c->deadline_ms > 0 && clock_mono_ms() >= c->deadline_ms)
+            return kill_conn(c, -ETIMEDOUT); /* also when bytes keep coming */
         ssize_t n = recv(c->fd, chunk, sizeof(chunk), 0);
         if (n > 0) {
             r = ros_decoder_feed(&c->dec, chunk, (size_t)n);
@@ -274,7 +292,7 @@ int ros_client_recv(struct ros_client *c, struct ros_sentence *out)
         if (errno == EINTR)
             continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            r = wait_fd(c->fd, POLLIN, clock_mono_ms() + c->io_timeout_ms);
+            r = wait_fd(c->fd, POLLIN, io_deadline(c));
             if (r < 0)
                 return kill_conn(c, r);
             continue;

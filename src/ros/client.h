@@ -24,8 +24,15 @@
 #define ROS_CLIENT_MAX_ROWS 100000u
 
 struct ros_client_opts {
-    int connect_timeout_ms;          /* <= 0: ROS_CLIENT_CONNECT_TIMEOUT_MS, whole connect */
-    int io_timeout_ms;               /* <= 0: ROS_CLIENT_IO_TIMEOUT_MS, max wait for progress */
+    int connect_timeout_ms; /* <= 0: ROS_CLIENT_CONNECT_TIMEOUT_MS, whole connect */
+    int io_timeout_ms;      /* <= 0: ROS_CLIENT_IO_TIMEOUT_MS, max wait for progress */
+    /*
+     * 0: none. Else an absolute CLOCK_MONOTONIC time in ms (clock_mono_ms()) after which every
+     * wait fails with -ETIMEDOUT, whatever the router sends: io_timeout_ms alone is reset by
+     * each byte, so a router trickling one byte per io_timeout_ms would hold the caller for
+     * ever (security-review F9). Bounds the connect too.
+     */
+    int64_t deadline_ms;
     size_t max_rows;                 /* 0: ROS_CLIENT_MAX_ROWS !re rows per command */
     const struct ros_limits *limits; /* NULL: ros_limits_default (copied) */
 };
@@ -88,7 +95,7 @@ int ros_client_login(struct ros_client *c, const char *user, const char *passwor
  *                  the connection stays usable;
  *   -ECONNABORTED  !fatal: reason in fatal; the connection is dead;
  *   -ECONNRESET    the router closed the connection (e.g. on reboot);
- *   -ETIMEDOUT     no progress within io_timeout_ms;
+ *   -ETIMEDOUT     no progress within io_timeout_ms, or the deadline passed;
  *   -E2BIG         a cap was hit (sentence limits, max_rows);
  *   -EPROTO        undecodable stream or unknown reply word;
  *   -EINVAL        no words or an empty word; -ENOTCONN after a fatal error.
@@ -104,6 +111,12 @@ const char *ros_client_last_error(const struct ros_client *c);
  * error codes as ros_client_run for I/O. */
 int ros_client_send(struct ros_client *c, const struct ros_sentence *s);
 int ros_client_recv(struct ros_client *c, struct ros_sentence *out);
+
+/*
+ * Sets (or, with 0, clears) the absolute deadline of every later wait, as
+ * ros_client_opts.deadline_ms does.
+ */
+void ros_client_set_deadline(struct ros_client *c, int64_t deadline_ms);
 
 /* True until an I/O, protocol, timeout or !fatal error. */
 bool ros_client_alive(const struct ros_client *c);

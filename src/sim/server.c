@@ -81,7 +81,8 @@ struct natl {
     unsigned port; /* listening port (after offset) */
     char to_addr[64];
     unsigned to_port;
-    char src[128]; /* src-address of the rule ("" = any) */
+    char src[128];     /* src-address of the rule ("" = any) */
+    char in_iface[64]; /* in-interface of the rule ("" = any) */
     bool masq;
     bool keep; /* reconcile mark */
     struct relay *conns;
@@ -434,6 +435,20 @@ static void nat_accept(struct sim_server *srv, struct natl *nl)
             close(fd);
             continue;
         }
+        /* in-interface: RouterOS dst-nats only what arrives on that interface; anything else
+         * reaches the router's own port, where nothing listens */
+        struct sockaddr_storage local;
+        socklen_t llen = sizeof local;
+        if (nl->in_iface[0] &&
+            (getsockname(fd, (struct sockaddr *)&local, &llen) != 0 ||
+             !sim_in_interface_matches(srv->st, (struct sockaddr *)&local, nl->in_iface))) {
+            log_info("sim.nat",
+                     "port %u: arrived on another interface than in-interface=%s, "
+                     "not dst-natted",
+                     nl->port, nl->in_iface);
+            close(fd);
+            continue;
+        }
         if (srv->nrelays >= MAX_RELAYS) {
             close(fd);
             continue;
@@ -496,7 +511,7 @@ static void natl_close(struct sim_server *srv, struct natl *nl, const char *why)
 
 struct want_nat {
     unsigned rule_id, port, to_port;
-    char to_addr[64], src[128];
+    char to_addr[64], src[128], in_iface[64];
     bool masq;
 };
 
@@ -581,6 +596,8 @@ static void reconcile(struct sim_server *srv)
         snprintf(w->to_addr, sizeof w->to_addr, "%s", to);
         const char *src = sim_item_get(nm, it, "src-address");
         snprintf(w->src, sizeof w->src, "%s", src && src[0] != '!' ? src : "");
+        const char *inif = sim_item_get(nm, it, "in-interface");
+        snprintf(w->in_iface, sizeof w->in_iface, "%s", inif ? inif : "");
         w->masq = masq_any;
     }
     sim_state_unlock(st);
@@ -633,7 +650,8 @@ static void reconcile(struct sim_server *srv)
         struct natl *hit = NULL;
         for (struct natl *nl = srv->nats; nl; nl = nl->next)
             if (nl->rule_id == w->rule_id && nl->port == w->port && nl->to_port == w->to_port &&
-                strcmp(nl->to_addr, w->to_addr) == 0 && strcmp(nl->src, w->src) == 0)
+                strcmp(nl->to_addr, w->to_addr) == 0 && strcmp(nl->src, w->src) == 0 &&
+                strcmp(nl->in_iface, w->in_iface) == 0)
                 hit = nl;
         if (hit) {
             hit->keep = true;
@@ -675,6 +693,7 @@ static void reconcile(struct sim_server *srv)
         nl->masq = w->masq;
         snprintf(nl->to_addr, sizeof nl->to_addr, "%s", w->to_addr);
         snprintf(nl->src, sizeof nl->src, "%s", w->src);
+        snprintf(nl->in_iface, sizeof nl->in_iface, "%s", w->in_iface);
         nl->next = srv->nats;
         srv->nats = nl;
         ep_add(srv, fd, EPOLLIN, &nl->h);

@@ -272,6 +272,13 @@ int sim_login_check(const struct sim_state *st, const char *service, const struc
 
 /* True when addr lies in the comma list of prefixes (empty list or 0.0.0.0/0 = anyone). */
 bool sim_netlist_allows(const char *list, const struct sockaddr *peer);
+/*
+ * True when a connection that arrived at local (its getsockname address) matches a firewall
+ * rule's in-interface ("X", or "!X"): the interface is the one whose /ip address holds local.
+ * An address the sim holds on no interface matches no "X" (and every "!X"). Takes the lock.
+ */
+bool sim_in_interface_matches(struct sim_state *st, const struct sockaddr *local,
+                              const char *in_iface);
 /* Parses a RouterOS duration ("30s", "1m30s", "00:01:00", "1d2h", "500ms", "45").
  * 0 and *ret seconds, or -EINVAL. */
 int sim_duration_parse(const char *s, double *ret);

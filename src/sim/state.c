@@ -367,6 +367,31 @@ static bool netlist_valid(const char *list)
     return ok && n > 0 && list[strlen(list) - 1] != ',';
 }
 
+bool sim_in_interface_matches(struct sim_state *st, const struct sockaddr *local,
+                              const char *in_iface)
+{
+    bool negate = in_iface[0] == '!';
+    const char *want = negate ? in_iface + 1 : in_iface;
+    char host[INET6_ADDRSTRLEN] = "";
+    if (local->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)local)->sin_addr, host, sizeof host);
+    else if (local->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)local)->sin6_addr, host, sizeof host);
+    bool on = false;
+    sim_state_lock(st);
+    const struct sim_menu *m = &st->menus[SIM_M_ADDRESS];
+    for (size_t i = 0; i < m->n && !on; i++) {
+        const char *a = sim_item_get(m, &m->items[i], "address");
+        const char *ifc = sim_item_get(m, &m->items[i], "interface");
+        const char *dis = sim_item_get(m, &m->items[i], "disabled");
+        size_t hl = strlen(host);
+        on = a && ifc && !(dis && strcmp(dis, "true") == 0) && hl && strncmp(a, host, hl) == 0 &&
+             (a[hl] == '/' || a[hl] == '\0') && strcmp(ifc, want) == 0;
+    }
+    sim_state_unlock(st);
+    return negate ? !on : on;
+}
+
 bool sim_netlist_allows(const char *list, const struct sockaddr *peer)
 {
     if (!list || !*list)

@@ -24,6 +24,7 @@
  */
 #include "alloc.h"
 #include "sim.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -35,62 +36,13 @@
 
 #define STATE_FILE_CAP ((size_t)64 << 20)
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629: no overlongs, no surrogates, at most
- * U+10FFFF), or 0. */
-static size_t utf8_seq(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        n = 2;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        n = 3;
-        if (c == 0xe0)
-            lo = 0xa0;
-        else if (c == 0xed)
-            hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        n = 4;
-        if (c == 0xf0)
-            lo = 0x90;
-        else if (c == 0xf4)
-            hi = 0x8f;
-    } else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (s[i] < 0x80 || s[i] > 0xbf)
-            return 0;
-    return n;
-}
-
 /* A JSON string of s (borrowed); bytes of invalid UTF-8 become U+FFFD. NULL only on OOM. */
 static json_t *string_of(const char *s)
 {
     json_t *j = json_string(s);
     if (j)
         return j;
-    size_t len = strlen(s);
-    char *fixed = xmalloc(3 * len + 1);
-    size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        size_t n = utf8_seq(p);
-        if (n) {
-            memcpy(fixed + o, p, n);
-            o += n;
-            p += n;
-        } else {
-            memcpy(fixed + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            p++;
-        }
-    }
-    fixed[o] = '\0';
+    char *fixed = utf8_sanitize(s);
     j = json_string(fixed);
     free(fixed);
     return j;

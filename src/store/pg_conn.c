@@ -7,6 +7,7 @@
 #include "pg_int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -249,6 +250,7 @@ int pg_begin(struct pg_session *c)
     if (c->tx_depth++ > 0)
         return 0;
     c->tx_failed = false;
+    c->tx_err = 0;
     int r = exec(c, "BEGIN");
     if (r < 0)
         c->tx_depth = 0;
@@ -264,7 +266,7 @@ int pg_commit(struct pg_session *c)
     if (c->tx_failed) {
         exec(c, "ROLLBACK");
         c->tx_failed = false;
-        return -EIO;
+        return c->tx_err < 0 ? c->tx_err : -EIO;
     }
     /* COMMIT of a transaction an error aborted answers ROLLBACK, without an error. */
     bool aborted = PQtransactionStatus(c->conn) == PQTRANS_INERROR;
@@ -282,6 +284,7 @@ void pg_rollback(struct pg_session *c)
         c->tx_failed = true;
         return;
     }
+    c->tx_err = 0;
     c->tx_failed = false;
     if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
         exec(c, "ROLLBACK");
@@ -329,6 +332,9 @@ struct pg_stmt *pg_begin_stmt(struct store *s, const char *sql, struct pg_sessio
 int pg_end(struct pg_session *c, int r)
 {
     if (r < 0) {
+        /* an inner level's storage failure is what the outermost commit reports (as SQLite) */
+        if (c->tx_depth > 1 && c->tx_err == 0 && (r == -ENOSPC || r == -EAGAIN))
+            c->tx_err = r;
         pg_rollback(c);
         return r;
     }
@@ -362,13 +368,36 @@ int pg_tx_end(struct store *s, int r)
     return pg_end(c, r);
 }
 
-/* SQLSTATE to -errno: integrity violations (class 23) are the SQLite constraint errors. */
+/* Storage errors since start, by kind (added to store_error_counts' SQLite ones). */
+static atomic_ulong errors_full, errors_busy, errors_io;
+
+void pg_error_counts(unsigned long *ret_full, unsigned long *ret_busy, unsigned long *ret_io)
+{
+    *ret_full = atomic_load(&errors_full);
+    *ret_busy = atomic_load(&errors_busy);
+    *ret_io = atomic_load(&errors_io);
+}
+
+/*
+ * SQLSTATE to -errno, the SQLite backend's contract: integrity violations (class 23) are its
+ * constraint errors (-EEXIST); insufficient resources (class 53: disk full, out of memory,
+ * too many connections) -ENOSPC; a serialization failure, a deadlock or a lock not available
+ * (40001, 40P01, 55P03) -EAGAIN (retry later); anything else -EIO. The storage kinds count.
+ */
 static int map_sqlstate(const char *state)
 {
     if (state && strncmp(state, "23", 2) == 0)
         return -EEXIST;
-    if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
+    if (state && strncmp(state, "53", 2) == 0) {
+        atomic_fetch_add(&errors_full, 1);
+        return -ENOSPC;
+    }
+    if (state && (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+                  strcmp(state, "55P03") == 0)) {
+        atomic_fetch_add(&errors_busy, 1);
         return -EAGAIN;
+    }
+    atomic_fetch_add(&errors_io, 1);
     return -EIO;
 }
 

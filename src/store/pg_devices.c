@@ -46,7 +46,7 @@ int pg_site_by_tunnel_peer(struct store *s, const char *addr, struct site *ret)
 {
     static const char sql[] = "SELECT " PG_SITE_COLUMNS " FROM sites WHERE tunnel_address = ? AND "
                               "tunnel_mode = 'managed' AND wg_public_key IS NOT NULL AND "
-                              "tunnel_ip IS NOT NULL AND bootstrap_used_at IS NOT NULL";
+                              "tunnel_ip IS NOT NULL AND adopted_at IS NOT NULL";
     return site_by(s, sql, NULL, 0, addr, ret);
 }
 
@@ -89,7 +89,8 @@ int pg_site_new_bootstrap(struct store *s, const char *tenant_id, const char *si
 {
     static const char sql[] =
         "UPDATE sites SET bootstrap_token_sealed = ?1, bootstrap_token_hash = ?2, "
-        "bootstrap_used_at = NULL, updated_at = ?3 WHERE id = ?4 AND tenant_id = ?5 "
+        "bootstrap_used_at = NULL, bootstrap_issued_at = ?3, updated_at = ?3 WHERE id = ?4 AND "
+        "tenant_id = ?5 "
         "AND status != 'deleting'";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);

@@ -19,7 +19,7 @@
 /* For the API: + authorized_at (column 25), the start of the first accepted connection. */
 #define GRANT_COLUMNS                                                                              \
     GRANT_BASE_COLUMNS ", (SELECT min(c.started_ms) FROM grant_connections c "                     \
-                       "WHERE c.grant_id = g.id AND c.outcome != 'refused')"
+                       "WHERE c.grant_id = g.id AND c.outcome NOT IN ('refused', 'limited'))"
 /* For the edge's hot paths: column 25 is NULL (no scan of the connection records). */
 #define GRANT_COLUMNS_NO_AUTH GRANT_BASE_COLUMNS ", NULL"
 
@@ -392,6 +392,72 @@ int pg_grant_conn_insert(struct store *s, const char *grant_id, const struct gra
     return pg_step_done(c, st);
 }
 
+/* Adds c to the newest refused record of grant_id with c's outcome: 0, -ENOENT (none), -EIO. */
+static int refused_fold(struct store *s, const char *grant_id, const struct grant_connection *gc)
+{
+    static const char sql[] =
+        "UPDATE grant_connections SET count = count + ?1, ended_ms = GREATEST(ended_ms, ?2), "
+        "source = CASE WHEN source = ?3 THEN source ELSE '*' END WHERE id = (SELECT max(id) "
+        "FROM grant_connections WHERE grant_id = ?4 AND outcome IN ('refused', 'limited') AND "
+        "outcome = ?5)";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, (int64_t)gc->count);
+    pg_bind_int64(st, 2, gc->ended_ms);
+    pg_bind_text(st, 3, gc->source);
+    pg_bind_text(st, 4, grant_id);
+    pg_bind_text(st, 5, gc->outcome);
+    return pg_step_changed(c, st);
+}
+
+int pg_grant_conn_refused(struct store *s, const char *grant_id, const struct grant_connection *gc,
+                          unsigned max_records)
+{
+    static const char count_sql[] = "SELECT count(*) FROM grant_connections WHERE grant_id = ? "
+                                    "AND outcome IN ('refused', 'limited')";
+    static const char sql[] =
+        "INSERT INTO grant_connections(grant_id, source, started_ms, ended_ms, outcome, count) "
+        "SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM grants WHERE id = ?1)";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, count_sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, grant_id);
+    int have = 0;
+    int r = pg_step_row(c, st, pg_read_int, NULL, &have);
+    if (r < 0)
+        return r;
+    if ((unsigned)have >= max_records && (r = refused_fold(s, grant_id, gc)) != -ENOENT)
+        return r;
+    st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, grant_id);
+    pg_bind_text(st, 2, gc->source);
+    pg_bind_int64(st, 3, gc->started_ms);
+    pg_bind_int64(st, 4, gc->ended_ms);
+    pg_bind_text(st, 5, gc->outcome);
+    pg_bind_int64(st, 6, (int64_t)(gc->count ? gc->count : 1));
+    return pg_step_done(c, st);
+}
+
+int pg_grant_conn_prune(struct store *s, int64_t before_ms, int *ret_n)
+{
+    static const char sql[] = "DELETE FROM grant_connections WHERE outcome IN ('refused', "
+                              "'limited') AND ended_ms < ?";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, before_ms);
+    int r = pg_step_done(c, st);
+    if (r == 0 && ret_n)
+        *ret_n = (int)pg_changes(c);
+    return r;
+}
+
 static int conn_row(void *ctx, struct pg_stmt *st, void *elem)
 {
     (void)ctx;
@@ -403,6 +469,7 @@ static int conn_row(void *ctx, struct pg_stmt *st, void *elem)
     x->bytes_out = (uint64_t)pg_column_int64(st, 4);
     pg_col_copy(st, 5, x->outcome, sizeof x->outcome);
     x->id = pg_column_int64(st, 6);
+    x->count = (uint64_t)pg_column_int64(st, 7);
     return 0;
 }
 
@@ -410,7 +477,7 @@ int pg_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, 
                        struct grant_connection **ret, size_t *n)
 {
     static const char sql[] =
-        "SELECT source, started_ms, ended_ms, bytes_in, bytes_out, outcome, id "
+        "SELECT source, started_ms, ended_ms, bytes_in, bytes_out, outcome, id, count "
         "FROM grant_connections WHERE grant_id = ? AND id > ? ORDER BY id LIMIT ?";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);

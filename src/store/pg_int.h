@@ -64,6 +64,7 @@ struct pg_session {
     long changes;   /* rows changed by the last statement (PQcmdTuples) */
     int tx_depth;   /* nested pg_begin() calls: BEGIN/COMMIT only at the outermost */
     bool tx_failed; /* an inner level rolled back: the outermost commit rolls back */
+    int tx_err;     /* the first inner storage failure (-errno), reported by that commit */
     struct pg_session *next;
 };
 
@@ -147,7 +148,8 @@ int pg_job_cancel(struct store *s, const char *tenant_id, const char *site_id, c
 int pg_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
 int pg_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                       struct job *ret);
-int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret);
+int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                      struct job *ret);
 int pg_job_finish(struct store *s, const char *job_id, enum job_status status, const char *message);
 int pg_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message);
 int pg_job_router_update(struct store *s, const char *job_id, enum job_router_status status);
@@ -170,10 +172,13 @@ int pg_grants_live(struct store *s, const char *entry_point, int64_t now_ms, str
 int pg_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref, const char *source,
                        int64_t started_ms);
 int pg_grant_conn_insert(struct store *s, const char *grant_id, const struct grant_connection *c);
+int pg_grant_conn_refused(struct store *s, const char *grant_id, const struct grant_connection *c,
+                          unsigned max_records);
+int pg_grant_conn_prune(struct store *s, int64_t before_ms, int *ret_n);
 int pg_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                        struct grant_connection **ret, size_t *n);
 int pg_user_insert(struct store *s, const struct user *u);
-int pg_user_by_email(struct store *s, const char *email, struct user *ret);
+int pg_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n);
 int pg_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret);
 int pg_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
                  struct user **ret, size_t *n);
@@ -211,7 +216,7 @@ int pg_metrics_get(struct store *s, struct store_metrics *ret);
     "serial_number, software_version, "                                                            \
     "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "            \
     "updated_at, adopted_at, tunnel_mode, tunnel_status, wg_public_key, tunnel_endpoint, "         \
-    "tunnel_handshake_at, tunnel_rx, tunnel_tx"
+    "tunnel_handshake_at, tunnel_rx, tunnel_tx, bootstrap_issued_at"
 
 int pg_site_row(void *ctx, struct pg_stmt *st, void *elem);
 int pg_policy_insert_conn(struct pg_session *c, const struct policy *p);

@@ -338,7 +338,8 @@ int pg_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int6
     return finish_claim(s, c, st, "downloaded", "Script downloaded by the router", ret);
 }
 
-int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret)
+int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                      struct job *ret)
 {
     struct pg_session *c;
     static const char sql[] =
@@ -352,6 +353,8 @@ int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct 
         "r.status = 'running') "
         "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
         "e.status = 'pending' AND e.rowid < j.rowid) "
+        "AND (?4::int <= 0 OR (SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id "
+        "WHERE p.status = 'running' AND p.via = 'push' AND ps.tenant_id = s.tenant_id) < ?4::int) "
         "ORDER BY j.rowid LIMIT 1 FOR UPDATE OF j SKIP LOCKED) AND status = 'pending' "
         "RETURNING id";
     int r;
@@ -361,6 +364,7 @@ int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct 
     pg_bind_int64(st, 1, lease_ms);
     pg_bind_int64(st, 2, now_ms / 1000);
     pg_bind_int64(st, 3, now_ms);
+    pg_bind_int(st, 4, tenant_max);
     return finish_claim(s, c, st, "pushing", "Express push over the RouterOS API started", ret);
 }
 

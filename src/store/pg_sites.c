@@ -44,6 +44,7 @@ static void read_site(struct store *s, struct pg_stmt *st, struct site *x)
     x->tunnel.last_handshake_at = pg_col_time(st, 19);
     x->tunnel.rx_bytes = (uint64_t)pg_column_int64(st, 20);
     x->tunnel.tx_bytes = (uint64_t)pg_column_int64(st, 21);
+    x->bootstrap_issued_at = pg_col_time(st, 22);
 }
 
 static int insert_credential(struct store *s, struct pg_session *c, const struct credential *cred)
@@ -69,8 +70,8 @@ int pg_site_insert(struct store *s, const struct site *site, const struct creden
     struct pg_session *c;
     static const char sql[] =
         "INSERT INTO sites(id, tenant_id, name, policy_id, tunnel_address, status, "
-        "bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at, tunnel_mode) "
-        "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 "
+        "bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at, tunnel_mode, "
+        "bootstrap_issued_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9 "
         "WHERE EXISTS (SELECT 1 FROM policies WHERE id = ?4 AND tenant_id = ?2)";
     int r;
     struct pg_stmt *st = pg_begin_stmt(s, sql, &c, &r);

@@ -63,10 +63,16 @@ static int one_user(struct store *s, const char *sql, const char *a, const char 
     return pg_step_row(c, st, user_row, NULL, ret);
 }
 
-int pg_user_by_email(struct store *s, const char *email, struct user *ret)
+int pg_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n)
 {
-    static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower(?)";
-    return one_user(s, sql, email, NULL, ret);
+    static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower(?) "
+                              "ORDER BY created_at, id LIMIT " STORE_USERS_PER_EMAIL_S;
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, email);
+    return pg_collect(c, st, sizeof **ret, user_row, NULL, NULL, (void **)ret, n);
 }
 
 int pg_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret)

@@ -3,10 +3,12 @@
  * of the SQLite store.
  */
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
 #include "sqlite_int.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,14 +27,72 @@ static void conn_free(struct store_conn *c)
     free(c);
 }
 
+/* Storage errors since start, by kind (the metrics' counters; any thread). */
+static atomic_ulong errors_full, errors_busy, errors_io;
+static atomic_llong last_warn_ms;
+
+/*
+ * The -errno of a failed SQLite result code: -ENOSPC for a full disk or database
+ * (SQLITE_FULL), -EAGAIN when the write lock was not had within the busy timeout
+ * (SQLITE_BUSY, SQLITE_LOCKED), -EEXIST for a constraint, else -EIO. The storage kinds are
+ * counted and logged as a warning at most every 10 s, so the operator sees why writes fail.
+ */
+static int map_rc(int rc, const char *msg)
+{
+    int r;
+    atomic_ulong *count;
+    switch (rc & 0xff) {
+    case SQLITE_CONSTRAINT: return -EEXIST;
+    case SQLITE_FULL:
+        r = -ENOSPC;
+        count = &errors_full;
+        break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        r = -EAGAIN;
+        count = &errors_busy;
+        break;
+    default:
+        r = -EIO;
+        count = &errors_io;
+        break;
+    }
+    atomic_fetch_add(count, 1);
+    int64_t now = clock_mono_ms(), last = atomic_load(&last_warn_ms);
+    if (now - last >= 10000 && atomic_compare_exchange_strong(&last_warn_ms, &last, now))
+        log_warn("store", "storage error: %s%s", msg,
+                 r == -ENOSPC   ? " (the disk or the database is full: writes fail until there "
+                                  "is space again)"
+                 : r == -EAGAIN ? " (the database's write lock was busy for the whole busy "
+                                  "timeout)"
+                                : "");
+    else
+        log_debug("store", "sqlite: %s", msg);
+    return r;
+}
+
+void store_error_counts(unsigned long *ret_full, unsigned long *ret_busy, unsigned long *ret_io)
+{
+    *ret_full = atomic_load(&errors_full);
+    *ret_busy = atomic_load(&errors_busy);
+    *ret_io = atomic_load(&errors_io);
+#ifdef TG_HAVE_POSTGRES
+    unsigned long full, busy, io;
+    pg_error_counts(&full, &busy, &io);
+    *ret_full += full;
+    *ret_busy += busy;
+    *ret_io += io;
+#endif
+}
+
 static int exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        log_debug("store", "sql error: %s", msg ? msg : sqlite3_errstr(rc));
+        int r = map_rc(rc, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
-        return -EIO;
+        return r;
     }
     return 0;
 }
@@ -163,6 +223,7 @@ int store_begin(struct store_conn *c)
     if (c->tx_depth++ > 0)
         return 0;
     c->tx_failed = false;
+    c->tx_err = 0;
     int r = exec(c->db, "BEGIN IMMEDIATE");
     if (r < 0)
         c->tx_depth = 0;
@@ -178,7 +239,7 @@ int store_commit(struct store_conn *c)
     if (c->tx_failed) {
         exec(c->db, "ROLLBACK");
         c->tx_failed = false;
-        return -EIO;
+        return c->tx_err < 0 ? c->tx_err : -EIO;
     }
     int r = exec(c->db, "COMMIT");
     if (r < 0 && !sqlite3_get_autocommit(c->db))
@@ -194,6 +255,7 @@ void store_rollback(struct store_conn *c)
         c->tx_failed = true;
         return;
     }
+    c->tx_err = 0;
     c->tx_failed = false;
     if (!sqlite3_get_autocommit(c->db))
         exec(c->db, "ROLLBACK");
@@ -222,6 +284,10 @@ sqlite3_stmt *store_begin_stmt(struct store *s, const char *sql, struct store_co
 int store_end(struct store_conn *c, int r)
 {
     if (r < 0) {
+        /* an inner level's storage failure is what the outermost commit reports (a full
+         * disk stays -ENOSPC, a busy lock -EAGAIN); any other refusal dooms it as -EIO */
+        if (c->tx_depth > 1 && c->tx_err == 0 && (r == -ENOSPC || r == -EAGAIN))
+            c->tx_err = r;
         store_rollback(c);
         return r;
     }
@@ -259,10 +325,7 @@ int store_map_rc(struct store_conn *c, int rc)
 {
     if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
-        return -EEXIST;
-    log_debug("store", "sqlite: %s", sqlite3_errmsg(c->db));
-    return -EIO;
+    return map_rc(rc, sqlite3_errmsg(c->db));
 }
 
 int store_step_done(struct store_conn *c, sqlite3_stmt *st)

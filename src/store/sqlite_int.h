@@ -35,6 +35,7 @@ struct store_conn {
     unsigned long prepares;  /* statements prepared on this connection so far */
     int tx_depth;            /* nested store_begin() calls; BEGIN/COMMIT only at the outermost */
     bool tx_failed;          /* an inner level rolled back: the outermost commit must roll back */
+    int tx_err;              /* the first inner failure (-errno), reported by that commit */
     struct store_conn *next; /* in store->conns, for cleanup */
 };
 
@@ -120,7 +121,8 @@ int sqlite_job_cancel(struct store *s, const char *tenant_id, const char *site_i
 int sqlite_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
 int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                           struct job *ret);
-int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret);
+int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                          struct job *ret);
 int sqlite_job_finish(struct store *s, const char *job_id, enum job_status status,
                       const char *message);
 int sqlite_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message);
@@ -147,10 +149,13 @@ int sqlite_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_
                            const char *source, int64_t started_ms);
 int sqlite_grant_conn_insert(struct store *s, const char *grant_id,
                              const struct grant_connection *c);
+int sqlite_grant_conn_refused(struct store *s, const char *grant_id,
+                              const struct grant_connection *c, unsigned max_records);
+int sqlite_grant_conn_prune(struct store *s, int64_t before_ms, int *ret_n);
 int sqlite_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                            struct grant_connection **ret, size_t *n);
 int sqlite_user_insert(struct store *s, const struct user *u);
-int sqlite_user_by_email(struct store *s, const char *email, struct user *ret);
+int sqlite_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n);
 int sqlite_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret);
 int sqlite_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
                      struct user **ret, size_t *n);
@@ -190,7 +195,7 @@ int sqlite_metrics_get(struct store *s, struct store_metrics *ret);
     "serial_number, software_version, "                                                            \
     "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "            \
     "updated_at, adopted_at, tunnel_mode, tunnel_status, wg_public_key, tunnel_endpoint, "         \
-    "tunnel_handshake_at, tunnel_rx, tunnel_tx"
+    "tunnel_handshake_at, tunnel_rx, tunnel_tx, bootstrap_issued_at"
 
 /* A store_collect/store_step_row reader of SITE_COLUMNS into a struct site; ctx: the store. */
 int store_site_row(void *ctx, sqlite3_stmt *st, void *elem);

@@ -334,7 +334,8 @@ int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, 
     return finish_claim(s, c, st, "downloaded", "Script downloaded by the router", ret);
 }
 
-int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret)
+int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                          struct job *ret)
 {
     struct store_conn *c;
     static const char sql[] =
@@ -348,6 +349,8 @@ int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, str
         "r.status = 'running') "
         "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
         "e.status = 'pending' AND e.rowid < j.rowid) "
+        "AND (?4 <= 0 OR (SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id "
+        "WHERE p.status = 'running' AND p.via = 'push' AND ps.tenant_id = s.tenant_id) < ?4) "
         "ORDER BY j.rowid LIMIT 1) RETURNING id";
     int r;
     sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
@@ -356,6 +359,7 @@ int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, str
     sqlite3_bind_int64(st, 1, lease_ms);
     sqlite3_bind_int64(st, 2, now_ms / 1000);
     sqlite3_bind_int64(st, 3, now_ms);
+    sqlite3_bind_int(st, 4, tenant_max);
     return finish_claim(s, c, st, "pushing", "Express push over the RouterOS API started", ret);
 }
 

@@ -63,10 +63,16 @@ static int one_user(struct store *s, const char *sql, const char *a, const char 
     return store_step_row(c, st, user_row, NULL, ret);
 }
 
-int sqlite_user_by_email(struct store *s, const char *email, struct user *ret)
+int sqlite_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n)
 {
-    static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE email = ?";
-    return one_user(s, sql, email, NULL, ret);
+    static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE email = ? "
+                              "ORDER BY created_at, id LIMIT " STORE_USERS_PER_EMAIL_S;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, email);
+    return store_collect(c, st, sizeof **ret, user_row, NULL, NULL, (void **)ret, n);
 }
 
 int sqlite_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret)

@@ -330,9 +330,10 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
     return s->ops->job_claim_pull(s, site_id, now_ms, lease_ms, ret);
 }
 
-int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret)
+int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                         struct job *ret)
 {
-    return s->ops->job_claim_push(s, now_ms, lease_ms, ret);
+    return s->ops->job_claim_push(s, now_ms, lease_ms, tenant_max, ret);
 }
 
 int store_job_finish(struct store *s, const char *job_id, enum job_status status,
@@ -431,6 +432,17 @@ int store_grant_conn_insert(struct store *s, const char *grant_id, const struct 
     return s->ops->grant_conn_insert(s, grant_id, c);
 }
 
+int store_grant_conn_refused(struct store *s, const char *grant_id,
+                             const struct grant_connection *c, unsigned max_records)
+{
+    return s->ops->grant_conn_refused(s, grant_id, c, max_records);
+}
+
+int store_grant_conn_prune(struct store *s, int64_t before_ms, int *ret_n)
+{
+    return s->ops->grant_conn_prune(s, before_ms, ret_n);
+}
+
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                           struct grant_connection **ret, size_t *n)
 {
@@ -442,9 +454,9 @@ int store_user_insert(struct store *s, const struct user *u)
     return s->ops->user_insert(s, u);
 }
 
-int store_user_by_email(struct store *s, const char *email, struct user *ret)
+int store_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n)
 {
-    return s->ops->user_by_email(s, email, ret);
+    return s->ops->users_by_email(s, email, ret, n);
 }
 
 int store_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret)

@@ -217,10 +217,13 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
  * Push: the oldest due express job of a site with a tunnel address and no
  * running job becomes running (via push) with an "express push" event. A
  * managed site's jobs wait while its tunnel is not up (no attempt is spent;
- * the router may still pull them).
+ * the router may still pull them). tenant_max > 0: a tenant with that many jobs already
+ * being pushed gets none (worker shares, security-review F9: one tenant's slow routers cannot
+ * hold every worker); 0: no share.
  * -ENOENT and -EBADMSG as for the pull.
  */
-int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret);
+int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                         struct job *ret);
 /* running -> completed/failed with an event carrying message. */
 int store_job_finish(struct store *s, const char *job_id, enum job_status status,
                      const char *message);
@@ -290,6 +293,7 @@ struct grant_connection {
     int64_t started_ms, ended_ms;
     uint64_t bytes_in, bytes_out;
     char outcome[32];
+    uint64_t count; /* connections the record stands for: 1, more for summed refused ones */
 };
 /* A connection accepted by the edge (conn_ref pairs it with its end). */
 int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
@@ -297,15 +301,33 @@ int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_r
 /* Its end: completes the open record with conn_ref, or inserts one (refused sources). */
 int store_grant_conn_insert(struct store *s, const char *grant_id,
                             const struct grant_connection *c);
+/*
+ * Refused (or limited) connections of a grant summed over an interval (security-review F8):
+ * c->count connections from c->source ("*": several) between c->started_ms and c->ended_ms,
+ * outcome "refused" or "limited". Inserted as one record while the grant has fewer than
+ * max_records such records; from then on added to its newest record of that outcome (source
+ * "*" once sources differ), so a flood costs no more rows. 0 or -errno.
+ */
+int store_grant_conn_refused(struct store *s, const char *grant_id,
+                             const struct grant_connection *c, unsigned max_records);
+/* Deletes refused/limited records that ended before before_ms; *ret_n (may be NULL): how many. */
+int store_grant_conn_prune(struct store *s, int64_t before_ms, int *ret_n);
 /* Records of a grant with id > after_id, oldest first, at most limit. */
 int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
                           struct grant_connection **ret, size_t *n);
 
 /* --- users and sessions --- */
 
-int store_user_insert(struct store *s, const struct user *u); /* -EEXIST: e-mail taken */
-/* By e-mail, any tenant (login). */
-int store_user_by_email(struct store *s, const char *email, struct user *ret);
+/* -EEXIST: the e-mail is taken in u's tenant (e-mails are unique per tenant, F14). */
+int store_user_insert(struct store *s, const struct user *u);
+/* Sign-in looks at most this many accounts of one e-mail address (the oldest first). */
+#define STORE_USERS_PER_EMAIL 16
+#define STORE_USERS_PER_EMAIL_S "16"
+/*
+ * Every account with this e-mail address, in any tenant, oldest first, at most
+ * STORE_USERS_PER_EMAIL (sign-in). *ret owned (free()), NULL when none.
+ */
+int store_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n);
 /* By id: within tenant_id, or any tenant when tenant_id is NULL. */
 int store_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret);
 int store_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
@@ -413,6 +435,14 @@ struct store_metrics {
     long users;
 };
 int store_metrics_get(struct store *s, struct store_metrics *ret);
+/*
+ * Storage errors since start (all stores of the process): a full disk or database
+ * (-ENOSPC), a write lock not had within the busy timeout (-EAGAIN: retry later; -EBUSY
+ * stays the domain's "already started"), other I/O (-EIO).
+ * Every store function returns those -errno values for them; the API answers 507
+ * storage_full and 503 storage_busy / storage_unavailable (docs/errors.md).
+ */
+void store_error_counts(unsigned long *ret_full, unsigned long *ret_busy, unsigned long *ret_io);
 
 /* HMAC-SHA256 of msg under a key derived from the master key, as 64 hex characters. */
 void store_mac_hex(struct store *s, const char *msg, char out[65]);

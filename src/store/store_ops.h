@@ -103,7 +103,8 @@ struct store_ops {
     int (*job_event)(struct store *s, const char *job_id, const char *kind, const char *message);
     int (*job_claim_pull)(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                           struct job *ret);
-    int (*job_claim_push)(struct store *s, int64_t now_ms, int64_t lease_ms, struct job *ret);
+    int (*job_claim_push)(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                          struct job *ret);
     int (*job_finish)(struct store *s, const char *job_id, enum job_status status,
                       const char *message);
     int (*job_retry)(struct store *s, const char *job_id, int64_t next_ms, const char *message);
@@ -130,10 +131,13 @@ struct store_ops {
                            const char *source, int64_t started_ms);
     int (*grant_conn_insert)(struct store *s, const char *grant_id,
                              const struct grant_connection *c);
+    int (*grant_conn_refused)(struct store *s, const char *grant_id,
+                              const struct grant_connection *c, unsigned max_records);
+    int (*grant_conn_prune)(struct store *s, int64_t before_ms, int *ret_n);
     int (*grant_conn_list)(struct store *s, const char *grant_id, int64_t after_id, int limit,
                            struct grant_connection **ret, size_t *n);
     int (*user_insert)(struct store *s, const struct user *u);
-    int (*user_by_email)(struct store *s, const char *email, struct user *ret);
+    int (*users_by_email)(struct store *s, const char *email, struct user **ret, size_t *n);
     int (*user_get)(struct store *s, const char *tenant_id, const char *id, struct user *ret);
     int (*user_list)(struct store *s, const char *tenant_id, const struct store_page *page,
                      struct user **ret, size_t *n);
@@ -232,9 +236,11 @@ struct store_ops {
     X(grants_live) \
     X(grant_conn_open) \
     X(grant_conn_insert) \
+    X(grant_conn_refused) \
+    X(grant_conn_prune) \
     X(grant_conn_list) \
     X(user_insert) \
-    X(user_by_email) \
+    X(users_by_email) \
     X(user_get) \
     X(user_list) \
     X(user_update) \
@@ -263,6 +269,8 @@ struct store_ops {
 extern const struct store_ops store_sqlite_ops;
 #ifdef TG_HAVE_POSTGRES
 extern const struct store_ops store_pg_ops;
+/* The storage errors the PostgreSQL backend counted (store_error_counts adds them). */
+void pg_error_counts(unsigned long *ret_full, unsigned long *ret_busy, unsigned long *ret_io);
 #endif
 
 #endif

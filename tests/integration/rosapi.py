@@ -101,3 +101,31 @@ def can_login(host, port, user, password):
         return False
     finally:
         c.close()
+
+
+def main(argv):
+    """rosapi.py HOST PORT USER PASSWORD COMMAND [WORD...]: logs in, runs one command and
+    prints its rows as JSON (a trap or a refused login: the message on stderr, exit 1)."""
+    import json
+    import sys
+    if len(argv) < 6:
+        print('usage: rosapi.py HOST PORT USER PASSWORD COMMAND [WORD...]', file=sys.stderr)
+        return 2
+    host, port, user, password = argv[1], int(argv[2]), argv[3], argv[4]
+    try:
+        c = Client(host, port)
+        try:
+            c.login(user, password)
+            rows = c.run(*argv[5:])
+        finally:
+            c.close()
+    except (TrapError, OSError) as e:
+        print('rosapi: %s' % e, file=sys.stderr)
+        return 1
+    print(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == '__main__':
+    import sys
+    sys.exit(main(sys.argv))

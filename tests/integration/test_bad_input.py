@@ -97,7 +97,7 @@ class BadInput(tg.DaemonTest):
 
     def test_invalid_cidrs(self):
         for bad in ('10.0.0.0/33', '300.1.1.1/32', 'foo', '', '10.0.0.0/', '::1/129',
-                    '10.0.0.1/8', '1.2.3.4/08'):
+                    '10.0.0.1/8', '1.2.3.4/08', '::ffff:10.0.0.0/104', '::ffff:0:0/96'):
             with self.subTest(cidr=bad):
                 self.assertRefused('POST', P, 400, 'invalid_request_error', 'invalid_cidr',
                                    'ssh.networks[1]',

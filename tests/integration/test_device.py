@@ -102,8 +102,13 @@ class Device(tg.DaemonTest):
         self.assertNotEqual(new, token)
         self.assertError(self.d.request('GET', '/bootstrap/' + token, auth=None), 404,
                          'not_found_error')
-        _, device = self.adopt(new)
-        self.assertEqual(self.poll(device).strip(), '# tikgate: nothing to do')
+        script, device = self.adopt(new)
+        # Re-arming an adopted site rotated the API password (security-review F4): the adopt
+        # answer installs the new one, and the rotation job queued with it sets the same.
+        creds = self.d.request('GET', '/v1/control-plane/%s/credentials' % site).json
+        self.assertEqual(len(creds), 2)
+        self.assertIn('password=%s' % creds[-1]['password'], script)
+        self.assertIn('(api_user)', self.poll(device))
 
     def test_idempotency_key_queues_one_job(self):
         site, _ = self.new_site('idem')

@@ -27,8 +27,11 @@ def iso_in(seconds):
 
 
 class Grants(tg.DaemonTest):
+    # refused connections are summed per source over TIKGATE_EDGE_REFUSED_INTERVAL (10 s by
+    # default): 1 s here, so their record is there within the test's wait
     daemon_env = {'TIKGATE_ALLOW_PRIVATE_SOURCES': '1', 'TIKGATE_EDGE_LISTEN': '127.0.0.1',
-                  'TIKGATE_ENTRY_POINT': 'edge.test', 'TIKGATE_EDGE_PORTS': '21000-21999'}
+                  'TIKGATE_ENTRY_POINT': 'edge.test', 'TIKGATE_EDGE_PORTS': '21000-21999',
+                  'TIKGATE_EDGE_REFUSED_INTERVAL': '1'}
 
     @classmethod
     def setUpClass(cls):
@@ -136,6 +139,10 @@ class Grants(tg.DaemonTest):
                 break
             time.sleep(0.05)
         self.assertIn('refused', outcomes)
+        # one summed record for the refused source: its address (no port) and a count
+        refused = [c for c in conns if c['outcome'] == 'refused']
+        self.assertEqual([(c['source'], c['count']) for c in refused], [('127.0.0.2', 1)])
+        self.assertTrue(all(c['count'] == 1 for c in conns), conns)
         # (wait_listening's probe left an empty connection record too)
         ok = [c for c in conns if c['source'].startswith('127.0.0.1:') and c['bytes_in']]
         self.assertEqual(len(ok), 1, conns)
@@ -220,15 +227,21 @@ class Grants(tg.DaemonTest):
                             for j in jobs))
 
     def test_active_filter(self):
+        """Seeds 000/001: a plain list is the current grants; ?state=all adds the history."""
         a = self.create_access()
         b = self.create_access()
         self.d.request('DELETE', '%s/transient-access/%s' % (self.base, b['id']))
-        active = [x['id'] for x in self.d.request(
-            'GET', self.base + '/transient-access?active=true').json]
-        self.assertIn(a['id'], active)
-        self.assertNotIn(b['id'], active)
-        every = [x['id'] for x in self.d.request('GET', self.base + '/transient-access').json]
+        for q in ('', '?state=active', '?active=true'):
+            active = [x['id'] for x in self.d.request(
+                'GET', self.base + '/transient-access' + q).json]
+            self.assertIn(a['id'], active, q)
+            self.assertNotIn(b['id'], active, q)
+        every = [x['id'] for x in self.d.request(
+            'GET', self.base + '/transient-access?state=all').json]
+        self.assertIn(a['id'], every)
         self.assertIn(b['id'], every)
+        r = self.d.request('GET', self.base + '/transient-access?state=history')
+        self.assertError(r, 400, 'invalid_request_error', 'parameter_invalid', 'state')
 
     def test_seed_000_002_forward_replay(self):
         for path in ('/api/routers/%s/transient-forwarding' % self.site,
@@ -322,6 +335,101 @@ class GrantsStrictSources(tg.DaemonTest):
         r = self.d.request('POST', fw, FWD_CREATE)
         self.assertEqual(r.status, 201, r)
 
+
+
+
+class EdgeAbuse(tg.DaemonTest):
+    """Security-review F8: refused connections cost summed records, not one row each; live
+    connections are capped per source and per grant; the daemon raised its open files limit."""
+    daemon_env = {'TIKGATE_ALLOW_PRIVATE_SOURCES': '1', 'TIKGATE_EDGE_LISTEN': '127.0.0.1',
+                  'TIKGATE_ENTRY_POINT': 'edge.test', 'TIKGATE_EDGE_PORTS': '22000-22999',
+                  'TIKGATE_EDGE_REFUSED_INTERVAL': '1', 'TIKGATE_EDGE_REFUSED_RECORDS': '3',
+                  'TIKGATE_EDGE_CONNS_PER_SOURCE': '2', 'TIKGATE_EDGE_CONNS_PER_GRANT': '3'}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.echo = netutil.EchoServer('127.0.0.3', 8291)
+        r = cls.d.request('POST', '/v1/sites', {'name': 'abuse', 'tunnel_address': '127.0.0.3'})
+        cls.base = '/v1/control-plane/%s' % r.json['id']
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.echo.close()
+        super().tearDownClass()
+
+    def access(self, cidr):
+        body = dict(TA_CREATE, allow_only_cidr=cidr, expire_after_minutes=60)
+        r = self.d.request('POST', self.base + '/transient-access', body)
+        self.assertEqual(r.status, 201, r)
+        deadline = time.time() + 3
+        while not netutil.port_open(r.json['port']):
+            self.assertLess(time.time(), deadline, 'edge port never opened')
+            time.sleep(0.05)
+        return r.json
+
+    def records(self, grant, want):
+        """The grant's connection records once want(records) holds (5 s at most)."""
+        deadline = time.time() + 5
+        while True:
+            conns = self.d.request('GET', '%s/transient-access/%s/connections?limit=100' %
+                                   (self.base, grant['id'])).json
+            if want(conns) or time.time() > deadline:
+                return conns
+            time.sleep(0.1)
+
+    def test_flood_of_refused_connections_is_summed(self):
+        g = self.access('127.0.0.1/32')  # (port_open's probe from 127.0.0.1 is allowed)
+        n = 0
+        for i in range(300):  # 300 refused connections from 6 sources
+            s = netutil.connect(g['port'], source='127.0.0.%d' % (10 + i % 6))
+            s.close()
+            n += 1
+
+        def summed(c):
+            return sum(x['count'] for x in c if x['outcome'] == 'refused') >= n
+        conns = self.records(g, summed)
+        refused = [c for c in conns if c['outcome'] == 'refused']
+        self.assertEqual(sum(c['count'] for c in refused), n, conns)
+        # at most TIKGATE_EDGE_REFUSED_RECORDS (3) records, the rest added to the newest
+        self.assertLessEqual(len(refused), 3, refused)
+        self.assertTrue(all(c['bytes_in'] == 0 and c['ended_ms'] >= c['started_ms']
+                            for c in refused))
+        rows = self.d.db_query("SELECT count(*), sum(count) FROM grant_connections WHERE "
+                               "grant_id = ? AND outcome = 'refused'", (g['id'],))[0]
+        self.assertEqual(rows, (len(refused), n))
+        m = self.d.request('GET', '/metrics').raw.decode()
+        self.assertRegex(m, r'tikgate_edge_refused_total %d\b' % n)
+
+    def test_live_connections_are_capped(self):
+        g = self.access('127.0.0.0/24')
+        a = netutil.connect(g['port'], source='127.0.0.21')
+        b = netutil.connect(g['port'], source='127.0.0.21')
+        for s in (a, b):
+            self.assertEqual(netutil.roundtrip(s, b'in'), b'in')
+        # a third from the same source is closed at once (TIKGATE_EDGE_CONNS_PER_SOURCE=2)
+        c = netutil.connect(g['port'], source='127.0.0.21')
+        self.assertIsNotNone(netutil.wait_closed(c, 2))
+        c.close()
+        d = netutil.connect(g['port'], source='127.0.0.22')
+        self.assertEqual(netutil.roundtrip(d, b'third'), b'third')
+        # the grant's fourth (TIKGATE_EDGE_CONNS_PER_GRANT=3), from a fresh source
+        e = netutil.connect(g['port'], source='127.0.0.23')
+        self.assertIsNotNone(netutil.wait_closed(e, 2))
+        e.close()
+        conns = self.records(g, lambda c: sum(x['count'] for x in c
+                                              if x['outcome'] == 'limited') >= 2)
+        limited = sorted((c['source'], c['count']) for c in conns if c['outcome'] == 'limited')
+        self.assertEqual(limited, [('127.0.0.21', 1), ('127.0.0.23', 1)], conns)
+        for s in (a, b, d):
+            s.close()
+
+    def test_open_files_limit_raised(self):
+        with open('/proc/%d/limits' % self.d.proc.pid) as f:
+            limits = f.read()
+        line = [ln for ln in limits.splitlines() if ln.startswith('Max open files')][0].split()
+        self.assertEqual(line[3], line[4], line)  # soft raised to the hard limit
+        self.assertRegex(self.d.log(), r'open files limit \d+ \(\d+ kept for HTTP and the rest\): the edge relays at most \d+')
 
 if __name__ == '__main__':
     tg.main()

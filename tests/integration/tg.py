@@ -30,6 +30,8 @@ if not os.path.isdir(_SEEDS):
 SEED_001 = os.path.join(_SEEDS, '001_ed0ea2bedcd8aaa6.txt')
 ADMIN_KEY = 'tg_sk_integrationTestAdminKey0123456789abcd'
 RFC3339 = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$')
+# A sanitizer report in a process's log (ASan/UBSan/LSan/TSan builds).
+SANITIZER_REPORT = r'(ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:).*'
 UUID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
 
 
@@ -90,8 +92,9 @@ class Daemon:
     verify the server against the PEM CA file ca (host name 127.0.0.1).
     """
 
-    def __init__(self, data_dir=None, env=None, args=None, tls=None):
+    def __init__(self, data_dir=None, env=None, args=None, tls=None, wrapper=None):
         self._tmp = None
+        self.wrapper = wrapper or []  # a command prefix (e.g. unshare ... --): runs tikgated
         if data_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix='tg-it-')
             data_dir = self._tmp.name
@@ -131,8 +134,10 @@ class Daemon:
             'TIKGATE_VPN': 'off',
         })
         env.update(self.extra_env)
+        env = {k: v for k, v in env.items() if v is not None}  # None: unset (e.g. no token)
         self._log = open(self.log_path, 'ab')
-        self.proc = subprocess.Popen([TIKGATED] + self.args, env=env, stdout=self._log,
+        self.proc = subprocess.Popen(self.wrapper + [TIKGATED] + self.args, env=env,
+                                     stdout=self._log,
                                      stderr=subprocess.STDOUT)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -160,8 +165,7 @@ class Daemon:
             self._log.close()
         self.proc = None
         # Under a sanitizer build (ASan/UBSan/LSan) any report fails the test.
-        report = re.search(r'(ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:).*',
-                           self.log())
+        report = re.search(SANITIZER_REPORT, self.log())
         if report:
             raise AssertionError('sanitizer report in tikgated log:\n' + self.log()[-6000:])
         return rc
@@ -233,6 +237,27 @@ class Daemon:
             args += ['-v', 'p%d=%s' % (i, v)]
         subprocess.run(args + [url], input=(text + ';\n').encode(), check=True, timeout=60,
                        stdout=subprocess.DEVNULL)
+
+    def db_query(self, sql, params=()):
+        """The rows of one query (? placeholders) on the store, as tuples; on PostgreSQL
+        (psql's unaligned output) integers come back as int like sqlite3's."""
+        url = database_url(self.data_dir)
+        if not url:
+            import sqlite3
+            db = sqlite3.connect(os.path.join(self.data_dir, 'tikgate.db'), timeout=10)
+            rows = db.execute(sql, params).fetchall()
+            db.close()
+            return rows
+        parts = sql.split('?')
+        assert len(parts) == len(params) + 1, sql
+        text = parts[0] + ''.join(":'p%d'%s" % (i, p) for i, p in enumerate(parts[1:]))
+        args = [_pg.psql_path(), '-X', '-q', '-A', '-t', '-F', '\x1f', '-v', 'ON_ERROR_STOP=1']
+        for i, v in enumerate(params):
+            args += ['-v', 'p%d=%s' % (i, v)]
+        out = subprocess.run(args + [url], input=(text + ';\n').encode(), check=True,
+                             timeout=60, capture_output=True).stdout.decode()
+        conv = lambda v: int(v) if v.lstrip('-').isdigit() else (None if v == '' else v)
+        return [tuple(conv(v) for v in line.split('\x1f')) for line in out.splitlines()]
 
     def tenant_create(self, name):
         """A second tenant via `tikgated tenant-create`; returns (tenant_id, api_key)."""

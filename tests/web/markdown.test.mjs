@@ -176,6 +176,20 @@ test('quotes in a link URL or text cannot leave the attribute', () => {
     ['https://e.test/"onmouseover="alert(1']);
 });
 
+test('security-review F13: a URL inside a link URL cannot inject attributes', () => {
+  // The review's reproduction: the bare-URL rule matched inside the first link's href and the
+  // template's quote became part of a second URL, adding id/hidden/download/... to the <a>.
+  const src = '[t](https://a.com/(https://x/id=pwn/hidden/download=evil.exe/referrerpolicy=unsafe-url/onclick=alert&#40;1&#41;"")';
+  const html = safe(src); // exactly one <a> with exactly href, rel and target
+  assert.equal((html.match(/<a /g) || []).length, 1, html);
+  for (const attr of ['id=', 'hidden', 'download', 'referrerpolicy', 'onclick']) {
+    const tag = html.match(/<a [^>]*>/)[0];
+    assert.ok(!new RegExp(`\\s${attr}`).test(tag.replace(/href="[^"]*"/, '')), `${attr} in ${tag}`);
+  }
+  for (const s2 of ['[t](https://a.com/(https://x/"onclick=1)', '[**t**](https://a.com/_x_(https://y/*z*))',
+    'https://a.com/(https://x/"id=pwn)', '*[t](https://a.com/*x*)* _https://b.com/_y__']) safe(s2);
+});
+
 test('bare https:// URLs become links; other schemes do not', () => {
   assert.equal(md('see https://example.com/x for more'),
     '<p>see <a href="https://example.com/x" rel="noopener noreferrer nofollow" target="_blank">https://example.com/x</a> for more</p>');

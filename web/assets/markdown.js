@@ -13,17 +13,21 @@ export function escapeHtml(s) {
 
 const SAFE_URL = /^(https?:\/\/|mailto:)[^\s]*$/i;
 
-// Finished pieces (code spans, links) wait in `held` behind \u0000n\u0000 placeholders, so the
-// later rules cannot reach into them: no emphasis inside a URL or in the anchor's own
-// attributes, no second anchor inside a link's text. renderMarkdown drops any \u0000 in the
-// source first, so a note cannot forge a placeholder.
+// No rule ever scans markup a rule produced (security-review F13: the bare-URL rule once
+// matched inside a link's own href and broke out of its quotes). Every tag the renderer
+// writes - code spans, anchors, and the <strong>/<em> tags themselves - waits in `held`
+// behind a \u0000n\u0000 placeholder, and the later rules only ever see the author's
+// (escaped) text and placeholders: no emphasis inside a URL or in the anchor's attributes,
+// no second anchor inside a link's text or href. Only the final restore() puts the tags in.
+// renderMarkdown drops any \u0000 in the source first, so a note cannot forge a placeholder.
 function inline(escaped) {
   const held = [];
   const hold = (html) => { held.push(html); return `\u0000${held.length - 1}\u0000`; };
+  const wrap = (tag, inner) => `${hold(`<${tag}>`)}${inner}${hold(`</${tag}>`)}`;
   const emphasis = (t) => t
-    .replace(/\*\*((?:[^*]|\*(?!\*))+)\*\*/g, '<strong>$1</strong>')
-    .replace(/(^|[^*\w])\*([^*\s][^*]*)\*(?!\w)/g, '$1<em>$2</em>')
-    .replace(/(^|[^\w])_([^_\s][^_]*)_(?!\w)/g, '$1<em>$2</em>');
+    .replace(/\*\*((?:[^*]|\*(?!\*))+)\*\*/g, (_, x) => wrap('strong', x))
+    .replace(/(^|[^*\w])\*([^*\s][^*]*)\*(?!\w)/g, (_, pre, x) => `${pre}${wrap('em', x)}`)
+    .replace(/(^|[^\w])_([^_\s][^_]*)_(?!\w)/g, (_, pre, x) => `${pre}${wrap('em', x)}`);
   const anchor = (url, text) => hold(`<a href="${url}" rel="noopener noreferrer nofollow" target="_blank">${text}</a>`);
   let s = escaped.replace(/`([^`]+)`/g, (_, c) => hold(`<code>${c}</code>`));
   s = s.replace(/\[([^[\]]+)\]\(((?:(?!\]\()[^)\s\u0000])+)\)/g, (m, text, url) => (SAFE_URL.test(url) ? anchor(url, emphasis(text)) : m));

@@ -101,7 +101,22 @@ async function overview(ctx) {
   if (site.status === 'pending_onboarding' && site.bootstrap_command) {
     factsCard.append(h('div', { class: 'alert alert-info' },
       h('p', null, 'This site waits for its router. Paste the bootstrap command into the router\'s terminal:'),
-      copyRow('Bootstrap command', site.bootstrap_command, 'bootstrap-command')));
+      copyRow('Bootstrap command', site.bootstrap_command, 'bootstrap-command'),
+      site.bootstrap_expires_at ? h('p', { class: 'muted small' }, `Valid until ${fmtTime(site.bootstrap_expires_at)}.`) : null));
+  } else if (site.status === 'pending_onboarding' && session.can('site:update')) {
+    // The command is withheld once its token expired (security-review F4): offer a new one.
+    const renew = h('button', { type: 'button', class: 'btn btn-small', id: 'renew-bootstrap' }, 'New bootstrap command');
+    const box = h('div', { class: 'alert alert-info', id: 'bootstrap-expired' },
+      h('p', null, 'The bootstrap command of this site has expired. Issue a new one to onboard its router.'), renew);
+    renew.addEventListener('click', async () => {
+      renew.disabled = true;
+      try {
+        const s2 = await api('POST', `/v1/sites/${site.id}/bootstrap`);
+        put(box, h('p', null, 'Paste the bootstrap command into the router\'s terminal:'),
+          copyRow('Bootstrap command', s2.bootstrap_command || '', 'bootstrap-command'));
+      } catch (err) { renew.disabled = false; box.append(errorBox(err)); }
+    });
+    factsCard.append(box);
   }
   panel.append(h('div', { class: 'grid-2' }, factsCard, h('div', null, policySlot, noteSlot)));
 
@@ -346,7 +361,9 @@ async function grantsTab(ctx, opts) {
   };
   const load = async () => {
     try {
-      items = await apiList(`/v1/control-plane/${site.id}/${opts.path}`);
+      // A plain list answers the current grants only; ?state=all adds the expired and revoked
+      // ones for the section below (docs/API.md).
+      items = await apiList(`/v1/control-plane/${site.id}/${opts.path}?state=all`);
       draw();
     } catch (err) { put(active, errorBox(err, load)); }
   };
@@ -450,7 +467,10 @@ function credentialsModal(g) {
     h('div', { class: 'copy-list', id: 'credentials-list' },
       copyRow('Endpoint', endpoint, 'endpoint'),
       copyRow('Username', g.username, 'username'),
-      copyRow('Password', g.password, 'password')),
+      // The password is in the answer for transient:create holders only (security-review F6).
+      g.password !== undefined ? copyRow('Password', g.password, 'password') : null),
+    g.password !== undefined ? null : h('p', { class: 'muted small', id: 'password-withheld' },
+      'The password is shown to users who may create transient access (your role can only view).'),
     isSsh
       ? h('div', { class: 'copy-list' }, copyRow('Command', `ssh -p ${g.port} ${g.username}@${g.entry_point}`, 'ssh-command'))
       : h('p', null, h('a', { href: g.onclick, class: 'btn btn-primary', id: 'winbox-link' }, 'Open in WinBox'),
@@ -633,6 +653,15 @@ async function credentialsTab(ctx) {
     try {
       const creds = await api('GET', `/v1/control-plane/${site.id}/credentials`);
       const rows = creds.slice().reverse().map((c) => {
+        // Passwords come to credentials:rotate holders only (security-review F6): the others
+        // see the metadata.
+        if (c.password === undefined) {
+          return { attrs: { 'data-credential-id': c.id }, cells: [
+            h('code', null, c.username), h('span', { class: 'muted' }, 'not shown to your role'),
+            c.ip_address ? `${c.ip_address}:${c.api_port || ''}` : '—', fmtTime(c.created_at),
+            c.deleted_at ? `retired ${fmtTime(c.deleted_at)}` : badge('current', 'ok'),
+          ] };
+        }
         const pw = h('code', { class: 'secret', 'data-secret': 'hidden' }, '••••••••');
         const showBtn = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': 'false' }, 'Show');
         showBtn.addEventListener('click', () => {

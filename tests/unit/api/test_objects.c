@@ -461,20 +461,24 @@ static void test_credential_to_json(void **state)
     struct credential c;
     credential_generate(&c, "018bac1e-c6a0-79f7-ba86-2627de3e0196");
     c.created_at = 1699400459;
-    json_t *o = credential_to_json(&c);
+    json_t *o = credential_to_json(&c, true);
     assert_int_equal(json_object_size(o), 8);
     assert_string_equal(json_string_value(json_object_get(o, "username")), "tikgate-api");
     assert_int_equal(strlen(json_string_value(json_object_get(o, "password"))), 32);
     assert_true(json_is_null(json_object_get(o, "ip_address")));
     assert_true(json_is_null(json_object_get(o, "api_port")));
     assert_true(json_is_null(json_object_get(o, "deleted_at"))); /* always present */
+    json_t *meta = credential_to_json(&c, false);                /* metadata only (F6) */
+    assert_int_equal(json_object_size(meta), 7);
+    assert_null(json_object_get(meta, "password"));
+    json_decref(meta);
     assert_string_equal(json_string_value(json_object_get(o, "created_at")),
                         "2023-11-07T23:40:59+00:00");
     json_decref(o);
     c.ip_address = xstrdup("100.64.0.2");
     c.api_port = 8728;
     c.deleted_at = 1699400460;
-    o = credential_to_json(&c);
+    o = credential_to_json(&c, true);
     assert_string_equal(json_string_value(json_object_get(o, "ip_address")), "100.64.0.2");
     assert_int_equal(json_integer_value(json_object_get(o, "api_port")), 8728);
     assert_string_equal(json_string_value(json_object_get(o, "deleted_at")),
@@ -523,7 +527,11 @@ static void test_site_and_note_to_json(void **state)
     uuid_v7(s.policy_id);
     s.status = SITE_PENDING_ONBOARDING;
     memcpy(s.bootstrap_token, "abcdefghijklmnopqrstuvwxyz012345", 33);
+    s.bootstrap_issued_at = 1699400459;
     json_t *o = site_to_json(&api, &s, true);
+    /* The token's lifetime (F4): issued + the default 24 h when the configuration says 0. */
+    assert_string_equal(json_string_value(json_object_get(o, "bootstrap_expires_at")),
+                        "2023-11-08T23:40:59+00:00");
     assert_string_equal(json_string_value(json_object_get(o, "status")), "pending_onboarding");
     assert_string_equal(json_string_value(json_object_get(o, "bootstrap_command")),
                         "/tool fetch url=\"https://tg.example.net/bootstrap/"
@@ -532,7 +540,7 @@ static void test_site_and_note_to_json(void **state)
                         "/file remove [find name=tikgate-bootstrap.rsc]");
     assert_true(json_is_null(json_object_get(o, "tunnel_address")));
     assert_true(json_is_null(json_object_get(o, "last_seen_at")));
-    assert_int_equal(json_object_size(o), 14); /* 13 + tunnel (issue 9) */
+    assert_int_equal(json_object_size(o), 15); /* 13 + tunnel (issue 9) + bootstrap_expires_at */
     json_t *t = json_object_get(o, "tunnel");
     assert_string_equal(json_string_value(json_object_get(t, "mode")), "external");
     assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");
@@ -543,6 +551,7 @@ static void test_site_and_note_to_json(void **state)
     json_decref(o);
     o = site_to_json(&api, &s, false);
     assert_true(json_is_null(json_object_get(o, "bootstrap_command")));
+    assert_true(json_is_null(json_object_get(o, "bootstrap_expires_at")));
     json_decref(o);
     site_release(&s);
 
@@ -580,7 +589,7 @@ static void test_grant_to_json(void **state)
     struct grant g;
     make_access(&g);
     int64_t now_ms = (1699400459 + 1) * 1000LL;
-    json_t *o = grant_to_json(&g, now_ms);
+    json_t *o = grant_to_json(&g, now_ms, true);
     assert_string_equal(json_string_value(json_object_get(o, "username")), "tgUser01");
     assert_string_equal(json_string_value(json_object_get(o, "allow_only_ip")), "198.51.100.7");
     assert_true(json_is_null(json_object_get(o, "authorized_at"))); /* no connection yet */
@@ -593,11 +602,18 @@ static void test_grant_to_json(void **state)
     assert_null(json_object_get(o, "dst_address"));
     json_decref(o);
 
+    /* Without the secret (transient:view only, F6): no password, not even in the link. */
+    o = grant_to_json(&g, now_ms, false);
+    assert_null(json_object_get(o, "password"));
+    assert_string_equal(json_string_value(json_object_get(o, "onclick")),
+                        "winbox://edge.test:40123?username=tgUser01");
+    json_decref(o);
+
     /* authorized_at comes from the grant itself (the store's query), not from another read. */
     g.authorized_at_ms = 1699400459500LL;
     memcpy(g.access_type, "ssh", 4);
     memcpy(g.allow_only_cidr, "198.51.100.0/24", 16);
-    o = grant_to_json(&g, g.expires_at_ms); /* at the expiry: expired */
+    o = grant_to_json(&g, g.expires_at_ms, true); /* at the expiry: expired */
     assert_string_equal(json_string_value(json_object_get(o, "authorized_at")),
                         "2023-11-07T23:40:59+00:00");
     assert_true(json_is_true(json_object_get(o, "expired")));
@@ -614,7 +630,7 @@ static void test_grant_to_json(void **state)
     f.dst_port = 22;
     f.rate_limit = 32768;
     f.torn_down_at = 1699400460; /* torn down: expired whatever the clock says */
-    o = grant_to_json(&f, now_ms);
+    o = grant_to_json(&f, now_ms, true);
     assert_null(json_object_get(o, "username"));
     assert_null(json_object_get(o, "password"));
     assert_null(json_object_get(o, "onclick"));
@@ -642,7 +658,12 @@ static void test_connection_and_user_to_json(void **state)
     assert_true(json_is_null(json_object_get(o, "ended_at")));
     assert_true(json_is_null(json_object_get(o, "ended_ms")));
     assert_int_equal(json_integer_value(json_object_get(o, "bytes_out")), 34);
-    assert_int_equal(json_object_size(o), 9);
+    assert_int_equal(json_integer_value(json_object_get(o, "count")), 1); /* 0 in C: one */
+    assert_int_equal(json_object_size(o), 10);
+    json_decref(o);
+    c.count = 312; /* summed refusals */
+    o = connection_to_json(&c);
+    assert_int_equal(json_integer_value(json_object_get(o, "count")), 312);
     json_decref(o);
 
     struct user u;

@@ -208,6 +208,74 @@ static void test_public_documents(void **state)
     done(&a);
 }
 
+/* api_preflight on headers alone (security-review F7): refusals answered, caps per route. */
+static int preflight(struct answer *a, const char *method, const char *path, const char *auth,
+                     struct http_preflight *pf)
+{
+    static struct api api;
+    api.store = NULL;
+    api.cfg.max_body = 1 << 20;
+    api.cfg.public_max_body = 4096;
+    struct http_request req;
+    memset(&req, 0, sizeof req);
+    req.method = method;
+    req.path = path;
+    req.authorization = auth;
+    http_response_init(&a->res);
+    memset(pf, 0, sizeof *pf);
+    int r = api_preflight(&api, &req, &a->res, pf);
+    a->body = NULL;
+    if (r == 1)
+        a->body = json_loadb(a->res.body.data, a->res.body.len, 0, NULL);
+    return r;
+}
+
+static void test_preflight(void **state)
+{
+    (void)state;
+    struct answer a;
+    struct http_preflight pf;
+    /* no key on an API route: 401 before any body */
+    assert_int_equal(preflight(&a, "POST", "/v1/sites", NULL, &pf), 1);
+    assert_error(&a, 401, "authentication_error", "authentication_required");
+    assert_null(pf.app);
+    done(&a);
+    assert_int_equal(preflight(&a, "POST", "/v1/nothing", NULL, &pf), 1);
+    assert_error(&a, 404, "not_found_error", "route_not_found");
+    done(&a);
+    assert_int_equal(preflight(&a, "DELETE", "/healthz", NULL, &pf), 1);
+    assert_error(&a, 405, "invalid_request_error", "method_not_allowed");
+    done(&a);
+    /* public routes pass with the small cap and no draining; the token path is marked */
+    const char *pub[][2] = {{"POST", "/v1/auth/login"},
+                            {"POST", "/poll"},
+                            {"POST", "/adopt/sometoken"},
+                            {"GET", "/bootstrap/sometoken"}};
+    for (size_t i = 0; i < sizeof pub / sizeof pub[0]; i++) {
+        assert_int_equal(preflight(&a, pub[i][0], pub[i][1], NULL, &pf), 0);
+        assert_int_equal(pf.body_cap, 4096);
+        assert_false(pf.drain_over_cap);
+        assert_non_null(pf.app);
+        api_preflight_release(pf.app);
+        done(&a);
+    }
+    /* the request after a preflight: api_handle reuses its match (the token is elided) */
+    assert_int_equal(preflight(&a, "GET", "/bootstrap/sometoken", NULL, &pf), 0);
+    done(&a);
+    static struct api api;
+    api.cfg.max_body = 1 << 20;
+    struct http_request req;
+    memset(&req, 0, sizeof req);
+    req.method = "GET";
+    req.path = "/bootstrap/sometoken";
+    req.app = pf.app;
+    http_response_init(&a.res);
+    api_handle(&api, &req, &a.res);
+    assert_int_equal(a.res.log_path_keep, strlen("/bootstrap/"));
+    http_response_release(&a.res);
+    api_preflight_release(pf.app);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_route_not_found),
         cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_public_documents),
+        cmocka_unit_test(test_preflight),
     };
     return cmocka_run_group_tests_name("api_routes", tests, NULL, NULL);
 }

@@ -369,6 +369,49 @@ static void test_limiter_success(void **state)
     assert_int_equal(login_throttled("t4-never@example.com", "198.51.100.42"), 0);
 }
 
+/* IPv6 sources count by their /64 (F10): a prefix's other addresses share the lock. */
+static void test_limiter_ipv6_prefix(void **state)
+{
+    (void)state;
+    char email[64], addr[64];
+    for (int i = 0; i < LOGIN_MAX_FAILURES; i++) {
+        snprintf(email, sizeof email, "t5-%d@example.com", i);
+        snprintf(addr, sizeof addr, "2001:db8:5:6::%x", i + 1);
+        login_failed(email, addr);
+    }
+    assert_true(login_throttled("t5-new@example.com", "2001:db8:5:6:ffff:1:2:3") > 0);
+    assert_int_equal(login_throttled("t5-new@example.com", "2001:db8:5:7::1"), 0);
+}
+
+/*
+ * The review's attack (F10): lock an e-mail, then fail from enough other addresses to cycle
+ * the table. A slot in an open window is never reused, so the lock holds, and once every slot
+ * is taken new keys are refused rather than evicting one. Runs last: it fills the table.
+ */
+static void test_limiter_never_evicts_open_window(void **state)
+{
+    (void)state;
+    fail_n("victim@example.com", "198.51.100.60", LOGIN_MAX_FAILURES);
+    assert_true(login_throttled("victim@example.com", "203.0.113.1") > 0);
+    char email[64], addr[64];
+    int refused = 0;
+    for (int i = 0; i < LOGIN_SLOTS; i++) {
+        snprintf(email, sizeof email, "filler-%d@example.com", i);
+        snprintf(addr, sizeof addr, "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        if (login_throttled(email, addr) > 0) {
+            refused++;
+            continue;
+        }
+        login_failed(email, addr);
+    }
+    assert_true(refused > 0); /* the table filled up and new keys waited */
+    int w = login_throttled("victim@example.com", "203.0.113.2");
+    assert_true(w > 0 && w <= LOGIN_WINDOW_S);
+    /* A brand-new e-mail and address wait for a free slot too. */
+    w = login_throttled("fresh@example.com", "192.0.2.77");
+    assert_true(w > 0 && w <= LOGIN_WINDOW_S);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +428,8 @@ int main(void)
         cmocka_unit_test(test_limiter_per_email),
         cmocka_unit_test(test_limiter_per_address),
         cmocka_unit_test(test_limiter_success),
+        cmocka_unit_test(test_limiter_ipv6_prefix),
+        cmocka_unit_test(test_limiter_never_evicts_open_window),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

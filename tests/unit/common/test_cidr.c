@@ -420,6 +420,24 @@ static void test_classify_table(void **state)
     assert_int_equal(cls("::2"), CIDR_CLASS_PUBLIC);
 }
 
+static void test_v4mapped(void **state)
+{
+    (void)state;
+    assert_true(cidr_is_v4mapped(&(struct cidr){0}) == false);
+    struct cidr c = must_parse("::ffff:0:0/96");
+    assert_true(cidr_is_v4mapped(&c));
+    c = must_parse("::ffff:10.0.0.1");
+    assert_true(cidr_is_v4mapped(&c));
+    c = must_parse("::ffff:10.0.0.0/104");
+    assert_true(cidr_is_v4mapped(&c));
+    c = must_parse("::/0");
+    assert_false(cidr_is_v4mapped(&c));
+    c = must_parse("::fffe:0:0/96");
+    assert_false(cidr_is_v4mapped(&c));
+    c = must_parse("10.0.0.0/8");
+    assert_false(cidr_is_v4mapped(&c));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_rfc1918),
         cmocka_unit_test(test_rfc1918_table),
         cmocka_unit_test(test_classify_table),
+        cmocka_unit_test(test_v4mapped),
     };
     return cmocka_run_group_tests_name("common_cidr", tests, NULL, NULL);
 }

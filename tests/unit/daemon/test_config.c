@@ -99,6 +99,10 @@ static void test_defaults(void **state)
     assert_false(c.allow_private_sources);
     assert_int_equal(c.http_threads, 4);
     assert_int_equal(c.max_body, 1048576);
+    assert_int_equal(c.http_public_max_body, 16384);
+    assert_int_equal(c.http_max_connections, 16384);
+    assert_int_equal(c.http_per_ip_connections, 64);
+    assert_int_equal(c.http_request_timeout_ms, 30000);
     assert_int_equal(c.poll_interval, 30);
     assert_int_equal(c.job_max_attempts, 5);
     assert_int_equal(c.job_backoff_ms, 1000);
@@ -107,6 +111,16 @@ static void test_defaults(void **state)
     assert_int_equal(c.dispatch_workers, 4);
     assert_int_equal(c.ros_connect_timeout_ms, 2000);
     assert_int_equal(c.ros_io_timeout_ms, 10000);
+    /* F8/F9 limits */
+    assert_int_equal(c.push_deadline_ms, 60000);
+    assert_int_equal(c.dispatch_tenant_workers, 0); /* unset: dispatch_workers - 1 */
+    assert_int_equal(c.edge_conns_per_grant, 256);
+    assert_int_equal(c.edge_conns_per_source, 64);
+    assert_int_equal(c.edge_idle_timeout, 3600);
+    assert_int_equal(c.edge_refused_interval, 10);
+    assert_int_equal(c.edge_refused_records, 1000);
+    assert_int_equal(c.edge_refused_retention, 30);
+    assert_int_equal(c.fd_reserve, 1024);
     assert_null(c.bootstrap_token);
     assert_null(c.config_file);
     config_release(&c);
@@ -262,9 +276,11 @@ static void test_number_ranges(void **state)
     assert_int_equal(env_value("TIKGATE_JOB_BACKOFF_MAX_MS", "1", &c), 0);
     assert_int_equal(c.job_backoff_max_ms, 1);
     config_release(&c);
-    static const char *const ms_keys[] = {"TIKGATE_JOB_BACKOFF_MS", "TIKGATE_JOB_BACKOFF_MAX_MS",
-                                          "TIKGATE_JOB_LEASE_MS", "TIKGATE_ROS_CONNECT_TIMEOUT_MS",
-                                          "TIKGATE_ROS_IO_TIMEOUT_MS"};
+    static const char *const ms_keys[] = {
+        "TIKGATE_JOB_BACKOFF_MS",    "TIKGATE_JOB_BACKOFF_MAX_MS",
+        "TIKGATE_JOB_LEASE_MS",      "TIKGATE_ROS_CONNECT_TIMEOUT_MS",
+        "TIKGATE_ROS_IO_TIMEOUT_MS", "TIKGATE_HTTP_REQUEST_TIMEOUT_MS",
+        "TIKGATE_PUSH_DEADLINE_MS"};
     for (size_t i = 0; i < sizeof ms_keys / sizeof ms_keys[0]; i++) {
         assert_int_equal(env_value(ms_keys[i], "3600001", &c), -EINVAL);
         config_release(&c);
@@ -297,6 +313,23 @@ static void test_port_range(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         if (env_value("TIKGATE_EDGE_PORTS", bad[i], &c) != -EINVAL)
             fail_msg("edge_ports '%s' should be refused", bad[i]);
+        config_release(&c);
+    }
+}
+
+/* K_CIDRS: an IPv4-mapped IPv6 prefix is refused (security-review F15). */
+static void test_cidrs_refuse_v4mapped(void **state)
+{
+    (void)state;
+    struct config c;
+    assert_int_equal(env_value("TIKGATE_MANAGEMENT_NETWORKS", "10.0.0.0/8, fd00::/8", &c), 0);
+    assert_string_equal(c.management_networks, "10.0.0.0/8,fd00::/8");
+    config_release(&c);
+    static const char *const bad[] = {"::ffff:10.0.0.0/104", "10.0.0.0/8,::ffff:0:0/96",
+                                      "::ffff:100.64.0.1"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (env_value("TIKGATE_MANAGEMENT_NETWORKS", bad[i], &c) != -EINVAL)
+            fail_msg("'%s' should be refused", bad[i]);
         config_release(&c);
     }
 }
@@ -339,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_number_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cidrs_refuse_v4mapped, setup, teardown),
     };
     return cmocka_run_group_tests_name("daemon_config", tests, NULL, NULL);
 }

@@ -66,6 +66,12 @@ static void test_source_prefix_bounds_v4(void **state)
     src_err("8.8.8.0/23", &strict, "source_too_wide");
     src_err("8.0.0.0/8", &strict, "source_too_wide");
     src_err("0.0.0.0/0", &strict, "source_too_wide");
+    /* IPv4 spelled as IPv6 (F15): refused with or without private sources */
+    src_err("::ffff:8.8.8.8", &strict, "invalid_cidr");
+    src_err("::ffff:8.8.8.0/120", &strict, "invalid_cidr");
+    src_err("::ffff:0.0.0.0/96", &strict, "invalid_cidr");
+    src_err("::ffff:127.0.0.1", &lab, "invalid_cidr");
+    src_err("::ffff:10.0.0.0/104", &lab, "invalid_cidr");
     /* Wide is wide even when private sources are allowed. */
     src_err("10.0.0.0/8", &lab, "source_too_wide");
     src_err("192.168.0.0/23", &lab, "source_too_wide");

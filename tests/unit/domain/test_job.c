@@ -108,6 +108,13 @@ static void test_validate_custom(void **state)
     assert_int_equal(job_validate_custom(desc, "x", &err), 0);
     assert_int_equal(job_validate_custom("d", "", &err), -EINVAL);
     assert_string_equal(err.param, "script");
+    /* invalid UTF-8 is named as such, not as "must not be empty" (F15) */
+    assert_int_equal(job_validate_custom("d", "\xff\xfe", &err), -EINVAL);
+    assert_string_equal(err.param, "script");
+    assert_non_null(strstr(err.message, "UTF-8"));
+    assert_int_equal(job_validate_custom("\xff", "x", &err), -EINVAL);
+    assert_string_equal(err.param, "description");
+    assert_non_null(strstr(err.message, "UTF-8"));
     static char script[JOB_SCRIPT_MAX + 2];
     memset(script, 's', sizeof script - 1);
     assert_int_equal(job_validate_custom("d", script, &err), -EINVAL);

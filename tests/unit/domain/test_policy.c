@@ -268,6 +268,14 @@ static void test_normalize_cidr(void **state)
     assert_string_equal(out, "2001:db8::/128");
     assert_int_equal(policy_normalize_cidr("2001:0db8:0:0::/32", "p", out, sizeof out, &err), 0);
     assert_string_equal(out, "2001:db8::/32");
+    /* an IPv4-mapped IPv6 prefix is refused with a message naming it (F15) */
+    assert_int_equal(policy_normalize_cidr("::ffff:10.0.0.0/104", "p", out, sizeof out, &err),
+                     -EINVAL);
+    assert_string_equal(err.code, "invalid_cidr");
+    assert_non_null(strstr(err.message, "IPv4-mapped"));
+    assert_int_equal(policy_normalize_cidr("::ffff:0:0/96", "p", out, sizeof out, &err), -EINVAL);
+    /* ::/0 only contains the mapped range: accepted */
+    assert_int_equal(policy_normalize_cidr("::/0", "p", out, sizeof out, &err), 0);
 }
 
 static void test_normalize_cidr_host_bits(void **state)

@@ -182,18 +182,34 @@ struct fx {
     struct edge *edge;
 };
 
-static int setup_mode(void **state, enum edge_relay_mode mode, unsigned max_conns)
+/* A fixture whose edge has cfg (on_event and the connect timeout are set here). */
+static int setup_cfg(void **state, struct edge_config cfg)
 {
     struct fx *f = calloc(1, sizeof(*f));
     echo_start(&f->echo);
-    struct edge_config cfg = {
-        .mode = mode, .max_conns = max_conns, .on_event = on_event, .connect_timeout_ms = 2000};
+    cfg.on_event = on_event;
+    cfg.connect_timeout_ms = 2000;
     assert_int_equal(edge_new(&cfg, &f->edge), 0);
     pthread_mutex_lock(&rec_mu);
     nrecs = 0;
     pthread_mutex_unlock(&rec_mu);
     *state = f;
     return 0;
+}
+
+static int setup_mode(void **state, enum edge_relay_mode mode, unsigned max_conns)
+{
+    return setup_cfg(state, (struct edge_config){.mode = mode, .max_conns = max_conns});
+}
+
+static int setup_caps(void **state)
+{
+    return setup_cfg(state, (struct edge_config){.conns_per_grant = 3, .conns_per_source = 2});
+}
+
+static int setup_idle(void **state)
+{
+    return setup_cfg(state, (struct edge_config){.idle_timeout_ms = 300});
 }
 
 static int setup(void **state)
@@ -591,6 +607,96 @@ static void test_max_conns(void **state)
     close(c);
 }
 
+/* Counts the events of grant id that ended with reason. */
+static int count_recs(const char *id, enum edge_end_reason reason)
+{
+    int n = 0;
+    pthread_mutex_lock(&rec_mu);
+    for (int i = 0; i < nrecs; i++)
+        n += recs[i].type == EDGE_EV_CONN_END && recs[i].reason == reason &&
+             strcmp(recs[i].grant_id, id) == 0;
+    pthread_mutex_unlock(&rec_mu);
+    return n;
+}
+
+/* F8: 3 live connections per grant, 2 per source; beyond, closed at once as LIMITED. */
+static void test_caps(void **state)
+{
+    struct fx *f = *state;
+    struct cidr lo8;
+    assert_int_equal(cidr_parse("127.0.0.0/8", CIDR_STRICT, &lo8), 0);
+    struct edge_grant g = {.id = "g-caps",
+                           .listen_addr = "127.0.0.1",
+                           .target_addr = "127.0.0.1",
+                           .target_port = f->echo.port,
+                           .allow = &lo8,
+                           .n_allow = 1};
+    assert_int_equal(edge_grant_open(f->edge, &g), 0);
+    struct edge_grant_info info;
+    assert_int_equal(edge_grant_get(f->edge, "g-caps", &info), 0);
+    uint16_t port = info.listen_port;
+    int a = client("127.0.0.1", port), b = client("127.0.0.1", port);
+    roundtrip(a, "a");
+    roundtrip(b, "b");
+    int c = client("127.0.0.1", port); /* a third from the same source */
+    assert_true(c >= 0);
+    double ms = wait_cut(c);
+    assert_true(ms >= 0 && ms < 1000);
+    close(c);
+    int d = client("127.0.0.2", port); /* another source: the grant's third */
+    roundtrip(d, "d");
+    int e = client("127.0.0.3", port); /* the grant's fourth */
+    ms = wait_cut(e);
+    assert_true(ms >= 0 && ms < 1000);
+    close(e);
+    assert_int_equal(edge_grant_get(f->edge, "g-caps", &info), 0);
+    assert_int_equal(info.live_conns, 3);
+    assert_int_equal(info.limited_conns, 2);
+    assert_int_equal(info.refused_conns, 0);
+    assert_int_equal(count_recs("g-caps", EDGE_END_LIMITED), 2);
+    struct edge_stats st;
+    assert_int_equal(edge_stats_get(f->edge, &st), 0);
+    assert_int_equal(st.limited, 2);
+    /* a slot freed: the first source may connect again */
+    close(a);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(edge_grant_get(f->edge, "g-caps", &info), 0);
+        if (info.live_conns == 2)
+            break;
+        usleep(10000);
+    }
+    int a2 = client("127.0.0.1", port);
+    roundtrip(a2, "again");
+    close(a2);
+    close(b);
+    close(d);
+}
+
+/* F8: a connection that moves no byte for idle_timeout_ms (300) is cut; a chatty one is not. */
+static void test_idle_timeout(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-idle", 0, 0);
+    int quiet = client(NULL, port), chatty = client(NULL, port);
+    roundtrip(quiet, "q");
+    double t0 = mono_ms();
+    for (int i = 0; i < 6; i++) {
+        roundtrip(chatty, "c");
+        usleep(100000);
+    }
+    double ms = wait_cut(quiet);
+    assert_true(ms >= 0);
+    assert_true(mono_ms() - t0 < 1000); /* cut after ~300 ms of silence, not at the end */
+    roundtrip(chatty, "still here");
+    close(quiet);
+    struct rec r;
+    assert_int_equal(wait_rec(EDGE_EV_CONN_END, "g-idle", &r), 0);
+    assert_int_equal(r.reason, EDGE_END_IDLE);
+    assert_string_equal(edge_end_reason_str(EDGE_END_IDLE), "idle_timeout");
+    assert_int_equal(count_recs("g-idle", EDGE_END_IDLE), 1);
+    close(chatty);
+}
+
 static void test_rate_limit(void **state)
 {
     struct fx *f = *state;
@@ -688,6 +794,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_conns, setup_max2, teardown),
+        cmocka_unit_test_setup_teardown(test_caps, setup_caps, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_timeout, setup_idle, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup_copy, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),

@@ -13,6 +13,7 @@
 // clang-format on
 
 #include "plan.h"
+#include "site.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -114,6 +115,31 @@ static void test_forward_plain(void **state)
     job_plan_release(&p);
 }
 
+/* On a managed site the edge's connections arrive on tikgate-wg: the dst-nat matches it
+ * there, and the stored plan (tikgate-mgmt) is left for external sites. */
+static void test_forward_for_site(void **state)
+{
+    (void)state;
+    struct grant g;
+    make_grant(&g, GRANT_FORWARD);
+    for (int managed = 0; managed < 2; managed++) {
+        struct job_plan p = {0};
+        job_plan_grant_setup(&p, &g, MGMT);
+        struct site s = {.software_version = "7.15.3"};
+        s.tunnel.mode = managed ? TUNNEL_MODE_MANAGED : TUNNEL_MODE_EXTERNAL;
+        job_plan_for_site(&p, &s);
+        const char *want = managed ? "tikgate-wg" : "tikgate-mgmt";
+        bool seen = false;
+        for (size_t k = 0; k < p.cmds[1].nargs; k++)
+            if (strcmp(p.cmds[1].args[k].key, "in-interface") == 0) {
+                assert_string_equal(p.cmds[1].args[k].value, want);
+                seen = true;
+            }
+        assert_true(seen);
+        job_plan_release(&p);
+    }
+}
+
 static void test_forward_masquerade(void **state)
 {
     (void)state;
@@ -178,9 +204,13 @@ static void test_job_kind_and_description(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_access_full),   cmocka_unit_test(test_access_read_only),
-        cmocka_unit_test(test_forward_plain), cmocka_unit_test(test_forward_masquerade),
-        cmocka_unit_test(test_teardown),      cmocka_unit_test(test_job_kind_and_description),
+        cmocka_unit_test(test_access_full),
+        cmocka_unit_test(test_access_read_only),
+        cmocka_unit_test(test_forward_plain),
+        cmocka_unit_test(test_forward_for_site),
+        cmocka_unit_test(test_forward_masquerade),
+        cmocka_unit_test(test_teardown),
+        cmocka_unit_test(test_job_kind_and_description),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

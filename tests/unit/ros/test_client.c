@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* cmocka's assert_* must not run outside the test thread: the server aborts instead. */
@@ -446,6 +447,47 @@ static void test_socketpair_session(void **state)
     fake_stop(&f);
 }
 
+/* Writes one byte every 40 ms until the peer closes (security-review F9's slow router). */
+static void *trickle(void *arg)
+{
+    int fd = *(int *)arg;
+    char b = 0x7f; /* the length of a word that never ends */
+    for (int i = 0; i < 200; i++) {
+        if (send(fd, &b, 1, MSG_NOSIGNAL) != 1)
+            break;
+        b = 'x';
+        usleep(40000);
+    }
+    return NULL;
+}
+
+/* A byte every 40 ms resets a 200 ms I/O timeout each time: only the deadline ends the wait. */
+static void test_deadline_trickle(void **state)
+{
+    (void)state;
+    int sv[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, trickle, &sv[1]), 0);
+    struct ros_client_opts o = {.io_timeout_ms = 200};
+    struct ros_client *c = NULL;
+    assert_int_equal(ros_client_from_fd(sv[0], &o, &c), 0);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    ros_client_set_deadline(c, (int64_t)a.tv_sec * 1000 + a.tv_nsec / 1000000 + 300);
+    struct ros_sentence s = {0};
+    assert_int_equal(ros_client_recv(c, &s), -ETIMEDOUT);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    int64_t took = (b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000;
+    assert_true(took >= 290 && took < 600);
+    assert_false(ros_client_alive(c));
+    ros_sentence_release(&s);
+    ros_client_close(c);
+    shutdown(sv[1], SHUT_RDWR);
+    pthread_join(t, NULL);
+    close(sv[1]);
+}
+
 static void test_connect_errors(void **state)
 {
     (void)state;
@@ -500,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_read_timeout),          cmocka_unit_test(test_peer_close_and_garbage),
         cmocka_unit_test(test_run_bad_args),          cmocka_unit_test(test_socketpair_session),
         cmocka_unit_test(test_connect_errors),        cmocka_unit_test(test_connect_timeout),
+        cmocka_unit_test(test_deadline_trickle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,10 +126,10 @@ void fx_store_round(struct fx *f, int k)
     fx_job(f, site, false, true, NULL, NULL, j2);
     fx_job(f, site, false, true, NULL, NULL, j3);
     assert_int_equal(store_job_by_idempotency(s, site, name, id), 0);
-    assert_int_equal(store_job_claim_push(s, now, now + 60000, &j), 0);
+    assert_int_equal(store_job_claim_push(s, now, now + 60000, 0, &j), 0);
     job_release(&j);
     assert_int_equal(store_job_retry(s, j1, now, "again"), 0);
-    assert_int_equal(store_job_claim_push(s, now, now + 60000, &j), 0);
+    assert_int_equal(store_job_claim_push(s, now, now + 60000, 0, &j), 0);
     job_release(&j);
     assert_int_equal(store_job_finish(s, j1, JOB_COMPLETED, "ok"), 0);
     assert_int_equal(store_job_claim_pull(s, site, now, now + 60000, &j), 0);
@@ -204,7 +204,8 @@ void fx_store_round(struct fx *f, int k)
     snprintf(u.password_hash, sizeof u.password_hash, "x");
     u.created_at = u.updated_at = time_now();
     assert_int_equal(store_user_insert(s, &u), 0);
-    assert_int_equal(store_user_by_email(s, u.email, &gotu), 0);
+    assert_int_equal(store_users_by_email(s, u.email, &users, &cnt), 0);
+    free(users);
     assert_int_equal(store_user_get(s, NULL, u.id, &gotu), 0);
     assert_int_equal(store_user_get(s, f->tenant, u.id, &gotu), 0);
     assert_int_equal(store_user_list(s, f->tenant, NULL, &users, &cnt), 0);

@@ -54,7 +54,7 @@ static void claim_push(struct fx *f, const char *want)
 {
     struct job j;
     int64_t now = time_now_ms();
-    int r = store_job_claim_push(f->s, now, now + LEASE, &j);
+    int r = store_job_claim_push(f->s, now, now + LEASE, 0, &j);
     if (!want) {
         assert_int_equal(r, -ENOENT);
         return;
@@ -148,7 +148,7 @@ static void *claim_worker(void *arg)
     for (int misses = 0; misses < 3;) {
         struct job j;
         int64_t now = time_now_ms();
-        int r = store_job_claim_push(run->f->s, now, now + LEASE, &j);
+        int r = store_job_claim_push(run->f->s, now, now + LEASE, 0, &j);
         pthread_mutex_lock(&run->lock);
         if (r == 0 && run->n < CLAIM_SITES * CLAIM_JOBS) {
             memcpy(run->ids[run->n], j.id, UUID_STR_LEN);
@@ -252,6 +252,48 @@ static void test_claim_push(void **state)
     assert_int_equal(store_job_retry(f->s, x3, 0, "again"), -ENOENT); /* not running */
     assert_int_equal(status_of(f, n1), JOB_PENDING);
     assert_int_equal(status_of(f, n2), JOB_PENDING);
+}
+
+/* Worker shares (F9): with tenant_max 2 a tenant never has more than two jobs being pushed. */
+static void test_claim_push_tenant_share(void **state)
+{
+    struct fx *f = *state;
+    char a[3][UUID_STR_LEN], ja[3][UUID_STR_LEN], b[UUID_STR_LEN], jb[UUID_STR_LEN];
+    const char *addr[3] = {"10.99.0.2", "10.99.0.3", "10.99.0.4"};
+    for (int i = 0; i < 3; i++) {
+        fx_site(f, NULL, addr[i], true, a[i], NULL);
+        fx_job(f, a[i], true, true, NULL, NULL, ja[i]);
+    }
+    /* a second tenant, its site and job queued after the first tenant's */
+    char mine[UUID_STR_LEN], mine_pol[UUID_STR_LEN];
+    memcpy(mine, f->tenant, sizeof mine);
+    memcpy(mine_pol, f->policy, sizeof mine_pol);
+    assert_int_equal(store_tenant_create(f->s, "Other", MGMT, f->tenant), 0);
+    struct policy p;
+    assert_int_equal(store_policy_get_default(f->s, f->tenant, &p), 0);
+    memcpy(f->policy, p.id, sizeof f->policy);
+    policy_release(&p);
+    fx_site(f, NULL, "10.99.0.9", true, b, NULL);
+    fx_job(f, b, true, true, NULL, NULL, jb);
+    memcpy(f->tenant, mine, sizeof mine);
+    memcpy(f->policy, mine_pol, sizeof mine_pol);
+
+    struct job j;
+    int64_t now = time_now_ms();
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(store_job_claim_push(f->s, now, now + LEASE, 2, &j), 0);
+        assert_string_equal(j.id, ja[i]);
+        job_release(&j);
+    }
+    /* the first tenant's third job waits: the other tenant's job goes first */
+    assert_int_equal(store_job_claim_push(f->s, now, now + LEASE, 2, &j), 0);
+    assert_string_equal(j.id, jb);
+    job_release(&j);
+    assert_int_equal(store_job_claim_push(f->s, now, now + LEASE, 2, &j), -ENOENT);
+    assert_int_equal(store_job_finish(f->s, ja[0], JOB_COMPLETED, "ok"), 0);
+    assert_int_equal(store_job_claim_push(f->s, now, now + LEASE, 2, &j), 0);
+    assert_string_equal(j.id, ja[2]);
+    job_release(&j);
 }
 
 static void test_router_update(void **state)
@@ -395,7 +437,7 @@ static void test_requeue(void **state)
     struct job j;
     assert_int_equal(store_job_claim_pull(f->s, a, now, now + 1000, &j), 0);
     job_release(&j);
-    assert_int_equal(store_job_claim_push(f->s, now, now + 5000, &j), 0);
+    assert_int_equal(store_job_claim_push(f->s, now, now + 5000, 0, &j), 0);
     assert_string_equal(j.id, j2);
     job_release(&j);
 
@@ -454,6 +496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_insert_get_events, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_claim_pull_order, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_claim_push, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_claim_push_tenant_share, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_router_update, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_update_cancel_one_tx, fx_setup, fx_teardown),

@@ -130,8 +130,8 @@ static void test_other_master_key(void **state)
 
     /* Claimed, the unreadable jobs end failed; the next claim takes the next job. */
     int64_t now = time_now_ms();
-    assert_int_equal(store_job_claim_push(f->s, now, now + 60000, &j), -EBADMSG);
-    assert_int_equal(store_job_claim_push(f->s, now, now + 60000, &j), -ENOENT);
+    assert_int_equal(store_job_claim_push(f->s, now, now + 60000, 0, &j), -EBADMSG);
+    assert_int_equal(store_job_claim_push(f->s, now, now + 60000, 0, &j), -ENOENT);
     fx_job(f, b, false, true, NULL, NULL, jc); /* sealed with the key in use */
     assert_int_equal(store_job_claim_pull(f->s, b, now, now + 60000, &j), -EBADMSG);
     assert_int_equal(store_job_claim_pull(f->s, b, now, now + 60000, &j), 0);

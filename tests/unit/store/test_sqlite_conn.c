@@ -87,6 +87,59 @@ static void test_reopen(void **state)
     free(sealed);
 }
 
+extern const char *const store_migrations[];
+
+/*
+ * Upgrading a schema-6 database (migration 0007): users are rebuilt for per-tenant e-mail
+ * uniqueness without losing a user or a session (dropping `users` would cascade to them), and
+ * an unused bootstrap token gets an issue time (it counts from the upgrade).
+ */
+static void test_upgrade_from_6(void **state)
+{
+    struct fx *f = *state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/old.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL), SQLITE_OK);
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+    char *sql = xasprintf(
+        "PRAGMA user_version=6;"
+        "INSERT INTO tenants VALUES ('t1', 'T', 1);"
+        "INSERT INTO users (id, tenant_id, email, password_hash, role, disabled, created_at, "
+        "updated_at) VALUES ('u1', 't1', 'Old@Example.com', 'h', 'admin', 0, 1, 1);"
+        "INSERT INTO sessions VALUES ('j1', 'u1', 1, %lld, NULL);"
+        "INSERT INTO policies (id, tenant_id, name, slug, created_at, updated_at) "
+        "VALUES ('p1', 't1', 'P', 'p-1', 1, 1);"
+        "INSERT INTO sites (id, tenant_id, name, policy_id, bootstrap_token_sealed, "
+        "bootstrap_token_hash, created_at, updated_at) VALUES ('s1', 't1', 'S', 'p1', 'x', "
+        "x'00', 1, 1);",
+        (long long)time_now() + 3600);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    free(sql);
+    sqlite3_close(db);
+
+    struct store *s;
+    char url[320];
+    snprintf(url, sizeof url, "sqlite:%s", path);
+    int64_t before = time_now();
+    assert_int_equal(store_open(url, f->dir, &s), 0);
+    assert_int_equal(store_schema_version(s), count_migration_files());
+    struct user *u = NULL;
+    size_t n = 0;
+    assert_int_equal(store_users_by_email(s, "old@example.com", &u, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(u[0].id, "u1");
+    free(u);
+    assert_int_equal(store_session_check(s, "j1", time_now()), 0);
+    struct site site;
+    assert_int_equal(store_site_get(s, "t1", "s1", &site), 0);
+    assert_true(site.bootstrap_issued_at >= before);
+    site_release(&site);
+    store_close(s);
+}
+
 static void test_open_refuses_urls(void **state)
 {
     struct fx *f = *state;
@@ -265,6 +318,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrations_applied, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_master_key_mode, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_reopen, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_from_6, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_open_refuses_urls, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_seal, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_mac_and_derive, fx_setup, fx_teardown),

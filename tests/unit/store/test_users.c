@@ -41,7 +41,12 @@ static void test_user_crud(void **state)
     /* E-mail addresses are unique regardless of case. */
     make_user(f, "ops@example.COM", ROLE_ADMIN, &b);
     assert_int_equal(store_user_insert(f->s, &b), -EEXIST);
-    assert_int_equal(store_user_by_email(f->s, "ops@example.com", &got), 0);
+    struct user *byemail = NULL;
+    size_t nbyemail = 0;
+    assert_int_equal(store_users_by_email(f->s, "ops@example.com", &byemail, &nbyemail), 0);
+    assert_int_equal(nbyemail, 1);
+    got = byemail[0];
+    free(byemail);
     assert_string_equal(got.id, a.id);
     assert_int_equal(got.role, ROLE_OPERATOR);
     assert_string_equal(got.password_hash, FAKE_HASH);
@@ -54,6 +59,17 @@ static void test_user_crud(void **state)
     assert_int_equal(store_tenant_create(f->s, "Other", MGMT, other), 0);
     assert_int_equal(store_user_get(f->s, other, a.id, &got), -ENOENT);
     assert_int_equal(store_user_delete(f->s, other, a.id), -ENOENT);
+    /* Unique per tenant only (F14): another tenant may have the same address. */
+    struct user c;
+    make_user(f, "OPS@example.com", ROLE_ADMIN, &c);
+    memcpy(c.tenant_id, other, UUID_STR_LEN);
+    assert_int_equal(store_user_insert(f->s, &c), 0);
+    assert_int_equal(store_users_by_email(f->s, "ops@example.com", &byemail, &nbyemail), 0);
+    assert_int_equal(nbyemail, 2);
+    assert_string_equal(byemail[0].id, a.id); /* oldest first */
+    assert_string_equal(byemail[1].id, c.id);
+    free(byemail);
+    assert_int_equal(store_user_delete(f->s, other, c.id), 0);
 
     a.role = ROLE_READ_ONLY;
     a.disabled = true;

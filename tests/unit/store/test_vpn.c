@@ -118,11 +118,11 @@ static void test_push_waits_for_the_tunnel(void **state)
     assert_int_equal(store_site_tunnel_assign(f->s, site, KEY_A, first + 1, last, addr), 0);
     fx_job(f, site, true, true, NULL, NULL, job_id);
     struct job j;
-    assert_int_equal(store_job_claim_push(f->s, 1 << 30, 60000, &j), -ENOENT); /* pending */
+    assert_int_equal(store_job_claim_push(f->s, 1 << 30, 60000, 0, &j), -ENOENT); /* pending */
     assert_int_equal(store_vpn_peer_observed(f->s, site, "", 0, 0, 0, TUNNEL_DOWN), 0);
-    assert_int_equal(store_job_claim_push(f->s, 1 << 30, 60000, &j), -ENOENT);
+    assert_int_equal(store_job_claim_push(f->s, 1 << 30, 60000, 0, &j), -ENOENT);
     assert_int_equal(store_vpn_peer_observed(f->s, site, "192.0.2.1:5", 1, 0, 0, TUNNEL_UP), 0);
-    assert_int_equal(store_job_claim_push(f->s, 1 << 30, 60000, &j), 0);
+    assert_int_equal(store_job_claim_push(f->s, 1 << 30, 60000, 0, &j), 0);
     assert_string_equal(j.id, job_id);
     job_release(&j);
 }
