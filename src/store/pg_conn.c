@@ -5,6 +5,7 @@
 #include "alloc.h"
 #include "log.h"
 #include "pg_int.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -465,9 +466,14 @@ static void bind_owned(struct pg_stmt *st, int i, char *v, int len, int fmt)
     st->fmts[i - 1] = fmt;
 }
 
+/*
+ * PostgreSQL refuses text that is not valid UTF-8 (SQLite stores the bytes): such text, which
+ * can only come from outside (router facts), is stored with U+FFFD for each bad byte, what the
+ * API shows for it on SQLite too (utf8_sanitize).
+ */
 void pg_bind_text(struct pg_stmt *st, int i, const char *s)
 {
-    bind_owned(st, i, s ? xstrdup(s) : NULL, 0, 0);
+    bind_owned(st, i, !s ? NULL : utf8_valid(s) ? xstrdup(s) : utf8_sanitize(s), 0, 0);
 }
 
 void pg_bind_int64(struct pg_stmt *st, int i, int64_t v)

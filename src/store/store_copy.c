@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pg_int.h"
 #include "sqlite_int.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -147,6 +148,7 @@ static int build_sql(sqlite3 *db, const char *table, const struct columns *cols,
 static int copy_row(PGconn *pg, const char *ins, sqlite3_stmt *st, int n)
 {
     const char *vals[MAX_COLUMNS];
+    char *owned[MAX_COLUMNS] = {0};
     int lens[MAX_COLUMNS], fmts[MAX_COLUMNS];
     for (int i = 0; i < n; i++) {
         int type = sqlite3_column_type(st, i);
@@ -155,8 +157,13 @@ static int copy_row(PGconn *pg, const char *ins, sqlite3_stmt *st, int n)
                   : type == SQLITE_BLOB ? sqlite3_column_blob(st, i)
                                         : (const char *)sqlite3_column_text(st, i);
         lens[i] = sqlite3_column_bytes(st, i);
+        /* Text that is not UTF-8 (router facts): U+FFFD per bad byte, as pg_bind_text. */
+        if (type == SQLITE_TEXT && !utf8_valid(vals[i]))
+            vals[i] = owned[i] = utf8_sanitize(vals[i]);
     }
     PGresult *res = PQexecParams(pg, ins, n, NULL, vals, lens, fmts, 0);
+    for (int i = 0; i < n; i++)
+        free(owned[i]);
     int r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : -EIO;
     if (r < 0)
         log_error("store", "copy: %s", PQresultErrorMessage(res));
