@@ -221,7 +221,9 @@ void h_jobs_cancel(struct api_call *call)
  * idempotently (DESIGN.md §10, docs/vpn.md): the edge peer, the /32 with network= the edge and
  * the input accept, each ensured by its tikgate:mgmt:* comment. Over the express push an
  * ensure is print+set (never a removal, which would cut the tunnel the push runs through); in
- * the pulled script it is remove+add. No re-key (make-before-break is not built).
+ * the pulled script it is remove+add. Then the router is re-keyed make-before-break over the
+ * push (JOB_WG_REKEY: a second interface with a new key, the edge adds it beside the old one,
+ * switches after its first handshake, the old interface goes).
  * 0, or -ENOENT when the edge has no keypair (the VPN does not run).
  */
 static int plan_tunnel(const struct api *api, const struct site *s, struct job_plan *p)
@@ -261,6 +263,15 @@ static int plan_tunnel(const struct api *api, const struct site *s, struct job_p
     job_cmd_arg(c, "action", "accept");
     job_cmd_arg(c, "comment", TUNNEL_TAG ":input");
     job_cmd_arg(c, "place-before", JOB_PLACE_TOP);
+    /* then the re-key, make-before-break (push.h JOB_WG_REKEY, docs/vpn.md) */
+    c = job_plan_add(p, JOB_WG_REKEY, "/interface wireguard", NULL, NULL);
+    job_cmd_arg(c, "public-key", edge_pub);
+    job_cmd_arg(c, "endpoint-address", api->cfg.entry_point);
+    job_cmd_arg(c, "endpoint-port", port);
+    snprintf(buf, sizeof buf, "%s/32", edge_ip);
+    job_cmd_arg(c, "allowed-address", buf);
+    job_cmd_arg(c, "persistent-keepalive", "25s");
+    job_cmd_arg(c, "src-address", edge_ip);
     return 0;
 }
 

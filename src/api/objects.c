@@ -143,6 +143,8 @@ static json_t *site_tunnel_to_json(const struct site *s)
     json_object_set_new(o, "mode", json_string(tunnel_mode_name(t->mode)));
     json_object_set_new(o, "address", json_str_or_null(s->tunnel_address));
     json_object_set_new(o, "status", json_string(tunnel_status_name(t->status)));
+    json_object_set_new(o, "public_key",
+                        t->public_key[0] ? json_string(t->public_key) : json_null());
     json_object_set_new(o, "last_handshake_at", json_time_or_null(t->last_handshake_at));
     json_object_set_new(o, "endpoint", t->endpoint[0] ? json_string(t->endpoint) : json_null());
     json_object_set_new(o, "rx_bytes", json_integer((json_int_t)t->rx_bytes));

@@ -117,6 +117,8 @@ static const struct key keys[] = {
     {"wg_port", K_UINT, OFF(wg_port), "51820", "UDP port routers connect to (1-65535)"},
     {"tunnel_pool", K_STR, OFF(tunnel_pool), "100.64.0.0/10",
      "tunnel addresses: the edge's and one /32 per site (IPv4)"},
+    {"tunnel_down_after", K_UINT, OFF(tunnel_down_after), "180",
+     "seconds without a handshake or received traffic before a tunnel is down"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])

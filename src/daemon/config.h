@@ -75,6 +75,7 @@ struct config {
     char *wg_interface; /* the edge's WireGuard interface name */
     unsigned wg_port;   /* its UDP port, 1..65535 (checked by config_load) */
     char *tunnel_pool;  /* IPv4 prefix: the edge takes the first address, sites a /32 each */
+    unsigned tunnel_down_after; /* seconds without handshake or traffic before a tunnel is down */
 };
 
 /*

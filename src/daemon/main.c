@@ -113,7 +113,8 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
                                  .ifname = cfg->wg_interface,
                                  .port = cfg->wg_port,
                                  .pool = cfg->tunnel_pool,
-                                 .mgmt_networks = cfg->management_networks};
+                                 .mgmt_networks = cfg->management_networks,
+                                 .down_after_secs = cfg->tunnel_down_after};
     if (vpn_role_start(&vc, &vpn) < 0) {
         log_error("daemon", "cannot start the management VPN (TIKGATE_VPN=%s)", cfg->vpn);
         return -1;
@@ -220,6 +221,8 @@ static int serve(struct store *st, const struct config *cfg)
         .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
         .grants_changed = wake_edge,
         .grants_ctx = edge,
+        .tunnels_changed = wake_vpn,
+        .tunnels_ctx = vpn,
         .mgmt_networks = cfg->management_networks,
         .tunnel_pool = cfg->tunnel_pool,
     };

@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "cidr.h"
 #include "clock.h"
+#include "idhash.h"
 #include "log.h"
 #include "timefmt.h"
 #include "tunnel.h"
@@ -13,12 +14,14 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define VPN_TICK_MS 1000
 #define VPN_POLL_MS 2000
+#define VPN_BATCH_MIN 16      /* more changed peers than this in one round: one set=1 for all */
 #define VPN_PEER_KEEPALIVE 25 /* the edge also keeps NAT mappings warm and re-handshakes first */
 
 struct vpn_role {
@@ -26,6 +29,7 @@ struct vpn_role {
     char *entry_point, *ifname, *wireguard_go, *uapi_dir;
     unsigned port;
     int poll_ms;
+    int64_t down_after;       /* seconds without handshake or received traffic: down */
     struct wg_ifaddr address; /* the edge's: first of the pool, with the pool's prefix */
     char address_text[16];
     struct wg_key private_key; /* wiped at stop */
@@ -41,6 +45,10 @@ struct vpn_role {
     /* Only the thread touches these. */
     struct wg_backend *backend;
     bool need_full_apply;
+    struct wg_device have; /* the device's last get=1 (valid while have_valid) */
+    bool have_valid;
+    struct idhash seen;  /* struct seen by site id: when each peer's rx last grew */
+    unsigned seen_round; /* observe()'s round, to drop the sites that went */
 
     /* Counters for /metrics (under lock). */
     unsigned peers, up, down, pending, restarts;
@@ -57,11 +65,75 @@ static int peer_from_row(const struct store_vpn_peer *row, struct wg_device *d)
         return -EINVAL;
     struct wg_peer *p = wg_device_add_peer(d, &pub);
     p->flags = WG_PEER_REPLACE_ALLOWED_IPS | WG_PEER_HAS_KEEPALIVE;
-    p->keepalive = VPN_PEER_KEEPALIVE;
     wg_peer_add_allowed_ip(p, &c);
-    if (row->endpoint[0])
-        wg_endpoint_parse(row->endpoint, strlen(row->endpoint), &p->endpoint);
+    /* The keepalive only once the router's endpoint is known (the store has it after the
+     * first handshake): on a peer without one, wireguard-go would try to handshake every 25 s
+     * with nowhere to send it (a log line and CPU per pending site). */
+    if (row->endpoint[0] &&
+        wg_endpoint_parse(row->endpoint, strlen(row->endpoint), &p->endpoint) == 0)
+        p->keepalive = VPN_PEER_KEEPALIVE;
+    /* A re-key in progress: the router's next key is a peer too, without allowed IPs (the /32
+     * stays with the current key) and without keepalive: the router's new interface initiates
+     * the handshake, and the edge only removes the old key after it (store_vpn_rekey_commit). */
+    struct wg_key next;
+    if (row->next_key[0] && wg_key_from_base64(row->next_key, &next) == 0 &&
+        !wg_key_equal(&next, &pub)) {
+        struct wg_peer *n = wg_device_add_peer(d, &next);
+        n->flags = WG_PEER_REPLACE_ALLOWED_IPS | WG_PEER_HAS_KEEPALIVE;
+    }
     return 0;
+}
+
+/* What the thread remembers of a site's received bytes between two observations. */
+struct seen {
+    struct idhash_node node;
+    char site_id[UUID_STR_LEN];
+    uint64_t rx;    /* the device's rx_bytes at the last observation */
+    int64_t at;     /* when it last grew (Unix seconds), 0 = not since we watch */
+    unsigned round; /* the last observe() round that had the site */
+};
+
+/*
+ * The last time (Unix seconds) the site's peer was heard from apart from its handshake: when
+ * its rx_bytes changed since the previous observation (a restarted wireguard-go counts from 0
+ * again, so any change counts). 0 when not seen growing yet.
+ */
+static int64_t seen_update(struct vpn_role *v, const char *site_id, uint64_t rx, int64_t now)
+{
+    struct idhash_node *n = idhash_find(&v->seen, site_id);
+    struct seen *e;
+    if (n) {
+        e = (struct seen *)((char *)n - offsetof(struct seen, node));
+        if (rx != e->rx && rx > 0)
+            e->at = now;
+    } else {
+        e = xcalloc(1, sizeof *e);
+        snprintf(e->site_id, sizeof e->site_id, "%s", site_id);
+        e->node.id = e->site_id;
+        idhash_insert(&v->seen, &e->node);
+    }
+    e->rx = rx;
+    e->round = v->seen_round;
+    return e->at;
+}
+
+/* Forgets the sites the last round did not have (all of them when all is true). */
+static void seen_prune(struct vpn_role *v, bool all)
+{
+    size_t pos = 0;
+    struct idhash_node *n = idhash_scan(&v->seen, &pos);
+    while (n) {
+        struct idhash_node *next = n->next;
+        struct seen *e = (struct seen *)((char *)n - offsetof(struct seen, node));
+        if (all || e->round != v->seen_round) {
+            idhash_remove(&v->seen, n);
+            free(e);
+        }
+        if (!(n = next)) {
+            pos++;
+            n = idhash_scan(&v->seen, &pos);
+        }
+    }
 }
 
 /* Peers of a device sorted by public key, for O(log n) lookups (10 000 peers every second). */
@@ -97,10 +169,103 @@ static const struct wg_peer *index_find(const struct peer_index *ix, const struc
 /* True when the device's peer already has exactly the desired allowed IP. */
 static bool peer_matches(const struct wg_peer *have, const struct wg_peer *want)
 {
-    if (have->n_allowed_ips != 1 || have->keepalive != want->keepalive)
+    if (have->n_allowed_ips != want->n_allowed_ips || have->keepalive != want->keepalive)
         return false;
-    const struct cidr *a = &have->allowed_ips[0], *b = &want->allowed_ips[0];
-    return a->family == b->family && a->prefix == b->prefix && !memcmp(a->addr, b->addr, 16);
+    for (size_t i = 0; i < want->n_allowed_ips; i++) {
+        const struct cidr *a = &have->allowed_ips[i], *b = &want->allowed_ips[i];
+        if (a->family != b->family || a->prefix != b->prefix || memcmp(a->addr, b->addr, 16))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * Adds or updates the desired peers the device does not have as wanted, keeping the endpoint
+ * the device knows. Up to VPN_BATCH_MIN of them one set=1 each (only that peer's lines); more
+ * (a bulk import, tikgated's first round over a big store) in one set=1 holding only those
+ * peers, without replace_peers: the others are untouched either way. Returns the errors;
+ * *ret_batch: what it sent (owned: wg_device_release).
+ */
+static unsigned apply_changed(struct vpn_role *v, const struct wg_device *want,
+                              const struct peer_index *have_ix, struct wg_device *ret_batch)
+{
+    struct wg_device batch;
+    memset(&batch, 0, sizeof batch);
+    unsigned errors = 0;
+    for (size_t i = 0; i < want->n_peers; i++) {
+        const struct wg_peer *w = &want->peers[i];
+        const struct wg_peer *h = index_find(have_ix, &w->public_key);
+        if (h && peer_matches(h, w))
+            continue;
+        struct wg_peer *add = wg_device_add_peer(&batch, &w->public_key);
+        add->flags = w->flags;
+        add->keepalive = w->keepalive;
+        add->endpoint = w->endpoint;
+        for (size_t k = 0; k < w->n_allowed_ips; k++)
+            wg_peer_add_allowed_ip(add, &w->allowed_ips[k]);
+        if (h && h->endpoint.ss_family != AF_UNSPEC)
+            add->endpoint = h->endpoint; /* keep where the router is now */
+    }
+    int r = 0;
+    int64_t t0 = clock_mono_us();
+    if (batch.n_peers > VPN_BATCH_MIN) {
+        if ((r = wg_backend_set(v->backend, &batch)) < 0)
+            errors++;
+    } else {
+        for (size_t i = 0; i < batch.n_peers; i++)
+            if ((r = wg_backend_set_peer(v->backend, &batch.peers[i])) < 0)
+                errors++;
+    }
+    if (errors)
+        log_warn("vpn", "cannot add %s to %s: %s", batch.n_peers > 1 ? "peers" : "a peer",
+                 v->ifname, strerror(-r));
+    else if (batch.n_peers)
+        log_info("vpn", "%s: %zu peer(s) added or updated (%s) in %.2f ms", v->ifname,
+                 batch.n_peers, batch.n_peers > VPN_BATCH_MIN ? "one set=1" : "one set=1 each",
+                 (double)(clock_mono_us() - t0) / 1000.0);
+    *ret_batch = batch;
+    return errors;
+}
+
+/*
+ * Brings the cached get=1 (v->have) up to what a round sent: the peers of batch set, the keys
+ * of gone removed. A bulk (more than VPN_BATCH_MIN) just drops the cache: the next round reads
+ * the device. Linear in the device per change: only for a few peers.
+ */
+static void cache_update(struct vpn_role *v, const struct wg_device *batch,
+                         const struct wg_key *gone, size_t ngone)
+{
+    if (!v->have_valid)
+        return;
+    if (batch->n_peers + ngone > VPN_BATCH_MIN) {
+        v->have_valid = false;
+        return;
+    }
+    for (size_t i = 0; i < batch->n_peers; i++) {
+        const struct wg_peer *b = &batch->peers[i];
+        struct wg_peer *p = (struct wg_peer *)wg_device_find_peer(&v->have, &b->public_key);
+        if (!p)
+            p = wg_device_add_peer(&v->have, &b->public_key);
+        p->keepalive = b->keepalive;
+        if (b->endpoint.ss_family != AF_UNSPEC)
+            p->endpoint = b->endpoint;
+        p->n_allowed_ips = 0;
+        for (size_t k = 0; k < b->n_allowed_ips; k++)
+            wg_peer_add_allowed_ip(p, &b->allowed_ips[k]);
+    }
+    for (size_t g = 0; g < ngone; g++) {
+        for (size_t i = 0; i < v->have.n_peers; i++) {
+            struct wg_peer *p = &v->have.peers[i];
+            if (!wg_key_equal(&p->public_key, &gone[g]))
+                continue;
+            free(p->allowed_ips);
+            size_t last = --v->have.n_peers;
+            if (i != last)
+                *p = v->have.peers[last]; /* its arrays move with it */
+            memset(&v->have.peers[last], 0, sizeof v->have.peers[last]);
+            break;
+        }
+    }
 }
 
 /* Loads the managed sites into a device (keys, port, peers). rows: owned by the caller. */
@@ -121,6 +286,21 @@ static int desired_device(struct vpn_role *v, struct wg_device *d, struct store_
     return 0;
 }
 
+/* A re-key in progress: records the first handshake of the router's next key. */
+static void next_observe(struct vpn_role *v, const struct store_vpn_peer *row,
+                         const struct peer_index *have)
+{
+    struct wg_key next;
+    if (!row->next_key[0] || row->next_handshake_at > 0 ||
+        wg_key_from_base64(row->next_key, &next) < 0)
+        return;
+    const struct wg_peer *p = index_find(have, &next);
+    if (!p || p->last_handshake_sec <= 0)
+        return;
+    log_info("vpn", "site %s: first handshake with the router's new key (re-key)", row->site_id);
+    store_vpn_rekey_next_seen(v->store, row->site_id, row->next_key, p->last_handshake_sec);
+}
+
 /* Writes what the device reports for each managed site; logs and records transitions. */
 static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_t nrows,
                     const struct peer_index *have)
@@ -128,6 +308,7 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
     unsigned up = 0, down = 0, pending = 0;
     unsigned long long to_up = 0, to_down = 0;
     int64_t now = time_now();
+    v->seen_round++;
     bool tx = store_tx_begin(v->store) == 0;
     for (size_t i = 0; i < nrows; i++) {
         const struct store_vpn_peer *row = &rows[i];
@@ -138,14 +319,16 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
         char endpoint[WG_ENDPOINT_STR_LEN] = "";
         int64_t hs = row->last_handshake_at;
         uint64_t rx = 0, txb = 0;
+        int64_t heard = 0;
         if (p) {
             wg_endpoint_format(&p->endpoint, endpoint);
             if (p->last_handshake_sec > 0)
                 hs = p->last_handshake_sec;
             rx = p->rx_bytes;
             txb = p->tx_bytes;
+            heard = seen_update(v, row->site_id, rx, now);
         }
-        enum tunnel_status st = tunnel_status_derive(hs, now);
+        enum tunnel_status st = tunnel_status_within(hs, heard, now, v->down_after);
         if (st == TUNNEL_UP)
             up++;
         else if (st == TUNNEL_DOWN)
@@ -162,13 +345,16 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
             store_site_event(v->store, row->site_id, "tunnel_up", endpoint);
         } else if (st == TUNNEL_DOWN) {
             to_down++;
-            log_warn("vpn", "site %s: tunnel down (no handshake for %d s)", row->site_id,
-                     TUNNEL_UP_SECS);
-            store_site_event(v->store, row->site_id, "tunnel_down", "no handshake for 180 s");
+            char why[64];
+            snprintf(why, sizeof why, "no handshake or traffic for %lld s",
+                     (long long)v->down_after);
+            log_warn("vpn", "site %s: tunnel down (%s)", row->site_id, why);
+            store_site_event(v->store, row->site_id, "tunnel_down", why);
         }
     }
     if (tx)
         store_tx_commit(v->store);
+    seen_prune(v, false);
     pthread_mutex_lock(&v->lock);
     v->peers = (unsigned)nrows;
     v->up = up;
@@ -185,14 +371,14 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
  */
 static void reconcile(struct vpn_role *v, bool do_observe)
 {
-    struct wg_device want, have;
+    struct wg_device want;
     struct store_vpn_peer *rows = NULL;
     size_t nrows = 0;
     unsigned long long errors = 0;
-    memset(&have, 0, sizeof have);
     if (desired_device(v, &want, &rows, &nrows) < 0)
         return;
     if (v->need_full_apply) {
+        v->have_valid = false;
         int r = wg_backend_set(v->backend, &want);
         if (r < 0) {
             log_warn("vpn", "cannot configure %s: %s", v->ifname, strerror(-r));
@@ -202,49 +388,63 @@ static void reconcile(struct vpn_role *v, bool do_observe)
         v->need_full_apply = false;
         log_info("vpn", "%s configured: port %u, %zu peer(s)", v->ifname, v->port, want.n_peers);
     }
-    int r = wg_backend_get(v->backend, &have);
-    if (r < 0) {
-        log_warn("vpn", "cannot read %s: %s", v->ifname, strerror(-r));
-        errors++;
-        goto out_release;
+    /* get=1 of the whole device (60+ ms at 10 000 peers) when observing, after a bulk change or
+     * an error, and during a re-key; a round woken by a store change diffs against the last
+     * one (kept up to date by cache_update), so a new site's peer is one set=1 away */
+    bool fresh = do_observe || !v->have_valid;
+    for (size_t i = 0; i < nrows && !fresh; i++)
+        fresh = rows[i].next_key[0] && !rows[i].next_handshake_at;
+    if (fresh) {
+        wg_device_release(&v->have);
+        v->have_valid = false;
+        int r = wg_backend_get(v->backend, &v->have);
+        if (r < 0) {
+            log_warn("vpn", "cannot read %s: %s", v->ifname, strerror(-r));
+            errors++;
+            goto out_release;
+        }
+        v->have_valid = true;
     }
-    if (!(have.flags & WG_DEVICE_HAS_PRIVATE_KEY) ||
-        !wg_key_equal(&have.private_key, &v->private_key) || have.listen_port != v->port) {
+    const struct wg_device *have = &v->have;
+    if (!(have->flags & WG_DEVICE_HAS_PRIVATE_KEY) ||
+        !wg_key_equal(&have->private_key, &v->private_key) || have->listen_port != v->port) {
         v->need_full_apply = true; /* someone reset it: everything again next round */
         goto out_release;
     }
     struct peer_index have_ix, want_ix;
-    index_build(&have_ix, &have);
+    index_build(&have_ix, have);
     index_build(&want_ix, &want);
-    for (size_t i = 0; i < want.n_peers; i++) {
-        const struct wg_peer *w = &want.peers[i];
-        const struct wg_peer *h = index_find(&have_ix, &w->public_key);
-        if (h && peer_matches(h, w))
+    struct wg_device batch;
+    errors += apply_changed(v, &want, &have_ix, &batch);
+    struct wg_key *gone = NULL;
+    size_t ngone = 0;
+    for (size_t k = 0; k < have->n_peers; k++) {
+        if (index_find(&want_ix, &have->peers[k].public_key))
             continue;
-        struct wg_peer add = *w;
-        if (h && h->endpoint.ss_family != AF_UNSPEC)
-            add.endpoint = h->endpoint; /* keep where the router is now */
-        if ((r = wg_backend_set_peer(v->backend, &add)) < 0) {
-            errors++;
-            log_warn("vpn", "cannot add a peer to %s: %s", v->ifname, strerror(-r));
-        }
-    }
-    for (size_t k = 0; k < have.n_peers; k++) {
-        if (index_find(&want_ix, &have.peers[k].public_key))
-            continue;
-        if ((r = wg_backend_remove_peer(v->backend, &have.peers[k].public_key)) < 0) {
+        gone = xrealloc(gone, (ngone + 1) * sizeof *gone);
+        gone[ngone++] = have->peers[k].public_key;
+        int r = wg_backend_remove_peer(v->backend, &have->peers[k].public_key);
+        if (r < 0) {
             errors++;
             log_warn("vpn", "cannot remove a peer from %s: %s", v->ifname, strerror(-r));
         }
     }
-    if (do_observe)
-        observe(v, rows, nrows, &have_ix);
+    if (fresh) {
+        for (size_t i = 0; i < nrows; i++) /* a re-key waits for it */
+            next_observe(v, &rows[i], &have_ix);
+        if (do_observe)
+            observe(v, rows, nrows, &have_ix);
+    }
     free(want_ix.v);
     free(have_ix.v);
+    if (errors)
+        v->have_valid = false; /* not sure what the device took: read it next round */
+    cache_update(v, &batch, gone, ngone);
+    wg_device_release(&batch);
+    free(gone);
 out_release:
     want.private_key = (struct wg_key){{0}};
     wg_device_release(&want);
-    wg_device_release(&have);
     free(rows);
     if (errors) {
         pthread_mutex_lock(&v->lock);
@@ -286,6 +486,7 @@ static void *role_main(void *arg)
                      "peer",
                      v->ifname, (int)wg_backend_pid(v->backend));
             v->need_full_apply = true;
+            v->have_valid = false;
         }
         pthread_mutex_lock(&v->lock);
         v->restarts = wg_backend_restarts(v->backend);
@@ -310,6 +511,8 @@ static void *role_main(void *arg)
     }
     wg_backend_close(v->backend);
     v->backend = NULL;
+    wg_device_release(&v->have);
+    v->have_valid = false;
 out_thread_done:
     store_thread_done(v->store);
     return NULL;
@@ -317,6 +520,8 @@ out_thread_done:
 
 static void role_free(struct vpn_role *v)
 {
+    seen_prune(v, true);
+    idhash_release(&v->seen);
     wg_key_wipe(&v->private_key);
     free(v->entry_point);
     free(v->ifname);
@@ -413,6 +618,8 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
     v->uapi_dir = cfg->uapi_dir ? xstrdup(cfg->uapi_dir) : NULL;
     v->port = cfg->port;
     v->poll_ms = cfg->poll_ms > 0 ? cfg->poll_ms : VPN_POLL_MS;
+    v->down_after = cfg->down_after_secs > 0 ? cfg->down_after_secs : TUNNEL_UP_SECS;
+    idhash_init(&v->seen, 64);
     pthread_mutex_init(&v->lock, NULL);
     clock_cond_init(&v->cond);
     tunnel_ip_format(first, v->address_text);

@@ -12,7 +12,8 @@
  * the managed sites of the store with the device's get=1 and adds, re-keys or
  * removes only the peers that differ. Every poll_ms it writes what it saw
  * (endpoint, handshake, rx/tx) back and derives the tunnel status (up while
- * the handshake is < 180 s old); up/down transitions go to the site's
+ * the last handshake or the last growth of the peer's rx counter is younger
+ * than down_after_secs, 180 s by default); up/down transitions go to the site's
  * orchestration log (store_site_event) and the log.
  */
 #ifndef TG_DAEMON_VPN_ROLE_H
@@ -36,6 +37,7 @@ struct vpn_role_config {
     const char *wireguard_go;  /* NULL: "wireguard-go" in PATH */
     const char *uapi_dir;      /* NULL: /var/run/wireguard */
     int poll_ms;               /* get=1 write-back period; 0: 2000 */
+    unsigned down_after_secs;  /* down after this long without handshake or traffic; 0: 180 */
 };
 
 struct vpn_role;

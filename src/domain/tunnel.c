@@ -46,9 +46,17 @@ int tunnel_status_parse(const char *s, enum tunnel_status *ret)
 
 enum tunnel_status tunnel_status_derive(int64_t last_handshake_at, int64_t now)
 {
+    return tunnel_status_within(last_handshake_at, last_handshake_at, now, TUNNEL_UP_SECS);
+}
+
+enum tunnel_status tunnel_status_within(int64_t last_handshake_at, int64_t last_seen, int64_t now,
+                                        int64_t down_after)
+{
     if (last_handshake_at <= 0)
         return TUNNEL_PENDING;
-    return now - last_handshake_at < TUNNEL_UP_SECS ? TUNNEL_UP : TUNNEL_DOWN;
+    if (last_seen < last_handshake_at)
+        last_seen = last_handshake_at;
+    return now - last_seen < down_after ? TUNNEL_UP : TUNNEL_DOWN;
 }
 
 static int b64_value(char c)

@@ -47,6 +47,14 @@ const char *tunnel_status_name(enum tunnel_status s);        /* "unknown" outsid
 int tunnel_status_parse(const char *s, enum tunnel_status *ret);
 /* pending when never, up when now - last_handshake_at < TUNNEL_UP_SECS, else down. */
 enum tunnel_status tunnel_status_derive(int64_t last_handshake_at, int64_t now);
+/*
+ * The same rule with the edge's limit (TIKGATE_TUNNEL_DOWN_AFTER, seconds > 0):
+ * pending when last_handshake_at is 0 (never), up when now - last_seen < down_after,
+ * else down. last_seen is the later of the last handshake and the last time the
+ * edge saw the peer's received bytes grow (keepalives every 25 s count).
+ */
+enum tunnel_status tunnel_status_within(int64_t last_handshake_at, int64_t last_seen, int64_t now,
+                                        int64_t down_after);
 
 /*
  * A WireGuard public key as RouterOS prints it: exactly 44 characters of

@@ -10,6 +10,7 @@
 #include "rand.h"
 #include "target.h"
 #include "timefmt.h"
+#include "tunnel.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -166,6 +167,92 @@ static int confirm_reboot(struct dispatcher *d, const struct site *site, int64_t
     return -ETIMEDOUT;
 }
 
+/* ---- the re-key's edge side (JOB_WG_REKEY, push.h) ---- */
+
+#define REKEY_WAIT_MS 30000 /* the router's new key: its first handshake with the edge */
+
+struct rekey_ctx {
+    struct dispatcher *d;
+    const struct site *site;
+};
+
+static void tunnels_changed(struct dispatcher *d)
+{
+    if (d->cfg.tunnels_changed)
+        d->cfg.tunnels_changed(d->cfg.tunnels_ctx);
+}
+
+static int rekey_begin(void *ctx, const char *next_key)
+{
+    struct rekey_ctx *k = ctx;
+    if (!tunnel_key_valid(next_key))
+        return -EINVAL;
+    int r = store_vpn_rekey_begin(k->d->cfg.store, k->site->id, next_key);
+    if (r == 0) {
+        log_info("dispatcher", "site %s: re-key: the router made a new key; the edge adds it",
+                 k->site->id);
+        tunnels_changed(k->d);
+    }
+    return r;
+}
+
+static int rekey_wait(void *ctx, const char *next_key)
+{
+    struct rekey_ctx *k = ctx;
+    int64_t until = clock_mono_ms() + REKEY_WAIT_MS;
+    do {
+        char key[TUNNEL_KEY_B64_LEN + 1] = "";
+        int64_t hs = 0;
+        int r = store_vpn_rekey_next_state(k->d->cfg.store, k->site->id, key, &hs);
+        if (r < 0)
+            return r;
+        if (strcmp(key, next_key) != 0)
+            return -ESTALE; /* another re-key took over */
+        if (hs > 0)
+            return 0;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    } while (clock_mono_ms() < until);
+    return -ETIMEDOUT;
+}
+
+static int rekey_commit(void *ctx, const char *next_key)
+{
+    struct rekey_ctx *k = ctx;
+    int r = store_vpn_rekey_commit(k->d->cfg.store, k->site->id, next_key);
+    if (r == 0) {
+        store_site_event(k->d->cfg.store, k->site->id, "tunnel_rekeyed", next_key);
+        log_info("dispatcher", "site %s: re-key: the edge switches to the router's new key",
+                 k->site->id);
+        tunnels_changed(k->d);
+    }
+    return r;
+}
+
+static void rekey_abort(void *ctx, const char *next_key)
+{
+    struct rekey_ctx *k = ctx;
+    store_vpn_rekey_abort(k->d->cfg.store, k->site->id, next_key);
+    tunnels_changed(k->d);
+}
+
+static void rekey_rollback(void *ctx, const char *next_key)
+{
+    struct rekey_ctx *k = ctx;
+    log_warn("dispatcher",
+             "site %s: re-key: the router did not confirm its switch; the edge "
+             "goes back to the previous key",
+             k->site->id);
+    store_vpn_rekey_rollback(k->d->cfg.store, k->site->id, k->site->tunnel.public_key, next_key);
+    tunnels_changed(k->d);
+}
+
+static bool rekey_current(void *ctx, const char *key)
+{
+    struct rekey_ctx *k = ctx;
+    return !strcmp(k->site->tunnel.public_key, key);
+}
+
 static void run_job(struct dispatcher *d, struct job *j)
 {
     char err[512] = "";
@@ -193,7 +280,15 @@ static void run_job(struct dispatcher *d, struct job *j)
                 snprintf(err, sizeof err, "corrupt job payload");
             else {
                 job_plan_for_site(&plan, &site);
-                r = job_push_plan(c, &plan, err, sizeof err);
+                struct rekey_ctx rk = {.d = d, .site = &site};
+                struct job_push_hooks hooks = {.ctx = &rk,
+                                               .rekey_begin = rekey_begin,
+                                               .rekey_wait = rekey_wait,
+                                               .rekey_commit = rekey_commit,
+                                               .rekey_abort = rekey_abort,
+                                               .rekey_current = rekey_current,
+                                               .rekey_rollback = rekey_rollback};
+                r = job_push_plan(c, &plan, &hooks, err, sizeof err);
             }
             job_plan_release(&plan);
         }

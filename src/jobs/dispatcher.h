@@ -50,6 +50,9 @@ struct dispatcher_config {
     /* Called by the scheduler after it tore grants down (the edge reconciles). May be NULL. */
     void (*grants_changed)(void *ctx);
     void *grants_ctx;
+    /* Called when a re-key changed a site's tunnel keys (the VPN role reconciles). May be NULL. */
+    void (*tunnels_changed)(void *ctx);
+    void *tunnels_ctx;
 };
 
 struct dispatcher;

@@ -32,6 +32,7 @@ enum job_verb {
     JOB_SCRIPT,   /* raw RouterOS script text (custom jobs): arg "source" */
     JOB_ADD_ONCE, /* add unless an item with find k=v exists (:do add on-error / print+add) */
     JOB_UPGRADE,  /* check-for-updates, then install (and reboot) only if a new version is there */
+    JOB_WG_REKEY, /* make-before-break re-key of the management tunnel (push only; push.h) */
 };
 /* The last verb (keep it the enum's last member): range checks (the fuzz oracle) use it. */
 #define JOB_VERB_LAST JOB_UPGRADE

@@ -172,6 +172,12 @@ static int render_cmd(const struct job_cmd *c, struct buf *out)
             if (!strcmp(c->args[i].key, "source"))
                 r = buf_append_str(out, c->args[i].value);
         break;
+    case JOB_WG_REKEY:
+        /* The re-key needs the edge between its steps (the new key's handshake): a pulled
+         * script keeps the current key and says so. */
+        r = buf_append_str(out, ":log warning \"tikgate: the management tunnel is re-keyed "
+                                "only by the express push; the key stays\"");
+        break;
     }
     return r ? r : buf_append(out, "\n", 1);
 }

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const verb_names[] = {"add",    "set",    "remove",   "ensure",
-                                         "reboot", "script", "add-once", "upgrade"};
+static const char *const verb_names[] = {"add",    "set",      "remove",  "ensure",  "reboot",
+                                         "script", "add-once", "upgrade", "wg-rekey"};
 #define N_VERBS (sizeof verb_names / sizeof verb_names[0])
 
 static int field(struct buf *out, const char *s)

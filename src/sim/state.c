@@ -796,6 +796,30 @@ int sim_state_add_made(struct sim_state *st, enum sim_menu_id m, const struct si
     return r;
 }
 
+/*
+ * A renamed interface: the items that name it (a peer's interface, an address's interface, a
+ * rule's in-/out-interface) follow, as in RouterOS, which keeps such references by id.
+ */
+static void follow_rename(struct sim_state *st, const char *old_name, const char *new_name)
+{
+    for (int m = 0; m < SIM_M_COUNT; m++) {
+        struct sim_menu *mm = &st->menus[m];
+        if (m == SIM_M_INTERFACE || m == SIM_M_WG)
+            continue;
+        for (size_t f = 0; f < mm->def->nfields; f++) {
+            const char *name = mm->def->fields[f].name;
+            if (strcmp(name, "interface") && strcmp(name, "in-interface") &&
+                strcmp(name, "out-interface"))
+                continue;
+            for (size_t i = 0; i < mm->n; i++)
+                if (mm->items[i].val[f] && !strcmp(mm->items[i].val[f], old_name)) {
+                    free(mm->items[i].val[f]);
+                    mm->items[i].val[f] = xstrdup(new_name);
+                }
+        }
+    }
+}
+
 int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const struct sim_kv *kv,
                   size_t n, char err[SIM_ERR_LEN])
 {
@@ -824,6 +848,7 @@ int sim_state_set(struct sim_state *st, enum sim_menu_id m, unsigned id, const s
                 free(im->items[i].val[0]);
                 im->items[i].val[0] = xstrdup(vals[0]);
             }
+        follow_rename(st, mm->items[idx].val[0], vals[0]);
     }
     /* renaming a group in use would orphan users: follow it, as RouterOS does */
     char *old_group = NULL;

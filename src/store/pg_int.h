@@ -194,6 +194,15 @@ int pg_vpn_edge_ensure(struct store *s, const char *entry_point, const struct st
                        struct store_vpn_edge *ret);
 int pg_vpn_edge_public(struct store *s, const char *entry_point, char ret[TUNNEL_KEY_B64_LEN + 1]);
 int pg_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n);
+int pg_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key);
+int pg_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
+                           int64_t handshake_at);
+int pg_vpn_rekey_next_state(struct store *s, const char *site_id,
+                            char ret_key[TUNNEL_KEY_B64_LEN + 1], int64_t *ret_hs);
+int pg_vpn_rekey_commit(struct store *s, const char *site_id, const char *next_key);
+int pg_vpn_rekey_abort(struct store *s, const char *site_id, const char *next_key);
+int pg_vpn_rekey_rollback(struct store *s, const char *site_id, const char *old_key,
+                          const char *next_key);
 int pg_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
                          int64_t last_handshake_at, uint64_t rx, uint64_t tx,
                          enum tunnel_status status);

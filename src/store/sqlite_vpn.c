@@ -90,6 +90,8 @@ static int peer_row(void *ctx, sqlite3_stmt *st, void *elem)
     if (!status || tunnel_status_parse(status, &p->status) < 0)
         p->status = TUNNEL_PENDING;
     p->last_handshake_at = col_time(st, 5);
+    col_copy(st, 6, p->next_key, sizeof p->next_key);
+    p->next_handshake_at = col_time(st, 7);
     return 0;
 }
 
@@ -97,7 +99,8 @@ int sqlite_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT id, wg_public_key, tunnel_address, tunnel_endpoint, tunnel_status, "
-        "tunnel_handshake_at FROM sites WHERE tunnel_mode = 'managed' AND wg_public_key IS NOT "
+        "tunnel_handshake_at, wg_next_public_key, tunnel_next_handshake_at FROM sites WHERE "
+        "tunnel_mode = 'managed' AND wg_public_key IS NOT "
         "NULL AND tunnel_ip IS NOT NULL AND status != 'deleting' ORDER BY tunnel_ip";
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
@@ -329,4 +332,122 @@ int sqlite_site_events_list(struct store *s, const char *tenant_id, const char *
     bind_text(st, 1, site_id);
     sqlite3_bind_int(st, 2, limit);
     return store_collect(c, st, sizeof **ret, event_row, NULL, NULL, (void **)ret, n);
+}
+
+int sqlite_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key)
+{
+    static const char sql[] =
+        "UPDATE sites SET wg_next_public_key = ?1, tunnel_next_handshake_at = NULL WHERE id = ?2 "
+        "AND tunnel_mode = 'managed' AND wg_public_key IS NOT ?1 AND NOT EXISTS (SELECT 1 FROM "
+        "sites o WHERE o.wg_public_key = ?1)";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, next_key);
+    bind_text(st, 2, site_id);
+    int r = store_step_changed(c, st);
+    if (r != -ENOENT)
+        return r;
+    /* nothing changed: no such managed site, or the key is in use */
+    static const char chk[] = "SELECT 1 FROM sites WHERE id = ? AND tunnel_mode = 'managed'";
+    st = store_stmt(c, chk);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? -EEXIST : -ENOENT;
+}
+
+int sqlite_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
+                               int64_t handshake_at)
+{
+    static const char sql[] = "UPDATE sites SET tunnel_next_handshake_at = ?1 WHERE id = ?2 AND "
+                              "wg_next_public_key = ?3 AND tunnel_next_handshake_at IS NULL";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, handshake_at);
+    bind_text(st, 2, site_id);
+    bind_text(st, 3, next_key);
+    return store_step_done(c, st);
+}
+
+struct next_state {
+    char *key;
+    int64_t hs;
+};
+
+static int read_next(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    struct next_state *n = out;
+    col_copy(st, 0, n->key, TUNNEL_KEY_B64_LEN + 1);
+    n->hs = col_time(st, 1);
+    return 0;
+}
+
+int sqlite_vpn_rekey_next_state(struct store *s, const char *site_id,
+                                char ret_key[TUNNEL_KEY_B64_LEN + 1], int64_t *ret_hs)
+{
+    static const char sql[] =
+        "SELECT wg_next_public_key, tunnel_next_handshake_at FROM sites WHERE id = ?";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    struct next_state n = {.key = ret_key, .hs = 0};
+    int r = store_step_row(c, st, read_next, NULL, &n);
+    if (r == 0)
+        *ret_hs = n.hs;
+    return r;
+}
+
+int sqlite_vpn_rekey_commit(struct store *s, const char *site_id, const char *next_key)
+{
+    static const char sql[] =
+        "UPDATE sites SET wg_public_key = wg_next_public_key, tunnel_handshake_at = "
+        "tunnel_next_handshake_at, wg_next_public_key = NULL, tunnel_next_handshake_at = NULL "
+        "WHERE id = ?1 AND wg_next_public_key = ?2 AND tunnel_next_handshake_at IS NOT NULL";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, next_key);
+    int r = store_step_changed(c, st);
+    return r == -ENOENT ? -ESTALE : r;
+}
+
+int sqlite_vpn_rekey_abort(struct store *s, const char *site_id, const char *next_key)
+{
+    static const char sql[] =
+        "UPDATE sites SET wg_next_public_key = NULL, tunnel_next_handshake_at = NULL WHERE id = "
+        "?1 AND wg_next_public_key = ?2";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, next_key);
+    return store_step_done(c, st);
+}
+
+int sqlite_vpn_rekey_rollback(struct store *s, const char *site_id, const char *old_key,
+                              const char *next_key)
+{
+    static const char sql[] =
+        "UPDATE sites SET wg_public_key = ?2, wg_next_public_key = ?3, tunnel_next_handshake_at "
+        "= coalesce(tunnel_handshake_at, 1) WHERE id = ?1 AND wg_public_key = ?3";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, old_key);
+    bind_text(st, 3, next_key);
+    return store_step_done(c, st);
 }

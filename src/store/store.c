@@ -527,6 +527,39 @@ int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
     return s->ops->vpn_peers(s, ret, n);
 }
 
+int store_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key)
+{
+    return s->ops->vpn_rekey_begin(s, site_id, next_key);
+}
+
+int store_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
+                              int64_t handshake_at)
+{
+    return s->ops->vpn_rekey_next_seen(s, site_id, next_key, handshake_at);
+}
+
+int store_vpn_rekey_next_state(struct store *s, const char *site_id,
+                               char ret_key[TUNNEL_KEY_B64_LEN + 1], int64_t *ret_hs)
+{
+    return s->ops->vpn_rekey_next_state(s, site_id, ret_key, ret_hs);
+}
+
+int store_vpn_rekey_commit(struct store *s, const char *site_id, const char *next_key)
+{
+    return s->ops->vpn_rekey_commit(s, site_id, next_key);
+}
+
+int store_vpn_rekey_abort(struct store *s, const char *site_id, const char *next_key)
+{
+    return s->ops->vpn_rekey_abort(s, site_id, next_key);
+}
+
+int store_vpn_rekey_rollback(struct store *s, const char *site_id, const char *old_key,
+                             const char *next_key)
+{
+    return s->ops->vpn_rekey_rollback(s, site_id, old_key, next_key);
+}
+
 int store_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
                             int64_t last_handshake_at, uint64_t rx, uint64_t tx,
                             enum tunnel_status status)

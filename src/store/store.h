@@ -370,9 +370,31 @@ struct store_vpn_peer {
     char endpoint[TUNNEL_ENDPOINT_MAX]; /* last seen, "" when never */
     enum tunnel_status status;
     int64_t last_handshake_at;
+    char next_key[TUNNEL_KEY_B64_LEN + 1]; /* a re-key in progress: the router's new key, or "" */
+    int64_t next_handshake_at;             /* its first handshake seen by the edge, 0 = none yet */
 };
 /* Every managed site with a router key and an address (any tenant). *ret: free(). */
 int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n);
+/*
+ * Make-before-break re-keying (site.recreate_tunnel): the router made next_key on a second
+ * interface while its current key stays the edge's peer. begin records it (and forgets an
+ * earlier next key's handshake): 0, -EEXIST (another site has that key, or it is this site's
+ * current one), -ENOENT (no such managed site). next_seen records the edge's first handshake
+ * with it (only while it is still the site's next key). next_state reads both (*ret_hs 0: none
+ * yet). commit makes next_key the site's key when it still is the next one and was seen
+ * (the edge then moves the /32 to it and removes the old peer): 0, -ESTALE (not the next key
+ * any more, or not seen yet). abort forgets next_key if it still is the next one.
+ */
+int store_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key);
+int store_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
+                              int64_t handshake_at);
+int store_vpn_rekey_next_state(struct store *s, const char *site_id,
+                               char ret_key[TUNNEL_KEY_B64_LEN + 1], int64_t *ret_hs);
+int store_vpn_rekey_commit(struct store *s, const char *site_id, const char *next_key);
+int store_vpn_rekey_abort(struct store *s, const char *site_id, const char *next_key);
+/* Undoes a commit: old_key is the site's key again, next_key its (seen) next one. */
+int store_vpn_rekey_rollback(struct store *s, const char *site_id, const char *old_key,
+                             const char *next_key);
 /* What the edge saw of a site's peer (endpoint NULL or "": keep the last one). */
 int store_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
                             int64_t last_handshake_at, uint64_t rx, uint64_t tx,

@@ -155,6 +155,15 @@ struct store_ops {
     int (*vpn_edge_public)(struct store *s, const char *entry_point,
                            char ret[TUNNEL_KEY_B64_LEN + 1]);
     int (*vpn_peers)(struct store *s, struct store_vpn_peer **ret, size_t *n);
+    int (*vpn_rekey_begin)(struct store *s, const char *site_id, const char *next_key);
+    int (*vpn_rekey_next_seen)(struct store *s, const char *site_id, const char *next_key,
+                               int64_t handshake_at);
+    int (*vpn_rekey_next_state)(struct store *s, const char *site_id,
+                                char ret_key[TUNNEL_KEY_B64_LEN + 1], int64_t *ret_hs);
+    int (*vpn_rekey_commit)(struct store *s, const char *site_id, const char *next_key);
+    int (*vpn_rekey_abort)(struct store *s, const char *site_id, const char *next_key);
+    int (*vpn_rekey_rollback)(struct store *s, const char *site_id, const char *old_key,
+                              const char *next_key);
     int (*vpn_peer_observed)(struct store *s, const char *site_id, const char *endpoint,
                              int64_t last_handshake_at, uint64_t rx, uint64_t tx,
                              enum tunnel_status status);
@@ -254,6 +263,12 @@ struct store_ops {
     X(vpn_edge_ensure) \
     X(vpn_edge_public) \
     X(vpn_peers) \
+    X(vpn_rekey_begin) \
+    X(vpn_rekey_next_seen) \
+    X(vpn_rekey_next_state) \
+    X(vpn_rekey_commit) \
+    X(vpn_rekey_abort) \
+    X(vpn_rekey_rollback) \
     X(vpn_peer_observed) \
     X(site_tunnel_assign) \
     X(site_tunnel_mode) \

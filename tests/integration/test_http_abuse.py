@@ -38,8 +38,8 @@ def read_reply(s, limit=65536):
                 m = re.search(rb'(?i)content-length: *(\d+)', head)
                 if m and len(body) >= int(m.group(1)):
                     break
-    except socket.timeout:
-        pass
+    except (socket.timeout, ConnectionResetError):
+        pass  # quiet, or closed with a reset (a refused connection over a cap)
     return data
 
 

@@ -17,12 +17,18 @@ address. Then:
 - F1/F2 with the VPN on: an external tunnel address on loopback, the node's own address or
   another site's tunnel address is refused at the API (400/409);
 - killing tikgated's wireguard-go: tikgated restarts it, re-applies the peer with its last
-  endpoint, and express push works again with no operator action.
+  endpoint, and express push works again with no operator action;
+- killing the router's wireguard-go (the sim stopped so that it cannot restart it): the site's
+  tunnel goes down within TIKGATE_TUNNEL_DOWN_AFTER (10 s here, 180 s by default) plus one
+  observation, with a tunnel_down event and metric; meanwhile a grant's edge port still closes
+  at its expiry and a queued job waits; the sim resumes, restarts its wireguard-go and the job
+  completes over the tunnel that came back.
 
 Every process and namespace goes with netns.Topology on every exit path.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -44,6 +50,30 @@ EDGE_TUN = '100.64.0.1'
 SITE_TUN = '100.64.0.2'
 PW = 'router-admin-secret'
 LAN_PORT = 7007
+# Connects to argv[1]:argv[2] about ten times a second until killed: "<time> ok|fail" lines.
+PROBE = r'''
+import socket, sys, time
+while True:
+    t = time.time()
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=2).close()
+        print('%.3f ok' % t)
+    except OSError:
+        print('%.3f fail' % t)
+    time.sleep(max(0, 0.1 - (time.time() - t)))
+'''
+DOWN_AFTER = 10  # TIKGATE_TUNNEL_DOWN_AFTER: polls every second keep a live tunnel's rx growing
+
+CONNECT = r'''
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=3).close()
+    print('connected')
+except ConnectionRefusedError:
+    print('refused')
+except OSError as e:
+    print('error %s' % e)
+'''
 
 
 class VpnEndToEnd(unittest.TestCase):
@@ -81,7 +111,8 @@ class VpnEndToEnd(unittest.TestCase):
                'TIKGATE_EDGE_PORTS': '41000-41999',
                'TIKGATE_ALLOW_PRIVATE_SOURCES': '1',  # the test's clients use TEST-NET sources
                'TIKGATE_POLL_INTERVAL': '1',
-               'TIKGATE_JOB_BACKOFF_MS': '200'}
+               'TIKGATE_JOB_BACKOFF_MS': '200',
+               'TIKGATE_TUNNEL_DOWN_AFTER': str(DOWN_AFTER)}
         cls.d_log_path = os.path.join(cls.tmp.name, 'tikgated.log')
         cls.d_log = open(cls.d_log_path, 'wb')
         cls.d = t.popen('edge', TIKGATED, env=env, stdout=cls.d_log, stderr=subprocess.STDOUT)
@@ -108,7 +139,18 @@ class VpnEndToEnd(unittest.TestCase):
         cls.topo.close()
         cls.d_log.close()
         cls.s_log.close()
+        # Under a sanitizer build any report (written at the latest when they exited) fails.
+        reports = []
+        for p in (cls.d_log_path, cls.s_log_path):
+            with open(p, 'rb') as f:
+                text = f.read().decode(errors='replace')
+            m = re.search(r'(ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|'
+                          r'runtime error:).*', text)
+            if m:
+                reports.append('%s:\n%s' % (os.path.basename(p), text[m.start():m.start() + 4000]))
         cls.tmp.cleanup()
+        if reports:
+            raise AssertionError('sanitizer report:\n' + '\n'.join(reports))
 
     @classmethod
     def logs(cls):
@@ -162,6 +204,11 @@ class VpnEndToEnd(unittest.TestCase):
         return json.loads(lines[-1]) if lines else {'ok': False, 'error': r.stderr.decode()}
 
     def edge_wg_pid(self):
+        return self.child_wg_pid(self.d.pid, self.edge_if)
+
+    @staticmethod
+    def child_wg_pid(parent, ifname=None):
+        """The pid of the wireguard-go child of parent (for ifname, or any), or None."""
         for d in os.listdir('/proc'):
             if not d.isdigit():
                 continue
@@ -173,7 +220,9 @@ class VpnEndToEnd(unittest.TestCase):
             except OSError:
                 continue
             ppid = int(st[st.rindex(')') + 2:].split()[1])
-            if ppid == self.d.pid and args[-2:-1] == [self.edge_if.encode()]:
+            if ppid != parent or b'wireguard-go' not in args[0]:
+                continue
+            if ifname is None or args[-2:-1] == [ifname.encode()]:
                 return int(d)
         return None
 
@@ -183,7 +232,7 @@ class VpnEndToEnd(unittest.TestCase):
         self.assertEqual(st, 201, j)
         return self.wait_job(j['id'])
 
-    def test_1_adopt_online_tunnel_up(self):
+    def test_01_adopt_online_tunnel_up(self):
         """No address typed by anyone: adopt assigns the /32, the tunnel comes up."""
         s = netns.wait_until(lambda: (lambda x: x if x['status'] == 'online' else None)(
             self.get_site()), 30, 0.3, 'the site to come online')
@@ -218,7 +267,7 @@ class VpnEndToEnd(unittest.TestCase):
         st, m = self.api('GET', '/metrics')
         self.assertIn('tikgate_vpn_tunnels{status="up"} 1', m if isinstance(m, str) else '')
 
-    def test_2_express_push_through_the_tunnel(self):
+    def test_02_express_push_through_the_tunnel(self):
         netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
         j = self.custom_job('/system identity set name="vpn-branch-1"')
         self.assertEqual(j['status'], 'completed', (j, self.logs()))
@@ -227,7 +276,7 @@ class VpnEndToEnd(unittest.TestCase):
         with open(self.s_log_path, 'rb') as f:
             self.assertIn(b'logged in from %s' % EDGE_TUN.encode(), f.read())
 
-    def test_3_transient_access_and_forward_then_revoke(self):
+    def test_03_transient_access_and_forward_then_revoke(self):
         netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
         base = '/v1/control-plane/%s' % self.site['id']
         st, a = self.api('POST', base + '/transient-access',
@@ -252,7 +301,7 @@ class VpnEndToEnd(unittest.TestCase):
                                   a['password'], '/system/identity/print')['ok'])
         self.assertFalse(netns.echo(self.topo, 'nat', netns.EDGE_PUB, fw['port'], 1024, 2))
 
-    def test_4_typed_tunnel_addresses_are_refused(self):
+    def test_04_typed_tunnel_addresses_are_refused(self):
         """F1/F2: nobody points a site at loopback, the node, or another site's router."""
         st, s2 = self.api('POST', '/v1/sites', {'name': 'attacker'})
         self.assertEqual(st, 201, s2)
@@ -270,7 +319,7 @@ class VpnEndToEnd(unittest.TestCase):
         self.assertEqual(st, 409, e)
         self.assertEqual(e['code'], 'tunnel_address_managed', e)
 
-    def test_5_edge_wireguard_go_killed_restarts_and_recovers(self):
+    def test_05_edge_wireguard_go_killed_restarts_and_recovers(self):
         netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
         pid = netns.wait_until(self.edge_wg_pid, 5, 0.1, "tikgated's wireguard-go")
         os.kill(pid, signal.SIGKILL)
@@ -288,7 +337,7 @@ class VpnEndToEnd(unittest.TestCase):
         with open(self.d_log_path, 'rb') as f:
             self.assertIn(b'restarted', f.read())
 
-    def test_6_old_routeros_and_bad_keys_are_refused_at_adopt(self):
+    def test_06_old_routeros_and_bad_keys_are_refused_at_adopt(self):
         st, site = self.api('POST', '/v1/sites', {'name': 'old-router'})
         self.assertEqual(st, 201, site)
         token = site['bootstrap_command'].split('/bootstrap/')[1].split('"')[0]
@@ -309,22 +358,66 @@ class VpnEndToEnd(unittest.TestCase):
         st, s2 = self.api('GET', '/v1/sites/' + site['id'])
         self.assertEqual((s2['status'], s2['tunnel_address']), ('pending_onboarding', None))
 
-    def test_7_recreate_tunnel_reapplies_it_over_the_tunnel(self):
-        netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
-        st, r = self.api('POST', '/v1/control-plane/%s/action' % self.site['id'],
-                         {'action': 'site.recreate_tunnel'})
-        self.assertEqual(st, 202, r)
-        j = self.wait_job(r['job']['id'])
+    def test_07_recreate_tunnel_rekeys_make_before_break(self):
+        """site.recreate_tunnel: re-applied, then re-keyed while the old key carries everything."""
+        s = netns.wait_until(lambda: (lambda x: x if x['tunnel']['status'] == 'up' else None)(
+            self.get_site()), 30, 0.5, 'tunnel')
+        old_key = s['tunnel']['public_key']
+        [itf] = self.sim_menu('/interface/wireguard')
+        self.assertEqual(itf['public-key'], old_key)
+        # TCP connects through the tunnel all along (~10 a second): the gap of the switch.
+        ping = self.topo.popen('edge', sys.executable, '-u', '-c', PROBE, SITE_TUN, '8728',
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            time.sleep(1)
+            st, r = self.api('POST', '/v1/control-plane/%s/action' % self.site['id'],
+                             {'action': 'site.recreate_tunnel'})
+            self.assertEqual(st, 202, r)
+            j = self.wait_job(r['job']['id'], 60)
+            time.sleep(1)
+        finally:
+            ping.terminate()
+            out = ping.communicate(timeout=10)[0].decode()
         self.assertEqual(j['status'], 'completed', (j, self.logs()))
         self.assertIn('pushing', [e['kind'] for e in j['events']])
+        probes = [ln.split() for ln in out.splitlines() if ln.count(' ') == 1]
+        self.assertGreater(len(probes), 20, out[-2000:])
+        ok_at = [float(t) for t, res in probes if res == 'ok']
+        gap = max(b - a for a, b in zip(ok_at, ok_at[1:]))
+        # The switch: the edge moves the /32 to the new key and the router its route to the new
+        # interface; a connect that falls between is retried by TCP (SYN after 1 s).
+        sys.stderr.write('re-key: longest gap between successful connects %.2f s (%d of %d ok)\n'
+                         % (gap, len(ok_at), len(probes)))
+        self.assertLess(gap, 3.0, (gap, out[-3000:]))
+        self.assertGreater(len(ok_at), len(probes) * 0.8, out[-3000:])
+        # A new key, the same address; the router keeps one interface, one edge peer.
+        s = self.get_site()
+        new_key = s['tunnel']['public_key']
+        self.assertNotEqual(new_key, old_key)
+        self.assertEqual((s['tunnel_address'], s['tunnel']['status']), (SITE_TUN, 'up'))
+        [itf] = self.sim_menu('/interface/wireguard')
+        self.assertEqual((itf['name'], itf['comment'], itf['public-key']),
+                         ('tikgate-wg', 'tikgate:mgmt', new_key))
         peers = self.sim_menu('/interface/wireguard/peers')
-        self.assertEqual(len(peers), 1, peers)
-        self.assertEqual(peers[0]['comment'], 'tikgate:mgmt:edge')
-        self.assertEqual(len([a for a in self.sim_menu('/ip/address')
-                              if a.get('comment') == 'tikgate:mgmt:address']), 1)
-        self.assertEqual(self.get_site()['tunnel']['status'], 'up')
+        self.assertEqual([(p['comment'], p['interface']) for p in peers],
+                         [('tikgate:mgmt:edge', 'tikgate-wg')], peers)
+        self.assertEqual([(a['interface'], a['network']) for a in self.sim_menu('/ip/address')
+                          if a.get('comment') == 'tikgate:mgmt:address'],
+                         [('tikgate-wg', EDGE_TUN)])
+        self.assertEqual([f['in-interface'] for f in self.sim_menu('/ip/firewall/filter')
+                          if f.get('comment', '').startswith('tikgate:mgmt:input')],
+                         ['tikgate-wg'])
+        # The edge has only the new key for the /32.
+        peers = self.edge_peers()
+        self.assertEqual(peers.get(new_key), SITE_TUN + '/32', peers)
+        self.assertNotIn(old_key, peers)
+        st, ev = self.api('GET', '/v1/sites/%s/tunnel/events' % self.site['id'])
+        self.assertIn('tunnel_rekeyed', [e['kind'] for e in ev], ev)
+        # And the tunnel works with it.
+        j = self.custom_job('/system identity set name="after-rekey"')
+        self.assertEqual(j['status'], 'completed', (j, self.logs()))
 
-    def test_8_polls_and_reports_go_through_the_tunnel_without_a_token(self):
+    def test_08_polls_and_reports_go_through_the_tunnel_without_a_token(self):
         """F5: the router keeps no bearer token; the WireGuard peer authenticates its polls."""
         netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
         [sched] = [x for x in self.sim_menu('/system/scheduler') if x['name'] == 'tikgate-poll']
@@ -367,7 +460,7 @@ class VpnEndToEnd(unittest.TestCase):
         out = self.topo.run('edge', 'wg', 'show', self.edge_if, 'allowed-ips')
         return dict(line.split('\t', 1) for line in out.strip().splitlines())
 
-    def test_9_peers_follow_the_store_one_site_at_a_time(self):
+    def test_09_peers_follow_the_store_one_site_at_a_time(self):
         """Level-triggered: adding, re-keying and deleting one site never touches the others."""
         netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
         keys = []
@@ -400,6 +493,84 @@ class VpnEndToEnd(unittest.TestCase):
         self.assertIn(real_key, peers)
         self.assertIn(keys[2], peers)
         self.assertEqual(self.get_site()['tunnel']['status'], 'up')
+
+    def metric(self, name):
+        st, m = self.api('GET', '/metrics')
+        for line in (m if isinstance(m, str) else '').splitlines():
+            if line.startswith(name + ' '):
+                return float(line.split()[1])
+        return None
+
+    def connect(self, role, host, port):
+        return self.topo.run(role, sys.executable, '-c', CONNECT, host, str(port),
+                             check=False, timeout=20).strip()
+
+    def test_10_router_wireguard_dies_tunnel_down_grants_expire_jobs_wait(self):
+        netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 30, 0.5, 'tunnel')
+        base = '/v1/control-plane/%s/transient-forward' % self.site['id']
+        st, fw = self.api('POST', base, {'expire_after_minutes': 30, 'dst_address': netns.LAN_HOST,
+                                         'dst_port': LAN_PORT,
+                                         'allow_only_cidr': netns.NAT_OUT + '/32'})
+        self.assertEqual(st, 201, fw)
+        self.assertTrue(netns.wait_until(
+            lambda: netns.echo(self.topo, 'nat', netns.EDGE_PUB, fw['port'], 4096), 30, 0.5,
+            'the forward before the drop'))
+        down_before = self.metric('tikgate_vpn_transitions_total{to="down"}')
+        up_before = self.metric('tikgate_vpn_transitions_total{to="up"}')
+        # The router loses its WireGuard: its wireguard-go dies and nothing restarts it (the sim,
+        # which would, is stopped).
+        sim_wg = self.child_wg_pid(self.sim.pid)
+        self.assertIsNotNone(sim_wg, "the sim's wireguard-go")
+        os.kill(self.sim.pid, signal.SIGSTOP)
+        try:
+            os.kill(sim_wg, signal.SIGKILL)
+            t0 = time.time()
+            s = netns.wait_until(lambda: (lambda x: x if x['tunnel']['status'] == 'down' else None)(
+                self.get_site()), DOWN_AFTER + 30, 0.5, 'the tunnel to go down')
+            took = time.time() - t0
+            # the limit, plus one observation period (2 s), plus a loaded machine's slack
+            self.assertLess(took, DOWN_AFTER + 2 + 8, took)
+            self.assertGreater(took, DOWN_AFTER - 3, took)
+            self.assertEqual(s['tunnel']['mode'], 'managed')
+            st, ev = self.api('GET', '/v1/sites/%s/tunnel/events' % self.site['id'])
+            self.assertEqual(ev[0]['kind'], 'tunnel_down', ev)
+            self.assertIn('%d s' % DOWN_AFTER, ev[0]['message'])
+            self.assertEqual(self.metric('tikgate_vpn_tunnels{status="down"}'), 1)
+            self.assertEqual(self.metric('tikgate_vpn_transitions_total{to="down"}'),
+                             down_before + 1)
+            # A job queued now waits: no attempt while the tunnel is down.
+            st, job = self.api('POST', '/v1/sites/%s/jobs' % self.site['id'],
+                               {'description': 'while down',
+                                'script': '/system identity set name="after-the-drop"'})
+            self.assertEqual(st, 201, job)
+            # The grant's edge port closes at its expiry although the router is unreachable.
+            expiry = time.time() + 6
+            st, g = self.api('PATCH', '%s/%s' % (base, fw['id']), {
+                'expires_at': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(expiry))})
+            self.assertEqual(st, 200, g)
+            self.assertEqual(self.connect('nat', netns.EDGE_PUB, fw['port']), 'connected')
+            netns.wait_until(lambda: self.connect('nat', netns.EDGE_PUB, fw['port']) == 'refused',
+                             20, 0.5, 'the expired port to close')
+            self.assertGreater(time.time(), expiry - 1.5)
+            st, j = self.api('GET', '/v1/sites/%s/jobs/%s' % (self.site['id'], job['id']))
+            self.assertEqual((j['status'], j['attempts']), ('pending', 0), j)
+            self.assertNotIn('pushing', [e['kind'] for e in j['events']], j)
+            self.assertEqual(self.get_site()['tunnel']['status'], 'down')
+        finally:
+            os.kill(self.sim.pid, signal.SIGCONT)
+        # The router comes back: the sim restarts its wireguard-go with the same key, the tunnel
+        # comes up by itself and the job that waited goes out.
+        key = s['tunnel'].get('public_key')
+        netns.wait_until(lambda: self.get_site()['tunnel']['status'] == 'up', 60, 0.5,
+                         'the tunnel to come back')
+        j = self.wait_job(job['id'], 60)
+        self.assertEqual(j['status'], 'completed', (j, self.logs()))
+        self.assertEqual(self.get_site()['tunnel'].get('public_key'), key)
+        self.assertEqual(self.metric('tikgate_vpn_transitions_total{to="up"}'), up_before + 1)
+        st, ev = self.api('GET', '/v1/sites/%s/tunnel/events' % self.site['id'])
+        self.assertEqual([e['kind'] for e in ev[:2]], ['tunnel_up', 'tunnel_down'], ev)
+        with open(self.s_log_path, 'rb') as f:
+            self.assertIn(b'wireguard-go had died; restarted', f.read())
 
 
 if __name__ == '__main__':

@@ -33,6 +33,13 @@ static void test_status(void **state)
     assert_int_equal(tunnel_status_derive(0, 1000), TUNNEL_PENDING);
     assert_int_equal(tunnel_status_derive(1000, 1000 + 179), TUNNEL_UP);
     assert_int_equal(tunnel_status_derive(1000, 1000 + 180), TUNNEL_DOWN);
+    /* the edge's limit, and traffic after the handshake */
+    assert_int_equal(tunnel_status_within(0, 2000, 2000, 10), TUNNEL_PENDING);
+    assert_int_equal(tunnel_status_within(1000, 1000, 1009, 10), TUNNEL_UP);
+    assert_int_equal(tunnel_status_within(1000, 1000, 1010, 10), TUNNEL_DOWN);
+    assert_int_equal(tunnel_status_within(1000, 1100, 1109, 10), TUNNEL_UP);
+    assert_int_equal(tunnel_status_within(1000, 1100, 1110, 10), TUNNEL_DOWN);
+    assert_int_equal(tunnel_status_within(1000, 0, 1005, 10), TUNNEL_UP);
 }
 
 static void test_keys(void **state)

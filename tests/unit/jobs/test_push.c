@@ -35,6 +35,7 @@
     } while (0)
 
 #define MAX_ITEMS 16
+#define NEXT_PUB "mrgYbg/VijsHzQnIf1xqVsqMqfYanVEnnA1ugIHnpBY="
 #define MAX_PROPS 8
 #define MAX_LOG 32
 
@@ -193,9 +194,16 @@ static void handle(struct router *rt, const struct ros_sentence *s)
                 v = "false";
             if (qk && (!v || strcmp(v, qv)))
                 continue;
-            char idw[32];
+            char idw[32], extra[96] = "";
             snprintf(idw, sizeof idw, "=.id=%s", it->id);
-            SEND(rt, tag, "!re", idw);
+            /* one more property when the proplist names it (print of public-key) */
+            const char *pl = ros_sentence_get(s, ".proplist");
+            if (pl && strcmp(pl, ".id") && item_get(it, pl))
+                snprintf(extra, sizeof extra, "=%s=%s", pl, item_get(it, pl));
+            if (extra[0])
+                SEND(rt, tag, "!re", idw, extra);
+            else
+                SEND(rt, tag, "!re", idw);
         }
         SEND(rt, tag, "!done");
     } else if (!strcmp(verb, "add")) {
@@ -205,6 +213,8 @@ static void handle(struct router *rt, const struct ros_sentence *s)
         snprintf(it->menu, sizeof it->menu, "%s", menu);
         snprintf(it->id, sizeof it->id, "*%X", ++rt->next_id);
         apply_attrs(it, s);
+        if (!strcmp(menu, "/interface/wireguard") && !item_get(it, "public-key"))
+            item_set(it, "public-key", NEXT_PUB); /* the router makes its key */
         char ret[32];
         snprintf(ret, sizeof ret, "=ret=%s", it->id);
         SEND(rt, tag, "!done", ret);
@@ -275,8 +285,17 @@ static void seed(struct router *rt, const char *menu, const char *key, const cha
     item_set(it, key, value);
 }
 
+static int push_with(struct router *rt, const struct job_plan *plan, const struct job_push_hooks *h,
+                     char *err, size_t errlen);
+
 /* Runs plan against rt (started here, joined before returning). Returns job_push_plan's r. */
 static int push(struct router *rt, const struct job_plan *plan, char *err, size_t errlen)
+{
+    return push_with(rt, plan, NULL, err, errlen);
+}
+
+static int push_with(struct router *rt, const struct job_plan *plan, const struct job_push_hooks *h,
+                     char *err, size_t errlen)
 {
     int sv[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
@@ -286,7 +305,7 @@ static int push(struct router *rt, const struct job_plan *plan, char *err, size_
     struct ros_client *c = NULL;
     CHECK(ros_client_from_fd(sv[0], &o, &c) == 0);
     err[0] = '\0';
-    int r = job_push_plan(c, plan, err, errlen);
+    int r = job_push_plan(c, plan, h, err, errlen);
     ros_client_close(c);
     pthread_join(rt->thread, NULL);
     return r;
@@ -498,6 +517,147 @@ static void test_service_set_by_name(void **state)
     job_plan_release(&p);
 }
 
+/* The edge's side of a re-key, recorded: "begin K", "wait K", "commit K", ... */
+struct edge_calls {
+    char log[8][64];
+    size_t n;
+    int wait_result;
+};
+
+static void edge_log(void *ctx, const char *what, const char *key)
+{
+    struct edge_calls *e = ctx;
+    CHECK(e->n < 8);
+    snprintf(e->log[e->n++], sizeof e->log[0], "%s %.8s", what, key);
+}
+static int e_begin(void *ctx, const char *k)
+{
+    edge_log(ctx, "begin", k);
+    return 0;
+}
+static int e_wait(void *ctx, const char *k)
+{
+    edge_log(ctx, "wait", k);
+    return ((struct edge_calls *)ctx)->wait_result;
+}
+static int e_commit(void *ctx, const char *k)
+{
+    edge_log(ctx, "commit", k);
+    return 0;
+}
+static void e_abort(void *ctx, const char *k)
+{
+    edge_log(ctx, "abort", k);
+}
+static void e_rollback(void *ctx, const char *k)
+{
+    edge_log(ctx, "rollback", k);
+}
+static bool e_current(void *ctx, const char *k)
+{
+    (void)ctx;
+    (void)k;
+    return false;
+}
+
+static void rekey_plan(struct job_plan *p)
+{
+    struct job_cmd *c = job_plan_add(p, JOB_WG_REKEY, "/interface wireguard", NULL, NULL);
+    job_cmd_arg(c, "public-key", "EDGEPUB");
+    job_cmd_arg(c, "endpoint-address", "198.51.100.1");
+    job_cmd_arg(c, "endpoint-port", "51820");
+    job_cmd_arg(c, "allowed-address", "100.64.0.1/32");
+    job_cmd_arg(c, "persistent-keepalive", "25s");
+    job_cmd_arg(c, "src-address", "100.64.0.1");
+}
+
+/* A router as the bootstrap leaves it: the interface, its edge peer, the /32, the accept. */
+static void rekey_router(struct router *rt)
+{
+    seed(rt, "/interface/wireguard", "comment", "tikgate:mgmt");
+    item_set(&rt->items[0], "name", "tikgate-wg");
+    item_set(&rt->items[0], "public-key", "OLDKEY");
+    seed(rt, "/interface/wireguard/peers", "comment", "tikgate:mgmt:edge");
+    seed(rt, "/ip/address", "comment", "tikgate:mgmt:address");
+    item_set(&rt->items[2], "interface", "tikgate-wg");
+}
+
+static void test_rekey_make_before_break(void **state)
+{
+    (void)state;
+    struct router rt = {0};
+    rekey_router(&rt);
+    struct job_plan p = {0};
+    rekey_plan(&p);
+    struct edge_calls e = {0};
+    struct job_push_hooks h = {&e, e_begin, e_wait, e_commit, e_abort, e_current, e_rollback};
+    char err[256];
+    assert_int_equal(push_with(&rt, &p, &h, err, sizeof err), 0);
+    /* the edge: the new key added, its handshake awaited, then the switch; nothing else */
+    assert_int_equal(e.n, 3);
+    assert_string_equal(e.log[0], "begin mrgYbg/V");
+    assert_string_equal(e.log[1], "wait mrgYbg/V");
+    assert_string_equal(e.log[2], "commit mrgYbg/V");
+    /* the router: the new interface, peer and accept before the commit; the /32's move right
+     * after it (its .id looked up before); then the old interface goes, the new one is renamed */
+    const char *const want[] = {
+        "/interface/wireguard/add =name=tikgate-wg-next =comment=tikgate:mgmt:next",
+        "/interface/wireguard/peers/add =interface=tikgate-wg-next =public-key=EDGEPUB "
+        "=endpoint-address=198.51.100.1 =endpoint-port=51820 =allowed-address=100.64.0.1/32 "
+        "=persistent-keepalive=25s =comment=tikgate:mgmt:edge-next",
+        "/ip/address/print =.proplist=.id ?comment=tikgate:mgmt:address",
+        "/ip/address/set =.id=*3 =interface=tikgate-wg-next",
+        "/interface/wireguard/peers/remove =.id=*2",
+        "/interface/wireguard/remove =.id=*1",
+        "/interface/wireguard/set =.id=*4 =name=tikgate-wg =comment=tikgate:mgmt",
+        "/interface/wireguard/peers/set =.id=*5 =comment=tikgate:mgmt:edge",
+    };
+    size_t k = 0;
+    for (size_t i = 0; i < rt.nlog && k < sizeof want / sizeof want[0]; i++)
+        if (!strcmp(rt.log[i], want[k]))
+            k++;
+    assert_int_equal(k, sizeof want / sizeof want[0]); /* all of them, in this order */
+    /* what is left: one interface with the new key and the old name, its peer, the /32 on it */
+    assert_int_equal(rt.nitems, 3);
+    const struct item *wg = find_id(&rt, "/interface/wireguard", "*4");
+    const struct item *addr = find_id(&rt, "/ip/address", "*3");
+    const struct item *peer = find_id(&rt, "/interface/wireguard/peers", "*5");
+    assert_non_null(wg);
+    assert_non_null(addr);
+    assert_non_null(peer);
+    assert_string_equal(item_get(wg, "public-key"), NEXT_PUB);
+    assert_string_equal(item_get(wg, "name"), "tikgate-wg");
+    /* (on RouterOS, and in tikgate-sim, the address's interface follows the rename) */
+    assert_string_equal(item_get(addr, "interface"), "tikgate-wg-next");
+    assert_string_equal(item_get(peer, "comment"), "tikgate:mgmt:edge");
+    job_plan_release(&p);
+}
+
+/* No handshake with the new key: the router's second interface goes, the old key stays. */
+static void test_rekey_without_handshake_keeps_the_old_key(void **state)
+{
+    (void)state;
+    struct router rt = {0};
+    rekey_router(&rt);
+    struct job_plan p = {0};
+    rekey_plan(&p);
+    struct edge_calls e = {.wait_result = -ETIMEDOUT};
+    struct job_push_hooks h = {&e, e_begin, e_wait, e_commit, e_abort, e_current, e_rollback};
+    char err[256];
+    assert_int_equal(push_with(&rt, &p, &h, err, sizeof err), -ETIMEDOUT);
+    assert_non_null(strstr(err, "did not complete a handshake"));
+    assert_int_equal(e.n, 3);
+    assert_string_equal(e.log[2], "abort mrgYbg/V");
+    assert_int_equal(rt.nitems, 3); /* as before: the old interface, its peer, the /32 */
+    assert_string_equal(item_get(find_id(&rt, "/interface/wireguard", "*1"), "public-key"),
+                        "OLDKEY");
+    assert_string_equal(item_get(find_id(&rt, "/ip/address", "*3"), "interface"), "tikgate-wg");
+    /* without the edge's hooks there is no re-key at all */
+    memset(&rt, 0, sizeof rt);
+    assert_int_equal(push(&rt, &p, err, sizeof err), -ENOTSUP);
+    job_plan_release(&p);
+}
+
 static void test_parse_uptime(void **state)
 {
     (void)state;
@@ -538,6 +698,8 @@ int main(void)
         cmocka_unit_test(test_script_goes_to_execute),
         cmocka_unit_test(test_script_error_is_a_failure),
         cmocka_unit_test(test_service_set_by_name),
+        cmocka_unit_test(test_rekey_make_before_break),
+        cmocka_unit_test(test_rekey_without_handshake_keeps_the_old_key),
         cmocka_unit_test(test_parse_uptime),
         cmocka_unit_test(test_menu_api_path),
     };

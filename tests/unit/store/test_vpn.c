@@ -127,12 +127,69 @@ static void test_push_waits_for_the_tunnel(void **state)
     job_release(&j);
 }
 
+#define KEY_C "mrgYbg/VijsHzQnIf1xqVsqMqfYanVEnnA1ugIHnpBA="
+
+/* Make-before-break: the next key beside the current one, seen, committed, rolled back. */
+static void test_rekey(void **state)
+{
+    struct fx *f = *state;
+    uint32_t first, last;
+    char a[UUID_STR_LEN], b[UUID_STR_LEN], addr[16], key[TUNNEL_KEY_B64_LEN + 1];
+    int64_t hs = -1;
+    assert_int_equal(tunnel_pool_parse("100.64.0.0/24", &first, &last), 0);
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_site(f, NULL, NULL, false, b, NULL);
+    assert_int_equal(store_vpn_rekey_begin(f->s, a, KEY_C), -ENOENT); /* not managed yet */
+    assert_int_equal(store_site_tunnel_assign(f->s, a, KEY_A, first + 1, last, addr), 0);
+    assert_int_equal(store_site_tunnel_assign(f->s, b, KEY_B, first + 1, last, addr), 0);
+    assert_int_equal(store_vpn_rekey_begin(f->s, a, KEY_B), -EEXIST); /* b's key */
+    assert_int_equal(store_vpn_rekey_begin(f->s, a, KEY_A), -EEXIST); /* its own */
+    assert_int_equal(store_vpn_rekey_begin(f->s, a, KEY_C), 0);
+    assert_int_equal(store_vpn_rekey_next_state(f->s, a, key, &hs), 0);
+    assert_string_equal(key, KEY_C);
+    assert_int_equal(hs, 0);
+    /* both keys are the edge's peers; only the current one has the /32 */
+    struct store_vpn_peer *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(store_vpn_peers(f->s, &rows, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].public_key, KEY_A);
+    assert_string_equal(rows[0].next_key, KEY_C);
+    assert_string_equal(rows[1].next_key, "");
+    free(rows);
+    assert_int_equal(store_vpn_rekey_commit(f->s, a, KEY_C), -ESTALE);   /* not seen yet */
+    assert_int_equal(store_vpn_rekey_next_seen(f->s, a, KEY_B, 100), 0); /* not its next key */
+    assert_int_equal(store_vpn_rekey_next_state(f->s, a, key, &hs), 0);
+    assert_int_equal(hs, 0);
+    assert_int_equal(store_vpn_rekey_next_seen(f->s, a, KEY_C, 100), 0);
+    assert_int_equal(store_vpn_rekey_commit(f->s, a, KEY_C), 0);
+    struct site s;
+    assert_int_equal(store_site_get_any(f->s, a, &s), 0);
+    assert_string_equal(s.tunnel.public_key, KEY_C);
+    assert_string_equal(s.tunnel_address, "100.64.0.2"); /* the address stays */
+    site_release(&s);
+    assert_int_equal(store_vpn_rekey_next_state(f->s, a, key, &hs), 0);
+    assert_string_equal(key, "");
+    /* rollback: the old key again, the new one its seen next key */
+    assert_int_equal(store_vpn_rekey_rollback(f->s, a, KEY_A, KEY_C), 0);
+    assert_int_equal(store_site_get_any(f->s, a, &s), 0);
+    assert_string_equal(s.tunnel.public_key, KEY_A);
+    site_release(&s);
+    assert_int_equal(store_vpn_rekey_next_state(f->s, a, key, &hs), 0);
+    assert_string_equal(key, KEY_C);
+    assert_true(hs > 0);
+    assert_int_equal(store_vpn_rekey_abort(f->s, a, KEY_C), 0);
+    assert_int_equal(store_vpn_rekey_next_state(f->s, a, key, &hs), 0);
+    assert_string_equal(key, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_edge_keypair, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_assign, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_push_waits_for_the_tunnel, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_rekey, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
