@@ -357,10 +357,23 @@ int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int ten
         "WHERE p.status = 'running' AND p.via = 'push' AND ps.tenant_id = s.tenant_id) < ?4::int) "
         "ORDER BY j.rowid LIMIT 1 FOR UPDATE OF j SKIP LOCKED) AND status = 'pending' "
         "RETURNING id";
+    /*
+     * The tenant share counts the tenant's running pushes: in READ COMMITTED two claims at once
+     * would both count before either commits and together exceed the share. With a share the
+     * push claims take turns (a transaction-level advisory lock, released at commit), and the
+     * claim's statement, begun after the lock, sees every earlier claim committed.
+     */
+    static const char turn[] = "SELECT pg_advisory_xact_lock(7406229430474599)";
     int r;
-    struct pg_stmt *st = pg_begin_stmt(s, sql, &c, &r);
+    struct pg_stmt *st = pg_begin_stmt(s, tenant_max > 0 ? turn : sql, &c, &r);
     if (!st)
         return r;
+    if (tenant_max > 0) {
+        r = pg_step_done(c, st);
+        st = r == 0 ? pg_stmt(c, sql) : NULL;
+        if (!st)
+            return pg_end(c, r < 0 ? r : -EIO);
+    }
     pg_bind_int64(st, 1, lease_ms);
     pg_bind_int64(st, 2, now_ms / 1000);
     pg_bind_int64(st, 3, now_ms);
