@@ -275,7 +275,11 @@ class DaemonTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(env=cls.daemon_env).start()
+        cls.d = Daemon(env=cls.daemon_env)
+        # A subclass's setUpClass that fails after this one (a port in use) skips
+        # tearDownClass: the class cleanup still stops the daemon (cleanup is idempotent).
+        cls.addClassCleanup(cls.d.cleanup)
+        cls.d.start()
 
     @classmethod
     def tearDownClass(cls):
