@@ -14,9 +14,11 @@ BUILD_PKGS=(build-essential pkg-config meson ninja-build python3
 RUN_PKGS=(wireguard-go)
 # wireguard-tools (wg), nftables (the NAT namespace) and iperf3: the namespace tests and
 # bench/wg_peers.sh; openssl: tests/integration/test_tls.py makes its CAs and certificates;
-# clang-format and clang-tidy: tests/lint (format.sh, tidy.sh); iproute2: `ip netns`.
+# clang-format and clang-tidy: tests/lint (format.sh, tidy.sh); iproute2: `ip netns`;
+# postgresql-15: the suite pg starts a private server from /usr/lib/postgresql/15/bin
+# (tests/integration/pgserver.py: initdb, postgres, psql, pg_dump; no cluster of the system's).
 TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev clang-format clang-tidy curl sqlite3 chromium
-           openssl wireguard-tools nftables iperf3 iproute2)
+           openssl wireguard-tools nftables iperf3 iproute2 postgresql-15)
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then

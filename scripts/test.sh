@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite:
 # unit tests (cmocka, node --test), fuzz-corpus replays, lints (module boundaries, format),
-# integration tests against the real daemon (loopback and network namespaces), the browser
+# integration tests against the real daemon (loopback and network namespaces), the store unit
+# tests and the main integration tests again on a private PostgreSQL server (suite pg,
+# tests/integration/pgserver.py; included in the first meson test run below), the browser
 # test, the same again under ASan+UBSan and TSan, the OpenAPI lint, clang-tidy, and a bounded
 # libFuzzer run when clang's fuzzer runtime is present.
 # Ends with one line "N passed, N failed".
@@ -46,6 +48,7 @@ PY
     fi
 }
 
+# Every suite of the build, pg included (it skips with 77 when no PostgreSQL is installed).
 meson test -C build --print-errorlogs --num-processes 2
 count_meson build
 

@@ -361,7 +361,8 @@ static int check_vpn(const struct config *cfg)
 void config_usage(const char *prog)
 {
     fprintf(stderr,
-            "usage: %s [options] [tenant-create NAME]\n\noptions (also TIKGATE_<NAME> "
+            "usage: %s [options] [tenant-create NAME | migrate-to POSTGRES_URL]\n\noptions (also "
+            "TIKGATE_<NAME> "
             "in the environment or NAME = value in --config FILE;\n"
             "the command line wins over the environment, the environment over the file):\n",
             prog);

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 extern const char *const store_migrations[];
 extern const char *const store_migrations_names[];
@@ -77,6 +76,13 @@ void store_error_counts(unsigned long *ret_full, unsigned long *ret_busy, unsign
     *ret_full = atomic_load(&errors_full);
     *ret_busy = atomic_load(&errors_busy);
     *ret_io = atomic_load(&errors_io);
+#ifdef TG_HAVE_POSTGRES
+    unsigned long full, busy, io;
+    pg_error_counts(&full, &busy, &io);
+    *ret_full += full;
+    *ret_busy += busy;
+    *ret_io += io;
+#endif
 }
 
 static int exec(sqlite3 *db, const char *sql)
@@ -92,7 +98,7 @@ static int exec(sqlite3 *db, const char *sql)
 }
 
 /* Opens a connection; a failure is logged at lvl (error from store_open, else debug). */
-static struct store_conn *conn_open(struct store *s, enum log_level lvl)
+static struct store_conn *conn_open(struct sqlite_store *s, enum log_level lvl)
 {
     struct store_conn *c = xcalloc(1, sizeof *c);
     c->cache_cap = STMT_CACHE_INITIAL;
@@ -117,8 +123,9 @@ out_free:
     return NULL;
 }
 
-struct store_conn *store_conn(struct store *s)
+struct store_conn *store_conn(struct store *base)
 {
+    struct sqlite_store *s = sqlite_store_of(base);
     struct store_conn *c = pthread_getspecific(s->conn_key);
     if (c)
         return c;
@@ -128,8 +135,9 @@ struct store_conn *store_conn(struct store *s)
     return c;
 }
 
-void store_thread_done(struct store *s)
+void sqlite_thread_done(struct store *base)
 {
+    struct sqlite_store *s = sqlite_store_of(base);
     struct store_conn *c = pthread_getspecific(s->conn_key);
     if (!c)
         return;
@@ -197,7 +205,7 @@ sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
 
 unsigned long store_stmt_prepares(struct store *s)
 {
-    struct store_conn *c = pthread_getspecific(s->conn_key);
+    struct store_conn *c = pthread_getspecific(sqlite_store_of(s)->conn_key);
     return c ? c->prepares : 0;
 }
 
@@ -286,26 +294,26 @@ int store_end(struct store_conn *c, int r)
     return store_commit(c);
 }
 
-int store_tx_begin(struct store *s)
+int sqlite_tx_begin(struct store *s)
 {
     struct store_conn *c = store_conn(s);
     return c ? store_begin(c) : -EIO;
 }
 
-int store_tx_commit(struct store *s)
+int sqlite_tx_commit(struct store *s)
 {
     struct store_conn *c = store_conn(s);
     return c ? store_commit(c) : -EIO;
 }
 
-void store_tx_rollback(struct store *s)
+void sqlite_tx_rollback(struct store *s)
 {
     struct store_conn *c = store_conn(s);
     if (c)
         store_rollback(c);
 }
 
-int store_tx_end(struct store *s, int r)
+int sqlite_tx_end(struct store *s, int r)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -471,44 +479,32 @@ static int migrate(struct store *s, struct store_conn *c)
     return 0;
 }
 
-int store_open(const char *url, const char *data_dir, struct store **ret)
+int sqlite_open(const char *path, struct store **ret)
 {
-    const char *path;
-    if (strncmp(url, "sqlite:", 7) == 0)
-        path = url + 7;
-    else if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
-        return -ENOTSUP;
-    else
-        return -EINVAL;
-    if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
-        return -errno;
-    struct store *s = xcalloc(1, sizeof *s);
+    struct sqlite_store *s = xcalloc(1, sizeof *s);
     s->path = xstrdup(path);
     pthread_mutex_init(&s->conns_lock, NULL);
     pthread_key_create(&s->conn_key, NULL);
-    int r = store_secrets_load(&s->secrets, data_dir);
-    if (r < 0)
-        goto out_free;
+    int r;
     struct store_conn *c = conn_open(s, LOG_ERROR);
     if (!c) {
         r = -EIO;
         goto out_free;
     }
     pthread_setspecific(s->conn_key, c);
-    r = migrate(s, c);
+    r = migrate(&s->base, c);
     if (r < 0)
         goto out_free;
-    *ret = s;
+    *ret = &s->base;
     return 0;
 out_free:
-    store_close(s);
+    sqlite_close(&s->base);
     return r;
 }
 
-void store_close(struct store *s)
+void sqlite_close(struct store *base)
 {
-    if (!s)
-        return;
+    struct sqlite_store *s = sqlite_store_of(base);
     pthread_setspecific(s->conn_key, NULL);
     struct store_conn *c = s->conns;
     while (c) {
@@ -518,17 +514,6 @@ void store_close(struct store *s)
     }
     pthread_key_delete(s->conn_key);
     pthread_mutex_destroy(&s->conns_lock);
-    store_secrets_wipe(&s->secrets);
     free(s->path);
     free(s);
-}
-
-int store_schema_version(struct store *s)
-{
-    return s->schema_version;
-}
-
-const struct store_secrets *store_secrets(struct store *s)
-{
-    return &s->secrets;
 }

@@ -24,7 +24,7 @@ static int site_by(struct store *s, const char *sql, const void *blob, size_t bl
     return store_step_row(c, st, store_site_row, s, ret);
 }
 
-int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
+int sqlite_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
 {
     static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE bootstrap_token_hash = ? "
                               "AND bootstrap_used_at IS NULL";
@@ -33,7 +33,7 @@ int store_site_by_bootstrap_token(struct store *s, const char *token, struct sit
     return site_by(s, sql, h, sizeof h, NULL, ret);
 }
 
-int store_site_by_device_token(struct store *s, const char *token, struct site *ret)
+int sqlite_site_by_device_token(struct store *s, const char *token, struct site *ret)
 {
     static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE device_token_hash = ?";
     uint8_t h[APIKEY_HASH_LEN];
@@ -41,7 +41,7 @@ int store_site_by_device_token(struct store *s, const char *token, struct site *
     return site_by(s, sql, h, sizeof h, NULL, ret);
 }
 
-int store_site_by_tunnel_peer(struct store *s, const char *addr, struct site *ret)
+int sqlite_site_by_tunnel_peer(struct store *s, const char *addr, struct site *ret)
 {
     static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE tunnel_address = ? AND "
                               "tunnel_mode = 'managed' AND wg_public_key IS NOT NULL AND "
@@ -49,13 +49,13 @@ int store_site_by_tunnel_peer(struct store *s, const char *addr, struct site *re
     return site_by(s, sql, NULL, 0, addr, ret);
 }
 
-int store_site_get_any(struct store *s, const char *site_id, struct site *ret)
+int sqlite_site_get_any(struct store *s, const char *site_id, struct site *ret)
 {
     static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE id = ?";
     return site_by(s, sql, NULL, 0, site_id, ret);
 }
 
-int store_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a)
+int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a)
 {
     static const char sql[] =
         "UPDATE sites SET facts = ?1, identity = ?2, model = ?3, serial_number = ?4, "
@@ -83,8 +83,8 @@ int store_site_adopt(struct store *s, const char *site_id, const struct store_ad
     return sqlite3_changes(c->db) ? 0 : -ENOENT;
 }
 
-int store_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
-                             const char *token)
+int sqlite_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
+                              const char *token)
 {
     static const char sql[] =
         "UPDATE sites SET bootstrap_token_sealed = ?1, bootstrap_token_hash = ?2, "
@@ -108,7 +108,7 @@ int store_site_new_bootstrap(struct store *s, const char *tenant_id, const char 
     return r;
 }
 
-int store_site_set_deleting(struct store *s, const char *tenant_id, const char *site_id)
+int sqlite_site_set_deleting(struct store *s, const char *tenant_id, const char *site_id)
 {
     static const char sql[] = "UPDATE sites SET status = 'deleting', updated_at = ? "
                               "WHERE id = ? AND tenant_id = ?";
@@ -130,7 +130,7 @@ static int offline_row(void *ctx, sqlite3_stmt *st, void *out)
     return 0;
 }
 
-int store_site_heartbeat(struct store *s, const char *site_id, int64_t now)
+int sqlite_site_heartbeat(struct store *s, const char *site_id, int64_t now)
 {
     static const char q[] = "SELECT status FROM sites WHERE id = ?";
     static const char sql[] = "UPDATE sites SET last_seen_at = ?, status = CASE status WHEN "
@@ -153,7 +153,7 @@ int store_site_heartbeat(struct store *s, const char *site_id, int64_t now)
     return r < 0 ? r : was_offline;
 }
 
-int store_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
+int sqlite_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
 {
     static const char sql[] = "UPDATE sites SET status = 'offline' WHERE status = 'online' "
                               "AND last_seen_at < ?";

@@ -68,7 +68,7 @@ static int read_grant(struct store *s, sqlite3_stmt *st, struct grant *g)
     return 0;
 }
 
-int store_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
+int sqlite_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -167,9 +167,9 @@ static void bind_list(sqlite3_stmt *st, const void *p)
     store_bind_page(st, 6, a->page);
 }
 
-int store_grant_list(struct store *s, const char *tenant_id, const char *site_id,
-                     enum grant_kind kind, bool active_only, const struct store_page *page,
-                     struct grant **ret, size_t *n)
+int sqlite_grant_list(struct store *s, const char *tenant_id, const char *site_id,
+                      enum grant_kind kind, bool active_only, const struct store_page *page,
+                      struct grant **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -193,8 +193,8 @@ int store_grant_list(struct store *s, const char *tenant_id, const char *site_id
     return list_query(s, sql, bind_list, &a, ret, n);
 }
 
-int store_grant_get(struct store *s, const char *tenant_id, const char *site_id,
-                    enum grant_kind kind, const char *id, struct grant *ret)
+int sqlite_grant_get(struct store *s, const char *tenant_id, const char *site_id,
+                     enum grant_kind kind, const char *id, struct grant *ret)
 {
     static const char sql[] = "SELECT " GRANT_COLUMNS " FROM grants g JOIN sites s ON "
                               "s.id = g.site_id WHERE g.id = ? AND g.site_id = ? AND "
@@ -210,7 +210,7 @@ int store_grant_get(struct store *s, const char *tenant_id, const char *site_id,
     return store_step_row(c, st, grant_row, s, ret);
 }
 
-int store_grant_get_any(struct store *s, const char *id, struct grant *ret)
+int sqlite_grant_get_any(struct store *s, const char *id, struct grant *ret)
 {
     static const char sql[] = "SELECT " GRANT_COLUMNS " FROM grants g WHERE g.id = ?";
     struct store_conn *c;
@@ -236,7 +236,8 @@ static int update_one(struct store *s, const char *sql, const char *id, int64_t 
     return sqlite3_changes(c->db) ? 0 : -EBUSY;
 }
 
-int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms, const uint64_t *rate)
+int sqlite_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
+                        const uint64_t *rate)
 {
     static const char sql[] =
         "UPDATE grants SET expires_at_ms = CASE WHEN ?1 > 0 THEN ?1 ELSE expires_at_ms END, "
@@ -257,13 +258,13 @@ int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms, c
     return sqlite3_changes(c->db) ? 0 : -EBUSY;
 }
 
-int store_grant_set_setup_job(struct store *s, const char *id, const char *job_id)
+int sqlite_grant_set_setup_job(struct store *s, const char *id, const char *job_id)
 {
     static const char sql[] = "UPDATE grants SET setup_job_id = ?2 WHERE id = ?3 AND ?1 = ?1";
     return update_one(s, sql, id, 0, job_id);
 }
 
-int store_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id)
+int sqlite_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id)
 {
     static const char revoke[] =
         "UPDATE grants SET torn_down_at = ?1 / 1000, revoked_early = 1, "
@@ -275,7 +276,7 @@ int store_grant_teardown(struct store *s, const char *id, bool revoked, const ch
     return update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
 }
 
-int64_t store_grants_next_expiry(struct store *s)
+int64_t sqlite_grants_next_expiry(struct store *s)
 {
     static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL";
     struct store_conn *c;
@@ -287,7 +288,7 @@ int64_t store_grants_next_expiry(struct store *s)
     return t;
 }
 
-int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret)
+int sqlite_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret)
 {
     static const char sql[] = "SELECT id FROM grants WHERE torn_down_at IS NULL AND "
                               "expires_at_ms <= ? ORDER BY expires_at_ms LIMIT ?";
@@ -317,8 +318,8 @@ static void bind_live(sqlite3_stmt *st, const void *p)
     sqlite3_bind_int64(st, 2, a->now_ms);
 }
 
-int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
-                      size_t *n)
+int sqlite_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
+                       size_t *n)
 {
     /* Access relays to the site's winbox or ssh port (from its policy); a forward relays to
      * the same port number on the router, where the grant's dst-nat rule listens. */
@@ -340,8 +341,8 @@ void store_grant_array_free(struct grant *a, size_t n)
     free(a);
 }
 
-int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
-                          const char *source, int64_t started_ms)
+int sqlite_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
+                           const char *source, int64_t started_ms)
 {
     static const char sql[] =
         "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref) "
@@ -357,8 +358,8 @@ int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_r
     return store_step_done(c, st);
 }
 
-int store_grant_conn_insert(struct store *s, const char *grant_id,
-                            const struct grant_connection *gc)
+int sqlite_grant_conn_insert(struct store *s, const char *grant_id,
+                             const struct grant_connection *gc)
 {
     static const char close_sql[] =
         "UPDATE grant_connections SET ended_ms = ?1, bytes_in = ?2, bytes_out = ?3, outcome = ?4 "
@@ -414,8 +415,8 @@ static int refused_fold(struct store *s, const char *grant_id, const struct gran
     return store_step_changed(c, st);
 }
 
-int store_grant_conn_refused(struct store *s, const char *grant_id,
-                             const struct grant_connection *gc, unsigned max_records)
+int sqlite_grant_conn_refused(struct store *s, const char *grant_id,
+                              const struct grant_connection *gc, unsigned max_records)
 {
     static const char count_sql[] = "SELECT count(*) FROM grant_connections WHERE grant_id = ? "
                                     "AND outcome IN ('refused', 'limited')";
@@ -445,7 +446,7 @@ int store_grant_conn_refused(struct store *s, const char *grant_id,
     return store_step_done(c, st);
 }
 
-int store_grant_conn_prune(struct store *s, int64_t before_ms, int *ret_n)
+int sqlite_grant_conn_prune(struct store *s, int64_t before_ms, int *ret_n)
 {
     static const char sql[] = "DELETE FROM grant_connections WHERE outcome IN ('refused', "
                               "'limited') AND ended_ms < ?";
@@ -475,8 +476,8 @@ static int conn_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
-                          struct grant_connection **ret, size_t *n)
+int sqlite_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
+                           struct grant_connection **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT source, started_ms, ended_ms, bytes_in, bytes_out, outcome, id, count "
@@ -491,7 +492,7 @@ int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_i
     return store_collect(c, st, sizeof **ret, conn_row, NULL, NULL, (void **)ret, n);
 }
 
-int store_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n)
+int sqlite_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n)
 {
     static const char sql[] = "SELECT " GRANT_COLUMNS_NO_AUTH " FROM grants g WHERE "
                               "g.site_id = ?1 AND g.config_removed_from_site = 0 ORDER BY g.rowid";

@@ -7,6 +7,7 @@
 #include "rand.h" /* UUID_STR_LEN */
 #include "secrets.h"
 #include "store.h"
+#include "store_ops.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -38,14 +39,164 @@ struct store_conn {
     struct store_conn *next; /* in store->conns, for cleanup */
 };
 
-struct store {
+/* The SQLite backend's store: the common head first (store_ops.h). */
+struct sqlite_store {
+    struct store base;
     char *path;
     pthread_key_t conn_key;
     pthread_mutex_t conns_lock;
     struct store_conn *conns;
-    struct store_secrets secrets;
-    int schema_version;
 };
+
+/* The backend's own view of a store opened by sqlite_open. */
+static inline struct sqlite_store *sqlite_store_of(struct store *s)
+{
+    return (struct sqlite_store *)s;
+}
+
+/* store_ops.open/close of this backend (sqlite_conn.c): path is the database file. */
+int sqlite_open(const char *path, struct store **ret);
+void sqlite_close(struct store *s);
+/* GENERATED BEGIN (scripts/dev/store_vtable.py) */
+void sqlite_thread_done(struct store *s);
+int sqlite_tx_begin(struct store *s);
+int sqlite_tx_commit(struct store *s);
+void sqlite_tx_rollback(struct store *s);
+int sqlite_tx_end(struct store *s, int r);
+int sqlite_tenant_count(struct store *s, int *ret);
+int sqlite_tenant_first(struct store *s, char ret_id[UUID_STR_LEN]);
+int sqlite_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
+                         char ret_id[UUID_STR_LEN]);
+int sqlite_api_key_insert(struct store *s, const struct api_key *k);
+int sqlite_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
+                                struct api_key *ret);
+int sqlite_api_key_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                        struct api_key **ret, size_t *n);
+int sqlite_api_key_revoke(struct store *s, const char *tenant_id, const char *id);
+int sqlite_policy_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                       struct policy **ret, size_t *n);
+int sqlite_policy_get(struct store *s, const char *tenant_id, const char *id, int with_sites,
+                      struct policy *ret);
+int sqlite_policy_get_default(struct store *s, const char *tenant_id, struct policy *ret);
+int sqlite_policy_insert(struct store *s, const struct policy *p);
+int sqlite_policy_update(struct store *s, const struct policy *p);
+int sqlite_policy_delete(struct store *s, const char *tenant_id, const char *id);
+int sqlite_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
+                               const struct strlist *site_ids, size_t *ret_bad);
+int sqlite_site_insert(struct store *s, const struct site *site, const struct credential *cred);
+int sqlite_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                     struct site **ret, size_t *n);
+int sqlite_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret);
+int sqlite_site_update(struct store *s, const struct site *site);
+int sqlite_site_delete(struct store *s, const char *tenant_id, const char *id);
+int sqlite_site_note_get(struct store *s, const char *tenant_id, const char *site_id,
+                         struct site_note *ret);
+int sqlite_site_note_put(struct store *s, const char *tenant_id, const char *site_id,
+                         const char *content, const char *updated_by, struct site_note *ret);
+int sqlite_credential_list(struct store *s, const char *tenant_id, const char *site_id,
+                           struct credential **ret, size_t *n);
+int sqlite_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
+                             struct credential *ret);
+int sqlite_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
+int sqlite_site_by_device_token(struct store *s, const char *token, struct site *ret);
+int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a);
+int sqlite_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
+                              const char *token);
+int sqlite_site_set_deleting(struct store *s, const char *tenant_id, const char *site_id);
+int sqlite_site_heartbeat(struct store *s, const char *site_id, int64_t now);
+int sqlite_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n);
+int sqlite_site_get_any(struct store *s, const char *site_id, struct site *ret);
+int sqlite_policy_adopted_sites(struct store *s, const char *policy_id, struct strlist *ret);
+int sqlite_job_insert(struct store *s, const struct job *j);
+int sqlite_job_by_idempotency(struct store *s, const char *site_id, const char *key,
+                              char ret_id[UUID_STR_LEN]);
+int sqlite_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n);
+int sqlite_job_list(struct store *s, const char *tenant_id, const char *site_id,
+                    const struct store_page *page, struct job **ret, size_t *n);
+int sqlite_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
+                   struct job *ret);
+int sqlite_job_get_any(struct store *s, const char *job_id, struct job *ret);
+int sqlite_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
+                      const char *job_id);
+int sqlite_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
+int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
+                          struct job *ret);
+int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                          struct job *ret);
+int sqlite_job_finish(struct store *s, const char *job_id, enum job_status status,
+                      const char *message);
+int sqlite_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message);
+int sqlite_job_router_update(struct store *s, const char *job_id, enum job_router_status status);
+int sqlite_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n);
+int sqlite_job_pull_refused(struct store *s, const char *site_id);
+int sqlite_jobs_requeue_push(struct store *s, int *ret_n);
+int sqlite_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi);
+int sqlite_grant_list(struct store *s, const char *tenant_id, const char *site_id,
+                      enum grant_kind kind, bool active_only, const struct store_page *page,
+                      struct grant **ret, size_t *n);
+int sqlite_grant_get(struct store *s, const char *tenant_id, const char *site_id,
+                     enum grant_kind kind, const char *id, struct grant *ret);
+int sqlite_grant_get_any(struct store *s, const char *id, struct grant *ret);
+int sqlite_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
+                        const uint64_t *rate);
+int sqlite_grant_set_setup_job(struct store *s, const char *id, const char *job_id);
+int sqlite_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id);
+int64_t sqlite_grants_next_expiry(struct store *s);
+int sqlite_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
+int sqlite_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
+                       size_t *n);
+int sqlite_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
+                           const char *source, int64_t started_ms);
+int sqlite_grant_conn_insert(struct store *s, const char *grant_id,
+                             const struct grant_connection *c);
+int sqlite_grant_conn_refused(struct store *s, const char *grant_id,
+                              const struct grant_connection *c, unsigned max_records);
+int sqlite_grant_conn_prune(struct store *s, int64_t before_ms, int *ret_n);
+int sqlite_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
+                           struct grant_connection **ret, size_t *n);
+int sqlite_user_insert(struct store *s, const struct user *u);
+int sqlite_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n);
+int sqlite_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret);
+int sqlite_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                     struct user **ret, size_t *n);
+int sqlite_user_update(struct store *s, const struct user *u);
+int sqlite_user_delete(struct store *s, const char *tenant_id, const char *id);
+int sqlite_user_touch_login(struct store *s, const char *id);
+int sqlite_user_count(struct store *s, int *ret);
+int sqlite_session_insert(struct store *s, const char *jti, const char *user_id,
+                          int64_t expires_at);
+int sqlite_session_check(struct store *s, const char *jti, int64_t now);
+int sqlite_session_revoke(struct store *s, const char *jti);
+int sqlite_session_revoke_user(struct store *s, const char *user_id);
+int sqlite_vpn_edge_ensure(struct store *s, const char *entry_point,
+                           const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
+int sqlite_vpn_edge_public(struct store *s, const char *entry_point,
+                           char ret[TUNNEL_KEY_B64_LEN + 1]);
+int sqlite_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n);
+int sqlite_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key);
+int sqlite_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
+                               int64_t handshake_at);
+int sqlite_vpn_rekey_next_state(struct store *s, const char *site_id,
+                                char ret_key[TUNNEL_KEY_B64_LEN + 1], int64_t *ret_hs);
+int sqlite_vpn_rekey_commit(struct store *s, const char *site_id, const char *next_key);
+int sqlite_vpn_rekey_abort(struct store *s, const char *site_id, const char *next_key);
+int sqlite_vpn_rekey_rollback(struct store *s, const char *site_id, const char *old_key,
+                              const char *next_key);
+int sqlite_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
+                             int64_t last_handshake_at, uint64_t rx, uint64_t tx,
+                             enum tunnel_status status);
+int sqlite_site_tunnel_assign(struct store *s, const char *site_id, const char *public_key,
+                              uint32_t first, uint32_t last, char ret_address[16]);
+int sqlite_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
+                            enum tunnel_mode mode);
+int sqlite_site_by_tunnel_peer(struct store *s, const char *addr, struct site *ret);
+int sqlite_site_event(struct store *s, const char *site_id, const char *kind, const char *message);
+int sqlite_site_events_list(struct store *s, const char *tenant_id, const char *site_id, int limit,
+                            struct site_event **ret, size_t *n);
+int sqlite_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
+                                const char *addr, bool *ret_taken);
+int sqlite_metrics_get(struct store *s, struct store_metrics *ret);
+/* GENERATED END */
 
 /* Columns read by store_site_row(); the bootstrap token only while it is unused. */
 #define SITE_COLUMNS                                                                               \
@@ -134,15 +285,7 @@ int store_site_owned(struct store_conn *c, const char *tenant_id, const char *si
 /* Steps a statement that must change one row: 0, -ENOENT when none changed, or an error. */
 int store_step_changed(struct store_conn *c, sqlite3_stmt *st);
 
-/* The keyset-paged lists (paging.c). */
-enum store_list {
-    STORE_LIST_SITES = 0, /* scope: tenant id */
-    STORE_LIST_JOBS,      /* scope: site id */
-    STORE_LIST_GRANTS,    /* scope: site id, scope2: grant kind name */
-    STORE_LIST_USERS,     /* scope: tenant id */
-    STORE_LIST_API_KEYS,  /* scope: tenant id */
-    STORE_LIST_POLICIES,  /* scope: tenant id */
-};
+/* The keyset-paged lists (paging.c; enum store_list is in store_ops.h). */
 /*
  * 0 when page is NULL or has no after_id, or when after_id names an item of
  * list within scope (and scope2); -EINVAL when it names none; -EIO. Call it

@@ -75,13 +75,13 @@ static int add_event(struct store_conn *c, const char *job_id, const char *kind,
     return store_step_done(c, st);
 }
 
-int store_job_event(struct store *s, const char *job_id, const char *kind, const char *message)
+int sqlite_job_event(struct store *s, const char *job_id, const char *kind, const char *message)
 {
     struct store_conn *c = store_conn(s);
     return c ? add_event(c, job_id, kind, message) : -EIO;
 }
 
-int store_job_insert(struct store *s, const struct job *j)
+int sqlite_job_insert(struct store *s, const struct job *j)
 {
     struct store_conn *c;
     static const char sql[] =
@@ -144,8 +144,8 @@ static void job_release_elem(void *elem)
     job_release(elem);
 }
 
-int store_job_by_idempotency(struct store *s, const char *site_id, const char *key,
-                             char ret_id[UUID_STR_LEN])
+int sqlite_job_by_idempotency(struct store *s, const char *site_id, const char *key,
+                              char ret_id[UUID_STR_LEN])
 {
     static const char sql[] = "SELECT id FROM jobs WHERE site_id = ? AND idempotency_key = ?";
     struct store_conn *c;
@@ -157,8 +157,8 @@ int store_job_by_idempotency(struct store *s, const char *site_id, const char *k
     return store_step_row(c, st, store_read_id, NULL, ret_id);
 }
 
-int store_job_list(struct store *s, const char *tenant_id, const char *site_id,
-                   const struct store_page *page, struct job **ret, size_t *n)
+int sqlite_job_list(struct store *s, const char *tenant_id, const char *site_id,
+                    const struct store_page *page, struct job **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
@@ -201,8 +201,8 @@ static int read_events(struct store_conn *c, struct job *j)
     return rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
 }
 
-int store_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
-                  struct job *ret)
+int sqlite_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
+                   struct job *ret)
 {
     static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
                               "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
@@ -222,7 +222,7 @@ int store_job_get(struct store *s, const char *tenant_id, const char *site_id, c
     return r;
 }
 
-int store_job_get_any(struct store *s, const char *job_id, struct job *ret)
+int sqlite_job_get_any(struct store *s, const char *job_id, struct job *ret)
 {
     static const char sql[] =
         "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id WHERE j.id = ?";
@@ -259,8 +259,8 @@ out_end_tx:
 }
 
 /* The check and the write in one transaction: the job cannot move in between. */
-int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
-                     const char *job_id)
+int sqlite_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
+                      const char *job_id)
 {
     static const char q[] = "SELECT j.status FROM jobs j JOIN sites s ON s.id = j.site_id "
                             "WHERE j.id = ? AND j.site_id = ? AND s.tenant_id = ?";
@@ -301,9 +301,9 @@ static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st,
     int r = store_step_row(c, st, store_read_id, NULL, id);
     if (r < 0)
         return store_end(c, r);
-    r = store_job_get_any(s, id, ret);
+    r = sqlite_job_get_any(s, id, ret);
     if (r == -EBADMSG) {
-        r = store_end(c, store_job_finish(s, id, JOB_FAILED, UNSEALABLE));
+        r = store_end(c, sqlite_job_finish(s, id, JOB_FAILED, UNSEALABLE));
         return r < 0 ? r : -EBADMSG;
     }
     if (r < 0)
@@ -314,8 +314,8 @@ static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st,
     return r;
 }
 
-int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
-                         struct job *ret)
+int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
+                          struct job *ret)
 {
     struct store_conn *c;
     static const char sql[] =
@@ -334,8 +334,8 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
     return finish_claim(s, c, st, "downloaded", "Script downloaded by the router", ret);
 }
 
-int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
-                         struct job *ret)
+int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                          struct job *ret)
 {
     struct store_conn *c;
     static const char sql[] =
@@ -363,8 +363,8 @@ int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int 
     return finish_claim(s, c, st, "pushing", "Express push over the RouterOS API started", ret);
 }
 
-int store_job_finish(struct store *s, const char *job_id, enum job_status status,
-                     const char *message)
+int sqlite_job_finish(struct store *s, const char *job_id, enum job_status status,
+                      const char *message)
 {
     static const char done[] =
         "UPDATE jobs SET status = 'completed', completed_at = ?1, via = NULL, "
@@ -425,7 +425,7 @@ out_end_tx:
     return store_end(c, r);
 }
 
-int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message)
+int sqlite_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message)
 {
     static const char sql[] =
         "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, "
@@ -435,7 +435,7 @@ int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const 
 }
 
 /* The check and the write in one transaction: a final job stays final. */
-int store_job_router_update(struct store *s, const char *job_id, enum job_router_status status)
+int sqlite_job_router_update(struct store *s, const char *job_id, enum job_router_status status)
 {
     static const char q[] = "SELECT status, needs_acknowledgement FROM jobs WHERE id = ?";
     /* A pulled job the router started is never handed out again (it may be rebooting the
@@ -465,12 +465,12 @@ int store_job_router_update(struct store *s, const char *job_id, enum job_router
         if (r == -ENOENT)
             r = -EBUSY;
         if (r == 0 && !cur.needs_ack)
-            r = store_job_finish(s, job_id, JOB_COMPLETED,
-                                 "Completed on delivery (no acknowledgement needed)");
+            r = sqlite_job_finish(s, job_id, JOB_COMPLETED,
+                                  "Completed on delivery (no acknowledgement needed)");
     } else if (status == JOB_ROUTER_DONE) {
-        r = store_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
+        r = sqlite_job_finish(s, job_id, JOB_COMPLETED, "The router reported success");
     } else if (status == JOB_ROUTER_FAIL) {
-        r = store_job_finish(s, job_id, JOB_FAILED, "The router reported a failure");
+        r = sqlite_job_finish(s, job_id, JOB_FAILED, "The router reported a failure");
     } else {
         r = -EINVAL;
     }
@@ -553,7 +553,7 @@ static int fail_stuck_pulls(struct store *s, int64_t now_ms)
     return store_end(c, r);
 }
 
-int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)
+int sqlite_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)
 {
     static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
                               "attempts = attempts + (via = 'pull'), "
@@ -565,7 +565,7 @@ int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)
     return requeue(s, sql, now_ms, "Lease expired: the job goes back to the queue", ret_n);
 }
 
-int store_jobs_requeue_push(struct store *s, int *ret_n)
+int sqlite_jobs_requeue_push(struct store *s, int *ret_n)
 {
     static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
                               "lease_until_ms = NULL WHERE status = 'running' AND via = 'push'";
@@ -579,7 +579,7 @@ void store_job_array_free(struct job *a, size_t n)
     free(a);
 }
 
-int store_job_pull_refused(struct store *s, const char *site_id)
+int sqlite_job_pull_refused(struct store *s, const char *site_id)
 {
     static const char q[] = "SELECT id FROM jobs WHERE site_id = ? AND status = 'running' AND "
                             "via = 'pull' AND NOT EXISTS (SELECT 1 FROM job_events e WHERE "
@@ -597,6 +597,6 @@ int store_job_pull_refused(struct store *s, const char *site_id)
     char id[UUID_STR_LEN];
     r = store_step_row(c, st, store_read_id, NULL, id);
     if (r == 0)
-        r = store_job_finish(s, id, JOB_FAILED, msg);
+        r = sqlite_job_finish(s, id, JOB_FAILED, msg);
     return store_end(c, r);
 }

@@ -49,7 +49,7 @@ static int single(const char *k)
     return 0;
 }
 
-int store_metrics_get(struct store *s, struct store_metrics *ret)
+int sqlite_metrics_get(struct store *s, struct store_metrics *ret)
 {
     struct store_conn *c = store_conn(s);
     if (!c)

@@ -64,7 +64,7 @@ int store_policy_insert_conn(struct store_conn *c, const struct policy *p)
     return write_services(c, p);
 }
 
-int store_policy_insert(struct store *s, const struct policy *p)
+int sqlite_policy_insert(struct store *s, const struct policy *p)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -195,8 +195,8 @@ static int get_policy_conn(struct store_conn *c, const char *tenant_id, const ch
     return r;
 }
 
-int store_policy_get(struct store *s, const char *tenant_id, const char *id, int with_sites,
-                     struct policy *ret)
+int sqlite_policy_get(struct store *s, const char *tenant_id, const char *id, int with_sites,
+                      struct policy *ret)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -204,7 +204,7 @@ int store_policy_get(struct store *s, const char *tenant_id, const char *id, int
     return get_policy_conn(c, tenant_id, id, with_sites, ret);
 }
 
-int store_policy_get_default(struct store *s, const char *tenant_id, struct policy *ret)
+int sqlite_policy_get_default(struct store *s, const char *tenant_id, struct policy *ret)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -217,8 +217,8 @@ static void policy_release_elem(void *elem)
     policy_release(elem);
 }
 
-int store_policy_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                      struct policy **ret, size_t *n)
+int sqlite_policy_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                       struct policy **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 AND (?2 IS NULL OR "
@@ -243,7 +243,7 @@ int store_policy_list(struct store *s, const char *tenant_id, const struct store
     return 0;
 }
 
-int store_policy_update(struct store *s, const struct policy *p)
+int sqlite_policy_update(struct store *s, const struct policy *p)
 {
     struct store_conn *c;
     static const char sql[] =
@@ -273,7 +273,7 @@ out_end_tx:
     return store_end(c, r);
 }
 
-int store_policy_delete(struct store *s, const char *tenant_id, const char *id)
+int sqlite_policy_delete(struct store *s, const char *tenant_id, const char *id)
 {
     struct store_conn *c;
     static const char q[] = "SELECT is_default FROM policies WHERE id = ? AND tenant_id = ?";
@@ -318,8 +318,8 @@ out_end_tx:
     return store_end(c, r);
 }
 
-int store_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
-                              const struct strlist *site_ids, size_t *ret_bad)
+int sqlite_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
+                               const struct strlist *site_ids, size_t *ret_bad)
 {
     struct store_conn *c;
     static const char pol[] = "SELECT 1 FROM policies WHERE id = ? AND tenant_id = ?";
@@ -360,7 +360,7 @@ out_end_tx:
     return store_end(c, r);
 }
 
-int store_policy_adopted_sites(struct store *s, const char *policy_id, struct strlist *ret)
+int sqlite_policy_adopted_sites(struct store *s, const char *policy_id, struct strlist *ret)
 {
     static const char sql[] = "SELECT id FROM sites WHERE policy_id = ? AND adopted_at IS NOT "
                               "NULL ORDER BY created_at, rowid";

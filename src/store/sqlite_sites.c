@@ -65,7 +65,7 @@ static int insert_credential(struct store *s, struct store_conn *c, const struct
     return r;
 }
 
-int store_site_insert(struct store *s, const struct site *site, const struct credential *cred)
+int sqlite_site_insert(struct store *s, const struct site *site, const struct credential *cred)
 {
     struct store_conn *c;
     static const char sql[] =
@@ -115,8 +115,8 @@ static void site_release_elem(void *elem)
     site_release(elem);
 }
 
-int store_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                    struct site **ret, size_t *n)
+int sqlite_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                     struct site **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " SITE_COLUMNS " FROM sites WHERE tenant_id = ?1 AND (?2 IS NULL OR "
@@ -131,7 +131,7 @@ int store_site_list(struct store *s, const char *tenant_id, const struct store_p
                          n);
 }
 
-int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret)
+int sqlite_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret)
 {
     static const char sql[] = "SELECT " SITE_COLUMNS " FROM sites WHERE id = ? AND tenant_id = ?";
     struct store_conn *c;
@@ -143,7 +143,7 @@ int store_site_get(struct store *s, const char *tenant_id, const char *id, struc
     return store_step_row(c, st, store_site_row, s, ret);
 }
 
-int store_site_update(struct store *s, const struct site *site)
+int sqlite_site_update(struct store *s, const struct site *site)
 {
     static const char sql[] =
         "UPDATE sites SET name = ?1, policy_id = ?2, tunnel_address = ?3, updated_at = ?4 "
@@ -162,7 +162,7 @@ int store_site_update(struct store *s, const struct site *site)
     return store_step_changed(c, st);
 }
 
-int store_site_delete(struct store *s, const char *tenant_id, const char *id)
+int sqlite_site_delete(struct store *s, const char *tenant_id, const char *id)
 {
     static const char sql[] = "DELETE FROM sites WHERE id = ? AND tenant_id = ?";
     struct store_conn *c;
@@ -194,8 +194,8 @@ static int note_row(void *ctx, sqlite3_stmt *st, void *out)
     return 0;
 }
 
-int store_site_note_get(struct store *s, const char *tenant_id, const char *site_id,
-                        struct site_note *ret)
+int sqlite_site_note_get(struct store *s, const char *tenant_id, const char *site_id,
+                         struct site_note *ret)
 {
     static const char sql[] = "SELECT note, note_updated_at, note_updated_by FROM sites "
                               "WHERE id = ? AND tenant_id = ?";
@@ -211,8 +211,8 @@ int store_site_note_get(struct store *s, const char *tenant_id, const char *site
     return r;
 }
 
-int store_site_note_put(struct store *s, const char *tenant_id, const char *site_id,
-                        const char *content, const char *updated_by, struct site_note *ret)
+int sqlite_site_note_put(struct store *s, const char *tenant_id, const char *site_id,
+                         const char *content, const char *updated_by, struct site_note *ret)
 {
     static const char sql[] = "UPDATE sites SET note = ?, note_updated_at = ?, note_updated_by = ? "
                               "WHERE id = ? AND tenant_id = ?";
@@ -230,7 +230,7 @@ int store_site_note_put(struct store *s, const char *tenant_id, const char *site
         return r;
     if (sqlite3_changes(c->db) == 0)
         return -ENOENT;
-    return store_site_note_get(s, tenant_id, site_id, ret);
+    return sqlite_site_note_get(s, tenant_id, site_id, ret);
 }
 
 static int credential_row(void *ctx, sqlite3_stmt *st, void *elem)
@@ -259,8 +259,8 @@ static void credential_release_elem(void *elem)
     credential_release(x);
 }
 
-int store_credential_list(struct store *s, const char *tenant_id, const char *site_id,
-                          struct credential **ret, size_t *n)
+int sqlite_credential_list(struct store *s, const char *tenant_id, const char *site_id,
+                           struct credential **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
     static const char sql[] =
@@ -282,8 +282,8 @@ int store_credential_list(struct store *s, const char *tenant_id, const char *si
                          (void **)ret, n);
 }
 
-int store_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
-                            struct credential *ret)
+int sqlite_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
+                             struct credential *ret)
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -315,7 +315,7 @@ int store_credential_rotate(struct store *s, const char *tenant_id, const struct
     /* Read back through the list so ip_address/api_port are filled the same way. */
     struct credential *all = NULL;
     size_t n = 0;
-    r = store_credential_list(s, tenant_id, cred->site_id, &all, &n);
+    r = sqlite_credential_list(s, tenant_id, cred->site_id, &all, &n);
     if (r < 0)
         return r;
     r = -EIO;

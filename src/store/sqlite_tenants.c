@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int store_tenant_count(struct store *s, int *ret)
+int sqlite_tenant_count(struct store *s, int *ret)
 {
     static const char sql[] = "SELECT count(*) FROM tenants";
     struct store_conn *c;
@@ -20,7 +20,7 @@ int store_tenant_count(struct store *s, int *ret)
     return store_step_row(c, st, store_read_int, NULL, ret);
 }
 
-int store_tenant_first(struct store *s, char ret_id[UUID_STR_LEN])
+int sqlite_tenant_first(struct store *s, char ret_id[UUID_STR_LEN])
 {
     static const char sql[] = "SELECT id FROM tenants ORDER BY created_at, rowid LIMIT 1";
     struct store_conn *c;
@@ -30,8 +30,8 @@ int store_tenant_first(struct store *s, char ret_id[UUID_STR_LEN])
     return store_step_row(c, st, store_read_id, NULL, ret_id);
 }
 
-int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
-                        char ret_id[UUID_STR_LEN])
+int sqlite_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
+                         char ret_id[UUID_STR_LEN])
 {
     struct store_conn *c = store_conn(s);
     if (!c)
@@ -76,7 +76,7 @@ out:
     return r;
 }
 
-int store_api_key_insert(struct store *s, const struct api_key *k)
+int sqlite_api_key_insert(struct store *s, const struct api_key *k)
 {
     static const char sql[] = "INSERT INTO api_keys(id, tenant_id, name, prefix, hash, scopes, "
                               "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -115,8 +115,8 @@ static int key_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int store_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
-                               struct api_key *ret)
+int sqlite_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
+                                struct api_key *ret)
 {
     static const char sql[] =
         "SELECT " KEY_COLUMNS " FROM api_keys WHERE hash = ? AND revoked_at IS NULL";
@@ -152,8 +152,8 @@ static void key_release(void *elem)
     api_key_release(elem);
 }
 
-int store_api_key_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                       struct api_key **ret, size_t *n)
+int sqlite_api_key_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                        struct api_key **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " KEY_COLUMNS " FROM api_keys WHERE tenant_id = ?1 AND (?2 IS NULL OR "
@@ -167,7 +167,7 @@ int store_api_key_list(struct store *s, const char *tenant_id, const struct stor
     return store_collect(c, st, sizeof **ret, key_row, NULL, key_release, (void **)ret, n);
 }
 
-int store_api_key_revoke(struct store *s, const char *tenant_id, const char *id)
+int sqlite_api_key_revoke(struct store *s, const char *tenant_id, const char *id)
 {
     /* Revoking twice is not an error: the first revocation time is kept. */
     static const char sql[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) "

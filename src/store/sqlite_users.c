@@ -31,7 +31,7 @@ static int user_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int store_user_insert(struct store *s, const struct user *u)
+int sqlite_user_insert(struct store *s, const struct user *u)
 {
     static const char sql[] = "INSERT INTO users(" USER_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
                               "NULL)";
@@ -63,7 +63,7 @@ static int one_user(struct store *s, const char *sql, const char *a, const char 
     return store_step_row(c, st, user_row, NULL, ret);
 }
 
-int store_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n)
+int sqlite_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n)
 {
     static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE email = ? "
                               "ORDER BY created_at, id LIMIT " STORE_USERS_PER_EMAIL_S;
@@ -75,15 +75,15 @@ int store_users_by_email(struct store *s, const char *email, struct user **ret, 
     return store_collect(c, st, sizeof **ret, user_row, NULL, NULL, (void **)ret, n);
 }
 
-int store_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret)
+int sqlite_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret)
 {
     static const char any[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ?";
     static const char mine[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ? AND tenant_id = ?";
     return one_user(s, tenant_id ? mine : any, id, tenant_id, ret);
 }
 
-int store_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
-                    struct user **ret, size_t *n)
+int sqlite_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                     struct user **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT " USER_COLUMNS " FROM users WHERE tenant_id = ?1 AND (?2 IS NULL OR "
@@ -97,7 +97,7 @@ int store_user_list(struct store *s, const char *tenant_id, const struct store_p
     return store_collect(c, st, sizeof **ret, user_row, NULL, NULL, (void **)ret, n);
 }
 
-int store_user_update(struct store *s, const struct user *u)
+int sqlite_user_update(struct store *s, const struct user *u)
 {
     static const char sql[] = "UPDATE users SET role = ?, disabled = ?, password_hash = ?, "
                               "updated_at = ? WHERE id = ? AND tenant_id = ?";
@@ -114,7 +114,7 @@ int store_user_update(struct store *s, const struct user *u)
     return store_step_changed(c, st);
 }
 
-int store_user_delete(struct store *s, const char *tenant_id, const char *id)
+int sqlite_user_delete(struct store *s, const char *tenant_id, const char *id)
 {
     static const char sql[] = "DELETE FROM users WHERE id = ? AND tenant_id = ?";
     struct store_conn *c;
@@ -126,7 +126,7 @@ int store_user_delete(struct store *s, const char *tenant_id, const char *id)
     return store_step_changed(c, st);
 }
 
-int store_user_touch_login(struct store *s, const char *id)
+int sqlite_user_touch_login(struct store *s, const char *id)
 {
     static const char sql[] = "UPDATE users SET last_login_at = ? WHERE id = ?";
     struct store_conn *c;
@@ -138,7 +138,7 @@ int store_user_touch_login(struct store *s, const char *id)
     return store_step_done(c, st);
 }
 
-int store_user_count(struct store *s, int *ret)
+int sqlite_user_count(struct store *s, int *ret)
 {
     static const char sql[] = "SELECT count(*) FROM users";
     struct store_conn *c;
@@ -148,7 +148,7 @@ int store_user_count(struct store *s, int *ret)
     return store_step_row(c, st, store_read_int, NULL, ret);
 }
 
-int store_session_insert(struct store *s, const char *jti, const char *user_id, int64_t expires_at)
+int sqlite_session_insert(struct store *s, const char *jti, const char *user_id, int64_t expires_at)
 {
     static const char sql[] =
         "INSERT INTO sessions(id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)";
@@ -163,7 +163,7 @@ int store_session_insert(struct store *s, const char *jti, const char *user_id, 
     return store_step_done(c, st);
 }
 
-int store_session_check(struct store *s, const char *jti, int64_t now)
+int sqlite_session_check(struct store *s, const char *jti, int64_t now)
 {
     static const char sql[] = "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id "
                               "WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ? "
@@ -177,7 +177,7 @@ int store_session_check(struct store *s, const char *jti, int64_t now)
     return store_step_row(c, st, NULL, NULL, NULL);
 }
 
-int store_session_revoke(struct store *s, const char *jti)
+int sqlite_session_revoke(struct store *s, const char *jti)
 {
     static const char sql[] = "UPDATE sessions SET revoked_at = ? WHERE id = ? AND "
                               "revoked_at IS NULL";
@@ -190,7 +190,7 @@ int store_session_revoke(struct store *s, const char *jti)
     return store_step_done(c, st);
 }
 
-int store_session_revoke_user(struct store *s, const char *user_id)
+int sqlite_session_revoke_user(struct store *s, const char *user_id)
 {
     static const char sql[] = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND "
                               "revoked_at IS NULL";

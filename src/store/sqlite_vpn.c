@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-int store_vpn_edge_ensure(struct store *s, const char *entry_point,
-                          const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
+int sqlite_vpn_edge_ensure(struct store *s, const char *entry_point,
+                           const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
 {
     static const char ins[] = "INSERT OR IGNORE INTO vpn_edges(entry_point, private_key_sealed, "
                               "public_key, created_at) VALUES (?, ?, ?, ?)";
@@ -66,8 +66,8 @@ static int read_public(void *ctx, sqlite3_stmt *st, void *out)
     return 0;
 }
 
-int store_vpn_edge_public(struct store *s, const char *entry_point,
-                          char ret[TUNNEL_KEY_B64_LEN + 1])
+int sqlite_vpn_edge_public(struct store *s, const char *entry_point,
+                           char ret[TUNNEL_KEY_B64_LEN + 1])
 {
     static const char sql[] = "SELECT public_key FROM vpn_edges WHERE entry_point = ?";
     struct store_conn *c;
@@ -95,7 +95,7 @@ static int peer_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
+int sqlite_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT id, wg_public_key, tunnel_address, tunnel_endpoint, tunnel_status, "
@@ -109,9 +109,9 @@ int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
     return store_collect(c, st, sizeof **ret, peer_row, NULL, NULL, (void **)ret, n);
 }
 
-int store_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
-                            int64_t last_handshake_at, uint64_t rx, uint64_t tx,
-                            enum tunnel_status status)
+int sqlite_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
+                             int64_t last_handshake_at, uint64_t rx, uint64_t tx,
+                             enum tunnel_status status)
 {
     static const char sql[] =
         "UPDATE sites SET tunnel_endpoint = coalesce(nullif(?1, ''), tunnel_endpoint), "
@@ -188,8 +188,8 @@ static int pick_address(struct store_conn *c, uint32_t first, uint32_t last, uin
     return -EADDRNOTAVAIL;
 }
 
-int store_site_tunnel_assign(struct store *s, const char *site_id, const char *public_key,
-                             uint32_t first, uint32_t last, char ret_address[16])
+int sqlite_site_tunnel_assign(struct store *s, const char *site_id, const char *public_key,
+                              uint32_t first, uint32_t last, char ret_address[16])
 {
     static const char cur[] =
         "SELECT tunnel_ip FROM sites WHERE id = ? AND tunnel_mode = 'managed'";
@@ -251,8 +251,8 @@ out_end_tx:
     return store_end(c, r);
 }
 
-int store_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
-                           enum tunnel_mode mode)
+int sqlite_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
+                            enum tunnel_mode mode)
 {
     static const char sql[] =
         "UPDATE sites SET tunnel_mode = ?1, tunnel_ip = CASE WHEN ?1 = 'managed' THEN tunnel_ip "
@@ -268,7 +268,7 @@ int store_site_tunnel_mode(struct store *s, const char *tenant_id, const char *s
     return store_step_changed(c, st);
 }
 
-int store_site_event(struct store *s, const char *site_id, const char *kind, const char *message)
+int sqlite_site_event(struct store *s, const char *site_id, const char *kind, const char *message)
 {
     static const char sql[] =
         "INSERT INTO site_events(site_id, at_ms, kind, message) VALUES (?, ?, ?, ?)";
@@ -283,8 +283,8 @@ int store_site_event(struct store *s, const char *site_id, const char *kind, con
     return store_step_done(c, st);
 }
 
-int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
-                               const char *addr, bool *ret_taken)
+int sqlite_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
+                                const char *addr, bool *ret_taken)
 {
     static const char sql[] = "SELECT 1 FROM sites WHERE tunnel_address = ?1 AND (?2 IS NULL OR "
                               "id != ?2) AND (?3 IS NULL OR tenant_id != ?3)";
@@ -315,8 +315,8 @@ static int event_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id, int limit,
-                           struct site_event **ret, size_t *n)
+int sqlite_site_events_list(struct store *s, const char *tenant_id, const char *site_id, int limit,
+                            struct site_event **ret, size_t *n)
 {
     static const char sql[] = "SELECT at_ms, kind, message FROM site_events WHERE site_id = ? "
                               "ORDER BY id DESC LIMIT ?";
@@ -334,7 +334,7 @@ int store_site_events_list(struct store *s, const char *tenant_id, const char *s
     return store_collect(c, st, sizeof **ret, event_row, NULL, NULL, (void **)ret, n);
 }
 
-int store_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key)
+int sqlite_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key)
 {
     static const char sql[] =
         "UPDATE sites SET wg_next_public_key = ?1, tunnel_next_handshake_at = NULL WHERE id = ?2 "
@@ -360,8 +360,8 @@ int store_vpn_rekey_begin(struct store *s, const char *site_id, const char *next
     return rc == SQLITE_ROW ? -EEXIST : -ENOENT;
 }
 
-int store_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
-                              int64_t handshake_at)
+int sqlite_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
+                               int64_t handshake_at)
 {
     static const char sql[] = "UPDATE sites SET tunnel_next_handshake_at = ?1 WHERE id = ?2 AND "
                               "wg_next_public_key = ?3 AND tunnel_next_handshake_at IS NULL";
@@ -389,8 +389,8 @@ static int read_next(void *ctx, sqlite3_stmt *st, void *out)
     return 0;
 }
 
-int store_vpn_rekey_next_state(struct store *s, const char *site_id,
-                               char ret_key[TUNNEL_KEY_B64_LEN + 1], int64_t *ret_hs)
+int sqlite_vpn_rekey_next_state(struct store *s, const char *site_id,
+                                char ret_key[TUNNEL_KEY_B64_LEN + 1], int64_t *ret_hs)
 {
     static const char sql[] =
         "SELECT wg_next_public_key, tunnel_next_handshake_at FROM sites WHERE id = ?";
@@ -406,7 +406,7 @@ int store_vpn_rekey_next_state(struct store *s, const char *site_id,
     return r;
 }
 
-int store_vpn_rekey_commit(struct store *s, const char *site_id, const char *next_key)
+int sqlite_vpn_rekey_commit(struct store *s, const char *site_id, const char *next_key)
 {
     static const char sql[] =
         "UPDATE sites SET wg_public_key = wg_next_public_key, tunnel_handshake_at = "
@@ -422,7 +422,7 @@ int store_vpn_rekey_commit(struct store *s, const char *site_id, const char *nex
     return r == -ENOENT ? -ESTALE : r;
 }
 
-int store_vpn_rekey_abort(struct store *s, const char *site_id, const char *next_key)
+int sqlite_vpn_rekey_abort(struct store *s, const char *site_id, const char *next_key)
 {
     static const char sql[] =
         "UPDATE sites SET wg_next_public_key = NULL, tunnel_next_handshake_at = NULL WHERE id = "
@@ -436,8 +436,8 @@ int store_vpn_rekey_abort(struct store *s, const char *site_id, const char *next
     return store_step_done(c, st);
 }
 
-int store_vpn_rekey_rollback(struct store *s, const char *site_id, const char *old_key,
-                             const char *next_key)
+int sqlite_vpn_rekey_rollback(struct store *s, const char *site_id, const char *old_key,
+                              const char *next_key)
 {
     static const char sql[] =
         "UPDATE sites SET wg_public_key = ?2, wg_next_public_key = ?3, tunnel_next_handshake_at "

@@ -58,9 +58,11 @@ struct store_page {
 };
 
 /*
- * Opens (creating if needed) the database named by url ("sqlite:PATH";
- * "postgres://..." is refused with -ENOTSUP until that backend exists) and the
- * master key in data_dir (created with mode 0600 on first start).
+ * Opens (creating if needed) the database named by url ("sqlite:PATH", or a
+ * libpq URL "postgres://..." / "postgresql://...", refused with -ENOTSUP by a
+ * build without the PostgreSQL backend; another scheme: -EINVAL) and the master
+ * key in data_dir (created with mode 0600 on first start). Applies the
+ * backend's migrations.
  */
 int store_open(const char *url, const char *data_dir, struct store **ret);
 void store_close(struct store *s);
@@ -430,6 +432,17 @@ int store_site_events_list(struct store *s, const char *tenant_id, const char *s
  */
 int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
                                const char *addr, bool *ret_taken);
+
+/*
+ * Moves an installation from SQLite to PostgreSQL (`tikgated migrate-to URL`): copies every
+ * row of from (a SQLite store) into to (a PostgreSQL store, freshly migrated, every table
+ * empty) in one PostgreSQL transaction, and checks that every table has as many rows on both
+ * sides. Sealed secrets are copied as they are: to must use the same master key (data dir).
+ * Stop the daemons first. 0 with *ret_rows (rows copied), -EINVAL (not SQLite to PostgreSQL),
+ * -EEXIST (to has rows), -EPROTO (schema versions or tables differ), -ENOTSUP (built without
+ * PostgreSQL), -EIO.
+ */
+int store_copy(struct store *from, struct store *to, long *ret_rows);
 
 /* A key for purpose (a short label) derived from the master key. */
 void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len);

@@ -1,6 +1,5 @@
 """Seed 001 "API credentials", sites and site notes, against a real tikgated."""
 import re
-import sqlite3
 import os
 
 import tg
@@ -46,9 +45,8 @@ class Credentials(tg.DaemonTest):
     def test_passwords_are_encrypted_at_rest(self):
         site = self.d.request('POST', '/v1/sites', {'name': 'enc'}).json['id']
         pw = self.d.request('GET', '/v1/control-plane/%s/credentials' % site).json[0]['password']
-        db = sqlite3.connect(os.path.join(self.d.data_dir, 'tikgate.db'))
-        dump = '\n'.join(db.iterdump())
-        db.close()
+        dump = '\n'.join(self.d.db_dump())
+        self.assertIn(site, dump)
         self.assertNotIn(pw, dump)
         self.assertNotIn(tg.ADMIN_KEY, dump)
         key = os.path.join(self.d.data_dir, 'master.key')

@@ -57,7 +57,7 @@ class Roles(tg.DaemonTest):
         import subprocess
         with tempfile.TemporaryDirectory() as tmp:
             port = tg.free_port()
-            env = dict(os.environ, TIKGATE_DATA_DIR=tmp, TIKGATE_ROLES='scheduler,dispatcher',
+            env = dict(os.environ, **tg.db_env(tmp), TIKGATE_ROLES='scheduler,dispatcher',
                        TIKGATE_LISTEN='127.0.0.1:%d' % port)
             p = subprocess.Popen([tg.TIKGATED], env=env, stdout=subprocess.DEVNULL,
                                  stderr=subprocess.PIPE)
@@ -141,7 +141,7 @@ class ConfigSources(tg.DaemonTest):
             with open(cfg, 'w') as f:
                 f.write('no_such_key = 1\n')
             p = subprocess.run([tg.TIKGATED, '--config', cfg], capture_output=True, timeout=10,
-                               env=dict(os.environ, TIKGATE_DATA_DIR=tmp))
+                               env=dict(os.environ, **tg.db_env(tmp)))
             self.assertNotEqual(p.returncode, 0)
             self.assertIn(b'unknown key', p.stderr)
 

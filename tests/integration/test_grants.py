@@ -7,7 +7,6 @@ covered by the simulator tests.
 import datetime
 import os
 import re
-import sqlite3
 import time
 
 import netutil
@@ -267,13 +266,9 @@ class Grants(tg.DaemonTest):
             self.assertTrue(self.d.request('GET', path + '/' + f['id']).json['revoked_early'])
 
     def test_bad_input_creates_nothing(self):
-        db = os.path.join(self.d.data_dir, 'tikgate.db')
-
         def count():
-            c = sqlite3.connect(db)
-            n = c.execute('SELECT count(*) FROM grants').fetchone()[0]
-            c.close()
-            return n
+            return sum(1 for r in self.d.db_dump() if r.startswith(('INSERT INTO "grants"',
+                                                                     'INSERT INTO public.grants ')))
 
         before = count()
         ta = self.base + '/transient-access'
@@ -400,10 +395,8 @@ class EdgeAbuse(tg.DaemonTest):
         self.assertLessEqual(len(refused), 3, refused)
         self.assertTrue(all(c['bytes_in'] == 0 and c['ended_ms'] >= c['started_ms']
                             for c in refused))
-        db = sqlite3.connect(os.path.join(self.d.data_dir, 'tikgate.db'))
-        rows = db.execute("SELECT count(*), sum(count) FROM grant_connections WHERE grant_id = ? "
-                          "AND outcome = 'refused'", (g['id'],)).fetchone()
-        db.close()
+        rows = self.d.db_query("SELECT count(*), sum(count) FROM grant_connections WHERE "
+                               "grant_id = ? AND outcome = 'refused'", (g['id'],))[0]
         self.assertEqual(rows, (len(refused), n))
         m = self.d.request('GET', '/metrics').raw.decode()
         self.assertRegex(m, r'tikgate_edge_refused_total %d\b' % n)

@@ -14,7 +14,6 @@ networks (127.0.0.0/8, tests/integration/tg.py); adoption is written into the da
 """
 import os
 import socket
-import sqlite3
 import threading
 import time
 
@@ -137,13 +136,10 @@ class PushFairness(tg.DaemonTest):
     daemon_env = ENV
 
     def adopt(self, site_id, addr):
-        db = sqlite3.connect(os.path.join(self.d.data_dir, 'tikgate.db'), timeout=10)
-        with db:
-            now = int(time.time())
-            db.execute("UPDATE sites SET tunnel_address = ?, status = 'online', adopted_at = ?, "
-                       "last_seen_at = ?, bootstrap_used_at = ? WHERE id = ?",
-                       (addr, now, now, now, site_id))
-        db.close()
+        now = int(time.time())
+        self.d.db_execute("UPDATE sites SET tunnel_address = ?, status = 'online', "
+                          "adopted_at = ?, last_seen_at = ?, bootstrap_used_at = ? WHERE id = ?",
+                          (addr, now, now, now, site_id))
 
     def job(self, site_id, key=tg.ADMIN_KEY):
         r = self.d.request('POST', '/v1/sites/%s/jobs' % site_id,
@@ -156,14 +152,12 @@ class PushFairness(tg.DaemonTest):
 
     def sample_running(self, tenant, stop, most):
         """Until stop is set: the most jobs of tenant being pushed at once (the store's view)."""
-        db = sqlite3.connect(os.path.join(self.d.data_dir, 'tikgate.db'), timeout=10)
         while not stop.is_set():
-            n = db.execute("SELECT count(*) FROM jobs j JOIN sites s ON s.id = j.site_id WHERE "
-                           "s.tenant_id = ? AND j.status = 'running' AND j.via = 'push'",
-                           (tenant,)).fetchone()[0]
+            n = self.d.db_query("SELECT count(*) FROM jobs j JOIN sites s ON s.id = j.site_id "
+                                "WHERE s.tenant_id = ? AND j.status = 'running' AND "
+                                "j.via = 'push'", (tenant,))[0][0]
             most[0] = max(most[0], n)
             time.sleep(0.02)
-        db.close()
 
     def test_slow_routers_do_not_stall_another_tenant(self):
         tenant, key = self.d.tenant_create('attacker')

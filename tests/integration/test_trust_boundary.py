@@ -15,7 +15,6 @@ tikgated with the default TIKGATE_MANAGEMENT_NETWORKS (100.64.0.0/10) on loopbac
 """
 import os
 import socket
-import sqlite3
 import threading
 import time
 
@@ -70,14 +69,12 @@ class TrustBoundary(tg.DaemonTest):
     daemon_env = ENV
 
     def set_address_in_db(self, site_id, addr, adopted=False):
-        db = sqlite3.connect(os.path.join(self.d.data_dir, 'tikgate.db'), timeout=10)
-        with db:
-            db.execute('UPDATE sites SET tunnel_address = ? WHERE id = ?', (addr, site_id))
-            if adopted:
-                now = int(time.time())
-                db.execute("UPDATE sites SET status = 'online', adopted_at = ?, last_seen_at = ?, "
-                           "bootstrap_used_at = ? WHERE id = ?", (now, now, now, site_id))
-        db.close()
+        self.d.db_execute('UPDATE sites SET tunnel_address = ? WHERE id = ?', (addr, site_id))
+        if adopted:
+            now = int(time.time())
+            self.d.db_execute("UPDATE sites SET status = 'online', adopted_at = ?, "
+                              "last_seen_at = ?, bootstrap_used_at = ? WHERE id = ?",
+                              (now, now, now, site_id))
 
     def policy_with_ports(self, name, winbox, api):
         pol = self.d.request('GET', '/v1/control-plane/policies').json[0]

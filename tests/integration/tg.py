@@ -3,6 +3,10 @@
 Each Daemon gets a temporary data directory and a free port on 127.0.0.1,
 is started with a known bootstrap API key, and is stopped (SIGTERM, then
 SIGKILL after a bound) when the test ends. Only the standard library is used.
+
+TIKGATE_TEST_DATABASE=postgres runs the daemons on PostgreSQL (DESIGN.md §11; meson test
+--suite pg): one private server per test process (pgserver.py), one fresh database per data
+directory, passed as TIKGATE_DATABASE (db_env()). Unset or "sqlite": the default SQLite file.
 """
 import http.client
 import json
@@ -29,6 +33,36 @@ RFC3339 = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$')
 # A sanitizer report in a process's log (ASan/UBSan/LSan/TSan builds).
 SANITIZER_REPORT = r'(ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:).*'
 UUID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
+
+
+BACKEND = os.environ.get('TIKGATE_TEST_DATABASE') or 'sqlite'
+_pg = None
+_pg_dbs = {}
+
+
+def database_url(data_dir):
+    """The TIKGATE_DATABASE for data_dir: None for the SQLite default, else its PG database."""
+    global _pg
+    if BACKEND == 'sqlite':
+        return None
+    if BACKEND != 'postgres':
+        raise ValueError('TIKGATE_TEST_DATABASE must be sqlite or postgres, not %r' % BACKEND)
+    key = os.path.realpath(data_dir)
+    if key not in _pg_dbs:
+        if _pg is None:
+            import pgserver
+            _pg = pgserver.PgServer().start()
+        _pg_dbs[key] = _pg.create_database('tg_%d' % (len(_pg_dbs) + 1))
+    return _pg_dbs[key]
+
+
+def db_env(data_dir):
+    """TIKGATE_DATA_DIR=data_dir and, on PostgreSQL, its TIKGATE_DATABASE."""
+    env = {'TIKGATE_DATA_DIR': data_dir}
+    url = database_url(data_dir)
+    if url:
+        env['TIKGATE_DATABASE'] = url
+    return env
 
 
 def free_port(host='127.0.0.1'):
@@ -90,8 +124,8 @@ class Daemon:
 
     def start(self, timeout=10):
         env = dict(os.environ)
+        env.update(db_env(self.data_dir))
         env.update({
-            'TIKGATE_DATA_DIR': self.data_dir,
             'TIKGATE_LISTEN': '127.0.0.1:%d' % self.port,
             'TIKGATE_BOOTSTRAP_TOKEN': ADMIN_KEY,
             'TIKGATE_MANAGEMENT_NETWORKS': '127.0.0.0/8',
@@ -165,10 +199,70 @@ class Daemon:
         conn.close()
         return out
 
+    def db_dump(self, skip_table=None):
+        """The store's rows as SQL text lines (sqlite3 iterdump / pg_dump --inserts), without
+        the rows of skip_table."""
+        url = database_url(self.data_dir)
+        if not url:
+            import sqlite3
+            db = sqlite3.connect(os.path.join(self.data_dir, 'tikgate.db'))
+            rows = list(db.iterdump())
+            db.close()
+            marker = 'INSERT INTO "%s"' % skip_table
+        else:
+            out = subprocess.run([os.path.join(_pg.bin, 'pg_dump'), '--data-only', '--inserts',
+                                  url], check=True, capture_output=True, timeout=60).stdout
+            # Rows and sequences only: pg_dump's \restrict lines carry a random key per run.
+            rows = [r for r in out.decode().splitlines()
+                    if r.startswith(('INSERT INTO ', 'SELECT pg_catalog.setval'))]
+            marker = 'INSERT INTO public.%s ' % skip_table
+        return [r for r in rows if not (skip_table and r.startswith(marker))]
+
+    def db_execute(self, sql, params=()):
+        """Runs one statement (? placeholders) on the store behind the daemon's back (tests
+        that recreate a state older code left): sqlite3, or psql with its variables."""
+        url = database_url(self.data_dir)
+        if not url:
+            import sqlite3
+            db = sqlite3.connect(os.path.join(self.data_dir, 'tikgate.db'), timeout=10)
+            with db:
+                db.execute(sql, params)
+            db.close()
+            return
+        parts = sql.split('?')
+        assert len(parts) == len(params) + 1, sql
+        text = parts[0] + ''.join(":'p%d'%s" % (i, p) for i, p in enumerate(parts[1:]))
+        args = [_pg.psql_path(), '-X', '-q', '-v', 'ON_ERROR_STOP=1']
+        for i, v in enumerate(params):
+            args += ['-v', 'p%d=%s' % (i, v)]
+        subprocess.run(args + [url], input=(text + ';\n').encode(), check=True, timeout=60,
+                       stdout=subprocess.DEVNULL)
+
+    def db_query(self, sql, params=()):
+        """The rows of one query (? placeholders) on the store, as tuples; on PostgreSQL
+        (psql's unaligned output) integers come back as int like sqlite3's."""
+        url = database_url(self.data_dir)
+        if not url:
+            import sqlite3
+            db = sqlite3.connect(os.path.join(self.data_dir, 'tikgate.db'), timeout=10)
+            rows = db.execute(sql, params).fetchall()
+            db.close()
+            return rows
+        parts = sql.split('?')
+        assert len(parts) == len(params) + 1, sql
+        text = parts[0] + ''.join(":'p%d'%s" % (i, p) for i, p in enumerate(parts[1:]))
+        args = [_pg.psql_path(), '-X', '-q', '-A', '-t', '-F', '\x1f', '-v', 'ON_ERROR_STOP=1']
+        for i, v in enumerate(params):
+            args += ['-v', 'p%d=%s' % (i, v)]
+        out = subprocess.run(args + [url], input=(text + ';\n').encode(), check=True,
+                             timeout=60, capture_output=True).stdout.decode()
+        conv = lambda v: int(v) if v.lstrip('-').isdigit() else (None if v == '' else v)
+        return [tuple(conv(v) for v in line.split('\x1f')) for line in out.splitlines()]
+
     def tenant_create(self, name):
         """A second tenant via `tikgated tenant-create`; returns (tenant_id, api_key)."""
         env = dict(os.environ)
-        env.update({'TIKGATE_DATA_DIR': self.data_dir})
+        env.update(db_env(self.data_dir))
         out = subprocess.run([TIKGATED, 'tenant-create', name], env=env, check=True,
                              capture_output=True, timeout=30).stdout
         v = json.loads(out.decode().strip().splitlines()[-1])
@@ -181,7 +275,11 @@ class DaemonTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.d = Daemon(env=cls.daemon_env).start()
+        cls.d = Daemon(env=cls.daemon_env)
+        # A subclass's setUpClass that fails after this one (a port in use) skips
+        # tearDownClass: the class cleanup still stops the daemon (cleanup is idempotent).
+        cls.addClassCleanup(cls.d.cleanup)
+        cls.d.start()
 
     @classmethod
     def tearDownClass(cls):

@@ -11,6 +11,7 @@
 #include "helpers.h"
 
 #include "alloc.h"
+#include "log.h"
 #include "rand.h"
 #include "timefmt.h"
 
@@ -22,8 +23,30 @@
 #include <string.h>
 #include <unistd.h>
 
+int fx_database_url(const char *dir, char *url, size_t len)
+{
+    const char *pg = getenv("TG_TEST_DATABASE");
+    if (!pg || !*pg) {
+        snprintf(url, len, "sqlite:%s/t.db", dir);
+        return 0;
+    }
+    /* A scratch PostgreSQL database (tests/integration/pgserver.py): emptied for every test. */
+    const char *psql = getenv("TG_TEST_PSQL");
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd,
+             "'%s' -X -q -v ON_ERROR_STOP=1 '%s' -c 'DROP SCHEMA public CASCADE' "
+             "-c 'CREATE SCHEMA public' >/dev/null 2>&1",
+             psql && *psql ? psql : "psql", pg);
+    if (system(cmd) != 0)
+        return -1;
+    snprintf(url, len, "%s", pg);
+    return 0;
+}
+
 int fx_setup(void **state)
 {
+    if (getenv("TG_TEST_DEBUG"))
+        log_set_level(LOG_DEBUG);
     if (tg_rand_init() < 0)
         return -1;
     struct fx *f = xcalloc(1, sizeof *f);
@@ -33,8 +56,9 @@ int fx_setup(void **state)
         free(f);
         return -1;
     }
-    char url[300];
-    snprintf(url, sizeof url, "sqlite:%s/t.db", f->dir);
+    char url[600];
+    if (fx_database_url(f->dir, url, sizeof url) < 0)
+        return -1;
     if (store_open(url, f->dir, &f->s) < 0 || store_tenant_create(f->s, "T", MGMT, f->tenant) < 0)
         return -1;
     struct policy p;
@@ -142,6 +166,16 @@ static bool file_contains(const char *path, const char *needle)
 
 bool fx_files_contain(const struct fx *f, const char *needle)
 {
+    const char *pg = getenv("TG_TEST_DATABASE");
+    if (pg && *pg) {
+        /* PostgreSQL keeps no file here: look into a dump of the database instead. */
+        const char *psql = getenv("TG_TEST_PSQL");
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "'%.*spg_dump' '%s' >'%s/dump.sql' 2>/dev/null",
+                 psql && strrchr(psql, '/') ? (int)(strrchr(psql, '/') - psql + 1) : 0,
+                 psql ? psql : "", pg, f->dir);
+        assert_int_equal(system(cmd), 0);
+    }
     DIR *d = opendir(f->dir);
     assert_non_null(d);
     bool found = false;

@@ -17,6 +17,13 @@ struct fx {
 };
 
 /* cmocka setup/teardown: *state is a struct fx. */
+/*
+ * The database URL of a fresh store for dir: sqlite:DIR/t.db, or with TG_TEST_DATABASE set (a
+ * PostgreSQL URL, tests/integration/pgserver.py) that database, emptied first. 0 or -1.
+ */
+int fx_database_url(const char *dir, char *url, size_t len);
+/* One call of (nearly) every store function (round.c); round k keeps names unique. */
+void fx_store_round(struct fx *f, int k);
 int fx_setup(void **state);
 int fx_teardown(void **state);
 

@@ -16,6 +16,7 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -126,6 +127,93 @@ static void test_claim_pull_order(void **state)
     claim_pull(f, a, j3);
     assert_int_equal(store_job_finish(f->s, j3, JOB_COMPLETED, "ok"), 0);
     claim_pull(f, a, NULL);
+}
+
+/* Concurrent push claims (test_concurrent_claims): each worker claims until nothing is left. */
+#define CLAIM_SITES 4
+#define CLAIM_JOBS 3 /* per site */
+#define CLAIM_WORKERS 4
+
+struct claim_run {
+    struct fx *f;
+    pthread_mutex_t lock;
+    char ids[CLAIM_SITES * CLAIM_JOBS][UUID_STR_LEN];
+    char sites[CLAIM_SITES * CLAIM_JOBS][UUID_STR_LEN];
+    int n, errors;
+};
+
+static void *claim_worker(void *arg)
+{
+    struct claim_run *run = arg;
+    for (int misses = 0; misses < 3;) {
+        struct job j;
+        int64_t now = time_now_ms();
+        int r = store_job_claim_push(run->f->s, now, now + LEASE, 0, &j);
+        pthread_mutex_lock(&run->lock);
+        if (r == 0 && run->n < CLAIM_SITES * CLAIM_JOBS) {
+            memcpy(run->ids[run->n], j.id, UUID_STR_LEN);
+            memcpy(run->sites[run->n], j.site_id, UUID_STR_LEN);
+            run->n++;
+        } else if (r != -ENOENT) {
+            run->errors++;
+        }
+        pthread_mutex_unlock(&run->lock);
+        if (r == 0)
+            job_release(&j);
+        misses = r == 0 ? 0 : misses + 1;
+    }
+    store_thread_done(run->f->s);
+    return NULL;
+}
+
+/* Claims of run->n.. by CLAIM_WORKERS threads at once; returns how many were claimed. */
+static int claim_round(struct claim_run *run)
+{
+    int before = run->n;
+    pthread_t t[CLAIM_WORKERS];
+    for (int i = 0; i < CLAIM_WORKERS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, claim_worker, run), 0);
+    for (int i = 0; i < CLAIM_WORKERS; i++)
+        pthread_join(t[i], NULL);
+    assert_int_equal(run->errors, 0);
+    /* Never the same job twice, never two jobs of one site in a round. */
+    for (int i = before; i < run->n; i++)
+        for (int k = 0; k < i; k++) {
+            assert_string_not_equal(run->ids[i], run->ids[k]);
+            if (k >= before)
+                assert_string_not_equal(run->sites[i], run->sites[k]);
+        }
+    return run->n - before;
+}
+
+/*
+ * Workers claiming at the same time (PostgreSQL: FOR UPDATE SKIP LOCKED and the
+ * jobs_one_running index; SQLite: its single writer) take each job once and keep every site to
+ * one running job: each round claims one job per site, finishing them frees the next.
+ */
+static void test_concurrent_claims(void **state)
+{
+    struct fx *f = *state;
+    struct claim_run *run = calloc(1, sizeof *run);
+    assert_non_null(run);
+    run->f = f;
+    pthread_mutex_init(&run->lock, NULL);
+    for (int i = 0; i < CLAIM_SITES; i++) {
+        char site[UUID_STR_LEN], job[UUID_STR_LEN], addr[16];
+        snprintf(addr, sizeof addr, "10.98.0.%d", i + 1);
+        fx_site(f, NULL, addr, true, site, NULL);
+        for (int k = 0; k < CLAIM_JOBS; k++)
+            fx_job(f, site, true, true, NULL, NULL, job);
+    }
+    for (int round = 0; round < CLAIM_JOBS; round++) {
+        int first = run->n;
+        assert_int_equal(claim_round(run), CLAIM_SITES);
+        for (int i = first; i < run->n; i++)
+            assert_int_equal(store_job_finish(f->s, run->ids[i], JOB_COMPLETED, "ok"), 0);
+    }
+    assert_int_equal(claim_round(run), 0);
+    pthread_mutex_destroy(&run->lock);
+    free(run);
 }
 
 static void test_claim_push(void **state)
@@ -318,6 +406,8 @@ static void test_finish_all_or_nothing(void **state)
     fx_site(f, NULL, NULL, false, a, NULL);
     fx_job(f, a, false, true, NULL, NULL, j1);
     claim_pull(f, a, j1);
+    if (getenv("TG_TEST_DATABASE"))
+        skip(); /* SQLite only: the test drops tables in the database file */
     /* Behind the store's back: the grants table that finishing a job updates goes away. */
     char path[300];
     snprintf(path, sizeof path, "%s/t.db", f->dir);
@@ -412,6 +502,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_cancel_one_tx, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_finish_all_or_nothing, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_requeue, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_claims, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_idempotency, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,170 @@
+/*
+ * pg_devices.c - onboarding state of sites: bootstrap and device tokens, facts,
+ * heartbeats and the offline sweep.
+ */
+#include "alloc.h"
+#include "pg_int.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int site_by(struct store *s, const char *sql, const void *blob, size_t blen,
+                   const char *text, struct site *ret)
+{
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    if (blob)
+        pg_bind_blob(st, 1, blob, (int)blen);
+    else
+        pg_bind_text(st, 1, text);
+    return pg_step_row(c, st, pg_site_row, s, ret);
+}
+
+int pg_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
+{
+    static const char sql[] =
+        "SELECT " PG_SITE_COLUMNS " FROM sites WHERE bootstrap_token_hash = ? "
+        "AND bootstrap_used_at IS NULL";
+    uint8_t h[APIKEY_HASH_LEN];
+    api_key_hash(token, h);
+    return site_by(s, sql, h, sizeof h, NULL, ret);
+}
+
+int pg_site_by_device_token(struct store *s, const char *token, struct site *ret)
+{
+    static const char sql[] = "SELECT " PG_SITE_COLUMNS " FROM sites WHERE device_token_hash = ?";
+    uint8_t h[APIKEY_HASH_LEN];
+    api_key_hash(token, h);
+    return site_by(s, sql, h, sizeof h, NULL, ret);
+}
+
+int pg_site_by_tunnel_peer(struct store *s, const char *addr, struct site *ret)
+{
+    static const char sql[] = "SELECT " PG_SITE_COLUMNS " FROM sites WHERE tunnel_address = ? AND "
+                              "tunnel_mode = 'managed' AND wg_public_key IS NOT NULL AND "
+                              "tunnel_ip IS NOT NULL AND adopted_at IS NOT NULL";
+    return site_by(s, sql, NULL, 0, addr, ret);
+}
+
+int pg_site_get_any(struct store *s, const char *site_id, struct site *ret)
+{
+    static const char sql[] = "SELECT " PG_SITE_COLUMNS " FROM sites WHERE id = ?";
+    return site_by(s, sql, NULL, 0, site_id, ret);
+}
+
+int pg_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a)
+{
+    static const char sql[] =
+        "UPDATE sites SET facts = ?1, identity = ?2, model = ?3, serial_number = ?4, "
+        "software_version = ?5, tunnel_address = coalesce(?6, tunnel_address), "
+        "device_token_hash = ?7, status = 'online', last_seen_at = ?8, adopted_at = ?8, "
+        "bootstrap_used_at = ?8, updated_at = ?8 WHERE id = ?9 AND bootstrap_used_at IS NULL";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    uint8_t h[APIKEY_HASH_LEN];
+    api_key_hash(a->device_token, h);
+    pg_bind_text(st, 1, a->facts);
+    pg_bind_text(st, 2, a->identity);
+    pg_bind_text(st, 3, a->model);
+    pg_bind_text(st, 4, a->serial);
+    pg_bind_text(st, 5, a->version);
+    pg_bind_text(st, 6, a->tunnel_address);
+    pg_bind_blob(st, 7, h, sizeof h);
+    pg_bind_int64(st, 8, time_now());
+    pg_bind_text(st, 9, site_id);
+    int r = pg_step_done(c, st);
+    if (r < 0)
+        return r;
+    return pg_changes(c) ? 0 : -ENOENT;
+}
+
+int pg_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
+                          const char *token)
+{
+    static const char sql[] =
+        "UPDATE sites SET bootstrap_token_sealed = ?1, bootstrap_token_hash = ?2, "
+        "bootstrap_used_at = NULL, bootstrap_issued_at = ?3, updated_at = ?3 WHERE id = ?4 AND "
+        "tenant_id = ?5 "
+        "AND status != 'deleting'";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    char *sealed = store_seal_text(s, token);
+    uint8_t h[APIKEY_HASH_LEN];
+    api_key_hash(token, h);
+    pg_bind_text(st, 1, sealed);
+    pg_bind_blob(st, 2, h, sizeof h);
+    pg_bind_int64(st, 3, time_now());
+    pg_bind_text(st, 4, site_id);
+    pg_bind_text(st, 5, tenant_id);
+    int r = pg_step_changed(c, st);
+    free(sealed);
+    return r;
+}
+
+int pg_site_set_deleting(struct store *s, const char *tenant_id, const char *site_id)
+{
+    static const char sql[] = "UPDATE sites SET status = 'deleting', updated_at = ? "
+                              "WHERE id = ? AND tenant_id = ?";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, time_now());
+    pg_bind_text(st, 2, site_id);
+    pg_bind_text(st, 3, tenant_id);
+    return pg_step_changed(c, st);
+}
+
+static int offline_row(void *ctx, struct pg_stmt *st, void *out)
+{
+    (void)ctx;
+    const char *status = (const char *)pg_column_text(st, 0);
+    *(bool *)out = status && !strcmp(status, "offline");
+    return 0;
+}
+
+int pg_site_heartbeat(struct store *s, const char *site_id, int64_t now)
+{
+    static const char q[] = "SELECT status FROM sites WHERE id = ?";
+    static const char sql[] = "UPDATE sites SET last_seen_at = ?, status = CASE status WHEN "
+                              "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, q, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, site_id);
+    bool was_offline;
+    int r = pg_step_row(c, st, offline_row, NULL, &was_offline);
+    if (r < 0)
+        return r;
+    st = pg_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, now);
+    pg_bind_text(st, 2, site_id);
+    r = pg_step_done(c, st);
+    return r < 0 ? r : was_offline;
+}
+
+int pg_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
+{
+    static const char sql[] = "UPDATE sites SET status = 'offline' WHERE status = 'online' "
+                              "AND last_seen_at < ?";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, cutoff);
+    int r = pg_step_done(c, st);
+    if (r == 0)
+        *ret_n = pg_changes(c);
+    return r;
+}

@@ -1,0 +1,204 @@
+/*
+ * pg_users.c - portal users and sessions in the PostgreSQL store.
+ */
+#include "alloc.h"
+#include "pg_int.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define USER_COLUMNS                                                                               \
+    "id, tenant_id, email, password_hash, role, disabled, created_at, updated_at, last_login_at"
+
+static int user_row(void *ctx, struct pg_stmt *st, void *elem)
+{
+    (void)ctx;
+    struct user *u = elem;
+    memset(u, 0, sizeof *u);
+    pg_col_copy(st, 0, u->id, sizeof u->id);
+    pg_col_copy(st, 1, u->tenant_id, sizeof u->tenant_id);
+    pg_col_copy(st, 2, u->email, sizeof u->email);
+    pg_col_copy(st, 3, u->password_hash, sizeof u->password_hash);
+    const char *role = (const char *)pg_column_text(st, 4);
+    if (!role || user_role_parse(role, &u->role) < 0)
+        u->role = ROLE_READ_ONLY;
+    u->disabled = pg_column_int(st, 5) != 0;
+    u->created_at = pg_col_time(st, 6);
+    u->updated_at = pg_col_time(st, 7);
+    u->last_login_at = pg_col_time(st, 8);
+    return 0;
+}
+
+int pg_user_insert(struct store *s, const struct user *u)
+{
+    static const char sql[] = "INSERT INTO users(" USER_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+                              "NULL)";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, u->id);
+    pg_bind_text(st, 2, u->tenant_id);
+    pg_bind_text(st, 3, u->email);
+    pg_bind_text(st, 4, u->password_hash);
+    pg_bind_text(st, 5, user_role_name(u->role));
+    pg_bind_int(st, 6, u->disabled);
+    pg_bind_int64(st, 7, u->created_at);
+    pg_bind_int64(st, 8, u->updated_at);
+    return pg_step_done(c, st);
+}
+
+static int one_user(struct store *s, const char *sql, const char *a, const char *b,
+                    struct user *ret)
+{
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, a);
+    if (b)
+        pg_bind_text(st, 2, b);
+    return pg_step_row(c, st, user_row, NULL, ret);
+}
+
+int pg_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n)
+{
+    static const char sql[] = "SELECT " USER_COLUMNS " FROM users WHERE lower(email) = lower(?) "
+                              "ORDER BY created_at, id LIMIT " STORE_USERS_PER_EMAIL_S;
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, email);
+    return pg_collect(c, st, sizeof **ret, user_row, NULL, NULL, (void **)ret, n);
+}
+
+int pg_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret)
+{
+    static const char any[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ?";
+    static const char mine[] = "SELECT " USER_COLUMNS " FROM users WHERE id = ? AND tenant_id = ?";
+    return one_user(s, tenant_id ? mine : any, id, tenant_id, ret);
+}
+
+int pg_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                 struct user **ret, size_t *n)
+{
+    static const char sql[] =
+        "SELECT " USER_COLUMNS " FROM users WHERE tenant_id = ?1 AND (?2::text IS NULL OR "
+        "(created_at, lower(email)) > (SELECT p.created_at, lower(p.email) FROM users p "
+        "WHERE p.id = ?2)) ORDER BY created_at, lower(email) LIMIT ?3"; /* SQLite: NOCASE */
+    struct pg_session *c;
+    int r;
+    struct pg_stmt *st = pg_tenant_page_stmt(s, sql, STORE_LIST_USERS, tenant_id, page, &c, &r);
+    if (!st)
+        return r;
+    return pg_collect(c, st, sizeof **ret, user_row, NULL, NULL, (void **)ret, n);
+}
+
+int pg_user_update(struct store *s, const struct user *u)
+{
+    static const char sql[] = "UPDATE users SET role = ?, disabled = ?, password_hash = ?, "
+                              "updated_at = ? WHERE id = ? AND tenant_id = ?";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, user_role_name(u->role));
+    pg_bind_int(st, 2, u->disabled);
+    pg_bind_text(st, 3, u->password_hash);
+    pg_bind_int64(st, 4, time_now());
+    pg_bind_text(st, 5, u->id);
+    pg_bind_text(st, 6, u->tenant_id);
+    return pg_step_changed(c, st);
+}
+
+int pg_user_delete(struct store *s, const char *tenant_id, const char *id)
+{
+    static const char sql[] = "DELETE FROM users WHERE id = ? AND tenant_id = ?";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, id);
+    pg_bind_text(st, 2, tenant_id);
+    return pg_step_changed(c, st);
+}
+
+int pg_user_touch_login(struct store *s, const char *id)
+{
+    static const char sql[] = "UPDATE users SET last_login_at = ? WHERE id = ?";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, time_now());
+    pg_bind_text(st, 2, id);
+    return pg_step_done(c, st);
+}
+
+int pg_user_count(struct store *s, int *ret)
+{
+    static const char sql[] = "SELECT count(*) FROM users";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    return pg_step_row(c, st, pg_read_int, NULL, ret);
+}
+
+int pg_session_insert(struct store *s, const char *jti, const char *user_id, int64_t expires_at)
+{
+    static const char sql[] =
+        "INSERT INTO sessions(id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, jti);
+    pg_bind_text(st, 2, user_id);
+    pg_bind_int64(st, 3, time_now());
+    pg_bind_int64(st, 4, expires_at);
+    return pg_step_done(c, st);
+}
+
+int pg_session_check(struct store *s, const char *jti, int64_t now)
+{
+    static const char sql[] = "SELECT 1 FROM sessions s JOIN users u ON u.id = s.user_id "
+                              "WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ? "
+                              "AND u.disabled = 0";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, jti);
+    pg_bind_int64(st, 2, now);
+    return pg_step_row(c, st, NULL, NULL, NULL);
+}
+
+int pg_session_revoke(struct store *s, const char *jti)
+{
+    static const char sql[] = "UPDATE sessions SET revoked_at = ? WHERE id = ? AND "
+                              "revoked_at IS NULL";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, time_now());
+    pg_bind_text(st, 2, jti);
+    return pg_step_done(c, st);
+}
+
+int pg_session_revoke_user(struct store *s, const char *user_id)
+{
+    static const char sql[] = "UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND "
+                              "revoked_at IS NULL";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, time_now());
+    pg_bind_text(st, 2, user_id);
+    return pg_step_done(c, st);
+}

@@ -1,0 +1,609 @@
+/*
+ * store.c - the backend-independent part of the store: the database URL picks a backend
+ * (docs/internals/store.md), the master key is loaded for every backend, and each public
+ * function of store.h is one line through the backend's table.
+ */
+#include "log.h"
+#include "store_ops.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* The backend for url and the target its open takes (SQLite: the path). NULL: unknown scheme. */
+static const struct store_ops *backend_for(const char *url, const char **ret_target)
+{
+    if (strncmp(url, "sqlite:", 7) == 0) {
+        *ret_target = url + 7;
+        return &store_sqlite_ops;
+    }
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        *ret_target = url;
+#ifdef TG_HAVE_POSTGRES
+        return &store_pg_ops;
+#else
+        return NULL;
+#endif
+    }
+    return NULL;
+}
+
+int store_open(const char *url, const char *data_dir, struct store **ret)
+{
+    const char *target = NULL;
+    const struct store_ops *ops = backend_for(url, &target);
+    if (!ops)
+        return target ? -ENOTSUP : -EINVAL;
+    if (mkdir(data_dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    struct store_secrets secrets;
+    int r = store_secrets_load(&secrets, data_dir);
+    if (r < 0)
+        return r;
+    struct store *s = NULL;
+    r = ops->open(target, &s);
+    if (r < 0) {
+        store_secrets_wipe(&secrets);
+        return r;
+    }
+    s->ops = ops;
+    s->secrets = secrets;
+    store_secrets_wipe(&secrets);
+    log_info("store", "opened the %s store (schema %d)", ops->name, s->schema_version);
+    *ret = s;
+    return 0;
+}
+
+void store_close(struct store *s)
+{
+    if (!s)
+        return;
+    store_secrets_wipe(&s->secrets);
+    s->ops->close(s);
+}
+
+int store_schema_version(struct store *s)
+{
+    return s->schema_version;
+}
+
+const struct store_secrets *store_secrets(struct store *s)
+{
+    return &s->secrets;
+}
+
+#ifndef TG_HAVE_POSTGRES
+int store_copy(struct store *from, struct store *to, long *ret_rows)
+{
+    (void)from;
+    (void)to;
+    (void)ret_rows;
+    return -ENOTSUP;
+}
+#endif
+
+/* GENERATED BEGIN (scripts/dev/store_vtable.py) */
+void store_thread_done(struct store *s)
+{
+    s->ops->thread_done(s);
+}
+
+int store_tx_begin(struct store *s)
+{
+    return s->ops->tx_begin(s);
+}
+
+int store_tx_commit(struct store *s)
+{
+    return s->ops->tx_commit(s);
+}
+
+void store_tx_rollback(struct store *s)
+{
+    s->ops->tx_rollback(s);
+}
+
+int store_tx_end(struct store *s, int r)
+{
+    return s->ops->tx_end(s, r);
+}
+
+int store_tenant_count(struct store *s, int *ret)
+{
+    return s->ops->tenant_count(s, ret);
+}
+
+int store_tenant_first(struct store *s, char ret_id[UUID_STR_LEN])
+{
+    return s->ops->tenant_first(s, ret_id);
+}
+
+int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
+                        char ret_id[UUID_STR_LEN])
+{
+    return s->ops->tenant_create(s, name, mgmt_networks, ret_id);
+}
+
+int store_api_key_insert(struct store *s, const struct api_key *k)
+{
+    return s->ops->api_key_insert(s, k);
+}
+
+int store_api_key_authenticate(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
+                               struct api_key *ret)
+{
+    return s->ops->api_key_authenticate(s, hash, ret);
+}
+
+int store_api_key_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                       struct api_key **ret, size_t *n)
+{
+    return s->ops->api_key_list(s, tenant_id, page, ret, n);
+}
+
+int store_api_key_revoke(struct store *s, const char *tenant_id, const char *id)
+{
+    return s->ops->api_key_revoke(s, tenant_id, id);
+}
+
+int store_policy_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                      struct policy **ret, size_t *n)
+{
+    return s->ops->policy_list(s, tenant_id, page, ret, n);
+}
+
+int store_policy_get(struct store *s, const char *tenant_id, const char *id, int with_sites,
+                     struct policy *ret)
+{
+    return s->ops->policy_get(s, tenant_id, id, with_sites, ret);
+}
+
+int store_policy_get_default(struct store *s, const char *tenant_id, struct policy *ret)
+{
+    return s->ops->policy_get_default(s, tenant_id, ret);
+}
+
+int store_policy_insert(struct store *s, const struct policy *p)
+{
+    return s->ops->policy_insert(s, p);
+}
+
+int store_policy_update(struct store *s, const struct policy *p)
+{
+    return s->ops->policy_update(s, p);
+}
+
+int store_policy_delete(struct store *s, const char *tenant_id, const char *id)
+{
+    return s->ops->policy_delete(s, tenant_id, id);
+}
+
+int store_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
+                              const struct strlist *site_ids, size_t *ret_bad)
+{
+    return s->ops->policy_attach_sites(s, tenant_id, policy_id, site_ids, ret_bad);
+}
+
+int store_site_insert(struct store *s, const struct site *site, const struct credential *cred)
+{
+    return s->ops->site_insert(s, site, cred);
+}
+
+int store_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                    struct site **ret, size_t *n)
+{
+    return s->ops->site_list(s, tenant_id, page, ret, n);
+}
+
+int store_site_get(struct store *s, const char *tenant_id, const char *id, struct site *ret)
+{
+    return s->ops->site_get(s, tenant_id, id, ret);
+}
+
+int store_site_update(struct store *s, const struct site *site)
+{
+    return s->ops->site_update(s, site);
+}
+
+int store_site_delete(struct store *s, const char *tenant_id, const char *id)
+{
+    return s->ops->site_delete(s, tenant_id, id);
+}
+
+int store_site_note_get(struct store *s, const char *tenant_id, const char *site_id,
+                        struct site_note *ret)
+{
+    return s->ops->site_note_get(s, tenant_id, site_id, ret);
+}
+
+int store_site_note_put(struct store *s, const char *tenant_id, const char *site_id,
+                        const char *content, const char *updated_by, struct site_note *ret)
+{
+    return s->ops->site_note_put(s, tenant_id, site_id, content, updated_by, ret);
+}
+
+int store_credential_list(struct store *s, const char *tenant_id, const char *site_id,
+                          struct credential **ret, size_t *n)
+{
+    return s->ops->credential_list(s, tenant_id, site_id, ret, n);
+}
+
+int store_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
+                            struct credential *ret)
+{
+    return s->ops->credential_rotate(s, tenant_id, cred, ret);
+}
+
+int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
+{
+    return s->ops->site_by_bootstrap_token(s, token, ret);
+}
+
+int store_site_by_device_token(struct store *s, const char *token, struct site *ret)
+{
+    return s->ops->site_by_device_token(s, token, ret);
+}
+
+int store_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a)
+{
+    return s->ops->site_adopt(s, site_id, a);
+}
+
+int store_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
+                             const char *token)
+{
+    return s->ops->site_new_bootstrap(s, tenant_id, site_id, token);
+}
+
+int store_site_set_deleting(struct store *s, const char *tenant_id, const char *site_id)
+{
+    return s->ops->site_set_deleting(s, tenant_id, site_id);
+}
+
+int store_site_heartbeat(struct store *s, const char *site_id, int64_t now)
+{
+    return s->ops->site_heartbeat(s, site_id, now);
+}
+
+int store_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
+{
+    return s->ops->sites_mark_offline(s, cutoff, ret_n);
+}
+
+int store_site_get_any(struct store *s, const char *site_id, struct site *ret)
+{
+    return s->ops->site_get_any(s, site_id, ret);
+}
+
+int store_policy_adopted_sites(struct store *s, const char *policy_id, struct strlist *ret)
+{
+    return s->ops->policy_adopted_sites(s, policy_id, ret);
+}
+
+int store_job_insert(struct store *s, const struct job *j)
+{
+    return s->ops->job_insert(s, j);
+}
+
+int store_job_by_idempotency(struct store *s, const char *site_id, const char *key,
+                             char ret_id[UUID_STR_LEN])
+{
+    return s->ops->job_by_idempotency(s, site_id, key, ret_id);
+}
+
+int store_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n)
+{
+    return s->ops->site_grants(s, site_id, ret, n);
+}
+
+int store_job_list(struct store *s, const char *tenant_id, const char *site_id,
+                   const struct store_page *page, struct job **ret, size_t *n)
+{
+    return s->ops->job_list(s, tenant_id, site_id, page, ret, n);
+}
+
+int store_job_get(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
+                  struct job *ret)
+{
+    return s->ops->job_get(s, tenant_id, site_id, job_id, ret);
+}
+
+int store_job_get_any(struct store *s, const char *job_id, struct job *ret)
+{
+    return s->ops->job_get_any(s, job_id, ret);
+}
+
+int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
+                     const char *job_id)
+{
+    return s->ops->job_cancel(s, tenant_id, site_id, job_id);
+}
+
+int store_job_event(struct store *s, const char *job_id, const char *kind, const char *message)
+{
+    return s->ops->job_event(s, job_id, kind, message);
+}
+
+int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
+                         struct job *ret)
+{
+    return s->ops->job_claim_pull(s, site_id, now_ms, lease_ms, ret);
+}
+
+int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                         struct job *ret)
+{
+    return s->ops->job_claim_push(s, now_ms, lease_ms, tenant_max, ret);
+}
+
+int store_job_finish(struct store *s, const char *job_id, enum job_status status,
+                     const char *message)
+{
+    return s->ops->job_finish(s, job_id, status, message);
+}
+
+int store_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message)
+{
+    return s->ops->job_retry(s, job_id, next_ms, message);
+}
+
+int store_job_router_update(struct store *s, const char *job_id, enum job_router_status status)
+{
+    return s->ops->job_router_update(s, job_id, status);
+}
+
+int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)
+{
+    return s->ops->jobs_requeue_expired(s, now_ms, ret_n);
+}
+
+int store_job_pull_refused(struct store *s, const char *site_id)
+{
+    return s->ops->job_pull_refused(s, site_id);
+}
+
+int store_jobs_requeue_push(struct store *s, int *ret_n)
+{
+    return s->ops->jobs_requeue_push(s, ret_n);
+}
+
+int store_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
+{
+    return s->ops->grant_insert(s, g, port_lo, port_hi);
+}
+
+int store_grant_list(struct store *s, const char *tenant_id, const char *site_id,
+                     enum grant_kind kind, bool active_only, const struct store_page *page,
+                     struct grant **ret, size_t *n)
+{
+    return s->ops->grant_list(s, tenant_id, site_id, kind, active_only, page, ret, n);
+}
+
+int store_grant_get(struct store *s, const char *tenant_id, const char *site_id,
+                    enum grant_kind kind, const char *id, struct grant *ret)
+{
+    return s->ops->grant_get(s, tenant_id, site_id, kind, id, ret);
+}
+
+int store_grant_get_any(struct store *s, const char *id, struct grant *ret)
+{
+    return s->ops->grant_get_any(s, id, ret);
+}
+
+int store_grant_update(struct store *s, const char *id, int64_t expires_at_ms, const uint64_t *rate)
+{
+    return s->ops->grant_update(s, id, expires_at_ms, rate);
+}
+
+int store_grant_set_setup_job(struct store *s, const char *id, const char *job_id)
+{
+    return s->ops->grant_set_setup_job(s, id, job_id);
+}
+
+int store_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id)
+{
+    return s->ops->grant_teardown(s, id, revoked, job_id);
+}
+
+int64_t store_grants_next_expiry(struct store *s)
+{
+    return s->ops->grants_next_expiry(s);
+}
+
+int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret)
+{
+    return s->ops->grants_due(s, now_ms, limit, ret);
+}
+
+int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
+                      size_t *n)
+{
+    return s->ops->grants_live(s, entry_point, now_ms, ret, n);
+}
+
+int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
+                          const char *source, int64_t started_ms)
+{
+    return s->ops->grant_conn_open(s, grant_id, conn_ref, source, started_ms);
+}
+
+int store_grant_conn_insert(struct store *s, const char *grant_id, const struct grant_connection *c)
+{
+    return s->ops->grant_conn_insert(s, grant_id, c);
+}
+
+int store_grant_conn_refused(struct store *s, const char *grant_id,
+                             const struct grant_connection *c, unsigned max_records)
+{
+    return s->ops->grant_conn_refused(s, grant_id, c, max_records);
+}
+
+int store_grant_conn_prune(struct store *s, int64_t before_ms, int *ret_n)
+{
+    return s->ops->grant_conn_prune(s, before_ms, ret_n);
+}
+
+int store_grant_conn_list(struct store *s, const char *grant_id, int64_t after_id, int limit,
+                          struct grant_connection **ret, size_t *n)
+{
+    return s->ops->grant_conn_list(s, grant_id, after_id, limit, ret, n);
+}
+
+int store_user_insert(struct store *s, const struct user *u)
+{
+    return s->ops->user_insert(s, u);
+}
+
+int store_users_by_email(struct store *s, const char *email, struct user **ret, size_t *n)
+{
+    return s->ops->users_by_email(s, email, ret, n);
+}
+
+int store_user_get(struct store *s, const char *tenant_id, const char *id, struct user *ret)
+{
+    return s->ops->user_get(s, tenant_id, id, ret);
+}
+
+int store_user_list(struct store *s, const char *tenant_id, const struct store_page *page,
+                    struct user **ret, size_t *n)
+{
+    return s->ops->user_list(s, tenant_id, page, ret, n);
+}
+
+int store_user_update(struct store *s, const struct user *u)
+{
+    return s->ops->user_update(s, u);
+}
+
+int store_user_delete(struct store *s, const char *tenant_id, const char *id)
+{
+    return s->ops->user_delete(s, tenant_id, id);
+}
+
+int store_user_touch_login(struct store *s, const char *id)
+{
+    return s->ops->user_touch_login(s, id);
+}
+
+int store_user_count(struct store *s, int *ret)
+{
+    return s->ops->user_count(s, ret);
+}
+
+int store_session_insert(struct store *s, const char *jti, const char *user_id, int64_t expires_at)
+{
+    return s->ops->session_insert(s, jti, user_id, expires_at);
+}
+
+int store_session_check(struct store *s, const char *jti, int64_t now)
+{
+    return s->ops->session_check(s, jti, now);
+}
+
+int store_session_revoke(struct store *s, const char *jti)
+{
+    return s->ops->session_revoke(s, jti);
+}
+
+int store_session_revoke_user(struct store *s, const char *user_id)
+{
+    return s->ops->session_revoke_user(s, user_id);
+}
+
+int store_vpn_edge_ensure(struct store *s, const char *entry_point,
+                          const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
+{
+    return s->ops->vpn_edge_ensure(s, entry_point, fresh, ret);
+}
+
+int store_vpn_edge_public(struct store *s, const char *entry_point,
+                          char ret[TUNNEL_KEY_B64_LEN + 1])
+{
+    return s->ops->vpn_edge_public(s, entry_point, ret);
+}
+
+int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
+{
+    return s->ops->vpn_peers(s, ret, n);
+}
+
+int store_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key)
+{
+    return s->ops->vpn_rekey_begin(s, site_id, next_key);
+}
+
+int store_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
+                              int64_t handshake_at)
+{
+    return s->ops->vpn_rekey_next_seen(s, site_id, next_key, handshake_at);
+}
+
+int store_vpn_rekey_next_state(struct store *s, const char *site_id,
+                               char ret_key[TUNNEL_KEY_B64_LEN + 1], int64_t *ret_hs)
+{
+    return s->ops->vpn_rekey_next_state(s, site_id, ret_key, ret_hs);
+}
+
+int store_vpn_rekey_commit(struct store *s, const char *site_id, const char *next_key)
+{
+    return s->ops->vpn_rekey_commit(s, site_id, next_key);
+}
+
+int store_vpn_rekey_abort(struct store *s, const char *site_id, const char *next_key)
+{
+    return s->ops->vpn_rekey_abort(s, site_id, next_key);
+}
+
+int store_vpn_rekey_rollback(struct store *s, const char *site_id, const char *old_key,
+                             const char *next_key)
+{
+    return s->ops->vpn_rekey_rollback(s, site_id, old_key, next_key);
+}
+
+int store_vpn_peer_observed(struct store *s, const char *site_id, const char *endpoint,
+                            int64_t last_handshake_at, uint64_t rx, uint64_t tx,
+                            enum tunnel_status status)
+{
+    return s->ops->vpn_peer_observed(s, site_id, endpoint, last_handshake_at, rx, tx, status);
+}
+
+int store_site_tunnel_assign(struct store *s, const char *site_id, const char *public_key,
+                             uint32_t first, uint32_t last, char ret_address[16])
+{
+    return s->ops->site_tunnel_assign(s, site_id, public_key, first, last, ret_address);
+}
+
+int store_site_tunnel_mode(struct store *s, const char *tenant_id, const char *site_id,
+                           enum tunnel_mode mode)
+{
+    return s->ops->site_tunnel_mode(s, tenant_id, site_id, mode);
+}
+
+int store_site_by_tunnel_peer(struct store *s, const char *addr, struct site *ret)
+{
+    return s->ops->site_by_tunnel_peer(s, addr, ret);
+}
+
+int store_site_event(struct store *s, const char *site_id, const char *kind, const char *message)
+{
+    return s->ops->site_event(s, site_id, kind, message);
+}
+
+int store_site_events_list(struct store *s, const char *tenant_id, const char *site_id, int limit,
+                           struct site_event **ret, size_t *n)
+{
+    return s->ops->site_events_list(s, tenant_id, site_id, limit, ret, n);
+}
+
+int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
+                               const char *addr, bool *ret_taken)
+{
+    return s->ops->tunnel_address_taken(s, site_id, other_tenant_of, addr, ret_taken);
+}
+
+int store_metrics_get(struct store *s, struct store_metrics *ret)
+{
+    return s->ops->metrics_get(s, ret);
+}
+
+/* GENERATED END */

@@ -1,0 +1,291 @@
+/*
+ * store_ops.h - the backend table behind store.h (docs/internals/store.md, "Decision: a
+ * struct store_ops vtable"). Internal to src/store: store.c dispatches every public function
+ * through s->ops; each backend (sqlite_*.c, pg_*.c) fills one table.
+ *
+ * The part between the GENERATED markers is written by scripts/dev/store_vtable.py from
+ * store.h: do not edit it by hand, run the script after changing a store.h signature.
+ */
+#ifndef TG_STORE_OPS_H
+#define TG_STORE_OPS_H
+
+#include "secrets.h"
+#include "store.h"
+
+/* The common head of every backend's store: the backend's struct embeds it first. */
+struct store {
+    const struct store_ops *ops;
+    struct store_secrets secrets; /* loaded by store_open for every backend */
+    int schema_version;           /* set by the backend's open */
+};
+
+/* The keyset-paged lists (sqlite_paging.c, pg_paging.c). */
+enum store_list {
+    STORE_LIST_SITES = 0, /* scope: tenant id */
+    STORE_LIST_JOBS,      /* scope: site id */
+    STORE_LIST_GRANTS,    /* scope: site id, scope2: grant kind name */
+    STORE_LIST_USERS,     /* scope: tenant id */
+    STORE_LIST_API_KEYS,  /* scope: tenant id */
+    STORE_LIST_POLICIES,  /* scope: tenant id */
+};
+
+struct store_ops {
+    const char *name; /* "sqlite", "postgres" */
+    /*
+     * Opens the database at target (SQLite: the file path; PostgreSQL: the whole URL) and
+     * applies the migrations; allocates the backend's struct and returns its head. Logs why it
+     * failed (error). 0 or -errno.
+     */
+    int (*open)(const char *target, struct store **ret);
+    /* Closes every connection and frees what open allocated (not the secrets). */
+    void (*close)(struct store *s);
+    /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
+    void (*thread_done)(struct store *s);
+    int (*tx_begin)(struct store *s);
+    int (*tx_commit)(struct store *s);
+    void (*tx_rollback)(struct store *s);
+    int (*tx_end)(struct store *s, int r);
+    int (*tenant_count)(struct store *s, int *ret);
+    int (*tenant_first)(struct store *s, char ret_id[UUID_STR_LEN]);
+    int (*tenant_create)(struct store *s, const char *name, const char *mgmt_networks,
+                         char ret_id[UUID_STR_LEN]);
+    int (*api_key_insert)(struct store *s, const struct api_key *k);
+    int (*api_key_authenticate)(struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
+                                struct api_key *ret);
+    int (*api_key_list)(struct store *s, const char *tenant_id, const struct store_page *page,
+                        struct api_key **ret, size_t *n);
+    int (*api_key_revoke)(struct store *s, const char *tenant_id, const char *id);
+    int (*policy_list)(struct store *s, const char *tenant_id, const struct store_page *page,
+                       struct policy **ret, size_t *n);
+    int (*policy_get)(struct store *s, const char *tenant_id, const char *id, int with_sites,
+                      struct policy *ret);
+    int (*policy_get_default)(struct store *s, const char *tenant_id, struct policy *ret);
+    int (*policy_insert)(struct store *s, const struct policy *p);
+    int (*policy_update)(struct store *s, const struct policy *p);
+    int (*policy_delete)(struct store *s, const char *tenant_id, const char *id);
+    int (*policy_attach_sites)(struct store *s, const char *tenant_id, const char *policy_id,
+                               const struct strlist *site_ids, size_t *ret_bad);
+    int (*site_insert)(struct store *s, const struct site *site, const struct credential *cred);
+    int (*site_list)(struct store *s, const char *tenant_id, const struct store_page *page,
+                     struct site **ret, size_t *n);
+    int (*site_get)(struct store *s, const char *tenant_id, const char *id, struct site *ret);
+    int (*site_update)(struct store *s, const struct site *site);
+    int (*site_delete)(struct store *s, const char *tenant_id, const char *id);
+    int (*site_note_get)(struct store *s, const char *tenant_id, const char *site_id,
+                         struct site_note *ret);
+    int (*site_note_put)(struct store *s, const char *tenant_id, const char *site_id,
+                         const char *content, const char *updated_by, struct site_note *ret);
+    int (*credential_list)(struct store *s, const char *tenant_id, const char *site_id,
+                           struct credential **ret, size_t *n);
+    int (*credential_rotate)(struct store *s, const char *tenant_id, const struct credential *cred,
+                             struct credential *ret);
+    int (*site_by_bootstrap_token)(struct store *s, const char *token, struct site *ret);
+    int (*site_by_device_token)(struct store *s, const char *token, struct site *ret);
+    int (*site_adopt)(struct store *s, const char *site_id, const struct store_adoption *a);
+    int (*site_new_bootstrap)(struct store *s, const char *tenant_id, const char *site_id,
+                              const char *token);
+    int (*site_set_deleting)(struct store *s, const char *tenant_id, const char *site_id);
+    int (*site_heartbeat)(struct store *s, const char *site_id, int64_t now);
+    int (*sites_mark_offline)(struct store *s, int64_t cutoff, int *ret_n);
+    int (*site_get_any)(struct store *s, const char *site_id, struct site *ret);
+    int (*policy_adopted_sites)(struct store *s, const char *policy_id, struct strlist *ret);
+    int (*job_insert)(struct store *s, const struct job *j);
+    int (*job_by_idempotency)(struct store *s, const char *site_id, const char *key,
+                              char ret_id[UUID_STR_LEN]);
+    int (*site_grants)(struct store *s, const char *site_id, struct grant **ret, size_t *n);
+    int (*job_list)(struct store *s, const char *tenant_id, const char *site_id,
+                    const struct store_page *page, struct job **ret, size_t *n);
+    int (*job_get)(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
+                   struct job *ret);
+    int (*job_get_any)(struct store *s, const char *job_id, struct job *ret);
+    int (*job_cancel)(struct store *s, const char *tenant_id, const char *site_id,
+                      const char *job_id);
+    int (*job_event)(struct store *s, const char *job_id, const char *kind, const char *message);
+    int (*job_claim_pull)(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
+                          struct job *ret);
+    int (*job_claim_push)(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
+                          struct job *ret);
+    int (*job_finish)(struct store *s, const char *job_id, enum job_status status,
+                      const char *message);
+    int (*job_retry)(struct store *s, const char *job_id, int64_t next_ms, const char *message);
+    int (*job_router_update)(struct store *s, const char *job_id, enum job_router_status status);
+    int (*jobs_requeue_expired)(struct store *s, int64_t now_ms, int *ret_n);
+    int (*job_pull_refused)(struct store *s, const char *site_id);
+    int (*jobs_requeue_push)(struct store *s, int *ret_n);
+    int (*grant_insert)(struct store *s, struct grant *g, int port_lo, int port_hi);
+    int (*grant_list)(struct store *s, const char *tenant_id, const char *site_id,
+                      enum grant_kind kind, bool active_only, const struct store_page *page,
+                      struct grant **ret, size_t *n);
+    int (*grant_get)(struct store *s, const char *tenant_id, const char *site_id,
+                     enum grant_kind kind, const char *id, struct grant *ret);
+    int (*grant_get_any)(struct store *s, const char *id, struct grant *ret);
+    int (*grant_update)(struct store *s, const char *id, int64_t expires_at_ms,
+                        const uint64_t *rate);
+    int (*grant_set_setup_job)(struct store *s, const char *id, const char *job_id);
+    int (*grant_teardown)(struct store *s, const char *id, bool revoked, const char *job_id);
+    int64_t (*grants_next_expiry)(struct store *s);
+    int (*grants_due)(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
+    int (*grants_live)(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
+                       size_t *n);
+    int (*grant_conn_open)(struct store *s, const char *grant_id, uint64_t conn_ref,
+                           const char *source, int64_t started_ms);
+    int (*grant_conn_insert)(struct store *s, const char *grant_id,
+                             const struct grant_connection *c);
+    int (*grant_conn_refused)(struct store *s, const char *grant_id,
+                              const struct grant_connection *c, unsigned max_records);
+    int (*grant_conn_prune)(struct store *s, int64_t before_ms, int *ret_n);
+    int (*grant_conn_list)(struct store *s, const char *grant_id, int64_t after_id, int limit,
+                           struct grant_connection **ret, size_t *n);
+    int (*user_insert)(struct store *s, const struct user *u);
+    int (*users_by_email)(struct store *s, const char *email, struct user **ret, size_t *n);
+    int (*user_get)(struct store *s, const char *tenant_id, const char *id, struct user *ret);
+    int (*user_list)(struct store *s, const char *tenant_id, const struct store_page *page,
+                     struct user **ret, size_t *n);
+    int (*user_update)(struct store *s, const struct user *u);
+    int (*user_delete)(struct store *s, const char *tenant_id, const char *id);
+    int (*user_touch_login)(struct store *s, const char *id);
+    int (*user_count)(struct store *s, int *ret);
+    int (*session_insert)(struct store *s, const char *jti, const char *user_id,
+                          int64_t expires_at);
+    int (*session_check)(struct store *s, const char *jti, int64_t now);
+    int (*session_revoke)(struct store *s, const char *jti);
+    int (*session_revoke_user)(struct store *s, const char *user_id);
+    int (*vpn_edge_ensure)(struct store *s, const char *entry_point,
+                           const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
+    int (*vpn_edge_public)(struct store *s, const char *entry_point,
+                           char ret[TUNNEL_KEY_B64_LEN + 1]);
+    int (*vpn_peers)(struct store *s, struct store_vpn_peer **ret, size_t *n);
+    int (*vpn_rekey_begin)(struct store *s, const char *site_id, const char *next_key);
+    int (*vpn_rekey_next_seen)(struct store *s, const char *site_id, const char *next_key,
+                               int64_t handshake_at);
+    int (*vpn_rekey_next_state)(struct store *s, const char *site_id,
+                                char ret_key[TUNNEL_KEY_B64_LEN + 1], int64_t *ret_hs);
+    int (*vpn_rekey_commit)(struct store *s, const char *site_id, const char *next_key);
+    int (*vpn_rekey_abort)(struct store *s, const char *site_id, const char *next_key);
+    int (*vpn_rekey_rollback)(struct store *s, const char *site_id, const char *old_key,
+                              const char *next_key);
+    int (*vpn_peer_observed)(struct store *s, const char *site_id, const char *endpoint,
+                             int64_t last_handshake_at, uint64_t rx, uint64_t tx,
+                             enum tunnel_status status);
+    int (*site_tunnel_assign)(struct store *s, const char *site_id, const char *public_key,
+                              uint32_t first, uint32_t last, char ret_address[16]);
+    int (*site_tunnel_mode)(struct store *s, const char *tenant_id, const char *site_id,
+                            enum tunnel_mode mode);
+    int (*site_by_tunnel_peer)(struct store *s, const char *addr, struct site *ret);
+    int (*site_event)(struct store *s, const char *site_id, const char *kind, const char *message);
+    int (*site_events_list)(struct store *s, const char *tenant_id, const char *site_id, int limit,
+                            struct site_event **ret, size_t *n);
+    int (*tunnel_address_taken)(struct store *s, const char *site_id, const char *other_tenant_of,
+                                const char *addr, bool *ret_taken);
+    int (*metrics_get)(struct store *s, struct store_metrics *ret);
+// clang-format off
+#define STORE_OPS_NAMES(X) \
+    X(thread_done) \
+    X(tx_begin) \
+    X(tx_commit) \
+    X(tx_rollback) \
+    X(tx_end) \
+    X(tenant_count) \
+    X(tenant_first) \
+    X(tenant_create) \
+    X(api_key_insert) \
+    X(api_key_authenticate) \
+    X(api_key_list) \
+    X(api_key_revoke) \
+    X(policy_list) \
+    X(policy_get) \
+    X(policy_get_default) \
+    X(policy_insert) \
+    X(policy_update) \
+    X(policy_delete) \
+    X(policy_attach_sites) \
+    X(site_insert) \
+    X(site_list) \
+    X(site_get) \
+    X(site_update) \
+    X(site_delete) \
+    X(site_note_get) \
+    X(site_note_put) \
+    X(credential_list) \
+    X(credential_rotate) \
+    X(site_by_bootstrap_token) \
+    X(site_by_device_token) \
+    X(site_adopt) \
+    X(site_new_bootstrap) \
+    X(site_set_deleting) \
+    X(site_heartbeat) \
+    X(sites_mark_offline) \
+    X(site_get_any) \
+    X(policy_adopted_sites) \
+    X(job_insert) \
+    X(job_by_idempotency) \
+    X(site_grants) \
+    X(job_list) \
+    X(job_get) \
+    X(job_get_any) \
+    X(job_cancel) \
+    X(job_event) \
+    X(job_claim_pull) \
+    X(job_claim_push) \
+    X(job_finish) \
+    X(job_retry) \
+    X(job_router_update) \
+    X(jobs_requeue_expired) \
+    X(job_pull_refused) \
+    X(jobs_requeue_push) \
+    X(grant_insert) \
+    X(grant_list) \
+    X(grant_get) \
+    X(grant_get_any) \
+    X(grant_update) \
+    X(grant_set_setup_job) \
+    X(grant_teardown) \
+    X(grants_next_expiry) \
+    X(grants_due) \
+    X(grants_live) \
+    X(grant_conn_open) \
+    X(grant_conn_insert) \
+    X(grant_conn_refused) \
+    X(grant_conn_prune) \
+    X(grant_conn_list) \
+    X(user_insert) \
+    X(users_by_email) \
+    X(user_get) \
+    X(user_list) \
+    X(user_update) \
+    X(user_delete) \
+    X(user_touch_login) \
+    X(user_count) \
+    X(session_insert) \
+    X(session_check) \
+    X(session_revoke) \
+    X(session_revoke_user) \
+    X(vpn_edge_ensure) \
+    X(vpn_edge_public) \
+    X(vpn_peers) \
+    X(vpn_rekey_begin) \
+    X(vpn_rekey_next_seen) \
+    X(vpn_rekey_next_state) \
+    X(vpn_rekey_commit) \
+    X(vpn_rekey_abort) \
+    X(vpn_rekey_rollback) \
+    X(vpn_peer_observed) \
+    X(site_tunnel_assign) \
+    X(site_tunnel_mode) \
+    X(site_by_tunnel_peer) \
+    X(site_event) \
+    X(site_events_list) \
+    X(tunnel_address_taken) \
+    X(metrics_get)
+    // clang-format on
+    /* GENERATED END */
+};
+
+extern const struct store_ops store_sqlite_ops;
+#ifdef TG_HAVE_POSTGRES
+extern const struct store_ops store_pg_ops;
+/* The storage errors the PostgreSQL backend counted (store_error_counts adds them). */
+void pg_error_counts(unsigned long *ret_full, unsigned long *ret_busy, unsigned long *ret_io);
+#endif
+
+#endif
