@@ -685,6 +685,7 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
     while (!v->started)
         pthread_cond_wait(&v->cond, &v->lock);
     int start_err = v->start_err;
+    int pid = v->pid; /* the role thread rewrites it (under the lock) on every round */
     pthread_mutex_unlock(&v->lock);
     if (start_err < 0) {
         pthread_join(v->thread, NULL);
@@ -701,7 +702,7 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
                  with_prefix, v->port);
     else
         log_info("vpn", "%s up: %s, UDP port %u, backend userspace (wireguard-go pid %d)",
-                 v->ifname, with_prefix, v->port, v->pid);
+                 v->ifname, with_prefix, v->port, pid);
     *ret = v;
     return 0;
 out_free:

@@ -34,8 +34,9 @@ enum job_verb {
     JOB_UPGRADE,  /* check-for-updates, then install (and reboot) only if a new version is there */
     JOB_WG_REKEY, /* make-before-break re-key of the management tunnel (push only; push.h) */
 };
-/* The last verb (keep it the enum's last member): range checks (the fuzz oracle) use it. */
-#define JOB_VERB_LAST JOB_UPGRADE
+/* The last verb (keep it the enum's last member): range checks (the fuzz oracle) use it;
+ * serialize.c asserts at build time that its name table has exactly JOB_VERB_LAST + 1 names. */
+#define JOB_VERB_LAST JOB_WG_REKEY
 
 /* place-before value meaning "before the first static rule" (dynamic rules such as the
  * fasttrack dummy rule cannot be moved or placed before): rendered as

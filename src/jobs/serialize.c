@@ -15,6 +15,8 @@
 static const char *const verb_names[] = {"add",    "set",      "remove",  "ensure",  "reboot",
                                          "script", "add-once", "upgrade", "wg-rekey"};
 #define N_VERBS (sizeof verb_names / sizeof verb_names[0])
+_Static_assert(N_VERBS == JOB_VERB_LAST + 1,
+               "verb_names[] and enum job_verb must list the same verbs (update JOB_VERB_LAST)");
 
 static int field(struct buf *out, const char *s)
 {
