@@ -723,7 +723,7 @@ void h_device_poll(struct api_call *call)
         buf_append_str(&b, j.payload);
         buf_append_str(&b, "\n");
     } else if (plan_ok) {
-        job_plan_for_site(&plan, &s);
+        job_plan_for_site(&plan, &s, call->api->cfg.tunnel_pool);
         job_render_script(&plan, &b);
     }
     job_plan_release(&plan);

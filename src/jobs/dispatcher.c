@@ -279,7 +279,7 @@ static void run_job(struct dispatcher *d, struct job *j)
             if (r < 0)
                 snprintf(err, sizeof err, "corrupt job payload");
             else {
-                job_plan_for_site(&plan, &site);
+                job_plan_for_site(&plan, &site, d->cfg.tunnel_pool);
                 struct rekey_ctx rk = {.d = d, .site = &site};
                 struct job_push_hooks hooks = {.ctx = &rk,
                                                .rekey_begin = rekey_begin,

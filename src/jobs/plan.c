@@ -205,14 +205,31 @@ void job_plan_for_version(struct job_plan *p, const char *ros_version)
     }
 }
 
-void job_plan_for_site(struct job_plan *p, const struct site *s)
+/* True when c is a forward's masquerade rule (chain=srcnat action=masquerade). */
+static bool is_masquerade(const struct job_cmd *c)
+{
+    bool srcnat = false, masq = false;
+    for (size_t k = 0; k < c->nargs; k++) {
+        srcnat =
+            srcnat || (!strcmp(c->args[k].key, "chain") && !strcmp(c->args[k].value, "srcnat"));
+        masq =
+            masq || (!strcmp(c->args[k].key, "action") && !strcmp(c->args[k].value, "masquerade"));
+    }
+    return srcnat && masq;
+}
+
+void job_plan_for_site(struct job_plan *p, const struct site *s, const char *tunnel_pool)
 {
     job_plan_for_version(p, s->software_version);
     if (s->tunnel.mode != TUNNEL_MODE_MANAGED)
         return;
+    uint32_t first, last;
+    char edge_ip[16] = "";
+    if (tunnel_pool && tunnel_pool_parse(tunnel_pool, &first, &last) == 0)
+        tunnel_ip_format(first, edge_ip);
     for (size_t i = 0; i < p->ncmds; i++) {
         struct job_cmd *c = &p->cmds[i];
-        if (strcmp(c->menu, "/ip firewall nat") != 0)
+        if (strcmp(c->menu, "/ip firewall nat") != 0 || c->verb != JOB_ADD)
             continue;
         for (size_t k = 0; k < c->nargs; k++) {
             if (strcmp(c->args[k].key, "in-interface") == 0 &&
@@ -221,6 +238,8 @@ void job_plan_for_site(struct job_plan *p, const struct site *s)
                 c->args[k].value = xstrdup(TUNNEL_ROUTER_IF);
             }
         }
+        if (edge_ip[0] && is_masquerade(c))
+            job_cmd_arg(c, "src-address", edge_ip);
     }
 }
 

@@ -139,11 +139,13 @@ void job_plan_for_version(struct job_plan *p, const char *ros_version);
  * job_plan_for_version with the site's last reported version, and the management interface
  * the grants' dst-nat rules match: a plan names JOB_MGMT_IFACE (the operator's interface of
  * an external site, "tikgate-mgmt"); on a managed site it is tikgate's WireGuard interface,
- * where the edge's connections arrive. Applied just before a plan is pushed or pulled, so a
- * site whose tunnel mode changed gets what fits it now.
+ * where the edge's connections arrive, and a forward's masquerade then matches only the edge's
+ * address on the tunnel (the first of tunnel_pool; fidelity #16: without it the rule also
+ * masqueraded the LAN's own connections to that destination). Applied just before a plan is
+ * pushed or pulled, so a site whose tunnel mode changed gets what fits it now.
  */
 struct site;
-void job_plan_for_site(struct job_plan *p, const struct site *s);
+void job_plan_for_site(struct job_plan *p, const struct site *s, const char *tunnel_pool);
 
 /* --- renderers --- */
 

@@ -127,7 +127,7 @@ static void test_forward_for_site(void **state)
         job_plan_grant_setup(&p, &g, MGMT);
         struct site s = {.software_version = "7.15.3"};
         s.tunnel.mode = managed ? TUNNEL_MODE_MANAGED : TUNNEL_MODE_EXTERNAL;
-        job_plan_for_site(&p, &s);
+        job_plan_for_site(&p, &s, "100.64.0.0/10");
         const char *want = managed ? "tikgate-wg" : "tikgate-mgmt";
         bool seen = false;
         for (size_t k = 0; k < p.cmds[1].nargs; k++)
@@ -136,6 +136,34 @@ static void test_forward_for_site(void **state)
                 seen = true;
             }
         assert_true(seen);
+        job_plan_release(&p);
+    }
+}
+
+/* fidelity #16: on a managed site the masquerade matches only the edge's tunnel address (the
+ * pool's first), so the LAN's own connections to the destination are not masqueraded. */
+static void test_masquerade_for_site(void **state)
+{
+    (void)state;
+    struct grant g;
+    make_grant(&g, GRANT_FORWARD);
+    g.masquerade = true;
+    for (int managed = 0; managed < 2; managed++) {
+        struct job_plan p = {0};
+        job_plan_grant_setup(&p, &g, MGMT);
+        struct site s = {.software_version = "7.15.3"};
+        s.tunnel.mode = managed ? TUNNEL_MODE_MANAGED : TUNNEL_MODE_EXTERNAL;
+        job_plan_for_site(&p, &s, "100.64.0.0/10");
+        const struct job_cmd *m = &p.cmds[2];
+        assert_string_equal(m->args[1].value, "masquerade");
+        const char *src = NULL;
+        for (size_t k = 0; k < m->nargs; k++)
+            if (strcmp(m->args[k].key, "src-address") == 0)
+                src = m->args[k].value;
+        if (managed)
+            assert_string_equal(src, "100.64.0.1");
+        else
+            assert_null(src);
         job_plan_release(&p);
     }
 }
@@ -208,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_access_read_only),
         cmocka_unit_test(test_forward_plain),
         cmocka_unit_test(test_forward_for_site),
+        cmocka_unit_test(test_masquerade_for_site),
         cmocka_unit_test(test_forward_masquerade),
         cmocka_unit_test(test_teardown),
         cmocka_unit_test(test_job_kind_and_description),
