@@ -204,8 +204,12 @@ class SimFailures(tg.DaemonTest):
         self.assertTrue(wait_for(lambda: user in [u['name'] for u in sim.menu('/user')], 10))
         self.assertEqual(self.d.request('DELETE', '/v1/sites/' + site).status, 204)
         # While the cleanup runs the site is "deleting"; then it is gone.
-        gone = wait_for(lambda: self.d.request('GET', '/v1/sites/' + site).status == 404, 15)
-        self.assertTrue(gone, sim.log()[-2000:])
+        # (a retried push of the cleanup backs off: up to 40 s under a loaded CI machine)
+        gone = wait_for(lambda: self.d.request('GET', '/v1/sites/' + site).status == 404, 40)
+        self.assertTrue(gone, 'site: %s\njobs: %s\ntikgated: %s\nsim: %s' % (
+            self.d.request('GET', '/v1/sites/' + site).json,
+            self.d.request('GET', '/v1/sites/%s/jobs?state=all' % site).json,
+            self.d.log()[-4000:], sim.log()[-1500:]))
         names = [u['name'] for u in sim.menu('/user')]
         self.assertNotIn(user, names)
         self.assertNotIn('tikgate-api', names)
