@@ -21,11 +21,15 @@
 
 static struct sim_server *g_srv;
 
+/* Async-signal-safe: an atomic store and a write(2) to the server's eventfd; errno is kept
+ * for the interrupted code. */
 static void on_signal(int sig)
 {
     (void)sig;
+    int saved = errno;
     if (g_srv)
         sim_server_stop(g_srv);
+    errno = saved;
 }
 
 static void on_change(void *ctx)

@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,7 +103,7 @@ struct sim_server {
     int ep;
     struct handle wake_h;
     int wake_fd;
-    volatile sig_atomic_t stop;
+    atomic_int stop; /* set by sim_server_stop() from a signal handler on any thread */
     struct svc svc[NSERVICES];
     struct session *sessions;
     size_t nsessions;
@@ -758,7 +759,7 @@ void sim_server_wake(struct sim_server *srv)
 
 void sim_server_stop(struct sim_server *srv)
 {
-    srv->stop = 1;
+    atomic_store(&srv->stop, 1);
     sim_server_wake(srv);
 }
 
@@ -766,7 +767,7 @@ int sim_server_run(struct sim_server *srv)
 {
     reconcile(srv);
     struct epoll_event evs[64];
-    while (!srv->stop) {
+    while (!atomic_load(&srv->stop)) {
         int n = epoll_wait(srv->ep, evs, 64, 1000);
         if (n < 0) {
             if (errno == EINTR)
