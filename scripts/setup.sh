@@ -16,9 +16,11 @@ RUN_PKGS=(wireguard-go)
 # bench/wg_peers.sh; openssl: tests/integration/test_tls.py makes its CAs and certificates;
 # clang-format and clang-tidy: tests/lint (format.sh, tidy.sh); iproute2: `ip netns`;
 # postgresql-15: the suite pg starts a private server from /usr/lib/postgresql/15/bin
-# (tests/integration/pgserver.py: initdb, postgres, psql, pg_dump; no cluster of the system's).
+# (tests/integration/pgserver.py: initdb, postgres, psql, pg_dump; no cluster of the system's);
+# git: test_demo runs the demo from a fresh clone (without git it would fall back to the
+# checkout itself); util-linux: unshare (test_storage_faults) and setpriv (test_vpn_nonroot).
 TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev clang-format clang-tidy curl sqlite3 chromium
-           openssl wireguard-tools nftables iperf3 iproute2 postgresql-15)
+           openssl wireguard-tools nftables iperf3 iproute2 postgresql-15 git util-linux)
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then
