@@ -102,5 +102,10 @@ const struct store_ops store_pg_ops = {
     .site_event = pg_site_event,
     .site_events_list = pg_site_events_list,
     .tunnel_address_taken = pg_tunnel_address_taken,
+    .site_set_edge = pg_site_set_edge,
+    .edge_site_count = pg_edge_site_count,
+    .edge_sites = pg_edge_sites,
+    .edge_adopt_orphans = pg_edge_adopt_orphans,
+    .grant_rebind = pg_grant_rebind,
     .metrics_get = pg_metrics_get,
 };

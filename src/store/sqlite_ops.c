@@ -102,5 +102,10 @@ const struct store_ops store_sqlite_ops = {
     .site_event = sqlite_site_event,
     .site_events_list = sqlite_site_events_list,
     .tunnel_address_taken = sqlite_tunnel_address_taken,
+    .site_set_edge = sqlite_site_set_edge,
+    .edge_site_count = sqlite_edge_site_count,
+    .edge_sites = sqlite_edge_sites,
+    .edge_adopt_orphans = sqlite_edge_adopt_orphans,
+    .grant_rebind = sqlite_grant_rebind,
     .metrics_get = sqlite_metrics_get,
 };

@@ -522,9 +522,9 @@ int store_vpn_edge_public(struct store *s, const char *entry_point,
     return s->ops->vpn_edge_public(s, entry_point, ret);
 }
 
-int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
+int store_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n)
 {
-    return s->ops->vpn_peers(s, ret, n);
+    return s->ops->vpn_peers(s, edge_node, ret, n);
 }
 
 int store_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key)
@@ -599,6 +599,32 @@ int store_tunnel_address_taken(struct store *s, const char *site_id, const char 
                                const char *addr, bool *ret_taken)
 {
     return s->ops->tunnel_address_taken(s, site_id, other_tenant_of, addr, ret_taken);
+}
+
+int store_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
+                        const char *edge_node)
+{
+    return s->ops->site_set_edge(s, site_id, expected_edge, edge_node);
+}
+
+int store_edge_site_count(struct store *s, const char *edge_node, long *ret)
+{
+    return s->ops->edge_site_count(s, edge_node, ret);
+}
+
+int store_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret)
+{
+    return s->ops->edge_sites(s, edge_node, limit, ret);
+}
+
+int store_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n)
+{
+    return s->ops->edge_adopt_orphans(s, edge_node, ret_n);
+}
+
+int store_grant_rebind(struct store *s, const struct store_grant_rebind *b, int *ret_port)
+{
+    return s->ops->grant_rebind(s, b, ret_port);
 }
 
 int store_metrics_get(struct store *s, struct store_metrics *ret)
