@@ -102,5 +102,9 @@ const struct store_ops store_pg_ops = {
     .site_event = pg_site_event,
     .site_events_list = pg_site_events_list,
     .tunnel_address_taken = pg_tunnel_address_taken,
+    .node_register = pg_node_register,
+    .node_heartbeat = pg_node_heartbeat,
+    .node_list = pg_node_list,
+    .node_get = pg_node_get,
     .metrics_get = pg_metrics_get,
 };

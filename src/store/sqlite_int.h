@@ -195,6 +195,11 @@ int sqlite_site_events_list(struct store *s, const char *tenant_id, const char *
                             struct site_event **ret, size_t *n);
 int sqlite_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
                                 const char *addr, bool *ret_taken);
+int sqlite_node_register(struct store *s, const struct store_node *n);
+int sqlite_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms);
+int sqlite_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
+int sqlite_node_get(struct store *s, const char *name, int64_t dead_after_ms,
+                    struct store_node *ret);
 int sqlite_metrics_get(struct store *s, struct store_metrics *ret);
 /* GENERATED END */
 

@@ -102,5 +102,9 @@ const struct store_ops store_sqlite_ops = {
     .site_event = sqlite_site_event,
     .site_events_list = sqlite_site_events_list,
     .tunnel_address_taken = sqlite_tunnel_address_taken,
+    .node_register = sqlite_node_register,
+    .node_heartbeat = sqlite_node_heartbeat,
+    .node_list = sqlite_node_list,
+    .node_get = sqlite_node_get,
     .metrics_get = sqlite_metrics_get,
 };

@@ -19,6 +19,9 @@ struct store {
     int schema_version;           /* set by the backend's open */
 };
 
+/* Whether n has a name and every string of it fits its field (store_node_register). */
+bool store_node_valid(const struct store_node *n);
+
 /* The keyset-paged lists (sqlite_paging.c, pg_paging.c). */
 enum store_list {
     STORE_LIST_SITES = 0, /* scope: tenant id */
@@ -177,6 +180,11 @@ struct store_ops {
                             struct site_event **ret, size_t *n);
     int (*tunnel_address_taken)(struct store *s, const char *site_id, const char *other_tenant_of,
                                 const char *addr, bool *ret_taken);
+    int (*node_register)(struct store *s, const struct store_node *n);
+    int (*node_heartbeat)(struct store *s, const char *name, int64_t *ret_now_ms);
+    int (*node_list)(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
+    int (*node_get)(struct store *s, const char *name, int64_t dead_after_ms,
+                    struct store_node *ret);
     int (*metrics_get)(struct store *s, struct store_metrics *ret);
 // clang-format off
 #define STORE_OPS_NAMES(X) \
@@ -276,6 +284,10 @@ struct store_ops {
     X(site_event) \
     X(site_events_list) \
     X(tunnel_address_taken) \
+    X(node_register) \
+    X(node_heartbeat) \
+    X(node_list) \
+    X(node_get) \
     X(metrics_get)
     // clang-format on
     /* GENERATED END */
