@@ -64,6 +64,8 @@ struct api_config {
      * fingerprint (64 hex digits) for the bootstrap command. Both NULL when unset. */
     const char *tls_ca_pem;
     const char *tls_ca_fingerprint;
+    /* GET /v1/nodes: a node is dead when its heartbeat is older than this (3 heartbeats). */
+    int64_t node_dead_after_ms;
 };
 
 /* The portal's Content-Security-Policy, sent as a header on every response. */

@@ -120,6 +120,8 @@ json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret);
 json_t *connection_to_json(const struct grant_connection *c);
 /* A portal user (never the password hash). */
 json_t *user_to_json(const struct user *u);
+/* A node of the registry (GET /v1/nodes). */
+json_t *node_to_json(const struct store_node *n);
 
 /* --- notifications --- */
 /* Tells the dispatcher (if any) that jobs were queued. */
@@ -170,6 +172,7 @@ void h_users_update(struct api_call *call);
 void h_users_delete(struct api_call *call);
 void h_portal_index(struct api_call *call);
 void h_metrics(struct api_call *call);
+void h_nodes_list(struct api_call *call);
 void h_portal_asset(struct api_call *call);
 void h_access_list(struct api_call *call);
 void h_access_create(struct api_call *call);

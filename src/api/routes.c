@@ -51,6 +51,7 @@ const struct http_route api_routes[] = {
     R("GET", "/openapi.yaml", h_openapi, ROUTE_PUBLIC),
     R("GET", "/docs/errors", h_errors_doc, ROUTE_PUBLIC),
     R("GET", "/metrics", h_metrics, SCOPE_ADMIN),
+    R("GET", "/v1/nodes", h_nodes_list, SCOPE_ADMIN),
 
     R("GET", "/", h_portal_index, ROUTE_PUBLIC),
     R("GET", "/assets/{file}", h_portal_asset, ROUTE_PUBLIC),

@@ -15,6 +15,7 @@
 #include "fdlimit.h"
 #include "http.h"
 #include "log.h"
+#include "node_role.h"
 #include "rand.h"
 #include "store.h"
 #include "tls_ca.h"
@@ -153,6 +154,29 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
 }
 
 /*
+ * This node as the registry shows it (store.h, struct store_node). with_vpn: the VPN role runs
+ * (its endpoint and pool are shown; before the roles start it is not known yet).
+ */
+static void node_self(const struct config *cfg, bool with_vpn, struct store_node *ret)
+{
+    memset(ret, 0, sizeof *ret);
+    snprintf(ret->name, sizeof ret->name, "%s", cfg->node_name);
+    config_roles_format(cfg->roles_mask, ret->roles, sizeof ret->roles);
+    snprintf(ret->region, sizeof ret->region, "%s", cfg->region);
+    if (!(cfg->roles_mask & CONFIG_ROLE_EDGE))
+        return;
+    snprintf(ret->entry_point, sizeof ret->entry_point, "%s", cfg->entry_point);
+    ret->port_lo = cfg->edge_ports.lo;
+    ret->port_hi = cfg->edge_ports.hi;
+    if (!with_vpn)
+        return;
+    bool v6 = strchr(cfg->entry_point, ':') != NULL;
+    snprintf(ret->wg_endpoint, sizeof ret->wg_endpoint, "%s%s%s:%u", v6 ? "[" : "",
+             cfg->entry_point, v6 ? "]" : "", cfg->wg_port);
+    snprintf(ret->tunnel_pool, sizeof ret->tunnel_pool, "%s", cfg->tunnel_pool);
+}
+
+/*
  * Runs the roles of cfg until SIGINT/SIGTERM: the edge, then the dispatcher
  * and scheduler, then HTTP; stops them in the reverse order. Returns the exit
  * status (0 after a signal, 1 when something could not start).
@@ -201,9 +225,20 @@ static int serve(struct store *st, const struct config *cfg)
     struct vpn_role *vpn = NULL;
     struct dispatcher *disp = NULL;
     struct http_server *srv = NULL;
+    struct node_role *node = NULL;
+    struct store_node self;
 
-    if ((cfg->roles_mask & CONFIG_ROLE_EDGE) && start_edge(st, cfg, nofile, &vpn, &edge) < 0)
+    /* The registry first: a node's claims carry its name, and its heartbeat renews them. */
+    node_self(cfg, false, &self);
+    if (node_role_start(st, &self, cfg->heartbeat_ms, &node) < 0)
         goto out_free_paths;
+    if ((cfg->roles_mask & CONFIG_ROLE_EDGE) && start_edge(st, cfg, nofile, &vpn, &edge) < 0)
+        goto out_stop_node;
+    if (vpn) {
+        node_self(cfg, true, &self);
+        if (node_role_update(node, &self) < 0)
+            goto out_stop_edge;
+    }
     struct dispatcher_config dc = {
         .store = st,
         .workers = (int)cfg->dispatch_workers,
@@ -263,7 +298,8 @@ static int serve(struct store *st, const struct config *cfg)
                 .metrics = process_metrics,
                 .metrics_ctx = &mctx,
                 .tls_ca_pem = ca_pem,
-                .tls_ca_fingerprint = ca_fingerprint},
+                .tls_ca_fingerprint = ca_fingerprint,
+                .node_dead_after_ms = config_dead_after_ms(cfg)},
     };
     struct http_server_config hc = http_config(cfg, &api);
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
@@ -298,6 +334,8 @@ out_stop_dispatcher:
 out_stop_edge:
     edge_role_stop(edge);
     vpn_role_stop(vpn);
+out_stop_node:
+    node_role_stop(node);
 out_free_paths:
     free(web);
     free(errors);

@@ -107,5 +107,9 @@ const struct store_ops store_pg_ops = {
     .edge_sites = pg_edge_sites,
     .edge_adopt_orphans = pg_edge_adopt_orphans,
     .grant_rebind = pg_grant_rebind,
+    .node_register = pg_node_register,
+    .node_heartbeat = pg_node_heartbeat,
+    .node_list = pg_node_list,
+    .node_get = pg_node_get,
     .metrics_get = pg_metrics_get,
 };

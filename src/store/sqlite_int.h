@@ -202,6 +202,11 @@ int sqlite_edge_site_count(struct store *s, const char *edge_node, long *ret);
 int sqlite_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);
 int sqlite_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n);
 int sqlite_grant_rebind(struct store *s, const struct store_grant_rebind *b, int *ret_port);
+int sqlite_node_register(struct store *s, const struct store_node *n);
+int sqlite_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms);
+int sqlite_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
+int sqlite_node_get(struct store *s, const char *name, int64_t dead_after_ms,
+                    struct store_node *ret);
 int sqlite_metrics_get(struct store *s, struct store_metrics *ret);
 /* GENERATED END */
 

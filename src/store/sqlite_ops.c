@@ -107,5 +107,9 @@ const struct store_ops store_sqlite_ops = {
     .edge_sites = sqlite_edge_sites,
     .edge_adopt_orphans = sqlite_edge_adopt_orphans,
     .grant_rebind = sqlite_grant_rebind,
+    .node_register = sqlite_node_register,
+    .node_heartbeat = sqlite_node_heartbeat,
+    .node_list = sqlite_node_list,
+    .node_get = sqlite_node_get,
     .metrics_get = sqlite_metrics_get,
 };

@@ -82,6 +82,15 @@ int store_copy(struct store *from, struct store *to, long *ret_rows)
 }
 #endif
 
+bool store_node_valid(const struct store_node *n)
+{
+    return n->name[0] && memchr(n->name, 0, sizeof n->name) &&
+           memchr(n->roles, 0, sizeof n->roles) && memchr(n->region, 0, sizeof n->region) &&
+           memchr(n->entry_point, 0, sizeof n->entry_point) &&
+           memchr(n->wg_endpoint, 0, sizeof n->wg_endpoint) &&
+           memchr(n->tunnel_pool, 0, sizeof n->tunnel_pool);
+}
+
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void store_thread_done(struct store *s)
 {
@@ -625,6 +634,26 @@ int store_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n)
 int store_grant_rebind(struct store *s, const struct store_grant_rebind *b, int *ret_port)
 {
     return s->ops->grant_rebind(s, b, ret_port);
+}
+
+int store_node_register(struct store *s, const struct store_node *n)
+{
+    return s->ops->node_register(s, n);
+}
+
+int store_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms)
+{
+    return s->ops->node_heartbeat(s, name, ret_now_ms);
+}
+
+int store_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n)
+{
+    return s->ops->node_list(s, dead_after_ms, ret, n);
+}
+
+int store_node_get(struct store *s, const char *name, int64_t dead_after_ms, struct store_node *ret)
+{
+    return s->ops->node_get(s, name, dead_after_ms, ret);
 }
 
 int store_metrics_get(struct store *s, struct store_metrics *ret)

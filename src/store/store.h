@@ -485,6 +485,33 @@ int store_copy(struct store *from, struct store *to, long *ret_rows);
 /* A key for purpose (a short label) derived from the master key. */
 void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len);
 
+/* --- the node registry (DESIGN.md §11, docs/internals/store.md "Nodes and leases") --- */
+
+#define STORE_NODE_NAME_MAX 64
+struct store_node {
+    char name[STORE_NODE_NAME_MAX];
+    char roles[64];        /* as TIKGATE_ROLES, normalised "api,scheduler,dispatcher,edge" */
+    char region[64];       /* TIKGATE_REGION, "" for none */
+    char entry_point[256]; /* "" when the node has no edge role */
+    char wg_endpoint[256]; /* host:port routers dial, "" without a VPN */
+    char tunnel_pool[64];  /* its IPv4 prefix, "" without a VPN */
+    int port_lo, port_hi;  /* edge port range, 0 without the edge role */
+    int64_t started_at_ms, heartbeat_at_ms; /* database clock */
+    bool alive; /* heartbeat_at_ms within dead_after_ms of the database clock's now */
+};
+/*
+ * Upserts n by name (a restarted node keeps its name) with heartbeat = started = the database
+ * clock's now. Strings longer than their field are -EINVAL. 0 or -errno.
+ */
+int store_node_register(struct store *s, const struct store_node *n);
+/* heartbeat_at = database now; *ret_now_ms (may be NULL) = that now. -ENOENT unknown. */
+int store_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms);
+/* Every node, by name; alive computed against dead_after_ms (3 heartbeats). *ret: free(). */
+int store_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
+/* One node by name, alive as in store_node_list. -ENOENT unknown. */
+int store_node_get(struct store *s, const char *name, int64_t dead_after_ms,
+                   struct store_node *ret);
+
 /* --- metrics (all tenants together) --- */
 
 struct store_metrics {

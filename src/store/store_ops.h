@@ -19,6 +19,9 @@ struct store {
     int schema_version;           /* set by the backend's open */
 };
 
+/* Whether n has a name and every string of it fits its field (store_node_register). */
+bool store_node_valid(const struct store_node *n);
+
 /* The keyset-paged lists (sqlite_paging.c, pg_paging.c). */
 enum store_list {
     STORE_LIST_SITES = 0, /* scope: tenant id */
@@ -184,6 +187,11 @@ struct store_ops {
     int (*edge_sites)(struct store *s, const char *edge_node, int limit, struct strlist *ret);
     int (*edge_adopt_orphans)(struct store *s, const char *edge_node, int *ret_n);
     int (*grant_rebind)(struct store *s, const struct store_grant_rebind *b, int *ret_port);
+    int (*node_register)(struct store *s, const struct store_node *n);
+    int (*node_heartbeat)(struct store *s, const char *name, int64_t *ret_now_ms);
+    int (*node_list)(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
+    int (*node_get)(struct store *s, const char *name, int64_t dead_after_ms,
+                    struct store_node *ret);
     int (*metrics_get)(struct store *s, struct store_metrics *ret);
 // clang-format off
 #define STORE_OPS_NAMES(X) \
@@ -288,6 +296,10 @@ struct store_ops {
     X(edge_sites) \
     X(edge_adopt_orphans) \
     X(grant_rebind) \
+    X(node_register) \
+    X(node_heartbeat) \
+    X(node_list) \
+    X(node_get) \
     X(metrics_get)
     // clang-format on
     /* GENERATED END */
