@@ -112,6 +112,7 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
                                  .mode = cfg->vpn,
                                  .backend = cfg->wg_backend,
                                  .entry_point = cfg->entry_point,
+                                 .node_name = cfg->node_name,
                                  .ifname = cfg->wg_interface,
                                  .port = cfg->wg_port,
                                  .pool = cfg->tunnel_pool,
@@ -261,6 +262,8 @@ static int serve(struct store *st, const struct config *cfg)
         .tunnels_ctx = vpn,
         .mgmt_networks = cfg->management_networks,
         .tunnel_pool = cfg->tunnel_pool,
+        .node_dead_after_ms = config_dead_after_ms(cfg),
+        .edge_move_after_ms = (int64_t)cfg->edge_move_after * 1000,
     };
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
@@ -299,7 +302,10 @@ static int serve(struct store *st, const struct config *cfg)
                 .metrics_ctx = &mctx,
                 .tls_ca_pem = ca_pem,
                 .tls_ca_fingerprint = ca_fingerprint,
-                .node_dead_after_ms = config_dead_after_ms(cfg)},
+                .node_name = cfg->node_name,
+                .node_dead_after_ms = config_dead_after_ms(cfg),
+                .edges_changed = wake_edge,
+                .edges_ctx = edge},
     };
     struct http_server_config hc = http_config(cfg, &api);
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */

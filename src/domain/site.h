@@ -55,7 +55,7 @@ struct site {
     int64_t bootstrap_issued_at;              /* when bootstrap_token was issued (0: unknown) */
     int64_t created_at;
     int64_t updated_at;
-    struct site_tunnel tunnel; /* mode, router key and health (tunnel.h) */
+    struct site_tunnel tunnel;     /* mode, router key and health (tunnel.h) */
     char edge_node[SITE_NODE_MAX]; /* the edge node fronting it (DESIGN.md §11), "" = none yet */
     char region[SITE_REGION_MAX];  /* where it should be served, "" = anywhere */
 };

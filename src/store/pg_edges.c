@@ -3,14 +3,13 @@
  * edge (DESIGN.md §11, store.h "sites and their edges"), in the PostgreSQL store.
  */
 #include "pg_int.h"
-
 #include "rand.h"
 
 #include <errno.h>
 #include <string.h>
 
 int pg_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
-                         const char *edge_node)
+                     const char *edge_node)
 {
     /* IS NOT DISTINCT FROM: NULL expected matches an unbound site only */
     static const char sql[] =

@@ -94,8 +94,7 @@ static int peer_row(void *ctx, struct pg_stmt *st, void *elem)
     return 0;
 }
 
-int pg_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret,
-                 size_t *n)
+int pg_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT id, wg_public_key, tunnel_address, tunnel_endpoint, tunnel_status, "

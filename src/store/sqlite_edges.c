@@ -2,9 +2,8 @@
  * sqlite_edges.c - which edge node fronts a site, and grants following their site to another
  * edge (DESIGN.md §11, store.h "sites and their edges"), in the SQLite store.
  */
-#include "sqlite_int.h"
-
 #include "rand.h"
+#include "sqlite_int.h"
 
 #include <errno.h>
 #include <string.h>
@@ -13,8 +12,7 @@ int sqlite_site_set_edge(struct store *s, const char *site_id, const char *expec
                          const char *edge_node)
 {
     /* `IS`: NULL expected matches an unbound site only */
-    static const char sql[] =
-        "UPDATE sites SET edge_node = ?1 WHERE id = ?2 AND edge_node IS ?3";
+    static const char sql[] = "UPDATE sites SET edge_node = ?1 WHERE id = ?2 AND edge_node IS ?3";
     static const char exists[] = "SELECT 1 FROM sites WHERE id = ?";
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);

@@ -95,8 +95,7 @@ static int peer_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int sqlite_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret,
-                     size_t *n)
+int sqlite_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT id, wg_public_key, tunnel_address, tunnel_endpoint, tunnel_status, "

@@ -377,8 +377,7 @@ struct store_vpn_peer {
  * Every managed site with a router key and an address (any tenant) that edge_node fronts
  * (NULL: of every edge). *ret: free().
  */
-int store_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret,
-                    size_t *n);
+int store_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n);
 /*
  * Make-before-break re-keying (site.recreate_tunnel): the router made next_key on a second
  * interface while its current key stays the edge's peer. begin records it (and forgets an

@@ -36,9 +36,8 @@ static void test_set_edge_is_compare_and_set(void **state)
     /* a second node that also saw it unbound loses */
     assert_int_equal(store_site_set_edge(f->s, a, NULL, "edge-2"), -ESTALE);
     assert_int_equal(store_site_set_edge(f->s, a, "edge-2", "edge-1"), -ESTALE);
-    assert_int_equal(store_site_set_edge(f->s, "00000000-0000-7000-8000-000000000000", NULL,
-                                         "edge-1"),
-                     -ENOENT);
+    assert_int_equal(
+        store_site_set_edge(f->s, "00000000-0000-7000-8000-000000000000", NULL, "edge-1"), -ENOENT);
     struct site s;
     assert_int_equal(store_site_get(f->s, f->tenant, a, &s), 0);
     assert_string_equal(s.edge_node, "edge-1");
@@ -136,8 +135,11 @@ static void test_rebind(void **state)
     assert_int_equal(store_grant_insert(f->s, &c, 41001, 41001), 0);
 
     /* the forward keeps its port or does not move */
-    struct store_grant_rebind rb = {.grant_id = c.id, .entry_point = "edge-2.example",
-                                    .port_lo = 41000, .port_hi = 41005, .any_port = false};
+    struct store_grant_rebind rb = {.grant_id = c.id,
+                                    .entry_point = "edge-2.example",
+                                    .port_lo = 41000,
+                                    .port_hi = 41005,
+                                    .any_port = false};
     int port = 0;
     assert_int_equal(store_grant_rebind(f->s, &rb, &port), 0);
     assert_int_equal(port, 41001);
@@ -183,8 +185,11 @@ static void test_rebind_full_range(void **state)
     make_grant(&b, site, GRANT_ACCESS, "edge-2.example");
     assert_int_equal(store_grant_insert(f->s, &a, 41000, 41000), 0);
     assert_int_equal(store_grant_insert(f->s, &b, 41000, 41000), 0);
-    struct store_grant_rebind rb = {.grant_id = a.id, .entry_point = "edge-2.example",
-                                    .port_lo = 41000, .port_hi = 41000, .any_port = true};
+    struct store_grant_rebind rb = {.grant_id = a.id,
+                                    .entry_point = "edge-2.example",
+                                    .port_lo = 41000,
+                                    .port_hi = 41000,
+                                    .any_port = true};
     int port = 0;
     assert_int_equal(store_grant_rebind(f->s, &rb, &port), -EADDRNOTAVAIL);
     struct grant got;
