@@ -616,6 +616,16 @@ int store_site_set_edge(struct store *s, const char *site_id, const char *expect
     return s->ops->site_set_edge(s, site_id, expected_edge, edge_node);
 }
 
+int store_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge)
+{
+    return s->ops->site_edge_prev(s, site_id, prev_edge);
+}
+
+int store_site_edge_settled(struct store *s, const char *site_id, const char *edge_node)
+{
+    return s->ops->site_edge_settled(s, site_id, edge_node);
+}
+
 int store_edge_site_count(struct store *s, const char *edge_node, long *ret)
 {
     return s->ops->edge_site_count(s, edge_node, ret);

@@ -372,10 +372,17 @@ struct store_vpn_peer {
     int64_t last_handshake_at;
     char next_key[TUNNEL_KEY_B64_LEN + 1]; /* a re-key in progress: the router's new key, or "" */
     int64_t next_handshake_at;             /* its first handshake seen by the edge, 0 = none yet */
+    /*
+     * A move between edges, make-before-break (jobs/edges.h): handover, the site left the
+     * asked-for edge, which keeps the router as its peer (and does not observe it) until
+     * the new edge settles it; settling, the site came to the asked-for edge and its previous
+     * edge still holds it (the first handshake here settles it: store_site_edge_settled).
+     */
+    bool handover, settling;
 };
 /*
- * Every managed site with a router key and an address (any tenant) that edge_node fronts
- * (NULL: of every edge). *ret: free().
+ * Every managed site with a router key and an address (any tenant) that edge_node fronts, or
+ * fronted before a move that has not settled yet (NULL: of every edge). *ret: free().
  */
 int store_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n);
 /*
@@ -445,6 +452,16 @@ int store_tunnel_address_taken(struct store *s, const char *site_id, const char 
  */
 int store_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
                         const char *edge_node);
+/*
+ * A managed site moved from prev_edge (NULL: forget it): that edge keeps the router as its
+ * WireGuard peer until store_site_edge_settled. 0, -ENOENT. Joins the caller's transaction.
+ */
+int store_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge);
+/*
+ * The site's edge edge_node saw the router's first handshake: the previous edge lets it go.
+ * 0, -ENOENT (not edge_node's site, or nothing to settle).
+ */
+int store_site_edge_settled(struct store *s, const char *site_id, const char *edge_node);
 /* How many sites (not being deleted) edge_node fronts: its load. */
 int store_edge_site_count(struct store *s, const char *edge_node, long *ret);
 /* The ids of the sites (not being deleted) edge_node fronts, oldest first, at most limit. */

@@ -183,6 +183,8 @@ struct store_ops {
                                 const char *addr, bool *ret_taken);
     int (*site_set_edge)(struct store *s, const char *site_id, const char *expected_edge,
                          const char *edge_node);
+    int (*site_edge_prev)(struct store *s, const char *site_id, const char *prev_edge);
+    int (*site_edge_settled)(struct store *s, const char *site_id, const char *edge_node);
     int (*edge_site_count)(struct store *s, const char *edge_node, long *ret);
     int (*edge_sites)(struct store *s, const char *edge_node, int limit, struct strlist *ret);
     int (*edge_adopt_orphans)(struct store *s, const char *edge_node, int *ret_n);
@@ -292,6 +294,8 @@ struct store_ops {
     X(site_events_list) \
     X(tunnel_address_taken) \
     X(site_set_edge) \
+    X(site_edge_prev) \
+    X(site_edge_settled) \
     X(edge_site_count) \
     X(edge_sites) \
     X(edge_adopt_orphans) \
