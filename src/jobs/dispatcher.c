@@ -66,12 +66,65 @@ void dispatcher_wake(struct dispatcher *d)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Logins tried per push: the pending passwords (newest first), the current one, the last retired.
+ */
+#define LOGIN_TRIES 4
+
 /*
- * Connects and logs in to the site with the newest credential that works, every wait bounded by
- * deadline (absolute monotonic ms, 0: none); the client keeps that deadline for the plan.
+ * The order in which connect_site tries a site's credentials (oldest first in creds):
+ * two-phase rotation (issue 14) means the router has the current password, or a pending one
+ * whose job ran but whose confirmation was lost (a kill), or, after an interrupted rotation,
+ * the one retired last. At most LOGIN_TRIES indexes in order; returns how many.
+ */
+static size_t login_order(const struct credential *creds, size_t n, size_t order[LOGIN_TRIES])
+{
+    size_t m = 0;
+    for (size_t k = n; k-- > 0 && m < 2;)
+        if (creds[k].state == CREDENTIAL_PENDING)
+            order[m++] = k;
+    for (size_t k = n; k-- > 0;)
+        if (creds[k].state == CREDENTIAL_CURRENT) {
+            order[m++] = k;
+            break;
+        }
+    for (size_t k = n; k-- > 0;)
+        if (creds[k].state == CREDENTIAL_RETIRED) {
+            order[m++] = k;
+            break;
+        }
+    return m;
+}
+
+/*
+ * A login worked with cred: when it is not the current one, the router has it, so it becomes
+ * current (store_credential_confirm), said in the log and in the job's orchestration log.
+ */
+static void note_login(struct dispatcher *d, const struct site *site, const struct credential *cred,
+                       const char *job_id)
+{
+    if (cred->state == CREDENTIAL_CURRENT)
+        return;
+    bool changed = false;
+    if (store_credential_confirm(d->cfg.store, site->id, cred->id, &changed) < 0 || !changed)
+        return;
+    char msg[160];
+    snprintf(msg, sizeof msg,
+             "logged in with the %s API password %s: the router has it, so it is "
+             "current now",
+             credential_state_name(cred->state), cred->id);
+    log_info("dispatcher", "site %s: %s", site->id, msg);
+    if (job_id)
+        store_job_event(d->cfg.store, job_id, "credential", msg);
+}
+
+/*
+ * Connects and logs in to the site with the first credential of login_order that works, every
+ * wait bounded by deadline (absolute monotonic ms, 0: none); the client keeps that deadline
+ * for the plan. job_id (may be NULL): the job the push is for (its log names a credential
+ * that changed).
  */
 static int connect_site(struct dispatcher *d, const struct site *site, int64_t deadline,
-                        struct ros_client **ret, char *err, size_t errlen)
+                        const char *job_id, struct ros_client **ret, char *err, size_t errlen)
 {
     struct policy pol;
     int r = store_policy_get(d->cfg.store, site->tenant_id, site->policy_id, 0, &pol);
@@ -100,8 +153,10 @@ static int connect_site(struct dispatcher *d, const struct site *site, int64_t d
                                    .deadline_ms = deadline};
     r = -EACCES;
     snprintf(err, errlen, "no credential");
-    /* Newest first: the current password, then the ones it replaced (a rotation in flight). */
-    for (size_t k = n; k-- > 0 && n - k <= 3;) {
+    size_t order[LOGIN_TRIES];
+    size_t tries = login_order(creds, n, order);
+    for (size_t t = 0; t < tries; t++) {
+        size_t k = order[t];
         struct ros_client *c = NULL;
         r = ros_client_connect(site->tunnel_address, port, &opts, &c);
         if (r < 0) {
@@ -112,6 +167,7 @@ static int connect_site(struct dispatcher *d, const struct site *site, int64_t d
         r = ros_client_login(c, creds[k].username, creds[k].password);
         if (r == 0) {
             *ret = c;
+            note_login(d, site, &creds[k], job_id);
             break;
         }
         const char *why = ros_client_last_error(c);
@@ -147,8 +203,8 @@ static int confirm_reboot(struct dispatcher *d, const struct site *site, int64_t
     while (time_now_ms() - sent_ms < limit && pause_ms(d, 1000)) {
         struct ros_client *c = NULL;
         char e[256] = "";
-        if (connect_site(d, site, clock_mono_ms() + d->cfg.push_deadline_ms, &c, e, sizeof e) !=
-            0) {
+        if (connect_site(d, site, clock_mono_ms() + d->cfg.push_deadline_ms, NULL, &c, e,
+                         sizeof e) != 0) {
             snprintf(last, sizeof last, "%s", e);
             continue;
         }
@@ -267,7 +323,7 @@ static void run_job(struct dispatcher *d, struct job *j)
     /* F9: the whole push has one deadline, however slowly the router trickles its replies */
     int64_t deadline = clock_mono_ms() + d->cfg.push_deadline_ms;
     if (site.tunnel_address)
-        r = connect_site(d, &site, deadline, &c, err, sizeof err);
+        r = connect_site(d, &site, deadline, j->id, &c, err, sizeof err);
     else
         r = -EHOSTUNREACH;
     int64_t sent_ms = time_now_ms();
@@ -310,6 +366,8 @@ static void run_job(struct dispatcher *d, struct job *j)
     } else if (r == 0) {
         store_job_finish(d->cfg.store, j->id, JOB_COMPLETED,
                          "Completed by express push over the RouterOS API");
+        /* two-phase rotation: the password this job set (if any) is the router's now */
+        store_credential_confirm_job(d->cfg.store, j->id, NULL);
         log_info("dispatcher", "job %s (%s) on site %s completed by push", j->id,
                  job_kind_name(j->kind), j->site_id);
     } else if (j->attempts + 1 >= d->cfg.max_attempts) {

@@ -97,6 +97,10 @@ int sqlite_credential_list(struct store *s, const char *tenant_id, const char *s
                            struct credential **ret, size_t *n);
 int sqlite_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
                              struct credential *ret);
+int sqlite_credential_set_job(struct store *s, const char *cred_id, const char *job_id);
+int sqlite_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                              bool *ret_changed);
+int sqlite_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed);
 int sqlite_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
 int sqlite_site_by_device_token(struct store *s, const char *token, struct site *ret);
 int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a);

@@ -243,6 +243,22 @@ int store_credential_rotate(struct store *s, const char *tenant_id, const struct
     return s->ops->credential_rotate(s, tenant_id, cred, ret);
 }
 
+int store_credential_set_job(struct store *s, const char *cred_id, const char *job_id)
+{
+    return s->ops->credential_set_job(s, cred_id, job_id);
+}
+
+int store_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                             bool *ret_changed)
+{
+    return s->ops->credential_confirm(s, site_id, cred_id, ret_changed);
+}
+
+int store_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed)
+{
+    return s->ops->credential_confirm_job(s, job_id, ret_changed);
+}
+
 int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
 {
     return s->ops->site_by_bootstrap_token(s, token, ret);

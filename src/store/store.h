@@ -148,9 +148,29 @@ int store_site_note_put(struct store *s, const char *tenant_id, const char *site
 /* All rows of a site, oldest first; ip_address/api_port from the site and its policy. */
 int store_credential_list(struct store *s, const char *tenant_id, const char *site_id,
                           struct credential **ret, size_t *n);
-/* Inserts cred as the site's current credential and marks the previous one deleted. */
+/*
+ * Inserts cred in its state: CURRENT retires every other credential of the site (no router
+ * to confirm it: a site not adopted yet); PENDING (two-phase rotation, issue 14) leaves them
+ * until store_credential_confirm makes it current once the router has it.
+ */
 int store_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
                             struct credential *ret);
+/* Records job_id as the job that puts credential cred_id on its router. 0, -ENOENT. */
+int store_credential_set_job(struct store *s, const char *cred_id, const char *job_id);
+/*
+ * The router has credential cred_id of site_id (a login with it worked, or the job that sets
+ * it completed): it becomes current and every other current one, and pending ones older than
+ * it, are retired; newer pending ones stay pending. *ret_changed (may be NULL): whether it
+ * was not current before. One transaction. 0, -ENOENT (no such credential of that site).
+ */
+int store_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                             bool *ret_changed);
+/*
+ * The job job_id completed: the credential it set on the router is confirmed as above, even a
+ * retired one (the router has what the job set: reality wins, and the next login uses it).
+ * *ret_changed as there. 0, -ENOENT (the job sets no credential).
+ */
+int store_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed);
 void store_credential_array_free(struct credential *a, size_t n);
 
 /* --- onboarding and devices --- */

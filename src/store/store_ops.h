@@ -82,6 +82,10 @@ struct store_ops {
                            struct credential **ret, size_t *n);
     int (*credential_rotate)(struct store *s, const char *tenant_id, const struct credential *cred,
                              struct credential *ret);
+    int (*credential_set_job)(struct store *s, const char *cred_id, const char *job_id);
+    int (*credential_confirm)(struct store *s, const char *site_id, const char *cred_id,
+                              bool *ret_changed);
+    int (*credential_confirm_job)(struct store *s, const char *job_id, bool *ret_changed);
     int (*site_by_bootstrap_token)(struct store *s, const char *token, struct site *ret);
     int (*site_by_device_token)(struct store *s, const char *token, struct site *ret);
     int (*site_adopt)(struct store *s, const char *site_id, const struct store_adoption *a);
@@ -225,6 +229,9 @@ struct store_ops {
     X(site_note_put) \
     X(credential_list) \
     X(credential_rotate) \
+    X(credential_set_job) \
+    X(credential_confirm) \
+    X(credential_confirm_job) \
     X(site_by_bootstrap_token) \
     X(site_by_device_token) \
     X(site_adopt) \
