@@ -274,7 +274,8 @@ int sqlite_credential_list(struct store *s, const char *tenant_id, const char *s
     struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT c.id, c.site_id, c.username, c.password_sealed, s.tunnel_address, ps.port, "
-        "c.created_at, c.deleted_at, c.state FROM api_credentials c JOIN sites s ON s.id = c.site_id "
+        "c.created_at, c.deleted_at, c.state FROM api_credentials c JOIN sites s ON s.id = "
+        "c.site_id "
         "LEFT JOIN policy_services ps ON ps.policy_id = s.policy_id AND ps.service = 6 "
         "WHERE c.site_id = ? AND s.tenant_id = ? ORDER BY c.created_at, c.rowid";
     if (!c)

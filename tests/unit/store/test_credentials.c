@@ -88,9 +88,9 @@ static void test_two_phase(void **state)
     states(f, site, st, sizeof st);
     assert_string_equal(st, "r r c r");
     /* errors */
-    assert_int_equal(store_credential_confirm_job(f->s, "00000000-0000-7000-8000-000000000000",
-                                                  &changed),
-                     -ENOENT);
+    assert_int_equal(
+        store_credential_confirm_job(f->s, "00000000-0000-7000-8000-000000000000", &changed),
+        -ENOENT);
     char other[UUID_STR_LEN];
     fx_site(f, NULL, "10.99.0.3", true, other, NULL);
     assert_int_equal(store_credential_confirm(f->s, other, p2.id, &changed), -ENOENT);
