@@ -12,6 +12,7 @@
 #include "target.h"
 #include "timefmt.h"
 #include "tunnel.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@ struct dispatcher {
     pthread_cond_t cond;
     bool stopping;
     unsigned wakeups;
+    unsigned long verified, drifts; /* drift checks run, repairs queued (under lock) */
     pthread_t *threads;
     int nthreads;
 };
@@ -384,8 +386,51 @@ static void run_job(struct dispatcher *d, struct job *j)
     site_release(&site);
 }
 
+/*
+ * The drift check of one due site (verify.h), when this worker has nothing to push: at most
+ * one claim per second per worker. Returns true when a site was checked.
+ */
+static bool verify_one(struct dispatcher *d, int64_t *next_try_ms)
+{
+    if (d->cfg.verify_interval_s <= 0 || clock_mono_ms() < *next_try_ms)
+        return false;
+    *next_try_ms = clock_mono_ms() + 1000;
+    char id[UUID_STR_LEN];
+    if (store_site_claim_verify(d->cfg.store, d->cfg.node_name, time_now(),
+                                d->cfg.verify_interval_s, id) < 0)
+        return false;
+    struct site site;
+    if (store_site_get_any(d->cfg.store, id, &site) < 0)
+        return false;
+    char err[512] = "";
+    struct ros_client *c = NULL;
+    int64_t deadline = clock_mono_ms() + d->cfg.push_deadline_ms;
+    int r = connect_site(d, &site, deadline, NULL, &c, err, sizeof err);
+    struct jobs_verify_result res = {0};
+    if (r == 0) {
+        r = jobs_site_verify(d->cfg.store, c, &site, d->cfg.mgmt_networks, &res, err, sizeof err);
+        ros_client_close(c);
+    }
+    if (r < 0)
+        log_warn("dispatcher", "site %s: drift check failed: %s", site.id, err);
+    else if (res.stale || res.missing || res.policy) {
+        log_warn("dispatcher",
+                 "site %s: drift: %d left-over grant(s), %d missing, %d service(s) off the "
+                 "policy; repair jobs queued",
+                 site.id, res.stale, res.missing, res.policy);
+        dispatcher_wake(d);
+    }
+    pthread_mutex_lock(&d->lock);
+    d->verified++;
+    d->drifts += (unsigned long)(res.stale + res.missing + res.policy);
+    pthread_mutex_unlock(&d->lock);
+    site_release(&site);
+    return true;
+}
+
 static void *worker_main(void *arg)
 {
+    int64_t next_verify_ms = 0;
     struct dispatcher *d = arg;
     unsigned seen = 0;
     while (true) {
@@ -407,6 +452,8 @@ static void *worker_main(void *arg)
                 break;
             continue;
         }
+        if (verify_one(d, &next_verify_ms))
+            continue;
         if (!wait_for_work(d, &seen, 200))
             break;
     }
@@ -530,6 +577,23 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
     }
     *ret = d;
     return 0;
+}
+
+void dispatcher_metrics(struct dispatcher *d, struct buf *out)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    unsigned long checks = d->verified, repairs = d->drifts;
+    pthread_mutex_unlock(&d->lock);
+    buf_printf(out,
+               "# HELP tikgate_drift_checks_total Routers checked against the store.\n"
+               "# TYPE tikgate_drift_checks_total counter\n"
+               "tikgate_drift_checks_total %lu\n"
+               "# HELP tikgate_drift_repairs_total Differences found (a repair job each).\n"
+               "# TYPE tikgate_drift_repairs_total counter\n"
+               "tikgate_drift_repairs_total %lu\n",
+               checks, repairs);
 }
 
 void dispatcher_stop(struct dispatcher *d)

@@ -129,6 +129,8 @@ int pg_credential_set_job(struct store *s, const char *cred_id, const char *job_
 int pg_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
                           bool *ret_changed);
 int pg_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed);
+int pg_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                         char ret_id[UUID_STR_LEN]);
 int pg_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
 int pg_site_by_device_token(struct store *s, const char *token, struct site *ret);
 int pg_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a);

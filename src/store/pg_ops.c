@@ -37,6 +37,7 @@ const struct store_ops store_pg_ops = {
     .credential_set_job = pg_credential_set_job,
     .credential_confirm = pg_credential_confirm,
     .credential_confirm_job = pg_credential_confirm_job,
+    .site_claim_verify = pg_site_claim_verify,
     .site_by_bootstrap_token = pg_site_by_bootstrap_token,
     .site_by_device_token = pg_site_by_device_token,
     .site_adopt = pg_site_adopt,

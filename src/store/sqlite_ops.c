@@ -37,6 +37,7 @@ const struct store_ops store_sqlite_ops = {
     .credential_set_job = sqlite_credential_set_job,
     .credential_confirm = sqlite_credential_confirm,
     .credential_confirm_job = sqlite_credential_confirm_job,
+    .site_claim_verify = sqlite_site_claim_verify,
     .site_by_bootstrap_token = sqlite_site_by_bootstrap_token,
     .site_by_device_token = sqlite_site_by_device_token,
     .site_adopt = sqlite_site_adopt,

@@ -259,6 +259,12 @@ int store_credential_confirm_job(struct store *s, const char *job_id, bool *ret_
     return s->ops->credential_confirm_job(s, job_id, ret_changed);
 }
 
+int store_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                            char ret_id[UUID_STR_LEN])
+{
+    return s->ops->site_claim_verify(s, node, now_s, interval_s, ret_id);
+}
+
 int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
 {
     return s->ops->site_by_bootstrap_token(s, token, ret);

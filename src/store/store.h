@@ -173,6 +173,17 @@ int store_credential_confirm(struct store *s, const char *site_id, const char *c
 int store_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed);
 void store_credential_array_free(struct credential *a, size_t n);
 
+/*
+ * The drift check (issue 14 item 3, jobs/verify.h): claims the adopted, online site that was
+ * verified longest ago (never first; an adoption counts as a check: its reply configured the
+ * router), not within interval_s of now_s, whose queue is empty
+ * (no pending or running job) and that node can reach (a managed site: its edge node, with
+ * the tunnel up). The claim sets verified_at = now_s, so no node verifies it again within
+ * the interval. PostgreSQL: FOR UPDATE SKIP LOCKED. 0 with ret_id, -ENOENT when none is due.
+ */
+int store_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                            char ret_id[UUID_STR_LEN]);
+
 /* --- onboarding and devices --- */
 
 /* Finds a site by its bootstrap token (any tenant) while the token is unused. */

@@ -86,6 +86,8 @@ struct store_ops {
     int (*credential_confirm)(struct store *s, const char *site_id, const char *cred_id,
                               bool *ret_changed);
     int (*credential_confirm_job)(struct store *s, const char *job_id, bool *ret_changed);
+    int (*site_claim_verify)(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                             char ret_id[UUID_STR_LEN]);
     int (*site_by_bootstrap_token)(struct store *s, const char *token, struct site *ret);
     int (*site_by_device_token)(struct store *s, const char *token, struct site *ret);
     int (*site_adopt)(struct store *s, const char *site_id, const struct store_adoption *a);
@@ -232,6 +234,7 @@ struct store_ops {
     X(credential_set_job) \
     X(credential_confirm) \
     X(credential_confirm_job) \
+    X(site_claim_verify) \
     X(site_by_bootstrap_token) \
     X(site_by_device_token) \
     X(site_adopt) \

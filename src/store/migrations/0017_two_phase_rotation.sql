@@ -6,3 +6,6 @@ ALTER TABLE api_credentials ADD COLUMN state TEXT NOT NULL DEFAULT 'current';
 ALTER TABLE api_credentials ADD COLUMN job_id TEXT;
 UPDATE api_credentials SET state = 'retired' WHERE deleted_at IS NOT NULL;
 CREATE INDEX api_credentials_job ON api_credentials(job_id) WHERE job_id IS NOT NULL;
+-- The periodic check that a router matches the store (issue 14: verify, then repair by job):
+-- when the site was last claimed for it (unix seconds; NULL = never).
+ALTER TABLE sites ADD COLUMN verified_at INTEGER;
