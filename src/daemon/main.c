@@ -308,6 +308,8 @@ static int serve(struct store *st, const struct config *cfg)
                 .tls_ca_fingerprint = ca_fingerprint,
                 .node_name = cfg->node_name,
                 .node_dead_after_ms = config_dead_after_ms(cfg),
+                .site_queue_max = cfg->site_queue_max,
+                .queue_max = cfg->queue_max,
                 .edges_changed = wake_edge,
                 .edges_ctx = edge},
     };

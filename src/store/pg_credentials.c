@@ -109,24 +109,3 @@ int pg_credential_confirm_job(struct store *s, const char *job_id, bool *ret_cha
 out_end:
     return pg_end(c, r);
 }
-
-int pg_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
-                         char ret_id[UUID_STR_LEN])
-{
-    static const char sql[] =
-        "UPDATE sites SET verified_at = ?1 WHERE id = (SELECT s.id FROM sites s WHERE "
-        "s.adopted_at IS NOT NULL AND s.status = 'online' AND s.tunnel_address IS NOT NULL AND "
-        "(s.verified_at IS NULL OR s.verified_at <= ?1 - ?2) AND (s.tunnel_mode != 'managed' "
-        "OR ((s.edge_node IS NULL OR s.edge_node = ?3) AND s.tunnel_status = 'up')) AND NOT "
-        "EXISTS (SELECT 1 FROM jobs j WHERE j.site_id = s.id AND j.status IN ('pending', "
-        "'running')) ORDER BY s.verified_at NULLS FIRST, s.rowid LIMIT 1 FOR UPDATE SKIP "
-        "LOCKED) RETURNING id";
-    struct pg_session *c;
-    struct pg_stmt *st = pg_prepare(s, sql, &c);
-    if (!st)
-        return -EIO;
-    pg_bind_int64(st, 1, now_s);
-    pg_bind_int64(st, 2, interval_s);
-    pg_bind_text(st, 3, node);
-    return pg_step_row(c, st, pg_read_id, NULL, ret_id);
-}

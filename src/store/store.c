@@ -350,6 +350,17 @@ int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id
     return s->ops->job_cancel(s, tenant_id, site_id, job_id);
 }
 
+int store_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
+                         const char *by_job_id, int *ret_n)
+{
+    return s->ops->jobs_supersede(s, site_id, kind, by_job_id, ret_n);
+}
+
+int store_jobs_pending_count(struct store *s, const char *site_id, long *ret)
+{
+    return s->ops->jobs_pending_count(s, site_id, ret);
+}
+
 int store_job_event(struct store *s, const char *job_id, const char *kind, const char *message)
 {
     return s->ops->job_event(s, job_id, kind, message);

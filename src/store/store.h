@@ -233,6 +233,16 @@ int store_job_get_any(struct store *s, const char *job_id, struct job *ret);
 /* pending -> deleted. -EBUSY when the job is no longer pending. */
 int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
                      const char *job_id);
+/*
+ * Supersession (issue 14 item 1): every pending job of site_id of kind queued before by_job_id
+ * (a newer policy push or API-password rotation) ends as superseded, with a "superseded by
+ * job <id>" event; the pending credentials such jobs would have set are retired (never on the
+ * router). Joins the caller's transaction. *ret_n (may be NULL): how many.
+ */
+int store_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
+                         const char *by_job_id, int *ret_n);
+/* Pending jobs of site_id (NULL: of every site), for the queue limits of the API. */
+int store_jobs_pending_count(struct store *s, const char *site_id, long *ret);
 /* Appends an event. */
 int store_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
 /*
@@ -563,9 +573,9 @@ int store_node_get(struct store *s, const char *name, int64_t dead_after_ms,
 
 struct store_metrics {
     long tenants;
-    long sites[4];       /* by enum site_status */
-    long jobs[5];        /* by enum job_status */
-    long grants_live[2]; /* by enum grant_kind: not torn down, not expired */
+    long sites[4];               /* by enum site_status */
+    long jobs[JOB_STATUS_COUNT]; /* by enum job_status */
+    long grants_live[2];         /* by enum grant_kind: not torn down, not expired */
     long users;
 };
 int store_metrics_get(struct store *s, struct store_metrics *ret);

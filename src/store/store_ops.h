@@ -109,6 +109,9 @@ struct store_ops {
     int (*job_get_any)(struct store *s, const char *job_id, struct job *ret);
     int (*job_cancel)(struct store *s, const char *tenant_id, const char *site_id,
                       const char *job_id);
+    int (*jobs_supersede)(struct store *s, const char *site_id, enum job_kind kind,
+                          const char *by_job_id, int *ret_n);
+    int (*jobs_pending_count)(struct store *s, const char *site_id, long *ret);
     int (*job_event)(struct store *s, const char *job_id, const char *kind, const char *message);
     int (*job_claim_pull)(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                           struct job *ret);
@@ -251,6 +254,8 @@ struct store_ops {
     X(job_get) \
     X(job_get_any) \
     X(job_cancel) \
+    X(jobs_supersede) \
+    X(jobs_pending_count) \
     X(job_event) \
     X(job_claim_pull) \
     X(job_claim_push) \
