@@ -159,6 +159,14 @@ echo "body:     $bytes bytes, GET $API_PATH"
 run_wrk warm-api "$WARMUP" "$API_URL" -H "Authorization: Bearer $KEY"
 run_wrk warm-nginx "$WARMUP" "$NGINX_URL"
 api_rates=() nginx_rates=()
+if [[ -n ${PERF:-} ]]; then
+    # PERF=file: a call-graph profile of tikgated over one extra run (not counted).
+    perf record -g -o "$PERF" -p "$API_PID" -- sleep "$DUR" >/dev/null 2>&1 &
+    perf_pid=$!
+    run_wrk perf "$DUR" "$API_URL" -H "Authorization: Bearer $KEY"
+    wait "$perf_pid" || true
+    echo "perf profile: $PERF ($(rps "$TMP/wrk.perf.txt") req/s during the profile)"
+fi
 for r in $(seq "$RUNS"); do
     run_wrk "api.$r" "$DUR" "$API_URL" -H "Authorization: Bearer $KEY"
     run_wrk "nginx.$r" "$DUR" "$NGINX_URL"
