@@ -8,6 +8,7 @@
 #include "sqlite_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,9 +98,18 @@ static int exec(sqlite3 *db, const char *sql)
     return 0;
 }
 
+/* Before SQLite initialises: no allocation statistics, whose global mutex every
+ * sqlite3_malloc() of every connection takes (issue 13; nothing reads them). */
+static void sqlite_global_config(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* Opens a connection; a failure is logged at lvl (error from store_open, else debug). */
 static struct store_conn *conn_open(struct sqlite_store *s, enum log_level lvl)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_global_config);
     struct store_conn *c = xcalloc(1, sizeof *c);
     c->cache_cap = STMT_CACHE_INITIAL;
     c->cache = xcalloc(c->cache_cap, sizeof *c->cache);
