@@ -70,10 +70,20 @@ int jobs_enqueue_policy(struct store *st, const struct policy *pol, const struct
             .needs_ack = true,
             .created_by = created_by,
         };
-        int r = jobs_enqueue(st, &spec, NULL);
+        char id[UUID_STR_LEN];
+        int r = jobs_enqueue(st, &spec, id);
         job_plan_release(&plan);
         if (r < 0)
             return r;
+        /*
+         * A policy job sets the whole policy: the site's older pending policy jobs would only
+         * be overwritten by this one, so they end (deleted, saying why). A stream of policy
+         * updates then keeps at most one pending policy job per site (issue 13). Not undone
+         * when it fails: this job is queued, the older ones only cost a push each.
+         */
+        char why[UUID_STR_LEN + 64];
+        snprintf(why, sizeof why, "Superseded by job %s (a newer policy for this site)", id);
+        (void)store_job_supersede(st, site_ids->items[i], JOB_KIND_POLICY, id, why);
     }
     return 0;
 }

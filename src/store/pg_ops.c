@@ -49,6 +49,7 @@ const struct store_ops store_pg_ops = {
     .job_list = pg_job_list,
     .job_get = pg_job_get,
     .job_get_any = pg_job_get_any,
+    .job_supersede = pg_job_supersede,
     .job_cancel = pg_job_cancel,
     .job_event = pg_job_event,
     .job_claim_pull = pg_job_claim_pull,

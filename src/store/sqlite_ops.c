@@ -49,6 +49,7 @@ const struct store_ops store_sqlite_ops = {
     .job_list = sqlite_job_list,
     .job_get = sqlite_job_get,
     .job_get_any = sqlite_job_get_any,
+    .job_supersede = sqlite_job_supersede,
     .job_cancel = sqlite_job_cancel,
     .job_event = sqlite_job_event,
     .job_claim_pull = sqlite_job_claim_pull,

@@ -322,6 +322,12 @@ int store_job_get_any(struct store *s, const char *job_id, struct job *ret)
     return s->ops->job_get_any(s, job_id, ret);
 }
 
+int store_job_supersede(struct store *s, const char *site_id, enum job_kind kind,
+                        const char *by_job_id, const char *message)
+{
+    return s->ops->job_supersede(s, site_id, kind, by_job_id, message);
+}
+
 int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
                      const char *job_id)
 {

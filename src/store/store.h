@@ -199,6 +199,13 @@ int store_job_get(struct store *s, const char *tenant_id, const char *site_id, c
                   struct job *ret);
 /* Internal: a job by id only (no events). */
 int store_job_get_any(struct store *s, const char *job_id, struct job *ret);
+/*
+ * The pending jobs of kind on site_id queued before by_job_id (a job of that site) -> deleted,
+ * each with a "deleted" event and last_error = message: a newer job does all they would
+ * (a policy job sets the whole policy). Returns how many, or -errno.
+ */
+int store_job_supersede(struct store *s, const char *site_id, enum job_kind kind,
+                        const char *by_job_id, const char *message);
 /* pending -> deleted. -EBUSY when the job is no longer pending. */
 int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
                      const char *job_id);

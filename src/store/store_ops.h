@@ -101,6 +101,8 @@ struct store_ops {
     int (*job_get)(struct store *s, const char *tenant_id, const char *site_id, const char *job_id,
                    struct job *ret);
     int (*job_get_any)(struct store *s, const char *job_id, struct job *ret);
+    int (*job_supersede)(struct store *s, const char *site_id, enum job_kind kind,
+                         const char *by_job_id, const char *message);
     int (*job_cancel)(struct store *s, const char *tenant_id, const char *site_id,
                       const char *job_id);
     int (*job_event)(struct store *s, const char *job_id, const char *kind, const char *message);
@@ -238,6 +240,7 @@ struct store_ops {
     X(job_list) \
     X(job_get) \
     X(job_get_any) \
+    X(job_supersede) \
     X(job_cancel) \
     X(job_event) \
     X(job_claim_pull) \
