@@ -163,6 +163,8 @@ json_t *note_to_json(const struct site_note *n);
 json_t *site_event_to_json(const struct site_event *e);
 /* A job; with_events adds its orchestration log ("events", oldest first). */
 json_t *job_to_json(const struct job *j, bool with_events);
+/* The same object written into w (what job_to_json() gives, as bytes). */
+void job_write_json(struct jw *w, const struct job *j, bool with_events);
 /* A transient access or forward as of now_ms (expired, time_to_expire); with_secret: the
  * access's password too (transient:create holders, security-review F6). */
 json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret);
