@@ -69,6 +69,16 @@ def rss_kib(pid):
     return 0
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of the process so far."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            fields = f.read().rsplit(')', 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def pct(vals, p):
     if not vals:
         return float('nan')
@@ -363,6 +373,7 @@ def main():
                                         WRITE_PCT, DUR))
         print('jobs before: %s' % jobs_by_status(db))
         rss0 = rss_kib(tg.pid)
+        cpu0, wall0 = cpu_s(tg.pid), time.monotonic()
         rss_max = [rss0]
 
         async def sample():
@@ -377,7 +388,10 @@ def main():
             finally:
                 t.cancel()
         res = loop.run_until_complete(measured())
+        cpu1, wall1 = cpu_s(tg.pid), time.monotonic()
         report('tikgated', *res)
+        print('tikgated CPU: %.1f s in %.1f s (%.0f %% of one CPU; %d CPUs here)' % (
+            cpu1 - cpu0, wall1 - wall0, 100 * (cpu1 - cpu0) / (wall1 - wall0), os.cpu_count()))
         print('tikgated RSS: %d KiB before, %d KiB max, %d KiB after' % (rss0, rss_max[0],
                                                                           rss_kib(tg.pid)))
         print('jobs right after: %s' % jobs_by_status(db))
