@@ -1,5 +1,8 @@
 #!/usr/bin/env python3
 """bench/write_ref.py DB SITE_ID SECONDS - the reference of bench/write.sh (not a test).
+   bench/write_ref.py --sql DB SITE_ID - prints the statements bench/write_ref.c runs, one per
+   line: INSERT ... SELECT copies of the warm-up create's rows with ?1 job id, ?2 grant id,
+   ?3 port, ?4 entry point, ?5 a random name.
 
 What one `POST .../transient-access` writes, without HTTP, authentication or validation: in
 a copy of tikgated's own database (same schema, same indexes and triggers), with the
@@ -15,6 +18,23 @@ import sys
 import time
 import uuid
 
+if sys.argv[1] == '--sql':
+    c = sqlite3.connect(sys.argv[2])
+    g = c.execute('SELECT id, setup_job_id FROM grants WHERE site_id = ? LIMIT 1',
+                  (sys.argv[3],)).fetchone()
+    subst = {'jobs': {'id': '?1', 'token': '?5', 'idempotency_key': 'NULL'},
+             'grants': {'id': '?2', 'setup_job_id': '?1', 'port': '?3', 'entry_point': '?4',
+                        'username': '?5'},
+             'job_events': {'id': None, 'job_id': '?1'}}
+    where = {'jobs': "id = '%s'" % g[1], 'grants': "id = '%s'" % g[0],
+             'job_events': "job_id = '%s'" % g[1]}
+    for t in ('jobs', 'grants', 'job_events'):
+        cols = [r[1] for r in c.execute('PRAGMA table_info(%s)' % t)
+                if subst[t].get(r[1], '') is not None]
+        exprs = [subst[t].get(k, k) for k in cols]
+        print('INSERT INTO %s(%s) SELECT %s FROM %s WHERE %s' % (
+            t, ','.join(cols), ','.join(exprs), t, where[t]))
+    sys.exit(0)
 db, site, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
 c = sqlite3.connect(db, isolation_level=None)
 c.execute('PRAGMA journal_mode=WAL')
