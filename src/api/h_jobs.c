@@ -330,6 +330,9 @@ void h_site_action(struct api_call *call)
         .created_by = call->who.name,
     };
     r = jobs_enqueue(call->api->store, &spec, id);
+    /* site.resend_api_user sets the newest credential: its completion confirms it */
+    if (r == 0 && !strcmp(action, "site.resend_api_user"))
+        r = store_credential_set_job(call->api->store, creds[n - 1].id, id);
     if (r < 0) {
         api_fail_store(call, r, "job");
         goto out;

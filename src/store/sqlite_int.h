@@ -108,6 +108,12 @@ int sqlite_credential_list(struct store *s, const char *tenant_id, const char *s
                            struct credential **ret, size_t *n);
 int sqlite_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
                              struct credential *ret);
+int sqlite_credential_set_job(struct store *s, const char *cred_id, const char *job_id);
+int sqlite_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                              bool *ret_changed);
+int sqlite_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed);
+int sqlite_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                             char ret_id[UUID_STR_LEN]);
 int sqlite_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
 int sqlite_site_by_device_token(struct store *s, const char *token, struct site *ret);
 int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a);
@@ -211,6 +217,8 @@ int sqlite_tunnel_address_taken(struct store *s, const char *site_id, const char
                                 const char *addr, bool *ret_taken);
 int sqlite_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
                          const char *edge_node);
+int sqlite_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge);
+int sqlite_site_edge_settled(struct store *s, const char *site_id, const char *edge_node);
 int sqlite_edge_site_count(struct store *s, const char *edge_node, long *ret);
 int sqlite_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);
 int sqlite_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n);
