@@ -35,8 +35,9 @@ int main(int argc, char **argv)
     }
     sqlite3 *db;
     must(sqlite3_open(argv[1], &db), NULL, "open");
-    must(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                          "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
+    must(sqlite3_exec(db,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                      "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;",
                       NULL, NULL, NULL),
          db, "pragmas");
     int n = argc - 3;
