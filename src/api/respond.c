@@ -111,12 +111,21 @@ void jw_key(struct jw *w, const char *key)
     jw_put(w, ":", 1);
 }
 
+/* Valid UTF-8; ids, CIDRs and times are ASCII, and skip utf8_valid's decoding. */
+static bool ascii_or_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && *p < 0x80)
+        p++;
+    return !*p || utf8_valid((const char *)p); /* p is where the first non-ASCII byte is */
+}
+
 void jw_string(struct jw *w, const char *s)
 {
     jw_sep(w);
     if (!s) {
         jw_put(w, "null", 4);
-    } else if (utf8_valid(s)) {
+    } else if (ascii_or_valid(s)) {
         jw_escaped(w, s);
     } else { /* as json_text(): U+FFFD for each bad byte */
         char *fixed = utf8_sanitize(s);
