@@ -11,9 +11,17 @@
  *
  * The scheduler thread tears down grants whose expiry passed (also those
  * that expired while tikgated was down), re-queues running jobs whose lease
- * expired and marks sites offline after ten missed heartbeats. It ticks every
- * 100 ms; a tick tears down at most 256 grants, each in its own short
- * transaction, so the API is never stalled behind a large batch.
+ * expired and marks sites offline after ten missed heartbeats. It sleeps until
+ * the earliest expiry (at most 100 ms, 1 s when other nodes' changes wake it).
+ *
+ * No leader (DESIGN.md §11): any number of nodes run these roles on one store.
+ * Workers claim jobs in batches (one claim for the node's idle workers) under
+ * the node's name; the scheduler claims due grants in batches of 256 with a
+ * lease (store_grants_claim_due) and tears each batch down in one transaction.
+ * dispatcher_beat(), run on every heartbeat of the node, renews those leases
+ * and hands the running pushes of dead nodes back to the queue. On PostgreSQL
+ * a LISTEN thread wakes the workers and the scheduler when another node queues
+ * a job or changes a grant; polling stays the fallback.
  *
  * Both only talk to the store; they are woken early by dispatcher_wake() when
  * the API queues a job. All functions are thread-safe.
@@ -39,6 +47,8 @@ struct dispatcher_config {
     int64_t lease_ms;          /* how long a running job may stay running before re-queueing */
     int64_t reboot_confirm_ms; /* how long a pushed reboot may take to come back (0: 180 s) */
     int poll_interval_s;       /* the routers' poll interval: offline after 10 missed */
+    const char *node_name;     /* TIKGATE_NODE_NAME: the owner of this node's claims */
+    int64_t claim_lease_ms;    /* a claimed grant's lease (3 heartbeats); also "dead after" */
     bool run_dispatcher;       /* role "dispatcher" */
     bool run_scheduler;        /* role "scheduler" */
     /*
@@ -60,6 +70,11 @@ struct dispatcher;
 int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **ret);
 /* Wakes the workers now (a job was queued). Accepts NULL. */
 void dispatcher_wake(struct dispatcher *d);
+/*
+ * The node's heartbeat (node_role's hook): renews the leases of this node's claimed grants and
+ * takes the running pushes of dead nodes over. Called from the heartbeat thread. Accepts NULL.
+ */
+void dispatcher_beat(struct dispatcher *d);
 /* Stops and joins every thread; in-flight pushes finish first. Accepts NULL. */
 void dispatcher_stop(struct dispatcher *d);
 /* Delay before retry number attempt (1-based): base * 2^(attempt-1), capped, +-20% jitter. */

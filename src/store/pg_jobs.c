@@ -81,6 +81,116 @@ int pg_job_event(struct store *s, const char *job_id, const char *kind, const ch
     return c ? add_event(c, job_id, kind, message) : -EIO;
 }
 
+/* The columns of n jobs as array literals, in the order of insert_many's unnest. */
+struct job_columns {
+    char *text[8]; /* id, site_id, token, kind, description, payload, created_by, idempotency */
+    char *ints[5]; /* is_script, express, needs_ack, next_attempt_ms, created_at */
+};
+
+static void job_columns(struct store *s, const struct job *jobs, size_t n, struct job_columns *ret)
+{
+    const char **t[8];
+    int64_t *v[5];
+    for (int k = 0; k < 8; k++)
+        t[k] = xcalloc(n ? n : 1, sizeof *t[k]);
+    for (int k = 0; k < 5; k++)
+        v[k] = xcalloc(n ? n : 1, sizeof *v[k]);
+    char **sealed = xcalloc(n ? n : 1, sizeof *sealed);
+    for (size_t i = 0; i < n; i++) {
+        const struct job *j = &jobs[i];
+        sealed[i] = store_seal_text(s, j->payload);
+        t[0][i] = j->id;
+        t[1][i] = j->site_id;
+        t[2][i] = j->token;
+        t[3][i] = job_kind_name(j->kind);
+        t[4][i] = j->description;
+        t[5][i] = sealed[i];
+        t[6][i] = j->created_by;
+        t[7][i] = j->idempotency_key;
+        v[0][i] = j->is_script;
+        v[1][i] = j->express;
+        v[2][i] = j->needs_ack;
+        v[3][i] = j->next_attempt_ms;
+        v[4][i] = j->created_at;
+    }
+    for (int k = 0; k < 8; k++) {
+        ret->text[k] = pg_text_array(t[k], n);
+        free(t[k]);
+    }
+    for (int k = 0; k < 5; k++) {
+        ret->ints[k] = pg_int_array(v[k], n);
+        free(v[k]);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(sealed[i]);
+    free(sealed);
+}
+
+static void job_columns_release(struct job_columns *jc)
+{
+    for (int k = 0; k < 8; k++)
+        free(jc->text[k]);
+    for (int k = 0; k < 5; k++)
+        free(jc->ints[k]);
+}
+
+/* Three statements for any n: the jobs, their "created" events, the express ones' requests. */
+int pg_job_insert_many(struct store *s, const struct job *jobs, size_t n)
+{
+    static const char sql[] =
+        "INSERT INTO jobs(id, site_id, token, kind, description, payload, is_script, "
+        "express_execute, needs_acknowledgement, status, next_attempt_ms, created_at, "
+        "created_by, idempotency_key) SELECT id, site, token, kind, descr, payload, script, "
+        "express, ack, 'pending', next_ms, created, cby, idem FROM unnest(?1::text[], "
+        "?2::text[], ?3::text[], ?4::text[], ?5::text[], ?6::text[], ?7::text[], ?8::text[], "
+        "?9::bigint[], ?10::bigint[], ?11::bigint[], ?12::bigint[], ?13::bigint[]) AS v(id, "
+        "site, token, kind, descr, payload, cby, idem, script, express, ack, next_ms, created)";
+    static const char created[] =
+        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?3, 'created', descr "
+        "FROM unnest(?1::text[], ?2::text[]) AS v(id, descr)";
+    static const char express[] =
+        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?2, "
+        "'express_requested', 'Express execution requested' FROM unnest(?1::text[], "
+        "?3::bigint[]) AS v(id, express) WHERE express = 1";
+    if (!n)
+        return 0;
+    struct job_columns jc;
+    job_columns(s, jobs, n, &jc);
+    struct pg_session *c;
+    int r;
+    struct pg_stmt *st = pg_begin_stmt(s, sql, &c, &r);
+    if (!st) {
+        job_columns_release(&jc);
+        return r;
+    }
+    for (int k = 0; k < 8; k++)
+        pg_bind_text(st, k + 1, jc.text[k]);
+    for (int k = 0; k < 5; k++)
+        pg_bind_text(st, k + 9, jc.ints[k]);
+    r = pg_step_done(c, st);
+    int64_t now = time_now_ms();
+    if (r == 0 && (st = pg_stmt(c, created))) {
+        pg_bind_text(st, 1, jc.text[0]);
+        pg_bind_text(st, 2, jc.text[4]);
+        pg_bind_int64(st, 3, now);
+        r = pg_step_done(c, st);
+    } else if (r == 0) {
+        r = -EIO;
+    }
+    if (r == 0 && (st = pg_stmt(c, express))) {
+        pg_bind_text(st, 1, jc.text[0]);
+        pg_bind_int64(st, 2, now);
+        pg_bind_text(st, 3, jc.ints[1]);
+        r = pg_step_done(c, st);
+        if (r == 0 && pg_changes(c) > 0)
+            pg_notify(c, STORE_WAKE_JOBS);
+    } else if (r == 0) {
+        r = -EIO;
+    }
+    job_columns_release(&jc);
+    return pg_end(c, r);
+}
+
 int pg_job_insert(struct store *s, const struct job *j)
 {
     struct pg_session *c;
@@ -111,8 +221,10 @@ int pg_job_insert(struct store *s, const struct job *j)
     if (r < 0)
         goto out_end_tx;
     r = add_event(c, j->id, "created", j->description);
-    if (r == 0 && j->express)
+    if (r == 0 && j->express) {
         r = add_event(c, j->id, "express_requested", "Express execution requested");
+        pg_notify(c, STORE_WAKE_JOBS); /* other nodes' dispatchers, at the commit */
+    }
 out_end_tx:
     return pg_end(c, r);
 }
@@ -385,11 +497,12 @@ int pg_job_finish(struct store *s, const char *job_id, enum job_status status, c
 {
     static const char done[] =
         "UPDATE jobs SET status = 'completed', completed_at = ?1, via = NULL, "
-        "lease_until_ms = NULL, last_error = ?2 WHERE id = ?3 AND status IN ('running', "
+        "lease_until_ms = NULL, lease_owner = NULL, last_error = ?2 WHERE id = ?3 AND status IN "
+        "('running', "
         "'pending')";
-    static const char fail[] =
-        "UPDATE jobs SET status = 'failed', failed_at = ?1, via = NULL, lease_until_ms = NULL, "
-        "last_error = ?2 WHERE id = ?3 AND status IN ('running', 'pending')";
+    static const char fail[] = "UPDATE jobs SET status = 'failed', failed_at = ?1, via = NULL, "
+                               "lease_until_ms = NULL, lease_owner = NULL, "
+                               "last_error = ?2 WHERE id = ?3 AND status IN ('running', 'pending')";
     /* A grant's router-side flags follow its jobs: they say what really happened. */
     static const char committed[] =
         "UPDATE grants SET config_committed_at = ? WHERE setup_job_id = ?";
@@ -445,7 +558,8 @@ out_end_tx:
 int pg_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message)
 {
     static const char sql[] =
-        "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, "
+        "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, lease_owner = "
+        "NULL, "
         "attempts = attempts + 1, next_attempt_ms = ?1, last_error = ?2 WHERE id = ?3 "
         "AND status = 'running'";
     return update_with_event(s, sql, job_id, next_ms, message, "retry_scheduled", message);
@@ -496,12 +610,18 @@ out_end_tx:
     return pg_end(c, r);
 }
 
-static int requeue(struct store *s, const char *sql, int64_t now_ms, const char *msg, int *ret_n)
+/*
+ * Logs "requeued" (msg) on the running jobs sql moves back, then runs sql: by lease when
+ * now_ms > 0 (sql binds ?1 = now_ms), else owner's pushes (sql binds ?1 = owner).
+ */
+static int requeue(struct store *s, const char *sql, int64_t now_ms, const char *owner,
+                   const char *msg, int *ret_n)
 {
     struct pg_session *c;
     static const char ev[] = "INSERT INTO job_events(job_id, at_ms, kind, message) "
                              "SELECT id, ?1, 'requeued', ?2 FROM jobs WHERE status = 'running' "
-                             "AND (?3 = 0 OR lease_until_ms < ?1) AND (?3 = 1 OR via = 'push')";
+                             "AND (?3 = 0 OR lease_until_ms < ?1) AND (?3 = 1 OR (via = 'push' "
+                             "AND (lease_owner IS NULL OR lease_owner = ?4::text)))";
     int r;
     struct pg_stmt *st = pg_begin_stmt(s, ev, &c, &r);
     if (!st)
@@ -510,6 +630,7 @@ static int requeue(struct store *s, const char *sql, int64_t now_ms, const char 
     pg_bind_int64(st, 1, by_lease ? now_ms : time_now_ms());
     pg_bind_text(st, 2, msg);
     pg_bind_int(st, 3, by_lease);
+    pg_bind_text(st, 4, owner);
     r = pg_step_done(c, st);
     if (r < 0)
         goto out_end_tx;
@@ -520,6 +641,8 @@ static int requeue(struct store *s, const char *sql, int64_t now_ms, const char 
     }
     if (by_lease)
         pg_bind_int64(st, 1, now_ms);
+    else
+        pg_bind_text(st, 1, owner);
     r = pg_step_done(c, st);
     if (r < 0)
         goto out_end_tx;
@@ -542,7 +665,7 @@ static int fail_stuck_pulls(struct store *s, int64_t now_ms)
                              "SELECT id, ?1, 'failed', CASE WHEN " STARTED " THEN ?2 ELSE ?3 END "
                              "FROM jobs WHERE " STUCK;
     static const char upd[] = "UPDATE jobs SET status = 'failed', failed_at = ?1::bigint / 1000, "
-                              "via = NULL, lease_until_ms = NULL, "
+                              "via = NULL, lease_until_ms = NULL, lease_owner = NULL, "
                               "last_error = CASE WHEN " STARTED " THEN ?2 ELSE ?3 END WHERE " STUCK;
 #undef STUCK
 #undef STARTED
@@ -575,19 +698,208 @@ int pg_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)
 {
     static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
                               "attempts = attempts + (via = 'pull')::int, "
-                              "lease_until_ms = NULL WHERE status = 'running' "
+                              "lease_until_ms = NULL, lease_owner = NULL WHERE status = 'running' "
                               "AND lease_until_ms < ?1";
     int r = fail_stuck_pulls(s, now_ms);
     if (r < 0)
         return r;
-    return requeue(s, sql, now_ms, "Lease expired: the job goes back to the queue", ret_n);
+    return requeue(s, sql, now_ms, NULL, "Lease expired: the job goes back to the queue", ret_n);
 }
 
-int pg_jobs_requeue_push(struct store *s, int *ret_n)
+int pg_jobs_requeue_push(struct store *s, const char *owner, int *ret_n)
 {
-    static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
-                              "lease_until_ms = NULL WHERE status = 'running' AND via = 'push'";
-    return requeue(s, sql, 0, "Restarted while pushing: the job goes back to the queue", ret_n);
+    static const char sql[] =
+        "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, "
+        "lease_owner = NULL WHERE status = 'running' AND via = 'push' AND "
+        "(lease_owner IS NULL OR lease_owner = ?1::text)";
+    return requeue(s, sql, 0, owner, "Restarted while pushing: the job goes back to the queue",
+                   ret_n);
+}
+
+/*
+ * One statement: the UPDATE's FROM names the dead owner of each job it moves, and a second
+ * taker at the same moment waits for the first's row locks, then finds lease_owner NULL and
+ * moves (and logs) nothing again.
+ */
+int pg_jobs_take_over(struct store *s, const char *taker, int64_t dead_after_ms, int *ret_n)
+{
+    static const char sql[] =
+        "WITH dead AS (SELECT name FROM nodes WHERE name != ?1 AND heartbeat_at_ms < " PG_DB_NOW_MS
+        " - ?2::bigint), moved AS (UPDATE jobs j SET status = 'pending', via = NULL, "
+        "lease_until_ms = NULL, lease_owner = NULL FROM dead WHERE j.lease_owner = dead.name "
+        "AND j.status = 'running' AND j.via = 'push' RETURNING j.id, dead.name AS owner) "
+        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?3, 'requeued', "
+        "'Node ' || owner || ' stopped heartbeating (dead): node ' || ?1 || "
+        "' took its claim over; the job goes back to the queue' FROM moved";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, taker);
+    pg_bind_int64(st, 2, dead_after_ms);
+    pg_bind_int64(st, 3, time_now_ms());
+    int r = pg_step_done(c, st);
+    if (r == 0)
+        *ret_n = (int)pg_changes(c);
+    if (r == 0 && *ret_n > 0)
+        pg_notify(c, STORE_WAKE_JOBS);
+    return r;
+}
+
+/* The picked candidates become running under cl's owner, each with its "pushing" event. */
+static int claim_picked(struct pg_session *c, const struct store_push_claim *cl, const char *ids,
+                        size_t npicked)
+{
+    static const char upd[] =
+        "UPDATE jobs SET status = 'running', via = 'push', lease_owner = ?1, "
+        "lease_until_ms = ?2, started_at = coalesce(started_at, ?3) WHERE id = ANY(?4::text[]) "
+        "AND status = 'pending'";
+    static const char ev[] = "INSERT INTO job_events(job_id, at_ms, kind, message) "
+                             "SELECT unnest(?1::text[]), ?2, 'pushing', ?3";
+    struct pg_stmt *st = pg_stmt(c, upd);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, cl->owner);
+    pg_bind_int64(st, 2, cl->lease_until_ms);
+    pg_bind_int64(st, 3, cl->now_ms / 1000);
+    pg_bind_text(st, 4, ids);
+    int r = pg_step_done(c, st);
+    if (r == 0 && pg_changes(c) != (long)npicked)
+        r = -ENOENT; /* locked by us: cannot happen */
+    if (r < 0 || !(st = pg_stmt(c, ev)))
+        return r < 0 ? r : -EIO;
+    pg_bind_text(st, 1, ids);
+    pg_bind_int64(st, 2, time_now_ms());
+    pg_bind_text(st, 3, "Express push over the RouterOS API started");
+    return pg_step_done(c, st);
+}
+
+/* The claimed jobs read back (oldest first); unsealable ones fail (counted) instead. */
+static int read_claimed(struct store *s, struct pg_session *c, struct store_push_claim *cl,
+                        const char *ids, size_t npicked, struct job **ret, size_t *ret_n)
+{
+    static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = "
+                              "j.site_id WHERE j.id = ANY(?1::text[]) ORDER BY j.rowid";
+    struct pg_stmt *st = pg_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, ids);
+    struct job *jobs = xcalloc(npicked, sizeof *jobs);
+    struct strlist bad = {0};
+    size_t got = 0;
+    int rc;
+    while ((rc = pg_step(st)) == PG_ROW && got < npicked) {
+        int r = read_job(s, st, &jobs[got]);
+        if (r == 0)
+            got++;
+        else if (r == -EBADMSG)
+            strlist_add(&bad, (const char *)pg_column_text(st, 0));
+    }
+    pg_reset(st);
+    int r = rc == PG_ROW || rc == PG_DONE ? 0 : pg_map_rc(c, rc);
+    for (size_t i = 0; r == 0 && i < bad.n; i++) {
+        cl->ret_unsealable++;
+        r = pg_job_finish(s, bad.items[i], JOB_FAILED, UNSEALABLE);
+    }
+    strlist_release(&bad);
+    if (r < 0 || got == 0) {
+        store_job_array_free(jobs, got);
+        jobs = NULL;
+        got = 0;
+    }
+    *ret = jobs;
+    *ret_n = got;
+    return r;
+}
+
+/*
+ * The candidates: each site's oldest due job (so at most one per site), locked FOR UPDATE SKIP
+ * LOCKED: another node's claim running at the same moment skips them, and they skip its
+ * candidates; both commit without waiting. A site whose oldest job another claim holds is
+ * skipped as a whole (its next job is not its oldest pending one). jobs_one_running catches
+ * the rest (a pull claim of the same site at once): its violation aborts this claim, returned
+ * as "nothing claimed".
+ */
+int pg_job_claim_push_batch(struct store *s, struct store_push_claim *cl, struct job **ret,
+                            size_t *n)
+{
+#define RUNNING                                                                                    \
+    "(SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id WHERE p.status = "            \
+    "'running' AND p.via = 'push' AND p.lease_owner = ?2::text AND ps.tenant_id = s.tenant_id)"
+    static const char sql[] =
+        "SELECT j.id, s.tenant_id, " RUNNING " FROM jobs j JOIN sites s ON s.id = j.site_id "
+        "WHERE j.status = 'pending' AND j.express_execute = 1 AND j.next_attempt_ms <= ?1 "
+        "AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT NULL "
+        "AND (s.tunnel_mode != 'managed' OR s.tunnel_status = 'up') "
+        "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
+        "r.status = 'running') "
+        "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
+        "e.status = 'pending' AND e.rowid < j.rowid) "
+        "AND (?3::int <= 0 OR " RUNNING " < ?3::int) ORDER BY j.rowid LIMIT ?4 "
+        "FOR UPDATE OF j SKIP LOCKED";
+#undef RUNNING
+    /*
+     * The tenant share counts the node's running pushes: the node's own claims take turns (an
+     * advisory lock on its name, released at commit), other nodes' claims do not wait.
+     */
+    static const char turn[] =
+        "SELECT pg_advisory_xact_lock(hashtextextended(?1, 7406229430474599))";
+    if (cl->limit < 1 || cl->limit > STORE_CLAIM_MAX || !cl->owner)
+        return -EINVAL;
+    cl->ret_unsealable = 0;
+    struct pg_session *c;
+    int r;
+    struct pg_stmt *st = pg_begin_stmt(s, cl->tenant_max > 0 ? turn : sql, &c, &r);
+    if (!st)
+        return r;
+    if (cl->tenant_max > 0) {
+        pg_bind_text(st, 1, cl->owner);
+        r = pg_step_done(c, st);
+        st = r == 0 ? pg_stmt(c, sql) : NULL;
+        if (!st)
+            return pg_end(c, r < 0 ? r : -EIO);
+    }
+    enum { SPARE = 4 }; /* more candidates than limit: the share may pass over some */
+    struct store_claim_candidate cand[STORE_CLAIM_MAX * SPARE];
+    bool picked[STORE_CLAIM_MAX * SPARE];
+    size_t nc = 0;
+    pg_bind_int64(st, 1, cl->now_ms);
+    pg_bind_text(st, 2, cl->owner);
+    pg_bind_int(st, 3, cl->tenant_max);
+    pg_bind_int(st, 4, cl->limit * SPARE);
+    int rc;
+    while ((rc = pg_step(st)) == PG_ROW && nc < sizeof cand / sizeof cand[0]) {
+        pg_col_copy(st, 0, cand[nc].id, sizeof cand[nc].id);
+        pg_col_copy(st, 1, cand[nc].tenant_id, sizeof cand[nc].tenant_id);
+        cand[nc].running = pg_column_int(st, 2);
+        nc++;
+    }
+    pg_reset(st);
+    if (rc != PG_ROW && rc != PG_DONE)
+        return pg_end(c, pg_map_rc(c, rc));
+    size_t npicked = store_claim_pick(cand, nc, cl->tenant_max, cl->limit, picked);
+    if (npicked == 0)
+        return pg_end(c, -ENOENT);
+    struct strlist picked_ids = {0};
+    for (size_t i = 0; i < nc; i++)
+        if (picked[i])
+            strlist_add(&picked_ids, cand[i].id);
+    char *ids = pg_id_array(&picked_ids);
+    strlist_release(&picked_ids);
+    struct job *jobs = NULL;
+    size_t got = 0;
+    r = claim_picked(c, cl, ids, npicked);
+    if (r == 0)
+        r = read_claimed(s, c, cl, ids, npicked, &jobs, &got);
+    free(ids);
+    r = pg_end(c, r); /* unsealable jobs failed: kept even when nothing else was claimed */
+    if (r < 0 || got == 0) {
+        store_job_array_free(jobs, got);
+        return r < 0 && r != -EEXIST ? r : -ENOENT; /* -EEXIST: jobs_one_running, see above */
+    }
+    *ret = jobs;
+    *n = got;
+    return 0;
 }
 
 int pg_job_pull_refused(struct store *s, const char *site_id)
