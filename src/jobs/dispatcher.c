@@ -34,6 +34,13 @@ struct dispatcher {
     int idle;                        /* workers waiting for work */
     bool claiming;                   /* a worker is claiming for everyone */
     struct store_listener *listener; /* PostgreSQL: other nodes' wake-ups (NULL: none) */
+    /*
+     * The scheduler's grants taken over from a dead node whose teardown has not succeeded yet:
+     * claimed again they are this node's own, and their "taken_over" event still names the
+     * dead node (scheduler thread only).
+     */
+    struct store_due_grant carry[EXPIRE_BATCH];
+    size_t ncarry;
     pthread_t *threads;
     int nthreads;
 };
@@ -426,19 +433,33 @@ static int expire_grants(struct dispatcher *d)
         free(due);
         return 0;
     }
+    size_t taken = 0;
+    const char *from = NULL;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; !due[i].prev_owner[0] && k < d->ncarry; k++)
+            if (!strcmp(d->carry[k].id, due[i].id))
+                memcpy(due[i].prev_owner, d->carry[k].prev_owner, sizeof due[i].prev_owner);
+        if (due[i].prev_owner[0]) {
+            taken++;
+            from = from ? from : due[i].prev_owner;
+        }
+    }
+    if (taken)
+        log_warn("scheduler",
+                 "%zu expired grant(s) claimed by node %s%s, which stopped heartbeating: "
+                 "taken over",
+                 taken, from, taken > 1 ? " (and maybe others)" : "");
     /* No hooks: the edge and the workers are told once for the whole batch, below. */
     struct jobs_grant_env env = {.store = d->cfg.store};
     int done = 0;
     int r = jobs_grant_expire_claimed(&env, d->cfg.node_name, due, n, &done);
-    for (size_t i = 0; i < n; i++)
-        if (due[i].prev_owner[0])
-            log_warn("scheduler",
-                     "grant %s: node %s claimed its expiry and stopped "
-                     "heartbeating; taken over",
-                     due[i].id, due[i].prev_owner);
-    free(due);
     if (r < 0)
         log_warn("scheduler", "tearing %zu expired grant(s) down failed: %s", n, strerror(-r));
+    d->ncarry = 0;
+    for (size_t i = 0; (r < 0 || (size_t)done < n) && i < n; i++)
+        if (due[i].prev_owner[0])
+            d->carry[d->ncarry++] = due[i];
+    free(due);
     if (done) {
         log_info("scheduler", "%d grant(s) expired and torn down", done);
         if (d->cfg.grants_changed)

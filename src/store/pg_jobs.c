@@ -746,101 +746,52 @@ int pg_jobs_take_over(struct store *s, const char *taker, int64_t dead_after_ms,
     return r;
 }
 
-/* The picked candidates become running under cl's owner, each with its "pushing" event. */
-static int claim_picked(struct pg_session *c, const struct store_push_claim *cl, const char *ids,
-                        size_t npicked)
-{
-    static const char upd[] =
-        "UPDATE jobs SET status = 'running', via = 'push', lease_owner = ?1, "
-        "lease_until_ms = ?2, started_at = coalesce(started_at, ?3) WHERE id = ANY(?4::text[]) "
-        "AND status = 'pending'";
-    static const char ev[] = "INSERT INTO job_events(job_id, at_ms, kind, message) "
-                             "SELECT unnest(?1::text[]), ?2, 'pushing', ?3";
-    struct pg_stmt *st = pg_stmt(c, upd);
-    if (!st)
-        return -EIO;
-    pg_bind_text(st, 1, cl->owner);
-    pg_bind_int64(st, 2, cl->lease_until_ms);
-    pg_bind_int64(st, 3, cl->now_ms / 1000);
-    pg_bind_text(st, 4, ids);
-    int r = pg_step_done(c, st);
-    if (r == 0 && pg_changes(c) != (long)npicked)
-        r = -ENOENT; /* locked by us: cannot happen */
-    if (r < 0 || !(st = pg_stmt(c, ev)))
-        return r < 0 ? r : -EIO;
-    pg_bind_text(st, 1, ids);
-    pg_bind_int64(st, 2, time_now_ms());
-    pg_bind_text(st, 3, "Express push over the RouterOS API started");
-    return pg_step_done(c, st);
-}
-
-/* The claimed jobs read back (oldest first); unsealable ones fail (counted) instead. */
-static int read_claimed(struct store *s, struct pg_session *c, struct store_push_claim *cl,
-                        const char *ids, size_t npicked, struct job **ret, size_t *ret_n)
-{
-    static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = "
-                              "j.site_id WHERE j.id = ANY(?1::text[]) ORDER BY j.rowid";
-    struct pg_stmt *st = pg_stmt(c, sql);
-    if (!st)
-        return -EIO;
-    pg_bind_text(st, 1, ids);
-    struct job *jobs = xcalloc(npicked, sizeof *jobs);
-    struct strlist bad = {0};
-    size_t got = 0;
-    int rc;
-    while ((rc = pg_step(st)) == PG_ROW && got < npicked) {
-        int r = read_job(s, st, &jobs[got]);
-        if (r == 0)
-            got++;
-        else if (r == -EBADMSG)
-            strlist_add(&bad, (const char *)pg_column_text(st, 0));
-    }
-    pg_reset(st);
-    int r = rc == PG_ROW || rc == PG_DONE ? 0 : pg_map_rc(c, rc);
-    for (size_t i = 0; r == 0 && i < bad.n; i++) {
-        cl->ret_unsealable++;
-        r = pg_job_finish(s, bad.items[i], JOB_FAILED, UNSEALABLE);
-    }
-    strlist_release(&bad);
-    if (r < 0 || got == 0) {
-        store_job_array_free(jobs, got);
-        jobs = NULL;
-        got = 0;
-    }
-    *ret = jobs;
-    *ret_n = got;
-    return r;
-}
-
 /*
- * The candidates: each site's oldest due job (so at most one per site), locked FOR UPDATE SKIP
- * LOCKED: another node's claim running at the same moment skips them, and they skip its
- * candidates; both commit without waiting. A site whose oldest job another claim holds is
- * skipped as a whole (its next job is not its oldest pending one). jobs_one_running catches
- * the rest (a pull claim of the same site at once): its violation aborts this claim, returned
- * as "nothing claimed".
+ * One statement claims the batch: the candidates (each site's oldest due job, so at most one
+ * per site) are locked FOR UPDATE SKIP LOCKED, so another node's claim at the same moment skips
+ * them and they skip its candidates, neither waiting; the tenant share is applied in SQL (the
+ * k-th candidate of a tenant passes while running + k <= tenant_max, oldest first, as
+ * store_claim_pick); the picked ones become running with their "pushing" event and come back
+ * as job rows. A site whose oldest job another claim holds is skipped as a whole (its next job
+ * is not its oldest pending one). jobs_one_running catches the rest (a pull claim of the same
+ * site at once): its violation aborts this claim, returned as "nothing claimed".
  */
 int pg_job_claim_push_batch(struct store *s, struct store_push_claim *cl, struct job **ret,
                             size_t *n)
 {
 #define RUNNING                                                                                    \
     "(SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id WHERE p.status = "            \
-    "'running' AND p.via = 'push' AND p.lease_owner = ?2::text AND ps.tenant_id = s.tenant_id)"
+    "'running' AND p.via = 'push' AND p.lease_owner = ?2 AND ps.tenant_id = s.tenant_id)"
     static const char sql[] =
-        "SELECT j.id, s.tenant_id, " RUNNING " FROM jobs j JOIN sites s ON s.id = j.site_id "
-        "WHERE j.status = 'pending' AND j.express_execute = 1 AND j.next_attempt_ms <= ?1 "
-        "AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT NULL "
-        "AND (s.tunnel_mode != 'managed' OR s.tunnel_status = 'up') "
+        "WITH cand AS (SELECT j.id, j.rowid, s.tenant_id, CASE WHEN ?3::int > 0 THEN " RUNNING
+        " ELSE 0 END AS running FROM jobs j "
+        "JOIN sites s ON s.id = j.site_id WHERE j.status = 'pending' AND j.express_execute = 1 "
+        "AND j.next_attempt_ms <= ?1 AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT "
+        "NULL AND (s.tunnel_mode != 'managed' OR s.tunnel_status = 'up') "
         "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
-        "r.status = 'running') "
-        "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
-        "e.status = 'pending' AND e.rowid < j.rowid) "
-        "AND (?3::int <= 0 OR " RUNNING " < ?3::int) ORDER BY j.rowid LIMIT ?4 "
-        "FOR UPDATE OF j SKIP LOCKED";
+        "r.status = 'running') AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id "
+        "AND e.status = 'pending' AND e.rowid < j.rowid) AND (?3::int <= 0 OR " RUNNING
+        " < ?3::int) ORDER BY j.rowid LIMIT ?4 FOR UPDATE OF j SKIP LOCKED), "
+        "pick AS (SELECT id, tenant_id FROM (SELECT id, rowid, tenant_id, running, row_number() "
+        "OVER (PARTITION BY tenant_id ORDER BY rowid) AS k FROM cand) c WHERE ?3::int <= 0 OR "
+        "running + k <= ?3::int ORDER BY rowid LIMIT ?5), "
+        "upd AS (UPDATE jobs j SET status = 'running', via = 'push', lease_owner = ?2, "
+        "lease_until_ms = ?6, started_at = coalesce(j.started_at, ?7) FROM pick WHERE j.id = "
+        "pick.id RETURNING j.id, j.site_id, pick.tenant_id, j.token, j.kind, j.description, "
+        "j.payload, j.is_script, j.express_execute, j.needs_acknowledgement, j.status, "
+        "j.attempts, j.next_attempt_ms, j.created_at, j.started_at, j.completed_at, j.failed_at, "
+        "j.deleted_at, j.last_error, j.created_by, j.idempotency_key, j.rowid), "
+        "ev AS (INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?8, 'pushing', "
+        "'Express push over the RouterOS API started' FROM upd) "
+        "SELECT id, site_id, tenant_id, token, kind, description, payload, is_script, "
+        "express_execute, needs_acknowledgement, status, attempts, next_attempt_ms, created_at, "
+        "started_at, completed_at, failed_at, deleted_at, last_error, created_by, "
+        "idempotency_key FROM upd ORDER BY rowid";
 #undef RUNNING
     /*
      * The tenant share counts the node's running pushes: the node's own claims take turns (an
-     * advisory lock on its name, released at commit), other nodes' claims do not wait.
+     * advisory lock on its name, released at commit; the claim's statement, begun after it,
+     * sees every earlier claim of the node committed), other nodes' claims do not wait.
      */
     static const char turn[] =
         "SELECT pg_advisory_xact_lock(hashtextextended(?1, 7406229430474599))";
@@ -860,38 +811,32 @@ int pg_job_claim_push_batch(struct store *s, struct store_push_claim *cl, struct
             return pg_end(c, r < 0 ? r : -EIO);
     }
     enum { SPARE = 4 }; /* more candidates than limit: the share may pass over some */
-    struct store_claim_candidate cand[STORE_CLAIM_MAX * SPARE];
-    bool picked[STORE_CLAIM_MAX * SPARE];
-    size_t nc = 0;
     pg_bind_int64(st, 1, cl->now_ms);
     pg_bind_text(st, 2, cl->owner);
     pg_bind_int(st, 3, cl->tenant_max);
     pg_bind_int(st, 4, cl->limit * SPARE);
+    pg_bind_int(st, 5, cl->limit);
+    pg_bind_int64(st, 6, cl->lease_until_ms);
+    pg_bind_int64(st, 7, cl->now_ms / 1000);
+    pg_bind_int64(st, 8, time_now_ms());
+    struct job *jobs = xcalloc((size_t)cl->limit, sizeof *jobs);
+    struct strlist bad = {0};
+    size_t got = 0;
     int rc;
-    while ((rc = pg_step(st)) == PG_ROW && nc < sizeof cand / sizeof cand[0]) {
-        pg_col_copy(st, 0, cand[nc].id, sizeof cand[nc].id);
-        pg_col_copy(st, 1, cand[nc].tenant_id, sizeof cand[nc].tenant_id);
-        cand[nc].running = pg_column_int(st, 2);
-        nc++;
+    while ((rc = pg_step(st)) == PG_ROW && got < (size_t)cl->limit) {
+        int rr = read_job(s, st, &jobs[got]);
+        if (rr == 0)
+            got++;
+        else if (rr == -EBADMSG)
+            strlist_add(&bad, (const char *)pg_column_text(st, 0));
     }
     pg_reset(st);
-    if (rc != PG_ROW && rc != PG_DONE)
-        return pg_end(c, pg_map_rc(c, rc));
-    size_t npicked = store_claim_pick(cand, nc, cl->tenant_max, cl->limit, picked);
-    if (npicked == 0)
-        return pg_end(c, -ENOENT);
-    struct strlist picked_ids = {0};
-    for (size_t i = 0; i < nc; i++)
-        if (picked[i])
-            strlist_add(&picked_ids, cand[i].id);
-    char *ids = pg_id_array(&picked_ids);
-    strlist_release(&picked_ids);
-    struct job *jobs = NULL;
-    size_t got = 0;
-    r = claim_picked(c, cl, ids, npicked);
-    if (r == 0)
-        r = read_claimed(s, c, cl, ids, npicked, &jobs, &got);
-    free(ids);
+    r = rc == PG_ROW || rc == PG_DONE ? 0 : pg_map_rc(c, rc);
+    for (size_t i = 0; r == 0 && i < bad.n; i++) {
+        cl->ret_unsealable++;
+        r = pg_job_finish(s, bad.items[i], JOB_FAILED, UNSEALABLE);
+    }
+    strlist_release(&bad);
     r = pg_end(c, r); /* unsealable jobs failed: kept even when nothing else was claimed */
     if (r < 0 || got == 0) {
         store_job_array_free(jobs, got);

@@ -696,7 +696,8 @@ int sqlite_job_claim_push_batch(struct store *s, struct store_push_claim *cl, st
     "(SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id WHERE p.status = "            \
     "'running' AND p.via = 'push' AND p.lease_owner = ?2 AND ps.tenant_id = s.tenant_id)"
     static const char sql[] =
-        "SELECT j.id, s.tenant_id, " RUNNING " FROM jobs j JOIN sites s ON s.id = j.site_id "
+        "SELECT j.id, s.tenant_id, CASE WHEN ?3 > 0 THEN " RUNNING " ELSE 0 END FROM jobs j "
+        "JOIN sites s ON s.id = j.site_id "
         "WHERE j.status = 'pending' AND j.express_execute = 1 AND j.next_attempt_ms <= ?1 "
         "AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT NULL "
         "AND (s.tunnel_mode != 'managed' OR s.tunnel_status = 'up') "
