@@ -19,8 +19,13 @@
 #include <string.h>
 #include <time.h>
 
-/* Grants the scheduler claims and tears down per transaction. */
+/*
+ * Grants the scheduler claims and tears down per transaction: 256 on SQLite (the batch holds
+ * the one write lock), 1024 with many writers (PostgreSQL, found by its LISTEN: the batch
+ * locks only its own rows, and a round trip costs more than a row).
+ */
 #define EXPIRE_BATCH 256
+#define EXPIRE_BATCH_MAX 1024
 
 struct dispatcher {
     struct dispatcher_config cfg;
@@ -39,7 +44,8 @@ struct dispatcher {
      * claimed again they are this node's own, and their "taken_over" event still names the
      * dead node (scheduler thread only).
      */
-    struct store_due_grant carry[EXPIRE_BATCH];
+    struct store_due_grant carry[EXPIRE_BATCH_MAX];
+    int expire_batch; /* EXPIRE_BATCH or EXPIRE_BATCH_MAX */
     size_t ncarry;
     pthread_t *threads;
     int nthreads;
@@ -421,14 +427,14 @@ static void *worker_main(void *arg)
 
 /*
  * Claims a batch of due grants (store_grants_claim_due, with a lease) and tears it down in one
- * transaction. Returns how many were claimed (EXPIRE_BATCH: there may be more).
+ * transaction. Returns how many were claimed (d->expire_batch: there may be more).
  */
 static int expire_grants(struct dispatcher *d)
 {
     struct store_due_grant *due = NULL;
     size_t n = 0;
     if (store_grants_claim_due(d->cfg.store, d->cfg.node_name, time_now_ms(), d->cfg.claim_lease_ms,
-                               EXPIRE_BATCH, &due, &n) < 0 ||
+                               d->expire_batch, &due, &n) < 0 ||
         n == 0) {
         free(due);
         return 0;
@@ -494,7 +500,7 @@ static void *scheduler_main(void *arg)
     int64_t next_sweep = 0;
     int claimed;
     do {
-        while ((claimed = expire_grants(d)) == EXPIRE_BATCH)
+        while ((claimed = expire_grants(d)) == d->expire_batch)
             ; /* a backlog (after a restart): keep going, one transaction per batch */
         if (time_now_ms() < next_sweep)
             continue;
@@ -566,6 +572,7 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
     /* PostgreSQL: other nodes' changes wake us (SQLite: -ENOTSUP, polling alone) */
     if (store_listen_open(cfg->store, &d->listener) < 0)
         d->listener = NULL;
+    d->expire_batch = d->listener ? EXPIRE_BATCH_MAX : EXPIRE_BATCH;
     int n = (cfg->run_dispatcher ? d->cfg.workers : 0) + (cfg->run_scheduler ? 1 : 0) +
             (d->listener ? 1 : 0);
     d->threads = xcalloc((size_t)n + 1, sizeof *d->threads);

@@ -286,10 +286,13 @@ int pg_commit(struct pg_session *c)
     }
     /* COMMIT of a transaction an error aborted answers ROLLBACK, without an error. */
     bool aborted = PQtransactionStatus(c->conn) == PQTRANS_INERROR;
-    if (!aborted && c->notify)
-        send_notify(c, c->notify); /* delivered by the COMMIT, with it */
+    /* NOTIFY just before COMMIT, in the same round trip: delivered by the COMMIT, with it */
+    static const char *const commit[] = {
+        "COMMIT", "NOTIFY " CHANNEL_JOBS "; COMMIT", "NOTIFY " CHANNEL_GRANTS "; COMMIT",
+        "NOTIFY " CHANNEL_JOBS "; NOTIFY " CHANNEL_GRANTS "; COMMIT"};
+    unsigned mask = aborted ? 0 : c->notify & (STORE_WAKE_JOBS | STORE_WAKE_GRANTS);
     c->notify = 0;
-    int r = exec(c, "COMMIT");
+    int r = exec(c, commit[mask]);
     if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
         exec(c, "ROLLBACK");
     return aborted ? -EIO : r;

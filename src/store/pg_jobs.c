@@ -134,61 +134,48 @@ static void job_columns_release(struct job_columns *jc)
         free(jc->ints[k]);
 }
 
-/* Three statements for any n: the jobs, their "created" events, the express ones' requests. */
+/*
+ * One statement for any n: the jobs, and their "created" and (express ones) "express_requested"
+ * events in that order (the events' ids follow the SELECT's ORDER BY).
+ */
 int pg_job_insert_many(struct store *s, const struct job *jobs, size_t n)
 {
     static const char sql[] =
-        "INSERT INTO jobs(id, site_id, token, kind, description, payload, is_script, "
-        "express_execute, needs_acknowledgement, status, next_attempt_ms, created_at, "
-        "created_by, idempotency_key) SELECT id, site, token, kind, descr, payload, script, "
-        "express, ack, 'pending', next_ms, created, cby, idem FROM unnest(?1::text[], "
+        "WITH ins AS (INSERT INTO jobs(id, site_id, token, kind, description, payload, "
+        "is_script, express_execute, needs_acknowledgement, status, next_attempt_ms, "
+        "created_at, created_by, idempotency_key) SELECT id, site, token, kind, descr, payload, "
+        "script, express, ack, 'pending', next_ms, created, cby, idem FROM unnest(?1::text[], "
         "?2::text[], ?3::text[], ?4::text[], ?5::text[], ?6::text[], ?7::text[], ?8::text[], "
-        "?9::bigint[], ?10::bigint[], ?11::bigint[], ?12::bigint[], ?13::bigint[]) AS v(id, "
-        "site, token, kind, descr, payload, cby, idem, script, express, ack, next_ms, created)";
-    static const char created[] =
-        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?3, 'created', descr "
-        "FROM unnest(?1::text[], ?2::text[]) AS v(id, descr)";
-    static const char express[] =
-        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?2, "
-        "'express_requested', 'Express execution requested' FROM unnest(?1::text[], "
-        "?3::bigint[]) AS v(id, express) WHERE express = 1";
+        "?9::bigint[], ?10::bigint[], ?11::bigint[], ?12::bigint[], ?13::bigint[]) WITH "
+        "ORDINALITY AS v(id, site, token, kind, descr, payload, cby, idem, script, express, "
+        "ack, next_ms, created, ord) RETURNING id, description, express_execute, rowid) "
+        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT ins.id, ?14, e.kind, "
+        "CASE e.n WHEN 1 THEN ins.description ELSE 'Express execution requested' END FROM ins "
+        "CROSS JOIN (VALUES (1, 'created'), (2, 'express_requested')) AS e(n, kind) WHERE e.n = "
+        "1 OR ins.express_execute = 1 ORDER BY ins.rowid, e.n";
     if (!n)
         return 0;
     struct job_columns jc;
     job_columns(s, jobs, n, &jc);
     struct pg_session *c;
-    int r;
-    struct pg_stmt *st = pg_begin_stmt(s, sql, &c, &r);
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
     if (!st) {
         job_columns_release(&jc);
-        return r;
+        return -EIO;
     }
+    bool express = false;
+    for (size_t i = 0; i < n; i++)
+        express |= jobs[i].express;
     for (int k = 0; k < 8; k++)
         pg_bind_text(st, k + 1, jc.text[k]);
     for (int k = 0; k < 5; k++)
         pg_bind_text(st, k + 9, jc.ints[k]);
-    r = pg_step_done(c, st);
-    int64_t now = time_now_ms();
-    if (r == 0 && (st = pg_stmt(c, created))) {
-        pg_bind_text(st, 1, jc.text[0]);
-        pg_bind_text(st, 2, jc.text[4]);
-        pg_bind_int64(st, 3, now);
-        r = pg_step_done(c, st);
-    } else if (r == 0) {
-        r = -EIO;
-    }
-    if (r == 0 && (st = pg_stmt(c, express))) {
-        pg_bind_text(st, 1, jc.text[0]);
-        pg_bind_int64(st, 2, now);
-        pg_bind_text(st, 3, jc.ints[1]);
-        r = pg_step_done(c, st);
-        if (r == 0 && pg_changes(c) > 0)
-            pg_notify(c, STORE_WAKE_JOBS);
-    } else if (r == 0) {
-        r = -EIO;
-    }
+    pg_bind_int64(st, 14, time_now_ms());
+    int r = pg_step_done(c, st);
+    if (r == 0 && express)
+        pg_notify(c, STORE_WAKE_JOBS);
     job_columns_release(&jc);
-    return pg_end(c, r);
+    return r;
 }
 
 int pg_job_insert(struct store *s, const struct job *j)
