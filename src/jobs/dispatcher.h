@@ -16,8 +16,9 @@
  *
  * No leader (DESIGN.md §11): any number of nodes run these roles on one store.
  * Workers claim jobs in batches (one claim for the node's idle workers) under
- * the node's name; the scheduler claims due grants in batches of 256 with a
- * lease (store_grants_claim_due) and tears each batch down in one transaction.
+ * the node's name; the scheduler claims due grants in batches (256 on SQLite,
+ * 1024 on PostgreSQL) with a lease (store_grants_claim_due) and tears each batch
+ * down in one transaction.
  * dispatcher_beat(), run on every heartbeat of the node, renews those leases
  * and hands the running pushes of dead nodes back to the queue. On PostgreSQL
  * a LISTEN thread wakes the workers and the scheduler when another node queues

@@ -248,16 +248,16 @@ struct pg_stmt *pg_prepare(struct store *s, const char *sql, struct pg_session *
     return st;
 }
 
-/* The channels of enum store_wake: payload-free, one NOTIFY per channel and transaction. */
-#define CHANNEL_JOBS "tikgate_jobs"
-#define CHANNEL_GRANTS "tikgate_grants"
+/*
+ * One payload-free channel for every wake-up (enum store_wake): a transaction sends at most one
+ * NOTIFY, whatever it changed; listeners wake everything that sleeps on the store.
+ */
+#define CHANNEL "tikgate_wake"
 
 static void send_notify(struct pg_session *c, unsigned mask)
 {
-    if (mask & STORE_WAKE_JOBS)
-        exec(c, "NOTIFY " CHANNEL_JOBS);
-    if (mask & STORE_WAKE_GRANTS)
-        exec(c, "NOTIFY " CHANNEL_GRANTS);
+    if (mask)
+        exec(c, "NOTIFY " CHANNEL);
 }
 
 int pg_begin(struct pg_session *c)
@@ -287,12 +287,9 @@ int pg_commit(struct pg_session *c)
     /* COMMIT of a transaction an error aborted answers ROLLBACK, without an error. */
     bool aborted = PQtransactionStatus(c->conn) == PQTRANS_INERROR;
     /* NOTIFY just before COMMIT, in the same round trip: delivered by the COMMIT, with it */
-    static const char *const commit[] = {
-        "COMMIT", "NOTIFY " CHANNEL_JOBS "; COMMIT", "NOTIFY " CHANNEL_GRANTS "; COMMIT",
-        "NOTIFY " CHANNEL_JOBS "; NOTIFY " CHANNEL_GRANTS "; COMMIT"};
-    unsigned mask = aborted ? 0 : c->notify & (STORE_WAKE_JOBS | STORE_WAKE_GRANTS);
+    bool wake = !aborted && c->notify;
     c->notify = 0;
-    int r = exec(c, commit[mask]);
+    int r = exec(c, wake ? "NOTIFY " CHANNEL "; COMMIT" : "COMMIT");
     if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
         exec(c, "ROLLBACK");
     return aborted ? -EIO : r;
@@ -869,15 +866,14 @@ struct store_listener {
     bool lost;    /* the connection broke: report every channel once it is back */
 };
 
-/* A new connection LISTENing on both channels, or NULL (logged at debug). */
+/* A new connection LISTENing on the channel, or NULL (logged at debug). */
 static PGconn *listen_connect(struct pg_store *s)
 {
     PGconn *conn = PQconnectdb(s->url);
     PGresult *res = NULL;
     if (PQstatus(conn) == CONNECTION_OK) {
         PQsetNoticeProcessor(conn, notice_quiet, NULL);
-        res = PQexec(conn, "SET application_name = 'tikgated-listen'; LISTEN " CHANNEL_JOBS
-                           "; LISTEN " CHANNEL_GRANTS);
+        res = PQexec(conn, "SET application_name = 'tikgated-listen'; LISTEN " CHANNEL);
     }
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
         log_debug("store", "postgres: LISTEN: %s", PQerrorMessage(conn));
@@ -900,15 +896,12 @@ int pg_listen_open(struct store *base, struct store_listener **ret)
     return 0;
 }
 
-/* Collects the notifications libpq has read into *mask. */
+/* Collects the notifications libpq has read into *mask (one channel: every kind). */
 static void drain_notifies(PGconn *conn, unsigned *mask)
 {
     PGnotify *n;
     while ((n = PQnotifies(conn))) {
-        if (!strcmp(n->relname, CHANNEL_JOBS))
-            *mask |= STORE_WAKE_JOBS;
-        else if (!strcmp(n->relname, CHANNEL_GRANTS))
-            *mask |= STORE_WAKE_GRANTS;
+        *mask |= STORE_WAKE_JOBS | STORE_WAKE_GRANTS;
         PQfreemem(n);
     }
 }

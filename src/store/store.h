@@ -551,23 +551,24 @@ int store_node_get(struct store *s, const char *name, int64_t dead_after_ms,
 
 /*
  * --- wake-ups between nodes (DESIGN.md §11) ---
- * PostgreSQL: a transaction that queues an express job, or creates or changes a grant, sends
- * one payload-free NOTIFY per kind at its commit (never one per row); other nodes' schedulers
- * and dispatchers LISTEN on a dedicated connection and wake. Polling stays the fallback: a
- * missed notification costs latency only. SQLite has none (one machine: the daemon's own
- * in-process wake-ups).
+ * PostgreSQL: a transaction that queues an express job, or creates, changes or revokes a
+ * grant, sends one payload-free NOTIFY (channel tikgate_wake) with its commit: at most one per
+ * transaction, never one per row. Other nodes' schedulers, dispatchers and edges LISTEN on a
+ * dedicated connection and wake. Polling stays the fallback: a missed notification costs
+ * latency only. SQLite has none (one machine: the daemon's own in-process wake-ups).
  */
 enum store_wake {
-    STORE_WAKE_JOBS = 1u << 0,   /* an express job was queued (tikgate_jobs) */
-    STORE_WAKE_GRANTS = 1u << 1, /* a grant was created or changed (tikgate_grants) */
+    STORE_WAKE_JOBS = 1u << 0,   /* an express job was queued */
+    STORE_WAKE_GRANTS = 1u << 1, /* a grant was created or changed */
 };
 struct store_listener;
 /* Opens the listening connection. 0 with *ret, -ENOTSUP (SQLite), -EIO. */
 int store_listen_open(struct store *s, struct store_listener **ret);
 /*
  * Waits up to timeout_ms for notifications. 0 with *ret_mask (enum store_wake bits; 0 on
- * timeout), or -EIO when the connection broke (slept for timeout_ms; the next call connects
- * again and reports STORE_WAKE_JOBS | STORE_WAKE_GRANTS, as notifications may have been lost).
+ * timeout; one channel carries every kind, so a wake-up sets all of them), or -EIO when the
+ * connection broke (slept for timeout_ms; the next call connects again and reports STORE_WAKE_JOBS
+ * | STORE_WAKE_GRANTS, as notifications may have been lost).
  */
 int store_listen_wait(struct store *s, struct store_listener *l, int timeout_ms,
                       unsigned *ret_mask);

@@ -428,6 +428,54 @@ static void test_two_claimers_never_share(void **state)
     assert_true(a.jobs + b.jobs > 0);
 }
 
+/* Wake-ups: one NOTIFY with the commit of a queued express job or a grant change (PostgreSQL). */
+static void test_listen_wakes(void **state)
+{
+    struct fx *f = *state;
+    struct store_listener *l = NULL;
+    int r = store_listen_open(f->s, &l);
+    if (r == -ENOTSUP) { /* SQLite: in-process wake-ups only */
+        store_listen_close(f->s, NULL);
+        return;
+    }
+    assert_int_equal(r, 0);
+    unsigned mask = 99;
+    assert_int_equal(store_listen_wait(f->s, l, 50, &mask), 0);
+    assert_int_equal(mask, 0); /* nothing happened */
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
+    fx_site(f, NULL, "10.99.6.2", true, site, NULL);
+    fx_job(f, site, false, true, NULL, NULL, id); /* not express: nobody to wake */
+    assert_int_equal(store_listen_wait(f->s, l, 200, &mask), 0);
+    assert_int_equal(mask, 0);
+    /* Two express jobs in one transaction: woken (one notification for both). */
+    assert_int_equal(store_tx_begin(f->s), 0);
+    fx_job(f, site, true, true, NULL, NULL, id);
+    fx_job(f, site, true, true, NULL, NULL, id);
+    assert_int_equal(store_listen_wait(f->s, l, 100, &mask), 0);
+    assert_int_equal(mask, 0); /* not before the commit */
+    assert_int_equal(store_tx_end(f->s, 0), 0);
+    mask = 0;
+    for (int i = 0; i < 20 && !mask; i++)
+        assert_int_equal(store_listen_wait(f->s, l, 100, &mask), 0);
+    assert_true(mask & STORE_WAKE_JOBS);
+    assert_int_equal(store_listen_wait(f->s, l, 200, &mask), 0);
+    assert_int_equal(mask, 0); /* and only one */
+    /* A rolled-back transaction wakes nobody. */
+    assert_int_equal(store_tx_begin(f->s), 0);
+    fx_job(f, site, true, true, NULL, NULL, id);
+    assert_int_equal(store_tx_end(f->s, -EINVAL), -EINVAL);
+    assert_int_equal(store_listen_wait(f->s, l, 200, &mask), 0);
+    assert_int_equal(mask, 0);
+    /* A grant created (its own statement, outside a transaction). */
+    char g[UUID_STR_LEN];
+    expired_grant(f, site, time_now_ms() + 60000, g);
+    mask = 0;
+    for (int i = 0; i < 20 && !mask; i++)
+        assert_int_equal(store_listen_wait(f->s, l, 100, &mask), 0);
+    assert_true(mask & STORE_WAKE_GRANTS);
+    store_listen_close(f->s, l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +486,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_due_grants_claimed_with_leases, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_insert_many, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_two_claimers_never_share, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_listen_wakes, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
