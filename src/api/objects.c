@@ -168,6 +168,8 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
     json_object_set_new(o, "created_at", json_time_or_null(s->created_at));
     json_object_set_new(o, "updated_at", json_time_or_null(s->updated_at));
     json_object_set_new(o, "tunnel", site_tunnel_to_json(s));
+    json_object_set_new(o, "edge", s->edge_node[0] ? json_string(s->edge_node) : json_null());
+    json_object_set_new(o, "region", s->region[0] ? json_string(s->region) : json_null());
     if (!with_bootstrap || !s->bootstrap_token[0]) {
         json_object_set_new(o, "bootstrap_command", json_null());
         json_object_set_new(o, "bootstrap_expires_at", json_null());
@@ -196,6 +198,7 @@ json_t *credential_to_json(const struct credential *c, bool with_secret)
     json_object_set_new(o, "api_port", c->api_port ? json_integer(c->api_port) : json_null());
     json_object_set_new(o, "created_at", json_time_or_null(c->created_at));
     json_object_set_new(o, "deleted_at", json_time_or_null(c->deleted_at));
+    json_object_set_new(o, "status", json_string(credential_state_name(c->state)));
     return o;
 }
 

@@ -16,8 +16,9 @@
 #endif
 
 /*
- * What a value may be. Numbers are decimal and never 0.
+ * What a value may be. Numbers are decimal and never 0 (but K_UINT0's).
  * K_UINT: 1..86 400 (counts, and seconds up to a day), an unsigned.
+ * K_UINT0: 0..86 400, where 0 turns the feature off, an unsigned.
  * K_MS: a duration in milliseconds, 1..3 600 000 (one hour), an unsigned.
  * K_SIZE: bytes, 1..SIZE_MAX, a size_t.
  * K_PORTS: "LO-HI", 1 <= LO <= HI <= 65535, a struct config_port_range.
@@ -25,7 +26,7 @@
  *   spaces ("10.0.0.0/8, fd00::/8" -> "10.0.0.0/8,fd00::/8"): it goes verbatim into every
  *   router's /ip service address, user address and management filter.
  */
-enum key_kind { K_STR, K_BOOL, K_UINT, K_MS, K_SIZE, K_PORTS, K_CIDRS };
+enum key_kind { K_STR, K_BOOL, K_UINT, K_UINT0, K_MS, K_SIZE, K_PORTS, K_CIDRS };
 
 #define UINT_KEY_MAX 86400 /* one day in seconds */
 #define MS_KEY_MAX 3600000 /* one hour in milliseconds */
@@ -128,6 +129,10 @@ static const struct key keys[] = {
     {"region", K_STR, OFF(region), "", "the node's region (sites are placed by region)"},
     {"heartbeat_ms", K_MS, OFF(heartbeat_ms), "5000",
      "the node's heartbeat in the registry (ms, at least 100); dead after 3 missed"},
+    {"verify_interval", K_UINT0, OFF(verify_interval), "3600",
+     "seconds between drift checks of a router against the store (0: never)"},
+    {"edge_move_after", K_UINT0, OFF(edge_move_after), "120",
+     "seconds an edge may be dead before its sites move to another edge (0: never)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -264,14 +269,15 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
         }
         return 0;
     case K_UINT:
+    case K_UINT0:
     case K_MS:
     case K_SIZE: {
         char *end;
         errno = 0;
         unsigned long long n = strtoull(v, &end, 10);
-        if (errno || *end || !*v || n == 0)
+        if (errno || *end || !*v || !isdigit((unsigned char)*v) || (n == 0 && k->kind != K_UINT0))
             goto bad;
-        if (k->kind == K_UINT) {
+        if (k->kind == K_UINT || k->kind == K_UINT0) {
             if (n > UINT_KEY_MAX)
                 goto bad;
             *(unsigned *)(void *)(base + k->offset) = (unsigned)n;

@@ -82,6 +82,9 @@ struct config {
     char *region;    /* TIKGATE_REGION: where it runs ("" for none) */
     unsigned
         heartbeat_ms; /* TIKGATE_HEARTBEAT_MS: 100..; dead after 3 missed (config_dead_after_ms) */
+    unsigned verify_interval; /* TIKGATE_VERIFY_INTERVAL: s between drift checks (0: never) */
+    unsigned edge_move_after; /* TIKGATE_EDGE_MOVE_AFTER: s an edge is dead before its sites
+                                 move (0: never) */
 };
 
 /* A node is dead after this many heartbeats without one (DESIGN.md §11). */

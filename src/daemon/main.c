@@ -46,6 +46,7 @@ struct metrics_ctx {
     _Atomic(struct http_server *) srv; /* set once the server runs; read by its threads */
     struct edge_role *edge;
     struct vpn_role *vpn;
+    struct dispatcher *disp;
 };
 
 /* The process's own counters for /metrics (the API adds the store's). */
@@ -63,6 +64,7 @@ static void process_metrics(void *ctx, struct buf *out)
     }
     edge_role_metrics(m->edge, out);
     vpn_role_metrics(m->vpn, out);
+    dispatcher_metrics(m->disp, out);
 }
 
 static void wake_vpn(void *ctx)
@@ -118,6 +120,7 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
                                  .mode = cfg->vpn,
                                  .backend = cfg->wg_backend,
                                  .entry_point = cfg->entry_point,
+                                 .node_name = cfg->node_name,
                                  .ifname = cfg->wg_interface,
                                  .port = cfg->wg_port,
                                  .pool = cfg->tunnel_pool,
@@ -267,8 +270,10 @@ static int serve(struct store *st, const struct config *cfg)
         .tunnels_ctx = vpn,
         .mgmt_networks = cfg->management_networks,
         .tunnel_pool = cfg->tunnel_pool,
+        .node_dead_after_ms = config_dead_after_ms(cfg),
+        .edge_move_after_ms = (int64_t)cfg->edge_move_after * 1000,
         .node_name = cfg->node_name,
-        .claim_lease_ms = config_dead_after_ms(cfg),
+        .verify_interval_s = cfg->verify_interval,
     };
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
@@ -277,7 +282,7 @@ static int serve(struct store *st, const struct config *cfg)
     if (disp)
         node_role_on_beat(node, beat_dispatcher, disp);
     api_login_limiter_size(cfg->login_slots);
-    struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
+    struct metrics_ctx mctx = {.edge = edge, .vpn = vpn, .disp = disp};
     char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {
         .store = st,
@@ -309,7 +314,10 @@ static int serve(struct store *st, const struct config *cfg)
                 .metrics_ctx = &mctx,
                 .tls_ca_pem = ca_pem,
                 .tls_ca_fingerprint = ca_fingerprint,
-                .node_dead_after_ms = config_dead_after_ms(cfg)},
+                .node_name = cfg->node_name,
+                .node_dead_after_ms = config_dead_after_ms(cfg),
+                .edges_changed = wake_edge,
+                .edges_ctx = edge},
     };
     struct http_server_config hc = http_config(cfg, &api);
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */

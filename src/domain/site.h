@@ -15,6 +15,8 @@
 #define SITE_NAME_MAX 64
 #define SITE_NOTE_MAX 65536 /* bytes of Markdown */
 #define SITE_TOKEN_LEN 32   /* base62 characters of bootstrap and device tokens */
+#define SITE_NODE_MAX 64    /* bytes of a node name (TIKGATE_NODE_NAME) with its NUL */
+#define SITE_REGION_MAX 64  /* bytes of a region name with its NUL */
 #define CREDENTIAL_PASSWORD_LEN 32
 #define CREDENTIAL_USERNAME "tikgate-api"
 
@@ -53,7 +55,9 @@ struct site {
     int64_t bootstrap_issued_at;              /* when bootstrap_token was issued (0: unknown) */
     int64_t created_at;
     int64_t updated_at;
-    struct site_tunnel tunnel; /* mode, router key and health (tunnel.h) */
+    struct site_tunnel tunnel;     /* mode, router key and health (tunnel.h) */
+    char edge_node[SITE_NODE_MAX]; /* the edge node fronting it (DESIGN.md §11), "" = none yet */
+    char region[SITE_REGION_MAX];  /* where it should be served, "" = anywhere */
 };
 
 void site_release(struct site *s);
@@ -81,6 +85,19 @@ struct site_note {
 
 void site_note_release(struct site_note *n);
 
+/*
+ * Two-phase rotation (issue 14): a new API password is pending until the router has it (the
+ * job that sets it completed, or a login with it worked), then current; the ones before it
+ * are retired (deleted_at set). A site never has two current credentials.
+ */
+enum credential_state {
+    CREDENTIAL_CURRENT = 0,
+    CREDENTIAL_PENDING,
+    CREDENTIAL_RETIRED,
+};
+const char *credential_state_name(enum credential_state s);
+int credential_state_parse(const char *s, enum credential_state *ret);
+
 struct credential {
     char id[UUID_STR_LEN];
     char site_id[UUID_STR_LEN];
@@ -89,7 +106,8 @@ struct credential {
     char *ip_address; /* owned, NULL when the site has no tunnel address */
     int api_port;
     int64_t created_at;
-    int64_t deleted_at; /* 0 = current */
+    int64_t deleted_at; /* 0 = not retired */
+    enum credential_state state;
 };
 
 /* Frees ip_address and wipes the password. Accepts NULL. */

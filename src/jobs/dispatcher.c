@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "client.h"
 #include "clock.h"
+#include "edges.h"
 #include "grants.h"
 #include "log.h"
 #include "plan.h"
@@ -11,6 +12,7 @@
 #include "target.h"
 #include "timefmt.h"
 #include "tunnel.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -47,6 +49,7 @@ struct dispatcher {
     struct store_due_grant carry[EXPIRE_BATCH_MAX];
     int expire_batch; /* EXPIRE_BATCH or EXPIRE_BATCH_MAX */
     size_t ncarry;
+    unsigned long verified, drifts; /* drift checks run, repairs queued (under lock) */
     pthread_t *threads;
     int nthreads;
 };
@@ -89,12 +92,65 @@ void dispatcher_wake(struct dispatcher *d)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Logins tried per push: the pending passwords (newest first), the current one, the last retired.
+ */
+#define LOGIN_TRIES 4
+
 /*
- * Connects and logs in to the site with the newest credential that works, every wait bounded by
- * deadline (absolute monotonic ms, 0: none); the client keeps that deadline for the plan.
+ * The order in which connect_site tries a site's credentials (oldest first in creds):
+ * two-phase rotation (issue 14) means the router has the current password, or a pending one
+ * whose job ran but whose confirmation was lost (a kill), or, after an interrupted rotation,
+ * the one retired last. At most LOGIN_TRIES indexes in order; returns how many.
+ */
+static size_t login_order(const struct credential *creds, size_t n, size_t order[LOGIN_TRIES])
+{
+    size_t m = 0;
+    for (size_t k = n; k-- > 0 && m < 2;)
+        if (creds[k].state == CREDENTIAL_PENDING)
+            order[m++] = k;
+    for (size_t k = n; k-- > 0;)
+        if (creds[k].state == CREDENTIAL_CURRENT) {
+            order[m++] = k;
+            break;
+        }
+    for (size_t k = n; k-- > 0;)
+        if (creds[k].state == CREDENTIAL_RETIRED) {
+            order[m++] = k;
+            break;
+        }
+    return m;
+}
+
+/*
+ * A login worked with cred: when it is not the current one, the router has it, so it becomes
+ * current (store_credential_confirm), said in the log and in the job's orchestration log.
+ */
+static void note_login(struct dispatcher *d, const struct site *site, const struct credential *cred,
+                       const char *job_id)
+{
+    if (cred->state == CREDENTIAL_CURRENT)
+        return;
+    bool changed = false;
+    if (store_credential_confirm(d->cfg.store, site->id, cred->id, &changed) < 0 || !changed)
+        return;
+    char msg[160];
+    snprintf(msg, sizeof msg,
+             "logged in with the %s API password %s: the router has it, so it is "
+             "current now",
+             credential_state_name(cred->state), cred->id);
+    log_info("dispatcher", "site %s: %s", site->id, msg);
+    if (job_id)
+        store_job_event(d->cfg.store, job_id, "credential", msg);
+}
+
+/*
+ * Connects and logs in to the site with the first credential of login_order that works, every
+ * wait bounded by deadline (absolute monotonic ms, 0: none); the client keeps that deadline
+ * for the plan. job_id (may be NULL): the job the push is for (its log names a credential
+ * that changed).
  */
 static int connect_site(struct dispatcher *d, const struct site *site, int64_t deadline,
-                        struct ros_client **ret, char *err, size_t errlen)
+                        const char *job_id, struct ros_client **ret, char *err, size_t errlen)
 {
     struct policy pol;
     int r = store_policy_get(d->cfg.store, site->tenant_id, site->policy_id, 0, &pol);
@@ -123,8 +179,10 @@ static int connect_site(struct dispatcher *d, const struct site *site, int64_t d
                                    .deadline_ms = deadline};
     r = -EACCES;
     snprintf(err, errlen, "no credential");
-    /* Newest first: the current password, then the ones it replaced (a rotation in flight). */
-    for (size_t k = n; k-- > 0 && n - k <= 3;) {
+    size_t order[LOGIN_TRIES];
+    size_t tries = login_order(creds, n, order);
+    for (size_t t = 0; t < tries; t++) {
+        size_t k = order[t];
         struct ros_client *c = NULL;
         r = ros_client_connect(site->tunnel_address, port, &opts, &c);
         if (r < 0) {
@@ -135,6 +193,7 @@ static int connect_site(struct dispatcher *d, const struct site *site, int64_t d
         r = ros_client_login(c, creds[k].username, creds[k].password);
         if (r == 0) {
             *ret = c;
+            note_login(d, site, &creds[k], job_id);
             break;
         }
         const char *why = ros_client_last_error(c);
@@ -170,8 +229,8 @@ static int confirm_reboot(struct dispatcher *d, const struct site *site, int64_t
     while (time_now_ms() - sent_ms < limit && pause_ms(d, 1000)) {
         struct ros_client *c = NULL;
         char e[256] = "";
-        if (connect_site(d, site, clock_mono_ms() + d->cfg.push_deadline_ms, &c, e, sizeof e) !=
-            0) {
+        if (connect_site(d, site, clock_mono_ms() + d->cfg.push_deadline_ms, NULL, &c, e,
+                         sizeof e) != 0) {
             snprintf(last, sizeof last, "%s", e);
             continue;
         }
@@ -290,7 +349,7 @@ static void run_job(struct dispatcher *d, struct job *j)
     /* F9: the whole push has one deadline, however slowly the router trickles its replies */
     int64_t deadline = clock_mono_ms() + d->cfg.push_deadline_ms;
     if (site.tunnel_address)
-        r = connect_site(d, &site, deadline, &c, err, sizeof err);
+        r = connect_site(d, &site, deadline, j->id, &c, err, sizeof err);
     else
         r = -EHOSTUNREACH;
     int64_t sent_ms = time_now_ms();
@@ -333,6 +392,8 @@ static void run_job(struct dispatcher *d, struct job *j)
     } else if (r == 0) {
         store_job_finish(d->cfg.store, j->id, JOB_COMPLETED,
                          "Completed by express push over the RouterOS API");
+        /* two-phase rotation: the password this job set (if any) is the router's now */
+        store_credential_confirm_job(d->cfg.store, j->id, NULL);
         log_info("dispatcher", "job %s (%s) on site %s completed by push", j->id,
                  job_kind_name(j->kind), j->site_id);
     } else if (j->attempts + 1 >= d->cfg.max_attempts) {
@@ -402,8 +463,51 @@ static int next_job(struct dispatcher *d, struct job *ret)
     return r == 0 ? 0 : -ENOENT;
 }
 
+/*
+ * The drift check of one due site (verify.h), when this worker has nothing to push: at most
+ * one claim per second per worker. Returns true when a site was checked.
+ */
+static bool verify_one(struct dispatcher *d, int64_t *next_try_ms)
+{
+    if (d->cfg.verify_interval_s <= 0 || clock_mono_ms() < *next_try_ms)
+        return false;
+    *next_try_ms = clock_mono_ms() + 1000;
+    char id[UUID_STR_LEN];
+    if (store_site_claim_verify(d->cfg.store, d->cfg.node_name, time_now(),
+                                d->cfg.verify_interval_s, id) < 0)
+        return false;
+    struct site site;
+    if (store_site_get_any(d->cfg.store, id, &site) < 0)
+        return false;
+    char err[512] = "";
+    struct ros_client *c = NULL;
+    int64_t deadline = clock_mono_ms() + d->cfg.push_deadline_ms;
+    int r = connect_site(d, &site, deadline, NULL, &c, err, sizeof err);
+    struct jobs_verify_result res = {0};
+    if (r == 0) {
+        r = jobs_site_verify(d->cfg.store, c, &site, d->cfg.mgmt_networks, &res, err, sizeof err);
+        ros_client_close(c);
+    }
+    if (r < 0)
+        log_warn("dispatcher", "site %s: drift check failed: %s", site.id, err);
+    else if (res.stale || res.missing || res.policy) {
+        log_warn("dispatcher",
+                 "site %s: drift: %d left-over grant(s), %d missing, %d service(s) off the "
+                 "policy; repair jobs queued",
+                 site.id, res.stale, res.missing, res.policy);
+        dispatcher_wake(d);
+    }
+    pthread_mutex_lock(&d->lock);
+    d->verified++;
+    d->drifts += (unsigned long)(res.stale + res.missing + res.policy);
+    pthread_mutex_unlock(&d->lock);
+    site_release(&site);
+    return true;
+}
+
 static void *worker_main(void *arg)
 {
+    int64_t next_verify_ms = 0;
     struct dispatcher *d = arg;
     unsigned seen = 0;
     while (true) {
@@ -418,11 +522,19 @@ static void *worker_main(void *arg)
                 break;
             continue;
         }
+        if (verify_one(d, &next_verify_ms))
+            continue;
         if (!wait_for_work(d, &seen, 200, true))
             break;
     }
     store_thread_done(d->cfg.store);
     return NULL;
+}
+
+/* A claimed grant's lease and the silence after which a node is dead: 3 heartbeats. */
+static int64_t claim_lease_ms(const struct dispatcher *d)
+{
+    return d->cfg.node_dead_after_ms > 0 ? d->cfg.node_dead_after_ms : 15000;
 }
 
 /*
@@ -433,7 +545,7 @@ static int expire_grants(struct dispatcher *d)
 {
     struct store_due_grant *due = NULL;
     size_t n = 0;
-    if (store_grants_claim_due(d->cfg.store, d->cfg.node_name, time_now_ms(), d->cfg.claim_lease_ms,
+    if (store_grants_claim_due(d->cfg.store, d->cfg.node_name, time_now_ms(), claim_lease_ms(d),
                                d->expire_batch, &due, &n) < 0 ||
         n == 0) {
         free(due);
@@ -493,6 +605,28 @@ static int scheduler_sleep_ms(struct dispatcher *d, int claimed)
     return wait < 1 ? 1 : wait > poll_ms ? poll_ms : (int)wait;
 }
 
+/*
+ * Moves the sites of edges dead for longer than edge_move_after_ms (at most 64 per sweep; the
+ * compare-and-set in jobs_site_move keeps two schedulers from moving one site twice).
+ */
+static void sweep_edges(struct dispatcher *d)
+{
+    if (d->cfg.edge_move_after_ms <= 0 || d->cfg.node_dead_after_ms <= 0)
+        return;
+    struct jobs_edge_env env = {.store = d->cfg.store,
+                                .dead_after_ms = d->cfg.node_dead_after_ms,
+                                .mgmt_networks = d->cfg.mgmt_networks,
+                                .changed = d->cfg.grants_changed,
+                                .changed_ctx = d->cfg.grants_ctx};
+    int moved = 0;
+    if (jobs_edges_sweep(&env, d->cfg.edge_move_after_ms, 64, &moved) == 0 && moved) {
+        log_info("scheduler", "%d site(s) moved off dead edge(s)", moved);
+        if (d->cfg.tunnels_changed)
+            d->cfg.tunnels_changed(d->cfg.tunnels_ctx);
+        dispatcher_wake(d);
+    }
+}
+
 static void *scheduler_main(void *arg)
 {
     struct dispatcher *d = arg;
@@ -513,6 +647,7 @@ static void *scheduler_main(void *arg)
         int64_t cutoff = time_now() - 10 * (int64_t)d->cfg.poll_interval_s;
         if (store_sites_mark_offline(d->cfg.store, cutoff, &n) == 0 && n)
             log_info("scheduler", "%d site(s) went offline (10 missed heartbeats)", n);
+        sweep_edges(d);
     } while (wait_for_work(d, &seen, scheduler_sleep_ms(d, claimed), false));
     store_thread_done(d->cfg.store);
     return NULL;
@@ -544,8 +679,8 @@ void dispatcher_beat(struct dispatcher *d)
         return;
     int n = 0;
     if (d->cfg.run_scheduler)
-        store_leases_renew(d->cfg.store, d->cfg.node_name, d->cfg.claim_lease_ms, &n);
-    if (store_jobs_take_over(d->cfg.store, d->cfg.node_name, d->cfg.claim_lease_ms, &n) == 0 && n) {
+        store_leases_renew(d->cfg.store, d->cfg.node_name, claim_lease_ms(d), &n);
+    if (store_jobs_take_over(d->cfg.store, d->cfg.node_name, claim_lease_ms(d), &n) == 0 && n) {
         log_warn("dispatcher", "took over %d running job(s) of dead node(s): back in the queue", n);
         dispatcher_wake(d);
     }
@@ -567,8 +702,6 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
     clock_cond_init(&d->cond);
     if (!d->cfg.node_name)
         d->cfg.node_name = "localhost";
-    if (d->cfg.claim_lease_ms <= 0)
-        d->cfg.claim_lease_ms = 15000;
     /* PostgreSQL: other nodes' changes wake us (SQLite: -ENOTSUP, polling alone) */
     if (store_listen_open(cfg->store, &d->listener) < 0)
         d->listener = NULL;
@@ -595,6 +728,23 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
     }
     *ret = d;
     return 0;
+}
+
+void dispatcher_metrics(struct dispatcher *d, struct buf *out)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    unsigned long checks = d->verified, repairs = d->drifts;
+    pthread_mutex_unlock(&d->lock);
+    buf_printf(out,
+               "# HELP tikgate_drift_checks_total Routers checked against the store.\n"
+               "# TYPE tikgate_drift_checks_total counter\n"
+               "tikgate_drift_checks_total %lu\n"
+               "# HELP tikgate_drift_repairs_total Differences found (a repair job each).\n"
+               "# TYPE tikgate_drift_repairs_total counter\n"
+               "tikgate_drift_repairs_total %lu\n",
+               checks, repairs);
 }
 
 void dispatcher_stop(struct dispatcher *d)

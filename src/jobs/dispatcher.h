@@ -30,6 +30,7 @@
 #ifndef TG_JOBS_DISPATCHER_H
 #define TG_JOBS_DISPATCHER_H
 
+#include "buf.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -48,8 +49,6 @@ struct dispatcher_config {
     int64_t lease_ms;          /* how long a running job may stay running before re-queueing */
     int64_t reboot_confirm_ms; /* how long a pushed reboot may take to come back (0: 180 s) */
     int poll_interval_s;       /* the routers' poll interval: offline after 10 missed */
-    const char *node_name;     /* TIKGATE_NODE_NAME: the owner of this node's claims */
-    int64_t claim_lease_ms;    /* a claimed grant's lease (3 heartbeats); also "dead after" */
     bool run_dispatcher;       /* role "dispatcher" */
     bool run_scheduler;        /* role "scheduler" */
     /*
@@ -64,6 +63,22 @@ struct dispatcher_config {
     /* Called when a re-key changed a site's tunnel keys (the VPN role reconciles). May be NULL. */
     void (*tunnels_changed)(void *ctx);
     void *tunnels_ctx;
+    /*
+     * The scheduler moves the sites of an edge dead for longer than edge_move_after_ms (0:
+     * never) to another edge (jobs/edges.h); a node is dead after node_dead_after_ms without
+     * a heartbeat; a claimed grant's lease is as long (renewed by dispatcher_beat), and a
+     * dead node's running pushes are taken over.
+     */
+    int64_t node_dead_after_ms;
+    int64_t edge_move_after_ms;
+    /*
+     * This node (TIKGATE_NODE_NAME), the owner of its claims (jobs' lease_owner, grants'
+     * teardown_owner): a managed site's drift check runs only on its edge. An
+     * idle worker checks one due site at most every second; a site is checked once per
+     * verify_interval_s (TIKGATE_VERIFY_INTERVAL; 0: never).
+     */
+    const char *node_name;
+    int64_t verify_interval_s;
 };
 
 struct dispatcher;
@@ -76,6 +91,9 @@ void dispatcher_wake(struct dispatcher *d);
  * takes the running pushes of dead nodes over. Called from the heartbeat thread. Accepts NULL.
  */
 void dispatcher_beat(struct dispatcher *d);
+/* Appends tikgate_drift_checks_total and tikgate_drift_repairs_total (Prometheus text).
+ * Accepts NULL (nothing). */
+void dispatcher_metrics(struct dispatcher *d, struct buf *out);
 /* Stops and joins every thread; in-flight pushes finish first. Accepts NULL. */
 void dispatcher_stop(struct dispatcher *d);
 /* Delay before retry number attempt (1-based): base * 2^(attempt-1), capped, +-20% jitter. */

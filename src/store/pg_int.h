@@ -129,6 +129,12 @@ int pg_credential_list(struct store *s, const char *tenant_id, const char *site_
                        struct credential **ret, size_t *n);
 int pg_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
                          struct credential *ret);
+int pg_credential_set_job(struct store *s, const char *cred_id, const char *job_id);
+int pg_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                          bool *ret_changed);
+int pg_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed);
+int pg_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                         char ret_id[UUID_STR_LEN]);
 int pg_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
 int pg_site_by_device_token(struct store *s, const char *token, struct site *ret);
 int pg_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a);
@@ -208,7 +214,7 @@ int pg_session_revoke_user(struct store *s, const char *user_id);
 int pg_vpn_edge_ensure(struct store *s, const char *entry_point, const struct store_vpn_edge *fresh,
                        struct store_vpn_edge *ret);
 int pg_vpn_edge_public(struct store *s, const char *entry_point, char ret[TUNNEL_KEY_B64_LEN + 1]);
-int pg_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n);
+int pg_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n);
 int pg_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key);
 int pg_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
                            int64_t handshake_at);
@@ -231,6 +237,14 @@ int pg_site_events_list(struct store *s, const char *tenant_id, const char *site
                         struct site_event **ret, size_t *n);
 int pg_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
                             const char *addr, bool *ret_taken);
+int pg_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
+                     const char *edge_node);
+int pg_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge);
+int pg_site_edge_settled(struct store *s, const char *site_id, const char *edge_node);
+int pg_edge_site_count(struct store *s, const char *edge_node, long *ret);
+int pg_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);
+int pg_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n);
+int pg_grant_rebind(struct store *s, const struct store_grant_rebind *b, int *ret_port);
 int pg_node_register(struct store *s, const struct store_node *n);
 int pg_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms);
 int pg_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
@@ -247,7 +261,7 @@ int pg_metrics_get(struct store *s, struct store_metrics *ret);
     "serial_number, software_version, "                                                            \
     "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "            \
     "updated_at, adopted_at, tunnel_mode, tunnel_status, wg_public_key, tunnel_endpoint, "         \
-    "tunnel_handshake_at, tunnel_rx, tunnel_tx, bootstrap_issued_at"
+    "tunnel_handshake_at, tunnel_rx, tunnel_tx, bootstrap_issued_at, edge_node, region"
 
 int pg_site_row(void *ctx, struct pg_stmt *st, void *elem);
 int pg_policy_insert_conn(struct pg_session *c, const struct policy *p);

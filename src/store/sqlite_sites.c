@@ -45,12 +45,14 @@ static void read_site(struct store *s, sqlite3_stmt *st, struct site *x)
     x->tunnel.rx_bytes = (uint64_t)sqlite3_column_int64(st, 20);
     x->tunnel.tx_bytes = (uint64_t)sqlite3_column_int64(st, 21);
     x->bootstrap_issued_at = col_time(st, 22);
+    col_copy(st, 23, x->edge_node, sizeof x->edge_node);
+    col_copy(st, 24, x->region, sizeof x->region);
 }
 
 static int insert_credential(struct store *s, struct store_conn *c, const struct credential *cred)
 {
     static const char sql[] = "INSERT INTO api_credentials(id, site_id, username, password_sealed, "
-                              "created_at) VALUES (?, ?, ?, ?, ?)";
+                              "created_at, state) VALUES (?, ?, ?, ?, ?, ?)";
     sqlite3_stmt *st = store_stmt(c, sql);
     if (!st)
         return -EIO;
@@ -60,6 +62,7 @@ static int insert_credential(struct store *s, struct store_conn *c, const struct
     bind_text(st, 3, cred->username);
     bind_text(st, 4, sealed);
     sqlite3_bind_int64(st, 5, cred->created_at);
+    bind_text(st, 6, credential_state_name(cred->state));
     int r = store_step_done(c, st);
     free(sealed);
     return r;
@@ -71,7 +74,7 @@ int sqlite_site_insert(struct store *s, const struct site *site, const struct cr
     static const char sql[] =
         "INSERT INTO sites(id, tenant_id, name, policy_id, tunnel_address, status, "
         "bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at, tunnel_mode, "
-        "bootstrap_issued_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9 "
+        "bootstrap_issued_at, region) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9, ?12 "
         "WHERE EXISTS (SELECT 1 FROM policies WHERE id = ?4 AND tenant_id = ?2)";
     int r;
     sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
@@ -91,6 +94,7 @@ int sqlite_site_insert(struct store *s, const struct site *site, const struct cr
     sqlite3_bind_int64(st, 9, site->created_at);
     sqlite3_bind_int64(st, 10, site->updated_at);
     bind_text(st, 11, tunnel_mode_name(site->tunnel.mode));
+    bind_text(st, 12, site->region);
     r = store_step_done(c, st);
     free(sealed);
     if (r < 0)
@@ -146,7 +150,8 @@ int sqlite_site_get(struct store *s, const char *tenant_id, const char *id, stru
 int sqlite_site_update(struct store *s, const struct site *site)
 {
     static const char sql[] =
-        "UPDATE sites SET name = ?1, policy_id = ?2, tunnel_address = ?3, updated_at = ?4 "
+        "UPDATE sites SET name = ?1, policy_id = ?2, tunnel_address = ?3, updated_at = ?4, "
+        "region = ?7 "
         "WHERE id = ?5 AND tenant_id = ?6 "
         "AND EXISTS (SELECT 1 FROM policies WHERE id = ?2 AND tenant_id = ?6)";
     struct store_conn *c;
@@ -159,6 +164,7 @@ int sqlite_site_update(struct store *s, const struct site *site)
     sqlite3_bind_int64(st, 4, site->updated_at);
     bind_text(st, 5, site->id);
     bind_text(st, 6, site->tenant_id);
+    bind_text(st, 7, site->region);
     return store_step_changed(c, st);
 }
 
@@ -250,6 +256,9 @@ static int credential_row(void *ctx, sqlite3_stmt *st, void *elem)
     x->api_port = sqlite3_column_int(st, 5);
     x->created_at = col_time(st, 6);
     x->deleted_at = col_time(st, 7);
+    const char *state = (const char *)sqlite3_column_text(st, 8);
+    if (!state || credential_state_parse(state, &x->state) < 0)
+        x->state = x->deleted_at ? CREDENTIAL_RETIRED : CREDENTIAL_CURRENT;
     return 0;
 }
 
@@ -265,7 +274,8 @@ int sqlite_credential_list(struct store *s, const char *tenant_id, const char *s
     struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT c.id, c.site_id, c.username, c.password_sealed, s.tunnel_address, ps.port, "
-        "c.created_at, c.deleted_at FROM api_credentials c JOIN sites s ON s.id = c.site_id "
+        "c.created_at, c.deleted_at, c.state FROM api_credentials c JOIN sites s ON s.id = "
+        "c.site_id "
         "LEFT JOIN policy_services ps ON ps.policy_id = s.policy_id AND ps.service = 6 "
         "WHERE c.site_id = ? AND s.tenant_id = ? ORDER BY c.created_at, c.rowid";
     if (!c)
@@ -289,23 +299,27 @@ int sqlite_credential_rotate(struct store *s, const char *tenant_id, const struc
     if (!c)
         return -EIO;
     static const char retire[] =
-        "UPDATE api_credentials SET deleted_at = ? WHERE site_id = ? AND deleted_at IS NULL";
+        "UPDATE api_credentials SET deleted_at = ?, state = 'retired' WHERE site_id = ? AND "
+        "state != 'retired'";
     int r = store_begin(c);
     if (r < 0)
         return r;
     r = store_site_owned(c, tenant_id, cred->site_id);
     if (r < 0)
         goto out_rollback;
-    sqlite3_stmt *st = store_stmt(c, retire);
-    if (!st) {
+    /* two-phase: a pending credential leaves the current one until the router has it */
+    sqlite3_stmt *st = cred->state == CREDENTIAL_CURRENT ? store_stmt(c, retire) : NULL;
+    if (cred->state == CREDENTIAL_CURRENT && !st) {
         r = -EIO;
         goto out_rollback;
     }
-    sqlite3_bind_int64(st, 1, cred->created_at);
-    bind_text(st, 2, cred->site_id);
-    r = store_step_done(c, st);
-    if (r < 0)
-        goto out_rollback;
+    if (st) {
+        sqlite3_bind_int64(st, 1, cred->created_at);
+        bind_text(st, 2, cred->site_id);
+        r = store_step_done(c, st);
+        if (r < 0)
+            goto out_rollback;
+    }
     r = insert_credential(s, c, cred);
     if (r < 0)
         goto out_rollback;

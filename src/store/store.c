@@ -264,6 +264,28 @@ int store_credential_rotate(struct store *s, const char *tenant_id, const struct
     return s->ops->credential_rotate(s, tenant_id, cred, ret);
 }
 
+int store_credential_set_job(struct store *s, const char *cred_id, const char *job_id)
+{
+    return s->ops->credential_set_job(s, cred_id, job_id);
+}
+
+int store_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                             bool *ret_changed)
+{
+    return s->ops->credential_confirm(s, site_id, cred_id, ret_changed);
+}
+
+int store_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed)
+{
+    return s->ops->credential_confirm_job(s, job_id, ret_changed);
+}
+
+int store_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                            char ret_id[UUID_STR_LEN])
+{
+    return s->ops->site_claim_verify(s, node, now_s, interval_s, ret_id);
+}
+
 int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
 {
     return s->ops->site_by_bootstrap_token(s, token, ret);
@@ -591,9 +613,9 @@ int store_vpn_edge_public(struct store *s, const char *entry_point,
     return s->ops->vpn_edge_public(s, entry_point, ret);
 }
 
-int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
+int store_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n)
 {
-    return s->ops->vpn_peers(s, ret, n);
+    return s->ops->vpn_peers(s, edge_node, ret, n);
 }
 
 int store_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key)
@@ -668,6 +690,42 @@ int store_tunnel_address_taken(struct store *s, const char *site_id, const char 
                                const char *addr, bool *ret_taken)
 {
     return s->ops->tunnel_address_taken(s, site_id, other_tenant_of, addr, ret_taken);
+}
+
+int store_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
+                        const char *edge_node)
+{
+    return s->ops->site_set_edge(s, site_id, expected_edge, edge_node);
+}
+
+int store_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge)
+{
+    return s->ops->site_edge_prev(s, site_id, prev_edge);
+}
+
+int store_site_edge_settled(struct store *s, const char *site_id, const char *edge_node)
+{
+    return s->ops->site_edge_settled(s, site_id, edge_node);
+}
+
+int store_edge_site_count(struct store *s, const char *edge_node, long *ret)
+{
+    return s->ops->edge_site_count(s, edge_node, ret);
+}
+
+int store_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret)
+{
+    return s->ops->edge_sites(s, edge_node, limit, ret);
+}
+
+int store_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n)
+{
+    return s->ops->edge_adopt_orphans(s, edge_node, ret_n);
+}
+
+int store_grant_rebind(struct store *s, const struct store_grant_rebind *b, int *ret_port)
+{
+    return s->ops->grant_rebind(s, b, ret_port);
 }
 
 int store_node_register(struct store *s, const struct store_node *n)

@@ -151,10 +151,41 @@ int store_site_note_put(struct store *s, const char *tenant_id, const char *site
 /* All rows of a site, oldest first; ip_address/api_port from the site and its policy. */
 int store_credential_list(struct store *s, const char *tenant_id, const char *site_id,
                           struct credential **ret, size_t *n);
-/* Inserts cred as the site's current credential and marks the previous one deleted. */
+/*
+ * Inserts cred in its state: CURRENT retires every other credential of the site (no router
+ * to confirm it: a site not adopted yet); PENDING (two-phase rotation, issue 14) leaves them
+ * until store_credential_confirm makes it current once the router has it.
+ */
 int store_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
                             struct credential *ret);
+/* Records job_id as the job that puts credential cred_id on its router. 0, -ENOENT. */
+int store_credential_set_job(struct store *s, const char *cred_id, const char *job_id);
+/*
+ * The router has credential cred_id of site_id (a login with it worked, or the job that sets
+ * it completed): it becomes current and every other current one, and pending ones older than
+ * it, are retired; newer pending ones stay pending. *ret_changed (may be NULL): whether it
+ * was not current before. One transaction. 0, -ENOENT (no such credential of that site).
+ */
+int store_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                             bool *ret_changed);
+/*
+ * The job job_id completed: the credential it set on the router is confirmed as above, even a
+ * retired one (the router has what the job set: reality wins, and the next login uses it).
+ * *ret_changed as there. 0, -ENOENT (the job sets no credential).
+ */
+int store_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed);
 void store_credential_array_free(struct credential *a, size_t n);
+
+/*
+ * The drift check (issue 14 item 3, jobs/verify.h): claims the adopted, online site that was
+ * verified longest ago (never first; an adoption counts as a check: its reply configured the
+ * router), not within interval_s of now_s, whose queue is empty
+ * (no pending or running job) and that node can reach (a managed site: its edge node, with
+ * the tunnel up). The claim sets verified_at = now_s, so no node verifies it again within
+ * the interval. PostgreSQL: FOR UPDATE SKIP LOCKED. 0 with ret_id, -ENOENT when none is due.
+ */
+int store_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                            char ret_id[UUID_STR_LEN]);
 
 /* --- onboarding and devices --- */
 
@@ -448,9 +479,19 @@ struct store_vpn_peer {
     int64_t last_handshake_at;
     char next_key[TUNNEL_KEY_B64_LEN + 1]; /* a re-key in progress: the router's new key, or "" */
     int64_t next_handshake_at;             /* its first handshake seen by the edge, 0 = none yet */
+    /*
+     * A move between edges, make-before-break (jobs/edges.h): handover, the site left the
+     * asked-for edge, which keeps the router as its peer (and does not observe it) until
+     * the new edge settles it; settling, the site came to the asked-for edge and its previous
+     * edge still holds it (the first handshake here settles it: store_site_edge_settled).
+     */
+    bool handover, settling;
 };
-/* Every managed site with a router key and an address (any tenant). *ret: free(). */
-int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n);
+/*
+ * Every managed site with a router key and an address (any tenant) that edge_node fronts, or
+ * fronted before a move that has not settled yet (NULL: of every edge). *ret: free().
+ */
+int store_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n);
 /*
  * Make-before-break re-keying (site.recreate_tunnel): the router made next_key on a second
  * interface while its current key stays the edge's peer. begin records it (and forgets an
@@ -508,6 +549,50 @@ int store_site_events_list(struct store *s, const char *tenant_id, const char *s
  */
 int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
                                const char *addr, bool *ret_taken);
+
+/* --- sites and their edges (DESIGN.md §11, docs/internals/store.md) --- */
+
+/*
+ * Binds site_id to edge_node (NULL: unbinds) when its edge is still expected_edge (NULL: none
+ * yet): the compare-and-set two nodes moving one site race on, only one wins. Joins the
+ * caller's transaction. 0, -ESTALE (its edge is not expected_edge any more), -ENOENT.
+ */
+int store_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
+                        const char *edge_node);
+/*
+ * A managed site moved from prev_edge (NULL: forget it): that edge keeps the router as its
+ * WireGuard peer until store_site_edge_settled. 0, -ENOENT. Joins the caller's transaction.
+ */
+int store_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge);
+/*
+ * The site's edge edge_node saw the router's first handshake: the previous edge lets it go.
+ * 0, -ENOENT (not edge_node's site, or nothing to settle).
+ */
+int store_site_edge_settled(struct store *s, const char *site_id, const char *edge_node);
+/* How many sites (not being deleted) edge_node fronts: its load. */
+int store_edge_site_count(struct store *s, const char *edge_node, long *ret);
+/* The ids of the sites (not being deleted) edge_node fronts, oldest first, at most limit. */
+int store_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);
+/*
+ * Managed sites bound to no edge become edge_node's (an installation upgraded from one node:
+ * its only edge terminated every tunnel). *ret_n (may be NULL): how many.
+ */
+int store_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n);
+/* A live grant following its site to another edge (borrowed strings). */
+struct store_grant_rebind {
+    const char *grant_id;
+    const char *entry_point; /* the new edge's */
+    int port_lo, port_hi;    /* its port range */
+    bool any_port;           /* the grant's port may change (not for forwards: see below) */
+};
+/*
+ * Re-binds a live grant to b->entry_point, keeping its port when no other live grant has it
+ * there; else, with b->any_port, a free port in [port_lo, port_hi]. (A forward's port is also
+ * the router's dst-nat port: it cannot change without a new rule on the router.) Joins the
+ * caller's transaction. 0 with *ret_port, -EADDRINUSE (the port is taken there, !any_port),
+ * -EADDRNOTAVAIL (no free port found), -EBUSY (torn down already), -ENOENT.
+ */
+int store_grant_rebind(struct store *s, const struct store_grant_rebind *b, int *ret_port);
 
 /*
  * Moves an installation from SQLite to PostgreSQL (`tikgated migrate-to URL`): copies every

@@ -95,6 +95,12 @@ struct store_ops {
                            struct credential **ret, size_t *n);
     int (*credential_rotate)(struct store *s, const char *tenant_id, const struct credential *cred,
                              struct credential *ret);
+    int (*credential_set_job)(struct store *s, const char *cred_id, const char *job_id);
+    int (*credential_confirm)(struct store *s, const char *site_id, const char *cred_id,
+                              bool *ret_changed);
+    int (*credential_confirm_job)(struct store *s, const char *job_id, bool *ret_changed);
+    int (*site_claim_verify)(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                             char ret_id[UUID_STR_LEN]);
     int (*site_by_bootstrap_token)(struct store *s, const char *token, struct site *ret);
     int (*site_by_device_token)(struct store *s, const char *token, struct site *ret);
     int (*site_adopt)(struct store *s, const char *site_id, const struct store_adoption *a);
@@ -181,7 +187,8 @@ struct store_ops {
                            const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
     int (*vpn_edge_public)(struct store *s, const char *entry_point,
                            char ret[TUNNEL_KEY_B64_LEN + 1]);
-    int (*vpn_peers)(struct store *s, struct store_vpn_peer **ret, size_t *n);
+    int (*vpn_peers)(struct store *s, const char *edge_node, struct store_vpn_peer **ret,
+                     size_t *n);
     int (*vpn_rekey_begin)(struct store *s, const char *site_id, const char *next_key);
     int (*vpn_rekey_next_seen)(struct store *s, const char *site_id, const char *next_key,
                                int64_t handshake_at);
@@ -204,6 +211,14 @@ struct store_ops {
                             struct site_event **ret, size_t *n);
     int (*tunnel_address_taken)(struct store *s, const char *site_id, const char *other_tenant_of,
                                 const char *addr, bool *ret_taken);
+    int (*site_set_edge)(struct store *s, const char *site_id, const char *expected_edge,
+                         const char *edge_node);
+    int (*site_edge_prev)(struct store *s, const char *site_id, const char *prev_edge);
+    int (*site_edge_settled)(struct store *s, const char *site_id, const char *edge_node);
+    int (*edge_site_count)(struct store *s, const char *edge_node, long *ret);
+    int (*edge_sites)(struct store *s, const char *edge_node, int limit, struct strlist *ret);
+    int (*edge_adopt_orphans)(struct store *s, const char *edge_node, int *ret_n);
+    int (*grant_rebind)(struct store *s, const struct store_grant_rebind *b, int *ret_port);
     int (*node_register)(struct store *s, const struct store_node *n);
     int (*node_heartbeat)(struct store *s, const char *name, int64_t *ret_now_ms);
     int (*node_list)(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
@@ -244,6 +259,10 @@ struct store_ops {
     X(site_note_put) \
     X(credential_list) \
     X(credential_rotate) \
+    X(credential_set_job) \
+    X(credential_confirm) \
+    X(credential_confirm_job) \
+    X(site_claim_verify) \
     X(site_by_bootstrap_token) \
     X(site_by_device_token) \
     X(site_adopt) \
@@ -319,6 +338,13 @@ struct store_ops {
     X(site_event) \
     X(site_events_list) \
     X(tunnel_address_taken) \
+    X(site_set_edge) \
+    X(site_edge_prev) \
+    X(site_edge_settled) \
+    X(edge_site_count) \
+    X(edge_sites) \
+    X(edge_adopt_orphans) \
+    X(grant_rebind) \
     X(node_register) \
     X(node_heartbeat) \
     X(node_list) \
