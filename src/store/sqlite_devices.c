@@ -122,17 +122,26 @@ int sqlite_site_set_deleting(struct store *s, const char *tenant_id, const char 
     return store_step_changed(c, st);
 }
 
-static int offline_row(void *ctx, sqlite3_stmt *st, void *out)
+/* The status a heartbeat finds and when the site was seen before it. */
+struct seen_before {
+    bool offline, online;
+    int64_t last_seen_at;
+};
+
+static int seen_row(void *ctx, sqlite3_stmt *st, void *out)
 {
     (void)ctx;
+    struct seen_before *b = out;
     const char *status = (const char *)sqlite3_column_text(st, 0);
-    *(bool *)out = status && !strcmp(status, "offline");
+    b->offline = status && !strcmp(status, "offline");
+    b->online = status && !strcmp(status, "online");
+    b->last_seen_at = sqlite3_column_int64(st, 1);
     return 0;
 }
 
 int sqlite_site_heartbeat(struct store *s, const char *site_id, int64_t now)
 {
-    static const char q[] = "SELECT status FROM sites WHERE id = ?";
+    static const char q[] = "SELECT status, last_seen_at FROM sites WHERE id = ?";
     static const char sql[] = "UPDATE sites SET last_seen_at = ?, status = CASE status WHEN "
                               "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?";
     struct store_conn *c;
@@ -140,8 +149,8 @@ int sqlite_site_heartbeat(struct store *s, const char *site_id, int64_t now)
     if (!st)
         return -EIO;
     bind_text(st, 1, site_id);
-    bool was_offline;
-    int r = store_step_row(c, st, offline_row, NULL, &was_offline);
+    struct seen_before b;
+    int r = store_step_row(c, st, seen_row, NULL, &b);
     if (r < 0)
         return r;
     st = store_stmt(c, sql);
@@ -150,7 +159,10 @@ int sqlite_site_heartbeat(struct store *s, const char *site_id, int64_t now)
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, site_id);
     r = store_step_done(c, st);
-    return r < 0 ? r : was_offline;
+    /* up since the last heartbeat when the site stayed online in between (0016_fleet.sql) */
+    if (r == 0 && b.online && b.last_seen_at > 0 && now > b.last_seen_at)
+        r = sqlite_uptime_add(c, site_id, b.last_seen_at, now);
+    return r < 0 ? r : b.offline;
 }
 
 int sqlite_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)

@@ -114,4 +114,9 @@ const struct store_ops store_sqlite_ops = {
     .node_list = sqlite_node_list,
     .node_get = sqlite_node_get,
     .metrics_get = sqlite_metrics_get,
+    .fleet_counts = sqlite_fleet_counts,
+    .fleet_sample = sqlite_fleet_sample,
+    .fleet_history = sqlite_fleet_history,
+    .fleet_now = sqlite_fleet_now,
+    .site_uptime = sqlite_site_uptime,
 };
