@@ -418,7 +418,7 @@ static void *scheduler_main(void *arg)
 {
     struct dispatcher *d = arg;
     unsigned seen = 0;
-    int64_t next_sweep = 0;
+    int64_t next_sweep = 0, next_sample = 0;
     do {
         while (expire_grants(d) == 256)
             ; /* a backlog (after a restart): keep going, each grant is its own transaction */
@@ -434,6 +434,10 @@ static void *scheduler_main(void *arg)
         if (store_sites_mark_offline(d->cfg.store, cutoff, &n) == 0 && n)
             log_info("scheduler", "%d site(s) went offline (10 missed heartbeats)", n);
         sweep_edges(d);
+        /* the fleet view's 5-minute samples: written once per boundary by any scheduler */
+        if (time_now_ms() >= next_sample &&
+            store_fleet_sample(d->cfg.store, time_now_ms(), &n) == 0)
+            next_sample = time_now_ms() + 10000;
     } while (wait_for_work(d, &seen, scheduler_sleep_ms(d)));
     store_thread_done(d->cfg.store);
     return NULL;
