@@ -82,7 +82,7 @@ void h_fleet_history(struct api_call *call)
         return;
     int64_t now_ms = time_now_ms();
     int max = hours * (int)(3600000 / STORE_FLEET_STEP_MS) + 1;
-    struct store_fleet_point *pts = NULL, live;
+    struct store_fleet_point *pts = NULL, live = {0};
     size_t n = 0;
     int r = store_fleet_history(call->api->store, call->who.tenant_id,
                                 now_ms - (int64_t)hours * 3600000, max, &pts, &n);
