@@ -193,6 +193,21 @@ void h_site_uptime(struct api_call *call)
     site_release(&s);
 }
 
+/* The first of the rows (sorted by site id, as the store returns them) of site id: a binary search.
+ */
+static size_t rows_of(const struct store_uptime_day *up, size_t n, const char *id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(up[mid].site_id, id) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 void h_fleet_uptime(struct api_call *call)
 {
     struct store_page page;
@@ -217,9 +232,7 @@ void h_fleet_uptime(struct api_call *call)
     } else {
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
-            size_t first = 0, cnt = 0;
-            while (first < nup && strcmp(up[first].site_id, a[i].id))
-                first++;
+            size_t first = rows_of(up, nup, a[i].id), cnt = 0;
             while (first + cnt < nup && !strcmp(up[first + cnt].site_id, a[i].id))
                 cnt++;
             json_array_append_new(arr, uptime_to_json(&w, &a[i], up + first, cnt));
