@@ -54,7 +54,8 @@ elif [[ -f package-lock.json ]] && [[ ! -f node_modules/uplot/dist/uPlot.iife.mi
     # node_modules/uplot/dist/ (docs/portal.md "Charts"). Without npm the dashboard shows its
     # counts and lists but says the charts could not be drawn.
     if command -v npm >/dev/null 2>&1; then
-        npm ci --omit=dev --no-audit --no-fund --loglevel=error
+        npm ci --omit=dev --no-audit --no-fund --loglevel=error ||
+            echo "setup: npm ci failed: the portal's dashboard will have no charts" >&2
     else
         echo "setup: npm not found: the portal's dashboard will have no charts (run npm ci --omit=dev)" >&2
     fi
