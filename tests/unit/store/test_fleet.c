@@ -11,9 +11,12 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "alloc.h"
 #include "helpers.h"
+#include "timefmt.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -144,12 +147,73 @@ static void test_samples(void **state)
     assert_int_equal(live.live_grants, 0);
 }
 
+/* A live access grant of site on edge "e", expiring at expires_ms; 0 or the store's error. */
+static int grant(struct fx *f, const char *site, int64_t expires_ms, struct grant *g)
+{
+    memset(g, 0, sizeof *g);
+    uuid_v7(g->id);
+    memcpy(g->site_id, site, UUID_STR_LEN);
+    g->kind = GRANT_ACCESS;
+    g->entry_point = xstrdup("e");
+    snprintf(g->access_type, sizeof g->access_type, "ssh");
+    snprintf(g->allow_only_cidr, sizeof g->allow_only_cidr, "192.0.2.0/24");
+    g->created_at = time_now();
+    g->expires_at_ms = expires_ms;
+    return store_grant_insert(f->s, g, 42000, 42099);
+}
+
+static void test_sample_values(void **state)
+{
+    struct fx *f = *state;
+    char site[UUID_STR_LEN];
+    fx_site(f, NULL, "10.99.0.2", true, site, NULL);
+    int64_t now = time_now_ms();
+    int64_t at = now - now % STORE_FLEET_STEP_MS;
+    struct grant live, gone, old;
+    assert_int_equal(grant(f, site, now + 3600000, &live), 0);
+    assert_int_equal(grant(f, site, now + 3600000, &gone), 0);
+    assert_int_equal(grant(f, site, now + 3600000, &old), 0);
+    assert_int_equal(store_grant_teardown(f->s, gone.id, true, NULL), 0);
+    /* in the sample's 5 minutes: two accepted (on two grants), one refused; one before them */
+    assert_int_equal(store_grant_conn_open(f->s, live.id, 1, "192.0.2.1:1", at - 1000), 0);
+    assert_int_equal(store_grant_conn_open(f->s, old.id, 2, "192.0.2.1:2", at - 1), 0);
+    struct grant_connection refused = {.started_ms = at - 500, .ended_ms = at - 500, .count = 1};
+    snprintf(refused.source, sizeof refused.source, "198.51.100.9:1000");
+    snprintf(refused.outcome, sizeof refused.outcome, "refused");
+    assert_int_equal(store_grant_conn_insert(f->s, live.id, &refused), 0);
+    assert_int_equal(
+        store_grant_conn_open(f->s, live.id, 3, "192.0.2.1:3", at - STORE_FLEET_STEP_MS - 1), 0);
+    /* after the boundary: the live point's */
+    assert_int_equal(store_grant_conn_open(f->s, live.id, 4, "192.0.2.1:4", at), 0);
+    int written = 0;
+    assert_int_equal(store_fleet_sample(f->s, now, &written), 0);
+    assert_int_equal(written, 1);
+    struct store_fleet_point *p = NULL;
+    size_t cnt = 0;
+    assert_int_equal(store_fleet_history(f->s, f->tenant, at, 10, &p, &cnt), 0);
+    assert_int_equal(cnt, 1);
+    assert_int_equal(p[0].live_grants, 2);
+    assert_int_equal(p[0].connections, 2);
+    free(p);
+    struct store_fleet_point pt;
+    assert_int_equal(store_fleet_now(f->s, f->tenant, at, now + 3600000 + 1, &pt), 0);
+    assert_int_equal(pt.live_grants, 0); /* an hour later every grant has expired */
+    assert_int_equal(pt.connections, 1);
+    struct store_fleet_counts c;
+    assert_int_equal(store_fleet_counts(f->s, f->tenant, now, &c), 0);
+    assert_int_equal(c.grants_live, 2);
+    grant_release(&live);
+    grant_release(&gone);
+    grant_release(&old);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_uptime_from_heartbeats, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_counts, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_samples, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_sample_values, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
