@@ -631,7 +631,7 @@ static void *scheduler_main(void *arg)
 {
     struct dispatcher *d = arg;
     unsigned seen = 0;
-    int64_t next_sweep = 0;
+    int64_t next_sweep = 0, next_sample = 0;
     int claimed;
     do {
         while ((claimed = expire_grants(d)) == d->expire_batch)
@@ -648,6 +648,10 @@ static void *scheduler_main(void *arg)
         if (store_sites_mark_offline(d->cfg.store, cutoff, &n) == 0 && n)
             log_info("scheduler", "%d site(s) went offline (10 missed heartbeats)", n);
         sweep_edges(d);
+        /* the fleet view's 5-minute samples: written once per boundary by any scheduler */
+        if (time_now_ms() >= next_sample &&
+            store_fleet_sample(d->cfg.store, time_now_ms(), &n) == 0)
+            next_sample = time_now_ms() + 10000;
     } while (wait_for_work(d, &seen, scheduler_sleep_ms(d, claimed), false));
     store_thread_done(d->cfg.store);
     return NULL;

@@ -89,6 +89,8 @@ static inline struct pg_store *pg_store_of(struct store *s)
 /* store_ops.open/close of this backend (pg_conn.c): url is the libpq connection URL. */
 int pg_open(const char *url, struct store **ret);
 void pg_close(struct store *s);
+/* Adds [from, to) (Unix seconds) to the site's up time by hour, on c (pg_fleet.c). */
+int pg_uptime_add(struct pg_session *c, const char *site_id, int64_t from, int64_t to);
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void pg_thread_done(struct store *s);
 int pg_tx_begin(struct store *s);
@@ -256,6 +258,16 @@ int pg_listen_open(struct store *s, struct store_listener **ret);
 int pg_listen_wait(struct store *s, struct store_listener *l, int timeout_ms, unsigned *ret_mask);
 void pg_listen_close(struct store *s, struct store_listener *l);
 int pg_metrics_get(struct store *s, struct store_metrics *ret);
+int pg_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
+                    struct store_fleet_counts *ret);
+int pg_fleet_sample(struct store *s, int64_t now_ms, int *ret_written);
+int pg_fleet_history(struct store *s, const char *tenant_id, int64_t since_ms, int max,
+                     struct store_fleet_point **ret, size_t *n);
+int pg_fleet_now(struct store *s, const char *tenant_id, int64_t since_ms, int64_t now_ms,
+                 struct store_fleet_point *ret);
+int pg_site_uptime(struct store *s, const char *tenant_id, const char *site_id,
+                   int64_t created_from, int64_t created_to, int64_t since_s,
+                   struct store_uptime_day **ret, size_t *n);
 /* GENERATED END */
 
 /* Columns read by pg_site_row() (the SQLite backend's SITE_COLUMNS). */

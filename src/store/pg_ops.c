@@ -130,4 +130,9 @@ const struct store_ops store_pg_ops = {
     .listen_wait = pg_listen_wait,
     .listen_close = pg_listen_close,
     .metrics_get = pg_metrics_get,
+    .fleet_counts = pg_fleet_counts,
+    .fleet_sample = pg_fleet_sample,
+    .fleet_history = pg_fleet_history,
+    .fleet_now = pg_fleet_now,
+    .site_uptime = pg_site_uptime,
 };

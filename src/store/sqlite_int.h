@@ -68,6 +68,8 @@ static inline struct sqlite_store *sqlite_store_of(struct store *s)
 /* store_ops.open/close of this backend (sqlite_conn.c): path is the database file. */
 int sqlite_open(const char *path, struct store **ret);
 void sqlite_close(struct store *s);
+/* Adds [from, to) (Unix seconds) to the site's up time by hour, on c (sqlite_fleet.c). */
+int sqlite_uptime_add(struct store_conn *c, const char *site_id, int64_t from, int64_t to);
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void sqlite_thread_done(struct store *s);
 int sqlite_tx_begin(struct store *s);
@@ -245,6 +247,16 @@ int sqlite_listen_wait(struct store *s, struct store_listener *l, int timeout_ms
                        unsigned *ret_mask);
 void sqlite_listen_close(struct store *s, struct store_listener *l);
 int sqlite_metrics_get(struct store *s, struct store_metrics *ret);
+int sqlite_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
+                        struct store_fleet_counts *ret);
+int sqlite_fleet_sample(struct store *s, int64_t now_ms, int *ret_written);
+int sqlite_fleet_history(struct store *s, const char *tenant_id, int64_t since_ms, int max,
+                         struct store_fleet_point **ret, size_t *n);
+int sqlite_fleet_now(struct store *s, const char *tenant_id, int64_t since_ms, int64_t now_ms,
+                     struct store_fleet_point *ret);
+int sqlite_site_uptime(struct store *s, const char *tenant_id, const char *site_id,
+                       int64_t created_from, int64_t created_to, int64_t since_s,
+                       struct store_uptime_day **ret, size_t *n);
 /* GENERATED END */
 
 /* Columns read by store_site_row(); the bootstrap token only while it is unused. */

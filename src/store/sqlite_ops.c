@@ -130,4 +130,9 @@ const struct store_ops store_sqlite_ops = {
     .listen_wait = sqlite_listen_wait,
     .listen_close = sqlite_listen_close,
     .metrics_get = sqlite_metrics_get,
+    .fleet_counts = sqlite_fleet_counts,
+    .fleet_sample = sqlite_fleet_sample,
+    .fleet_history = sqlite_fleet_history,
+    .fleet_now = sqlite_fleet_now,
+    .site_uptime = sqlite_site_uptime,
 };

@@ -779,4 +779,34 @@ int store_metrics_get(struct store *s, struct store_metrics *ret)
     return s->ops->metrics_get(s, ret);
 }
 
+int store_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
+                       struct store_fleet_counts *ret)
+{
+    return s->ops->fleet_counts(s, tenant_id, now_ms, ret);
+}
+
+int store_fleet_sample(struct store *s, int64_t now_ms, int *ret_written)
+{
+    return s->ops->fleet_sample(s, now_ms, ret_written);
+}
+
+int store_fleet_history(struct store *s, const char *tenant_id, int64_t since_ms, int max,
+                        struct store_fleet_point **ret, size_t *n)
+{
+    return s->ops->fleet_history(s, tenant_id, since_ms, max, ret, n);
+}
+
+int store_fleet_now(struct store *s, const char *tenant_id, int64_t since_ms, int64_t now_ms,
+                    struct store_fleet_point *ret)
+{
+    return s->ops->fleet_now(s, tenant_id, since_ms, now_ms, ret);
+}
+
+int store_site_uptime(struct store *s, const char *tenant_id, const char *site_id,
+                      int64_t created_from, int64_t created_to, int64_t since_s,
+                      struct store_uptime_day **ret, size_t *n)
+{
+    return s->ops->site_uptime(s, tenant_id, site_id, created_from, created_to, since_s, ret, n);
+}
+
 /* GENERATED END */

@@ -682,6 +682,53 @@ struct store_metrics {
     long users;
 };
 int store_metrics_get(struct store *s, struct store_metrics *ret);
+
+/* --- the fleet view (migration 0016, issue 12 item 4, docs/internals/store.md) --- */
+
+#define STORE_FLEET_STEP_MS 300000 /* one sample per tenant every 5 minutes */
+#define STORE_FLEET_KEEP_S 691200  /* samples and uptime hours are kept 8 days */
+
+/* A tenant's counts now. */
+struct store_fleet_counts {
+    long sites[4];     /* by enum site_status */
+    long tunnels_down; /* managed sites whose tunnel is down */
+    long jobs[5];      /* by enum job_status */
+    long grants_live;  /* not torn down, not expired at now_ms */
+};
+int store_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
+                       struct store_fleet_counts *ret);
+/*
+ * Samples every tenant at the 5-minute boundary at or before now_ms (at_ms), unless that
+ * boundary has its samples already (several schedulers: the first one writes), then prunes
+ * samples and uptime hours older than STORE_FLEET_KEEP_S. A sample: the grants live at now_ms
+ * and the relayed connections accepted in [at_ms - STORE_FLEET_STEP_MS, at_ms).
+ * *ret_written: tenants sampled (0 when the boundary had its samples).
+ */
+int store_fleet_sample(struct store *s, int64_t now_ms, int *ret_written);
+struct store_fleet_point {
+    int64_t at_ms;
+    long live_grants, connections;
+};
+/* The tenant's samples with at_ms >= since_ms, oldest first, at most max. *ret: free(). */
+int store_fleet_history(struct store *s, const char *tenant_id, int64_t since_ms, int max,
+                        struct store_fleet_point **ret, size_t *n);
+/* The point of now_ms: grants live then, connections accepted in [since_ms, now_ms). */
+int store_fleet_now(struct store *s, const char *tenant_id, int64_t since_ms, int64_t now_ms,
+                    struct store_fleet_point *ret);
+/* Seconds a site was up on one day of a window (day: 0 = the window's first). */
+struct store_uptime_day {
+    char site_id[UUID_STR_LEN];
+    int day;
+    long up_s;
+};
+/*
+ * Up seconds by site and day since since_s (a day: 86400 s from since_s on) for the tenant's
+ * sites created in [created_from, created_to] (site_id non-NULL: that site only), by site then
+ * day; days without up time are absent. At most 8 rows a site (the retention). *ret: free().
+ */
+int store_site_uptime(struct store *s, const char *tenant_id, const char *site_id,
+                      int64_t created_from, int64_t created_to, int64_t since_s,
+                      struct store_uptime_day **ret, size_t *n);
 /*
  * Storage errors since start (all stores of the process): a full disk or database
  * (-ENOSPC), a write lock not had within the busy timeout (-EAGAIN: retry later; -EBUSY

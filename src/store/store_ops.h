@@ -22,6 +22,23 @@ struct store {
 /* Whether n has a name and every string of it fits its field (store_node_register). */
 bool store_node_valid(const struct store_node *n);
 
+/*
+ * The fleet view's shared rules (fleet.c). An interval of up time [from, to) (Unix seconds)
+ * split into its hours within the retention: store_uptime_first() then store_uptime_next()
+ * while up_s > 0 (at most 193 hours; an interval ending before the retention has none).
+ */
+struct store_uptime_span {
+    int64_t hour, up_s; /* the hour's start and the seconds of the interval in it */
+    int64_t from, to;
+};
+void store_uptime_first(struct store_uptime_span *sp, int64_t from, int64_t to);
+void store_uptime_next(struct store_uptime_span *sp);
+/* Adds count sites of that status, tunnel mode and tunnel status (stored names) to c. */
+void store_fleet_count_site(struct store_fleet_counts *c, const char *status, const char *mode,
+                            const char *tunnel, long long count);
+/* Adds count jobs of that status (stored name) to c. */
+void store_fleet_count_job(struct store_fleet_counts *c, const char *status, long long count);
+
 /* A job a batch push claim may take (store_job_claim_push_batch), oldest first. */
 struct store_claim_candidate {
     char id[UUID_STR_LEN];
@@ -232,6 +249,16 @@ struct store_ops {
                        unsigned *ret_mask);
     void (*listen_close)(struct store *s, struct store_listener *l);
     int (*metrics_get)(struct store *s, struct store_metrics *ret);
+    int (*fleet_counts)(struct store *s, const char *tenant_id, int64_t now_ms,
+                        struct store_fleet_counts *ret);
+    int (*fleet_sample)(struct store *s, int64_t now_ms, int *ret_written);
+    int (*fleet_history)(struct store *s, const char *tenant_id, int64_t since_ms, int max,
+                         struct store_fleet_point **ret, size_t *n);
+    int (*fleet_now)(struct store *s, const char *tenant_id, int64_t since_ms, int64_t now_ms,
+                     struct store_fleet_point *ret);
+    int (*site_uptime)(struct store *s, const char *tenant_id, const char *site_id,
+                       int64_t created_from, int64_t created_to, int64_t since_s,
+                       struct store_uptime_day **ret, size_t *n);
 // clang-format off
 #define STORE_OPS_NAMES(X) \
     X(thread_done) \
@@ -357,7 +384,12 @@ struct store_ops {
     X(listen_open) \
     X(listen_wait) \
     X(listen_close) \
-    X(metrics_get)
+    X(metrics_get) \
+    X(fleet_counts) \
+    X(fleet_sample) \
+    X(fleet_history) \
+    X(fleet_now) \
+    X(site_uptime)
     // clang-format on
     /* GENERATED END */
 };
