@@ -113,5 +113,8 @@ const struct store_ops store_pg_ops = {
     .node_heartbeat = pg_node_heartbeat,
     .node_list = pg_node_list,
     .node_get = pg_node_get,
+    .audit_insert = pg_audit_insert,
+    .audit_list = pg_audit_list,
+    .audit_prune = pg_audit_prune,
     .metrics_get = pg_metrics_get,
 };

@@ -113,5 +113,8 @@ const struct store_ops store_sqlite_ops = {
     .node_heartbeat = sqlite_node_heartbeat,
     .node_list = sqlite_node_list,
     .node_get = sqlite_node_get,
+    .audit_insert = sqlite_audit_insert,
+    .audit_list = sqlite_audit_list,
+    .audit_prune = sqlite_audit_prune,
     .metrics_get = sqlite_metrics_get,
 };
