@@ -74,6 +74,8 @@ struct api_config {
     int64_t node_dead_after_ms;
     void (*edges_changed)(void *ctx);
     void *edges_ctx;
+    /* TIKGATE_AUDIT_RETENTION: audit entries older than this many days are pruned (0: 365). */
+    int audit_retention_days;
 };
 
 /* The portal's Content-Security-Policy, sent as a header on every response. */

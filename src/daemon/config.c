@@ -131,6 +131,8 @@ static const struct key keys[] = {
      "the node's heartbeat in the registry (ms, at least 100); dead after 3 missed"},
     {"edge_move_after", K_UINT0, OFF(edge_move_after), "120",
      "seconds an edge may be dead before its sites move to another edge (0: never)"},
+    {"audit_retention", K_UINT, OFF(audit_retention), "365",
+     "days the audit log keeps an entry (pruned as entries are written)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])

@@ -84,6 +84,7 @@ struct config {
         heartbeat_ms; /* TIKGATE_HEARTBEAT_MS: 100..; dead after 3 missed (config_dead_after_ms) */
     unsigned edge_move_after; /* TIKGATE_EDGE_MOVE_AFTER: s an edge is dead before its sites
                                  move (0: never) */
+    unsigned audit_retention; /* TIKGATE_AUDIT_RETENTION: days an audit entry is kept */
 };
 
 /* A node is dead after this many heartbeats without one (DESIGN.md §11). */

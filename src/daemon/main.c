@@ -305,7 +305,8 @@ static int serve(struct store *st, const struct config *cfg)
                 .node_name = cfg->node_name,
                 .node_dead_after_ms = config_dead_after_ms(cfg),
                 .edges_changed = wake_edge,
-                .edges_ctx = edge},
+                .edges_ctx = edge,
+                .audit_retention_days = (int)cfg->audit_retention},
     };
     struct http_server_config hc = http_config(cfg, &api);
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
