@@ -23,10 +23,9 @@
 
 /* Parents before children. */
 static const char *const TABLES[] = {
-    "tenants",   "api_keys",          "policies", "policy_services",
-    "sites",     "api_credentials",   "jobs",     "job_events",
-    "grants",    "grant_connections", "users",    "sessions",
-    "vpn_edges", "site_events",       "nodes",    "audit_log", NULL,
+    "tenants",   "api_keys",    "policies", "policy_services",   "sites", "api_credentials",
+    "jobs",      "job_events",  "grants",   "grant_connections", "users", "sessions",
+    "vpn_edges", "site_events", "nodes",    "audit_log",         NULL,
 };
 
 #define MAX_COLUMNS 64
