@@ -12,7 +12,8 @@
  *     tenant with an account of that e-mail address (none when no account has it);
  *   - not the device routes (/adopt, /poll: public, a router's own traffic, recorded as site
  *     and job events), nor any read.
- * The entry is written after the action and cannot undo it: a failed write is logged.
+ * The entry is written after the action and cannot undo it: a failed write is logged, and so
+ * is the entry of a request the store refused (507 storage_full, 503 storage_busy), unwritten.
  */
 #include "api_int.h"
 #include "log.h"
@@ -91,13 +92,24 @@ static void prune_now_and_then(struct api *api, int64_t now_ms)
     if (r < 0)
         log_warn("audit", "pruning entries older than %d days failed: %s", days, strerror(-r));
     else if (n)
-        log_info("audit", "pruned %zu entries older than %d days", n, days);
+        log_info("audit", "audit entries older than %d days pruned: %zu", days, n);
 }
 
 static void write_entry(struct api_call *call, struct audit_entry *e)
 {
     uuid_v7(e->id);
     e->at_ms = time_now_ms();
+    if (!strncmp(e->error_code, "storage_", 8)) {
+        /* The store just refused this request's own write (full, busy): another
+         * write would wait out the same busy timeout before the answer. The log keeps it. */
+        log_warn("audit",
+                 "request %s: %s %s by %s %s (%s) from %s on %s: %d %s (not in the "
+                 "audit log: the store refused the write)",
+                 e->request_id, e->method, e->route, audit_actor_name(e->actor_kind), e->actor_id,
+                 e->actor_name, e->source, e->object_id[0] ? e->object_id : "-", e->status,
+                 e->error_code);
+        return;
+    }
     int r = store_audit_insert(call->api->store, e);
     if (r < 0)
         log_error("audit", "request %s (%s %s, status %d): the audit entry was not written: %s",

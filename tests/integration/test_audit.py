@@ -8,6 +8,7 @@ public: then it must be added to NOT_AUDITED or PUBLIC_AUDITED, a decision to wr
 """
 import os
 import subprocess
+import time
 import uuid
 
 import tg
@@ -274,6 +275,29 @@ class Audit(tg.DaemonTest):
         self.assertEqual(stamps, sorted(stamps, reverse=True))
         # the request id is in the access log line too
         self.assertIn('rid=' + every[0]['request_id'], self.d.log())
+
+
+class Retention(tg.DaemonTest):
+    """TIKGATE_AUDIT_RETENTION: the first entry a process writes prunes the expired ones."""
+    daemon_env = {'TIKGATE_AUDIT_RETENTION': '30'}
+
+    def test_expired_entries_are_pruned_on_write(self):
+        tenant = self.d.request('GET', '/v1/auth/me').json['tenant_id']
+        day_ms = 86400 * 1000
+        now_ms = int(time.time() * 1000)
+        old, recent = str(uuid.uuid4()), str(uuid.uuid4())
+        for id_, age in ((old, 31), (recent, 29)):
+            self.d.db_execute(
+                'INSERT INTO audit_log(id, tenant_id, at_ms, actor_kind, method, route, status) '
+                "VALUES (?, ?, ?, 'api_key', 'POST', '/v1/sites', 201)",
+                (id_, tenant, now_ms - age * day_ms))
+        r = self.d.request('POST', '/v1/sites', {'name': 'retention'})
+        self.assertEqual(r.status, 201, r)
+        ids = [e['id'] for e in self.d.request('GET', '/v1/audit').json]
+        self.assertEqual(len(ids), 2, ids)
+        self.assertIn(recent, ids)
+        self.assertNotIn(old, ids)
+        self.assertIn('audit entries older than 30 days pruned: 1', self.d.log())
 
 
 if __name__ == '__main__':
