@@ -77,6 +77,36 @@ static bool header_bool(const struct api_call *call, const char *name, bool def)
  * X-Idempotency-Key (the gen-3 form). Queues it; 0 and ret_id, or <0 after
  * sending the error.
  */
+/*
+ * The queue limits (issue 14 item 1) for the jobs an operator queues (custom scripts, site
+ * actions): at most site_queue_max pending jobs per site and queue_max in all. The platform's
+ * own jobs (grant setup and teardown, rotations, policy pushes) are never refused: they are
+ * what keeps routers safe. 0, or -EAGAIN after answering 429 with Retry-After.
+ */
+static int queue_full(struct api_call *call, const char *site)
+{
+    long site_n = 0, all_n = 0;
+    unsigned site_max = call->api->cfg.site_queue_max, all_max = call->api->cfg.queue_max;
+    if (site_max && store_jobs_pending_count(call->api->store, site, &site_n) == 0 &&
+        site_n >= (long)site_max) {
+        http_response_header(call->res, "Retry-After", "5");
+        api_fail(call, TG_ERR_RATE_LIMIT, 429, "site_queue_full", NULL,
+                 "This site has %ld jobs waiting (TIKGATE_SITE_QUEUE_MAX %u): let the router "
+                 "catch up, or cancel some, then try again.",
+                 site_n, site_max);
+        return -EAGAIN;
+    }
+    if (all_max && store_jobs_pending_count(call->api->store, NULL, &all_n) == 0 &&
+        all_n >= (long)all_max) {
+        http_response_header(call->res, "Retry-After", "5");
+        api_fail(call, TG_ERR_RATE_LIMIT, 429, "queue_full", NULL,
+                 "%ld jobs are waiting in all (TIKGATE_QUEUE_MAX %u): try again later.", all_n,
+                 all_max);
+        return -EAGAIN;
+    }
+    return 0;
+}
+
 static int create_custom(struct api_call *call, const char *site, char ret_id[UUID_STR_LEN])
 {
     struct tg_err err;
@@ -136,6 +166,10 @@ static int create_custom(struct api_call *call, const char *site, char ret_id[UU
         return r;
     }
     site_release(&s);
+    if (queue_full(call, site) < 0) {
+        free(script_copy);
+        return -EAGAIN;
+    }
     struct job_spec spec = {
         .site_id = site,
         .kind = JOB_KIND_SCRIPT,
@@ -311,6 +345,8 @@ void h_site_action(struct api_call *call)
             goto out;
         }
     }
+    if (queue_full(call, s.id) < 0)
+        goto out;
     char id[UUID_STR_LEN];
     char desc[128];
     snprintf(desc, sizeof desc, "Action %s", action);
@@ -324,6 +360,9 @@ void h_site_action(struct api_call *call)
         .created_by = call->who.name,
     };
     r = jobs_enqueue(call->api->store, &spec, id);
+    /* site.resend_api_user sets the newest credential: its completion confirms it */
+    if (r == 0 && !strcmp(action, "site.resend_api_user"))
+        r = store_credential_set_job(call->api->store, creds[n - 1].id, id);
     if (r < 0) {
         api_fail_store(call, r, "job");
         goto out;

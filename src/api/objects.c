@@ -198,6 +198,7 @@ json_t *credential_to_json(const struct credential *c, bool with_secret)
     json_object_set_new(o, "api_port", c->api_port ? json_integer(c->api_port) : json_null());
     json_object_set_new(o, "created_at", json_time_or_null(c->created_at));
     json_object_set_new(o, "deleted_at", json_time_or_null(c->deleted_at));
+    json_object_set_new(o, "status", json_string(credential_state_name(c->state)));
     return o;
 }
 

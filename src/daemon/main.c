@@ -40,6 +40,7 @@ struct metrics_ctx {
     _Atomic(struct http_server *) srv; /* set once the server runs; read by its threads */
     struct edge_role *edge;
     struct vpn_role *vpn;
+    struct dispatcher *disp;
 };
 
 /* The process's own counters for /metrics (the API adds the store's). */
@@ -57,6 +58,7 @@ static void process_metrics(void *ctx, struct buf *out)
     }
     edge_role_metrics(m->edge, out);
     vpn_role_metrics(m->vpn, out);
+    dispatcher_metrics(m->disp, out);
 }
 
 static void wake_vpn(void *ctx)
@@ -264,13 +266,15 @@ static int serve(struct store *st, const struct config *cfg)
         .tunnel_pool = cfg->tunnel_pool,
         .node_dead_after_ms = config_dead_after_ms(cfg),
         .edge_move_after_ms = (int64_t)cfg->edge_move_after * 1000,
+        .node_name = cfg->node_name,
+        .verify_interval_s = cfg->verify_interval,
     };
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
     api_login_limiter_size(cfg->login_slots);
-    struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
+    struct metrics_ctx mctx = {.edge = edge, .vpn = vpn, .disp = disp};
     char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {
         .store = st,
@@ -304,6 +308,8 @@ static int serve(struct store *st, const struct config *cfg)
                 .tls_ca_fingerprint = ca_fingerprint,
                 .node_name = cfg->node_name,
                 .node_dead_after_ms = config_dead_after_ms(cfg),
+                .site_queue_max = cfg->site_queue_max,
+                .queue_max = cfg->queue_max,
                 .edges_changed = wake_edge,
                 .edges_ctx = edge,
                 .audit_retention_days = (int)cfg->audit_retention},

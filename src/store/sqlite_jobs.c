@@ -455,7 +455,8 @@ int sqlite_job_router_update(struct store *s, const char *job_id, enum job_route
     r = store_step_row(c, st, state_row, NULL, &cur);
     if (r < 0)
         goto out_end_tx;
-    if (cur.status == JOB_COMPLETED || cur.status == JOB_FAILED || cur.status == JOB_DELETED) {
+    if (cur.status == JOB_COMPLETED || cur.status == JOB_FAILED || cur.status == JOB_DELETED ||
+        cur.status == JOB_SUPERSEDED) {
         r = -EBUSY;
         goto out_end_tx;
     }
