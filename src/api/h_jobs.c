@@ -36,11 +36,14 @@ void h_jobs_list(struct api_call *call)
         api_fail_list(call, r, "site");
         return;
     }
-    json_t *arr = json_array();
+    struct jw w;
+    api_jw_begin(call, &w);
+    jw_open(&w, '[');
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, job_to_json(&a[i], false));
+        job_write_json(&w, &a[i], false);
+    jw_close(&w, ']');
     store_job_array_free(a, n);
-    api_send_json(call, 200, arr);
+    api_jw_send(call, 200, &w);
 }
 
 static void send_job(struct api_call *call, const char *site, const char *id, int status)
@@ -51,7 +54,10 @@ static void send_job(struct api_call *call, const char *site, const char *id, in
         api_fail_store(call, r, "job");
         return;
     }
-    api_send_json(call, status, job_to_json(&j, true));
+    struct jw w;
+    api_jw_begin(call, &w);
+    job_write_json(&w, &j, true);
+    api_jw_send(call, status, &w);
     job_release(&j);
 }
 

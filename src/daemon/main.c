@@ -56,6 +56,11 @@ static void process_metrics(void *ctx, struct buf *out)
         for (int i = 1; i <= 5; i++)
             buf_printf(out, "tikgate_http_responses_total{class=\"%dxx\"} %llu\n", i, by[i]);
     }
+    buf_printf(out,
+               "# HELP tikgate_log_dropped_lines_total Log lines dropped: the buffer was full.\n"
+               "# TYPE tikgate_log_dropped_lines_total counter\n"
+               "tikgate_log_dropped_lines_total %llu\n",
+               log_dropped());
     edge_role_metrics(m->edge, out);
     vpn_role_metrics(m->vpn, out);
     dispatcher_metrics(m->disp, out);
@@ -219,6 +224,9 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "bootstrap failed: %s", strerror(-r));
         return rc;
     }
+    /* From here on info lines (the access log) are buffered off the callers' threads. */
+    if ((r = log_async_start()) < 0)
+        log_warn("daemon", "log lines stay unbuffered: %s", strerror(-r));
     /* F8: the soft limit (often 1024) up to the hard one, before any thread opens files */
     unsigned long nofile = fdlimit_raise();
     char *openapi = xasprintf("%s/api/openapi.yaml", cfg->share_dir);
@@ -353,6 +361,7 @@ out_free_paths:
     free(web);
     free(errors);
     free(openapi);
+    log_async_stop();
     return rc;
 }
 

@@ -73,10 +73,12 @@ int jobs_enqueue_policy(struct store *st, const struct policy *pol, const struct
             .needs_ack = true,
             .created_by = created_by,
         };
-        int r = jobs_enqueue(st, &spec, NULL);
+        char id[UUID_STR_LEN];
+        int r = jobs_enqueue(st, &spec, id);
         job_plan_release(&plan);
         if (r < 0)
             return r;
+        /* jobs_enqueue superseded the site's older pending policy jobs (issue 13, 14) */
     }
     return 0;
 }

@@ -20,7 +20,7 @@ int pg_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
     static const char *const sql[] = {
         "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?4, 'superseded', "
         "'superseded by job ' || ?3 FROM jobs WHERE " SUPERSEDED,
-        "UPDATE api_credentials SET state = 'retired', deleted_at = ?5 WHERE state = 'pending' "
+        "UPDATE api_credentials SET state = 'retired', deleted_at = ?4 WHERE state = 'pending' "
         "AND job_id IN (SELECT id FROM jobs WHERE " SUPERSEDED ")",
         "UPDATE jobs SET status = 'superseded', last_error = 'superseded by job ' || ?3 "
         "WHERE " SUPERSEDED,
@@ -42,7 +42,7 @@ int pg_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
         if (i == 0)
             pg_bind_int64(st, 4, time_now_ms());
         if (i == 1)
-            pg_bind_int64(st, 5, time_now());
+            pg_bind_int64(st, 4, time_now());
         r = pg_step_done(c, st);
         if (r == 0 && i == 2)
             n = (int)pg_changes(c);

@@ -37,6 +37,8 @@ struct store_conn {
     bool tx_failed;          /* an inner level rolled back: the outermost commit must roll back */
     int tx_err;              /* the first inner failure (-errno), reported by that commit */
     struct store_conn *next; /* in store->conns, for cleanup */
+    struct sqlite_store *owner;
+    bool holds_write; /* this connection holds owner->write_mu */
 };
 
 /* The SQLite backend's store: the common head first (store_ops.h). */
@@ -46,6 +48,15 @@ struct sqlite_store {
     pthread_key_t conn_key;
     pthread_mutex_t conns_lock;
     struct store_conn *conns;
+    /*
+     * The process's writers queue here before they take SQLite's write lock (BEGIN IMMEDIATE,
+     * or an autocommit statement that writes), so that they wait for each other on a mutex
+     * and go on the moment the lock is free, instead of in SQLite's busy handler, which
+     * sleeps 1, 2, 5 ... 100 ms between attempts and lets a newcomer overtake a waiter: under
+     * a mixed load that convoy held HTTP workers for up to ~1.5 s (docs/benchmarks.md, issue
+     * 13). The busy timeout still applies against other processes (the CLI, a backup).
+     */
+    pthread_mutex_t write_mu;
 };
 
 /* The backend's own view of a store opened by sqlite_open. */
