@@ -22,6 +22,19 @@ struct store {
 /* Whether n has a name and every string of it fits its field (store_node_register). */
 bool store_node_valid(const struct store_node *n);
 
+/* A job a batch push claim may take (store_job_claim_push_batch), oldest first. */
+struct store_claim_candidate {
+    char id[UUID_STR_LEN];
+    char tenant_id[UUID_STR_LEN];
+    int running; /* the tenant's pushes running on the claiming node */
+};
+/*
+ * Which candidates the claim takes: up to limit, oldest first, none that would give a tenant
+ * tenant_max (> 0) running pushes on the node. Sets picked[0..n); returns how many.
+ */
+size_t store_claim_pick(const struct store_claim_candidate *cand, size_t n, int tenant_max,
+                        int limit, bool *picked);
+
 /* The keyset-paged lists (sqlite_paging.c, pg_paging.c). */
 enum store_list {
     STORE_LIST_SITES = 0, /* scope: tenant id */
@@ -99,6 +112,7 @@ struct store_ops {
     int (*site_get_any)(struct store *s, const char *site_id, struct site *ret);
     int (*policy_adopted_sites)(struct store *s, const char *policy_id, struct strlist *ret);
     int (*job_insert)(struct store *s, const struct job *j);
+    int (*job_insert_many)(struct store *s, const struct job *jobs, size_t n);
     int (*job_by_idempotency)(struct store *s, const char *site_id, const char *key,
                               char ret_id[UUID_STR_LEN]);
     int (*site_grants)(struct store *s, const char *site_id, struct grant **ret, size_t *n);
@@ -117,13 +131,16 @@ struct store_ops {
                           struct job *ret);
     int (*job_claim_push)(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
                           struct job *ret);
+    int (*job_claim_push_batch)(struct store *s, struct store_push_claim *c, struct job **ret,
+                                size_t *n);
+    int (*jobs_take_over)(struct store *s, const char *taker, int64_t dead_after_ms, int *ret_n);
     int (*job_finish)(struct store *s, const char *job_id, enum job_status status,
                       const char *message);
     int (*job_retry)(struct store *s, const char *job_id, int64_t next_ms, const char *message);
     int (*job_router_update)(struct store *s, const char *job_id, enum job_router_status status);
     int (*jobs_requeue_expired)(struct store *s, int64_t now_ms, int *ret_n);
     int (*job_pull_refused)(struct store *s, const char *site_id);
-    int (*jobs_requeue_push)(struct store *s, int *ret_n);
+    int (*jobs_requeue_push)(struct store *s, const char *owner, int *ret_n);
     int (*grant_insert)(struct store *s, struct grant *g, int port_lo, int port_hi);
     int (*grant_list)(struct store *s, const char *tenant_id, const char *site_id,
                       enum grant_kind kind, bool active_only, const struct store_page *page,
@@ -137,6 +154,13 @@ struct store_ops {
     int (*grant_teardown)(struct store *s, const char *id, bool revoked, const char *job_id);
     int64_t (*grants_next_expiry)(struct store *s);
     int (*grants_due)(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
+    int (*grants_claim_due)(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                            int limit, struct store_due_grant **ret, size_t *n);
+    int (*grants_lock_claimed)(struct store *s, const char *owner, const struct strlist *ids,
+                               struct grant **ret, size_t *n);
+    int (*grants_expire_many)(struct store *s, const struct strlist *ids,
+                              const struct strlist *job_ids);
+    int (*leases_renew)(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
     int (*grants_live)(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
                        size_t *n);
     int (*grant_conn_open)(struct store *s, const char *grant_id, uint64_t conn_ref,
@@ -207,6 +231,10 @@ struct store_ops {
     int (*audit_list)(struct store *s, const char *tenant_id, const struct audit_filter *f,
                       const struct store_page *page, struct audit_entry **ret, size_t *n);
     int (*audit_prune)(struct store *s, int64_t before_ms, int limit, size_t *ret_n);
+    int (*listen_open)(struct store *s, struct store_listener **ret);
+    int (*listen_wait)(struct store *s, struct store_listener *l, int timeout_ms,
+                       unsigned *ret_mask);
+    void (*listen_close)(struct store *s, struct store_listener *l);
     int (*metrics_get)(struct store *s, struct store_metrics *ret);
 // clang-format off
 #define STORE_OPS_NAMES(X) \
@@ -252,6 +280,7 @@ struct store_ops {
     X(site_get_any) \
     X(policy_adopted_sites) \
     X(job_insert) \
+    X(job_insert_many) \
     X(job_by_idempotency) \
     X(site_grants) \
     X(job_list) \
@@ -263,6 +292,8 @@ struct store_ops {
     X(job_event) \
     X(job_claim_pull) \
     X(job_claim_push) \
+    X(job_claim_push_batch) \
+    X(jobs_take_over) \
     X(job_finish) \
     X(job_retry) \
     X(job_router_update) \
@@ -278,6 +309,10 @@ struct store_ops {
     X(grant_teardown) \
     X(grants_next_expiry) \
     X(grants_due) \
+    X(grants_claim_due) \
+    X(grants_lock_claimed) \
+    X(grants_expire_many) \
+    X(leases_renew) \
     X(grants_live) \
     X(grant_conn_open) \
     X(grant_conn_insert) \
@@ -326,6 +361,9 @@ struct store_ops {
     X(audit_insert) \
     X(audit_list) \
     X(audit_prune) \
+    X(listen_open) \
+    X(listen_wait) \
+    X(listen_close) \
     X(metrics_get)
     // clang-format on
     /* GENERATED END */
