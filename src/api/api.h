@@ -76,6 +76,8 @@ struct api_config {
     unsigned site_queue_max, queue_max;
     void (*edges_changed)(void *ctx);
     void *edges_ctx;
+    /* TIKGATE_AUDIT_RETENTION: audit entries older than this many days are pruned (0: 365). */
+    int audit_retention_days;
 };
 
 /* The portal's Content-Security-Policy, sent as a header on every response. */

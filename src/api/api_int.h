@@ -245,6 +245,13 @@ void h_forward_patch(struct api_call *call);
 void h_forward_revoke(struct api_call *call);
 void h_forward_connections(struct api_call *call);
 
+/* --- the audit log (h_audit.c) --- */
+/* Records call's request in the audit log when its route is audited (h_audit.c's header);
+ * called once per request by the dispatcher after the answer is built. */
+void api_audit_request(struct api_call *call);
+json_t *audit_entry_to_json(const struct audit_entry *e);
+void h_audit_list(struct api_call *call);
+
 /* GET /ca.pem (h_device.c): the CA of TIKGATE_TLS_CA, public. */
 void h_device_ca(struct api_call *call);
 

@@ -96,6 +96,10 @@ void h_auth_login(struct api_call *call)
         return;
     }
     store_user_touch_login(call->api->store, u.id);
+    /* for the audit log (h_audit.c): who signed in */
+    memcpy(call->who.tenant_id, u.tenant_id, sizeof call->who.tenant_id);
+    memcpy(call->who.key_id, u.id, sizeof call->who.key_id);
+    snprintf(call->who.name, sizeof call->who.name, "%s", u.email);
     json_t *o = json_object();
     json_object_set_new(o, "token", json_string(token));
     json_object_set_new(o, "token_type", json_string("Bearer"));

@@ -4,7 +4,8 @@
  * One table holds every canonical path and every alias of DESIGN.md §2: an
  * alias is one more row pointing at the same handler, never a second handler.
  * Pipeline: match (404/405) -> authenticate (401) -> scope (403) -> body cap
- * (413) -> content type (415) -> JSON parse (400) -> handler.
+ * (413) -> content type (415) -> JSON parse (400) -> handler -> audit log (h_audit.c: every
+ * answer of an audited route is recorded here, whatever step gave it).
  */
 #include "alloc.h"
 #include "api_int.h"
@@ -52,6 +53,7 @@ const struct http_route api_routes[] = {
     R("GET", "/docs/errors", h_errors_doc, ROUTE_PUBLIC),
     R("GET", "/metrics", h_metrics, SCOPE_ADMIN),
     R("GET", "/v1/nodes", h_nodes_list, SCOPE_ADMIN),
+    R("GET", "/v1/audit", h_audit_list, SCOPE_ADMIN),
 
     R("GET", "/", h_portal_index, ROUTE_PUBLIC),
     R("GET", "/assets/{file}", h_portal_asset, ROUTE_PUBLIC),
@@ -307,8 +309,10 @@ int api_preflight(void *ctx, const struct http_request *req, struct http_respons
     call.api = ctx;
     call.req = req;
     call.res = res;
-    if (admit(&call) < 0)
+    if (admit(&call) < 0) {
+        api_audit_request(&call);
         return 1;
+    }
     struct api_pre *pre = xmalloc(sizeof *pre);
     pre->match = call.match;
     pre->who = call.who;
@@ -341,12 +345,14 @@ void api_handle(void *ctx, const struct http_request *req, struct http_response 
         memcpy(call.session_jti, pre->session_jti, sizeof call.session_jti);
         mark_secret_path(&call);
     } else if (admit(&call) < 0) {
+        api_audit_request(&call);
         return;
     }
-    if (read_body(&call, call.match.route->flags) < 0)
-        return;
-    api_handler_fn fn = (api_handler_fn)call.match.route->handler;
-    fn(&call);
+    if (read_body(&call, call.match.route->flags) == 0) {
+        api_handler_fn fn = (api_handler_fn)call.match.route->handler;
+        fn(&call);
+    }
+    api_audit_request(&call);
     json_decref(call.body);
 }
 

@@ -137,6 +137,8 @@ static const struct key keys[] = {
      "seconds between drift checks of a router against the store (0: never)"},
     {"edge_move_after", K_UINT0, OFF(edge_move_after), "120",
      "seconds an edge may be dead before its sites move to another edge (0: never)"},
+    {"audit_retention", K_UINT, OFF(audit_retention), "365",
+     "days the audit log keeps an entry (pruned as entries are written)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])

@@ -87,6 +87,7 @@ struct config {
     unsigned verify_interval; /* TIKGATE_VERIFY_INTERVAL: s between drift checks (0: never) */
     unsigned edge_move_after; /* TIKGATE_EDGE_MOVE_AFTER: s an edge is dead before its sites
                                  move (0: never) */
+    unsigned audit_retention; /* TIKGATE_AUDIT_RETENTION: days an audit entry is kept */
 };
 
 /* A node is dead after this many heartbeats without one (DESIGN.md §11). */

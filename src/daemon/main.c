@@ -327,7 +327,8 @@ static int serve(struct store *st, const struct config *cfg)
                 .site_queue_max = cfg->site_queue_max,
                 .queue_max = cfg->queue_max,
                 .edges_changed = wake_edge,
-                .edges_ctx = edge},
+                .edges_ctx = edge,
+                .audit_retention_days = (int)cfg->audit_retention},
     };
     struct http_server_config hc = http_config(cfg, &api);
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */

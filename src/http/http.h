@@ -11,6 +11,7 @@
 #define TG_HTTP_H
 
 #include "buf.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,6 +31,9 @@ struct http_request {
     void *transport;           /* opaque: used by http_request_query/header */
     size_t body_cap;           /* this request's body cap (body_too_large beyond) */
     void *app;                 /* what the preflight left for this request, else NULL */
+    /* A UUIDv7 naming this request: sent back as X-Request-Id, in the access log line and in
+     * the audit log (the same value in the preflight and the handler). */
+    char request_id[UUID_STR_LEN];
 };
 
 /* Value of query parameter name, or NULL. Borrowed: valid during the handler call. */
@@ -123,7 +127,7 @@ struct http_server;
  * Binds and starts serving. Returns 0 or -errno: -EADDRINUSE, -EINVAL for a bad
  * address, -EBADMSG for an unusable TLS certificate/key and -ENOTSUP when
  * libmicrohttpd has no TLS (both logged with the reason).
- * Every response carries X-Content-Type-Options, Referrer-Policy,
+ * Every response carries X-Request-Id, X-Content-Type-Options, Referrer-Policy,
  * X-Frame-Options, the configured Content-Security-Policy and, over TLS,
  * Strict-Transport-Security.
  */

@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "netaddr.h"
+#include "rand.h"
 #include "tls.h"
 
 #include <arpa/inet.h>
@@ -86,6 +87,7 @@ struct conn_state {
     void *app;                     /* from the preflight, released at the end */
     struct http_response *pending; /* answered by the preflight, sent on the last call */
     bool answered;                 /* the response is queued: later calls do nothing */
+    char request_id[UUID_STR_LEN]; /* http_request.request_id */
 };
 
 void http_response_init(struct http_response *res)
@@ -225,6 +227,7 @@ static void fill_request(struct http_request *req, struct MHD_Connection *conn, 
     req->content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
     req->authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     req->transport = conn;
+    memcpy(req->request_id, st->request_id, sizeof req->request_id);
     client_address(conn, req->client_addr, sizeof req->client_addr);
 }
 
@@ -236,11 +239,11 @@ static void log_access(const struct http_request *req, const struct http_respons
     long long cs = (clock_mono_ns() - started_ns + 5000) / 10000;
     size_t keep = res->log_path_keep;
     if (keep && keep < strlen(req->path))
-        log_info("http", "%s %s %.*s... %d %zu %lld.%02lldms", req->client_addr, req->method,
-                 (int)keep, req->path, res->status, body_len, cs / 100, cs % 100);
+        log_info("http", "%s %s %.*s... %d %zu %lld.%02lldms rid=%s", req->client_addr, req->method,
+                 (int)keep, req->path, res->status, body_len, cs / 100, cs % 100, req->request_id);
     else
-        log_info("http", "%s %s %s %d %zu %lld.%02lldms", req->client_addr, req->method, req->path,
-                 res->status, body_len, cs / 100, cs % 100);
+        log_info("http", "%s %s %s %d %zu %lld.%02lldms rid=%s", req->client_addr, req->method,
+                 req->path, res->status, body_len, cs / 100, cs % 100, req->request_id);
 }
 
 /* Queues res (released here) as the answer to req; MHD_NO when MHD refuses it. */
@@ -266,6 +269,7 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, res->content_type);
     for (int i = 0; i < res->n_headers; i++)
         MHD_add_response_header(r, res->headers[i].name, res->headers[i].value);
+    MHD_add_response_header(r, "X-Request-Id", req->request_id);
     add_security_headers(srv, res, r);
     set_reading(srv, conn, false);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)res->status, r);
@@ -310,6 +314,7 @@ static enum MHD_Result begin_request(struct http_server *srv, struct MHD_Connect
 {
     struct conn_state *st = xcalloc(1, sizeof *st);
     st->started_ns = clock_mono_ns();
+    uuid_v7(st->request_id);
     st->body_cap = srv->cfg.max_body;
     *con_cls = st;
     bool drain = true;

@@ -254,6 +254,10 @@ int pg_node_register(struct store *s, const struct store_node *n);
 int pg_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms);
 int pg_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
 int pg_node_get(struct store *s, const char *name, int64_t dead_after_ms, struct store_node *ret);
+int pg_audit_insert(struct store *s, const struct audit_entry *e);
+int pg_audit_list(struct store *s, const char *tenant_id, const struct audit_filter *f,
+                  const struct store_page *page, struct audit_entry **ret, size_t *n);
+int pg_audit_prune(struct store *s, int64_t before_ms, int limit, size_t *ret_n);
 int pg_listen_open(struct store *s, struct store_listener **ret);
 int pg_listen_wait(struct store *s, struct store_listener *l, int timeout_ms, unsigned *ret_mask);
 void pg_listen_close(struct store *s, struct store_listener *l);

@@ -242,6 +242,10 @@ int sqlite_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms
 int sqlite_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
 int sqlite_node_get(struct store *s, const char *name, int64_t dead_after_ms,
                     struct store_node *ret);
+int sqlite_audit_insert(struct store *s, const struct audit_entry *e);
+int sqlite_audit_list(struct store *s, const char *tenant_id, const struct audit_filter *f,
+                      const struct store_page *page, struct audit_entry **ret, size_t *n);
+int sqlite_audit_prune(struct store *s, int64_t before_ms, int limit, size_t *ret_n);
 int sqlite_listen_open(struct store *s, struct store_listener **ret);
 int sqlite_listen_wait(struct store *s, struct store_listener *l, int timeout_ms,
                        unsigned *ret_mask);

@@ -759,6 +759,22 @@ int store_node_get(struct store *s, const char *name, int64_t dead_after_ms, str
     return s->ops->node_get(s, name, dead_after_ms, ret);
 }
 
+int store_audit_insert(struct store *s, const struct audit_entry *e)
+{
+    return s->ops->audit_insert(s, e);
+}
+
+int store_audit_list(struct store *s, const char *tenant_id, const struct audit_filter *f,
+                     const struct store_page *page, struct audit_entry **ret, size_t *n)
+{
+    return s->ops->audit_list(s, tenant_id, f, page, ret, n);
+}
+
+int store_audit_prune(struct store *s, int64_t before_ms, int limit, size_t *ret_n)
+{
+    return s->ops->audit_prune(s, before_ms, limit, ret_n);
+}
+
 int store_listen_open(struct store *s, struct store_listener **ret)
 {
     return s->ops->listen_open(s, ret);

@@ -31,6 +31,7 @@
 #ifndef TG_STORE_H
 #define TG_STORE_H
 
+#include "audit.h"
 #include "auth.h"
 #include "grant.h"
 #include "job.h"
@@ -646,6 +647,20 @@ int store_node_list(struct store *s, int64_t dead_after_ms, struct store_node **
 int store_node_get(struct store *s, const char *name, int64_t dead_after_ms,
                    struct store_node *ret);
 
+/* --- the audit log of actions (domain/audit.h, docs/API.md "Audit log") --- */
+
+/* Appends e (borrowed; id, tenant_id and at_ms set). Entries are never updated. */
+int store_audit_insert(struct store *s, const struct audit_entry *e);
+/*
+ * A tenant's entries matching f (NULL: all), newest first (at_ms, then id, descending), keyset
+ * paged: page->after_id names the last entry of the previous page (-EINVAL when it is not
+ * one of this tenant's). *ret owned (free()), NULL when none.
+ */
+int store_audit_list(struct store *s, const char *tenant_id, const struct audit_filter *f,
+                     const struct store_page *page, struct audit_entry **ret, size_t *n);
+/* Deletes at most limit entries (all tenants) older than before_ms, oldest first; the count
+ * in *ret_n. Bounded so that a prune on the request path stays short. */
+int store_audit_prune(struct store *s, int64_t before_ms, int limit, size_t *ret_n);
 /*
  * --- wake-ups between nodes (DESIGN.md §11) ---
  * PostgreSQL: a transaction that queues an express job, or creates, changes or revokes a

@@ -25,7 +25,8 @@
 static const char *const TABLES[] = {
     "tenants",   "api_keys",    "policies", "policy_services",   "sites",         "api_credentials",
     "jobs",      "job_events",  "grants",   "grant_connections", "users",         "sessions",
-    "vpn_edges", "site_events", "nodes",    "site_uptime",       "fleet_samples", NULL,
+    "vpn_edges", "site_events", "nodes",    "site_uptime",       "fleet_samples", "audit_log",
+    NULL,
 };
 
 #define MAX_COLUMNS 64

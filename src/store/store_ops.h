@@ -244,6 +244,10 @@ struct store_ops {
     int (*node_list)(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
     int (*node_get)(struct store *s, const char *name, int64_t dead_after_ms,
                     struct store_node *ret);
+    int (*audit_insert)(struct store *s, const struct audit_entry *e);
+    int (*audit_list)(struct store *s, const char *tenant_id, const struct audit_filter *f,
+                      const struct store_page *page, struct audit_entry **ret, size_t *n);
+    int (*audit_prune)(struct store *s, int64_t before_ms, int limit, size_t *ret_n);
     int (*listen_open)(struct store *s, struct store_listener **ret);
     int (*listen_wait)(struct store *s, struct store_listener *l, int timeout_ms,
                        unsigned *ret_mask);
@@ -381,6 +385,9 @@ struct store_ops {
     X(node_heartbeat) \
     X(node_list) \
     X(node_get) \
+    X(audit_insert) \
+    X(audit_list) \
+    X(audit_prune) \
     X(listen_open) \
     X(listen_wait) \
     X(listen_close) \

@@ -549,6 +549,28 @@ test('the portal walks seed 003 in a real browser', async (t0) => {
     await shoot(page, '19-users');
   });
 
+  await t.test('audit log: the admin\'s own actions, newest first, and a filter', async () => {
+    const missing = await api('DELETE', '/v1/api-keys/019adb9e-4c3a-7d2e-9f10-3b5c7a1d2e4f');
+    assert.equal(missing.status, 404);
+    await page.getByRole('link', { name: 'Audit' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor();
+    const rows = page.locator('#audit-list tr[data-audit-id]');
+    await rows.first().waitFor();
+    assert.match(await rows.first().textContent(), /Revoked an API key.*404 resource_missing/s);
+    assert.match(await rows.nth(1).textContent(), /Added a user.*201/s);
+    assert.ok(await page.locator('#audit-list tr', { hasText: 'Created an API key' }).count() >= 1);
+    assert.ok(await page.locator('#audit-list tr', { hasText: 'Signed in' }).count() >= 1);
+    assert.equal(await page.locator('#audit-more').isVisible(), false, 'one page: no "Older entries"');
+    await shoot(page, '19a-audit');
+    await page.locator('#audit-result').selectOption('4xx');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await waitFor('only refused entries', async () => {
+      const results = await page.locator('#audit-list tr[data-audit-id] .badge').allTextContents();
+      return results.length > 0 && results.every((x) => /^4\d\d /.test(x.trim()));
+    }, 5000, 200);
+    await shoot(page, '19b-audit-refused');
+  });
+
   await t.test('a read-only user sees no Add, Revoke or Rotate', async () => {
     // An active grant and forward exist (created by the admin) so there is something to revoke.
     const g = await api('POST', `/v1/control-plane/${site.id}/transient-access`, { allow_only_cidr: '127.0.0.1/32', type: 'ssh' });

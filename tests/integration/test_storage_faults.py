@@ -140,6 +140,8 @@ class HeldWriteLock(tg.DaemonTest):
             w = got['w']
             self.assertError(w, 503, 'api_error', 'storage_busy')
             self.assertEqual(w.headers.get('Retry-After'), '1', w.headers)
+            # its audit entry is logged rather than written into the locked store (test_audit)
+            self.assertIn('request %s: POST /v1/sites ' % w.headers['X-Request-Id'], self.d.log())
         finally:
             db.execute('ROLLBACK')
             db.close()

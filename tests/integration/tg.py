@@ -219,22 +219,23 @@ class Daemon:
 
     def db_dump(self, skip_table=None):
         """The store's rows as SQL text lines (sqlite3 iterdump / pg_dump --inserts), without
-        the rows of skip_table."""
+        the rows of skip_table (a table name or a tuple of them)."""
+        skip = (skip_table,) if isinstance(skip_table, str) else tuple(skip_table or ())
         url = database_url(self.data_dir)
         if not url:
             import sqlite3
             db = sqlite3.connect(os.path.join(self.data_dir, 'tikgate.db'))
             rows = list(db.iterdump())
             db.close()
-            marker = 'INSERT INTO "%s"' % skip_table
+            markers = tuple('INSERT INTO "%s"' % t for t in skip)
         else:
             out = subprocess.run([os.path.join(_pg.bin, 'pg_dump'), '--data-only', '--inserts',
                                   url], check=True, capture_output=True, timeout=60).stdout
             # Rows and sequences only: pg_dump's \restrict lines carry a random key per run.
             rows = [r for r in out.decode().splitlines()
                     if r.startswith(('INSERT INTO ', 'SELECT pg_catalog.setval'))]
-            marker = 'INSERT INTO public.%s ' % skip_table
-        return [r for r in rows if not (skip_table and r.startswith(marker))]
+            markers = tuple('INSERT INTO public.%s ' % t for t in skip)
+        return [r for r in rows if not (markers and r.startswith(markers))]
 
     def db_execute(self, sql, params=()):
         """Runs one statement (? placeholders) on the store behind the daemon's back (tests

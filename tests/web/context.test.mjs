@@ -106,7 +106,7 @@ const PAGE_EXPORTS = {
   'page-sites.js': ['sitesPage'],
   'page-site.js': ['sitePage'],
   'page-policies.js': ['policiesPage', 'policyPage'],
-  'page-admin.js': ['apiKeysPage', 'usersPage'],
+  'page-admin.js': ['apiKeysPage', 'auditPage', 'usersPage'],
   'page-fleet.js': ['dashboardPage'],
 };
 

@@ -6,7 +6,7 @@ import { session, leavePage, setPageTitle } from './context.js';
 import { sitesPage } from './page-sites.js';
 import { sitePage } from './page-site.js';
 import { policiesPage, policyPage } from './page-policies.js';
-import { apiKeysPage, usersPage } from './page-admin.js';
+import { apiKeysPage, usersPage, auditPage } from './page-admin.js';
 import { dashboardPage } from './page-fleet.js';
 
 let signInMessage = '';
@@ -86,6 +86,7 @@ const routes = [
   [/^#\/policies\/(new|[0-9a-f-]{36})$/, 'policies', (root, m) => policyPage(root, m[1])],
   [/^#\/api-keys$/, 'api-keys', (root) => apiKeysPage(root)],
   [/^#\/users$/, 'users', (root) => usersPage(root)],
+  [/^#\/audit$/, 'audit', (root) => auditPage(root)],
 ];
 
 async function route() {

@@ -1,5 +1,7 @@
-// page-admin.js - admin pages: API keys (secret shown once) and users (invite, roles, disable).
+// page-admin.js - admin pages: API keys (secret shown once), users (invite, roles, disable) and
+// the audit log.
 import { api, apiList } from './api.js';
+import { auditAction, auditQuery, auditResult, auditResultKind } from './audit.js';
 import { session, setPageTitle } from './context.js';
 import { h, clear, put, pageHead, table, badge, fmtTime, timeEl, loading, errorBox, openDialog, field, formError,
   clearErrors, showApiError, showError, confirmDialog, announce, copyRow } from './ui.js';
@@ -179,3 +181,51 @@ export async function usersPage(root) {
   });
   await load();
 }
+
+// ---------------------------------------------------------------- audit log
+
+const AUDIT_PAGE = 100;
+
+export async function auditPage(root) {
+  setPageTitle('Audit log');
+  if (adminOnly(root)) return;
+  const result = h('select', { id: 'audit-result' }, [['', 'All results'], ['2xx', 'Succeeded (2xx)'],
+    ['4xx', 'Refused (4xx)'], ['5xx', 'Server errors (5xx)']].map(([v, t]) => h('option', { value: v }, t)));
+  const object = h('input', { type: 'search', id: 'audit-object', placeholder: 'an id', autocomplete: 'off', spellcheck: 'false' });
+  const filters = h('form', { class: 'filters', id: 'audit-filters', role: 'search', 'aria-label': 'Filter the audit log' },
+    field({ label: 'Result', control: result, param: 'result' }),
+    field({ label: 'Object', control: object, param: 'object', hint: 'A site, grant, policy, job, key or user id.' }),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, 'Filter')));
+  const list = h('div', { id: 'audit-list' }, loading());
+  const more = h('button', { type: 'button', class: 'btn', id: 'audit-more', hidden: true }, 'Older entries');
+  root.append(pageHead('Audit log'),
+    h('p', { class: 'muted' }, 'Every change made through the API or this portal, and every sign-in, newest first. Entries cannot be edited or deleted.'),
+    filters, list, h('div', { class: 'form-actions' }, more));
+  let entries = [];
+  const row = (e) => ({ rowHeader: true, attrs: { 'data-audit-id': e.id }, cells: [
+    timeEl(e.at),
+    [e.actor.name || '—', h('span', { class: 'muted small' }, e.actor.kind === 'user' ? ' (user)' : ' (API key)')],
+    [auditAction(e), h('div', { class: 'muted small' }, h('code', null, `${e.method} ${e.route}`))],
+    e.object_id ? h('code', { class: 'small' }, e.object_id) : '—',
+    badge(auditResult(e), auditResultKind(e.status)),
+    e.source,
+    h('code', { class: 'small', title: 'X-Request-Id' }, e.request_id),
+  ] });
+  const show = () => put(list, table('Audit log', ['When', 'Who', 'Action', 'Object', 'Result', 'From', 'Request id'],
+    entries.map(row), { empty: 'No entries match.' }));
+  const load = async (older) => {
+    const q = auditQuery({ result: result.value, object: object.value });
+    const sep = q ? '&' : '?';
+    const after = older && entries.length ? `&after_id=${encodeURIComponent(entries[entries.length - 1].id)}` : '';
+    try {
+      const page = await api('GET', `/v1/audit${q}${sep}limit=${AUDIT_PAGE}${after}`);
+      entries = older ? entries.concat(page) : page;
+      more.hidden = page.length < AUDIT_PAGE;
+      show();
+    } catch (err) { put(list, errorBox(err, () => load(older))); }
+  };
+  filters.addEventListener('submit', (e) => { e.preventDefault(); load(false); });
+  more.addEventListener('click', () => load(true));
+  await load(false);
+}
+

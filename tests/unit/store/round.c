@@ -249,6 +249,16 @@ void fx_store_round(struct fx *f, int k)
     assert_int_equal(store_node_get(s, nd.name, 1000, &nd), 0);
     assert_int_equal(store_node_list(s, 1000, &nodes, &cnt), 0);
     free(nodes);
+    struct audit_entry ae = {.at_ms = time_now_ms(), .status = 204}, *entries = NULL;
+    uuid_v7(ae.id);
+    memcpy(ae.tenant_id, f->tenant, UUID_STR_LEN);
+    snprintf(ae.method, sizeof ae.method, "DELETE");
+    snprintf(ae.route, sizeof ae.route, "/v1/sites/{id}");
+    assert_int_equal(store_audit_insert(s, &ae), 0);
+    struct store_page page = {.after_id = ae.id, .limit = 10};
+    assert_int_equal(store_audit_list(s, f->tenant, NULL, &page, &entries, &cnt), 0);
+    free(entries);
+    assert_int_equal(store_audit_prune(s, 0, 10, &cnt), 0);
     assert_int_equal(store_site_set_deleting(s, f->tenant, site), 0);
     assert_int_equal(store_site_delete(s, f->tenant, site), 0);
     policy_release(&p);
