@@ -4,6 +4,7 @@
  */
 #include "alloc.h"
 #include "pg_int.h"
+#include "strlist.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -127,44 +128,77 @@ static int offline_row(void *ctx, struct pg_stmt *st, void *out)
 {
     (void)ctx;
     const char *status = (const char *)pg_column_text(st, 0);
-    *(bool *)out = status && !strcmp(status, "offline");
+    bool *b = out; /* [0] the site was offline, [1] it comes online (sqlite_devices.c) */
+    b[0] = status && !strcmp(status, "offline");
+    b[1] = status && strcmp(status, "online") != 0 && strcmp(status, "deleting") != 0;
     return 0;
 }
 
 int pg_site_heartbeat(struct store *s, const char *site_id, int64_t now)
 {
-    static const char q[] = "SELECT status FROM sites WHERE id = ?";
+    static const char q[] = "SELECT status FROM sites WHERE id = ? FOR UPDATE";
     static const char sql[] = "UPDATE sites SET last_seen_at = ?, status = CASE status WHEN "
                               "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?";
+    int r;
     struct pg_session *c;
-    struct pg_stmt *st = pg_prepare(s, q, &c);
+    struct pg_stmt *st = pg_begin_stmt(s, q, &c, &r);
     if (!st)
-        return -EIO;
-    pg_bind_text(st, 1, site_id);
-    bool was_offline;
-    int r = pg_step_row(c, st, offline_row, NULL, &was_offline);
-    if (r < 0)
         return r;
+    pg_bind_text(st, 1, site_id);
+    bool was[2];
+    r = pg_step_row(c, st, offline_row, NULL, was);
+    if (r < 0)
+        goto out_end_tx;
     st = pg_stmt(c, sql);
-    if (!st)
-        return -EIO;
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
+    }
     pg_bind_int64(st, 1, now);
     pg_bind_text(st, 2, site_id);
     r = pg_step_done(c, st);
-    return r < 0 ? r : was_offline;
+    if (r == 0 && was[1])
+        r = pg_webhook_emit(c, WEBHOOK_SITE_ONLINE, site_id, site_id, NULL);
+out_end_tx:
+    r = pg_end(c, r);
+    return r < 0 ? r : was[0];
 }
 
 int pg_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
 {
-    static const char sql[] = "UPDATE sites SET status = 'offline' WHERE status = 'online' "
-                              "AND last_seen_at < ?";
+    static const char which[] =
+        "SELECT id FROM sites WHERE status = 'online' AND last_seen_at < ? FOR UPDATE";
+    static const char sql[] = "UPDATE sites SET status = 'offline' WHERE id = ? AND "
+                              "status = 'online'";
+    int r;
     struct pg_session *c;
-    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    struct pg_stmt *st = pg_begin_stmt(s, which, &c, &r);
     if (!st)
-        return -EIO;
+        return r;
     pg_bind_int64(st, 1, cutoff);
-    int r = pg_step_done(c, st);
+    struct strlist ids = {0};
+    int rc;
+    while ((rc = pg_step(st)) == PG_ROW)
+        strlist_add(&ids, (const char *)pg_column_text(st, 0));
+    pg_reset(st);
+    r = rc == PG_DONE ? 0 : pg_map_rc(c, rc);
+    int n = 0;
+    for (size_t i = 0; r == 0 && i < ids.n; i++) {
+        st = pg_stmt(c, sql);
+        if (!st) {
+            r = -EIO;
+            break;
+        }
+        pg_bind_text(st, 1, ids.items[i]);
+        r = pg_step_done(c, st);
+        if (r == 0 && pg_changes(c)) {
+            n++;
+            r = pg_webhook_emit(c, WEBHOOK_SITE_OFFLINE, ids.items[i], ids.items[i], NULL);
+        }
+    }
+    strlist_release(&ids);
+    r = pg_end(c, r);
     if (r == 0)
-        *ret_n = pg_changes(c);
+        *ret_n = n;
     return r;
 }

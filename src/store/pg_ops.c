@@ -113,5 +113,13 @@ const struct store_ops store_pg_ops = {
     .node_heartbeat = pg_node_heartbeat,
     .node_list = pg_node_list,
     .node_get = pg_node_get,
+    .webhook_insert = pg_webhook_insert,
+    .webhook_list = pg_webhook_list,
+    .webhook_get = pg_webhook_get,
+    .webhook_update = pg_webhook_update,
+    .webhook_delete = pg_webhook_delete,
+    .webhook_claim = pg_webhook_claim,
+    .webhook_attempt_record = pg_webhook_attempt_record,
+    .webhook_attempts = pg_webhook_attempts,
     .metrics_get = pg_metrics_get,
 };

@@ -4,6 +4,7 @@
  */
 #include "alloc.h"
 #include "sqlite_int.h"
+#include "strlist.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -122,11 +123,14 @@ int sqlite_site_set_deleting(struct store *s, const char *tenant_id, const char 
     return store_step_changed(c, st);
 }
 
+/* out: [0] the site was offline, [1] it comes online (neither online nor being deleted). */
 static int offline_row(void *ctx, sqlite3_stmt *st, void *out)
 {
     (void)ctx;
     const char *status = (const char *)sqlite3_column_text(st, 0);
-    *(bool *)out = status && !strcmp(status, "offline");
+    bool *b = out;
+    b[0] = status && !strcmp(status, "offline");
+    b[1] = status && strcmp(status, "online") != 0 && strcmp(status, "deleting") != 0;
     return 0;
 }
 
@@ -135,35 +139,66 @@ int sqlite_site_heartbeat(struct store *s, const char *site_id, int64_t now)
     static const char q[] = "SELECT status FROM sites WHERE id = ?";
     static const char sql[] = "UPDATE sites SET last_seen_at = ?, status = CASE status WHEN "
                               "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?";
+    int r;
     struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, q, &c);
+    sqlite3_stmt *st = store_begin_stmt(s, q, &c, &r);
     if (!st)
-        return -EIO;
-    bind_text(st, 1, site_id);
-    bool was_offline;
-    int r = store_step_row(c, st, offline_row, NULL, &was_offline);
-    if (r < 0)
         return r;
+    bind_text(st, 1, site_id);
+    bool was[2];
+    r = store_step_row(c, st, offline_row, NULL, was);
+    if (r < 0)
+        goto out_end_tx;
     st = store_stmt(c, sql);
-    if (!st)
-        return -EIO;
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
+    }
     sqlite3_bind_int64(st, 1, now);
     bind_text(st, 2, site_id);
     r = store_step_done(c, st);
-    return r < 0 ? r : was_offline;
+    if (r == 0 && was[1])
+        r = sqlite_webhook_emit(c, WEBHOOK_SITE_ONLINE, site_id, site_id, NULL);
+out_end_tx:
+    r = store_end(c, r);
+    return r < 0 ? r : was[0];
 }
 
 int sqlite_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
 {
-    static const char sql[] = "UPDATE sites SET status = 'offline' WHERE status = 'online' "
-                              "AND last_seen_at < ?";
+    static const char which[] =
+        "SELECT id FROM sites WHERE status = 'online' AND last_seen_at < ?";
+    static const char sql[] = "UPDATE sites SET status = 'offline' WHERE id = ? AND "
+                              "status = 'online'";
+    int r;
     struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    sqlite3_stmt *st = store_begin_stmt(s, which, &c, &r);
     if (!st)
-        return -EIO;
+        return r;
     sqlite3_bind_int64(st, 1, cutoff);
-    int r = store_step_done(c, st);
+    struct strlist ids = {0};
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        strlist_add(&ids, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    r = rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
+    int n = 0;
+    for (size_t i = 0; r == 0 && i < ids.n; i++) {
+        st = store_stmt(c, sql);
+        if (!st) {
+            r = -EIO;
+            break;
+        }
+        bind_text(st, 1, ids.items[i]);
+        r = store_step_done(c, st);
+        if (r == 0 && sqlite3_changes(c->db)) {
+            n++;
+            r = sqlite_webhook_emit(c, WEBHOOK_SITE_OFFLINE, ids.items[i], ids.items[i], NULL);
+        }
+    }
+    strlist_release(&ids);
+    r = store_end(c, r);
     if (r == 0)
-        *ret_n = sqlite3_changes(c->db);
+        *ret_n = n;
     return r;
 }

@@ -113,5 +113,13 @@ const struct store_ops store_sqlite_ops = {
     .node_heartbeat = sqlite_node_heartbeat,
     .node_list = sqlite_node_list,
     .node_get = sqlite_node_get,
+    .webhook_insert = sqlite_webhook_insert,
+    .webhook_list = sqlite_webhook_list,
+    .webhook_get = sqlite_webhook_get,
+    .webhook_update = sqlite_webhook_update,
+    .webhook_delete = sqlite_webhook_delete,
+    .webhook_claim = sqlite_webhook_claim,
+    .webhook_attempt_record = sqlite_webhook_attempt_record,
+    .webhook_attempts = sqlite_webhook_attempts,
     .metrics_get = sqlite_metrics_get,
 };

@@ -194,6 +194,17 @@ struct store_ops {
     int (*node_list)(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
     int (*node_get)(struct store *s, const char *name, int64_t dead_after_ms,
                     struct store_node *ret);
+    int (*webhook_insert)(struct store *s, const struct webhook *h);
+    int (*webhook_list)(struct store *s, const char *tenant_id, struct webhook **ret, size_t *n);
+    int (*webhook_get)(struct store *s, const char *tenant_id, const char *id, struct webhook *ret);
+    int (*webhook_update)(struct store *s, const struct webhook *h);
+    int (*webhook_delete)(struct store *s, const char *tenant_id, const char *id);
+    int (*webhook_claim)(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                         int limit, struct store_webhook_delivery **ret, size_t *n);
+    int (*webhook_attempt_record)(struct store *s, const char *owner,
+                                  const struct store_webhook_attempt *a);
+    int (*webhook_attempts)(struct store *s, const char *tenant_id, const char *hook_id, int limit,
+                            struct store_webhook_attempt **ret, size_t *n);
     int (*metrics_get)(struct store *s, struct store_metrics *ret);
 // clang-format off
 #define STORE_OPS_NAMES(X) \
@@ -304,6 +315,14 @@ struct store_ops {
     X(node_heartbeat) \
     X(node_list) \
     X(node_get) \
+    X(webhook_insert) \
+    X(webhook_list) \
+    X(webhook_get) \
+    X(webhook_update) \
+    X(webhook_delete) \
+    X(webhook_claim) \
+    X(webhook_attempt_record) \
+    X(webhook_attempts) \
     X(metrics_get)
     // clang-format on
     /* GENERATED END */
