@@ -13,6 +13,7 @@
 #include "dispatcher.h"
 #include "edge_role.h"
 #include "fdlimit.h"
+#include "hooks.h"
 #include "http.h"
 #include "log.h"
 #include "node_role.h"
@@ -225,6 +226,8 @@ static int serve(struct store *st, const struct config *cfg)
     struct edge_role *edge = NULL;
     struct vpn_role *vpn = NULL;
     struct dispatcher *disp = NULL;
+    struct hooks_sender *hooks = NULL;
+    char *tunnel_url = NULL;
     struct http_server *srv = NULL;
     struct node_role *node = NULL;
     struct store_node self;
@@ -269,9 +272,22 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
+    /* The webhook sender runs beside the dispatcher (docs/webhooks.md). */
+    struct hooks_sender_config hsc = {.store = st,
+                                      .node_name = cfg->node_name,
+                                      .allow_private = cfg->webhook_allow_private,
+                                      .max_attempts = (int)cfg->webhook_max_attempts,
+                                      .backoff_ms = cfg->webhook_backoff_ms,
+                                      .backoff_max_ms = cfg->webhook_backoff_max_ms,
+                                      .timeout_ms = cfg->webhook_timeout_ms,
+                                      .poll_ms = cfg->webhook_poll_ms};
+    if (dc.run_dispatcher && hooks_sender_start(&hsc, &hooks) < 0) {
+        log_error("daemon", "cannot start the webhook sender");
+        goto out_stop_dispatcher;
+    }
     api_login_limiter_size(cfg->login_slots);
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
-    char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
+    tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {
         .store = st,
         .cfg = {.public_url = cfg->public_url,
@@ -290,6 +306,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .edge_port_lo = cfg->edge_ports.lo,
                 .edge_port_hi = cfg->edge_ports.hi,
                 .allow_private_sources = cfg->allow_private_sources,
+                .webhook_allow_private = cfg->webhook_allow_private,
                 .grants_changed = wake_edge,
                 .grants_ctx = edge,
                 .vpn_enabled = vpn != NULL,
@@ -336,6 +353,7 @@ static int serve(struct store *st, const struct config *cfg)
     rc = 0;
 out_stop_dispatcher:
     free(tunnel_url);
+    hooks_sender_stop(hooks);
     dispatcher_stop(disp);
 out_stop_edge:
     edge_role_stop(edge);
@@ -405,8 +423,8 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(parse_level(cfg.log_level));
-    if (tg_rand_init() < 0) {
-        fprintf(stderr, "tikgated: libsodium failed to initialise\n");
+    if (tg_rand_init() < 0 || hooks_global_init() < 0) {
+        fprintf(stderr, "tikgated: libsodium or libcurl failed to initialise\n");
         return 1;
     }
     int r = bootstrap_secure_data_dir(&cfg);
