@@ -79,10 +79,13 @@ int pg_site_adopt(struct store *s, const char *site_id, const struct store_adopt
     pg_bind_blob(st, 7, h, sizeof h);
     pg_bind_int64(st, 8, time_now());
     pg_bind_text(st, 9, site_id);
-    int r = pg_step_done(c, st);
+    int r = pg_begin(c);
     if (r < 0)
         return r;
-    return pg_changes(c) ? 0 : -ENOENT;
+    r = pg_step_changed(c, st);
+    if (r == 0) /* adopted: the site is online (webhook site.online) */
+        r = pg_webhook_emit(c, WEBHOOK_SITE_ONLINE, site_id, site_id, NULL);
+    return pg_end(c, r);
 }
 
 int pg_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,

@@ -375,3 +375,15 @@ int pg_webhook_attempts(struct store *s, const char *tenant_id, const char *hook
     pg_bind_int(st, 2, limit);
     return pg_collect(c, st, sizeof **ret, attempt_row, NULL, NULL, (void **)ret, n);
 }
+
+int pg_webhook_leases_release(struct store *s, const char *owner)
+{
+    static const char sql[] = "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until_ms "
+                              "= NULL WHERE lease_owner = ? AND state = 'pending'";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, owner);
+    return pg_step_done(c, st);
+}

@@ -78,10 +78,13 @@ int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_a
     sqlite3_bind_blob(st, 7, h, sizeof h, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 8, time_now());
     bind_text(st, 9, site_id);
-    int r = store_step_done(c, st);
+    int r = store_begin(c);
     if (r < 0)
         return r;
-    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+    r = store_step_changed(c, st);
+    if (r == 0) /* adopted: the site is online (webhook site.online) */
+        r = sqlite_webhook_emit(c, WEBHOOK_SITE_ONLINE, site_id, site_id, NULL);
+    return store_end(c, r);
 }
 
 int sqlite_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,

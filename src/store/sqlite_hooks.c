@@ -388,3 +388,15 @@ int sqlite_webhook_attempts(struct store *s, const char *tenant_id, const char *
     sqlite3_bind_int(st, 2, limit);
     return store_collect(c, st, sizeof **ret, attempt_row, NULL, NULL, (void **)ret, n);
 }
+
+int sqlite_webhook_leases_release(struct store *s, const char *owner)
+{
+    static const char sql[] = "UPDATE webhook_deliveries SET lease_owner = NULL, lease_until_ms "
+                              "= NULL WHERE lease_owner = ? AND state = 'pending'";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, owner);
+    return store_step_done(c, st);
+}

@@ -119,6 +119,7 @@ const struct store_ops store_sqlite_ops = {
     .webhook_update = sqlite_webhook_update,
     .webhook_delete = sqlite_webhook_delete,
     .webhook_claim = sqlite_webhook_claim,
+    .webhook_leases_release = sqlite_webhook_leases_release,
     .webhook_attempt_record = sqlite_webhook_attempt_record,
     .webhook_attempts = sqlite_webhook_attempts,
     .metrics_get = sqlite_metrics_get,

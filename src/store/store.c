@@ -697,6 +697,11 @@ int store_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int6
     return s->ops->webhook_claim(s, owner, now_ms, lease_ms, limit, ret, n);
 }
 
+int store_webhook_leases_release(struct store *s, const char *owner)
+{
+    return s->ops->webhook_leases_release(s, owner);
+}
+
 int store_webhook_attempt_record(struct store *s, const char *owner,
                                  const struct store_webhook_attempt *a)
 {

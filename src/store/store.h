@@ -569,6 +569,11 @@ struct store_webhook_delivery {
 int store_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
                         int limit, struct store_webhook_delivery **ret, size_t *n);
 void store_webhook_delivery_array_free(struct store_webhook_delivery *a, size_t n);
+/*
+ * Frees the leases held by owner: a starting node (names are unique) sends nothing yet, so
+ * what an earlier process of it claimed is due again at once. 0 or -EIO.
+ */
+int store_webhook_leases_release(struct store *s, const char *owner);
 
 /* One attempt of a delivery, as the delivery log keeps it. */
 struct store_webhook_attempt {
