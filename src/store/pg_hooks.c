@@ -236,7 +236,8 @@ int pg_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t
                          int limit, struct store_webhook_delivery **ret, size_t *n)
 {
     static const char claim[] =
-        "UPDATE webhook_deliveries SET lease_owner = ?1, lease_until_ms = ?2 WHERE id IN "
+        "UPDATE webhook_deliveries SET lease_owner = ?1, lease_until_ms = ?2, lease_token = ?5 "
+        "WHERE id IN "
         "(SELECT d.id FROM webhook_deliveries d JOIN webhooks h ON h.id = d.hook_id WHERE "
         "d.state = 'pending' AND d.next_at_ms <= ?3 AND (d.lease_until_ms IS NULL OR "
         "d.lease_until_ms < ?3) AND h.enabled = 1 ORDER BY d.next_at_ms, d.id LIMIT ?4 FOR UPDATE OF "
@@ -245,7 +246,7 @@ int pg_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t
         "SELECT d.id, d.attempts, h.id, h.tenant_id, h.url, h.secret_sealed, e.id, e.type, "
         "e.object_id, e.site_id, e.detail, e.created_at_ms FROM webhook_deliveries d JOIN "
         "webhooks h ON h.id = d.hook_id JOIN webhook_events e ON e.id = d.event_id WHERE "
-        "d.lease_owner = ?1 AND d.lease_until_ms = ?2 AND d.state = 'pending' ORDER BY "
+        "d.lease_token = ?1 AND d.state = 'pending' ORDER BY "
         "d.next_at_ms, d.id";
     int r;
     struct pg_session *c;
@@ -257,6 +258,9 @@ int pg_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t
     pg_bind_int64(st, 2, until);
     pg_bind_int64(st, 3, now_ms);
     pg_bind_int(st, 4, limit);
+    char token[UUID_STR_LEN];
+    uuid_v7(token);
+    pg_bind_text(st, 5, token);
     r = pg_step_done(c, st);
     for (int tries = 0; r == 0 && tries < limit + 1; tries++) {
         st = pg_stmt(c, read);
@@ -264,8 +268,7 @@ int pg_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t
             r = -EIO;
             break;
         }
-        pg_bind_text(st, 1, owner);
-        pg_bind_int64(st, 2, until);
+        pg_bind_text(st, 1, token);
         struct claim_ctx cc = {.s = s};
         r = pg_collect(c, st, sizeof **ret, delivery_row, &cc, delivery_release, (void **)ret,
                           n);

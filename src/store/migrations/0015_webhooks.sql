@@ -31,6 +31,7 @@ CREATE TABLE webhook_deliveries (
     attempts       INTEGER NOT NULL DEFAULT 0,
     next_at_ms     INTEGER NOT NULL,
     lease_owner    TEXT,
+    lease_token    TEXT,                   -- the rows of one claim (an owner claims often)
     lease_until_ms INTEGER,
     UNIQUE (hook_id, event_id)
 );

@@ -32,6 +32,7 @@ CREATE TABLE webhook_deliveries (
     attempts       bigint NOT NULL DEFAULT 0,
     next_at_ms     bigint NOT NULL,
     lease_owner    text,
+    lease_token    text,                   -- the rows of one claim (an owner claims often)
     lease_until_ms bigint,
     UNIQUE (hook_id, event_id)
 );
