@@ -20,10 +20,9 @@ static json_t *hook_to_json(const struct webhook *h, bool with_secret)
     for (int e = 0; e < WEBHOOK_EVENT_COUNT; e++)
         if (h->events & (1u << e))
             json_array_append_new(ev, json_string(webhook_event_name((enum webhook_event)e)));
-    json_t *o = json_pack("{s:s, s:s, s:o, s:b, s:o, s:o}", "id", h->id, "url", h->url,
-                          "events", ev, "enabled", h->enabled, "created_at",
-                          json_time_or_null(h->created_at), "updated_at",
-                          json_time_or_null(h->updated_at));
+    json_t *o = json_pack("{s:s, s:s, s:o, s:b, s:o, s:o}", "id", h->id, "url", h->url, "events",
+                          ev, "enabled", h->enabled, "created_at", json_time_or_null(h->created_at),
+                          "updated_at", json_time_or_null(h->updated_at));
     if (with_secret)
         json_object_set_new(o, "secret", json_string(h->secret));
     return o;
@@ -135,8 +134,7 @@ void h_webhooks_create(struct api_call *call)
     r = store_webhook_insert(call->api->store, &h);
     if (r == -EDQUOT)
         api_fail(call, TG_ERR_CONFLICT, 409, "webhook_limit", NULL,
-                 "The tenant has %d webhooks already: delete one first.",
-                 WEBHOOK_MAX_PER_TENANT);
+                 "The tenant has %d webhooks already: delete one first.", WEBHOOK_MAX_PER_TENANT);
     else if (r < 0)
         api_fail_store(call, r, "webhook");
     else
@@ -227,15 +225,15 @@ void h_webhooks_deliveries(struct api_call *call)
     }
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++) {
-        json_t *o = json_pack(
-            "{s:s, s:s, s:i, s:o, s:o, s:o, s:I, s:o, s:s}", "event_id", a[i].event_id, "event",
-            webhook_event_name(a[i].type), "attempt", a[i].attempt, "at",
-            json_time_or_null(a[i].at_ms / 1000), "status_code",
-            a[i].status_code ? json_integer(a[i].status_code) : json_null(), "error",
-            a[i].error[0] ? json_text(a[i].error) : json_null(), "duration_ms",
-            (json_int_t)a[i].duration_ms, "next_retry_at",
-            json_time_or_null(a[i].next_at_ms / 1000), "state",
-            webhook_delivery_state_name(a[i].state));
+        json_t *o =
+            json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:I, s:o, s:s}", "event_id", a[i].event_id,
+                      "event", webhook_event_name(a[i].type), "attempt", a[i].attempt, "at",
+                      json_time_or_null(a[i].at_ms / 1000), "status_code",
+                      a[i].status_code ? json_integer(a[i].status_code) : json_null(), "error",
+                      a[i].error[0] ? json_text(a[i].error) : json_null(), "duration_ms",
+                      (json_int_t)a[i].duration_ms, "next_retry_at",
+                      json_time_or_null(a[i].next_at_ms / 1000), "state",
+                      webhook_delivery_state_name(a[i].state));
         json_array_append_new(arr, o);
     }
     free(a);

@@ -47,15 +47,12 @@ const char *webhook_event_object(enum webhook_event e)
 {
     switch (e) {
     case WEBHOOK_JOB_COMPLETED:
-    case WEBHOOK_JOB_FAILED:
-        return "job";
+    case WEBHOOK_JOB_FAILED: return "job";
     case WEBHOOK_GRANT_CREATED:
     case WEBHOOK_GRANT_AUTHORIZED:
     case WEBHOOK_GRANT_EXPIRED:
-    case WEBHOOK_GRANT_REVOKED:
-        return "grant";
-    default:
-        return "site";
+    case WEBHOOK_GRANT_REVOKED: return "grant";
+    default: return "site";
     }
 }
 

@@ -10,11 +10,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define WEBHOOK_URL_MAX 2048       /* bytes of a hook's URL */
-#define WEBHOOK_MAX_PER_TENANT 20  /* hooks of one tenant */
-#define WEBHOOK_SECRET_MIN 16      /* bytes of an operator-given secret */
+#define WEBHOOK_URL_MAX 2048      /* bytes of a hook's URL */
+#define WEBHOOK_MAX_PER_TENANT 20 /* hooks of one tenant */
+#define WEBHOOK_SECRET_MIN 16     /* bytes of an operator-given secret */
 #define WEBHOOK_SECRET_MAX 128
-#define WEBHOOK_ATTEMPTS_KEPT 100  /* attempts kept per hook in the delivery log */
+#define WEBHOOK_ATTEMPTS_KEPT 100 /* attempts kept per hook in the delivery log */
 
 /* The events, in the order of their bits (1u << event). */
 enum webhook_event {
@@ -47,11 +47,11 @@ struct webhook {
     char url[WEBHOOK_URL_MAX + 1];
     unsigned events; /* bits of enum webhook_event */
     bool enabled;
-    int64_t created_at, updated_at; /* Unix seconds */
+    int64_t created_at, updated_at;      /* Unix seconds */
     char secret[WEBHOOK_SECRET_MAX + 1]; /* "" unless read for signing or just created */
 };
 
-const char *webhook_event_name(enum webhook_event e); /* "unknown" outside the enum */
+const char *webhook_event_name(enum webhook_event e);            /* "unknown" outside the enum */
 int webhook_event_parse(const char *s, enum webhook_event *ret); /* 0 or -EINVAL */
 const char *webhook_delivery_state_name(enum webhook_delivery_state s);
 int webhook_delivery_state_parse(const char *s, enum webhook_delivery_state *ret);

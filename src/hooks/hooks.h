@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 
 #define HOOKS_SIGNATURE_HEADER "Tikgate-Signature"
-#define HOOKS_SIG_MAX 96 /* "t=<unix>,v1=<64 hex>" + NUL */
+#define HOOKS_SIG_MAX 96    /* "t=<unix>,v1=<64 hex>" + NUL */
 #define HOOKS_SECRET_LEN 38 /* "whsec_" + 32 hex */
 
 /* curl_global_init, once in main() before any thread starts. 0 or -EIO. */
@@ -44,13 +44,13 @@ char *hooks_body(const struct store_webhook_delivery *d);
 
 struct hooks_sender_config {
     struct store *store;
-    const char *node_name;   /* the lease owner (borrowed for the sender's life) */
-    bool allow_private;      /* TIKGATE_WEBHOOK_ALLOW_PRIVATE */
-    int max_attempts;        /* attempts before a delivery fails */
-    int64_t backoff_ms;      /* first retry delay, doubled per failure */
-    int64_t backoff_max_ms;  /* cap of the delay */
-    int64_t timeout_ms;      /* one attempt, connect to last byte */
-    int64_t poll_ms;         /* how often the outbox is read */
+    const char *node_name;  /* the lease owner (borrowed for the sender's life) */
+    bool allow_private;     /* TIKGATE_WEBHOOK_ALLOW_PRIVATE */
+    int max_attempts;       /* attempts before a delivery fails */
+    int64_t backoff_ms;     /* first retry delay, doubled per failure */
+    int64_t backoff_max_ms; /* cap of the delay */
+    int64_t timeout_ms;     /* one attempt, connect to last byte */
+    int64_t poll_ms;        /* how often the outbox is read */
 };
 struct hooks_sender;
 /* Starts the sender thread. 0 with *ret (stop it with hooks_sender_stop), or -errno. */

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLAIM_BATCH 16
+#define CLAIM_BATCH 4
 #define RESPONSE_CAP 4096 /* bytes of a receiver's answer read (and dropped) */
 
 struct hooks_sender {
@@ -46,7 +46,7 @@ static void post(const struct hooks_sender *h, const struct store_webhook_delive
     int r = hooks_url_resolve(d->hook.url, h->cfg.allow_private, addr, host, &port);
     if (r < 0) {
         snprintf(a->error, sizeof a->error, "%s",
-                 r == -EPERM         ? "the URL resolves to a refused address (SSRF check)"
+                 r == -EPERM          ? "the URL resolves to a refused address (SSRF check)"
                  : r == -EHOSTUNREACH ? "the host does not resolve"
                                       : "the URL is invalid");
         return;
@@ -136,8 +136,8 @@ static void deliver(struct hooks_sender *h, const struct store_webhook_delivery 
         log_warn("hooks", "delivery %lld of event %s: cannot record the attempt: %s",
                  (long long)d->id, d->event_id, strerror(-r));
     else if (a.state != WEBHOOK_DELIVERED)
-        log_info("hooks", "event %s to hook %s: attempt %d failed (%s)%s", d->event_id,
-                 d->hook.id, a.attempt, a.error, a.state == WEBHOOK_FAILED ? ", giving up" : "");
+        log_info("hooks", "event %s to hook %s: attempt %d failed (%s)%s", d->event_id, d->hook.id,
+                 a.attempt, a.error, a.state == WEBHOOK_FAILED ? ", giving up" : "");
 }
 
 static bool stopping(struct hooks_sender *h)
@@ -153,11 +153,14 @@ static void *run(void *arg)
     struct hooks_sender *h = arg;
     /* the lease: long enough for a whole batch, each attempt bounded by timeout_ms */
     int64_t lease_ms = h->cfg.timeout_ms * (CLAIM_BATCH + 1) + 5000;
+    int r = store_webhook_leases_release(h->cfg.store, h->cfg.node_name);
+    if (r < 0)
+        log_warn("hooks", "cannot release this node's earlier leases: %s", strerror(-r));
     while (!stopping(h)) {
         struct store_webhook_delivery *ds = NULL;
         size_t n = 0;
-        int r = store_webhook_claim(h->cfg.store, h->cfg.node_name, time_now_ms(), lease_ms,
-                                    CLAIM_BATCH, &ds, &n);
+        r = store_webhook_claim(h->cfg.store, h->cfg.node_name, time_now_ms(), lease_ms,
+                                CLAIM_BATCH, &ds, &n);
         if (r < 0)
             log_warn("hooks", "cannot claim deliveries: %s", strerror(-r));
         for (size_t i = 0; i < n && !stopping(h); i++)

@@ -293,8 +293,8 @@ int pg_grant_teardown(struct store *s, const char *id, bool revoked, const char 
         return r;
     r = update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
     if (r == 0)
-        r = pg_webhook_emit(c, revoked ? WEBHOOK_GRANT_REVOKED : WEBHOOK_GRANT_EXPIRED, id,
-                                NULL, NULL);
+        r = pg_webhook_emit(c, revoked ? WEBHOOK_GRANT_REVOKED : WEBHOOK_GRANT_EXPIRED, id, NULL,
+                            NULL);
     return pg_end(c, r);
 }
 

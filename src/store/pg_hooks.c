@@ -3,8 +3,8 @@
  * deliveries with FOR UPDATE SKIP LOCKED: the sender of each node takes other rows.
  */
 #include "alloc.h"
-#include "timefmt.h"
 #include "pg_int.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -25,7 +25,7 @@ static int object_site(struct pg_session *c, enum webhook_event e, const char *o
 }
 
 int pg_webhook_emit(struct pg_session *c, enum webhook_event e, const char *object_id,
-                        const char *site_id, const char *detail)
+                    const char *site_id, const char *detail)
 {
     char site[UUID_STR_LEN];
     if (!site_id) {
@@ -36,7 +36,8 @@ int pg_webhook_emit(struct pg_session *c, enum webhook_event e, const char *obje
     }
     static const char event_sql[] =
         "INSERT INTO webhook_events(id, tenant_id, type, object_id, site_id, detail, "
-        "created_at_ms) SELECT ?1::text, s.tenant_id, ?2::text, ?3::text, s.id, ?4::text, ?5::bigint FROM sites s WHERE s.id = ?6 "
+        "created_at_ms) SELECT ?1::text, s.tenant_id, ?2::text, ?3::text, s.id, ?4::text, "
+        "?5::bigint FROM sites s WHERE s.id = ?6 "
         "AND EXISTS (SELECT 1 FROM webhooks h WHERE h.tenant_id = s.tenant_id AND h.enabled = 1 "
         "AND (h.events & ?7::bigint) != 0)";
     static const char deliveries_sql[] =
@@ -215,7 +216,8 @@ static int fail_unsealable(struct pg_session *c, int64_t id, int64_t now_ms)
                               "NULL, lease_until_ms = NULL WHERE id = ?";
     static const char log[] =
         "INSERT INTO webhook_attempts(delivery_id, hook_id, attempt, at_ms, error) SELECT id, "
-        "hook_id, attempts + 1, ?2::bigint, 'the hook''s secret cannot be unsealed (another master key?)' "
+        "hook_id, attempts + 1, ?2::bigint, 'the hook''s secret cannot be unsealed (another master "
+        "key?)' "
         "FROM webhook_deliveries WHERE id = ?1";
     struct pg_stmt *st = pg_stmt(c, log);
     if (!st)
@@ -233,14 +235,15 @@ static int fail_unsealable(struct pg_session *c, int64_t id, int64_t now_ms)
 }
 
 int pg_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
-                         int limit, struct store_webhook_delivery **ret, size_t *n)
+                     int limit, struct store_webhook_delivery **ret, size_t *n)
 {
     static const char claim[] =
         "UPDATE webhook_deliveries SET lease_owner = ?1, lease_until_ms = ?2, lease_token = ?5 "
         "WHERE id IN "
         "(SELECT d.id FROM webhook_deliveries d JOIN webhooks h ON h.id = d.hook_id WHERE "
         "d.state = 'pending' AND d.next_at_ms <= ?3 AND (d.lease_until_ms IS NULL OR "
-        "d.lease_until_ms < ?3) AND h.enabled = 1 ORDER BY d.next_at_ms, d.id LIMIT ?4 FOR UPDATE OF "
+        "d.lease_until_ms < ?3) AND h.enabled = 1 ORDER BY d.next_at_ms, d.id LIMIT ?4 FOR UPDATE "
+        "OF "
         "d SKIP LOCKED)";
     static const char read[] =
         "SELECT d.id, d.attempts, h.id, h.tenant_id, h.url, h.secret_sealed, e.id, e.type, "
@@ -270,8 +273,7 @@ int pg_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t
         }
         pg_bind_text(st, 1, token);
         struct claim_ctx cc = {.s = s};
-        r = pg_collect(c, st, sizeof **ret, delivery_row, &cc, delivery_release, (void **)ret,
-                          n);
+        r = pg_collect(c, st, sizeof **ret, delivery_row, &cc, delivery_release, (void **)ret, n);
         if (r != -EBADMSG || !cc.bad_id)
             break;
         r = fail_unsealable(c, cc.bad_id, now_ms);
@@ -280,15 +282,17 @@ int pg_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t
 }
 
 int pg_webhook_attempt_record(struct store *s, const char *owner,
-                                  const struct store_webhook_attempt *a)
+                              const struct store_webhook_attempt *a)
 {
     static const char upd[] =
         "UPDATE webhook_deliveries SET state = ?1, attempts = attempts + 1, next_at_ms = "
-        "CASE WHEN ?2::bigint > 0 THEN ?2::bigint ELSE next_at_ms END, lease_owner = NULL, lease_until_ms = "
+        "CASE WHEN ?2::bigint > 0 THEN ?2::bigint ELSE next_at_ms END, lease_owner = NULL, "
+        "lease_until_ms = "
         "NULL WHERE id = ?3 AND lease_owner = ?4 AND state = 'pending'";
     static const char log[] =
         "INSERT INTO webhook_attempts(delivery_id, hook_id, attempt, at_ms, status_code, error, "
-        "duration_ms, next_at_ms) SELECT id, hook_id, ?2::bigint, ?3::bigint, ?4::bigint, ?5::text, "
+        "duration_ms, next_at_ms) SELECT id, hook_id, ?2::bigint, ?3::bigint, ?4::bigint, "
+        "?5::text, "
         "?6::bigint, ?7::bigint FROM "
         "webhook_deliveries WHERE id = ?1";
     static const char prune[] =
@@ -353,8 +357,8 @@ static int attempt_row(void *ctx, struct pg_stmt *st, void *out)
     return 0;
 }
 
-int pg_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id,
-                            int limit, struct store_webhook_attempt **ret, size_t *n)
+int pg_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id, int limit,
+                        struct store_webhook_attempt **ret, size_t *n)
 {
     static const char hook[] = "SELECT 1 FROM webhooks WHERE tenant_id = ? AND id = ?";
     static const char sql[] =

@@ -150,7 +150,7 @@ int pg_vpn_peer_observed(struct store *s, const char *site_id, const char *endpo
     bool changed = tunnel_status_parse(was, &before) < 0 || before != status;
     if (r == 0 && changed && (status == TUNNEL_UP || status == TUNNEL_DOWN))
         r = pg_webhook_emit(c, status == TUNNEL_UP ? WEBHOOK_TUNNEL_UP : WEBHOOK_TUNNEL_DOWN,
-                                site_id, site_id, NULL);
+                            site_id, site_id, NULL);
 out_end_tx:
     return pg_end(c, r);
 }

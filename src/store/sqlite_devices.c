@@ -169,8 +169,7 @@ out_end_tx:
 
 int sqlite_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
 {
-    static const char which[] =
-        "SELECT id FROM sites WHERE status = 'online' AND last_seen_at < ?";
+    static const char which[] = "SELECT id FROM sites WHERE status = 'online' AND last_seen_at < ?";
     static const char sql[] = "UPDATE sites SET status = 'offline' WHERE id = ? AND "
                               "status = 'online'";
     int r;

@@ -3,8 +3,8 @@
  * delivery log (migration 0015, docs/webhooks.md). pg_hooks.c is its PostgreSQL twin.
  */
 #include "alloc.h"
-#include "timefmt.h"
 #include "sqlite_int.h"
+#include "timefmt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -366,8 +366,8 @@ static int attempt_row(void *ctx, sqlite3_stmt *st, void *out)
     return 0;
 }
 
-int sqlite_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id,
-                            int limit, struct store_webhook_attempt **ret, size_t *n)
+int sqlite_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id, int limit,
+                            struct store_webhook_attempt **ret, size_t *n)
 {
     static const char hook[] = "SELECT 1 FROM webhooks WHERE tenant_id = ? AND id = ?";
     static const char sql[] =

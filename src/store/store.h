@@ -540,8 +540,7 @@ int store_webhook_insert(struct store *s, const struct webhook *h);
  * store_webhook_array_free(). */
 int store_webhook_list(struct store *s, const char *tenant_id, struct webhook **ret, size_t *n);
 /* One hook of the tenant without its secret. -ENOENT. */
-int store_webhook_get(struct store *s, const char *tenant_id, const char *id,
-                      struct webhook *ret);
+int store_webhook_get(struct store *s, const char *tenant_id, const char *id, struct webhook *ret);
 /* Sets url, events and enabled of the tenant's hook h->id, updated_at = now. 0, -ENOENT. */
 int store_webhook_update(struct store *s, const struct webhook *h);
 /* Deletes the tenant's hook with its pending deliveries and its log. 0, -ENOENT. */
@@ -579,12 +578,12 @@ int store_webhook_leases_release(struct store *s, const char *owner);
 struct store_webhook_attempt {
     int64_t delivery_id;
     char hook_id[UUID_STR_LEN];
-    int attempt;          /* 1 for the first */
-    int64_t at_ms;        /* when it started */
-    int status_code;      /* the HTTP status, 0 without an answer */
-    char error[256];      /* "" when none */
+    int attempt;     /* 1 for the first */
+    int64_t at_ms;   /* when it started */
+    int status_code; /* the HTTP status, 0 without an answer */
+    char error[256]; /* "" when none */
     int64_t duration_ms;
-    int64_t next_at_ms;   /* the retry, 0 when none follows */
+    int64_t next_at_ms;                /* the retry, 0 when none follows */
     enum webhook_delivery_state state; /* of the delivery after this attempt */
     char event_id[UUID_STR_LEN];       /* read by store_webhook_attempts */
     enum webhook_event type;           /* read by store_webhook_attempts */
@@ -597,8 +596,8 @@ struct store_webhook_attempt {
 int store_webhook_attempt_record(struct store *s, const char *owner,
                                  const struct store_webhook_attempt *a);
 /* The tenant's hook's last limit attempts, newest first. -ENOENT for no such hook. */
-int store_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id,
-                           int limit, struct store_webhook_attempt **ret, size_t *n);
+int store_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id, int limit,
+                           struct store_webhook_attempt **ret, size_t *n);
 
 /* --- metrics (all tenants together) --- */
 

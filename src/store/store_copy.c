@@ -23,11 +23,26 @@
 
 /* Parents before children. */
 static const char *const TABLES[] = {
-    "tenants",   "api_keys",          "policies", "policy_services",
-    "sites",     "api_credentials",   "jobs",     "job_events",
-    "grants",    "grant_connections", "users",    "sessions",
-    "vpn_edges", "site_events",       "nodes",    "webhooks",
-    "webhook_events", "webhook_deliveries", "webhook_attempts", NULL,
+    "tenants",
+    "api_keys",
+    "policies",
+    "policy_services",
+    "sites",
+    "api_credentials",
+    "jobs",
+    "job_events",
+    "grants",
+    "grant_connections",
+    "users",
+    "sessions",
+    "vpn_edges",
+    "site_events",
+    "nodes",
+    "webhooks",
+    "webhook_events",
+    "webhook_deliveries",
+    "webhook_attempts",
+    NULL,
 };
 
 #define MAX_COLUMNS 64

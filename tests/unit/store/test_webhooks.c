@@ -103,8 +103,8 @@ static void test_outbox_with_the_change(void **state)
     assert_int_equal(claim(f, "n1", time_now_ms(), NULL, NULL), 0);
 
     struct webhook h, off;
-    hook(f, (1u << WEBHOOK_JOB_COMPLETED) | (1u << WEBHOOK_JOB_FAILED) |
-                (1u << WEBHOOK_SITE_OFFLINE),
+    hook(f,
+         (1u << WEBHOOK_JOB_COMPLETED) | (1u << WEBHOOK_JOB_FAILED) | (1u << WEBHOOK_SITE_OFFLINE),
          &h);
     hook(f, WEBHOOK_EVENTS_ALL, &off);
     off.enabled = false;
