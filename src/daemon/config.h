@@ -39,6 +39,7 @@ struct config {
     unsigned webhook_backoff_max_ms; /* cap of the delay */
     unsigned webhook_timeout_ms;     /* one attempt */
     unsigned webhook_poll_ms;        /* outbox poll interval */
+    unsigned webhook_retention;      /* days finished events are kept */
     char *management_networks;
     char *bootstrap_token;
     char *admin_email;    /* the first portal user */

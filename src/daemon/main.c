@@ -280,7 +280,9 @@ static int serve(struct store *st, const struct config *cfg)
                                       .backoff_ms = cfg->webhook_backoff_ms,
                                       .backoff_max_ms = cfg->webhook_backoff_max_ms,
                                       .timeout_ms = cfg->webhook_timeout_ms,
-                                      .poll_ms = cfg->webhook_poll_ms};
+                                      .poll_ms = cfg->webhook_poll_ms,
+                                      .retention_ms =
+                                          (int64_t)cfg->webhook_retention * 86400 * 1000};
     if (dc.run_dispatcher && hooks_sender_start(&hsc, &hooks) < 0) {
         log_error("daemon", "cannot start the webhook sender");
         goto out_stop_dispatcher;

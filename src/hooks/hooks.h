@@ -51,6 +51,7 @@ struct hooks_sender_config {
     int64_t backoff_max_ms; /* cap of the delay */
     int64_t timeout_ms;     /* one attempt, connect to last byte */
     int64_t poll_ms;        /* how often the outbox is read */
+    int64_t retention_ms;   /* finished events are deleted this long after they happened */
 };
 struct hooks_sender;
 /* Starts the sender thread. 0 with *ret (stop it with hooks_sender_stop), or -errno. */

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #define CLAIM_BATCH 4
+#define PRUNE_EVERY_MS (5 * 60 * 1000)
 #define RESPONSE_CAP 4096 /* bytes of a receiver's answer read (and dropped) */
 
 struct hooks_sender {
@@ -156,7 +157,16 @@ static void *run(void *arg)
     int r = store_webhook_leases_release(h->cfg.store, h->cfg.node_name);
     if (r < 0)
         log_warn("hooks", "cannot release this node's earlier leases: %s", strerror(-r));
+    int64_t next_prune = 0;
     while (!stopping(h)) {
+        if (clock_mono_ms() >= next_prune) { /* every few minutes: old finished events go */
+            int pruned = 0;
+            if (store_webhook_prune(h->cfg.store, time_now_ms() - h->cfg.retention_ms, &pruned) ==
+                    0 &&
+                pruned)
+                log_info("hooks", "deleted %d webhook events older than the retention", pruned);
+            next_prune = clock_mono_ms() + PRUNE_EVERY_MS;
+        }
         struct store_webhook_delivery *ds = NULL;
         size_t n = 0;
         r = store_webhook_claim(h->cfg.store, h->cfg.node_name, time_now_ms(), lease_ms,

@@ -394,3 +394,19 @@ int pg_webhook_leases_release(struct store *s, const char *owner)
     pg_bind_text(st, 1, owner);
     return pg_step_done(c, st);
 }
+
+int pg_webhook_prune(struct store *s, int64_t before_ms, int *ret_n)
+{
+    static const char sql[] =
+        "DELETE FROM webhook_events WHERE created_at_ms < ? AND NOT EXISTS (SELECT 1 FROM "
+        "webhook_deliveries d WHERE d.event_id = webhook_events.id AND d.state = 'pending')";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, before_ms);
+    int r = pg_step_done(c, st);
+    if (r == 0)
+        *ret_n = (int)pg_changes(c);
+    return r;
+}

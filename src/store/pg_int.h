@@ -236,6 +236,7 @@ int pg_webhook_delete(struct store *s, const char *tenant_id, const char *id);
 int pg_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
                      int limit, struct store_webhook_delivery **ret, size_t *n);
 int pg_webhook_leases_release(struct store *s, const char *owner);
+int pg_webhook_prune(struct store *s, int64_t before_ms, int *ret_n);
 int pg_webhook_attempt_record(struct store *s, const char *owner,
                               const struct store_webhook_attempt *a);
 int pg_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id, int limit,

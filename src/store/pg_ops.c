@@ -120,6 +120,7 @@ const struct store_ops store_pg_ops = {
     .webhook_delete = pg_webhook_delete,
     .webhook_claim = pg_webhook_claim,
     .webhook_leases_release = pg_webhook_leases_release,
+    .webhook_prune = pg_webhook_prune,
     .webhook_attempt_record = pg_webhook_attempt_record,
     .webhook_attempts = pg_webhook_attempts,
     .metrics_get = pg_metrics_get,

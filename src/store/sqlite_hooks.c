@@ -403,3 +403,19 @@ int sqlite_webhook_leases_release(struct store *s, const char *owner)
     bind_text(st, 1, owner);
     return store_step_done(c, st);
 }
+
+int sqlite_webhook_prune(struct store *s, int64_t before_ms, int *ret_n)
+{
+    static const char sql[] =
+        "DELETE FROM webhook_events WHERE created_at_ms < ? AND NOT EXISTS (SELECT 1 FROM "
+        "webhook_deliveries d WHERE d.event_id = webhook_events.id AND d.state = 'pending')";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, before_ms);
+    int r = store_step_done(c, st);
+    if (r == 0)
+        *ret_n = (int)sqlite3_changes(c->db);
+    return r;
+}

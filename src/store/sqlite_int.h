@@ -217,6 +217,7 @@ int sqlite_webhook_delete(struct store *s, const char *tenant_id, const char *id
 int sqlite_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
                          int limit, struct store_webhook_delivery **ret, size_t *n);
 int sqlite_webhook_leases_release(struct store *s, const char *owner);
+int sqlite_webhook_prune(struct store *s, int64_t before_ms, int *ret_n);
 int sqlite_webhook_attempt_record(struct store *s, const char *owner,
                                   const struct store_webhook_attempt *a);
 int sqlite_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id, int limit,

@@ -120,6 +120,7 @@ const struct store_ops store_sqlite_ops = {
     .webhook_delete = sqlite_webhook_delete,
     .webhook_claim = sqlite_webhook_claim,
     .webhook_leases_release = sqlite_webhook_leases_release,
+    .webhook_prune = sqlite_webhook_prune,
     .webhook_attempt_record = sqlite_webhook_attempt_record,
     .webhook_attempts = sqlite_webhook_attempts,
     .metrics_get = sqlite_metrics_get,

@@ -702,6 +702,11 @@ int store_webhook_leases_release(struct store *s, const char *owner)
     return s->ops->webhook_leases_release(s, owner);
 }
 
+int store_webhook_prune(struct store *s, int64_t before_ms, int *ret_n)
+{
+    return s->ops->webhook_prune(s, before_ms, ret_n);
+}
+
 int store_webhook_attempt_record(struct store *s, const char *owner,
                                  const struct store_webhook_attempt *a)
 {

@@ -573,6 +573,11 @@ void store_webhook_delivery_array_free(struct store_webhook_delivery *a, size_t 
  * what an earlier process of it claimed is due again at once. 0 or -EIO.
  */
 int store_webhook_leases_release(struct store *s, const char *owner);
+/*
+ * Deletes the events created before before_ms none of whose deliveries is pending (their
+ * deliveries and attempts go with them). *ret_n: how many. 0 or -EIO.
+ */
+int store_webhook_prune(struct store *s, int64_t before_ms, int *ret_n);
 
 /* One attempt of a delivery, as the delivery log keeps it. */
 struct store_webhook_attempt {

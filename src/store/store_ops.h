@@ -202,6 +202,7 @@ struct store_ops {
     int (*webhook_claim)(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
                          int limit, struct store_webhook_delivery **ret, size_t *n);
     int (*webhook_leases_release)(struct store *s, const char *owner);
+    int (*webhook_prune)(struct store *s, int64_t before_ms, int *ret_n);
     int (*webhook_attempt_record)(struct store *s, const char *owner,
                                   const struct store_webhook_attempt *a);
     int (*webhook_attempts)(struct store *s, const char *tenant_id, const char *hook_id, int limit,
@@ -323,6 +324,7 @@ struct store_ops {
     X(webhook_delete) \
     X(webhook_claim) \
     X(webhook_leases_release) \
+    X(webhook_prune) \
     X(webhook_attempt_record) \
     X(webhook_attempts) \
     X(metrics_get)

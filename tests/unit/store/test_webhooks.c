@@ -175,6 +175,16 @@ static void test_outbox_with_the_change(void **state)
     char other[UUID_STR_LEN];
     assert_int_equal(store_tenant_create(f->s, "other", MGMT, other), 0);
     assert_int_equal(store_webhook_attempts(f->s, other, h.id, 10, &log, &ln), -ENOENT);
+    /* the delivered event is pruned once old enough; the pending one stays */
+    int pruned = -1;
+    assert_int_equal(store_webhook_prune(f->s, time_now_ms() - 60000, &pruned), 0);
+    assert_int_equal(pruned, 0);
+    assert_int_equal(store_webhook_prune(f->s, time_now_ms() + 1000, &pruned), 0);
+    assert_int_equal(pruned, 1);
+    assert_int_equal(store_webhook_attempts(f->s, f->tenant, h.id, 10, &log, &ln), 0);
+    assert_int_equal(ln, 1); /* the delivered one's attempt went with it */
+    assert_int_equal(log[0].status_code, 500);
+    free(log);
     store_webhook_delivery_array_free(d, cnt);
 }
 
@@ -211,6 +221,10 @@ static void test_grants_and_leases_released(void **state)
     assert_int_equal(claim(f, "n1", time_now_ms(), NULL, NULL), 0);
     assert_int_equal(store_webhook_leases_release(f->s, "n1"), 0);
     assert_int_equal(claim(f, "n1", time_now_ms(), NULL, NULL), 3);
+    /* pruning keeps events with a pending delivery, and what is younger */
+    int n = -1;
+    assert_int_equal(store_webhook_prune(f->s, time_now_ms() + 1000, &n), 0);
+    assert_int_equal(n, 0);
     /* deleting the hook drops its deliveries */
     assert_int_equal(store_webhook_delete(f->s, f->tenant, h.id), 0);
     assert_int_equal(store_webhook_leases_release(f->s, "n1"), 0);
