@@ -179,6 +179,30 @@ static void node_self(const struct config *cfg, bool with_vpn, struct store_node
 }
 
 /*
+ * The webhook sender (docs/webhooks.md), beside the dispatcher role, with cfg's
+ * TIKGATE_WEBHOOK_* settings: 0 and *ret, or -1 (logged).
+ */
+static int start_hooks(struct store *st, const struct config *cfg, struct hooks_sender **ret)
+{
+    struct hooks_sender_config hsc = {
+        .store = st,
+        .node_name = cfg->node_name,
+        .allow_private = cfg->webhook_allow_private,
+        .max_attempts = (int)cfg->webhook_max_attempts,
+        .backoff_ms = cfg->webhook_backoff_ms,
+        .backoff_max_ms = cfg->webhook_backoff_max_ms,
+        .timeout_ms = cfg->webhook_timeout_ms,
+        .poll_ms = cfg->webhook_poll_ms,
+        .retention_ms = (int64_t)cfg->webhook_retention * 86400 * 1000,
+    };
+    if (hooks_sender_start(&hsc, ret) < 0) {
+        log_error("daemon", "cannot start the webhook sender");
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * Runs the roles of cfg until SIGINT/SIGTERM: the edge, then the dispatcher
  * and scheduler, then HTTP; stops them in the reverse order. Returns the exit
  * status (0 after a signal, 1 when something could not start).
@@ -272,21 +296,8 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
-    /* The webhook sender runs beside the dispatcher (docs/webhooks.md). */
-    struct hooks_sender_config hsc = {.store = st,
-                                      .node_name = cfg->node_name,
-                                      .allow_private = cfg->webhook_allow_private,
-                                      .max_attempts = (int)cfg->webhook_max_attempts,
-                                      .backoff_ms = cfg->webhook_backoff_ms,
-                                      .backoff_max_ms = cfg->webhook_backoff_max_ms,
-                                      .timeout_ms = cfg->webhook_timeout_ms,
-                                      .poll_ms = cfg->webhook_poll_ms,
-                                      .retention_ms =
-                                          (int64_t)cfg->webhook_retention * 86400 * 1000};
-    if (dc.run_dispatcher && hooks_sender_start(&hsc, &hooks) < 0) {
-        log_error("daemon", "cannot start the webhook sender");
+    if (dc.run_dispatcher && start_hooks(st, cfg, &hooks) < 0)
         goto out_stop_dispatcher;
-    }
     api_login_limiter_size(cfg->login_slots);
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
     tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
