@@ -142,32 +142,32 @@ void h_webhooks_create(struct api_call *call)
     webhook_release(&h);
 }
 
-void h_webhooks_get(struct api_call *call)
+/* The caller's hook of the path into *h: true, or false after sending the 404 (or 500). */
+static bool path_hook(struct api_call *call, struct webhook *h)
 {
     const char *id = api_param(call, 0);
     if (!api_check_id(call, id, "webhook"))
-        return;
-    struct webhook h;
-    int r = store_webhook_get(call->api->store, call->who.tenant_id, id, &h);
-    if (r < 0) {
+        return false;
+    int r = store_webhook_get(call->api->store, call->who.tenant_id, id, h);
+    if (r < 0)
         api_fail_store(call, r, "webhook");
-        return;
-    }
-    api_send_json(call, 200, hook_to_json(&h, false));
+    return r == 0;
+}
+
+void h_webhooks_get(struct api_call *call)
+{
+    struct webhook h;
+    if (path_hook(call, &h))
+        api_send_json(call, 200, hook_to_json(&h, false));
 }
 
 void h_webhooks_update(struct api_call *call)
 {
-    const char *id = api_param(call, 0);
-    if (!api_check_id(call, id, "webhook"))
-        return;
     struct webhook h;
-    int r = store_webhook_get(call->api->store, call->who.tenant_id, id, &h);
-    if (r < 0) {
-        api_fail_store(call, r, "webhook");
+    if (!path_hook(call, &h))
         return;
-    }
     struct tg_err err;
+    int r;
     const char *url = NULL;
     r = body_string(call->body, "url", "url", &url, &err);
     if (r >= 0) {
@@ -186,6 +186,8 @@ void h_webhooks_update(struct api_call *call)
         snprintf(h.url, sizeof h.url, "%s", url);
     }
     r = store_webhook_update(call->api->store, &h);
+    char id[UUID_STR_LEN];
+    memcpy(id, h.id, sizeof id);
     if (r == 0)
         r = store_webhook_get(call->api->store, call->who.tenant_id, id, &h);
     if (r < 0) {

@@ -4,8 +4,8 @@ A receiver on 127.0.0.1 verifies every delivery's Tikgate-Signature (HMAC-SHA256
 "<t>.<body>") and records the event ids it accepted. A simulated router adopts (site.online,
 job.completed), transient access is created, revoked and expired (grant.*); each event
 arrives once. Then the receiver answers 500 while new events are retried, tikgated is killed
-(SIGKILL) in the middle of the retries and restarted: after the receiver recovers, every
-event in the outbox has been accepted exactly once. Without TIKGATE_WEBHOOK_ALLOW_PRIVATE a
+(SIGKILL, and another time SIGTERM) in the middle of the retries and restarted: after the
+receiver recovers, every event in the outbox has been accepted exactly once. Without TIKGATE_WEBHOOK_ALLOW_PRIVATE a
 loopback or private URL is refused (400 webhook_url_refused).
 """
 import hashlib
@@ -177,26 +177,30 @@ class Webhooks(tg.DaemonTest):
         self.assertEqual(self.rx.types().count('grant.created'), 2)
         self.assertEqual(self.rx.bad, [])
 
-        # The receiver fails; new events are retried; tikgated is killed among the retries.
-        self.rx.failing = True
-        c = self.d.request('POST', base, {'allow_only_cidr': '127.0.0.1/32'}).json
-        self.assertEqual(self.d.request('DELETE', base + '/' + c['id']).status, 204)
-        self.assertTrue(wait_for(lambda: self.rx.refused >= 6, 20), self.d.log()[-2000:])
-        self.d.stop(signal.SIGKILL)
-        self.rx.failing = False
-        self.d.start()
+        # The receiver fails; new events are retried; tikgated is stopped among the retries
+        # (killed, then a second time by SIGTERM) and started again.
         def all_once():
             with self.rx.lock:
                 got = [i for i, _ in self.rx.accepted]
             return sorted(got) == sorted(self.outbox())
-        self.assertTrue(wait_for(all_once, 30), (self.rx.accepted, self.outbox()))
-        time.sleep(1)  # nothing comes twice afterwards
-        with self.rx.lock:
-            ids = [i for i, _ in self.rx.accepted]
-        self.assertEqual(len(ids), len(set(ids)), self.rx.accepted)
-        self.assertEqual(set(ids), set(self.outbox()))
-        self.assertEqual(self.rx.types().count('grant.created'), 3)
-        self.assertEqual(self.rx.bad, [])
+        for n, sig in ((3, signal.SIGKILL), (4, signal.SIGTERM)):
+            self.rx.failing = True
+            refused = self.rx.refused
+            c = self.d.request('POST', base, {'allow_only_cidr': '127.0.0.1/32'}).json
+            self.assertEqual(self.d.request('DELETE', base + '/' + c['id']).status, 204)
+            self.assertTrue(wait_for(lambda: self.rx.refused >= refused + 6, 20),
+                            self.d.log()[-2000:])
+            self.d.stop(sig)
+            self.rx.failing = False
+            self.d.start()
+            self.assertTrue(wait_for(all_once, 30), (self.rx.accepted, self.outbox()))
+            time.sleep(1)  # nothing comes twice afterwards
+            with self.rx.lock:
+                ids = [i for i, _ in self.rx.accepted]
+            self.assertEqual(len(ids), len(set(ids)), self.rx.accepted)
+            self.assertEqual(set(ids), set(self.outbox()))
+            self.assertEqual(self.rx.types().count('grant.created'), n)
+            self.assertEqual(self.rx.bad, [])
 
         # the delivery log: failed attempts with their status and retry, then the success
         log = self.d.request('GET', '/v1/webhooks/%s/deliveries?limit=100' % hook)

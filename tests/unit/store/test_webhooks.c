@@ -232,12 +232,39 @@ static void test_grants_and_leases_released(void **state)
     grant_release(&g);
 }
 
+static void test_tunnel_and_site_changes(void **state)
+{
+    struct fx *f = *state;
+    char site[UUID_STR_LEN];
+    fx_site(f, NULL, "10.99.0.4", true, site, NULL);
+    struct webhook h;
+    hook(f, WEBHOOK_EVENTS_ALL, &h);
+    int64_t hs = time_now();
+    /* a status change is an event, the same status observed again is not */
+    assert_int_equal(store_vpn_peer_observed(f->s, site, "192.0.2.1:5000", hs, 1, 2, TUNNEL_UP), 0);
+    assert_int_equal(store_vpn_peer_observed(f->s, site, "192.0.2.1:5000", hs, 3, 4, TUNNEL_UP), 0);
+    assert_int_equal(store_vpn_peer_observed(f->s, site, "", 0, 3, 4, TUNNEL_DOWN), 0);
+    /* offline, then a heartbeat: online again (once) */
+    int n;
+    assert_int_equal(store_sites_mark_offline(f->s, time_now() + 10, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_site_heartbeat(f->s, site, time_now()), 1);
+    assert_int_equal(store_site_heartbeat(f->s, site, time_now()), 0);
+    enum webhook_event t[8];
+    assert_int_equal(claim(f, "n1", time_now_ms(), t, NULL), 4);
+    assert_int_equal(t[0], WEBHOOK_TUNNEL_UP);
+    assert_int_equal(t[1], WEBHOOK_TUNNEL_DOWN);
+    assert_int_equal(t[2], WEBHOOK_SITE_OFFLINE);
+    assert_int_equal(t[3], WEBHOOK_SITE_ONLINE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_crud_and_cap, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_with_the_change, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_grants_and_leases_released, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_tunnel_and_site_changes, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
