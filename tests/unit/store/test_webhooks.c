@@ -18,6 +18,7 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +259,81 @@ static void test_tunnel_and_site_changes(void **state)
     assert_int_equal(t[3], WEBHOOK_SITE_ONLINE);
 }
 
+#define RACE_THREADS 4
+#define RACE_EVENTS 40
+
+struct racer {
+    struct store *s;
+    char owner[16];
+    int64_t ids[RACE_EVENTS];
+    size_t n;
+    int lost;
+};
+
+/* Claims and delivers until nothing is left (a node's sender, without the HTTP). */
+static void *race(void *arg)
+{
+    struct racer *rc = arg;
+    for (;;) {
+        struct store_webhook_delivery *d = NULL;
+        size_t n = 0;
+        if (store_webhook_claim(rc->s, rc->owner, time_now_ms(), 60000, 3, &d, &n) < 0)
+            break;
+        for (size_t i = 0; i < n && rc->n < RACE_EVENTS; i++) {
+            struct store_webhook_attempt a;
+            memset(&a, 0, sizeof a);
+            a.delivery_id = d[i].id;
+            memcpy(a.hook_id, d[i].hook.id, UUID_STR_LEN);
+            a.attempt = 1;
+            a.at_ms = time_now_ms();
+            a.status_code = 200;
+            a.state = WEBHOOK_DELIVERED;
+            rc->ids[rc->n++] = d[i].id; /* claimed: this node would send it */
+            if (store_webhook_attempt_record(rc->s, rc->owner, &a) < 0)
+                rc->lost++; /* its lease was taken: checked by the main thread (cmocka) */
+        }
+        store_webhook_delivery_array_free(d, n);
+        if (n == 0)
+            break;
+    }
+    store_thread_done(rc->s);
+    return NULL;
+}
+
+/* Several senders (nodes) at once: each delivery is claimed (sent) by one of them only. */
+static void test_concurrent_claims(void **state)
+{
+    struct fx *f = *state;
+    char site[UUID_STR_LEN], job[UUID_STR_LEN];
+    fx_site(f, NULL, "10.99.0.5", true, site, NULL);
+    struct webhook h;
+    hook(f, 1u << WEBHOOK_JOB_COMPLETED, &h);
+    for (int i = 0; i < RACE_EVENTS; i++) {
+        fx_job(f, site, false, false, NULL, NULL, job);
+        assert_int_equal(store_job_finish(f->s, job, JOB_COMPLETED, "ok"), 0);
+    }
+    struct racer r[RACE_THREADS];
+    pthread_t th[RACE_THREADS];
+    for (int i = 0; i < RACE_THREADS; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].s = f->s;
+        snprintf(r[i].owner, sizeof r[i].owner, "node-%d", i);
+        assert_int_equal(pthread_create(&th[i], NULL, race, &r[i]), 0);
+    }
+    int64_t all[RACE_EVENTS * RACE_THREADS];
+    size_t n = 0;
+    for (int i = 0; i < RACE_THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(r[i].lost, 0);
+        for (size_t k = 0; k < r[i].n; k++)
+            all[n++] = r[i].ids[k];
+    }
+    assert_int_equal(n, RACE_EVENTS);
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = i + 1; k < n; k++)
+            assert_true(all[i] != all[k]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +341,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outbox_with_the_change, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_grants_and_leases_released, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_and_site_changes, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_claims, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
