@@ -185,6 +185,39 @@ static void node_self(const struct config *cfg, bool with_vpn, struct store_node
     snprintf(ret->tunnel_pool, sizeof ret->tunnel_pool, "%s", cfg->tunnel_pool);
 }
 
+/* The dispatcher's and scheduler's settings from cfg; edge and vpn are woken by them. */
+static struct dispatcher_config dispatcher_config_of(struct store *st, const struct config *cfg,
+                                                     struct edge_role *edge, struct vpn_role *vpn)
+{
+    return (struct dispatcher_config){
+        .store = st,
+        .workers = (int)cfg->dispatch_workers,
+        .max_attempts = (int)cfg->job_max_attempts,
+        .backoff_base_ms = (int)cfg->job_backoff_ms,
+        .backoff_max_ms = (int)cfg->job_backoff_max_ms,
+        .connect_timeout_ms = (int)cfg->ros_connect_timeout_ms,
+        .io_timeout_ms = (int)cfg->ros_io_timeout_ms,
+        .push_deadline_ms = (int)cfg->push_deadline_ms,
+        .tenant_workers = (int)cfg->dispatch_tenant_workers,
+        .lease_ms = cfg->job_lease_ms,
+        /* within the lease (a running job is not re-queued while the router reboots) */
+        .reboot_confirm_ms = cfg->job_lease_ms * 3 / 4,
+        .poll_interval_s = (int)cfg->poll_interval,
+        .run_dispatcher = cfg->roles_mask & CONFIG_ROLE_DISPATCHER,
+        .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
+        .grants_changed = wake_edge,
+        .grants_ctx = edge,
+        .tunnels_changed = wake_vpn,
+        .tunnels_ctx = vpn,
+        .mgmt_networks = cfg->management_networks,
+        .tunnel_pool = cfg->tunnel_pool,
+        .node_dead_after_ms = config_dead_after_ms(cfg),
+        .edge_move_after_ms = (int64_t)cfg->edge_move_after * 1000,
+        .node_name = cfg->node_name,
+        .verify_interval_s = cfg->verify_interval,
+    };
+}
+
 /*
  * The webhook sender (docs/webhooks.md), beside the dispatcher role, with cfg's
  * TIKGATE_WEBHOOK_* settings: 0 and *ret, or -1 (logged).
@@ -277,33 +310,7 @@ static int serve(struct store *st, const struct config *cfg)
         if (node_role_update(node, &self) < 0)
             goto out_stop_edge;
     }
-    struct dispatcher_config dc = {
-        .store = st,
-        .workers = (int)cfg->dispatch_workers,
-        .max_attempts = (int)cfg->job_max_attempts,
-        .backoff_base_ms = (int)cfg->job_backoff_ms,
-        .backoff_max_ms = (int)cfg->job_backoff_max_ms,
-        .connect_timeout_ms = (int)cfg->ros_connect_timeout_ms,
-        .io_timeout_ms = (int)cfg->ros_io_timeout_ms,
-        .push_deadline_ms = (int)cfg->push_deadline_ms,
-        .tenant_workers = (int)cfg->dispatch_tenant_workers,
-        .lease_ms = cfg->job_lease_ms,
-        /* within the lease (a running job is not re-queued while the router reboots) */
-        .reboot_confirm_ms = cfg->job_lease_ms * 3 / 4,
-        .poll_interval_s = (int)cfg->poll_interval,
-        .run_dispatcher = cfg->roles_mask & CONFIG_ROLE_DISPATCHER,
-        .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
-        .grants_changed = wake_edge,
-        .grants_ctx = edge,
-        .tunnels_changed = wake_vpn,
-        .tunnels_ctx = vpn,
-        .mgmt_networks = cfg->management_networks,
-        .tunnel_pool = cfg->tunnel_pool,
-        .node_dead_after_ms = config_dead_after_ms(cfg),
-        .edge_move_after_ms = (int64_t)cfg->edge_move_after * 1000,
-        .node_name = cfg->node_name,
-        .verify_interval_s = cfg->verify_interval,
-    };
+    struct dispatcher_config dc = dispatcher_config_of(st, cfg, edge, vpn);
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
