@@ -36,6 +36,7 @@ struct api_config {
     const char *entry_point;        /* host name users connect to (TIKGATE_ENTRY_POINT) */
     int edge_port_lo, edge_port_hi; /* TIKGATE_EDGE_PORTS */
     bool allow_private_sources;     /* TIKGATE_ALLOW_PRIVATE_SOURCES: labs and tests */
+    bool webhook_allow_private;     /* TIKGATE_WEBHOOK_ALLOW_PRIVATE: labs and tests */
     /* Called after a grant was created, changed or revoked (reconciles the edge). May be NULL. */
     void (*grants_changed)(void *ctx);
     void *grants_ctx;

@@ -69,6 +69,12 @@ const struct http_route api_routes[] = {
     R("GET", "/v1/api-keys", h_keys_list, SCOPE_ADMIN),
     R("POST", "/v1/api-keys", h_keys_create, SCOPE_ADMIN | ROUTE_BODY),
     R("DELETE", "/v1/api-keys/{id}", h_keys_revoke, SCOPE_ADMIN),
+    R("GET", "/v1/webhooks", h_webhooks_list, SCOPE_ADMIN),
+    R("POST", "/v1/webhooks", h_webhooks_create, SCOPE_ADMIN | ROUTE_BODY),
+    R("GET", "/v1/webhooks/{id}", h_webhooks_get, SCOPE_ADMIN),
+    R("PATCH", "/v1/webhooks/{id}", h_webhooks_update, SCOPE_ADMIN | ROUTE_BODY),
+    R("DELETE", "/v1/webhooks/{id}", h_webhooks_delete, SCOPE_ADMIN),
+    R("GET", "/v1/webhooks/{id}/deliveries", h_webhooks_deliveries, SCOPE_ADMIN),
 
     POLICY_ROUTE("GET", "", h_policies_list, SCOPE_CPF_VIEW),
     POLICY_ROUTE("POST", "", h_policies_create, SCOPE_CPF_CREATE | ROUTE_BODY),

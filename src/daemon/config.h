@@ -33,6 +33,13 @@ struct config {
     char *edge_listen;
     struct config_port_range edge_ports; /* TIKGATE_EDGE_PORTS "40000-59999" */
     bool allow_private_sources;
+    bool webhook_allow_private;      /* TIKGATE_WEBHOOK_ALLOW_PRIVATE */
+    unsigned webhook_max_attempts;   /* attempts of a delivery before it fails */
+    unsigned webhook_backoff_ms;     /* first retry delay (doubles) */
+    unsigned webhook_backoff_max_ms; /* cap of the delay */
+    unsigned webhook_timeout_ms;     /* one attempt */
+    unsigned webhook_poll_ms;        /* outbox poll interval */
+    unsigned webhook_retention;      /* days finished events are kept */
     char *management_networks;
     char *bootstrap_token;
     char *admin_email;    /* the first portal user */

@@ -13,6 +13,7 @@
 #include "dispatcher.h"
 #include "edge_role.h"
 #include "fdlimit.h"
+#include "hooks.h"
 #include "http.h"
 #include "log.h"
 #include "node_role.h"
@@ -190,6 +191,63 @@ static void node_self(const struct config *cfg, bool with_vpn, struct store_node
     snprintf(ret->tunnel_pool, sizeof ret->tunnel_pool, "%s", cfg->tunnel_pool);
 }
 
+/* The dispatcher's and scheduler's settings from cfg; edge and vpn are woken by them. */
+static struct dispatcher_config dispatcher_config_of(struct store *st, const struct config *cfg,
+                                                     struct edge_role *edge, struct vpn_role *vpn)
+{
+    return (struct dispatcher_config){
+        .store = st,
+        .workers = (int)cfg->dispatch_workers,
+        .max_attempts = (int)cfg->job_max_attempts,
+        .backoff_base_ms = (int)cfg->job_backoff_ms,
+        .backoff_max_ms = (int)cfg->job_backoff_max_ms,
+        .connect_timeout_ms = (int)cfg->ros_connect_timeout_ms,
+        .io_timeout_ms = (int)cfg->ros_io_timeout_ms,
+        .push_deadline_ms = (int)cfg->push_deadline_ms,
+        .tenant_workers = (int)cfg->dispatch_tenant_workers,
+        .lease_ms = cfg->job_lease_ms,
+        /* within the lease (a running job is not re-queued while the router reboots) */
+        .reboot_confirm_ms = cfg->job_lease_ms * 3 / 4,
+        .poll_interval_s = (int)cfg->poll_interval,
+        .run_dispatcher = cfg->roles_mask & CONFIG_ROLE_DISPATCHER,
+        .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
+        .grants_changed = wake_edge,
+        .grants_ctx = edge,
+        .tunnels_changed = wake_vpn,
+        .tunnels_ctx = vpn,
+        .mgmt_networks = cfg->management_networks,
+        .tunnel_pool = cfg->tunnel_pool,
+        .node_dead_after_ms = config_dead_after_ms(cfg),
+        .edge_move_after_ms = (int64_t)cfg->edge_move_after * 1000,
+        .node_name = cfg->node_name,
+        .verify_interval_s = cfg->verify_interval,
+    };
+}
+
+/*
+ * The webhook sender (docs/webhooks.md), beside the dispatcher role, with cfg's
+ * TIKGATE_WEBHOOK_* settings: 0 and *ret, or -1 (logged).
+ */
+static int start_hooks(struct store *st, const struct config *cfg, struct hooks_sender **ret)
+{
+    struct hooks_sender_config hsc = {
+        .store = st,
+        .node_name = cfg->node_name,
+        .allow_private = cfg->webhook_allow_private,
+        .max_attempts = (int)cfg->webhook_max_attempts,
+        .backoff_ms = cfg->webhook_backoff_ms,
+        .backoff_max_ms = cfg->webhook_backoff_max_ms,
+        .timeout_ms = cfg->webhook_timeout_ms,
+        .poll_ms = cfg->webhook_poll_ms,
+        .retention_ms = (int64_t)cfg->webhook_retention * 86400 * 1000,
+    };
+    if (hooks_sender_start(&hsc, ret) < 0) {
+        log_error("daemon", "cannot start the webhook sender");
+        return -1;
+    }
+    return 0;
+}
+
 /*
  * Runs the roles of cfg until SIGINT/SIGTERM: the edge, then the dispatcher
  * and scheduler, then HTTP; stops them in the reverse order. Returns the exit
@@ -241,6 +299,8 @@ static int serve(struct store *st, const struct config *cfg)
     struct edge_role *edge = NULL;
     struct vpn_role *vpn = NULL;
     struct dispatcher *disp = NULL;
+    struct hooks_sender *hooks = NULL;
+    char *tunnel_url = NULL;
     struct http_server *srv = NULL;
     struct node_role *node = NULL;
     struct store_node self;
@@ -256,42 +316,18 @@ static int serve(struct store *st, const struct config *cfg)
         if (node_role_update(node, &self) < 0)
             goto out_stop_edge;
     }
-    struct dispatcher_config dc = {
-        .store = st,
-        .workers = (int)cfg->dispatch_workers,
-        .max_attempts = (int)cfg->job_max_attempts,
-        .backoff_base_ms = (int)cfg->job_backoff_ms,
-        .backoff_max_ms = (int)cfg->job_backoff_max_ms,
-        .connect_timeout_ms = (int)cfg->ros_connect_timeout_ms,
-        .io_timeout_ms = (int)cfg->ros_io_timeout_ms,
-        .push_deadline_ms = (int)cfg->push_deadline_ms,
-        .tenant_workers = (int)cfg->dispatch_tenant_workers,
-        .lease_ms = cfg->job_lease_ms,
-        /* within the lease (a running job is not re-queued while the router reboots) */
-        .reboot_confirm_ms = cfg->job_lease_ms * 3 / 4,
-        .poll_interval_s = (int)cfg->poll_interval,
-        .run_dispatcher = cfg->roles_mask & CONFIG_ROLE_DISPATCHER,
-        .run_scheduler = cfg->roles_mask & CONFIG_ROLE_SCHEDULER,
-        .grants_changed = wake_edge,
-        .grants_ctx = edge,
-        .tunnels_changed = wake_vpn,
-        .tunnels_ctx = vpn,
-        .mgmt_networks = cfg->management_networks,
-        .tunnel_pool = cfg->tunnel_pool,
-        .node_dead_after_ms = config_dead_after_ms(cfg),
-        .edge_move_after_ms = (int64_t)cfg->edge_move_after * 1000,
-        .node_name = cfg->node_name,
-        .verify_interval_s = cfg->verify_interval,
-    };
+    struct dispatcher_config dc = dispatcher_config_of(st, cfg, edge, vpn);
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
     if (disp)
         node_role_on_beat(node, beat_dispatcher, disp);
+    if (dc.run_dispatcher && start_hooks(st, cfg, &hooks) < 0)
+        goto out_stop_dispatcher;
     api_login_limiter_size(cfg->login_slots);
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn, .disp = disp};
-    char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
+    tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {
         .store = st,
         .cfg = {.public_url = cfg->public_url,
@@ -310,6 +346,7 @@ static int serve(struct store *st, const struct config *cfg)
                 .edge_port_lo = cfg->edge_ports.lo,
                 .edge_port_hi = cfg->edge_ports.hi,
                 .allow_private_sources = cfg->allow_private_sources,
+                .webhook_allow_private = cfg->webhook_allow_private,
                 .grants_changed = wake_edge,
                 .grants_ctx = edge,
                 .vpn_enabled = vpn != NULL,
@@ -360,6 +397,7 @@ static int serve(struct store *st, const struct config *cfg)
 out_stop_dispatcher:
     free(tunnel_url);
     node_role_clear_beats(node);
+    hooks_sender_stop(hooks);
     dispatcher_stop(disp);
 out_stop_edge:
     edge_role_stop(edge);
@@ -430,8 +468,8 @@ int main(int argc, char **argv)
         return 2;
     }
     log_set_level(parse_level(cfg.log_level));
-    if (tg_rand_init() < 0) {
-        fprintf(stderr, "tikgated: libsodium failed to initialise\n");
+    if (tg_rand_init() < 0 || hooks_global_init() < 0) {
+        fprintf(stderr, "tikgated: libsodium or libcurl failed to initialise\n");
         return 1;
     }
     int r = bootstrap_secure_data_dir(&cfg);

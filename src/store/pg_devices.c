@@ -4,6 +4,7 @@
  */
 #include "alloc.h"
 #include "pg_int.h"
+#include "strlist.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -80,10 +81,13 @@ int pg_site_adopt(struct store *s, const char *site_id, const struct store_adopt
     pg_bind_blob(st, 7, h, sizeof h);
     pg_bind_int64(st, 8, time_now());
     pg_bind_text(st, 9, site_id);
-    int r = pg_step_done(c, st);
+    int r = pg_begin(c);
     if (r < 0)
         return r;
-    return pg_changes(c) ? 0 : -ENOENT;
+    r = pg_step_changed(c, st);
+    if (r == 0) /* adopted: the site is online (webhook site.online) */
+        r = pg_webhook_emit(c, WEBHOOK_SITE_ONLINE, site_id, site_id, NULL);
+    return pg_end(c, r);
 }
 
 int pg_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
@@ -125,10 +129,10 @@ int pg_site_set_deleting(struct store *s, const char *tenant_id, const char *sit
     return pg_step_changed(c, st);
 }
 
-/* The status a heartbeat finds and when the site was seen before it. */
+/* The status a heartbeat finds and when the site was seen before it (sqlite_devices.c). */
 struct seen_before {
-    char status[24]; /* as stored */
-    bool offline, online;
+    char status[24];
+    bool offline, online, comes_online;
     int64_t last_seen_at;
 };
 
@@ -140,30 +144,33 @@ static int seen_row(void *ctx, struct pg_stmt *st, void *out)
     snprintf(b->status, sizeof b->status, "%s", status ? status : "");
     b->offline = status && !strcmp(status, "offline");
     b->online = status && !strcmp(status, "online");
+    b->comes_online = status && !b->online && strcmp(status, "deleting") != 0;
     b->last_seen_at = pg_col_time(st, 1);
     return 0;
 }
 
-/* A compare-and-set like sqlite_site_heartbeat's (see there). */
+/* A compare-and-set like sqlite_site_heartbeat's (see there), in one transaction. */
 int pg_site_heartbeat(struct store *s, const char *site_id, int64_t now)
 {
     static const char q[] = "SELECT status, last_seen_at FROM sites WHERE id = ?";
     static const char sql[] = "UPDATE sites SET last_seen_at = ?1, status = CASE status WHEN "
                               "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?2 AND "
                               "status = ?3 AND last_seen_at IS NOT DISTINCT FROM ?4::bigint";
-    struct pg_session *c;
-    struct pg_stmt *st = pg_prepare(s, q, &c);
-    if (!st)
-        return -EIO;
-    struct seen_before b;
     int r;
+    struct pg_session *c;
+    struct pg_stmt *st = pg_begin_stmt(s, q, &c, &r);
+    if (!st)
+        return r;
+    struct seen_before b;
     for (int tries = 0;; tries++) {
         pg_bind_text(st, 1, site_id);
         r = pg_step_row(c, st, seen_row, NULL, &b);
         if (r < 0)
-            return r;
-        if (!(st = pg_stmt(c, sql)))
-            return -EIO;
+            goto out_end_tx;
+        if (!(st = pg_stmt(c, sql))) {
+            r = -EIO;
+            goto out_end_tx;
+        }
         pg_bind_int64(st, 1, now);
         pg_bind_text(st, 2, site_id);
         pg_bind_text(st, 3, b.status);
@@ -171,26 +178,56 @@ int pg_site_heartbeat(struct store *s, const char *site_id, int64_t now)
         r = pg_step_changed(c, st);
         if (r != -ENOENT || tries == 3)
             break;
-        if (!(st = pg_stmt(c, q)))
-            return -EIO;
+        if (!(st = pg_stmt(c, q))) {
+            r = -EIO;
+            goto out_end_tx;
+        }
     }
     /* up since the last heartbeat when the site stayed online in between (0016_fleet.sql) */
     if (r == 0 && b.online && b.last_seen_at > 0 && now > b.last_seen_at)
         r = pg_uptime_add(c, site_id, b.last_seen_at, now);
+    if (r == 0 && b.comes_online)
+        r = pg_webhook_emit(c, WEBHOOK_SITE_ONLINE, site_id, site_id, NULL);
+out_end_tx:
+    r = pg_end(c, r);
     return r < 0 ? r : b.offline;
 }
 
 int pg_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
 {
-    static const char sql[] = "UPDATE sites SET status = 'offline' WHERE status = 'online' "
-                              "AND last_seen_at < ?";
+    static const char which[] =
+        "SELECT id FROM sites WHERE status = 'online' AND last_seen_at < ? FOR UPDATE";
+    static const char sql[] = "UPDATE sites SET status = 'offline' WHERE id = ? AND "
+                              "status = 'online'";
+    int r;
     struct pg_session *c;
-    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    struct pg_stmt *st = pg_begin_stmt(s, which, &c, &r);
     if (!st)
-        return -EIO;
+        return r;
     pg_bind_int64(st, 1, cutoff);
-    int r = pg_step_done(c, st);
+    struct strlist ids = {0};
+    int rc;
+    while ((rc = pg_step(st)) == PG_ROW)
+        strlist_add(&ids, (const char *)pg_column_text(st, 0));
+    pg_reset(st);
+    r = rc == PG_DONE ? 0 : pg_map_rc(c, rc);
+    int n = 0;
+    for (size_t i = 0; r == 0 && i < ids.n; i++) {
+        st = pg_stmt(c, sql);
+        if (!st) {
+            r = -EIO;
+            break;
+        }
+        pg_bind_text(st, 1, ids.items[i]);
+        r = pg_step_done(c, st);
+        if (r == 0 && pg_changes(c)) {
+            n++;
+            r = pg_webhook_emit(c, WEBHOOK_SITE_OFFLINE, ids.items[i], ids.items[i], NULL);
+        }
+    }
+    strlist_release(&ids);
+    r = pg_end(c, r);
     if (r == 0)
-        *ret_n = pg_changes(c);
+        *ret_n = n;
     return r;
 }

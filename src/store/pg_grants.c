@@ -83,7 +83,12 @@ int pg_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
          * fails with -EEXIST. */
         "ON CONFLICT (entry_point, port) WHERE torn_down_at IS NULL DO NOTHING";
     char *sealed = g->kind == GRANT_ACCESS ? store_seal_text(s, g->password) : NULL;
-    int r = -EADDRNOTAVAIL;
+    int r = pg_begin(c);
+    if (r < 0) {
+        free(sealed);
+        return r;
+    }
+    r = -EADDRNOTAVAIL;
     /* Random probing: with the range mostly free this ends at the first try. */
     for (int attempt = 0; attempt < 128; attempt++) {
         int port = (int)rand_range((uint32_t)port_lo, (uint32_t)port_hi);
@@ -122,7 +127,9 @@ int pg_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
         r = -EADDRNOTAVAIL; /* the port is taken: the next one */
     }
     free(sealed);
-    return r;
+    if (r == 0)
+        r = pg_webhook_emit(c, WEBHOOK_GRANT_CREATED, g->id, g->site_id, NULL);
+    return pg_end(c, r);
 }
 
 static int grant_row(void *ctx, struct pg_stmt *st, void *elem)
@@ -285,10 +292,19 @@ int pg_grant_teardown(struct store *s, const char *id, bool revoked, const char 
     static const char expire[] =
         "UPDATE grants SET torn_down_at = ?1::bigint / 1000, config_removed_from_mpac = 1, "
         "teardown_job_id = ?2 WHERE id = ?3 AND torn_down_at IS NULL";
-    int r = update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
+    struct pg_session *c = pg_session(s);
+    if (!c)
+        return -EIO;
+    int r = pg_begin(c);
+    if (r < 0)
+        return r;
+    r = update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
+    if (r == 0)
+        r = pg_webhook_emit(c, revoked ? WEBHOOK_GRANT_REVOKED : WEBHOOK_GRANT_EXPIRED, id, NULL,
+                            NULL);
     if (r == 0 && revoked) /* other nodes' edges close its listener now, not at its expiry */
-        pg_notify(pg_session(s), STORE_WAKE_GRANTS);
-    return r;
+        pg_notify(c, STORE_WAKE_GRANTS);
+    return pg_end(c, r);
 }
 
 int64_t pg_grants_next_expiry(struct store *s)
@@ -355,15 +371,33 @@ int pg_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
     static const char sql[] =
         "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref) "
         "SELECT ?1, ?2, ?3, 'open', ?4 WHERE EXISTS (SELECT 1 FROM grants WHERE id = ?1)";
+    /* the first accepted connection authorizes the grant (webhook grant.authorized) */
+    static const char first[] = "SELECT 1 FROM grant_connections WHERE grant_id = ? AND "
+                                "outcome NOT IN ('refused', 'limited') LIMIT 1";
+    int r;
     struct pg_session *c;
-    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    struct pg_stmt *st = pg_begin_stmt(s, first, &c, &r);
     if (!st)
-        return -EIO;
+        return r;
+    pg_bind_text(st, 1, grant_id);
+    r = pg_step_row(c, st, NULL, NULL, NULL);
+    bool had = r == 0;
+    if (r < 0 && r != -ENOENT)
+        goto out_end_tx;
+    st = pg_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
+    }
     pg_bind_text(st, 1, grant_id);
     pg_bind_text(st, 2, source);
     pg_bind_int64(st, 3, started_ms);
     pg_bind_int64(st, 4, (int64_t)conn_ref);
-    return pg_step_done(c, st);
+    r = pg_step_done(c, st);
+    if (r == 0 && !had && pg_changes(c))
+        r = pg_webhook_emit(c, WEBHOOK_GRANT_AUTHORIZED, grant_id, NULL, NULL);
+out_end_tx:
+    return pg_end(c, r);
 }
 
 int pg_grant_conn_insert(struct store *s, const char *grant_id, const struct grant_connection *gc)
@@ -595,6 +629,9 @@ int pg_grants_expire_many(struct store *s, const struct strlist *ids, const stru
     int r = pg_step_done(c, st);
     if (r == 0 && pg_changes(c) != (long)ids->n)
         r = -EBUSY;
+    /* the webhook outbox in the caller's (the batch's) transaction, as pg_grant_teardown */
+    for (size_t i = 0; r == 0 && i < ids->n; i++)
+        r = pg_webhook_emit(c, WEBHOOK_GRANT_EXPIRED, ids->items[i], NULL, NULL);
     return r;
 }
 

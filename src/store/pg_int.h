@@ -261,6 +261,19 @@ int pg_audit_prune(struct store *s, int64_t before_ms, int limit, size_t *ret_n)
 int pg_listen_open(struct store *s, struct store_listener **ret);
 int pg_listen_wait(struct store *s, struct store_listener *l, int timeout_ms, unsigned *ret_mask);
 void pg_listen_close(struct store *s, struct store_listener *l);
+int pg_webhook_insert(struct store *s, const struct webhook *h);
+int pg_webhook_list(struct store *s, const char *tenant_id, struct webhook **ret, size_t *n);
+int pg_webhook_get(struct store *s, const char *tenant_id, const char *id, struct webhook *ret);
+int pg_webhook_update(struct store *s, const struct webhook *h);
+int pg_webhook_delete(struct store *s, const char *tenant_id, const char *id);
+int pg_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                     int limit, struct store_webhook_delivery **ret, size_t *n);
+int pg_webhook_leases_release(struct store *s, const char *owner);
+int pg_webhook_prune(struct store *s, int64_t before_ms, int *ret_n);
+int pg_webhook_attempt_record(struct store *s, const char *owner,
+                              const struct store_webhook_attempt *a);
+int pg_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id, int limit,
+                        struct store_webhook_attempt **ret, size_t *n);
 int pg_metrics_get(struct store *s, struct store_metrics *ret);
 int pg_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
                     struct store_fleet_counts *ret);
@@ -283,6 +296,9 @@ int pg_site_uptime(struct store *s, const char *tenant_id, const char *site_id,
     "tunnel_handshake_at, tunnel_rx, tunnel_tx, bootstrap_issued_at, edge_node, region"
 
 int pg_site_row(void *ctx, struct pg_stmt *st, void *elem);
+/* The webhook outbox (pg_hooks.c): the contract of sqlite_webhook_emit in sqlite_int.h. */
+int pg_webhook_emit(struct pg_session *c, enum webhook_event e, const char *object_id,
+                    const char *site_id, const char *detail);
 int pg_policy_insert_conn(struct pg_session *c, const struct policy *p);
 
 /* The connection and statement helpers: the contracts of their twins in sqlite_int.h. */

@@ -122,17 +122,37 @@ int pg_vpn_peer_observed(struct store *s, const char *site_id, const char *endpo
         "UPDATE sites SET tunnel_endpoint = coalesce(nullif(?1, ''), tunnel_endpoint), "
         "tunnel_handshake_at = coalesce(?2, tunnel_handshake_at), tunnel_rx = ?3, "
         "tunnel_tx = ?4, tunnel_status = ?5 WHERE id = ?6";
+    /* a change of status up <-> down is a webhook event (tunnel.up / tunnel.down) */
+    static const char was_sql[] = "SELECT tunnel_status FROM sites WHERE id = ? FOR UPDATE";
+    int r;
     struct pg_session *c;
-    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    struct pg_stmt *st = pg_begin_stmt(s, was_sql, &c, &r);
     if (!st)
-        return -EIO;
+        return r;
+    pg_bind_text(st, 1, site_id);
+    char was[16] = "";
+    if (pg_step(st) == PG_ROW)
+        pg_col_copy(st, 0, was, sizeof was);
+    pg_reset(st);
+    st = pg_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
+    }
     pg_bind_text(st, 1, endpoint);
     pg_bind_time(st, 2, last_handshake_at);
     pg_bind_int64(st, 3, (int64_t)rx);
     pg_bind_int64(st, 4, (int64_t)tx);
     pg_bind_text(st, 5, tunnel_status_name(status));
     pg_bind_text(st, 6, site_id);
-    return pg_step_done(c, st);
+    r = pg_step_done(c, st);
+    enum tunnel_status before;
+    bool changed = tunnel_status_parse(was, &before) < 0 || before != status;
+    if (r == 0 && changed && (status == TUNNEL_UP || status == TUNNEL_DOWN))
+        r = pg_webhook_emit(c, status == TUNNEL_UP ? WEBHOOK_TUNNEL_UP : WEBHOOK_TUNNEL_DOWN,
+                            site_id, site_id, NULL);
+out_end_tx:
+    return pg_end(c, r);
 }
 
 static int read_i64(void *ctx, struct pg_stmt *st, void *out)

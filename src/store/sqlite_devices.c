@@ -4,6 +4,7 @@
  */
 #include "alloc.h"
 #include "sqlite_int.h"
+#include "strlist.h"
 #include "timefmt.h"
 
 #include <errno.h>
@@ -79,10 +80,13 @@ int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_a
     sqlite3_bind_blob(st, 7, h, sizeof h, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 8, time_now());
     bind_text(st, 9, site_id);
-    int r = store_step_done(c, st);
+    int r = store_begin(c);
     if (r < 0)
         return r;
-    return sqlite3_changes(c->db) ? 0 : -ENOENT;
+    r = store_step_changed(c, st);
+    if (r == 0) /* adopted: the site is online (webhook site.online) */
+        r = sqlite_webhook_emit(c, WEBHOOK_SITE_ONLINE, site_id, site_id, NULL);
+    return store_end(c, r);
 }
 
 int sqlite_site_new_bootstrap(struct store *s, const char *tenant_id, const char *site_id,
@@ -128,6 +132,7 @@ int sqlite_site_set_deleting(struct store *s, const char *tenant_id, const char 
 struct seen_before {
     char status[24]; /* as stored */
     bool offline, online;
+    bool comes_online; /* neither online nor being deleted: the heartbeat brings it online */
     int64_t last_seen_at;
 };
 
@@ -139,6 +144,7 @@ static int seen_row(void *ctx, sqlite3_stmt *st, void *out)
     snprintf(b->status, sizeof b->status, "%s", status ? status : "");
     b->offline = status && !strcmp(status, "offline");
     b->online = status && !strcmp(status, "online");
+    b->comes_online = status && !b->online && strcmp(status, "deleting") != 0;
     b->last_seen_at = sqlite3_column_int64(st, 1);
     return 0;
 }
@@ -146,7 +152,8 @@ static int seen_row(void *ctx, sqlite3_stmt *st, void *out)
 /*
  * The read and the write are a compare-and-set on (status, last_seen_at): of two heartbeats at
  * once, or a heartbeat and the offline sweep, the loser reads again, so an interval of up time
- * is counted once and only while the site stayed online.
+ * is counted once and only while the site stayed online. One transaction with the up time and
+ * the site.online webhook event (the outbox, migration 0015).
  */
 int sqlite_site_heartbeat(struct store *s, const char *site_id, int64_t now)
 {
@@ -154,19 +161,21 @@ int sqlite_site_heartbeat(struct store *s, const char *site_id, int64_t now)
     static const char sql[] = "UPDATE sites SET last_seen_at = ?1, status = CASE status WHEN "
                               "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?2 AND "
                               "status = ?3 AND last_seen_at IS ?4";
-    struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, q, &c);
-    if (!st)
-        return -EIO;
-    struct seen_before b;
     int r;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_begin_stmt(s, q, &c, &r);
+    if (!st)
+        return r;
+    struct seen_before b;
     for (int tries = 0;; tries++) {
         bind_text(st, 1, site_id);
         r = store_step_row(c, st, seen_row, NULL, &b);
         if (r < 0)
-            return r;
-        if (!(st = store_stmt(c, sql)))
-            return -EIO;
+            goto out_end_tx;
+        if (!(st = store_stmt(c, sql))) {
+            r = -EIO;
+            goto out_end_tx;
+        }
         sqlite3_bind_int64(st, 1, now);
         bind_text(st, 2, site_id);
         bind_text(st, 3, b.status);
@@ -175,26 +184,55 @@ int sqlite_site_heartbeat(struct store *s, const char *site_id, int64_t now)
         r = store_step_changed(c, st);
         if (r != -ENOENT || tries == 3)
             break;
-        if (!(st = store_stmt(c, q)))
-            return -EIO;
+        if (!(st = store_stmt(c, q))) {
+            r = -EIO;
+            goto out_end_tx;
+        }
     }
     /* up since the last heartbeat when the site stayed online in between (0016_fleet.sql) */
     if (r == 0 && b.online && b.last_seen_at > 0 && now > b.last_seen_at)
         r = sqlite_uptime_add(c, site_id, b.last_seen_at, now);
+    if (r == 0 && b.comes_online)
+        r = sqlite_webhook_emit(c, WEBHOOK_SITE_ONLINE, site_id, site_id, NULL);
+out_end_tx:
+    r = store_end(c, r);
     return r < 0 ? r : b.offline;
 }
 
 int sqlite_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)
 {
-    static const char sql[] = "UPDATE sites SET status = 'offline' WHERE status = 'online' "
-                              "AND last_seen_at < ?";
+    static const char which[] = "SELECT id FROM sites WHERE status = 'online' AND last_seen_at < ?";
+    static const char sql[] = "UPDATE sites SET status = 'offline' WHERE id = ? AND "
+                              "status = 'online'";
+    int r;
     struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    sqlite3_stmt *st = store_begin_stmt(s, which, &c, &r);
     if (!st)
-        return -EIO;
+        return r;
     sqlite3_bind_int64(st, 1, cutoff);
-    int r = store_step_done(c, st);
+    struct strlist ids = {0};
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        strlist_add(&ids, (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    r = rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
+    int n = 0;
+    for (size_t i = 0; r == 0 && i < ids.n; i++) {
+        st = store_stmt(c, sql);
+        if (!st) {
+            r = -EIO;
+            break;
+        }
+        bind_text(st, 1, ids.items[i]);
+        r = store_step_done(c, st);
+        if (r == 0 && sqlite3_changes(c->db)) {
+            n++;
+            r = sqlite_webhook_emit(c, WEBHOOK_SITE_OFFLINE, ids.items[i], ids.items[i], NULL);
+        }
+    }
+    strlist_release(&ids);
+    r = store_end(c, r);
     if (r == 0)
-        *ret_n = sqlite3_changes(c->db);
+        *ret_n = n;
     return r;
 }

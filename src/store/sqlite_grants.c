@@ -80,7 +80,12 @@ int sqlite_grant_insert(struct store *s, struct grant *g, int port_lo, int port_
         "allow_only_cidr, rate_limit, created_at, expires_at_ms, created_by) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     char *sealed = g->kind == GRANT_ACCESS ? store_seal_text(s, g->password) : NULL;
-    int r = -EADDRNOTAVAIL;
+    int r = store_begin(c);
+    if (r < 0) {
+        free(sealed);
+        return r;
+    }
+    r = -EADDRNOTAVAIL;
     /* Random probing: with the range mostly free this ends at the first try. */
     for (int attempt = 0; attempt < 128; attempt++) {
         int port = (int)rand_range((uint32_t)port_lo, (uint32_t)port_hi);
@@ -118,7 +123,9 @@ int sqlite_grant_insert(struct store *s, struct grant *g, int port_lo, int port_
         r = -EADDRNOTAVAIL;
     }
     free(sealed);
-    return r;
+    if (r == 0)
+        r = sqlite_webhook_emit(c, WEBHOOK_GRANT_CREATED, g->id, g->site_id, NULL);
+    return store_end(c, r);
 }
 
 static int grant_row(void *ctx, sqlite3_stmt *st, void *elem)
@@ -274,7 +281,17 @@ int sqlite_grant_teardown(struct store *s, const char *id, bool revoked, const c
     static const char expire[] =
         "UPDATE grants SET torn_down_at = ?1 / 1000, config_removed_from_mpac = 1, "
         "teardown_job_id = ?2 WHERE id = ?3 AND torn_down_at IS NULL";
-    return update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    r = update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
+    if (r == 0)
+        r = sqlite_webhook_emit(c, revoked ? WEBHOOK_GRANT_REVOKED : WEBHOOK_GRANT_EXPIRED, id,
+                                NULL, NULL);
+    return store_end(c, r);
 }
 
 int64_t sqlite_grants_next_expiry(struct store *s)
@@ -348,15 +365,33 @@ int sqlite_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_
     static const char sql[] =
         "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref) "
         "SELECT ?1, ?2, ?3, 'open', ?4 WHERE EXISTS (SELECT 1 FROM grants WHERE id = ?1)";
+    /* the first accepted connection authorizes the grant (webhook grant.authorized) */
+    static const char first[] = "SELECT 1 FROM grant_connections WHERE grant_id = ? AND "
+                                "outcome NOT IN ('refused', 'limited') LIMIT 1";
+    int r;
     struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    sqlite3_stmt *st = store_begin_stmt(s, first, &c, &r);
     if (!st)
-        return -EIO;
+        return r;
+    bind_text(st, 1, grant_id);
+    r = store_step_row(c, st, NULL, NULL, NULL);
+    bool had = r == 0;
+    if (r < 0 && r != -ENOENT)
+        goto out_end_tx;
+    st = store_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
+    }
     bind_text(st, 1, grant_id);
     bind_text(st, 2, source);
     sqlite3_bind_int64(st, 3, started_ms);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)conn_ref);
-    return store_step_done(c, st);
+    r = store_step_done(c, st);
+    if (r == 0 && !had && sqlite3_changes(c->db))
+        r = sqlite_webhook_emit(c, WEBHOOK_GRANT_AUTHORIZED, grant_id, NULL, NULL);
+out_end_tx:
+    return store_end(c, r);
 }
 
 int sqlite_grant_conn_insert(struct store *s, const char *grant_id,

@@ -250,6 +250,19 @@ int sqlite_listen_open(struct store *s, struct store_listener **ret);
 int sqlite_listen_wait(struct store *s, struct store_listener *l, int timeout_ms,
                        unsigned *ret_mask);
 void sqlite_listen_close(struct store *s, struct store_listener *l);
+int sqlite_webhook_insert(struct store *s, const struct webhook *h);
+int sqlite_webhook_list(struct store *s, const char *tenant_id, struct webhook **ret, size_t *n);
+int sqlite_webhook_get(struct store *s, const char *tenant_id, const char *id, struct webhook *ret);
+int sqlite_webhook_update(struct store *s, const struct webhook *h);
+int sqlite_webhook_delete(struct store *s, const char *tenant_id, const char *id);
+int sqlite_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                         int limit, struct store_webhook_delivery **ret, size_t *n);
+int sqlite_webhook_leases_release(struct store *s, const char *owner);
+int sqlite_webhook_prune(struct store *s, int64_t before_ms, int *ret_n);
+int sqlite_webhook_attempt_record(struct store *s, const char *owner,
+                                  const struct store_webhook_attempt *a);
+int sqlite_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id, int limit,
+                            struct store_webhook_attempt **ret, size_t *n);
 int sqlite_metrics_get(struct store *s, struct store_metrics *ret);
 int sqlite_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
                         struct store_fleet_counts *ret);
@@ -275,6 +288,15 @@ int sqlite_site_uptime(struct store *s, const char *tenant_id, const char *site_
 int store_site_row(void *ctx, sqlite3_stmt *st, void *elem);
 /* Inserts p and its services on c, joining the caller's transaction (sqlite_policies.c). */
 int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
+
+/*
+ * The webhook outbox (sqlite_hooks.c), inside the caller's transaction on c: event e about
+ * object_id (a job, a grant or a site) of site_id's tenant (NULL: the job's or grant's site),
+ * detail may be NULL, with one delivery per enabled hook of the tenant subscribed to e.
+ * Nothing is written when no hook subscribes or the site is gone. 0 or -errno.
+ */
+int sqlite_webhook_emit(struct store_conn *c, enum webhook_event e, const char *object_id,
+                        const char *site_id, const char *detail);
 
 /* The calling thread's connection, opened on first use; NULL on failure. */
 struct store_conn *store_conn(struct store *s);

@@ -412,6 +412,9 @@ int sqlite_job_finish(struct store *s, const char *job_id, enum job_status statu
         return r;
     r = update_with_event(s, ok ? done : fail, job_id, time_now(), ok ? NULL : message,
                           ok ? "completed" : "failed", message);
+    if (r == 0) /* the outbox, in this transaction (docs/webhooks.md) */
+        r = sqlite_webhook_emit(c, ok ? WEBHOOK_JOB_COMPLETED : WEBHOOK_JOB_FAILED, job_id, NULL,
+                                message);
     if (r < 0 || !ok)
         goto out_end_tx;
     sqlite3_stmt *st = store_stmt(c, drop_site);

@@ -123,17 +123,37 @@ int sqlite_vpn_peer_observed(struct store *s, const char *site_id, const char *e
         "UPDATE sites SET tunnel_endpoint = coalesce(nullif(?1, ''), tunnel_endpoint), "
         "tunnel_handshake_at = coalesce(?2, tunnel_handshake_at), tunnel_rx = ?3, "
         "tunnel_tx = ?4, tunnel_status = ?5 WHERE id = ?6";
+    /* a change of status up <-> down is a webhook event (tunnel.up / tunnel.down) */
+    static const char was_sql[] = "SELECT tunnel_status FROM sites WHERE id = ?";
+    int r;
     struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    sqlite3_stmt *st = store_begin_stmt(s, was_sql, &c, &r);
     if (!st)
-        return -EIO;
+        return r;
+    bind_text(st, 1, site_id);
+    char was[16] = "";
+    if (sqlite3_step(st) == SQLITE_ROW)
+        col_copy(st, 0, was, sizeof was);
+    sqlite3_reset(st);
+    st = store_stmt(c, sql);
+    if (!st) {
+        r = -EIO;
+        goto out_end_tx;
+    }
     bind_text(st, 1, endpoint);
     bind_time(st, 2, last_handshake_at);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)rx);
     sqlite3_bind_int64(st, 4, (sqlite3_int64)tx);
     bind_text(st, 5, tunnel_status_name(status));
     bind_text(st, 6, site_id);
-    return store_step_done(c, st);
+    r = store_step_done(c, st);
+    enum tunnel_status before;
+    bool changed = tunnel_status_parse(was, &before) < 0 || before != status;
+    if (r == 0 && changed && (status == TUNNEL_UP || status == TUNNEL_DOWN))
+        r = sqlite_webhook_emit(c, status == TUNNEL_UP ? WEBHOOK_TUNNEL_UP : WEBHOOK_TUNNEL_DOWN,
+                                site_id, site_id, NULL);
+out_end_tx:
+    return store_end(c, r);
 }
 
 static int read_i64(void *ctx, sqlite3_stmt *st, void *out)

@@ -790,6 +790,59 @@ void store_listen_close(struct store *s, struct store_listener *l)
     s->ops->listen_close(s, l);
 }
 
+int store_webhook_insert(struct store *s, const struct webhook *h)
+{
+    return s->ops->webhook_insert(s, h);
+}
+
+int store_webhook_list(struct store *s, const char *tenant_id, struct webhook **ret, size_t *n)
+{
+    return s->ops->webhook_list(s, tenant_id, ret, n);
+}
+
+int store_webhook_get(struct store *s, const char *tenant_id, const char *id, struct webhook *ret)
+{
+    return s->ops->webhook_get(s, tenant_id, id, ret);
+}
+
+int store_webhook_update(struct store *s, const struct webhook *h)
+{
+    return s->ops->webhook_update(s, h);
+}
+
+int store_webhook_delete(struct store *s, const char *tenant_id, const char *id)
+{
+    return s->ops->webhook_delete(s, tenant_id, id);
+}
+
+int store_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                        int limit, struct store_webhook_delivery **ret, size_t *n)
+{
+    return s->ops->webhook_claim(s, owner, now_ms, lease_ms, limit, ret, n);
+}
+
+int store_webhook_leases_release(struct store *s, const char *owner)
+{
+    return s->ops->webhook_leases_release(s, owner);
+}
+
+int store_webhook_prune(struct store *s, int64_t before_ms, int *ret_n)
+{
+    return s->ops->webhook_prune(s, before_ms, ret_n);
+}
+
+int store_webhook_attempt_record(struct store *s, const char *owner,
+                                 const struct store_webhook_attempt *a)
+{
+    return s->ops->webhook_attempt_record(s, owner, a);
+}
+
+int store_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id, int limit,
+                           struct store_webhook_attempt **ret, size_t *n)
+{
+    return s->ops->webhook_attempts(s, tenant_id, hook_id, limit, ret, n);
+}
+
 int store_metrics_get(struct store *s, struct store_metrics *ret)
 {
     return s->ops->metrics_get(s, ret);

@@ -39,6 +39,7 @@
 #include "rand.h" /* UUID_STR_LEN */
 #include "site.h"
 #include "user.h"
+#include "webhook.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -686,6 +687,81 @@ int store_listen_wait(struct store *s, struct store_listener *l, int timeout_ms,
                       unsigned *ret_mask);
 /* Accepts NULL l. */
 void store_listen_close(struct store *s, struct store_listener *l);
+
+/* --- webhooks (sqlite_hooks.c / pg_hooks.c, docs/webhooks.md) --- */
+
+/*
+ * Inserts h (id, tenant_id, url, events, enabled, secret: sealed here, created_at) unless its
+ * tenant has WEBHOOK_MAX_PER_TENANT hooks already. 0, -EDQUOT at the cap, -EIO.
+ */
+int store_webhook_insert(struct store *s, const struct webhook *h);
+/* The tenant's hooks, oldest first, without their secrets. *ret: free with
+ * store_webhook_array_free(). */
+int store_webhook_list(struct store *s, const char *tenant_id, struct webhook **ret, size_t *n);
+/* One hook of the tenant without its secret. -ENOENT. */
+int store_webhook_get(struct store *s, const char *tenant_id, const char *id, struct webhook *ret);
+/* Sets url, events and enabled of the tenant's hook h->id, updated_at = now. 0, -ENOENT. */
+int store_webhook_update(struct store *s, const struct webhook *h);
+/* Deletes the tenant's hook with its pending deliveries and its log. 0, -ENOENT. */
+int store_webhook_delete(struct store *s, const char *tenant_id, const char *id);
+void store_webhook_array_free(struct webhook *a, size_t n);
+
+/* A delivery claimed for sending: the event and the hook (with its secret, unsealed). */
+struct store_webhook_delivery {
+    int64_t id;
+    int attempts; /* failed so far */
+    struct webhook hook;
+    char event_id[UUID_STR_LEN];
+    enum webhook_event type;
+    char object_id[UUID_STR_LEN];
+    char site_id[UUID_STR_LEN]; /* "" when none */
+    char *detail;               /* NULL when none */
+    int64_t created_at_ms;
+};
+/*
+ * Claims up to limit pending deliveries due at now_ms (of enabled hooks) whose lease is free
+ * or expired, for owner until now_ms + lease_ms (PostgreSQL: FOR UPDATE SKIP LOCKED, so two
+ * nodes never claim the same one). *ret: free with store_webhook_delivery_array_free(). A
+ * delivery whose secret cannot be unsealed is failed (-EBADMSG in its log) and skipped.
+ */
+int store_webhook_claim(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                        int limit, struct store_webhook_delivery **ret, size_t *n);
+void store_webhook_delivery_array_free(struct store_webhook_delivery *a, size_t n);
+/*
+ * Frees the leases held by owner: a starting node (names are unique) sends nothing yet, so
+ * what an earlier process of it claimed is due again at once. 0 or -EIO.
+ */
+int store_webhook_leases_release(struct store *s, const char *owner);
+/*
+ * Deletes the events created before before_ms none of whose deliveries is pending (their
+ * deliveries and attempts go with them). *ret_n: how many. 0 or -EIO.
+ */
+int store_webhook_prune(struct store *s, int64_t before_ms, int *ret_n);
+
+/* One attempt of a delivery, as the delivery log keeps it. */
+struct store_webhook_attempt {
+    int64_t delivery_id;
+    char hook_id[UUID_STR_LEN];
+    int attempt;     /* 1 for the first */
+    int64_t at_ms;   /* when it started */
+    int status_code; /* the HTTP status, 0 without an answer */
+    char error[256]; /* "" when none */
+    int64_t duration_ms;
+    int64_t next_at_ms;                /* the retry, 0 when none follows */
+    enum webhook_delivery_state state; /* of the delivery after this attempt */
+    char event_id[UUID_STR_LEN];       /* read by store_webhook_attempts */
+    enum webhook_event type;           /* read by store_webhook_attempts */
+};
+/*
+ * Records attempt a of a delivery claimed by owner: the log row (the hook keeps its last
+ * WEBHOOK_ATTEMPTS_KEPT), and the delivery's state a->state (pending again at a->next_at_ms,
+ * delivered or failed) with the lease released. 0, -ENOENT when owner no longer holds it.
+ */
+int store_webhook_attempt_record(struct store *s, const char *owner,
+                                 const struct store_webhook_attempt *a);
+/* The tenant's hook's last limit attempts, newest first. -ENOENT for no such hook. */
+int store_webhook_attempts(struct store *s, const char *tenant_id, const char *hook_id, int limit,
+                           struct store_webhook_attempt **ret, size_t *n);
 
 /* --- metrics (all tenants together) --- */
 

@@ -23,9 +23,28 @@
 
 /* Parents before children. */
 static const char *const TABLES[] = {
-    "tenants",   "api_keys",    "policies", "policy_services",   "sites",         "api_credentials",
-    "jobs",      "job_events",  "grants",   "grant_connections", "users",         "sessions",
-    "vpn_edges", "site_events", "nodes",    "site_uptime",       "fleet_samples", "audit_log",
+    "tenants",
+    "api_keys",
+    "policies",
+    "policy_services",
+    "sites",
+    "api_credentials",
+    "jobs",
+    "job_events",
+    "grants",
+    "grant_connections",
+    "users",
+    "sessions",
+    "vpn_edges",
+    "site_events",
+    "nodes",
+    "site_uptime",
+    "fleet_samples",
+    "audit_log",
+    "webhooks",
+    "webhook_events",
+    "webhook_deliveries",
+    "webhook_attempts",
     NULL,
 };
 

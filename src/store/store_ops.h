@@ -252,6 +252,19 @@ struct store_ops {
     int (*listen_wait)(struct store *s, struct store_listener *l, int timeout_ms,
                        unsigned *ret_mask);
     void (*listen_close)(struct store *s, struct store_listener *l);
+    int (*webhook_insert)(struct store *s, const struct webhook *h);
+    int (*webhook_list)(struct store *s, const char *tenant_id, struct webhook **ret, size_t *n);
+    int (*webhook_get)(struct store *s, const char *tenant_id, const char *id, struct webhook *ret);
+    int (*webhook_update)(struct store *s, const struct webhook *h);
+    int (*webhook_delete)(struct store *s, const char *tenant_id, const char *id);
+    int (*webhook_claim)(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                         int limit, struct store_webhook_delivery **ret, size_t *n);
+    int (*webhook_leases_release)(struct store *s, const char *owner);
+    int (*webhook_prune)(struct store *s, int64_t before_ms, int *ret_n);
+    int (*webhook_attempt_record)(struct store *s, const char *owner,
+                                  const struct store_webhook_attempt *a);
+    int (*webhook_attempts)(struct store *s, const char *tenant_id, const char *hook_id, int limit,
+                            struct store_webhook_attempt **ret, size_t *n);
     int (*metrics_get)(struct store *s, struct store_metrics *ret);
     int (*fleet_counts)(struct store *s, const char *tenant_id, int64_t now_ms,
                         struct store_fleet_counts *ret);
@@ -391,6 +404,16 @@ struct store_ops {
     X(listen_open) \
     X(listen_wait) \
     X(listen_close) \
+    X(webhook_insert) \
+    X(webhook_list) \
+    X(webhook_get) \
+    X(webhook_update) \
+    X(webhook_delete) \
+    X(webhook_claim) \
+    X(webhook_leases_release) \
+    X(webhook_prune) \
+    X(webhook_attempt_record) \
+    X(webhook_attempts) \
     X(metrics_get) \
     X(fleet_counts) \
     X(fleet_sample) \

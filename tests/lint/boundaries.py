@@ -27,8 +27,10 @@ ALLOWED = {
     'edge': {'common'},
     'http': {'common'},
     'wg': {'common'},
-    'api': {'http', 'store', 'jobs', 'domain', 'common'},
-    'daemon': {'api', 'http', 'jobs', 'store', 'domain', 'edge', 'ros', 'wg', 'common'},
+    # hooks: webhook delivery (libcurl, jansson); api uses its URL check and secrets
+    'hooks': {'store', 'domain', 'common'},
+    'api': {'http', 'store', 'jobs', 'hooks', 'domain', 'common'},
+    'daemon': {'api', 'http', 'jobs', 'hooks', 'store', 'domain', 'edge', 'ros', 'wg', 'common'},
     'sim': {'ros', 'wg', 'common'},
     'cli': {'common'},
 }
@@ -38,7 +40,7 @@ OWNED_HEADERS = {
     'microhttpd.h': {'http'},
     'gnutls/gnutls.h': {'http'},
     'gnutls/abstract.h': {'http'},
-    'jansson.h': {'api', 'sim', 'cli'},
+    'jansson.h': {'api', 'sim', 'cli', 'hooks'},
     'sqlite3.h': {'store'},
     'libpq-fe.h': {'store'},
     'jwt.h': {'api'},
