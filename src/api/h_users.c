@@ -31,17 +31,20 @@ static json_t *scopes_json(uint32_t mask)
  * account with that address, oldest first, and the first that matches and is not disabled
  * wins. Every candidate is verified (no early exit) and an unknown e-mail still costs one
  * verification, so the timing does not tell which account matched or whether one exists (it
- * does grow with the number of accounts sharing the address: docs/decisions.md). A store
- * failure counts as no match, as before. true with *ret filled.
+ * does grow with the number of accounts sharing the address: docs/decisions.md). 1 with
+ * *ret filled, 0 for no match, or the store's -errno (nothing was checked: not a failure).
  */
-static bool find_account(struct api_call *call, const char *email, const char *password,
-                         struct user *ret)
+static int find_account(struct api_call *call, const char *email, const char *password,
+                        struct user *ret)
 {
     static const char dummy[] = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
                                 "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
     struct user *a = NULL;
     size_t n = 0;
-    if (store_users_by_email(call->api->store, email, &a, &n) < 0)
+    int r = store_users_by_email(call->api->store, email, &a, &n);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    if (r < 0)
         n = 0;
     int found = -1;
     if (n == 0)
@@ -82,7 +85,12 @@ void h_auth_login(struct api_call *call)
         return;
     }
     struct user u;
-    if (!find_account(call, email, password, &u)) {
+    r = find_account(call, email, password, &u);
+    if (r < 0) {
+        api_fail_store(call, r, "user");
+        return;
+    }
+    if (r == 0) {
         login_failed(email, call->req->client_addr);
         api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_credentials", NULL,
                  "Wrong e-mail address or password.");

@@ -85,10 +85,15 @@ int session_verify(struct store *st, const char *token, struct principal *who,
     int64_t now = time_now();
     if (exp <= now)
         goto out;
-    if (store_session_check(st, jti, now) < 0)
-        goto out;
+    int sr = store_session_check(st, jti, now);
     struct user u;
-    if (store_user_get(st, NULL, sub, &u) < 0 || u.disabled)
+    if (sr == 0)
+        sr = store_user_get(st, NULL, sub, &u);
+    if (sr < 0) {
+        r = sr == -ENOENT ? -EACCES : sr;
+        goto out;
+    }
+    if (u.disabled)
         goto out;
     memset(who, 0, sizeof *who);
     memcpy(who->tenant_id, u.tenant_id, sizeof who->tenant_id);

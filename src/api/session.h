@@ -25,7 +25,9 @@ char *session_issue(struct store *st, const struct user *u, char ret_jti[UUID_ST
                     int64_t *ret_exp);
 /*
  * Verifies token; on success fills *who (tenant, user id, e-mail, role scopes)
- * and ret_jti. -EACCES for any failure (the reason is not told to the caller).
+ * and ret_jti. -EACCES for a token that is not valid (the reason is not told to the
+ * caller); the store's -errno when the session could not be looked up (the database is down:
+ * the caller answers 503, not 401, so a portal does not drop a session that is still good).
  */
 int session_verify(struct store *st, const char *token, struct principal *who,
                    char ret_jti[UUID_STR_LEN]);

@@ -87,12 +87,31 @@ static void conn_revive(struct pg_session *c)
         log_debug("store", "postgres: connection re-established");
 }
 
+/*
+ * Connects to url with libpq's bounds of a server that does not answer (a stopped host, a
+ * partition): connect_timeout 5 s and TCP keepalives (dead after about 20 s idle), both
+ * overridden by the URL when it sets them (later keywords win, the URL is expanded last).
+ * PQreset reuses them.
+ */
+static PGconn *connect_db(const char *url)
+{
+    static const char *const keys[] = {"connect_timeout",
+                                       "keepalives",
+                                       "keepalives_idle",
+                                       "keepalives_interval",
+                                       "keepalives_count",
+                                       "dbname",
+                                       NULL};
+    const char *const vals[] = {"5", "1", "10", "5", "2", url, NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
 static struct pg_session *conn_open(struct pg_store *s, enum log_level lvl)
 {
     struct pg_session *c = xcalloc(1, sizeof *c);
     c->cache_cap = PG_STMT_CACHE_INITIAL;
     c->cache = xcalloc(c->cache_cap, sizeof *c->cache);
-    c->conn = PQconnectdb(s->url);
+    c->conn = connect_db(s->url);
     if (PQstatus(c->conn) != CONNECTION_OK) {
         log_msg(lvl, "store", "cannot connect to PostgreSQL: %s", PQerrorMessage(c->conn));
         conn_free(c);
@@ -121,6 +140,21 @@ struct pg_session *pg_session(struct store *base)
     if (c)
         pthread_setspecific(s->conn_key, c);
     return c;
+}
+
+bool pg_reachable(struct store *s)
+{
+    struct pg_session *c = pg_session(s); /* re-establishes a dropped connection */
+    if (!c || PQstatus(c->conn) != CONNECTION_OK)
+        return false;
+    /* A connection the server closed still says OK until it is used: ask (not inside a
+     * transaction, where an earlier error would make any statement fail). */
+    if (c->tx_depth > 0 || PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+        return true;
+    if (exec(c, "SELECT 1") == 0)
+        return true;
+    conn_revive(c); /* dropped just now: one reconnection attempt */
+    return PQstatus(c->conn) == CONNECTION_OK && exec(c, "SELECT 1") == 0;
 }
 
 void pg_thread_done(struct store *base)

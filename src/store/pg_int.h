@@ -87,6 +87,7 @@ int pg_open(const char *url, struct store **ret);
 void pg_close(struct store *s);
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void pg_thread_done(struct store *s);
+bool pg_reachable(struct store *s);
 int pg_tx_begin(struct store *s);
 int pg_tx_commit(struct store *s);
 void pg_tx_rollback(struct store *s);

@@ -7,6 +7,7 @@ const struct store_ops store_sqlite_ops = {
     .open = sqlite_open,
     .close = sqlite_close,
     .thread_done = sqlite_thread_done,
+    .reachable = sqlite_reachable,
     .tx_begin = sqlite_tx_begin,
     .tx_commit = sqlite_tx_commit,
     .tx_rollback = sqlite_tx_rollback,

@@ -88,6 +88,11 @@ void store_thread_done(struct store *s)
     s->ops->thread_done(s);
 }
 
+bool store_reachable(struct store *s)
+{
+    return s->ops->reachable(s);
+}
+
 int store_tx_begin(struct store *s)
 {
     return s->ops->tx_begin(s);

@@ -68,6 +68,15 @@ int store_open(const char *url, const char *data_dir, struct store **ret);
 void store_close(struct store *s);
 /* Releases the calling thread's connection (call before a thread exits). */
 void store_thread_done(struct store *s);
+/*
+ * Whether the calling thread reaches the database now. PostgreSQL: a round trip on its
+ * connection (SELECT 1; inside a transaction only the connection's state), one the server
+ * dropped being re-established first; a server that does not answer costs at most libpq's
+ * connect_timeout (5 s unless the URL sets it). SQLite: always true (a file). Callers ask
+ * after a failure (-EIO) to tell "the database is down" (503 storage_unavailable, /healthz
+ * degraded) from an error of the request itself.
+ */
+bool store_reachable(struct store *s);
 /* Current schema version (number of applied migrations). */
 int store_schema_version(struct store *s);
 

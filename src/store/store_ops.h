@@ -41,6 +41,7 @@ struct store_ops {
     void (*close)(struct store *s);
     /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
     void (*thread_done)(struct store *s);
+    bool (*reachable)(struct store *s);
     int (*tx_begin)(struct store *s);
     int (*tx_commit)(struct store *s);
     void (*tx_rollback)(struct store *s);
@@ -181,6 +182,7 @@ struct store_ops {
 // clang-format off
 #define STORE_OPS_NAMES(X) \
     X(thread_done) \
+    X(reachable) \
     X(tx_begin) \
     X(tx_commit) \
     X(tx_rollback) \
