@@ -75,7 +75,11 @@ void h_auth_login(struct api_call *call)
         api_send_error(call, &err);
         return;
     }
-    int wait = login_throttled(email, call->req->client_addr);
+    int wait = login_throttled(call->api->store, email, call->req->client_addr);
+    if (wait < 0) {
+        api_fail_store(call, wait, "sign-in limiter");
+        return;
+    }
     if (wait > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", wait);
@@ -91,12 +95,12 @@ void h_auth_login(struct api_call *call)
         return;
     }
     if (r == 0) {
-        login_failed(email, call->req->client_addr);
+        login_failed(call->api->store, email, call->req->client_addr);
         api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_credentials", NULL,
                  "Wrong e-mail address or password.");
         return;
     }
-    login_succeeded(email, call->req->client_addr);
+    login_succeeded(call->api->store, email, call->req->client_addr);
     int64_t exp = 0;
     char *token = session_issue(call->api->store, &u, NULL, &exp);
     if (!token) {

@@ -515,6 +515,22 @@ int store_session_revoke_user(struct store *s, const char *user_id)
     return s->ops->session_revoke_user(s, user_id);
 }
 
+int store_login_failure_add(struct store *s, const char *key, int64_t now, int64_t window_s)
+{
+    return s->ops->login_failure_add(s, key, now, window_s);
+}
+
+int store_login_failures_get(struct store *s, const char *key, int64_t now, int64_t window_s,
+                             int *ret_failures, int64_t *ret_window_start)
+{
+    return s->ops->login_failures_get(s, key, now, window_s, ret_failures, ret_window_start);
+}
+
+int store_login_failures_clear(struct store *s, const char *key)
+{
+    return s->ops->login_failures_clear(s, key);
+}
+
 int store_vpn_edge_ensure(struct store *s, const char *entry_point,
                           const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
 {

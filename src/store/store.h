@@ -353,6 +353,20 @@ int store_session_revoke(struct store *s, const char *jti);
 /* Revokes every session of a user (password change, disable, delete). */
 int store_session_revoke_user(struct store *s, const char *user_id);
 
+/*
+ * The failed-sign-in limiter shared by every API node of a store (issue 11 item 5,
+ * docs/decisions.md). key is opaque (the API passes a MAC of "e:<e-mail>" / "a:<address>");
+ * times are Unix seconds of the calling node; a window is open while window_start > now -
+ * window_s. store_login_failure_add counts one failure of key (atomically: a closed window
+ * restarts at now with 1) and deletes the rows whose window closed. store_login_failures_get
+ * sets the failures and window start of key's open window, -ENOENT when it has none.
+ * store_login_failures_clear forgets key (0 also when it had no row).
+ */
+int store_login_failure_add(struct store *s, const char *key, int64_t now, int64_t window_s);
+int store_login_failures_get(struct store *s, const char *key, int64_t now, int64_t window_s,
+                             int *ret_failures, int64_t *ret_window_start);
+int store_login_failures_clear(struct store *s, const char *key);
+
 /* --- the Management VPN (DESIGN.md §10, docs/internals/store.md) --- */
 
 /* An edge's WireGuard keypair, base64 (the private key is sealed at rest). */

@@ -151,6 +151,10 @@ struct store_ops {
     int (*session_check)(struct store *s, const char *jti, int64_t now);
     int (*session_revoke)(struct store *s, const char *jti);
     int (*session_revoke_user)(struct store *s, const char *user_id);
+    int (*login_failure_add)(struct store *s, const char *key, int64_t now, int64_t window_s);
+    int (*login_failures_get)(struct store *s, const char *key, int64_t now, int64_t window_s,
+                              int *ret_failures, int64_t *ret_window_start);
+    int (*login_failures_clear)(struct store *s, const char *key);
     int (*vpn_edge_ensure)(struct store *s, const char *entry_point,
                            const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
     int (*vpn_edge_public)(struct store *s, const char *entry_point,
@@ -262,6 +266,9 @@ struct store_ops {
     X(session_check) \
     X(session_revoke) \
     X(session_revoke_user) \
+    X(login_failure_add) \
+    X(login_failures_get) \
+    X(login_failures_clear) \
     X(vpn_edge_ensure) \
     X(vpn_edge_public) \
     X(vpn_peers) \
