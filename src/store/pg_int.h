@@ -195,6 +195,7 @@ int pg_login_failure_add(struct store *s, const char *key, int64_t now, int64_t 
 int pg_login_failures_get(struct store *s, const char *key, int64_t now, int64_t window_s,
                           int *ret_failures, int64_t *ret_window_start);
 int pg_login_failures_clear(struct store *s, const char *key);
+int pg_master_key_check(struct store *s, const char *mac, char ret_stored[65]);
 int pg_vpn_edge_ensure(struct store *s, const char *entry_point, const struct store_vpn_edge *fresh,
                        struct store_vpn_edge *ret);
 int pg_vpn_edge_public(struct store *s, const char *entry_point, char ret[TUNNEL_KEY_B64_LEN + 1]);

@@ -90,6 +90,7 @@ const struct store_ops store_pg_ops = {
     .login_failure_add = pg_login_failure_add,
     .login_failures_get = pg_login_failures_get,
     .login_failures_clear = pg_login_failures_clear,
+    .master_key_check = pg_master_key_check,
     .vpn_edge_ensure = pg_vpn_edge_ensure,
     .vpn_edge_public = pg_vpn_edge_public,
     .vpn_peers = pg_vpn_peers,

@@ -276,3 +276,31 @@ int pg_login_failures_clear(struct store *s, const char *key)
     pg_bind_text(st, 1, key);
     return pg_step_done(c, st);
 }
+
+/* --- the master key's check value (0012) --- */
+
+static int read_mac(void *ctx, struct pg_stmt *st, void *out)
+{
+    (void)ctx;
+    pg_col_copy(st, 0, out, 65);
+    return 0;
+}
+
+int pg_master_key_check(struct store *s, const char *mac, char ret_stored[65])
+{
+    static const char ins[] =
+        "INSERT INTO master_key_check(id, mac) VALUES (1, ?) ON CONFLICT(id) DO NOTHING";
+    static const char sel[] = "SELECT mac FROM master_key_check WHERE id = 1";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, ins, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, mac);
+    int r = pg_step_done(c, st);
+    if (r < 0)
+        return r;
+    st = pg_prepare(s, sel, &c);
+    if (!st)
+        return -EIO;
+    return pg_step_row(c, st, read_mac, NULL, ret_stored);
+}

@@ -173,6 +173,7 @@ int sqlite_login_failure_add(struct store *s, const char *key, int64_t now, int6
 int sqlite_login_failures_get(struct store *s, const char *key, int64_t now, int64_t window_s,
                               int *ret_failures, int64_t *ret_window_start);
 int sqlite_login_failures_clear(struct store *s, const char *key);
+int sqlite_master_key_check(struct store *s, const char *mac, char ret_stored[65]);
 int sqlite_vpn_edge_ensure(struct store *s, const char *entry_point,
                            const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
 int sqlite_vpn_edge_public(struct store *s, const char *entry_point,

@@ -90,6 +90,7 @@ const struct store_ops store_sqlite_ops = {
     .login_failure_add = sqlite_login_failure_add,
     .login_failures_get = sqlite_login_failures_get,
     .login_failures_clear = sqlite_login_failures_clear,
+    .master_key_check = sqlite_master_key_check,
     .vpn_edge_ensure = sqlite_vpn_edge_ensure,
     .vpn_edge_public = sqlite_vpn_edge_public,
     .vpn_peers = sqlite_vpn_peers,

@@ -6,6 +6,7 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,4 +276,33 @@ int sqlite_login_failures_clear(struct store *s, const char *key)
         return -EIO;
     bind_text(st, 1, key);
     return store_step_done(c, st);
+}
+
+/* --- the master key's check value (0012) --- */
+
+static int read_mac(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    snprintf(out, 65, "%s", t ? (const char *)t : "");
+    return 0;
+}
+
+int sqlite_master_key_check(struct store *s, const char *mac, char ret_stored[65])
+{
+    static const char ins[] =
+        "INSERT INTO master_key_check(id, mac) VALUES (1, ?) ON CONFLICT(id) DO NOTHING";
+    static const char sel[] = "SELECT mac FROM master_key_check WHERE id = 1";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, ins, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, mac);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    st = store_prepare(s, sel, &c);
+    if (!st)
+        return -EIO;
+    return store_step_row(c, st, read_mac, NULL, ret_stored);
 }

@@ -531,6 +531,11 @@ int store_login_failures_clear(struct store *s, const char *key)
     return s->ops->login_failures_clear(s, key);
 }
 
+int store_master_key_check(struct store *s, const char *mac, char ret_stored[65])
+{
+    return s->ops->master_key_check(s, mac, ret_stored);
+}
+
 int store_vpn_edge_ensure(struct store *s, const char *entry_point,
                           const struct store_vpn_edge *fresh, struct store_vpn_edge *ret)
 {

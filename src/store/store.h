@@ -367,6 +367,13 @@ int store_login_failures_get(struct store *s, const char *key, int64_t now, int6
                              int *ret_failures, int64_t *ret_window_start);
 int store_login_failures_clear(struct store *s, const char *key);
 
+/*
+ * The master key's check value (0012): stores mac as the installation's when it has none yet,
+ * then copies the stored one to ret_stored (the caller compares: a node whose master key
+ * differs must not serve). 0 or -errno.
+ */
+int store_master_key_check(struct store *s, const char *mac, char ret_stored[65]);
+
 /* --- the Management VPN (DESIGN.md §10, docs/internals/store.md) --- */
 
 /* An edge's WireGuard keypair, base64 (the private key is sealed at rest). */

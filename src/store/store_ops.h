@@ -155,6 +155,7 @@ struct store_ops {
     int (*login_failures_get)(struct store *s, const char *key, int64_t now, int64_t window_s,
                               int *ret_failures, int64_t *ret_window_start);
     int (*login_failures_clear)(struct store *s, const char *key);
+    int (*master_key_check)(struct store *s, const char *mac, char ret_stored[65]);
     int (*vpn_edge_ensure)(struct store *s, const char *entry_point,
                            const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
     int (*vpn_edge_public)(struct store *s, const char *entry_point,
@@ -269,6 +270,7 @@ struct store_ops {
     X(login_failure_add) \
     X(login_failures_get) \
     X(login_failures_clear) \
+    X(master_key_check) \
     X(vpn_edge_ensure) \
     X(vpn_edge_public) \
     X(vpn_peers) \

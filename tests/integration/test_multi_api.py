@@ -4,7 +4,8 @@ with the same master key (copied, as docs/deployment.md says):
 - a session signed in through node A works on node B, and signing out through B ends it on A;
 - an API key created through A authenticates on B;
 - failed sign-ins spread over A and B hit the limit (5 per e-mail, 5 per address) as on one
-  node: the shared counters of migration 0012.
+  node: the shared counters of migration 0012;
+- a third node started with another master key refuses to start.
 
 Suite pg only (SQLite is one node). Bounded: a few seconds.
 """
@@ -104,6 +105,16 @@ class TwoApiNodes(unittest.TestCase):
         for d in nodes:
             self.assertEqual(login(d, ADMIN['email'], ADMIN['password'], '127.0.42.1').status,
                              200)
+
+
+    def test_a_node_with_another_master_key_refuses_to_start(self):
+        c = tg.Daemon(env={'TIKGATE_DATABASE': tg.database_url(self.a.data_dir),
+                           'TIKGATE_ROLES': 'api'})  # a fresh data dir: a new master.key
+        self.addCleanup(c.cleanup)
+        with self.assertRaises(RuntimeError) as e:
+            c.start()
+        self.assertIn('master.key is not the key of this database', str(e.exception))
+        self.assertEqual(self.b.request('GET', '/healthz', auth=None).status, 200)
 
 
 if __name__ == '__main__':

@@ -168,12 +168,28 @@ static void test_login_failures(void **state)
     assert_int_equal(store_login_failures_clear(f->s, "never"), 0);
 }
 
+/* The master key's check value: the first one stays, another is answered with it. */
+static void test_master_key_check(void **state)
+{
+    struct fx *f = *state;
+    char mine[65], theirs[65], got[65];
+    memset(mine, 'a', 64);
+    mine[64] = '\0';
+    memset(theirs, 'b', 64);
+    theirs[64] = '\0';
+    assert_int_equal(store_master_key_check(f->s, mine, got), 0);
+    assert_string_equal(got, mine);
+    assert_int_equal(store_master_key_check(f->s, theirs, got), 0);
+    assert_string_equal(got, mine);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_user_crud, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sessions, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_login_failures, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_master_key_check, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

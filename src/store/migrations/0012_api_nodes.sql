@@ -9,3 +9,11 @@ CREATE TABLE login_failures (
     window_start  INTEGER NOT NULL
 );
 CREATE INDEX login_failures_window ON login_failures(window_start);
+
+-- The master key's check value (a MAC of a fixed text under it), written by the first node
+-- that serves: a node started with another master.key refuses to start instead of sealing
+-- secrets and signing sessions the others cannot read (docs/deployment.md).
+CREATE TABLE master_key_check (
+    id   INTEGER PRIMARY KEY CHECK (id = 1),
+    mac  TEXT NOT NULL
+);
