@@ -86,7 +86,7 @@ int session_verify(struct store *st, const char *token, struct principal *who,
     if (exp <= now)
         goto out;
     int sr = store_session_check(st, jti, now);
-    struct user u;
+    struct user u = {0};
     if (sr == 0)
         sr = store_user_get(st, NULL, sub, &u);
     if (sr < 0) {
