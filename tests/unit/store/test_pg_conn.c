@@ -121,6 +121,11 @@ static void test_reconnect(void **state)
         assert_int_equal(store_tenant_count(f->s, &n), 0);
     assert_int_equal(store_tenant_count(f->s, &n), 0);
     assert_int_equal(n, 1);
+    /* store_reachable sees through a connection the server ended: it reconnects and says so */
+    assert_true(store_reachable(f->s));
+    assert_int_equal(system(cmd), 0);
+    assert_true(store_reachable(f->s));
+    assert_int_equal(store_tenant_count(f->s, &n), 0); /* the first call after it works */
 }
 
 int main(void)
