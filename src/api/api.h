@@ -64,6 +64,16 @@ struct api_config {
      * fingerprint (64 hex digits) for the bootstrap command. Both NULL when unset. */
     const char *tls_ca_pem;
     const char *tls_ca_fingerprint;
+    /*
+     * Many nodes (DESIGN.md §11): this node's name in the registry and how long a node may
+     * miss heartbeats before it counts as dead (3 heartbeats). A site's grants and tunnel go
+     * to the edge it is bound to (jobs/edges.h); with no edge registered at all, to this
+     * node's own entry_point and ports. edges_changed (may be NULL): after a site moved.
+     */
+    const char *node_name;
+    int64_t node_dead_after_ms;
+    void (*edges_changed)(void *ctx);
+    void *edges_ctx;
 };
 
 /* The portal's Content-Security-Policy, sent as a header on every response. */

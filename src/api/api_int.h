@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "edges.h"
 #include "error.h"
 #include "job.h"
 #include "plan.h"
@@ -38,6 +39,18 @@ typedef void (*api_handler_fn)(struct api_call *call);
 /* The first path parameter is a secret (a bootstrap token): elided in the access log. */
 #define ROUTE_SECRET_PATH (1u << 26)
 #define ROUTE_SCOPES(f) ((f) & ((1u << 26) - 1))
+
+/* --- the edge fronting a site (edge.c) --- */
+struct jobs_edge_env api_edge_env(const struct api *api);
+/*
+ * The edge a site's grants and tunnel go to (jobs_site_edge; binds one when the site has
+ * none, with a VPN when needs_vpn): 0 with *ret (this node's own configuration when no edge is
+ * registered at all), or -errno after answering 503 edge_unavailable (its edge is dead or gone) or
+ * a store error.
+ */
+int api_site_edge(struct api_call *call, struct site *s, bool needs_vpn, struct store_node *ret);
+/* True when this node or an alive edge node runs a management VPN. */
+bool api_vpn_available(const struct api *api);
 
 /* Path parameter i of the matched route. */
 const char *api_param(const struct api_call *call, int i);
@@ -120,6 +133,8 @@ json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret);
 json_t *connection_to_json(const struct grant_connection *c);
 /* A portal user (never the password hash). */
 json_t *user_to_json(const struct user *u);
+/* A node of the registry (GET /v1/nodes). */
+json_t *node_to_json(const struct store_node *n);
 
 /* --- notifications --- */
 /* Tells the dispatcher (if any) that jobs were queued. */
@@ -161,6 +176,7 @@ void h_jobs_create(struct api_call *call);
 void h_jobs_create_async(struct api_call *call);
 void h_jobs_cancel(struct api_call *call);
 void h_site_action(struct api_call *call);
+void h_site_move(struct api_call *call);
 void h_auth_login(struct api_call *call);
 void h_auth_logout(struct api_call *call);
 void h_auth_me(struct api_call *call);
@@ -170,6 +186,7 @@ void h_users_update(struct api_call *call);
 void h_users_delete(struct api_call *call);
 void h_portal_index(struct api_call *call);
 void h_metrics(struct api_call *call);
+void h_nodes_list(struct api_call *call);
 void h_portal_asset(struct api_call *call);
 void h_access_list(struct api_call *call);
 void h_access_create(struct api_call *call);

@@ -84,7 +84,7 @@ static int site_by_token(struct api_call *call, const char *token, struct site *
  */
 static bool site_gets_managed_tunnel(const struct api *api, const struct site *s)
 {
-    if (!api->cfg.vpn_enabled)
+    if (!api_vpn_available(api))
         return false;
     return s->tunnel.mode == TUNNEL_MODE_MANAGED || !s->tunnel_address;
 }
@@ -147,19 +147,23 @@ static void render_bootstrap_vpn(struct api *api, const char *token, struct buf 
  * network= the edge (only the edge is routed into the tunnel). Everything tagged tikgate:mgmt:*
  * and removed first.
  */
-static void render_tunnel(const struct api *api, const char *edge_pub, const char *edge_ip,
+static void render_tunnel(const struct store_node *edge, const char *edge_pub, const char *edge_ip,
                           const char *site_ip, struct buf *b)
 {
+    char host[256];
+    unsigned wg_port = 0;
+    if (jobs_edge_wg_endpoint(edge, host, &wg_port) < 0) /* checked by check_tunnel_facts */
+        host[0] = '\0';
     buf_printf(b, "/interface wireguard peers remove [find comment=\"%s:edge\"]\n", TUNNEL_TAG);
     buf_printf(b,
                "/interface wireguard peers add interface=\"%s\" public-key=\"%s\" "
                "endpoint-address=",
                TUNNEL_ROUTER_IF, edge_pub);
-    job_script_quote(b, api->cfg.entry_point);
+    job_script_quote(b, host);
     buf_printf(b,
                " endpoint-port=%u allowed-address=\"%s/32\" persistent-keepalive=25s "
                "comment=\"%s:edge\"\n",
-               api->cfg.wg_port, edge_ip, TUNNEL_TAG);
+               wg_port, edge_ip, TUNNEL_TAG);
     buf_printf(b, "/ip address remove [find comment=\"%s:address\"]\n", TUNNEL_TAG);
     buf_printf(b,
                "/ip address add address=\"%s/32\" network=\"%s\" interface=\"%s\" "
@@ -377,9 +381,9 @@ static void render_scheduler(struct api *api, const char *device_token, const ch
  * this edge's keypair; fills the pool bounds and the edge's address and key. 0, or -EINVAL after
  * answering the error (the bootstrap token stays unused: re-run after fixing the router).
  */
-static int check_tunnel_facts(struct api_call *call, const struct facts *f, uint32_t *ret_first,
-                              uint32_t *ret_last, char edge_ip[16],
-                              char edge_pub[TUNNEL_KEY_B64_LEN + 1])
+static int check_tunnel_facts(struct api_call *call, struct site *s, const struct facts *f,
+                              uint32_t *ret_first, uint32_t *ret_last, char edge_ip[16],
+                              char edge_pub[TUNNEL_KEY_B64_LEN + 1], struct store_node *ret_edge)
 {
     if (!tunnel_ros_version_ok(f->version)) {
         api_fail(call, TG_ERR_INVALID_REQUEST, 422, "routeros_version_unsupported", "version",
@@ -395,8 +399,13 @@ static int check_tunnel_facts(struct api_call *call, const struct facts *f, uint
                  TUNNEL_ROUTER_IF);
         return -EINVAL;
     }
-    if (tunnel_pool_parse(call->api->cfg.tunnel_pool, ret_first, ret_last) < 0 ||
-        store_vpn_edge_public(call->api->store, call->api->cfg.entry_point, edge_pub) < 0) {
+    char host[256];
+    unsigned port;
+    if (api_site_edge(call, s, true, ret_edge) < 0)
+        return -EINVAL;
+    if (tunnel_pool_parse(ret_edge->tunnel_pool, ret_first, ret_last) < 0 ||
+        jobs_edge_wg_endpoint(ret_edge, host, &port) < 0 ||
+        store_vpn_edge_public(call->api->store, ret_edge->entry_point, edge_pub) < 0) {
         api_fail(call, TG_ERR_API, 503, "vpn_unavailable", NULL,
                  "The edge's WireGuard interface is not ready; try again.");
         return -EINVAL;
@@ -458,10 +467,11 @@ static void fail_adoption(struct api_call *call, int r, bool managed)
     }
 }
 
-/* The tunnel half of an adoption reply (managed sites only; borrowed strings). */
+/* The tunnel half of an adoption reply (managed sites only; borrowed). */
 struct adopt_tunnel {
     bool managed;
     const char *edge_pub, *edge_ip, *tunnel_ip;
+    const struct store_node *edge;
 };
 
 /*
@@ -478,7 +488,7 @@ static void send_adopt_reply(struct api_call *call, const struct site *s, const 
     buf_printf(&b, "# tikgate: site %s adopted\n", s->id);
     device_render_file_remove(&b, "tikgate-adopt.rsc"); /* it holds the API password */
     if (tun->managed)
-        render_tunnel(call->api, tun->edge_pub, tun->edge_ip, tun->tunnel_ip, &b);
+        render_tunnel(tun->edge, tun->edge_pub, tun->edge_ip, tun->tunnel_ip, &b);
     render_scheduler(call->api, device_token, tun->managed ? call->api->cfg.tunnel_url : NULL, &b);
     struct job_plan plan = {0};
     struct job_site_ctx ctx = {.site_id = s->id, .mgmt_networks = call->api->cfg.mgmt_networks};
@@ -565,7 +575,10 @@ void h_device_adopt(struct api_call *call)
     }
     char tunnel_ip[16] = "", edge_ip[16] = "", edge_pub[TUNNEL_KEY_B64_LEN + 1] = "";
     uint32_t pool_first = 0, pool_last = 0;
-    if (managed && check_tunnel_facts(call, &f, &pool_first, &pool_last, edge_ip, edge_pub) < 0) {
+    struct store_node edge;
+    memset(&edge, 0, sizeof edge);
+    if (managed &&
+        check_tunnel_facts(call, &s, &f, &pool_first, &pool_last, edge_ip, edge_pub, &edge) < 0) {
         store_credential_array_free(creds, ncreds);
         policy_release(&pol);
         facts_release(&f);
@@ -601,7 +614,11 @@ void h_device_adopt(struct api_call *call)
     }
     if (managed && call->api->cfg.tunnels_changed)
         call->api->cfg.tunnels_changed(call->api->cfg.tunnels_ctx);
-    struct adopt_tunnel tun = {managed, edge_pub, edge_ip, tunnel_ip};
+    if (!managed) { /* an external site gets its edge now too (errors: at its first grant) */
+        struct jobs_edge_env env = api_edge_env(call->api);
+        (void)jobs_site_edge(&env, &s, false, &edge);
+    }
+    struct adopt_tunnel tun = {managed, edge_pub, edge_ip, tunnel_ip, &edge};
     send_adopt_reply(call, &s, f.version, &pol, &creds[ncreds - 1], device_token, &tun);
     log_info("device", "site %s adopted (identity %s, tunnel %s%s)", s.id,
              f.identity ? f.identity : "?",

@@ -174,10 +174,20 @@ static struct jobs_grant_env grant_env(const struct api *api)
     };
 }
 
-/* Sets g up (store rows, router job, wake-ups) and answers 201 with it, or the error. */
-static void create_grant(struct api_call *call, struct grant *g)
+/*
+ * Sets g up on the edge fronting site (its entry point and a port of its range: store rows,
+ * router job, wake-ups) and answers 201 with it, or the error.
+ */
+static void create_grant(struct api_call *call, struct site *site, struct grant *g)
 {
+    struct store_node edge;
+    if (api_site_edge(call, site, site->tunnel.mode == TUNNEL_MODE_MANAGED, &edge) < 0)
+        return;
+    free(g->entry_point);
+    g->entry_point = xstrdup(edge.entry_point);
     struct jobs_grant_env env = grant_env(call->api);
+    env.edge_port_lo = edge.port_lo;
+    env.edge_port_hi = edge.port_hi;
     int r = jobs_grant_setup(&env, g);
     if (r == -EADDRNOTAVAIL) {
         api_fail(call, TG_ERR_CONFLICT, 409, "no_port_available", NULL,
@@ -191,19 +201,17 @@ static void create_grant(struct api_call *call, struct grant *g)
     send_grant(call, g->kind, g->site_id, g->id, 201);
 }
 
-/* Checks the site is the caller's; fills g->site_id. */
-static int load_site(struct api_call *call, struct grant *g)
+/* Reads the site, which must be the caller's, into *ret (release it); fills g->site_id. */
+static int load_site(struct api_call *call, struct grant *g, struct site *ret)
 {
     const char *site = api_param(call, 0);
     if (!api_check_id(call, site, "site"))
         return -ENOENT;
-    struct site s;
-    int r = store_site_get(call->api->store, call->who.tenant_id, site, &s);
+    int r = store_site_get(call->api->store, call->who.tenant_id, site, ret);
     if (r < 0) {
         api_fail_store(call, r, "site");
         return r;
     }
-    site_release(&s);
     snprintf(g->site_id, sizeof g->site_id, "%s", site);
     return 0;
 }
@@ -212,7 +220,7 @@ static void init_grant(struct api_call *call, struct grant *g, enum grant_kind k
 {
     memset(g, 0, sizeof *g);
     g->kind = kind;
-    g->entry_point = xstrdup(call->api->cfg.entry_point);
+    g->entry_point = NULL; /* the site's edge's, set by create_grant() */
     g->created_by = xstrdup(call->who.name);
 }
 
@@ -223,7 +231,9 @@ void h_access_create(struct api_call *call)
     struct tg_err err;
     struct grant_request req = {.kind = GRANT_ACCESS};
     struct grant_source_rules rules = source_rules(call->api);
-    if (load_site(call, &g) < 0)
+    struct site site;
+    memset(&site, 0, sizeof site);
+    if (load_site(call, &g, &site) < 0)
         goto out;
     if (body_string(call->body, "type", "type", &req.access_type, &err) < 0 ||
         body_bool(call->body, "full_access", "full_access", &req.full_access, &err) < 0 ||
@@ -233,8 +243,9 @@ void h_access_create(struct api_call *call)
         api_send_error(call, &err);
         goto out;
     }
-    create_grant(call, &g);
+    create_grant(call, &site, &g);
 out:
+    site_release(&site);
     grant_release(&g);
 }
 
@@ -245,7 +256,9 @@ void h_forward_create(struct api_call *call)
     struct tg_err err;
     struct grant_request req = {.kind = GRANT_FORWARD};
     struct grant_source_rules rules = source_rules(call->api);
-    if (load_site(call, &g) < 0)
+    struct site site;
+    memset(&site, 0, sizeof site);
+    if (load_site(call, &g, &site) < 0)
         goto out;
     int r = body_string(call->body, "dst_address", "dst_address", &req.dst_address, &err);
     if (r >= 0)
@@ -257,8 +270,9 @@ void h_forward_create(struct api_call *call)
         api_send_error(call, &err);
         goto out;
     }
-    create_grant(call, &g);
+    create_grant(call, &site, &g);
 out:
+    site_release(&site);
     grant_release(&g);
 }
 

@@ -226,47 +226,30 @@ void h_jobs_cancel(struct api_call *call)
  * switches after its first handshake, the old interface goes).
  * 0, or -ENOENT when the edge has no keypair (the VPN does not run).
  */
-static int plan_tunnel(const struct api *api, const struct site *s, struct job_plan *p)
+static int plan_tunnel(const struct api *api, const struct site *s, const struct store_node *edge,
+                       struct job_plan *p)
 {
-    char edge_pub[TUNNEL_KEY_B64_LEN + 1], edge_ip[16], buf[64], port[8];
+    char edge_pub[TUNNEL_KEY_B64_LEN + 1], edge_ip[16], buf[64], port[8], host[256];
+    unsigned wg_port;
     uint32_t first, last;
-    if (!s->tunnel_address || tunnel_pool_parse(api->cfg.tunnel_pool, &first, &last) < 0)
+    if (!s->tunnel_address || tunnel_pool_parse(edge->tunnel_pool, &first, &last) < 0 ||
+        jobs_edge_wg_endpoint(edge, host, &wg_port) < 0)
         return -ENOENT;
-    int r = store_vpn_edge_public(api->store, api->cfg.entry_point, edge_pub);
+    int r = store_vpn_edge_public(api->store, edge->entry_point, edge_pub);
     if (r < 0)
         return r;
     tunnel_ip_format(first, edge_ip);
-    struct job_cmd *c =
-        job_plan_add(p, JOB_ENSURE, "/interface wireguard peers", "comment", TUNNEL_TAG ":edge");
-    job_cmd_arg(c, "interface", TUNNEL_ROUTER_IF);
-    job_cmd_arg(c, "public-key", edge_pub);
-    job_cmd_arg(c, "endpoint-address", api->cfg.entry_point);
-    snprintf(port, sizeof port, "%u", api->cfg.wg_port);
-    job_cmd_arg(c, "endpoint-port", port);
-    snprintf(buf, sizeof buf, "%s/32", edge_ip);
-    job_cmd_arg(c, "allowed-address", buf);
-    job_cmd_arg(c, "persistent-keepalive", "25s");
-    job_cmd_arg(c, "comment", TUNNEL_TAG ":edge");
-    c = job_plan_add(p, JOB_ENSURE, "/ip address", "comment", TUNNEL_TAG ":address");
-    snprintf(buf, sizeof buf, "%s/32", s->tunnel_address);
-    job_cmd_arg(c, "address", buf);
-    job_cmd_arg(c, "network", edge_ip);
-    job_cmd_arg(c, "interface", TUNNEL_ROUTER_IF);
-    job_cmd_arg(c, "comment", TUNNEL_TAG ":address");
-    /* remove + add on top (not ENSURE): an add before the first static rule falls back to a
-     * plain add when there is none, and never names the dynamic fasttrack dummy (#6) */
-    job_plan_add(p, JOB_REMOVE, "/ip firewall filter", "comment", TUNNEL_TAG ":input");
-    c = job_plan_add(p, JOB_ADD, "/ip firewall filter", NULL, NULL);
-    job_cmd_arg(c, "chain", "input");
-    job_cmd_arg(c, "in-interface", TUNNEL_ROUTER_IF);
-    job_cmd_arg(c, "src-address", edge_ip);
-    job_cmd_arg(c, "action", "accept");
-    job_cmd_arg(c, "comment", TUNNEL_TAG ":input");
-    job_cmd_arg(c, "place-before", JOB_PLACE_TOP);
+    struct job_tunnel_peer tp = {.edge_public_key = edge_pub,
+                                 .endpoint_host = host,
+                                 .endpoint_port = wg_port,
+                                 .edge_address = edge_ip,
+                                 .site_address = s->tunnel_address};
+    job_plan_tunnel(p, &tp);
     /* then the re-key, make-before-break (push.h JOB_WG_REKEY, docs/vpn.md) */
-    c = job_plan_add(p, JOB_WG_REKEY, "/interface wireguard", NULL, NULL);
+    snprintf(port, sizeof port, "%u", wg_port);
+    struct job_cmd *c = job_plan_add(p, JOB_WG_REKEY, "/interface wireguard", NULL, NULL);
     job_cmd_arg(c, "public-key", edge_pub);
-    job_cmd_arg(c, "endpoint-address", api->cfg.entry_point);
+    job_cmd_arg(c, "endpoint-address", host);
     job_cmd_arg(c, "endpoint-port", port);
     snprintf(buf, sizeof buf, "%s/32", edge_ip);
     job_cmd_arg(c, "allowed-address", buf);
@@ -318,10 +301,15 @@ void h_site_action(struct api_call *call)
         goto out;
     }
     if (!strcmp(action, "site.recreate_tunnel") && s.tunnel.mode == TUNNEL_MODE_MANAGED &&
-        call->api->cfg.vpn_enabled && plan_tunnel(call->api, &s, &plan) < 0) {
-        api_fail(call, TG_ERR_API, 503, "vpn_unavailable", NULL,
-                 "The edge's WireGuard interface is not ready; try again.");
-        goto out;
+        api_vpn_available(call->api)) {
+        struct store_node edge;
+        if (api_site_edge(call, &s, true, &edge) < 0)
+            goto out;
+        if (plan_tunnel(call->api, &s, &edge, &plan) < 0) {
+            api_fail(call, TG_ERR_API, 503, "vpn_unavailable", NULL,
+                     "The edge's WireGuard interface is not ready; try again.");
+            goto out;
+        }
     }
     char id[UUID_STR_LEN];
     char desc[128];

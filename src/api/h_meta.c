@@ -51,22 +51,35 @@ static void send_file(struct api_call *call, const char *path, const char *conte
  * docs/decisions.md). Scrapers send a bearer key. Counts come from the store at scrape time;
  * the process adds its HTTP and edge counters.
  */
-void h_metrics(struct api_call *call)
+/*
+ * True when the caller is the platform operator (its key or session belongs to the first
+ * tenant, the one the daemon's bootstrap created); else answers 403 platform_operator_required
+ * (what names the route) or the store's error, and returns false.
+ */
+static bool platform_operator(struct api_call *call, const char *what)
 {
     char platform[UUID_STR_LEN];
     int r = store_tenant_first(call->api->store, platform);
     if (r < 0) {
         api_fail_store(call, r, "tenant");
-        return;
+        return false;
     }
     if (strcmp(platform, call->who.tenant_id) != 0) {
         api_fail(call, TG_ERR_PERMISSION, 403, "platform_operator_required", NULL,
-                 "/metrics counts every tenant: it answers the platform operator's (the first "
-                 "tenant's) admin keys and sessions only.");
-        return;
+                 "%s: it answers the platform operator's (the first tenant's) admin keys and "
+                 "sessions only.",
+                 what);
+        return false;
     }
+    return true;
+}
+
+void h_metrics(struct api_call *call)
+{
+    if (!platform_operator(call, "/metrics counts every tenant"))
+        return;
     struct store_metrics m;
-    r = store_metrics_get(call->api->store, &m);
+    int r = store_metrics_get(call->api->store, &m);
     if (r < 0) {
         api_fail_store(call, r, "metrics");
         return;
@@ -144,4 +157,28 @@ void h_openapi(struct api_call *call)
 void h_errors_doc(struct api_call *call)
 {
     send_file(call, call->api->cfg.errors_doc_path, "text/markdown; charset=utf-8");
+}
+
+/*
+ * GET /v1/nodes: the node registry (DESIGN.md §11), every node by name with alive/dead on the
+ * database clock (dead: no heartbeat for 3 heartbeats). Installation-wide like /metrics, so
+ * the platform operator's admins only (docs/API.md, docs/decisions.md). Read-only: nodes
+ * register themselves.
+ */
+void h_nodes_list(struct api_call *call)
+{
+    if (!platform_operator(call, "/v1/nodes lists the installation's nodes"))
+        return;
+    struct store_node *nodes = NULL;
+    size_t n = 0;
+    int r = store_node_list(call->api->store, call->api->cfg.node_dead_after_ms, &nodes, &n);
+    if (r < 0) {
+        api_fail_store(call, r, "node");
+        return;
+    }
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, node_to_json(&nodes[i]));
+    free(nodes);
+    api_send_json(call, 200, a);
 }

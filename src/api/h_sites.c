@@ -9,6 +9,7 @@
 #include "store.h"
 #include "timefmt.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -97,6 +98,40 @@ static int check_external_address(struct api_call *call, const struct site *s, c
 }
 
 /*
+ * "region" of a create or PATCH: where the site should be served (the edge is picked there
+ * first, DESIGN.md §11); null or "" = anywhere. Letters, digits, '.', '-', '_', at most
+ * SITE_REGION_MAX - 1 bytes. It applies at the next binding (adoption, first grant, move).
+ * 0, or -EINVAL after answering.
+ */
+static int apply_region(struct api_call *call, struct site *s)
+{
+    json_t *v = json_object_get(call->body, "region");
+    if (!v)
+        return 0;
+    if (json_is_null(v)) {
+        s->region[0] = '\0';
+        return 0;
+    }
+    struct tg_err err;
+    const char *region = NULL;
+    if (body_string(call->body, "region", "region", &region, &err) < 0) {
+        api_send_error(call, &err);
+        return -EINVAL;
+    }
+    size_t n = strlen(region);
+    bool ok = n < SITE_REGION_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)region[i]) || strchr(".-_", region[i]);
+    if (!ok) {
+        api_fail(call, TG_ERR_INVALID_REQUEST, 400, "parameter_invalid", "region",
+                 "'region' is at most %d letters, digits, '.', '-' or '_'.", SITE_REGION_MAX - 1);
+        return -EINVAL;
+    }
+    memcpy(s->region, region, n + 1);
+    return 0;
+}
+
+/*
  * Applies the optional fields policy_id and tunnel_address of the body to s.
  * Returns 0, or a negative value after sending the error.
  */
@@ -131,6 +166,8 @@ static int apply_site_fields(struct api_call *call, struct site *s)
                  "A site always has a policy: 'policy_id' cannot be null.");
         return -EINVAL;
     }
+    if (apply_region(call, s) < 0)
+        return -EINVAL;
     json_t *ta = json_object_get(call->body, "tunnel_address");
     if (ta && s->tunnel.mode == TUNNEL_MODE_MANAGED) {
         api_fail(call, TG_ERR_CONFLICT, 409, "tunnel_address_managed", "tunnel_address",

@@ -168,6 +168,8 @@ json_t *site_to_json(const struct api *api, const struct site *s, bool with_boot
     json_object_set_new(o, "created_at", json_time_or_null(s->created_at));
     json_object_set_new(o, "updated_at", json_time_or_null(s->updated_at));
     json_object_set_new(o, "tunnel", site_tunnel_to_json(s));
+    json_object_set_new(o, "edge", s->edge_node[0] ? json_string(s->edge_node) : json_null());
+    json_object_set_new(o, "region", s->region[0] ? json_string(s->region) : json_null());
     if (!with_bootstrap || !s->bootstrap_token[0]) {
         json_object_set_new(o, "bootstrap_command", json_null());
         json_object_set_new(o, "bootstrap_expires_at", json_null());
@@ -382,5 +384,33 @@ json_t *user_to_json(const struct user *u)
     json_object_set_new(o, "created_at", json_time_or_null(u->created_at));
     json_object_set_new(o, "updated_at", json_time_or_null(u->updated_at));
     json_object_set_new(o, "last_login_at", json_time_or_null(u->last_login_at));
+    return o;
+}
+
+json_t *node_to_json(const struct store_node *n)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_text(n->name));
+    json_t *roles = json_array();
+    for (const char *p = n->roles; *p;) {
+        size_t len = strcspn(p, ",");
+        json_array_append_new(roles, json_stringn(p, len));
+        p += len + (p[len] == ',');
+    }
+    json_object_set_new(o, "roles", roles);
+    json_object_set_new(o, "region", json_text(n->region));
+    json_object_set_new(o, "entry_point", json_text(n->entry_point));
+    json_object_set_new(o, "wg_endpoint", json_text(n->wg_endpoint));
+    json_object_set_new(o, "tunnel_pool", json_text(n->tunnel_pool));
+    json_t *ports = json_null();
+    if (n->port_lo > 0) {
+        ports = json_object();
+        json_object_set_new(ports, "lo", json_integer(n->port_lo));
+        json_object_set_new(ports, "hi", json_integer(n->port_hi));
+    }
+    json_object_set_new(o, "edge_ports", ports);
+    json_object_set_new(o, "started_at", time_ms_json(n->started_at_ms));
+    json_object_set_new(o, "heartbeat_at", time_ms_json(n->heartbeat_at_ms));
+    json_object_set_new(o, "status", json_string(n->alive ? "alive" : "dead"));
     return o;
 }

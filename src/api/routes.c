@@ -51,6 +51,7 @@ const struct http_route api_routes[] = {
     R("GET", "/openapi.yaml", h_openapi, ROUTE_PUBLIC),
     R("GET", "/docs/errors", h_errors_doc, ROUTE_PUBLIC),
     R("GET", "/metrics", h_metrics, SCOPE_ADMIN),
+    R("GET", "/v1/nodes", h_nodes_list, SCOPE_ADMIN),
 
     R("GET", "/", h_portal_index, ROUTE_PUBLIC),
     R("GET", "/assets/{file}", h_portal_asset, ROUTE_PUBLIC),
@@ -102,6 +103,8 @@ const struct http_route api_routes[] = {
     SITE_ROUTE("DELETE", "/{id}", h_sites_delete, SCOPE_SITE_DELETE),
     R("POST", "/v1/sites/{id}/bootstrap", h_sites_bootstrap, SCOPE_SITE_UPDATE | ROUTE_BODY_OPT),
     R("GET", "/v1/sites/{id}/tunnel/events", h_site_tunnel_events, SCOPE_SITE_VIEW),
+    /* DESIGN.md §11: the edge is the platform's, so moving a site is an admin's call */
+    R("POST", "/v1/sites/{id}/move", h_site_move, SCOPE_ADMIN | ROUTE_BODY_OPT),
     R("GET", "/v1/sites/{id}/note", h_note_get, SCOPE_SITE_VIEW),
     R("PUT", "/v1/sites/{id}/note", h_note_put, SCOPE_SITE_UPDATE | ROUTE_BODY),
 

@@ -9,14 +9,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef TG_SHARE_DIR
 #define TG_SHARE_DIR "."
 #endif
 
 /*
- * What a value may be. Numbers are decimal and never 0.
+ * What a value may be. Numbers are decimal and never 0 (but K_UINT0's).
  * K_UINT: 1..86 400 (counts, and seconds up to a day), an unsigned.
+ * K_UINT0: 0..86 400, where 0 turns the feature off, an unsigned.
  * K_MS: a duration in milliseconds, 1..3 600 000 (one hour), an unsigned.
  * K_SIZE: bytes, 1..SIZE_MAX, a size_t.
  * K_PORTS: "LO-HI", 1 <= LO <= HI <= 65535, a struct config_port_range.
@@ -24,7 +26,7 @@
  *   spaces ("10.0.0.0/8, fd00::/8" -> "10.0.0.0/8,fd00::/8"): it goes verbatim into every
  *   router's /ip service address, user address and management filter.
  */
-enum key_kind { K_STR, K_BOOL, K_UINT, K_MS, K_SIZE, K_PORTS, K_CIDRS };
+enum key_kind { K_STR, K_BOOL, K_UINT, K_UINT0, K_MS, K_SIZE, K_PORTS, K_CIDRS };
 
 #define UINT_KEY_MAX 86400 /* one day in seconds */
 #define MS_KEY_MAX 3600000 /* one hour in milliseconds */
@@ -124,6 +126,13 @@ static const struct key keys[] = {
      "tunnel addresses: the edge's and one /32 per site (IPv4)"},
     {"tunnel_down_after", K_UINT, OFF(tunnel_down_after), "180",
      "seconds without a handshake or received traffic before a tunnel is down"},
+    {"node_name", K_STR, OFF(node_name), NULL,
+     "this node's name in the node registry, unique per installation (default: host name)"},
+    {"region", K_STR, OFF(region), "", "the node's region (sites are placed by region)"},
+    {"heartbeat_ms", K_MS, OFF(heartbeat_ms), "5000",
+     "the node's heartbeat in the registry (ms, at least 100); dead after 3 missed"},
+    {"edge_move_after", K_UINT0, OFF(edge_move_after), "120",
+     "seconds an edge may be dead before its sites move to another edge (0: never)"},
 };
 
 #define N_KEYS (sizeof keys / sizeof keys[0])
@@ -158,22 +167,38 @@ static int parse_port_range(const char *s, struct config_port_range *ret)
     return 0;
 }
 
+static const struct {
+    const char *name;
+    unsigned bit;
+} role_names[] = {{"api", CONFIG_ROLE_API},
+                  {"scheduler", CONFIG_ROLE_SCHEDULER},
+                  {"dispatcher", CONFIG_ROLE_DISPATCHER},
+                  {"edge", CONFIG_ROLE_EDGE}};
+
+void config_roles_format(unsigned mask, char *out, size_t len)
+{
+    size_t used = 0;
+    if (len)
+        out[0] = '\0';
+    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++) {
+        if (!(mask & role_names[i].bit))
+            continue;
+        int w = snprintf(out + used, len - used, "%s%s", used ? "," : "", role_names[i].name);
+        if (w < 0 || (size_t)w >= len - used)
+            return;
+        used += (size_t)w;
+    }
+}
+
 /* "api,edge" -> CONFIG_ROLE_API | CONFIG_ROLE_EDGE; unknown names count for nothing. */
 static unsigned parse_roles(const char *s)
 {
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } names[] = {{"api", CONFIG_ROLE_API},
-                 {"scheduler", CONFIG_ROLE_SCHEDULER},
-                 {"dispatcher", CONFIG_ROLE_DISPATCHER},
-                 {"edge", CONFIG_ROLE_EDGE}};
     unsigned mask = 0;
     while (s && *s) {
         size_t n = strcspn(s, ",");
-        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-            if (strlen(names[i].name) == n && strncmp(s, names[i].name, n) == 0)
-                mask |= names[i].bit;
+        for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++)
+            if (strlen(role_names[i].name) == n && strncmp(s, role_names[i].name, n) == 0)
+                mask |= role_names[i].bit;
         s += n;
         if (*s == ',')
             s++;
@@ -244,14 +269,15 @@ static int set_value(struct config *cfg, const struct key *k, const char *v, con
         }
         return 0;
     case K_UINT:
+    case K_UINT0:
     case K_MS:
     case K_SIZE: {
         char *end;
         errno = 0;
         unsigned long long n = strtoull(v, &end, 10);
-        if (errno || *end || !*v || n == 0)
+        if (errno || *end || !*v || !isdigit((unsigned char)*v) || (n == 0 && k->kind != K_UINT0))
             goto bad;
-        if (k->kind == K_UINT) {
+        if (k->kind == K_UINT || k->kind == K_UINT0) {
             if (n > UINT_KEY_MAX)
                 goto bad;
             *(unsigned *)(void *)(base + k->offset) = (unsigned)n;
@@ -360,6 +386,33 @@ static int check_vpn(const struct config *cfg)
     return 0;
 }
 
+/* The node registry's keys: a name that fits the registry (default: the host name). */
+static int check_node(struct config *cfg)
+{
+    if (!cfg->node_name) {
+        char host[256] = "";
+        if (gethostname(host, sizeof host - 1) < 0 || !host[0])
+            snprintf(host, sizeof host, "localhost");
+        cfg->node_name = xstrdup(host);
+    }
+    size_t n = strlen(cfg->node_name);
+    if (n < 1 || n > 63 ||
+        strspn(cfg->node_name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRS"
+                               "TUVWXYZ0123456789_.-") != n) {
+        fprintf(stderr, "tikgated: node_name '%s' is not 1-63 of A-Za-z0-9_.-\n", cfg->node_name);
+        return -EINVAL;
+    }
+    if (strlen(cfg->region) > 63) {
+        fprintf(stderr, "tikgated: region '%s' is longer than 63 bytes\n", cfg->region);
+        return -EINVAL;
+    }
+    if (cfg->heartbeat_ms < 100) {
+        fprintf(stderr, "tikgated: heartbeat_ms %u is below 100\n", cfg->heartbeat_ms);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 void config_usage(const char *prog)
 {
     fprintf(stderr,
@@ -456,7 +509,7 @@ int config_load(struct config *cfg, int argc, char **argv, char ***ret_args, int
         if (set_value(cfg, k, val, "command line") < 0)
             return -EINVAL;
     }
-    if (check_vpn(cfg) < 0)
+    if (check_vpn(cfg) < 0 || check_node(cfg) < 0)
         return -EINVAL;
     cfg->roles_mask = parse_roles(cfg->roles);
     if (!cfg->database)

@@ -78,7 +78,27 @@ struct config {
     unsigned wg_port;   /* its UDP port, 1..65535 (checked by config_load) */
     char *tunnel_pool;  /* IPv4 prefix: the edge takes the first address, sites a /32 each */
     unsigned tunnel_down_after; /* seconds without handshake or traffic before a tunnel is down */
+
+    char *node_name; /* TIKGATE_NODE_NAME: this node in the registry (default: host name) */
+    char *region;    /* TIKGATE_REGION: where it runs ("" for none) */
+    unsigned
+        heartbeat_ms; /* TIKGATE_HEARTBEAT_MS: 100..; dead after 3 missed (config_dead_after_ms) */
+    unsigned edge_move_after; /* TIKGATE_EDGE_MOVE_AFTER: s an edge is dead before its sites
+                                 move (0: never) */
 };
+
+/* A node is dead after this many heartbeats without one (DESIGN.md §11). */
+#define CONFIG_DEAD_HEARTBEATS 3
+/* How old a node's last heartbeat may be while it counts as alive. */
+static inline long long config_dead_after_ms(const struct config *cfg)
+{
+    return (long long)cfg->heartbeat_ms * CONFIG_DEAD_HEARTBEATS;
+}
+/*
+ * The roles of mask in their canonical order, comma-separated ("api,scheduler,dispatcher,edge";
+ * "" for none) into out (64 bytes are enough for all four).
+ */
+void config_roles_format(unsigned mask, char *out, size_t len);
 
 /*
  * Fills cfg from all sources, each overriding the one before: defaults, the

@@ -15,6 +15,7 @@
 #include "fdlimit.h"
 #include "http.h"
 #include "log.h"
+#include "node_role.h"
 #include "rand.h"
 #include "store.h"
 #include "tls_ca.h"
@@ -111,6 +112,7 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
                                  .mode = cfg->vpn,
                                  .backend = cfg->wg_backend,
                                  .entry_point = cfg->entry_point,
+                                 .node_name = cfg->node_name,
                                  .ifname = cfg->wg_interface,
                                  .port = cfg->wg_port,
                                  .pool = cfg->tunnel_pool,
@@ -151,6 +153,29 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
     }
     *ret_vpn = vpn;
     return 0;
+}
+
+/*
+ * This node as the registry shows it (store.h, struct store_node). with_vpn: the VPN role runs
+ * (its endpoint and pool are shown; before the roles start it is not known yet).
+ */
+static void node_self(const struct config *cfg, bool with_vpn, struct store_node *ret)
+{
+    memset(ret, 0, sizeof *ret);
+    snprintf(ret->name, sizeof ret->name, "%s", cfg->node_name);
+    config_roles_format(cfg->roles_mask, ret->roles, sizeof ret->roles);
+    snprintf(ret->region, sizeof ret->region, "%s", cfg->region);
+    if (!(cfg->roles_mask & CONFIG_ROLE_EDGE))
+        return;
+    snprintf(ret->entry_point, sizeof ret->entry_point, "%s", cfg->entry_point);
+    ret->port_lo = cfg->edge_ports.lo;
+    ret->port_hi = cfg->edge_ports.hi;
+    if (!with_vpn)
+        return;
+    bool v6 = strchr(cfg->entry_point, ':') != NULL;
+    snprintf(ret->wg_endpoint, sizeof ret->wg_endpoint, "%s%s%s:%u", v6 ? "[" : "",
+             cfg->entry_point, v6 ? "]" : "", cfg->wg_port);
+    snprintf(ret->tunnel_pool, sizeof ret->tunnel_pool, "%s", cfg->tunnel_pool);
 }
 
 /*
@@ -202,9 +227,20 @@ static int serve(struct store *st, const struct config *cfg)
     struct vpn_role *vpn = NULL;
     struct dispatcher *disp = NULL;
     struct http_server *srv = NULL;
+    struct node_role *node = NULL;
+    struct store_node self;
 
-    if ((cfg->roles_mask & CONFIG_ROLE_EDGE) && start_edge(st, cfg, nofile, &vpn, &edge) < 0)
+    /* The registry first: a node's claims carry its name, and its heartbeat renews them. */
+    node_self(cfg, false, &self);
+    if (node_role_start(st, &self, cfg->heartbeat_ms, &node) < 0)
         goto out_free_paths;
+    if ((cfg->roles_mask & CONFIG_ROLE_EDGE) && start_edge(st, cfg, nofile, &vpn, &edge) < 0)
+        goto out_stop_node;
+    if (vpn) {
+        node_self(cfg, true, &self);
+        if (node_role_update(node, &self) < 0)
+            goto out_stop_edge;
+    }
     struct dispatcher_config dc = {
         .store = st,
         .workers = (int)cfg->dispatch_workers,
@@ -227,6 +263,8 @@ static int serve(struct store *st, const struct config *cfg)
         .tunnels_ctx = vpn,
         .mgmt_networks = cfg->management_networks,
         .tunnel_pool = cfg->tunnel_pool,
+        .node_dead_after_ms = config_dead_after_ms(cfg),
+        .edge_move_after_ms = (int64_t)cfg->edge_move_after * 1000,
     };
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
@@ -264,7 +302,11 @@ static int serve(struct store *st, const struct config *cfg)
                 .metrics = process_metrics,
                 .metrics_ctx = &mctx,
                 .tls_ca_pem = ca_pem,
-                .tls_ca_fingerprint = ca_fingerprint},
+                .tls_ca_fingerprint = ca_fingerprint,
+                .node_name = cfg->node_name,
+                .node_dead_after_ms = config_dead_after_ms(cfg),
+                .edges_changed = wake_edge,
+                .edges_ctx = edge},
     };
     struct http_server_config hc = http_config(cfg, &api);
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
@@ -299,6 +341,8 @@ out_stop_dispatcher:
 out_stop_edge:
     edge_role_stop(edge);
     vpn_role_stop(vpn);
+out_stop_node:
+    node_role_stop(node);
 out_free_paths:
     free(web);
     free(errors);

@@ -27,6 +27,7 @@
 struct vpn_role {
     struct store *store;
     char *entry_point, *ifname, *wireguard_go, *uapi_dir;
+    char *node_name; /* whose sites' tunnels this edge terminates (sites.edge_node) */
     unsigned port;
     int poll_ms;
     int64_t down_after;       /* seconds without handshake or received traffic: down */
@@ -276,7 +277,7 @@ static int desired_device(struct vpn_role *v, struct wg_device *d, struct store_
                           size_t *nrows)
 {
     memset(d, 0, sizeof *d);
-    int r = store_vpn_peers(v->store, rows, nrows);
+    int r = store_vpn_peers(v->store, v->node_name, rows, nrows);
     if (r < 0)
         return r;
     d->flags = WG_DEVICE_HAS_PRIVATE_KEY | WG_DEVICE_HAS_LISTEN_PORT | WG_DEVICE_REPLACE_PEERS;
@@ -532,6 +533,7 @@ static void role_free(struct vpn_role *v)
     idhash_release(&v->seen);
     wg_key_wipe(&v->private_key);
     free(v->entry_point);
+    free(v->node_name);
     free(v->ifname);
     free(v->wireguard_go);
     free(v->uapi_dir);
@@ -654,6 +656,7 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
     struct vpn_role *v = xcalloc(1, sizeof *v);
     v->store = cfg->store;
     v->entry_point = xstrdup(cfg->entry_point);
+    v->node_name = xstrdup(cfg->node_name);
     v->ifname = xstrdup(cfg->ifname);
     v->wireguard_go = cfg->wireguard_go ? xstrdup(cfg->wireguard_go) : NULL;
     v->uapi_dir = cfg->uapi_dir ? xstrdup(cfg->uapi_dir) : NULL;
@@ -677,6 +680,10 @@ int vpn_role_start(const struct vpn_role_config *cfg, struct vpn_role **ret)
         r = refuse(cfg, r, msg);
         goto out_free;
     }
+    int orphans = 0; /* an installation from before sites had an edge: this one had them all */
+    if (store_edge_adopt_orphans(v->store, v->node_name, &orphans) == 0 && orphans)
+        log_info("vpn", "%d managed site(s) with no edge are this node's (%s) now", orphans,
+                 v->node_name);
     if (pthread_create(&v->thread, NULL, role_main, v) != 0) {
         r = refuse(cfg, -EAGAIN, "no thread");
         goto out_free;

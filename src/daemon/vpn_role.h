@@ -30,6 +30,7 @@ struct vpn_role_config {
     struct store *store;
     const char *mode;          /* "wireguard" (required), "auto" (if possible) or "off" */
     const char *entry_point;   /* whose keypair (vpn_edges) */
+    const char *node_name;     /* this node (TIKGATE_NODE_NAME): the peers are its sites' */
     const char *ifname;        /* TIKGATE_WG_INTERFACE */
     unsigned port;             /* TIKGATE_WG_PORT */
     const char *pool;          /* TIKGATE_TUNNEL_POOL */

@@ -15,6 +15,8 @@
 #define SITE_NAME_MAX 64
 #define SITE_NOTE_MAX 65536 /* bytes of Markdown */
 #define SITE_TOKEN_LEN 32   /* base62 characters of bootstrap and device tokens */
+#define SITE_NODE_MAX 64    /* bytes of a node name (TIKGATE_NODE_NAME) with its NUL */
+#define SITE_REGION_MAX 64  /* bytes of a region name with its NUL */
 #define CREDENTIAL_PASSWORD_LEN 32
 #define CREDENTIAL_USERNAME "tikgate-api"
 
@@ -53,7 +55,9 @@ struct site {
     int64_t bootstrap_issued_at;              /* when bootstrap_token was issued (0: unknown) */
     int64_t created_at;
     int64_t updated_at;
-    struct site_tunnel tunnel; /* mode, router key and health (tunnel.h) */
+    struct site_tunnel tunnel;     /* mode, router key and health (tunnel.h) */
+    char edge_node[SITE_NODE_MAX]; /* the edge node fronting it (DESIGN.md §11), "" = none yet */
+    char region[SITE_REGION_MAX];  /* where it should be served, "" = anywhere */
 };
 
 void site_release(struct site *s);

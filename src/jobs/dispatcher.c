@@ -3,6 +3,7 @@
 #include "alloc.h"
 #include "client.h"
 #include "clock.h"
+#include "edges.h"
 #include "grants.h"
 #include "log.h"
 #include "plan.h"
@@ -391,6 +392,28 @@ static int scheduler_sleep_ms(struct dispatcher *d)
     return wait < 1 ? 1 : wait > 100 ? 100 : (int)wait;
 }
 
+/*
+ * Moves the sites of edges dead for longer than edge_move_after_ms (at most 64 per sweep; the
+ * compare-and-set in jobs_site_move keeps two schedulers from moving one site twice).
+ */
+static void sweep_edges(struct dispatcher *d)
+{
+    if (d->cfg.edge_move_after_ms <= 0 || d->cfg.node_dead_after_ms <= 0)
+        return;
+    struct jobs_edge_env env = {.store = d->cfg.store,
+                                .dead_after_ms = d->cfg.node_dead_after_ms,
+                                .mgmt_networks = d->cfg.mgmt_networks,
+                                .changed = d->cfg.grants_changed,
+                                .changed_ctx = d->cfg.grants_ctx};
+    int moved = 0;
+    if (jobs_edges_sweep(&env, d->cfg.edge_move_after_ms, 64, &moved) == 0 && moved) {
+        log_info("scheduler", "%d site(s) moved off dead edge(s)", moved);
+        if (d->cfg.tunnels_changed)
+            d->cfg.tunnels_changed(d->cfg.tunnels_ctx);
+        dispatcher_wake(d);
+    }
+}
+
 static void *scheduler_main(void *arg)
 {
     struct dispatcher *d = arg;
@@ -410,6 +433,7 @@ static void *scheduler_main(void *arg)
         int64_t cutoff = time_now() - 10 * (int64_t)d->cfg.poll_interval_s;
         if (store_sites_mark_offline(d->cfg.store, cutoff, &n) == 0 && n)
             log_info("scheduler", "%d site(s) went offline (10 missed heartbeats)", n);
+        sweep_edges(d);
     } while (wait_for_work(d, &seen, scheduler_sleep_ms(d)));
     store_thread_done(d->cfg.store);
     return NULL;

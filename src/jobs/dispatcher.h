@@ -53,6 +53,13 @@ struct dispatcher_config {
     /* Called when a re-key changed a site's tunnel keys (the VPN role reconciles). May be NULL. */
     void (*tunnels_changed)(void *ctx);
     void *tunnels_ctx;
+    /*
+     * The scheduler moves the sites of an edge dead for longer than edge_move_after_ms (0:
+     * never) to another edge (jobs/edges.h); a node is dead after node_dead_after_ms without
+     * a heartbeat.
+     */
+    int64_t node_dead_after_ms;
+    int64_t edge_move_after_ms;
 };
 
 struct dispatcher;

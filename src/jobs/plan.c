@@ -367,3 +367,35 @@ int job_plan_action(struct job_plan *p, const char *action, const struct policy 
     }
     return 0;
 }
+
+void job_plan_tunnel(struct job_plan *p, const struct job_tunnel_peer *t)
+{
+    char buf[64], port[8];
+    struct job_cmd *c =
+        job_plan_add(p, JOB_ENSURE, "/interface wireguard peers", "comment", TUNNEL_TAG ":edge");
+    job_cmd_arg(c, "interface", TUNNEL_ROUTER_IF);
+    job_cmd_arg(c, "public-key", t->edge_public_key);
+    job_cmd_arg(c, "endpoint-address", t->endpoint_host);
+    snprintf(port, sizeof port, "%u", t->endpoint_port);
+    job_cmd_arg(c, "endpoint-port", port);
+    snprintf(buf, sizeof buf, "%s/32", t->edge_address);
+    job_cmd_arg(c, "allowed-address", buf);
+    job_cmd_arg(c, "persistent-keepalive", "25s");
+    job_cmd_arg(c, "comment", TUNNEL_TAG ":edge");
+    c = job_plan_add(p, JOB_ENSURE, "/ip address", "comment", TUNNEL_TAG ":address");
+    snprintf(buf, sizeof buf, "%s/32", t->site_address);
+    job_cmd_arg(c, "address", buf);
+    job_cmd_arg(c, "network", t->edge_address);
+    job_cmd_arg(c, "interface", TUNNEL_ROUTER_IF);
+    job_cmd_arg(c, "comment", TUNNEL_TAG ":address");
+    /* remove + add on top (not ENSURE): an add before the first static rule falls back to a
+     * plain add when there is none, and never names the dynamic fasttrack dummy (#6) */
+    job_plan_add(p, JOB_REMOVE, "/ip firewall filter", "comment", TUNNEL_TAG ":input");
+    c = job_plan_add(p, JOB_ADD, "/ip firewall filter", NULL, NULL);
+    job_cmd_arg(c, "chain", "input");
+    job_cmd_arg(c, "in-interface", TUNNEL_ROUTER_IF);
+    job_cmd_arg(c, "src-address", t->edge_address);
+    job_cmd_arg(c, "action", "accept");
+    job_cmd_arg(c, "comment", TUNNEL_TAG ":input");
+    job_cmd_arg(c, "place-before", JOB_PLACE_TOP);
+}

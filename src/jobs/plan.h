@@ -144,6 +144,22 @@ void job_plan_for_version(struct job_plan *p, const char *ros_version);
  * masqueraded the LAN's own connections to that destination). Applied just before a plan is
  * pushed or pulled, so a site whose tunnel mode changed gets what fits it now.
  */
+/* Where a router's end of the management tunnel points: its edge (borrowed strings). */
+struct job_tunnel_peer {
+    const char *edge_public_key; /* base64 */
+    const char *endpoint_host;   /* what the router dials */
+    unsigned endpoint_port;
+    const char *edge_address; /* the edge's tunnel address (first of the pool) */
+    const char *site_address; /* the router's /32 */
+};
+/*
+ * The router's half of the tunnel, each part ensured by its tikgate:mgmt:* comment: the edge
+ * as the interface's peer (its key and endpoint; allowed-address the edge's /32), the site's
+ * /32 with network= the edge, and the input accept from the edge on top. Over the express
+ * push an ensure is print+set (never a removal, which would cut the tunnel the push runs
+ * through); in a pulled script it is remove+add.
+ */
+void job_plan_tunnel(struct job_plan *p, const struct job_tunnel_peer *t);
 struct site;
 void job_plan_for_site(struct job_plan *p, const struct site *s, const char *tunnel_pool);
 

@@ -199,7 +199,7 @@ int pg_master_key_check(struct store *s, const char *mac, char ret_stored[65]);
 int pg_vpn_edge_ensure(struct store *s, const char *entry_point, const struct store_vpn_edge *fresh,
                        struct store_vpn_edge *ret);
 int pg_vpn_edge_public(struct store *s, const char *entry_point, char ret[TUNNEL_KEY_B64_LEN + 1]);
-int pg_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n);
+int pg_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n);
 int pg_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key);
 int pg_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
                            int64_t handshake_at);
@@ -222,6 +222,16 @@ int pg_site_events_list(struct store *s, const char *tenant_id, const char *site
                         struct site_event **ret, size_t *n);
 int pg_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
                             const char *addr, bool *ret_taken);
+int pg_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
+                     const char *edge_node);
+int pg_edge_site_count(struct store *s, const char *edge_node, long *ret);
+int pg_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);
+int pg_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n);
+int pg_grant_rebind(struct store *s, const struct store_grant_rebind *b, int *ret_port);
+int pg_node_register(struct store *s, const struct store_node *n);
+int pg_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms);
+int pg_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
+int pg_node_get(struct store *s, const char *name, int64_t dead_after_ms, struct store_node *ret);
 int pg_metrics_get(struct store *s, struct store_metrics *ret);
 /* GENERATED END */
 
@@ -231,7 +241,7 @@ int pg_metrics_get(struct store *s, struct store_metrics *ret);
     "serial_number, software_version, "                                                            \
     "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "            \
     "updated_at, adopted_at, tunnel_mode, tunnel_status, wg_public_key, tunnel_endpoint, "         \
-    "tunnel_handshake_at, tunnel_rx, tunnel_tx, bootstrap_issued_at"
+    "tunnel_handshake_at, tunnel_rx, tunnel_tx, bootstrap_issued_at, edge_node, region"
 
 int pg_site_row(void *ctx, struct pg_stmt *st, void *elem);
 int pg_policy_insert_conn(struct pg_session *c, const struct policy *p);

@@ -45,6 +45,8 @@ static void read_site(struct store *s, struct pg_stmt *st, struct site *x)
     x->tunnel.rx_bytes = (uint64_t)pg_column_int64(st, 20);
     x->tunnel.tx_bytes = (uint64_t)pg_column_int64(st, 21);
     x->bootstrap_issued_at = pg_col_time(st, 22);
+    pg_col_copy(st, 23, x->edge_node, sizeof x->edge_node);
+    pg_col_copy(st, 24, x->region, sizeof x->region);
 }
 
 static int insert_credential(struct store *s, struct pg_session *c, const struct credential *cred)
@@ -71,7 +73,7 @@ int pg_site_insert(struct store *s, const struct site *site, const struct creden
     static const char sql[] =
         "INSERT INTO sites(id, tenant_id, name, policy_id, tunnel_address, status, "
         "bootstrap_token_sealed, bootstrap_token_hash, created_at, updated_at, tunnel_mode, "
-        "bootstrap_issued_at) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9 "
+        "bootstrap_issued_at, region) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?9, ?12 "
         "WHERE EXISTS (SELECT 1 FROM policies WHERE id = ?4 AND tenant_id = ?2)";
     int r;
     struct pg_stmt *st = pg_begin_stmt(s, sql, &c, &r);
@@ -91,6 +93,7 @@ int pg_site_insert(struct store *s, const struct site *site, const struct creden
     pg_bind_int64(st, 9, site->created_at);
     pg_bind_int64(st, 10, site->updated_at);
     pg_bind_text(st, 11, tunnel_mode_name(site->tunnel.mode));
+    pg_bind_text(st, 12, site->region);
     r = pg_step_done(c, st);
     free(sealed);
     if (r < 0)
@@ -146,7 +149,8 @@ int pg_site_get(struct store *s, const char *tenant_id, const char *id, struct s
 int pg_site_update(struct store *s, const struct site *site)
 {
     static const char sql[] =
-        "UPDATE sites SET name = ?1, policy_id = ?2, tunnel_address = ?3, updated_at = ?4 "
+        "UPDATE sites SET name = ?1, policy_id = ?2, tunnel_address = ?3, updated_at = ?4, "
+        "region = ?7 "
         "WHERE id = ?5 AND tenant_id = ?6 "
         "AND EXISTS (SELECT 1 FROM policies WHERE id = ?2 AND tenant_id = ?6)";
     struct pg_session *c;
@@ -159,6 +163,7 @@ int pg_site_update(struct store *s, const struct site *site)
     pg_bind_int64(st, 4, site->updated_at);
     pg_bind_text(st, 5, site->id);
     pg_bind_text(st, 6, site->tenant_id);
+    pg_bind_text(st, 7, site->region);
     return pg_step_changed(c, st);
 }
 

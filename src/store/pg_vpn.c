@@ -94,17 +94,19 @@ static int peer_row(void *ctx, struct pg_stmt *st, void *elem)
     return 0;
 }
 
-int pg_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
+int pg_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT id, wg_public_key, tunnel_address, tunnel_endpoint, tunnel_status, "
         "tunnel_handshake_at, wg_next_public_key, tunnel_next_handshake_at FROM sites WHERE "
         "tunnel_mode = 'managed' AND wg_public_key IS NOT "
-        "NULL AND tunnel_ip IS NOT NULL AND status != 'deleting' ORDER BY tunnel_ip";
+        "NULL AND tunnel_ip IS NOT NULL AND status != 'deleting' AND (?1::text IS NULL OR "
+        "edge_node = ?1) ORDER BY tunnel_ip";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);
     if (!st)
         return -EIO;
+    pg_bind_text(st, 1, edge_node);
     return pg_collect(c, st, sizeof **ret, peer_row, NULL, NULL, (void **)ret, n);
 }
 

@@ -178,7 +178,8 @@ int sqlite_vpn_edge_ensure(struct store *s, const char *entry_point,
                            const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
 int sqlite_vpn_edge_public(struct store *s, const char *entry_point,
                            char ret[TUNNEL_KEY_B64_LEN + 1]);
-int sqlite_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n);
+int sqlite_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret,
+                     size_t *n);
 int sqlite_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key);
 int sqlite_vpn_rekey_next_seen(struct store *s, const char *site_id, const char *next_key,
                                int64_t handshake_at);
@@ -201,6 +202,17 @@ int sqlite_site_events_list(struct store *s, const char *tenant_id, const char *
                             struct site_event **ret, size_t *n);
 int sqlite_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
                                 const char *addr, bool *ret_taken);
+int sqlite_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
+                         const char *edge_node);
+int sqlite_edge_site_count(struct store *s, const char *edge_node, long *ret);
+int sqlite_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);
+int sqlite_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n);
+int sqlite_grant_rebind(struct store *s, const struct store_grant_rebind *b, int *ret_port);
+int sqlite_node_register(struct store *s, const struct store_node *n);
+int sqlite_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms);
+int sqlite_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
+int sqlite_node_get(struct store *s, const char *name, int64_t dead_after_ms,
+                    struct store_node *ret);
 int sqlite_metrics_get(struct store *s, struct store_metrics *ret);
 /* GENERATED END */
 
@@ -210,7 +222,7 @@ int sqlite_metrics_get(struct store *s, struct store_metrics *ret);
     "serial_number, software_version, "                                                            \
     "CASE WHEN bootstrap_used_at IS NULL THEN bootstrap_token_sealed END, created_at, "            \
     "updated_at, adopted_at, tunnel_mode, tunnel_status, wg_public_key, tunnel_endpoint, "         \
-    "tunnel_handshake_at, tunnel_rx, tunnel_tx, bootstrap_issued_at"
+    "tunnel_handshake_at, tunnel_rx, tunnel_tx, bootstrap_issued_at, edge_node, region"
 
 /* A store_collect/store_step_row reader of SITE_COLUMNS into a struct site; ctx: the store. */
 int store_site_row(void *ctx, sqlite3_stmt *st, void *elem);

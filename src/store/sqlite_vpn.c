@@ -95,17 +95,19 @@ static int peer_row(void *ctx, sqlite3_stmt *st, void *elem)
     return 0;
 }
 
-int sqlite_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
+int sqlite_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n)
 {
     static const char sql[] =
         "SELECT id, wg_public_key, tunnel_address, tunnel_endpoint, tunnel_status, "
         "tunnel_handshake_at, wg_next_public_key, tunnel_next_handshake_at FROM sites WHERE "
         "tunnel_mode = 'managed' AND wg_public_key IS NOT "
-        "NULL AND tunnel_ip IS NOT NULL AND status != 'deleting' ORDER BY tunnel_ip";
+        "NULL AND tunnel_ip IS NOT NULL AND status != 'deleting' AND (?1 IS NULL OR "
+        "edge_node = ?1) ORDER BY tunnel_ip";
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
+    bind_text(st, 1, edge_node);
     return store_collect(c, st, sizeof **ret, peer_row, NULL, NULL, (void **)ret, n);
 }
 

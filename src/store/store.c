@@ -82,6 +82,15 @@ int store_copy(struct store *from, struct store *to, long *ret_rows)
 }
 #endif
 
+bool store_node_valid(const struct store_node *n)
+{
+    return n->name[0] && memchr(n->name, 0, sizeof n->name) &&
+           memchr(n->roles, 0, sizeof n->roles) && memchr(n->region, 0, sizeof n->region) &&
+           memchr(n->entry_point, 0, sizeof n->entry_point) &&
+           memchr(n->wg_endpoint, 0, sizeof n->wg_endpoint) &&
+           memchr(n->tunnel_pool, 0, sizeof n->tunnel_pool);
+}
+
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void store_thread_done(struct store *s)
 {
@@ -548,9 +557,9 @@ int store_vpn_edge_public(struct store *s, const char *entry_point,
     return s->ops->vpn_edge_public(s, entry_point, ret);
 }
 
-int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n)
+int store_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n)
 {
-    return s->ops->vpn_peers(s, ret, n);
+    return s->ops->vpn_peers(s, edge_node, ret, n);
 }
 
 int store_vpn_rekey_begin(struct store *s, const char *site_id, const char *next_key)
@@ -625,6 +634,52 @@ int store_tunnel_address_taken(struct store *s, const char *site_id, const char 
                                const char *addr, bool *ret_taken)
 {
     return s->ops->tunnel_address_taken(s, site_id, other_tenant_of, addr, ret_taken);
+}
+
+int store_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
+                        const char *edge_node)
+{
+    return s->ops->site_set_edge(s, site_id, expected_edge, edge_node);
+}
+
+int store_edge_site_count(struct store *s, const char *edge_node, long *ret)
+{
+    return s->ops->edge_site_count(s, edge_node, ret);
+}
+
+int store_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret)
+{
+    return s->ops->edge_sites(s, edge_node, limit, ret);
+}
+
+int store_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n)
+{
+    return s->ops->edge_adopt_orphans(s, edge_node, ret_n);
+}
+
+int store_grant_rebind(struct store *s, const struct store_grant_rebind *b, int *ret_port)
+{
+    return s->ops->grant_rebind(s, b, ret_port);
+}
+
+int store_node_register(struct store *s, const struct store_node *n)
+{
+    return s->ops->node_register(s, n);
+}
+
+int store_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms)
+{
+    return s->ops->node_heartbeat(s, name, ret_now_ms);
+}
+
+int store_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n)
+{
+    return s->ops->node_list(s, dead_after_ms, ret, n);
+}
+
+int store_node_get(struct store *s, const char *name, int64_t dead_after_ms, struct store_node *ret)
+{
+    return s->ops->node_get(s, name, dead_after_ms, ret);
 }
 
 int store_metrics_get(struct store *s, struct store_metrics *ret)

@@ -403,8 +403,11 @@ struct store_vpn_peer {
     char next_key[TUNNEL_KEY_B64_LEN + 1]; /* a re-key in progress: the router's new key, or "" */
     int64_t next_handshake_at;             /* its first handshake seen by the edge, 0 = none yet */
 };
-/* Every managed site with a router key and an address (any tenant). *ret: free(). */
-int store_vpn_peers(struct store *s, struct store_vpn_peer **ret, size_t *n);
+/*
+ * Every managed site with a router key and an address (any tenant) that edge_node fronts
+ * (NULL: of every edge). *ret: free().
+ */
+int store_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n);
 /*
  * Make-before-break re-keying (site.recreate_tunnel): the router made next_key on a second
  * interface while its current key stays the edge's peer. begin records it (and forgets an
@@ -463,6 +466,40 @@ int store_site_events_list(struct store *s, const char *tenant_id, const char *s
 int store_tunnel_address_taken(struct store *s, const char *site_id, const char *other_tenant_of,
                                const char *addr, bool *ret_taken);
 
+/* --- sites and their edges (DESIGN.md §11, docs/internals/store.md) --- */
+
+/*
+ * Binds site_id to edge_node (NULL: unbinds) when its edge is still expected_edge (NULL: none
+ * yet): the compare-and-set two nodes moving one site race on, only one wins. Joins the
+ * caller's transaction. 0, -ESTALE (its edge is not expected_edge any more), -ENOENT.
+ */
+int store_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
+                        const char *edge_node);
+/* How many sites (not being deleted) edge_node fronts: its load. */
+int store_edge_site_count(struct store *s, const char *edge_node, long *ret);
+/* The ids of the sites (not being deleted) edge_node fronts, oldest first, at most limit. */
+int store_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);
+/*
+ * Managed sites bound to no edge become edge_node's (an installation upgraded from one node:
+ * its only edge terminated every tunnel). *ret_n (may be NULL): how many.
+ */
+int store_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n);
+/* A live grant following its site to another edge (borrowed strings). */
+struct store_grant_rebind {
+    const char *grant_id;
+    const char *entry_point; /* the new edge's */
+    int port_lo, port_hi;    /* its port range */
+    bool any_port;           /* the grant's port may change (not for forwards: see below) */
+};
+/*
+ * Re-binds a live grant to b->entry_point, keeping its port when no other live grant has it
+ * there; else, with b->any_port, a free port in [port_lo, port_hi]. (A forward's port is also
+ * the router's dst-nat port: it cannot change without a new rule on the router.) Joins the
+ * caller's transaction. 0 with *ret_port, -EADDRINUSE (the port is taken there, !any_port),
+ * -EADDRNOTAVAIL (no free port found), -EBUSY (torn down already), -ENOENT.
+ */
+int store_grant_rebind(struct store *s, const struct store_grant_rebind *b, int *ret_port);
+
 /*
  * Moves an installation from SQLite to PostgreSQL (`tikgated migrate-to URL`): copies every
  * row of from (a SQLite store) into to (a PostgreSQL store, freshly migrated, every table
@@ -476,6 +513,33 @@ int store_copy(struct store *from, struct store *to, long *ret_rows);
 
 /* A key for purpose (a short label) derived from the master key. */
 void store_derive_key(struct store *s, const char *purpose, unsigned char *out, size_t len);
+
+/* --- the node registry (DESIGN.md §11, docs/internals/store.md "Nodes and leases") --- */
+
+#define STORE_NODE_NAME_MAX 64
+struct store_node {
+    char name[STORE_NODE_NAME_MAX];
+    char roles[64];        /* as TIKGATE_ROLES, normalised "api,scheduler,dispatcher,edge" */
+    char region[64];       /* TIKGATE_REGION, "" for none */
+    char entry_point[256]; /* "" when the node has no edge role */
+    char wg_endpoint[256]; /* host:port routers dial, "" without a VPN */
+    char tunnel_pool[64];  /* its IPv4 prefix, "" without a VPN */
+    int port_lo, port_hi;  /* edge port range, 0 without the edge role */
+    int64_t started_at_ms, heartbeat_at_ms; /* database clock */
+    bool alive; /* heartbeat_at_ms within dead_after_ms of the database clock's now */
+};
+/*
+ * Upserts n by name (a restarted node keeps its name) with heartbeat = started = the database
+ * clock's now. Strings longer than their field are -EINVAL. 0 or -errno.
+ */
+int store_node_register(struct store *s, const struct store_node *n);
+/* heartbeat_at = database now; *ret_now_ms (may be NULL) = that now. -ENOENT unknown. */
+int store_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms);
+/* Every node, by name; alive computed against dead_after_ms (3 heartbeats). *ret: free(). */
+int store_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
+/* One node by name, alive as in store_node_list. -ENOENT unknown. */
+int store_node_get(struct store *s, const char *name, int64_t dead_after_ms,
+                   struct store_node *ret);
 
 /* --- metrics (all tenants together) --- */
 

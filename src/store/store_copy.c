@@ -23,9 +23,24 @@
 
 /* Parents before children. */
 static const char *const TABLES[] = {
-    "tenants",   "api_keys",    "policies",       "policy_services",   "sites", "api_credentials",
-    "jobs",      "job_events",  "grants",         "grant_connections", "users", "sessions",
-    "vpn_edges", "site_events", "login_failures", "master_key_check",  NULL,
+    "tenants",
+    "api_keys",
+    "policies",
+    "policy_services",
+    "sites",
+    "api_credentials",
+    "jobs",
+    "job_events",
+    "grants",
+    "grant_connections",
+    "users",
+    "sessions",
+    "vpn_edges",
+    "site_events",
+    "nodes",
+    "login_failures",
+    "master_key_check",
+    NULL,
 };
 
 #define MAX_COLUMNS 64

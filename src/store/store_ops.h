@@ -19,6 +19,9 @@ struct store {
     int schema_version;           /* set by the backend's open */
 };
 
+/* Whether n has a name and every string of it fits its field (store_node_register). */
+bool store_node_valid(const struct store_node *n);
+
 /* The keyset-paged lists (sqlite_paging.c, pg_paging.c). */
 enum store_list {
     STORE_LIST_SITES = 0, /* scope: tenant id */
@@ -160,7 +163,8 @@ struct store_ops {
                            const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
     int (*vpn_edge_public)(struct store *s, const char *entry_point,
                            char ret[TUNNEL_KEY_B64_LEN + 1]);
-    int (*vpn_peers)(struct store *s, struct store_vpn_peer **ret, size_t *n);
+    int (*vpn_peers)(struct store *s, const char *edge_node, struct store_vpn_peer **ret,
+                     size_t *n);
     int (*vpn_rekey_begin)(struct store *s, const char *site_id, const char *next_key);
     int (*vpn_rekey_next_seen)(struct store *s, const char *site_id, const char *next_key,
                                int64_t handshake_at);
@@ -183,6 +187,17 @@ struct store_ops {
                             struct site_event **ret, size_t *n);
     int (*tunnel_address_taken)(struct store *s, const char *site_id, const char *other_tenant_of,
                                 const char *addr, bool *ret_taken);
+    int (*site_set_edge)(struct store *s, const char *site_id, const char *expected_edge,
+                         const char *edge_node);
+    int (*edge_site_count)(struct store *s, const char *edge_node, long *ret);
+    int (*edge_sites)(struct store *s, const char *edge_node, int limit, struct strlist *ret);
+    int (*edge_adopt_orphans)(struct store *s, const char *edge_node, int *ret_n);
+    int (*grant_rebind)(struct store *s, const struct store_grant_rebind *b, int *ret_port);
+    int (*node_register)(struct store *s, const struct store_node *n);
+    int (*node_heartbeat)(struct store *s, const char *name, int64_t *ret_now_ms);
+    int (*node_list)(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
+    int (*node_get)(struct store *s, const char *name, int64_t dead_after_ms,
+                    struct store_node *ret);
     int (*metrics_get)(struct store *s, struct store_metrics *ret);
 // clang-format off
 #define STORE_OPS_NAMES(X) \
@@ -287,6 +302,15 @@ struct store_ops {
     X(site_event) \
     X(site_events_list) \
     X(tunnel_address_taken) \
+    X(site_set_edge) \
+    X(edge_site_count) \
+    X(edge_sites) \
+    X(edge_adopt_orphans) \
+    X(grant_rebind) \
+    X(node_register) \
+    X(node_heartbeat) \
+    X(node_list) \
+    X(node_get) \
     X(metrics_get)
     // clang-format on
     /* GENERATED END */

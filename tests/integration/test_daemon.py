@@ -72,6 +72,61 @@ class Roles(tg.DaemonTest):
             self.assertIn(b'no API on this node', p.stderr.read())
 
 
+class NodeRegistry(tg.DaemonTest):
+    def nodes(self, d):
+        r = d.request('GET', '/v1/nodes')
+        self.assertEqual(r.status, 200, r)
+        return {n['name']: n for n in r.json}
+
+    def test_a_node_registers_heartbeats_and_dies(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            env = {'TIKGATE_NODE_NAME': 'it-node-1', 'TIKGATE_REGION': 'eu-west',
+                   'TIKGATE_HEARTBEAT_MS': '200', 'TIKGATE_ROLES': 'api,scheduler'}
+            d = tg.Daemon(data_dir=tmp, env=env).start()
+            try:
+                n = self.nodes(d)['it-node-1']
+                self.assertEqual(n['roles'], ['api', 'scheduler'])
+                self.assertEqual(n['region'], 'eu-west')
+                self.assertEqual(n['status'], 'alive')
+                self.assertEqual(n['entry_point'], '')  # no edge role
+                self.assertIsNone(n['edge_ports'])
+                first = n['heartbeat_at']
+                deadline = time.time() + 10
+                while self.nodes(d)['it-node-1']['heartbeat_at'] == first:
+                    self.assertLess(time.time(), deadline, 'no heartbeat within 10 s')
+                    time.sleep(0.1)
+            finally:
+                self.assertEqual(d.stop(), 0)
+            # Another node on the same store sees the stopped one die (3 heartbeats of silence).
+            env = dict(env, TIKGATE_NODE_NAME='it-node-2', TIKGATE_ROLES='api,edge',
+                       TIKGATE_EDGE_PORTS='41000-41999')
+            d = tg.Daemon(data_dir=tmp, env=env).start()
+            try:
+                deadline = time.time() + 10
+                while self.nodes(d)['it-node-1']['status'] != 'dead':
+                    self.assertLess(time.time(), deadline, 'it-node-1 still alive after 10 s')
+                    time.sleep(0.1)
+                n = self.nodes(d)['it-node-2']
+                self.assertEqual(n['status'], 'alive')
+                self.assertEqual(n['roles'], ['api', 'edge'])
+                self.assertEqual(n['entry_point'], 'localhost')
+                self.assertEqual(n['edge_ports'], {'lo': 41000, 'hi': 41999})
+                self.assertEqual(n['wg_endpoint'], '')  # TIKGATE_VPN=off
+                # Read-only: nobody registers a node through the API.
+                self.assertEqual(d.request('POST', '/v1/nodes', {}).status, 405)
+            finally:
+                d.stop()
+                d.cleanup()
+
+    def test_a_bad_node_name_is_refused(self):
+        import subprocess
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, **tg.db_env(tmp), TIKGATE_NODE_NAME='bad name')
+            p = subprocess.run([tg.TIKGATED], env=env, capture_output=True, timeout=10)
+            self.assertEqual(p.returncode, 2)
+            self.assertIn(b'node_name', p.stderr)
+
+
 class MetaAndLog(tg.DaemonTest):
     def test_meta_routes(self):
         r = self.d.request('GET', '/healthz', auth=None)

@@ -233,6 +233,10 @@ class F14CrossTenant(Base):
         self.assertError(r, 403, 'permission_error', 'platform_operator_required')
         self.assertNotIn(b'tikgate_tenants', r.raw)
         self.assertEqual(self.d.request('GET', '/metrics').status, 200)
+        # The node registry shows the installation's machines: the same rule.
+        r = self.d.request('GET', '/v1/nodes', auth=b_key)
+        self.assertError(r, 403, 'permission_error', 'platform_operator_required')
+        self.assertEqual(self.d.request('GET', '/v1/nodes').status, 200)
 
     def test_user_existence_is_not_visible_across_tenants(self):
         _, c_key = self.d.tenant_create('tenant-c')

@@ -540,7 +540,10 @@ static void test_site_and_note_to_json(void **state)
                         "/file remove [find name=tikgate-bootstrap.rsc]");
     assert_true(json_is_null(json_object_get(o, "tunnel_address")));
     assert_true(json_is_null(json_object_get(o, "last_seen_at")));
-    assert_int_equal(json_object_size(o), 15); /* 13 + tunnel (issue 9) + bootstrap_expires_at */
+    /* 13 + tunnel (issue 9) + bootstrap_expires_at + edge and region (issue 11) */
+    assert_int_equal(json_object_size(o), 17);
+    assert_true(json_is_null(json_object_get(o, "edge")));
+    assert_true(json_is_null(json_object_get(o, "region")));
     json_t *t = json_object_get(o, "tunnel");
     assert_string_equal(json_string_value(json_object_get(t, "mode")), "external");
     assert_string_equal(json_string_value(json_object_get(t, "status")), "pending");

@@ -223,6 +223,13 @@ void fx_store_round(struct fx *f, int k)
 
     struct store_metrics m;
     assert_int_equal(store_metrics_get(s, &m), 0);
+    struct store_node nd = {0}, *nodes = NULL;
+    snprintf(nd.name, sizeof nd.name, "round-%d", k);
+    assert_int_equal(store_node_register(s, &nd), 0);
+    assert_int_equal(store_node_heartbeat(s, nd.name, NULL), 0);
+    assert_int_equal(store_node_get(s, nd.name, 1000, &nd), 0);
+    assert_int_equal(store_node_list(s, 1000, &nodes, &cnt), 0);
+    free(nodes);
     assert_int_equal(store_site_set_deleting(s, f->tenant, site), 0);
     assert_int_equal(store_site_delete(s, f->tenant, site), 0);
     policy_release(&p);

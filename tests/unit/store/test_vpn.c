@@ -82,7 +82,7 @@ static void test_assign(void **state)
 
     struct store_vpn_peer *peers = NULL;
     size_t n = 0;
-    assert_int_equal(store_vpn_peers(f->s, &peers, &n), 0);
+    assert_int_equal(store_vpn_peers(f->s, NULL, &peers, &n), 0);
     assert_int_equal(n, 4);
     assert_string_equal(peers[0].address, "100.64.0.2");
     assert_string_equal(peers[0].public_key, PUB);
@@ -151,7 +151,7 @@ static void test_rekey(void **state)
     /* both keys are the edge's peers; only the current one has the /32 */
     struct store_vpn_peer *rows = NULL;
     size_t n = 0;
-    assert_int_equal(store_vpn_peers(f->s, &rows, &n), 0);
+    assert_int_equal(store_vpn_peers(f->s, NULL, &rows, &n), 0);
     assert_int_equal(n, 2);
     assert_string_equal(rows[0].public_key, KEY_A);
     assert_string_equal(rows[0].next_key, KEY_C);
