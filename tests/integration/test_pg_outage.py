@@ -13,11 +13,16 @@ outage). The cluster is stopped (fast shutdown) for 10 s:
 Then the cluster starts again and, without a restart: the API answers, /healthz is ok, A accepts
 new connections, B's teardown is in the orchestration log and its router-side rule removed, the
 connection record of B's cut (queued during the outage) is written, a new grant works.
-Bounded: about 40 s. Suite pg only (it needs the cluster to stop).
+
+EdgePartition: only the edge loses the database (its role may not log in for a while) while an
+API node keeps it; a revoke made meanwhile is applied when the edge is back.
+Bounded: about 40 s in all. Suite pg only (it needs the cluster to stop).
 """
 import datetime
 import os
+import shutil
 import sys
+import tempfile
 import time
 import unittest
 
@@ -182,6 +187,113 @@ class PgOutage(unittest.TestCase):
         log = self.d.log()
         self.assertIn('refusing new connections', log)
         self.assertIn('the store is reachable again', log)
+
+
+class EdgePartition(unittest.TestCase):
+    """The edge alone loses the database (a partition), while an API node keeps it.
+
+    Node A (api, scheduler, dispatcher) and edge node E (edge, api for /healthz) share one
+    database; E connects as its own role, tg_edge. E is cut off by making that role NOLOGIN and
+    ending its sessions. A grant R is revoked through A meanwhile: E cannot see it, so R's
+    listener stays until E is back; after the grace period E refuses new connections to its
+    grants (K's live connection goes on). When tg_edge may log in again, E reconciles: R's
+    listener is closed (the revoke applied), the record of R's connection queued meanwhile is
+    written, K accepts again.
+    """
+
+    @classmethod
+    def setUpClass(cls):
+        if tg.BACKEND != 'postgres' or not pgserver.pg_bin():
+            raise unittest.SkipTest('needs TIKGATE_TEST_DATABASE=postgres and PostgreSQL')
+        cls.pg = pgserver.PgServer().start()
+        cls.addClassCleanup(cls.pg.stop)
+        tg._pg = cls.pg
+        common = {'TIKGATE_POLL_INTERVAL': '1', 'TIKGATE_ALLOW_PRIVATE_SOURCES': '1',
+                  'TIKGATE_JOB_BACKOFF_MS': '100'}
+        cls.a = tg.Daemon(env=dict(common, TIKGATE_NODE_NAME='api-1',
+                                   TIKGATE_ROLES='api,scheduler,dispatcher'))
+        cls.addClassCleanup(cls.a.cleanup)
+        cls.a.start()
+        url = tg.database_url(cls.a.data_dir)
+        cls.psql(cls, 'CREATE ROLE tg_edge LOGIN IN ROLE tikgate')
+        cls.e_dir = tempfile.mkdtemp(prefix='tg-it-edge-')
+        cls.addClassCleanup(shutil.rmtree, cls.e_dir, True)
+        shutil.copy(os.path.join(cls.a.data_dir, 'master.key'), cls.e_dir)
+        cls.e = tg.Daemon(data_dir=cls.e_dir, env=dict(
+            common, TIKGATE_DATABASE=url.replace('tikgate@', 'tg_edge@'),
+            TIKGATE_NODE_NAME='edge-1', TIKGATE_ROLES='edge,api', TIKGATE_EDGE_LISTEN='127.0.0.1',
+            TIKGATE_ENTRY_POINT='127.0.0.1', TIKGATE_EDGE_PORTS='24000-24999',
+            TIKGATE_EDGE_STORE_GRACE=str(GRACE_S)))
+        cls.addClassCleanup(cls.e.cleanup)
+        cls.e.start()
+        site = cls.a.request('POST', '/v1/sites', {'name': 'partition'}).json
+        cls.site = site['id']
+        cls.base = '/v1/control-plane/%s' % cls.site
+        cls.sim = simharness.Sim('127.0.0.7', bootstrap_command=site['bootstrap_command'],
+                                 lan_address='127.0.0.9').start()
+        cls.addClassCleanup(cls.sim.cleanup)
+        cls.lan = netutil.EchoServer('127.0.0.8', 0)
+        cls.addClassCleanup(cls.lan.close)
+        if not wait_for(lambda: any(u['name'] == 'tikgate-api' for u in cls.sim.menu('/user')),
+                        15):
+            raise RuntimeError('the simulator did not adopt:\n' + cls.sim.log())
+
+    def psql(self, sql):
+        import subprocess
+        db = tg.database_url(self.a.data_dir).split('@/')[1].split('?')[0]
+        subprocess.run(self.pg.psql_args(db) + ['-c', sql], check=True, timeout=30,
+                       stdout=subprocess.DEVNULL)
+
+    def forward(self):
+        r = self.a.request('POST', self.base + '/transient-forward',
+                           {'expire_after_minutes': 30, 'dst_address': '127.0.0.8',
+                            'dst_port': self.lan.port, 'allow_only_cidr': '127.0.0.1/32'})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(r.json['entry_point'], '127.0.0.1')
+        ok = wait_for(lambda: self.a.request('GET', '%s/transient-forward/%s' % (
+            self.base, r.json['id'])).json['config_committed_to_site'], 15)
+        self.assertTrue(ok, 'the dst-nat job did not complete:\n' + self.sim.log()[-2000:])
+        return r.json
+
+    live_connection = PgOutage.live_connection
+
+    def test_a_revoke_made_while_the_edge_was_cut_off_is_applied_when_it_is_back(self):
+        r, k = self.forward(), self.forward()
+        sr, sk = self.live_connection(r['port']), self.live_connection(k['port'])
+        self.psql('ALTER ROLE tg_edge NOLOGIN')
+        self.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                  "WHERE usename = 'tg_edge'")
+        cut = time.time()
+        try:
+            self.assertEqual(self.a.request('DELETE', '%s/transient-forward/%s' % (
+                self.base, r['id'])).status, 204)
+            self.assertEqual(self.e.request('GET', '/healthz', auth=None).json['status'],
+                             'degraded')
+            # E cannot see the revoke: R's listener stays (what the grace period bounds). (Its
+            # live connection ends anyway when the router's dst-nat rule goes: the router side.)
+            self.assertTrue(netutil.port_open(r['port']), 'E saw the revoke without the store')
+            time.sleep(max(0.0, cut + GRACE_S + 1 - time.time()))
+            self.assertTrue(refused_at_once(k['port']),
+                            'a new connection was relayed past the grace period')
+            self.assertEqual(netutil.roundtrip(sk, b'kept'), b'kept')
+        finally:
+            self.psql('ALTER ROLE tg_edge LOGIN')
+        # Back: the revoke is applied (R's listener closed, R cut), K accepts again.
+        self.assertTrue(wait_for(lambda: not netutil.port_open(r['port']), 10),
+                        'R still listens after the edge came back')
+        self.assertIsNotNone(netutil.wait_closed(sr, 5))
+        sr.close()
+        s2 = self.live_connection(k['port'])
+        s2.close()
+        self.assertEqual(netutil.roundtrip(sk, b'after'), b'after')
+        sk.close()
+        # The end of R's connection, queued while E was cut off, is written.
+        path = '%s/transient-forward/%s/connections' % (self.base, r['id'])
+        recs = wait_for(lambda: [c for c in self.a.request('GET', path).json
+                                 if c['outcome'] not in ('open', 'refused', 'limited')], 5)
+        self.assertTrue(recs, self.a.request('GET', path).json)
+        self.assertEqual(self.e.request('GET', '/healthz', auth=None).json['status'], 'ok')
+        self.assertIn('the store is reachable again', self.e.log())
 
 
 if __name__ == '__main__':
