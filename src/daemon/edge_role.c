@@ -274,7 +274,7 @@ static void flush_records(struct edge_role *er)
             r = write_record(er, rec);
         r = store_tx_end(er->cfg.store, r);
     }
-    if (r < 0 && !store_reachable(er->cfg.store)) {
+    if (r < 0 && (store_connection_lost(er->cfg.store) || !store_reachable(er->cfg.store))) {
         requeue_records(er, ordered);
         store_lost(er, r);
         return;

@@ -3,6 +3,7 @@
  * PostgreSQL store (pg_int.h; the SQLite twin is sqlite_conn.c).
  */
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
 #include "pg_int.h"
 #include "utf8.h"
@@ -47,6 +48,7 @@ static int exec(struct pg_session *c, const char *sql)
         log_debug("store", "postgres: %s: %.80s", PQerrorMessage(c->conn), sql);
         r = -EIO;
     }
+    c->lost = r < 0 && PQstatus(c->conn) == CONNECTION_BAD;
     PQclear(res);
     return r;
 }
@@ -128,11 +130,30 @@ static struct pg_session *conn_open(struct pg_store *s, enum log_level lvl)
     return c;
 }
 
+/*
+ * A connection idle for a second may have been closed by the server meanwhile (a restart, a
+ * failover: it says so and hangs up, which libpq learns only by reading). Outside a
+ * transaction, such a connection reads what is pending (non-blocking: libpq's socket is), so
+ * a closed one is known as CONNECTION_BAD and re-established before the statement, instead of
+ * failing the statement of the first request after the server is back.
+ */
+#define PG_IDLE_CHECK_MS 1000
+
 struct pg_session *pg_session(struct store *base)
 {
     struct pg_store *s = pg_store_of(base);
     struct pg_session *c = pthread_getspecific(s->conn_key);
     if (c) {
+        if (c->tx_depth == 0) {
+            int64_t now = clock_mono_ms();
+            /* twice: the server's last words (FATAL ...), then its end of file */
+            for (int i = 0;
+                 i < 2 && now - c->used_ms >= PG_IDLE_CHECK_MS &&
+                 PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+                 i++)
+                (void)PQconsumeInput(c->conn); /* EOF: CONNECTION_BAD */
+            c->used_ms = now;
+        }
         conn_revive(c);
         return c;
     }
@@ -140,6 +161,12 @@ struct pg_session *pg_session(struct store *base)
     if (c)
         pthread_setspecific(s->conn_key, c);
     return c;
+}
+
+bool pg_connection_lost(struct store *s)
+{
+    struct pg_session *c = pthread_getspecific(pg_store_of(s)->conn_key);
+    return !c || c->lost; /* no connection: the last call could not open one */
 }
 
 bool pg_reachable(struct store *s)
@@ -248,6 +275,8 @@ struct pg_stmt *pg_stmt(struct pg_session *c, const char *sql)
     bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
         log_debug("store", "prepare failed: %s: %.200s", PQerrorMessage(c->conn), text);
+    if (!ok && PQstatus(c->conn) == CONNECTION_BAD)
+        c->lost = true;
     PQclear(res);
     free(text);
     if (!ok) {
@@ -445,6 +474,7 @@ int pg_step(struct pg_stmt *st)
         if (es != PGRES_TUPLES_OK && es != PGRES_COMMAND_OK) {
             const char *state = PQresultErrorField(st->res, PG_DIAG_SQLSTATE);
             int r = map_sqlstate(state);
+            st->c->lost = PQstatus(st->c->conn) == CONNECTION_BAD;
             log_debug("store", "postgres: %s (%s): %.120s", PQresultErrorMessage(st->res),
                       state ? state : "-", st->sql);
             st->c->changes = 0;
@@ -452,6 +482,7 @@ int pg_step(struct pg_stmt *st)
             st->res = NULL;
             return r;
         }
+        st->c->lost = false;
         const char *n = PQcmdTuples(st->res);
         st->c->changes = n && *n ? strtol(n, NULL, 10) : 0;
         st->nrows = es == PGRES_TUPLES_OK ? PQntuples(st->res) : 0;

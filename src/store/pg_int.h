@@ -61,10 +61,12 @@ struct pg_session {
     struct pg_slot *cache;
     size_t cache_cap, cache_used;
     unsigned long prepares;
-    long changes;   /* rows changed by the last statement (PQcmdTuples) */
-    int tx_depth;   /* nested pg_begin() calls: BEGIN/COMMIT only at the outermost */
-    bool tx_failed; /* an inner level rolled back: the outermost commit rolls back */
-    int tx_err;     /* the first inner storage failure (-errno), reported by that commit */
+    long changes;    /* rows changed by the last statement (PQcmdTuples) */
+    int tx_depth;    /* nested pg_begin() calls: BEGIN/COMMIT only at the outermost */
+    bool tx_failed;  /* an inner level rolled back: the outermost commit rolls back */
+    int tx_err;      /* the first inner storage failure (-errno), reported by that commit */
+    bool lost;       /* a statement failed because the connection dropped (pg_reachable) */
+    int64_t used_ms; /* monotonic time of the last pg_session() outside a transaction */
     struct pg_session *next;
 };
 
@@ -88,6 +90,7 @@ void pg_close(struct store *s);
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void pg_thread_done(struct store *s);
 bool pg_reachable(struct store *s);
+bool pg_connection_lost(struct store *s);
 int pg_tx_begin(struct store *s);
 int pg_tx_commit(struct store *s);
 void pg_tx_rollback(struct store *s);

@@ -8,6 +8,7 @@ const struct store_ops store_pg_ops = {
     .close = pg_close,
     .thread_done = pg_thread_done,
     .reachable = pg_reachable,
+    .connection_lost = pg_connection_lost,
     .tx_begin = pg_tx_begin,
     .tx_commit = pg_tx_commit,
     .tx_rollback = pg_tx_rollback,

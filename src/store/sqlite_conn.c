@@ -135,6 +135,12 @@ struct store_conn *store_conn(struct store *base)
     return c;
 }
 
+bool sqlite_connection_lost(struct store *s)
+{
+    (void)s;
+    return false;
+}
+
 bool sqlite_reachable(struct store *s)
 {
     (void)s; /* a file: its failures are the disk's (-ENOSPC, -EIO), not a server's absence */

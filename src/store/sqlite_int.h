@@ -60,6 +60,7 @@ void sqlite_close(struct store *s);
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void sqlite_thread_done(struct store *s);
 bool sqlite_reachable(struct store *s);
+bool sqlite_connection_lost(struct store *s);
 int sqlite_tx_begin(struct store *s);
 int sqlite_tx_commit(struct store *s);
 void sqlite_tx_rollback(struct store *s);

@@ -8,6 +8,7 @@ const struct store_ops store_sqlite_ops = {
     .close = sqlite_close,
     .thread_done = sqlite_thread_done,
     .reachable = sqlite_reachable,
+    .connection_lost = sqlite_connection_lost,
     .tx_begin = sqlite_tx_begin,
     .tx_commit = sqlite_tx_commit,
     .tx_rollback = sqlite_tx_rollback,

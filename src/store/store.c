@@ -102,6 +102,11 @@ bool store_reachable(struct store *s)
     return s->ops->reachable(s);
 }
 
+bool store_connection_lost(struct store *s)
+{
+    return s->ops->connection_lost(s);
+}
+
 int store_tx_begin(struct store *s)
 {
     return s->ops->tx_begin(s);

@@ -72,11 +72,15 @@ void store_thread_done(struct store *s);
  * Whether the calling thread reaches the database now. PostgreSQL: a round trip on its
  * connection (SELECT 1; inside a transaction only the connection's state), one the server
  * dropped being re-established first; a server that does not answer costs at most libpq's
- * connect_timeout (5 s unless the URL sets it). SQLite: always true (a file). Callers ask
- * after a failure (-EIO) to tell "the database is down" (503 storage_unavailable, /healthz
- * degraded) from an error of the request itself.
+ * connect_timeout (5 s unless the URL sets it). SQLite: always true (a file).
+ * store_connection_lost: whether the calling thread's last statement failed because its
+ * connection dropped or could not be opened (PostgreSQL; SQLite: false); the next call
+ * reconnects. Callers ask both after a failure (-EIO) to tell "the database is gone" (503
+ * storage_unavailable, the edge's grace period; /healthz degraded) from an error of the
+ * request itself.
  */
 bool store_reachable(struct store *s);
+bool store_connection_lost(struct store *s);
 /* Current schema version (number of applied migrations). */
 int store_schema_version(struct store *s);
 

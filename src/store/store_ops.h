@@ -45,6 +45,7 @@ struct store_ops {
     /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
     void (*thread_done)(struct store *s);
     bool (*reachable)(struct store *s);
+    bool (*connection_lost)(struct store *s);
     int (*tx_begin)(struct store *s);
     int (*tx_commit)(struct store *s);
     void (*tx_rollback)(struct store *s);
@@ -203,6 +204,7 @@ struct store_ops {
 #define STORE_OPS_NAMES(X) \
     X(thread_done) \
     X(reachable) \
+    X(connection_lost) \
     X(tx_begin) \
     X(tx_commit) \
     X(tx_rollback) \
