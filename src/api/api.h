@@ -72,6 +72,8 @@ struct api_config {
      */
     const char *node_name;
     int64_t node_dead_after_ms;
+    /* Pending jobs an operator may queue per site and in all (0: no limit; issue 14). */
+    unsigned site_queue_max, queue_max;
     void (*edges_changed)(void *ctx);
     void *edges_ctx;
 };

@@ -40,6 +40,19 @@ typedef void (*api_handler_fn)(struct api_call *call);
 #define ROUTE_SECRET_PATH (1u << 26)
 #define ROUTE_SCOPES(f) ((f) & ((1u << 26) - 1))
 
+/*
+ * The API-key cache (keycache.c): a successful key lookup is reused for API_KEY_CACHE_MS, so
+ * a key revoked on another node stops working here within that bound; a revocation through
+ * this process clears the cache at once. get: true with *ret_who on a fresh hit; *ret_gen is
+ * passed to put after a store lookup (a clear in between makes put a no-op).
+ */
+#define API_KEY_CACHE_MS 1000
+bool api_key_cache_get(const struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
+                       struct principal *ret_who, unsigned long long *ret_gen);
+void api_key_cache_put(const struct store *s, const uint8_t hash[APIKEY_HASH_LEN],
+                       const struct principal *who, unsigned long long gen);
+void api_key_cache_clear(void);
+
 /* --- the edge fronting a site (edge.c) --- */
 struct jobs_edge_env api_edge_env(const struct api *api);
 /*
@@ -66,6 +79,28 @@ void api_fail_store(struct api_call *call, int r, const char *what);
 /* Sends v (stolen) as JSON with status. */
 void api_send_json(struct api_call *call, int status, json_t *v);
 void api_send_no_content(struct api_call *call);
+
+/*
+ * JSON written straight into the response body, without a tree (hot objects: a policy, a
+ * list of them). The bytes are those api_send_json() gives for the same tree (jansson's
+ * compact form and escaping), commas are placed from the previous byte. api_jw_begin()
+ * empties the body; api_jw_send() answers status, or 500 if the body overflowed its cap.
+ */
+struct jw {
+    struct buf *b;
+    bool err; /* an append failed: the body is not valid JSON */
+};
+void api_jw_begin(struct api_call *call, struct jw *ret);
+void api_jw_send(struct api_call *call, int status, const struct jw *w);
+void jw_open(struct jw *w, char c); /* '{' or '[' (with a comma before it when needed) */
+void jw_close(struct jw *w, char c);
+void jw_key(struct jw *w, const char *key);
+void jw_string(struct jw *w, const char *s); /* NULL: null; bad UTF-8 as json_text() */
+void jw_bool(struct jw *w, bool v);
+void jw_int(struct jw *w, long long v);
+void jw_time(struct jw *w, int64_t t); /* RFC 3339, or null for 0 */
+void jw_strlist(struct jw *w, const struct strlist *l);
+void jw_raw(struct jw *w, const char *s);
 
 /* --- JSON helpers (validation of request bodies) --- */
 json_t *json_time_or_null(int64_t t);
@@ -115,6 +150,8 @@ void api_fail_list(struct api_call *call, int r, const char *what);
  * reference (json_decref it, or hand it to api_send_json / a json_*_set_new).
  */
 json_t *policy_to_json(const struct policy *p, bool with_sites);
+/* The same object written into w (what policy_to_json() builds, as bytes). */
+void policy_write_json(struct jw *w, const struct policy *p, bool with_sites);
 /* Parses a full policy body (create/PUT) into p; name/services/networks/flags. */
 int policy_from_json(const json_t *obj, struct policy *p, struct tg_err *err);
 json_t *site_to_json(const struct api *api, const struct site *s, bool with_bootstrap);
@@ -126,6 +163,8 @@ json_t *note_to_json(const struct site_note *n);
 json_t *site_event_to_json(const struct site_event *e);
 /* A job; with_events adds its orchestration log ("events", oldest first). */
 json_t *job_to_json(const struct job *j, bool with_events);
+/* The same object written into w (what job_to_json() gives, as bytes). */
+void job_write_json(struct jw *w, const struct job *j, bool with_events);
 /* A transient access or forward as of now_ms (expired, time_to_expire); with_secret: the
  * access's password too (transient:create holders, security-review F6). */
 json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret);

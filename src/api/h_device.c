@@ -612,6 +612,9 @@ void h_device_adopt(struct api_call *call)
         fail_adoption(call, r, managed);
         goto out;
     }
+    /* the adopt reply installs the newest credential: the router has it once it runs it, and
+     * a pending one left from before (a re-adoption) is the one it gets */
+    store_credential_confirm(call->api->store, s.id, creds[ncreds - 1].id, NULL);
     if (managed && call->api->cfg.tunnels_changed)
         call->api->cfg.tunnels_changed(call->api->cfg.tunnels_ctx);
     if (!managed) { /* an external site gets its edge now too (errors: at its first grant) */
@@ -762,6 +765,23 @@ void h_device_poll(struct api_call *call)
     site_release(&s);
 }
 
+/*
+ * Two-phase rotation (issue 14): a completed job that set an API password on the router makes
+ * that credential current (store_credential_confirm_job; most jobs set none: -ENOENT).
+ */
+static void confirm_credential_of(struct api *api, const char *job_id)
+{
+    struct job j;
+    if (store_job_get_any(api->store, job_id, &j) < 0)
+        return;
+    bool done = j.status == JOB_COMPLETED;
+    job_release(&j);
+    bool changed = false;
+    if (done && store_credential_confirm_job(api->store, job_id, &changed) == 0 && changed)
+        log_info("device", "job %s: the router has the new API password: it is current now",
+                 job_id);
+}
+
 void h_device_job_update(struct api_call *call)
 {
     const char *id = api_param(call, 0);
@@ -793,6 +813,7 @@ void h_device_job_update(struct api_call *call)
         api_fail_store(call, r, "job");
         return;
     }
+    confirm_credential_of(call->api, id);
     struct buf b;
     buf_init(&b, 64);
     buf_append_str(&b, "ok\n");

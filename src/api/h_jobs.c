@@ -36,11 +36,14 @@ void h_jobs_list(struct api_call *call)
         api_fail_list(call, r, "site");
         return;
     }
-    json_t *arr = json_array();
+    struct jw w;
+    api_jw_begin(call, &w);
+    jw_open(&w, '[');
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, job_to_json(&a[i], false));
+        job_write_json(&w, &a[i], false);
+    jw_close(&w, ']');
     store_job_array_free(a, n);
-    api_send_json(call, 200, arr);
+    api_jw_send(call, 200, &w);
 }
 
 static void send_job(struct api_call *call, const char *site, const char *id, int status)
@@ -51,7 +54,10 @@ static void send_job(struct api_call *call, const char *site, const char *id, in
         api_fail_store(call, r, "job");
         return;
     }
-    api_send_json(call, status, job_to_json(&j, true));
+    struct jw w;
+    api_jw_begin(call, &w);
+    job_write_json(&w, &j, true);
+    api_jw_send(call, status, &w);
     job_release(&j);
 }
 
@@ -77,6 +83,36 @@ static bool header_bool(const struct api_call *call, const char *name, bool def)
  * X-Idempotency-Key (the gen-3 form). Queues it; 0 and ret_id, or <0 after
  * sending the error.
  */
+/*
+ * The queue limits (issue 14 item 1) for the jobs an operator queues (custom scripts, site
+ * actions): at most site_queue_max pending jobs per site and queue_max in all. The platform's
+ * own jobs (grant setup and teardown, rotations, policy pushes) are never refused: they are
+ * what keeps routers safe. 0, or -EAGAIN after answering 429 with Retry-After.
+ */
+static int queue_full(struct api_call *call, const char *site)
+{
+    long site_n = 0, all_n = 0;
+    unsigned site_max = call->api->cfg.site_queue_max, all_max = call->api->cfg.queue_max;
+    if (site_max && store_jobs_pending_count(call->api->store, site, &site_n) == 0 &&
+        site_n >= (long)site_max) {
+        http_response_header(call->res, "Retry-After", "5");
+        api_fail(call, TG_ERR_RATE_LIMIT, 429, "site_queue_full", NULL,
+                 "This site has %ld jobs waiting (TIKGATE_SITE_QUEUE_MAX %u): let the router "
+                 "catch up, or cancel some, then try again.",
+                 site_n, site_max);
+        return -EAGAIN;
+    }
+    if (all_max && store_jobs_pending_count(call->api->store, NULL, &all_n) == 0 &&
+        all_n >= (long)all_max) {
+        http_response_header(call->res, "Retry-After", "5");
+        api_fail(call, TG_ERR_RATE_LIMIT, 429, "queue_full", NULL,
+                 "%ld jobs are waiting in all (TIKGATE_QUEUE_MAX %u): try again later.", all_n,
+                 all_max);
+        return -EAGAIN;
+    }
+    return 0;
+}
+
 static int create_custom(struct api_call *call, const char *site, char ret_id[UUID_STR_LEN])
 {
     struct tg_err err;
@@ -136,6 +172,10 @@ static int create_custom(struct api_call *call, const char *site, char ret_id[UU
         return r;
     }
     site_release(&s);
+    if (queue_full(call, site) < 0) {
+        free(script_copy);
+        return -EAGAIN;
+    }
     struct job_spec spec = {
         .site_id = site,
         .kind = JOB_KIND_SCRIPT,
@@ -311,6 +351,8 @@ void h_site_action(struct api_call *call)
             goto out;
         }
     }
+    if (queue_full(call, s.id) < 0)
+        goto out;
     char id[UUID_STR_LEN];
     char desc[128];
     snprintf(desc, sizeof desc, "Action %s", action);
@@ -324,6 +366,9 @@ void h_site_action(struct api_call *call)
         .created_by = call->who.name,
     };
     r = jobs_enqueue(call->api->store, &spec, id);
+    /* site.resend_api_user sets the newest credential: its completion confirms it */
+    if (r == 0 && !strcmp(action, "site.resend_api_user"))
+        r = store_credential_set_job(call->api->store, creds[n - 1].id, id);
     if (r < 0) {
         api_fail_store(call, r, "job");
         goto out;

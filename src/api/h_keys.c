@@ -80,6 +80,9 @@ void h_keys_revoke(struct api_call *call)
     if (!api_check_id(call, id, "API key"))
         return;
     int r = store_api_key_revoke(call->api->store, call->who.tenant_id, id);
+    /* After the revocation is committed: no request of this node authenticates with it now
+     * (a lookup in flight does not put its older answer back). */
+    api_key_cache_clear();
     if (r < 0) {
         api_fail_store(call, r, "API key");
         return;

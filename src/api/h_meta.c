@@ -91,7 +91,7 @@ void h_metrics(struct api_call *call)
         buf_printf(b, "tikgate_sites{status=\"%s\"} %ld\n", site_status_name((enum site_status)i),
                    m.sites[i]);
     buf_append_str(b, "# HELP tikgate_jobs Jobs by status.\n# TYPE tikgate_jobs gauge\n");
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < JOB_STATUS_COUNT; i++)
         buf_printf(b, "tikgate_jobs{status=\"%s\"} %ld\n", job_status_name((enum job_status)i),
                    m.jobs[i]);
     buf_append_str(b, "# HELP tikgate_grants_live Transient grants open now.\n"

@@ -49,11 +49,14 @@ void h_policies_list(struct api_call *call)
         api_fail_list(call, r, "policy");
         return;
     }
-    json_t *arr = json_array();
+    struct jw w;
+    api_jw_begin(call, &w);
+    jw_open(&w, '[');
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, policy_to_json(&a[i], false));
+        policy_write_json(&w, &a[i], false);
+    jw_close(&w, ']');
     store_policy_array_free(a, n);
-    api_send_json(call, 200, arr);
+    api_jw_send(call, 200, &w);
 }
 
 /* Sends the policy id as stored, with or without its site list. */
@@ -65,7 +68,10 @@ static void send_policy(struct api_call *call, const char *id, int status, bool 
         api_fail_store(call, r, "policy");
         return;
     }
-    api_send_json(call, status, policy_to_json(&p, with_sites));
+    struct jw w;
+    api_jw_begin(call, &w);
+    policy_write_json(&w, &p, with_sites);
+    api_jw_send(call, status, &w);
     policy_release(&p);
 }
 

@@ -306,6 +306,8 @@ static int rotate_in_tx(struct api_call *call, const char *id, bool adopted,
 {
     struct credential cred, saved;
     credential_generate(&cred, id);
+    /* two-phase (issue 14): with a router, pending until the router has it */
+    cred.state = adopted ? CREDENTIAL_PENDING : CREDENTIAL_CURRENT;
     int r = store_credential_rotate(call->api->store, call->who.tenant_id, &cred, &saved);
     credential_release(&cred);
     if (r < 0)
@@ -323,8 +325,11 @@ static int rotate_in_tx(struct api_call *call, const char *id, bool adopted,
             .needs_ack = true,
             .created_by = call->who.name,
         };
-        r = jobs_enqueue(call->api->store, &spec, NULL);
+        char job_id[UUID_STR_LEN];
+        r = jobs_enqueue(call->api->store, &spec, job_id);
         job_plan_release(&plan);
+        if (r == 0)
+            r = store_credential_set_job(call->api->store, saved.id, job_id);
     }
     if (r < 0) {
         credential_release(&saved);

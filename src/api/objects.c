@@ -11,35 +11,66 @@
 #include <stdio.h>
 #include <string.h>
 
-static json_t *strlist_to_json(const struct strlist *l)
+/* Parses back what a jw writer wrote: the tree for the callers that embed an object. */
+static json_t *jw_tree(void (*write)(struct jw *w, const void *obj, bool flag), const void *obj,
+                       bool flag)
 {
-    json_t *a = json_array();
-    for (size_t i = 0; i < l->n; i++)
-        json_array_append_new(a, json_string(l->items[i]));
-    return a;
+    struct buf b;
+    buf_init(&b, HTTP_RESPONSE_CAP);
+    struct jw w = {.b = &b};
+    write(&w, obj, flag);
+    json_t *o = w.err ? NULL : json_loadb(b.data, b.len, 0, NULL);
+    buf_release(&b);
+    return o;
 }
 
+void policy_write_json(struct jw *w, const struct policy *p, bool with_sites)
+{
+    jw_open(w, '{');
+    jw_key(w, "id");
+    jw_string(w, p->id);
+    jw_key(w, "name");
+    jw_string(w, p->name);
+    jw_key(w, "slug");
+    jw_string(w, p->slug);
+    for (int i = 0; i < SVC_COUNT; i++) {
+        jw_key(w, policy_svc_key[i]);
+        jw_open(w, '{');
+        jw_key(w, "enabled");
+        jw_bool(w, p->svc[i].enabled);
+        jw_key(w, "port");
+        jw_int(w, p->svc[i].port);
+        jw_key(w, "networks");
+        jw_strlist(w, &p->svc[i].networks);
+        jw_close(w, '}');
+    }
+    jw_key(w, "trusted_networks");
+    jw_strlist(w, &p->trusted_networks);
+    jw_key(w, "custom_input_rules");
+    jw_bool(w, p->custom_input_rules);
+    jw_key(w, "default");
+    jw_bool(w, p->is_default);
+    if (with_sites) {
+        jw_key(w, "sites");
+        jw_strlist(w, &p->sites);
+    }
+    jw_key(w, "created_at");
+    jw_time(w, p->created_at);
+    jw_key(w, "updated_at");
+    jw_time(w, p->updated_at);
+    jw_close(w, '}');
+}
+
+static void policy_write_any(struct jw *w, const void *obj, bool flag)
+{
+    policy_write_json(w, obj, flag);
+}
+
+/* The tree of a policy (tests, the fuzzer): parsed back from what policy_write_json() writes,
+ * so there is one mapping of a policy to JSON. NULL if it does not fit HTTP_RESPONSE_CAP. */
 json_t *policy_to_json(const struct policy *p, bool with_sites)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(p->id));
-    json_object_set_new(o, "name", json_string(p->name));
-    json_object_set_new(o, "slug", json_string(p->slug));
-    for (int i = 0; i < SVC_COUNT; i++) {
-        json_t *s = json_object();
-        json_object_set_new(s, "enabled", json_boolean(p->svc[i].enabled));
-        json_object_set_new(s, "port", json_integer(p->svc[i].port));
-        json_object_set_new(s, "networks", strlist_to_json(&p->svc[i].networks));
-        json_object_set_new(o, policy_svc_key[i], s);
-    }
-    json_object_set_new(o, "trusted_networks", strlist_to_json(&p->trusted_networks));
-    json_object_set_new(o, "custom_input_rules", json_boolean(p->custom_input_rules));
-    json_object_set_new(o, "default", json_boolean(p->is_default));
-    if (with_sites)
-        json_object_set_new(o, "sites", strlist_to_json(&p->sites));
-    json_object_set_new(o, "created_at", json_time_or_null(p->created_at));
-    json_object_set_new(o, "updated_at", json_time_or_null(p->updated_at));
-    return o;
+    return jw_tree(policy_write_any, p, with_sites);
 }
 
 /* Reads and normalises a list of CIDRs at obj[key] into out. */
@@ -198,6 +229,7 @@ json_t *credential_to_json(const struct credential *c, bool with_secret)
     json_object_set_new(o, "api_port", c->api_port ? json_integer(c->api_port) : json_null());
     json_object_set_new(o, "created_at", json_time_or_null(c->created_at));
     json_object_set_new(o, "deleted_at", json_time_or_null(c->deleted_at));
+    json_object_set_new(o, "status", json_string(credential_state_name(c->state)));
     return o;
 }
 
@@ -232,13 +264,18 @@ json_t *note_to_json(const struct site_note *n)
     return o;
 }
 
-static json_t *time_ms_json(int64_t ms)
+/* "2024-06-22T04:33:29.123+00:00": an event's time (events need ms order). */
+static void ms_text(int64_t ms, char out[40])
 {
     char s[RFC3339_LEN];
     time_format_rfc3339(ms / 1000, s);
-    /* "2024-06-22T04:33:29+00:00" -> "2024-06-22T04:33:29.123+00:00": events need ms order. */
+    snprintf(out, 40, "%.19s.%03lld+00:00", s, (long long)(ms % 1000));
+}
+
+static json_t *time_ms_json(int64_t ms)
+{
     char out[40];
-    snprintf(out, sizeof out, "%.19s.%03lld+00:00", s, (long long)(ms % 1000));
+    ms_text(ms, out);
     return json_string(out);
 }
 
@@ -251,39 +288,73 @@ json_t *site_event_to_json(const struct site_event *e)
     return o;
 }
 
+void job_write_json(struct jw *w, const struct job *j, bool with_events)
+{
+    jw_open(w, '{');
+    jw_key(w, "id");
+    jw_string(w, j->id);
+    jw_key(w, "token");
+    jw_string(w, j->token);
+    jw_key(w, "site_id");
+    jw_string(w, j->site_id);
+    jw_key(w, "kind");
+    jw_string(w, job_kind_name(j->kind));
+    jw_key(w, "description");
+    jw_string(w, j->description ? j->description : "");
+    jw_key(w, "status");
+    jw_string(w, job_status_name(j->status));
+    jw_key(w, "express_execute");
+    jw_bool(w, j->express);
+    jw_key(w, "needs_acknowledgement");
+    jw_bool(w, j->needs_ack);
+    jw_key(w, "idempotency_key");
+    jw_string(w, j->idempotency_key);
+    jw_key(w, "attempts");
+    jw_int(w, j->attempts);
+    jw_key(w, "created_at");
+    jw_time(w, j->created_at);
+    jw_key(w, "started_at");
+    jw_time(w, j->started_at);
+    jw_key(w, "completed_at");
+    jw_time(w, j->completed_at);
+    jw_key(w, "failed_at");
+    jw_time(w, j->failed_at);
+    jw_key(w, "deleted_at");
+    jw_time(w, j->deleted_at);
+    jw_key(w, "last_error");
+    jw_string(w, j->last_error);
+    jw_key(w, "created_by");
+    jw_string(w, j->created_by);
+    jw_key(w, "script");
+    jw_string(w, j->is_script ? j->payload : NULL);
+    if (with_events) {
+        jw_key(w, "events");
+        jw_open(w, '[');
+        for (size_t i = 0; i < j->nevents; i++) {
+            char at[40];
+            ms_text(j->events[i].at_ms, at);
+            jw_open(w, '{');
+            jw_key(w, "at");
+            jw_string(w, at);
+            jw_key(w, "kind");
+            jw_string(w, j->events[i].kind);
+            jw_key(w, "message");
+            jw_string(w, j->events[i].message);
+            jw_close(w, '}');
+        }
+        jw_close(w, ']');
+    }
+    jw_close(w, '}');
+}
+
+static void job_write_any(struct jw *w, const void *obj, bool flag)
+{
+    job_write_json(w, obj, flag);
+}
+
 json_t *job_to_json(const struct job *j, bool with_events)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(j->id));
-    json_object_set_new(o, "token", json_string(j->token));
-    json_object_set_new(o, "site_id", json_string(j->site_id));
-    json_object_set_new(o, "kind", json_string(job_kind_name(j->kind)));
-    json_object_set_new(o, "description", json_string(j->description ? j->description : ""));
-    json_object_set_new(o, "status", json_string(job_status_name(j->status)));
-    json_object_set_new(o, "express_execute", json_boolean(j->express));
-    json_object_set_new(o, "needs_acknowledgement", json_boolean(j->needs_ack));
-    json_object_set_new(o, "idempotency_key", json_str_or_null(j->idempotency_key));
-    json_object_set_new(o, "attempts", json_integer(j->attempts));
-    json_object_set_new(o, "created_at", json_time_or_null(j->created_at));
-    json_object_set_new(o, "started_at", json_time_or_null(j->started_at));
-    json_object_set_new(o, "completed_at", json_time_or_null(j->completed_at));
-    json_object_set_new(o, "failed_at", json_time_or_null(j->failed_at));
-    json_object_set_new(o, "deleted_at", json_time_or_null(j->deleted_at));
-    json_object_set_new(o, "last_error", json_str_or_null(j->last_error));
-    json_object_set_new(o, "created_by", json_str_or_null(j->created_by));
-    json_object_set_new(o, "script", j->is_script ? json_string(j->payload) : json_null());
-    if (with_events) {
-        json_t *ev = json_array();
-        for (size_t i = 0; i < j->nevents; i++) {
-            json_t *e = json_object();
-            json_object_set_new(e, "at", time_ms_json(j->events[i].at_ms));
-            json_object_set_new(e, "kind", json_string(j->events[i].kind));
-            json_object_set_new(e, "message", json_string(j->events[i].message));
-            json_array_append_new(ev, e);
-        }
-        json_object_set_new(o, "events", ev);
-    }
-    return o;
+    return jw_tree(job_write_any, j, with_events);
 }
 
 static bool grant_expired(const struct grant *g, int64_t now_ms)

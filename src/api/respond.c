@@ -37,6 +37,155 @@ void api_send_json(struct api_call *call, int status, json_t *v)
     free(s);
 }
 
+/* --- JSON written straight into a buffer ---------------------------------------------------- */
+
+static void jw_put(struct jw *w, const char *s, size_t n)
+{
+    struct buf *b = w->b;
+    if (b->len + n < b->alloc && b->len + n <= b->cap) { /* room: no call, no checks */
+        memcpy(b->data + b->len, s, n);
+        b->len += n;
+        b->data[b->len] = '\0';
+        return;
+    }
+    if (!w->err && buf_append(b, s, n) < 0)
+        w->err = true;
+}
+
+/* A value or key after another one needs a comma; after '{', '[' or at the start it does not. */
+static void jw_sep(struct jw *w)
+{
+    size_t n = w->b->len;
+    if (n && w->b->data[n - 1] != '{' && w->b->data[n - 1] != '[' && w->b->data[n - 1] != ':')
+        jw_put(w, ",", 1);
+}
+
+void jw_raw(struct jw *w, const char *s)
+{
+    jw_put(w, s, strlen(s));
+}
+
+void jw_open(struct jw *w, char c)
+{
+    jw_sep(w);
+    jw_put(w, &c, 1);
+}
+
+void jw_close(struct jw *w, char c)
+{
+    jw_put(w, &c, 1);
+}
+
+/* The escaping of jansson's json_dumps (no JSON_ENSURE_ASCII, no JSON_ESCAPE_SLASH), so a
+ * written object has the bytes api_send_json() gave for the same tree. */
+static void jw_escaped(struct jw *w, const char *s)
+{
+    jw_put(w, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c != '"' && c != '\\' && c >= 0x20)
+            continue;
+        jw_put(w, run, (size_t)(s - run));
+        run = s + 1;
+        char e[8];
+        switch (c) {
+        case '"': jw_put(w, "\\\"", 2); break;
+        case '\\': jw_put(w, "\\\\", 2); break;
+        case '\b': jw_put(w, "\\b", 2); break;
+        case '\f': jw_put(w, "\\f", 2); break;
+        case '\n': jw_put(w, "\\n", 2); break;
+        case '\r': jw_put(w, "\\r", 2); break;
+        case '\t': jw_put(w, "\\t", 2); break;
+        default: snprintf(e, sizeof e, "\\u%04X", c); jw_put(w, e, 6);
+        }
+    }
+    jw_put(w, run, (size_t)(s - run));
+    jw_put(w, "\"", 1);
+}
+
+void jw_key(struct jw *w, const char *key)
+{
+    jw_sep(w);
+    jw_escaped(w, key);
+    jw_put(w, ":", 1);
+}
+
+/* Valid UTF-8; ids, CIDRs and times are ASCII, and skip utf8_valid's decoding. */
+static bool ascii_or_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && *p < 0x80)
+        p++;
+    return !*p || utf8_valid((const char *)p); /* p is where the first non-ASCII byte is */
+}
+
+void jw_string(struct jw *w, const char *s)
+{
+    jw_sep(w);
+    if (!s) {
+        jw_put(w, "null", 4);
+    } else if (ascii_or_valid(s)) {
+        jw_escaped(w, s);
+    } else { /* as json_text(): U+FFFD for each bad byte */
+        char *fixed = utf8_sanitize(s);
+        jw_escaped(w, fixed);
+        free(fixed);
+    }
+}
+
+void jw_bool(struct jw *w, bool v)
+{
+    jw_sep(w);
+    jw_raw(w, v ? "true" : "false");
+}
+
+void jw_int(struct jw *w, long long v)
+{
+    char n[24];
+    jw_sep(w);
+    jw_put(w, n, (size_t)snprintf(n, sizeof n, "%lld", v));
+}
+
+void jw_time(struct jw *w, int64_t t)
+{
+    if (!t) {
+        jw_sep(w);
+        jw_put(w, "null", 4);
+        return;
+    }
+    char s[RFC3339_LEN];
+    time_format_rfc3339(t, s);
+    jw_string(w, s);
+}
+
+void jw_strlist(struct jw *w, const struct strlist *l)
+{
+    jw_open(w, '[');
+    for (size_t i = 0; i < l->n; i++)
+        jw_string(w, l->items[i]);
+    jw_close(w, ']');
+}
+
+void api_jw_begin(struct api_call *call, struct jw *ret)
+{
+    buf_reset(&call->res->body);
+    ret->b = &call->res->body;
+    ret->err = false;
+}
+
+void api_jw_send(struct api_call *call, int status, const struct jw *w)
+{
+    call->res->content_type = "application/json";
+    if (w->err) {
+        buf_reset(&call->res->body);
+        api_fail(call, TG_ERR_API, 500, "internal_server_error", NULL,
+                 "The response does not fit in %zu bytes.", call->res->body.cap);
+        return;
+    }
+    call->res->status = status;
+}
+
 void api_send_no_content(struct api_call *call)
 {
     call->res->status = 204;

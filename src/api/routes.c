@@ -160,6 +160,9 @@ static int authenticate(struct api_call *call)
     }
     uint8_t hash[APIKEY_HASH_LEN];
     api_key_hash(token, hash);
+    unsigned long long gen;
+    if (api_key_cache_get(call->api->store, hash, &call->who, &gen))
+        return 0;
     struct api_key k;
     int r = store_api_key_authenticate(call->api->store, hash, &k);
     if (r < 0) {
@@ -174,6 +177,7 @@ static int authenticate(struct api_call *call)
     snprintf(call->who.name, sizeof call->who.name, "%s", k.name ? k.name : "");
     call->who.scopes = k.scopes;
     api_key_release(&k);
+    api_key_cache_put(call->api->store, hash, &call->who, gen);
     return 0;
 }
 

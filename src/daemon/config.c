@@ -131,6 +131,12 @@ static const struct key keys[] = {
     {"region", K_STR, OFF(region), "", "the node's region (sites are placed by region)"},
     {"heartbeat_ms", K_MS, OFF(heartbeat_ms), "5000",
      "the node's heartbeat in the registry (ms, at least 100); dead after 3 missed"},
+    {"site_queue_max", K_UINT0, OFF(site_queue_max), "100",
+     "pending custom jobs and actions per site before 429 site_queue_full (0: no limit)"},
+    {"queue_max", K_UINT0, OFF(queue_max), "50000",
+     "pending custom jobs and actions in all before 429 queue_full (0: no limit)"},
+    {"verify_interval", K_UINT0, OFF(verify_interval), "3600",
+     "seconds between drift checks of a router against the store (0: never)"},
     {"edge_move_after", K_UINT0, OFF(edge_move_after), "120",
      "seconds an edge may be dead before its sites move to another edge (0: never)"},
 };

@@ -83,6 +83,9 @@ struct config {
     char *region;    /* TIKGATE_REGION: where it runs ("" for none) */
     unsigned
         heartbeat_ms; /* TIKGATE_HEARTBEAT_MS: 100..; dead after 3 missed (config_dead_after_ms) */
+    unsigned site_queue_max;  /* TIKGATE_SITE_QUEUE_MAX: pending operator jobs per site */
+    unsigned queue_max;       /* TIKGATE_QUEUE_MAX: ... in all */
+    unsigned verify_interval; /* TIKGATE_VERIFY_INTERVAL: s between drift checks (0: never) */
     unsigned edge_move_after; /* TIKGATE_EDGE_MOVE_AFTER: s an edge is dead before its sites
                                  move (0: never) */
 };

@@ -40,6 +40,7 @@ struct metrics_ctx {
     _Atomic(struct http_server *) srv; /* set once the server runs; read by its threads */
     struct edge_role *edge;
     struct vpn_role *vpn;
+    struct dispatcher *disp;
 };
 
 /* The process's own counters for /metrics (the API adds the store's). */
@@ -55,8 +56,14 @@ static void process_metrics(void *ctx, struct buf *out)
         for (int i = 1; i <= 5; i++)
             buf_printf(out, "tikgate_http_responses_total{class=\"%dxx\"} %llu\n", i, by[i]);
     }
+    buf_printf(out,
+               "# HELP tikgate_log_dropped_lines_total Log lines dropped: the buffer was full.\n"
+               "# TYPE tikgate_log_dropped_lines_total counter\n"
+               "tikgate_log_dropped_lines_total %llu\n",
+               log_dropped());
     edge_role_metrics(m->edge, out);
     vpn_role_metrics(m->vpn, out);
+    dispatcher_metrics(m->disp, out);
 }
 
 static void wake_vpn(void *ctx)
@@ -218,6 +225,9 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "bootstrap failed: %s", strerror(-r));
         return rc;
     }
+    /* From here on info lines (the access log) are buffered off the callers' threads. */
+    if ((r = log_async_start()) < 0)
+        log_warn("daemon", "log lines stay unbuffered: %s", strerror(-r));
     /* F8: the soft limit (often 1024) up to the hard one, before any thread opens files */
     unsigned long nofile = fdlimit_raise();
     char *openapi = xasprintf("%s/api/openapi.yaml", cfg->share_dir);
@@ -265,13 +275,15 @@ static int serve(struct store *st, const struct config *cfg)
         .tunnel_pool = cfg->tunnel_pool,
         .node_dead_after_ms = config_dead_after_ms(cfg),
         .edge_move_after_ms = (int64_t)cfg->edge_move_after * 1000,
+        .node_name = cfg->node_name,
+        .verify_interval_s = cfg->verify_interval,
     };
     if ((dc.run_dispatcher || dc.run_scheduler) && dispatcher_start(&dc, &disp) < 0) {
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
     api_login_limiter_size(cfg->login_slots);
-    struct metrics_ctx mctx = {.edge = edge, .vpn = vpn};
+    struct metrics_ctx mctx = {.edge = edge, .vpn = vpn, .disp = disp};
     char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
     struct api api = {
         .store = st,
@@ -305,6 +317,8 @@ static int serve(struct store *st, const struct config *cfg)
                 .tls_ca_fingerprint = ca_fingerprint,
                 .node_name = cfg->node_name,
                 .node_dead_after_ms = config_dead_after_ms(cfg),
+                .site_queue_max = cfg->site_queue_max,
+                .queue_max = cfg->queue_max,
                 .edges_changed = wake_edge,
                 .edges_ctx = edge},
     };
@@ -347,6 +361,7 @@ out_free_paths:
     free(web);
     free(errors);
     free(openapi);
+    log_async_stop();
     return rc;
 }
 

@@ -317,9 +317,16 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
     for (size_t i = 0; i < nrows; i++) {
         const struct store_vpn_peer *row = &rows[i];
         struct wg_key pub;
-        if (wg_key_from_base64(row->public_key, &pub) < 0)
+        /* a site that moved away: kept as peer until its new edge settles it, not observed */
+        if (row->handover || wg_key_from_base64(row->public_key, &pub) < 0)
             continue;
         const struct wg_peer *p = index_find(have, &pub);
+        if (row->settling && p && p->last_handshake_sec > 0 &&
+            store_site_edge_settled(v->store, row->site_id, v->node_name) == 0)
+            log_info("vpn",
+                     "site %s: the router's tunnel came to this edge (%s); its previous "
+                     "edge lets it go",
+                     row->site_id, v->node_name);
         char endpoint[WG_ENDPOINT_STR_LEN] = "";
         int64_t hs = row->last_handshake_at;
         uint64_t rx = 0, txb = 0;

@@ -6,16 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const names[] = {"pending", "running", "completed", "failed", "deleted"};
+static const char *const names[JOB_STATUS_COUNT] = {
+    [JOB_PENDING] = "pending", [JOB_RUNNING] = "running", [JOB_COMPLETED] = "completed",
+    [JOB_FAILED] = "failed",   [JOB_DELETED] = "deleted", [JOB_SUPERSEDED] = "superseded",
+};
 
 const char *job_status_name(enum job_status s)
 {
-    return (unsigned)s < 5 ? names[s] : "unknown";
+    return (unsigned)s < JOB_STATUS_COUNT ? names[s] : "unknown";
 }
 
 int job_status_parse(const char *s, enum job_status *ret)
 {
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < JOB_STATUS_COUNT; i++) {
         if (!strcmp(s, names[i])) {
             *ret = (enum job_status)i;
             return 0;

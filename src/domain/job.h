@@ -25,6 +25,8 @@ enum job_status {
     JOB_COMPLETED,
     JOB_FAILED,
     JOB_DELETED,
+    JOB_SUPERSEDED, /* a newer job of the same kind for its site replaced it before it ran */
+    JOB_STATUS_COUNT,
 };
 
 const char *job_status_name(enum job_status s);

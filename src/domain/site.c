@@ -88,6 +88,26 @@ void site_note_release(struct site_note *n)
     n->content = n->updated_by = NULL;
 }
 
+static const char *const credential_state_names[] = {"current", "pending", "retired"};
+
+const char *credential_state_name(enum credential_state s)
+{
+    if ((unsigned)s >= sizeof credential_state_names / sizeof credential_state_names[0])
+        return "unknown";
+    return credential_state_names[s];
+}
+
+int credential_state_parse(const char *s, enum credential_state *ret)
+{
+    for (size_t i = 0; i < sizeof credential_state_names / sizeof credential_state_names[0]; i++) {
+        if (strcmp(s, credential_state_names[i]) == 0) {
+            *ret = (enum credential_state)i;
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
 void credential_release(struct credential *c)
 {
     if (!c)

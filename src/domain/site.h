@@ -85,6 +85,19 @@ struct site_note {
 
 void site_note_release(struct site_note *n);
 
+/*
+ * Two-phase rotation (issue 14): a new API password is pending until the router has it (the
+ * job that sets it completed, or a login with it worked), then current; the ones before it
+ * are retired (deleted_at set). A site never has two current credentials.
+ */
+enum credential_state {
+    CREDENTIAL_CURRENT = 0,
+    CREDENTIAL_PENDING,
+    CREDENTIAL_RETIRED,
+};
+const char *credential_state_name(enum credential_state s);
+int credential_state_parse(const char *s, enum credential_state *ret);
+
 struct credential {
     char id[UUID_STR_LEN];
     char site_id[UUID_STR_LEN];
@@ -93,7 +106,8 @@ struct credential {
     char *ip_address; /* owned, NULL when the site has no tunnel address */
     int api_port;
     int64_t created_at;
-    int64_t deleted_at; /* 0 = current */
+    int64_t deleted_at; /* 0 = not retired */
+    enum credential_state state;
 };
 
 /* Frees ip_address and wipes the password. Accepts NULL. */

@@ -12,6 +12,7 @@
 #include "target.h"
 #include "timefmt.h"
 #include "tunnel.h"
+#include "verify.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -26,6 +27,7 @@ struct dispatcher {
     pthread_cond_t cond;
     bool stopping;
     unsigned wakeups;
+    unsigned long verified, drifts; /* drift checks run, repairs queued (under lock) */
     pthread_t *threads;
     int nthreads;
 };
@@ -66,12 +68,65 @@ void dispatcher_wake(struct dispatcher *d)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Logins tried per push: the pending passwords (newest first), the current one, the last retired.
+ */
+#define LOGIN_TRIES 4
+
 /*
- * Connects and logs in to the site with the newest credential that works, every wait bounded by
- * deadline (absolute monotonic ms, 0: none); the client keeps that deadline for the plan.
+ * The order in which connect_site tries a site's credentials (oldest first in creds):
+ * two-phase rotation (issue 14) means the router has the current password, or a pending one
+ * whose job ran but whose confirmation was lost (a kill), or, after an interrupted rotation,
+ * the one retired last. At most LOGIN_TRIES indexes in order; returns how many.
+ */
+static size_t login_order(const struct credential *creds, size_t n, size_t order[LOGIN_TRIES])
+{
+    size_t m = 0;
+    for (size_t k = n; k-- > 0 && m < 2;)
+        if (creds[k].state == CREDENTIAL_PENDING)
+            order[m++] = k;
+    for (size_t k = n; k-- > 0;)
+        if (creds[k].state == CREDENTIAL_CURRENT) {
+            order[m++] = k;
+            break;
+        }
+    for (size_t k = n; k-- > 0;)
+        if (creds[k].state == CREDENTIAL_RETIRED) {
+            order[m++] = k;
+            break;
+        }
+    return m;
+}
+
+/*
+ * A login worked with cred: when it is not the current one, the router has it, so it becomes
+ * current (store_credential_confirm), said in the log and in the job's orchestration log.
+ */
+static void note_login(struct dispatcher *d, const struct site *site, const struct credential *cred,
+                       const char *job_id)
+{
+    if (cred->state == CREDENTIAL_CURRENT)
+        return;
+    bool changed = false;
+    if (store_credential_confirm(d->cfg.store, site->id, cred->id, &changed) < 0 || !changed)
+        return;
+    char msg[160];
+    snprintf(msg, sizeof msg,
+             "logged in with the %s API password %s: the router has it, so it is "
+             "current now",
+             credential_state_name(cred->state), cred->id);
+    log_info("dispatcher", "site %s: %s", site->id, msg);
+    if (job_id)
+        store_job_event(d->cfg.store, job_id, "credential", msg);
+}
+
+/*
+ * Connects and logs in to the site with the first credential of login_order that works, every
+ * wait bounded by deadline (absolute monotonic ms, 0: none); the client keeps that deadline
+ * for the plan. job_id (may be NULL): the job the push is for (its log names a credential
+ * that changed).
  */
 static int connect_site(struct dispatcher *d, const struct site *site, int64_t deadline,
-                        struct ros_client **ret, char *err, size_t errlen)
+                        const char *job_id, struct ros_client **ret, char *err, size_t errlen)
 {
     struct policy pol;
     int r = store_policy_get(d->cfg.store, site->tenant_id, site->policy_id, 0, &pol);
@@ -100,8 +155,10 @@ static int connect_site(struct dispatcher *d, const struct site *site, int64_t d
                                    .deadline_ms = deadline};
     r = -EACCES;
     snprintf(err, errlen, "no credential");
-    /* Newest first: the current password, then the ones it replaced (a rotation in flight). */
-    for (size_t k = n; k-- > 0 && n - k <= 3;) {
+    size_t order[LOGIN_TRIES];
+    size_t tries = login_order(creds, n, order);
+    for (size_t t = 0; t < tries; t++) {
+        size_t k = order[t];
         struct ros_client *c = NULL;
         r = ros_client_connect(site->tunnel_address, port, &opts, &c);
         if (r < 0) {
@@ -112,6 +169,7 @@ static int connect_site(struct dispatcher *d, const struct site *site, int64_t d
         r = ros_client_login(c, creds[k].username, creds[k].password);
         if (r == 0) {
             *ret = c;
+            note_login(d, site, &creds[k], job_id);
             break;
         }
         const char *why = ros_client_last_error(c);
@@ -147,8 +205,8 @@ static int confirm_reboot(struct dispatcher *d, const struct site *site, int64_t
     while (time_now_ms() - sent_ms < limit && pause_ms(d, 1000)) {
         struct ros_client *c = NULL;
         char e[256] = "";
-        if (connect_site(d, site, clock_mono_ms() + d->cfg.push_deadline_ms, &c, e, sizeof e) !=
-            0) {
+        if (connect_site(d, site, clock_mono_ms() + d->cfg.push_deadline_ms, NULL, &c, e,
+                         sizeof e) != 0) {
             snprintf(last, sizeof last, "%s", e);
             continue;
         }
@@ -267,7 +325,7 @@ static void run_job(struct dispatcher *d, struct job *j)
     /* F9: the whole push has one deadline, however slowly the router trickles its replies */
     int64_t deadline = clock_mono_ms() + d->cfg.push_deadline_ms;
     if (site.tunnel_address)
-        r = connect_site(d, &site, deadline, &c, err, sizeof err);
+        r = connect_site(d, &site, deadline, j->id, &c, err, sizeof err);
     else
         r = -EHOSTUNREACH;
     int64_t sent_ms = time_now_ms();
@@ -310,6 +368,8 @@ static void run_job(struct dispatcher *d, struct job *j)
     } else if (r == 0) {
         store_job_finish(d->cfg.store, j->id, JOB_COMPLETED,
                          "Completed by express push over the RouterOS API");
+        /* two-phase rotation: the password this job set (if any) is the router's now */
+        store_credential_confirm_job(d->cfg.store, j->id, NULL);
         log_info("dispatcher", "job %s (%s) on site %s completed by push", j->id,
                  job_kind_name(j->kind), j->site_id);
     } else if (j->attempts + 1 >= d->cfg.max_attempts) {
@@ -326,8 +386,51 @@ static void run_job(struct dispatcher *d, struct job *j)
     site_release(&site);
 }
 
+/*
+ * The drift check of one due site (verify.h), when this worker has nothing to push: at most
+ * one claim per second per worker. Returns true when a site was checked.
+ */
+static bool verify_one(struct dispatcher *d, int64_t *next_try_ms)
+{
+    if (d->cfg.verify_interval_s <= 0 || clock_mono_ms() < *next_try_ms)
+        return false;
+    *next_try_ms = clock_mono_ms() + 1000;
+    char id[UUID_STR_LEN];
+    if (store_site_claim_verify(d->cfg.store, d->cfg.node_name, time_now(),
+                                d->cfg.verify_interval_s, id) < 0)
+        return false;
+    struct site site;
+    if (store_site_get_any(d->cfg.store, id, &site) < 0)
+        return false;
+    char err[512] = "";
+    struct ros_client *c = NULL;
+    int64_t deadline = clock_mono_ms() + d->cfg.push_deadline_ms;
+    int r = connect_site(d, &site, deadline, NULL, &c, err, sizeof err);
+    struct jobs_verify_result res = {0};
+    if (r == 0) {
+        r = jobs_site_verify(d->cfg.store, c, &site, d->cfg.mgmt_networks, &res, err, sizeof err);
+        ros_client_close(c);
+    }
+    if (r < 0)
+        log_warn("dispatcher", "site %s: drift check failed: %s", site.id, err);
+    else if (res.stale || res.missing || res.policy) {
+        log_warn("dispatcher",
+                 "site %s: drift: %d left-over grant(s), %d missing, %d service(s) off the "
+                 "policy; repair jobs queued",
+                 site.id, res.stale, res.missing, res.policy);
+        dispatcher_wake(d);
+    }
+    pthread_mutex_lock(&d->lock);
+    d->verified++;
+    d->drifts += (unsigned long)(res.stale + res.missing + res.policy);
+    pthread_mutex_unlock(&d->lock);
+    site_release(&site);
+    return true;
+}
+
 static void *worker_main(void *arg)
 {
+    int64_t next_verify_ms = 0;
     struct dispatcher *d = arg;
     unsigned seen = 0;
     while (true) {
@@ -349,6 +452,8 @@ static void *worker_main(void *arg)
                 break;
             continue;
         }
+        if (verify_one(d, &next_verify_ms))
+            continue;
         if (!wait_for_work(d, &seen, 200))
             break;
     }
@@ -472,6 +577,23 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
     }
     *ret = d;
     return 0;
+}
+
+void dispatcher_metrics(struct dispatcher *d, struct buf *out)
+{
+    if (!d)
+        return;
+    pthread_mutex_lock(&d->lock);
+    unsigned long checks = d->verified, repairs = d->drifts;
+    pthread_mutex_unlock(&d->lock);
+    buf_printf(out,
+               "# HELP tikgate_drift_checks_total Routers checked against the store.\n"
+               "# TYPE tikgate_drift_checks_total counter\n"
+               "tikgate_drift_checks_total %lu\n"
+               "# HELP tikgate_drift_repairs_total Differences found (a repair job each).\n"
+               "# TYPE tikgate_drift_repairs_total counter\n"
+               "tikgate_drift_repairs_total %lu\n",
+               checks, repairs);
 }
 
 void dispatcher_stop(struct dispatcher *d)

@@ -21,6 +21,7 @@
 #ifndef TG_JOBS_DISPATCHER_H
 #define TG_JOBS_DISPATCHER_H
 
+#include "buf.h"
 #include "store.h"
 
 #include <stdbool.h>
@@ -60,6 +61,13 @@ struct dispatcher_config {
      */
     int64_t node_dead_after_ms;
     int64_t edge_move_after_ms;
+    /*
+     * This node (TIKGATE_NODE_NAME): a managed site's drift check runs only on its edge. An
+     * idle worker checks one due site at most every second; a site is checked once per
+     * verify_interval_s (TIKGATE_VERIFY_INTERVAL; 0: never).
+     */
+    const char *node_name;
+    int64_t verify_interval_s;
 };
 
 struct dispatcher;
@@ -67,6 +75,9 @@ struct dispatcher;
 int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **ret);
 /* Wakes the workers now (a job was queued). Accepts NULL. */
 void dispatcher_wake(struct dispatcher *d);
+/* Appends tikgate_drift_checks_total and tikgate_drift_repairs_total (Prometheus text).
+ * Accepts NULL (nothing). */
+void dispatcher_metrics(struct dispatcher *d, struct buf *out);
 /* Stops and joins every thread; in-flight pushes finish first. Accepts NULL. */
 void dispatcher_stop(struct dispatcher *d);
 /* Delay before retry number attempt (1-based): base * 2^(attempt-1), capped, +-20% jitter. */

@@ -221,8 +221,12 @@ static int move_tx(const struct jobs_edge_env *env, const struct site *s,
     r = store_site_set_edge(env->store, s->id, s->edge_node[0] ? s->edge_node : NULL, to->name);
     if (r == 0)
         r = rebind_grants(env, s, to, res, stuck);
-    if (r == 0 && s->tunnel.mode == TUNNEL_MODE_MANAGED)
-        r = queue_tunnel_job(env, s, to, by);
+    if (r == 0 && s->tunnel.mode == TUNNEL_MODE_MANAGED) {
+        /* make-before-break: the old edge keeps the router as peer until it is here */
+        r = store_site_edge_prev(env->store, s->id, s->edge_node[0] ? s->edge_node : NULL);
+        if (r == 0)
+            r = queue_tunnel_job(env, s, to, by);
+    }
     if (r == 0) {
         char msg[320];
         snprintf(msg, sizeof msg, "from %s to %s by %.64s: %d live grant(s) re-bound",
@@ -268,6 +272,21 @@ out_release:
     return r;
 }
 
+/*
+ * A managed site's router reaches tikgate only through its tunnel (it polls through it; no
+ * device token is left on it, security-review F5): with its edge dead nothing can tell it of
+ * a new edge, so it waits for that edge (a single-homed router; docs/deployment.md).
+ */
+static bool stays_with_its_edge(const struct jobs_edge_env *env, const char *site_id)
+{
+    struct site s;
+    if (store_site_get_any(env->store, site_id, &s) < 0)
+        return true;
+    bool managed = s.tunnel.mode == TUNNEL_MODE_MANAGED;
+    site_release(&s);
+    return managed;
+}
+
 int jobs_edges_sweep(const struct jobs_edge_env *env, int64_t move_after_ms, int limit,
                      int *ret_moved)
 {
@@ -284,6 +303,8 @@ int jobs_edges_sweep(const struct jobs_edge_env *env, int64_t move_after_ms, int
         struct strlist ids = {0};
         r = store_edge_sites(env->store, nodes[i].name, limit - moved, &ids);
         for (size_t k = 0; r == 0 && k < ids.n; k++) {
+            if (stays_with_its_edge(env, ids.items[k]))
+                continue;
             struct jobs_move_result res;
             int m = jobs_site_move(env, ids.items[k], NULL, nodes[i].name, "auto", &res);
             if (m == 0)

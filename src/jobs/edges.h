@@ -20,7 +20,11 @@
  * (ports kept when free there; an access grant may get a new port; a forward whose port is
  * taken there is revoked, since its port is also the router's dst-nat port), logs "moved" in
  * the site's orchestration log and, for a managed tunnel, queues the job that points the
- * router's peer at the new edge (pulled: the old edge may be gone).
+ * router's peer at the new edge. That job is pulled through the old edge (the router polls
+ * through its tunnel), so the move is make-before-break: the old edge keeps the router as
+ * its WireGuard peer (sites.edge_prev) until the new edge sees the router's first handshake.
+ * A managed site whose edge is dead therefore cannot move (nothing can reach its router):
+ * the sweep moves only external sites and leaves managed ones waiting for their edge.
  */
 #ifndef TG_JOBS_EDGES_H
 #define TG_JOBS_EDGES_H
@@ -83,8 +87,9 @@ int jobs_site_move(const struct jobs_edge_env *env, const char *site_id, const c
                    const char *expected_from, const char *by, struct jobs_move_result *ret);
 
 /*
- * The scheduler's sweep: every site of an edge node dead for longer than move_after_ms moves
- * to another edge (at most limit sites per call). *ret_moved: how many. 0 or a store error.
+ * The scheduler's sweep: every external site of an edge node dead for longer than
+ * move_after_ms moves to another edge (at most limit sites per call; managed ones wait).
+ * *ret_moved: how many. 0 or a store error.
  */
 int jobs_edges_sweep(const struct jobs_edge_env *env, int64_t move_after_ms, int limit,
                      int *ret_moved);

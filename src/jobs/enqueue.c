@@ -46,6 +46,9 @@ int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[UUID
         return 1;
     }
     int r = store_job_insert(st, &j);
+    /* a newer policy push or rotation replaces the older ones still waiting (issue 14) */
+    if (r == 0 && (j.kind == JOB_KIND_POLICY || j.kind == JOB_KIND_API_USER))
+        r = store_jobs_supersede(st, j.site_id, j.kind, j.id, NULL);
     if (r == 0 && ret_id)
         memcpy(ret_id, j.id, UUID_STR_LEN);
     job_release(&j);
@@ -70,10 +73,12 @@ int jobs_enqueue_policy(struct store *st, const struct policy *pol, const struct
             .needs_ack = true,
             .created_by = created_by,
         };
-        int r = jobs_enqueue(st, &spec, NULL);
+        char id[UUID_STR_LEN];
+        int r = jobs_enqueue(st, &spec, id);
         job_plan_release(&plan);
         if (r < 0)
             return r;
+        /* jobs_enqueue superseded the site's older pending policy jobs (issue 13, 14) */
     }
     return 0;
 }

@@ -33,6 +33,31 @@ int pg_site_set_edge(struct store *s, const char *site_id, const char *expected_
     return r == 0 ? -ESTALE : r;
 }
 
+int pg_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge)
+{
+    static const char sql[] = "UPDATE sites SET edge_prev = ?1 WHERE id = ?2";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, prev_edge);
+    pg_bind_text(st, 2, site_id);
+    return pg_step_changed(c, st);
+}
+
+int pg_site_edge_settled(struct store *s, const char *site_id, const char *edge_node)
+{
+    static const char sql[] = "UPDATE sites SET edge_prev = NULL WHERE id = ?1 AND edge_node = ?2 "
+                              "AND edge_prev IS NOT NULL";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, site_id);
+    pg_bind_text(st, 2, edge_node);
+    return pg_step_changed(c, st);
+}
+
 int pg_edge_site_count(struct store *s, const char *edge_node, long *ret)
 {
     static const char sql[] =

@@ -129,6 +129,12 @@ int pg_credential_list(struct store *s, const char *tenant_id, const char *site_
                        struct credential **ret, size_t *n);
 int pg_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
                          struct credential *ret);
+int pg_credential_set_job(struct store *s, const char *cred_id, const char *job_id);
+int pg_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                          bool *ret_changed);
+int pg_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed);
+int pg_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                         char ret_id[UUID_STR_LEN]);
 int pg_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
 int pg_site_by_device_token(struct store *s, const char *token, struct site *ret);
 int pg_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a);
@@ -149,6 +155,9 @@ int pg_job_get(struct store *s, const char *tenant_id, const char *site_id, cons
                struct job *ret);
 int pg_job_get_any(struct store *s, const char *job_id, struct job *ret);
 int pg_job_cancel(struct store *s, const char *tenant_id, const char *site_id, const char *job_id);
+int pg_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
+                      const char *by_job_id, int *ret_n);
+int pg_jobs_pending_count(struct store *s, const char *site_id, long *ret);
 int pg_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
 int pg_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                       struct job *ret);
@@ -227,6 +236,8 @@ int pg_tunnel_address_taken(struct store *s, const char *site_id, const char *ot
                             const char *addr, bool *ret_taken);
 int pg_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
                      const char *edge_node);
+int pg_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge);
+int pg_site_edge_settled(struct store *s, const char *site_id, const char *edge_node);
 int pg_edge_site_count(struct store *s, const char *edge_node, long *ret);
 int pg_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);
 int pg_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n);

@@ -473,7 +473,8 @@ int pg_job_router_update(struct store *s, const char *job_id, enum job_router_st
     r = pg_step_row(c, st, state_row, NULL, &cur);
     if (r < 0)
         goto out_end_tx;
-    if (cur.status == JOB_COMPLETED || cur.status == JOB_FAILED || cur.status == JOB_DELETED) {
+    if (cur.status == JOB_COMPLETED || cur.status == JOB_FAILED || cur.status == JOB_DELETED ||
+        cur.status == JOB_SUPERSEDED) {
         r = -EBUSY;
         goto out_end_tx;
     }

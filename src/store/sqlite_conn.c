@@ -8,6 +8,7 @@
 #include "sqlite_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -97,10 +98,20 @@ static int exec(sqlite3 *db, const char *sql)
     return 0;
 }
 
+/* Before SQLite initialises: no allocation statistics, whose global mutex every
+ * sqlite3_malloc() of every connection takes (issue 13; nothing reads them). */
+static void sqlite_global_config(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 /* Opens a connection; a failure is logged at lvl (error from store_open, else debug). */
 static struct store_conn *conn_open(struct sqlite_store *s, enum log_level lvl)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sqlite_global_config);
     struct store_conn *c = xcalloc(1, sizeof *c);
+    c->owner = s;
     c->cache_cap = STMT_CACHE_INITIAL;
     c->cache = xcalloc(c->cache_cap, sizeof *c->cache);
     int rc = sqlite3_open_v2(
@@ -230,15 +241,39 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct store_conn 
     return st;
 }
 
+static void write_lock(struct store_conn *c)
+{
+    pthread_mutex_lock(&c->owner->write_mu);
+    c->holds_write = true;
+}
+
+static void write_unlock(struct store_conn *c)
+{
+    if (c->holds_write) {
+        c->holds_write = false;
+        pthread_mutex_unlock(&c->owner->write_mu);
+    }
+}
+
+/* An autocommit statement that writes takes the process's writer mutex for its step. */
+static bool autocommit_write(struct store_conn *c, sqlite3_stmt *st)
+{
+    return c->tx_depth == 0 && !c->holds_write && sqlite3_get_autocommit(c->db) &&
+           !sqlite3_stmt_readonly(st);
+}
+
 int store_begin(struct store_conn *c)
 {
     if (c->tx_depth++ > 0)
         return 0;
     c->tx_failed = false;
     c->tx_err = 0;
+    write_lock(c);
     int r = exec(c->db, "BEGIN IMMEDIATE");
-    if (r < 0)
+    if (r < 0) {
         c->tx_depth = 0;
+        write_unlock(c);
+    }
     return r;
 }
 
@@ -251,11 +286,13 @@ int store_commit(struct store_conn *c)
     if (c->tx_failed) {
         exec(c->db, "ROLLBACK");
         c->tx_failed = false;
+        write_unlock(c);
         return c->tx_err < 0 ? c->tx_err : -EIO;
     }
     int r = exec(c->db, "COMMIT");
     if (r < 0 && !sqlite3_get_autocommit(c->db))
         exec(c->db, "ROLLBACK");
+    write_unlock(c);
     return r;
 }
 
@@ -271,6 +308,7 @@ void store_rollback(struct store_conn *c)
     c->tx_failed = false;
     if (!sqlite3_get_autocommit(c->db))
         exec(c->db, "ROLLBACK");
+    write_unlock(c);
 }
 
 sqlite3_stmt *store_begin_stmt(struct store *s, const char *sql, struct store_conn **ret_c,
@@ -342,9 +380,14 @@ int store_map_rc(struct store_conn *c, int rc)
 
 int store_step_done(struct store_conn *c, sqlite3_stmt *st)
 {
+    bool lock = autocommit_write(c, st);
+    if (lock)
+        write_lock(c);
     int rc = sqlite3_step(st);
     int r = store_map_rc(c, rc);
     sqlite3_reset(st);
+    if (lock)
+        write_unlock(c);
     return r;
 }
 
@@ -355,6 +398,9 @@ int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
     char *a = NULL;
     size_t cnt = 0;
     int rc, r = 0;
+    bool lock = autocommit_write(c, st); /* an INSERT/UPDATE ... RETURNING */
+    if (lock)
+        write_lock(c);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         a = xrealloc(a, (cnt + 1) * elem_size);
         void *elem = a + cnt * elem_size;
@@ -365,6 +411,8 @@ int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
         cnt++;
     }
     sqlite3_reset(st);
+    if (lock)
+        write_unlock(c);
     if (r == 0 && rc != SQLITE_DONE)
         r = store_map_rc(c, rc);
     if (r < 0) {
@@ -381,11 +429,16 @@ int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
 int store_step_row(struct store_conn *c, sqlite3_stmt *st,
                    int (*read_row)(void *ctx, sqlite3_stmt *st, void *out), void *ctx, void *out)
 {
+    bool lock = autocommit_write(c, st);
+    if (lock)
+        write_lock(c);
     int rc = sqlite3_step(st);
     int r = 0;
     if (rc == SQLITE_ROW && read_row)
         r = read_row(ctx, st, out);
     sqlite3_reset(st);
+    if (lock)
+        write_unlock(c);
     if (rc == SQLITE_ROW)
         return r;
     return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
@@ -496,6 +549,7 @@ int sqlite_open(const char *path, struct store **ret)
     struct sqlite_store *s = xcalloc(1, sizeof *s);
     s->path = xstrdup(path);
     pthread_mutex_init(&s->conns_lock, NULL);
+    pthread_mutex_init(&s->write_mu, NULL);
     pthread_key_create(&s->conn_key, NULL);
     int r;
     struct store_conn *c = conn_open(s, LOG_ERROR);
@@ -526,6 +580,7 @@ void sqlite_close(struct store *base)
     }
     pthread_key_delete(s->conn_key);
     pthread_mutex_destroy(&s->conns_lock);
+    pthread_mutex_destroy(&s->write_mu);
     free(s->path);
     free(s);
 }

@@ -61,7 +61,8 @@ int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_a
         "UPDATE sites SET facts = ?1, identity = ?2, model = ?3, serial_number = ?4, "
         "software_version = ?5, tunnel_address = coalesce(?6, tunnel_address), "
         "device_token_hash = ?7, status = 'online', last_seen_at = ?8, adopted_at = ?8, "
-        "bootstrap_used_at = ?8, updated_at = ?8 WHERE id = ?9 AND bootstrap_used_at IS NULL";
+        "bootstrap_used_at = ?8, updated_at = ?8, verified_at = ?8 WHERE id = ?9 AND "
+        "bootstrap_used_at IS NULL";
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)

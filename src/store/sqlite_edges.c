@@ -32,6 +32,31 @@ int sqlite_site_set_edge(struct store *s, const char *site_id, const char *expec
     return r == 0 ? -ESTALE : r;
 }
 
+int sqlite_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge)
+{
+    static const char sql[] = "UPDATE sites SET edge_prev = ?1 WHERE id = ?2";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, prev_edge);
+    bind_text(st, 2, site_id);
+    return store_step_changed(c, st);
+}
+
+int sqlite_site_edge_settled(struct store *s, const char *site_id, const char *edge_node)
+{
+    static const char sql[] = "UPDATE sites SET edge_prev = NULL WHERE id = ?1 AND edge_node = ?2 "
+                              "AND edge_prev IS NOT NULL";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    bind_text(st, 2, edge_node);
+    return store_step_changed(c, st);
+}
+
 int sqlite_edge_site_count(struct store *s, const char *edge_node, long *ret)
 {
     static const char sql[] =

@@ -37,6 +37,8 @@ struct store_conn {
     bool tx_failed;          /* an inner level rolled back: the outermost commit must roll back */
     int tx_err;              /* the first inner failure (-errno), reported by that commit */
     struct store_conn *next; /* in store->conns, for cleanup */
+    struct sqlite_store *owner;
+    bool holds_write; /* this connection holds owner->write_mu */
 };
 
 /* The SQLite backend's store: the common head first (store_ops.h). */
@@ -46,6 +48,15 @@ struct sqlite_store {
     pthread_key_t conn_key;
     pthread_mutex_t conns_lock;
     struct store_conn *conns;
+    /*
+     * The process's writers queue here before they take SQLite's write lock (BEGIN IMMEDIATE,
+     * or an autocommit statement that writes), so that they wait for each other on a mutex
+     * and go on the moment the lock is free, instead of in SQLite's busy handler, which
+     * sleeps 1, 2, 5 ... 100 ms between attempts and lets a newcomer overtake a waiter: under
+     * a mixed load that convoy held HTTP workers for up to ~1.5 s (docs/benchmarks.md, issue
+     * 13). The busy timeout still applies against other processes (the CLI, a backup).
+     */
+    pthread_mutex_t write_mu;
 };
 
 /* The backend's own view of a store opened by sqlite_open. */
@@ -99,6 +110,12 @@ int sqlite_credential_list(struct store *s, const char *tenant_id, const char *s
                            struct credential **ret, size_t *n);
 int sqlite_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
                              struct credential *ret);
+int sqlite_credential_set_job(struct store *s, const char *cred_id, const char *job_id);
+int sqlite_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                              bool *ret_changed);
+int sqlite_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed);
+int sqlite_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                             char ret_id[UUID_STR_LEN]);
 int sqlite_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret);
 int sqlite_site_by_device_token(struct store *s, const char *token, struct site *ret);
 int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_adoption *a);
@@ -120,6 +137,9 @@ int sqlite_job_get(struct store *s, const char *tenant_id, const char *site_id, 
 int sqlite_job_get_any(struct store *s, const char *job_id, struct job *ret);
 int sqlite_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
                       const char *job_id);
+int sqlite_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
+                          const char *by_job_id, int *ret_n);
+int sqlite_jobs_pending_count(struct store *s, const char *site_id, long *ret);
 int sqlite_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
 int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                           struct job *ret);
@@ -205,6 +225,8 @@ int sqlite_tunnel_address_taken(struct store *s, const char *site_id, const char
                                 const char *addr, bool *ret_taken);
 int sqlite_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
                          const char *edge_node);
+int sqlite_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge);
+int sqlite_site_edge_settled(struct store *s, const char *site_id, const char *edge_node);
 int sqlite_edge_site_count(struct store *s, const char *edge_node, long *ret);
 int sqlite_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);
 int sqlite_edge_adopt_orphans(struct store *s, const char *edge_node, int *ret_n);

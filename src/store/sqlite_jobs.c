@@ -334,21 +334,28 @@ int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, 
     return finish_claim(s, c, st, "downloaded", "Script downloaded by the router", ret);
 }
 
+/*
+ * The oldest pending job of each site (its head: jobs of one site run in order), when it is
+ * express and due, the site reachable and not already running a job. Driven from the sites
+ * (one jobs_site index seek each), not from the pending jobs: with a backlog, the former
+ * form tested every pending job against three subqueries inside the write lock, ~15 ms a
+ * claim at 2 000 pending jobs, and the dispatcher claims after every job (issue 13, mixed
+ * load: 70 % of the write lock's time).
+ */
 int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
                           struct job *ret)
 {
     struct store_conn *c;
     static const char sql[] =
         "UPDATE jobs SET status = 'running', via = 'push', lease_until_ms = ?1, "
-        "started_at = coalesce(started_at, ?2) WHERE id = (SELECT j.id FROM jobs j "
-        "JOIN sites s ON s.id = j.site_id WHERE j.status = 'pending' AND j.express_execute = 1 "
-        "AND j.next_attempt_ms <= ?3 AND s.tunnel_address IS NOT NULL "
-        "AND s.adopted_at IS NOT NULL "
+        "started_at = coalesce(started_at, ?2) WHERE id = (SELECT j.id FROM sites s "
+        "JOIN jobs j ON j.rowid = (SELECT min(e.rowid) FROM jobs e WHERE e.site_id = s.id "
+        "AND e.status = 'pending') "
+        "WHERE j.express_execute = 1 AND j.next_attempt_ms <= ?3 "
+        "AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT NULL "
         "AND (s.tunnel_mode != 'managed' OR s.tunnel_status = 'up') "
-        "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
+        "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = s.id AND "
         "r.status = 'running') "
-        "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
-        "e.status = 'pending' AND e.rowid < j.rowid) "
         "AND (?4 <= 0 OR (SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id "
         "WHERE p.status = 'running' AND p.via = 'push' AND ps.tenant_id = s.tenant_id) < ?4) "
         "ORDER BY j.rowid LIMIT 1) RETURNING id";
@@ -455,7 +462,8 @@ int sqlite_job_router_update(struct store *s, const char *job_id, enum job_route
     r = store_step_row(c, st, state_row, NULL, &cur);
     if (r < 0)
         goto out_end_tx;
-    if (cur.status == JOB_COMPLETED || cur.status == JOB_FAILED || cur.status == JOB_DELETED) {
+    if (cur.status == JOB_COMPLETED || cur.status == JOB_FAILED || cur.status == JOB_DELETED ||
+        cur.status == JOB_SUPERSEDED) {
         r = -EBUSY;
         goto out_end_tx;
     }

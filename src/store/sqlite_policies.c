@@ -224,16 +224,24 @@ int sqlite_policy_list(struct store *s, const char *tenant_id, const struct stor
         "SELECT " POLICY_COLUMNS " FROM policies WHERE tenant_id = ?1 AND (?2 IS NULL OR "
         "(created_at, rowid) > (SELECT p.created_at, p.rowid FROM policies p WHERE p.id = ?2)) "
         "ORDER BY created_at, rowid LIMIT ?3";
-    struct store_conn *c;
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    /* One snapshot and one read transaction for the page and its services (101 statements
+     * for a page of 100: in autocommit each took and dropped the WAL read lock, issue 13). */
+    bool began = read_begin(c);
     int r;
     sqlite3_stmt *st = store_tenant_page_stmt(s, sql, STORE_LIST_POLICIES, tenant_id, page, &c, &r);
-    if (!st)
+    if (!st) {
+        read_end(c, began);
         return r;
+    }
     struct policy *a = NULL;
     size_t cnt = 0;
     r = store_collect(c, st, sizeof *a, policy_row, NULL, policy_release_elem, (void **)&a, &cnt);
     for (size_t i = 0; r == 0 && i < cnt; i++)
         r = read_services(c, &a[i]);
+    read_end(c, began);
     if (r < 0) {
         store_policy_array_free(a, cnt);
         return r;

@@ -52,7 +52,7 @@ static void read_site(struct store *s, sqlite3_stmt *st, struct site *x)
 static int insert_credential(struct store *s, struct store_conn *c, const struct credential *cred)
 {
     static const char sql[] = "INSERT INTO api_credentials(id, site_id, username, password_sealed, "
-                              "created_at) VALUES (?, ?, ?, ?, ?)";
+                              "created_at, state) VALUES (?, ?, ?, ?, ?, ?)";
     sqlite3_stmt *st = store_stmt(c, sql);
     if (!st)
         return -EIO;
@@ -62,6 +62,7 @@ static int insert_credential(struct store *s, struct store_conn *c, const struct
     bind_text(st, 3, cred->username);
     bind_text(st, 4, sealed);
     sqlite3_bind_int64(st, 5, cred->created_at);
+    bind_text(st, 6, credential_state_name(cred->state));
     int r = store_step_done(c, st);
     free(sealed);
     return r;
@@ -255,6 +256,9 @@ static int credential_row(void *ctx, sqlite3_stmt *st, void *elem)
     x->api_port = sqlite3_column_int(st, 5);
     x->created_at = col_time(st, 6);
     x->deleted_at = col_time(st, 7);
+    const char *state = (const char *)sqlite3_column_text(st, 8);
+    if (!state || credential_state_parse(state, &x->state) < 0)
+        x->state = x->deleted_at ? CREDENTIAL_RETIRED : CREDENTIAL_CURRENT;
     return 0;
 }
 
@@ -270,7 +274,8 @@ int sqlite_credential_list(struct store *s, const char *tenant_id, const char *s
     struct store_conn *c = store_conn(s);
     static const char sql[] =
         "SELECT c.id, c.site_id, c.username, c.password_sealed, s.tunnel_address, ps.port, "
-        "c.created_at, c.deleted_at FROM api_credentials c JOIN sites s ON s.id = c.site_id "
+        "c.created_at, c.deleted_at, c.state FROM api_credentials c JOIN sites s ON s.id = "
+        "c.site_id "
         "LEFT JOIN policy_services ps ON ps.policy_id = s.policy_id AND ps.service = 6 "
         "WHERE c.site_id = ? AND s.tenant_id = ? ORDER BY c.created_at, c.rowid";
     if (!c)
@@ -294,23 +299,27 @@ int sqlite_credential_rotate(struct store *s, const char *tenant_id, const struc
     if (!c)
         return -EIO;
     static const char retire[] =
-        "UPDATE api_credentials SET deleted_at = ? WHERE site_id = ? AND deleted_at IS NULL";
+        "UPDATE api_credentials SET deleted_at = ?, state = 'retired' WHERE site_id = ? AND "
+        "state != 'retired'";
     int r = store_begin(c);
     if (r < 0)
         return r;
     r = store_site_owned(c, tenant_id, cred->site_id);
     if (r < 0)
         goto out_rollback;
-    sqlite3_stmt *st = store_stmt(c, retire);
-    if (!st) {
+    /* two-phase: a pending credential leaves the current one until the router has it */
+    sqlite3_stmt *st = cred->state == CREDENTIAL_CURRENT ? store_stmt(c, retire) : NULL;
+    if (cred->state == CREDENTIAL_CURRENT && !st) {
         r = -EIO;
         goto out_rollback;
     }
-    sqlite3_bind_int64(st, 1, cred->created_at);
-    bind_text(st, 2, cred->site_id);
-    r = store_step_done(c, st);
-    if (r < 0)
-        goto out_rollback;
+    if (st) {
+        sqlite3_bind_int64(st, 1, cred->created_at);
+        bind_text(st, 2, cred->site_id);
+        r = store_step_done(c, st);
+        if (r < 0)
+            goto out_rollback;
+    }
     r = insert_credential(s, c, cred);
     if (r < 0)
         goto out_rollback;

@@ -253,6 +253,28 @@ int store_credential_rotate(struct store *s, const char *tenant_id, const struct
     return s->ops->credential_rotate(s, tenant_id, cred, ret);
 }
 
+int store_credential_set_job(struct store *s, const char *cred_id, const char *job_id)
+{
+    return s->ops->credential_set_job(s, cred_id, job_id);
+}
+
+int store_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                             bool *ret_changed)
+{
+    return s->ops->credential_confirm(s, site_id, cred_id, ret_changed);
+}
+
+int store_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed)
+{
+    return s->ops->credential_confirm_job(s, job_id, ret_changed);
+}
+
+int store_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                            char ret_id[UUID_STR_LEN])
+{
+    return s->ops->site_claim_verify(s, node, now_s, interval_s, ret_id);
+}
+
 int store_site_by_bootstrap_token(struct store *s, const char *token, struct site *ret)
 {
     return s->ops->site_by_bootstrap_token(s, token, ret);
@@ -336,6 +358,17 @@ int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id
                      const char *job_id)
 {
     return s->ops->job_cancel(s, tenant_id, site_id, job_id);
+}
+
+int store_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
+                         const char *by_job_id, int *ret_n)
+{
+    return s->ops->jobs_supersede(s, site_id, kind, by_job_id, ret_n);
+}
+
+int store_jobs_pending_count(struct store *s, const char *site_id, long *ret)
+{
+    return s->ops->jobs_pending_count(s, site_id, ret);
 }
 
 int store_job_event(struct store *s, const char *job_id, const char *kind, const char *message)
@@ -645,6 +678,16 @@ int store_site_set_edge(struct store *s, const char *site_id, const char *expect
                         const char *edge_node)
 {
     return s->ops->site_set_edge(s, site_id, expected_edge, edge_node);
+}
+
+int store_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge)
+{
+    return s->ops->site_edge_prev(s, site_id, prev_edge);
+}
+
+int store_site_edge_settled(struct store *s, const char *site_id, const char *edge_node)
+{
+    return s->ops->site_edge_settled(s, site_id, edge_node);
 }
 
 int store_edge_site_count(struct store *s, const char *edge_node, long *ret)

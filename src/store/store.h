@@ -161,10 +161,41 @@ int store_site_note_put(struct store *s, const char *tenant_id, const char *site
 /* All rows of a site, oldest first; ip_address/api_port from the site and its policy. */
 int store_credential_list(struct store *s, const char *tenant_id, const char *site_id,
                           struct credential **ret, size_t *n);
-/* Inserts cred as the site's current credential and marks the previous one deleted. */
+/*
+ * Inserts cred in its state: CURRENT retires every other credential of the site (no router
+ * to confirm it: a site not adopted yet); PENDING (two-phase rotation, issue 14) leaves them
+ * until store_credential_confirm makes it current once the router has it.
+ */
 int store_credential_rotate(struct store *s, const char *tenant_id, const struct credential *cred,
                             struct credential *ret);
+/* Records job_id as the job that puts credential cred_id on its router. 0, -ENOENT. */
+int store_credential_set_job(struct store *s, const char *cred_id, const char *job_id);
+/*
+ * The router has credential cred_id of site_id (a login with it worked, or the job that sets
+ * it completed): it becomes current and every other current one, and pending ones older than
+ * it, are retired; newer pending ones stay pending. *ret_changed (may be NULL): whether it
+ * was not current before. One transaction. 0, -ENOENT (no such credential of that site).
+ */
+int store_credential_confirm(struct store *s, const char *site_id, const char *cred_id,
+                             bool *ret_changed);
+/*
+ * The job job_id completed: the credential it set on the router is confirmed as above, even a
+ * retired one (the router has what the job set: reality wins, and the next login uses it).
+ * *ret_changed as there. 0, -ENOENT (the job sets no credential).
+ */
+int store_credential_confirm_job(struct store *s, const char *job_id, bool *ret_changed);
 void store_credential_array_free(struct credential *a, size_t n);
+
+/*
+ * The drift check (issue 14 item 3, jobs/verify.h): claims the adopted, online site that was
+ * verified longest ago (never first; an adoption counts as a check: its reply configured the
+ * router), not within interval_s of now_s, whose queue is empty
+ * (no pending or running job) and that node can reach (a managed site: its edge node, with
+ * the tunnel up). The claim sets verified_at = now_s, so no node verifies it again within
+ * the interval. PostgreSQL: FOR UPDATE SKIP LOCKED. 0 with ret_id, -ENOENT when none is due.
+ */
+int store_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                            char ret_id[UUID_STR_LEN]);
 
 /* --- onboarding and devices --- */
 
@@ -215,6 +246,16 @@ int store_job_get_any(struct store *s, const char *job_id, struct job *ret);
 /* pending -> deleted. -EBUSY when the job is no longer pending. */
 int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id,
                      const char *job_id);
+/*
+ * Supersession (issue 14 item 1): every pending job of site_id of kind queued before by_job_id
+ * (a newer policy push or API-password rotation) ends as superseded, with a "superseded by
+ * job <id>" event; the pending credentials such jobs would have set are retired (never on the
+ * router). Joins the caller's transaction. *ret_n (may be NULL): how many.
+ */
+int store_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
+                         const char *by_job_id, int *ret_n);
+/* Pending jobs of site_id (NULL: of every site), for the queue limits of the API. */
+int store_jobs_pending_count(struct store *s, const char *site_id, long *ret);
 /* Appends an event. */
 int store_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
 /*
@@ -406,10 +447,17 @@ struct store_vpn_peer {
     int64_t last_handshake_at;
     char next_key[TUNNEL_KEY_B64_LEN + 1]; /* a re-key in progress: the router's new key, or "" */
     int64_t next_handshake_at;             /* its first handshake seen by the edge, 0 = none yet */
+    /*
+     * A move between edges, make-before-break (jobs/edges.h): handover, the site left the
+     * asked-for edge, which keeps the router as its peer (and does not observe it) until
+     * the new edge settles it; settling, the site came to the asked-for edge and its previous
+     * edge still holds it (the first handshake here settles it: store_site_edge_settled).
+     */
+    bool handover, settling;
 };
 /*
- * Every managed site with a router key and an address (any tenant) that edge_node fronts
- * (NULL: of every edge). *ret: free().
+ * Every managed site with a router key and an address (any tenant) that edge_node fronts, or
+ * fronted before a move that has not settled yet (NULL: of every edge). *ret: free().
  */
 int store_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer **ret, size_t *n);
 /*
@@ -479,6 +527,16 @@ int store_tunnel_address_taken(struct store *s, const char *site_id, const char 
  */
 int store_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
                         const char *edge_node);
+/*
+ * A managed site moved from prev_edge (NULL: forget it): that edge keeps the router as its
+ * WireGuard peer until store_site_edge_settled. 0, -ENOENT. Joins the caller's transaction.
+ */
+int store_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge);
+/*
+ * The site's edge edge_node saw the router's first handshake: the previous edge lets it go.
+ * 0, -ENOENT (not edge_node's site, or nothing to settle).
+ */
+int store_site_edge_settled(struct store *s, const char *site_id, const char *edge_node);
 /* How many sites (not being deleted) edge_node fronts: its load. */
 int store_edge_site_count(struct store *s, const char *edge_node, long *ret);
 /* The ids of the sites (not being deleted) edge_node fronts, oldest first, at most limit. */
@@ -549,9 +607,9 @@ int store_node_get(struct store *s, const char *name, int64_t dead_after_ms,
 
 struct store_metrics {
     long tenants;
-    long sites[4];       /* by enum site_status */
-    long jobs[5];        /* by enum job_status */
-    long grants_live[2]; /* by enum grant_kind: not torn down, not expired */
+    long sites[4];               /* by enum site_status */
+    long jobs[JOB_STATUS_COUNT]; /* by enum job_status */
+    long grants_live[2];         /* by enum grant_kind: not torn down, not expired */
     long users;
 };
 int store_metrics_get(struct store *s, struct store_metrics *ret);

@@ -84,6 +84,12 @@ struct store_ops {
                            struct credential **ret, size_t *n);
     int (*credential_rotate)(struct store *s, const char *tenant_id, const struct credential *cred,
                              struct credential *ret);
+    int (*credential_set_job)(struct store *s, const char *cred_id, const char *job_id);
+    int (*credential_confirm)(struct store *s, const char *site_id, const char *cred_id,
+                              bool *ret_changed);
+    int (*credential_confirm_job)(struct store *s, const char *job_id, bool *ret_changed);
+    int (*site_claim_verify)(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                             char ret_id[UUID_STR_LEN]);
     int (*site_by_bootstrap_token)(struct store *s, const char *token, struct site *ret);
     int (*site_by_device_token)(struct store *s, const char *token, struct site *ret);
     int (*site_adopt)(struct store *s, const char *site_id, const struct store_adoption *a);
@@ -105,6 +111,9 @@ struct store_ops {
     int (*job_get_any)(struct store *s, const char *job_id, struct job *ret);
     int (*job_cancel)(struct store *s, const char *tenant_id, const char *site_id,
                       const char *job_id);
+    int (*jobs_supersede)(struct store *s, const char *site_id, enum job_kind kind,
+                          const char *by_job_id, int *ret_n);
+    int (*jobs_pending_count)(struct store *s, const char *site_id, long *ret);
     int (*job_event)(struct store *s, const char *job_id, const char *kind, const char *message);
     int (*job_claim_pull)(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                           struct job *ret);
@@ -190,6 +199,8 @@ struct store_ops {
                                 const char *addr, bool *ret_taken);
     int (*site_set_edge)(struct store *s, const char *site_id, const char *expected_edge,
                          const char *edge_node);
+    int (*site_edge_prev)(struct store *s, const char *site_id, const char *prev_edge);
+    int (*site_edge_settled)(struct store *s, const char *site_id, const char *edge_node);
     int (*edge_site_count)(struct store *s, const char *edge_node, long *ret);
     int (*edge_sites)(struct store *s, const char *edge_node, int limit, struct strlist *ret);
     int (*edge_adopt_orphans)(struct store *s, const char *edge_node, int *ret_n);
@@ -232,6 +243,10 @@ struct store_ops {
     X(site_note_put) \
     X(credential_list) \
     X(credential_rotate) \
+    X(credential_set_job) \
+    X(credential_confirm) \
+    X(credential_confirm_job) \
+    X(site_claim_verify) \
     X(site_by_bootstrap_token) \
     X(site_by_device_token) \
     X(site_adopt) \
@@ -248,6 +263,8 @@ struct store_ops {
     X(job_get) \
     X(job_get_any) \
     X(job_cancel) \
+    X(jobs_supersede) \
+    X(jobs_pending_count) \
     X(job_event) \
     X(job_claim_pull) \
     X(job_claim_push) \
@@ -305,6 +322,8 @@ struct store_ops {
     X(site_events_list) \
     X(tunnel_address_taken) \
     X(site_set_edge) \
+    X(site_edge_prev) \
+    X(site_edge_settled) \
     X(edge_site_count) \
     X(edge_sites) \
     X(edge_adopt_orphans) \

@@ -10,6 +10,13 @@ Each further router (routers=N) gets its own namespace rtr2, rtr3... behind the 
 /27 of 192.0.2.128/25), so several sites share the NAT's public address as real ones do; only the
 first router has a LAN.
 
+edges=2 adds a second edge (issue 11: another region's entry point) on another public network:
+
+    edge2 ns  e0 198.18.0.1/24 -- n9 198.18.0.2/24 (nat ns)
+
+The routers reach it through the NAT like the first edge; the two edges reach each other through
+the NAT too (routed, not masqueraded: an edge sees the other's own address).
+
 The router namespace has only outbound connectivity: the edge cannot open anything towards it
 (the edge has no route to 192.0.2.0/24 and the NAT drops new connections from n0), exactly like a
 MikroTik behind a carrier NAT. Tunnel addresses (100.64.0.0/10) live on WireGuard interfaces the
@@ -39,6 +46,8 @@ NAT_OUT = '198.51.100.2'
 NAT_IN = '192.0.2.1'
 RTR_WAN = '192.0.2.2'
 RTR_LAN = '203.0.113.1'
+EDGE2_PUB = '198.18.0.1'
+NAT_OUT2 = '198.18.0.2'
 LAN_HOST = '203.0.113.2'
 UAPI_DIR = '/var/run/wireguard'
 
@@ -106,11 +115,12 @@ def router_wan(i):
 
 
 class Topology:
-    def __init__(self, prefix=None, routers=1):
-        assert 1 <= routers <= 5
+    def __init__(self, prefix=None, routers=1, edges=1):
+        assert 1 <= routers <= 5 and edges in (1, 2)
         self.prefix = prefix or 'tg%d' % os.getpid()
         self.routers = ['rtr'] + ['rtr%d' % i for i in range(2, routers + 1)]
-        self.roles = ['edge', 'nat'] + self.routers + ['lan']
+        self.edges = edges
+        self.roles = ['edge', 'nat'] + self.routers + ['lan'] + (['edge2'] if edges == 2 else [])
         self.ns = {role: '%s-%s' % (self.prefix, role) for role in self.roles}
         self.procs = []
         self.wg_names = []
@@ -155,6 +165,10 @@ class Topology:
             self.ip('nat', 'link', 'add', 'n%d' % i, 'type', 'veth', 'peer', 'name', 'r0',
                     'netns', self.ns[role])
             addrs += [('nat', 'n%d' % i, gw + plen), (role, 'r0', wan + plen)]
+        if self.edges == 2:
+            self.ip('edge2', 'link', 'add', 'e0', 'type', 'veth', 'peer', 'name', 'n9',
+                    'netns', self.ns['nat'])
+            addrs += [('edge2', 'e0', EDGE2_PUB + '/24'), ('nat', 'n9', NAT_OUT2 + '/24')]
         for role, dev, addr in addrs:
             self.ip(role, 'addr', 'add', addr, 'dev', dev)
             self.ip(role, 'link', 'set', dev, 'up')
@@ -163,12 +177,19 @@ class Topology:
         self.ip('lan', 'route', 'add', 'default', 'via', RTR_LAN)
         for role in ['nat'] + self.routers:
             self.run(role, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
+        if self.edges == 2:
+            # the edges reach each other through the NAT; routers only go out
+            self.ip('edge', 'route', 'add', EDGE2_PUB + '/32', 'via', NAT_OUT)
+            self.ip('edge2', 'route', 'add', EDGE_PUB + '/32', 'via', NAT_OUT2)
+        wan = '{ "n0", "n9" }' if self.edges == 2 else '"n0"'
         rules = ('table ip tgnat {\n'
-                 ' chain post { type nat hook postrouting priority srcnat; oifname "n0" masquerade; }\n'
+                 ' chain post { type nat hook postrouting priority srcnat;'
+                 ' iifname != %s oifname %s masquerade; }\n'
                  ' chain forward_filter { type filter hook forward priority filter; policy drop;\n'
-                 '  iifname != "n0" oifname "n0" accept;\n'
-                 '  iifname "n0" ct state established,related accept; }\n'
-                 '}\n')
+                 '  iifname != %s oifname %s accept;\n'
+                 '  iifname %s oifname %s accept;\n'
+                 '  iifname %s ct state established,related accept; }\n'
+                 '}\n') % (wan, wan, wan, wan, wan, wan, wan)
         self.run('nat', 'nft', '-f', '-', input=rules.encode())
 
     def close(self):

@@ -137,9 +137,11 @@ class PushFairness(tg.DaemonTest):
 
     def adopt(self, site_id, addr):
         now = int(time.time())
+        # as an adoption does: verified now (the drift check's first turn is an interval away)
         self.d.db_execute("UPDATE sites SET tunnel_address = ?, status = 'online', "
-                          "adopted_at = ?, last_seen_at = ?, bootstrap_used_at = ? WHERE id = ?",
-                          (addr, now, now, now, site_id))
+                          "adopted_at = ?, last_seen_at = ?, bootstrap_used_at = ?, "
+                          "verified_at = ? WHERE id = ?",
+                          (addr, now, now, now, now, site_id))
 
     def job(self, site_id, key=tg.ADMIN_KEY):
         r = self.d.request('POST', '/v1/sites/%s/jobs' % site_id,

@@ -73,8 +73,8 @@ class TrustBoundary(tg.DaemonTest):
         if adopted:
             now = int(time.time())
             self.d.db_execute("UPDATE sites SET status = 'online', adopted_at = ?, "
-                              "last_seen_at = ?, bootstrap_used_at = ? WHERE id = ?",
-                              (now, now, now, site_id))
+                              "last_seen_at = ?, bootstrap_used_at = ?, verified_at = ? "
+                              "WHERE id = ?", (now, now, now, now, site_id))
 
     def policy_with_ports(self, name, winbox, api):
         pol = self.d.request('GET', '/v1/control-plane/policies').json[0]

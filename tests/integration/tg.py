@@ -165,9 +165,9 @@ class Daemon:
             self._log.close()
         self.proc = None
         # Under a sanitizer build (ASan/UBSan/LSan) any report fails the test.
-        report = re.search(SANITIZER_REPORT, self.log())
+        report = re.search(SANITIZER_REPORT, self._read_log())
         if report:
-            raise AssertionError('sanitizer report in tikgated log:\n' + self.log()[-6000:])
+            raise AssertionError('sanitizer report in tikgated log:\n' + self._read_log()[-6000:])
         return rc
 
     def cleanup(self):
@@ -175,12 +175,30 @@ class Daemon:
         if self._tmp:
             self._tmp.cleanup()
 
-    def log(self):
+    def _read_log(self):
         try:
             with open(self.log_path, 'rb') as f:
                 return f.read().decode(errors='replace')
         except OSError:
             return ''
+
+    _log_marks = 0
+
+    def log(self):
+        """The log so far. A running tikgated buffers info lines (a writer thread drains them,
+        src/common/log.c): first one more request's access line is awaited (bounded), which is
+        written after every line logged before it."""
+        if self.proc and self.proc.poll() is None:
+            Daemon._log_marks += 1
+            mark = '/v1/.log-flush-%d-%d' % (os.getpid(), Daemon._log_marks)
+            try:
+                self.request('GET', mark, auth=None)
+            except (OSError, http.client.HTTPException):
+                return self._read_log()  # no HTTP (no api role, or stopping): as it is
+            deadline = time.time() + 10
+            while mark not in self._read_log() and time.time() < deadline:
+                time.sleep(0.01)
+        return self._read_log()
 
     def request(self, method, path, body=None, auth=ADMIN_KEY, headers=None, raw=None,
                 content_type='application/json'):

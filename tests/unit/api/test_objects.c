@@ -462,14 +462,15 @@ static void test_credential_to_json(void **state)
     credential_generate(&c, "018bac1e-c6a0-79f7-ba86-2627de3e0196");
     c.created_at = 1699400459;
     json_t *o = credential_to_json(&c, true);
-    assert_int_equal(json_object_size(o), 8);
+    assert_int_equal(json_object_size(o), 9); /* + status (two-phase rotation, issue 14) */
+    assert_string_equal(json_string_value(json_object_get(o, "status")), "current");
     assert_string_equal(json_string_value(json_object_get(o, "username")), "tikgate-api");
     assert_int_equal(strlen(json_string_value(json_object_get(o, "password"))), 32);
     assert_true(json_is_null(json_object_get(o, "ip_address")));
     assert_true(json_is_null(json_object_get(o, "api_port")));
     assert_true(json_is_null(json_object_get(o, "deleted_at"))); /* always present */
     json_t *meta = credential_to_json(&c, false);                /* metadata only (F6) */
-    assert_int_equal(json_object_size(meta), 7);
+    assert_int_equal(json_object_size(meta), 8);
     assert_null(json_object_get(meta, "password"));
     json_decref(meta);
     assert_string_equal(json_string_value(json_object_get(o, "created_at")),

@@ -79,8 +79,9 @@ static void test_router_status_round_trip(void **state)
 static void test_status_round_trip(void **state)
 {
     (void)state;
-    static const char *const want[] = {"pending", "running", "completed", "failed", "deleted"};
-    for (int i = 0; i < 5; i++) {
+    static const char *const want[] = {"pending", "running", "completed",
+                                       "failed",  "deleted", "superseded"};
+    for (int i = 0; i < JOB_STATUS_COUNT; i++) {
         assert_string_equal(job_status_name((enum job_status)i), want[i]);
         enum job_status st;
         assert_int_equal(job_status_parse(want[i], &st), 0);
@@ -88,7 +89,7 @@ static void test_status_round_trip(void **state)
     }
     enum job_status st;
     assert_int_equal(job_status_parse("queued", &st), -EINVAL);
-    assert_string_equal(job_status_name((enum job_status)5), "unknown");
+    assert_string_equal(job_status_name(JOB_STATUS_COUNT), "unknown");
 }
 
 static void test_validate_custom(void **state)

@@ -199,6 +199,10 @@ static void run_until_done(struct fx *f, int max_attempts, const char *job_id, s
  * A site on 127.0.0.1 with four credentials (one from the site's creation, three
  * rotations): ret_creds[0] oldest .. [3] newest.
  */
+/*
+ * A site whose credentials are, oldest first: retired, current, pending, pending (two-phase
+ * rotation: two rotations whose jobs have not been confirmed yet).
+ */
 static void site_with_four_credentials(struct fx *f, char ret_site[UUID_STR_LEN],
                                        struct credential ret_creds[4])
 {
@@ -206,10 +210,25 @@ static void site_with_four_credentials(struct fx *f, char ret_site[UUID_STR_LEN]
     for (int i = 1; i < 4; i++) {
         struct credential c, stored;
         credential_generate(&c, ret_site);
+        c.state = i == 1 ? CREDENTIAL_CURRENT : CREDENTIAL_PENDING;
         assert_int_equal(store_credential_rotate(f->s, f->tenant, &c, &stored), 0);
         ret_creds[i] = c;
         credential_release(&stored);
     }
+}
+
+/* The states of the site's four credentials, oldest first, as "c r p p" letters. */
+static void states(struct fx *f, const char *site, char out[8])
+{
+    struct credential *all = NULL;
+    size_t n = 0;
+    assert_int_equal(store_credential_list(f->s, f->tenant, site, &all, &n), 0);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = credential_state_name(all[i].state)[0];
+        out[2 * i + 1] = i + 1 < n ? ' ' : '\0';
+    }
+    store_credential_array_free(all, n);
 }
 
 /* The API port of the tenant's default policy (the site's) becomes port. */
@@ -227,16 +246,19 @@ static void set_api_port(struct fx *f, uint16_t port)
  * one express job with an empty plan, a dispatcher run until the job is completed or
  * failed (max_attempts 1). Returns the job and the fake (its tried[] in login order).
  */
+static void run_until_done(struct fx *f, int max_attempts, const char *job_id, struct job *ret);
+
 static void push_once(struct fx *f, int accepted, struct fake *fk, struct credential creds[4],
-                      struct job *ret)
+                      struct job *ret, char ret_states[8])
 {
     char site[UUID_STR_LEN], job[UUID_STR_LEN];
     site_with_four_credentials(f, site, creds);
-    fake_start(fk, creds[accepted].password);
+    fake_start(fk, accepted < 0 ? "no password of the store" : creds[accepted].password);
     set_api_port(f, fk->port);
     fx_job(f, site, true, false, "", NULL, job);
     run_until_done(f, 1, job, ret);
     fake_stop(fk);
+    states(f, site, ret_states);
 }
 
 /* Runs a dispatcher (one worker) until job_id is completed or failed; returns the job. */
@@ -270,51 +292,82 @@ static void run_until_done(struct fx *f, int max_attempts, const char *job_id, s
     dispatcher_stop(d);
 }
 
-/* The newest password works: one login. */
-static void test_newest_credential_first(void **state)
+/* The newest pending password works (its job ran, its confirmation was lost): one login, and
+ * it is current now; the older pending one and the old current one are retired. */
+static void test_newest_pending_first_and_confirmed(void **state)
 {
     struct fx *f = *state;
     struct fake fk;
     struct credential creds[4];
     struct job j;
-    push_once(f, 3, &fk, creds, &j);
+    char st[8];
+    push_once(f, 3, &fk, creds, &j, st);
     assert_int_equal(j.status, JOB_COMPLETED);
     assert_int_equal(fk.ntried, 1);
     assert_string_equal(fk.tried[0], creds[3].password);
+    assert_string_equal(st, "r r r c");
     job_release(&j);
+    struct job full;
+    assert_int_equal(store_job_get(f->s, f->tenant, j.site_id, j.id, &full), 0);
+    bool said = false;
+    for (size_t i = 0; i < full.nevents; i++)
+        said |= !strcmp(full.events[i].kind, "credential") &&
+                strstr(full.events[i].message, creds[3].id) != NULL;
+    assert_true(said);
+    job_release(&full);
 }
 
-/* A rotation in flight: the newest password is refused, the one it replaces works. */
-static void test_falls_back_to_previous_credential(void **state)
+/* The router still has the current password: both pending ones are tried first, nothing
+ * changes (their jobs will confirm them). */
+static void test_current_after_pending(void **state)
 {
     struct fx *f = *state;
     struct fake fk;
     struct credential creds[4];
     struct job j;
-    push_once(f, 2, &fk, creds, &j);
+    char st[8];
+    push_once(f, 1, &fk, creds, &j, st);
     assert_int_equal(j.status, JOB_COMPLETED);
-    assert_int_equal(fk.ntried, 2);
-    assert_string_equal(fk.tried[0], creds[3].password);
-    assert_string_equal(fk.tried[1], creds[2].password);
-    job_release(&j);
-}
-
-/* Only the oldest of four works: three are tried, newest first, then the job fails. */
-static void test_at_most_three_credentials(void **state)
-{
-    struct fx *f = *state;
-    struct fake fk;
-    struct credential creds[4];
-    struct job j;
-    push_once(f, 0, &fk, creds, &j);
-    assert_int_equal(j.status, JOB_FAILED);
     assert_int_equal(fk.ntried, 3);
     assert_string_equal(fk.tried[0], creds[3].password);
     assert_string_equal(fk.tried[1], creds[2].password);
     assert_string_equal(fk.tried[2], creds[1].password);
+    assert_string_equal(st, "r c p p");
+    job_release(&j);
+}
+
+/* An interrupted rotation left the router on the password retired last: it is current again,
+ * the pending ones (newer) stay pending. */
+static void test_last_retired_is_tried_and_converges(void **state)
+{
+    struct fx *f = *state;
+    struct fake fk;
+    struct credential creds[4];
+    struct job j;
+    char st[8];
+    push_once(f, 0, &fk, creds, &j, st);
+    assert_int_equal(j.status, JOB_COMPLETED);
+    assert_int_equal(fk.ntried, 4);
+    assert_string_equal(fk.tried[3], creds[0].password);
+    assert_string_equal(st, "c r p p");
+    job_release(&j);
+}
+
+/* No password of the store works: four logins, then the job fails with the router's reason. */
+static void test_at_most_four_logins(void **state)
+{
+    struct fx *f = *state;
+    struct fake fk;
+    struct credential creds[4];
+    struct job j;
+    char st[8];
+    push_once(f, -1, &fk, creds, &j, st);
+    assert_int_equal(j.status, JOB_FAILED);
+    assert_int_equal(fk.ntried, 4);
     assert_non_null(j.last_error);
     assert_non_null(strstr(j.last_error, "refused"));
     assert_non_null(strstr(j.last_error, "invalid user name or password"));
+    assert_string_equal(st, "r c p p");
     job_release(&j);
 }
 
@@ -323,10 +376,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_backoff_doubles_and_caps, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_backoff_edges, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_newest_credential_first, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_falls_back_to_previous_credential, fx_setup,
+        cmocka_unit_test_setup_teardown(test_newest_pending_first_and_confirmed, fx_setup,
                                         fx_teardown),
-        cmocka_unit_test_setup_teardown(test_at_most_three_credentials, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_current_after_pending, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_last_retired_is_tried_and_converges, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_at_most_four_logins, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests_name("jobs_dispatcher", tests, NULL, NULL);
 }

@@ -98,6 +98,28 @@ static void test_orphans_and_peers_of_one_edge(void **state)
     assert_int_equal(store_site_get(f->s, f->tenant, x, &s), 0);
     assert_string_equal(s.edge_node, "");
     site_release(&s);
+
+    /* a move make-before-break: a goes to edge-2, edge-1 keeps it as peer until settled */
+    assert_int_equal(store_site_set_edge(f->s, a, "edge-1", "edge-2"), 0);
+    assert_int_equal(store_site_edge_prev(f->s, a, "edge-1"), 0);
+    assert_int_equal(store_vpn_peers(f->s, "edge-1", &peers, &np), 0);
+    assert_int_equal(np, 1);
+    assert_true(peers[0].handover);
+    assert_false(peers[0].settling);
+    free(peers);
+    assert_int_equal(store_vpn_peers(f->s, "edge-2", &peers, &np), 0);
+    assert_int_equal(np, 2);
+    for (size_t i = 0; i < np; i++) {
+        assert_false(peers[i].handover);
+        assert_int_equal(peers[i].settling, strcmp(peers[i].site_id, a) == 0);
+    }
+    free(peers);
+    assert_int_equal(store_site_edge_settled(f->s, a, "edge-1"), -ENOENT); /* not its edge */
+    assert_int_equal(store_site_edge_settled(f->s, a, "edge-2"), 0);
+    assert_int_equal(store_site_edge_settled(f->s, a, "edge-2"), -ENOENT); /* done already */
+    assert_int_equal(store_vpn_peers(f->s, "edge-1", &peers, &np), 0);
+    assert_int_equal(np, 0);
+    free(peers);
 }
 
 static void make_grant(struct grant *g, const char *site, enum grant_kind kind, const char *entry)

@@ -1,0 +1,91 @@
+/*
+ * sqlite_queue.c - the job queue's rules beyond one job (issue 14): supersession of waiting
+ * policy pushes and rotations, the pending counts behind the queue limits, and the drift
+ * check's claim of a site (store.h) in the SQLite store.
+ */
+#include "sqlite_int.h"
+#include "timefmt.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* The pending jobs a newer one of the same kind replaces (?1 site, ?2 kind, ?3 the newer). */
+#define SUPERSEDED                                                                                 \
+    "site_id = ?1 AND kind = ?2 AND status = 'pending' AND id != ?3 AND rowid < "                  \
+    "(SELECT rowid FROM jobs WHERE id = ?3)"
+
+int sqlite_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
+                          const char *by_job_id, int *ret_n)
+{
+    static const char *const sql[] = {
+        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?4, 'superseded', "
+        "'superseded by job ' || ?3 FROM jobs WHERE " SUPERSEDED,
+        "UPDATE api_credentials SET state = 'retired', deleted_at = ?4 WHERE state = 'pending' "
+        "AND job_id IN (SELECT id FROM jobs WHERE " SUPERSEDED ")",
+        "UPDATE jobs SET status = 'superseded', last_error = 'superseded by job ' || ?3 "
+        "WHERE " SUPERSEDED,
+    };
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r = store_begin(c);
+    int n = 0;
+    for (size_t i = 0; r == 0 && i < sizeof sql / sizeof sql[0]; i++) {
+        sqlite3_stmt *st = store_stmt(c, sql[i]);
+        if (!st) {
+            r = -EIO;
+            break;
+        }
+        bind_text(st, 1, site_id);
+        bind_text(st, 2, job_kind_name(kind));
+        bind_text(st, 3, by_job_id);
+        if (i == 0)
+            sqlite3_bind_int64(st, 4, time_now_ms());
+        if (i == 1)
+            sqlite3_bind_int64(st, 4, time_now());
+        r = store_step_done(c, st);
+        if (r == 0 && i == 2)
+            n = sqlite3_changes(c->db);
+    }
+    r = store_end(c, r);
+    if (r == 0 && ret_n)
+        *ret_n = n;
+    return r;
+}
+
+int sqlite_jobs_pending_count(struct store *s, const char *site_id, long *ret)
+{
+    static const char sql[] = "SELECT count(*) FROM jobs WHERE status = 'pending' AND "
+                              "(?1 IS NULL OR site_id = ?1)";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, site_id);
+    int n = 0;
+    int r = store_step_row(c, st, store_read_int, NULL, &n);
+    if (r == 0)
+        *ret = n;
+    return r;
+}
+
+int sqlite_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64_t interval_s,
+                             char ret_id[UUID_STR_LEN])
+{
+    static const char sql[] =
+        "UPDATE sites SET verified_at = ?1 WHERE id = (SELECT s.id FROM sites s WHERE "
+        "s.adopted_at IS NOT NULL AND s.status = 'online' AND s.tunnel_address IS NOT NULL AND "
+        "(s.verified_at IS NULL OR s.verified_at <= ?1 - ?2) AND (s.tunnel_mode != 'managed' "
+        "OR ((s.edge_node IS NULL OR s.edge_node = ?3) AND s.tunnel_status = 'up')) AND NOT "
+        "EXISTS (SELECT 1 FROM jobs j WHERE j.site_id = s.id AND j.status IN ('pending', "
+        "'running')) ORDER BY s.verified_at IS NOT NULL, s.verified_at, s.rowid LIMIT 1) "
+        "RETURNING id";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, now_s);
+    sqlite3_bind_int64(st, 2, interval_s);
+    bind_text(st, 3, node);
+    return store_step_row(c, st, store_read_id, NULL, ret_id);
+}
