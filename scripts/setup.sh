@@ -45,8 +45,19 @@ if ((${#missing[@]})); then
 fi
 
 if [[ "${1:-}" == "--test" ]] && [[ -f package-lock.json ]]; then
-    if [[ ! -d node_modules ]] || [[ package-lock.json -nt node_modules ]]; then
+    # (a node_modules with the portal's library only, from a plain set-up, lacks the tools)
+    if [[ ! -d node_modules/playwright-core ]] || [[ package-lock.json -nt node_modules ]]; then
         npm ci --no-audit --no-fund --loglevel=error
+    fi
+elif [[ -f package-lock.json ]] && [[ ! -f node_modules/uplot/dist/uPlot.iife.min.js ]]; then
+    # The portal's charts (uPlot, pinned in package-lock.json), served by tikgated from
+    # node_modules/uplot/dist/ (docs/portal.md "Charts"). Without npm the dashboard shows its
+    # counts and lists but says the charts could not be drawn.
+    if command -v npm >/dev/null 2>&1; then
+        npm ci --omit=dev --no-audit --no-fund --loglevel=error ||
+            echo "setup: npm ci failed: the portal's dashboard will have no charts" >&2
+    else
+        echo "setup: npm not found: the portal's dashboard will have no charts (run npm ci --omit=dev)" >&2
     fi
 fi
 

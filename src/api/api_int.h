@@ -226,6 +226,11 @@ void h_users_delete(struct api_call *call);
 void h_portal_index(struct api_call *call);
 void h_metrics(struct api_call *call);
 void h_nodes_list(struct api_call *call);
+/* the fleet view (h_fleet.c) */
+void h_fleet_summary(struct api_call *call);
+void h_fleet_history(struct api_call *call);
+void h_fleet_uptime(struct api_call *call);
+void h_site_uptime(struct api_call *call);
 void h_portal_asset(struct api_call *call);
 void h_access_list(struct api_call *call);
 void h_access_create(struct api_call *call);

@@ -144,8 +144,23 @@ void h_portal_asset(struct api_call *call)
         api_fail(call, TG_ERR_NOT_FOUND, 404, "route_not_found", NULL, "No such file.");
         return;
     }
+    /*
+     * The charting library of the fleet view (docs/portal.md "Charts"): uPlot's release files as
+     * `npm ci` installed them beside web/ (share_dir/node_modules, pinned in package-lock.json),
+     * served under these two names only; not copied into git.
+     */
+    static const struct {
+        const char *name, *dist;
+    } vendor[] = {
+        {"uplot.min.js", "uPlot.iife.min.js"},
+        {"uplot.min.css", "uPlot.min.css"},
+    };
     char path[4096];
     snprintf(path, sizeof path, "%s/assets/%s", call->api->cfg.web_dir, file);
+    for (size_t i = 0; i < sizeof vendor / sizeof vendor[0]; i++)
+        if (!strcmp(file, vendor[i].name))
+            snprintf(path, sizeof path, "%s/../node_modules/uplot/dist/%s", call->api->cfg.web_dir,
+                     vendor[i].dist);
     send_file(call, path, type);
 }
 

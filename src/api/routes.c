@@ -103,6 +103,10 @@ const struct http_route api_routes[] = {
     SITE_ROUTE("DELETE", "/{id}", h_sites_delete, SCOPE_SITE_DELETE),
     R("POST", "/v1/sites/{id}/bootstrap", h_sites_bootstrap, SCOPE_SITE_UPDATE | ROUTE_BODY_OPT),
     R("GET", "/v1/sites/{id}/tunnel/events", h_site_tunnel_events, SCOPE_SITE_VIEW),
+    R("GET", "/v1/sites/{id}/uptime", h_site_uptime, SCOPE_SITE_VIEW),
+    R("GET", "/v1/fleet/summary", h_fleet_summary, SCOPE_SITE_VIEW),
+    R("GET", "/v1/fleet/history", h_fleet_history, SCOPE_SITE_VIEW),
+    R("GET", "/v1/fleet/uptime", h_fleet_uptime, SCOPE_SITE_VIEW),
     /* DESIGN.md §11: the edge is the platform's, so moving a site is an admin's call */
     R("POST", "/v1/sites/{id}/move", h_site_move, SCOPE_ADMIN | ROUTE_BODY_OPT),
     R("GET", "/v1/sites/{id}/note", h_note_get, SCOPE_SITE_VIEW),

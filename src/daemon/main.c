@@ -36,6 +36,12 @@ static void wake_dispatcher(void *ctx)
     dispatcher_wake(ctx);
 }
 
+static void beat_dispatcher(void *ctx, int64_t db_now_ms)
+{
+    (void)db_now_ms;
+    dispatcher_beat(ctx);
+}
+
 struct metrics_ctx {
     _Atomic(struct http_server *) srv; /* set once the server runs; read by its threads */
     struct edge_role *edge;
@@ -282,6 +288,8 @@ static int serve(struct store *st, const struct config *cfg)
         log_error("daemon", "cannot start the dispatcher");
         goto out_stop_edge;
     }
+    if (disp)
+        node_role_on_beat(node, beat_dispatcher, disp);
     api_login_limiter_size(cfg->login_slots);
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn, .disp = disp};
     char *tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
@@ -351,6 +359,7 @@ static int serve(struct store *st, const struct config *cfg)
     rc = 0;
 out_stop_dispatcher:
     free(tunnel_url);
+    node_role_clear_beats(node);
     dispatcher_stop(disp);
 out_stop_edge:
     edge_role_stop(edge);

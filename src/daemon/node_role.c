@@ -21,6 +21,7 @@ struct node_role {
     unsigned heartbeat_ms;
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    pthread_mutex_t hooks_lock; /* held while the hooks run, and to change them */
     bool stopping;
     struct {
         node_role_beat_fn fn;
@@ -46,11 +47,10 @@ static void beat(struct node_role *nr, bool *failing)
     if (*failing)
         log_info("node", "node %s: heartbeats again", nr->self.name);
     *failing = false;
-    pthread_mutex_lock(&nr->lock);
-    int n = nr->nhooks;
-    pthread_mutex_unlock(&nr->lock);
-    for (int i = 0; i < n; i++)
+    pthread_mutex_lock(&nr->hooks_lock);
+    for (int i = 0; i < nr->nhooks; i++)
         nr->hooks[i].fn(nr->hooks[i].ctx, now);
+    pthread_mutex_unlock(&nr->hooks_lock);
 }
 
 static void *heartbeat_main(void *arg)
@@ -87,9 +87,11 @@ int node_role_start(struct store *st, const struct store_node *self, unsigned he
     nr->self = *self;
     nr->heartbeat_ms = heartbeat_ms;
     pthread_mutex_init(&nr->lock, NULL);
+    pthread_mutex_init(&nr->hooks_lock, NULL);
     clock_cond_init(&nr->cond);
     if (pthread_create(&nr->thread, NULL, heartbeat_main, nr) != 0) {
         pthread_cond_destroy(&nr->cond);
+        pthread_mutex_destroy(&nr->hooks_lock);
         pthread_mutex_destroy(&nr->lock);
         free(nr);
         log_error("node", "cannot start the heartbeat thread");
@@ -118,7 +120,7 @@ int node_role_on_beat(struct node_role *nr, node_role_beat_fn fn, void *ctx)
 {
     if (!nr)
         return 0;
-    pthread_mutex_lock(&nr->lock);
+    pthread_mutex_lock(&nr->hooks_lock);
     int r = -ENOSPC;
     if (nr->nhooks < MAX_HOOKS) {
         nr->hooks[nr->nhooks].fn = fn;
@@ -126,8 +128,17 @@ int node_role_on_beat(struct node_role *nr, node_role_beat_fn fn, void *ctx)
         nr->nhooks++;
         r = 0;
     }
-    pthread_mutex_unlock(&nr->lock);
+    pthread_mutex_unlock(&nr->hooks_lock);
     return r;
+}
+
+void node_role_clear_beats(struct node_role *nr)
+{
+    if (!nr)
+        return;
+    pthread_mutex_lock(&nr->hooks_lock);
+    nr->nhooks = 0;
+    pthread_mutex_unlock(&nr->hooks_lock);
 }
 
 void node_role_stop(struct node_role *nr)
@@ -140,6 +151,7 @@ void node_role_stop(struct node_role *nr)
     pthread_mutex_unlock(&nr->lock);
     pthread_join(nr->thread, NULL);
     pthread_cond_destroy(&nr->cond);
+    pthread_mutex_destroy(&nr->hooks_lock);
     pthread_mutex_destroy(&nr->lock);
     free(nr);
 }

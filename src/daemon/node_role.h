@@ -32,6 +32,12 @@ int node_role_start(struct store *st, const struct store_node *self, unsigned he
 int node_role_update(struct node_role *nr, const struct store_node *self);
 /* Adds a hook to every later beat (at most 4; -ENOSPC after). Accepts NULL nr (no-op). */
 int node_role_on_beat(struct node_role *nr, node_role_beat_fn fn, void *ctx);
+/*
+ * Removes every hook, waiting for a beat running them to finish (before what they use is
+ * stopped: the heartbeats go on meanwhile, so the node is not taken for dead while its roles
+ * finish their work). Accepts NULL.
+ */
+void node_role_clear_beats(struct node_role *nr);
 /* Stops the thread (a last heartbeat is not sent: a stopped node just ages). Accepts NULL. */
 void node_role_stop(struct node_role *nr);
 

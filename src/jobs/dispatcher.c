@@ -21,12 +21,34 @@
 #include <string.h>
 #include <time.h>
 
+/*
+ * Grants the scheduler claims and tears down per transaction: 256 on SQLite (the batch holds
+ * the one write lock), 1024 with many writers (PostgreSQL, found by its LISTEN: the batch
+ * locks only its own rows, and a round trip costs more than a row).
+ */
+#define EXPIRE_BATCH 256
+#define EXPIRE_BATCH_MAX 1024
+
 struct dispatcher {
     struct dispatcher_config cfg;
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stopping;
     unsigned wakeups;
+    /* Jobs one worker's batch claim took for the others, oldest first (under lock). */
+    struct job queue[STORE_CLAIM_MAX];
+    size_t queued;
+    int idle;                        /* workers waiting for work */
+    bool claiming;                   /* a worker is claiming for everyone */
+    struct store_listener *listener; /* PostgreSQL: other nodes' wake-ups (NULL: none) */
+    /*
+     * The scheduler's grants taken over from a dead node whose teardown has not succeeded yet:
+     * claimed again they are this node's own, and their "taken_over" event still names the
+     * dead node (scheduler thread only).
+     */
+    struct store_due_grant carry[EXPIRE_BATCH_MAX];
+    int expire_batch; /* EXPIRE_BATCH or EXPIRE_BATCH_MAX */
+    size_t ncarry;
     unsigned long verified, drifts; /* drift checks run, repairs queued (under lock) */
     pthread_t *threads;
     int nthreads;
@@ -43,15 +65,17 @@ int64_t dispatcher_backoff_ms(const struct dispatcher_config *cfg, int attempt)
     return d - jitter + (int64_t)rand_range(0, (uint32_t)(2 * jitter));
 }
 
-/* Waits for a wake-up or timeout_ms; returns false when stopping. */
-static bool wait_for_work(struct dispatcher *d, unsigned *seen, int timeout_ms)
+/* Waits for a wake-up or timeout_ms (worker: counted idle); returns false when stopping. */
+static bool wait_for_work(struct dispatcher *d, unsigned *seen, int timeout_ms, bool worker)
 {
     /* d->cond waits on CLOCK_MONOTONIC (clock_cond_init): a wall-clock step changes nothing */
     struct timespec ts = clock_timespec_ns(clock_mono_ns() + (int64_t)timeout_ms * 1000000);
     pthread_mutex_lock(&d->lock);
-    while (!d->stopping && d->wakeups == *seen)
+    d->idle += worker;
+    while (!d->stopping && d->wakeups == *seen && !(worker && d->queued))
         if (pthread_cond_timedwait(&d->cond, &d->lock, &ts) == ETIMEDOUT)
             break;
+    d->idle -= worker;
     *seen = d->wakeups;
     bool go = !d->stopping;
     pthread_mutex_unlock(&d->lock);
@@ -387,6 +411,59 @@ static void run_job(struct dispatcher *d, struct job *j)
 }
 
 /*
+ * The next job for a worker: one another worker claimed for it, else a batch claim for this
+ * worker and the idle ones (one transaction for all of them). 0 with *ret, -ENOENT when
+ * nothing is due, -EAGAIN while another worker is claiming.
+ */
+static int next_job(struct dispatcher *d, struct job *ret)
+{
+    pthread_mutex_lock(&d->lock);
+    if (d->queued) {
+        *ret = d->queue[0];
+        d->queued--;
+        memmove(&d->queue[0], &d->queue[1], d->queued * sizeof d->queue[0]);
+        pthread_mutex_unlock(&d->lock);
+        return 0;
+    }
+    if (d->claiming) {
+        pthread_mutex_unlock(&d->lock);
+        return -EAGAIN;
+    }
+    d->claiming = true;
+    int want = 1 + d->idle;
+    pthread_mutex_unlock(&d->lock);
+    if (want > STORE_CLAIM_MAX)
+        want = STORE_CLAIM_MAX;
+    struct store_push_claim cl = {.owner = d->cfg.node_name,
+                                  .now_ms = time_now_ms(),
+                                  .lease_until_ms = time_now_ms() + d->cfg.lease_ms,
+                                  .tenant_max = d->cfg.tenant_workers,
+                                  .limit = want};
+    struct job *jobs = NULL;
+    size_t n = 0;
+    int r = store_job_claim_push_batch(d->cfg.store, &cl, &jobs, &n);
+    if (cl.ret_unsealable) /* the store failed those jobs with the reason */
+        log_warn("dispatcher",
+                 "%d claimed job(s) failed: the payload cannot be unsealed "
+                 "(wrong master key or corrupted data)",
+                 cl.ret_unsealable);
+    pthread_mutex_lock(&d->lock);
+    d->claiming = false;
+    if (r == 0) {
+        *ret = jobs[0];
+        for (size_t i = 1; i < n; i++)
+            d->queue[d->queued++] = jobs[i];
+        if (n > 1) {
+            d->wakeups++;
+            pthread_cond_broadcast(&d->cond);
+        }
+    }
+    pthread_mutex_unlock(&d->lock);
+    free(jobs); /* the jobs themselves moved to *ret and the queue */
+    return r == 0 ? 0 : -ENOENT;
+}
+
+/*
  * The drift check of one due site (verify.h), when this worker has nothing to push: at most
  * one claim per second per worker. Returns true when a site was checked.
  */
@@ -435,14 +512,7 @@ static void *worker_main(void *arg)
     unsigned seen = 0;
     while (true) {
         struct job j;
-        int r = store_job_claim_push(d->cfg.store, time_now_ms(), time_now_ms() + d->cfg.lease_ms,
-                                     d->cfg.tenant_workers, &j);
-        if (r == -EBADMSG) { /* the store failed that job with the reason; take the next */
-            log_warn("dispatcher", "a claimed job failed: its payload cannot be unsealed "
-                                   "(wrong master key or corrupted data)");
-            continue;
-        }
-        if (r == 0) {
+        if (next_job(d, &j) == 0) {
             run_job(d, &j);
             job_release(&j);
             pthread_mutex_lock(&d->lock);
@@ -454,47 +524,85 @@ static void *worker_main(void *arg)
         }
         if (verify_one(d, &next_verify_ms))
             continue;
-        if (!wait_for_work(d, &seen, 200))
+        if (!wait_for_work(d, &seen, 200, true))
             break;
     }
     store_thread_done(d->cfg.store);
     return NULL;
 }
 
-/* Tears down grants whose expiry passed; returns how many. */
+/* A claimed grant's lease and the silence after which a node is dead: 3 heartbeats. */
+static int64_t claim_lease_ms(const struct dispatcher *d)
+{
+    return d->cfg.node_dead_after_ms > 0 ? d->cfg.node_dead_after_ms : 15000;
+}
+
+/*
+ * Claims a batch of due grants (store_grants_claim_due, with a lease) and tears it down in one
+ * transaction. Returns how many were claimed (d->expire_batch: there may be more).
+ */
 static int expire_grants(struct dispatcher *d)
 {
-    struct strlist due = {0};
-    int done = 0;
+    struct store_due_grant *due = NULL;
+    size_t n = 0;
+    if (store_grants_claim_due(d->cfg.store, d->cfg.node_name, time_now_ms(), claim_lease_ms(d),
+                               d->expire_batch, &due, &n) < 0 ||
+        n == 0) {
+        free(due);
+        return 0;
+    }
+    size_t taken = 0;
+    const char *from = NULL;
+    for (size_t i = 0; i < n; i++) {
+        for (size_t k = 0; !due[i].prev_owner[0] && k < d->ncarry; k++)
+            if (!strcmp(d->carry[k].id, due[i].id))
+                memcpy(due[i].prev_owner, d->carry[k].prev_owner, sizeof due[i].prev_owner);
+        if (due[i].prev_owner[0]) {
+            taken++;
+            from = from ? from : due[i].prev_owner;
+        }
+    }
+    if (taken)
+        log_warn("scheduler",
+                 "%zu expired grant(s) claimed by node %s%s, which stopped heartbeating: "
+                 "taken over",
+                 taken, from, taken > 1 ? " (and maybe others)" : "");
     /* No hooks: the edge and the workers are told once for the whole batch, below. */
     struct jobs_grant_env env = {.store = d->cfg.store};
-    if (store_grants_due(d->cfg.store, time_now_ms(), 256, &due) == 0) {
-        for (size_t i = 0; i < due.n; i++)
-            if (jobs_grant_teardown(&env, due.items[i], false, "scheduler") == 0)
-                done++;
-    }
-    strlist_release(&due);
+    int done = 0;
+    int r = jobs_grant_expire_claimed(&env, d->cfg.node_name, due, n, &done);
+    if (r < 0)
+        log_warn("scheduler", "tearing %zu expired grant(s) down failed: %s", n, strerror(-r));
+    d->ncarry = 0;
+    for (size_t i = 0; (r < 0 || (size_t)done < n) && i < n; i++)
+        if (due[i].prev_owner[0])
+            d->carry[d->ncarry++] = due[i];
+    free(due);
     if (done) {
         log_info("scheduler", "%d grant(s) expired and torn down", done);
         if (d->cfg.grants_changed)
             d->cfg.grants_changed(d->cfg.grants_ctx);
         dispatcher_wake(d);
     }
-    return done;
+    return (int)n;
 }
 
 /*
- * How long the scheduler may sleep: until the earliest live grant expires,
- * at most 100 ms (a grant created or moved earlier meanwhile is found within
- * that), at least 1 ms.
+ * How long the scheduler may sleep: until the earliest live grant expires, at most poll_ms (a
+ * grant created or moved earlier meanwhile is found within that; 100 ms, or 1 s when other
+ * nodes' changes wake the scheduler), at least 1 ms. A grant already due that this node could
+ * not claim (another node's live claim holds it) is polled for, not spun on.
  */
-static int scheduler_sleep_ms(struct dispatcher *d)
+static int scheduler_sleep_ms(struct dispatcher *d, int claimed)
 {
+    int poll_ms = d->listener ? 1000 : 100;
     int64_t next = store_grants_next_expiry(d->cfg.store);
     if (!next)
-        return 100;
+        return poll_ms;
     int64_t wait = next - time_now_ms();
-    return wait < 1 ? 1 : wait > 100 ? 100 : (int)wait;
+    if (wait < 1 && !claimed)
+        return 100;
+    return wait < 1 ? 1 : wait > poll_ms ? poll_ms : (int)wait;
 }
 
 /*
@@ -523,10 +631,11 @@ static void *scheduler_main(void *arg)
 {
     struct dispatcher *d = arg;
     unsigned seen = 0;
-    int64_t next_sweep = 0;
+    int64_t next_sweep = 0, next_sample = 0;
+    int claimed;
     do {
-        while (expire_grants(d) == 256)
-            ; /* a backlog (after a restart): keep going, each grant is its own transaction */
+        while ((claimed = expire_grants(d)) == d->expire_batch)
+            ; /* a backlog (after a restart): keep going, one transaction per batch */
         if (time_now_ms() < next_sweep)
             continue;
         next_sweep = time_now_ms() + 500;
@@ -539,9 +648,46 @@ static void *scheduler_main(void *arg)
         if (store_sites_mark_offline(d->cfg.store, cutoff, &n) == 0 && n)
             log_info("scheduler", "%d site(s) went offline (10 missed heartbeats)", n);
         sweep_edges(d);
-    } while (wait_for_work(d, &seen, scheduler_sleep_ms(d)));
+        /* the fleet view's 5-minute samples: written once per boundary by any scheduler */
+        if (time_now_ms() >= next_sample &&
+            store_fleet_sample(d->cfg.store, time_now_ms(), &n) == 0)
+            next_sample = time_now_ms() + 10000;
+    } while (wait_for_work(d, &seen, scheduler_sleep_ms(d, claimed), false));
     store_thread_done(d->cfg.store);
     return NULL;
+}
+
+/* Other nodes' NOTIFYs (PostgreSQL): wake the workers and the scheduler, tell the edge. */
+static void *listener_main(void *arg)
+{
+    struct dispatcher *d = arg;
+    while (true) {
+        pthread_mutex_lock(&d->lock);
+        bool stop = d->stopping;
+        pthread_mutex_unlock(&d->lock);
+        if (stop)
+            break;
+        unsigned mask = 0;
+        if (store_listen_wait(d->cfg.store, d->listener, 250, &mask) < 0 || !mask)
+            continue;
+        dispatcher_wake(d);
+        if ((mask & STORE_WAKE_GRANTS) && d->cfg.grants_changed)
+            d->cfg.grants_changed(d->cfg.grants_ctx);
+    }
+    return NULL;
+}
+
+void dispatcher_beat(struct dispatcher *d)
+{
+    if (!d)
+        return;
+    int n = 0;
+    if (d->cfg.run_scheduler)
+        store_leases_renew(d->cfg.store, d->cfg.node_name, claim_lease_ms(d), &n);
+    if (store_jobs_take_over(d->cfg.store, d->cfg.node_name, claim_lease_ms(d), &n) == 0 && n) {
+        log_warn("dispatcher", "took over %d running job(s) of dead node(s): back in the queue", n);
+        dispatcher_wake(d);
+    }
 }
 
 int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **ret)
@@ -558,17 +704,26 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
         d->cfg.tenant_workers = share;
     pthread_mutex_init(&d->lock, NULL);
     clock_cond_init(&d->cond);
-    int n = (cfg->run_dispatcher ? d->cfg.workers : 0) + (cfg->run_scheduler ? 1 : 0);
+    if (!d->cfg.node_name)
+        d->cfg.node_name = "localhost";
+    /* PostgreSQL: other nodes' changes wake us (SQLite: -ENOTSUP, polling alone) */
+    if (store_listen_open(cfg->store, &d->listener) < 0)
+        d->listener = NULL;
+    d->expire_batch = d->listener ? EXPIRE_BATCH_MAX : EXPIRE_BATCH;
+    int n = (cfg->run_dispatcher ? d->cfg.workers : 0) + (cfg->run_scheduler ? 1 : 0) +
+            (d->listener ? 1 : 0);
     d->threads = xcalloc((size_t)n + 1, sizeof *d->threads);
     if (cfg->run_dispatcher) {
         int requeued = 0;
-        if (store_jobs_requeue_push(cfg->store, &requeued) == 0 && requeued)
+        if (store_jobs_requeue_push(cfg->store, d->cfg.node_name, &requeued) == 0 && requeued)
             log_info("dispatcher", "re-queued %d job(s) that were being pushed at shutdown",
                      requeued);
     }
     for (int i = 0; i < n; i++) {
-        bool sched = cfg->run_scheduler && i == n - 1;
-        if (pthread_create(&d->threads[i], NULL, sched ? scheduler_main : worker_main, d) != 0) {
+        bool listen = d->listener && i == n - 1;
+        bool sched = cfg->run_scheduler && i == n - 1 - (d->listener ? 1 : 0);
+        void *(*fn)(void *) = listen ? listener_main : sched ? scheduler_main : worker_main;
+        if (pthread_create(&d->threads[i], NULL, fn, d) != 0) {
             d->nthreads = i;
             dispatcher_stop(d);
             return -EAGAIN;
@@ -606,6 +761,11 @@ void dispatcher_stop(struct dispatcher *d)
     pthread_mutex_unlock(&d->lock);
     for (int i = 0; i < d->nthreads; i++)
         pthread_join(d->threads[i], NULL);
+    /* Claimed for a worker that stopped first: still running under this node's name, they go
+     * back to the queue at its next start (or when other nodes find it dead). */
+    for (size_t i = 0; i < d->queued; i++)
+        job_release(&d->queue[i]);
+    store_listen_close(d->cfg.store, d->listener);
     pthread_cond_destroy(&d->cond);
     pthread_mutex_destroy(&d->lock);
     free(d->threads);

@@ -11,9 +11,18 @@
  *
  * The scheduler thread tears down grants whose expiry passed (also those
  * that expired while tikgated was down), re-queues running jobs whose lease
- * expired and marks sites offline after ten missed heartbeats. It ticks every
- * 100 ms; a tick tears down at most 256 grants, each in its own short
- * transaction, so the API is never stalled behind a large batch.
+ * expired and marks sites offline after ten missed heartbeats. It sleeps until
+ * the earliest expiry (at most 100 ms, 1 s when other nodes' changes wake it).
+ *
+ * No leader (DESIGN.md §11): any number of nodes run these roles on one store.
+ * Workers claim jobs in batches (one claim for the node's idle workers) under
+ * the node's name; the scheduler claims due grants in batches (256 on SQLite,
+ * 1024 on PostgreSQL) with a lease (store_grants_claim_due) and tears each batch
+ * down in one transaction.
+ * dispatcher_beat(), run on every heartbeat of the node, renews those leases
+ * and hands the running pushes of dead nodes back to the queue. On PostgreSQL
+ * a LISTEN thread wakes the workers and the scheduler when another node queues
+ * a job or changes a grant; polling stays the fallback.
  *
  * Both only talk to the store; they are woken early by dispatcher_wake() when
  * the API queues a job. All functions are thread-safe.
@@ -57,12 +66,14 @@ struct dispatcher_config {
     /*
      * The scheduler moves the sites of an edge dead for longer than edge_move_after_ms (0:
      * never) to another edge (jobs/edges.h); a node is dead after node_dead_after_ms without
-     * a heartbeat.
+     * a heartbeat; a claimed grant's lease is as long (renewed by dispatcher_beat), and a
+     * dead node's running pushes are taken over.
      */
     int64_t node_dead_after_ms;
     int64_t edge_move_after_ms;
     /*
-     * This node (TIKGATE_NODE_NAME): a managed site's drift check runs only on its edge. An
+     * This node (TIKGATE_NODE_NAME), the owner of its claims (jobs' lease_owner, grants'
+     * teardown_owner): a managed site's drift check runs only on its edge. An
      * idle worker checks one due site at most every second; a site is checked once per
      * verify_interval_s (TIKGATE_VERIFY_INTERVAL; 0: never).
      */
@@ -75,6 +86,11 @@ struct dispatcher;
 int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **ret);
 /* Wakes the workers now (a job was queued). Accepts NULL. */
 void dispatcher_wake(struct dispatcher *d);
+/*
+ * The node's heartbeat (node_role's hook): renews the leases of this node's claimed grants and
+ * takes the running pushes of dead nodes over. Called from the heartbeat thread. Accepts NULL.
+ */
+void dispatcher_beat(struct dispatcher *d);
 /* Appends tikgate_drift_checks_total and tikgate_drift_repairs_total (Prometheus text).
  * Accepts NULL (nothing). */
 void dispatcher_metrics(struct dispatcher *d, struct buf *out);

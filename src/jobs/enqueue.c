@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[UUID_STR_LEN])
+int jobs_build(const struct job_spec *spec, struct job *ret)
 {
     struct job j;
     memset(&j, 0, sizeof j);
@@ -36,16 +36,25 @@ int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[UUID
     j.created_at = time_now();
     j.created_by = xstrdup(spec->created_by);
     j.idempotency_key = xstrdup(spec->idempotency_key);
+    *ret = j;
+    return 0;
+}
+
+int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[UUID_STR_LEN])
+{
     /* A repeated idempotency key returns the job queued the first time (no second job). */
     char existing[UUID_STR_LEN];
     if (spec->idempotency_key &&
         store_job_by_idempotency(st, spec->site_id, spec->idempotency_key, existing) == 0) {
         if (ret_id)
             memcpy(ret_id, existing, UUID_STR_LEN);
-        job_release(&j);
         return 1;
     }
-    int r = store_job_insert(st, &j);
+    struct job j;
+    int r = jobs_build(spec, &j);
+    if (r < 0)
+        return r;
+    r = store_job_insert(st, &j);
     /* a newer policy push or rotation replaces the older ones still waiting (issue 14) */
     if (r == 0 && (j.kind == JOB_KIND_POLICY || j.kind == JOB_KIND_API_USER))
         r = store_jobs_supersede(st, j.site_id, j.kind, j.id, NULL);

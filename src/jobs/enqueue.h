@@ -31,6 +31,12 @@ struct job_spec {
  * nothing new is queued), or a store error (-E2BIG for an oversized plan).
  */
 int jobs_enqueue(struct store *st, const struct job_spec *spec, char ret_id[UUID_STR_LEN]);
+/*
+ * The job of spec as jobs_enqueue would insert it (a fresh id and token, the plan serialised),
+ * without storing it and without the idempotency check: for batches (store_job_insert_many).
+ * 0 with *ret (release with job_release), -E2BIG for an oversized plan.
+ */
+int jobs_build(const struct job_spec *spec, struct job *ret);
 
 /*
  * Queues a policy job for every site in site_ids (express, acknowledged),

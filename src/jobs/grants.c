@@ -3,6 +3,7 @@
  */
 #include "grants.h"
 
+#include "alloc.h"
 #include "enqueue.h"
 #include "plan.h"
 #include "rand.h"
@@ -10,6 +11,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Tells the dispatcher and the edge, when the caller asked for it. */
@@ -98,5 +100,107 @@ int jobs_grant_teardown(const struct jobs_grant_env *env, const char *grant_id, 
 out_release:
     job_plan_release(&plan);
     grant_release(&g);
+    return r;
+}
+
+static const char *prev_owner_of(const struct store_due_grant *due, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(due[i].id, id))
+            return due[i].prev_owner;
+    return "";
+}
+
+/* The removal jobs of the locked grants g[0..ng): built, then inserted in one go. */
+static int expire_locked(struct store *st, const char *owner, const struct store_due_grant *due,
+                         size_t n, const struct grant *g, size_t ng)
+{
+    struct job *jobs = xcalloc(ng ? ng : 1, sizeof *jobs);
+    struct strlist gids = {0}, jids = {0};
+    size_t built = 0;
+    int r = 0;
+    for (; built < ng && r == 0; built++) {
+        struct job_plan plan = {0};
+        char desc[128];
+        job_plan_grant_teardown(&plan, &g[built]);
+        job_grant_description(&g[built], JOB_GRANT_EXPIRE, desc, sizeof desc);
+        struct job_spec spec = {.site_id = g[built].site_id,
+                                .kind = job_grant_kind(&g[built]),
+                                .description = desc,
+                                .plan = &plan,
+                                .express = true,
+                                .needs_ack = true,
+                                .created_by = "scheduler"};
+        r = jobs_build(&spec, &jobs[built]);
+        job_plan_release(&plan);
+        if (r < 0)
+            break;
+        strlist_add(&gids, g[built].id);
+        strlist_add(&jids, jobs[built].id);
+    }
+    if (r == 0)
+        r = store_job_insert_many(st, jobs, ng);
+    if (r == 0)
+        r = store_grants_expire_many(st, &gids, &jids);
+    for (size_t i = 0; r == 0 && i < ng; i++) {
+        const char *prev = prev_owner_of(due, n, g[i].id);
+        if (!prev[0])
+            continue;
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "Node %s claimed this expiry and stopped heartbeating (its lease lapsed): node "
+                 "%s took it over",
+                 prev, owner);
+        r = store_job_event(st, jobs[i].id, "taken_over", msg);
+    }
+    for (size_t i = 0; i < built; i++)
+        job_release(&jobs[i]);
+    free(jobs);
+    strlist_release(&gids);
+    strlist_release(&jids);
+    return r;
+}
+
+/* due[from, to) in one transaction: 0 with *ret_done, or the error that rolled it back. */
+static int expire_range(struct store *st, const char *owner, const struct store_due_grant *due,
+                        size_t n, size_t from, size_t to, int *ret_done)
+{
+    struct strlist ids = {0};
+    for (size_t i = from; i < to; i++)
+        strlist_add(&ids, due[i].id);
+    struct grant *g = NULL;
+    size_t ng = 0;
+    int r = store_tx_begin(st);
+    if (r == 0) {
+        r = store_grants_lock_claimed(st, owner, &ids, &g, &ng);
+        if (r == 0)
+            r = expire_locked(st, owner, due, n, g, ng);
+        r = store_tx_end(st, r);
+    }
+    if (r == 0)
+        *ret_done = (int)ng;
+    store_grant_array_free(g, ng);
+    strlist_release(&ids);
+    return r;
+}
+
+int jobs_grant_expire_claimed(const struct jobs_grant_env *env, const char *owner,
+                              const struct store_due_grant *due, size_t n, int *ret_done)
+{
+    int done = 0;
+    int r = expire_range(env->store, owner, due, n, 0, n, &done);
+    if (r < 0 && r != -ENOSPC && r != -EAGAIN && r != -EIO && n > 1) {
+        /* one grant spoilt the batch (-EBADMSG: a password that cannot be unsealed): the
+         * others go one by one, the bad one stays claimed and is tried again later */
+        done = 0;
+        for (size_t i = 0; i < n; i++) {
+            int one = 0;
+            if (expire_range(env->store, owner, due, n, i, i + 1, &one) == 0)
+                done += one;
+        }
+        r = 0;
+    }
+    if (r == 0)
+        *ret_done = done;
     return r;
 }

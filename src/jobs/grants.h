@@ -52,5 +52,17 @@ int jobs_grant_setup(const struct jobs_grant_env *env, struct grant *g);
  */
 int jobs_grant_teardown(const struct jobs_grant_env *env, const char *grant_id, bool revoked,
                         const char *created_by);
+/*
+ * The scheduler's expiry of due grants it claimed (store_grants_claim_due, DESIGN.md §11): in
+ * one transaction, the grants of due still live and claimed by owner (locked by
+ * store_grants_lock_claimed: a revoke or a node that took a lapsed claim over waits, then finds
+ * them torn down) are marked torn down, each with its router-side removal job; a grant whose
+ * claim lapsed on another node (prev_owner) gets a "taken_over" event naming it on that job.
+ * No hooks are called (the caller tells the edge and the workers once). When the batch fails
+ * as a whole (a grant that cannot be read), each grant is tried in a transaction of its own.
+ * 0 with *ret_done (how many were torn down), or the store error of the claim check.
+ */
+int jobs_grant_expire_claimed(const struct jobs_grant_env *env, const char *owner,
+                              const struct store_due_grant *due, size_t n, int *ret_done);
 
 #endif

@@ -9,11 +9,13 @@
 #include "utf8.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern const char *const store_pg_migrations[];
 extern const char *const store_pg_migrations_names[];
@@ -309,12 +311,25 @@ struct pg_stmt *pg_prepare(struct store *s, const char *sql, struct pg_session *
     return st;
 }
 
+/*
+ * One payload-free channel for every wake-up (enum store_wake): a transaction sends at most one
+ * NOTIFY, whatever it changed; listeners wake everything that sleeps on the store.
+ */
+#define CHANNEL "tikgate_wake"
+
+static void send_notify(struct pg_session *c, unsigned mask)
+{
+    if (mask)
+        exec(c, "NOTIFY " CHANNEL);
+}
+
 int pg_begin(struct pg_session *c)
 {
     if (c->tx_depth++ > 0)
         return 0;
     c->tx_failed = false;
     c->tx_err = 0;
+    c->notify = 0;
     int r = exec(c, "BEGIN");
     if (r < 0)
         c->tx_depth = 0;
@@ -334,7 +349,10 @@ int pg_commit(struct pg_session *c)
     }
     /* COMMIT of a transaction an error aborted answers ROLLBACK, without an error. */
     bool aborted = PQtransactionStatus(c->conn) == PQTRANS_INERROR;
-    int r = exec(c, "COMMIT");
+    /* NOTIFY just before COMMIT, in the same round trip: delivered by the COMMIT, with it */
+    bool wake = !aborted && c->notify;
+    c->notify = 0;
+    int r = exec(c, wake ? "NOTIFY " CHANNEL "; COMMIT" : "COMMIT");
     if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
         exec(c, "ROLLBACK");
     return aborted ? -EIO : r;
@@ -350,8 +368,17 @@ void pg_rollback(struct pg_session *c)
     }
     c->tx_err = 0;
     c->tx_failed = false;
+    c->notify = 0;
     if (PQtransactionStatus(c->conn) != PQTRANS_IDLE)
         exec(c, "ROLLBACK");
+}
+
+void pg_notify(struct pg_session *c, unsigned mask)
+{
+    if (c->tx_depth > 0)
+        c->notify |= mask;
+    else
+        send_notify(c, mask);
 }
 
 bool pg_read_begin(struct pg_session *c)
@@ -849,4 +876,144 @@ void pg_close(struct store *base)
     pthread_mutex_destroy(&s->conns_lock);
     free(s->url);
     free(s);
+}
+
+char *pg_text_array(const char *const *items, size_t n)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < n; i++)
+        cap += (items[i] ? 2 * strlen(items[i]) + 2 : 4) + 1;
+    char *out = xmalloc(cap);
+    size_t len = 0;
+    out[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            out[len++] = ',';
+        if (!items[i]) {
+            memcpy(out + len, "NULL", 4);
+            len += 4;
+            continue;
+        }
+        out[len++] = '"';
+        for (const char *p = items[i]; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                out[len++] = '\\';
+            out[len++] = *p;
+        }
+        out[len++] = '"';
+    }
+    out[len++] = '}';
+    out[len] = '\0';
+    return out;
+}
+
+char *pg_id_array(const struct strlist *ids)
+{
+    return pg_text_array((const char *const *)ids->items, ids->n);
+}
+
+char *pg_int_array(const int64_t *v, size_t n)
+{
+    char *out = xmalloc(n * 21 + 3);
+    size_t len = 0;
+    out[len++] = '{';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)sprintf(out + len, "%s%lld", i ? "," : "", (long long)v[i]);
+    out[len++] = '}';
+    out[len] = '\0';
+    return out;
+}
+
+/* ---- LISTEN: the wake-ups of other nodes (store.h, store_listen_open) ---- */
+
+struct store_listener {
+    PGconn *conn; /* NULL after a failure: connected again by the next wait */
+    bool lost;    /* the connection broke: report every channel once it is back */
+};
+
+/* A new connection LISTENing on the channel, or NULL (logged at debug). */
+static PGconn *listen_connect(struct pg_store *s)
+{
+    PGconn *conn = PQconnectdb(s->url);
+    PGresult *res = NULL;
+    if (PQstatus(conn) == CONNECTION_OK) {
+        PQsetNoticeProcessor(conn, notice_quiet, NULL);
+        res = PQexec(conn, "SET application_name = 'tikgated-listen'; LISTEN " CHANNEL);
+    }
+    if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+        log_debug("store", "postgres: LISTEN: %s", PQerrorMessage(conn));
+        PQclear(res);
+        PQfinish(conn);
+        return NULL;
+    }
+    PQclear(res);
+    return conn;
+}
+
+int pg_listen_open(struct store *base, struct store_listener **ret)
+{
+    PGconn *conn = listen_connect(pg_store_of(base));
+    if (!conn)
+        return -EIO;
+    struct store_listener *l = xcalloc(1, sizeof *l);
+    l->conn = conn;
+    *ret = l;
+    return 0;
+}
+
+/* Collects the notifications libpq has read into *mask (one channel: every kind). */
+static void drain_notifies(PGconn *conn, unsigned *mask)
+{
+    PGnotify *n;
+    while ((n = PQnotifies(conn))) {
+        *mask |= STORE_WAKE_JOBS | STORE_WAKE_GRANTS;
+        PQfreemem(n);
+    }
+}
+
+static void listen_lost(struct store_listener *l, int timeout_ms)
+{
+    PQfinish(l->conn);
+    l->conn = NULL;
+    l->lost = true;
+    struct timespec ts = {.tv_sec = timeout_ms / 1000, .tv_nsec = (timeout_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int pg_listen_wait(struct store *base, struct store_listener *l, int timeout_ms, unsigned *ret_mask)
+{
+    if (!l->conn && !(l->conn = listen_connect(pg_store_of(base)))) {
+        listen_lost(l, timeout_ms);
+        return -EIO;
+    }
+    unsigned mask = 0;
+    if (l->lost)
+        mask = STORE_WAKE_JOBS | STORE_WAKE_GRANTS;
+    l->lost = false;
+    drain_notifies(l->conn, &mask);
+    if (!mask) {
+        struct pollfd pfd = {.fd = PQsocket(l->conn), .events = POLLIN};
+        int pr = poll(&pfd, 1, timeout_ms);
+        if (pr < 0 && errno != EINTR) {
+            listen_lost(l, 0);
+            return -EIO;
+        }
+        if (pr > 0 && !PQconsumeInput(l->conn)) {
+            log_debug("store", "postgres: LISTEN connection lost: %s", PQerrorMessage(l->conn));
+            listen_lost(l, timeout_ms);
+            return -EIO;
+        }
+        drain_notifies(l->conn, &mask);
+    }
+    *ret_mask = mask;
+    return 0;
+}
+
+void pg_listen_close(struct store *base, struct store_listener *l)
+{
+    (void)base;
+    if (!l)
+        return;
+    PQfinish(l->conn);
+    free(l);
 }

@@ -7,6 +7,7 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,35 +125,59 @@ int pg_site_set_deleting(struct store *s, const char *tenant_id, const char *sit
     return pg_step_changed(c, st);
 }
 
-static int offline_row(void *ctx, struct pg_stmt *st, void *out)
+/* The status a heartbeat finds and when the site was seen before it. */
+struct seen_before {
+    char status[24]; /* as stored */
+    bool offline, online;
+    int64_t last_seen_at;
+};
+
+static int seen_row(void *ctx, struct pg_stmt *st, void *out)
 {
     (void)ctx;
+    struct seen_before *b = out;
     const char *status = (const char *)pg_column_text(st, 0);
-    *(bool *)out = status && !strcmp(status, "offline");
+    snprintf(b->status, sizeof b->status, "%s", status ? status : "");
+    b->offline = status && !strcmp(status, "offline");
+    b->online = status && !strcmp(status, "online");
+    b->last_seen_at = pg_col_time(st, 1);
     return 0;
 }
 
+/* A compare-and-set like sqlite_site_heartbeat's (see there). */
 int pg_site_heartbeat(struct store *s, const char *site_id, int64_t now)
 {
-    static const char q[] = "SELECT status FROM sites WHERE id = ?";
-    static const char sql[] = "UPDATE sites SET last_seen_at = ?, status = CASE status WHEN "
-                              "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?";
+    static const char q[] = "SELECT status, last_seen_at FROM sites WHERE id = ?";
+    static const char sql[] = "UPDATE sites SET last_seen_at = ?1, status = CASE status WHEN "
+                              "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?2 AND "
+                              "status = ?3 AND last_seen_at IS NOT DISTINCT FROM ?4::bigint";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, q, &c);
     if (!st)
         return -EIO;
-    pg_bind_text(st, 1, site_id);
-    bool was_offline;
-    int r = pg_step_row(c, st, offline_row, NULL, &was_offline);
-    if (r < 0)
-        return r;
-    st = pg_stmt(c, sql);
-    if (!st)
-        return -EIO;
-    pg_bind_int64(st, 1, now);
-    pg_bind_text(st, 2, site_id);
-    r = pg_step_done(c, st);
-    return r < 0 ? r : was_offline;
+    struct seen_before b;
+    int r;
+    for (int tries = 0;; tries++) {
+        pg_bind_text(st, 1, site_id);
+        r = pg_step_row(c, st, seen_row, NULL, &b);
+        if (r < 0)
+            return r;
+        if (!(st = pg_stmt(c, sql)))
+            return -EIO;
+        pg_bind_int64(st, 1, now);
+        pg_bind_text(st, 2, site_id);
+        pg_bind_text(st, 3, b.status);
+        pg_bind_time(st, 4, b.last_seen_at);
+        r = pg_step_changed(c, st);
+        if (r != -ENOENT || tries == 3)
+            break;
+        if (!(st = pg_stmt(c, q)))
+            return -EIO;
+    }
+    /* up since the last heartbeat when the site stayed online in between (0016_fleet.sql) */
+    if (r == 0 && b.online && b.last_seen_at > 0 && now > b.last_seen_at)
+        r = pg_uptime_add(c, site_id, b.last_seen_at, now);
+    return r < 0 ? r : b.offline;
 }
 
 int pg_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n)

@@ -114,6 +114,7 @@ int pg_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
         r = pg_step_done(c, st);
         if (r == 0 && pg_changes(c) == 1) {
             g->port = port;
+            pg_notify(c, STORE_WAKE_GRANTS); /* schedulers and edges of other nodes */
             break;
         }
         if (r < 0)
@@ -237,7 +238,10 @@ static int update_one(struct store *s, const char *sql, const char *id, int64_t 
     int r = pg_step_done(c, st);
     if (r < 0)
         return r;
-    return pg_changes(c) ? 0 : -EBUSY;
+    if (!pg_changes(c))
+        return -EBUSY;
+    pg_notify(c, STORE_WAKE_GRANTS); /* a new expiry: other nodes' schedulers and edges */
+    return 0;
 }
 
 int pg_grant_update(struct store *s, const char *id, int64_t expires_at_ms, const uint64_t *rate)
@@ -259,7 +263,10 @@ int pg_grant_update(struct store *s, const char *id, int64_t expires_at_ms, cons
     int r = pg_step_done(c, st);
     if (r < 0)
         return r;
-    return pg_changes(c) ? 0 : -EBUSY;
+    if (!pg_changes(c))
+        return -EBUSY;
+    pg_notify(c, STORE_WAKE_GRANTS); /* a new expiry: other nodes' schedulers and edges */
+    return 0;
 }
 
 int pg_grant_set_setup_job(struct store *s, const char *id, const char *job_id)
@@ -278,7 +285,10 @@ int pg_grant_teardown(struct store *s, const char *id, bool revoked, const char 
     static const char expire[] =
         "UPDATE grants SET torn_down_at = ?1::bigint / 1000, config_removed_from_mpac = 1, "
         "teardown_job_id = ?2 WHERE id = ?3 AND torn_down_at IS NULL";
-    return update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
+    int r = update_one(s, revoked ? revoke : expire, id, time_now_ms(), job_id);
+    if (r == 0 && revoked) /* other nodes' edges close its listener now, not at its expiry */
+        pg_notify(pg_session(s), STORE_WAKE_GRANTS);
+    return r;
 }
 
 int64_t pg_grants_next_expiry(struct store *s)
@@ -495,4 +505,111 @@ int pg_site_grants(struct store *s, const char *site_id, struct grant **ret, siz
                               "g.site_id = ?1 AND g.config_removed_from_site = 0 ORDER BY g.rowid";
     struct list_args a = {.site = site_id};
     return list_query(s, sql, bind_site_only, &a, ret, n);
+}
+
+/*
+ * One statement, READ COMMITTED: the candidates are locked FOR UPDATE SKIP LOCKED (another
+ * node's claim at the same moment skips them, and a row it committed meanwhile is re-checked
+ * against its new owner and lease), the UPDATE's FROM keeps each one's previous owner. The
+ * lease is on the database clock.
+ */
+int pg_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                        int limit, struct store_due_grant **ret, size_t *n)
+{
+    static const char sql[] =
+        "WITH due AS (SELECT id, teardown_owner AS prev FROM grants WHERE torn_down_at IS NULL "
+        "AND expires_at_ms <= ?2 AND (teardown_owner IS NULL OR teardown_owner = ?1 OR "
+        "teardown_lease_until_ms < " PG_DB_NOW_MS ") ORDER BY expires_at_ms LIMIT ?4 "
+        "FOR UPDATE SKIP LOCKED) UPDATE grants g SET teardown_owner = ?1, "
+        "teardown_lease_until_ms = " PG_DB_NOW_MS " + ?3::bigint FROM due WHERE g.id = due.id "
+        "RETURNING g.id, coalesce(due.prev, '')";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, owner);
+    pg_bind_int64(st, 2, now_ms);
+    pg_bind_int64(st, 3, lease_ms);
+    pg_bind_int(st, 4, limit);
+    struct store_due_grant *due = NULL;
+    size_t nd = 0, cap = 0;
+    int rc;
+    while ((rc = pg_step(st)) == PG_ROW) {
+        if (nd == cap)
+            due = xrealloc(due, (cap = cap ? cap * 2 : 16) * sizeof *due);
+        memset(&due[nd], 0, sizeof due[nd]);
+        pg_col_copy(st, 0, due[nd].id, sizeof due[nd].id);
+        pg_col_copy(st, 1, due[nd].prev_owner, sizeof due[nd].prev_owner);
+        if (!strcmp(due[nd].prev_owner, owner))
+            due[nd].prev_owner[0] = '\0';
+        nd++;
+    }
+    pg_reset(st);
+    if (rc != PG_DONE) {
+        free(due);
+        return pg_map_rc(c, rc);
+    }
+    *ret = due;
+    *n = nd;
+    return 0;
+}
+
+int pg_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
+                           struct grant **ret, size_t *n)
+{
+    /* ORDER BY id: two transactions locking overlapping sets take the rows in one order */
+    static const char sql[] = "SELECT " GRANT_COLUMNS_NO_AUTH " FROM grants g WHERE g.id = "
+                              "ANY(?1::text[]) AND g.torn_down_at IS NULL AND g.teardown_owner = "
+                              "?2 ORDER BY g.id FOR UPDATE";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    char *arr = pg_id_array(ids);
+    pg_bind_text(st, 1, arr);
+    free(arr);
+    pg_bind_text(st, 2, owner);
+    return pg_collect(c, st, sizeof **ret, grant_row, s, grant_release_elem, (void **)ret, n);
+}
+
+int pg_grants_expire_many(struct store *s, const struct strlist *ids, const struct strlist *job_ids)
+{
+    static const char sql[] =
+        "UPDATE grants g SET torn_down_at = ?3::bigint / 1000, config_removed_from_mpac = 1, "
+        "teardown_job_id = v.job FROM unnest(?1::text[], ?2::text[]) AS v(gid, job) "
+        "WHERE g.id = v.gid AND g.torn_down_at IS NULL";
+    if (ids->n != job_ids->n)
+        return -EINVAL;
+    if (!ids->n)
+        return 0;
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    char *a = pg_id_array(ids), *b = pg_id_array(job_ids);
+    pg_bind_text(st, 1, a);
+    pg_bind_text(st, 2, b);
+    pg_bind_int64(st, 3, time_now_ms());
+    free(a);
+    free(b);
+    int r = pg_step_done(c, st);
+    if (r == 0 && pg_changes(c) != (long)ids->n)
+        r = -EBUSY;
+    return r;
+}
+
+int pg_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n)
+{
+    static const char sql[] = "UPDATE grants SET teardown_lease_until_ms = " PG_DB_NOW_MS
+                              " + ?1::bigint WHERE teardown_owner = ?2 AND torn_down_at IS NULL";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, lease_ms);
+    pg_bind_text(st, 2, owner);
+    int r = pg_step_done(c, st);
+    if (r == 0 && ret_n)
+        *ret_n = (int)pg_changes(c);
+    return r;
 }

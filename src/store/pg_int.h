@@ -29,6 +29,9 @@
 #define PG_MAX_PARAMS 24
 
 /* pg_step() results besides -errno (the values of SQLITE_ROW / SQLITE_DONE, for familiarity). */
+/* The database clock in ms (now(): the transaction's start), as SQL: the node registry, leases. */
+#define PG_DB_NOW_MS "(extract(epoch FROM now()) * 1000)::bigint"
+
 #define PG_ROW 100
 #define PG_DONE 101
 
@@ -65,8 +68,9 @@ struct pg_session {
     int tx_depth;    /* nested pg_begin() calls: BEGIN/COMMIT only at the outermost */
     bool tx_failed;  /* an inner level rolled back: the outermost commit rolls back */
     int tx_err;      /* the first inner storage failure (-errno), reported by that commit */
-    bool lost;       /* a statement failed because the connection dropped (pg_reachable) */
+    bool lost;       /* the last statement failed because the connection dropped */
     int64_t used_ms; /* monotonic time of the last pg_session() outside a transaction */
+    unsigned notify; /* enum store_wake bits to NOTIFY at the outermost commit */
     struct pg_session *next;
 };
 
@@ -87,6 +91,8 @@ static inline struct pg_store *pg_store_of(struct store *s)
 /* store_ops.open/close of this backend (pg_conn.c): url is the libpq connection URL. */
 int pg_open(const char *url, struct store **ret);
 void pg_close(struct store *s);
+/* Adds [from, to) (Unix seconds) to the site's up time by hour, on c (pg_fleet.c). */
+int pg_uptime_add(struct pg_session *c, const char *site_id, int64_t from, int64_t to);
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void pg_thread_done(struct store *s);
 bool pg_reachable(struct store *s);
@@ -146,6 +152,7 @@ int pg_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n);
 int pg_site_get_any(struct store *s, const char *site_id, struct site *ret);
 int pg_policy_adopted_sites(struct store *s, const char *policy_id, struct strlist *ret);
 int pg_job_insert(struct store *s, const struct job *j);
+int pg_job_insert_many(struct store *s, const struct job *jobs, size_t n);
 int pg_job_by_idempotency(struct store *s, const char *site_id, const char *key,
                           char ret_id[UUID_STR_LEN]);
 int pg_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n);
@@ -163,12 +170,15 @@ int pg_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int6
                       struct job *ret);
 int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
                       struct job *ret);
+int pg_job_claim_push_batch(struct store *s, struct store_push_claim *c, struct job **ret,
+                            size_t *n);
+int pg_jobs_take_over(struct store *s, const char *taker, int64_t dead_after_ms, int *ret_n);
 int pg_job_finish(struct store *s, const char *job_id, enum job_status status, const char *message);
 int pg_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message);
 int pg_job_router_update(struct store *s, const char *job_id, enum job_router_status status);
 int pg_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n);
 int pg_job_pull_refused(struct store *s, const char *site_id);
-int pg_jobs_requeue_push(struct store *s, int *ret_n);
+int pg_jobs_requeue_push(struct store *s, const char *owner, int *ret_n);
 int pg_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi);
 int pg_grant_list(struct store *s, const char *tenant_id, const char *site_id, enum grant_kind kind,
                   bool active_only, const struct store_page *page, struct grant **ret, size_t *n);
@@ -180,6 +190,13 @@ int pg_grant_set_setup_job(struct store *s, const char *id, const char *job_id);
 int pg_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id);
 int64_t pg_grants_next_expiry(struct store *s);
 int pg_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
+int pg_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                        int limit, struct store_due_grant **ret, size_t *n);
+int pg_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
+                           struct grant **ret, size_t *n);
+int pg_grants_expire_many(struct store *s, const struct strlist *ids,
+                          const struct strlist *job_ids);
+int pg_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
 int pg_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
                    size_t *n);
 int pg_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref, const char *source,
@@ -246,7 +263,20 @@ int pg_node_register(struct store *s, const struct store_node *n);
 int pg_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms);
 int pg_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
 int pg_node_get(struct store *s, const char *name, int64_t dead_after_ms, struct store_node *ret);
+int pg_listen_open(struct store *s, struct store_listener **ret);
+int pg_listen_wait(struct store *s, struct store_listener *l, int timeout_ms, unsigned *ret_mask);
+void pg_listen_close(struct store *s, struct store_listener *l);
 int pg_metrics_get(struct store *s, struct store_metrics *ret);
+int pg_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
+                    struct store_fleet_counts *ret);
+int pg_fleet_sample(struct store *s, int64_t now_ms, int *ret_written);
+int pg_fleet_history(struct store *s, const char *tenant_id, int64_t since_ms, int max,
+                     struct store_fleet_point **ret, size_t *n);
+int pg_fleet_now(struct store *s, const char *tenant_id, int64_t since_ms, int64_t now_ms,
+                 struct store_fleet_point *ret);
+int pg_site_uptime(struct store *s, const char *tenant_id, const char *site_id,
+                   int64_t created_from, int64_t created_to, int64_t since_s,
+                   struct store_uptime_day **ret, size_t *n);
 /* GENERATED END */
 
 /* Columns read by pg_site_row() (the SQLite backend's SITE_COLUMNS). */
@@ -280,6 +310,11 @@ void pg_read_end(struct pg_session *c, bool began);
 struct pg_stmt *pg_begin_stmt(struct store *s, const char *sql, struct pg_session **ret_c,
                               int *ret_err);
 int pg_end(struct pg_session *c, int r);
+/*
+ * Wakes other nodes (enum store_wake bits): inside a transaction one NOTIFY per channel just
+ * before its outermost COMMIT (none on rollback), outside one at once. Best effort.
+ */
+void pg_notify(struct pg_session *c, unsigned mask);
 int pg_step_done(struct pg_session *c, struct pg_stmt *st);
 int pg_step_changed(struct pg_session *c, struct pg_stmt *st);
 /* A pg_step() result to 0 / -errno (PG_ROW and PG_DONE are 0). */
@@ -292,6 +327,13 @@ int pg_step_row(struct pg_session *c, struct pg_stmt *st,
 int pg_read_int(void *ctx, struct pg_stmt *st, void *out);
 int pg_read_id(void *ctx, struct pg_stmt *st, void *out);
 int pg_site_owned(struct pg_session *c, const char *tenant_id, const char *site_id);
+/*
+ * Array literals for "= ANY(?N::text[])" and "unnest(?N::text[], ...)" (bound as text):
+ * items[i] quoted (NULL: a NULL element); ids; integers. Owned.
+ */
+char *pg_text_array(const char *const *items, size_t n);
+char *pg_id_array(const struct strlist *ids);
+char *pg_int_array(const int64_t *v, size_t n);
 
 /* Paging (pg_paging.c), as store_page_check / store_bind_page / store_tenant_page_stmt. */
 int pg_page_check(struct pg_session *c, enum store_list list, const struct store_page *page,

@@ -81,6 +81,103 @@ int pg_job_event(struct store *s, const char *job_id, const char *kind, const ch
     return c ? add_event(c, job_id, kind, message) : -EIO;
 }
 
+/* The columns of n jobs as array literals, in the order of insert_many's unnest. */
+struct job_columns {
+    char *text[8]; /* id, site_id, token, kind, description, payload, created_by, idempotency */
+    char *ints[5]; /* is_script, express, needs_ack, next_attempt_ms, created_at */
+};
+
+static void job_columns(struct store *s, const struct job *jobs, size_t n, struct job_columns *ret)
+{
+    const char **t[8];
+    int64_t *v[5];
+    for (int k = 0; k < 8; k++)
+        t[k] = xcalloc(n ? n : 1, sizeof *t[k]);
+    for (int k = 0; k < 5; k++)
+        v[k] = xcalloc(n ? n : 1, sizeof *v[k]);
+    char **sealed = xcalloc(n ? n : 1, sizeof *sealed);
+    for (size_t i = 0; i < n; i++) {
+        const struct job *j = &jobs[i];
+        sealed[i] = store_seal_text(s, j->payload);
+        t[0][i] = j->id;
+        t[1][i] = j->site_id;
+        t[2][i] = j->token;
+        t[3][i] = job_kind_name(j->kind);
+        t[4][i] = j->description;
+        t[5][i] = sealed[i];
+        t[6][i] = j->created_by;
+        t[7][i] = j->idempotency_key;
+        v[0][i] = j->is_script;
+        v[1][i] = j->express;
+        v[2][i] = j->needs_ack;
+        v[3][i] = j->next_attempt_ms;
+        v[4][i] = j->created_at;
+    }
+    for (int k = 0; k < 8; k++) {
+        ret->text[k] = pg_text_array(t[k], n);
+        free(t[k]);
+    }
+    for (int k = 0; k < 5; k++) {
+        ret->ints[k] = pg_int_array(v[k], n);
+        free(v[k]);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(sealed[i]);
+    free(sealed);
+}
+
+static void job_columns_release(struct job_columns *jc)
+{
+    for (int k = 0; k < 8; k++)
+        free(jc->text[k]);
+    for (int k = 0; k < 5; k++)
+        free(jc->ints[k]);
+}
+
+/*
+ * One statement for any n: the jobs, and their "created" and (express ones) "express_requested"
+ * events in that order (the events' ids follow the SELECT's ORDER BY).
+ */
+int pg_job_insert_many(struct store *s, const struct job *jobs, size_t n)
+{
+    static const char sql[] =
+        "WITH ins AS (INSERT INTO jobs(id, site_id, token, kind, description, payload, "
+        "is_script, express_execute, needs_acknowledgement, status, next_attempt_ms, "
+        "created_at, created_by, idempotency_key) SELECT id, site, token, kind, descr, payload, "
+        "script, express, ack, 'pending', next_ms, created, cby, idem FROM unnest(?1::text[], "
+        "?2::text[], ?3::text[], ?4::text[], ?5::text[], ?6::text[], ?7::text[], ?8::text[], "
+        "?9::bigint[], ?10::bigint[], ?11::bigint[], ?12::bigint[], ?13::bigint[]) WITH "
+        "ORDINALITY AS v(id, site, token, kind, descr, payload, cby, idem, script, express, "
+        "ack, next_ms, created, ord) RETURNING id, description, express_execute, rowid) "
+        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT ins.id, ?14, e.kind, "
+        "CASE e.n WHEN 1 THEN ins.description ELSE 'Express execution requested' END FROM ins "
+        "CROSS JOIN (VALUES (1, 'created'), (2, 'express_requested')) AS e(n, kind) WHERE e.n = "
+        "1 OR ins.express_execute = 1 ORDER BY ins.rowid, e.n";
+    if (!n)
+        return 0;
+    struct job_columns jc;
+    job_columns(s, jobs, n, &jc);
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st) {
+        job_columns_release(&jc);
+        return -EIO;
+    }
+    bool express = false;
+    for (size_t i = 0; i < n; i++)
+        express |= jobs[i].express;
+    for (int k = 0; k < 8; k++)
+        pg_bind_text(st, k + 1, jc.text[k]);
+    for (int k = 0; k < 5; k++)
+        pg_bind_text(st, k + 9, jc.ints[k]);
+    pg_bind_int64(st, 14, time_now_ms());
+    int r = pg_step_done(c, st);
+    if (r == 0 && express)
+        pg_notify(c, STORE_WAKE_JOBS);
+    job_columns_release(&jc);
+    return r;
+}
+
 int pg_job_insert(struct store *s, const struct job *j)
 {
     struct pg_session *c;
@@ -111,8 +208,10 @@ int pg_job_insert(struct store *s, const struct job *j)
     if (r < 0)
         goto out_end_tx;
     r = add_event(c, j->id, "created", j->description);
-    if (r == 0 && j->express)
+    if (r == 0 && j->express) {
         r = add_event(c, j->id, "express_requested", "Express execution requested");
+        pg_notify(c, STORE_WAKE_JOBS); /* other nodes' dispatchers, at the commit */
+    }
 out_end_tx:
     return pg_end(c, r);
 }
@@ -385,11 +484,12 @@ int pg_job_finish(struct store *s, const char *job_id, enum job_status status, c
 {
     static const char done[] =
         "UPDATE jobs SET status = 'completed', completed_at = ?1, via = NULL, "
-        "lease_until_ms = NULL, last_error = ?2 WHERE id = ?3 AND status IN ('running', "
+        "lease_until_ms = NULL, lease_owner = NULL, last_error = ?2 WHERE id = ?3 AND status IN "
+        "('running', "
         "'pending')";
-    static const char fail[] =
-        "UPDATE jobs SET status = 'failed', failed_at = ?1, via = NULL, lease_until_ms = NULL, "
-        "last_error = ?2 WHERE id = ?3 AND status IN ('running', 'pending')";
+    static const char fail[] = "UPDATE jobs SET status = 'failed', failed_at = ?1, via = NULL, "
+                               "lease_until_ms = NULL, lease_owner = NULL, "
+                               "last_error = ?2 WHERE id = ?3 AND status IN ('running', 'pending')";
     /* A grant's router-side flags follow its jobs: they say what really happened. */
     static const char committed[] =
         "UPDATE grants SET config_committed_at = ? WHERE setup_job_id = ?";
@@ -445,7 +545,8 @@ out_end_tx:
 int pg_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message)
 {
     static const char sql[] =
-        "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, "
+        "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, lease_owner = "
+        "NULL, "
         "attempts = attempts + 1, next_attempt_ms = ?1, last_error = ?2 WHERE id = ?3 "
         "AND status = 'running'";
     return update_with_event(s, sql, job_id, next_ms, message, "retry_scheduled", message);
@@ -497,12 +598,18 @@ out_end_tx:
     return pg_end(c, r);
 }
 
-static int requeue(struct store *s, const char *sql, int64_t now_ms, const char *msg, int *ret_n)
+/*
+ * Logs "requeued" (msg) on the running jobs sql moves back, then runs sql: by lease when
+ * now_ms > 0 (sql binds ?1 = now_ms), else owner's pushes (sql binds ?1 = owner).
+ */
+static int requeue(struct store *s, const char *sql, int64_t now_ms, const char *owner,
+                   const char *msg, int *ret_n)
 {
     struct pg_session *c;
     static const char ev[] = "INSERT INTO job_events(job_id, at_ms, kind, message) "
                              "SELECT id, ?1, 'requeued', ?2 FROM jobs WHERE status = 'running' "
-                             "AND (?3 = 0 OR lease_until_ms < ?1) AND (?3 = 1 OR via = 'push')";
+                             "AND (?3 = 0 OR lease_until_ms < ?1) AND (?3 = 1 OR (via = 'push' "
+                             "AND (lease_owner IS NULL OR lease_owner = ?4::text)))";
     int r;
     struct pg_stmt *st = pg_begin_stmt(s, ev, &c, &r);
     if (!st)
@@ -511,6 +618,7 @@ static int requeue(struct store *s, const char *sql, int64_t now_ms, const char 
     pg_bind_int64(st, 1, by_lease ? now_ms : time_now_ms());
     pg_bind_text(st, 2, msg);
     pg_bind_int(st, 3, by_lease);
+    pg_bind_text(st, 4, owner);
     r = pg_step_done(c, st);
     if (r < 0)
         goto out_end_tx;
@@ -521,6 +629,8 @@ static int requeue(struct store *s, const char *sql, int64_t now_ms, const char 
     }
     if (by_lease)
         pg_bind_int64(st, 1, now_ms);
+    else
+        pg_bind_text(st, 1, owner);
     r = pg_step_done(c, st);
     if (r < 0)
         goto out_end_tx;
@@ -543,7 +653,7 @@ static int fail_stuck_pulls(struct store *s, int64_t now_ms)
                              "SELECT id, ?1, 'failed', CASE WHEN " STARTED " THEN ?2 ELSE ?3 END "
                              "FROM jobs WHERE " STUCK;
     static const char upd[] = "UPDATE jobs SET status = 'failed', failed_at = ?1::bigint / 1000, "
-                              "via = NULL, lease_until_ms = NULL, "
+                              "via = NULL, lease_until_ms = NULL, lease_owner = NULL, "
                               "last_error = CASE WHEN " STARTED " THEN ?2 ELSE ?3 END WHERE " STUCK;
 #undef STUCK
 #undef STARTED
@@ -576,19 +686,154 @@ int pg_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)
 {
     static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
                               "attempts = attempts + (via = 'pull')::int, "
-                              "lease_until_ms = NULL WHERE status = 'running' "
+                              "lease_until_ms = NULL, lease_owner = NULL WHERE status = 'running' "
                               "AND lease_until_ms < ?1";
     int r = fail_stuck_pulls(s, now_ms);
     if (r < 0)
         return r;
-    return requeue(s, sql, now_ms, "Lease expired: the job goes back to the queue", ret_n);
+    return requeue(s, sql, now_ms, NULL, "Lease expired: the job goes back to the queue", ret_n);
 }
 
-int pg_jobs_requeue_push(struct store *s, int *ret_n)
+int pg_jobs_requeue_push(struct store *s, const char *owner, int *ret_n)
 {
-    static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
-                              "lease_until_ms = NULL WHERE status = 'running' AND via = 'push'";
-    return requeue(s, sql, 0, "Restarted while pushing: the job goes back to the queue", ret_n);
+    static const char sql[] =
+        "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, "
+        "lease_owner = NULL WHERE status = 'running' AND via = 'push' AND "
+        "(lease_owner IS NULL OR lease_owner = ?1::text)";
+    return requeue(s, sql, 0, owner, "Restarted while pushing: the job goes back to the queue",
+                   ret_n);
+}
+
+/*
+ * One statement: the UPDATE's FROM names the dead owner of each job it moves, and a second
+ * taker at the same moment waits for the first's row locks, then finds lease_owner NULL and
+ * moves (and logs) nothing again.
+ */
+int pg_jobs_take_over(struct store *s, const char *taker, int64_t dead_after_ms, int *ret_n)
+{
+    static const char sql[] =
+        "WITH dead AS (SELECT name FROM nodes WHERE name != ?1 AND heartbeat_at_ms < " PG_DB_NOW_MS
+        " - ?2::bigint), moved AS (UPDATE jobs j SET status = 'pending', via = NULL, "
+        "lease_until_ms = NULL, lease_owner = NULL FROM dead WHERE j.lease_owner = dead.name "
+        "AND j.status = 'running' AND j.via = 'push' RETURNING j.id, dead.name AS owner) "
+        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?3, 'requeued', "
+        "'Node ' || owner || ' stopped heartbeating (dead): node ' || ?1 || "
+        "' took its claim over; the job goes back to the queue' FROM moved";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_text(st, 1, taker);
+    pg_bind_int64(st, 2, dead_after_ms);
+    pg_bind_int64(st, 3, time_now_ms());
+    int r = pg_step_done(c, st);
+    if (r == 0)
+        *ret_n = (int)pg_changes(c);
+    if (r == 0 && *ret_n > 0)
+        pg_notify(c, STORE_WAKE_JOBS);
+    return r;
+}
+
+/*
+ * One statement claims the batch: the candidates (each site's oldest due job, so at most one
+ * per site) are locked FOR UPDATE SKIP LOCKED, so another node's claim at the same moment skips
+ * them and they skip its candidates, neither waiting; the tenant share is applied in SQL (the
+ * k-th candidate of a tenant passes while running + k <= tenant_max, oldest first, as
+ * store_claim_pick); the picked ones become running with their "pushing" event and come back
+ * as job rows. A site whose oldest job another claim holds is skipped as a whole (its next job
+ * is not its oldest pending one). jobs_one_running catches the rest (a pull claim of the same
+ * site at once): its violation aborts this claim, returned as "nothing claimed".
+ */
+int pg_job_claim_push_batch(struct store *s, struct store_push_claim *cl, struct job **ret,
+                            size_t *n)
+{
+#define RUNNING                                                                                    \
+    "(SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id WHERE p.status = "            \
+    "'running' AND p.via = 'push' AND p.lease_owner = ?2 AND ps.tenant_id = s.tenant_id)"
+    static const char sql[] =
+        "WITH cand AS (SELECT j.id, j.rowid, s.tenant_id, CASE WHEN ?3::int > 0 THEN " RUNNING
+        " ELSE 0 END AS running FROM jobs j "
+        "JOIN sites s ON s.id = j.site_id WHERE j.status = 'pending' AND j.express_execute = 1 "
+        "AND j.next_attempt_ms <= ?1 AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT "
+        "NULL AND (s.tunnel_mode != 'managed' OR (s.tunnel_status = 'up' AND "
+        "(s.edge_node IS NULL OR s.edge_node = ?2))) "
+        "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
+        "r.status = 'running') AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id "
+        "AND e.status = 'pending' AND e.rowid < j.rowid) AND (?3::int <= 0 OR " RUNNING
+        " < ?3::int) ORDER BY j.rowid LIMIT ?4 FOR UPDATE OF j SKIP LOCKED), "
+        "pick AS (SELECT id, tenant_id FROM (SELECT id, rowid, tenant_id, running, row_number() "
+        "OVER (PARTITION BY tenant_id ORDER BY rowid) AS k FROM cand) c WHERE ?3::int <= 0 OR "
+        "running + k <= ?3::int ORDER BY rowid LIMIT ?5), "
+        "upd AS (UPDATE jobs j SET status = 'running', via = 'push', lease_owner = ?2, "
+        "lease_until_ms = ?6, started_at = coalesce(j.started_at, ?7) FROM pick WHERE j.id = "
+        "pick.id RETURNING j.id, j.site_id, pick.tenant_id, j.token, j.kind, j.description, "
+        "j.payload, j.is_script, j.express_execute, j.needs_acknowledgement, j.status, "
+        "j.attempts, j.next_attempt_ms, j.created_at, j.started_at, j.completed_at, j.failed_at, "
+        "j.deleted_at, j.last_error, j.created_by, j.idempotency_key, j.rowid), "
+        "ev AS (INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?8, 'pushing', "
+        "'Express push over the RouterOS API started' FROM upd) "
+        "SELECT id, site_id, tenant_id, token, kind, description, payload, is_script, "
+        "express_execute, needs_acknowledgement, status, attempts, next_attempt_ms, created_at, "
+        "started_at, completed_at, failed_at, deleted_at, last_error, created_by, "
+        "idempotency_key FROM upd ORDER BY rowid";
+#undef RUNNING
+    /*
+     * The tenant share counts the node's running pushes: the node's own claims take turns (an
+     * advisory lock on its name, released at commit; the claim's statement, begun after it,
+     * sees every earlier claim of the node committed), other nodes' claims do not wait.
+     */
+    static const char turn[] =
+        "SELECT pg_advisory_xact_lock(hashtextextended(?1, 7406229430474599))";
+    if (cl->limit < 1 || cl->limit > STORE_CLAIM_MAX || !cl->owner)
+        return -EINVAL;
+    cl->ret_unsealable = 0;
+    struct pg_session *c;
+    int r;
+    struct pg_stmt *st = pg_begin_stmt(s, cl->tenant_max > 0 ? turn : sql, &c, &r);
+    if (!st)
+        return r;
+    if (cl->tenant_max > 0) {
+        pg_bind_text(st, 1, cl->owner);
+        r = pg_step_done(c, st);
+        st = r == 0 ? pg_stmt(c, sql) : NULL;
+        if (!st)
+            return pg_end(c, r < 0 ? r : -EIO);
+    }
+    enum { SPARE = 4 }; /* more candidates than limit: the share may pass over some */
+    pg_bind_int64(st, 1, cl->now_ms);
+    pg_bind_text(st, 2, cl->owner);
+    pg_bind_int(st, 3, cl->tenant_max);
+    pg_bind_int(st, 4, cl->limit * SPARE);
+    pg_bind_int(st, 5, cl->limit);
+    pg_bind_int64(st, 6, cl->lease_until_ms);
+    pg_bind_int64(st, 7, cl->now_ms / 1000);
+    pg_bind_int64(st, 8, time_now_ms());
+    struct job *jobs = xcalloc((size_t)cl->limit, sizeof *jobs);
+    struct strlist bad = {0};
+    size_t got = 0;
+    int rc;
+    while ((rc = pg_step(st)) == PG_ROW && got < (size_t)cl->limit) {
+        int rr = read_job(s, st, &jobs[got]);
+        if (rr == 0)
+            got++;
+        else if (rr == -EBADMSG)
+            strlist_add(&bad, (const char *)pg_column_text(st, 0));
+    }
+    pg_reset(st);
+    r = rc == PG_ROW || rc == PG_DONE ? 0 : pg_map_rc(c, rc);
+    for (size_t i = 0; r == 0 && i < bad.n; i++) {
+        cl->ret_unsealable++;
+        r = pg_job_finish(s, bad.items[i], JOB_FAILED, UNSEALABLE);
+    }
+    strlist_release(&bad);
+    r = pg_end(c, r); /* unsealable jobs failed: kept even when nothing else was claimed */
+    if (r < 0 || got == 0) {
+        store_job_array_free(jobs, got);
+        return r < 0 && r != -EEXIST ? r : -ENOENT; /* -EEXIST: jobs_one_running, see above */
+    }
+    *ret = jobs;
+    *n = got;
+    return 0;
 }
 
 int pg_job_pull_refused(struct store *s, const char *site_id)

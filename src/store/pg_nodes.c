@@ -1,7 +1,7 @@
 /*
  * pg_nodes.c - the node registry (migration 0010, DESIGN.md §11) in the PostgreSQL store.
  *
- * The registry's clock is the database's (DB_NOW_MS: now(), the transaction's start), so
+ * The registry's clock is the database's (PG_DB_NOW_MS, now(), the transaction's start), so
  * nodes on machines whose clocks differ agree on who is alive.
  */
 #include "pg_int.h"
@@ -9,18 +9,16 @@
 #include <errno.h>
 #include <string.h>
 
-#define DB_NOW_MS "(extract(epoch FROM now()) * 1000)::bigint"
-
 #define NODE_COLUMNS                                                                               \
     "name, roles, region, entry_point, wg_endpoint, tunnel_pool, port_lo, port_hi, "               \
-    "started_at_ms, heartbeat_at_ms, heartbeat_at_ms >= " DB_NOW_MS " - ?1::bigint"
+    "started_at_ms, heartbeat_at_ms, heartbeat_at_ms >= " PG_DB_NOW_MS " - ?1::bigint"
 
 int pg_node_register(struct store *s, const struct store_node *n)
 {
     static const char sql[] =
         "INSERT INTO nodes(name, roles, region, entry_point, wg_endpoint, tunnel_pool, port_lo, "
         "port_hi, started_at_ms, heartbeat_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-        "?8, " DB_NOW_MS ", " DB_NOW_MS ") "
+        "?8, " PG_DB_NOW_MS ", " PG_DB_NOW_MS ") "
         "ON CONFLICT(name) DO UPDATE SET roles = excluded.roles, region = excluded.region, "
         "entry_point = excluded.entry_point, wg_endpoint = excluded.wg_endpoint, "
         "tunnel_pool = excluded.tunnel_pool, port_lo = excluded.port_lo, "
@@ -52,7 +50,7 @@ static int read_ms(void *ctx, struct pg_stmt *st, void *out)
 
 int pg_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms)
 {
-    static const char sql[] = "UPDATE nodes SET heartbeat_at_ms = " DB_NOW_MS
+    static const char sql[] = "UPDATE nodes SET heartbeat_at_ms = " PG_DB_NOW_MS
                               " WHERE name = ?1 RETURNING heartbeat_at_ms";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);

@@ -584,3 +584,27 @@ void sqlite_close(struct store *base)
     free(s->path);
     free(s);
 }
+
+/* One machine: the daemon wakes its own threads; no notifications between processes. */
+int sqlite_listen_open(struct store *s, struct store_listener **ret)
+{
+    (void)s;
+    (void)ret;
+    return -ENOTSUP;
+}
+
+int sqlite_listen_wait(struct store *s, struct store_listener *l, int timeout_ms,
+                       unsigned *ret_mask)
+{
+    (void)s;
+    (void)l;
+    (void)timeout_ms;
+    (void)ret_mask;
+    return -ENOTSUP;
+}
+
+void sqlite_listen_close(struct store *s, struct store_listener *l)
+{
+    (void)s;
+    (void)l;
+}

@@ -7,6 +7,7 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -498,4 +499,131 @@ int sqlite_site_grants(struct store *s, const char *site_id, struct grant **ret,
                               "g.site_id = ?1 AND g.config_removed_from_site = 0 ORDER BY g.rowid";
     struct list_args a = {.site = site_id};
     return list_query(s, sql, bind_site_only, &a, ret, n);
+}
+
+/* ["a","b"]: ids (UUIDs: nothing to escape) as a JSON array for json_each(). Owned. */
+static char *json_ids(const struct strlist *ids)
+{
+    size_t cap = 3;
+    for (size_t i = 0; i < ids->n; i++)
+        cap += strlen(ids->items[i]) + 3;
+    char *out = xmalloc(cap);
+    size_t len = 0;
+    out[len++] = '[';
+    for (size_t i = 0; i < ids->n; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s\"%s\"", i ? "," : "", ids->items[i]);
+    out[len++] = ']';
+    out[len] = '\0';
+    return out;
+}
+
+/*
+ * SQLite: one writer (BEGIN IMMEDIATE), so the candidates read first are exactly the rows the
+ * UPDATE (the same condition) claims; SQLite's database clock is the process clock.
+ */
+int sqlite_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                            int limit, struct store_due_grant **ret, size_t *n)
+{
+#define DUE                                                                                        \
+    " FROM grants WHERE torn_down_at IS NULL AND expires_at_ms <= ?2 AND "                         \
+    "(teardown_owner IS NULL OR teardown_owner = ?1 OR teardown_lease_until_ms < ?3) "             \
+    "ORDER BY expires_at_ms LIMIT ?5"
+    /* ?4 is bound but unused in sel (SQLite counts parameters up to the highest number) */
+    static const char sel[] = "SELECT id, coalesce(teardown_owner, '')" DUE;
+    static const char upd[] = "UPDATE grants SET teardown_owner = ?1, "
+                              "teardown_lease_until_ms = ?3 + ?4 WHERE id IN (SELECT id" DUE ")";
+#undef DUE
+    struct store_conn *c;
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(s, sel, &c, &r);
+    if (!st)
+        return r;
+    int64_t now = time_now_ms();
+    struct store_due_grant *due = NULL;
+    size_t nd = 0, cap = 0;
+    for (int pass = 0; pass < 2 && r == 0; pass++) {
+        if (pass == 1 && !(st = store_stmt(c, upd))) {
+            r = -EIO;
+            break;
+        }
+        bind_text(st, 1, owner);
+        sqlite3_bind_int64(st, 2, now_ms);
+        sqlite3_bind_int64(st, 3, now);
+        sqlite3_bind_int64(st, 4, lease_ms);
+        sqlite3_bind_int(st, 5, limit);
+        if (pass == 1) {
+            r = store_step_done(c, st);
+            break;
+        }
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (nd == cap)
+                due = xrealloc(due, (cap = cap ? cap * 2 : 16) * sizeof *due);
+            memset(&due[nd], 0, sizeof due[nd]);
+            col_copy(st, 0, due[nd].id, sizeof due[nd].id);
+            col_copy(st, 1, due[nd].prev_owner, sizeof due[nd].prev_owner);
+            if (!strcmp(due[nd].prev_owner, owner))
+                due[nd].prev_owner[0] = '\0';
+            nd++;
+        }
+        sqlite3_reset(st);
+        r = rc == SQLITE_DONE ? 0 : store_map_rc(c, rc);
+    }
+    r = store_end(c, r);
+    if (r < 0) {
+        free(due);
+        return r;
+    }
+    *ret = due;
+    *n = nd;
+    return 0;
+}
+
+int sqlite_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
+                               struct grant **ret, size_t *n)
+{
+    static const char sql[] = "SELECT " GRANT_COLUMNS_NO_AUTH " FROM grants g WHERE g.id IN "
+                              "(SELECT value FROM json_each(?1)) AND g.torn_down_at IS NULL AND "
+                              "g.teardown_owner = ?2 ORDER BY g.id";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_text(st, 1, json_ids(ids), -1, free);
+    bind_text(st, 2, owner);
+    return store_collect(c, st, sizeof **ret, grant_row, s, grant_release_elem, (void **)ret, n);
+}
+
+/* SQLite: the single writer makes a loop as good as one statement. */
+int sqlite_grants_expire_many(struct store *s, const struct strlist *ids,
+                              const struct strlist *job_ids)
+{
+    if (ids->n != job_ids->n)
+        return -EINVAL;
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; r == 0 && i < ids->n; i++)
+        r = sqlite_grant_teardown(s, ids->items[i], false, job_ids->items[i]);
+    return store_end(c, r);
+}
+
+int sqlite_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n)
+{
+    static const char sql[] = "UPDATE grants SET teardown_lease_until_ms = ?1 + ?2 WHERE "
+                              "teardown_owner = ?3 AND torn_down_at IS NULL";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, time_now_ms());
+    sqlite3_bind_int64(st, 2, lease_ms);
+    bind_text(st, 3, owner);
+    int r = store_step_done(c, st);
+    if (r == 0 && ret_n)
+        *ret_n = sqlite3_changes(c->db);
+    return r;
 }

@@ -68,6 +68,8 @@ static inline struct sqlite_store *sqlite_store_of(struct store *s)
 /* store_ops.open/close of this backend (sqlite_conn.c): path is the database file. */
 int sqlite_open(const char *path, struct store **ret);
 void sqlite_close(struct store *s);
+/* Adds [from, to) (Unix seconds) to the site's up time by hour, on c (sqlite_fleet.c). */
+int sqlite_uptime_add(struct store_conn *c, const char *site_id, int64_t from, int64_t to);
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void sqlite_thread_done(struct store *s);
 bool sqlite_reachable(struct store *s);
@@ -127,6 +129,7 @@ int sqlite_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n);
 int sqlite_site_get_any(struct store *s, const char *site_id, struct site *ret);
 int sqlite_policy_adopted_sites(struct store *s, const char *policy_id, struct strlist *ret);
 int sqlite_job_insert(struct store *s, const struct job *j);
+int sqlite_job_insert_many(struct store *s, const struct job *jobs, size_t n);
 int sqlite_job_by_idempotency(struct store *s, const char *site_id, const char *key,
                               char ret_id[UUID_STR_LEN]);
 int sqlite_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n);
@@ -145,13 +148,16 @@ int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, 
                           struct job *ret);
 int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
                           struct job *ret);
+int sqlite_job_claim_push_batch(struct store *s, struct store_push_claim *c, struct job **ret,
+                                size_t *n);
+int sqlite_jobs_take_over(struct store *s, const char *taker, int64_t dead_after_ms, int *ret_n);
 int sqlite_job_finish(struct store *s, const char *job_id, enum job_status status,
                       const char *message);
 int sqlite_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message);
 int sqlite_job_router_update(struct store *s, const char *job_id, enum job_router_status status);
 int sqlite_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n);
 int sqlite_job_pull_refused(struct store *s, const char *site_id);
-int sqlite_jobs_requeue_push(struct store *s, int *ret_n);
+int sqlite_jobs_requeue_push(struct store *s, const char *owner, int *ret_n);
 int sqlite_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi);
 int sqlite_grant_list(struct store *s, const char *tenant_id, const char *site_id,
                       enum grant_kind kind, bool active_only, const struct store_page *page,
@@ -165,6 +171,13 @@ int sqlite_grant_set_setup_job(struct store *s, const char *id, const char *job_
 int sqlite_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id);
 int64_t sqlite_grants_next_expiry(struct store *s);
 int sqlite_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
+int sqlite_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                            int limit, struct store_due_grant **ret, size_t *n);
+int sqlite_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
+                               struct grant **ret, size_t *n);
+int sqlite_grants_expire_many(struct store *s, const struct strlist *ids,
+                              const struct strlist *job_ids);
+int sqlite_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
 int sqlite_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
                        size_t *n);
 int sqlite_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
@@ -236,7 +249,21 @@ int sqlite_node_heartbeat(struct store *s, const char *name, int64_t *ret_now_ms
 int sqlite_node_list(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
 int sqlite_node_get(struct store *s, const char *name, int64_t dead_after_ms,
                     struct store_node *ret);
+int sqlite_listen_open(struct store *s, struct store_listener **ret);
+int sqlite_listen_wait(struct store *s, struct store_listener *l, int timeout_ms,
+                       unsigned *ret_mask);
+void sqlite_listen_close(struct store *s, struct store_listener *l);
 int sqlite_metrics_get(struct store *s, struct store_metrics *ret);
+int sqlite_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
+                        struct store_fleet_counts *ret);
+int sqlite_fleet_sample(struct store *s, int64_t now_ms, int *ret_written);
+int sqlite_fleet_history(struct store *s, const char *tenant_id, int64_t since_ms, int max,
+                         struct store_fleet_point **ret, size_t *n);
+int sqlite_fleet_now(struct store *s, const char *tenant_id, int64_t since_ms, int64_t now_ms,
+                     struct store_fleet_point *ret);
+int sqlite_site_uptime(struct store *s, const char *tenant_id, const char *site_id,
+                       int64_t created_from, int64_t created_to, int64_t since_s,
+                       struct store_uptime_day **ret, size_t *n);
 /* GENERATED END */
 
 /* Columns read by store_site_row(); the bootstrap token only while it is unused. */

@@ -81,6 +81,19 @@ int sqlite_job_event(struct store *s, const char *job_id, const char *kind, cons
     return c ? add_event(c, job_id, kind, message) : -EIO;
 }
 
+int sqlite_job_insert_many(struct store *s, const struct job *jobs, size_t n)
+{
+    struct store_conn *c = store_conn(s);
+    if (!c)
+        return -EIO;
+    int r = store_begin(c);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = sqlite_job_insert(s, &jobs[i]);
+    return store_end(c, r);
+}
+
 int sqlite_job_insert(struct store *s, const struct job *j)
 {
     struct store_conn *c;
@@ -375,11 +388,12 @@ int sqlite_job_finish(struct store *s, const char *job_id, enum job_status statu
 {
     static const char done[] =
         "UPDATE jobs SET status = 'completed', completed_at = ?1, via = NULL, "
-        "lease_until_ms = NULL, last_error = ?2 WHERE id = ?3 AND status IN ('running', "
+        "lease_until_ms = NULL, lease_owner = NULL, last_error = ?2 WHERE id = ?3 AND status IN "
+        "('running', "
         "'pending')";
-    static const char fail[] =
-        "UPDATE jobs SET status = 'failed', failed_at = ?1, via = NULL, lease_until_ms = NULL, "
-        "last_error = ?2 WHERE id = ?3 AND status IN ('running', 'pending')";
+    static const char fail[] = "UPDATE jobs SET status = 'failed', failed_at = ?1, via = NULL, "
+                               "lease_until_ms = NULL, lease_owner = NULL, "
+                               "last_error = ?2 WHERE id = ?3 AND status IN ('running', 'pending')";
     /* A grant's router-side flags follow its jobs: they say what really happened. */
     static const char committed[] =
         "UPDATE grants SET config_committed_at = ? WHERE setup_job_id = ?";
@@ -435,7 +449,8 @@ out_end_tx:
 int sqlite_job_retry(struct store *s, const char *job_id, int64_t next_ms, const char *message)
 {
     static const char sql[] =
-        "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, "
+        "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, lease_owner = "
+        "NULL, "
         "attempts = attempts + 1, next_attempt_ms = ?1, last_error = ?2 WHERE id = ?3 "
         "AND status = 'running'";
     return update_with_event(s, sql, job_id, next_ms, message, "retry_scheduled", message);
@@ -486,12 +501,18 @@ out_end_tx:
     return store_end(c, r);
 }
 
-static int requeue(struct store *s, const char *sql, int64_t now_ms, const char *msg, int *ret_n)
+/*
+ * Logs "requeued" (msg) on the running jobs sql moves back, then runs sql: by lease when
+ * now_ms > 0 (sql binds ?1 = now_ms), else owner's pushes (sql binds ?1 = owner).
+ */
+static int requeue(struct store *s, const char *sql, int64_t now_ms, const char *owner,
+                   const char *msg, int *ret_n)
 {
     struct store_conn *c;
     static const char ev[] = "INSERT INTO job_events(job_id, at_ms, kind, message) "
                              "SELECT id, ?1, 'requeued', ?2 FROM jobs WHERE status = 'running' "
-                             "AND (?3 = 0 OR lease_until_ms < ?1) AND (?3 = 1 OR via = 'push')";
+                             "AND (?3 = 0 OR lease_until_ms < ?1) AND (?3 = 1 OR (via = 'push' "
+                             "AND (lease_owner IS NULL OR lease_owner = ?4)))";
     int r;
     sqlite3_stmt *st = store_begin_stmt(s, ev, &c, &r);
     if (!st)
@@ -500,6 +521,7 @@ static int requeue(struct store *s, const char *sql, int64_t now_ms, const char 
     sqlite3_bind_int64(st, 1, by_lease ? now_ms : time_now_ms());
     bind_text(st, 2, msg);
     sqlite3_bind_int(st, 3, by_lease);
+    bind_text(st, 4, owner);
     r = store_step_done(c, st);
     if (r < 0)
         goto out_end_tx;
@@ -510,6 +532,8 @@ static int requeue(struct store *s, const char *sql, int64_t now_ms, const char 
     }
     if (by_lease)
         sqlite3_bind_int64(st, 1, now_ms);
+    else
+        bind_text(st, 1, owner);
     r = store_step_done(c, st);
     if (r < 0)
         goto out_end_tx;
@@ -532,7 +556,7 @@ static int fail_stuck_pulls(struct store *s, int64_t now_ms)
                              "SELECT id, ?1, 'failed', CASE WHEN " STARTED " THEN ?2 ELSE ?3 END "
                              "FROM jobs WHERE " STUCK;
     static const char upd[] = "UPDATE jobs SET status = 'failed', failed_at = ?1 / 1000, "
-                              "via = NULL, lease_until_ms = NULL, "
+                              "via = NULL, lease_until_ms = NULL, lease_owner = NULL, "
                               "last_error = CASE WHEN " STARTED " THEN ?2 ELSE ?3 END WHERE " STUCK;
 #undef STUCK
 #undef STARTED
@@ -565,19 +589,175 @@ int sqlite_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n)
 {
     static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
                               "attempts = attempts + (via = 'pull'), "
-                              "lease_until_ms = NULL WHERE status = 'running' "
+                              "lease_until_ms = NULL, lease_owner = NULL WHERE status = 'running' "
                               "AND lease_until_ms < ?1";
     int r = fail_stuck_pulls(s, now_ms);
     if (r < 0)
         return r;
-    return requeue(s, sql, now_ms, "Lease expired: the job goes back to the queue", ret_n);
+    return requeue(s, sql, now_ms, NULL, "Lease expired: the job goes back to the queue", ret_n);
 }
 
-int sqlite_jobs_requeue_push(struct store *s, int *ret_n)
+int sqlite_jobs_requeue_push(struct store *s, const char *owner, int *ret_n)
 {
-    static const char sql[] = "UPDATE jobs SET status = 'pending', via = NULL, "
-                              "lease_until_ms = NULL WHERE status = 'running' AND via = 'push'";
-    return requeue(s, sql, 0, "Restarted while pushing: the job goes back to the queue", ret_n);
+    static const char sql[] =
+        "UPDATE jobs SET status = 'pending', via = NULL, lease_until_ms = NULL, "
+        "lease_owner = NULL WHERE status = 'running' AND via = 'push' AND "
+        "(lease_owner IS NULL OR lease_owner = ?1)";
+    return requeue(s, sql, 0, owner, "Restarted while pushing: the job goes back to the queue",
+                   ret_n);
+}
+
+int sqlite_jobs_take_over(struct store *s, const char *taker, int64_t dead_after_ms, int *ret_n)
+{
+#define DEAD "SELECT name FROM nodes WHERE name != ?2 AND heartbeat_at_ms < ?1 - ?3"
+    static const char ev[] =
+        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?1, 'requeued', "
+        "'Node ' || lease_owner || ' stopped heartbeating (dead): node ' || ?2 || "
+        "' took its claim over; the job goes back to the queue' FROM jobs WHERE status = "
+        "'running' AND via = 'push' AND lease_owner IN (" DEAD ")";
+    static const char upd[] = "UPDATE jobs SET status = 'pending', via = NULL, "
+                              "lease_until_ms = NULL, lease_owner = NULL WHERE status = 'running' "
+                              "AND via = 'push' AND lease_owner IN (" DEAD ")";
+#undef DEAD
+    struct store_conn *c;
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(s, ev, &c, &r);
+    if (!st)
+        return r;
+    /* SQLite's "database clock" is the process clock of its one machine. */
+    int64_t now = time_now_ms();
+    for (int pass = 0; pass < 2 && r == 0; pass++) {
+        if (pass == 1 && !(st = store_stmt(c, upd))) {
+            r = -EIO;
+            break;
+        }
+        sqlite3_bind_int64(st, 1, now);
+        bind_text(st, 2, taker);
+        sqlite3_bind_int64(st, 3, dead_after_ms);
+        r = store_step_done(c, st);
+    }
+    if (r == 0)
+        *ret_n = sqlite3_changes(c->db);
+    return store_end(c, r);
+}
+
+/* The picked candidates become running under c's owner, each with its "pushing" event. */
+static int claim_picked(struct store_conn *c, const struct store_push_claim *cl,
+                        const struct store_claim_candidate *cand, const bool *picked, size_t n)
+{
+    static const char upd[] =
+        "UPDATE jobs SET status = 'running', via = 'push', lease_owner = ?1, "
+        "lease_until_ms = ?2, started_at = coalesce(started_at, ?3) WHERE id = ?4 AND "
+        "status = 'pending'";
+    for (size_t i = 0; i < n; i++) {
+        if (!picked[i])
+            continue;
+        sqlite3_stmt *st = store_stmt(c, upd);
+        if (!st)
+            return -EIO;
+        bind_text(st, 1, cl->owner);
+        sqlite3_bind_int64(st, 2, cl->lease_until_ms);
+        sqlite3_bind_int64(st, 3, cl->now_ms / 1000);
+        bind_text(st, 4, cand[i].id);
+        int r = store_step_changed(c, st);
+        if (r == 0)
+            r = add_event(c, cand[i].id, "pushing", "Express push over the RouterOS API started");
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* The claimed jobs read back; unsealable ones fail (counted) instead. */
+static int read_claimed(struct store *s, struct store_push_claim *cl,
+                        const struct store_claim_candidate *cand, const bool *picked, size_t n,
+                        struct job **ret, size_t *ret_n)
+{
+    struct job *jobs = xcalloc(n, sizeof *jobs);
+    size_t got = 0;
+    int r = 0;
+    for (size_t i = 0; i < n && r == 0; i++) {
+        if (!picked[i])
+            continue;
+        r = sqlite_job_get_any(s, cand[i].id, &jobs[got]);
+        if (r == 0) {
+            got++;
+        } else if (r == -EBADMSG) {
+            cl->ret_unsealable++;
+            r = sqlite_job_finish(s, cand[i].id, JOB_FAILED, UNSEALABLE);
+        }
+    }
+    if (r < 0 || got == 0) {
+        store_job_array_free(jobs, got);
+        jobs = NULL;
+        got = 0;
+    }
+    *ret = jobs;
+    *ret_n = got;
+    return r;
+}
+
+int sqlite_job_claim_push_batch(struct store *s, struct store_push_claim *cl, struct job **ret,
+                                size_t *n)
+{
+#define RUNNING                                                                                    \
+    "(SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id WHERE p.status = "            \
+    "'running' AND p.via = 'push' AND p.lease_owner = ?2 AND ps.tenant_id = s.tenant_id)"
+    static const char sql[] =
+        "SELECT j.id, s.tenant_id, CASE WHEN ?3 > 0 THEN " RUNNING " ELSE 0 END FROM jobs j "
+        "JOIN sites s ON s.id = j.site_id "
+        "WHERE j.status = 'pending' AND j.express_execute = 1 AND j.next_attempt_ms <= ?1 "
+        "AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT NULL "
+        "AND (s.tunnel_mode != 'managed' OR (s.tunnel_status = 'up' AND "
+        "(s.edge_node IS NULL OR s.edge_node = ?2))) "
+        "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
+        "r.status = 'running') "
+        "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
+        "e.status = 'pending' AND e.rowid < j.rowid) "
+        "AND (?3 <= 0 OR " RUNNING " < ?3) ORDER BY j.rowid LIMIT ?4";
+#undef RUNNING
+    if (cl->limit < 1 || cl->limit > STORE_CLAIM_MAX || !cl->owner)
+        return -EINVAL;
+    cl->ret_unsealable = 0;
+    struct store_conn *c;
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
+    if (!st)
+        return r;
+    /* More candidates than limit: the tenant share may pass over some of them. */
+    enum { SPARE = 4 };
+    struct store_claim_candidate cand[STORE_CLAIM_MAX * SPARE];
+    bool picked[STORE_CLAIM_MAX * SPARE];
+    size_t nc = 0;
+    sqlite3_bind_int64(st, 1, cl->now_ms);
+    bind_text(st, 2, cl->owner);
+    sqlite3_bind_int(st, 3, cl->tenant_max);
+    sqlite3_bind_int(st, 4, cl->limit * SPARE);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && nc < sizeof cand / sizeof cand[0]) {
+        col_copy(st, 0, cand[nc].id, sizeof cand[nc].id);
+        col_copy(st, 1, cand[nc].tenant_id, sizeof cand[nc].tenant_id);
+        cand[nc].running = sqlite3_column_int(st, 2);
+        nc++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_end(c, store_map_rc(c, rc));
+    if (store_claim_pick(cand, nc, cl->tenant_max, cl->limit, picked) == 0)
+        return store_end(c, -ENOENT);
+    struct job *jobs = NULL;
+    size_t got = 0;
+    r = claim_picked(c, cl, cand, picked, nc);
+    if (r == 0)
+        r = read_claimed(s, cl, cand, picked, nc, &jobs, &got);
+    r = store_end(c, r); /* unsealable jobs failed: kept even when nothing else was claimed */
+    if (r < 0 || got == 0) {
+        store_job_array_free(jobs, got);
+        return r < 0 ? r : -ENOENT;
+    }
+    *ret = jobs;
+    *n = got;
+    return 0;
 }
 
 void store_job_array_free(struct job *a, size_t n)

@@ -91,6 +91,27 @@ bool store_node_valid(const struct store_node *n)
            memchr(n->tunnel_pool, 0, sizeof n->tunnel_pool);
 }
 
+size_t store_claim_pick(const struct store_claim_candidate *cand, size_t n, int tenant_max,
+                        int limit, bool *picked)
+{
+    size_t got = 0;
+    for (size_t i = 0; i < n; i++) {
+        picked[i] = false;
+        if (got >= (size_t)limit)
+            continue;
+        if (tenant_max > 0) {
+            int same = cand[i].running;
+            for (size_t k = 0; k < i; k++)
+                same += picked[k] && !strcmp(cand[k].tenant_id, cand[i].tenant_id);
+            if (same >= tenant_max)
+                continue;
+        }
+        picked[i] = true;
+        got++;
+    }
+    return got;
+}
+
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void store_thread_done(struct store *s)
 {
@@ -326,6 +347,11 @@ int store_job_insert(struct store *s, const struct job *j)
     return s->ops->job_insert(s, j);
 }
 
+int store_job_insert_many(struct store *s, const struct job *jobs, size_t n)
+{
+    return s->ops->job_insert_many(s, jobs, n);
+}
+
 int store_job_by_idempotency(struct store *s, const char *site_id, const char *key,
                              char ret_id[UUID_STR_LEN])
 {
@@ -388,6 +414,17 @@ int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int 
     return s->ops->job_claim_push(s, now_ms, lease_ms, tenant_max, ret);
 }
 
+int store_job_claim_push_batch(struct store *s, struct store_push_claim *c, struct job **ret,
+                               size_t *n)
+{
+    return s->ops->job_claim_push_batch(s, c, ret, n);
+}
+
+int store_jobs_take_over(struct store *s, const char *taker, int64_t dead_after_ms, int *ret_n)
+{
+    return s->ops->jobs_take_over(s, taker, dead_after_ms, ret_n);
+}
+
 int store_job_finish(struct store *s, const char *job_id, enum job_status status,
                      const char *message)
 {
@@ -414,9 +451,9 @@ int store_job_pull_refused(struct store *s, const char *site_id)
     return s->ops->job_pull_refused(s, site_id);
 }
 
-int store_jobs_requeue_push(struct store *s, int *ret_n)
+int store_jobs_requeue_push(struct store *s, const char *owner, int *ret_n)
 {
-    return s->ops->jobs_requeue_push(s, ret_n);
+    return s->ops->jobs_requeue_push(s, owner, ret_n);
 }
 
 int store_grant_insert(struct store *s, struct grant *g, int port_lo, int port_hi)
@@ -465,6 +502,29 @@ int64_t store_grants_next_expiry(struct store *s)
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret)
 {
     return s->ops->grants_due(s, now_ms, limit, ret);
+}
+
+int store_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                           int limit, struct store_due_grant **ret, size_t *n)
+{
+    return s->ops->grants_claim_due(s, owner, now_ms, lease_ms, limit, ret, n);
+}
+
+int store_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
+                              struct grant **ret, size_t *n)
+{
+    return s->ops->grants_lock_claimed(s, owner, ids, ret, n);
+}
+
+int store_grants_expire_many(struct store *s, const struct strlist *ids,
+                             const struct strlist *job_ids)
+{
+    return s->ops->grants_expire_many(s, ids, job_ids);
+}
+
+int store_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n)
+{
+    return s->ops->leases_renew(s, owner, lease_ms, ret_n);
 }
 
 int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
@@ -730,9 +790,54 @@ int store_node_get(struct store *s, const char *name, int64_t dead_after_ms, str
     return s->ops->node_get(s, name, dead_after_ms, ret);
 }
 
+int store_listen_open(struct store *s, struct store_listener **ret)
+{
+    return s->ops->listen_open(s, ret);
+}
+
+int store_listen_wait(struct store *s, struct store_listener *l, int timeout_ms, unsigned *ret_mask)
+{
+    return s->ops->listen_wait(s, l, timeout_ms, ret_mask);
+}
+
+void store_listen_close(struct store *s, struct store_listener *l)
+{
+    s->ops->listen_close(s, l);
+}
+
 int store_metrics_get(struct store *s, struct store_metrics *ret)
 {
     return s->ops->metrics_get(s, ret);
+}
+
+int store_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
+                       struct store_fleet_counts *ret)
+{
+    return s->ops->fleet_counts(s, tenant_id, now_ms, ret);
+}
+
+int store_fleet_sample(struct store *s, int64_t now_ms, int *ret_written)
+{
+    return s->ops->fleet_sample(s, now_ms, ret_written);
+}
+
+int store_fleet_history(struct store *s, const char *tenant_id, int64_t since_ms, int max,
+                        struct store_fleet_point **ret, size_t *n)
+{
+    return s->ops->fleet_history(s, tenant_id, since_ms, max, ret, n);
+}
+
+int store_fleet_now(struct store *s, const char *tenant_id, int64_t since_ms, int64_t now_ms,
+                    struct store_fleet_point *ret)
+{
+    return s->ops->fleet_now(s, tenant_id, since_ms, now_ms, ret);
+}
+
+int store_site_uptime(struct store *s, const char *tenant_id, const char *site_id,
+                      int64_t created_from, int64_t created_to, int64_t since_s,
+                      struct store_uptime_day **ret, size_t *n)
+{
+    return s->ops->site_uptime(s, tenant_id, site_id, created_from, created_to, since_s, ret, n);
 }
 
 /* GENERATED END */

@@ -43,6 +43,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A node's name (TIKGATE_NODE_NAME) with its NUL: the node registry, claims' lease owners. */
+#define STORE_NODE_NAME_MAX 64
+
 struct store;
 
 /*
@@ -230,6 +233,11 @@ int store_policy_adopted_sites(struct store *s, const char *policy_id, struct st
 
 /* Inserts j (id, token, fields set by the caller) and its "created" event. */
 int store_job_insert(struct store *s, const struct job *j);
+/*
+ * Inserts jobs[0..n) as store_job_insert does each (one statement per table on PostgreSQL:
+ * the scheduler's batches). Joins the caller's transaction. 0 or -errno (nothing inserted).
+ */
+int store_job_insert_many(struct store *s, const struct job *jobs, size_t n);
 /* The job queued earlier for site_id under idempotency_key. -ENOENT when none. */
 int store_job_by_idempotency(struct store *s, const char *site_id, const char *key,
                              char ret_id[UUID_STR_LEN]);
@@ -278,6 +286,40 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
  */
 int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
                          struct job *ret);
+/*
+ * A node's batch claim of express pushes (DESIGN.md §11, no leader): the oldest due job of up
+ * to limit sites (the rules of store_job_claim_push: one running job per site, jobs of a site
+ * in order, managed sites only with their tunnel up and only by the node that is their edge:
+ * no other node has a route into their tunnel, DESIGN.md §11) becomes running with
+ * lease_owner = owner
+ * and lease_until_ms, each with its "pushing" event, in one transaction. tenant_max > 0: a
+ * tenant with that many of owner's pushes running gets no more (the share is per node: each
+ * node's workers are shared among tenants). PostgreSQL: FOR UPDATE SKIP LOCKED, so nodes
+ * claiming at once take different jobs without waiting for each other.
+ */
+#define STORE_CLAIM_MAX 64
+struct store_push_claim {
+    const char *owner;      /* the claiming node (TIKGATE_NODE_NAME) */
+    int64_t now_ms;         /* due: next_attempt_ms <= now_ms */
+    int64_t lease_until_ms; /* the jobs' lease (TIKGATE_JOB_LEASE_MS from now) */
+    int tenant_max;         /* 0: no share */
+    int limit;              /* 1..STORE_CLAIM_MAX */
+    int ret_unsealable;     /* out: claimed jobs whose payload could not be unsealed (failed) */
+};
+/*
+ * 0 with *ret (owned: store_job_array_free) and *n >= 1, -ENOENT when nothing was claimed,
+ * -errno. Jobs whose payload cannot be unsealed end failed in the same transaction (the reason
+ * in their log) and are counted in c->ret_unsealable instead of being returned.
+ */
+int store_job_claim_push_batch(struct store *s, struct store_push_claim *c, struct job **ret,
+                               size_t *n);
+/*
+ * Takes the claims of dead nodes over: every running push whose lease_owner is a node other
+ * than taker without a heartbeat for dead_after_ms (database clock) goes back to pending with
+ * a "requeued" event naming the dead node and taker. Two nodes doing it at once requeue each
+ * job once. *ret_n: how many.
+ */
+int store_jobs_take_over(struct store *s, const char *taker, int64_t dead_after_ms, int *ret_n);
 /* running -> completed/failed with an event carrying message. */
 int store_job_finish(struct store *s, const char *job_id, enum job_status status,
                      const char *message);
@@ -300,8 +342,11 @@ int store_jobs_requeue_expired(struct store *s, int64_t now_ms, int *ret_n);
  * refused the script before running it): the site's running pulled job that it never started
  * fails with that reason. 0, -ENOENT when there is none, -errno. */
 int store_job_pull_refused(struct store *s, const char *site_id);
-/* Every running push job goes back to pending (start-up after a crash). */
-int store_jobs_requeue_push(struct store *s, int *ret_n);
+/*
+ * Every running push job of owner (and those claimed without an owner, before migration 0010)
+ * goes back to pending: the node's start-up after a crash. Other nodes' pushes stay.
+ */
+int store_jobs_requeue_push(struct store *s, const char *owner, int *ret_n);
 void store_job_array_free(struct job *a, size_t n);
 
 /* --- grants (transient access and forwards) --- */
@@ -335,6 +380,39 @@ int store_grant_teardown(struct store *s, const char *id, bool revoked, const ch
 int64_t store_grants_next_expiry(struct store *s);
 /* Ids of live grants whose expiry passed (at most limit). */
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
+/* A due grant claimed for teardown (store_grants_claim_due). */
+struct store_due_grant {
+    char id[UUID_STR_LEN];
+    char prev_owner[STORE_NODE_NAME_MAX]; /* the node whose lease lapsed, "" for none */
+};
+/*
+ * Claims up to limit live grants whose expiry passed (expires_at_ms <= now_ms) and that no
+ * other node's lease holds, earliest first: teardown_owner = owner, lease until the database
+ * clock's now + lease_ms (renewed by store_leases_renew while owner heartbeats). Grants owner
+ * claimed before are claimed again (a teardown that failed). PostgreSQL: FOR UPDATE SKIP
+ * LOCKED, so two schedulers claim different grants. *ret owned (free()), NULL when none.
+ */
+int store_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                           int limit, struct store_due_grant **ret, size_t *n);
+/*
+ * Inside the caller's transaction: the grants of ids that are still live and claimed by owner,
+ * read (authorized_at 0) and locked until that transaction ends (PostgreSQL: FOR UPDATE; a
+ * revoke waits, and a node that took a lapsed claim over does not get them), in no particular
+ * order. Tear those down, and only those, in the same transaction. *ret:
+ * store_grant_array_free. -EBADMSG when one's password cannot be unsealed.
+ */
+int store_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
+                              struct grant **ret, size_t *n);
+/*
+ * Marks the expired live grants ids->items[i] torn down with teardown job job_ids->items[i]
+ * (store_grant_teardown(s, id, false, job_id) for each, one statement on PostgreSQL). Joins
+ * the caller's transaction. -EBUSY when one of them was torn down already (nothing changed
+ * then only if the caller rolls back), -EINVAL when the lists differ in length.
+ */
+int store_grants_expire_many(struct store *s, const struct strlist *ids,
+                             const struct strlist *job_ids);
+/* Renews owner's claims of due grants: their leases end lease_ms after the database's now. */
+int store_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
 /* Live grants of an entry point with their relay target (site tunnel address + port). */
 int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
                       size_t *n);
@@ -578,7 +656,6 @@ void store_derive_key(struct store *s, const char *purpose, unsigned char *out, 
 
 /* --- the node registry (DESIGN.md §11, docs/internals/store.md "Nodes and leases") --- */
 
-#define STORE_NODE_NAME_MAX 64
 struct store_node {
     char name[STORE_NODE_NAME_MAX];
     char roles[64];        /* as TIKGATE_ROLES, normalised "api,scheduler,dispatcher,edge" */
@@ -603,6 +680,32 @@ int store_node_list(struct store *s, int64_t dead_after_ms, struct store_node **
 int store_node_get(struct store *s, const char *name, int64_t dead_after_ms,
                    struct store_node *ret);
 
+/*
+ * --- wake-ups between nodes (DESIGN.md §11) ---
+ * PostgreSQL: a transaction that queues an express job, or creates, changes or revokes a
+ * grant, sends one payload-free NOTIFY (channel tikgate_wake) with its commit: at most one per
+ * transaction, never one per row. Other nodes' schedulers, dispatchers and edges LISTEN on a
+ * dedicated connection and wake. Polling stays the fallback: a missed notification costs
+ * latency only. SQLite has none (one machine: the daemon's own in-process wake-ups).
+ */
+enum store_wake {
+    STORE_WAKE_JOBS = 1u << 0,   /* an express job was queued */
+    STORE_WAKE_GRANTS = 1u << 1, /* a grant was created or changed */
+};
+struct store_listener;
+/* Opens the listening connection. 0 with *ret, -ENOTSUP (SQLite), -EIO. */
+int store_listen_open(struct store *s, struct store_listener **ret);
+/*
+ * Waits up to timeout_ms for notifications. 0 with *ret_mask (enum store_wake bits; 0 on
+ * timeout; one channel carries every kind, so a wake-up sets all of them), or -EIO when the
+ * connection broke (slept for timeout_ms; the next call connects again and reports STORE_WAKE_JOBS
+ * | STORE_WAKE_GRANTS, as notifications may have been lost).
+ */
+int store_listen_wait(struct store *s, struct store_listener *l, int timeout_ms,
+                      unsigned *ret_mask);
+/* Accepts NULL l. */
+void store_listen_close(struct store *s, struct store_listener *l);
+
 /* --- metrics (all tenants together) --- */
 
 struct store_metrics {
@@ -613,6 +716,53 @@ struct store_metrics {
     long users;
 };
 int store_metrics_get(struct store *s, struct store_metrics *ret);
+
+/* --- the fleet view (migration 0016, issue 12 item 4, docs/internals/store.md) --- */
+
+#define STORE_FLEET_STEP_MS 300000 /* one sample per tenant every 5 minutes */
+#define STORE_FLEET_KEEP_S 691200  /* samples and uptime hours are kept 8 days */
+
+/* A tenant's counts now. */
+struct store_fleet_counts {
+    long sites[4];     /* by enum site_status */
+    long tunnels_down; /* managed sites whose tunnel is down */
+    long jobs[5];      /* by enum job_status */
+    long grants_live;  /* not torn down, not expired at now_ms */
+};
+int store_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
+                       struct store_fleet_counts *ret);
+/*
+ * Samples every tenant at the 5-minute boundary at or before now_ms (at_ms), unless that
+ * boundary has its samples already (several schedulers: the first one writes), then prunes
+ * samples and uptime hours older than STORE_FLEET_KEEP_S. A sample: the grants live at now_ms
+ * and the relayed connections accepted in [at_ms - STORE_FLEET_STEP_MS, at_ms).
+ * *ret_written: tenants sampled (0 when the boundary had its samples).
+ */
+int store_fleet_sample(struct store *s, int64_t now_ms, int *ret_written);
+struct store_fleet_point {
+    int64_t at_ms;
+    long live_grants, connections;
+};
+/* The tenant's samples with at_ms >= since_ms, oldest first, at most max. *ret: free(). */
+int store_fleet_history(struct store *s, const char *tenant_id, int64_t since_ms, int max,
+                        struct store_fleet_point **ret, size_t *n);
+/* The point of now_ms: grants live then, connections accepted in [since_ms, now_ms). */
+int store_fleet_now(struct store *s, const char *tenant_id, int64_t since_ms, int64_t now_ms,
+                    struct store_fleet_point *ret);
+/* Seconds a site was up on one day of a window (day: 0 = the window's first). */
+struct store_uptime_day {
+    char site_id[UUID_STR_LEN];
+    int day;
+    long up_s;
+};
+/*
+ * Up seconds by site and day since since_s (a day: 86400 s from since_s on) for the tenant's
+ * sites created in [created_from, created_to] (site_id non-NULL: that site only), by site then
+ * day; days without up time are absent. At most 8 rows a site (the retention). *ret: free().
+ */
+int store_site_uptime(struct store *s, const char *tenant_id, const char *site_id,
+                      int64_t created_from, int64_t created_to, int64_t since_s,
+                      struct store_uptime_day **ret, size_t *n);
 /*
  * Storage errors since start (all stores of the process): a full disk or database
  * (-ENOSPC), a write lock not had within the busy timeout (-EAGAIN: retry later; -EBUSY

@@ -23,24 +23,10 @@
 
 /* Parents before children. */
 static const char *const TABLES[] = {
-    "tenants",
-    "api_keys",
-    "policies",
-    "policy_services",
-    "sites",
-    "api_credentials",
-    "jobs",
-    "job_events",
-    "grants",
-    "grant_connections",
-    "users",
-    "sessions",
-    "vpn_edges",
-    "site_events",
-    "nodes",
-    "login_failures",
-    "master_key_check",
-    NULL,
+    "tenants",         "api_keys",      "policies",       "policy_services",  "sites",
+    "api_credentials", "jobs",          "job_events",     "grants",           "grant_connections",
+    "users",           "sessions",      "vpn_edges",      "site_events",      "nodes",
+    "site_uptime",     "fleet_samples", "login_failures", "master_key_check", NULL,
 };
 
 #define MAX_COLUMNS 64

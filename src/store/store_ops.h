@@ -22,6 +22,36 @@ struct store {
 /* Whether n has a name and every string of it fits its field (store_node_register). */
 bool store_node_valid(const struct store_node *n);
 
+/*
+ * The fleet view's shared rules (fleet.c). An interval of up time [from, to) (Unix seconds)
+ * split into its hours within the retention: store_uptime_first() then store_uptime_next()
+ * while up_s > 0 (at most 193 hours; an interval ending before the retention has none).
+ */
+struct store_uptime_span {
+    int64_t hour, up_s; /* the hour's start and the seconds of the interval in it */
+    int64_t from, to;
+};
+void store_uptime_first(struct store_uptime_span *sp, int64_t from, int64_t to);
+void store_uptime_next(struct store_uptime_span *sp);
+/* Adds count sites of that status, tunnel mode and tunnel status (stored names) to c. */
+void store_fleet_count_site(struct store_fleet_counts *c, const char *status, const char *mode,
+                            const char *tunnel, long long count);
+/* Adds count jobs of that status (stored name) to c. */
+void store_fleet_count_job(struct store_fleet_counts *c, const char *status, long long count);
+
+/* A job a batch push claim may take (store_job_claim_push_batch), oldest first. */
+struct store_claim_candidate {
+    char id[UUID_STR_LEN];
+    char tenant_id[UUID_STR_LEN];
+    int running; /* the tenant's pushes running on the claiming node */
+};
+/*
+ * Which candidates the claim takes: up to limit, oldest first, none that would give a tenant
+ * tenant_max (> 0) running pushes on the node. Sets picked[0..n); returns how many.
+ */
+size_t store_claim_pick(const struct store_claim_candidate *cand, size_t n, int tenant_max,
+                        int limit, bool *picked);
+
 /* The keyset-paged lists (sqlite_paging.c, pg_paging.c). */
 enum store_list {
     STORE_LIST_SITES = 0, /* scope: tenant id */
@@ -101,6 +131,7 @@ struct store_ops {
     int (*site_get_any)(struct store *s, const char *site_id, struct site *ret);
     int (*policy_adopted_sites)(struct store *s, const char *policy_id, struct strlist *ret);
     int (*job_insert)(struct store *s, const struct job *j);
+    int (*job_insert_many)(struct store *s, const struct job *jobs, size_t n);
     int (*job_by_idempotency)(struct store *s, const char *site_id, const char *key,
                               char ret_id[UUID_STR_LEN]);
     int (*site_grants)(struct store *s, const char *site_id, struct grant **ret, size_t *n);
@@ -119,13 +150,16 @@ struct store_ops {
                           struct job *ret);
     int (*job_claim_push)(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
                           struct job *ret);
+    int (*job_claim_push_batch)(struct store *s, struct store_push_claim *c, struct job **ret,
+                                size_t *n);
+    int (*jobs_take_over)(struct store *s, const char *taker, int64_t dead_after_ms, int *ret_n);
     int (*job_finish)(struct store *s, const char *job_id, enum job_status status,
                       const char *message);
     int (*job_retry)(struct store *s, const char *job_id, int64_t next_ms, const char *message);
     int (*job_router_update)(struct store *s, const char *job_id, enum job_router_status status);
     int (*jobs_requeue_expired)(struct store *s, int64_t now_ms, int *ret_n);
     int (*job_pull_refused)(struct store *s, const char *site_id);
-    int (*jobs_requeue_push)(struct store *s, int *ret_n);
+    int (*jobs_requeue_push)(struct store *s, const char *owner, int *ret_n);
     int (*grant_insert)(struct store *s, struct grant *g, int port_lo, int port_hi);
     int (*grant_list)(struct store *s, const char *tenant_id, const char *site_id,
                       enum grant_kind kind, bool active_only, const struct store_page *page,
@@ -139,6 +173,13 @@ struct store_ops {
     int (*grant_teardown)(struct store *s, const char *id, bool revoked, const char *job_id);
     int64_t (*grants_next_expiry)(struct store *s);
     int (*grants_due)(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
+    int (*grants_claim_due)(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                            int limit, struct store_due_grant **ret, size_t *n);
+    int (*grants_lock_claimed)(struct store *s, const char *owner, const struct strlist *ids,
+                               struct grant **ret, size_t *n);
+    int (*grants_expire_many)(struct store *s, const struct strlist *ids,
+                              const struct strlist *job_ids);
+    int (*leases_renew)(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
     int (*grants_live)(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
                        size_t *n);
     int (*grant_conn_open)(struct store *s, const char *grant_id, uint64_t conn_ref,
@@ -210,7 +251,21 @@ struct store_ops {
     int (*node_list)(struct store *s, int64_t dead_after_ms, struct store_node **ret, size_t *n);
     int (*node_get)(struct store *s, const char *name, int64_t dead_after_ms,
                     struct store_node *ret);
+    int (*listen_open)(struct store *s, struct store_listener **ret);
+    int (*listen_wait)(struct store *s, struct store_listener *l, int timeout_ms,
+                       unsigned *ret_mask);
+    void (*listen_close)(struct store *s, struct store_listener *l);
     int (*metrics_get)(struct store *s, struct store_metrics *ret);
+    int (*fleet_counts)(struct store *s, const char *tenant_id, int64_t now_ms,
+                        struct store_fleet_counts *ret);
+    int (*fleet_sample)(struct store *s, int64_t now_ms, int *ret_written);
+    int (*fleet_history)(struct store *s, const char *tenant_id, int64_t since_ms, int max,
+                         struct store_fleet_point **ret, size_t *n);
+    int (*fleet_now)(struct store *s, const char *tenant_id, int64_t since_ms, int64_t now_ms,
+                     struct store_fleet_point *ret);
+    int (*site_uptime)(struct store *s, const char *tenant_id, const char *site_id,
+                       int64_t created_from, int64_t created_to, int64_t since_s,
+                       struct store_uptime_day **ret, size_t *n);
 // clang-format off
 #define STORE_OPS_NAMES(X) \
     X(thread_done) \
@@ -257,6 +312,7 @@ struct store_ops {
     X(site_get_any) \
     X(policy_adopted_sites) \
     X(job_insert) \
+    X(job_insert_many) \
     X(job_by_idempotency) \
     X(site_grants) \
     X(job_list) \
@@ -268,6 +324,8 @@ struct store_ops {
     X(job_event) \
     X(job_claim_pull) \
     X(job_claim_push) \
+    X(job_claim_push_batch) \
+    X(jobs_take_over) \
     X(job_finish) \
     X(job_retry) \
     X(job_router_update) \
@@ -283,6 +341,10 @@ struct store_ops {
     X(grant_teardown) \
     X(grants_next_expiry) \
     X(grants_due) \
+    X(grants_claim_due) \
+    X(grants_lock_claimed) \
+    X(grants_expire_many) \
+    X(leases_renew) \
     X(grants_live) \
     X(grant_conn_open) \
     X(grant_conn_insert) \
@@ -332,7 +394,15 @@ struct store_ops {
     X(node_heartbeat) \
     X(node_list) \
     X(node_get) \
-    X(metrics_get)
+    X(listen_open) \
+    X(listen_wait) \
+    X(listen_close) \
+    X(metrics_get) \
+    X(fleet_counts) \
+    X(fleet_sample) \
+    X(fleet_history) \
+    X(fleet_now) \
+    X(site_uptime)
     // clang-format on
     /* GENERATED END */
 };

@@ -127,6 +127,16 @@ class CrashConsistency(tg.DaemonTest):
             n += sum(1 for j in r.json if j['status'] in ('pending', 'running'))
         return n
 
+    def open_job_details(self):
+        rows = []
+        for sid in self.sites:
+            r = self.call('GET', '/v1/sites/%s/jobs?limit=100' % sid)
+            for j in (r.json if r and r.status == 200 else []):
+                if j['status'] in ('pending', 'running'):
+                    rows.append('%s %s %s attempts=%s err=%s' % (j['id'], j['kind'], j['status'],
+                                                                  j['attempts'], j['last_error']))
+        return '\n'.join(rows)
+
     def test_invariants_after_kills(self):
         rnd = random.Random(SEED)
         state = {'grants': {}, 'expiring': set(), 'revoked': set(), 'passwords': {},
@@ -143,8 +153,8 @@ class CrashConsistency(tg.DaemonTest):
                                 sum(len(v) for v in state['passwords'].values())), flush=True)
         time.sleep(3)  # the grants PATCHed to expire are due
         drained = wait_for(lambda: self.open_jobs() == 0, 120, 0.5)
-        self.assertTrue(drained, 'jobs still open: %d\n%s' % (self.open_jobs(),
-                                                               self.d.log()[-3000:]))
+        self.assertTrue(drained, 'jobs still open: %d\n%s\n%s' % (
+            self.open_jobs(), self.open_job_details(), self.d.log()[-3000:]))
         # acknowledged creates are there; acknowledged revokes revoked
         live = {}
         for gid, (kind, sid) in state['grants'].items():

@@ -107,6 +107,7 @@ const PAGE_EXPORTS = {
   'page-site.js': ['sitePage'],
   'page-policies.js': ['policiesPage', 'policyPage'],
   'page-admin.js': ['apiKeysPage', 'usersPage'],
+  'page-fleet.js': ['dashboardPage'],
 };
 
 for (const f of PAGES) {

@@ -7,6 +7,7 @@ import { sitesPage } from './page-sites.js';
 import { sitePage } from './page-site.js';
 import { policiesPage, policyPage } from './page-policies.js';
 import { apiKeysPage, usersPage } from './page-admin.js';
+import { dashboardPage } from './page-fleet.js';
 
 let signInMessage = '';
 
@@ -78,6 +79,7 @@ function loginPage(root) {
 
 const routes = [
   [/^#\/login$/, 'login', (root) => loginPage(root)],
+  [/^#\/dashboard$/, 'dashboard', (root) => dashboardPage(root)],
   [/^#\/sites$/, 'sites', (root) => sitesPage(root)],
   [/^#\/sites\/([0-9a-f-]{36})(?:\/([a-z-]+))?$/, 'sites', (root, m) => sitePage(root, m[1], m[2] || 'overview')],
   [/^#\/policies$/, 'policies', (root) => policiesPage(root)],

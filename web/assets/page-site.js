@@ -641,6 +641,14 @@ async function logTab(ctx) {
 
 // ---------------------------------------------------------------- API Credentials
 
+// Two-phase rotation: pending until the router has the password, then current; the ones
+// before it retired.
+function stateCell(c) {
+  if (c.status === 'pending') return badge('pending', 'pending');
+  if (c.status === 'retired' || (!c.status && c.deleted_at)) return `retired ${fmtTime(c.deleted_at)}`;
+  return badge('current', 'ok');
+}
+
 async function credentialsTab(ctx) {
   const { panel, site } = ctx;
   const rotate = session.can('credentials:rotate')
@@ -659,7 +667,7 @@ async function credentialsTab(ctx) {
           return { attrs: { 'data-credential-id': c.id }, cells: [
             h('code', null, c.username), h('span', { class: 'muted' }, 'not shown to your role'),
             c.ip_address ? `${c.ip_address}:${c.api_port || ''}` : '—', fmtTime(c.created_at),
-            c.deleted_at ? `retired ${fmtTime(c.deleted_at)}` : badge('current', 'ok'),
+            stateCell(c),
           ] };
         }
         const pw = h('code', { class: 'secret', 'data-secret': 'hidden' }, '••••••••');
@@ -675,7 +683,7 @@ async function credentialsTab(ctx) {
           h('span', { class: 'nowrap' }, pw, ' ', showBtn, ' ', copyButton(c.password, 'password')),
           c.ip_address ? `${c.ip_address}:${c.api_port || ''}` : '—',
           fmtTime(c.created_at),
-          c.deleted_at ? `retired ${fmtTime(c.deleted_at)}` : badge('current', 'ok'),
+          stateCell(c),
         ] };
       });
       put(list, table('API credentials, newest first', ['Username', 'Password', 'Router API', 'Created', 'State'], rows,
@@ -685,7 +693,7 @@ async function credentialsTab(ctx) {
   if (rotate) {
     rotate.addEventListener('click', async () => {
       const ok = await confirmDialog({ title: 'Rotate API credentials?', confirmLabel: 'Rotate',
-        message: `A new password for the tikgate API user is generated and pushed to ${site.name}. Until the job completes tikgate logs in with the old one.` });
+        message: `A new password for the tikgate API user is generated and pushed to ${site.name}. It stays pending until the router has it; until then tikgate logs in with the old one.` });
       if (!ok) return;
       try {
         await api('POST', `/v1/control-plane/${site.id}/credentials`, {});

@@ -145,7 +145,15 @@ void fx_store_round(struct fx *f, int k)
     assert_int_equal(store_job_list(s, f->tenant, site, NULL, &jobs, &cnt), 0);
     store_job_array_free(jobs, cnt);
     assert_int_equal(store_jobs_requeue_expired(s, now, &n), 0);
-    assert_int_equal(store_jobs_requeue_push(s, &n), 0);
+    assert_int_equal(store_jobs_requeue_push(s, "round-node", &n), 0);
+    assert_int_equal(store_jobs_take_over(s, "round-node", 60000, &n), 0);
+    struct store_push_claim cl = {
+        .owner = "round-node", .now_ms = now, .lease_until_ms = now, .limit = 4};
+    size_t nclaimed = 0;
+    jobs = NULL;
+    assert_true(store_job_claim_push_batch(s, &cl, &jobs, &nclaimed) <= 0);
+    store_job_array_free(jobs, nclaimed);
+    assert_int_equal(store_job_insert_many(s, NULL, 0), 0);
 
     struct grant g, got, *grants;
     memset(&g, 0, sizeof g);
@@ -193,6 +201,17 @@ void fx_store_round(struct fx *f, int k)
     struct strlist due = {0};
     assert_int_equal(store_grants_due(s, now, 10, &due), 0);
     strlist_release(&due);
+    struct store_due_grant *claimed = NULL;
+    assert_int_equal(store_grants_claim_due(s, "round-node", now, 1000, 10, &claimed, &cnt), 0);
+    free(claimed);
+    struct strlist gids = {0};
+    strlist_add(&gids, g.id);
+    assert_int_equal(store_grants_lock_claimed(s, "round-node", &gids, &grants, &cnt), 0);
+    store_grant_array_free(grants, cnt);
+    struct strlist none = {0};
+    assert_int_equal(store_grants_expire_many(s, &none, &none), 0);
+    strlist_release(&gids);
+    assert_int_equal(store_leases_renew(s, "round-node", 1000, &n), 0);
     assert_int_equal(store_grant_teardown(s, g.id, true, j2), 0);
     grant_release(&g);
 

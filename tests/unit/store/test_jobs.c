@@ -451,7 +451,7 @@ static void test_requeue(void **state)
     claim_pull(f, a, j1); /* handed out again */
 
     /* Start-up: every push job goes back, pull jobs stay. */
-    assert_int_equal(store_jobs_requeue_push(f->s, &n), 0);
+    assert_int_equal(store_jobs_requeue_push(f->s, "node-a", &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(status_of(f, j2), JOB_PENDING);
     assert_int_equal(status_of(f, j1), JOB_RUNNING);

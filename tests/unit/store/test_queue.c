@@ -4,6 +4,7 @@
  */
 /* cmocka.h needs these headers first */
 // clang-format off
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,10 +73,30 @@ static void test_supersede(void **state)
     assert_int_equal(status_of(f, j3), JOB_SUPERSEDED);
 }
 
+/* The drift check's claim: due sites once per interval, never with open jobs. */
+static void test_claim_verify(void **state)
+{
+    struct fx *f = *state;
+    char a[UUID_STR_LEN], got[UUID_STR_LEN], job[UUID_STR_LEN];
+    fx_site(f, NULL, "10.99.0.2", true, a, NULL);
+    int64_t now = time_now() + 3600; /* the adoption counted as a check */
+    assert_int_equal(store_site_claim_verify(f->s, "edge-1", now - 3600, 3600, got), -ENOENT);
+    assert_int_equal(store_site_claim_verify(f->s, "edge-1", now, 3600, got), 0);
+    assert_string_equal(got, a);
+    assert_int_equal(store_site_claim_verify(f->s, "edge-1", now, 3600, got), -ENOENT);
+    /* an interval later it is due again, unless it has a job waiting */
+    fx_job(f, a, false, true, NULL, NULL, job);
+    assert_int_equal(store_site_claim_verify(f->s, "edge-1", now + 3600, 3600, got), -ENOENT);
+    assert_int_equal(store_job_cancel(f->s, f->tenant, a, job), 0);
+    assert_int_equal(store_site_claim_verify(f->s, "edge-1", now + 3600, 3600, got), 0);
+    assert_string_equal(got, a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_supersede, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_claim_verify, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
