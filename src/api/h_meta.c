@@ -11,8 +11,12 @@
 
 void h_healthz(struct api_call *call)
 {
+    /* 200 either way: the process serves (liveness); "degraded" says the database is not
+     * reachable from this node, and store routes answer 503 storage_unavailable meanwhile. */
+    bool up = store_reachable(call->api->store);
     json_t *o = json_object();
-    json_object_set_new(o, "status", json_string("ok"));
+    json_object_set_new(o, "status", json_string(up ? "ok" : "degraded"));
+    json_object_set_new(o, "store", json_string(up ? "ok" : "unreachable"));
     json_object_set_new(o, "schema_version", json_integer(store_schema_version(call->api->store)));
     api_send_json(call, 200, o);
 }

@@ -31,17 +31,20 @@ static json_t *scopes_json(uint32_t mask)
  * account with that address, oldest first, and the first that matches and is not disabled
  * wins. Every candidate is verified (no early exit) and an unknown e-mail still costs one
  * verification, so the timing does not tell which account matched or whether one exists (it
- * does grow with the number of accounts sharing the address: docs/decisions.md). A store
- * failure counts as no match, as before. true with *ret filled.
+ * does grow with the number of accounts sharing the address: docs/decisions.md). 1 with
+ * *ret filled, 0 for no match, or the store's -errno (nothing was checked: not a failure).
  */
-static bool find_account(struct api_call *call, const char *email, const char *password,
-                         struct user *ret)
+static int find_account(struct api_call *call, const char *email, const char *password,
+                        struct user *ret)
 {
     static const char dummy[] = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$"
                                 "9sTbSlTio3Biev89thdrlKKiCaYsjjYVJxGAL3swxpQ";
     struct user *a = NULL;
     size_t n = 0;
-    if (store_users_by_email(call->api->store, email, &a, &n) < 0)
+    int r = store_users_by_email(call->api->store, email, &a, &n);
+    if (r < 0 && r != -ENOENT)
+        return r;
+    if (r < 0)
         n = 0;
     int found = -1;
     if (n == 0)
@@ -72,7 +75,11 @@ void h_auth_login(struct api_call *call)
         api_send_error(call, &err);
         return;
     }
-    int wait = login_throttled(email, call->req->client_addr);
+    int wait = login_throttled(call->api->store, email, call->req->client_addr);
+    if (wait < 0) {
+        api_fail_store(call, wait, "sign-in limiter");
+        return;
+    }
     if (wait > 0) {
         char ra[16];
         snprintf(ra, sizeof ra, "%d", wait);
@@ -82,13 +89,18 @@ void h_auth_login(struct api_call *call)
         return;
     }
     struct user u;
-    if (!find_account(call, email, password, &u)) {
-        login_failed(email, call->req->client_addr);
+    r = find_account(call, email, password, &u);
+    if (r < 0) {
+        api_fail_store(call, r, "user");
+        return;
+    }
+    if (r == 0) {
+        login_failed(call->api->store, email, call->req->client_addr);
         api_fail(call, TG_ERR_AUTHENTICATION, 401, "invalid_credentials", NULL,
                  "Wrong e-mail address or password.");
         return;
     }
-    login_succeeded(email, call->req->client_addr);
+    login_succeeded(call->api->store, email, call->req->client_addr);
     int64_t exp = 0;
     char *token = session_issue(call->api->store, &u, NULL, &exp);
     if (!token) {

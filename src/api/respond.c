@@ -241,6 +241,14 @@ void api_fail_store(struct api_call *call, int r, const char *what)
                  "changed. Retry in a moment.");
         break;
     default:
+        if (call->api && call->api->store &&
+            (store_connection_lost(call->api->store) || !store_reachable(call->api->store))) {
+            http_response_header(call->res, "Retry-After", "5");
+            api_fail(call, TG_ERR_API, 503, "storage_unavailable", NULL,
+                     "The database cannot be reached: nothing was changed. Retry in a moment "
+                     "(the service resumes by itself when the database is back).");
+            break;
+        }
         api_fail(call, TG_ERR_API, 500, "internal_server_error", NULL,
                  "The request could not be completed (storage error).");
         break;

@@ -157,10 +157,13 @@ static int authenticate(struct api_call *call)
     while (*token == ' ')
         token++;
     if (session_is_jwt(token)) {
-        if (session_verify(call->api->store, token, &call->who, call->session_jti) < 0) {
+        int r = session_verify(call->api->store, token, &call->who, call->session_jti);
+        if (r == -EACCES)
             unauthorized(call, "invalid_token", "The session is not valid, expired or ended.");
+        else if (r < 0)
+            api_fail_store(call, r, "session");
+        if (r < 0)
             return -EACCES;
-        }
         return 0;
     }
     if (strlen(token) > 256) {

@@ -85,10 +85,15 @@ int session_verify(struct store *st, const char *token, struct principal *who,
     int64_t now = time_now();
     if (exp <= now)
         goto out;
-    if (store_session_check(st, jti, now) < 0)
+    int sr = store_session_check(st, jti, now);
+    struct user u = {0};
+    if (sr == 0)
+        sr = store_user_get(st, NULL, sub, &u);
+    if (sr < 0) {
+        r = sr == -ENOENT ? -EACCES : sr;
         goto out;
-    struct user u;
-    if (store_user_get(st, NULL, sub, &u) < 0 || u.disabled)
+    }
+    if (u.disabled)
         goto out;
     memset(who, 0, sizeof *who);
     memcpy(who->tenant_id, u.tenant_id, sizeof who->tenant_id);
@@ -217,7 +222,34 @@ static int wait_for_free_slot(int64_t now)
     return w > 0 ? w : 1;
 }
 
-int login_throttled(const char *email, const char *addr)
+/*
+ * The store's name for a limiter key: a MAC under the master key (every node shares it), so
+ * the shared table holds no e-mail or address.
+ */
+static void shared_key(struct store *st, const char *key, char out[65])
+{
+    char msg[320];
+    snprintf(msg, sizeof msg, "login-limiter:%s", key);
+    store_mac_hex(st, msg, out);
+}
+
+/* Seconds key stays locked by the failures every node counted; 0, or the store's -errno. */
+static int shared_wait(struct store *st, const char *key, int64_t now)
+{
+    char k[65];
+    shared_key(st, key, k);
+    int failures = 0;
+    int64_t start = 0;
+    int r = store_login_failures_get(st, k, now, LOGIN_WINDOW_S, &failures, &start);
+    if (r == -ENOENT || (r == 0 && failures < LOGIN_MAX_FAILURES))
+        return 0;
+    if (r < 0)
+        return r;
+    int w = (int)(start + LOGIN_WINDOW_S - now);
+    return w > 0 ? w : 1;
+}
+
+int login_throttled(struct store *st, const char *email, const char *addr)
 {
     char k1[300], k2[300];
     email_key(email, k1, sizeof k1);
@@ -230,7 +262,13 @@ int login_throttled(const char *email, const char *addr)
     if (w == 0 && (!reserve_slot(k1, now) || !reserve_slot(k2, now)))
         w = wait_for_free_slot(now);
     pthread_mutex_unlock(&limit_lock);
-    return w;
+    if (w > 0 || !st)
+        return w;
+    w1 = shared_wait(st, k1, now);
+    w2 = w1 < 0 ? 0 : shared_wait(st, k2, now);
+    if (w1 < 0 || w2 < 0)
+        return w1 < 0 ? w1 : w2;
+    return w1 > w2 ? w1 : w2;
 }
 
 static void count_failure(const char *key, int64_t now)
@@ -240,7 +278,7 @@ static void count_failure(const char *key, int64_t now)
         a->failures++;
 }
 
-void login_failed(const char *email, const char *addr)
+void login_failed(struct store *st, const char *email, const char *addr)
 {
     char k1[300], k2[300];
     email_key(email, k1, sizeof k1);
@@ -251,9 +289,17 @@ void login_failed(const char *email, const char *addr)
     count_failure(k1, now);
     count_failure(k2, now);
     pthread_mutex_unlock(&limit_lock);
+    if (!st)
+        return;
+    /* Best effort: a store that fails here fails the next sign-in's check too (503). */
+    char k[65];
+    shared_key(st, k1, k);
+    (void)store_login_failure_add(st, k, now, LOGIN_WINDOW_S);
+    shared_key(st, k2, k);
+    (void)store_login_failure_add(st, k, now, LOGIN_WINDOW_S);
 }
 
-void login_succeeded(const char *email, const char *addr)
+void login_succeeded(struct store *st, const char *email, const char *addr)
 {
     char k1[300];
     email_key(email, k1, sizeof k1);
@@ -264,4 +310,9 @@ void login_succeeded(const char *email, const char *addr)
     if (a)
         a->failures = 0;
     pthread_mutex_unlock(&limit_lock);
+    if (st) {
+        char k[65];
+        shared_key(st, k1, k);
+        (void)store_login_failures_clear(st, k);
+    }
 }

@@ -140,10 +140,36 @@ static int ensure_admin_user(struct store *st, const struct config *cfg)
     return r;
 }
 
+/*
+ * Issue 11 item 5: every node of a store must hold the same master key (it seals the secrets
+ * and derives the session key). The first node to serve records its check value; a node
+ * whose key gives another one refuses to start (-EKEYREJECTED) before it writes anything.
+ */
+static int check_master_key(struct store *st, const struct config *cfg)
+{
+    char mac[65], stored[65];
+    store_mac_hex(st, "tikgate master key check v1", mac);
+    int r = store_master_key_check(st, mac, stored);
+    if (r < 0)
+        return r;
+    if (strcmp(mac, stored) != 0) {
+        log_error("bootstrap",
+                  "%s/master.key is not the key of this database (another node recorded a "
+                  "different one): copy the installation's master.key to every node "
+                  "(docs/deployment.md)",
+                  cfg->data_dir);
+        return -EKEYREJECTED;
+    }
+    return 0;
+}
+
 int bootstrap_run(struct store *st, const struct config *cfg)
 {
     int n = 0;
-    int r = store_tenant_count(st, &n);
+    int r = check_master_key(st, cfg);
+    if (r < 0)
+        return r;
+    r = store_tenant_count(st, &n);
     if (r < 0)
         return r;
     char *shown = NULL;

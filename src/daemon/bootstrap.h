@@ -11,7 +11,9 @@
  * On an empty store creates tenant "default" (with its default policy) and an
  * admin API key: TIKGATE_BOOTSTRAP_TOKEN when set, else a random one saved to
  * DATA_DIR/admin.key (mode 0600). Prints how to reach the API to stdout, and a
- * generated key only then, when it is created: later starts name the file.
+ * generated key only then, when it is created: later starts name the file. First checks
+ * that the master key is the installation's (-EKEYREJECTED when another node recorded a
+ * different one).
  */
 int bootstrap_run(struct store *st, const struct config *cfg);
 /*

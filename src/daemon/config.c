@@ -120,6 +120,8 @@ static const struct key keys[] = {
      "refused-connection records kept per grant (then the newest one counts on)"},
     {"edge_refused_retention", K_UINT, OFF(edge_refused_retention), "30",
      "days refused-connection records are kept"},
+    {"edge_store_grace", K_UINT, OFF(edge_store_grace), "30",
+     "seconds the edge accepts connections without reaching the store (deadlines are kept)"},
     {"fd_reserve", K_UINT, OFF(fd_reserve), "1024",
      "descriptors kept for SQLite and the rest besides HTTP_MAX_CONNECTIONS (edge sizing)"},
     {"tls_cert", K_STR, OFF(tls_cert), NULL,

@@ -73,6 +73,7 @@ struct config {
     unsigned edge_refused_interval;   /* seconds refused connections are summed per row */
     unsigned edge_refused_records;    /* refused-connection rows kept per grant */
     unsigned edge_refused_retention;  /* days refused-connection rows are kept */
+    unsigned edge_store_grace;        /* seconds without the store before new conns are refused */
     unsigned fd_reserve;              /* descriptors kept from the edge besides HTTP's cap */
 
     char *tls_cert;     /* PEM chain: serve HTTPS on listen (NULL: plain HTTP) */

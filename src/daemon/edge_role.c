@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,10 +60,22 @@ struct edge_role {
     /* refused/limited connections of the interval (under lock) */
     struct idhash agg;
     struct refusal *agg_list;
-    int64_t agg_since; /* monotonic ms of the interval's first refusal, 0 = none */
-    uint64_t agg_lost; /* refusals beyond AGG_MAX (logged at the flush) */
+    int64_t agg_since;        /* monotonic ms of the interval's first refusal, 0 = none */
+    uint64_t agg_lost;        /* refusals beyond AGG_MAX (logged at the flush) */
+    uint64_t records_dropped; /* records not queued: the queue was full (under lock) */
+    uint64_t records_dropped_total;
+    /* The store's reachability, as the role thread last saw it (role thread only). */
+    int64_t store_down_since;     /* monotonic ms of the first failed read, 0 = reachable */
+    uint64_t unconfirmed_at_hold; /* edge_stats.unconfirmed when the hold began */
+    _Atomic bool store_down;      /* for the metrics */
 };
 
+/*
+ * The queue of connection records (while the store is unreachable it is the buffer): a START
+ * is queued while fewer than MAX_QUEUED_RECORDS records wait, an END until twice that (its
+ * START may have been written or dropped: an END alone writes the whole record, so the START
+ * is what goes first). Beyond, records are dropped, counted and logged at the next flush.
+ */
 #define MAX_QUEUED_RECORDS 100000
 
 /* The entry of key, created (empty, count 0) when missing and room is left; under lock. */
@@ -139,6 +152,8 @@ static void on_event(void *userdata, const struct edge_event *ev)
     }
     if (ev->type != EDGE_EV_CONN_END && ev->type != EDGE_EV_CONN_START)
         return;
+    if (ev->type == EDGE_EV_CONN_END && ev->reason == EDGE_END_UNCONFIRMED)
+        return; /* counted by the relay (tikgate_edge_unconfirmed_total), logged at the end */
     if (ev->type == EDGE_EV_CONN_END &&
         (ev->reason == EDGE_END_REFUSED || ev->reason == EDGE_END_LIMITED)) {
         agg_refusal(er, ev); /* F8: summed, written once per interval */
@@ -156,11 +171,14 @@ static void on_event(void *userdata, const struct edge_event *ev)
     const char *outcome = edge_end_reason_str(ev->reason);
     snprintf(r->conn.outcome, sizeof r->conn.outcome, "%s", outcome);
     pthread_mutex_lock(&er->lock);
-    if (er->nrecords < MAX_QUEUED_RECORDS) {
+    if (er->nrecords < (r->open ? MAX_QUEUED_RECORDS : 2 * MAX_QUEUED_RECORDS)) {
         r->next = er->records;
         er->records = r;
         er->nrecords++;
         r = NULL;
+    } else {
+        er->records_dropped++;
+        er->records_dropped_total++;
     }
     if (!er->records_pending) { /* one wake-up per batch, not per connection */
         er->records_pending = true;
@@ -179,19 +197,67 @@ static int write_record(struct edge_role *er, const struct record *rec)
     return store_grant_conn_insert(er->cfg.store, rec->grant_id, &rec->conn);
 }
 
+/* The store failed with r and is not reachable: from now on the grace period runs. */
+static void store_lost(struct edge_role *er, int r)
+{
+    if (er->store_down_since)
+        return;
+    er->store_down_since = clock_mono_ms();
+    atomic_store(&er->store_down, true);
+    log_warn("edge",
+             "the store is unreachable (%s): deadlines are kept, connection records queued; "
+             "new connections are refused after %lld ms without it",
+             strerror(-r), (long long)er->cfg.store_grace_ms);
+}
+
+/*
+ * Puts back ordered (oldest first), the records of a write that failed because the store
+ * went away, behind the ones queued since (they are older).
+ */
+static void requeue_records(struct edge_role *er, struct record *ordered)
+{
+    struct record *newest_first = NULL;
+    size_t n = 0;
+    while (ordered) {
+        struct record *next = ordered->next;
+        ordered->next = newest_first;
+        newest_first = ordered;
+        ordered = next;
+        n++;
+    }
+    pthread_mutex_lock(&er->lock);
+    struct record **tail = &er->records;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = newest_first;
+    er->nrecords += n;
+    pthread_mutex_unlock(&er->lock);
+}
+
 /*
  * Writes the queued connection records, oldest first, in one transaction. When that
- * transaction fails (one bad record dooms it), each record is written again on its own, so
- * one failure costs one record, and every record that could not be written is logged with
- * the store's reason: connection records are the audit trail.
+ * transaction fails because the store is unreachable, they are put back (written when it
+ * returns); when it fails otherwise (one bad record dooms it), each record is written again
+ * on its own, so one failure costs one record, and every record that could not be written is
+ * logged with the store's reason: connection records are the audit trail. Nothing is written
+ * while the store is known to be unreachable.
  */
 static void flush_records(struct edge_role *er)
 {
+    if (er->store_down_since)
+        return;
     pthread_mutex_lock(&er->lock);
     struct record *list = er->records;
+    uint64_t dropped = er->records_dropped;
     er->records = NULL;
     er->nrecords = 0;
+    er->records_dropped = 0;
     pthread_mutex_unlock(&er->lock);
+    if (dropped)
+        log_error("edge",
+                  "%llu connection record(s) lost: the queue was full (%d records) while the "
+                  "store was unreachable",
+                  (unsigned long long)dropped, MAX_QUEUED_RECORDS);
     /* Reverse to write oldest first. */
     struct record *ordered = NULL;
     while (list) {
@@ -207,6 +273,11 @@ static void flush_records(struct edge_role *er)
         for (struct record *rec = ordered; r == 0 && rec; rec = rec->next)
             r = write_record(er, rec);
         r = store_tx_end(er->cfg.store, r);
+    }
+    if (r < 0 && (store_connection_lost(er->cfg.store) || !store_reachable(er->cfg.store))) {
+        requeue_records(er, ordered);
+        store_lost(er, r);
+        return;
     }
     bool retry = r < 0;
     if (retry)
@@ -298,19 +369,21 @@ static size_t grant_allow(const struct grant *g, struct cidr allow[EDGE_ALLOW_MA
 /*
  * Level-triggered: opens the live grants of our entry point that the relay does
  * not have, updates those whose deadline or rate limit changed, closes what is
- * open but no longer live. Errors are logged; the next round retries.
+ * open but no longer live. Errors are logged; the next round retries. Returns the
+ * store's -errno when the live grants could not be read (nothing changed), else 0.
  */
-static void reconcile(struct edge_role *er)
+static int reconcile(struct edge_role *er)
 {
     struct grant *live = NULL;
     size_t nlive = 0;
-    if (store_grants_live(er->cfg.store, er->cfg.entry_point, time_now_ms(), &live, &nlive) < 0)
-        return;
+    int lr = store_grants_live(er->cfg.store, er->cfg.entry_point, time_now_ms(), &live, &nlive);
+    if (lr < 0)
+        return lr;
     struct edge_grant_info *open = NULL;
     size_t nopen = 0;
     if (edge_grant_list(er->edge, &open, &nopen) < 0) {
         store_grant_array_free(live, nlive);
-        return;
+        return 0;
     }
     const char **live_ids = xcalloc(nlive + 1, sizeof(*live_ids));
     const char **open_ids = xcalloc(nopen + 1, sizeof(*open_ids));
@@ -373,6 +446,45 @@ static void reconcile(struct edge_role *er)
     free(live_ids);
     free(open);
     store_grant_array_free(live, nlive);
+    return 0;
+}
+
+/*
+ * Issue 11 item 4, after each reconcile (r: its result). The relay keeps every deadline it
+ * has whatever the store does; what the edge cannot do without the store is see a revoke or
+ * record a connection. So once the store has been unreachable for store_grace_ms the relay
+ * holds (new connections refused, counted), and the first reconcile that reads the grants
+ * again (revokes made meanwhile applied by it) lets it accept again.
+ */
+static void store_watch(struct edge_role *er, int r)
+{
+    int64_t now = clock_mono_ms();
+    struct edge_stats st = {0};
+    if (r == 0) {
+        if (!er->store_down_since)
+            return;
+        bool held = edge_stats_get(er->edge, &st) == 0 && st.held;
+        if (held)
+            edge_set_hold(er->edge, false);
+        log_info("edge",
+                 "the store is reachable again after %lld ms: grants reconciled%s, %llu "
+                 "connection(s) refused meanwhile, queued records written",
+                 (long long)(now - er->store_down_since), held ? ", accepting again" : "",
+                 (unsigned long long)(held ? st.unconfirmed - er->unconfirmed_at_hold : 0));
+        er->store_down_since = 0;
+        atomic_store(&er->store_down, false);
+        return;
+    }
+    store_lost(er, r);
+    if (now - er->store_down_since < er->cfg.store_grace_ms || edge_stats_get(er->edge, &st) < 0 ||
+        st.held)
+        return;
+    er->unconfirmed_at_hold = st.unconfirmed;
+    edge_set_hold(er->edge, true);
+    log_warn("edge",
+             "the store has been unreachable for %lld ms: refusing new connections to the %u "
+             "grant(s) it cannot confirm (live connections and deadlines stay)",
+             (long long)(now - er->store_down_since), st.grants);
 }
 
 /*
@@ -388,6 +500,8 @@ static void refusal_upkeep(struct edge_role *er, int64_t *next_prune)
     int64_t since = er->agg_since;
     pthread_mutex_unlock(&er->lock);
     int64_t now = clock_mono_ms();
+    if (er->store_down_since)
+        return; /* summed on (AGG_MAX bounds them), written when the store is back */
     if (since && now >= since + er->cfg.refused.interval_ms)
         flush_refusals(er);
     if (now < *next_prune)
@@ -408,7 +522,7 @@ static void *role_main(void *arg)
     int64_t last_reconcile = 0, next_prune = 0;
     for (;;) {
         if (do_reconcile) {
-            reconcile(er);
+            store_watch(er, reconcile(er));
             last_reconcile = clock_mono_ms();
         }
         flush_records(er);
@@ -485,6 +599,8 @@ int edge_role_start(const struct edge_role_config *cfg, struct edge_role **ret)
         er->cfg.refused.records_per_grant = 1000;
     if (er->cfg.refused.retention_ms <= 0)
         er->cfg.refused.retention_ms = 30LL * 86400 * 1000;
+    if (er->cfg.store_grace_ms <= 0)
+        er->cfg.store_grace_ms = 30000;
     idhash_init(&er->agg, 64);
     pthread_mutex_init(&er->lock, NULL);
     clock_cond_init(&er->cond);
@@ -567,4 +683,18 @@ void edge_role_metrics(struct edge_role *er, struct buf *out)
                st.grants, st.live_conns, (unsigned long long)st.accepted,
                (unsigned long long)st.refused, (unsigned long long)st.unreachable,
                (unsigned long long)st.limited, (unsigned long long)st.idle_cut);
+    pthread_mutex_lock(&er->lock);
+    size_t queued = er->nrecords;
+    uint64_t dropped = er->records_dropped_total;
+    pthread_mutex_unlock(&er->lock);
+    buf_printf(out,
+               "# TYPE tikgate_edge_store_reachable gauge\ntikgate_edge_store_reachable %d\n"
+               "# TYPE tikgate_edge_held gauge\ntikgate_edge_held %d\n"
+               "# TYPE tikgate_edge_unconfirmed_total counter\n"
+               "tikgate_edge_unconfirmed_total %llu\n"
+               "# TYPE tikgate_edge_records_queued gauge\ntikgate_edge_records_queued %zu\n"
+               "# TYPE tikgate_edge_records_dropped_total counter\n"
+               "tikgate_edge_records_dropped_total %llu\n",
+               atomic_load(&er->store_down) ? 0 : 1, st.held ? 1 : 0,
+               (unsigned long long)st.unconfirmed, queued, (unsigned long long)dropped);
 }

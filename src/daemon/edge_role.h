@@ -52,6 +52,13 @@ struct edge_role_config {
     const char *tunnel_pool;
     struct edge_role_limits limits;
     struct edge_role_refused refused;
+    /*
+     * TIKGATE_EDGE_STORE_GRACE: how long the edge accepts new connections to the grants it
+     * holds while it cannot read them from the store (it cannot see a revoke nor record the
+     * connection); then it refuses them until the store is back. Deadlines are kept
+     * throughout. 0: 30 000 ms.
+     */
+    int64_t store_grace_ms;
 };
 
 struct edge_role;

@@ -154,7 +154,8 @@ static int start_edge(struct store *st, const struct config *cfg, unsigned long 
                    .idle_timeout_ms = cfg->edge_idle_timeout * 1000u},
         .refused = {.interval_ms = (int64_t)cfg->edge_refused_interval * 1000,
                     .records_per_grant = cfg->edge_refused_records,
-                    .retention_ms = (int64_t)cfg->edge_refused_retention * 86400 * 1000}};
+                    .retention_ms = (int64_t)cfg->edge_refused_retention * 86400 * 1000},
+        .store_grace_ms = (int64_t)cfg->edge_store_grace * 1000};
     log_info("daemon",
              "open files limit %lu (%lu kept for HTTP and the rest): the edge relays at most %u "
              "connections",

@@ -137,6 +137,7 @@ enum cmd_type {
     CMD_LIST,
     CMD_STATS,
     CMD_STOP,
+    CMD_HOLD,
 };
 
 struct cmd {
@@ -147,6 +148,7 @@ struct cmd {
     struct edge_grant_info **list;
     size_t *n;
     struct edge_stats *st;
+    bool hold;
     int result;
     bool done;
     struct cmd *next;
@@ -184,6 +186,7 @@ struct edge {
 
     unsigned live;
     uint64_t next_conn_id;
+    bool hold; /* edge_set_hold: refuse new connections */
     struct edge_stats st;
 };
 
@@ -202,6 +205,7 @@ const char *edge_end_reason_str(enum edge_end_reason r)
     case EDGE_END_SHUTDOWN: return "shutdown";
     case EDGE_END_LIMITED: return "limited";
     case EDGE_END_IDLE: return "idle_timeout";
+    case EDGE_END_UNCONFIRMED: return "unconfirmed";
     }
     return "unknown";
 }
@@ -703,7 +707,10 @@ static void conn_connected(struct edge *e, struct conn *c)
     conn_pump(e, c);
 }
 
-/* Closes fd at once and reports it (reason REFUSED: not allowed; LIMITED: at a cap). */
+/*
+ * Closes fd at once and reports it (reason REFUSED: not allowed; LIMITED: at a cap;
+ * UNCONFIRMED: the edge holds).
+ */
 static void refuse(struct edge *e, struct eg_grant *g, int fd, const struct sockaddr_storage *ss,
                    enum edge_end_reason reason)
 {
@@ -711,6 +718,9 @@ static void refuse(struct edge *e, struct eg_grant *g, int fd, const struct sock
     if (reason == EDGE_END_LIMITED) {
         g->limited++;
         e->st.limited++;
+    } else if (reason == EDGE_END_UNCONFIRMED) {
+        g->refused++;
+        e->st.unconfirmed++;
     } else {
         g->refused++;
         e->st.refused++;
@@ -870,6 +880,10 @@ static void on_accept(struct edge *e, struct eg_grant *g)
         }
         if (!allowed(g, &ss)) {
             refuse(e, g, fd, &ss, EDGE_END_REFUSED);
+            continue;
+        }
+        if (e->hold) {
+            refuse(e, g, fd, &ss, EDGE_END_UNCONFIRMED);
             continue;
         }
         bool limited = false;
@@ -1065,6 +1079,11 @@ static void run_cmd(struct edge *e, struct cmd *c)
         c->st->live_conns = e->live;
         c->st->pool_pipes = e->npipes;
         c->st->pool_bufs = e->nbufs;
+        c->st->held = e->hold;
+        c->result = 0;
+        break;
+    case CMD_HOLD:
+        e->hold = c->hold;
         c->result = 0;
         break;
     case CMD_STOP:
@@ -1438,5 +1457,13 @@ int edge_stats_get(struct edge *e, struct edge_stats *ret)
     if (!e || !ret)
         return -EINVAL;
     struct cmd c = {.type = CMD_STATS, .st = ret};
+    return submit(e, &c);
+}
+
+int edge_set_hold(struct edge *e, bool hold)
+{
+    if (!e)
+        return -EINVAL;
+    struct cmd c = {.type = CMD_HOLD, .hold = hold};
     return submit(e, &c);
 }

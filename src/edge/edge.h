@@ -23,6 +23,7 @@
 #include "cidr.h"
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -55,6 +56,7 @@ enum edge_end_reason {
     EDGE_END_SHUTDOWN,           /* edge_free() */
     EDGE_END_LIMITED,            /* allowed source, but its grant or source is at its cap */
     EDGE_END_IDLE,               /* no byte either way for idle_timeout_ms */
+    EDGE_END_UNCONFIRMED,        /* refused at accept while the edge holds (edge_set_hold) */
 };
 
 /*
@@ -163,6 +165,14 @@ int edge_grant_open(struct edge *e, const struct edge_grant *g);
  */
 int edge_grant_close(struct edge *e, const char *id);
 
+/*
+ * Hold (on) or resume (off). While held, every new connection an allow-list accepts is
+ * closed at once (EDGE_END_UNCONFIRMED, counted in edge_stats.unconfirmed, no START); live
+ * connections, deadlines and every other command go on as before. The daemon holds while it
+ * cannot confirm its grants against the store (a revoke it cannot see). Returns 0.
+ */
+int edge_set_hold(struct edge *e, bool hold);
+
 /* Fills *ret with what the edge holds for grant id. Returns 0 or -ENOENT. */
 int edge_grant_get(struct edge *e, const char *id, struct edge_grant_info *ret);
 
@@ -181,6 +191,8 @@ struct edge_stats {
     uint64_t unreachable;
     uint64_t limited;       /* closed at conns_per_grant / conns_per_source */
     uint64_t idle_cut;      /* cut after idle_timeout_ms */
+    uint64_t unconfirmed;   /* refused at accept while held (edge_set_hold) */
+    bool held;              /* edge_set_hold(true) is in force */
     uint64_t accept_paused; /* times accept was paused at max_conns */
     unsigned pool_pipes;    /* idle pipes in the pool */
     unsigned pool_bufs;     /* idle copy buffers in the pool */

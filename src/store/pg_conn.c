@@ -3,6 +3,7 @@
  * PostgreSQL store (pg_int.h; the SQLite twin is sqlite_conn.c).
  */
 #include "alloc.h"
+#include "clock.h"
 #include "log.h"
 #include "pg_int.h"
 #include "utf8.h"
@@ -49,6 +50,7 @@ static int exec(struct pg_session *c, const char *sql)
         log_debug("store", "postgres: %s: %.80s", PQerrorMessage(c->conn), sql);
         r = -EIO;
     }
+    c->lost = r < 0 && PQstatus(c->conn) == CONNECTION_BAD;
     PQclear(res);
     return r;
 }
@@ -89,12 +91,31 @@ static void conn_revive(struct pg_session *c)
         log_debug("store", "postgres: connection re-established");
 }
 
+/*
+ * Connects to url with libpq's bounds of a server that does not answer (a stopped host, a
+ * partition): connect_timeout 5 s and TCP keepalives (dead after about 20 s idle), both
+ * overridden by the URL when it sets them (later keywords win, the URL is expanded last).
+ * PQreset reuses them.
+ */
+static PGconn *connect_db(const char *url)
+{
+    static const char *const keys[] = {"connect_timeout",
+                                       "keepalives",
+                                       "keepalives_idle",
+                                       "keepalives_interval",
+                                       "keepalives_count",
+                                       "dbname",
+                                       NULL};
+    const char *const vals[] = {"5", "1", "10", "5", "2", url, NULL};
+    return PQconnectdbParams(keys, vals, 1);
+}
+
 static struct pg_session *conn_open(struct pg_store *s, enum log_level lvl)
 {
     struct pg_session *c = xcalloc(1, sizeof *c);
     c->cache_cap = PG_STMT_CACHE_INITIAL;
     c->cache = xcalloc(c->cache_cap, sizeof *c->cache);
-    c->conn = PQconnectdb(s->url);
+    c->conn = connect_db(s->url);
     if (PQstatus(c->conn) != CONNECTION_OK) {
         log_msg(lvl, "store", "cannot connect to PostgreSQL: %s", PQerrorMessage(c->conn));
         conn_free(c);
@@ -111,11 +132,30 @@ static struct pg_session *conn_open(struct pg_store *s, enum log_level lvl)
     return c;
 }
 
+/*
+ * A connection idle for a second may have been closed by the server meanwhile (a restart, a
+ * failover: it says so and hangs up, which libpq learns only by reading). Outside a
+ * transaction, such a connection reads what is pending (non-blocking: libpq's socket is), so
+ * a closed one is known as CONNECTION_BAD and re-established before the statement, instead of
+ * failing the statement of the first request after the server is back.
+ */
+#define PG_IDLE_CHECK_MS 1000
+
 struct pg_session *pg_session(struct store *base)
 {
     struct pg_store *s = pg_store_of(base);
     struct pg_session *c = pthread_getspecific(s->conn_key);
     if (c) {
+        if (c->tx_depth == 0) {
+            int64_t now = clock_mono_ms();
+            /* twice: the server's last words (FATAL ...), then its end of file */
+            for (int i = 0;
+                 i < 2 && now - c->used_ms >= PG_IDLE_CHECK_MS &&
+                 PQstatus(c->conn) == CONNECTION_OK && PQtransactionStatus(c->conn) == PQTRANS_IDLE;
+                 i++)
+                (void)PQconsumeInput(c->conn); /* EOF: CONNECTION_BAD */
+            c->used_ms = now;
+        }
         conn_revive(c);
         return c;
     }
@@ -123,6 +163,27 @@ struct pg_session *pg_session(struct store *base)
     if (c)
         pthread_setspecific(s->conn_key, c);
     return c;
+}
+
+bool pg_connection_lost(struct store *s)
+{
+    struct pg_session *c = pthread_getspecific(pg_store_of(s)->conn_key);
+    return !c || c->lost; /* no connection: the last call could not open one */
+}
+
+bool pg_reachable(struct store *s)
+{
+    struct pg_session *c = pg_session(s); /* re-establishes a dropped connection */
+    if (!c || PQstatus(c->conn) != CONNECTION_OK)
+        return false;
+    /* A connection the server closed still says OK until it is used: ask (not inside a
+     * transaction, where an earlier error would make any statement fail). */
+    if (c->tx_depth > 0 || PQtransactionStatus(c->conn) != PQTRANS_IDLE)
+        return true;
+    if (exec(c, "SELECT 1") == 0)
+        return true;
+    conn_revive(c); /* dropped just now: one reconnection attempt */
+    return PQstatus(c->conn) == CONNECTION_OK && exec(c, "SELECT 1") == 0;
 }
 
 void pg_thread_done(struct store *base)
@@ -216,6 +277,8 @@ struct pg_stmt *pg_stmt(struct pg_session *c, const char *sql)
     bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok)
         log_debug("store", "prepare failed: %s: %.200s", PQerrorMessage(c->conn), text);
+    if (!ok && PQstatus(c->conn) == CONNECTION_BAD)
+        c->lost = true;
     PQclear(res);
     free(text);
     if (!ok) {
@@ -438,6 +501,7 @@ int pg_step(struct pg_stmt *st)
         if (es != PGRES_TUPLES_OK && es != PGRES_COMMAND_OK) {
             const char *state = PQresultErrorField(st->res, PG_DIAG_SQLSTATE);
             int r = map_sqlstate(state);
+            st->c->lost = PQstatus(st->c->conn) == CONNECTION_BAD;
             log_debug("store", "postgres: %s (%s): %.120s", PQresultErrorMessage(st->res),
                       state ? state : "-", st->sql);
             st->c->changes = 0;
@@ -445,6 +509,7 @@ int pg_step(struct pg_stmt *st)
             st->res = NULL;
             return r;
         }
+        st->c->lost = false;
         const char *n = PQcmdTuples(st->res);
         st->c->changes = n && *n ? strtol(n, NULL, 10) : 0;
         st->nrows = es == PGRES_TUPLES_OK ? PQntuples(st->res) : 0;

@@ -68,6 +68,8 @@ struct pg_session {
     int tx_depth;    /* nested pg_begin() calls: BEGIN/COMMIT only at the outermost */
     bool tx_failed;  /* an inner level rolled back: the outermost commit rolls back */
     int tx_err;      /* the first inner storage failure (-errno), reported by that commit */
+    bool lost;       /* the last statement failed because the connection dropped */
+    int64_t used_ms; /* monotonic time of the last pg_session() outside a transaction */
     unsigned notify; /* enum store_wake bits to NOTIFY at the outermost commit */
     struct pg_session *next;
 };
@@ -93,6 +95,8 @@ void pg_close(struct store *s);
 int pg_uptime_add(struct pg_session *c, const char *site_id, int64_t from, int64_t to);
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void pg_thread_done(struct store *s);
+bool pg_reachable(struct store *s);
+bool pg_connection_lost(struct store *s);
 int pg_tx_begin(struct store *s);
 int pg_tx_commit(struct store *s);
 void pg_tx_rollback(struct store *s);
@@ -216,6 +220,11 @@ int pg_session_insert(struct store *s, const char *jti, const char *user_id, int
 int pg_session_check(struct store *s, const char *jti, int64_t now);
 int pg_session_revoke(struct store *s, const char *jti);
 int pg_session_revoke_user(struct store *s, const char *user_id);
+int pg_login_failure_add(struct store *s, const char *key, int64_t now, int64_t window_s);
+int pg_login_failures_get(struct store *s, const char *key, int64_t now, int64_t window_s,
+                          int *ret_failures, int64_t *ret_window_start);
+int pg_login_failures_clear(struct store *s, const char *key);
+int pg_master_key_check(struct store *s, const char *mac, char ret_stored[65]);
 int pg_vpn_edge_ensure(struct store *s, const char *entry_point, const struct store_vpn_edge *fresh,
                        struct store_vpn_edge *ret);
 int pg_vpn_edge_public(struct store *s, const char *entry_point, char ret[TUNNEL_KEY_B64_LEN + 1]);

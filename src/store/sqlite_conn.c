@@ -146,6 +146,18 @@ struct store_conn *store_conn(struct store *base)
     return c;
 }
 
+bool sqlite_connection_lost(struct store *s)
+{
+    (void)s;
+    return false;
+}
+
+bool sqlite_reachable(struct store *s)
+{
+    (void)s; /* a file: its failures are the disk's (-ENOSPC, -EIO), not a server's absence */
+    return true;
+}
+
 void sqlite_thread_done(struct store *base)
 {
     struct sqlite_store *s = sqlite_store_of(base);

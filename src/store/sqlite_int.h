@@ -72,6 +72,8 @@ void sqlite_close(struct store *s);
 int sqlite_uptime_add(struct store_conn *c, const char *site_id, int64_t from, int64_t to);
 /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
 void sqlite_thread_done(struct store *s);
+bool sqlite_reachable(struct store *s);
+bool sqlite_connection_lost(struct store *s);
 int sqlite_tx_begin(struct store *s);
 int sqlite_tx_commit(struct store *s);
 void sqlite_tx_rollback(struct store *s);
@@ -201,6 +203,11 @@ int sqlite_session_insert(struct store *s, const char *jti, const char *user_id,
 int sqlite_session_check(struct store *s, const char *jti, int64_t now);
 int sqlite_session_revoke(struct store *s, const char *jti);
 int sqlite_session_revoke_user(struct store *s, const char *user_id);
+int sqlite_login_failure_add(struct store *s, const char *key, int64_t now, int64_t window_s);
+int sqlite_login_failures_get(struct store *s, const char *key, int64_t now, int64_t window_s,
+                              int *ret_failures, int64_t *ret_window_start);
+int sqlite_login_failures_clear(struct store *s, const char *key);
+int sqlite_master_key_check(struct store *s, const char *mac, char ret_stored[65]);
 int sqlite_vpn_edge_ensure(struct store *s, const char *entry_point,
                            const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
 int sqlite_vpn_edge_public(struct store *s, const char *entry_point,

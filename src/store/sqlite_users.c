@@ -6,6 +6,7 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,4 +202,107 @@ int sqlite_session_revoke_user(struct store *s, const char *user_id)
     sqlite3_bind_int64(st, 1, time_now());
     bind_text(st, 2, user_id);
     return store_step_done(c, st);
+}
+
+/* --- the failed-sign-in limiter (0012) --- */
+
+int sqlite_login_failure_add(struct store *s, const char *key, int64_t now, int64_t window_s)
+{
+    static const char prune[] = "DELETE FROM login_failures WHERE window_start <= ?";
+    static const char sql[] =
+        "INSERT INTO login_failures(key, failures, window_start) VALUES (?1, 1, ?2) "
+        "ON CONFLICT(key) DO UPDATE SET "
+        "failures = CASE WHEN login_failures.window_start > ?3 "
+        "THEN login_failures.failures + 1 ELSE 1 END, "
+        "window_start = CASE WHEN login_failures.window_start > ?3 "
+        "THEN login_failures.window_start ELSE ?2 END";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, prune, &c);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, now - window_s);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, key);
+    sqlite3_bind_int64(st, 2, now);
+    sqlite3_bind_int64(st, 3, now - window_s);
+    return store_step_done(c, st);
+}
+
+struct failures_row {
+    int failures;
+    int64_t window_start;
+};
+
+static int failures_row(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    struct failures_row *f = out;
+    f->failures = sqlite3_column_int(st, 0);
+    f->window_start = sqlite3_column_int64(st, 1);
+    return 0;
+}
+
+int sqlite_login_failures_get(struct store *s, const char *key, int64_t now, int64_t window_s,
+                              int *ret_failures, int64_t *ret_window_start)
+{
+    static const char sql[] =
+        "SELECT failures, window_start FROM login_failures WHERE key = ? AND window_start > ?";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, key);
+    sqlite3_bind_int64(st, 2, now - window_s);
+    struct failures_row f;
+    int r = store_step_row(c, st, failures_row, NULL, &f);
+    if (r < 0)
+        return r;
+    *ret_failures = f.failures;
+    *ret_window_start = f.window_start;
+    return 0;
+}
+
+int sqlite_login_failures_clear(struct store *s, const char *key)
+{
+    static const char sql[] = "DELETE FROM login_failures WHERE key = ?";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, key);
+    return store_step_done(c, st);
+}
+
+/* --- the master key's check value (0012) --- */
+
+static int read_mac(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    const unsigned char *t = sqlite3_column_text(st, 0);
+    snprintf(out, 65, "%s", t ? (const char *)t : "");
+    return 0;
+}
+
+int sqlite_master_key_check(struct store *s, const char *mac, char ret_stored[65])
+{
+    static const char ins[] =
+        "INSERT INTO master_key_check(id, mac) VALUES (1, ?) ON CONFLICT(id) DO NOTHING";
+    static const char sel[] = "SELECT mac FROM master_key_check WHERE id = 1";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, ins, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, mac);
+    int r = store_step_done(c, st);
+    if (r < 0)
+        return r;
+    st = store_prepare(s, sel, &c);
+    if (!st)
+        return -EIO;
+    return store_step_row(c, st, read_mac, NULL, ret_stored);
 }

@@ -118,6 +118,16 @@ void store_thread_done(struct store *s)
     s->ops->thread_done(s);
 }
 
+bool store_reachable(struct store *s)
+{
+    return s->ops->reachable(s);
+}
+
+bool store_connection_lost(struct store *s)
+{
+    return s->ops->connection_lost(s);
+}
+
 int store_tx_begin(struct store *s)
 {
     return s->ops->tx_begin(s);
@@ -610,6 +620,27 @@ int store_session_revoke(struct store *s, const char *jti)
 int store_session_revoke_user(struct store *s, const char *user_id)
 {
     return s->ops->session_revoke_user(s, user_id);
+}
+
+int store_login_failure_add(struct store *s, const char *key, int64_t now, int64_t window_s)
+{
+    return s->ops->login_failure_add(s, key, now, window_s);
+}
+
+int store_login_failures_get(struct store *s, const char *key, int64_t now, int64_t window_s,
+                             int *ret_failures, int64_t *ret_window_start)
+{
+    return s->ops->login_failures_get(s, key, now, window_s, ret_failures, ret_window_start);
+}
+
+int store_login_failures_clear(struct store *s, const char *key)
+{
+    return s->ops->login_failures_clear(s, key);
+}
+
+int store_master_key_check(struct store *s, const char *mac, char ret_stored[65])
+{
+    return s->ops->master_key_check(s, mac, ret_stored);
 }
 
 int store_vpn_edge_ensure(struct store *s, const char *entry_point,

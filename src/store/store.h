@@ -73,6 +73,19 @@ int store_open(const char *url, const char *data_dir, struct store **ret);
 void store_close(struct store *s);
 /* Releases the calling thread's connection (call before a thread exits). */
 void store_thread_done(struct store *s);
+/*
+ * Whether the calling thread reaches the database now. PostgreSQL: a round trip on its
+ * connection (SELECT 1; inside a transaction only the connection's state), one the server
+ * dropped being re-established first; a server that does not answer costs at most libpq's
+ * connect_timeout (5 s unless the URL sets it). SQLite: always true (a file).
+ * store_connection_lost: whether the calling thread's last statement failed because its
+ * connection dropped or could not be opened (PostgreSQL; SQLite: false); the next call
+ * reconnects. Callers ask both after a failure (-EIO) to tell "the database is gone" (503
+ * storage_unavailable, the edge's grace period; /healthz degraded) from an error of the
+ * request itself.
+ */
+bool store_reachable(struct store *s);
+bool store_connection_lost(struct store *s);
 /* Current schema version (number of applied migrations). */
 int store_schema_version(struct store *s);
 
@@ -464,6 +477,27 @@ int store_session_check(struct store *s, const char *jti, int64_t now);
 int store_session_revoke(struct store *s, const char *jti);
 /* Revokes every session of a user (password change, disable, delete). */
 int store_session_revoke_user(struct store *s, const char *user_id);
+
+/*
+ * The failed-sign-in limiter shared by every API node of a store (issue 11 item 5,
+ * docs/decisions.md). key is opaque (the API passes a MAC of "e:<e-mail>" / "a:<address>");
+ * times are Unix seconds of the calling node; a window is open while window_start > now -
+ * window_s. store_login_failure_add counts one failure of key (atomically: a closed window
+ * restarts at now with 1) and deletes the rows whose window closed. store_login_failures_get
+ * sets the failures and window start of key's open window, -ENOENT when it has none.
+ * store_login_failures_clear forgets key (0 also when it had no row).
+ */
+int store_login_failure_add(struct store *s, const char *key, int64_t now, int64_t window_s);
+int store_login_failures_get(struct store *s, const char *key, int64_t now, int64_t window_s,
+                             int *ret_failures, int64_t *ret_window_start);
+int store_login_failures_clear(struct store *s, const char *key);
+
+/*
+ * The master key's check value (0012): stores mac as the installation's when it has none yet,
+ * then copies the stored one to ret_stored (the caller compares: a node whose master key
+ * differs must not serve). 0 or -errno.
+ */
+int store_master_key_check(struct store *s, const char *mac, char ret_stored[65]);
 
 /* --- the Management VPN (DESIGN.md §10, docs/internals/store.md) --- */
 

@@ -45,6 +45,8 @@ static const char *const TABLES[] = {
     "webhook_events",
     "webhook_deliveries",
     "webhook_attempts",
+    "login_failures",
+    "master_key_check",
     NULL,
 };
 

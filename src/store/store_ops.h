@@ -74,6 +74,8 @@ struct store_ops {
     void (*close)(struct store *s);
     /* GENERATED BEGIN (scripts/dev/store_vtable.py) */
     void (*thread_done)(struct store *s);
+    bool (*reachable)(struct store *s);
+    bool (*connection_lost)(struct store *s);
     int (*tx_begin)(struct store *s);
     int (*tx_commit)(struct store *s);
     void (*tx_rollback)(struct store *s);
@@ -203,6 +205,11 @@ struct store_ops {
     int (*session_check)(struct store *s, const char *jti, int64_t now);
     int (*session_revoke)(struct store *s, const char *jti);
     int (*session_revoke_user)(struct store *s, const char *user_id);
+    int (*login_failure_add)(struct store *s, const char *key, int64_t now, int64_t window_s);
+    int (*login_failures_get)(struct store *s, const char *key, int64_t now, int64_t window_s,
+                              int *ret_failures, int64_t *ret_window_start);
+    int (*login_failures_clear)(struct store *s, const char *key);
+    int (*master_key_check)(struct store *s, const char *mac, char ret_stored[65]);
     int (*vpn_edge_ensure)(struct store *s, const char *entry_point,
                            const struct store_vpn_edge *fresh, struct store_vpn_edge *ret);
     int (*vpn_edge_public)(struct store *s, const char *entry_point,
@@ -279,6 +286,8 @@ struct store_ops {
 // clang-format off
 #define STORE_OPS_NAMES(X) \
     X(thread_done) \
+    X(reachable) \
+    X(connection_lost) \
     X(tx_begin) \
     X(tx_commit) \
     X(tx_rollback) \
@@ -371,6 +380,10 @@ struct store_ops {
     X(session_check) \
     X(session_revoke) \
     X(session_revoke_user) \
+    X(login_failure_add) \
+    X(login_failures_get) \
+    X(login_failures_clear) \
+    X(master_key_check) \
     X(vpn_edge_ensure) \
     X(vpn_edge_public) \
     X(vpn_peers) \

@@ -4,6 +4,9 @@
     with PgServer() as pg:
         url = pg.create_database('t1')      # postgresql://tikgate@/t1?host=<socket dir>
 
+stop_server() / start_server() stop the cluster (fast shutdown: clients are disconnected) and
+start it again on the same data and socket, for outage tests (test_pg_outage.py).
+
 or as a wrapper that runs a command against a fresh database:
 
     pgserver.py -- COMMAND ARGS...      (TG_TEST_DATABASE=<url> TG_TEST_PSQL=<psql> COMMAND)
@@ -82,6 +85,11 @@ class PgServer:
         data = os.path.join(self.dir, 'data')
         self._run([os.path.join(self.bin, 'initdb'), '-D', data, '-U', 'tikgate', '-A', 'trust',
                    '-E', 'UTF8', '--no-sync', '--no-instructions'])
+        return self.start_server()
+
+    def start_server(self):
+        """Starts postgres on the cluster made by start() (again after stop_server())."""
+        data = os.path.join(self.dir, 'data')
         self.log = open(os.path.join(self.dir, 'postgres.log'), 'ab')
         self.proc = subprocess.Popen(
             [os.path.join(self.bin, 'postgres'), '-D', data, '-k', self.dir, '-c',
@@ -98,6 +106,20 @@ class PgServer:
                 return self
             time.sleep(0.1)
         raise RuntimeError('postgres did not start: ' + self.server_log())
+
+    def stop_server(self):
+        """Fast shutdown of the server, keeping the cluster (start_server() brings it back)."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown: sessions are terminated
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        if getattr(self, 'log', None):
+            self.log.close()
+            self.log = None
 
     def server_log(self):
         try:
@@ -121,14 +143,7 @@ class PgServer:
         return self.url(name)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)  # fast shutdown
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+        self.stop_server()
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
             self.dir = None

@@ -313,19 +313,19 @@ static void test_is_jwt(void **state)
 static void fail_n(const char *email, const char *addr, int n)
 {
     for (int i = 0; i < n; i++)
-        login_failed(email, addr);
+        login_failed(NULL, email, addr);
 }
 
 static void test_limiter_threshold(void **state)
 {
     (void)state;
     fail_n("t1@example.com", "198.51.100.1", LOGIN_MAX_FAILURES - 1);
-    assert_int_equal(login_throttled("t1@example.com", "198.51.100.1"), 0);
-    login_failed("t1@example.com", "198.51.100.1");
-    int w = login_throttled("t1@example.com", "198.51.100.1");
+    assert_int_equal(login_throttled(NULL, "t1@example.com", "198.51.100.1"), 0);
+    login_failed(NULL, "t1@example.com", "198.51.100.1");
+    int w = login_throttled(NULL, "t1@example.com", "198.51.100.1");
     assert_true(w > 0 && w <= LOGIN_WINDOW_S);
     /* Neighbours are not affected. */
-    assert_int_equal(login_throttled("t1b@example.com", "198.51.100.2"), 0);
+    assert_int_equal(login_throttled(NULL, "t1b@example.com", "198.51.100.2"), 0);
 }
 
 static void test_limiter_per_email(void **state)
@@ -334,12 +334,12 @@ static void test_limiter_per_email(void **state)
     char addr[32];
     for (int i = 0; i < LOGIN_MAX_FAILURES; i++) {
         snprintf(addr, sizeof addr, "198.51.100.%d", 10 + i);
-        login_failed("t2@example.com", addr);
+        login_failed(NULL, "t2@example.com", addr);
     }
     /* From a fresh address, and in another case: the e-mail is throttled. */
-    assert_true(login_throttled("T2@Example.COM", "203.0.113.99") > 0);
+    assert_true(login_throttled(NULL, "T2@Example.COM", "203.0.113.99") > 0);
     /* Each of those addresses saw one failure only. */
-    assert_int_equal(login_throttled("t2-other@example.com", "198.51.100.10"), 0);
+    assert_int_equal(login_throttled(NULL, "t2-other@example.com", "198.51.100.10"), 0);
 }
 
 static void test_limiter_per_address(void **state)
@@ -348,25 +348,25 @@ static void test_limiter_per_address(void **state)
     char email[64];
     for (int i = 0; i < LOGIN_MAX_FAILURES; i++) {
         snprintf(email, sizeof email, "t3-%d@example.com", i);
-        login_failed(email, "198.51.100.30");
+        login_failed(NULL, email, "198.51.100.30");
     }
-    assert_true(login_throttled("t3-new@example.com", "198.51.100.30") > 0);
-    assert_int_equal(login_throttled("t3-new@example.com", "198.51.100.31"), 0);
+    assert_true(login_throttled(NULL, "t3-new@example.com", "198.51.100.30") > 0);
+    assert_int_equal(login_throttled(NULL, "t3-new@example.com", "198.51.100.31"), 0);
 }
 
 static void test_limiter_success(void **state)
 {
     (void)state;
     fail_n("t4@example.com", "198.51.100.40", LOGIN_MAX_FAILURES);
-    assert_true(login_throttled("t4@example.com", "198.51.100.41") > 0);
-    login_succeeded("t4@example.com", "198.51.100.40");
+    assert_true(login_throttled(NULL, "t4@example.com", "198.51.100.41") > 0);
+    login_succeeded(NULL, "t4@example.com", "198.51.100.40");
     /* The e-mail's count is reset, the address keeps its own. */
-    assert_int_equal(login_throttled("t4@example.com", "198.51.100.41"), 0);
-    assert_true(login_throttled("t4-new@example.com", "198.51.100.40") > 0);
-    assert_true(login_throttled("t4@example.com", "198.51.100.40") > 0);
+    assert_int_equal(login_throttled(NULL, "t4@example.com", "198.51.100.41"), 0);
+    assert_true(login_throttled(NULL, "t4-new@example.com", "198.51.100.40") > 0);
+    assert_true(login_throttled(NULL, "t4@example.com", "198.51.100.40") > 0);
     /* A success for an e-mail never seen is harmless. */
-    login_succeeded("t4-never@example.com", "198.51.100.42");
-    assert_int_equal(login_throttled("t4-never@example.com", "198.51.100.42"), 0);
+    login_succeeded(NULL, "t4-never@example.com", "198.51.100.42");
+    assert_int_equal(login_throttled(NULL, "t4-never@example.com", "198.51.100.42"), 0);
 }
 
 /* IPv6 sources count by their /64 (F10): a prefix's other addresses share the lock. */
@@ -377,10 +377,10 @@ static void test_limiter_ipv6_prefix(void **state)
     for (int i = 0; i < LOGIN_MAX_FAILURES; i++) {
         snprintf(email, sizeof email, "t5-%d@example.com", i);
         snprintf(addr, sizeof addr, "2001:db8:5:6::%x", i + 1);
-        login_failed(email, addr);
+        login_failed(NULL, email, addr);
     }
-    assert_true(login_throttled("t5-new@example.com", "2001:db8:5:6:ffff:1:2:3") > 0);
-    assert_int_equal(login_throttled("t5-new@example.com", "2001:db8:5:7::1"), 0);
+    assert_true(login_throttled(NULL, "t5-new@example.com", "2001:db8:5:6:ffff:1:2:3") > 0);
+    assert_int_equal(login_throttled(NULL, "t5-new@example.com", "2001:db8:5:7::1"), 0);
 }
 
 /*
@@ -392,24 +392,79 @@ static void test_limiter_never_evicts_open_window(void **state)
 {
     (void)state;
     fail_n("victim@example.com", "198.51.100.60", LOGIN_MAX_FAILURES);
-    assert_true(login_throttled("victim@example.com", "203.0.113.1") > 0);
+    assert_true(login_throttled(NULL, "victim@example.com", "203.0.113.1") > 0);
     char email[64], addr[64];
     int refused = 0;
     for (int i = 0; i < LOGIN_SLOTS; i++) {
         snprintf(email, sizeof email, "filler-%d@example.com", i);
         snprintf(addr, sizeof addr, "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, i & 255);
-        if (login_throttled(email, addr) > 0) {
+        if (login_throttled(NULL, email, addr) > 0) {
             refused++;
             continue;
         }
-        login_failed(email, addr);
+        login_failed(NULL, email, addr);
     }
     assert_true(refused > 0); /* the table filled up and new keys waited */
-    int w = login_throttled("victim@example.com", "203.0.113.2");
+    int w = login_throttled(NULL, "victim@example.com", "203.0.113.2");
     assert_true(w > 0 && w <= LOGIN_WINDOW_S);
     /* A brand-new e-mail and address wait for a free slot too. */
-    w = login_throttled("fresh@example.com", "192.0.2.77");
+    w = login_throttled(NULL, "fresh@example.com", "192.0.2.77");
     assert_true(w > 0 && w <= LOGIN_WINDOW_S);
+}
+
+/*
+ * Issue 11 item 5: another node on the same database and master key (a second store opened
+ * on the file from the same data directory) verifies a session this one issued: the signing
+ * key comes from the master key, not from the process.
+ */
+static void test_other_node(void **state)
+{
+    (void)state;
+    char url[300];
+    snprintf(url, sizeof url, "sqlite:%s/t.db", dir);
+    struct store *node_b = NULL;
+    assert_int_equal(store_open(url, dir, &node_b), 0);
+    char jti[UUID_STR_LEN];
+    char *tok = session_issue(st, &user, jti, NULL);
+    assert_non_null(tok);
+    struct principal who;
+    char got[UUID_STR_LEN];
+    assert_int_equal(session_verify(node_b, tok, &who, got), 0);
+    assert_string_equal(got, jti);
+    assert_string_equal(who.key_id, user.id);
+    /* revoked through one node: refused by the other */
+    assert_int_equal(store_session_revoke(node_b, jti), 0);
+    assert_int_equal(session_verify(st, tok, &who, got), -EACCES);
+    free(tok);
+    store_close(node_b);
+}
+
+/*
+ * The limiter's shared layer: failures another node counted in the store (its login_failures
+ * rows, keyed by a MAC) lock an e-mail here although this node's table never saw them.
+ */
+static void test_limiter_shared(void **state)
+{
+    (void)state;
+    char key[65];
+    store_mac_hex(st, "login-limiter:e:shared@example.com", key);
+    int64_t now = time_now();
+    for (int i = 0; i < LOGIN_MAX_FAILURES - 1; i++)
+        assert_int_equal(store_login_failure_add(st, key, now, LOGIN_WINDOW_S), 0);
+    assert_int_equal(login_throttled(st, "shared@example.com", "198.51.100.70"), 0);
+    assert_int_equal(store_login_failure_add(st, key, now, LOGIN_WINDOW_S), 0);
+    int w = login_throttled(st, "Shared@Example.com", "198.51.100.71");
+    assert_true(w > 0 && w <= LOGIN_WINDOW_S);
+    assert_int_equal(login_throttled(NULL, "shared@example.com", "198.51.100.72"), 0);
+    /* this node's failures reach the store too, under the same key */
+    login_failed(st, "counted@example.com", "198.51.100.73");
+    store_mac_hex(st, "login-limiter:e:counted@example.com", key);
+    int n = 0;
+    int64_t start = 0;
+    assert_int_equal(store_login_failures_get(st, key, now, LOGIN_WINDOW_S, &n, &start), 0);
+    assert_int_equal(n, 1);
+    login_succeeded(st, "counted@example.com", "198.51.100.73");
+    assert_int_equal(store_login_failures_get(st, key, now, LOGIN_WINDOW_S, &n, &start), -ENOENT);
 }
 
 int main(void)
@@ -429,6 +484,8 @@ int main(void)
         cmocka_unit_test(test_limiter_per_address),
         cmocka_unit_test(test_limiter_success),
         cmocka_unit_test(test_limiter_ipv6_prefix),
+        cmocka_unit_test(test_other_node),
+        cmocka_unit_test(test_limiter_shared), /* before the next one fills the table */
         cmocka_unit_test(test_limiter_never_evicts_open_window),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -697,6 +697,50 @@ static void test_idle_timeout(void **state)
     close(chatty);
 }
 
+/*
+ * Issue 11 item 4: while held, new connections are closed at once (UNCONFIRMED, counted);
+ * a live one keeps relaying and the deadline still cuts it; resumed, new ones relay again.
+ */
+static void test_hold(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-hold", 0, 0);
+    int live = client(NULL, port);
+    roundtrip(live, "before");
+    assert_int_equal(edge_set_hold(f->edge, true), 0);
+    struct edge_stats st;
+    assert_int_equal(edge_stats_get(f->edge, &st), 0);
+    assert_true(st.held);
+    int refused = client(NULL, port);
+    assert_true(refused >= 0);
+    assert_true(wait_cut(refused) >= 0);
+    close(refused);
+    roundtrip(live, "held");
+    assert_int_equal(edge_stats_get(f->edge, &st), 0);
+    assert_int_equal(st.unconfirmed, 1);
+    assert_int_equal(count_recs("g-hold", EDGE_END_UNCONFIRMED), 1);
+    assert_string_equal(edge_end_reason_str(EDGE_END_UNCONFIRMED), "unconfirmed");
+    assert_int_equal(edge_set_hold(f->edge, false), 0);
+    int again = client(NULL, port);
+    roundtrip(again, "resumed");
+    close(again);
+    /* held again: the deadline still cuts the live connection */
+    assert_int_equal(edge_set_hold(f->edge, true), 0);
+    struct edge_grant_info info;
+    assert_int_equal(edge_grant_get(f->edge, "g-hold", &info), 0);
+    struct edge_grant g = {.id = "g-hold",
+                           .listen_addr = "127.0.0.1",
+                           .target_addr = "127.0.0.1",
+                           .target_port = f->echo.port,
+                           .allow = allow_lo,
+                           .n_allow = 1,
+                           .deadline_ms = clock_real_ms() + 200};
+    assert_int_equal(edge_grant_open(f->edge, &g), 0);
+    assert_true(wait_cut(live) >= 0);
+    close(live);
+    assert_int_equal(edge_grant_get(f->edge, "g-hold", &info), -ENOENT);
+}
+
 static void test_rate_limit(void **state)
 {
     struct fx *f = *state;
@@ -796,6 +840,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_max_conns, setup_max2, teardown),
         cmocka_unit_test_setup_teardown(test_caps, setup_caps, teardown),
         cmocka_unit_test_setup_teardown(test_idle_timeout, setup_idle, teardown),
+        cmocka_unit_test_setup_teardown(test_hold, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit, setup_copy, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),

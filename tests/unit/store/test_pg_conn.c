@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int setup(void **state)
 {
@@ -117,10 +118,23 @@ static void test_reconnect(void **state)
              psql && *psql ? psql : "psql", getenv("TG_TEST_DATABASE"));
     assert_int_equal(system(cmd), 0);
     int r = store_tenant_count(f->s, &n); /* may see the dead connection once */
-    if (r < 0)
+    if (r < 0) {
+        assert_true(store_connection_lost(f->s)); /* that failure was the connection's */
         assert_int_equal(store_tenant_count(f->s, &n), 0);
+    }
     assert_int_equal(store_tenant_count(f->s, &n), 0);
     assert_int_equal(n, 1);
+    assert_false(store_connection_lost(f->s));
+    /* store_reachable sees through a connection the server ended: it reconnects and says so */
+    assert_true(store_reachable(f->s));
+    assert_int_equal(system(cmd), 0);
+    assert_true(store_reachable(f->s));
+    assert_true(store_reachable(f->s));
+    assert_int_equal(store_tenant_count(f->s, &n), 0); /* the first call after it works */
+    /* idle for over a second, the ended connection is known before the next call */
+    assert_int_equal(system(cmd), 0);
+    sleep(2);
+    assert_int_equal(store_tenant_count(f->s, &n), 0);
 }
 
 int main(void)

@@ -142,11 +142,54 @@ static void test_sessions(void **state)
     assert_int_equal(store_session_check(f->s, s3, now), -ENOENT);
 }
 
+/* Issue 11 item 5: the shared failed-sign-in counters (both backends: suite pg too). */
+static void test_login_failures(void **state)
+{
+    struct fx *f = *state;
+    int n = 0;
+    int64_t start = 0, now = 1000000;
+    assert_int_equal(store_login_failures_get(f->s, "k1", now, 300, &n, &start), -ENOENT);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_login_failure_add(f->s, "k1", now + i, 300), 0);
+    assert_int_equal(store_login_failure_add(f->s, "k2", now, 300), 0);
+    assert_int_equal(store_login_failures_get(f->s, "k1", now + 10, 300, &n, &start), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(start, now); /* the window opened at the first failure */
+    /* the window closes 300 s after its start; a failure then opens a new one */
+    assert_int_equal(store_login_failures_get(f->s, "k1", now + 300, 300, &n, &start), -ENOENT);
+    assert_int_equal(store_login_failure_add(f->s, "k1", now + 301, 300), 0);
+    assert_int_equal(store_login_failures_get(f->s, "k1", now + 301, 300, &n, &start), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(start, now + 301);
+    /* that failure pruned k2 (closed window) */
+    assert_int_equal(store_login_failures_get(f->s, "k2", now, 300, &n, &start), -ENOENT);
+    assert_int_equal(store_login_failures_clear(f->s, "k1"), 0);
+    assert_int_equal(store_login_failures_get(f->s, "k1", now + 301, 300, &n, &start), -ENOENT);
+    assert_int_equal(store_login_failures_clear(f->s, "never"), 0);
+}
+
+/* The master key's check value: the first one stays, another is answered with it. */
+static void test_master_key_check(void **state)
+{
+    struct fx *f = *state;
+    char mine[65], theirs[65], got[65];
+    memset(mine, 'a', 64);
+    mine[64] = '\0';
+    memset(theirs, 'b', 64);
+    theirs[64] = '\0';
+    assert_int_equal(store_master_key_check(f->s, mine, got), 0);
+    assert_string_equal(got, mine);
+    assert_int_equal(store_master_key_check(f->s, theirs, got), 0);
+    assert_string_equal(got, mine);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_user_crud, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sessions, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_login_failures, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_master_key_check, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
