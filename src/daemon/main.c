@@ -274,6 +274,79 @@ static struct http_server_config http_config(const struct config *cfg, struct ap
     };
 }
 
+/* What serve() started (the API's wake-ups point at them). */
+struct running {
+    struct node_role *node;
+    struct edge_role *edge;
+    struct vpn_role *vpn;
+    struct dispatcher *disp;
+};
+
+/* The files the API serves from TIKGATE_SHARE_DIR. */
+struct share_paths {
+    const char *openapi, *errors, *web;
+};
+
+/* The API's settings: cfg's, the share files p, and the hooks into what serve() started. */
+static struct api_config api_config_of(const struct config *cfg, const struct share_paths *p,
+                                       const struct running *run, const char *tunnel_url,
+                                       struct metrics_ctx *mctx, const char *ca_pem,
+                                       const char *ca_fingerprint)
+{
+    return (struct api_config){.public_url = cfg->public_url,
+                               .mgmt_networks = cfg->management_networks,
+                               .openapi_path = p->openapi,
+                               .errors_doc_path = p->errors,
+                               .web_dir = p->web,
+                               .max_body = cfg->max_body,
+                               .public_max_body = cfg->http_public_max_body,
+                               .poll_interval_s = (int)cfg->poll_interval,
+                               .pull_lease_s = (int)cfg->pull_lease,
+                               .bootstrap_ttl_s = (int64_t)cfg->bootstrap_token_ttl,
+                               .jobs_queued = wake_dispatcher,
+                               .jobs_ctx = run->disp,
+                               .entry_point = cfg->entry_point,
+                               .edge_port_lo = cfg->edge_ports.lo,
+                               .edge_port_hi = cfg->edge_ports.hi,
+                               .allow_private_sources = cfg->allow_private_sources,
+                               .webhook_allow_private = cfg->webhook_allow_private,
+                               .grants_changed = wake_edge,
+                               .grants_ctx = run->edge,
+                               .vpn_enabled = run->vpn != NULL,
+                               .tunnel_pool = cfg->tunnel_pool,
+                               .wg_port = cfg->wg_port,
+                               .tunnels_changed = wake_vpn,
+                               .tunnels_ctx = run->vpn,
+                               .tunnel_url = tunnel_url,
+                               .metrics = process_metrics,
+                               .metrics_ctx = mctx,
+                               .tls_ca_pem = ca_pem,
+                               .tls_ca_fingerprint = ca_fingerprint,
+                               .node_name = cfg->node_name,
+                               .node_dead_after_ms = config_dead_after_ms(cfg),
+                               .site_queue_max = cfg->site_queue_max,
+                               .queue_max = cfg->queue_max,
+                               .edges_changed = wake_edge,
+                               .edges_ctx = run->edge,
+                               .audit_retention_days = (int)cfg->audit_retention};
+}
+
+/* Serves until SIGINT or SIGTERM; SIGHUP re-reads the TLS certificate. */
+static void wait_for_signals(struct http_server *srv)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    int sig = 0;
+    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+        if (http_server_reload_tls(srv) == -ENOTSUP)
+            log_info("daemon", "SIGHUP: not serving HTTPS, nothing to reload");
+    }
+    log_info("daemon", "signal %d: shutting down", sig);
+}
+
 static int serve(struct store *st, const struct config *cfg)
 {
     int rc = 1;
@@ -329,45 +402,11 @@ static int serve(struct store *st, const struct config *cfg)
     api_login_limiter_size(cfg->login_slots);
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn, .disp = disp};
     tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
+    struct running run = {.node = node, .edge = edge, .vpn = vpn, .disp = disp};
+    struct share_paths paths = {openapi, errors, web};
     struct api api = {
         .store = st,
-        .cfg = {.public_url = cfg->public_url,
-                .mgmt_networks = cfg->management_networks,
-                .openapi_path = openapi,
-                .errors_doc_path = errors,
-                .web_dir = web,
-                .max_body = cfg->max_body,
-                .public_max_body = cfg->http_public_max_body,
-                .poll_interval_s = (int)cfg->poll_interval,
-                .pull_lease_s = (int)cfg->pull_lease,
-                .bootstrap_ttl_s = (int64_t)cfg->bootstrap_token_ttl,
-                .jobs_queued = wake_dispatcher,
-                .jobs_ctx = disp,
-                .entry_point = cfg->entry_point,
-                .edge_port_lo = cfg->edge_ports.lo,
-                .edge_port_hi = cfg->edge_ports.hi,
-                .allow_private_sources = cfg->allow_private_sources,
-                .webhook_allow_private = cfg->webhook_allow_private,
-                .grants_changed = wake_edge,
-                .grants_ctx = edge,
-                .vpn_enabled = vpn != NULL,
-                .tunnel_pool = cfg->tunnel_pool,
-                .wg_port = cfg->wg_port,
-                .tunnels_changed = wake_vpn,
-                .tunnels_ctx = vpn,
-                .tunnel_url = tunnel_url,
-                .metrics = process_metrics,
-                .metrics_ctx = &mctx,
-                .tls_ca_pem = ca_pem,
-                .tls_ca_fingerprint = ca_fingerprint,
-                .node_name = cfg->node_name,
-                .node_dead_after_ms = config_dead_after_ms(cfg),
-                .site_queue_max = cfg->site_queue_max,
-                .queue_max = cfg->queue_max,
-                .edges_changed = wake_edge,
-                .edges_ctx = edge,
-                .audit_retention_days = (int)cfg->audit_retention},
-    };
+        .cfg = api_config_of(cfg, &paths, &run, tunnel_url, &mctx, ca_pem, ca_fingerprint)};
     struct http_server_config hc = http_config(cfg, &api);
     /* Without the api role (an edge or worker node of a larger installation) no HTTP at all. */
     r = (cfg->roles_mask & CONFIG_ROLE_API) ? http_server_start(&hc, &srv) : 0;
@@ -382,17 +421,7 @@ static int serve(struct store *st, const struct config *cfg)
     else
         log_info("daemon", "roles %s: no API on this node", cfg->roles);
 
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    int sig = 0;
-    while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
-        if (http_server_reload_tls(srv) == -ENOTSUP)
-            log_info("daemon", "SIGHUP: not serving HTTPS, nothing to reload");
-    }
-    log_info("daemon", "signal %d: shutting down", sig);
+    wait_for_signals(srv);
     http_server_stop(srv);
     rc = 0;
 out_stop_dispatcher:
