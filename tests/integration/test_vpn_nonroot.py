@@ -84,7 +84,9 @@ class VpnWithoutRoot(unittest.TestCase):
                     'http://127.0.0.1:%d/healthz' % PORT, check=False).strip() == '200',
                     30, 0.2, 'tikgated to answer (log: %s)' % log)
                 self.assertIsNone(p.poll(), self.read(log)[-3000:])
-                self.assertIn('up: 100.64.0.1/10', self.read(log))
+                # info lines reach the file from a buffer (common/log.c): wait for it
+                netns.wait_until(lambda: 'up: 100.64.0.1/10' in self.read(log), 10, 0.1,
+                                 'the interface line in the log')
                 out = self.topo.run('edge', 'ip', '-o', 'addr', 'show', 'dev', ifname)
                 self.assertIn('100.64.0.1/10', out)
                 # tikgated and its wireguard-go: the user, CAP_NET_ADMIN (bit 12) and nothing else

@@ -98,7 +98,11 @@ class WgBackend(unittest.TestCase):
             p, log = self.start(tmp, ifname, backend)
             try:
                 self.wait_healthy(p, log)
-                text = self.read(log)
+                # info lines reach the file from a buffer (common/log.c): wait for the VPN's
+                text = netns.wait_until(
+                    lambda: (lambda t: t if ('backend kernel' in t or
+                                             'backend userspace' in t) else None)(self.read(log)),
+                    10, 0.1, 'the VPN backend line in the log')
                 link = self.topo.run('edge', 'ip', '-d', 'link', 'show', 'dev', ifname)
                 self.assertIn('100.64.0.1/10',
                               self.topo.run('edge', 'ip', '-o', 'addr', 'show', 'dev', ifname))
