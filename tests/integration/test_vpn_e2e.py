@@ -431,10 +431,15 @@ class VpnEndToEnd(unittest.TestCase):
         j = self.wait_job(j['id'])
         self.assertEqual(j['status'], 'completed', (j, self.logs()))
         self.assertIn('downloaded', [e['kind'] for e in j['events']])
-        with open(self.d_log_path, 'rb') as f:
-            log = f.read()
-        self.assertIn(b'%s POST /poll 200' % SITE_TUN.encode(), log)
-        self.assertIn(b'%s GET /job/%s/update' % (SITE_TUN.encode(), j['id'].encode()), log)
+        # access lines reach the file from the log's buffer (common/log.c): wait for them
+        want = [b'%s POST /poll 200' % SITE_TUN.encode(),
+                b'%s GET /job/%s/update' % (SITE_TUN.encode(), j['id'].encode())]
+
+        def logged():
+            with open(self.d_log_path, 'rb') as f:
+                log = f.read()
+            return all(w in log for w in want)
+        netns.wait_until(logged, 10, 0.1, 'the poll and the report in the access log')
         # Without the tunnel (from the NAT's public side) and without a token: refused.
         out = self.topo.run('nat', 'curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', '-m',
                             '5', '-X', 'POST', '--data', 'heartbeat',
