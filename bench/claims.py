@@ -15,7 +15,6 @@
    20 ms on an API node: p50/p99/max. Targets: drain <= 5 s, API p99 <= 20 ms.
 Standard library only (plus tests/integration/pgserver.py); stops everything it started.
 """
-import http.client
 import json
 import os
 import shutil
@@ -28,6 +27,8 @@ import tempfile
 import threading
 import time
 import uuid
+
+import benchhttp  # noqa: E402 (bench/, beside this script)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 BUILD = os.environ.get('BUILD') or os.path.join(ROOT, 'build-bench')
@@ -108,19 +109,7 @@ class Daemon:
         self.proc = None
 
     def request(self, method, path, body=None, timeout=10):
-        c = http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
-        try:
-            h = {'Authorization': 'Bearer ' + KEY}
-            data = None
-            if body is not None:
-                data = json.dumps(body).encode()
-                h['Content-Type'] = 'application/json'
-            c.request(method, path, body=data, headers=h)
-            r = c.getresponse()
-            raw = r.read()
-            return r.status, (json.loads(raw) if raw else None)
-        finally:
-            c.close()
+        return benchhttp.request(self.port, KEY, method, path, body, timeout)
 
 
 class Probe:

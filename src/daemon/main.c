@@ -276,7 +276,6 @@ static struct http_server_config http_config(const struct config *cfg, struct ap
 
 /* What serve() started (the API's wake-ups point at them). */
 struct running {
-    struct node_role *node;
     struct edge_role *edge;
     struct vpn_role *vpn;
     struct dispatcher *disp;
@@ -402,7 +401,7 @@ static int serve(struct store *st, const struct config *cfg)
     api_login_limiter_size(cfg->login_slots);
     struct metrics_ctx mctx = {.edge = edge, .vpn = vpn, .disp = disp};
     tunnel_url = vpn ? tunnel_api_url(cfg) : NULL;
-    struct running run = {.node = node, .edge = edge, .vpn = vpn, .disp = disp};
+    struct running run = {.edge = edge, .vpn = vpn, .disp = disp};
     struct share_paths paths = {openapi, errors, web};
     struct api api = {
         .store = st,
