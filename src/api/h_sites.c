@@ -391,9 +391,12 @@ void h_sites_bootstrap(struct api_call *call)
 }
 
 /*
- * The router-side cleanup of a site: everything tikgate created there (the
- * grants' users and NAT rules, the management filter, the API user), the poll
- * scheduler last so that a pulled cleanup can still report done.
+ * The router-side cleanup of a site: everything tikgate created there (the grants' users and
+ * NAT rules, the management filter, the poll scheduler), the API user last: a push logs in as
+ * that user, and once it is gone its session may do nothing more (the sim, like RouterOS,
+ * checks the session user's policy on every command), so a cleanup that removed it first
+ * could never finish by push. A pulled cleanup runs from the scheduler's script, which goes
+ * on after its scheduler is removed, and reports done through its signed URL (no API user).
  */
 static void plan_site_cleanup(struct api *api, const struct site *s, struct job_plan *p)
 {
@@ -407,8 +410,8 @@ static void plan_site_cleanup(struct api *api, const struct site *s, struct job_
     char *tag = xasprintf("tikgate:mgmt-filter:%s", s->id);
     job_plan_add(p, JOB_REMOVE, "/ip firewall filter", "comment", tag);
     free(tag);
-    job_plan_add(p, JOB_REMOVE, "/user", "name", CREDENTIAL_USERNAME);
     job_plan_add(p, JOB_REMOVE, "/system scheduler", "name", "tikgate-poll");
+    job_plan_add(p, JOB_REMOVE, "/user", "name", CREDENTIAL_USERNAME);
 }
 
 void h_sites_delete(struct api_call *call)

@@ -210,6 +210,9 @@ class SimFailures(tg.DaemonTest):
             self.d.request('GET', '/v1/sites/' + site).json,
             self.d.request('GET', '/v1/sites/%s/jobs?state=all' % site).json,
             self.d.log()[-4000:], sim.log()[-1500:]))
+        # The API user goes last: a push that removed it first could do nothing more in its
+        # session, and its retries could not log in (only a pull racing them finished).
+        self.assertNotIn('login of tikgate-api', sim.log())
         names = [u['name'] for u in sim.menu('/user')]
         self.assertNotIn(user, names)
         self.assertNotIn('tikgate-api', names)
