@@ -38,9 +38,10 @@ static int queue_policy_jobs(struct api_call *call, const char *policy_id,
 }
 
 /*
- * The version of the policies' answers, and the cache's key for this tenant's kind/what:
- * true with a hit sent (200, the cached body), else false with *ret_version to keep the built
- * answer under (-1: the version could not be read; then the answer is built and not kept).
+ * Answers a GET from the response cache (api/rcache.c) when key's answer was kept under the
+ * store's current policies version: true, sent. Else false with *ret_version, the version to
+ * keep the answer built next under (read before it; -1 when it could not be read: the answer
+ * is built and not kept).
  */
 static bool send_cached(struct api_call *call, const char *key, int64_t *ret_version)
 {
