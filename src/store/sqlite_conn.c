@@ -121,8 +121,10 @@ static struct store_conn *conn_open(struct sqlite_store *s, enum log_level lvl)
         goto out_free;
     }
     sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS);
+    /* wal_autocheckpoint=0: the checkpointer thread does it, not a committing request */
     if (exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;") < 0)
+                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                    "PRAGMA wal_autocheckpoint=0;") < 0)
         goto out_free;
     pthread_mutex_lock(&s->conns_lock);
     c->next = s->conns;
@@ -610,6 +612,9 @@ int sqlite_open(const char *path, struct store **ret)
     r = migrate(&s->base, c);
     if (r < 0)
         goto out_free;
+    r = sqlite_checkpointer_start(s);
+    if (r < 0)
+        goto out_free;
     *ret = &s->base;
     return 0;
 out_free:
@@ -620,6 +625,7 @@ out_free:
 void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = sqlite_store_of(base);
+    sqlite_checkpointer_stop(s);
     pthread_setspecific(s->conn_key, NULL);
     struct store_conn *c = s->conns;
     while (c) {

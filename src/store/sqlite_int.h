@@ -65,7 +65,18 @@ struct sqlite_store {
      * holding an HTTP worker (issue 14 item 4: reads on those workers waited too).
      */
     _Atomic int64_t busy_until_ms;
+    /* The WAL checkpointer (sqlite_checkpoint.c): its thread, and stop under ckpt_mu. */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cond;
+    bool ckpt_stop, ckpt_running;
 };
+
+/* How often the checkpointer copies the WAL back into the database (sqlite_checkpoint.c). */
+#define STORE_CHECKPOINT_MS 1000
+/* Starts s's checkpointer thread (0 or -errno, logged); stop joins it (no-op if not started). */
+int sqlite_checkpointer_start(struct sqlite_store *s);
+void sqlite_checkpointer_stop(struct sqlite_store *s);
 
 /* Bounds of a write's wait (issue 14 item 4; docs/internals/store.md "Waiting for the lock"). */
 #define STORE_BUSY_TIMEOUT_MS 50   /* another process's lock: SQLite's busy handler, per try */
