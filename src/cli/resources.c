@@ -132,7 +132,7 @@ char *cli_res_path(const struct cli_res *res, const char *site, const char *id)
  * The site (when the resource has one) and the object id of the command's positionals;
  * names of sites and policies are resolved. id is left empty when there is no ID argument.
  */
-static int target(struct cli *c, struct cli_args *a, char site[37], char id[37])
+static int target(struct cli *c, struct cli_args *a, char site[UUID_STR_LEN], char id[UUID_STR_LEN])
 {
     const struct cli_res *res = a->cmd->res;
     int at = 0, rc;
@@ -150,14 +150,14 @@ static int target(struct cli *c, struct cli_args *a, char site[37], char id[37])
      * putting the word into a URL. */
     if (!cli_is_uuid(arg))
         return cli_fail(CLI_NOT_FOUND, "No %s has the id '%s' (ids are UUIDs).", res->noun, arg);
-    snprintf(id, 37, "%s", arg);
+    snprintf(id, UUID_STR_LEN, "%s", arg);
     return CLI_OK;
 }
 
 CLI_CMD(cli_cmd_list)
 {
     const struct cli_res *res = a->cmd->res;
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -211,7 +211,7 @@ static int send_print(struct cli *c, const char *method, const char *path, json_
 
 CLI_CMD(cli_cmd_get)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -223,7 +223,7 @@ CLI_CMD(cli_cmd_get)
 
 CLI_CMD(cli_cmd_delete)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -274,7 +274,7 @@ static int site_body(struct cli *c, struct cli_args *a, json_t *body)
     if (name)
         json_object_set_new(body, "name", json_string(name));
     if (policy) {
-        char pid[37];
+        char pid[UUID_STR_LEN];
         int rc = cli_named_id(c, cli_res_policies.path, "policy", policy, pid);
         if (rc)
             return rc;
@@ -316,7 +316,7 @@ CLI_CMD(cli_cmd_site_create)
 
 CLI_CMD(cli_cmd_site_update)
 {
-    char unused[37], site[37];
+    char unused[UUID_STR_LEN], site[UUID_STR_LEN];
     int rc = target(c, a, unused, site);
     if (rc)
         return rc;
@@ -334,7 +334,7 @@ CLI_CMD(cli_cmd_site_update)
 
 CLI_CMD(cli_cmd_site_bootstrap)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -354,7 +354,7 @@ CLI_CMD(cli_cmd_site_bootstrap)
 
 CLI_CMD(cli_cmd_site_note)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -388,7 +388,7 @@ CLI_CMD(cli_cmd_site_note)
 
 CLI_CMD(cli_cmd_site_tunnel_events)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -405,7 +405,7 @@ CLI_CMD(cli_cmd_site_tunnel_events)
 
 CLI_CMD(cli_cmd_action)
 {
-    char site[37];
+    char site[UUID_STR_LEN];
     int rc = cli_site_id(c, a->pos[0], site);
     if (rc)
         return rc;
@@ -429,7 +429,7 @@ CLI_CMD(cli_cmd_action)
 
 CLI_CMD(cli_cmd_credentials_rotate)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -492,7 +492,7 @@ int cli_access_body(struct cli_args *a, const char *type, json_t **ret)
 
 CLI_CMD(cli_cmd_access_create)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     json_t *body = NULL;
     int rc = target(c, a, site, id);
     if (rc || (rc = cli_access_body(a, NULL, &body)))
@@ -534,7 +534,7 @@ int cli_forward_body(struct cli_args *a, const char *dst, json_t **ret)
 
 CLI_CMD(cli_cmd_forward_create)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     json_t *body = NULL;
     int rc = cli_site_id(c, a->pos[0], site);
     if (rc || (rc = cli_forward_body(a, a->pos[1], &body)))
@@ -549,7 +549,7 @@ CLI_CMD(cli_cmd_forward_create)
 
 CLI_CMD(cli_cmd_grant_extend)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -580,7 +580,7 @@ CLI_CMD(cli_cmd_grant_extend)
 
 CLI_CMD(cli_cmd_grant_connections)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -601,7 +601,7 @@ CLI_CMD(cli_cmd_grant_connections)
 
 CLI_CMD(cli_cmd_job_create)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -703,7 +703,7 @@ CLI_CMD(cli_cmd_user_create)
 
 CLI_CMD(cli_cmd_user_update)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;

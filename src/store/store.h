@@ -112,7 +112,7 @@ char *store_open_text(struct store *s, const char *sealed);
 int store_tenant_count(struct store *s, int *ret);
 /* The oldest tenant's id (the one bootstrap created). -ENOENT on an empty store. */
 int store_tenant_first(struct store *s, char ret_id[UUID_STR_LEN]);
-/* Creates a tenant and its default policy in one transaction. ret_id: 37 bytes. */
+/* Creates a tenant and its default policy in one transaction. */
 int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
                         char ret_id[UUID_STR_LEN]);
 int store_api_key_insert(struct store *s, const struct api_key *k);
