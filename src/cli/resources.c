@@ -5,6 +5,7 @@
  */
 #include "alloc.h"
 #include "cli_int.h"
+#include "netaddr.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -507,19 +508,10 @@ CLI_CMD(cli_cmd_access_create)
 /* ADDR:PORT or [ADDR]:PORT into dst_address and dst_port. */
 int cli_forward_body(struct cli_args *a, const char *dst, json_t **ret)
 {
-    const char *colon = strrchr(dst, ':');
     char addr[64];
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    size_t n = colon ? (size_t)(colon - dst) : 0;
-    if (n > 1 && dst[0] == '[' && dst[n - 1] == ']') {
-        dst++;
-        n -= 2;
-    }
-    if (!colon || !n || n >= sizeof addr || !colon[1] || *end || port < 1 || port > 65535)
+    unsigned port;
+    if (netaddr_split_hostport(dst, addr, sizeof addr, &port) < 0 || port == 0)
         return cli_fail(CLI_USAGE, "'%s' is not ADDR:PORT (e.g. 192.168.88.10:80)", dst);
-    memcpy(addr, dst, n);
-    addr[n] = '\0';
     json_t *body = json_pack("{s:s, s:i}", "dst_address", addr, "dst_port", (int)port);
     int rc = grant_common(a, body);
     if (rc) {
