@@ -801,9 +801,9 @@ int store_webhook_attempts(struct store *s, const char *tenant_id, const char *h
 
 struct store_metrics {
     long tenants;
-    long sites[4];               /* by enum site_status */
-    long jobs[JOB_STATUS_COUNT]; /* by enum job_status */
-    long grants_live[2];         /* by enum grant_kind: not torn down, not expired */
+    long sites[SITE_STATUS_COUNT]; /* by enum site_status */
+    long jobs[JOB_STATUS_COUNT];   /* by enum job_status */
+    long grants_live[2];           /* by enum grant_kind: not torn down, not expired */
     long users;
 };
 int store_metrics_get(struct store *s, struct store_metrics *ret);
@@ -815,10 +815,10 @@ int store_metrics_get(struct store *s, struct store_metrics *ret);
 
 /* A tenant's counts now. */
 struct store_fleet_counts {
-    long sites[4];     /* by enum site_status */
-    long tunnels_down; /* managed sites whose tunnel is down */
-    long jobs[5];      /* by enum job_status */
-    long grants_live;  /* not torn down, not expired at now_ms */
+    long sites[SITE_STATUS_COUNT]; /* by enum site_status */
+    long tunnels_down;             /* managed sites whose tunnel is down */
+    long jobs[JOB_STATUS_COUNT];   /* by enum job_status */
+    long grants_live;              /* not torn down, not expired at now_ms */
 };
 int store_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
                        struct store_fleet_counts *ret);
