@@ -21,6 +21,7 @@
 #include "cidr.h"
 #include "clock.h"
 #include "log.h"
+#include "netaddr.h"
 #include "sim.h"
 #include "wg_backend.h"
 #include "wg_key.h"
@@ -920,18 +921,13 @@ static void fill_peer(struct sim_item *it, const struct wg_device *dev, bool ok)
         p = wg_device_find_peer(dev, &pub);
     char buf[64];
     if (p && p->endpoint.ss_family != AF_UNSPEC) {
-        char ep[WG_ENDPOINT_STR_LEN];
+        char ep[WG_ENDPOINT_STR_LEN], host[WG_ENDPOINT_STR_LEN];
+        unsigned port;
         wg_endpoint_format(&p->endpoint, ep);
-        char *colon = strrchr(ep, ':');
-        if (colon) {
-            *colon = '\0';
-            char *host = ep;
-            if (host[0] == '[') { /* [v6]:port */
-                host++;
-                host[strlen(host) - 1] = '\0';
-            }
+        if (netaddr_split_hostport(ep, host, sizeof host, &port) == 0) { /* "[v6]:port" too */
+            snprintf(buf, sizeof buf, "%u", port);
             set_val(it, PF_CUR_ADDR, host);
-            set_val(it, PF_CUR_PORT, colon + 1);
+            set_val(it, PF_CUR_PORT, buf);
         }
     } else {
         set_val(it, PF_CUR_ADDR, NULL);
