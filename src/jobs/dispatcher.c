@@ -538,10 +538,11 @@ static int64_t claim_lease_ms(const struct dispatcher *d)
 }
 
 /*
- * Claims a batch of due grants (store_grants_claim_due, with a lease) and tears it down in one
- * transaction. Returns how many were claimed (d->expire_batch: there may be more).
+ * The fallback of expire_grants() for a batch with a grant that cannot be read: claims a batch
+ * of due grants (store_grants_claim_due, a lease written), then tears it down in one
+ * transaction, or grant by grant; the bad one stays claimed. Returns how many were torn down.
  */
-static int expire_grants(struct dispatcher *d)
+static int expire_claimed(struct dispatcher *d)
 {
     struct store_due_grant *due = NULL;
     size_t n = 0;
@@ -584,7 +585,40 @@ static int expire_grants(struct dispatcher *d)
             d->cfg.grants_changed(d->cfg.grants_ctx);
         dispatcher_wake(d);
     }
-    return (int)n;
+    return done;
+}
+
+/*
+ * Tears a batch of due grants down in one transaction (jobs_grant_expire_due: taken with a
+ * row lock, written once). Returns how many (d->expire_batch: there may be more).
+ */
+static int expire_grants(struct dispatcher *d)
+{
+    struct jobs_grant_env env = {.store = d->cfg.store};
+    struct jobs_expired ex;
+    /* the server's limit on an idle batch transaction: never below 10 s (a slow build of the
+     * batch's jobs under a sanitizer is not a hung node) */
+    int64_t idle_ms = claim_lease_ms(d) > 10000 ? claim_lease_ms(d) : 10000;
+    int r =
+        jobs_grant_expire_due(&env, d->cfg.node_name, time_now_ms(), idle_ms, d->expire_batch, &ex);
+    if (r == -EBADMSG)
+        return expire_claimed(d);
+    if (r < 0) {
+        log_warn("scheduler", "tearing expired grants down failed: %s", strerror(-r));
+        return 0;
+    }
+    if (ex.taken_over)
+        log_warn("scheduler",
+                 "%d expired grant(s) claimed by node %s%s, which stopped heartbeating: "
+                 "taken over",
+                 ex.taken_over, ex.from, ex.taken_over > 1 ? " (and maybe others)" : "");
+    if (ex.done) {
+        log_info("scheduler", "%d grant(s) expired and torn down", ex.done);
+        if (d->cfg.grants_changed)
+            d->cfg.grants_changed(d->cfg.grants_ctx);
+        dispatcher_wake(d);
+    }
+    return ex.done;
 }
 
 /*

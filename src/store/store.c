@@ -510,16 +510,22 @@ int store_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, i
     return s->ops->grants_claim_due(s, owner, now_ms, lease_ms, limit, ret, n);
 }
 
+int store_grants_take_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                          int limit, struct store_taken_grant **ret, size_t *n)
+{
+    return s->ops->grants_take_due(s, owner, now_ms, lease_ms, limit, ret, n);
+}
+
 int store_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
                               struct grant **ret, size_t *n)
 {
     return s->ops->grants_lock_claimed(s, owner, ids, ret, n);
 }
 
-int store_grants_expire_many(struct store *s, const struct strlist *ids,
+int store_grants_expire_many(struct store *s, const char *owner, const struct strlist *ids,
                              const struct strlist *job_ids)
 {
-    return s->ops->grants_expire_many(s, ids, job_ids);
+    return s->ops->grants_expire_many(s, owner, ids, job_ids);
 }
 
 int store_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n)
