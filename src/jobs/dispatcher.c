@@ -22,12 +22,11 @@
 #include <time.h>
 
 /*
- * Grants the scheduler claims and tears down per transaction: 256 on SQLite (the batch holds
- * the one write lock), 1024 with many writers (PostgreSQL, found by its LISTEN: the batch
- * locks only its own rows, and a round trip costs more than a row).
+ * Grants the scheduler takes and tears down per transaction, on either backend (a batch of
+ * 256 on SQLite rewrote the same index and table pages four times as often: each grant cost
+ * about twice as much; 4 096 made PostgreSQL's two nodes slower, docs/benchmarks.md).
  */
-#define EXPIRE_BATCH 256
-#define EXPIRE_BATCH_MAX 1024
+#define EXPIRE_BATCH 1024
 
 struct dispatcher {
     struct dispatcher_config cfg;
@@ -46,8 +45,8 @@ struct dispatcher {
      * claimed again they are this node's own, and their "taken_over" event still names the
      * dead node (scheduler thread only).
      */
-    struct store_due_grant carry[EXPIRE_BATCH_MAX];
-    int expire_batch; /* EXPIRE_BATCH or EXPIRE_BATCH_MAX */
+    struct store_due_grant carry[EXPIRE_BATCH];
+    int expire_batch; /* EXPIRE_BATCH */
     size_t ncarry;
     unsigned long verified, drifts; /* drift checks run, repairs queued (under lock) */
     pthread_t *threads;
@@ -743,7 +742,7 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
     /* PostgreSQL: other nodes' changes wake us (SQLite: -ENOTSUP, polling alone) */
     if (store_listen_open(cfg->store, &d->listener) < 0)
         d->listener = NULL;
-    d->expire_batch = d->listener ? EXPIRE_BATCH_MAX : EXPIRE_BATCH;
+    d->expire_batch = EXPIRE_BATCH;
     int n = (cfg->run_dispatcher ? d->cfg.workers : 0) + (cfg->run_scheduler ? 1 : 0) +
             (d->listener ? 1 : 0);
     d->threads = xcalloc((size_t)n + 1, sizeof *d->threads);

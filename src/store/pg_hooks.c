@@ -72,7 +72,8 @@ int pg_webhook_emit_grants(struct pg_session *c, enum webhook_event e, const str
 {
     static const char sql[] =
         "WITH v AS (SELECT gid, eid, ord FROM unnest(?1::text[], ?2::text[]) WITH ORDINALITY "
-        "AS v(gid, eid, ord)), ev AS (INSERT INTO webhook_events(id, tenant_id, type, "
+        "AS v(gid, eid, ord) WHERE EXISTS (SELECT 1 FROM webhooks WHERE enabled = 1 AND (events "
+        "& ?5::bigint) != 0)), ev AS (INSERT INTO webhook_events(id, tenant_id, type, "
         "object_id, site_id, detail, created_at_ms) SELECT v.eid, s.tenant_id, ?3::text, g.id, "
         "s.id, NULL, ?4::bigint FROM v JOIN grants g ON g.id = v.gid JOIN sites s ON s.id = "
         "g.site_id WHERE EXISTS (SELECT 1 FROM webhooks h WHERE h.tenant_id = s.tenant_id AND "
