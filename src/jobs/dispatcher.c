@@ -623,18 +623,19 @@ static int expire_grants(struct dispatcher *d)
 /*
  * How long the scheduler may sleep: until the earliest live grant expires, at most poll_ms (a
  * grant created or moved earlier meanwhile is found within that; 100 ms, or 1 s when other
- * nodes' changes wake the scheduler), at least 1 ms. A grant already due that this node could
- * not claim (another node's live claim holds it) is polled for, not spun on.
+ * nodes' changes wake the scheduler), at least 1 ms. After a round that took nothing, a grant
+ * already due is another node's (its batch under way, or its claim's lease): the scheduler
+ * sleeps until the next grant that is not due yet, so that it takes that one on time while
+ * the other node is busy, and does not spin on the held one.
  */
 static int scheduler_sleep_ms(struct dispatcher *d, int claimed)
 {
     int poll_ms = d->listener ? 1000 : 100;
-    int64_t next = store_grants_next_expiry(d->cfg.store);
+    int64_t now = time_now_ms();
+    int64_t next = store_grants_next_expiry(d->cfg.store, claimed ? 0 : now);
     if (!next)
         return poll_ms;
-    int64_t wait = next - time_now_ms();
-    if (wait < 1 && !claimed)
-        return 100;
+    int64_t wait = next - now;
     return wait < 1 ? 1 : wait > poll_ms ? poll_ms : (int)wait;
 }
 

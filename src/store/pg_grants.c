@@ -307,13 +307,15 @@ int pg_grant_teardown(struct store *s, const char *id, bool revoked, const char 
     return pg_end(c, r);
 }
 
-int64_t pg_grants_next_expiry(struct store *s)
+int64_t pg_grants_next_expiry(struct store *s, int64_t after_ms)
 {
-    static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL";
+    static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL "
+                              "AND expires_at_ms > ?";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);
     if (!st)
         return 0;
+    pg_bind_int64(st, 1, after_ms);
     int64_t t = pg_step(st) == PG_ROW ? pg_col_time(st, 0) : 0;
     pg_reset(st);
     return t;

@@ -294,13 +294,15 @@ int sqlite_grant_teardown(struct store *s, const char *id, bool revoked, const c
     return store_end(c, r);
 }
 
-int64_t sqlite_grants_next_expiry(struct store *s)
+int64_t sqlite_grants_next_expiry(struct store *s, int64_t after_ms)
 {
-    static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL";
+    static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL "
+                              "AND expires_at_ms > ?";
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return 0;
+    sqlite3_bind_int64(st, 1, after_ms);
     int64_t t = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : 0;
     sqlite3_reset(st);
     return t;

@@ -169,7 +169,7 @@ int sqlite_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
                         const uint64_t *rate);
 int sqlite_grant_set_setup_job(struct store *s, const char *id, const char *job_id);
 int sqlite_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id);
-int64_t sqlite_grants_next_expiry(struct store *s);
+int64_t sqlite_grants_next_expiry(struct store *s, int64_t after_ms);
 int sqlite_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
 int sqlite_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
                             int limit, struct store_due_grant **ret, size_t *n);

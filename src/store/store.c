@@ -494,9 +494,9 @@ int store_grant_teardown(struct store *s, const char *id, bool revoked, const ch
     return s->ops->grant_teardown(s, id, revoked, job_id);
 }
 
-int64_t store_grants_next_expiry(struct store *s)
+int64_t store_grants_next_expiry(struct store *s, int64_t after_ms)
 {
-    return s->ops->grants_next_expiry(s);
+    return s->ops->grants_next_expiry(s, after_ms);
 }
 
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret)

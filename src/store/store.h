@@ -378,8 +378,8 @@ int store_grant_set_setup_job(struct store *s, const char *id, const char *job_i
  * removed, and records the teardown job. -EBUSY when already torn down.
  */
 int store_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id);
-/* The earliest expires_at_ms of a live grant, or 0 when there is none. */
-int64_t store_grants_next_expiry(struct store *s);
+/* The earliest expires_at_ms of a live grant later than after_ms, or 0 when there is none. */
+int64_t store_grants_next_expiry(struct store *s, int64_t after_ms);
 /* Ids of live grants whose expiry passed (at most limit). */
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
 /* A due grant claimed for teardown (store_grants_claim_due). */

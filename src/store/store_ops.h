@@ -171,7 +171,7 @@ struct store_ops {
                         const uint64_t *rate);
     int (*grant_set_setup_job)(struct store *s, const char *id, const char *job_id);
     int (*grant_teardown)(struct store *s, const char *id, bool revoked, const char *job_id);
-    int64_t (*grants_next_expiry)(struct store *s);
+    int64_t (*grants_next_expiry)(struct store *s, int64_t after_ms);
     int (*grants_due)(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
     int (*grants_claim_due)(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
                             int limit, struct store_due_grant **ret, size_t *n);

@@ -197,7 +197,8 @@ void fx_store_round(struct fx *f, int k)
     assert_int_equal(store_grant_get(s, f->tenant, site, GRANT_ACCESS, g.id, &got), 0);
     assert_true(got.authorized_at_ms > 0);
     grant_release(&got);
-    assert_true(store_grants_next_expiry(s) > 0);
+    assert_true(store_grants_next_expiry(s, 0) > 0);
+    assert_int_equal(store_grants_next_expiry(s, INT64_MAX - 1), 0);
     struct strlist due = {0};
     assert_int_equal(store_grants_due(s, now, 10, &due), 0);
     strlist_release(&due);
