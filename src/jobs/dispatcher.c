@@ -510,16 +510,16 @@ static bool verify_one(struct dispatcher *d, int64_t *next_try_ms)
     }
     if (r < 0)
         log_warn("dispatcher", "site %s: drift check failed: %s", site.id, err);
-    else if (res.stale || res.missing || res.policy) {
+    else if (res.stale || res.missing || res.policy || res.filter) {
         log_warn("dispatcher",
-                 "site %s: drift: %d left-over grant(s), %d missing, %d service(s) off the "
-                 "policy; repair jobs queued",
-                 site.id, res.stale, res.missing, res.policy);
+                 "site %s: drift: %d left-over grant(s), %d missing, %d service(s) and %d "
+                 "management filter rule(s) off the policy; repair jobs queued",
+                 site.id, res.stale, res.missing, res.policy, res.filter);
         dispatcher_wake(d);
     }
     pthread_mutex_lock(&d->lock);
     d->verified++;
-    d->drifts += (unsigned long)(res.stale + res.missing + res.policy);
+    d->drifts += (unsigned long)(res.stale + res.missing + res.policy + res.filter);
     pthread_mutex_unlock(&d->lock);
     site_release(&site);
     return true;

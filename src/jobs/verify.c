@@ -169,11 +169,137 @@ static int check_grants(struct store *st, struct ros_client *c, const struct sit
     return r;
 }
 
-/* /ip service against the site's policy: one policy job when a port or state differs. */
+/* True when two comma-separated address lists hold the same entries, in any order. */
+static bool same_addresses(const char *a, const char *b)
+{
+    struct strlist x = {0}, y = {0};
+    strlist_split(&x, a ? a : "", ',');
+    strlist_split(&y, b ? b : "", ',');
+    bool same = x.n == y.n;
+    for (size_t i = 0; same && i < x.n; i++)
+        same = strlist_contains(&y, x.items[i]);
+    strlist_release(&x);
+    strlist_release(&y);
+    return same;
+}
+
+/*
+ * The address list the policy job would give service name (job_plan_policy, the very plan a
+ * repair sends: the policy's networks with the management networks), NULL if none.
+ */
+static const char *planned_addresses(const struct job_plan *plan, const char *name)
+{
+    for (size_t i = 0; i < plan->ncmds; i++) {
+        const struct job_cmd *c = &plan->cmds[i];
+        if (!c->by_name || strcmp(c->menu, "/ip service") != 0 || strcmp(c->find_value, name))
+            continue;
+        for (size_t k = 0; k < c->nargs; k++)
+            if (!strcmp(c->args[k].key, "address"))
+                return c->args[k].value;
+    }
+    return NULL;
+}
+
+#define FILTER_FIELDS 5
+static const char *const filter_fields[FILTER_FIELDS] = {"chain", "action", "protocol", "dst-port",
+                                                         "src-address"};
+
+/* One rule as "chain|action|protocol|dst-port|src-address" (get: the field's value or NULL). */
+static char *rule_key(const char *(*get)(const void *rule, const char *key), const void *rule)
+{
+    char *k = xstrdup("");
+    for (int i = 0; i < FILTER_FIELDS; i++) {
+        const char *v = get(rule, filter_fields[i]);
+        char *n = xasprintf("%s%s%s", k, i ? "|" : "", v ? v : "");
+        free(k);
+        k = n;
+    }
+    return k;
+}
+
+static const char *cmd_get(const void *rule, const char *key)
+{
+    const struct job_cmd *c = rule;
+    for (size_t k = 0; k < c->nargs; k++)
+        if (!strcmp(c->args[k].key, key))
+            return c->args[k].value;
+    return NULL;
+}
+
+static const char *row_get(const void *rule, const char *key)
+{
+    return ros_sentence_get(rule, key);
+}
+
+/*
+ * The management filter of one family on the router (print words: its print, tag: the
+ * site's mgmt-filter comment) against the rules plan would add there (menu): the number of
+ * rules that are missing, extra or disabled (0: the same rules, in any order).
+ */
+static int filter_differs(struct ros_client *c, const char *print_cmd, const char *menu,
+                          const struct job_plan *plan, const char *tag, int *ret, char *err,
+                          size_t errlen)
+{
+    const char *const cmd[] = {print_cmd,
+                               "=.proplist=chain,action,protocol,dst-port,src-address,"
+                               "disabled,comment",
+                               NULL};
+    struct strlist want = {0};
+    for (size_t i = 0; i < plan->ncmds; i++)
+        if (plan->cmds[i].verb == JOB_ADD && !strcmp(plan->cmds[i].menu, menu)) {
+            char *k = rule_key(cmd_get, &plan->cmds[i]);
+            strlist_add(&want, k);
+            free(k);
+        }
+    struct ros_reply rep;
+    int r = print(c, cmd, &rep, err, errlen);
+    if (r < 0) {
+        /* a router without IPv6 (no /ipv6 menu) is fine while the policy has no IPv6 rule */
+        bool none = want.n == 0;
+        strlist_release(&want);
+        *ret = 0;
+        return none ? 0 : r;
+    }
+    int differ = 0;
+    size_t matched = 0;
+    for (size_t k = 0; k < rep.nrows; k++) {
+        const char *comment = ros_sentence_get(&rep.rows[k], "comment");
+        if (!comment || strcmp(comment, tag) != 0)
+            continue;
+        const char *dis = ros_sentence_get(&rep.rows[k], "disabled");
+        bool disabled = dis && (!strcmp(dis, "true") || !strcmp(dis, "yes"));
+        char *key = rule_key(row_get, &rep.rows[k]);
+        if (!strlist_contains(&want, key)) {
+            differ++; /* a rule the policy does not have */
+        } else {
+            matched++;
+            if (disabled)
+                differ++; /* the policy's rule, switched off */
+        }
+        free(key);
+    }
+    if (matched < want.n)
+        differ += (int)(want.n - matched); /* the policy's rules not on the router */
+    strlist_release(&want);
+    ros_reply_release(&rep);
+    *ret = differ;
+    return 0;
+}
+
+/*
+ * /ip service against the site's policy: one policy job when a port, a state or the address
+ * list (RouterOS 7.24+: available-from) of a service differs, or when the management filter
+ * (IPv4 and IPv6) is not the rules the policy job adds.
+ */
 static int check_policy(struct store *st, struct ros_client *c, const struct site *site,
                         const char *mgmt, struct jobs_verify_result *res, char *err, size_t errlen)
 {
-    static const char *const cmd[] = {"/ip/service/print", "=.proplist=name,port,disabled", NULL};
+    bool from = site_ros_version_at_least(site->software_version, 7, 24);
+    const char *addr_key = from ? "available-from" : "address";
+    const char *const cmd[] = {"/ip/service/print",
+                               from ? "=.proplist=name,port,disabled,available-from"
+                                    : "=.proplist=name,port,disabled,address",
+                               NULL};
     struct policy pol;
     int r = store_policy_get(st, site->tenant_id, site->policy_id, 0, &pol);
     if (r < 0) {
@@ -184,6 +310,9 @@ static int check_policy(struct store *st, struct ros_client *c, const struct sit
     r = print(c, cmd, &rep, err, errlen);
     if (r < 0)
         goto out_policy;
+    struct job_plan plan = {0};
+    job_plan_policy(&plan, &pol,
+                    &(struct job_site_ctx){.site_id = site->id, .mgmt_networks = mgmt});
     int differ = 0;
     for (int i = 0; i < SVC_COUNT; i++) {
         const struct policy_service *svc = &pol.svc[i];
@@ -197,17 +326,31 @@ static int check_policy(struct store *st, struct ros_client *c, const struct sit
             const char *port = ros_sentence_get(&rep.rows[k], "port");
             const char *dis = ros_sentence_get(&rep.rows[k], "disabled");
             bool disabled = dis && (!strcmp(dis, "true") || !strcmp(dis, "yes"));
-            if (!port || atoi(port) != svc->port || disabled != want_disabled)
+            if (!port || atoi(port) != svc->port || disabled != want_disabled ||
+                !same_addresses(ros_sentence_get(&rep.rows[k], addr_key),
+                                planned_addresses(&plan, policy_svc_ros_name[i])))
                 differ++;
         }
     }
     ros_reply_release(&rep);
-    if (differ) {
+    char *tag = xasprintf("tikgate:mgmt-filter:%s", site->id);
+    int v4 = 0, v6 = 0;
+    r = filter_differs(c, "/ip/firewall/filter/print", "/ip firewall filter", &plan, tag, &v4, err,
+                       errlen);
+    if (r == 0)
+        r = filter_differs(c, "/ipv6/firewall/filter/print", "/ipv6 firewall filter", &plan, tag,
+                           &v6, err, errlen);
+    free(tag);
+    job_plan_release(&plan);
+    if (r < 0)
+        goto out_policy;
+    if (differ || v4 || v6) {
         struct strlist one = {0};
         strlist_add(&one, site->id);
         r = jobs_enqueue_policy(st, &pol, &one, mgmt, "drift check");
         strlist_release(&one);
         res->policy = differ;
+        res->filter = v4 + v6;
         if (r < 0)
             snprintf(err, errlen, "queueing the policy job failed: %s", strerror(-r));
     }
@@ -226,12 +369,12 @@ int jobs_site_verify(struct store *st, struct ros_client *c, const struct site *
         r = check_policy(st, c, site, mgmt_networks, &res, err, errlen);
     if (r < 0)
         return r;
-    if (res.stale || res.missing || res.policy) {
-        char msg[128];
+    if (res.stale || res.missing || res.policy || res.filter) {
+        char msg[192];
         snprintf(msg, sizeof msg,
                  "%d left-over grant(s) removed, %d missing grant(s) set up again, %d service(s) "
-                 "off the policy: repair jobs queued",
-                 res.stale, res.missing, res.policy);
+                 "and %d filter rule(s) off the policy",
+                 res.stale, res.missing, res.policy, res.filter);
         store_site_event(st, site->id, "drift", msg);
     }
     *ret = res;

@@ -26,6 +26,7 @@ struct jobs_verify_result {
     int stale;   /* tagged users/rules of grants that are not live */
     int missing; /* live grants not on the router */
     int policy;  /* services that differ from the policy (one policy job for all) */
+    int filter;  /* management filter rules missing, extra or disabled (the same job) */
 };
 
 /*

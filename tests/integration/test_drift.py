@@ -95,7 +95,8 @@ class DriftCheck(tg.DaemonTest):
         found = [0, 0, 0]
         for msg in drift:
             m = re.match(r'(\d+) left-over grant\(s\) removed, (\d+) missing grant\(s\) set up '
-                         r'again, (\d+) service\(s\) off the policy', msg)
+                         r'again, (\d+) service\(s\) and 0 filter rule\(s\) off the policy$',
+                         msg)
             self.assertTrue(m, msg)
             found = [a + int(b) for a, b in zip(found, m.groups())]
         self.assertEqual(found, [1, 1, 1], drift)
@@ -106,6 +107,49 @@ class DriftCheck(tg.DaemonTest):
         # the grant works again through the edge
         self.assertTrue(wait_for(lambda: rosapi.can_login('127.0.0.1', g['port'], g['username'],
                                                           g['password']), 10))
+
+        # An address list off the policy, alone: winbox opened to the whole internet.
+        only_service = ('0 left-over grant(s) removed, 0 missing grant(s) set up again, '
+                        '1 service(s) and 0 filter rule(s) off the policy')
+        n_drift, n_service = len(drift), drift.count(only_service)
+        c = self.router()
+        try:
+            [winbox] = [s for s in c.run('/ip/service/print') if s['name'] == 'winbox']
+            want = winbox.get('address', '')
+            self.assertNotIn('0.0.0.0/0', want)
+            c.run('/ip/service/set', '=.id=' + winbox['.id'], '=address=0.0.0.0/0')
+        finally:
+            c.close()
+
+        def restored():
+            svc = {s['name']: s for s in self.sim.menu('/ip/service')}
+            return svc['winbox'].get('address', '') == want
+        self.assertTrue(wait_for(restored, 30), self.d.log()[-3000:])
+        events = self.d.request('GET', '/v1/sites/%s/tunnel/events' % self.site).json
+        drift = [e['message'] for e in events if e['kind'] == 'drift']
+        self.assertEqual(len(drift), n_drift + 1, drift)
+        self.assertEqual(drift.count(only_service), n_service + 1, drift)
+
+        # The management filter: one of its accept rules disabled, another removed.
+        tag = 'tikgate:mgmt-filter:' + self.site
+        mine = [f for f in self.sim.menu('/ip/firewall/filter') if f.get('comment') == tag]
+        self.assertGreaterEqual(len(mine), 2, mine)
+        c = self.router()
+        try:
+            c.run('/ip/firewall/filter/set', '=.id=' + mine[0]['.id'], '=disabled=yes')
+            c.run('/ip/firewall/filter/remove', '=.id=' + mine[1]['.id'])
+        finally:
+            c.close()
+
+        def filter_back():
+            now = [f for f in self.sim.menu('/ip/firewall/filter') if f.get('comment') == tag]
+            return (len(now) == len(mine) and
+                    not [f for f in now if f.get('disabled') in ('true', 'yes')])
+        self.assertTrue(wait_for(filter_back, 30), self.d.log()[-3000:])
+        events = self.d.request('GET', '/v1/sites/%s/tunnel/events' % self.site).json
+        msgs = [e['message'] for e in events if e['kind'] == 'drift']
+        self.assertTrue([m for m in msgs if re.search(
+            r'0 service\(s\) and [12] filter rule\(s\) off the policy$', m)], msgs)
 
 
 if __name__ == '__main__':
