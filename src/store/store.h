@@ -264,6 +264,15 @@ int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id
  */
 int store_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
                          const char *by_job_id, int *ret_n);
+/*
+ * The same for one job: job_id, when it is still pending and of kind, ends as superseded by
+ * by_job_id (a grant's teardown replacing the grant's setup that has not run: the teardown is
+ * urgent and would otherwise run first, and the setup after it would leave the user or rule on
+ * the router; docs/jobs.md "Priorities"). Joins the caller's transaction. *ret_n (may be
+ * NULL): 1, or 0 when the job was no longer pending.
+ */
+int store_job_supersede(struct store *s, const char *job_id, enum job_kind kind,
+                        const char *by_job_id, int *ret_n);
 /* Pending jobs of site_id (NULL: of every site), for the queue limits of the API. */
 int store_jobs_pending_count(struct store *s, const char *site_id, long *ret);
 /* Appends an event. */
