@@ -464,7 +464,7 @@ void h_sites_delete(struct api_call *call)
         char job_id[UUID_STR_LEN];
         r = jobs_enqueue(call->api->store, &spec, job_id);
         job_plan_release(&plan);
-        /* the cleanup is urgent (docs/API.md "Jobs"): setups that have not run would follow
+        /* the cleanup is urgent (docs/API.md "Priorities"): setups that have not run would follow
          * it and leave users and rules behind if it failed, so they end superseded by it */
         for (size_t i = 0; r >= 0 && i < n; i++)
             if (g[i].setup_job_id[0])

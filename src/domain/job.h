@@ -54,7 +54,7 @@ const char *job_kind_name(enum job_kind k);
 int job_kind_parse(const char *s, enum job_kind *ret);
 
 /*
- * A job's queue class (issue 14, docs/jobs.md "Priorities"): of a site's pending jobs the
+ * A job's queue class (issue 14, docs/API.md "Priorities"): of a site's pending jobs the
  * claims take the URGENT ones first, then the NORMAL ones, oldest first within a class. Stored
  * as its number (jobs.queue_class, the claims order by it: higher first); NORMAL is 0, what a
  * zeroed struct job has.

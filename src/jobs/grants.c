@@ -44,7 +44,7 @@ static int enqueue_grant_job(struct store *st, const struct grant *g, enum job_g
 }
 
 /*
- * A teardown is urgent and a setup is not (docs/API.md "Jobs"): the teardown job_id would run
+ * A teardown is urgent and a setup is not (docs/API.md "Priorities"): the teardown job_id would run
  * before g's setup if that has not run yet, and the setup after it would leave the user or
  * rule on the router. So the setup ends superseded by the teardown (inside the caller's
  * transaction; a running setup is left alone: a site runs one job at a time, the teardown

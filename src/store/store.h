@@ -268,7 +268,7 @@ int store_jobs_supersede(struct store *s, const char *site_id, enum job_kind kin
  * The same for one job: job_id, when it is still pending and of kind, ends as superseded by
  * by_job_id (a grant's teardown replacing the grant's setup that has not run: the teardown is
  * urgent and would otherwise run first, and the setup after it would leave the user or rule on
- * the router; docs/jobs.md "Priorities"). Joins the caller's transaction. *ret_n (may be
+ * the router; docs/API.md "Priorities"). Joins the caller's transaction. *ret_n (may be
  * NULL): 1, or 0 when the job was no longer pending.
  */
 int store_job_supersede(struct store *s, const char *job_id, enum job_kind kind,

@@ -40,7 +40,7 @@ void store_fleet_count_site(struct store_fleet_counts *c, const char *status, co
 void store_fleet_count_job(struct store_fleet_counts *c, const char *status, long long count);
 
 /*
- * The job queue's order (issue 14, docs/API.md "Jobs"), SQL shared by both backends.
+ * The job queue's order (issue 14, docs/API.md "Priorities"), SQL shared by both backends.
  * STORE_SQL_HEAD: the rowid of site s's head, its next job: the oldest pending job of its
  * highest class (one seek in the index jobs_queue, migration 0018). STORE_SQL_PENDING_SITES:
  * the recursive CTE ps(site_id) of the sites with pending jobs, one index seek each (a skip

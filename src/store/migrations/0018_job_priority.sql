@@ -1,4 +1,4 @@
--- 0018: jobs that matter go first, sites served in turn (issue 14, docs/jobs.md "Priorities").
+-- 0018: jobs that matter go first, sites served in turn (issue 14, docs/API.md "Priorities").
 -- queue_class: enum job_class (src/domain/job.h) by number, 0 normal (scripts, site actions,
 -- grant setups), 1 urgent (teardowns, API-user and policy pushes, site cleanup, drift repairs):
 -- of a site's pending jobs the claims take the highest class first, then the oldest.

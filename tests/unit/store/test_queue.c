@@ -1,7 +1,7 @@
 /*
  * test_queue.c - store_jobs_supersede: a newer job of a kind ends the site's older pending
  * jobs of that kind, and nothing else (not running jobs, not other sites, not newer jobs);
- * store_job_supersede for one job; the claims' order (issue 14, docs/API.md "Jobs"): a site's
+ * store_job_supersede for one job; the claims' order (issue 14, docs/API.md "Priorities"): a site's
  * urgent jobs before its normal ones, FIFO within a class, sites served in turn.
  */
 /* cmocka.h needs these headers first */
