@@ -101,7 +101,8 @@ def main():
         env = dict(os.environ)
         env.update({'TIKGATE_DATA_DIR': tmp.name, 'TIKGATE_LISTEN': '127.0.0.1:%d' % port,
                     'TIKGATE_BOOTSTRAP_TOKEN': KEY, 'TIKGATE_MANAGEMENT_NETWORKS': '127.0.0.0/8',
-                    'TIKGATE_POLL_INTERVAL': '30', 'TIKGATE_LOG_LEVEL': 'warn'})
+                    'TIKGATE_POLL_INTERVAL': '30', 'TIKGATE_LOG_LEVEL': 'warn',
+                    'TIKGATE_VPN': 'off'})
         log = open(os.path.join(tmp.name, 'tikgated.log'), 'ab')
         procs.append(subprocess.Popen([TIKGATED], env=env, stdout=log, stderr=subprocess.STDOUT))
         api = Api(port)

@@ -18,9 +18,13 @@ RUN_PKGS=(wireguard-go)
 # postgresql-15: the suite pg starts a private server from /usr/lib/postgresql/15/bin
 # (tests/integration/pgserver.py: initdb, postgres, psql, pg_dump; no cluster of the system's);
 # git: test_demo runs the demo from a fresh clone (without git it would fall back to the
-# checkout itself); util-linux: unshare (test_storage_faults) and setpriv (test_vpn_nonroot).
+# checkout itself); util-linux: unshare (test_storage_faults) and setpriv (test_vpn_nonroot);
+# openssh-server, openssh-client, sshpass: test_cli_ssh runs `tikgate ssh` (OpenSSH's client,
+# given the password by sshpass) through the edge to an sshd of its own (never the system's:
+# installed without starting its service, see below).
 TEST_PKGS=(libcmocka-dev clang libclang-rt-14-dev clang-format clang-tidy curl sqlite3 chromium
-           openssl wireguard-tools nftables iperf3 iproute2 postgresql-15 git util-linux)
+           openssl wireguard-tools nftables iperf3 iproute2 postgresql-15 git util-linux
+           openssh-server openssh-client sshpass)
 
 want=("${BUILD_PKGS[@]}" "${RUN_PKGS[@]}")
 if [[ "${1:-}" == "--test" ]]; then
@@ -40,8 +44,22 @@ if ((${#missing[@]})); then
         exit 1
     fi
     export DEBIAN_FRONTEND=noninteractive
+    # Packages install without starting their services (policy-rc.d 101: "action forbidden"):
+    # the tests start their own sshd and PostgreSQL on loopback; a system sshd on port 22 of
+    # every address is not something a test run may leave behind.
+    own_policy=false
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+        chmod 755 /usr/sbin/policy-rc.d
+        own_policy=true
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if $own_policy; then
+        rm -f /usr/sbin/policy-rc.d
+        trap - EXIT
+    fi
 fi
 
 if [[ "${1:-}" == "--test" ]] && [[ -f package-lock.json ]]; then

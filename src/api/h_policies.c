@@ -37,10 +37,42 @@ static int queue_policy_jobs(struct api_call *call, const char *policy_id,
     return r;
 }
 
+/*
+ * Answers a GET from the response cache (api/rcache.c) when key's answer was kept under the
+ * store's current policies version: true, sent. Else false with *ret_version, the version to
+ * keep the answer built next under (read before it; -1 when it could not be read: the answer
+ * is built and not kept).
+ */
+static bool send_cached(struct api_call *call, const char *key, int64_t *ret_version)
+{
+    if (store_policies_version(call->api->store, ret_version) < 0) {
+        *ret_version = -1;
+        return false;
+    }
+    if (!api_rcache_get(call->api->store, key, *ret_version, &call->res->body))
+        return false;
+    call->res->content_type = "application/json";
+    call->res->status = 200;
+    return true;
+}
+
+/* Keeps a built 200 answer under version (from send_cached). */
+static void keep_answer(struct api_call *call, const char *key, int64_t version)
+{
+    if (version >= 0 && call->res->status == 200)
+        api_rcache_put(call->api->store, key, version, &call->res->body);
+}
+
 void h_policies_list(struct api_call *call)
 {
     struct store_page page;
     if (!api_page(call, &page))
+        return;
+    char key[API_RCACHE_KEY_MAX];
+    int64_t version;
+    snprintf(key, sizeof key, "policies %s %d %s", call->who.tenant_id, page.limit,
+             page.after_id ? page.after_id : "");
+    if (send_cached(call, key, &version))
         return;
     struct policy *a = NULL;
     size_t n = 0;
@@ -57,6 +89,7 @@ void h_policies_list(struct api_call *call)
     jw_close(&w, ']');
     store_policy_array_free(a, n);
     api_jw_send(call, 200, &w);
+    keep_answer(call, key, version);
 }
 
 /* Sends the policy id as stored, with or without its site list. */
@@ -166,7 +199,13 @@ void h_policies_get(struct api_call *call)
     const char *id = api_param(call, 0);
     if (!api_check_id(call, id, "policy"))
         return;
+    char key[API_RCACHE_KEY_MAX];
+    int64_t version;
+    snprintf(key, sizeof key, "policy %s %s", call->who.tenant_id, id);
+    if (send_cached(call, key, &version))
+        return;
     send_policy(call, id, 200, true);
+    keep_answer(call, key, version);
 }
 
 void h_policies_update(struct api_call *call)

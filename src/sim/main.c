@@ -45,6 +45,9 @@ static void usage(FILE *f)
         "  --lan-address ADDR      source address of masqueraded dst-nat relays\n"
         "  --port-offset N         added to every service / dst-nat port below 1024 (0)\n"
         "  --service NAME=PORT|off initial port of a service, or disabled (repeatable)\n"
+        "  --external-service NAME another program serves NAME (e.g. ssh: an OpenSSH server)\n"
+        "                          on the sim's address and the service's port: the sim\n"
+        "                          configures it as usual but never listens on it\n"
         "  --admin-password PW     password of the admin user (empty)\n"
         "  --identity NAME         initial /system identity (MikroTik)\n"
         "  --bootstrap-command S   RouterOS one-liner run once at start (';' separates)\n"
@@ -121,6 +124,7 @@ int main(int argc, char **argv)
         O_LAN,
         O_OFFSET,
         O_SERVICE,
+        O_EXTERNAL,
         O_ADMIN,
         O_IDENTITY,
         O_BOOT,
@@ -146,6 +150,7 @@ int main(int argc, char **argv)
         {"lan-address", required_argument, NULL, O_LAN},
         {"port-offset", required_argument, NULL, O_OFFSET},
         {"service", required_argument, NULL, O_SERVICE},
+        {"external-service", required_argument, NULL, O_EXTERNAL},
         {"admin-password", required_argument, NULL, O_ADMIN},
         {"identity", required_argument, NULL, O_IDENTITY},
         {"bootstrap-command", required_argument, NULL, O_BOOT},
@@ -224,6 +229,13 @@ int main(int argc, char **argv)
                 return 2;
             }
             services[nservices++] = optarg;
+            break;
+        case O_EXTERNAL:
+            if (!*optarg || strlen(optarg) >= sizeof o.external_service) {
+                fprintf(stderr, "tikgate-sim: bad --external-service %s\n", optarg);
+                return 2;
+            }
+            snprintf(o.external_service, sizeof o.external_service, "%s", optarg);
             break;
         case O_ADMIN: admin_pw = optarg; break;
         case O_IDENTITY: identity = optarg; break;

@@ -562,6 +562,7 @@ static void reconcile(struct sim_server *srv)
         snprintf(names[i], sizeof names[i], "%s", sim_item_get(sm, &sm->items[i], "name"));
         unsigned port;
         if (!eq(sim_item_get(sm, &sm->items[i], "disabled"), "true") &&
+            !(st->opt.external_service[0] && eq(names[i], st->opt.external_service)) &&
             parse_port(sim_item_get(sm, &sm->items[i], "port"), &port))
             want[i] = eff_port(srv, port);
     }

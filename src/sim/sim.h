@@ -135,6 +135,9 @@ struct sim_options {
     bool defconf;            /* start from the default configuration (fasttrack, input chain) */
     char mgmt_iface[32];     /* name of the management interface ("" = tikgate-mgmt) */
     bool no_mgmt_iface;      /* no management interface at all (the address sits on ether1) */
+    char external_service[16]; /* a service another program serves on this address and its
+                                * port (an OpenSSH server a test runs as the router's ssh):
+                                * configured as usual, never listened on ("" = none) */
 };
 
 /* Sets version, ver_major/minor and ros_empty from "7.19", "7.19.2", "6.49.10". -EINVAL when

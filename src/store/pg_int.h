@@ -121,6 +121,7 @@ int pg_policy_update(struct store *s, const struct policy *p);
 int pg_policy_delete(struct store *s, const char *tenant_id, const char *id);
 int pg_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
                            const struct strlist *site_ids, size_t *ret_bad);
+int pg_policies_version(struct store *s, int64_t *ret);
 int pg_site_insert(struct store *s, const struct site *site, const struct credential *cred);
 int pg_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
                  struct site **ret, size_t *n);

@@ -27,6 +27,7 @@ const struct store_ops store_pg_ops = {
     .policy_update = pg_policy_update,
     .policy_delete = pg_policy_delete,
     .policy_attach_sites = pg_policy_attach_sites,
+    .policies_version = pg_policies_version,
     .site_insert = pg_site_insert,
     .site_list = pg_site_list,
     .site_get = pg_site_get,

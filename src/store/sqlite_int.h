@@ -98,6 +98,7 @@ int sqlite_policy_update(struct store *s, const struct policy *p);
 int sqlite_policy_delete(struct store *s, const char *tenant_id, const char *id);
 int sqlite_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
                                const struct strlist *site_ids, size_t *ret_bad);
+int sqlite_policies_version(struct store *s, int64_t *ret);
 int sqlite_site_insert(struct store *s, const struct site *site, const struct credential *cred);
 int sqlite_site_list(struct store *s, const char *tenant_id, const struct store_page *page,
                      struct site **ret, size_t *n);

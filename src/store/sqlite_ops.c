@@ -27,6 +27,7 @@ const struct store_ops store_sqlite_ops = {
     .policy_update = sqlite_policy_update,
     .policy_delete = sqlite_policy_delete,
     .policy_attach_sites = sqlite_policy_attach_sites,
+    .policies_version = sqlite_policies_version,
     .site_insert = sqlite_site_insert,
     .site_list = sqlite_site_list,
     .site_get = sqlite_site_get,

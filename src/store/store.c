@@ -224,6 +224,11 @@ int store_policy_attach_sites(struct store *s, const char *tenant_id, const char
     return s->ops->policy_attach_sites(s, tenant_id, policy_id, site_ids, ret_bad);
 }
 
+int store_policies_version(struct store *s, int64_t *ret)
+{
+    return s->ops->policies_version(s, ret);
+}
+
 int store_site_insert(struct store *s, const struct site *site, const struct credential *cred)
 {
     return s->ops->site_insert(s, site, cred);

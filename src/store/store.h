@@ -145,6 +145,13 @@ int store_policy_delete(struct store *s, const char *tenant_id, const char *id);
 int store_policy_attach_sites(struct store *s, const char *tenant_id, const char *policy_id,
                               const struct strlist *site_ids, size_t *ret_bad);
 void store_policy_array_free(struct policy *a, size_t n);
+/*
+ * A number that grows with every write to a policy, its services or which sites use it, by
+ * any node (triggers of migration 0020): the version under which the API caches policy
+ * answers (api/rcache.c). Read it before the data it versions: an answer built after reading
+ * V is at least as new as V.
+ */
+int store_policies_version(struct store *s, int64_t *ret);
 
 /* --- sites --- */
 /* Inserts the site and its first API credential (cred) in one transaction. */

@@ -135,6 +135,7 @@ struct store_ops {
     int (*policy_delete)(struct store *s, const char *tenant_id, const char *id);
     int (*policy_attach_sites)(struct store *s, const char *tenant_id, const char *policy_id,
                                const struct strlist *site_ids, size_t *ret_bad);
+    int (*policies_version)(struct store *s, int64_t *ret);
     int (*site_insert)(struct store *s, const struct site *site, const struct credential *cred);
     int (*site_list)(struct store *s, const char *tenant_id, const struct store_page *page,
                      struct site **ret, size_t *n);
@@ -343,6 +344,7 @@ struct store_ops {
     X(policy_update) \
     X(policy_delete) \
     X(policy_attach_sites) \
+    X(policies_version) \
     X(site_insert) \
     X(site_list) \
     X(site_get) \

@@ -145,5 +145,48 @@ class PolicySeedReplay(tg.DaemonTest):
         self.assertIn('10.0.0.0/8', r.json['message'])
 
 
+    def test_7_cached_answers_follow_every_write(self):
+        # GETs of the list and of one policy are kept under the store's change version
+        # (api/rcache.c): each write below, also one made behind the daemon's back (as
+        # another node would), shows in the very next GET of both.
+        pid = self.d.request('POST', P, dict(CREATE_BODY, name='cached')).json['id']
+
+        def seen():
+            one = self.d.request('GET', P + '/' + pid)
+            page = self.d.request('GET', P + '?limit=100')
+            self.assertEqual((one.status, page.status), (200, 200))
+            listed = [p for p in page.json if p['id'] == pid]
+            self.assertEqual(len(listed), 1)
+            return one.json, listed[0]
+
+        for _ in range(3):  # repeated: the second and third are answered from the cache
+            one, listed = seen()
+            self.assertEqual((one['name'], listed['name']), ('cached', 'cached'))
+        body = copy.deepcopy(CREATE_BODY)
+        body['name'] = 'renamed'
+        body['ssh']['port'] = 2201
+        self.assertEqual(self.d.request('PUT', P + '/' + pid, body).status, 200)
+        one, listed = seen()
+        self.assertEqual((one['name'], listed['name']), ('renamed', 'renamed'))
+        self.assertEqual((one['ssh']['port'], listed['ssh']['port']), (2201, 2201))
+        self.d.db_execute('UPDATE policies SET name = ? WHERE id = ?', ('behind-its-back', pid))
+        one, listed = seen()
+        self.assertEqual((one['name'], listed['name']), ('behind-its-back', 'behind-its-back'))
+        self.d.db_execute('UPDATE policy_services SET port = ? WHERE policy_id = ? AND '
+                          'service = 1', (2202, pid))
+        one, listed = seen()
+        self.assertEqual((one['ssh']['port'], listed['ssh']['port']), (2202, 2202))
+        # a site attached: the policy's "sites" (the object only)
+        site = self.d.request('POST', '/v1/sites', {'name': 'cache-site'}).json['id']
+        r = self.d.request('PUT', P + '/' + pid + '/sites', {'sites': [site]})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(seen()[0]['sites'], [site])
+        self.assertEqual(self.d.request('DELETE', '/v1/sites/' + site).status, 204)
+        self.assertEqual(seen()[0]['sites'], [])
+        self.assertEqual(self.d.request('DELETE', P + '/' + pid).status, 204)
+        self.assertEqual(self.d.request('GET', P + '/' + pid).status, 404)
+        self.assertNotIn(pid, [p['id'] for p in self.d.request('GET', P + '?limit=100').json])
+
+
 if __name__ == '__main__':
     tg.main()
