@@ -4,7 +4,8 @@
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS  time per target (default 30)
 #   TARGET   target names (default: every fuzz/<t>/ holding fuzz_<t>.c: today ros_wire,
-#            api_json, cidr, sim_script, sim_script_run, job_plan, http_route)
+#            api_json, cidr, sim_script, sim_script_run, job_plan, http_route, wg_uapi,
+#            wg_genl)
 #
 # Configures a separate clang build dir (build-fuzz: CC=clang, -Dfuzzing=true,
 # ASan+UBSan, werror off: the warning gate is the main build) on first use,

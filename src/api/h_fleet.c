@@ -49,13 +49,13 @@ void h_fleet_summary(struct api_call *call)
     }
     json_t *sites = json_object();
     long total = 0;
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < SITE_STATUS_COUNT; i++) {
         json_object_set_new(sites, site_status_name((enum site_status)i), json_integer(c.sites[i]));
         total += c.sites[i];
     }
     json_object_set_new(sites, "total", json_integer(total));
     json_t *jobs = json_object();
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < JOB_STATUS_COUNT; i++)
         json_object_set_new(jobs, job_status_name((enum job_status)i), json_integer(c.jobs[i]));
     json_t *o = json_object();
     json_object_set_new(o, "sites", sites);

@@ -87,7 +87,7 @@ void h_metrics(struct api_call *call)
     struct buf *b = &call->res->body;
     buf_reset(b);
     buf_append_str(b, "# HELP tikgate_sites Sites by status.\n# TYPE tikgate_sites gauge\n");
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < SITE_STATUS_COUNT; i++)
         buf_printf(b, "tikgate_sites{status=\"%s\"} %ld\n", site_status_name((enum site_status)i),
                    m.sites[i]);
     buf_append_str(b, "# HELP tikgate_jobs Jobs by status.\n# TYPE tikgate_jobs gauge\n");

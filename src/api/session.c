@@ -80,7 +80,7 @@ int session_verify(struct store *st, const char *token, struct principal *who,
     const char *jti = jwt_get_grant(jwt, "jti");
     errno = 0;
     long exp = jwt_get_grant_int(jwt, "exp");
-    if (errno || !iss || strcmp(iss, ISSUER) || !sub || !jti || strlen(jti) != 36)
+    if (errno || !iss || strcmp(iss, ISSUER) || !sub || !jti || !uuid_is_valid(jti))
         goto out;
     int64_t now = time_now();
     if (exp <= now)

@@ -9,6 +9,7 @@
 #define TG_CLI_INT_H
 
 #include "cli_core.h"
+#include "rand.h" /* UUID_STR_LEN */
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -102,12 +103,12 @@ int cli_api_error(const struct cli_resp *r);
 /* Every page of a list (limit 1000, after_id): returns the items in *ret (owned). */
 int cli_api_list(struct cli *c, const char *path, json_t **ret);
 
-/* Resolves SITE (id or name) to an id, written to id (37 bytes). */
-int cli_site_id(struct cli *c, const char *arg, char id[37]);
+/* Resolves SITE (id or name) to an id, written to id (UUID_STR_LEN bytes). */
+int cli_site_id(struct cli *c, const char *arg, char id[UUID_STR_LEN]);
 
 /* The same for any list of named objects at list_path ("/v1/control-plane/policies"). */
 int cli_named_id(struct cli *c, const char *list_path, const char *noun, const char *arg,
-                 char id[37]);
+                 char id[UUID_STR_LEN]);
 
 /* --- session.c --- */
 

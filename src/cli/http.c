@@ -176,11 +176,11 @@ int cli_api_list(struct cli *c, const char *path, json_t **ret)
 }
 
 int cli_named_id(struct cli *c, const char *list_path, const char *noun, const char *arg,
-                 char id[37])
+                 char id[UUID_STR_LEN])
 {
     /* An id goes to the API as is: one request fewer, and the API answers the 404. */
     if (cli_is_uuid(arg)) {
-        snprintf(id, 37, "%s", arg);
+        snprintf(id, UUID_STR_LEN, "%s", arg);
         return CLI_OK;
     }
     json_t *items = NULL;
@@ -191,7 +191,7 @@ int cli_named_id(struct cli *c, const char *list_path, const char *noun, const c
     char msg[512];
     int r = cli_resolve_name(items, arg, noun, &found, msg, sizeof msg);
     if (r == 0)
-        snprintf(id, 37, "%s", found);
+        snprintf(id, UUID_STR_LEN, "%s", found);
     json_decref(items);
     if (r == -EEXIST)
         return cli_fail(CLI_CONFLICT, "%s", msg);
@@ -200,7 +200,7 @@ int cli_named_id(struct cli *c, const char *list_path, const char *noun, const c
     return CLI_OK;
 }
 
-int cli_site_id(struct cli *c, const char *arg, char id[37])
+int cli_site_id(struct cli *c, const char *arg, char id[UUID_STR_LEN])
 {
     return cli_named_id(c, "/v1/sites", "site", arg, id);
 }

@@ -189,7 +189,7 @@ static int site_ids(struct cli *c, const char *const *args, int n, const char *l
     json_t *w;
     json_array_foreach(words, i, w)
     {
-        char id[37];
+        char id[UUID_STR_LEN];
         int rc = cli_site_id(c, json_string_value(w), id);
         if (rc) {
             json_decref(words);
@@ -249,7 +249,7 @@ CLI_CMD(cli_cmd_policy_create)
 
 CLI_CMD(cli_cmd_policy_update)
 {
-    char id[37];
+    char id[UUID_STR_LEN];
     int rc = cli_named_id(c, cli_res_policies.path, "policy", a->pos[0], id);
     if (rc)
         return rc;
@@ -270,7 +270,7 @@ CLI_CMD(cli_cmd_policy_update)
 
 CLI_CMD(cli_cmd_policy_attach)
 {
-    char id[37];
+    char id[UUID_STR_LEN];
     int rc = cli_named_id(c, cli_res_policies.path, "policy", a->pos[0], id);
     json_t *ids = NULL, *o = NULL;
     if (rc || (rc = site_ids(c, a->pos + 1, a->npos - 1, NULL, &ids)))

@@ -5,6 +5,7 @@
  */
 #include "alloc.h"
 #include "cli_int.h"
+#include "netaddr.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -132,7 +133,7 @@ char *cli_res_path(const struct cli_res *res, const char *site, const char *id)
  * The site (when the resource has one) and the object id of the command's positionals;
  * names of sites and policies are resolved. id is left empty when there is no ID argument.
  */
-static int target(struct cli *c, struct cli_args *a, char site[37], char id[37])
+static int target(struct cli *c, struct cli_args *a, char site[UUID_STR_LEN], char id[UUID_STR_LEN])
 {
     const struct cli_res *res = a->cmd->res;
     int at = 0, rc;
@@ -150,14 +151,14 @@ static int target(struct cli *c, struct cli_args *a, char site[37], char id[37])
      * putting the word into a URL. */
     if (!cli_is_uuid(arg))
         return cli_fail(CLI_NOT_FOUND, "No %s has the id '%s' (ids are UUIDs).", res->noun, arg);
-    snprintf(id, 37, "%s", arg);
+    snprintf(id, UUID_STR_LEN, "%s", arg);
     return CLI_OK;
 }
 
 CLI_CMD(cli_cmd_list)
 {
     const struct cli_res *res = a->cmd->res;
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -211,7 +212,7 @@ static int send_print(struct cli *c, const char *method, const char *path, json_
 
 CLI_CMD(cli_cmd_get)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -223,7 +224,7 @@ CLI_CMD(cli_cmd_get)
 
 CLI_CMD(cli_cmd_delete)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -274,7 +275,7 @@ static int site_body(struct cli *c, struct cli_args *a, json_t *body)
     if (name)
         json_object_set_new(body, "name", json_string(name));
     if (policy) {
-        char pid[37];
+        char pid[UUID_STR_LEN];
         int rc = cli_named_id(c, cli_res_policies.path, "policy", policy, pid);
         if (rc)
             return rc;
@@ -316,7 +317,7 @@ CLI_CMD(cli_cmd_site_create)
 
 CLI_CMD(cli_cmd_site_update)
 {
-    char unused[37], site[37];
+    char unused[UUID_STR_LEN], site[UUID_STR_LEN];
     int rc = target(c, a, unused, site);
     if (rc)
         return rc;
@@ -334,7 +335,7 @@ CLI_CMD(cli_cmd_site_update)
 
 CLI_CMD(cli_cmd_site_bootstrap)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -354,7 +355,7 @@ CLI_CMD(cli_cmd_site_bootstrap)
 
 CLI_CMD(cli_cmd_site_note)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -388,7 +389,7 @@ CLI_CMD(cli_cmd_site_note)
 
 CLI_CMD(cli_cmd_site_tunnel_events)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -405,7 +406,7 @@ CLI_CMD(cli_cmd_site_tunnel_events)
 
 CLI_CMD(cli_cmd_action)
 {
-    char site[37];
+    char site[UUID_STR_LEN];
     int rc = cli_site_id(c, a->pos[0], site);
     if (rc)
         return rc;
@@ -429,7 +430,7 @@ CLI_CMD(cli_cmd_action)
 
 CLI_CMD(cli_cmd_credentials_rotate)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -492,7 +493,7 @@ int cli_access_body(struct cli_args *a, const char *type, json_t **ret)
 
 CLI_CMD(cli_cmd_access_create)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     json_t *body = NULL;
     int rc = target(c, a, site, id);
     if (rc || (rc = cli_access_body(a, NULL, &body)))
@@ -507,19 +508,10 @@ CLI_CMD(cli_cmd_access_create)
 /* ADDR:PORT or [ADDR]:PORT into dst_address and dst_port. */
 int cli_forward_body(struct cli_args *a, const char *dst, json_t **ret)
 {
-    const char *colon = strrchr(dst, ':');
     char addr[64];
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : 0;
-    size_t n = colon ? (size_t)(colon - dst) : 0;
-    if (n > 1 && dst[0] == '[' && dst[n - 1] == ']') {
-        dst++;
-        n -= 2;
-    }
-    if (!colon || !n || n >= sizeof addr || !colon[1] || *end || port < 1 || port > 65535)
+    unsigned port;
+    if (netaddr_split_hostport(dst, addr, sizeof addr, &port) < 0 || port == 0)
         return cli_fail(CLI_USAGE, "'%s' is not ADDR:PORT (e.g. 192.168.88.10:80)", dst);
-    memcpy(addr, dst, n);
-    addr[n] = '\0';
     json_t *body = json_pack("{s:s, s:i}", "dst_address", addr, "dst_port", (int)port);
     int rc = grant_common(a, body);
     if (rc) {
@@ -534,7 +526,7 @@ int cli_forward_body(struct cli_args *a, const char *dst, json_t **ret)
 
 CLI_CMD(cli_cmd_forward_create)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     json_t *body = NULL;
     int rc = cli_site_id(c, a->pos[0], site);
     if (rc || (rc = cli_forward_body(a, a->pos[1], &body)))
@@ -549,7 +541,7 @@ CLI_CMD(cli_cmd_forward_create)
 
 CLI_CMD(cli_cmd_grant_extend)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -580,7 +572,7 @@ CLI_CMD(cli_cmd_grant_extend)
 
 CLI_CMD(cli_cmd_grant_connections)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -601,7 +593,7 @@ CLI_CMD(cli_cmd_grant_connections)
 
 CLI_CMD(cli_cmd_job_create)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;
@@ -703,7 +695,7 @@ CLI_CMD(cli_cmd_user_create)
 
 CLI_CMD(cli_cmd_user_update)
 {
-    char site[37], id[37];
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
     int rc = target(c, a, site, id);
     if (rc)
         return rc;

@@ -8,6 +8,7 @@
  */
 #include "alloc.h"
 #include "cli_int.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -34,20 +35,13 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL); /* a signal ends it early: the loops check stop_requested */
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Polls the grant at path until the router has it; *g is replaced by the latest answer. */
 static int wait_ready(struct cli *c, const char *path, json_t **g)
 {
-    long deadline = now_ms() + READY_TIMEOUT_MS;
+    int64_t deadline = clock_mono_ms() + READY_TIMEOUT_MS;
     bool told = false;
     while (!json_string_value(json_object_get(*g, "config_committed_to_site"))) {
-        if (now_ms() > deadline || stop_requested)
+        if (clock_mono_ms() > deadline || stop_requested)
             return cli_fail(CLI_FAIL, "the router has not applied the grant yet (is the site "
                                       "online?); it stays valid: 'tikgate access list'");
         if (!told && !c->json)
@@ -119,7 +113,7 @@ static int run_program(char *const argv[])
 
 static int site_grant(struct cli *c, struct cli_args *a, const char *type, bool wait, json_t **ret)
 {
-    char site[37];
+    char site[UUID_STR_LEN];
     json_t *body = NULL;
     int rc = cli_site_id(c, a->pos[0], site);
     if (rc || (rc = cli_access_body(a, type, &body)))
@@ -233,7 +227,7 @@ CLI_CMD(cli_cmd_ssh)
 
 CLI_CMD(cli_cmd_forward)
 {
-    char site[37];
+    char site[UUID_STR_LEN];
     json_t *body = NULL, *g = NULL;
     int rc = cli_site_id(c, a->pos[0], site);
     if (rc || (rc = cli_forward_body(a, a->pos[1], &body)))
@@ -266,7 +260,7 @@ struct seen_job {
 
 struct log_state {
     struct cli *c;
-    char site[37];
+    char site[UUID_STR_LEN];
     struct seen_job *jobs;
     size_t n;
 };

@@ -35,29 +35,40 @@ int netaddr_parse(const char *host, uint16_t port, struct sockaddr_storage *ret_
     return -EINVAL;
 }
 
-int netaddr_parse_hostport(const char *s, struct sockaddr_storage *ret_ss, socklen_t *ret_len)
+int netaddr_split_hostport(const char *s, char *host, size_t host_size, unsigned *ret_port)
 {
-    char host[128];
-    const char *colon;
     if (!s)
         return -EINVAL;
+    const char *h = s, *colon;
+    size_t hl;
     if (s[0] == '[') {
         const char *end = strchr(s, ']');
-        if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
+        if (!end || end[1] != ':')
             return -EINVAL;
-        memcpy(host, s + 1, (size_t)(end - s - 1));
-        host[end - s - 1] = '\0';
+        h = s + 1;
+        hl = (size_t)(end - h);
         colon = end + 1;
     } else {
         colon = strrchr(s, ':');
-        if (!colon || (size_t)(colon - s) >= sizeof(host))
+        if (!colon)
             return -EINVAL;
-        memcpy(host, s, (size_t)(colon - s));
-        host[colon - s] = '\0';
+        hl = (size_t)(colon - s);
     }
     char *end;
     long port = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end || port < 0 || port > 65535)
+    if (hl == 0 || hl >= host_size || colon[1] == '\0' || *end || port < 0 || port > 65535)
+        return -EINVAL;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    *ret_port = (unsigned)port;
+    return 0;
+}
+
+int netaddr_parse_hostport(const char *s, struct sockaddr_storage *ret_ss, socklen_t *ret_len)
+{
+    char host[128];
+    unsigned port;
+    if (netaddr_split_hostport(s, host, sizeof(host), &port) < 0)
         return -EINVAL;
     return netaddr_parse(strcmp(host, "localhost") == 0 ? "127.0.0.1" : host, (uint16_t)port,
                          ret_ss, ret_len);

@@ -8,6 +8,7 @@
 #define TG_NETADDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -19,6 +20,15 @@
  */
 int netaddr_parse(const char *host, uint16_t port, struct sockaddr_storage *ret_ss,
                   socklen_t *ret_len);
+
+/*
+ * Splits "host:port" or "[v6]:port" (an unbracketed host ends at the last ':') into host,
+ * without brackets, and a decimal port 0..65535. The host is text, not checked (a name, an
+ * address); it must not be empty and must fit host_size with its NUL. Returns 0, or -EINVAL
+ * (the outputs are then untouched). The one host:port parser: callers that need a port >= 1
+ * or a numeric host check that themselves.
+ */
+int netaddr_split_hostport(const char *s, char *host, size_t host_size, unsigned *ret_port);
 
 /*
  * "host:port" or "[v6]:port" (port 0..65535, decimal) -> as netaddr_parse();

@@ -63,9 +63,9 @@ void uuid_v7(char out[UUID_STR_LEN])
 
 int uuid_is_valid(const char *s)
 {
-    if (!s || strlen(s) != 36)
+    if (!s || strlen(s) != UUID_STR_LEN - 1)
         return 0;
-    for (int i = 0; i < 36; i++) {
+    for (int i = 0; i < UUID_STR_LEN - 1; i++) {
         if (i == 8 || i == 13 || i == 18 || i == 23) {
             if (s[i] != '-')
                 return 0;

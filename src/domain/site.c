@@ -11,18 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const status_names[] = {"pending_onboarding", "online", "offline", "deleting"};
+static const char *const status_names[SITE_STATUS_COUNT] = {"pending_onboarding", "online",
+                                                            "offline", "deleting"};
 
 const char *site_status_name(enum site_status s)
 {
-    if ((unsigned)s >= sizeof status_names / sizeof status_names[0])
+    if ((unsigned)s >= SITE_STATUS_COUNT)
         return "unknown";
     return status_names[s];
 }
 
 int site_status_parse(const char *s, enum site_status *ret)
 {
-    for (size_t i = 0; i < sizeof status_names / sizeof status_names[0]; i++) {
+    for (size_t i = 0; i < SITE_STATUS_COUNT; i++) {
         if (strcmp(s, status_names[i]) == 0) {
             *ret = (enum site_status)i;
             return 0;

@@ -25,6 +25,7 @@ enum site_status {
     SITE_ONLINE,
     SITE_OFFLINE,
     SITE_DELETING,
+    SITE_STATUS_COUNT, /* not a status: the number of them */
 };
 
 const char *site_status_name(enum site_status s);

@@ -336,13 +336,36 @@ static bool rekey_current(void *ctx, const char *key)
     return !strcmp(k->site->tunnel.public_key, key);
 }
 
+/*
+ * Records a job's end (or its next try). A store that refuses it leaves the job running
+ * until its lease lapses and the requeue hands it out again (the plans run twice safely);
+ * the failure is logged, not dropped.
+ */
+static void end_job(struct dispatcher *d, const struct job *j, enum job_status status,
+                    const char *message)
+{
+    int r = store_job_finish(d->cfg.store, j->id, status, message);
+    if (r < 0)
+        log_error("dispatcher", "job %s on site %s: cannot record it %s (%s): %s", j->id,
+                  j->site_id, job_status_name(status), message, strerror(-r));
+}
+
+static void retry_job(struct dispatcher *d, const struct job *j, int64_t next_ms,
+                      const char *message)
+{
+    int r = store_job_retry(d->cfg.store, j->id, next_ms, message);
+    if (r < 0)
+        log_error("dispatcher", "job %s on site %s: cannot schedule its next try (%s): %s", j->id,
+                  j->site_id, message, strerror(-r));
+}
+
 static void run_job(struct dispatcher *d, struct job *j)
 {
     char err[512] = "";
     struct site site;
     int r = store_site_get_any(d->cfg.store, j->site_id, &site);
     if (r < 0) {
-        store_job_finish(d->cfg.store, j->id, JOB_FAILED, "the site no longer exists");
+        end_job(d, j, JOB_FAILED, "the site no longer exists");
         return;
     }
     struct ros_client *c = NULL;
@@ -385,19 +408,17 @@ static void run_job(struct dispatcher *d, struct job *j)
         log_info("dispatcher", "job %s on site %s: the router reboots; waiting for it", j->id,
                  j->site_id);
         if (confirm_reboot(d, &site, sent_ms, err, sizeof err) == 0)
-            store_job_finish(d->cfg.store, j->id, JOB_COMPLETED,
-                             "The router rebooted and came back (express push)");
+            end_job(d, j, JOB_COMPLETED, "The router rebooted and came back (express push)");
         else
-            store_job_finish(d->cfg.store, j->id, JOB_FAILED, err);
+            end_job(d, j, JOB_FAILED, err);
     } else if (r == 0) {
-        store_job_finish(d->cfg.store, j->id, JOB_COMPLETED,
-                         "Completed by express push over the RouterOS API");
+        end_job(d, j, JOB_COMPLETED, "Completed by express push over the RouterOS API");
         /* two-phase rotation: the password this job set (if any) is the router's now */
         store_credential_confirm_job(d->cfg.store, j->id, NULL);
         log_info("dispatcher", "job %s (%s) on site %s completed by push", j->id,
                  job_kind_name(j->kind), j->site_id);
     } else if (j->attempts + 1 >= d->cfg.max_attempts) {
-        store_job_finish(d->cfg.store, j->id, JOB_FAILED, err);
+        end_job(d, j, JOB_FAILED, err);
         log_warn("dispatcher", "job %s on site %s failed after %d attempts: %s", j->id, j->site_id,
                  j->attempts + 1, err);
     } else {
@@ -405,7 +426,7 @@ static void run_job(struct dispatcher *d, struct job *j)
         char msg[640];
         snprintf(msg, sizeof msg, "attempt %d failed (%s); next try in %lld ms", j->attempts + 1,
                  err, (long long)delay);
-        store_job_retry(d->cfg.store, j->id, time_now_ms() + delay, msg);
+        retry_job(d, j, time_now_ms() + delay, msg);
     }
     site_release(&site);
 }

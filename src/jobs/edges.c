@@ -5,6 +5,7 @@
 
 #include "enqueue.h"
 #include "grants.h"
+#include "netaddr.h"
 #include "plan.h"
 #include "strlist.h"
 #include "tunnel.h"
@@ -102,22 +103,10 @@ int jobs_site_edge(const struct jobs_edge_env *env, struct site *s, bool needs_v
 
 int jobs_edge_wg_endpoint(const struct store_node *n, char host[256], unsigned *ret_port)
 {
-    const char *colon = strrchr(n->wg_endpoint, ':');
-    if (!colon || colon == n->wg_endpoint || (size_t)(colon - n->wg_endpoint) >= 256)
+    unsigned port;
+    if (netaddr_split_hostport(n->wg_endpoint, host, 256, &port) < 0 || port == 0)
         return -EINVAL;
-    char *end;
-    unsigned long port = strtoul(colon + 1, &end, 10);
-    if (*end || port < 1 || port > 65535)
-        return -EINVAL;
-    size_t hl = (size_t)(colon - n->wg_endpoint);
-    const char *h = n->wg_endpoint;
-    if (h[0] == '[' && hl > 2 && h[hl - 1] == ']') { /* [v6]:port */
-        h++;
-        hl -= 2;
-    }
-    memcpy(host, h, hl);
-    host[hl] = '\0';
-    *ret_port = (unsigned)port;
+    *ret_port = port;
     return 0;
 }
 

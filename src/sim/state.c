@@ -9,6 +9,7 @@
  */
 #include "alloc.h"
 #include "cidr.h"
+#include "clock.h"
 #include "log.h"
 #include "login.h"
 #include "sim.h"
@@ -1009,9 +1010,7 @@ bool sim_version_at_least(const struct sim_options *o, unsigned major, unsigned 
 
 static double mono_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_ns() / 1e9;
 }
 
 double sim_uptime(const struct sim_state *st)

@@ -19,7 +19,9 @@
  */
 #include "alloc.h"
 #include "cidr.h"
+#include "clock.h"
 #include "log.h"
+#include "netaddr.h"
 #include "sim.h"
 #include "wg_backend.h"
 #include "wg_key.h"
@@ -519,13 +521,6 @@ struct sim_wg {
     int64_t last_tick_ms;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void want_release(struct want_if *w)
 {
     for (size_t i = 0; i < w->npeers; i++) {
@@ -797,7 +792,7 @@ static int dev_open(struct sim_wg *wg, struct dev *d, const struct want_if *w)
     int r = wg_backend_open(&cfg, &d->b, err);
     if (r < 0) {
         d->b = NULL;
-        d->next_try_ms = mono_ms() + TICK_INTERVAL_MS;
+        d->next_try_ms = clock_mono_ms() + TICK_INTERVAL_MS;
         if (strcmp(err, d->last_err) != 0)
             log_warn("sim.wg", "%s (interface *%X): cannot start wireguard-go: %s (retrying)",
                      d->ifname, d->id, err);
@@ -836,7 +831,7 @@ void sim_wg_tick(struct sim_state *st, bool changed)
     struct sim_wg *wg = st->wg;
     if (!wg)
         return;
-    int64_t now = mono_ms();
+    int64_t now = clock_mono_ms();
     if (!changed && now - wg->last_tick_ms < TICK_INTERVAL_MS)
         return;
     struct want_if *want;
@@ -862,7 +857,7 @@ void sim_wg_tick(struct sim_state *st, bool changed)
         if (!d)
             continue;
         if (!d->b) {
-            if (mono_ms() < d->next_try_ms || dev_open(wg, d, &want[k]) < 0)
+            if (clock_mono_ms() < d->next_try_ms || dev_open(wg, d, &want[k]) < 0)
                 continue;
             d->synced = false;
             d->fresh = true;
@@ -926,27 +921,20 @@ static void fill_peer(struct sim_item *it, const struct wg_device *dev, bool ok)
         p = wg_device_find_peer(dev, &pub);
     char buf[64];
     if (p && p->endpoint.ss_family != AF_UNSPEC) {
-        char ep[WG_ENDPOINT_STR_LEN];
+        char ep[WG_ENDPOINT_STR_LEN], host[WG_ENDPOINT_STR_LEN];
+        unsigned port;
         wg_endpoint_format(&p->endpoint, ep);
-        char *colon = strrchr(ep, ':');
-        if (colon) {
-            *colon = '\0';
-            char *host = ep;
-            if (host[0] == '[') { /* [v6]:port */
-                host++;
-                host[strlen(host) - 1] = '\0';
-            }
+        if (netaddr_split_hostport(ep, host, sizeof host, &port) == 0) { /* "[v6]:port" too */
+            snprintf(buf, sizeof buf, "%u", port);
             set_val(it, PF_CUR_ADDR, host);
-            set_val(it, PF_CUR_PORT, colon + 1);
+            set_val(it, PF_CUR_PORT, buf);
         }
     } else {
         set_val(it, PF_CUR_ADDR, NULL);
         set_val(it, PF_CUR_PORT, NULL);
     }
     if (p && p->last_handshake_sec > 0) {
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        int64_t ago = (int64_t)now.tv_sec - p->last_handshake_sec;
+        int64_t ago = clock_real_ms() / 1000 - p->last_handshake_sec;
         sim_duration_format(ago > 0 ? (uint64_t)ago : 0, buf);
         set_val(it, PF_HANDSHAKE, buf);
     } else {

@@ -120,9 +120,11 @@ static struct store_conn *conn_open(struct sqlite_store *s, enum log_level lvl)
         log_msg(lvl, "store", "cannot open %s: %s", s->path, sqlite3_errstr(rc));
         goto out_free;
     }
-    sqlite3_busy_timeout(c->db, 5000);
+    sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS);
+    /* wal_autocheckpoint=0: the checkpointer thread does it, not a committing request */
     if (exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;") < 0)
+                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                    "PRAGMA wal_autocheckpoint=0;") < 0)
         goto out_free;
     pthread_mutex_lock(&s->conns_lock);
     c->next = s->conns;
@@ -241,10 +243,39 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct store_conn 
     return st;
 }
 
-static void write_lock(struct store_conn *c)
+/* A write that could not have the mutex in time: -EAGAIN, counted and told like SQLite's. */
+static int writer_refused(const char *why)
 {
-    pthread_mutex_lock(&c->owner->write_mu);
+    return map_rc(SQLITE_BUSY, why);
+}
+
+/*
+ * Takes the process's writer mutex for c: 0, or -EAGAIN when the mutex was not had within
+ * STORE_WRITER_WAIT_MS. While another process's lock has just outlasted a busy timeout
+ * (busy_until_ms), the write that follows tries SQLite's lock once, without waiting: it
+ * fails at once while the lock is still held and goes through the moment it is free.
+ */
+static int write_lock(struct store_conn *c)
+{
+    struct sqlite_store *o = c->owner;
+    /* timedlock, on the real clock: ThreadSanitizer (clang 14) does not know clocklock, and a
+     * clock step only lengthens or shortens this one wait */
+    struct timespec until = clock_timespec_ms(clock_real_ms() + STORE_WRITER_WAIT_MS);
+    if (pthread_mutex_timedlock(&o->write_mu, &until) != 0)
+        return writer_refused("this process's writers queued past the writer wait");
     c->holds_write = true;
+    bool fail_fast = clock_mono_ms() < atomic_load(&o->busy_until_ms);
+    sqlite3_busy_timeout(c->db, fail_fast ? 0 : STORE_BUSY_TIMEOUT_MS);
+    return 0;
+}
+
+/* r from a write under the lock: a busy timeout (another process) starts or prolongs the
+ * fail-fast window. */
+static int note_busy(struct store_conn *c, int r)
+{
+    if (r == -EAGAIN)
+        atomic_store(&c->owner->busy_until_ms, clock_mono_ms() + STORE_BUSY_FAILFAST_MS);
+    return r;
 }
 
 static void write_unlock(struct store_conn *c)
@@ -268,8 +299,9 @@ int store_begin(struct store_conn *c)
         return 0;
     c->tx_failed = false;
     c->tx_err = 0;
-    write_lock(c);
-    int r = exec(c->db, "BEGIN IMMEDIATE");
+    int r = write_lock(c);
+    if (r == 0)
+        r = note_busy(c, exec(c->db, "BEGIN IMMEDIATE"));
     if (r < 0) {
         c->tx_depth = 0;
         write_unlock(c);
@@ -289,7 +321,7 @@ int store_commit(struct store_conn *c)
         write_unlock(c);
         return c->tx_err < 0 ? c->tx_err : -EIO;
     }
-    int r = exec(c->db, "COMMIT");
+    int r = note_busy(c, exec(c->db, "COMMIT"));
     if (r < 0 && !sqlite3_get_autocommit(c->db))
         exec(c->db, "ROLLBACK");
     write_unlock(c);
@@ -381,13 +413,20 @@ int store_map_rc(struct store_conn *c, int rc)
 int store_step_done(struct store_conn *c, sqlite3_stmt *st)
 {
     bool lock = autocommit_write(c, st);
-    if (lock)
-        write_lock(c);
+    if (lock) {
+        int r = write_lock(c);
+        if (r < 0) {
+            sqlite3_reset(st);
+            return r;
+        }
+    }
     int rc = sqlite3_step(st);
     int r = store_map_rc(c, rc);
     sqlite3_reset(st);
-    if (lock)
+    if (lock) {
+        note_busy(c, r);
         write_unlock(c);
+    }
     return r;
 }
 
@@ -399,8 +438,10 @@ int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
     size_t cnt = 0;
     int rc, r = 0;
     bool lock = autocommit_write(c, st); /* an INSERT/UPDATE ... RETURNING */
-    if (lock)
-        write_lock(c);
+    if (lock && (r = write_lock(c)) < 0) {
+        sqlite3_reset(st);
+        return r;
+    }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         a = xrealloc(a, (cnt + 1) * elem_size);
         void *elem = a + cnt * elem_size;
@@ -411,10 +452,12 @@ int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
         cnt++;
     }
     sqlite3_reset(st);
-    if (lock)
-        write_unlock(c);
     if (r == 0 && rc != SQLITE_DONE)
         r = store_map_rc(c, rc);
+    if (lock) {
+        note_busy(c, r);
+        write_unlock(c);
+    }
     if (r < 0) {
         for (size_t i = 0; release_row && i < cnt; i++)
             release_row(a + i * elem_size);
@@ -430,18 +473,27 @@ int store_step_row(struct store_conn *c, sqlite3_stmt *st,
                    int (*read_row)(void *ctx, sqlite3_stmt *st, void *out), void *ctx, void *out)
 {
     bool lock = autocommit_write(c, st);
-    if (lock)
-        write_lock(c);
+    if (lock) {
+        int r = write_lock(c);
+        if (r < 0) {
+            sqlite3_reset(st);
+            return r;
+        }
+    }
     int rc = sqlite3_step(st);
     int r = 0;
     if (rc == SQLITE_ROW && read_row)
         r = read_row(ctx, st, out);
+    else if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        r = store_map_rc(c, rc);
     sqlite3_reset(st);
-    if (lock)
+    if (lock) {
+        note_busy(c, r);
         write_unlock(c);
+    }
     if (rc == SQLITE_ROW)
         return r;
-    return rc == SQLITE_DONE ? -ENOENT : store_map_rc(c, rc);
+    return rc == SQLITE_DONE ? -ENOENT : r;
 }
 
 int store_read_int(void *ctx, sqlite3_stmt *st, void *out)
@@ -561,6 +613,9 @@ int sqlite_open(const char *path, struct store **ret)
     r = migrate(&s->base, c);
     if (r < 0)
         goto out_free;
+    r = sqlite_checkpointer_start(s);
+    if (r < 0)
+        goto out_free;
     *ret = &s->base;
     return 0;
 out_free:
@@ -571,6 +626,7 @@ out_free:
 void sqlite_close(struct store *base)
 {
     struct sqlite_store *s = sqlite_store_of(base);
+    sqlite_checkpointer_stop(s);
     pthread_setspecific(s->conn_key, NULL);
     struct store_conn *c = s->conns;
     while (c) {

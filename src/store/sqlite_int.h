@@ -55,9 +55,33 @@ struct sqlite_store {
      * sleeps 1, 2, 5 ... 100 ms between attempts and lets a newcomer overtake a waiter: under
      * a mixed load that convoy held HTTP workers for up to ~1.5 s (docs/benchmarks.md, issue
      * 13). The busy timeout still applies against other processes (the CLI, a backup).
+     * A writer waits for the mutex at most STORE_WRITER_WAIT_MS (then -EAGAIN).
      */
     pthread_mutex_t write_mu;
+    /*
+     * Another process held SQLite's write lock through a whole busy timeout: until this
+     * monotonic time writers try the lock without waiting (-EAGAIN, storage_busy, at once
+     * while it is held) instead of each waiting a busy timeout on write_mu in turn, each
+     * holding an HTTP worker (issue 14 item 4: reads on those workers waited too).
+     */
+    _Atomic int64_t busy_until_ms;
+    /* The WAL checkpointer (sqlite_checkpoint.c): its thread, and stop under ckpt_mu. */
+    pthread_t ckpt_thread;
+    pthread_mutex_t ckpt_mu;
+    pthread_cond_t ckpt_cond;
+    bool ckpt_stop, ckpt_running;
 };
+
+/* How often the checkpointer copies the WAL back into the database (sqlite_checkpoint.c). */
+#define STORE_CHECKPOINT_MS 1000
+/* Starts s's checkpointer thread (0 or -errno, logged); stop joins it (no-op if not started). */
+int sqlite_checkpointer_start(struct sqlite_store *s);
+void sqlite_checkpointer_stop(struct sqlite_store *s);
+
+/* Bounds of a write's wait (issue 14 item 4; docs/internals/store.md "Waiting for the lock"). */
+#define STORE_BUSY_TIMEOUT_MS 50   /* another process's lock: SQLite's busy handler, per try */
+#define STORE_WRITER_WAIT_MS 2000  /* this process's writers: queued on write_mu */
+#define STORE_BUSY_FAILFAST_MS 100 /* after a busy timeout: writers do not wait this long */
 
 /* The backend's own view of a store opened by sqlite_open. */
 static inline struct sqlite_store *sqlite_store_of(struct store *s)

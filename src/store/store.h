@@ -112,7 +112,7 @@ char *store_open_text(struct store *s, const char *sealed);
 int store_tenant_count(struct store *s, int *ret);
 /* The oldest tenant's id (the one bootstrap created). -ENOENT on an empty store. */
 int store_tenant_first(struct store *s, char ret_id[UUID_STR_LEN]);
-/* Creates a tenant and its default policy in one transaction. ret_id: 37 bytes. */
+/* Creates a tenant and its default policy in one transaction. */
 int store_tenant_create(struct store *s, const char *name, const char *mgmt_networks,
                         char ret_id[UUID_STR_LEN]);
 int store_api_key_insert(struct store *s, const struct api_key *k);
@@ -820,9 +820,9 @@ int store_webhook_attempts(struct store *s, const char *tenant_id, const char *h
 
 struct store_metrics {
     long tenants;
-    long sites[4];               /* by enum site_status */
-    long jobs[JOB_STATUS_COUNT]; /* by enum job_status */
-    long grants_live[2];         /* by enum grant_kind: not torn down, not expired */
+    long sites[SITE_STATUS_COUNT]; /* by enum site_status */
+    long jobs[JOB_STATUS_COUNT];   /* by enum job_status */
+    long grants_live[2];           /* by enum grant_kind: not torn down, not expired */
     long users;
 };
 int store_metrics_get(struct store *s, struct store_metrics *ret);
@@ -834,10 +834,10 @@ int store_metrics_get(struct store *s, struct store_metrics *ret);
 
 /* A tenant's counts now. */
 struct store_fleet_counts {
-    long sites[4];     /* by enum site_status */
-    long tunnels_down; /* managed sites whose tunnel is down */
-    long jobs[5];      /* by enum job_status */
-    long grants_live;  /* not torn down, not expired at now_ms */
+    long sites[SITE_STATUS_COUNT]; /* by enum site_status */
+    long tunnels_down;             /* managed sites whose tunnel is down */
+    long jobs[JOB_STATUS_COUNT];   /* by enum job_status */
+    long grants_live;              /* not torn down, not expired at now_ms */
 };
 int store_fleet_counts(struct store *s, const char *tenant_id, int64_t now_ms,
                        struct store_fleet_counts *ret);

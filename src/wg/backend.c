@@ -1,5 +1,6 @@
 /* backend.c - the backend-independent half of struct wg_backend: config, supervision, dispatch. */
 #include "alloc.h"
+#include "clock.h"
 #include "wg_backend_int.h"
 
 #include <errno.h>
@@ -8,13 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-int64_t wg_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void wg_set_error(struct wg_backend *b, const char *fmt, ...)
 {
@@ -52,7 +46,7 @@ static int check_config(const struct wg_backend_config *cfg, char *err)
 static int open_kernel(struct wg_backend *b)
 {
     b->ops = &wg_kernel_ops;
-    b->last_start_ms = wg_now_ms();
+    b->last_start_ms = clock_mono_ms();
     return b->ops->start(b);
 }
 
@@ -71,7 +65,7 @@ static int open_userspace(struct wg_backend *b, const struct wg_backend_config *
                      cfg->wireguard_go ? cfg->wireguard_go : "wireguard-go");
         return r;
     }
-    b->last_start_ms = wg_now_ms();
+    b->last_start_ms = clock_mono_ms();
     if ((r = b->ops->start(b)) < 0)
         copy_error(err, b->error);
     return r;
@@ -130,9 +124,9 @@ int wg_backend_supervise(struct wg_backend *b, bool *ret_restarted)
     *ret_restarted = false;
     if (b->ops->alive(b))
         return 0;
-    if (wg_now_ms() - b->last_start_ms < WG_RESTART_MIN_INTERVAL_MS)
+    if (clock_mono_ms() - b->last_start_ms < WG_RESTART_MIN_INTERVAL_MS)
         return -EAGAIN;
-    b->last_start_ms = wg_now_ms();
+    b->last_start_ms = clock_mono_ms();
     if ((r = b->ops->start(b)) < 0)
         return r;
     b->restarts++;

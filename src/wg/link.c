@@ -1,4 +1,5 @@
 /* link.c - rtnetlink requests for the WireGuard interface; kernel probe; preflight. */
+#include "clock.h"
 #include "wg_link.h"
 
 #include <arpa/inet.h>
@@ -57,13 +58,6 @@ static void nl_nest_end(struct nlreq *q, struct rtattr *a)
     a->rta_len = (unsigned short)((char *)nl_tail(q) - (char *)a);
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Sends one request with NLM_F_ACK and waits for its NLMSG_ERROR: returns the
  * kernel's answer (0 or -errno), -ETIMEDOUT, or -EPROTO for a malformed reply.
@@ -73,7 +67,7 @@ static int nl_talk(struct nlmsghdr *h)
     static uint32_t seq_counter;
     struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
     char reply[NL_REPLY_MAX] __attribute__((aligned(NLMSG_ALIGNTO)));
-    int64_t deadline = now_ms() + WG_NETLINK_TIMEOUT_MS;
+    int64_t deadline = clock_mono_ms() + WG_NETLINK_TIMEOUT_MS;
     int fd, r;
 
     h->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
@@ -86,7 +80,7 @@ static int nl_talk(struct nlmsghdr *h)
         goto out_close_fd;
     }
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_mono_ms();
         if (left <= 0) {
             r = -ETIMEDOUT;
             goto out_close_fd;

@@ -29,6 +29,7 @@
  *   pid         wireguard-go's pid
  *   quit        (also EOF on stdin, SIGTERM, SIGINT)
  */
+#include "clock.h"
 #include "rand.h"
 #include "wg_backend.h"
 
@@ -115,9 +116,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 static double now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_ns() / 1e9;
 }
 
 /* Reads a base64 key from a file (trailing newline allowed). */

@@ -1,5 +1,6 @@
 /* uapi.c - the WireGuard UAPI text protocol: request formatting, reply parsing, one exchange. */
 #include "alloc.h"
+#include "clock.h"
 #include "wg_uapi.h"
 
 #include <arpa/inet.h>
@@ -448,18 +449,11 @@ int wg_uapi_init(struct wg_uapi *u, const char *dir, const char *ifname)
     return 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits for events on fd until deadline. 0, -ETIMEDOUT or -errno. */
 static int wait_fd(int fd, short events, int64_t deadline)
 {
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_mono_ms();
         if (left <= 0)
             return -ETIMEDOUT;
         struct pollfd pfd = {.fd = fd, .events = events};
@@ -525,7 +519,7 @@ static bool reply_complete(const struct buf *reply, size_t from)
 int wg_uapi_transact(const struct wg_uapi *u, const char *req, size_t req_len, size_t cap,
                      struct buf *reply)
 {
-    int64_t deadline = now_ms() + (u->timeout_ms > 0 ? u->timeout_ms : WG_UAPI_TIMEOUT_MS);
+    int64_t deadline = clock_mono_ms() + (u->timeout_ms > 0 ? u->timeout_ms : WG_UAPI_TIMEOUT_MS);
     size_t sent = 0;
     char chunk[65536];
     int fd = -1, r;

@@ -3,6 +3,7 @@
  * the UAPI socket, configured with uapi.c, its link set up with link.c.
  */
 #include "alloc.h"
+#include "clock.h"
 #include "wg_backend_int.h"
 
 #include <errno.h>
@@ -130,12 +131,12 @@ static void us_stop(struct wg_backend *b)
 
     if (b->pid > 0) {
         kill(b->pid, SIGTERM);
-        int64_t deadline = wg_now_ms() + STOP_GRACE_MS;
+        int64_t deadline = clock_mono_ms() + STOP_GRACE_MS;
         for (;;) {
             pid_t w = waitpid(b->pid, &status, WNOHANG);
             if (w == b->pid || (w < 0 && errno == ECHILD))
                 break;
-            if (wg_now_ms() >= deadline) {
+            if (clock_mono_ms() >= deadline) {
                 kill(b->pid, SIGKILL);
                 while (waitpid(b->pid, &status, 0) < 0 && errno == EINTR)
                     ;
@@ -169,7 +170,7 @@ static int us_alive(struct wg_backend *b)
 static int us_start(struct wg_backend *b)
 {
     char *argv[] = {"wireguard-go", "-f", b->ifname, NULL};
-    int64_t deadline = wg_now_ms() + b->start_timeout_ms;
+    int64_t deadline = clock_mono_ms() + b->start_timeout_ms;
     char **envp;
     int status, r;
 
@@ -188,7 +189,7 @@ static int us_start(struct wg_backend *b)
         unlink(b->uapi.path); /* left by a killed wireguard-go */
     /* After a crash the old TUN link can take a moment to go away. */
     while (if_nametoindex(b->ifname) != 0) {
-        if (wg_now_ms() >= deadline) {
+        if (clock_mono_ms() >= deadline) {
             wg_set_error(b, "a network interface named %s already exists", b->ifname);
             return -EEXIST;
         }
@@ -219,7 +220,7 @@ static int us_start(struct wg_backend *b)
         }
         if (socket_answers(b->uapi.path) == 0)
             break;
-        if (wg_now_ms() >= deadline) {
+        if (clock_mono_ms() >= deadline) {
             us_stop(b);
             wg_set_error(b, "wireguard-go did not open %s within %d ms", b->uapi.path,
                          b->start_timeout_ms);

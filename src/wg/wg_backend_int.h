@@ -40,7 +40,6 @@ struct wg_backend {
 extern const struct wg_backend_ops wg_userspace_ops;
 extern const struct wg_backend_ops wg_kernel_ops;
 
-int64_t wg_now_ms(void);
 void wg_set_error(struct wg_backend *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -8,7 +8,10 @@ Fails (exit 1, one line per violation) when
   - a module includes a header of a module it may not use (the arrows below);
   - a module's internal header (*_int.h, sim.h) is included from another module;
   - src/domain does I/O: system headers for files, sockets or processes, the log, or calls
-    such as fopen/printf/open/read/write/socket.
+    such as fopen/printf/open/read/write/socket;
+  - a module outside src/common reads a clock or makes a condition variable itself
+    (clock_gettime, pthread_cond_init: common/clock.h has clock_mono_ms/clock_real_ms and
+    clock_cond_init, CLOCK_MONOTONIC) or sizes a UUID buffer with a literal 37 (UUID_STR_LEN).
 
 Usage: boundaries.py [SRC_DIR]   (default: the src/ beside this script's ../..)
 """
@@ -57,6 +60,10 @@ DOMAIN_BANNED_CALLS = re.compile(
     r'getchar|perror|open|openat|creat|read|write|close|unlink|rename|mkdir|opendir|'
     r'socket|connect|bind|listen|accept|accept4|send|sendto|recv|recvfrom|getaddrinfo|'
     r'system|popen|fork|exec[lv]p?e?|log_debug|log_info|log_warn|log_error|log_msg)\s*\(')
+
+# Shared helpers of src/common (docs/CODING.md): no private copies in the other modules.
+COMMON_ONLY_CALLS = re.compile(r'\b(clock_gettime|pthread_cond_init)\s*\(')
+UUID_LITERAL = re.compile(r'\[\s*37\s*\]|\b(snprintf|memcpy|strncpy)\s*\([^;]*,\s*37\s*,')
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
 
@@ -142,8 +149,16 @@ def main():
                           ', '.join(sorted(ALLOWED[module])) or 'nothing'))
                 elif target != module and (base.endswith('_int.h') or base == 'sim.h'):
                     fail(path, line, '"%s" is internal to src/%s' % (name, target))
+        code = strip_comments_and_strings(text)
+        if module != 'common':
+            for m in COMMON_ONLY_CALLS.finditer(code):
+                line = code.count('\n', 0, m.start()) + 1
+                fail(path, line, '%s() outside src/common: use common/clock.h (clock_mono_ms, '
+                     'clock_real_ms, clock_cond_init)' % m.group(1))
+        for m in UUID_LITERAL.finditer(code):
+            line = code.count('\n', 0, m.start()) + 1
+            fail(path, line, 'a literal 37: use UUID_STR_LEN (common/rand.h)')
         if module == 'domain':
-            code = strip_comments_and_strings(text)
             for m in DOMAIN_BANNED_CALLS.finditer(code):
                 line = code.count('\n', 0, m.start()) + 1
                 fail(path, line, 'src/domain does no I/O: call to %s()' % m.group(1))

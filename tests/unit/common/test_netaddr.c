@@ -144,12 +144,44 @@ static void test_hostport_refused(void **state)
     assert_int_equal(netaddr_parse_hostport(longer, &ss, &len), -EINVAL);
 }
 
+/* The text split every host:port of tikgate goes through (edge endpoints, the CLI's forward). */
+static void test_split_hostport(void **state)
+{
+    (void)state;
+    char host[16];
+    unsigned port = 7;
+    assert_int_equal(netaddr_split_hostport("edge-1.example.net:51820", host, sizeof host, &port),
+                     -EINVAL); /* 18 characters do not fit 16 bytes: untouched */
+    assert_int_equal(port, 7);
+    assert_int_equal(netaddr_split_hostport("edge.example:51820", host, sizeof host, &port), 0);
+    assert_string_equal(host, "edge.example");
+    assert_int_equal(port, 51820);
+    assert_int_equal(netaddr_split_hostport("[2001:db8::1]:443", host, sizeof host, &port), 0);
+    assert_string_equal(host, "2001:db8::1");
+    assert_int_equal(port, 443);
+    assert_int_equal(netaddr_split_hostport("::1:80", host, sizeof host, &port), 0);
+    assert_string_equal(host, "::1");
+    assert_int_equal(port, 80);
+    assert_int_equal(netaddr_split_hostport("10.0.0.1:0", host, sizeof host, &port), 0);
+    assert_int_equal(port, 0); /* callers needing 1..65535 check it */
+    static const char *const bad[] = {"",        ":80",  "[]:80", "h",       "h:",     "h:x",
+                                      "h:70000", "h:-1", "[::1]", "[::1]80", "[::1:80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (netaddr_split_hostport(bad[i], host, sizeof host, &port) != -EINVAL)
+            fail_msg("'%s' should be refused", bad[i]);
+    assert_int_equal(netaddr_split_hostport(NULL, host, sizeof host, &port), -EINVAL);
+    /* exactly host_size - 1 characters fit */
+    assert_int_equal(netaddr_split_hostport("aaaaaaaaaaaaaaa:1", host, sizeof host, &port), 0);
+    assert_int_equal(netaddr_split_hostport("aaaaaaaaaaaaaaaa:1", host, sizeof host, &port),
+                     -EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_v4),         cmocka_unit_test(test_parse_v6),
         cmocka_unit_test(test_parse_refused),    cmocka_unit_test(test_hostport),
-        cmocka_unit_test(test_hostport_refused),
+        cmocka_unit_test(test_hostport_refused), cmocka_unit_test(test_split_hostport),
     };
     return cmocka_run_group_tests_name("common_netaddr", tests, NULL, NULL);
 }

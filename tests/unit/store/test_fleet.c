@@ -116,6 +116,28 @@ static void test_counts(void **state)
     assert_int_equal(c.sites[SITE_ONLINE] + c.sites[SITE_OFFLINE] + c.jobs[JOB_PENDING], 0);
 }
 
+/*
+ * Every job status has its count, superseded included (the last of the enum): it is counted
+ * in its own slot and nowhere else (it once went one past jobs[5], into grants_live).
+ */
+static void test_counts_superseded(void **state)
+{
+    struct fx *f = *state;
+    char a[UUID_STR_LEN], j1[UUID_STR_LEN], j2[UUID_STR_LEN];
+    fx_site(f, NULL, NULL, false, a, NULL);
+    fx_job(f, a, false, true, NULL, NULL, j1); /* policy jobs: the older one is superseded */
+    fx_job(f, a, false, true, NULL, NULL, j2);
+    int n = -1;
+    assert_int_equal(store_jobs_supersede(f->s, a, JOB_KIND_POLICY, j2, &n), 0);
+    assert_int_equal(n, 1);
+    struct store_fleet_counts c;
+    assert_int_equal(store_fleet_counts(f->s, f->tenant, (int64_t)time(NULL) * 1000, &c), 0);
+    assert_int_equal(sizeof c.jobs / sizeof c.jobs[0], JOB_STATUS_COUNT);
+    assert_int_equal(c.jobs[JOB_SUPERSEDED], 1);
+    assert_int_equal(c.jobs[JOB_PENDING], 1);
+    assert_int_equal(c.grants_live, 0);
+}
+
 static void test_samples(void **state)
 {
     struct fx *f = *state;
@@ -212,6 +234,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_uptime_from_heartbeats, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_counts, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_counts_superseded, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_samples, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sample_values, fx_setup, fx_teardown),
     };
