@@ -108,6 +108,7 @@ def teardown_part(d):
                                    "'script' AND status = 'pending'", (site,))[0][0])
             print('  round %d: user gone %.3f s after expiry, %d scripts still pending' %
                   (rnd + 1, lat[-1], left[-1]), flush=True)
+        assert wait(lambda: open_jobs(d, site) == 0, 300, 0.1), 'the backlog did not drain'
     finally:
         sim.cleanup()
     print('teardown of an expiring grant behind %d pending custom jobs on its site, %d rounds:'
