@@ -189,6 +189,44 @@ static void test_sites_take_turns(void **state)
     assert_int_equal(push_next(f, got), -ENOENT);
 }
 
+/*
+ * Starvation: three sites with old backlogs (300 jobs each) and claims of three at a time
+ * (three free workers). Ordered by head age, the backlogged sites would take every claim until
+ * they drained; in turn, the site whose one job came last is served by the second claim.
+ */
+static void test_backlogs_do_not_starve(void **state)
+{
+    struct fx *f = *state;
+    enum { BACKLOG = 300, SITES = 3 };
+    char a[SITES][UUID_STR_LEN], b[UUID_STR_LEN], bj[UUID_STR_LEN], id[UUID_STR_LEN];
+    for (int i = 0; i < SITES; i++) {
+        char addr[32];
+        snprintf(addr, sizeof addr, "10.99.1.%d", i + 2);
+        fx_site(f, NULL, addr, true, a[i], NULL);
+    }
+    fx_site(f, NULL, "10.99.2.2", true, b, NULL);
+    for (int k = 0; k < BACKLOG; k++)
+        for (int i = 0; i < SITES; i++)
+            fx_job_of(f, a[i], JOB_KIND_SCRIPT, JOB_CLASS_NORMAL, id);
+    fx_job_of(f, b, JOB_KIND_SCRIPT, JOB_CLASS_NORMAL, bj);
+    bool served = false;
+    for (int round = 0; round < 2 && !served; round++) {
+        int64_t now = time_now_ms();
+        struct store_push_claim cl = {
+            .owner = "node-a", .now_ms = now, .lease_until_ms = now + 60000, .limit = SITES};
+        struct job *jobs = NULL;
+        size_t n = 0;
+        assert_int_equal(store_job_claim_push_batch(f->s, &cl, &jobs, &n), 0);
+        assert_int_equal(n, SITES);
+        for (size_t i = 0; i < n; i++) {
+            served |= !strcmp(jobs[i].id, bj);
+            assert_int_equal(store_job_finish(f->s, jobs[i].id, JOB_COMPLETED, "ok"), 0);
+        }
+        store_job_array_free(jobs, n);
+    }
+    assert_true(served);
+}
+
 /* store_job_supersede: one pending job of the named kind, with its event; nothing else. */
 static void test_supersede_one(void **state)
 {
@@ -249,6 +287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_urgent_first, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_urgent_waits_for_running, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_sites_take_turns, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_backlogs_do_not_starve, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_supersede_one, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
