@@ -395,12 +395,16 @@ int pg_job_cancel(struct store *s, const char *tenant_id, const char *site_id, c
 
 /*
  * The site of job_id was served now: the batch claim's turn among sites whose heads are of one
- * class (sites.queue_claimed_ms, migration 0018).
+ * class (sites.queue_claimed_ms, migration 0018). Not when another transaction holds the
+ * site's row: the claim holds the job's row already, and a writer that locks the site and then
+ * its jobs (a rotation superseding the older one) would deadlock with it. The turn is then a
+ * little less fair once; a claim never waits for a site (the batch claim's "turn" likewise).
  */
 static int mark_served(struct pg_session *c, const char *job_id)
 {
-    static const char sql[] = "UPDATE sites SET queue_claimed_ms = ?1 WHERE id = (SELECT site_id "
-                              "FROM jobs WHERE id = ?2)";
+    static const char sql[] =
+        "UPDATE sites SET queue_claimed_ms = ?1 WHERE id = (SELECT s.id FROM sites s JOIN jobs j "
+        "ON j.site_id = s.id WHERE j.id = ?2 FOR UPDATE OF s SKIP LOCKED)";
     struct pg_stmt *st = pg_stmt(c, sql);
     if (!st)
         return -EIO;
@@ -801,8 +805,8 @@ int pg_job_claim_push_batch(struct store *s, struct store_push_claim *cl, struct
         "j.payload, j.is_script, j.express_execute, j.needs_acknowledgement, j.status, "
         "j.attempts, j.next_attempt_ms, j.created_at, j.started_at, j.completed_at, j.failed_at, "
         "j.deleted_at, j.last_error, j.created_by, j.idempotency_key, j.queue_class, pick.ord), "
-        "turn AS (UPDATE sites SET queue_claimed_ms = ?8 FROM upd WHERE sites.id = "
-        "upd.site_id), "
+        "turn AS (UPDATE sites SET queue_claimed_ms = ?8 WHERE id IN (SELECT s.id FROM sites s "
+        "JOIN upd ON upd.site_id = s.id FOR UPDATE OF s SKIP LOCKED)), "
         "ev AS (INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?8, 'pushing', "
         "'Express push over the RouterOS API started' FROM upd) "
         "SELECT id, site_id, tenant_id, token, kind, description, payload, is_script, "
