@@ -16,10 +16,21 @@ int tg_rand_init(void)
     return sodium_init() < 0 ? -1 : 0;
 }
 
+/*
+ * One randombytes_buf() (one getrandom(2)) per 64 bytes, not one per character: a byte below
+ * 248 (4 x 62) is uniform modulo 62, the others are drawn again.
+ */
 void rand_base62(char *out, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = base62[randombytes_uniform(62)];
+    unsigned char b[64];
+    size_t i = 0;
+    while (i < n) {
+        randombytes_buf(b, sizeof b);
+        for (size_t k = 0; k < sizeof b && i < n; k++)
+            if (b[k] < 248)
+                out[i++] = base62[b[k] % 62];
+    }
+    sodium_memzero(b, sizeof b);
     out[n] = '\0';
 }
 

@@ -22,12 +22,11 @@
 #include <time.h>
 
 /*
- * Grants the scheduler claims and tears down per transaction: 256 on SQLite (the batch holds
- * the one write lock), 1024 with many writers (PostgreSQL, found by its LISTEN: the batch
- * locks only its own rows, and a round trip costs more than a row).
+ * Grants the scheduler takes and tears down per transaction, on either backend: on SQLite the
+ * batch holds the one write lock (reads do not wait, WAL), 1024 means a quarter of the commits
+ * of the former 256; 4096 made PostgreSQL's two nodes slower (docs/benchmarks.md).
  */
-#define EXPIRE_BATCH 256
-#define EXPIRE_BATCH_MAX 1024
+#define EXPIRE_BATCH 1024
 
 struct dispatcher {
     struct dispatcher_config cfg;
@@ -46,8 +45,8 @@ struct dispatcher {
      * claimed again they are this node's own, and their "taken_over" event still names the
      * dead node (scheduler thread only).
      */
-    struct store_due_grant carry[EXPIRE_BATCH_MAX];
-    int expire_batch; /* EXPIRE_BATCH or EXPIRE_BATCH_MAX */
+    struct store_due_grant carry[EXPIRE_BATCH];
+    int expire_batch; /* EXPIRE_BATCH */
     size_t ncarry;
     unsigned long verified, drifts; /* drift checks run, repairs queued (under lock) */
     pthread_t *threads;
@@ -559,10 +558,11 @@ static int64_t claim_lease_ms(const struct dispatcher *d)
 }
 
 /*
- * Claims a batch of due grants (store_grants_claim_due, with a lease) and tears it down in one
- * transaction. Returns how many were claimed (d->expire_batch: there may be more).
+ * The fallback of expire_grants() for a batch with a grant that cannot be read: claims a batch
+ * of due grants (store_grants_claim_due, a lease written), then tears it down in one
+ * transaction, or grant by grant; the bad one stays claimed. Returns how many were torn down.
  */
-static int expire_grants(struct dispatcher *d)
+static int expire_claimed(struct dispatcher *d)
 {
     struct store_due_grant *due = NULL;
     size_t n = 0;
@@ -605,24 +605,58 @@ static int expire_grants(struct dispatcher *d)
             d->cfg.grants_changed(d->cfg.grants_ctx);
         dispatcher_wake(d);
     }
-    return (int)n;
+    return done;
+}
+
+/*
+ * Tears a batch of due grants down in one transaction (jobs_grant_expire_due: taken with a
+ * row lock, written once). Returns how many (d->expire_batch: there may be more).
+ */
+static int expire_grants(struct dispatcher *d)
+{
+    struct jobs_grant_env env = {.store = d->cfg.store};
+    struct jobs_expired ex;
+    /* the server's limit on an idle batch transaction: never below 10 s (a slow build of the
+     * batch's jobs under a sanitizer is not a hung node) */
+    int64_t idle_ms = claim_lease_ms(d) > 10000 ? claim_lease_ms(d) : 10000;
+    int r =
+        jobs_grant_expire_due(&env, d->cfg.node_name, time_now_ms(), idle_ms, d->expire_batch, &ex);
+    if (r == -EBADMSG)
+        return expire_claimed(d);
+    if (r < 0) {
+        log_warn("scheduler", "tearing expired grants down failed: %s", strerror(-r));
+        return 0;
+    }
+    if (ex.taken_over)
+        log_warn("scheduler",
+                 "%d expired grant(s) claimed by node %s%s, which stopped heartbeating: "
+                 "taken over",
+                 ex.taken_over, ex.from, ex.taken_over > 1 ? " (and maybe others)" : "");
+    if (ex.done) {
+        log_info("scheduler", "%d grant(s) expired and torn down", ex.done);
+        if (d->cfg.grants_changed)
+            d->cfg.grants_changed(d->cfg.grants_ctx);
+        dispatcher_wake(d);
+    }
+    return ex.done;
 }
 
 /*
  * How long the scheduler may sleep: until the earliest live grant expires, at most poll_ms (a
  * grant created or moved earlier meanwhile is found within that; 100 ms, or 1 s when other
- * nodes' changes wake the scheduler), at least 1 ms. A grant already due that this node could
- * not claim (another node's live claim holds it) is polled for, not spun on.
+ * nodes' changes wake the scheduler), at least 1 ms. After a round that took nothing, a grant
+ * already due is another node's (its batch under way, or its claim's lease): the scheduler
+ * sleeps until the next grant that is not due yet, so that it takes that one on time while
+ * the other node is busy, and does not spin on the held one.
  */
 static int scheduler_sleep_ms(struct dispatcher *d, int claimed)
 {
     int poll_ms = d->listener ? 1000 : 100;
-    int64_t next = store_grants_next_expiry(d->cfg.store);
+    int64_t now = time_now_ms();
+    int64_t next = store_grants_next_expiry(d->cfg.store, claimed ? 0 : now);
     if (!next)
         return poll_ms;
-    int64_t wait = next - time_now_ms();
-    if (wait < 1 && !claimed)
-        return 100;
+    int64_t wait = next - now;
     return wait < 1 ? 1 : wait > poll_ms ? poll_ms : (int)wait;
 }
 
@@ -730,7 +764,7 @@ int dispatcher_start(const struct dispatcher_config *cfg, struct dispatcher **re
     /* PostgreSQL: other nodes' changes wake us (SQLite: -ENOTSUP, polling alone) */
     if (store_listen_open(cfg->store, &d->listener) < 0)
         d->listener = NULL;
-    d->expire_batch = d->listener ? EXPIRE_BATCH_MAX : EXPIRE_BATCH;
+    d->expire_batch = EXPIRE_BATCH;
     int n = (cfg->run_dispatcher ? d->cfg.workers : 0) + (cfg->run_scheduler ? 1 : 0) +
             (d->listener ? 1 : 0);
     d->threads = xcalloc((size_t)n + 1, sizeof *d->threads);

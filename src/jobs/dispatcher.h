@@ -16,9 +16,11 @@
  *
  * No leader (DESIGN.md §11): any number of nodes run these roles on one store.
  * Workers claim jobs in batches (one claim for the node's idle workers) under
- * the node's name; the scheduler claims due grants in batches (256 on SQLite,
- * 1024 on PostgreSQL) with a lease (store_grants_claim_due) and tears each batch
- * down in one transaction.
+ * the node's name; the scheduler takes due grants in batches of 1024 and tears
+ * each batch down in the transaction that took it (store_grants_take_due: the
+ * row lock is the lease, each grant is written once, a crash rolls back); a
+ * batch with a grant that cannot be read falls back to a written claim with a
+ * lease (store_grants_claim_due) and a teardown grant by grant.
  * dispatcher_beat(), run on every heartbeat of the node, renews those leases
  * and hands the running pushes of dead nodes back to the queue. On PostgreSQL
  * a LISTEN thread wakes the workers and the scheduler when another node queues

@@ -128,21 +128,24 @@ static const char *prev_owner_of(const struct store_due_grant *due, size_t n, co
     return "";
 }
 
-/* The removal jobs of the locked grants g[0..ng): built, then inserted in one go. */
-static int expire_locked(struct store *st, const char *owner, const struct store_due_grant *due,
-                         size_t n, const struct grant *g, size_t ng)
+/*
+ * The removal jobs of the locked grants t[0..n), built, then inserted in one go, the grants
+ * marked torn down by owner, and a "taken_over" event on each whose claim lapsed elsewhere.
+ */
+static int expire_locked(struct store *st, const char *owner, const struct store_taken_grant *t,
+                         size_t n)
 {
-    struct job *jobs = xcalloc(ng ? ng : 1, sizeof *jobs);
+    struct job *jobs = xcalloc(n ? n : 1, sizeof *jobs);
     struct strlist gids = {0}, jids = {0};
     size_t built = 0;
     int r = 0;
-    for (; built < ng && r == 0; built++) {
+    for (; built < n && r == 0; built++) {
         struct job_plan plan = {0};
         char desc[128];
-        job_plan_grant_teardown(&plan, &g[built]);
-        job_grant_description(&g[built], JOB_GRANT_EXPIRE, desc, sizeof desc);
-        struct job_spec spec = {.site_id = g[built].site_id,
-                                .kind = job_grant_kind(&g[built]),
+        job_plan_grant_teardown(&plan, &t[built].g);
+        job_grant_description(&t[built].g, JOB_GRANT_EXPIRE, desc, sizeof desc);
+        struct job_spec spec = {.site_id = t[built].g.site_id,
+                                .kind = job_grant_kind(&t[built].g),
                                 .description = desc,
                                 .plan = &plan,
                                 .express = true,
@@ -153,24 +156,23 @@ static int expire_locked(struct store *st, const char *owner, const struct store
         job_plan_release(&plan);
         if (r < 0)
             break;
-        strlist_add(&gids, g[built].id);
+        strlist_add(&gids, t[built].g.id);
         strlist_add(&jids, jobs[built].id);
     }
     if (r == 0)
-        r = store_job_insert_many(st, jobs, ng);
-    for (size_t i = 0; r == 0 && i < ng; i++)
-        r = supersede_setup(st, &g[i], jobs[i].id);
+        r = store_job_insert_many(st, jobs, n);
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = supersede_setup(st, &t[i].g, jobs[i].id);
     if (r == 0)
-        r = store_grants_expire_many(st, &gids, &jids);
-    for (size_t i = 0; r == 0 && i < ng; i++) {
-        const char *prev = prev_owner_of(due, n, g[i].id);
-        if (!prev[0])
+        r = store_grants_expire_many(st, owner, &gids, &jids);
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        if (!t[i].prev_owner[0])
             continue;
         char msg[256];
         snprintf(msg, sizeof msg,
                  "Node %s claimed this expiry and stopped heartbeating (its lease lapsed): node "
                  "%s took it over",
-                 prev, owner);
+                 t[i].prev_owner, owner);
         r = store_job_event(st, jobs[i].id, "taken_over", msg);
     }
     for (size_t i = 0; i < built; i++)
@@ -189,18 +191,55 @@ static int expire_range(struct store *st, const char *owner, const struct store_
     for (size_t i = from; i < to; i++)
         strlist_add(&ids, due[i].id);
     struct grant *g = NULL;
+    struct store_taken_grant *t = NULL;
     size_t ng = 0;
     int r = store_tx_begin(st);
     if (r == 0) {
         r = store_grants_lock_claimed(st, owner, &ids, &g, &ng);
-        if (r == 0)
-            r = expire_locked(st, owner, due, n, g, ng);
+        if (r == 0) { /* the grants move into t, with the previous owner of each */
+            t = xcalloc(ng ? ng : 1, sizeof *t);
+            for (size_t i = 0; i < ng; i++) {
+                t[i].g = g[i];
+                snprintf(t[i].prev_owner, sizeof t[i].prev_owner, "%s",
+                         prev_owner_of(due, n, g[i].id));
+            }
+            free(g);
+            g = NULL;
+            r = expire_locked(st, owner, t, ng);
+        }
         r = store_tx_end(st, r);
     }
     if (r == 0)
         *ret_done = (int)ng;
-    store_grant_array_free(g, ng);
+    if (t)
+        store_taken_grant_array_free(t, ng);
+    else
+        store_grant_array_free(g, ng);
     strlist_release(&ids);
+    return r;
+}
+
+int jobs_grant_expire_due(const struct jobs_grant_env *env, const char *owner, int64_t now_ms,
+                          int64_t idle_ms, int limit, struct jobs_expired *ret)
+{
+    struct store *st = env->store;
+    struct store_taken_grant *t = NULL;
+    size_t n = 0;
+    memset(ret, 0, sizeof *ret);
+    int r = store_tx_begin(st);
+    if (r < 0)
+        return r;
+    r = store_grants_take_due(st, owner, now_ms, idle_ms, limit, &t, &n);
+    if (r == 0 && n)
+        r = expire_locked(st, owner, t, n);
+    r = store_tx_end(st, r);
+    for (size_t i = 0; r == 0 && i < n; i++)
+        if (t[i].prev_owner[0] && !ret->taken_over++)
+            snprintf(ret->from, sizeof ret->from, "%s", t[i].prev_owner);
+    if (r == 0)
+        ret->done = (int)n;
+    if (t)
+        store_taken_grant_array_free(t, n);
     return r;
 }
 

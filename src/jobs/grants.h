@@ -65,4 +65,23 @@ int jobs_grant_teardown(const struct jobs_grant_env *env, const char *grant_id, 
 int jobs_grant_expire_claimed(const struct jobs_grant_env *env, const char *owner,
                               const struct store_due_grant *due, size_t n, int *ret_done);
 
+/* What one jobs_grant_expire_due() batch did. */
+struct jobs_expired {
+    int done;                       /* grants torn down */
+    int taken_over;                 /* of those, claimed by a node whose lease lapsed */
+    char from[STORE_NODE_NAME_MAX]; /* the first such node */
+};
+/*
+ * The scheduler's expiry of a batch of due grants in one transaction (DESIGN.md §11): up to
+ * limit due grants no other node holds are taken (store_grants_take_due: locked, not written;
+ * idle_ms bounds how long the server lets that transaction sit idle), marked torn down by
+ * owner, each with its router-side removal job (one insert for the batch), a "taken_over"
+ * event on each that a node whose lease lapsed had claimed, and its grant.expired webhook
+ * event. Each grant is written once; a crash or an error rolls the batch back and leaves the
+ * grants due. No hooks are called. 0 with *ret; -EBADMSG when a grant of the batch cannot be
+ * read (jobs_grant_expire_claimed then isolates it), or another store error.
+ */
+int jobs_grant_expire_due(const struct jobs_grant_env *env, const char *owner, int64_t now_ms,
+                          int64_t idle_ms, int limit, struct jobs_expired *ret);
+
 #endif

@@ -307,13 +307,15 @@ int pg_grant_teardown(struct store *s, const char *id, bool revoked, const char 
     return pg_end(c, r);
 }
 
-int64_t pg_grants_next_expiry(struct store *s)
+int64_t pg_grants_next_expiry(struct store *s, int64_t after_ms)
 {
-    static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL";
+    static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL "
+                              "AND expires_at_ms > ?";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);
     if (!st)
         return 0;
+    pg_bind_int64(st, 1, after_ms);
     int64_t t = pg_step(st) == PG_ROW ? pg_col_time(st, 0) : 0;
     pg_reset(st);
     return t;
@@ -588,6 +590,59 @@ int pg_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int6
     return 0;
 }
 
+/* A row of take_due: the grant (columns 0-25) and coalesce(teardown_owner, '') (26). */
+static int taken_row(void *ctx, struct pg_stmt *st, void *elem)
+{
+    struct store_taken_grant *t = elem;
+    int r = read_grant(ctx, st, &t->g);
+    if (r == 0)
+        pg_col_copy(st, 26, t->prev_owner, sizeof t->prev_owner);
+    return r;
+}
+
+static void taken_release_elem(void *elem)
+{
+    struct store_taken_grant *t = elem;
+    grant_release(&t->g);
+}
+
+/*
+ * READ COMMITTED, in the caller's transaction: FOR UPDATE SKIP LOCKED takes only rows no
+ * other transaction holds (another scheduler's batch, a revoke under way); a row another node
+ * tore down and committed meanwhile is re-checked (torn_down_at) and dropped. No write: the
+ * teardown (pg_grants_expire_many) is the batch's only update of each grant.
+ */
+int pg_grants_take_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                       int limit, struct store_taken_grant **ret, size_t *n)
+{
+    /* for this transaction only: idle for the lease (a node hung mid-batch), the server ends it */
+    static const char idle[] =
+        "SELECT set_config('idle_in_transaction_session_timeout', ?1::bigint::text, true)";
+    static const char sql[] =
+        "SELECT " GRANT_COLUMNS_NO_AUTH ", coalesce(g.teardown_owner, '') FROM grants g WHERE "
+        "g.torn_down_at IS NULL AND g.expires_at_ms <= ?2 AND (g.teardown_owner IS NULL OR "
+        "g.teardown_owner = ?1 OR g.teardown_lease_until_ms < " PG_DB_NOW_MS ") ORDER BY "
+        "g.expires_at_ms LIMIT ?3 FOR UPDATE OF g SKIP LOCKED";
+    struct pg_session *c;
+    struct pg_stmt *st = pg_prepare(s, idle, &c);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, lease_ms);
+    int r = pg_step_row(c, st, NULL, NULL, NULL);
+    if (r < 0)
+        return r;
+    if (!(st = pg_stmt(c, sql)))
+        return -EIO;
+    pg_bind_text(st, 1, owner);
+    pg_bind_int64(st, 2, now_ms);
+    pg_bind_int(st, 3, limit);
+    r = pg_collect(c, st, sizeof **ret, taken_row, s, taken_release_elem, (void **)ret, n);
+    for (size_t i = 0; r == 0 && i < *n; i++)
+        if (!strcmp((*ret)[i].prev_owner, owner))
+            (*ret)[i].prev_owner[0] = '\0';
+    return r;
+}
+
 int pg_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
                            struct grant **ret, size_t *n)
 {
@@ -606,12 +661,14 @@ int pg_grants_lock_claimed(struct store *s, const char *owner, const struct strl
     return pg_collect(c, st, sizeof **ret, grant_row, s, grant_release_elem, (void **)ret, n);
 }
 
-int pg_grants_expire_many(struct store *s, const struct strlist *ids, const struct strlist *job_ids)
+int pg_grants_expire_many(struct store *s, const char *owner, const struct strlist *ids,
+                          const struct strlist *job_ids)
 {
     static const char sql[] =
         "UPDATE grants g SET torn_down_at = ?3::bigint / 1000, config_removed_from_mpac = 1, "
-        "teardown_job_id = v.job FROM unnest(?1::text[], ?2::text[]) AS v(gid, job) "
-        "WHERE g.id = v.gid AND g.torn_down_at IS NULL";
+        "teardown_job_id = v.job, teardown_owner = coalesce(?4::text, g.teardown_owner) FROM "
+        "unnest(?1::text[], ?2::text[]) AS v(gid, job) WHERE g.id = v.gid AND g.torn_down_at IS "
+        "NULL";
     if (ids->n != job_ids->n)
         return -EINVAL;
     if (!ids->n)
@@ -624,14 +681,15 @@ int pg_grants_expire_many(struct store *s, const struct strlist *ids, const stru
     pg_bind_text(st, 1, a);
     pg_bind_text(st, 2, b);
     pg_bind_int64(st, 3, time_now_ms());
+    pg_bind_text(st, 4, owner);
     free(a);
     free(b);
     int r = pg_step_done(c, st);
     if (r == 0 && pg_changes(c) != (long)ids->n)
         r = -EBUSY;
     /* the webhook outbox in the caller's (the batch's) transaction, as pg_grant_teardown */
-    for (size_t i = 0; r == 0 && i < ids->n; i++)
-        r = pg_webhook_emit(c, WEBHOOK_GRANT_EXPIRED, ids->items[i], NULL, NULL);
+    if (r == 0)
+        r = pg_webhook_emit_grants(c, WEBHOOK_GRANT_EXPIRED, ids);
     return r;
 }
 

@@ -191,13 +191,15 @@ int pg_grant_get_any(struct store *s, const char *id, struct grant *ret);
 int pg_grant_update(struct store *s, const char *id, int64_t expires_at_ms, const uint64_t *rate);
 int pg_grant_set_setup_job(struct store *s, const char *id, const char *job_id);
 int pg_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id);
-int64_t pg_grants_next_expiry(struct store *s);
+int64_t pg_grants_next_expiry(struct store *s, int64_t after_ms);
 int pg_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
 int pg_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
                         int limit, struct store_due_grant **ret, size_t *n);
+int pg_grants_take_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                       int limit, struct store_taken_grant **ret, size_t *n);
 int pg_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
                            struct grant **ret, size_t *n);
-int pg_grants_expire_many(struct store *s, const struct strlist *ids,
+int pg_grants_expire_many(struct store *s, const char *owner, const struct strlist *ids,
                           const struct strlist *job_ids);
 int pg_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
 int pg_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
@@ -311,6 +313,7 @@ int pg_site_row(void *ctx, struct pg_stmt *st, void *elem);
 /* The webhook outbox (pg_hooks.c): the contract of sqlite_webhook_emit in sqlite_int.h. */
 int pg_webhook_emit(struct pg_session *c, enum webhook_event e, const char *object_id,
                     const char *site_id, const char *detail);
+int pg_webhook_emit_grants(struct pg_session *c, enum webhook_event e, const struct strlist *ids);
 int pg_policy_insert_conn(struct pg_session *c, const struct policy *p);
 
 /* The connection and statement helpers: the contracts of their twins in sqlite_int.h. */

@@ -82,6 +82,7 @@ const struct store_ops store_pg_ops = {
     .grants_next_expiry = pg_grants_next_expiry,
     .grants_due = pg_grants_due,
     .grants_claim_due = pg_grants_claim_due,
+    .grants_take_due = pg_grants_take_due,
     .grants_lock_claimed = pg_grants_lock_claimed,
     .grants_expire_many = pg_grants_expire_many,
     .leases_renew = pg_leases_renew,

@@ -121,10 +121,12 @@ static struct store_conn *conn_open(struct sqlite_store *s, enum log_level lvl)
         goto out_free;
     }
     sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS);
-    /* wal_autocheckpoint=0: the checkpointer thread does it, not a committing request */
+    /* wal_autocheckpoint=0: the checkpointer thread does it, not a committing request.
+     * mmap_size: the database's pages read in place, not copied by a pread(2) each time they
+     * fall out of the 2 MB page cache (5 % of the scheduler's drain of 100 000 grants) */
     if (exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                     "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                    "PRAGMA wal_autocheckpoint=0;") < 0)
+                    "PRAGMA wal_autocheckpoint=0; PRAGMA mmap_size=268435456;") < 0)
         goto out_free;
     pthread_mutex_lock(&s->conns_lock);
     c->next = s->conns;

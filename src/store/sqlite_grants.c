@@ -294,13 +294,15 @@ int sqlite_grant_teardown(struct store *s, const char *id, bool revoked, const c
     return store_end(c, r);
 }
 
-int64_t sqlite_grants_next_expiry(struct store *s)
+int64_t sqlite_grants_next_expiry(struct store *s, int64_t after_ms)
 {
-    static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL";
+    static const char sql[] = "SELECT min(expires_at_ms) FROM grants WHERE torn_down_at IS NULL "
+                              "AND expires_at_ms > ?";
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return 0;
+    sqlite3_bind_int64(st, 1, after_ms);
     int64_t t = sqlite3_step(st) == SQLITE_ROW ? col_time(st, 0) : 0;
     sqlite3_reset(st);
     return t;
@@ -356,6 +358,13 @@ void store_grant_array_free(struct grant *a, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         grant_release(&a[i]);
+    free(a);
+}
+
+void store_taken_grant_array_free(struct store_taken_grant *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        grant_release(&a[i].g);
     free(a);
 }
 
@@ -614,6 +623,48 @@ int sqlite_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, 
     return 0;
 }
 
+/* A row of take_due: the grant (columns 0-25) and coalesce(teardown_owner, '') (26). */
+static int taken_row(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    struct store_taken_grant *t = elem;
+    int r = read_grant(ctx, st, &t->g);
+    if (r == 0)
+        col_copy(st, 26, t->prev_owner, sizeof t->prev_owner);
+    return r;
+}
+
+static void taken_release_elem(void *elem)
+{
+    struct store_taken_grant *t = elem;
+    grant_release(&t->g);
+}
+
+/* SQLite: the caller's BEGIN IMMEDIATE makes this read the writer's; the due condition is
+ * sqlite_grants_claim_due's (through grants_due, the live grants by expiry). */
+int sqlite_grants_take_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                           int limit, struct store_taken_grant **ret, size_t *n)
+{
+    (void)lease_ms; /* one process writes: a hung one holds the write lock anyway */
+    static const char sql[] =
+        "SELECT " GRANT_COLUMNS_NO_AUTH ", coalesce(g.teardown_owner, '') FROM grants g WHERE "
+        "g.torn_down_at IS NULL AND g.expires_at_ms <= ?2 AND (g.teardown_owner IS NULL OR "
+        "g.teardown_owner = ?1 OR g.teardown_lease_until_ms < ?3) ORDER BY g.expires_at_ms "
+        "LIMIT ?4";
+    struct store_conn *c;
+    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    if (!st)
+        return -EIO;
+    bind_text(st, 1, owner);
+    sqlite3_bind_int64(st, 2, now_ms);
+    sqlite3_bind_int64(st, 3, time_now_ms());
+    sqlite3_bind_int(st, 4, limit);
+    int r = store_collect(c, st, sizeof **ret, taken_row, s, taken_release_elem, (void **)ret, n);
+    for (size_t i = 0; r == 0 && i < *n; i++)
+        if (!strcmp((*ret)[i].prev_owner, owner))
+            (*ret)[i].prev_owner[0] = '\0';
+    return r;
+}
+
 int sqlite_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
                                struct grant **ret, size_t *n)
 {
@@ -629,20 +680,35 @@ int sqlite_grants_lock_claimed(struct store *s, const char *owner, const struct 
     return store_collect(c, st, sizeof **ret, grant_row, s, grant_release_elem, (void **)ret, n);
 }
 
-/* SQLite: the single writer makes a loop as good as one statement. */
-int sqlite_grants_expire_many(struct store *s, const struct strlist *ids,
+/* SQLite: the single writer makes a loop of cached statements as good as one statement. */
+int sqlite_grants_expire_many(struct store *s, const char *owner, const struct strlist *ids,
                               const struct strlist *job_ids)
 {
+    static const char sql[] =
+        "UPDATE grants SET torn_down_at = ?1 / 1000, config_removed_from_mpac = 1, "
+        "teardown_job_id = ?2, teardown_owner = coalesce(?4, teardown_owner) WHERE id = ?3 AND "
+        "torn_down_at IS NULL";
     if (ids->n != job_ids->n)
         return -EINVAL;
-    struct store_conn *c = store_conn(s);
-    if (!c)
-        return -EIO;
-    int r = store_begin(c);
-    if (r < 0)
+    if (!ids->n)
+        return 0;
+    int r;
+    struct store_conn *c;
+    sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
+    if (!st)
         return r;
-    for (size_t i = 0; r == 0 && i < ids->n; i++)
-        r = sqlite_grant_teardown(s, ids->items[i], false, job_ids->items[i]);
+    int64_t now = time_now_ms();
+    for (size_t i = 0; r == 0 && i < ids->n; i++) {
+        sqlite3_bind_int64(st, 1, now);
+        bind_text(st, 2, job_ids->items[i]);
+        bind_text(st, 3, ids->items[i]);
+        bind_text(st, 4, owner);
+        r = store_step_done(c, st);
+        if (r == 0 && !sqlite3_changes(c->db))
+            r = -EBUSY;
+    }
+    if (r == 0)
+        r = sqlite_webhook_emit_grants(c, WEBHOOK_GRANT_EXPIRED, ids);
     return store_end(c, r);
 }
 

@@ -66,6 +66,73 @@ int sqlite_webhook_emit(struct store_conn *c, enum webhook_event e, const char *
     return store_step_done(c, st);
 }
 
+/* [["grant id","event id"],...]: ids with a new event id each (uuid_v7, in their order). */
+static char *json_id_pairs(const struct strlist *ids)
+{
+    size_t cap = 3 + ids->n * (2 * UUID_STR_LEN + 8);
+    for (size_t i = 0; i < ids->n; i++)
+        cap += strlen(ids->items[i]);
+    char *out = xmalloc(cap);
+    size_t len = 0;
+    out[len++] = '[';
+    for (size_t i = 0; i < ids->n; i++) {
+        char eid[UUID_STR_LEN];
+        uuid_v7(eid);
+        len += (size_t)snprintf(out + len, cap - len, "%s[\"%s\",\"%s\"]", i ? "," : "",
+                                ids->items[i], eid);
+    }
+    out[len++] = ']';
+    out[len] = '\0';
+    return out;
+}
+
+int sqlite_webhook_emit_grants(struct store_conn *c, enum webhook_event e,
+                               const struct strlist *ids)
+{
+    static const char event_sql[] =
+        "INSERT INTO webhook_events(id, tenant_id, type, object_id, site_id, detail, "
+        "created_at_ms) SELECT json_extract(j.value, '$[1]'), s.tenant_id, ?2, g.id, s.id, NULL, "
+        "?3 FROM json_each(?1) j JOIN grants g ON g.id = json_extract(j.value, '$[0]') JOIN "
+        "sites s ON s.id = g.site_id WHERE EXISTS (SELECT 1 FROM webhooks h WHERE h.tenant_id = "
+        "s.tenant_id AND h.enabled = 1 AND (h.events & ?4) != 0) ORDER BY j.key";
+    static const char deliveries_sql[] =
+        "INSERT INTO webhook_deliveries(hook_id, event_id, next_at_ms) SELECT h.id, e.id, "
+        "e.created_at_ms FROM json_each(?1) j JOIN webhook_events e ON e.id = "
+        "json_extract(j.value, '$[1]') JOIN webhooks h ON h.tenant_id = e.tenant_id WHERE "
+        "h.enabled = 1 AND (h.events & ?2) != 0 ORDER BY j.key";
+    static const char any_sql[] =
+        "SELECT 1 FROM webhooks WHERE enabled = 1 AND (events & ?1) != 0 LIMIT 1";
+    if (!ids->n)
+        return 0;
+    /* the usual case: no hook subscribes anywhere, nothing to look up per grant */
+    sqlite3_stmt *st = store_stmt(c, any_sql);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, 1ll << e);
+    int r = store_step_row(c, st, NULL, NULL, NULL);
+    if (r < 0)
+        return r == -ENOENT ? 0 : r;
+    if (!(st = store_stmt(c, event_sql)))
+        return -EIO;
+    char *pairs = json_id_pairs(ids);
+    sqlite3_bind_text(st, 1, pairs, -1, SQLITE_TRANSIENT);
+    bind_text(st, 2, webhook_event_name(e));
+    sqlite3_bind_int64(st, 3, time_now_ms());
+    sqlite3_bind_int64(st, 4, 1ll << e);
+    r = store_step_done(c, st);
+    if (r == 0 && sqlite3_changes(c->db) > 0) {
+        if ((st = store_stmt(c, deliveries_sql))) {
+            sqlite3_bind_text(st, 1, pairs, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_int64(st, 2, 1ll << e);
+            r = store_step_done(c, st);
+        } else {
+            r = -EIO;
+        }
+    }
+    free(pairs);
+    return r;
+}
+
 int sqlite_webhook_insert(struct store *s, const struct webhook *h)
 {
     static const char sql[] =

@@ -196,13 +196,15 @@ int sqlite_grant_update(struct store *s, const char *id, int64_t expires_at_ms,
                         const uint64_t *rate);
 int sqlite_grant_set_setup_job(struct store *s, const char *id, const char *job_id);
 int sqlite_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id);
-int64_t sqlite_grants_next_expiry(struct store *s);
+int64_t sqlite_grants_next_expiry(struct store *s, int64_t after_ms);
 int sqlite_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
 int sqlite_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
                             int limit, struct store_due_grant **ret, size_t *n);
+int sqlite_grants_take_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                           int limit, struct store_taken_grant **ret, size_t *n);
 int sqlite_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
                                struct grant **ret, size_t *n);
-int sqlite_grants_expire_many(struct store *s, const struct strlist *ids,
+int sqlite_grants_expire_many(struct store *s, const char *owner, const struct strlist *ids,
                               const struct strlist *job_ids);
 int sqlite_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
 int sqlite_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
@@ -331,6 +333,10 @@ int store_policy_insert_conn(struct store_conn *c, const struct policy *p);
  */
 int sqlite_webhook_emit(struct store_conn *c, enum webhook_event e, const char *object_id,
                         const char *site_id, const char *detail);
+/* sqlite_webhook_emit(c, e, id, NULL, NULL) for each grant of ids, in one statement per table
+ * (e is a grant event). */
+int sqlite_webhook_emit_grants(struct store_conn *c, enum webhook_event e,
+                               const struct strlist *ids);
 
 /* The calling thread's connection, opened on first use; NULL on failure. */
 struct store_conn *store_conn(struct store *s);

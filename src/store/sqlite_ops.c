@@ -82,6 +82,7 @@ const struct store_ops store_sqlite_ops = {
     .grants_next_expiry = sqlite_grants_next_expiry,
     .grants_due = sqlite_grants_due,
     .grants_claim_due = sqlite_grants_claim_due,
+    .grants_take_due = sqlite_grants_take_due,
     .grants_lock_claimed = sqlite_grants_lock_claimed,
     .grants_expire_many = sqlite_grants_expire_many,
     .leases_renew = sqlite_leases_renew,

@@ -505,9 +505,9 @@ int store_grant_teardown(struct store *s, const char *id, bool revoked, const ch
     return s->ops->grant_teardown(s, id, revoked, job_id);
 }
 
-int64_t store_grants_next_expiry(struct store *s)
+int64_t store_grants_next_expiry(struct store *s, int64_t after_ms)
 {
-    return s->ops->grants_next_expiry(s);
+    return s->ops->grants_next_expiry(s, after_ms);
 }
 
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret)
@@ -521,16 +521,22 @@ int store_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, i
     return s->ops->grants_claim_due(s, owner, now_ms, lease_ms, limit, ret, n);
 }
 
+int store_grants_take_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                          int limit, struct store_taken_grant **ret, size_t *n)
+{
+    return s->ops->grants_take_due(s, owner, now_ms, lease_ms, limit, ret, n);
+}
+
 int store_grants_lock_claimed(struct store *s, const char *owner, const struct strlist *ids,
                               struct grant **ret, size_t *n)
 {
     return s->ops->grants_lock_claimed(s, owner, ids, ret, n);
 }
 
-int store_grants_expire_many(struct store *s, const struct strlist *ids,
+int store_grants_expire_many(struct store *s, const char *owner, const struct strlist *ids,
                              const struct strlist *job_ids)
 {
-    return s->ops->grants_expire_many(s, ids, job_ids);
+    return s->ops->grants_expire_many(s, owner, ids, job_ids);
 }
 
 int store_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n)

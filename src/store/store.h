@@ -397,8 +397,8 @@ int store_grant_set_setup_job(struct store *s, const char *id, const char *job_i
  * removed, and records the teardown job. -EBUSY when already torn down.
  */
 int store_grant_teardown(struct store *s, const char *id, bool revoked, const char *job_id);
-/* The earliest expires_at_ms of a live grant, or 0 when there is none. */
-int64_t store_grants_next_expiry(struct store *s);
+/* The earliest expires_at_ms of a live grant later than after_ms, or 0 when there is none. */
+int64_t store_grants_next_expiry(struct store *s, int64_t after_ms);
 /* Ids of live grants whose expiry passed (at most limit). */
 int store_grants_due(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
 /* A due grant claimed for teardown (store_grants_claim_due). */
@@ -415,6 +415,25 @@ struct store_due_grant {
  */
 int store_grants_claim_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
                            int limit, struct store_due_grant **ret, size_t *n);
+/* A due grant taken for teardown in the caller's transaction (store_grants_take_due). */
+struct store_taken_grant {
+    struct grant g;                       /* read with authorized_at 0 */
+    char prev_owner[STORE_NODE_NAME_MAX]; /* the node whose claim lapsed, "" for none */
+};
+/*
+ * Inside the caller's transaction, without writing anything: up to limit live grants whose
+ * expiry passed (expires_at_ms <= now_ms) and that no other node's live lease holds (a claim
+ * of store_grants_claim_due), earliest first, read and locked until that transaction ends
+ * (PostgreSQL: FOR UPDATE SKIP LOCKED, so two schedulers take different grants and a revoke
+ * waits; SQLite: the single writer). The transaction's lock is the lease: tear them down in
+ * it (store_grants_expire_many with owner) and a crash or a rollback leaves them due, for any
+ * node; on PostgreSQL the server also ends that transaction once it sits idle for lease_ms (a
+ * node that hangs mid-batch). *ret: store_taken_grant_array_free. -EBADMSG when one's
+ * password cannot be unsealed.
+ */
+int store_grants_take_due(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                          int limit, struct store_taken_grant **ret, size_t *n);
+void store_taken_grant_array_free(struct store_taken_grant *a, size_t n);
 /*
  * Inside the caller's transaction: the grants of ids that are still live and claimed by owner,
  * read (authorized_at 0) and locked until that transaction ends (PostgreSQL: FOR UPDATE; a
@@ -426,11 +445,12 @@ int store_grants_lock_claimed(struct store *s, const char *owner, const struct s
                               struct grant **ret, size_t *n);
 /*
  * Marks the expired live grants ids->items[i] torn down with teardown job job_ids->items[i]
- * (store_grant_teardown(s, id, false, job_id) for each, one statement on PostgreSQL). Joins
- * the caller's transaction. -EBUSY when one of them was torn down already (nothing changed
- * then only if the caller rolls back), -EINVAL when the lists differ in length.
+ * (store_grant_teardown(s, id, false, job_id) for each: one grant.expired webhook event each,
+ * in one statement per table). teardown_owner becomes owner unless owner is NULL. Joins the
+ * caller's transaction. -EBUSY when one of them was torn down already (nothing changed then
+ * only if the caller rolls back), -EINVAL when the lists differ in length.
  */
-int store_grants_expire_many(struct store *s, const struct strlist *ids,
+int store_grants_expire_many(struct store *s, const char *owner, const struct strlist *ids,
                              const struct strlist *job_ids);
 /* Renews owner's claims of due grants: their leases end lease_ms after the database's now. */
 int store_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);

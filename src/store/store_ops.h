@@ -209,13 +209,15 @@ struct store_ops {
                         const uint64_t *rate);
     int (*grant_set_setup_job)(struct store *s, const char *id, const char *job_id);
     int (*grant_teardown)(struct store *s, const char *id, bool revoked, const char *job_id);
-    int64_t (*grants_next_expiry)(struct store *s);
+    int64_t (*grants_next_expiry)(struct store *s, int64_t after_ms);
     int (*grants_due)(struct store *s, int64_t now_ms, int limit, struct strlist *ret);
     int (*grants_claim_due)(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
                             int limit, struct store_due_grant **ret, size_t *n);
+    int (*grants_take_due)(struct store *s, const char *owner, int64_t now_ms, int64_t lease_ms,
+                           int limit, struct store_taken_grant **ret, size_t *n);
     int (*grants_lock_claimed)(struct store *s, const char *owner, const struct strlist *ids,
                                struct grant **ret, size_t *n);
-    int (*grants_expire_many)(struct store *s, const struct strlist *ids,
+    int (*grants_expire_many)(struct store *s, const char *owner, const struct strlist *ids,
                               const struct strlist *job_ids);
     int (*leases_renew)(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
     int (*grants_live)(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
@@ -399,6 +401,7 @@ struct store_ops {
     X(grants_next_expiry) \
     X(grants_due) \
     X(grants_claim_due) \
+    X(grants_take_due) \
     X(grants_lock_claimed) \
     X(grants_expire_many) \
     X(leases_renew) \

@@ -197,7 +197,8 @@ void fx_store_round(struct fx *f, int k)
     assert_int_equal(store_grant_get(s, f->tenant, site, GRANT_ACCESS, g.id, &got), 0);
     assert_true(got.authorized_at_ms > 0);
     grant_release(&got);
-    assert_true(store_grants_next_expiry(s) > 0);
+    assert_true(store_grants_next_expiry(s, 0) > 0);
+    assert_int_equal(store_grants_next_expiry(s, INT64_MAX - 1), 0);
     struct strlist due = {0};
     assert_int_equal(store_grants_due(s, now, 10, &due), 0);
     strlist_release(&due);
@@ -209,7 +210,7 @@ void fx_store_round(struct fx *f, int k)
     assert_int_equal(store_grants_lock_claimed(s, "round-node", &gids, &grants, &cnt), 0);
     store_grant_array_free(grants, cnt);
     struct strlist none = {0};
-    assert_int_equal(store_grants_expire_many(s, &none, &none), 0);
+    assert_int_equal(store_grants_expire_many(s, NULL, &none, &none), 0);
     strlist_release(&gids);
     assert_int_equal(store_leases_renew(s, "round-node", 1000, &n), 0);
     assert_int_equal(store_grant_teardown(s, g.id, true, j2), 0);

@@ -296,7 +296,7 @@ static void test_due_grants_claimed_with_leases(void **state)
     struct strlist gids = {0};
     for (size_t i = 0; i < ng; i++)
         strlist_add(&gids, g[i].id);
-    assert_int_equal(store_grants_expire_many(f->s, &gids, &jobs), 0);
+    assert_int_equal(store_grants_expire_many(f->s, NULL, &gids, &jobs), 0);
     assert_int_equal(store_tx_end(f->s, 0), 0);
     store_grant_array_free(g, ng);
     struct grant got;
@@ -307,13 +307,152 @@ static void test_due_grants_claimed_with_leases(void **state)
     grant_release(&got);
     /* Torn down twice: refused as a whole. */
     assert_int_equal(store_tx_begin(f->s), 0);
-    assert_int_equal(store_grants_expire_many(f->s, &gids, &jobs), -EBUSY);
+    assert_int_equal(store_grants_expire_many(f->s, NULL, &gids, &jobs), -EBUSY);
     assert_int_equal(store_tx_end(f->s, -EBUSY), -EBUSY);
     assert_int_equal(claim_due(f, "node-b", 60000, 10, &due), 0);
     free(due);
     strlist_release(&ids);
     strlist_release(&gids);
     strlist_release(&jobs);
+}
+
+/* take_due's rows in a transaction of this thread: their ids into out (at most 16). */
+static size_t take(struct fx *f, const char *owner, int limit, char out[][UUID_STR_LEN],
+                   char prev[][STORE_NODE_NAME_MAX])
+{
+    struct store_taken_grant *t = NULL;
+    size_t n = 0;
+    assert_int_equal(store_grants_take_due(f->s, owner, time_now_ms(), 10000, limit, &t, &n), 0);
+    assert_true(n <= 16);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out[i], t[i].g.id, UUID_STR_LEN);
+        assert_int_equal(t[i].g.torn_down_at, 0);
+        if (prev)
+            memcpy(prev[i], t[i].prev_owner, STORE_NODE_NAME_MAX);
+    }
+    store_taken_grant_array_free(t, n);
+    return n;
+}
+
+static void test_due_grants_taken_in_one_transaction(void **state)
+{
+    struct fx *f = *state;
+    char site[UUID_STR_LEN], g0[UUID_STR_LEN], g1[UUID_STR_LEN], g2[UUID_STR_LEN], g3[UUID_STR_LEN],
+        g4[UUID_STR_LEN];
+    fx_site(f, NULL, "10.99.7.2", true, site, NULL);
+    int64_t now = time_now_ms();
+    expired_grant(f, site, now - 4000, g0);
+    expired_grant(f, site, now - 3000, g1);
+    expired_grant(f, site, now - 2000, g2);
+    expired_grant(f, site, now - 1000, g3);
+    expired_grant(f, site, now + 3600 * 1000, g4); /* not due */
+    struct store_due_grant *due;
+    /* g0: node-b's live claim; g1: node-c's claim, whose lease lapses */
+    assert_int_equal(claim_due(f, "node-b", 60000, 1, &due), 1);
+    assert_string_equal(due[0].id, g0);
+    free(due);
+    assert_int_equal(claim_due(f, "node-c", 100, 1, &due), 1);
+    assert_string_equal(due[0].id, g1);
+    free(due);
+    sleep_ms(300);
+
+    /* Taken earliest first, without a write: a rollback leaves them as they were. */
+    char ids[16][UUID_STR_LEN], prev[16][STORE_NODE_NAME_MAX];
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(take(f, "node-a", 10, ids, prev), 3);
+    assert_int_equal(store_tx_end(f->s, -EINVAL), -EINVAL);
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(take(f, "node-a", 2, ids, prev), 2);
+    assert_string_equal(ids[0], g1);
+    assert_string_equal(prev[0], "node-c");
+    assert_string_equal(ids[1], g2);
+    assert_string_equal(prev[1], "");
+    /* torn down by node-a in the same transaction, the owner recorded */
+    struct strlist gids = {0}, jobs = {0};
+    strlist_add(&gids, g1);
+    strlist_add(&gids, g2);
+    char j1[UUID_STR_LEN], j2[UUID_STR_LEN];
+    fx_job(f, site, true, true, NULL, NULL, j1);
+    fx_job(f, site, true, true, NULL, NULL, j2);
+    strlist_add(&jobs, j1);
+    strlist_add(&jobs, j2);
+    assert_int_equal(store_grants_expire_many(f->s, "node-a", &gids, &jobs), 0);
+    assert_int_equal(store_tx_end(f->s, 0), 0);
+    struct grant got;
+    assert_int_equal(store_grant_get_any(f->s, g2, &got), 0);
+    assert_true(got.torn_down_at > 0);
+    assert_string_equal(got.teardown_job_id, j2);
+    grant_release(&got);
+    /* node-a's teardown is final: nobody claims them again, nor takes them */
+    assert_int_equal(claim_due(f, "node-c", 60000, 10, &due), 1);
+    assert_string_equal(due[0].id, g3); /* g0 is still node-b's */
+    free(due);
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(take(f, "node-a", 10, ids, NULL), 0);
+    /* a node's own claims come back to it */
+    assert_int_equal(take(f, "node-b", 10, ids, prev), 1);
+    assert_string_equal(ids[0], g0);
+    assert_string_equal(prev[0], "");
+    assert_int_equal(store_tx_end(f->s, 0), 0);
+    strlist_release(&gids);
+    strlist_release(&jobs);
+}
+
+/* Two threads (two nodes' schedulers) taking due grants in open transactions (PostgreSQL). */
+struct taker {
+    struct fx *f;
+    const char *owner;
+    pthread_barrier_t *taken, *release; /* NULL: take and end at once */
+    char ids[16][UUID_STR_LEN];
+    size_t n;
+};
+
+static void *taker_main(void *arg)
+{
+    struct taker *t = arg;
+    assert_int_equal(store_tx_begin(t->f->s), 0);
+    t->n = take(t->f, t->owner, 3, t->ids, NULL);
+    if (t->taken) { /* hold the rows until the other has tried */
+        pthread_barrier_wait(t->taken);
+        pthread_barrier_wait(t->release);
+    }
+    assert_int_equal(store_tx_end(t->f->s, -EINVAL), -EINVAL);
+    store_thread_done(t->f->s);
+    return NULL;
+}
+
+static void test_taken_grants_are_skipped_by_others(void **state)
+{
+    struct fx *f = *state;
+    struct store_listener *l = NULL;
+    if (store_listen_open(f->s, &l) == -ENOTSUP) { /* SQLite: one writer, nothing to skip */
+        store_listen_close(f->s, NULL);
+        return;
+    }
+    store_listen_close(f->s, l);
+    char site[UUID_STR_LEN], id[UUID_STR_LEN];
+    fx_site(f, NULL, "10.99.8.2", true, site, NULL);
+    for (int i = 0; i < 5; i++)
+        expired_grant(f, site, time_now_ms() - 1000 - i, id);
+    pthread_barrier_t taken, release;
+    pthread_barrier_init(&taken, NULL, 2);
+    pthread_barrier_init(&release, NULL, 2);
+    struct taker a = {.f = f, .owner = "node-a", .taken = &taken, .release = &release};
+    struct taker b = {.f = f, .owner = "node-b"};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, taker_main, &a), 0);
+    pthread_barrier_wait(&taken); /* node-a holds three */
+    assert_int_equal(pthread_create(&tb, NULL, taker_main, &b), 0);
+    pthread_join(tb, NULL); /* node-b did not wait for them */
+    pthread_barrier_wait(&release);
+    pthread_join(ta, NULL);
+    pthread_barrier_destroy(&taken);
+    pthread_barrier_destroy(&release);
+    assert_int_equal(a.n, 3);
+    assert_int_equal(b.n, 2); /* the two node-a did not lock */
+    for (size_t i = 0; i < a.n; i++)
+        for (size_t k = 0; k < b.n; k++)
+            assert_string_not_equal(a.ids[i], b.ids[k]);
 }
 
 static void test_insert_many(void **state)
@@ -484,6 +623,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dead_node_jobs_are_taken_over, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_restart_requeues_only_its_own, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_due_grants_claimed_with_leases, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_due_grants_taken_in_one_transaction, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_taken_grants_are_skipped_by_others, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_insert_many, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_two_claimers_never_share, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_listen_wakes, fx_setup, fx_teardown),

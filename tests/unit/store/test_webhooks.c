@@ -233,6 +233,74 @@ static void test_grants_and_leases_released(void **state)
     grant_release(&g);
 }
 
+/* The scheduler's batch (store_grants_expire_many): one grant.expired event per grant, in order. */
+static void test_expired_batch(void **state)
+{
+    struct fx *f = *state;
+    char site[UUID_STR_LEN];
+    fx_site(f, NULL, "10.99.0.4", true, site, NULL);
+    struct strlist gids = {0}, jids = {0};
+    for (int i = 0; i < 3; i++) {
+        struct grant g;
+        memset(&g, 0, sizeof g);
+        uuid_v7(g.id);
+        memcpy(g.site_id, site, UUID_STR_LEN);
+        g.kind = GRANT_FORWARD;
+        g.entry_point = xstrdup("edge-1");
+        snprintf(g.dst_address, sizeof g.dst_address, "192.168.88.2");
+        g.dst_port = 22;
+        snprintf(g.allow_only_cidr, sizeof g.allow_only_cidr, "8.8.8.8/32");
+        g.created_at = time_now();
+        g.expires_at_ms = time_now_ms() - 1000;
+        g.created_by = xstrdup("test");
+        assert_int_equal(store_grant_insert(f->s, &g, 42000, 42010), 0);
+        strlist_add(&gids, g.id);
+        char job[UUID_STR_LEN];
+        uuid_v7(job);
+        strlist_add(&jids, job);
+        grant_release(&g);
+    }
+    /* no hook yet: nothing in the outbox */
+    assert_int_equal(store_tx_begin(f->s), 0);
+    struct strlist first = {0};
+    strlist_add(&first, gids.items[0]);
+    struct strlist first_job = {0};
+    strlist_add(&first_job, jids.items[0]);
+    assert_int_equal(store_grants_expire_many(f->s, "n1", &first, &first_job), 0);
+    assert_int_equal(store_tx_end(f->s, 0), 0);
+    struct webhook expired, sites;
+    hook(f, 1u << WEBHOOK_GRANT_EXPIRED, &expired);
+    hook(f, 1u << WEBHOOK_SITE_ONLINE, &sites);
+    assert_int_equal(claim(f, "n1", time_now_ms(), NULL, NULL), 0);
+    /* two grants at once: two events, one delivery each (the subscribed hook only) */
+    struct strlist rest = {0}, rest_jobs = {0};
+    for (size_t i = 1; i < 3; i++) {
+        strlist_add(&rest, gids.items[i]);
+        strlist_add(&rest_jobs, jids.items[i]);
+    }
+    assert_int_equal(store_tx_begin(f->s), 0);
+    assert_int_equal(store_grants_expire_many(f->s, "n1", &rest, &rest_jobs), 0);
+    assert_int_equal(store_tx_end(f->s, 0), 0);
+    struct store_webhook_delivery *d = NULL;
+    size_t n = 0;
+    assert_int_equal(store_webhook_claim(f->s, "n1", time_now_ms(), 60000, 16, &d, &n), 0);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(d[i].type, WEBHOOK_GRANT_EXPIRED);
+        assert_string_equal(d[i].object_id, rest.items[i]);
+        assert_string_equal(d[i].site_id, site);
+        assert_string_equal(d[i].hook.id, expired.id);
+    }
+    assert_string_not_equal(d[0].event_id, d[1].event_id);
+    store_webhook_delivery_array_free(d, n);
+    strlist_release(&gids);
+    strlist_release(&jids);
+    strlist_release(&first);
+    strlist_release(&first_job);
+    strlist_release(&rest);
+    strlist_release(&rest_jobs);
+}
+
 static void test_tunnel_and_site_changes(void **state)
 {
     struct fx *f = *state;
@@ -340,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_crud_and_cap, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_outbox_with_the_change, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_grants_and_leases_released, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_expired_batch, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_and_site_changes, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_claims, fx_setup, fx_teardown),
     };
