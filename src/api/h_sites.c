@@ -446,7 +446,6 @@ void h_sites_delete(struct api_call *call)
         for (size_t i = 0; r == 0 && i < n; i++)
             if (!g[i].torn_down_at)
                 r = store_grant_teardown(call->api->store, g[i].id, true, "");
-        store_grant_array_free(g, n);
     }
     if (r == 0)
         r = store_site_set_deleting(call->api->store, call->who.tenant_id, id);
@@ -462,9 +461,17 @@ void h_sites_delete(struct api_call *call)
             .needs_ack = true,
             .created_by = call->who.name,
         };
-        r = jobs_enqueue(call->api->store, &spec, NULL);
+        char job_id[UUID_STR_LEN];
+        r = jobs_enqueue(call->api->store, &spec, job_id);
         job_plan_release(&plan);
+        /* the cleanup is urgent (docs/API.md "Priorities"): setups that have not run would follow
+         * it and leave users and rules behind if it failed, so they end superseded by it */
+        for (size_t i = 0; r >= 0 && i < n; i++)
+            if (g[i].setup_job_id[0])
+                r = store_job_supersede(call->api->store, g[i].setup_job_id, job_grant_kind(&g[i]),
+                                        job_id, NULL);
     }
+    store_grant_array_free(g, n);
     r = store_tx_end(call->api->store, r);
     site_release(&s);
     if (r < 0) {

@@ -299,6 +299,8 @@ void job_write_json(struct jw *w, const struct job *j, bool with_events)
     jw_string(w, j->site_id);
     jw_key(w, "kind");
     jw_string(w, job_kind_name(j->kind));
+    jw_key(w, "priority");
+    jw_string(w, job_class_name(j->queue_class));
     jw_key(w, "description");
     jw_string(w, j->description ? j->description : "");
     jw_key(w, "status");

@@ -53,6 +53,37 @@ int job_kind_parse(const char *s, enum job_kind *ret)
     return -EINVAL;
 }
 
+static const char *const class_names[JOB_CLASS_COUNT] = {
+    [JOB_CLASS_NORMAL] = "normal",
+    [JOB_CLASS_URGENT] = "urgent",
+};
+
+const char *job_class_name(enum job_class c)
+{
+    return (unsigned)c < JOB_CLASS_COUNT ? class_names[c] : "unknown";
+}
+
+/*
+ * Per kind: the class of its jobs that put something on the router, and of those that take
+ * it off. Site actions (reboot, upgrade, a tunnel move) and scripts keep the operator's order
+ * among themselves; a grant's setup is normal, its teardown urgent (the teardown supersedes a
+ * setup that has not run: jobs_grant_teardown).
+ */
+static const enum job_class kind_classes[JOB_KIND_COUNT][2] = {
+    [JOB_KIND_POLICY] = {JOB_CLASS_URGENT, JOB_CLASS_URGENT},
+    [JOB_KIND_API_USER] = {JOB_CLASS_URGENT, JOB_CLASS_URGENT},
+    [JOB_KIND_ACTION] = {JOB_CLASS_NORMAL, JOB_CLASS_NORMAL},
+    [JOB_KIND_SCRIPT] = {JOB_CLASS_NORMAL, JOB_CLASS_NORMAL},
+    [JOB_KIND_TRANSIENT_ACCESS] = {JOB_CLASS_NORMAL, JOB_CLASS_URGENT},
+    [JOB_KIND_TRANSIENT_FORWARD] = {JOB_CLASS_NORMAL, JOB_CLASS_URGENT},
+    [JOB_KIND_SITE_DELETE] = {JOB_CLASS_URGENT, JOB_CLASS_URGENT},
+};
+
+enum job_class job_class_of(enum job_kind k, bool removal)
+{
+    return (unsigned)k < JOB_KIND_COUNT ? kind_classes[k][removal] : JOB_CLASS_NORMAL;
+}
+
 static const char *const router_status_names[JOB_ROUTER_STATUS_COUNT] = {
     [JOB_ROUTER_BUSY] = "busy",
     [JOB_ROUTER_DONE] = "done",

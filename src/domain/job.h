@@ -53,6 +53,28 @@ const char *job_kind_name(enum job_kind k);
 /* 0, or -EINVAL for a name that is no job kind (*ret untouched). */
 int job_kind_parse(const char *s, enum job_kind *ret);
 
+/*
+ * A job's queue class (issue 14, docs/API.md "Priorities"): of a site's pending jobs the
+ * claims take the URGENT ones first, then the NORMAL ones, oldest first within a class. Stored
+ * as its number (jobs.queue_class, the claims order by it: higher first); NORMAL is 0, what a
+ * zeroed struct job has.
+ */
+enum job_class {
+    JOB_CLASS_NORMAL = 0, /* "normal": custom scripts, site actions (reboot, upgrade), grant
+                             setups: FIFO among themselves */
+    JOB_CLASS_URGENT,     /* "urgent": security work: grant teardowns, API-user pushes
+                             (rotation), policy pushes, site cleanup */
+    JOB_CLASS_COUNT,
+};
+
+/* "normal", "urgent"; "unknown" outside the enum. */
+const char *job_class_name(enum job_class c);
+/*
+ * The class of a job of kind k; removal: the job takes something off the router (a grant's
+ * teardown, a drift repair's removal of a left-over user or rule).
+ */
+enum job_class job_class_of(enum job_kind k, bool removal);
+
 /* What a router reports for a pulled job (GET /job/{id}/update?status=busy|done|fail). */
 enum job_router_status {
     JOB_ROUTER_BUSY = 0, /* "busy": started (completes a job that needs no acknowledgement) */
@@ -78,9 +100,10 @@ struct job {
     char tenant_id[UUID_STR_LEN];
     char token[JOB_TOKEN_LEN + 1];
     enum job_kind kind; /* JOB_KIND_COUNT when the stored name is unknown to this version */
-    char *description;  /* owned */
-    char *payload;      /* owned */
-    bool is_script;     /* payload is raw RouterOS script, not a plan */
+    enum job_class queue_class;
+    char *description; /* owned */
+    char *payload;     /* owned */
+    bool is_script;    /* payload is raw RouterOS script, not a plan */
     bool express;
     bool needs_ack;
     enum job_status status;

@@ -17,6 +17,7 @@ int jobs_build(const struct job_spec *spec, struct job *ret)
     snprintf(j.site_id, sizeof j.site_id, "%s", spec->site_id);
     rand_base62(j.token, JOB_TOKEN_LEN);
     j.kind = spec->kind;
+    j.queue_class = spec->urgent ? JOB_CLASS_URGENT : job_class_of(spec->kind, spec->removal);
     j.description = xstrdup(spec->description);
     if (spec->plan) {
         struct buf b;

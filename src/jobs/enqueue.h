@@ -20,6 +20,10 @@ struct job_spec {
     const char *script;          /* the operator's script when plan is NULL */
     bool express;                /* push over the RouterOS API as soon as possible */
     bool needs_ack;              /* wait for the router's done/fail (false: busy completes) */
+    bool removal;                /* takes something off the router (job_class_of) */
+    bool urgent;                 /* JOB_CLASS_URGENT whatever the kind: a drift repair (its
+                                    re-setup of a grant must stay ahead of the grant's teardown
+                                    queued after it) */
     const char *created_by;      /* may be NULL */
     const char *idempotency_key; /* may be NULL */
 };

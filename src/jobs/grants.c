@@ -37,9 +37,24 @@ static int enqueue_grant_job(struct store *st, const struct grant *g, enum job_g
         .plan = plan,
         .express = true,
         .needs_ack = true,
+        .removal = step != JOB_GRANT_SETUP,
         .created_by = created_by,
     };
     return jobs_enqueue(st, &spec, ret_id);
+}
+
+/*
+ * A teardown is urgent and a setup is not (docs/API.md "Priorities"): the teardown job_id would run
+ * before g's setup if that has not run yet, and the setup after it would leave the user or
+ * rule on the router. So the setup ends superseded by the teardown (inside the caller's
+ * transaction; a running setup is left alone: a site runs one job at a time, the teardown
+ * follows it).
+ */
+static int supersede_setup(struct store *st, const struct grant *g, const char *job_id)
+{
+    if (!g->setup_job_id[0])
+        return 0;
+    return store_job_supersede(st, g->setup_job_id, job_grant_kind(g), job_id, NULL);
 }
 
 int jobs_grant_setup(const struct jobs_grant_env *env, struct grant *g)
@@ -93,6 +108,8 @@ int jobs_grant_teardown(const struct jobs_grant_env *env, const char *grant_id, 
     r = enqueue_grant_job(st, &g, revoked ? JOB_GRANT_REVOKE : JOB_GRANT_EXPIRE, &plan, created_by,
                           job_id);
     if (r == 0)
+        r = supersede_setup(st, &g, job_id);
+    if (r == 0)
         r = store_grant_teardown(st, grant_id, revoked, job_id);
     r = store_tx_end(st, r);
     if (r == 0)
@@ -133,6 +150,7 @@ static int expire_locked(struct store *st, const char *owner, const struct store
                                 .plan = &plan,
                                 .express = true,
                                 .needs_ack = true,
+                                .removal = true,
                                 .created_by = "scheduler"};
         r = jobs_build(&spec, &jobs[built]);
         job_plan_release(&plan);
@@ -143,6 +161,8 @@ static int expire_locked(struct store *st, const char *owner, const struct store
     }
     if (r == 0)
         r = store_job_insert_many(st, jobs, n);
+    for (size_t i = 0; r == 0 && i < n; i++)
+        r = supersede_setup(st, &t[i].g, jobs[i].id);
     if (r == 0)
         r = store_grants_expire_many(st, owner, &gids, &jids);
     for (size_t i = 0; r == 0 && i < n; i++) {

@@ -72,6 +72,7 @@ static int queue(struct store *st, const struct site *site, enum job_kind kind, 
                             .plan = plan,
                             .express = true,
                             .needs_ack = true,
+                            .urgent = true,
                             .created_by = "drift check"};
     int r = jobs_enqueue(st, &spec, NULL);
     return r < 0 ? r : 0;

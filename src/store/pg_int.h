@@ -165,6 +165,8 @@ int pg_job_get_any(struct store *s, const char *job_id, struct job *ret);
 int pg_job_cancel(struct store *s, const char *tenant_id, const char *site_id, const char *job_id);
 int pg_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
                       const char *by_job_id, int *ret_n);
+int pg_job_supersede(struct store *s, const char *job_id, enum job_kind kind, const char *by_job_id,
+                     int *ret_n);
 int pg_jobs_pending_count(struct store *s, const char *site_id, long *ret);
 int pg_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
 int pg_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,

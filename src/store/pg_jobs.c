@@ -17,7 +17,7 @@
     "j.id, j.site_id, s.tenant_id, j.token, j.kind, j.description, j.payload, j.is_script, "       \
     "j.express_execute, j.needs_acknowledgement, j.status, j.attempts, j.next_attempt_ms, "        \
     "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "        \
-    "j.created_by, j.idempotency_key"
+    "j.created_by, j.idempotency_key, j.queue_class"
 
 /* The reason logged when a claimed job's payload cannot be unsealed. */
 #define UNSEALABLE "payload cannot be unsealed: wrong master key or corrupted data"
@@ -58,6 +58,7 @@ static int read_job(struct store *s, struct pg_stmt *st, struct job *j)
     j->last_error = pg_col_strdup(st, 18);
     j->created_by = pg_col_strdup(st, 19);
     j->idempotency_key = pg_col_strdup(st, 20);
+    j->queue_class = pg_column_int(st, 21) > 0 ? JOB_CLASS_URGENT : JOB_CLASS_NORMAL;
     return 0;
 }
 
@@ -84,16 +85,16 @@ int pg_job_event(struct store *s, const char *job_id, const char *kind, const ch
 /* The columns of n jobs as array literals, in the order of insert_many's unnest. */
 struct job_columns {
     char *text[8]; /* id, site_id, token, kind, description, payload, created_by, idempotency */
-    char *ints[5]; /* is_script, express, needs_ack, next_attempt_ms, created_at */
+    char *ints[6]; /* is_script, express, needs_ack, next_attempt_ms, created_at, queue_class */
 };
 
 static void job_columns(struct store *s, const struct job *jobs, size_t n, struct job_columns *ret)
 {
     const char **t[8];
-    int64_t *v[5];
+    int64_t *v[6];
     for (int k = 0; k < 8; k++)
         t[k] = xcalloc(n ? n : 1, sizeof *t[k]);
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < 6; k++)
         v[k] = xcalloc(n ? n : 1, sizeof *v[k]);
     char **sealed = xcalloc(n ? n : 1, sizeof *sealed);
     for (size_t i = 0; i < n; i++) {
@@ -112,12 +113,13 @@ static void job_columns(struct store *s, const struct job *jobs, size_t n, struc
         v[2][i] = j->needs_ack;
         v[3][i] = j->next_attempt_ms;
         v[4][i] = j->created_at;
+        v[5][i] = j->queue_class;
     }
     for (int k = 0; k < 8; k++) {
         ret->text[k] = pg_text_array(t[k], n);
         free(t[k]);
     }
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < 6; k++) {
         ret->ints[k] = pg_int_array(v[k], n);
         free(v[k]);
     }
@@ -130,7 +132,7 @@ static void job_columns_release(struct job_columns *jc)
 {
     for (int k = 0; k < 8; k++)
         free(jc->text[k]);
-    for (int k = 0; k < 5; k++)
+    for (int k = 0; k < 6; k++)
         free(jc->ints[k]);
 }
 
@@ -143,12 +145,13 @@ int pg_job_insert_many(struct store *s, const struct job *jobs, size_t n)
     static const char sql[] =
         "WITH ins AS (INSERT INTO jobs(id, site_id, token, kind, description, payload, "
         "is_script, express_execute, needs_acknowledgement, status, next_attempt_ms, "
-        "created_at, created_by, idempotency_key) SELECT id, site, token, kind, descr, payload, "
-        "script, express, ack, 'pending', next_ms, created, cby, idem FROM unnest(?1::text[], "
-        "?2::text[], ?3::text[], ?4::text[], ?5::text[], ?6::text[], ?7::text[], ?8::text[], "
-        "?9::bigint[], ?10::bigint[], ?11::bigint[], ?12::bigint[], ?13::bigint[]) WITH "
-        "ORDINALITY AS v(id, site, token, kind, descr, payload, cby, idem, script, express, "
-        "ack, next_ms, created, ord) RETURNING id, description, express_execute, rowid) "
+        "created_at, created_by, idempotency_key, queue_class) SELECT id, site, token, kind, "
+        "descr, payload, script, express, ack, 'pending', next_ms, created, cby, idem, cls FROM "
+        "unnest(?1::text[], ?2::text[], ?3::text[], ?4::text[], ?5::text[], ?6::text[], "
+        "?7::text[], ?8::text[], ?9::bigint[], ?10::bigint[], ?11::bigint[], ?12::bigint[], "
+        "?13::bigint[], ?15::bigint[]) WITH ORDINALITY AS v(id, site, token, kind, descr, "
+        "payload, cby, idem, script, express, ack, next_ms, created, cls, ord) RETURNING id, "
+        "description, express_execute, rowid) "
         "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT ins.id, ?14, e.kind, "
         "CASE e.n WHEN 1 THEN ins.description ELSE 'Express execution requested' END FROM ins "
         "CROSS JOIN (VALUES (1, 'created'), (2, 'express_requested')) AS e(n, kind) WHERE e.n = "
@@ -171,6 +174,7 @@ int pg_job_insert_many(struct store *s, const struct job *jobs, size_t n)
     for (int k = 0; k < 5; k++)
         pg_bind_text(st, k + 9, jc.ints[k]);
     pg_bind_int64(st, 14, time_now_ms());
+    pg_bind_text(st, 15, jc.ints[5]);
     int r = pg_step_done(c, st);
     if (r == 0 && express)
         pg_notify(c, STORE_WAKE_JOBS);
@@ -184,7 +188,9 @@ int pg_job_insert(struct store *s, const struct job *j)
     static const char sql[] =
         "INSERT INTO jobs(id, site_id, token, kind, description, payload, is_script, "
         "express_execute, needs_acknowledgement, status, next_attempt_ms, created_at, "
-        "created_by, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)";
+        "created_by, idempotency_key, queue_class) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', "
+        "?, "
+        "?, ?, ?, ?)";
     int r;
     struct pg_stmt *st = pg_begin_stmt(s, sql, &c, &r);
     if (!st)
@@ -204,6 +210,7 @@ int pg_job_insert(struct store *s, const struct job *j)
     pg_bind_int64(st, 11, j->created_at);
     pg_bind_text(st, 12, j->created_by);
     pg_bind_text(st, 13, j->idempotency_key);
+    pg_bind_int(st, 14, j->queue_class);
     r = pg_step_done(c, st);
     if (r < 0)
         goto out_end_tx;
@@ -387,6 +394,26 @@ int pg_job_cancel(struct store *s, const char *tenant_id, const char *site_id, c
 }
 
 /*
+ * The site of job_id was served now: the batch claim's turn among sites whose heads are of one
+ * class (sites.queue_claimed_ms, migration 0018). Not when another transaction holds the
+ * site's row: the claim holds the job's row already, and a writer that locks the site and then
+ * its jobs (a rotation superseding the older one) would deadlock with it. The turn is then a
+ * little less fair once; a claim never waits for a site (the batch claim's "turn" likewise).
+ */
+static int mark_served(struct pg_session *c, const char *job_id)
+{
+    static const char sql[] =
+        "UPDATE sites SET queue_claimed_ms = ?1 WHERE id = (SELECT s.id FROM sites s JOIN jobs j "
+        "ON j.site_id = s.id WHERE j.id = ?2 FOR UPDATE OF s SKIP LOCKED)";
+    struct pg_stmt *st = pg_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    pg_bind_int64(st, 1, time_now_ms());
+    pg_bind_text(st, 2, job_id);
+    return pg_step_done(c, st);
+}
+
+/*
  * The common part of claiming: runs the bound claim UPDATE ... RETURNING id
  * inside the transaction begun by the caller, reads the job, logs the event
  * and ends the transaction. -ENOENT when nothing was claimed. A job whose
@@ -401,6 +428,8 @@ static int finish_claim(struct store *s, struct pg_session *c, struct pg_stmt *s
     int r = pg_step_row(c, st, pg_read_id, NULL, id);
     if (r == -EEXIST)
         r = -ENOENT; /* jobs_one_running: another worker claimed a job of that site meanwhile */
+    if (r == 0)
+        r = mark_served(c, id);
     if (r < 0)
         return pg_end(c, r);
     r = pg_job_get_any(s, id, ret);
@@ -423,7 +452,8 @@ int pg_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int6
     static const char sql[] =
         "UPDATE jobs SET status = 'running', via = 'pull', lease_until_ms = ?1, "
         "started_at = coalesce(started_at, ?2) WHERE id = (SELECT id FROM jobs "
-        "WHERE site_id = ?3 AND status = 'pending' ORDER BY rowid LIMIT 1 FOR UPDATE SKIP LOCKED) "
+        "WHERE site_id = ?3 AND status = 'pending' ORDER BY queue_class DESC, rowid LIMIT 1 FOR "
+        "UPDATE SKIP LOCKED) "
         "AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM jobs WHERE site_id = ?3 AND status = "
         "'running') "
         "RETURNING id";
@@ -450,11 +480,10 @@ int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int ten
         "AND (s.tunnel_mode != 'managed' OR s.tunnel_status = 'up') "
         "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
         "r.status = 'running') "
-        "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
-        "e.status = 'pending' AND e.rowid < j.rowid) "
+        "AND j.rowid = " STORE_SQL_HEAD " "
         "AND (?4::int <= 0 OR (SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id "
         "WHERE p.status = 'running' AND p.via = 'push' AND ps.tenant_id = s.tenant_id) < ?4::int) "
-        "ORDER BY j.rowid LIMIT 1 FOR UPDATE OF j SKIP LOCKED) AND status = 'pending' "
+        "ORDER BY " STORE_SQL_TURN " LIMIT 1 FOR UPDATE OF j SKIP LOCKED) AND status = 'pending' "
         "RETURNING id";
     /*
      * The tenant share counts the tenant's running pushes: in READ COMMITTED two claims at once
@@ -754,31 +783,36 @@ int pg_job_claim_push_batch(struct store *s, struct store_push_claim *cl, struct
     "(SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id WHERE p.status = "            \
     "'running' AND p.via = 'push' AND p.lease_owner = ?2 AND ps.tenant_id = s.tenant_id)"
     static const char sql[] =
-        "WITH cand AS (SELECT j.id, j.rowid, s.tenant_id, CASE WHEN ?3::int > 0 THEN " RUNNING
-        " ELSE 0 END AS running FROM jobs j "
-        "JOIN sites s ON s.id = j.site_id WHERE j.status = 'pending' AND j.express_execute = 1 "
+        "WITH RECURSIVE " STORE_SQL_PENDING_SITES ", cand AS (SELECT j.id, j.rowid, j.queue_class "
+        "AS cls, s.queue_claimed_ms AS served, s.tenant_id, CASE WHEN ?3::int > 0 THEN " RUNNING
+        " ELSE 0 END AS running FROM ps JOIN sites s ON s.id = ps.site_id JOIN jobs j ON "
+        "j.rowid = " STORE_SQL_HEAD " WHERE j.status = 'pending' AND j.express_execute = 1 "
         "AND j.next_attempt_ms <= ?1 AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT "
         "NULL AND (s.tunnel_mode != 'managed' OR (s.tunnel_status = 'up' AND "
         "(s.edge_node IS NULL OR s.edge_node = ?2))) "
-        "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
-        "r.status = 'running') AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id "
-        "AND e.status = 'pending' AND e.rowid < j.rowid) AND (?3::int <= 0 OR " RUNNING
-        " < ?3::int) ORDER BY j.rowid LIMIT ?4 FOR UPDATE OF j SKIP LOCKED), "
-        "pick AS (SELECT id, tenant_id FROM (SELECT id, rowid, tenant_id, running, row_number() "
-        "OVER (PARTITION BY tenant_id ORDER BY rowid) AS k FROM cand) c WHERE ?3::int <= 0 OR "
-        "running + k <= ?3::int ORDER BY rowid LIMIT ?5), "
+        "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = s.id AND "
+        "r.status = 'running') AND (?3::int <= 0 OR " RUNNING " < ?3::int) ORDER BY " STORE_SQL_TURN
+        " LIMIT ?4 FOR UPDATE OF j SKIP LOCKED), "
+        /* STORE_SQL_TURN again, over cand's columns (no window function under FOR UPDATE) */
+        "pick AS (SELECT id, tenant_id, ord FROM (SELECT id, tenant_id, running, row_number() "
+        "OVER w AS ord, row_number() OVER (PARTITION BY tenant_id ORDER BY cls DESC, served IS "
+        "NOT NULL, served, rowid) AS k FROM cand WINDOW w AS (ORDER BY cls DESC, served IS NOT "
+        "NULL, served, rowid)) c WHERE ?3::int <= 0 OR running + k <= ?3::int ORDER BY ord "
+        "LIMIT ?5), "
         "upd AS (UPDATE jobs j SET status = 'running', via = 'push', lease_owner = ?2, "
         "lease_until_ms = ?6, started_at = coalesce(j.started_at, ?7) FROM pick WHERE j.id = "
         "pick.id RETURNING j.id, j.site_id, pick.tenant_id, j.token, j.kind, j.description, "
         "j.payload, j.is_script, j.express_execute, j.needs_acknowledgement, j.status, "
         "j.attempts, j.next_attempt_ms, j.created_at, j.started_at, j.completed_at, j.failed_at, "
-        "j.deleted_at, j.last_error, j.created_by, j.idempotency_key, j.rowid), "
+        "j.deleted_at, j.last_error, j.created_by, j.idempotency_key, j.queue_class, pick.ord), "
+        "turn AS (UPDATE sites SET queue_claimed_ms = ?8 WHERE id IN (SELECT s.id FROM sites s "
+        "JOIN upd ON upd.site_id = s.id FOR UPDATE OF s SKIP LOCKED)), "
         "ev AS (INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?8, 'pushing', "
         "'Express push over the RouterOS API started' FROM upd) "
         "SELECT id, site_id, tenant_id, token, kind, description, payload, is_script, "
         "express_execute, needs_acknowledgement, status, attempts, next_attempt_ms, created_at, "
         "started_at, completed_at, failed_at, deleted_at, last_error, created_by, "
-        "idempotency_key FROM upd ORDER BY rowid";
+        "idempotency_key, queue_class FROM upd ORDER BY ord";
 #undef RUNNING
     /*
      * The tenant share counts the node's running pushes: the node's own claims take turns (an

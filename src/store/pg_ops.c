@@ -59,6 +59,7 @@ const struct store_ops store_pg_ops = {
     .job_get_any = pg_job_get_any,
     .job_cancel = pg_job_cancel,
     .jobs_supersede = pg_jobs_supersede,
+    .job_supersede = pg_job_supersede,
     .jobs_pending_count = pg_jobs_pending_count,
     .job_event = pg_job_event,
     .job_claim_pull = pg_job_claim_pull,

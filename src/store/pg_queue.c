@@ -14,29 +14,25 @@
     "site_id = ?1 AND kind = ?2 AND status = 'pending' AND id != ?3 AND rowid < "                  \
     "(SELECT rowid FROM jobs WHERE id = ?3)"
 
-int pg_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
-                      const char *by_job_id, int *ret_n)
+/*
+ * Runs the three statements of a supersession (the events, the pending credentials the jobs
+ * would have set, the jobs), ?1 = key, ?2 = kind, ?3 = the newer job, in one transaction.
+ */
+static int supersede(struct store *s, const char *const sql[3], const char *key, enum job_kind kind,
+                     const char *by_job_id, int *ret_n)
 {
-    static const char *const sql[] = {
-        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?4, 'superseded', "
-        "'superseded by job ' || ?3 FROM jobs WHERE " SUPERSEDED,
-        "UPDATE api_credentials SET state = 'retired', deleted_at = ?4 WHERE state = 'pending' "
-        "AND job_id IN (SELECT id FROM jobs WHERE " SUPERSEDED ")",
-        "UPDATE jobs SET status = 'superseded', last_error = 'superseded by job ' || ?3 "
-        "WHERE " SUPERSEDED,
-    };
     struct pg_session *c = pg_session(s);
     if (!c)
         return -EIO;
     int r = pg_begin(c);
     int n = 0;
-    for (size_t i = 0; r == 0 && i < sizeof sql / sizeof sql[0]; i++) {
+    for (size_t i = 0; r == 0 && i < 3; i++) {
         struct pg_stmt *st = pg_stmt(c, sql[i]);
         if (!st) {
             r = -EIO;
             break;
         }
-        pg_bind_text(st, 1, site_id);
+        pg_bind_text(st, 1, key);
         pg_bind_text(st, 2, job_kind_name(kind));
         pg_bind_text(st, 3, by_job_id);
         if (i == 0)
@@ -51,6 +47,23 @@ int pg_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
     if (r == 0 && ret_n)
         *ret_n = n;
     return r;
+}
+
+int pg_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
+                      const char *by_job_id, int *ret_n)
+{
+    static const char *const sql[] = STORE_SQL_SUPERSEDE(SUPERSEDED);
+    return supersede(s, sql, site_id, kind, by_job_id, ret_n);
+}
+
+/* The one pending job ?1 of kind ?2 (a grant's setup its teardown replaces). */
+#define SUPERSEDED_ONE "id = ?1 AND kind = ?2 AND status = 'pending' AND id != ?3"
+
+int pg_job_supersede(struct store *s, const char *job_id, enum job_kind kind, const char *by_job_id,
+                     int *ret_n)
+{
+    static const char *const sql[] = STORE_SQL_SUPERSEDE(SUPERSEDED_ONE);
+    return supersede(s, sql, job_id, kind, by_job_id, ret_n);
 }
 
 int pg_jobs_pending_count(struct store *s, const char *site_id, long *ret)

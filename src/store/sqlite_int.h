@@ -167,6 +167,8 @@ int sqlite_job_cancel(struct store *s, const char *tenant_id, const char *site_i
                       const char *job_id);
 int sqlite_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
                           const char *by_job_id, int *ret_n);
+int sqlite_job_supersede(struct store *s, const char *job_id, enum job_kind kind,
+                         const char *by_job_id, int *ret_n);
 int sqlite_jobs_pending_count(struct store *s, const char *site_id, long *ret);
 int sqlite_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
 int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,

@@ -17,7 +17,7 @@
     "j.id, j.site_id, s.tenant_id, j.token, j.kind, j.description, j.payload, j.is_script, "       \
     "j.express_execute, j.needs_acknowledgement, j.status, j.attempts, j.next_attempt_ms, "        \
     "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "        \
-    "j.created_by, j.idempotency_key"
+    "j.created_by, j.idempotency_key, j.queue_class"
 
 /* The reason logged when a claimed job's payload cannot be unsealed. */
 #define UNSEALABLE "payload cannot be unsealed: wrong master key or corrupted data"
@@ -58,6 +58,7 @@ static int read_job(struct store *s, sqlite3_stmt *st, struct job *j)
     j->last_error = col_strdup(st, 18);
     j->created_by = col_strdup(st, 19);
     j->idempotency_key = col_strdup(st, 20);
+    j->queue_class = sqlite3_column_int(st, 21) > 0 ? JOB_CLASS_URGENT : JOB_CLASS_NORMAL;
     return 0;
 }
 
@@ -100,7 +101,9 @@ int sqlite_job_insert(struct store *s, const struct job *j)
     static const char sql[] =
         "INSERT INTO jobs(id, site_id, token, kind, description, payload, is_script, "
         "express_execute, needs_acknowledgement, status, next_attempt_ms, created_at, "
-        "created_by, idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)";
+        "created_by, idempotency_key, queue_class) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', "
+        "?, "
+        "?, ?, ?, ?)";
     int r;
     sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
     if (!st)
@@ -120,6 +123,7 @@ int sqlite_job_insert(struct store *s, const struct job *j)
     sqlite3_bind_int64(st, 11, j->created_at);
     bind_text(st, 12, j->created_by);
     bind_text(st, 13, j->idempotency_key);
+    sqlite3_bind_int(st, 14, j->queue_class);
     r = store_step_done(c, st);
     if (r < 0)
         goto out_end_tx;
@@ -300,6 +304,22 @@ int sqlite_job_cancel(struct store *s, const char *tenant_id, const char *site_i
 }
 
 /*
+ * The site of job_id was served now: the batch claim's turn among sites whose heads are of one
+ * class (sites.queue_claimed_ms, migration 0018).
+ */
+static int mark_served(struct store_conn *c, const char *job_id)
+{
+    static const char sql[] = "UPDATE sites SET queue_claimed_ms = ?1 WHERE id = (SELECT site_id "
+                              "FROM jobs WHERE id = ?2)";
+    sqlite3_stmt *st = store_stmt(c, sql);
+    if (!st)
+        return -EIO;
+    sqlite3_bind_int64(st, 1, time_now_ms());
+    bind_text(st, 2, job_id);
+    return store_step_done(c, st);
+}
+
+/*
  * The common part of claiming: runs the bound claim UPDATE ... RETURNING id
  * inside the transaction begun by the caller, reads the job, logs the event
  * and ends the transaction. -ENOENT when nothing was claimed. A job whose
@@ -312,6 +332,8 @@ static int finish_claim(struct store *s, struct store_conn *c, sqlite3_stmt *st,
 {
     char id[UUID_STR_LEN];
     int r = store_step_row(c, st, store_read_id, NULL, id);
+    if (r == 0)
+        r = mark_served(c, id);
     if (r < 0)
         return store_end(c, r);
     r = sqlite_job_get_any(s, id, ret);
@@ -334,7 +356,7 @@ int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, 
     static const char sql[] =
         "UPDATE jobs SET status = 'running', via = 'pull', lease_until_ms = ?1, "
         "started_at = coalesce(started_at, ?2) WHERE id = (SELECT id FROM jobs "
-        "WHERE site_id = ?3 AND status = 'pending' ORDER BY rowid LIMIT 1) "
+        "WHERE site_id = ?3 AND status = 'pending' ORDER BY queue_class DESC, rowid LIMIT 1) "
         "AND NOT EXISTS (SELECT 1 FROM jobs WHERE site_id = ?3 AND status = 'running') "
         "RETURNING id";
     int r;
@@ -348,10 +370,10 @@ int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, 
 }
 
 /*
- * The oldest pending job of each site (its head: jobs of one site run in order), when it is
- * express and due, the site reachable and not already running a job. Driven from the sites
- * (one jobs_site index seek each), not from the pending jobs: with a backlog, the former
- * form tested every pending job against three subqueries inside the write lock, ~15 ms a
+ * The head of each site (its next job: the oldest pending one of its highest class, docs/API.md
+ * "Jobs"), when it is express and due, the site reachable and not already running a job. Driven
+ * from the sites (one jobs_site index seek each), not from the pending jobs: with a backlog, the
+ * former form tested every pending job against three subqueries inside the write lock, ~15 ms a
  * claim at 2 000 pending jobs, and the dispatcher claims after every job (issue 13, mixed
  * load: 70 % of the write lock's time).
  */
@@ -362,8 +384,7 @@ int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int
     static const char sql[] =
         "UPDATE jobs SET status = 'running', via = 'push', lease_until_ms = ?1, "
         "started_at = coalesce(started_at, ?2) WHERE id = (SELECT j.id FROM sites s "
-        "JOIN jobs j ON j.rowid = (SELECT min(e.rowid) FROM jobs e WHERE e.site_id = s.id "
-        "AND e.status = 'pending') "
+        "JOIN jobs j ON j.rowid = " STORE_SQL_HEAD " "
         "WHERE j.express_execute = 1 AND j.next_attempt_ms <= ?3 "
         "AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT NULL "
         "AND (s.tunnel_mode != 'managed' OR s.tunnel_status = 'up') "
@@ -371,7 +392,7 @@ int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int
         "r.status = 'running') "
         "AND (?4 <= 0 OR (SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id "
         "WHERE p.status = 'running' AND p.via = 'push' AND ps.tenant_id = s.tenant_id) < ?4) "
-        "ORDER BY j.rowid LIMIT 1) RETURNING id";
+        "ORDER BY " STORE_SQL_TURN " LIMIT 1) RETURNING id";
     int r;
     sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
     if (!st)
@@ -664,6 +685,8 @@ static int claim_picked(struct store_conn *c, const struct store_push_claim *cl,
         bind_text(st, 4, cand[i].id);
         int r = store_step_changed(c, st);
         if (r == 0)
+            r = mark_served(c, cand[i].id);
+        if (r == 0)
             r = add_event(c, cand[i].id, "pushing", "Express push over the RouterOS API started");
         if (r < 0)
             return r;
@@ -707,17 +730,17 @@ int sqlite_job_claim_push_batch(struct store *s, struct store_push_claim *cl, st
     "(SELECT count(*) FROM jobs p JOIN sites ps ON ps.id = p.site_id WHERE p.status = "            \
     "'running' AND p.via = 'push' AND p.lease_owner = ?2 AND ps.tenant_id = s.tenant_id)"
     static const char sql[] =
-        "SELECT j.id, s.tenant_id, CASE WHEN ?3 > 0 THEN " RUNNING " ELSE 0 END FROM jobs j "
-        "JOIN sites s ON s.id = j.site_id "
-        "WHERE j.status = 'pending' AND j.express_execute = 1 AND j.next_attempt_ms <= ?1 "
+        "WITH RECURSIVE " STORE_SQL_PENDING_SITES
+        " SELECT j.id, s.tenant_id, CASE WHEN ?3 > 0 THEN " RUNNING
+        " ELSE 0 END FROM ps JOIN sites s ON s.id = ps.site_id JOIN jobs j ON j.rowid "
+        "= " STORE_SQL_HEAD
+        " WHERE j.status = 'pending' AND j.express_execute = 1 AND j.next_attempt_ms <= ?1 "
         "AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT NULL "
         "AND (s.tunnel_mode != 'managed' OR (s.tunnel_status = 'up' AND "
         "(s.edge_node IS NULL OR s.edge_node = ?2))) "
-        "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
+        "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = s.id AND "
         "r.status = 'running') "
-        "AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.site_id = j.site_id AND "
-        "e.status = 'pending' AND e.rowid < j.rowid) "
-        "AND (?3 <= 0 OR " RUNNING " < ?3) ORDER BY j.rowid LIMIT ?4";
+        "AND (?3 <= 0 OR " RUNNING " < ?3) ORDER BY " STORE_SQL_TURN " LIMIT ?4";
 #undef RUNNING
     if (cl->limit < 1 || cl->limit > STORE_CLAIM_MAX || !cl->owner)
         return -EINVAL;

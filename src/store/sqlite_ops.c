@@ -59,6 +59,7 @@ const struct store_ops store_sqlite_ops = {
     .job_get_any = sqlite_job_get_any,
     .job_cancel = sqlite_job_cancel,
     .jobs_supersede = sqlite_jobs_supersede,
+    .job_supersede = sqlite_job_supersede,
     .jobs_pending_count = sqlite_jobs_pending_count,
     .job_event = sqlite_job_event,
     .job_claim_pull = sqlite_job_claim_pull,

@@ -397,6 +397,12 @@ int store_jobs_supersede(struct store *s, const char *site_id, enum job_kind kin
     return s->ops->jobs_supersede(s, site_id, kind, by_job_id, ret_n);
 }
 
+int store_job_supersede(struct store *s, const char *job_id, enum job_kind kind,
+                        const char *by_job_id, int *ret_n)
+{
+    return s->ops->job_supersede(s, job_id, kind, by_job_id, ret_n);
+}
+
 int store_jobs_pending_count(struct store *s, const char *site_id, long *ret)
 {
     return s->ops->jobs_pending_count(s, site_id, ret);

@@ -271,12 +271,22 @@ int store_job_cancel(struct store *s, const char *tenant_id, const char *site_id
  */
 int store_jobs_supersede(struct store *s, const char *site_id, enum job_kind kind,
                          const char *by_job_id, int *ret_n);
+/*
+ * The same for one job: job_id, when it is still pending and of kind, ends as superseded by
+ * by_job_id (a grant's teardown replacing the grant's setup that has not run: the teardown is
+ * urgent and would otherwise run first, and the setup after it would leave the user or rule on
+ * the router; docs/API.md "Priorities"). Joins the caller's transaction. *ret_n (may be
+ * NULL): 1, or 0 when the job was no longer pending.
+ */
+int store_job_supersede(struct store *s, const char *job_id, enum job_kind kind,
+                        const char *by_job_id, int *ret_n);
 /* Pending jobs of site_id (NULL: of every site), for the queue limits of the API. */
 int store_jobs_pending_count(struct store *s, const char *site_id, long *ret);
 /* Appends an event. */
 int store_job_event(struct store *s, const char *job_id, const char *kind, const char *message);
 /*
- * Pull: the oldest pending job of the site becomes running (via pull, lease
+ * Pull: the site's head, its oldest pending job of the highest queue class
+ * (urgent before normal, docs/API.md "Priorities"), becomes running (via pull, lease
  * until lease_ms) with a "downloaded" event. -ENOENT when nothing is due or a
  * job of the site is already running. -EBADMSG when the job's payload cannot
  * be unsealed: that job ended failed (the reason in its log) instead of being
@@ -285,8 +295,10 @@ int store_job_event(struct store *s, const char *job_id, const char *kind, const
 int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                          struct job *ret);
 /*
- * Push: the oldest due express job of a site with a tunnel address and no
- * running job becomes running (via push) with an "express push" event. A
+ * Push: the head (as for the pull) of a site with a tunnel address and no running job,
+ * when it is express and due, becomes running (via push) with an "express push" event; of
+ * several such sites, in the batch claim's order (urgent heads, then the site served least
+ * recently, then the oldest head). A
  * managed site's jobs wait while its tunnel is not up (no attempt is spent;
  * the router may still pull them). tenant_max > 0: a tenant with that many jobs already
  * being pushed gets none (worker shares, security-review F9: one tenant's slow routers cannot
@@ -296,14 +308,14 @@ int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, i
 int store_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int tenant_max,
                          struct job *ret);
 /*
- * A node's batch claim of express pushes (DESIGN.md §11, no leader): the oldest due job of up
- * to limit sites (the rules of store_job_claim_push: one running job per site, jobs of a site
- * in order, managed sites only with their tunnel up and only by the node that is their edge:
- * no other node has a route into their tunnel, DESIGN.md §11) becomes running with
- * lease_owner = owner
- * and lease_until_ms, each with its "pushing" event, in one transaction. tenant_max > 0: a
- * tenant with that many of owner's pushes running gets no more (the share is per node: each
- * node's workers are shared among tenants). PostgreSQL: FOR UPDATE SKIP LOCKED, so nodes
+ * A node's batch claim of express pushes (DESIGN.md §11, no leader): the heads of up to limit
+ * sites (the rules of store_job_claim_push: one running job per site, a site's urgent jobs
+ * first and each class in order, sites in turn: docs/API.md "Priorities"; managed sites only
+ * with their tunnel up and only by the node that is their edge: no other node has a route into
+ * their tunnel, DESIGN.md §11) become running with lease_owner = owner and lease_until_ms,
+ * each with its "pushing" event, in one transaction; each site's queue_claimed_ms is set.
+ * tenant_max > 0: a tenant with that many of owner's pushes running gets no more (the share is per
+ * node: each node's workers are shared among tenants). PostgreSQL: FOR UPDATE SKIP LOCKED, so nodes
  * claiming at once take different jobs without waiting for each other.
  */
 #define STORE_CLAIM_MAX 64

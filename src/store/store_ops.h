@@ -39,6 +39,41 @@ void store_fleet_count_site(struct store_fleet_counts *c, const char *status, co
 /* Adds count jobs of that status (stored name) to c. */
 void store_fleet_count_job(struct store_fleet_counts *c, const char *status, long long count);
 
+/*
+ * The job queue's order (issue 14, docs/API.md "Priorities"), SQL shared by both backends.
+ * STORE_SQL_HEAD: the rowid of site s's head, its next job: the oldest pending job of its
+ * highest class (one seek in the index jobs_queue, migration 0018). STORE_SQL_PENDING_SITES:
+ * the recursive CTE ps(site_id) of the sites with pending jobs, one index seek each (a skip
+ * scan: neither engine has a loose index scan of its own), so a claim costs a seek per waiting
+ * site, not one per pending job nor per site of the fleet. STORE_SQL_TURN: the order across
+ * sites: urgent heads first, then the site served least recently (sites.queue_claimed_ms,
+ * never served first), then the oldest head; a site's backlog does not keep it in front.
+ */
+#define STORE_SQL_HEAD                                                                             \
+    "(SELECT e.rowid FROM jobs e WHERE e.site_id = s.id AND e.status = 'pending' ORDER BY "        \
+    "e.queue_class DESC, e.rowid LIMIT 1)"
+#define STORE_SQL_PENDING_SITES                                                                    \
+    "ps(site_id) AS (SELECT (SELECT min(site_id) FROM jobs WHERE status = 'pending') UNION ALL "   \
+    "SELECT (SELECT min(q.site_id) FROM jobs q WHERE q.status = 'pending' AND q.site_id > "        \
+    "ps.site_id) FROM ps WHERE ps.site_id IS NOT NULL)"
+#define STORE_SQL_TURN                                                                             \
+    "j.queue_class DESC, s.queue_claimed_ms IS NOT NULL, s.queue_claimed_ms, j.rowid"
+
+/*
+ * The three statements of a supersession (store_jobs_supersede, store_job_supersede) of the
+ * pending jobs matching where (?3 the newer job, ?4 the time): their events, the pending
+ * credentials they would have set, the jobs.
+ */
+#define STORE_SQL_SUPERSEDE(where)                                                                 \
+    {                                                                                              \
+        "INSERT INTO job_events(job_id, at_ms, kind, message) SELECT id, ?4, 'superseded', "       \
+        "'superseded by job ' || ?3 FROM jobs WHERE " where,                                       \
+            "UPDATE api_credentials SET state = 'retired', deleted_at = ?4 WHERE state = "         \
+            "'pending' AND job_id IN (SELECT id FROM jobs WHERE " where ")",                       \
+            "UPDATE jobs SET status = 'superseded', last_error = 'superseded by job ' || ?3 "      \
+            "WHERE " where,                                                                        \
+    }
+
 /* A job a batch push claim may take (store_job_claim_push_batch), oldest first. */
 struct store_claim_candidate {
     char id[UUID_STR_LEN];
@@ -145,6 +180,8 @@ struct store_ops {
                       const char *job_id);
     int (*jobs_supersede)(struct store *s, const char *site_id, enum job_kind kind,
                           const char *by_job_id, int *ret_n);
+    int (*job_supersede)(struct store *s, const char *job_id, enum job_kind kind,
+                         const char *by_job_id, int *ret_n);
     int (*jobs_pending_count)(struct store *s, const char *site_id, long *ret);
     int (*job_event)(struct store *s, const char *job_id, const char *kind, const char *message);
     int (*job_claim_pull)(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
@@ -341,6 +378,7 @@ struct store_ops {
     X(job_get_any) \
     X(job_cancel) \
     X(jobs_supersede) \
+    X(job_supersede) \
     X(jobs_pending_count) \
     X(job_event) \
     X(job_claim_pull) \

@@ -1,4 +1,5 @@
 """Starts tikgate-sim processes for integration tests (loopback addresses only)."""
+import datetime
 import json
 import os
 import signal
@@ -81,6 +82,25 @@ class Sim:
                 return f.read().decode(errors='replace')
         except OSError:
             return ''
+
+
+def adopted(daemon, name, address, timeout=15, **kw):
+    """A new site `name` on daemon (tg.Daemon) and a started Sim on address (Sim's keyword
+    arguments kw) that adopted it: (site id, sim). The sim is stopped if it does not."""
+    site = daemon.request('POST', '/v1/sites', {'name': name}).json
+    sim = Sim(address, bootstrap_command=site['bootstrap_command'], **kw).start()
+    if not wait_for(lambda: daemon.request('GET', '/v1/sites/' + site['id']).json['status']
+                    == 'online', timeout):
+        log = sim.log()
+        sim.cleanup()
+        raise RuntimeError('the simulator did not adopt:\n' + log)
+    return site['id'], sim
+
+
+def iso_in(seconds):
+    """RFC 3339 (UTC, whole seconds) of now + seconds."""
+    t = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    return t.strftime('%Y-%m-%dT%H:%M:%S+00:00')
 
 
 def wait_for(pred, timeout=10, interval=0.05):

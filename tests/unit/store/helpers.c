@@ -119,25 +119,36 @@ void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopt
     site_release(&s);
 }
 
-void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack, const char *payload,
-            const char *idem, char ret_id[UUID_STR_LEN])
+/* fx_job and fx_job_of: a pending job of kind and class for site_id. */
+static void insert_job(struct fx *f, const char *site_id, const struct job *proto,
+                       const char *payload, const char *idem, char ret_id[UUID_STR_LEN])
 {
-    struct job j;
-    memset(&j, 0, sizeof j);
+    struct job j = *proto;
     uuid_v7(j.id);
     memcpy(j.site_id, site_id, UUID_STR_LEN);
     rand_base62(j.token, JOB_TOKEN_LEN);
-    j.kind = JOB_KIND_POLICY;
-    j.description = xstrdup("Apply policy");
+    j.description = xstrdup(j.kind == JOB_KIND_POLICY ? "Apply policy" : job_kind_name(j.kind));
     j.payload = xstrdup(payload ? payload : "reboot\t/system\t-\t\t0\n");
-    j.express = express;
-    j.needs_ack = needs_ack;
     j.created_at = time_now();
     j.created_by = xstrdup("test");
     j.idempotency_key = idem ? xstrdup(idem) : NULL;
     assert_int_equal(store_job_insert(f->s, &j), 0);
     memcpy(ret_id, j.id, UUID_STR_LEN);
     job_release(&j);
+}
+
+void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack, const char *payload,
+            const char *idem, char ret_id[UUID_STR_LEN])
+{
+    struct job j = {.kind = JOB_KIND_POLICY, .express = express, .needs_ack = needs_ack};
+    insert_job(f, site_id, &j, payload, idem, ret_id);
+}
+
+void fx_job_of(struct fx *f, const char *site_id, enum job_kind kind, enum job_class cls,
+               char ret_id[UUID_STR_LEN])
+{
+    struct job j = {.kind = kind, .queue_class = cls, .express = true, .needs_ack = true};
+    insert_job(f, site_id, &j, NULL, NULL, ret_id);
 }
 
 static bool file_contains(const char *path, const char *needle)

@@ -39,6 +39,10 @@ void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopt
 void fx_job(struct fx *f, const char *site_id, bool express, bool needs_ack, const char *payload,
             const char *idem, char ret_id[UUID_STR_LEN]);
 
+/* Inserts a pending express, acknowledged job of kind and queue class for site_id. */
+void fx_job_of(struct fx *f, const char *site_id, enum job_kind kind, enum job_class cls,
+               char ret_id[UUID_STR_LEN]);
+
 /* True when any file of the data dir other than master.key contains needle. */
 bool fx_files_contain(const struct fx *f, const char *needle);
 
