@@ -4,6 +4,7 @@
 #   bench/forward.sh                 # DUR=5 RUNS=3 CONC=64 IDLE=10000 (clamped to the fd limit)
 #   DUR=3 RUNS=1 IDLE=2000 bench/forward.sh
 #   BUILD=dir bench/forward.sh       # meson build dir holding src/daemon/tikgated (build-bench)
+#   THREADS="1 2" bench/forward.sh   # one whole set per count: TIKGATE_EDGE_THREADS=T vs nbthread T
 #
 # tikgated runs with TIKGATE_ROLES=$ROLES (default api,scheduler,edge: no dispatcher, because
 # there is no router behind the site and its setup job would only retry against nothing),
@@ -17,8 +18,10 @@
 # relays entry 127.0.0.1:<port> to $TUNNEL:<port> (the router-side port of the grant, where the
 # router's dst-nat rule would listen): the sinks of bench/edge_load.c listen there directly, no
 # simulator, so what is measured is tikgate's relay and nothing of the router's.
-# HAProxy 'mode tcp', nbthread 1, option splice-request/splice-response forwards 127.0.0.1:$HAP_BASE+i
-# to the same sinks. Everything shares the machine's CPUs.
+# HAProxy 'mode tcp', nbthread T (the relay threads tikgated runs with, TIKGATE_EDGE_THREADS=T),
+# option splice-request/splice-response forwards 127.0.0.1:$HAP_BASE+i to the same sinks.
+# Everything shares the machine's CPUs. (a)-(c) run once per T in THREADS (each set with a fresh
+# tikgated, HAProxy and sinks); the summary gives each ratio per T and tikgated's T / 1 scaling.
 #
 # (a) one TCP stream, 256 KiB writes for DUR s, Gbit/s (median of RUNS, runs interleaved)
 # (b) new connections/s: CONC parallel loops of connect (sources 127.0.0.2-251), 16 B echo,
@@ -26,7 +29,9 @@
 # (c) RSS delta of the tikgated (resp. haproxy) process over IDLE idle relayed connections
 #     (each relayed 1 byte each way), per connection. IDLE is clamped so that 2 descriptors per
 #     connection fit in the open-files limit (raised to the hard limit first).
-# Targets (issue 4): throughput >= 1.0x HAProxy, >= 10 000 conn/s, <= 16 KiB per idle connection.
+# Targets (issue 4): throughput >= 1.0x HAProxy, >= 10 000 conn/s, <= 16 KiB per idle connection;
+# (issue 13) conn/s >= 1.2x HAProxy at the same thread count, 2 threads >= 1.6x 1 thread,
+# stream >= 1.2x HAProxy, <= 512 B per idle connection.
 # Bounded: `timeout` around every load step; every process started here is stopped on exit.
 set -euo pipefail
 
@@ -36,6 +41,7 @@ DUR=${DUR:-5}
 RUNS=${RUNS:-3}
 CONC=${CONC:-64}
 IDLE=${IDLE:-10000}
+THREADS=${THREADS:-1 2}
 ROLES=${ROLES:-api,scheduler,edge}
 TUNNEL=${TUNNEL:-127.0.0.20}
 EDGE_PORTS=${EDGE_PORTS:-26000-26099}
@@ -65,13 +71,17 @@ fi
 
 tmp=$(mktemp -d /tmp/tg-bench-fwd.XXXXXX)
 pids=()
-cleanup() {
+stop_all() { # stops every process started so far
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$p" 2>/dev/null || true
     done
     wait 2>/dev/null || true
+    pids=()
+}
+cleanup() {
+    stop_all
     rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -88,6 +98,8 @@ start() { # start NAME CMD... ; sets LAST_PID
 cc -O2 -std=c17 -D_GNU_SOURCE -o "$tmp/edge_load" "$ROOT/bench/edge_load.c"
 LOAD=$tmp/edge_load
 
+run_set() { # run_set T: (a)-(c) with T relay threads in tikgated and nbthread T in HAProxy
+T=$1
 api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 API=http://127.0.0.1:$api_port
 start tikgated env TIKGATE_DATA_DIR="$tmp/data" TIKGATE_LISTEN=127.0.0.1:$api_port \
@@ -95,7 +107,7 @@ start tikgated env TIKGATE_DATA_DIR="$tmp/data" TIKGATE_LISTEN=127.0.0.1:$api_po
     TIKGATE_ROLES="$ROLES" TIKGATE_ALLOW_PRIVATE_SOURCES=1 TIKGATE_EDGE_LISTEN=127.0.0.1 \
     TIKGATE_ENTRY_POINT=127.0.0.1 TIKGATE_EDGE_PORTS="$EDGE_PORTS" TIKGATE_LOG_LEVEL=warn \
     TIKGATE_EDGE_CONNS_PER_GRANT=86400 TIKGATE_EDGE_CONNS_PER_SOURCE=86400 \
-    TIKGATE_HTTP_MAX_CONNECTIONS=256 TIKGATE_FD_RESERVE=256 \
+    TIKGATE_HTTP_MAX_CONNECTIONS=256 TIKGATE_FD_RESERVE=256 TIKGATE_EDGE_THREADS="$T" \
     "$TIKGATED"
 TG_PID=$LAST_PID
 mkdir -p "$tmp/data"
@@ -125,7 +137,7 @@ start once "$LOAD" server once "$TUNNEL:$ONCE"
 start echo "$LOAD" server echo "$TUNNEL:$ECHO"
 cat >"$tmp/haproxy.cfg" <<EOF
 global
-    nbthread 1
+    nbthread $T
     maxconn $((IDLE + 50))
     maxpipes 200
 defaults
@@ -164,9 +176,10 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
 lim=$(awk -v d="$DUR" 'BEGIN {print int(d * 3 + 20)}')
 
+echo "=== set T=$T: tikgated TIKGATE_EDGE_THREADS=$T vs HAProxy nbthread $T"
 echo "tikgated transient forward vs HAProxy: $(nproc) CPUs, kernel $(uname -r), $(haproxy -v | head -1 | cut -d' ' -f1-3)"
 echo "DUR=${DUR}s RUNS=$RUNS CONC=$CONC IDLE=$IDLE ROLES=$ROLES; forwards 127.0.0.1:{$SINK,$ONCE,$ECHO} -> $TUNNEL"
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average before set T=$T: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
 # --- (a) one TCP stream ---
@@ -250,4 +263,27 @@ echo "    ratio tikgated/haproxy = $(ratio "$C_TG" "$C_HAP")   (target <= 16384 
 nrec=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect("file:"+sys.argv[1]+"?mode=ro", uri=True); print(c.execute("SELECT count(*) FROM grant_connections").fetchone()[0])' "$tmp/data/tikgate.db")
 echo "    connection records stored by tikgated (all forwards, whole run): $nrec"
 echo
-echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average after set T=$T: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+SUM+=("$(printf '%s %s %s %s %s %s %s' "$T" "$A_TG" "$A_HAP" "$B_TG" "$B_HAP" "$C_TG" "$C_HAP")")
+stop_all
+rm -rf "$tmp/data" "$tmp"/out.* "$tmp"/ticks.* "$tmp"/idle.*
+}
+
+SUM=()
+for T in $THREADS; do run_set "$T"; done
+echo "summary (medians): T  stream Gbit/s tg/hap  conn/s tg/hap  idle B/conn tg/hap"
+B1=
+for row in "${SUM[@]}"; do
+    read -r t a_tg a_hap b_tg b_hap c_tg c_hap <<<"$row"
+    [[ $t == 1 ]] && B1=$b_tg
+    printf '    T=%-2s  %6s/%-6s = %sx   %7s/%-7s = %sx   %5s/%-5s\n' "$t" "$a_tg" "$a_hap" \
+        "$(ratio "$a_tg" "$a_hap")" "$b_tg" "$b_hap" "$(ratio "$b_tg" "$b_hap")" "$c_tg" "$c_hap"
+done
+if [[ -n $B1 ]]; then
+    for row in "${SUM[@]}"; do
+        read -r t _ _ b_tg _ <<<"$row"
+        [[ $t == 1 ]] || echo "    tikgated conn/s T=$t / T=1 = $(ratio "$b_tg" "$B1")x   (target >= 1.6 at T=2)"
+    done
+fi
+echo "targets: conn/s >= 1.2x HAProxy at the same T, stream >= 1.2x, <= 512 B per idle connection"

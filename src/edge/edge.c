@@ -987,8 +987,17 @@ static bool place_take(struct loop *e, struct eg_grant *g)
     return false;
 }
 
+static void grant_teardown(struct loop *e, struct eg_grant *g, enum edge_end_reason reason);
+
 static void on_accept(struct loop *e, struct eg_grant *g)
 {
+    if (g->deadline_ms && clock_real_ms() >= g->deadline_ms) {
+        /* this loop's timer is behind the deadline: accept nothing more (another loop's may
+         * have fired, the kernel still spreads connections to this listener) */
+        grant_teardown(e, g, EDGE_END_GRANT_EXPIRED);
+        timer_arm(e);
+        return;
+    }
     for (int n = 0; n < ACCEPT_BATCH && !g->dead; n++) {
         if (!place_take(e, g))
             return;
