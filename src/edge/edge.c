@@ -179,8 +179,6 @@ struct cmd {
 struct loop {
     struct edge_config cfg; /* (the edge's, copied) */
     struct edge *edge;      /* shared counters and the source table */
-    unsigned idx;           /* 0..nloops-1 */
-    unsigned nloops;
     int ep, evfd, tfd;
     struct handle h_cmd, h_timer;
     pthread_t thread;
@@ -201,7 +199,6 @@ struct loop {
     struct clist throttled;
     int64_t throttle_at_us;
     struct clist idle; /* every live connection, least recently active first */
-    bool emfile;       /* paused for EMFILE: resume_at_us only, not at a connection's end */
 
     int *pipe_pool; /* pairs */
     unsigned npipes;
@@ -210,8 +207,11 @@ struct loop {
     size_t pipe_size; /* real pipe size after F_SETPIPE_SZ */
 
     unsigned live;
+    unsigned idx; /* 0..nloops-1 */
+    unsigned nloops;
+    bool hold;   /* edge_set_hold: refuse new connections */
+    bool emfile; /* paused for EMFILE: resume_at_us only, not at a connection's end */
     uint64_t next_conn_id;
-    bool hold; /* edge_set_hold: refuse new connections */
     struct edge_stats st;
 };
 
@@ -1755,8 +1755,8 @@ int edge_grant_list(struct edge *ed, struct edge_grant_info **ret_list, size_t *
         return -EINVAL;
     if (in_relay(ed))
         return -EDEADLK;
-    struct edge_grant_info *all = NULL;
-    size_t n = 0;
+    struct edge_grant_info *all = NULL, *extra = NULL;
+    size_t n = 0, nextra = 0;
     struct idhash by_id;
     idhash_init(&by_id, 64);
     struct idhash_node *nodes = NULL;
@@ -1781,14 +1781,27 @@ int edge_grant_list(struct edge *ed, struct edge_grant_info **ret_list, size_t *
             if (hn) {
                 info_add(&all[hn - nodes], &list[x]);
             } else { /* (not in the first loop: a moment before it expires in this one) */
-                all = xrealloc(all, (n + 1) * sizeof(*all));
-                all[n++] = list[x];
+                size_t y = 0;
+                while (y < nextra && strcmp(extra[y].id, list[x].id) != 0)
+                    y++;
+                if (y < nextra) {
+                    info_add(&extra[y], &list[x]);
+                    continue;
+                }
+                extra = xrealloc(extra, (nextra + 1) * sizeof(*extra));
+                extra[nextra++] = list[x];
             }
         }
         free(list);
     }
     idhash_release(&by_id);
     free(nodes);
+    if (nextra) { /* (appended once nothing points into all any more) */
+        all = xrealloc(all, (n + nextra) * sizeof(*all));
+        memcpy(all + n, extra, nextra * sizeof(*all));
+        n += nextra;
+    }
+    free(extra);
     *ret_list = n ? all : NULL;
     if (!n)
         free(all);
