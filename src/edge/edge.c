@@ -772,7 +772,8 @@ static int dir_pump(struct loop *e, struct conn *c, int i)
 
         held = splice_mode ? d->len : d->len - d->off;
         if (d->eof && held == 0 && !d->shut) {
-            shutdown(dfd, SHUT_WR);
+            if (!c->d[1 - i].shut) /* else the connection ends now, and close() sends the FIN */
+                shutdown(dfd, SHUT_WR);
             d->shut = true;
         }
         if (!progress)
@@ -791,12 +792,12 @@ static void conn_pump(struct loop *e, struct conn *c)
         conn_fail(e, c, c->first_eof, 0);
 }
 
-/* The target connect finished (ok or not). */
-static void conn_connected(struct loop *e, struct conn *c)
+/* The target connect finished (ok or not): ev, its epoll events (an error shows as ERR/HUP). */
+static void conn_connected(struct loop *e, struct conn *c, uint32_t ev)
 {
     int err = 0;
     socklen_t len = sizeof(err);
-    if (getsockopt(c->tfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    if ((ev & (EPOLLERR | EPOLLHUP)) && getsockopt(c->tfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
     if (c->on_list)
         clist_remove(&e->connecting, c);
@@ -941,7 +942,7 @@ static void conn_start(struct loop *e, struct eg_grant *g, int fd,
     if (c->closing) /* the callback closed the grant */
         return;
 
-    set_nodelay(fd);
+    /* (the accepted socket has TCP_NODELAY from its listener) */
     struct epoll_event cev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                               .data.ptr = &c->hc};
     if (epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &cev) < 0) {
@@ -1135,6 +1136,7 @@ static int listener_open(struct loop *e, struct eg_grant *g, socklen_t llen, boo
     setsockopt(g->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (shared)
         setsockopt(g->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* inherited by accept */
     if (g->listen.ss_family == AF_INET6)
         setsockopt(g->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     if (bind(g->fd, (struct sockaddr *)&g->listen, llen) < 0 || listen(g->fd, LISTEN_BACKLOG) < 0)
@@ -1466,7 +1468,7 @@ static void *loop_main(void *arg)
                     break;
                 if (!c->connected) {
                     if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-                        conn_connected(e, c);
+                        conn_connected(e, c, ev);
                     break;
                 }
                 if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
