@@ -1,10 +1,13 @@
 /*
- * edge.c - the relay thread: listeners, connections, deadline timer, commands.
+ * edge.c - the relay loops: listeners, connections, deadline timers, commands.
  *
- * Ownership: everything below struct edge (grants, connections, pools, the
- * hash table and the deadline heap) is touched only by the relay thread. Other
- * threads talk to it through the command queue (mutex + eventfd) and wait for
- * the answer on a condition variable. See docs/internals/edge.md.
+ * Ownership: everything below a struct loop (its grants, connections, pools,
+ * hash table and deadline heap) is touched only by that loop's thread. Other
+ * threads talk to it through its command queue (mutex + eventfd) and wait for
+ * the answer on a condition variable; a command to the edge goes to every loop.
+ * What the loops share (struct edge, struct grant_share) is atomics and two
+ * mutexes taken at accept / a connection's end, never per byte (and a
+ * rate-limited grant's buckets). See docs/internals/edge.md.
  */
 #include "edge.h"
 
