@@ -77,6 +77,14 @@ struct grant_share {
     pthread_mutex_t bk_mu; /* the buckets (taken only when the grant has a rate) */
     uint64_t bk_rate;      /* the rate the buckets were filled for */
     struct bucket bk[2];
+    /*
+     * Each loop's listener (-1: none), so that the first loop to tear the grant down stops
+     * them all (shutdown(), the fd stays its owner's) before it cuts anything: a cut seen by a
+     * client means the port refuses. Under fd_mu, which an owner takes to clear its slot
+     * before close(): a slot never names a descriptor number reused for something else.
+     */
+    pthread_mutex_t fd_mu;
+    int fds[EDGE_THREADS_MAX];
 };
 
 struct eg_grant {
@@ -392,6 +400,9 @@ static struct grant_share *share_new(unsigned refs)
     atomic_init(&sh->expired, false);
     atomic_init(&sh->live, 0);
     pthread_mutex_init(&sh->bk_mu, NULL);
+    pthread_mutex_init(&sh->fd_mu, NULL);
+    for (int i = 0; i < EDGE_THREADS_MAX; i++)
+        sh->fds[i] = -1;
     return sh;
 }
 
@@ -400,7 +411,31 @@ static void share_unref(struct grant_share *sh)
     if (!sh || atomic_fetch_sub(&sh->refs, 1) != 1)
         return;
     pthread_mutex_destroy(&sh->bk_mu);
+    pthread_mutex_destroy(&sh->fd_mu);
     free(sh);
+}
+
+/* Loop idx's listener of the grant is fd. */
+static void share_listener_set(struct grant_share *sh, unsigned idx, int fd)
+{
+    pthread_mutex_lock(&sh->fd_mu);
+    sh->fds[idx] = fd;
+    pthread_mutex_unlock(&sh->fd_mu);
+}
+
+/*
+ * Loop idx lets the grant go: every loop's listener stops listening (new connections are
+ * refused; their owners see accept() fail with EINVAL and drop them from epoll), and idx's
+ * slot is cleared: its owner may close it.
+ */
+static void share_unlisten(struct grant_share *sh, unsigned idx)
+{
+    pthread_mutex_lock(&sh->fd_mu);
+    for (int i = 0; i < EDGE_THREADS_MAX; i++)
+        if (sh->fds[i] >= 0)
+            shutdown(sh->fds[i], SHUT_RDWR);
+    sh->fds[idx] = -1;
+    pthread_mutex_unlock(&sh->fd_mu);
 }
 
 /* Bucket depth: 100 ms worth of traffic, at least 4 KiB. */
@@ -1013,6 +1048,10 @@ static void on_accept(struct loop *e, struct eg_grant *g)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
+            if (errno == EINVAL) { /* another loop stopped it (share_unlisten): teardown next */
+                epoll_ctl(e->ep, EPOLL_CTL_DEL, g->fd, NULL);
+                return;
+            }
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* out of descriptors: stop accepting for a moment rather than spin */
                 listeners_pause(e, g);
@@ -1056,6 +1095,7 @@ static void grant_teardown(struct loop *e, struct eg_grant *g, enum edge_end_rea
             *pp = g->pnext;
         g->paused = false;
     }
+    share_unlisten(g->sh, e->idx);
     close(g->fd);
     g->fd = -1;
     while (g->conns)
@@ -1202,6 +1242,8 @@ static int do_open(struct loop *e, struct cmd *c)
     g->sh = c->sh;
     atomic_fetch_add(&g->sh->refs, 1);
     atomic_fetch_add(&g->sh->holders, 1);
+    if (e->nloops > 1)
+        share_listener_set(g->sh, e->idx, g->fd);
     share_set_rate(g->sh, g->rate);
     c->port = sockaddr_port(&g->listen);
     c->created = true;
