@@ -3,9 +3,10 @@
 #
 #   bench/edge.sh                 # DUR=5 RUNS=3 IDLE=10000 CONC=64 by default
 #   DUR=3 RUNS=1 bench/edge.sh    # quicker
+#   THREADS=2 bench/edge.sh       # the edge with 2 relay loops, HAProxy with nbthread 2
 #
 # Prints (a) one TCP stream's throughput (Gbit/s, median of RUNS) direct, through the edge
-# (splice and copy modes) and through HAProxy 'tcp' with splice-request/response, nbthread 1;
+# (splice and copy modes) and through HAProxy 'tcp' with splice-request/response, nbthread THREADS;
 # (b) new connections/s (connect, send 16 B, read the echo, close; CONC parallel loops);
 # (c) RSS delta of the relay process per idle relayed connection over IDLE connections.
 # Generator, relay and sink share the machine's CPUs: these are CPU-bound ceilings, and anything
@@ -77,13 +78,14 @@ start() { # start CMD... ; sets LAST_PID
 start "$LOAD" server sink $SINK
 start "$LOAD" server echo $ECHO
 start "$LOAD" server once $ONCE
+export EDGE_THREADS=${THREADS:-1} # relay loops of the edge, and HAProxy's nbthread
 start "$SERVER" splice $((IDLE + 50)) $E_SINK:$SINK $E_ECHO:$ECHO $E_ONCE:$ONCE
 EDGE_PID=$LAST_PID
 start "$SERVER" copy $((IDLE + 50)) $C_SINK:$SINK $C_ECHO:$ECHO $C_ONCE:$ONCE
 COPY_PID=$LAST_PID
 cat >"$tmp/haproxy.cfg" <<EOF
 global
-    nbthread 1
+    nbthread $EDGE_THREADS
     maxconn $((IDLE + 50))
     maxpipes 200
 defaults

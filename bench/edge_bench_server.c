@@ -4,7 +4,8 @@
  *   edge_bench_server copy|splice MAX_CONNS LISTEN_PORT:TARGET_PORT...
  *
  * Opens one grant per LISTEN_PORT:TARGET_PORT pair on 127.0.0.1 -> 127.0.0.1,
- * allowing 127.0.0.0/8, prints "ready" and runs until SIGINT/SIGTERM.
+ * allowing 127.0.0.0/8, prints "ready" and runs until SIGINT/SIGTERM. The
+ * environment's EDGE_THREADS sets the relay loops (default 1).
  * Connection records are counted, not stored.
  */
 #include "cidr.h"
@@ -32,10 +33,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s copy|splice MAX_CONNS LPORT:TPORT...\n", argv[0]);
         return 2;
     }
+    const char *threads = getenv("EDGE_THREADS");
     struct edge_config cfg = {
         .mode = strcmp(argv[1], "copy") == 0 ? EDGE_RELAY_COPY : EDGE_RELAY_SPLICE,
         .max_conns = (unsigned)atoi(argv[2]),
         .on_event = on_event,
+        .threads = threads ? (unsigned)atoi(threads) : 1,
     };
     sigset_t set;
     sigemptyset(&set);

@@ -108,6 +108,9 @@ static const struct key keys[] = {
      "a whole express push (connect, login, plan) fails after this (ms)"},
     {"dispatch_tenant_workers", K_UINT, OFF(dispatch_tenant_workers), NULL,
      "most push workers one tenant holds (default DISPATCH_WORKERS - 1)"},
+    {"edge_threads", K_UINT, OFF(edge_threads), NULL,
+     "relay threads of the edge, each with its own listeners and connections (default one "
+     "per online CPU, at most 16)"},
     {"edge_conns_per_grant", K_UINT, OFF(edge_conns_per_grant), "256",
      "live relayed connections per grant"},
     {"edge_conns_per_source", K_UINT, OFF(edge_conns_per_source), "64",

@@ -67,6 +67,7 @@ struct config {
     unsigned ros_io_timeout_ms;      /* RouterOS API reply timeout (express push) */
     unsigned push_deadline_ms;       /* a whole express push: connect + login + plan */
     unsigned dispatch_tenant_workers; /* workers one tenant may hold (0: dispatch_workers - 1) */
+    unsigned edge_threads;            /* relay loops (0: one per online CPU, at most 16) */
     unsigned edge_conns_per_grant;    /* live relayed connections per grant */
     unsigned edge_conns_per_source;   /* live relayed connections per source address */
     unsigned edge_idle_timeout;       /* seconds without a byte either way before a cut */

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct record {
     bool open; /* a START (accepted) rather than an END */
@@ -588,6 +589,21 @@ static void check_ephemeral_overlap(int lo, int hi)
                  lo, hi, elo, ehi, lo, hi);
 }
 
+/* The relay loops: as configured, else one per online CPU; at most EDGE_THREADS_MAX. */
+static unsigned edge_threads(unsigned asked)
+{
+    long n = asked ? (long)asked : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1)
+        n = 1;
+    if (n > EDGE_THREADS_MAX) {
+        if (asked)
+            log_warn("edge", "TIKGATE_EDGE_THREADS=%u: %d relay threads at most", asked,
+                     EDGE_THREADS_MAX);
+        n = EDGE_THREADS_MAX;
+    }
+    return (unsigned)n;
+}
+
 int edge_role_start(const struct edge_role_config *cfg, struct edge_role **ret)
 {
     check_ephemeral_overlap(cfg->port_lo, cfg->port_hi);
@@ -609,7 +625,8 @@ int edge_role_start(const struct edge_role_config *cfg, struct edge_role **ret)
                              .max_conns = cfg->limits.max_conns,
                              .conns_per_grant = cfg->limits.conns_per_grant,
                              .conns_per_source = cfg->limits.conns_per_source,
-                             .idle_timeout_ms = cfg->limits.idle_timeout_ms};
+                             .idle_timeout_ms = cfg->limits.idle_timeout_ms,
+                             .threads = edge_threads(cfg->limits.threads)};
     int r = edge_new(&ec, &er->edge);
     if (r < 0)
         goto out_free;
@@ -683,6 +700,12 @@ void edge_role_metrics(struct edge_role *er, struct buf *out)
                st.grants, st.live_conns, (unsigned long long)st.accepted,
                (unsigned long long)st.refused, (unsigned long long)st.unreachable,
                (unsigned long long)st.limited, (unsigned long long)st.idle_cut);
+    buf_printf(out,
+               "# TYPE tikgate_edge_relay_threads gauge\ntikgate_edge_relay_threads %u\n"
+               "# TYPE tikgate_edge_thread_connections gauge\n",
+               st.loops);
+    for (unsigned i = 0; i < st.loops && i < EDGE_THREADS_MAX; i++)
+        buf_printf(out, "tikgate_edge_thread_connections{thread=\"%u\"} %u\n", i, st.loop_conns[i]);
     pthread_mutex_lock(&er->lock);
     size_t queued = er->nrecords;
     uint64_t dropped = er->records_dropped_total;

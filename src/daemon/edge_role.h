@@ -23,6 +23,7 @@ struct edge_role_limits {
     unsigned conns_per_grant; /* TIKGATE_EDGE_CONNS_PER_GRANT */
     unsigned conns_per_source;
     unsigned idle_timeout_ms;
+    unsigned threads; /* relay loops (TIKGATE_EDGE_THREADS); 0: the online CPUs, at most 16 */
 };
 
 /*

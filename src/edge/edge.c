@@ -1,10 +1,13 @@
 /*
- * edge.c - the relay thread: listeners, connections, deadline timer, commands.
+ * edge.c - the relay loops: listeners, connections, deadline timers, commands.
  *
- * Ownership: everything below struct edge (grants, connections, pools, the
- * hash table and the deadline heap) is touched only by the relay thread. Other
- * threads talk to it through the command queue (mutex + eventfd) and wait for
- * the answer on a condition variable. See docs/internals/edge.md.
+ * Ownership: everything below a struct loop (its grants, connections, pools,
+ * hash table and deadline heap) is touched only by that loop's thread. Other
+ * threads talk to it through its command queue (mutex + eventfd) and wait for
+ * the answer on a condition variable; a command to the edge goes to every loop.
+ * What the loops share (struct edge, struct grant_share) is atomics and two
+ * mutexes taken at accept / a connection's end, never per byte (and a
+ * rate-limited grant's buckets). See docs/internals/edge.md.
  */
 #include "edge.h"
 
@@ -20,6 +23,7 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +41,7 @@
 #define LISTEN_BACKLOG 4096
 #define THROTTLE_TICK_MS 5
 #define EMFILE_RETRY_MS 100
+#define CAP_RETRY_MS 10 /* at max_conns with several loops: how soon to look again */
 
 enum hkind {
     H_CMD = 1,
@@ -59,6 +64,29 @@ struct bucket {
 
 struct conn;
 
+/*
+ * What the loops holding one grant share (one eg_grant per loop points at it): the live count
+ * that conns_per_grant caps, and the token buckets of a rate-limited grant (the rate is for the
+ * grant, whichever loop relays its bytes). Freed by whoever drops the last reference.
+ */
+struct grant_share {
+    atomic_uint refs;      /* loops holding the grant + commands carrying it */
+    atomic_uint holders;   /* loops holding the grant: the last one to drop it reports expiry */
+    atomic_bool expired;   /* a loop tore it down at its deadline */
+    atomic_uint live;      /* live connections, every loop */
+    pthread_mutex_t bk_mu; /* the buckets (taken only when the grant has a rate) */
+    uint64_t bk_rate;      /* the rate the buckets were filled for */
+    struct bucket bk[2];
+    /*
+     * Each loop's listener (-1: none), so that the first loop to tear the grant down stops
+     * them all (shutdown(), the fd stays its owner's) before it cuts anything: a cut seen by a
+     * client means the port refuses. Under fd_mu, which an owner takes to clear its slot
+     * before close(): a slot never names a descriptor number reused for something else.
+     */
+    pthread_mutex_t fd_mu;
+    int fds[EDGE_THREADS_MAX];
+};
+
 struct eg_grant {
     struct handle h; /* H_LISTENER */
     char id[EDGE_ID_MAX + 1];
@@ -73,7 +101,7 @@ struct eg_grant {
     int64_t deadline_ms;
     struct heap_node dl; /* in edge.deadlines (key = deadline_ms) unless deadline_ms is 0 */
     uint64_t rate;       /* bytes/s per direction, 0 = off */
-    struct bucket bk[2];
+    struct grant_share *sh;
     struct conn *conns; /* live connections (doubly linked through gprev/gnext) */
     unsigned live;
     uint64_t total;
@@ -143,6 +171,10 @@ enum cmd_type {
 struct cmd {
     enum cmd_type type;
     const struct edge_grant *g;
+    struct grant_share *sh; /* CMD_OPEN: the share a new grant takes; out: the grant's */
+    uint16_t port;          /* CMD_OPEN: out of the first loop, in for the others (join) */
+    bool join;              /* CMD_OPEN: another loop bound the port first (no probe) */
+    bool created;           /* CMD_OPEN: out: the grant is new in this loop */
     const char *id;
     struct edge_grant_info *info;
     struct edge_grant_info **list;
@@ -154,8 +186,10 @@ struct cmd {
     struct cmd *next;
 };
 
-struct edge {
-    struct edge_config cfg;
+/* One relay loop: a thread, its epoll, its listeners, connections and deadlines. */
+struct loop {
+    struct edge_config cfg; /* (the edge's, copied) */
+    struct edge *edge;      /* shared counters and the source table */
     int ep, evfd, tfd;
     struct handle h_cmd, h_timer;
     pthread_t thread;
@@ -175,8 +209,7 @@ struct edge {
     struct clist connecting;
     struct clist throttled;
     int64_t throttle_at_us;
-    struct clist idle;     /* every live connection, least recently active first */
-    struct idhash sources; /* struct src_count by source address */
+    struct clist idle; /* every live connection, least recently active first */
 
     int *pipe_pool; /* pairs */
     unsigned npipes;
@@ -185,9 +218,26 @@ struct edge {
     size_t pipe_size; /* real pipe size after F_SETPIPE_SZ */
 
     unsigned live;
+    unsigned idx; /* 0..nloops-1 */
+    unsigned nloops;
+    bool hold;   /* edge_set_hold: refuse new connections */
+    bool emfile; /* paused for EMFILE: resume_at_us only, not at a connection's end */
     uint64_t next_conn_id;
-    bool hold; /* edge_set_hold: refuse new connections */
     struct edge_stats st;
+};
+
+/*
+ * The edge: its loops, and the little they share. Nothing here is touched on the byte path:
+ * live (max_conns) is an atomic taken at accept, the source table (conns_per_source) a mutex
+ * taken at accept and at a connection's end.
+ */
+struct edge {
+    struct edge_config cfg;
+    unsigned nloops;
+    struct loop **loops;
+    atomic_uint live; /* relayed connections (and accepts in progress), every loop */
+    pthread_mutex_t src_mu;
+    struct idhash sources; /* struct src_count by source address (under src_mu) */
 };
 
 /* ---- small helpers ---- */
@@ -233,7 +283,13 @@ static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
     return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 }
 
-static void emit(struct edge *e, const struct edge_event *ev)
+/* Unique per edge: loop idx numbers idx + 1, idx + 1 + nloops, ... (1, 2, 3... with one loop). */
+static uint64_t conn_id_next(struct loop *e)
+{
+    return e->next_conn_id++ * e->nloops + e->idx + 1;
+}
+
+static void emit(struct loop *e, const struct edge_event *ev)
 {
     if (e->cfg.on_event)
         e->cfg.on_event(e->cfg.userdata, ev);
@@ -293,7 +349,7 @@ static void idle_remove(struct clist *l, struct conn *c)
 }
 
 /* c moved bytes: it goes to the end of the idle list. */
-static void idle_touch(struct edge *e, struct conn *c)
+static void idle_touch(struct loop *e, struct conn *c)
 {
     c->active_us = clock_mono_us();
     if (e->idle.tail != c) {
@@ -314,19 +370,92 @@ static void source_key(const struct sockaddr_storage *ss, char out[INET6_ADDRSTR
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, out, INET6_ADDRSTRLEN);
 }
 
-static struct src_count *source_find(struct edge *e, const char *key)
+static struct src_count *source_find(struct edge *ed, const char *key)
 {
-    struct idhash_node *n = idhash_find(&e->sources, key);
+    struct idhash_node *n = idhash_find(&ed->sources, key);
     return n ? container_of(n, struct src_count, hn) : NULL;
 }
 
 /* One live connection less from source n: the entry goes with the last one. */
-static void source_put(struct edge *e, struct src_count *n)
+static void source_put(struct loop *e, struct src_count *n)
 {
-    if (!n || --n->live > 0)
+    if (!n)
         return;
-    idhash_remove(&e->sources, &n->hn);
-    free(n);
+    struct edge *ed = e->edge;
+    pthread_mutex_lock(&ed->src_mu);
+    if (--n->live == 0) {
+        idhash_remove(&ed->sources, &n->hn);
+        free(n);
+    }
+    pthread_mutex_unlock(&ed->src_mu);
+}
+
+/* ---- the share of a grant between loops ---- */
+
+static struct grant_share *share_new(unsigned refs)
+{
+    struct grant_share *sh = xcalloc(1, sizeof(*sh));
+    atomic_init(&sh->refs, refs);
+    atomic_init(&sh->holders, 0);
+    atomic_init(&sh->expired, false);
+    atomic_init(&sh->live, 0);
+    pthread_mutex_init(&sh->bk_mu, NULL);
+    pthread_mutex_init(&sh->fd_mu, NULL);
+    for (int i = 0; i < EDGE_THREADS_MAX; i++)
+        sh->fds[i] = -1;
+    return sh;
+}
+
+static void share_unref(struct grant_share *sh)
+{
+    if (!sh || atomic_fetch_sub(&sh->refs, 1) != 1)
+        return;
+    pthread_mutex_destroy(&sh->bk_mu);
+    pthread_mutex_destroy(&sh->fd_mu);
+    free(sh);
+}
+
+/* Loop idx's listener of the grant is fd. */
+static void share_listener_set(struct grant_share *sh, unsigned idx, int fd)
+{
+    pthread_mutex_lock(&sh->fd_mu);
+    sh->fds[idx] = fd;
+    pthread_mutex_unlock(&sh->fd_mu);
+}
+
+/*
+ * Loop idx lets the grant go: every loop's listener stops listening (new connections are
+ * refused; their owners see accept() fail with EINVAL and drop them from epoll), and idx's
+ * slot is cleared: its owner may close it.
+ */
+static void share_unlisten(struct grant_share *sh, unsigned idx)
+{
+    pthread_mutex_lock(&sh->fd_mu);
+    for (int i = 0; i < EDGE_THREADS_MAX; i++)
+        if (sh->fds[i] >= 0)
+            shutdown(sh->fds[i], SHUT_RDWR);
+    sh->fds[idx] = -1;
+    pthread_mutex_unlock(&sh->fd_mu);
+}
+
+/* Bucket depth: 100 ms worth of traffic, at least 4 KiB. */
+static int64_t bucket_burst(uint64_t rate)
+{
+    return (int64_t)(rate / 10 > 4096 ? rate / 10 : 4096);
+}
+
+/* A new rate refills both buckets (each loop applying the same update: once). */
+static void share_set_rate(struct grant_share *sh, uint64_t rate)
+{
+    pthread_mutex_lock(&sh->bk_mu);
+    if (sh->bk_rate != rate) {
+        sh->bk_rate = rate;
+        for (int i = 0; i < 2; i++) {
+            sh->bk[i].tokens = bucket_burst(rate);
+            sh->bk[i].last_us = clock_mono_us();
+        }
+    }
+    pthread_mutex_unlock(&sh->bk_mu);
 }
 
 /* ---- grants by id (common/idhash.h), deadline heap (common/heap.h) + timerfd ---- */
@@ -336,14 +465,14 @@ static struct eg_grant *grant_of_hn(struct idhash_node *n)
     return container_of(n, struct eg_grant, hn);
 }
 
-static struct eg_grant *grant_find(struct edge *e, const char *id)
+static struct eg_grant *grant_find(struct loop *e, const char *id)
 {
     struct idhash_node *n = idhash_find(&e->grants, id);
     return n ? grant_of_hn(n) : NULL;
 }
 
 /* Puts g in the heap at its deadline (or takes it out when deadline_ms is 0). */
-static void deadline_set(struct edge *e, struct eg_grant *g)
+static void deadline_set(struct loop *e, struct eg_grant *g)
 {
     heap_remove(&e->deadlines, &g->dl);
     if (g->deadline_ms == 0)
@@ -353,14 +482,14 @@ static void deadline_set(struct edge *e, struct eg_grant *g)
 }
 
 /* The grant with the earliest deadline, NULL when none has one. */
-static struct eg_grant *deadline_first(const struct edge *e)
+static struct eg_grant *deadline_first(const struct loop *e)
 {
     struct heap_node *n = heap_top(&e->deadlines);
     return n ? container_of(n, struct eg_grant, dl) : NULL;
 }
 
 /* Arms the CLOCK_REALTIME timerfd at the earliest deadline (absolute, ns precision). */
-static void timer_arm(struct edge *e)
+static void timer_arm(struct loop *e)
 {
     struct itimerspec its;
     memset(&its, 0, sizeof(its));
@@ -377,7 +506,7 @@ static void timer_arm(struct edge *e)
 
 /* ---- pools of pipes and buffers ---- */
 
-static int dir_pipe_get(struct edge *e, struct dir *d)
+static int dir_pipe_get(struct loop *e, struct dir *d)
 {
     if (e->npipes > 0) {
         e->npipes--;
@@ -397,7 +526,7 @@ static int dir_pipe_get(struct edge *e, struct dir *d)
 }
 
 /* Returns d's pipe to the pool when it is empty, closes it otherwise (data would leak). */
-static void dir_pipe_put(struct edge *e, struct dir *d)
+static void dir_pipe_put(struct loop *e, struct dir *d)
 {
     if (d->pr < 0)
         return;
@@ -413,7 +542,7 @@ static void dir_pipe_put(struct edge *e, struct dir *d)
     d->pr = d->pw = -1;
 }
 
-static void dir_buf_get(struct edge *e, struct dir *d)
+static void dir_buf_get(struct loop *e, struct dir *d)
 {
     if (e->nbufs > 0)
         d->buf = e->buf_pool[--e->nbufs];
@@ -423,7 +552,7 @@ static void dir_buf_get(struct edge *e, struct dir *d)
     e->st.busy_bufs++;
 }
 
-static void dir_buf_put(struct edge *e, struct dir *d)
+static void dir_buf_put(struct loop *e, struct dir *d)
 {
     if (!d->buf)
         return;
@@ -438,7 +567,7 @@ static void dir_buf_put(struct edge *e, struct dir *d)
 
 /* ---- connections ---- */
 
-static void listeners_pause(struct edge *e, struct eg_grant *g)
+static void listeners_pause(struct loop *e, struct eg_grant *g)
 {
     if (g->paused)
         return;
@@ -450,7 +579,7 @@ static void listeners_pause(struct edge *e, struct eg_grant *g)
     e->st.accept_paused++;
 }
 
-static void listeners_resume(struct edge *e)
+static void listeners_resume(struct loop *e)
 {
     while (e->paused) {
         struct eg_grant *g = e->paused;
@@ -461,6 +590,7 @@ static void listeners_resume(struct edge *e)
         epoll_ctl(e->ep, EPOLL_CTL_MOD, g->fd, &ev);
     }
     e->resume_at_us = 0;
+    e->emfile = false;
 }
 
 /* An abortive close: RST instead of FIN, so a cut is a cut even with unsent data. */
@@ -476,7 +606,7 @@ static void close_rst(int fd)
  * pipes/buffers, reports EDGE_EV_CONN_END and queues the struct for freeing
  * after the current epoll batch (events of this batch may still point at it).
  */
-static void conn_end(struct edge *e, struct conn *c, enum edge_end_reason reason, int err)
+static void conn_end(struct loop *e, struct conn *c, enum edge_end_reason reason, int err)
 {
     if (c->closing)
         return;
@@ -496,6 +626,8 @@ static void conn_end(struct edge *e, struct conn *c, enum edge_end_reason reason
     c->src_n = NULL;
     g->live--;
     e->live--;
+    atomic_fetch_sub(&g->sh->live, 1);
+    atomic_fetch_sub(&e->edge->live, 1);
 
     bool cut = reason == EDGE_END_GRANT_CLOSED || reason == EDGE_END_GRANT_EXPIRED ||
                reason == EDGE_END_SHUTDOWN;
@@ -533,29 +665,28 @@ static void conn_end(struct edge *e, struct conn *c, enum edge_end_reason reason
     c->g = NULL;
     c->fnext = e->dead_conns;
     e->dead_conns = c;
-    if (e->paused && e->live < e->cfg.max_conns && e->resume_at_us == 0)
+    if (e->paused && !e->emfile && atomic_load(&e->edge->live) < e->cfg.max_conns)
         listeners_resume(e);
 }
 
 /* Ends c because of an I/O error or EOF on side `dir_side` (0 = client, 1 = target). */
-static void conn_fail(struct edge *e, struct conn *c, int side, int err)
+static void conn_fail(struct loop *e, struct conn *c, int side, int err)
 {
     int first = c->first_eof >= 0 ? c->first_eof : side;
     conn_end(e, c, first == 0 ? EDGE_END_CLIENT_CLOSED : EDGE_END_TARGET_CLOSED, err);
 }
 
-/* Bucket depth: 100 ms worth of traffic, at least 4 KiB. */
-static int64_t bucket_burst(const struct eg_grant *g)
-{
-    return (int64_t)(g->rate / 10 > 4096 ? g->rate / 10 : 4096);
-}
-
-/* Takes up to want bytes from the grant's bucket for direction i; returns what it may move. */
+/*
+ * Takes up to want bytes from the grant's bucket for direction i (shared by the loops, under
+ * its mutex: only rate-limited grants come here); returns what it may move.
+ */
 static size_t bucket_take(struct eg_grant *g, int i, size_t want)
 {
-    struct bucket *b = &g->bk[i];
+    struct grant_share *sh = g->sh;
+    pthread_mutex_lock(&sh->bk_mu);
+    struct bucket *b = &sh->bk[i];
     int64_t now = clock_mono_us();
-    int64_t burst = bucket_burst(g);
+    int64_t burst = bucket_burst(g->rate);
     int64_t add = (int64_t)((double)g->rate * (double)(now - b->last_us) / 1e6);
     if (add > 0) {
         b->tokens += add;
@@ -563,16 +694,26 @@ static size_t bucket_take(struct eg_grant *g, int i, size_t want)
             b->tokens = burst;
         b->last_us = now;
     }
-    if (b->tokens <= 0)
-        return 0;
-    return want < (size_t)b->tokens ? want : (size_t)b->tokens;
+    size_t r = 0;
+    if (b->tokens > 0)
+        r = want < (size_t)b->tokens ? want : (size_t)b->tokens;
+    pthread_mutex_unlock(&sh->bk_mu);
+    return r;
+}
+
+/* n bytes moved in direction i of a rate-limited grant. */
+static void bucket_spend(struct eg_grant *g, int i, ssize_t n)
+{
+    pthread_mutex_lock(&g->sh->bk_mu);
+    g->sh->bk[i].tokens -= n;
+    pthread_mutex_unlock(&g->sh->bk_mu);
 }
 
 /*
  * Moves data in direction i as far as readiness allows. Returns 0, or -1 when
  * the connection was ended (c must not be touched any more).
  */
-static int dir_pump(struct edge *e, struct conn *c, int i)
+static int dir_pump(struct loop *e, struct conn *c, int i)
 {
     struct dir *d = &c->d[i];
     int sfd = i == 0 ? c->cfd : c->tfd;
@@ -615,7 +756,7 @@ static int dir_pump(struct edge *e, struct conn *c, int i)
                     d->len += (size_t)n;
                     held += (size_t)n;
                     if (c->g->rate)
-                        c->g->bk[i].tokens -= n;
+                        bucket_spend(c->g, i, n);
                     progress = true;
                 } else if (n == 0) {
                     d->eof = true;
@@ -669,7 +810,8 @@ static int dir_pump(struct edge *e, struct conn *c, int i)
 
         held = splice_mode ? d->len : d->len - d->off;
         if (d->eof && held == 0 && !d->shut) {
-            shutdown(dfd, SHUT_WR);
+            if (!c->d[1 - i].shut) /* else the connection ends now, and close() sends the FIN */
+                shutdown(dfd, SHUT_WR);
             d->shut = true;
         }
         if (!progress)
@@ -677,7 +819,7 @@ static int dir_pump(struct edge *e, struct conn *c, int i)
     }
 }
 
-static void conn_pump(struct edge *e, struct conn *c)
+static void conn_pump(struct loop *e, struct conn *c)
 {
     uint64_t before = c->d[0].bytes + c->d[1].bytes;
     if (dir_pump(e, c, 0) < 0 || dir_pump(e, c, 1) < 0)
@@ -688,12 +830,12 @@ static void conn_pump(struct edge *e, struct conn *c)
         conn_fail(e, c, c->first_eof, 0);
 }
 
-/* The target connect finished (ok or not). */
-static void conn_connected(struct edge *e, struct conn *c)
+/* The target connect finished (ok or not): ev, its epoll events (an error shows as ERR/HUP). */
+static void conn_connected(struct loop *e, struct conn *c, uint32_t ev)
 {
     int err = 0;
     socklen_t len = sizeof(err);
-    if (getsockopt(c->tfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+    if ((ev & (EPOLLERR | EPOLLHUP)) && getsockopt(c->tfd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
         err = errno;
     if (c->on_list)
         clist_remove(&e->connecting, c);
@@ -711,7 +853,7 @@ static void conn_connected(struct edge *e, struct conn *c)
  * Closes fd at once and reports it (reason REFUSED: not allowed; LIMITED: at a cap;
  * UNCONFIRMED: the edge holds).
  */
-static void refuse(struct edge *e, struct eg_grant *g, int fd, const struct sockaddr_storage *ss,
+static void refuse(struct loop *e, struct eg_grant *g, int fd, const struct sockaddr_storage *ss,
                    enum edge_end_reason reason)
 {
     close(fd);
@@ -731,7 +873,7 @@ static void refuse(struct edge *e, struct eg_grant *g, int fd, const struct sock
     struct edge_event ev = {
         .type = EDGE_EV_CONN_END,
         .grant_id = g->id,
-        .conn_id = ++e->next_conn_id,
+        .conn_id = conn_id_next(e),
         .src = *ss,
         .src_str = s,
         .start_ms = now,
@@ -743,30 +885,41 @@ static void refuse(struct edge *e, struct eg_grant *g, int fd, const struct sock
 }
 
 /*
- * The source's live count when an allowed connection from ss may start (NULL when
- * conns_per_source is off), or sets *ret_limited when g or the source is at its cap.
+ * Takes a place for an allowed connection of g from ss: in the grant's live count (every loop)
+ * and, when conns_per_source is on, in its source's (set in *ret_src, else NULL). Returns false,
+ * taking nothing, when the grant or the source is at its cap.
  */
-static struct src_count *source_take(struct edge *e, const struct eg_grant *g,
-                                     const struct sockaddr_storage *ss, bool *ret_limited)
+static bool admit(struct loop *e, struct eg_grant *g, const struct sockaddr_storage *ss,
+                  struct src_count **ret_src)
 {
-    *ret_limited = e->cfg.conns_per_grant && g->live >= e->cfg.conns_per_grant;
-    if (*ret_limited || !e->cfg.conns_per_source)
-        return NULL;
+    *ret_src = NULL;
+    unsigned cap = e->cfg.conns_per_grant;
+    if (atomic_fetch_add(&g->sh->live, 1) >= cap && cap) {
+        atomic_fetch_sub(&g->sh->live, 1);
+        return false;
+    }
+    if (!e->cfg.conns_per_source)
+        return true;
     char key[INET6_ADDRSTRLEN];
     source_key(ss, key);
-    struct src_count *n = source_find(e, key);
+    struct edge *ed = e->edge;
+    pthread_mutex_lock(&ed->src_mu);
+    struct src_count *n = source_find(ed, key);
     if (n && n->live >= e->cfg.conns_per_source) {
-        *ret_limited = true;
-        return NULL;
+        pthread_mutex_unlock(&ed->src_mu);
+        atomic_fetch_sub(&g->sh->live, 1);
+        return false;
     }
     if (!n) {
         n = xcalloc(1, sizeof(*n));
         snprintf(n->addr, sizeof(n->addr), "%s", key);
         n->hn.id = n->addr;
-        idhash_insert(&e->sources, &n->hn);
+        idhash_insert(&ed->sources, &n->hn);
     }
     n->live++;
-    return n;
+    pthread_mutex_unlock(&ed->src_mu);
+    *ret_src = n;
+    return true;
 }
 
 static bool allowed(const struct eg_grant *g, const struct sockaddr_storage *ss)
@@ -784,7 +937,7 @@ static void set_nodelay(int fd)
 }
 
 /* Starts relaying accepted socket fd of grant g (allowed source ss, its count src_n taken). */
-static void conn_start(struct edge *e, struct eg_grant *g, int fd,
+static void conn_start(struct loop *e, struct eg_grant *g, int fd,
                        const struct sockaddr_storage *ss, struct src_count *src_n)
 {
     struct conn *c = xcalloc(1, sizeof(*c));
@@ -797,7 +950,7 @@ static void conn_start(struct edge *e, struct eg_grant *g, int fd,
     for (int i = 0; i < 2; i++)
         c->d[i].pr = c->d[i].pw = -1;
     c->g = g;
-    c->id = ++e->next_conn_id;
+    c->id = conn_id_next(e);
     c->start_ms = clock_real_ms();
     memcpy(&c->src, ss, ss->ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(c->src));
     format_addr((const struct sockaddr *)ss, c->src_str);
@@ -827,7 +980,7 @@ static void conn_start(struct edge *e, struct eg_grant *g, int fd,
     if (c->closing) /* the callback closed the grant */
         return;
 
-    set_nodelay(fd);
+    /* (the accepted socket has TCP_NODELAY from its listener) */
     struct epoll_event cev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
                               .data.ptr = &c->hc};
     if (epoll_ctl(e->ep, EPOLL_CTL_ADD, fd, &cev) < 0) {
@@ -858,47 +1011,76 @@ static void conn_start(struct edge *e, struct eg_grant *g, int fd,
     clist_push(&e->connecting, c);
 }
 
-static void on_accept(struct edge *e, struct eg_grant *g)
+/*
+ * The place of a connection about to be accepted in max_conns (every loop), or false with the
+ * listener paused. With several loops, another loop may free a place: retry shortly.
+ */
+static bool place_take(struct loop *e, struct eg_grant *g)
 {
+    if (atomic_fetch_add(&e->edge->live, 1) < e->cfg.max_conns)
+        return true;
+    atomic_fetch_sub(&e->edge->live, 1);
+    listeners_pause(e, g);
+    if (e->nloops > 1 && !e->resume_at_us)
+        e->resume_at_us = clock_mono_us() + CAP_RETRY_MS * 1000;
+    return false;
+}
+
+static void grant_teardown(struct loop *e, struct eg_grant *g, enum edge_end_reason reason);
+
+static void on_accept(struct loop *e, struct eg_grant *g)
+{
+    if (g->deadline_ms && clock_real_ms() >= g->deadline_ms) {
+        /* this loop's timer is behind the deadline: accept nothing more (another loop's may
+         * have fired, the kernel still spreads connections to this listener) */
+        grant_teardown(e, g, EDGE_END_GRANT_EXPIRED);
+        timer_arm(e);
+        return;
+    }
     for (int n = 0; n < ACCEPT_BATCH && !g->dead; n++) {
-        if (e->live >= e->cfg.max_conns) {
-            listeners_pause(e, g);
+        if (!place_take(e, g))
             return;
-        }
         struct sockaddr_storage ss = {0}; /* accept() fills the family's part */
         socklen_t len = sizeof(ss);
         int fd = accept4(g->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            atomic_fetch_sub(&e->edge->live, 1);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
+            if (errno == EINVAL) { /* another loop stopped it (share_unlisten): teardown next */
+                epoll_ctl(e->ep, EPOLL_CTL_DEL, g->fd, NULL);
+                return;
+            }
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
                 /* out of descriptors: stop accepting for a moment rather than spin */
                 listeners_pause(e, g);
                 e->resume_at_us = clock_mono_us() + EMFILE_RETRY_MS * 1000;
+                e->emfile = true;
             }
             return;
         }
-        if (!allowed(g, &ss)) {
-            refuse(e, g, fd, &ss, EDGE_END_REFUSED);
-            continue;
-        }
-        if (e->hold) {
-            refuse(e, g, fd, &ss, EDGE_END_UNCONFIRMED);
-            continue;
-        }
-        bool limited = false;
-        struct src_count *src_n = source_take(e, g, &ss, &limited);
-        if (limited)
-            refuse(e, g, fd, &ss, EDGE_END_LIMITED);
-        else
+        struct src_count *src_n = NULL;
+        enum edge_end_reason why = EDGE_END_NONE;
+        if (!allowed(g, &ss))
+            why = EDGE_END_REFUSED;
+        else if (e->hold)
+            why = EDGE_END_UNCONFIRMED;
+        else if (!admit(e, g, &ss, &src_n))
+            why = EDGE_END_LIMITED;
+        if (why == EDGE_END_NONE) {
             conn_start(e, g, fd, &ss, src_n);
+        } else {
+            atomic_fetch_sub(&e->edge->live, 1);
+            refuse(e, g, fd, &ss, why);
+        }
     }
 }
 
 /* ---- grants ---- */
 
 /* Closes g's listener, cuts its connections and queues it for freeing. */
-static void grant_teardown(struct edge *e, struct eg_grant *g, enum edge_end_reason reason)
+static void grant_teardown(struct loop *e, struct eg_grant *g, enum edge_end_reason reason)
 {
     if (g->dead)
         return;
@@ -913,11 +1095,20 @@ static void grant_teardown(struct edge *e, struct eg_grant *g, enum edge_end_rea
             *pp = g->pnext;
         g->paused = false;
     }
+    share_unlisten(g->sh, e->idx);
     close(g->fd);
     g->fd = -1;
     while (g->conns)
         conn_end(e, g->conns, reason, 0);
-    if (reason == EDGE_END_GRANT_EXPIRED) {
+    struct grant_share *sh = g->sh;
+    g->sh = NULL;
+    if (reason == EDGE_END_GRANT_EXPIRED)
+        atomic_store(&sh->expired, true);
+    /* expiry is reported once, by the last loop to let the grant go: no loop accepts then */
+    bool last = atomic_fetch_sub(&sh->holders, 1) == 1;
+    bool expired = last && atomic_load(&sh->expired);
+    share_unref(sh);
+    if (expired) {
         struct edge_event ev = {
             .type = EDGE_EV_GRANT_EXPIRED,
             .grant_id = g->id,
@@ -945,18 +1136,69 @@ static int grant_set_params(struct eg_grant *g, const struct edge_grant *in)
     g->allow = a;
     g->n_allow = in->n_allow;
     g->deadline_ms = in->deadline_ms;
-    if (g->rate != in->rate_limit) {
-        g->rate = in->rate_limit;
-        for (int i = 0; i < 2; i++) {
-            g->bk[i].tokens = bucket_burst(g);
-            g->bk[i].last_us = clock_mono_us();
-        }
-    }
+    g->rate = in->rate_limit;
+    if (g->sh)
+        share_set_rate(g->sh, g->rate);
     return 0;
 }
 
-static int do_open(struct edge *e, const struct edge_grant *in)
+/*
+ * With several loops, a grant's port is bound by every loop (SO_REUSEPORT: the kernel spreads
+ * connections over their listeners). SO_REUSEPORT would also let a second grant, or another
+ * process of the same user, bind a port already taken and silently share its connections; so
+ * the first loop first binds the port once without it: EADDRINUSE as with a single loop.
+ */
+static int port_probe(const struct sockaddr_storage *ss, socklen_t len)
 {
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1, r = 0;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (ss->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)ss, len) < 0)
+        r = -errno;
+    close(fd);
+    return r;
+}
+
+/* Binds and listens g->fd on g->listen (filled in with the bound port); join: see port_probe. */
+static int listener_open(struct loop *e, struct eg_grant *g, socklen_t llen, bool join)
+{
+    bool shared = e->nloops > 1;
+    if (shared && !join && sockaddr_port(&g->listen) != 0) {
+        int r = port_probe(&g->listen, llen);
+        if (r < 0)
+            return r;
+    }
+    g->fd = socket(g->listen.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (g->fd < 0)
+        return -errno;
+    int one = 1;
+    setsockopt(g->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (shared)
+        setsockopt(g->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* inherited by accept */
+    if (g->listen.ss_family == AF_INET6)
+        setsockopt(g->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(g->fd, (struct sockaddr *)&g->listen, llen) < 0 || listen(g->fd, LISTEN_BACKLOG) < 0)
+        return -errno;
+    socklen_t sl = sizeof(g->listen);
+    getsockname(g->fd, (struct sockaddr *)&g->listen, &sl);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &g->h};
+    if (epoll_ctl(e->ep, EPOLL_CTL_ADD, g->fd, &ev) < 0)
+        return -errno;
+    return 0;
+}
+
+/*
+ * CMD_OPEN in one loop. A grant the loop has is updated (c->sh becomes its share); a new one
+ * takes c->sh and, in a joining loop, c->port. The first loop sets c->port to the bound port.
+ */
+static int do_open(struct loop *e, struct cmd *c)
+{
+    const struct edge_grant *in = c->g;
     if (!in || !in->id || in->id[0] == '\0' || strlen(in->id) > EDGE_ID_MAX)
         return -EINVAL;
     struct eg_grant *g = grant_find(e, in->id);
@@ -964,6 +1206,12 @@ static int do_open(struct edge *e, const struct edge_grant *in)
         int r = grant_set_params(g, in); /* validates before changing anything */
         if (r < 0)
             return r;
+        if (c->sh != g->sh) { /* the others join the grant's share, not the new one */
+            atomic_fetch_add(&g->sh->refs, 1);
+            share_unref(c->sh);
+            c->sh = g->sh;
+        }
+        c->port = sockaddr_port(&g->listen);
         deadline_set(e, g);
         timer_arm(e); /* a past deadline fires at once */
         return 0;
@@ -978,7 +1226,7 @@ static int do_open(struct edge *e, const struct edge_grant *in)
     snprintf(g->id, sizeof(g->id), "%s", in->id);
     g->hn.id = g->id;
     socklen_t llen = 0, tlen = 0;
-    int r = netaddr_parse(in->listen_addr, in->listen_port, &g->listen, &llen);
+    int r = netaddr_parse(in->listen_addr, c->join ? c->port : in->listen_port, &g->listen, &llen);
     if (r == 0)
         r = netaddr_parse(in->target_addr, in->target_port, &g->target, &tlen);
     if (r == 0 && in->target_port == 0)
@@ -988,36 +1236,27 @@ static int do_open(struct edge *e, const struct edge_grant *in)
     if (r < 0)
         goto out_free;
     g->target_len = tlen;
-
-    g->fd = socket(g->listen.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (g->fd < 0) {
-        r = -errno;
-        goto out_free;
-    }
-    int one = 1;
-    setsockopt(g->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (g->listen.ss_family == AF_INET6)
-        setsockopt(g->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-    if (bind(g->fd, (struct sockaddr *)&g->listen, llen) < 0 || listen(g->fd, LISTEN_BACKLOG) < 0) {
-        r = -errno;
+    r = listener_open(e, g, llen, c->join);
+    if (r < 0)
         goto out_close;
-    }
-    socklen_t sl = sizeof(g->listen);
-    getsockname(g->fd, (struct sockaddr *)&g->listen, &sl);
-    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &g->h};
-    if (epoll_ctl(e->ep, EPOLL_CTL_ADD, g->fd, &ev) < 0) {
-        r = -errno;
-        goto out_close;
-    }
+    g->sh = c->sh;
+    atomic_fetch_add(&g->sh->refs, 1);
+    atomic_fetch_add(&g->sh->holders, 1);
+    if (e->nloops > 1)
+        share_listener_set(g->sh, e->idx, g->fd);
+    share_set_rate(g->sh, g->rate);
+    c->port = sockaddr_port(&g->listen);
+    c->created = true;
     idhash_insert(&e->grants, &g->hn);
     deadline_set(e, g);
     timer_arm(e);
-    if (e->live >= e->cfg.max_conns)
+    if (atomic_load(&e->edge->live) >= e->cfg.max_conns)
         listeners_pause(e, g);
     return 0;
 
 out_close:
-    close(g->fd);
+    if (g->fd >= 0)
+        close(g->fd);
 out_free:
     free(g->allow);
     free(g);
@@ -1038,11 +1277,11 @@ static void grant_info(const struct eg_grant *g, struct edge_grant_info *out)
     out->limited_conns = g->limited;
 }
 
-static void run_cmd(struct edge *e, struct cmd *c)
+static void run_cmd(struct loop *e, struct cmd *c)
 {
     struct eg_grant *g;
     switch (c->type) {
-    case CMD_OPEN: c->result = do_open(e, c->g); break;
+    case CMD_OPEN: c->result = do_open(e, c); break;
     case CMD_CLOSE:
         g = c->id ? grant_find(e, c->id) : NULL;
         if (!g) {
@@ -1080,6 +1319,8 @@ static void run_cmd(struct edge *e, struct cmd *c)
         c->st->pool_pipes = e->npipes;
         c->st->pool_bufs = e->nbufs;
         c->st->held = e->hold;
+        c->st->loops = 1;
+        c->st->loop_conns[0] = e->live;
         c->result = 0;
         break;
     case CMD_HOLD:
@@ -1094,7 +1335,7 @@ static void run_cmd(struct edge *e, struct cmd *c)
 }
 
 /* Runs a command in the relay thread and waits for it (inline when already there). */
-static int submit(struct edge *e, struct cmd *c)
+static int submit(struct loop *e, struct cmd *c)
 {
     if (pthread_equal(pthread_self(), e->thread)) {
         run_cmd(e, c);
@@ -1118,7 +1359,7 @@ static int submit(struct edge *e, struct cmd *c)
     return c->result;
 }
 
-static void drain_cmds(struct edge *e)
+static void drain_cmds(struct loop *e)
 {
     uint64_t v;
     ssize_t r = read(e->evfd, &v, sizeof(v));
@@ -1142,7 +1383,7 @@ static void drain_cmds(struct edge *e)
     }
 }
 
-static void on_timer(struct edge *e)
+static void on_timer(struct loop *e)
 {
     uint64_t v;
     ssize_t r = read(e->tfd, &v, sizeof(v)); /* ECANCELED after a clock jump: re-check anyway */
@@ -1155,7 +1396,7 @@ static void on_timer(struct edge *e)
 }
 
 /* Periodic work outside epoll events: throttled conns, connect timeouts, EMFILE retry. */
-static void housekeeping(struct edge *e)
+static void housekeeping(struct loop *e)
 {
     int64_t now = clock_mono_us();
     if (e->throttled.head && now >= e->throttle_at_us) {
@@ -1189,7 +1430,7 @@ static void housekeeping(struct edge *e)
     }
 }
 
-static int next_timeout_ms(struct edge *e)
+static int next_timeout_ms(struct loop *e)
 {
     int64_t now = clock_mono_us(), t = -1;
     if (e->throttled.head)
@@ -1218,7 +1459,7 @@ static int next_timeout_ms(struct edge *e)
     return (int)((t + 999) / 1000);
 }
 
-static void free_deferred(struct edge *e)
+static void free_deferred(struct loop *e)
 {
     while (e->dead_conns) {
         struct conn *c = e->dead_conns;
@@ -1233,9 +1474,9 @@ static void free_deferred(struct edge *e)
     }
 }
 
-static void *loop(void *arg)
+static void *loop_main(void *arg)
 {
-    struct edge *e = arg;
+    struct loop *e = arg;
     struct epoll_event evs[MAX_EVENTS];
 
     while (!e->stop) {
@@ -1272,7 +1513,7 @@ static void *loop(void *arg)
                     break;
                 if (!c->connected) {
                     if (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-                        conn_connected(e, c);
+                        conn_connected(e, c, ev);
                     break;
                 }
                 if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
@@ -1306,26 +1547,40 @@ static void *loop(void *arg)
     return NULL;
 }
 
-/* ---- public API ---- */
+/* ---- one loop: start, stop ---- */
 
-int edge_new(const struct edge_config *cfg, struct edge **ret_edge)
+static void loop_release(struct loop *e)
 {
-    if (!cfg || !ret_edge || cfg->mode > EDGE_RELAY_COPY)
-        return -EINVAL;
-    struct edge *e = xcalloc(1, sizeof(*e));
+    if (e->ep >= 0)
+        close(e->ep);
+    if (e->evfd >= 0)
+        close(e->evfd);
+    if (e->tfd >= 0)
+        close(e->tfd);
+    for (unsigned i = 0; i < 2 * e->npipes; i++)
+        close(e->pipe_pool[i]);
+    for (unsigned i = 0; i < e->nbufs; i++)
+        free(e->buf_pool[i]);
+    free(e->pipe_pool);
+    free(e->buf_pool);
+    idhash_release(&e->grants);
+    heap_release(&e->deadlines);
+    pthread_mutex_destroy(&e->mu);
+    pthread_cond_destroy(&e->cv);
+    free(e);
+}
+
+/* Starts loop idx of ed (ed->cfg complete). Returns 0 and sets *ret, or -errno. */
+static int loop_start(struct edge *ed, unsigned idx, struct loop **ret)
+{
+    struct loop *e = xcalloc(1, sizeof(*e));
     int r;
-    e->cfg = *cfg;
-    if (!e->cfg.max_conns)
-        e->cfg.max_conns = 16384;
-    if (!e->cfg.chunk_size)
-        e->cfg.chunk_size = 256 * 1024;
-    if (!e->cfg.pool_max)
-        e->cfg.pool_max = 32;
-    if (!e->cfg.connect_timeout_ms)
-        e->cfg.connect_timeout_ms = 10000;
+    e->cfg = ed->cfg;
+    e->edge = ed;
+    e->idx = idx;
+    e->nloops = ed->nloops;
     e->ep = e->evfd = e->tfd = -1;
     idhash_init(&e->grants, 64);
-    idhash_init(&e->sources, 64);
     e->pipe_pool = xcalloc(2 * (size_t)e->cfg.pool_max, sizeof(int));
     e->buf_pool = xcalloc(e->cfg.pool_max, sizeof(char *));
     e->h_cmd.kind = H_CMD;
@@ -1338,7 +1593,7 @@ int edge_new(const struct edge_config *cfg, struct edge **ret_edge)
         int p[2];
         if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0) {
             r = -errno;
-            goto out_free;
+            goto out_release;
         }
         fcntl(p[1], F_SETPIPE_SZ, (int)e->cfg.chunk_size);
         int sz = fcntl(p[1], F_GETPIPE_SZ);
@@ -1353,14 +1608,14 @@ int edge_new(const struct edge_config *cfg, struct edge **ret_edge)
     e->tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
     if (e->ep < 0 || e->evfd < 0 || e->tfd < 0) {
         r = -errno;
-        goto out_free;
+        goto out_release;
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &e->h_cmd};
     struct epoll_event tev = {.events = EPOLLIN, .data.ptr = &e->h_timer};
     if (epoll_ctl(e->ep, EPOLL_CTL_ADD, e->evfd, &ev) < 0 ||
         epoll_ctl(e->ep, EPOLL_CTL_ADD, e->tfd, &tev) < 0) {
         r = -errno;
-        goto out_free;
+        goto out_release;
     }
 
     /* the relay thread blocks every signal: SIGPIPE from splice() stays pending there */
@@ -1370,100 +1625,281 @@ int edge_new(const struct edge_config *cfg, struct edge **ret_edge)
     for (size_t i = 0; i < sizeof(sync_sigs) / sizeof(sync_sigs[0]); i++)
         sigdelset(&all, sync_sigs[i]);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    r = -pthread_create(&e->thread, NULL, loop, e);
+    r = -pthread_create(&e->thread, NULL, loop_main, e);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (r < 0)
-        goto out_free;
-    *ret_edge = e;
+        goto out_release;
+    *ret = e;
     return 0;
 
-out_free:
-    if (e->ep >= 0)
-        close(e->ep);
-    if (e->evfd >= 0)
-        close(e->evfd);
-    if (e->tfd >= 0)
-        close(e->tfd);
-    for (unsigned i = 0; i < 2 * e->npipes; i++)
-        close(e->pipe_pool[i]);
-    free(e->pipe_pool);
-    free(e->buf_pool);
-    idhash_release(&e->grants);
-    idhash_release(&e->sources);
-    pthread_mutex_destroy(&e->mu);
-    pthread_cond_destroy(&e->cv);
-    free(e);
+out_release:
+    loop_release(e);
     return r;
 }
 
-void edge_free(struct edge *e)
+static void loop_stop(struct loop *e)
 {
-    if (!e)
-        return;
     struct cmd c = {.type = CMD_STOP};
     submit(e, &c);
     pthread_join(e->thread, NULL);
-    close(e->ep);
-    close(e->evfd);
-    close(e->tfd);
-    for (unsigned i = 0; i < 2 * e->npipes; i++)
-        close(e->pipe_pool[i]);
-    for (unsigned i = 0; i < e->nbufs; i++)
-        free(e->buf_pool[i]);
-    free(e->pipe_pool);
-    free(e->buf_pool);
-    idhash_release(&e->grants);
-    idhash_release(&e->sources);
-    heap_release(&e->deadlines);
-    pthread_mutex_destroy(&e->mu);
-    pthread_cond_destroy(&e->cv);
-    free(e);
+    loop_release(e);
 }
 
-int edge_grant_open(struct edge *e, const struct edge_grant *g)
+/* ---- public API: every command goes to every loop ---- */
+
+/*
+ * Whether the caller is one of ed's relay threads. With one loop a callback's commands run
+ * inline as before; with several, one loop cannot wait for another (it may be waiting for
+ * this one): such calls are refused with -EDEADLK.
+ */
+static bool in_relay(const struct edge *ed)
 {
-    if (!e || !g)
-        return -EINVAL;
-    struct cmd c = {.type = CMD_OPEN, .g = g};
-    return submit(e, &c);
+    if (ed->nloops < 2)
+        return false;
+    for (unsigned i = 0; i < ed->nloops; i++)
+        if (pthread_equal(pthread_self(), ed->loops[i]->thread))
+            return true;
+    return false;
 }
 
-int edge_grant_close(struct edge *e, const char *id)
+int edge_new(const struct edge_config *cfg, struct edge **ret_edge)
 {
-    if (!e || !id)
+    if (!cfg || !ret_edge || cfg->mode > EDGE_RELAY_COPY || cfg->threads > EDGE_THREADS_MAX)
         return -EINVAL;
-    struct cmd c = {.type = CMD_CLOSE, .id = id};
-    return submit(e, &c);
+    struct edge *ed = xcalloc(1, sizeof(*ed));
+    ed->cfg = *cfg;
+    if (!ed->cfg.max_conns)
+        ed->cfg.max_conns = 16384;
+    if (!ed->cfg.chunk_size)
+        ed->cfg.chunk_size = 256 * 1024;
+    if (!ed->cfg.pool_max)
+        ed->cfg.pool_max = 32;
+    if (!ed->cfg.connect_timeout_ms)
+        ed->cfg.connect_timeout_ms = 10000;
+    if (!ed->cfg.threads)
+        ed->cfg.threads = 1;
+    ed->nloops = ed->cfg.threads;
+    atomic_init(&ed->live, 0);
+    pthread_mutex_init(&ed->src_mu, NULL);
+    idhash_init(&ed->sources, 64);
+    ed->loops = xcalloc(ed->nloops, sizeof(*ed->loops));
+    int r = 0;
+    unsigned started = 0;
+    while (r == 0 && started < ed->nloops) {
+        r = loop_start(ed, started, &ed->loops[started]);
+        if (r == 0)
+            started++;
+    }
+    if (r < 0) {
+        while (started > 0)
+            loop_stop(ed->loops[--started]);
+        free(ed->loops);
+        idhash_release(&ed->sources);
+        pthread_mutex_destroy(&ed->src_mu);
+        free(ed);
+        return r;
+    }
+    *ret_edge = ed;
+    return 0;
 }
 
-int edge_grant_get(struct edge *e, const char *id, struct edge_grant_info *ret)
+void edge_free(struct edge *ed)
 {
-    if (!e || !id || !ret)
-        return -EINVAL;
-    struct cmd c = {.type = CMD_GET, .id = id, .info = ret};
-    return submit(e, &c);
+    if (!ed)
+        return;
+    for (unsigned i = 0; i < ed->nloops; i++)
+        loop_stop(ed->loops[i]);
+    free(ed->loops);
+    idhash_release(&ed->sources); /* (empty: every connection ended) */
+    pthread_mutex_destroy(&ed->src_mu);
+    free(ed);
 }
 
-int edge_grant_list(struct edge *e, struct edge_grant_info **ret_list, size_t *ret_n)
+/* Closes id in every loop: 0 when one of them had it, else -ENOENT. */
+static int close_all(struct edge *ed, const char *id)
 {
-    if (!e || !ret_list || !ret_n)
-        return -EINVAL;
-    struct cmd c = {.type = CMD_LIST, .list = ret_list, .n = ret_n};
-    return submit(e, &c);
+    int r = -ENOENT;
+    for (unsigned i = 0; i < ed->nloops; i++) {
+        struct cmd c = {.type = CMD_CLOSE, .id = id};
+        if (submit(ed->loops[i], &c) == 0)
+            r = 0;
+    }
+    return r;
 }
 
-int edge_stats_get(struct edge *e, struct edge_stats *ret)
+/*
+ * The first loop opens (or updates) the grant: a new one binds the port there first (port 0
+ * is chosen there); the others then join on that port. A new grant that a loop cannot join is
+ * closed everywhere (all loops accept or none).
+ */
+int edge_grant_open(struct edge *ed, const struct edge_grant *g)
 {
-    if (!e || !ret)
+    if (!ed || !g)
         return -EINVAL;
-    struct cmd c = {.type = CMD_STATS, .st = ret};
-    return submit(e, &c);
+    if (in_relay(ed))
+        return -EDEADLK;
+    struct cmd c = {.type = CMD_OPEN, .g = g, .sh = share_new(1)};
+    int r = submit(ed->loops[0], &c);
+    for (unsigned i = 1; r == 0 && i < ed->nloops; i++) {
+        struct cmd j = {.type = CMD_OPEN, .g = g, .sh = c.sh, .port = c.port, .join = true};
+        int rj = submit(ed->loops[i], &j);
+        c.sh = j.sh;
+        if (rj < 0 && rj != -ETIMEDOUT) {
+            r = rj;
+            if (c.created)
+                close_all(ed, g->id);
+        }
+    }
+    share_unref(c.sh);
+    return r;
 }
 
-int edge_set_hold(struct edge *e, bool hold)
+int edge_grant_close(struct edge *ed, const char *id)
 {
-    if (!e)
+    if (!ed || !id)
         return -EINVAL;
-    struct cmd c = {.type = CMD_HOLD, .hold = hold};
-    return submit(e, &c);
+    if (in_relay(ed))
+        return -EDEADLK;
+    return close_all(ed, id);
+}
+
+static void info_add(struct edge_grant_info *to, const struct edge_grant_info *from)
+{
+    to->live_conns += from->live_conns;
+    to->total_conns += from->total_conns;
+    to->refused_conns += from->refused_conns;
+    to->limited_conns += from->limited_conns;
+}
+
+int edge_grant_get(struct edge *ed, const char *id, struct edge_grant_info *ret)
+{
+    if (!ed || !id || !ret)
+        return -EINVAL;
+    if (in_relay(ed))
+        return -EDEADLK;
+    int r = -ENOENT;
+    struct edge_grant_info sum;
+    for (unsigned i = 0; i < ed->nloops; i++) {
+        struct edge_grant_info one;
+        struct cmd c = {.type = CMD_GET, .id = id, .info = &one};
+        if (submit(ed->loops[i], &c) < 0)
+            continue;
+        if (r < 0)
+            sum = one;
+        else
+            info_add(&sum, &one);
+        r = 0;
+    }
+    if (r == 0)
+        *ret = sum;
+    return r;
+}
+
+/* The grants of every loop, counters summed by id (a grant some loop already let go counts). */
+int edge_grant_list(struct edge *ed, struct edge_grant_info **ret_list, size_t *ret_n)
+{
+    if (!ed || !ret_list || !ret_n)
+        return -EINVAL;
+    if (in_relay(ed))
+        return -EDEADLK;
+    struct edge_grant_info *all = NULL, *extra = NULL;
+    size_t n = 0, nextra = 0;
+    struct idhash by_id;
+    idhash_init(&by_id, 64);
+    struct idhash_node *nodes = NULL;
+    for (unsigned i = 0; i < ed->nloops; i++) {
+        struct edge_grant_info *list = NULL;
+        size_t k = 0;
+        struct cmd c = {.type = CMD_LIST, .list = &list, .n = &k};
+        if (submit(ed->loops[i], &c) < 0)
+            continue;
+        if (i == 0) { /* the common case: every loop holds the same grants */
+            all = list;
+            n = k;
+            nodes = xcalloc(n + 1, sizeof(*nodes));
+            for (size_t x = 0; x < n; x++) {
+                nodes[x].id = all[x].id;
+                idhash_insert(&by_id, &nodes[x]);
+            }
+            continue;
+        }
+        for (size_t x = 0; x < k; x++) {
+            struct idhash_node *hn = idhash_find(&by_id, list[x].id);
+            if (hn) {
+                info_add(&all[hn - nodes], &list[x]);
+            } else { /* (not in the first loop: a moment before it expires in this one) */
+                size_t y = 0;
+                while (y < nextra && strcmp(extra[y].id, list[x].id) != 0)
+                    y++;
+                if (y < nextra) {
+                    info_add(&extra[y], &list[x]);
+                    continue;
+                }
+                extra = xrealloc(extra, (nextra + 1) * sizeof(*extra));
+                extra[nextra++] = list[x];
+            }
+        }
+        free(list);
+    }
+    idhash_release(&by_id);
+    free(nodes);
+    if (nextra) { /* (appended once nothing points into all any more) */
+        all = xrealloc(all, (n + nextra) * sizeof(*all));
+        memcpy(all + n, extra, nextra * sizeof(*all));
+        n += nextra;
+    }
+    free(extra);
+    *ret_list = n ? all : NULL;
+    if (!n)
+        free(all);
+    *ret_n = n;
+    return 0;
+}
+
+int edge_stats_get(struct edge *ed, struct edge_stats *ret)
+{
+    if (!ed || !ret)
+        return -EINVAL;
+    if (in_relay(ed))
+        return -EDEADLK;
+    struct edge_stats sum = {0};
+    for (unsigned i = 0; i < ed->nloops; i++) {
+        struct edge_stats st;
+        struct cmd c = {.type = CMD_STATS, .st = &st};
+        if (submit(ed->loops[i], &c) < 0)
+            return c.result;
+        if (i == 0) {
+            sum.grants = st.grants;
+            sum.held = st.held;
+        }
+        sum.live_conns += st.live_conns;
+        sum.accepted += st.accepted;
+        sum.refused += st.refused;
+        sum.unreachable += st.unreachable;
+        sum.limited += st.limited;
+        sum.idle_cut += st.idle_cut;
+        sum.unconfirmed += st.unconfirmed;
+        sum.accept_paused += st.accept_paused;
+        sum.pool_pipes += st.pool_pipes;
+        sum.pool_bufs += st.pool_bufs;
+        sum.busy_pipes += st.busy_pipes;
+        sum.busy_bufs += st.busy_bufs;
+        sum.loop_conns[i] = st.live_conns;
+    }
+    sum.loops = ed->nloops;
+    *ret = sum;
+    return 0;
+}
+
+int edge_set_hold(struct edge *ed, bool hold)
+{
+    if (!ed)
+        return -EINVAL;
+    if (in_relay(ed))
+        return -EDEADLK;
+    for (unsigned i = 0; i < ed->nloops; i++) {
+        struct cmd c = {.type = CMD_HOLD, .hold = hold};
+        submit(ed->loops[i], &c);
+    }
+    return 0;
 }

@@ -1,17 +1,20 @@
 /*
  * edge.h - tikgate's own TCP relay (DESIGN.md §4, docs/internals/edge.md).
  *
- * One edge = one relay thread with its own epoll loop. Each open grant is one
- * listening socket; an accepted connection is checked against the grant's
- * allow-list, then relayed to the grant's target with backpressure and
- * half-close propagation. At the grant's deadline (or on edge_grant_close())
- * the listener is closed and every live connection of the grant is cut.
+ * One edge = cfg.threads relay loops, each a thread with its own epoll loop,
+ * listeners, connections and deadlines (single-owner: no lock on the byte path).
+ * Each open grant is one listening socket per loop (SO_REUSEPORT when there are
+ * several: the kernel spreads new connections over them); an accepted connection
+ * is checked against the grant's allow-list, then relayed to the grant's target
+ * with backpressure and half-close propagation by the loop that accepted it. At
+ * the grant's deadline (or on edge_grant_close()) every loop closes its listener
+ * and cuts its live connections of the grant.
  *
  * Threading: every function below may be called from any thread except
- * edge_free() (not from the relay thread). Calls are synchronous: they hand a
- * command to the relay thread and wait for its answer (a few microseconds).
+ * edge_free() (not from a relay thread). Calls are synchronous: they hand a
+ * command to every loop in turn and wait for each answer (a few microseconds).
  * Called from the relay thread itself (i.e. from the event callback), they run
- * inline.
+ * inline with one loop, and fail with -EDEADLK with several.
  *
  * The edge does no storage: the daemon reconciles it (desired grants from the
  * store vs edge_grant_list()) and persists the connection records it receives
@@ -31,6 +34,7 @@
 #define EDGE_ID_MAX 36       /* longest grant id (a UUID) */
 #define EDGE_ADDR_STR_LEN 56 /* "[v6addr%scope]:65535" + NUL */
 #define EDGE_ALLOW_MAX 64    /* longest allow-list */
+#define EDGE_THREADS_MAX 16  /* relay loops per edge */
 
 struct edge;
 
@@ -82,12 +86,14 @@ struct edge_event {
 /*
  * Called from the relay thread for every event. It must be quick and must not
  * block (queue the record, do not write to the database from it): the relay
- * does nothing else while it runs. It may call edge_grant_* (they run inline)
- * but not edge_free().
+ * does nothing else while it runs. With several loops it is called from each
+ * loop's thread, concurrently. With one loop it may call edge_grant_* (they run
+ * inline) but not edge_free().
  */
 typedef void (*edge_event_fn)(void *userdata, const struct edge_event *ev);
 
 struct edge_config {
+    unsigned threads;            /* relay loops, <= EDGE_THREADS_MAX (0: 1) */
     unsigned max_conns;          /* relayed connections per edge; accept pauses at it (0: 16384) */
     enum edge_relay_mode mode;   /* EDGE_RELAY_SPLICE by default */
     size_t chunk_size;           /* pipe size / copy buffer size (0: 256 KiB) */
@@ -98,7 +104,7 @@ struct edge_config {
      * connection beyond either is closed at once (EDGE_END_LIMITED, no START), so one grant
      * or one client cannot take every descriptor of the process (security-review F8).
      */
-    unsigned conns_per_grant;
+    unsigned conns_per_grant;  /* whole grant, every loop */
     unsigned conns_per_source; /* by source address (the port does not count), whole edge */
     unsigned idle_timeout_ms;  /* cut a connection that moved no byte for this long (0: never) */
     edge_event_fn on_event;    /* may be NULL */
@@ -115,7 +121,7 @@ struct edge_grant {
     const struct cidr *allow; /* allowed sources; an empty list refuses every source */
     size_t n_allow;           /* <= EDGE_ALLOW_MAX */
     int64_t deadline_ms;      /* Unix ms (CLOCK_REALTIME) of expiry; 0 = none */
-    uint64_t rate_limit;      /* bytes/s for the whole grant, each direction; 0 = off */
+    uint64_t rate_limit;      /* bytes/s, whole grant (every loop), each direction; 0 = off */
 };
 
 /* What the edge holds for an open grant. */
@@ -198,6 +204,8 @@ struct edge_stats {
     unsigned pool_bufs;     /* idle copy buffers in the pool */
     unsigned busy_pipes;    /* pipes lent to connections with data in flight */
     unsigned busy_bufs;
+    unsigned loops;                        /* relay loops */
+    unsigned loop_conns[EDGE_THREADS_MAX]; /* live connections of each loop */
 };
 int edge_stats_get(struct edge *e, struct edge_stats *ret);
 

@@ -132,6 +132,10 @@ class Daemon:
             # Loopback tests never create a WireGuard interface (it would be the machine's own);
             # tests/integration/test_vpn_e2e.py runs the VPN in namespaces it creates.
             'TIKGATE_VPN': 'off',
+            # Two relay loops whatever the machine's CPUs (the default is one per CPU): every
+            # test of the edge runs against the multi-loop relay (SO_REUSEPORT listeners),
+            # unless the environment asks for another count.
+            'TIKGATE_EDGE_THREADS': os.environ.get('TIKGATE_EDGE_THREADS', '2'),
         })
         env.update(self.extra_env)
         env = {k: v for k, v in env.items() if v is not None}  # None: unset (e.g. no token)

@@ -114,6 +114,7 @@ static void test_defaults(void **state)
     /* F8/F9 limits */
     assert_int_equal(c.push_deadline_ms, 60000);
     assert_int_equal(c.dispatch_tenant_workers, 0); /* unset: dispatch_workers - 1 */
+    assert_int_equal(c.edge_threads, 0);
     assert_int_equal(c.edge_conns_per_grant, 256);
     assert_int_equal(c.edge_conns_per_source, 64);
     assert_int_equal(c.edge_idle_timeout, 3600);

@@ -1,7 +1,9 @@
 /*
  * test_edge.c - the relay end to end on loopback: echo, 4 MiB byte-for-byte,
  * allow-list refusal, close/deadline cuts, deadline extension, records,
- * unreachable target, max_conns, rate limit, IPv6.
+ * unreachable target, max_conns, rate limit, IPv6. Every test runs with the
+ * relay loops TG_TEST_EDGE_THREADS asks for (meson runs the file with 1 and 2),
+ * and test_revoke_loops with two loops whatever it says.
  */
 /* cmocka.h needs these headers first */
 // clang-format off
@@ -189,6 +191,9 @@ static int setup_cfg(void **state, struct edge_config cfg)
     echo_start(&f->echo);
     cfg.on_event = on_event;
     cfg.connect_timeout_ms = 2000;
+    const char *threads = getenv("TG_TEST_EDGE_THREADS");
+    if (!cfg.threads && threads)
+        cfg.threads = (unsigned)atoi(threads);
     assert_int_equal(edge_new(&cfg, &f->edge), 0);
     pthread_mutex_lock(&rec_mu);
     nrecs = 0;
@@ -205,6 +210,11 @@ static int setup_mode(void **state, enum edge_relay_mode mode, unsigned max_conn
 static int setup_caps(void **state)
 {
     return setup_cfg(state, (struct edge_config){.conns_per_grant = 3, .conns_per_source = 2});
+}
+
+static int setup_two_loops(void **state)
+{
+    return setup_cfg(state, (struct edge_config){.threads = 2});
 }
 
 static int setup_idle(void **state)
@@ -238,21 +248,25 @@ static int teardown(void **state)
 
 static struct cidr allow_lo[1];
 
+/* Grant id on 127.0.0.1:port (0: a free one) to the echo server, from 127.0.0.1 only. */
+static struct edge_grant grant_to_echo(struct fx *f, const char *id, uint16_t port)
+{
+    assert_int_equal(cidr_parse("127.0.0.1/32", CIDR_STRICT, &allow_lo[0]), 0);
+    return (struct edge_grant){.id = id,
+                               .listen_addr = "127.0.0.1",
+                               .listen_port = port,
+                               .target_addr = "127.0.0.1",
+                               .target_port = f->echo.port,
+                               .allow = allow_lo,
+                               .n_allow = 1};
+}
+
 /* Opens grant id on 127.0.0.1:<free port> to the echo server; returns the port. */
 static uint16_t open_grant(struct fx *f, const char *id, int64_t deadline_ms, uint64_t rate)
 {
-    assert_int_equal(cidr_parse("127.0.0.1/32", CIDR_STRICT, &allow_lo[0]), 0);
-    struct edge_grant g = {
-        .id = id,
-        .listen_addr = "127.0.0.1",
-        .listen_port = 0,
-        .target_addr = "127.0.0.1",
-        .target_port = f->echo.port,
-        .allow = allow_lo,
-        .n_allow = 1,
-        .deadline_ms = deadline_ms,
-        .rate_limit = rate,
-    };
+    struct edge_grant g = grant_to_echo(f, id, 0);
+    g.deadline_ms = deadline_ms;
+    g.rate_limit = rate;
     assert_int_equal(edge_grant_open(f->edge, &g), 0);
     struct edge_grant_info info;
     assert_int_equal(edge_grant_get(f->edge, id, &info), 0);
@@ -454,13 +468,20 @@ static void test_deadline(void **state)
     print_message("      cut %lld ms after the deadline (client side)\n", (long long)late);
     assert_true(late >= 0 && late < 1000);
     close(fd);
+    /* (with several loops, the first to cut stopped every loop's listener first) */
     assert_int_equal(client(NULL, port), -ECONNREFUSED);
-    struct rec r;
+    struct rec r; /* reported once, when every loop has let the grant go */
     assert_int_equal(wait_rec(EDGE_EV_GRANT_EXPIRED, "g-deadline", &r), 0);
     assert_int_equal(r.deadline_ms, deadline);
     assert_true(r.end_ms >= deadline && r.end_ms - deadline < 1000);
     assert_int_equal(wait_rec(EDGE_EV_CONN_END, "g-deadline", &r), 0);
     assert_int_equal(r.reason, EDGE_END_GRANT_EXPIRED);
+    int expired = 0; /* once, by the last loop to close its listener */
+    pthread_mutex_lock(&rec_mu);
+    for (int i = 0; i < nrecs; i++)
+        expired += recs[i].type == EDGE_EV_GRANT_EXPIRED;
+    pthread_mutex_unlock(&rec_mu);
+    assert_int_equal(expired, 1);
     struct edge_grant_info info;
     assert_int_equal(edge_grant_get(f->edge, "g-deadline", &info), -ENOENT);
 }
@@ -541,13 +562,7 @@ static void test_errors_and_list(void **state)
     struct fx *f = *state;
     uint16_t port = open_grant(f, "g-a", 0, 0);
     open_grant(f, "g-b", clock_real_ms() + 60000, 0);
-    struct edge_grant g = {.id = "g-c",
-                           .listen_addr = "127.0.0.1",
-                           .listen_port = port,
-                           .target_addr = "127.0.0.1",
-                           .target_port = f->echo.port,
-                           .allow = allow_lo,
-                           .n_allow = 1};
+    struct edge_grant g = grant_to_echo(f, "g-c", port);
     assert_int_equal(edge_grant_open(f->edge, &g), -EADDRINUSE);
     g.listen_port = 0;
     g.listen_addr = "not-an-address";
@@ -824,6 +839,71 @@ static void test_shutdown_cuts(void **state)
     assert_int_equal(r.reason, EDGE_END_SHUTDOWN);
 }
 
+#define LOOPS_MAXC 24 /* two rounds within the echo server's 64 */
+
+/*
+ * Connects to port until both loops relay one (the kernel spreads connections by their
+ * 4-tuple), LOOPS_MAXC at most; returns how many, in fds, and the edge's stats in *st.
+ */
+static int fill_loops(struct fx *f, uint16_t port, int fds[LOOPS_MAXC], struct edge_stats *st)
+{
+    int n = 0;
+    do {
+        fds[n] = client(NULL, port);
+        assert_true(fds[n] >= 0);
+        roundtrip(fds[n], "hi");
+        n++;
+        assert_int_equal(edge_stats_get(f->edge, st), 0);
+    } while (n < LOOPS_MAXC && (st->loop_conns[0] == 0 || st->loop_conns[1] == 0));
+    return n;
+}
+
+/*
+ * Two loops: connections accepted by either loop are cut by a revoke (edge_grant_close), and
+ * once it returns the port refuses (no loop left accepting); the port can then be taken by a
+ * new grant, relayed by both loops again.
+ */
+static void test_revoke_loops(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-loops", 0, 0);
+    int fds[LOOPS_MAXC];
+    struct edge_stats st;
+    int n = fill_loops(f, port, fds, &st);
+    assert_int_equal(st.loops, 2);
+    assert_true(st.loop_conns[0] > 0 && st.loop_conns[1] > 0);
+    assert_int_equal(st.live_conns, (unsigned)n);
+    struct edge_grant_info info;
+    assert_int_equal(edge_grant_get(f->edge, "g-loops", &info), 0);
+    assert_int_equal(info.live_conns, (unsigned)n);
+    assert_int_equal(info.total_conns, (uint64_t)n);
+
+    assert_int_equal(edge_grant_close(f->edge, "g-loops"), 0);
+    assert_int_equal(client(NULL, port), -ECONNREFUSED);
+    for (int i = 0; i < n; i++) {
+        assert_true(wait_cut(fds[i]) >= 0);
+        close(fds[i]);
+    }
+    assert_int_equal(count_recs("g-loops", EDGE_END_GRANT_CLOSED), n);
+    assert_int_equal(edge_stats_get(f->edge, &st), 0);
+    assert_int_equal(st.live_conns, 0);
+    assert_int_equal(st.grants, 0);
+    assert_int_equal(edge_grant_get(f->edge, "g-loops", &info), -ENOENT);
+
+    /* the same port for a new grant: both loops bind it again */
+    struct edge_grant g = grant_to_echo(f, "g-loops-2", port);
+    assert_int_equal(edge_grant_open(f->edge, &g), 0);
+    struct edge_grant dup = g; /* a second grant on a port taken: refused, not shared */
+    dup.id = "g-loops-dup";
+    assert_int_equal(edge_grant_open(f->edge, &dup), -EADDRINUSE);
+    n = fill_loops(f, port, fds, &st);
+    assert_true(st.loop_conns[0] > 0 && st.loop_conns[1] > 0);
+    for (int i = 0; i < n; i++)
+        close(fds[i]);
+    assert_int_equal(edge_grant_close(f->edge, "g-loops-2"), 0);
+    assert_int_equal(client(NULL, port), -ECONNREFUSED);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -845,6 +925,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_limit, setup_copy, teardown),
         cmocka_unit_test_setup_teardown(test_ipv6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_cuts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoke_loops, setup_two_loops, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline, setup_two_loops, teardown),
     };
     if (clock_cond_init(&rec_cv) < 0)
         return 1;
