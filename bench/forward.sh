@@ -125,7 +125,7 @@ setup() {
     api_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     api=http://127.0.0.1:$api_port
     mkdir -p "$tmp/data.$t"
-    start "tikgated.$t" env TIKGATE_DATA_DIR="$tmp/data.$t" TIKGATE_LISTEN=127.0.0.1:$api_port \
+    start "tikgated.$t" env TIKGATE_DATA_DIR="$tmp/data.$t" TIKGATE_LISTEN=127.0.0.1:$api_port TIKGATE_VPN=off \
         TIKGATE_BOOTSTRAP_TOKEN=$KEY TIKGATE_MANAGEMENT_NETWORKS=127.0.0.0/8 \
         TIKGATE_ROLES="$ROLES" TIKGATE_ALLOW_PRIVATE_SOURCES=1 TIKGATE_EDGE_LISTEN=127.0.0.1 \
         TIKGATE_ENTRY_POINT=127.0.0.1 TIKGATE_EDGE_PORTS="$lo-$((lo + 99))" TIKGATE_LOG_LEVEL=warn \
