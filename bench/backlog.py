@@ -20,6 +20,7 @@ Prints the figures; stops everything it started.
 import os
 import sys
 import time
+from benchstats import pct  # noqa: E402 (bench/, beside this script)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
@@ -47,11 +48,6 @@ GRANT = {'type': 'winbox', 'expire_after_minutes': 60, 'allow_only_cidr': '127.0
 
 def loadavg():
     return ' '.join(open('/proc/loadavg').read().split()[:3])
-
-
-def pct(vals, p):
-    v = sorted(vals)
-    return v[max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))] if v else 0.0
 
 
 def req(d, method, path, body=None, want=(200, 201, 204)):

@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import uuid
+from benchstats import pct  # noqa: E402 (bench/, beside this script)
 
 import benchhttp  # noqa: E402 (bench/, beside this script)
 
@@ -51,12 +52,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
-
-
-def pct(v, p):
-    if not v:
-        return float('nan')
-    return v[max(0, min(len(v) - 1, int(round(p / 100.0 * len(v) + 0.5)) - 1))]
 
 
 class Daemon:

@@ -32,6 +32,7 @@ import time
 import uuid
 
 import benchhttp  # bench/, beside this script
+from benchstats import pct  # noqa: E402 (bench/, beside this script)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 BUILD = os.environ.get('BUILD') or os.path.join(ROOT, 'build-bench')
@@ -48,13 +49,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
-
-
-def pct(sorted_vals, p):
-    if not sorted_vals:
-        return float('nan')
-    k = max(0, min(len(sorted_vals) - 1, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
-    return sorted_vals[k]
 
 
 class Daemon:

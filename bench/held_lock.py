@@ -21,16 +21,10 @@ import statistics
 import sys
 import threading
 import time
+from benchstats import pct  # noqa: E402 (bench/, beside this script)
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'tests', 'integration'))
 import tg  # noqa: E402
-
-
-def percentile(xs, p):
-    if not xs:
-        return float('nan')
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
 
 
 def client(port, sites, stop, out, idx):
@@ -95,7 +89,7 @@ def report(name, rows):
                 st[s] = st.get(s, 0) + 1
         print('  %-7s %7d %9.2f %9.2f %9.2f  %s' % (
             kind, len(xs), statistics.median(xs) if xs else float('nan'),
-            percentile(xs, 99), max(xs) if xs else float('nan'),
+            pct(xs, 99), max(xs) if xs else float('nan'),
             ' '.join('%s:%d' % kv for kv in sorted(st.items()))))
 
 
@@ -115,8 +109,8 @@ def main():
         report('held (another process in BEGIN IMMEDIATE for %.0f s)' % hold_s, held)
         after = d.request('PUT', '/v1/sites/%s/note' % sites[0], {'content': 'after'})
         print('first write after the hold: %d' % after.status)
-        p99_free = percentile([t for k, t, _ in free if k != 'write'], 99) * 1000
-        p99_held = percentile([t for k, t, _ in held if k != 'write'], 99) * 1000
+        p99_free = pct([t for k, t, _ in free if k != 'write'], 99) * 1000
+        p99_held = pct([t for k, t, _ in held if k != 'write'], 99) * 1000
         print('reads+health p99: free %.2f ms, held %.2f ms (ratio %.2f; target held < 100 ms)'
               % (p99_free, p99_held, p99_held / p99_free if p99_free else float('nan')))
     finally:

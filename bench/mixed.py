@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from benchstats import pct  # noqa: E402 (bench/, beside this script)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 BUILD = os.environ.get('BUILD') or os.path.join(ROOT, 'build-bench')
@@ -77,13 +78,6 @@ def cpu_s(pid):
         return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
     except (OSError, IndexError, ValueError):
         return 0.0
-
-
-def pct(vals, p):
-    if not vals:
-        return float('nan')
-    k = max(0, min(len(vals) - 1, int(round(p / 100.0 * len(vals) + 0.5)) - 1))
-    return vals[k]
 
 
 class Conn:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from benchstats import pct  # noqa: E402 (bench/, beside this script)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'integration'))
@@ -40,14 +41,6 @@ def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
-
-
-def pct(sorted_vals, p):
-    """Nearest-rank percentile."""
-    if not sorted_vals:
-        return float('nan')
-    k = max(0, min(len(sorted_vals) - 1, int(round(p / 100.0 * len(sorted_vals) + 0.5)) - 1))
-    return sorted_vals[k]
 
 
 class Api:
