@@ -58,14 +58,12 @@ void api_key_cache_clear(void);
  * store_policies_version), served byte for byte while the store gives the same version.
  * key: the tenant and what selects the answer (route, id, page), < API_RCACHE_KEY_MAX bytes.
  * get: true with the body in *out (reset first) on a hit. put: keeps a copy of body (a 200's
- * JSON built after reading version); too large answers are not kept. clear: empties the table
- * (api_free; tests).
+ * JSON built after reading version); too large answers are not kept.
  */
 #define API_RCACHE_KEY_MAX 192
 bool api_rcache_get(const struct store *s, const char *key, int64_t version, struct buf *out);
 void api_rcache_put(const struct store *s, const char *key, int64_t version,
                     const struct buf *body);
-void api_rcache_clear(void);
 
 /* --- the edge fronting a site (edge.c) --- */
 struct jobs_edge_env api_edge_env(const struct api *api);

@@ -79,17 +79,3 @@ void api_rcache_put(const struct store *s, const char *key, int64_t version, con
     pthread_mutex_unlock(&e->mu);
     free(old);
 }
-
-void api_rcache_clear(void)
-{
-    pthread_once(&once, init_slots);
-    for (size_t i = 0; i < RCACHE_SLOTS; i++) {
-        struct slot *e = &slots[i];
-        pthread_mutex_lock(&e->mu);
-        free(e->body);
-        e->body = NULL;
-        e->store = NULL;
-        e->len = 0;
-        pthread_mutex_unlock(&e->mu);
-    }
-}

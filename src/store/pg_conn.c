@@ -739,6 +739,13 @@ int pg_read_int(void *ctx, struct pg_stmt *st, void *out)
     return 0;
 }
 
+int pg_read_int64(void *ctx, struct pg_stmt *st, void *out)
+{
+    (void)ctx;
+    *(int64_t *)out = pg_column_int64(st, 0);
+    return 0;
+}
+
 int pg_read_id(void *ctx, struct pg_stmt *st, void *out)
 {
     (void)ctx;

@@ -351,6 +351,7 @@ int pg_collect(struct pg_session *c, struct pg_stmt *st, size_t elem_size,
 int pg_step_row(struct pg_session *c, struct pg_stmt *st,
                 int (*read_row)(void *ctx, struct pg_stmt *st, void *out), void *ctx, void *out);
 int pg_read_int(void *ctx, struct pg_stmt *st, void *out);
+int pg_read_int64(void *ctx, struct pg_stmt *st, void *out); /* out: int64_t * */
 int pg_read_id(void *ctx, struct pg_stmt *st, void *out);
 int pg_site_owned(struct pg_session *c, const char *tenant_id, const char *site_id);
 /*

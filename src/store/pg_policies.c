@@ -386,13 +386,6 @@ int pg_policy_adopted_sites(struct store *s, const char *policy_id, struct strli
     return rc == PG_DONE ? 0 : pg_map_rc(c, rc);
 }
 
-static int read_int64(void *ctx, struct pg_stmt *st, void *out)
-{
-    (void)ctx;
-    *(int64_t *)out = pg_column_int64(st, 0);
-    return 0;
-}
-
 int pg_policies_version(struct store *s, int64_t *ret)
 {
     static const char sql[] = "SELECT version FROM change_versions WHERE kind = 'policies'";
@@ -400,5 +393,5 @@ int pg_policies_version(struct store *s, int64_t *ret)
     struct pg_stmt *st = pg_prepare(s, sql, &c);
     if (!st)
         return -EIO;
-    return pg_step_row(c, st, read_int64, NULL, ret);
+    return pg_step_row(c, st, pg_read_int64, NULL, ret);
 }

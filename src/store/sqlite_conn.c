@@ -505,6 +505,13 @@ int store_read_int(void *ctx, sqlite3_stmt *st, void *out)
     return 0;
 }
 
+int store_read_int64(void *ctx, sqlite3_stmt *st, void *out)
+{
+    (void)ctx;
+    *(int64_t *)out = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
 int store_read_id(void *ctx, sqlite3_stmt *st, void *out)
 {
     (void)ctx;

@@ -404,8 +404,10 @@ int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
  */
 int store_step_row(struct store_conn *c, sqlite3_stmt *st,
                    int (*read_row)(void *ctx, sqlite3_stmt *st, void *out), void *ctx, void *out);
-/* Readers for store_step_row of column 0: an int (out: int *), an id (out: char[UUID_STR_LEN]). */
+/* Readers for store_step_row of column 0: an int (out: int *), an int64_t (out: int64_t *), an
+ * id (out: char[UUID_STR_LEN]). */
 int store_read_int(void *ctx, sqlite3_stmt *st, void *out);
+int store_read_int64(void *ctx, sqlite3_stmt *st, void *out);
 int store_read_id(void *ctx, sqlite3_stmt *st, void *out);
 /* 0 when site_id is a site of tenant_id, -ENOENT when not, or a database error. */
 int store_site_owned(struct store_conn *c, const char *tenant_id, const char *site_id);

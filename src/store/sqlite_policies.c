@@ -391,13 +391,6 @@ void store_policy_array_free(struct policy *a, size_t n)
     free(a);
 }
 
-static int read_int64(void *ctx, sqlite3_stmt *st, void *out)
-{
-    (void)ctx;
-    *(int64_t *)out = sqlite3_column_int64(st, 0);
-    return 0;
-}
-
 int sqlite_policies_version(struct store *s, int64_t *ret)
 {
     static const char sql[] = "SELECT version FROM change_versions WHERE kind = 'policies'";
@@ -405,5 +398,5 @@ int sqlite_policies_version(struct store *s, int64_t *ret)
     sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
-    return store_step_row(c, st, read_int64, NULL, ret);
+    return store_step_row(c, st, store_read_int64, NULL, ret);
 }
