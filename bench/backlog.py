@@ -148,8 +148,7 @@ def converge_part(d):
     try:
         assert wait(lambda: open_jobs(d) == 0, 120, 0.1)
         pol = req(d, 'GET', '/v1/control-plane/policies')[0]
-        body = {k: pol[k] for k in ('name', 'winbox', 'ssh', 'http', 'https', 'telnet', 'ftp',
-                                    'api', 'api_ssl', 'trusted_networks', 'custom_input_rules')}
+        body = tg.policy_body(pol)
         per = (JOBS - POLICY_PUTS * SIMS) // SIMS  # jobs per site besides the policy pushes
         grants, revokes, rotations = per // 50, per // 100, per // 100
         n_scripts = per - grants - revokes - rotations

@@ -158,8 +158,7 @@ class SshThroughTheEdge(tg.DaemonTest):
         cls.tmp = tempfile.TemporaryDirectory(prefix='tg-ssh-')
         cls.addClassCleanup(cls.tmp.cleanup)
         pol = cls.d.request('GET', '/v1/control-plane/policies').json[0]
-        body = {k: pol[k] for k in ('name', 'winbox', 'ssh', 'http', 'https', 'telnet', 'ftp',
-                                    'api', 'api_ssl', 'trusted_networks', 'custom_input_rules')}
+        body = tg.policy_body(pol)
         body['ssh']['port'] = SSH_PORT
         r = cls.d.request('PUT', '/v1/control-plane/policies/' + pol['id'], body)
         assert r.status == 200, r

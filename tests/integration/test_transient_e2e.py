@@ -44,8 +44,7 @@ class TransientEndToEnd(tg.DaemonTest):
         super().setUpClass()
         # ssh on 2222 (as many operators do): the simulator runs as any user, no port offset.
         pol = cls.d.request('GET', '/v1/control-plane/policies').json[0]
-        body = {k: pol[k] for k in ('name', 'winbox', 'ssh', 'http', 'https', 'telnet', 'ftp',
-                                    'api', 'api_ssl', 'trusted_networks', 'custom_input_rules')}
+        body = tg.policy_body(pol)
         body['ssh']['port'] = 2222
         cls.d.request('PUT', '/v1/control-plane/policies/' + pol['id'], body)
         site = cls.d.request('POST', '/v1/sites', {'name': 'edge-e2e'}).json

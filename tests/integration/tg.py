@@ -32,6 +32,16 @@ ADMIN_KEY = 'tg_sk_integrationTestAdminKey0123456789abcd'
 RFC3339 = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$')
 # A sanitizer report in a process's log (ASan/UBSan/LSan/TSan builds).
 SANITIZER_REPORT = r'(ERROR: (Address|Leak)Sanitizer|WARNING: ThreadSanitizer|runtime error:).*'
+# The fields of a policy object that its PUT takes (seed 001).
+POLICY_FIELDS = ('name', 'winbox', 'ssh', 'http', 'https', 'telnet', 'ftp', 'api', 'api_ssl',
+                 'trusted_networks', 'custom_input_rules')
+
+
+def policy_body(pol):
+    """A PUT body for policy object pol: its writable fields (change them, then PUT)."""
+    return {k: pol[k] for k in POLICY_FIELDS}
+
+
 UUID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$')
 
 
