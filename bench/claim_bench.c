@@ -115,6 +115,8 @@ static int fill(struct store *s, int sites, int jobs_per_site)
         int r = store_site_insert(s, &st, &c);
         if (r == 0)
             r = store_site_adopt(s, st.id, &a);
+        if (r == 0) /* the router confirmed its adoption script: pushable */
+            r = store_site_heartbeat(s, st.id, time_now()) < 0 ? -1 : 0;
         for (int k = 0; r == 0 && k < jobs_per_site; k++) {
             struct job *j = &batch[k];
             memset(j, 0, sizeof *j);

@@ -321,7 +321,9 @@ static int parse_facts(const char *body, struct facts *f, struct tg_err *err)
 #define TIKGATE_POLL_POLICY "reboot,read,write,policy,test,password,sensitive"
 
 /*
- * The scheduler the router installs: poll every interval, import what comes back. tunnel_base
+ * The scheduler the router installs, at the very end of the adoption script (a poll proves
+ * the whole script ran: docs/decisions.md "Configured"), then the adoption's confirmation:
+ * poll every interval, import what comes back. tunnel_base
  * (a managed site, the API reachable on the edge's tunnel address): poll there, authenticated
  * by the WireGuard peer, with no device token on the router (F5); NULL: the public URL with
  * the device token.
@@ -357,7 +359,6 @@ static void render_scheduler(struct api *api, const char *device_token, const ch
         buf_append_str(&ev, auth);
     buf_append_str(&ev, " http-data=\"import-failed\" output=none }; "
                         "/file remove [find name=\"tikgate-job.rsc\"]");
-    buf_append_str(b, "/system scheduler remove [find name=\"tikgate-poll\"]\n");
     buf_printf(b,
                "/system scheduler add name=\"tikgate-poll\" interval=%ds start-time=startup "
                "policy=\"" TIKGATE_POLL_POLICY "\" "
@@ -365,6 +366,16 @@ static void render_scheduler(struct api *api, const char *device_token, const ch
                api->cfg.poll_interval_s);
     job_script_quote(b, ev.data);
     buf_append_str(b, "\n");
+    /* The adoption's last word: the whole script ran (store_site_heartbeat marks the site
+     * configured, and only then does it get pushes). A failed fetch leaves that to the
+     * scheduler's first poll: the scheduler is only added here, at the end, too. */
+    buf_append_str(b, ":do { ");
+    device_render_fetch(b, url);
+    buf_append_str(b, " http-method=post");
+    if (auth)
+        buf_append_str(b, auth);
+    buf_append_str(b, " http-data=\"adopted\" output=none } on-error={ :log warning "
+                      "\"tikgate: the adoption could not be confirmed; the first poll will\" }\n");
     sodium_memzero(hdr, strlen(hdr));
     free(hdr);
     if (auth) {
@@ -489,7 +500,8 @@ static void send_adopt_reply(struct api_call *call, const struct site *s, const 
     device_render_file_remove(&b, "tikgate-adopt.rsc"); /* it holds the API password */
     if (tun->managed)
         render_tunnel(tun->edge, tun->edge_pub, tun->edge_ip, tun->tunnel_ip, &b);
-    render_scheduler(call->api, device_token, tun->managed ? call->api->cfg.tunnel_url : NULL, &b);
+    /* an earlier adoption's scheduler must not poll while this script runs */
+    buf_append_str(&b, "/system scheduler remove [find name=\"tikgate-poll\"]\n");
     struct job_plan plan = {0};
     struct job_site_ctx ctx = {.site_id = s->id, .mgmt_networks = call->api->cfg.mgmt_networks};
     job_plan_api_user(&plan, cur->username, cur->password, &ctx);
@@ -499,6 +511,7 @@ static void send_adopt_reply(struct api_call *call, const struct site *s, const 
     job_plan_release(&plan);
     if (tun->managed)
         render_tunnel_filter(tun->edge_ip, &b);
+    render_scheduler(call->api, device_token, tun->managed ? call->api->cfg.tunnel_url : NULL, &b);
     buf_append_str(&b, ":log info \"tikgate: adoption complete\"\n");
     send_script(call, 200, &b);
     sodium_memzero(b.data, b.len);
@@ -596,6 +609,12 @@ void h_device_adopt(struct api_call *call)
         .tunnel_address = f.tunnel,
         .device_token = device_token,
     };
+    /* An external site gets its edge now too (errors: at its first grant), before it is
+     * online: whoever sees it online sees its edge. Sticky even if the adoption fails. */
+    if (!managed) {
+        struct jobs_edge_env env = api_edge_env(call->api);
+        (void)jobs_site_edge(&env, &s, false, &edge);
+    }
     /* The /32 and the adoption in one transaction: a refused adoption assigns nothing. */
     r = store_tx_begin(call->api->store);
     if (r == 0) {
@@ -617,10 +636,6 @@ void h_device_adopt(struct api_call *call)
     store_credential_confirm(call->api->store, s.id, creds[ncreds - 1].id, NULL);
     if (managed && call->api->cfg.tunnels_changed)
         call->api->cfg.tunnels_changed(call->api->cfg.tunnels_ctx);
-    if (!managed) { /* an external site gets its edge now too (errors: at its first grant) */
-        struct jobs_edge_env env = api_edge_env(call->api);
-        (void)jobs_site_edge(&env, &s, false, &edge);
-    }
     struct adopt_tunnel tun = {managed, edge_pub, edge_ip, tunnel_ip, &edge};
     send_adopt_reply(call, &s, f.version, &pol, &creds[ncreds - 1], device_token, &tun);
     log_info("device", "site %s adopted (identity %s, tunnel %s%s)", s.id,
@@ -699,6 +714,14 @@ void h_device_poll(struct api_call *call)
         log_info("device", "site %s is back online", s.id);
     struct buf b;
     buf_init(&b, (size_t)4 << 20);
+    if (call->req->body && !strcmp(call->req->body, "adopted")) {
+        /* the adoption script's last line: the heartbeat above marked the site configured */
+        buf_append_str(&b, "# tikgate: noted\n");
+        send_script(call, 200, &b);
+        buf_release(&b);
+        site_release(&s);
+        return;
+    }
     if (call->req->body && !strcmp(call->req->body, "import-failed")) {
         /* the poll scheduler's on-error: RouterOS refused the job it fetched (7.16+) */
         if (store_job_pull_refused(call->api->store, s.id) == 0)

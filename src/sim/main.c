@@ -52,6 +52,7 @@ static void usage(FILE *f)
         "  --identity NAME         initial /system identity (MikroTik)\n"
         "  --bootstrap-command S   RouterOS one-liner run once at start (';' separates)\n"
         "  --poll-interval SECS    run tikgate-poll at this interval instead of its own\n"
+        "  --command-delay-ms N    a slow router: every script command waits N ms first\n"
         "  --state-file PATH       write the configuration as JSON after every change\n"
         "  --state PATH            print a state file and exit (also --print-state)\n"
         "  --ros-version V         RouterOS version (7.16): 7.18+ answers zero rows with !empty,\n"
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
         O_IDENTITY,
         O_BOOT,
         O_POLL,
+        O_CMD_DELAY,
         O_STATEFILE,
         O_STATE,
         O_VERSION,
@@ -155,6 +157,7 @@ int main(int argc, char **argv)
         {"identity", required_argument, NULL, O_IDENTITY},
         {"bootstrap-command", required_argument, NULL, O_BOOT},
         {"poll-interval", required_argument, NULL, O_POLL},
+        {"command-delay-ms", required_argument, NULL, O_CMD_DELAY},
         {"state-file", required_argument, NULL, O_STATEFILE},
         {"state", required_argument, NULL, O_STATE},
         {"print-state", required_argument, NULL, O_STATE},
@@ -247,6 +250,15 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case O_CMD_DELAY: {
+            long ms = strtol(optarg, &end, 10);
+            if (*end || !*optarg || ms < 0 || ms > 10000) {
+                fprintf(stderr, "tikgate-sim: bad --command-delay-ms %s (0..10000)\n", optarg);
+                return 2;
+            }
+            o.command_delay_ms = (unsigned)ms;
+            break;
+        }
         case O_STATEFILE: state_file = optarg; break;
         case O_STATE: return print_state(optarg);
         case O_VERSION:

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_STEPS 100000u
 #define MAX_IMPORT_DEPTH 8
@@ -1267,6 +1268,12 @@ static int exec_cmd(struct ctx *c, const struct script_prog *p, const struct scr
     unsigned line = s->line;
     if (t->k != TOK_WORD)
         return fail(c, line, "syntax error near '%.*s'", (int)(t->n > 20 ? 20 : t->n), t->s);
+    unsigned delay_ms = c->h->st ? c->h->st->opt.command_delay_ms : 0; /* set once, at start */
+    if (delay_ms) {
+        struct timespec ts = {.tv_sec = delay_ms / 1000,
+                              .tv_nsec = (long)(delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     if (script_is_word(t, ":local") || script_is_word(t, ":set"))
         return exec_assign(c, p, i, e, line, script_is_word(t, ":local"));
     if (script_is_word(t, ":log")) {

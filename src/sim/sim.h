@@ -138,6 +138,8 @@ struct sim_options {
     char external_service[16]; /* a service another program serves on this address and its
                                 * port (an OpenSSH server a test runs as the router's ssh):
                                 * configured as usual, never listened on ("" = none) */
+    unsigned command_delay_ms; /* a slow router: every script command takes this long first
+                                * (a test's window on a half-run script; 0 = none) */
 };
 
 /* Sets version, ver_major/minor and ros_empty from "7.19", "7.19.2", "6.49.10". -EINVAL when

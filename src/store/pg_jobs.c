@@ -476,7 +476,7 @@ int pg_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int ten
         "started_at = coalesce(started_at, ?2) WHERE id = (SELECT j.id FROM jobs j "
         "JOIN sites s ON s.id = j.site_id WHERE j.status = 'pending' AND j.express_execute = 1 "
         "AND j.next_attempt_ms <= ?3 AND s.tunnel_address IS NOT NULL "
-        "AND s.adopted_at IS NOT NULL "
+        "AND s.configured_at IS NOT NULL "
         "AND (s.tunnel_mode != 'managed' OR s.tunnel_status = 'up') "
         "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = j.site_id AND "
         "r.status = 'running') "
@@ -787,8 +787,8 @@ int pg_job_claim_push_batch(struct store *s, struct store_push_claim *cl, struct
         "AS cls, s.queue_claimed_ms AS served, s.tenant_id, CASE WHEN ?3::int > 0 THEN " RUNNING
         " ELSE 0 END AS running FROM ps JOIN sites s ON s.id = ps.site_id JOIN jobs j ON "
         "j.rowid = " STORE_SQL_HEAD " WHERE j.status = 'pending' AND j.express_execute = 1 "
-        "AND j.next_attempt_ms <= ?1 AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT "
-        "NULL AND (s.tunnel_mode != 'managed' OR (s.tunnel_status = 'up' AND "
+        "AND j.next_attempt_ms <= ?1 AND s.tunnel_address IS NOT NULL AND s.configured_at IS "
+        "NOT NULL AND (s.tunnel_mode != 'managed' OR (s.tunnel_status = 'up' AND "
         "(s.edge_node IS NULL OR s.edge_node = ?2))) "
         "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = s.id AND "
         "r.status = 'running') AND (?3::int <= 0 OR " RUNNING " < ?3::int) ORDER BY " STORE_SQL_TURN

@@ -87,7 +87,7 @@ int pg_site_claim_verify(struct store *s, const char *node, int64_t now_s, int64
 {
     static const char sql[] =
         "UPDATE sites SET verified_at = ?1 WHERE id = (SELECT s.id FROM sites s WHERE "
-        "s.adopted_at IS NOT NULL AND s.status = 'online' AND s.tunnel_address IS NOT NULL AND "
+        "s.configured_at IS NOT NULL AND s.status = 'online' AND s.tunnel_address IS NOT NULL AND "
         "(s.verified_at IS NULL OR s.verified_at <= ?1::bigint - ?2::bigint) AND (s.tunnel_mode != "
         "'managed' "
         "OR ((s.edge_node IS NULL OR s.edge_node = ?3) AND s.tunnel_status = 'up')) AND NOT "

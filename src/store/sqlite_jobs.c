@@ -386,7 +386,7 @@ int sqlite_job_claim_push(struct store *s, int64_t now_ms, int64_t lease_ms, int
         "started_at = coalesce(started_at, ?2) WHERE id = (SELECT j.id FROM sites s "
         "JOIN jobs j ON j.rowid = " STORE_SQL_HEAD " "
         "WHERE j.express_execute = 1 AND j.next_attempt_ms <= ?3 "
-        "AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT NULL "
+        "AND s.tunnel_address IS NOT NULL AND s.configured_at IS NOT NULL "
         "AND (s.tunnel_mode != 'managed' OR s.tunnel_status = 'up') "
         "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = s.id AND "
         "r.status = 'running') "
@@ -735,7 +735,7 @@ int sqlite_job_claim_push_batch(struct store *s, struct store_push_claim *cl, st
         " ELSE 0 END FROM ps JOIN sites s ON s.id = ps.site_id JOIN jobs j ON j.rowid "
         "= " STORE_SQL_HEAD
         " WHERE j.status = 'pending' AND j.express_execute = 1 AND j.next_attempt_ms <= ?1 "
-        "AND s.tunnel_address IS NOT NULL AND s.adopted_at IS NOT NULL "
+        "AND s.tunnel_address IS NOT NULL AND s.configured_at IS NOT NULL "
         "AND (s.tunnel_mode != 'managed' OR (s.tunnel_status = 'up' AND "
         "(s.edge_node IS NULL OR s.edge_node = ?2))) "
         "AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.site_id = s.id AND "

@@ -229,7 +229,9 @@ int store_site_new_bootstrap(struct store *s, const char *tenant_id, const char 
                              const char *token);
 /* status = deleting (a cleanup job is on its way; the row goes when it completes). */
 int store_site_set_deleting(struct store *s, const char *tenant_id, const char *site_id);
-/* A heartbeat: last_seen_at = now, status online. Returns 1 when it came back from offline. */
+/* A heartbeat: last_seen_at = now, status online; the first after an adoption also marks the
+ * site configured (configured_at, migration 0021: the router ran the whole adoption script,
+ * pushes may start). Returns 1 when it came back from offline. */
 int store_site_heartbeat(struct store *s, const char *site_id, int64_t now);
 /* Marks online sites not seen since cutoff offline. *ret_n: how many. */
 int store_sites_mark_offline(struct store *s, int64_t cutoff, int *ret_n);

@@ -84,6 +84,12 @@ class Sim:
             return ''
 
 
+def adoption_script_done(sim, timeout=15):
+    """True once sim ran its adoption script to the end (its last line confirms the adoption
+    to tikgate, which pushes jobs to the site only after that: migration 0021)."""
+    return wait_for(lambda: 'tikgate: adoption complete' in sim.log(), timeout)
+
+
 def adopted(daemon, name, address, timeout=15, **kw):
     """A new site `name` on daemon (tg.Daemon) and a started Sim on address (Sim's keyword
     arguments kw) that adopted it: (site id, sim). The sim is stopped if it does not."""
@@ -94,6 +100,10 @@ def adopted(daemon, name, address, timeout=15, **kw):
         log = sim.log()
         sim.cleanup()
         raise RuntimeError('the simulator did not adopt:\n' + log)
+    if not adoption_script_done(sim, timeout):
+        log = sim.log()
+        sim.cleanup()
+        raise RuntimeError('the simulator did not finish the adoption script:\n' + log)
     return site['id'], sim
 
 

@@ -171,7 +171,18 @@ class Device(tg.DaemonTest):
 
     def test_push_to_unreachable_router_retries_then_fails(self):
         site, token = self.new_site('unreachable')
-        self.adopt(token)   # tunnel 127.0.0.250: nothing listens there
+        script, device = self.adopt(token)   # tunnel 127.0.0.250: nothing listens there
+        # Until the router confirms it ran the adoption script (its last line), no push.
+        r = self.d.request('POST', '/v1/control-plane/%s/action' % site,
+                           {'action': 'site.recreate_management_filter'})
+        early = r.json['job']['id']
+        time.sleep(0.5)
+        j = self.d.request('GET', '/v1/sites/%s/jobs/%s' % (site, early)).json
+        self.assertEqual((j['status'], j['attempts']), ('pending', 0), j)
+        self.assertIn('http-data="adopted"', script.replace('\\', ''))
+        r = self.d.request('POST', '/poll', raw=b'adopted', auth=device, content_type='text/plain')
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn('tikgate job', r.raw.decode())   # the confirmation hands out no job
         r = self.d.request('POST', '/v1/control-plane/%s/action' % site,
                            {'action': 'site.recreate_management_filter'})
         self.assertEqual(r.status, 202, r)

@@ -132,8 +132,13 @@ class DriftCheck(tg.DaemonTest):
 
         # The management filter: one of its accept rules disabled, another removed.
         tag = 'tikgate:mgmt-filter:' + self.site
-        mine = [f for f in self.sim.menu('/ip/firewall/filter') if f.get('comment') == tag]
-        self.assertGreaterEqual(len(mine), 2, mine)
+        # (the repair above sets the services first, then removes and adds the filter: wait
+        # for its end)
+        def filter_rules():
+            rules = [f for f in self.sim.menu('/ip/firewall/filter') if f.get('comment') == tag]
+            return rules if len(rules) >= 2 else None
+        mine = wait_for(filter_rules, 15)
+        self.assertTrue(mine, self.sim.menu('/ip/firewall/filter'))
         c = self.router()
         try:
             c.run('/ip/firewall/filter/set', '=.id=' + mine[0]['.id'], '=disabled=yes')

@@ -139,9 +139,9 @@ class PushFairness(tg.DaemonTest):
         now = int(time.time())
         # as an adoption does: verified now (the drift check's first turn is an interval away)
         self.d.db_execute("UPDATE sites SET tunnel_address = ?, status = 'online', "
-                          "adopted_at = ?, last_seen_at = ?, bootstrap_used_at = ?, "
+                          "adopted_at = ?, configured_at = ?, last_seen_at = ?, bootstrap_used_at = ?, "
                           "verified_at = ? WHERE id = ?",
-                          (addr, now, now, now, now, site_id))
+                          (addr, now, now, now, now, now, site_id))
 
     def job(self, site_id, key=tg.ADMIN_KEY):
         r = self.d.request('POST', '/v1/sites/%s/jobs' % site_id,

@@ -56,8 +56,7 @@ class SimEndToEnd(tg.DaemonTest):
             s = wait_for(lambda: self.site(name)['status'] == 'online' and self.site(name), 10)
             self.assertTrue(s, sim.log())
             # The adoption script runs on the router after /adopt answered: wait for it.
-            self.assertTrue(wait_for(lambda: '127.0.0.0/8' in {
-                x['name']: x for x in sim.menu('/ip/service')}['api']['address'], 10), sim.log())
+            self.assertTrue(simharness.adoption_script_done(sim, 10), sim.log())
             self.assertEqual(s['tunnel_address'], sim.address)
             self.assertEqual(s['model'], 'RB5009UG+S+')  # the sim's default board
             users = [u['name'] for u in sim.menu('/user')]
@@ -178,6 +177,7 @@ class SimFailures(tg.DaemonTest):
         ok = wait_for(lambda: self.d.request('GET', '/v1/sites/' + site['id'])
                       .json['status'] == 'online', 10)
         self.assertTrue(ok, sim.log())
+        self.assertTrue(simharness.adoption_script_done(sim), sim.log())
         return site['id'], sim
 
     def test_stopped_router_retries_fails_and_goes_offline(self):
@@ -220,6 +220,28 @@ class SimFailures(tg.DaemonTest):
                           if x['name'] == 'tikgate-poll'], [])
         self.assertEqual([f for f in sim.menu('/ip/firewall/filter')
                           if 'tikgate' in f.get('comment', '')], [])
+
+    def test_deleting_a_site_whose_adoption_script_still_runs(self):
+        # A slow router: the site is adopted (online) the moment it asks, but runs the script
+        # for seconds. The cleanup waits until the script confirmed its end (migration 0021):
+        # pushed at once it removed the management filter before the script added it.
+        site = self.d.request('POST', '/v1/sites', {'name': 'slow'}).json
+        sim = simharness.Sim('127.0.0.7', bootstrap_command=site['bootstrap_command'],
+                             extra=['--command-delay-ms', '150']).start()
+        self.addCleanup(sim.cleanup)
+        self.assertTrue(wait_for(lambda: self.d.request('GET', '/v1/sites/' + site['id'])
+                                 .json['status'] == 'online', 10), sim.log())
+        self.assertNotIn('tikgate: adoption complete', sim.log())
+        self.assertEqual(self.d.request('DELETE', '/v1/sites/' + site['id']).status, 204)
+        gone = wait_for(lambda: self.d.request('GET', '/v1/sites/' + site['id']).status == 404,
+                        40)
+        self.assertTrue(gone, sim.log()[-2000:])
+        self.assertTrue(wait_for(lambda: 'tikgate: adoption complete' in sim.log(), 10))
+        self.assertEqual([f for f in sim.menu('/ip/firewall/filter')
+                          if 'tikgate' in f.get('comment', '')], [])
+        self.assertEqual([x for x in sim.menu('/system/scheduler')
+                          if x['name'] == 'tikgate-poll'], [])
+        self.assertNotIn('tikgate-api', [u['name'] for u in sim.menu('/user')])
 
     def test_sigkill_mid_push_then_restart_finishes_the_job(self):
         site, sim = self.adopt('killed', '127.0.0.5')

@@ -72,9 +72,9 @@ class TrustBoundary(tg.DaemonTest):
         self.d.db_execute('UPDATE sites SET tunnel_address = ? WHERE id = ?', (addr, site_id))
         if adopted:
             now = int(time.time())
-            self.d.db_execute("UPDATE sites SET status = 'online', adopted_at = ?, "
+            self.d.db_execute("UPDATE sites SET status = 'online', adopted_at = ?, configured_at = ?, "
                               "last_seen_at = ?, bootstrap_used_at = ?, verified_at = ? "
-                              "WHERE id = ?", (now, now, now, now, site_id))
+                              "WHERE id = ?", (now, now, now, now, now, site_id))
 
     def policy_with_ports(self, name, winbox, api):
         pol = self.d.request('GET', '/v1/control-plane/policies').json[0]

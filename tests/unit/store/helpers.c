@@ -112,6 +112,8 @@ void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopt
             store_site_adopt(f->s, s.id,
                              &(struct store_adoption){"k=v", "r1", "hAP", "X1", "7.15", NULL, dev}),
             0);
+        /* the router ran its adoption script (its confirmation is a heartbeat): pushable */
+        assert_true(store_site_heartbeat(f->s, s.id, time_now()) >= 0);
     }
     memcpy(ret_id, s.id, UUID_STR_LEN);
     if (ret_cred)

@@ -29,7 +29,8 @@ int fx_teardown(void **state);
 
 /*
  * Inserts a site of f's tenant on policy_id (NULL: the default) with a fresh credential.
- * tunnel may be NULL. adopted: also run store_site_adopt (status online, adopted_at set).
+ * tunnel may be NULL. adopted: also run store_site_adopt (status online, adopted_at set) and a
+ * heartbeat (configured: jobs are claimable).
  * ret_cred (may be NULL) receives the credential.
  */
 void fx_site(struct fx *f, const char *policy_id, const char *tunnel, bool adopted,
