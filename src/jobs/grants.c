@@ -129,55 +129,114 @@ static const char *prev_owner_of(const struct store_due_grant *due, size_t n, co
 }
 
 /*
- * The removal jobs of the locked grants t[0..n), built, then inserted in one go, the grants
- * marked torn down by owner, and a "taken_over" event on each whose claim lapsed elsewhere.
+ * At most this many grants of one site share a removal job when they expire in the same batch:
+ * one push session removes them all (a mass expiry is one job per router, not one per grant)
+ * while a failed job still retries a bounded amount of work.
+ */
+#define TEARDOWN_GRANTS_PER_JOB 64
+
+/* A grant of a batch, sorted by site and kind (then its place: a site keeps its order). */
+struct batch_slot {
+    const struct grant *g;
+    size_t idx;
+};
+
+static int slot_cmp(const void *a, const void *b)
+{
+    const struct batch_slot *x = a, *y = b;
+    int c = strcmp(x->g->site_id, y->g->site_id);
+    if (c == 0)
+        c = (int)x->g->kind - (int)y->g->kind;
+    if (c == 0)
+        c = x->idx < y->idx ? -1 : x->idx > y->idx;
+    return c;
+}
+
+/* The removal job of the k grants sl[0..k) (same site and kind) into *ret. */
+static int build_teardown_job(const struct batch_slot *sl, size_t k, struct job *ret)
+{
+    struct job_plan plan = {0};
+    char desc[128];
+    for (size_t i = 0; i < k; i++)
+        job_plan_grant_teardown(&plan, sl[i].g);
+    if (k == 1)
+        job_grant_description(sl[0].g, JOB_GRANT_EXPIRE, desc, sizeof desc);
+    else
+        snprintf(desc, sizeof desc, "Expire %zu %s", k,
+                 sl[0].g->kind == GRANT_ACCESS ? "transient access grants" : "transient forwards");
+    struct job_spec spec = {.site_id = sl[0].g->site_id,
+                            .kind = job_grant_kind(sl[0].g),
+                            .description = desc,
+                            .plan = &plan,
+                            .express = true,
+                            .needs_ack = true,
+                            .removal = true,
+                            .created_by = "scheduler"};
+    int r = jobs_build(&spec, ret);
+    job_plan_release(&plan);
+    return r;
+}
+
+/*
+ * The removal jobs of the locked grants t[0..n), built (the grants of one site and kind
+ * together, TEARDOWN_GRANTS_PER_JOB at most per job), then inserted in one go, the grants
+ * marked torn down by owner, and a "taken_over" event on the jobs of those whose claim
+ * lapsed elsewhere (once per job and lapsed node).
  */
 static int expire_locked(struct store *st, const char *owner, const struct store_taken_grant *t,
                          size_t n)
 {
+    struct batch_slot *sl = xcalloc(n ? n : 1, sizeof *sl);
     struct job *jobs = xcalloc(n ? n : 1, sizeof *jobs);
+    size_t *job_of = xcalloc(n ? n : 1, sizeof *job_of); /* grant index -> its job */
     struct strlist gids = {0}, jids = {0};
     size_t built = 0;
     int r = 0;
-    for (; built < n && r == 0; built++) {
-        struct job_plan plan = {0};
-        char desc[128];
-        job_plan_grant_teardown(&plan, &t[built].g);
-        job_grant_description(&t[built].g, JOB_GRANT_EXPIRE, desc, sizeof desc);
-        struct job_spec spec = {.site_id = t[built].g.site_id,
-                                .kind = job_grant_kind(&t[built].g),
-                                .description = desc,
-                                .plan = &plan,
-                                .express = true,
-                                .needs_ack = true,
-                                .removal = true,
-                                .created_by = "scheduler"};
-        r = jobs_build(&spec, &jobs[built]);
-        job_plan_release(&plan);
+    for (size_t i = 0; i < n; i++)
+        sl[i] = (struct batch_slot){&t[i].g, i};
+    qsort(sl, n, sizeof *sl, slot_cmp);
+    for (size_t a = 0; a < n && r == 0;) {
+        size_t b = a + 1;
+        while (b < n && b - a < TEARDOWN_GRANTS_PER_JOB &&
+               !strcmp(sl[b].g->site_id, sl[a].g->site_id) && sl[b].g->kind == sl[a].g->kind)
+            b++;
+        r = build_teardown_job(&sl[a], b - a, &jobs[built]);
         if (r < 0)
             break;
-        strlist_add(&gids, t[built].g.id);
-        strlist_add(&jids, jobs[built].id);
+        for (size_t i = a; i < b; i++)
+            job_of[sl[i].idx] = built;
+        built++;
+        a = b;
+    }
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        strlist_add(&gids, t[i].g.id);
+        strlist_add(&jids, jobs[job_of[i]].id);
     }
     if (r == 0)
-        r = store_job_insert_many(st, jobs, n);
+        r = store_job_insert_many(st, jobs, built);
     for (size_t i = 0; r == 0 && i < n; i++)
-        r = supersede_setup(st, &t[i].g, jobs[i].id);
+        r = supersede_setup(st, &t[i].g, jobs[job_of[i]].id);
     if (r == 0)
         r = store_grants_expire_many(st, owner, &gids, &jids);
+    /* one "taken_over" per job and lapsed node (its grants share the job) */
+    const char **told = xcalloc(built ? built : 1, sizeof *told);
     for (size_t i = 0; r == 0 && i < n; i++) {
-        if (!t[i].prev_owner[0])
+        if (!t[i].prev_owner[0] || (told[job_of[i]] && !strcmp(told[job_of[i]], t[i].prev_owner)))
             continue;
+        told[job_of[i]] = t[i].prev_owner;
         char msg[256];
         snprintf(msg, sizeof msg,
                  "Node %s claimed this expiry and stopped heartbeating (its lease lapsed): node "
                  "%s took it over",
                  t[i].prev_owner, owner);
-        r = store_job_event(st, jobs[i].id, "taken_over", msg);
+        r = store_job_event(st, jobs[job_of[i]].id, "taken_over", msg);
     }
+    free(told);
     for (size_t i = 0; i < built; i++)
         job_release(&jobs[i]);
     free(jobs);
+    free(job_of);
+    free(sl);
     strlist_release(&gids);
     strlist_release(&jids);
     return r;

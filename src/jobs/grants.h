@@ -75,9 +75,9 @@ struct jobs_expired {
  * The scheduler's expiry of a batch of due grants in one transaction (DESIGN.md §11): up to
  * limit due grants no other node holds are taken (store_grants_take_due: locked, not written;
  * idle_ms bounds how long the server lets that transaction sit idle), marked torn down by
- * owner, each with its router-side removal job (one insert for the batch), a "taken_over"
- * event on each that a node whose lease lapsed had claimed, and its grant.expired webhook
- * event. Each grant is written once; a crash or an error rolls the batch back and leaves the
+ * owner, each with its router-side removal (one job for up to 64 grants of one site and
+ * kind, one insert for the batch), a "taken_over" event on the jobs of those a node whose
+ * lease lapsed had claimed, and each grant's grant.expired webhook event. Each grant is written once; a crash or an error rolls the batch back and leaves the
  * grants due. No hooks are called. 0 with *ret; -EBADMSG when a grant of the batch cannot be
  * read (jobs_grant_expire_claimed then isolates it), or another store error.
  */

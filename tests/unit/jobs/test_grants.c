@@ -22,6 +22,7 @@
 #include "enqueue.h"
 #include "grants.h"
 #include "helpers.h"
+#include "plan.h"
 #include "timefmt.h"
 
 #define LO 42000
@@ -226,6 +227,90 @@ static void test_teardown(void **state)
     grant_release(&g);
 }
 
+/* The grant's teardown job id (a copy). */
+static void teardown_job_of(struct fx *f, const char *grant_id, char ret[UUID_STR_LEN])
+{
+    struct grant got;
+    assert_int_equal(store_grant_get_any(f->s, grant_id, &got), 0);
+    assert_true(got.torn_down_at > 0);
+    memcpy(ret, got.teardown_job_id, UUID_STR_LEN);
+    grant_release(&got);
+}
+
+/* n grants of kind on site, already expired (set up through env). ids: n x UUID_STR_LEN. */
+static void expired_grants(struct jobs_grant_env *env, const char *site, bool forward, int n,
+                           char (*ids)[UUID_STR_LEN])
+{
+    for (int i = 0; i < n; i++) {
+        struct grant g;
+        if (forward)
+            request_forward(&g, site);
+        else
+            request_access(&g, site);
+        g.expires_at_ms = time_now_ms() - 1000;
+        assert_int_equal(jobs_grant_setup(env, &g), 0);
+        memcpy(ids[i], g.id, UUID_STR_LEN);
+        grant_release(&g);
+    }
+}
+
+/*
+ * A batch's expired grants of one site and kind share removal jobs (64 at most each); another
+ * site or kind gets its own.
+ */
+static void test_expiry_batches_share_jobs(void **state)
+{
+    struct fx *f = *state;
+    struct jobs_grant_env env = {
+        .store = f->s, .edge_port_lo = 43000, .edge_port_hi = 43999, .mgmt_networks = MGMT};
+    char a[UUID_STR_LEN], b[UUID_STR_LEN];
+    fx_site(f, NULL, "10.99.0.2", true, a, NULL);
+    fx_site(f, NULL, "10.99.0.3", true, b, NULL);
+    char fa[70][UUID_STR_LEN], xa[1][UUID_STR_LEN], fb[2][UUID_STR_LEN];
+    expired_grants(&env, a, true, 70, fa);
+    expired_grants(&env, a, false, 1, xa);
+    expired_grants(&env, b, true, 2, fb);
+    struct jobs_expired ex;
+    assert_int_equal(jobs_grant_expire_due(&env, "node-a", time_now_ms(), 5000, 1024, &ex), 0);
+    assert_int_equal(ex.done, 73);
+
+    char j0[UUID_STR_LEN], j[UUID_STR_LEN], first[UUID_STR_LEN], last[UUID_STR_LEN];
+    teardown_job_of(f, fa[0], first);
+    teardown_job_of(f, fa[69], last);
+    assert_string_not_equal(first, last);
+    int in_first = 0;
+    for (int i = 0; i < 70; i++) {
+        teardown_job_of(f, fa[i], j);
+        assert_true(!strcmp(j, first) || !strcmp(j, last));
+        in_first += !strcmp(j, first);
+    }
+    assert_int_equal(in_first, 64); /* in the grants' order: the oldest 64 first */
+    teardown_job_of(f, xa[0], j);
+    assert_string_not_equal(j, first);
+    assert_string_not_equal(j, last);
+    teardown_job_of(f, fb[0], j0);
+    teardown_job_of(f, fb[1], j);
+    assert_string_equal(j0, j);
+
+    struct job job;
+    assert_int_equal(store_job_get(f->s, f->tenant, a, first, &job), 0);
+    assert_string_equal(job.description, "Expire 64 transient forwards");
+    assert_int_equal(job.kind, JOB_KIND_TRANSIENT_FORWARD);
+    struct job_plan plan = {0};
+    assert_int_equal(job_plan_parse(job.payload, &plan), 0);
+    assert_int_equal(plan.ncmds, 64); /* one removal per grant */
+    job_plan_release(&plan);
+    job_release(&job);
+    assert_int_equal(store_job_get(f->s, f->tenant, b, j, &job), 0);
+    assert_string_equal(job.description, "Expire 2 transient forwards");
+    job_release(&job);
+    teardown_job_of(f, xa[0], j);
+    assert_int_equal(store_job_get(f->s, f->tenant, a, j, &job), 0);
+    assert_int_equal(job.kind, JOB_KIND_TRANSIENT_ACCESS);
+    assert_non_null(strstr(job.description, "Expire transient access "));
+    job_release(&job);
+}
+
 static void test_enqueue_spec(void **state)
 {
     struct fx *f = *state;
@@ -280,6 +365,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_setup_forward_and_full_range, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_teardown, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_enqueue_spec, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_expiry_batches_share_jobs, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
