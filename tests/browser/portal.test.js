@@ -514,7 +514,9 @@ test('the portal walks seed 003 in a real browser', async (t0) => {
     await waitFor('a new credential row', async () => (await rows.count()) === n + 1, 5000);
     assert.match(await rows.first().textContent(), /pending|current/);
     // two-phase: current once the router has it, and the one before retired (reload the tab)
+    // (clicking the selected tab again fetches nothing: leave it and come back)
     await waitFor('the router to confirm the new password', async () => {
+      await page.getByRole('tab', { name: 'Overview' }).click();
       await page.getByRole('tab', { name: 'API Credentials' }).click();
       await rows.first().waitFor();
       return /current/.test(await rows.first().textContent()) &&
