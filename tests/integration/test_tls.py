@@ -291,6 +291,7 @@ class RoutersVerify(unittest.TestCase):
         sim = self.sim('127.0.0.31', cmd)
         self.assertTrue(wait_for(lambda: self.status(d, site_id) == 'online', 15),
                         sim.log()[-3000:])
+        self.assertTrue(simharness.adoption_script_done(sim), sim.log()[-3000:])
         certs = sim.menu('/certificate')
         self.assertEqual([c['fingerprint'] for c in certs], [self.fp1])
         self.assertEqual(certs[0]['name'], 'tikgate-ca.pem_0')
