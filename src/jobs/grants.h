@@ -77,9 +77,10 @@ struct jobs_expired {
  * idle_ms bounds how long the server lets that transaction sit idle), marked torn down by
  * owner, each with its router-side removal (one job for up to 64 grants of one site and
  * kind, one insert for the batch), a "taken_over" event on the jobs of those a node whose
- * lease lapsed had claimed, and each grant's grant.expired webhook event. Each grant is written once; a crash or an error rolls the batch back and leaves the
- * grants due. No hooks are called. 0 with *ret; -EBADMSG when a grant of the batch cannot be
- * read (jobs_grant_expire_claimed then isolates it), or another store error.
+ * lease lapsed had claimed, and each grant's grant.expired webhook event. Each grant is written
+ * once; a crash or an error rolls the batch back and leaves the grants due. No hooks are called. 0
+ * with *ret; -EBADMSG when a grant of the batch cannot be read (jobs_grant_expire_claimed then
+ * isolates it), or another store error.
  */
 int jobs_grant_expire_due(const struct jobs_grant_env *env, const char *owner, int64_t now_ms,
                           int64_t idle_ms, int limit, struct jobs_expired *ret);

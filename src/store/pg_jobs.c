@@ -27,11 +27,16 @@
  * them. A payload that cannot be unsealed fails the read with -EBADMSG (it is
  * never delivered as an empty plan); nothing is left in j to release then.
  */
-static int read_job(struct store *s, struct pg_stmt *st, struct job *j)
+/*
+ * A job row into j. with_plan false (the API's job lists): a plan's payload is not unsealed
+ * (NULL; lists show a job's script only), a script's is.
+ */
+static int read_job_as(struct store *s, struct pg_stmt *st, struct job *j, bool with_plan)
 {
     const char *sealed = (const char *)pg_column_text(st, 6);
-    char *payload = sealed ? store_open_text(s, sealed) : NULL;
-    if (!payload)
+    bool wanted = with_plan || pg_column_int(st, 7) != 0;
+    char *payload = sealed && wanted ? store_open_text(s, sealed) : NULL;
+    if (!payload && wanted)
         return -EBADMSG;
     memset(j, 0, sizeof *j);
     pg_col_copy(st, 0, j->id, sizeof j->id);
@@ -60,6 +65,11 @@ static int read_job(struct store *s, struct pg_stmt *st, struct job *j)
     j->idempotency_key = pg_col_strdup(st, 20);
     j->queue_class = pg_column_int(st, 21) > 0 ? JOB_CLASS_URGENT : JOB_CLASS_NORMAL;
     return 0;
+}
+
+static int read_job(struct store *s, struct pg_stmt *st, struct job *j)
+{
+    return read_job_as(s, st, j, true);
 }
 
 static int add_event(struct pg_session *c, const char *job_id, const char *kind, const char *msg)
@@ -228,6 +238,12 @@ static int job_row(void *ctx, struct pg_stmt *st, void *elem)
     return read_job(ctx, st, elem);
 }
 
+/* A row of the API's job list: no plan unsealed (read_job_as). */
+static int job_row_listed(void *ctx, struct pg_stmt *st, void *elem)
+{
+    return read_job_as(ctx, st, elem, false);
+}
+
 /* The status and needs_acknowledgement of a job row, for the checks before a write. */
 struct job_state {
     enum job_status status;
@@ -284,7 +300,7 @@ int pg_job_list(struct store *s, const char *tenant_id, const char *site_id,
     pg_bind_text(st, 1, site_id);
     pg_bind_text(st, 2, tenant_id);
     pg_bind_page(st, 3, page);
-    return pg_collect(c, st, sizeof **ret, job_row, s, job_release_elem, (void **)ret, n);
+    return pg_collect(c, st, sizeof **ret, job_row_listed, s, job_release_elem, (void **)ret, n);
 }
 
 static int read_events(struct pg_session *c, struct job *j)

@@ -27,11 +27,16 @@
  * them. A payload that cannot be unsealed fails the read with -EBADMSG (it is
  * never delivered as an empty plan); nothing is left in j to release then.
  */
-static int read_job(struct store *s, sqlite3_stmt *st, struct job *j)
+/*
+ * A job row into j. with_plan false (the API's job lists): a plan's payload is not unsealed
+ * (NULL; lists show a job's script only), a script's is.
+ */
+static int read_job_as(struct store *s, sqlite3_stmt *st, struct job *j, bool with_plan)
 {
     const char *sealed = (const char *)sqlite3_column_text(st, 6);
-    char *payload = sealed ? store_open_text(s, sealed) : NULL;
-    if (!payload)
+    bool wanted = with_plan || sqlite3_column_int(st, 7) != 0;
+    char *payload = sealed && wanted ? store_open_text(s, sealed) : NULL;
+    if (!payload && wanted)
         return -EBADMSG;
     memset(j, 0, sizeof *j);
     col_copy(st, 0, j->id, sizeof j->id);
@@ -60,6 +65,11 @@ static int read_job(struct store *s, sqlite3_stmt *st, struct job *j)
     j->idempotency_key = col_strdup(st, 20);
     j->queue_class = sqlite3_column_int(st, 21) > 0 ? JOB_CLASS_URGENT : JOB_CLASS_NORMAL;
     return 0;
+}
+
+static int read_job(struct store *s, sqlite3_stmt *st, struct job *j)
+{
+    return read_job_as(s, st, j, true);
 }
 
 static int add_event(struct store_conn *c, const char *job_id, const char *kind, const char *msg)
@@ -139,6 +149,12 @@ static int job_row(void *ctx, sqlite3_stmt *st, void *elem)
     return read_job(ctx, st, elem);
 }
 
+/* A row of the API's job list: no plan unsealed (read_job_as). */
+static int job_row_listed(void *ctx, sqlite3_stmt *st, void *elem)
+{
+    return read_job_as(ctx, st, elem, false);
+}
+
 /* The status and needs_acknowledgement of a job row, for the checks before a write. */
 struct job_state {
     enum job_status status;
@@ -195,7 +211,7 @@ int sqlite_job_list(struct store *s, const char *tenant_id, const char *site_id,
     bind_text(st, 1, site_id);
     bind_text(st, 2, tenant_id);
     store_bind_page(st, 3, page);
-    return store_collect(c, st, sizeof **ret, job_row, s, job_release_elem, (void **)ret, n);
+    return store_collect(c, st, sizeof **ret, job_row_listed, s, job_release_elem, (void **)ret, n);
 }
 
 static int read_events(struct store_conn *c, struct job *j)

@@ -254,7 +254,7 @@ int store_job_by_idempotency(struct store *s, const char *site_id, const char *k
                              char ret_id[UUID_STR_LEN]);
 /* Live and not-yet-cleaned grants of a site (for the site's cleanup job). */
 int store_site_grants(struct store *s, const char *site_id, struct grant **ret, size_t *n);
-/* Newest first. */
+/* Newest first. A plan's payload is not unsealed (NULL: the API shows scripts only). */
 int store_job_list(struct store *s, const char *tenant_id, const char *site_id,
                    const struct store_page *page, struct job **ret, size_t *n);
 /* One job with its events (oldest first). */
