@@ -50,6 +50,8 @@ class Faults(tg.DaemonTest):
         if not wait_for(lambda: cls.d.request('GET', '/v1/sites/' + cls.site)
                         .json['status'] == 'online', 15):
             raise RuntimeError('the simulator did not adopt:\n' + cls.sim.log())
+        if not simharness.adoption_script_done(cls.sim):
+            raise RuntimeError('the adoption script did not end:\n' + cls.sim.log())
 
     def forward(self):
         """A committed forward to the LAN echo server and a live connection through it."""

@@ -49,6 +49,8 @@ class NoLeader(unittest.TestCase):
         self.addCleanup(self.sim.cleanup)
         ok = wait_for(lambda: any(u['name'] == 'tikgate-api' for u in self.sim.menu('/user')), 15)
         self.assertTrue(ok, 'the simulator did not adopt:\n' + self.sim.log())
+        # (pushes start once the router confirmed the end of its adoption script)
+        self.assertTrue(simharness.adoption_script_done(self.sim), self.sim.log())
         self.base = '/v1/control-plane/%s' % self.site['id']
 
     def tearDown(self):

@@ -74,6 +74,8 @@ class TwoEdges(unittest.TestCase):
         if not wait_for(lambda: node.request('GET', '/v1/sites/' + site['id']).json['status']
                         == 'online', 15):
             raise RuntimeError('%s did not adopt:\n%s' % (name, sim.log()))
+        if not simharness.adoption_script_done(sim):
+            raise RuntimeError('%s did not end its adoption script:\n%s' % (name, sim.log()))
         return site['id']
 
     @classmethod
