@@ -320,13 +320,25 @@ static int parse_facts(const char *body, struct facts *f, struct tg_err *err)
  * site.upgrade) included; a missing one is "not enough permissions (9)" on the router. */
 #define TIKGATE_POLL_POLICY "reboot,read,write,policy,test,password,sensitive"
 
+/* A POST of data to the poll URL, with auth (" http-header-field=...") when not NULL, and
+ * tail (" dst-path=..." or " output=none"). */
+static void render_poll_post(struct buf *b, const char *url, const char *auth, const char *data,
+                             const char *tail)
+{
+    device_render_fetch(b, url);
+    buf_append_str(b, " http-method=post");
+    if (auth)
+        buf_append_str(b, auth);
+    buf_printf(b, " http-data=\"%s\"%s", data, tail);
+}
+
 /*
- * The scheduler the router installs, at the very end of the adoption script (a poll proves
- * the whole script ran: docs/decisions.md "Configured"), then the adoption's confirmation:
- * poll every interval, import what comes back. tunnel_base
- * (a managed site, the API reachable on the edge's tunnel address): poll there, authenticated
- * by the WireGuard peer, with no device token on the router (F5); NULL: the public URL with
- * the device token.
+ * The scheduler the router installs, at the very end of the adoption script, then the
+ * adoption's confirmation (a poll proves the whole script ran: docs/decisions.md "No push
+ * before the router ran its whole adoption script"): poll every interval, import what comes
+ * back. tunnel_base (a managed site, the API reachable on the edge's tunnel address): poll
+ * there, authenticated by the WireGuard peer, with no device token on the router (F5); NULL:
+ * the public URL with the device token.
  */
 static void render_scheduler(struct api *api, const char *device_token, const char *tunnel_base,
                              struct buf *b)
@@ -335,7 +347,6 @@ static void render_scheduler(struct api *api, const char *device_token, const ch
     buf_init(&ev, 4096);
     char *url = xasprintf("%s/poll", tunnel_base ? tunnel_base : api->cfg.public_url);
     char *hdr = xasprintf("Authorization: Bearer %s", device_token);
-    device_render_fetch(&ev, url);
     /* Over the tunnel (tunnel_base) the WireGuard peer authenticates the router: no token. */
     char *auth = NULL;
     if (!tunnel_base) {
@@ -345,20 +356,13 @@ static void render_scheduler(struct api *api, const char *device_token, const ch
         job_script_quote(&h, hdr);
         auth = buf_steal(&h);
     }
-    buf_append_str(&ev, " http-method=post");
-    if (auth)
-        buf_append_str(&ev, auth);
-    buf_append_str(&ev, " http-data=\"heartbeat\" dst-path=\"tikgate-job.rsc\"; ");
+    render_poll_post(&ev, url, auth, "heartbeat", " dst-path=\"tikgate-job.rsc\"; ");
     /* RouterOS refuses a job with a syntax error before running any of it (no busy, no fail
      * report). From 7.16 an on-error around /import catches that: tell tikgate at once. Older
      * versions say nothing; the job then fails after STORE_PULL_MAX_DOWNLOADS downloads. */
     buf_append_str(&ev, ":do { /import file-name=\"tikgate-job.rsc\" } on-error={ ");
-    device_render_fetch(&ev, url);
-    buf_append_str(&ev, " http-method=post");
-    if (auth)
-        buf_append_str(&ev, auth);
-    buf_append_str(&ev, " http-data=\"import-failed\" output=none }; "
-                        "/file remove [find name=\"tikgate-job.rsc\"]");
+    render_poll_post(&ev, url, auth, "import-failed", " output=none }; ");
+    buf_append_str(&ev, "/file remove [find name=\"tikgate-job.rsc\"]");
     buf_printf(b,
                "/system scheduler add name=\"tikgate-poll\" interval=%ds start-time=startup "
                "policy=\"" TIKGATE_POLL_POLICY "\" "
@@ -366,16 +370,11 @@ static void render_scheduler(struct api *api, const char *device_token, const ch
                api->cfg.poll_interval_s);
     job_script_quote(b, ev.data);
     buf_append_str(b, "\n");
-    /* The adoption's last word: the whole script ran (store_site_heartbeat marks the site
-     * configured, and only then does it get pushes). A failed fetch leaves that to the
-     * scheduler's first poll: the scheduler is only added here, at the end, too. */
+    /* The adoption's last word (store_site_heartbeat marks the site configured). A failed
+     * fetch leaves that to the scheduler's first poll. */
     buf_append_str(b, ":do { ");
-    device_render_fetch(b, url);
-    buf_append_str(b, " http-method=post");
-    if (auth)
-        buf_append_str(b, auth);
-    buf_append_str(b, " http-data=\"adopted\" output=none } on-error={ :log warning "
-                      "\"tikgate: the adoption could not be confirmed; the first poll will\" }\n");
+    render_poll_post(b, url, auth, "adopted", " output=none } on-error={ :log warning ");
+    buf_append_str(b, "\"tikgate: the adoption could not be confirmed; the first poll will\" }\n");
     sodium_memzero(hdr, strlen(hdr));
     free(hdr);
     if (auth) {
@@ -714,17 +713,12 @@ void h_device_poll(struct api_call *call)
         log_info("device", "site %s is back online", s.id);
     struct buf b;
     buf_init(&b, (size_t)4 << 20);
-    if (call->req->body && !strcmp(call->req->body, "adopted")) {
-        /* the adoption script's last line: the heartbeat above marked the site configured */
-        buf_append_str(&b, "# tikgate: noted\n");
-        send_script(call, 200, &b);
-        buf_release(&b);
-        site_release(&s);
-        return;
-    }
-    if (call->req->body && !strcmp(call->req->body, "import-failed")) {
-        /* the poll scheduler's on-error: RouterOS refused the job it fetched (7.16+) */
-        if (store_job_pull_refused(call->api->store, s.id) == 0)
+    /* "adopted": the adoption script's last line (the heartbeat above marked the site
+     * configured); "import-failed": the poll scheduler's on-error, RouterOS refused the job it
+     * fetched (7.16+). Neither gets a job. */
+    const char *body = call->req->body;
+    if (body && (!strcmp(body, "adopted") || !strcmp(body, "import-failed"))) {
+        if (!strcmp(body, "import-failed") && store_job_pull_refused(call->api->store, s.id) == 0)
             log_warn("device", "site %s: the router refused its job script (syntax error)", s.id);
         buf_append_str(&b, "# tikgate: noted\n");
         send_script(call, 200, &b);

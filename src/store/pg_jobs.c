@@ -26,10 +26,8 @@
  * Payloads can hold secrets (router passwords): they are sealed at rest like
  * them. A payload that cannot be unsealed fails the read with -EBADMSG (it is
  * never delivered as an empty plan); nothing is left in j to release then.
- */
-/*
- * A job row into j. with_plan false (the API's job lists): a plan's payload is not unsealed
- * (NULL; lists show a job's script only), a script's is.
+ * with_plan false (the API's job lists): a plan's payload is not unsealed (NULL; lists show a
+ * job's script only), a script's is.
  */
 static int read_job_as(struct store *s, struct pg_stmt *st, struct job *j, bool with_plan)
 {

@@ -63,9 +63,8 @@ int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_a
         "UPDATE sites SET facts = ?1, identity = ?2, model = ?3, serial_number = ?4, "
         "software_version = ?5, tunnel_address = coalesce(?6, tunnel_address), "
         "device_token_hash = ?7, status = 'online', last_seen_at = ?8, adopted_at = ?8, "
-        "configured_at = NULL, "
-        "bootstrap_used_at = ?8, updated_at = ?8, verified_at = ?8 WHERE id = ?9 AND "
-        "bootstrap_used_at IS NULL";
+        "configured_at = NULL, bootstrap_used_at = ?8, updated_at = ?8, verified_at = ?8 "
+        "WHERE id = ?9 AND bootstrap_used_at IS NULL";
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
@@ -161,9 +160,8 @@ int sqlite_site_heartbeat(struct store *s, const char *site_id, int64_t now)
     static const char q[] = "SELECT status, last_seen_at FROM sites WHERE id = ?";
     static const char sql[] =
         "UPDATE sites SET last_seen_at = ?1, configured_at = coalesce(configured_at, ?1), "
-        "status = CASE status WHEN "
-        "'deleting' THEN 'deleting' ELSE 'online' END WHERE id = ?2 AND "
-        "status = ?3 AND last_seen_at IS ?4";
+        "status = CASE status WHEN 'deleting' THEN 'deleting' ELSE 'online' END "
+        "WHERE id = ?2 AND status = ?3 AND last_seen_at IS ?4";
     int r;
     struct store_conn *c;
     sqlite3_stmt *st = store_begin_stmt(s, q, &c, &r);

@@ -113,7 +113,9 @@ class Sshd:
             f.write(SSHD_CONFIG % {'addr': addr, 'port': port, 'dir': tmpdir})
         script = ('set -e; mount --bind %s /etc/passwd; mount --bind %s /etc/shadow; '
                   'mount -t tmpfs -o mode=755 tmpfs /run; mkdir -m 755 /run/sshd; '
-                  'exec %s -D -e -f %s' % (self.passwd, self.shadow, SSHD, cfg))
+                  # dies with this process even when it is SIGKILLed (no sshd left behind)
+                  'exec /usr/bin/setpriv --pdeathsig KILL %s -D -e -f %s'
+                  % (self.passwd, self.shadow, SSHD, cfg))
         self._log = open(self.log_path, 'ab')
         # a session of its own: cleanup signals the whole group (sshd forks per connection)
         self.proc = subprocess.Popen(['/usr/bin/unshare', '--mount', '--propagation', 'private',

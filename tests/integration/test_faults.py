@@ -39,19 +39,11 @@ class Faults(tg.DaemonTest):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        site = cls.d.request('POST', '/v1/sites', {'name': 'faults'}).json
-        cls.site = site['id']
-        cls.base = '/v1/control-plane/%s' % cls.site
-        cls.sim = simharness.Sim(ROUTER, bootstrap_command=site['bootstrap_command'],
-                                 lan_address=MASQ).start()
+        cls.site, cls.sim = simharness.adopted(cls.d, 'faults', ROUTER, lan_address=MASQ)
         cls.addClassCleanup(cls.sim.cleanup)
+        cls.base = '/v1/control-plane/%s' % cls.site
         cls.lan = netutil.EchoServer(LAN, 0)
         cls.addClassCleanup(cls.lan.close)
-        if not wait_for(lambda: cls.d.request('GET', '/v1/sites/' + cls.site)
-                        .json['status'] == 'online', 15):
-            raise RuntimeError('the simulator did not adopt:\n' + cls.sim.log())
-        if not simharness.adoption_script_done(cls.sim):
-            raise RuntimeError('the adoption script did not end:\n' + cls.sim.log())
 
     def forward(self):
         """A committed forward to the LAN echo server and a live connection through it."""

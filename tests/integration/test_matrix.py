@@ -136,7 +136,7 @@ class Matrix(tg.DaemonTest):
             raise AssertionError('not adopted: %s' % self.site(r))
         # the adoption script runs after /adopt answered: wait for its last step (the IPv6
         # block of the management filter comes after the IPv4 one)
-        if not wait_for(lambda: 'tikgate: adoption complete' in r.sim.log(), 20, 0.1):
+        if not simharness.adoption_script_done(r.sim, 20):
             raise AssertionError('adoption script did not finish')
         return s
 

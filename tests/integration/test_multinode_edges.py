@@ -67,16 +67,9 @@ class TwoEdges(unittest.TestCase):
 
     @classmethod
     def adopt(cls, node, name, address):
-        site = node.request('POST', '/v1/sites', {'name': name}).json
-        sim = simharness.Sim(address, bootstrap_command=site['bootstrap_command'],
-                             lan_address=address).start()
+        site, sim = simharness.adopted(node, name, address, lan_address=address)
         cls.sims.append(sim)
-        if not wait_for(lambda: node.request('GET', '/v1/sites/' + site['id']).json['status']
-                        == 'online', 15):
-            raise RuntimeError('%s did not adopt:\n%s' % (name, sim.log()))
-        if not simharness.adoption_script_done(sim):
-            raise RuntimeError('%s did not end its adoption script:\n%s' % (name, sim.log()))
-        return site['id']
+        return site
 
     @classmethod
     def tearDownClass(cls):

@@ -26,14 +26,7 @@ class TwoPhaseRotation(tg.DaemonTest):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        site = cls.d.request('POST', '/v1/sites', {'name': 'rotating'}).json
-        cls.site = site['id']
-        cls.sim = simharness.Sim('127.0.0.41', bootstrap_command=site['bootstrap_command']).start()
-        if not wait_for(lambda: cls.d.request('GET', '/v1/sites/' + cls.site).json['status']
-                        == 'online', 15):
-            raise RuntimeError('the simulator did not adopt:\n' + cls.sim.log())
-        if not simharness.adoption_script_done(cls.sim):
-            raise RuntimeError('the adoption script did not end:\n' + cls.sim.log())
+        cls.site, cls.sim = simharness.adopted(cls.d, 'rotating', '127.0.0.41')
 
     @classmethod
     def tearDownClass(cls):

@@ -171,14 +171,9 @@ class SimFailures(tg.DaemonTest):
     daemon_env = ENV
 
     def adopt(self, name, addr):
-        site = self.d.request('POST', '/v1/sites', {'name': name}).json
-        sim = simharness.Sim(addr, bootstrap_command=site['bootstrap_command']).start()
+        site, sim = simharness.adopted(self.d, name, addr)
         self.addCleanup(sim.cleanup)
-        ok = wait_for(lambda: self.d.request('GET', '/v1/sites/' + site['id'])
-                      .json['status'] == 'online', 10)
-        self.assertTrue(ok, sim.log())
-        self.assertTrue(simharness.adoption_script_done(sim), sim.log())
-        return site['id'], sim
+        return site, sim
 
     def test_stopped_router_retries_fails_and_goes_offline(self):
         site, sim = self.adopt('stops', '127.0.0.4')
