@@ -534,8 +534,8 @@ int pg_job_finish(struct store *s, const char *job_id, enum job_status status, c
                                "lease_until_ms = NULL, lease_owner = NULL, "
                                "last_error = ?2 WHERE id = ?3 AND status IN ('running', 'pending')";
     /* A grant's router-side flags follow its jobs: they say what really happened. */
-    static const char committed[] =
-        "UPDATE grants SET config_committed_at = ? WHERE setup_job_id = ?";
+    static const char committed[] = "UPDATE grants SET config_committed_at = ? WHERE setup_job_id "
+                                    "= ? AND config_committed_at IS NULL";
     static const char removed[] =
         "UPDATE grants SET config_removed_from_site = 1 WHERE teardown_job_id = ? AND ? > 0";
     /* A site's cleanup job done: the site (and with it its log) goes. */
