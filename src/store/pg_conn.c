@@ -40,10 +40,24 @@ static void conn_free(struct pg_session *c)
     free(c);
 }
 
+/*
+ * After every statement: one that changed a change version (its NOTICE set c->changed) and is
+ * committed, on its own or by this COMMIT, tells the versions watcher (pg_versions.c) before
+ * the caller answers anyone. (A ROLLBACK tells it too: one needless read.)
+ */
+static void after_statement(struct pg_session *c)
+{
+    if (c->changed && c->tx_depth == 0 && PQtransactionStatus(c->conn) == PQTRANS_IDLE) {
+        c->changed = false;
+        pg_versions_wrote(c->store);
+    }
+}
+
 /* Runs sql (no parameters, may hold several statements). 0 or -EIO, logged at debug. */
 static int exec(struct pg_session *c, const char *sql)
 {
     PGresult *res = PQexec(c->conn, sql);
+    after_statement(c);
     ExecStatusType st = PQresultStatus(res);
     int r = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -61,13 +75,26 @@ static void notice_quiet(void *arg, const char *message)
     log_debug("store", "postgres: %s", message);
 }
 
+/* A session's notices: the change-version trigger's marks the session, others are logged. */
+static void notice_receive(void *arg, const PGresult *res)
+{
+    struct pg_session *c = arg;
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    if (primary && !strcmp(primary, PG_CHANGED_NOTICE))
+        c->changed = true;
+    else
+        log_debug("store", "postgres: %s", PQresultErrorMessage(res));
+}
+
 /* The session's settings, on a new connection and after a reset. 0 or -EIO. */
 static int session_setup(struct pg_session *c)
 {
-    PQsetNoticeProcessor(c->conn, notice_quiet, NULL);
-    /* READ COMMITTED is the server's default; say it so a changed default does not apply. */
+    PQsetNoticeReceiver(c->conn, notice_receive, c);
+    /* READ COMMITTED is the server's default; say it so a changed default does not apply.
+     * Notices reach the session whatever the database's client_min_messages (the trigger's). */
     return exec(c, "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED;"
-                   "SET client_encoding = 'UTF8'; SET application_name = 'tikgated'");
+                   "SET client_encoding = 'UTF8'; SET application_name = 'tikgated';"
+                   "SET client_min_messages = notice");
 }
 
 /*
@@ -97,7 +124,7 @@ static void conn_revive(struct pg_session *c)
  * overridden by the URL when it sets them (later keywords win, the URL is expanded last).
  * PQreset reuses them.
  */
-static PGconn *connect_db(const char *url)
+PGconn *pg_connect_db(const char *url)
 {
     static const char *const keys[] = {"connect_timeout",
                                        "keepalives",
@@ -113,9 +140,10 @@ static PGconn *connect_db(const char *url)
 static struct pg_session *conn_open(struct pg_store *s, enum log_level lvl)
 {
     struct pg_session *c = xcalloc(1, sizeof *c);
+    c->store = s;
     c->cache_cap = PG_STMT_CACHE_INITIAL;
     c->cache = xcalloc(c->cache_cap, sizeof *c->cache);
-    c->conn = connect_db(s->url);
+    c->conn = pg_connect_db(s->url);
     if (PQstatus(c->conn) != CONNECTION_OK) {
         log_msg(lvl, "store", "cannot connect to PostgreSQL: %s", PQerrorMessage(c->conn));
         conn_free(c);
@@ -497,6 +525,7 @@ int pg_step(struct pg_stmt *st)
     if (!st->res) {
         st->res = PQexecPrepared(st->c->conn, st->name, st->nparams, (const char *const *)st->vals,
                                  st->lens, st->fmts, 0);
+        after_statement(st->c);
         ExecStatusType es = PQresultStatus(st->res);
         if (es != PGRES_TUPLES_OK && es != PGRES_COMMAND_OK) {
             const char *state = PQresultErrorField(st->res, PG_DIAG_SQLSTATE);
@@ -851,6 +880,7 @@ int pg_open(const char *url, struct store **ret)
     struct pg_store *s = xcalloc(1, sizeof *s);
     s->url = xstrdup(url);
     pthread_mutex_init(&s->conns_lock, NULL);
+    pthread_mutex_init(&s->versions_lock, NULL);
     pthread_key_create(&s->conn_key, NULL);
     int r;
     struct pg_session *c = conn_open(s, LOG_ERROR);
@@ -872,6 +902,7 @@ out_free:
 void pg_close(struct store *base)
 {
     struct pg_store *s = pg_store_of(base);
+    pg_versions_stop(s);
     pthread_setspecific(s->conn_key, NULL);
     struct pg_session *c = s->conns;
     while (c) {
@@ -881,6 +912,7 @@ void pg_close(struct store *base)
     }
     pthread_key_delete(s->conn_key);
     pthread_mutex_destroy(&s->conns_lock);
+    pthread_mutex_destroy(&s->versions_lock);
     free(s->url);
     free(s);
 }

@@ -71,6 +71,8 @@ struct pg_session {
     bool lost;       /* the last statement failed because the connection dropped */
     int64_t used_ms; /* monotonic time of the last pg_session() outside a transaction */
     unsigned notify; /* enum store_wake bits to NOTIFY at the outermost commit */
+    bool changed;    /* a statement bumped a change version (the trigger's NOTICE) */
+    struct pg_store *store;
     struct pg_session *next;
 };
 
@@ -81,13 +83,34 @@ struct pg_store {
     pthread_key_t conn_key;
     pthread_mutex_t conns_lock;
     struct pg_session *conns;
+    pthread_mutex_t versions_lock; /* starting the watcher */
+    struct pg_versions *_Atomic versions;
+    bool versions_failed; /* under versions_lock */
 };
+
+/*
+ * The NOTICE the change-version trigger raises in the writing session (migration 0022): the
+ * session learns that its statement changed what cached answers are made of.
+ */
+#define PG_CHANGED_NOTICE "tikgate: policies changed"
+
+/*
+ * The change versions without a round trip (pg_versions.c). pg_versions_policies: 0 with the
+ * policies version as of every write this process committed and every other node's write
+ * whose notification arrived, or -EAGAIN: read it from the database. pg_versions_wrote: a
+ * session of s committed a write that bumped a version. pg_versions_stop: at pg_close.
+ */
+int pg_versions_policies(struct pg_store *s, int64_t *ret);
+void pg_versions_wrote(struct pg_store *s);
+void pg_versions_stop(struct pg_store *s);
 
 static inline struct pg_store *pg_store_of(struct store *s)
 {
     return (struct pg_store *)s;
 }
 
+/* A new connection to url with the bounds of a server that does not answer (pg_conn.c). */
+PGconn *pg_connect_db(const char *url);
 /* store_ops.open/close of this backend (pg_conn.c): url is the libpq connection URL. */
 int pg_open(const char *url, struct store **ret);
 void pg_close(struct store *s);

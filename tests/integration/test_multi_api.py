@@ -87,6 +87,35 @@ class TwoApiNodes(unittest.TestCase):
                            5)
         self.assertTrue(refused, 'node A still accepts a key revoked through B')
 
+    def test_a_policy_changed_through_one_node_shows_on_the_other(self):
+        # Policy GETs are answered from each node's cache while its versions watcher
+        # (store/pg_versions.c) says nothing changed: a write through A shows on A at once,
+        # on B when A's NOTIFY reached B's watcher (normally milliseconds, at most 2 s).
+        P = '/v1/control-plane/policies'
+        pol = self.a.request('GET', P + '?limit=100').json[0]
+        path = P + '/' + pol['id']
+        for d in (self.a, self.b, self.a, self.b):  # the second GET of each is a cache hit
+            self.assertEqual(d.request('GET', path).json['name'], pol['name'])
+
+        def renamed_on_a(name):
+            body = tg.policy_body(pol)
+            body['name'] = name
+            self.assertEqual(self.a.request('PUT', path, body).status, 200)
+            self.assertEqual(self.a.request('GET', path).json['name'], name)
+            self.assertTrue(wait_for(lambda: self.b.request('GET', path).json['name'] == name,
+                                     3), 'node B still answers the old policy')
+
+        renamed_on_a('renamed-on-a')
+        # The watchers' connections cut: until they are back, reads ask the database.
+        watchers = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                    "application_name = 'tikgated-versions'")
+        self.assertEqual(self.a.db_query(watchers)[0][0], 2)
+        renamed_on_a('renamed-again')
+        back = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                "'tikgated-versions'")
+        self.assertTrue(wait_for(lambda: self.a.db_query(back)[0][0] == 2, 5))
+        renamed_on_a('renamed-after')
+
     def test_failed_sign_ins_over_both_nodes_hit_one_limit(self):
         nodes = [self.a, self.b]
         # Per e-mail: five failures from five addresses, alternating nodes...

@@ -5,3 +5,5 @@
 DROP INDEX grants_setup_job;
 CREATE INDEX grants_setup_job ON grants(setup_job_id)
     WHERE setup_job_id IS NOT NULL AND config_committed_at IS NULL;
+-- (The PostgreSQL twin also makes the policies version's trigger NOTIFY the other nodes: one
+-- SQLite file has one process, which reads its version without a round trip anyway.)
