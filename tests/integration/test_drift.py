@@ -128,8 +128,11 @@ class DriftCheck(tg.DaemonTest):
         # The management filter: one of its accept rules disabled, another removed.
         tag = 'tikgate:mgmt-filter:' + self.site
         # (the repair above sets the services first, then removes and adds the filter: wait
-        # for its end)
+        # for its end, the job's, not the first two rules: a slow machine could read the
+        # filter half added and then wait for that half forever)
         def filter_rules():
+            if [j for j in self.jobs() if j['status'] in ('pending', 'running')]:
+                return None
             rules = [f for f in self.sim.menu('/ip/firewall/filter') if f.get('comment') == tag]
             return rules if len(rules) >= 2 else None
         mine = wait_for(filter_rules, 15)
