@@ -970,23 +970,30 @@ struct store_listener {
     bool lost;    /* the connection broke: report every channel once it is back */
 };
 
-/* A new connection LISTENing on the channel, or NULL (logged at debug). */
-static PGconn *listen_connect(struct pg_store *s)
+PGconn *pg_listen_connect(const char *url, const char *app_name, const char *channel)
 {
-    PGconn *conn = PQconnectdb(s->url);
+    PGconn *conn = pg_connect_db(url);
     PGresult *res = NULL;
     if (PQstatus(conn) == CONNECTION_OK) {
         PQsetNoticeProcessor(conn, notice_quiet, NULL);
-        res = PQexec(conn, "SET application_name = 'tikgated-listen'; LISTEN " CHANNEL);
+        char sql[128];
+        snprintf(sql, sizeof sql, "SET application_name = '%s'; LISTEN %s", app_name, channel);
+        res = PQexec(conn, sql);
     }
     if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
-        log_debug("store", "postgres: LISTEN: %s", PQerrorMessage(conn));
+        log_debug("store", "postgres: LISTEN %s: %s", channel, PQerrorMessage(conn));
         PQclear(res);
         PQfinish(conn);
         return NULL;
     }
     PQclear(res);
     return conn;
+}
+
+/* The wake-up listener's connection (pg_listen_open/wait), or NULL. */
+static PGconn *listen_connect(struct pg_store *s)
+{
+    return pg_listen_connect(s->url, "tikgated-listen", CHANNEL);
 }
 
 int pg_listen_open(struct store *base, struct store_listener **ret)

@@ -93,6 +93,8 @@ struct pg_store {
  * session learns that its statement changed what cached answers are made of.
  */
 #define PG_CHANGED_NOTICE "tikgate: policies changed"
+/* The policies version (migration 0020): pg_policies_version and the versions watcher. */
+#define PG_POLICIES_VERSION_SQL "SELECT version FROM change_versions WHERE kind = 'policies'"
 
 /*
  * The change versions without a round trip (pg_versions.c). pg_versions_policies: 0 with the
@@ -111,6 +113,11 @@ static inline struct pg_store *pg_store_of(struct store *s)
 
 /* A new connection to url with the bounds of a server that does not answer (pg_conn.c). */
 PGconn *pg_connect_db(const char *url);
+/*
+ * A new connection to url, named app_name, LISTENing on channel (an identifier, no quoting),
+ * or NULL (logged at debug): the wake-up listener's and the versions watcher's (pg_conn.c).
+ */
+PGconn *pg_listen_connect(const char *url, const char *app_name, const char *channel);
 /* store_ops.open/close of this backend (pg_conn.c): url is the libpq connection URL. */
 int pg_open(const char *url, struct store **ret);
 void pg_close(struct store *s);

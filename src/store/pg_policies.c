@@ -389,7 +389,7 @@ int pg_policy_adopted_sites(struct store *s, const char *policy_id, struct strli
 /* From the versions watcher when it is current (pg_versions.c), else from the database. */
 int pg_policies_version(struct store *s, int64_t *ret)
 {
-    static const char sql[] = "SELECT version FROM change_versions WHERE kind = 'policies'";
+    static const char sql[] = PG_POLICIES_VERSION_SQL;
     if (pg_versions_policies(pg_store_of(s), ret) == 0)
         return 0;
     struct pg_session *c;

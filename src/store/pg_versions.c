@@ -40,19 +40,11 @@ struct pg_versions {
     pthread_t thread;
     int wake_fd;           /* eventfd: a local write, or stop */
     bool stop;             /* under mu */
-    bool live;             /* under mu: policies is current (see the file comment) */
     unsigned long written; /* under mu: local writes that bumped a version, so far */
     unsigned long read_at; /* under mu: written when policies was read */
-    int64_t read_ms;       /* under mu: monotonic time of that read */
+    int64_t read_ms;       /* under mu: monotonic time of that read; 0: connection down */
     int64_t policies;      /* under mu */
 };
-
-static void drain_wake(int wake_fd)
-{
-    uint64_t n;
-    if (read(wake_fd, &n, sizeof n) < 0 && errno != EAGAIN)
-        log_debug("store", "postgres: versions watcher: wake-up read failed");
-}
 
 static bool stopping(struct pg_versions *v)
 {
@@ -63,71 +55,56 @@ static bool stopping(struct pg_versions *v)
 }
 
 /*
- * sql on conn, waited for at most PG_VERSIONS_FRESH_MS and not past a stop: its last result,
- * or NULL (the connection is to be dropped). A server that stops answering therefore neither
- * keeps the cache alive nor holds up pg_close.
+ * Waits up to ms for conn's socket (when conn) or a wake-up (drained). false: poll failed.
+ * *ret_conn: conn's socket is readable.
  */
-static PGresult *query_bounded(struct pg_versions *v, PGconn *conn, const char *sql)
+static bool wait_readable(struct pg_versions *v, PGconn *conn, int ms, bool *ret_conn)
 {
-    if (!PQsendQuery(conn, sql))
-        return NULL;
-    int64_t deadline = clock_mono_ms() + PG_VERSIONS_FRESH_MS;
-    PGresult *last = NULL;
-    for (;;) {
-        if (!PQconsumeInput(conn))
-            break;
-        while (!PQisBusy(conn)) {
-            PGresult *res = PQgetResult(conn);
-            if (!res)
-                return last;
-            PQclear(last);
-            last = res;
-        }
-        int64_t left = deadline - clock_mono_ms();
-        if (left <= 0 || stopping(v))
-            break;
-        struct pollfd pfd[2] = {{.fd = PQsocket(conn), .events = POLLIN},
-                                {.fd = v->wake_fd, .events = POLLIN}};
-        if (poll(pfd, 2, (int)left) < 0 && errno != EINTR)
-            break;
-        if (pfd[1].revents & POLLIN) /* a local write: the loop reads again after this */
-            drain_wake(v->wake_fd);
-    }
-    PQclear(last);
-    return NULL;
+    struct pollfd pfd[2] = {{.fd = v->wake_fd, .events = POLLIN},
+                            {.fd = conn ? PQsocket(conn) : -1, .events = POLLIN}};
+    *ret_conn = false;
+    if (poll(pfd, 2, ms) < 0)
+        return errno == EINTR;
+    uint64_t n;
+    if ((pfd[0].revents & POLLIN) && read(v->wake_fd, &n, sizeof n) < 0 && errno != EAGAIN)
+        log_debug("store", "postgres: versions watcher: wake-up read failed");
+    *ret_conn = pfd[1].revents != 0;
+    return true;
 }
 
-/* A connection LISTENing on the changes channel, or NULL (logged at debug). */
-static PGconn *watch_connect(struct pg_versions *v)
-{
-    PGconn *conn = pg_connect_db(v->url);
-    if (PQstatus(conn) != CONNECTION_OK) {
-        log_debug("store", "postgres: versions watcher: %s", PQerrorMessage(conn));
-        PQfinish(conn);
-        return NULL;
-    }
-    PGresult *res = query_bounded(
-        v, conn, "SET application_name = 'tikgated-versions'; LISTEN " CHANGES_CHANNEL);
-    bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
-    if (!ok) {
-        log_debug("store", "postgres: versions watcher: LISTEN: %s", PQerrorMessage(conn));
-        PQfinish(conn);
-        return NULL;
-    }
-    return conn;
-}
-
-/* The policies version on conn into *ret: 0 or -EIO. */
+/*
+ * The policies version on conn into *ret, waited for at most PG_VERSIONS_FRESH_MS and not past
+ * a stop: 0, or -EIO (the connection is to be dropped). A server that stops answering
+ * therefore neither keeps the cache alive nor holds up pg_close.
+ */
 static int read_policies(struct pg_versions *v, PGconn *conn, int64_t *ret)
 {
-    PGresult *res =
-        query_bounded(v, conn, "SELECT version FROM change_versions WHERE kind = 'policies'");
+    if (!PQsendQuery(conn, PG_POLICIES_VERSION_SQL))
+        return -EIO;
+    int64_t deadline = clock_mono_ms() + PG_VERSIONS_FRESH_MS;
+    PGresult *res = NULL;
     int r = -EIO;
+    for (;;) {
+        if (!PQconsumeInput(conn))
+            goto out_clear;
+        while (!PQisBusy(conn)) {
+            PGresult *next = PQgetResult(conn);
+            if (!next)
+                goto out_done;
+            PQclear(res);
+            res = next;
+        }
+        int64_t left = deadline - clock_mono_ms();
+        bool readable;
+        if (left <= 0 || stopping(v) || !wait_readable(v, conn, (int)left, &readable))
+            goto out_clear;
+    }
+out_done:
     if (res && PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
         *ret = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
         r = 0;
     }
+out_clear:
     PQclear(res);
     return r;
 }
@@ -135,29 +112,38 @@ static int read_policies(struct pg_versions *v, PGconn *conn, int64_t *ret)
 static void set_dead(struct pg_versions *v)
 {
     pthread_mutex_lock(&v->mu);
-    v->live = false;
+    v->read_ms = 0;
     pthread_mutex_unlock(&v->mu);
 }
 
-/*
- * Waits up to ms for a notification on conn (drained) or a wake-up on wake_fd (drained).
- * false: conn is lost.
- */
-static bool wait_change(PGconn *conn, int wake_fd, int ms)
+/* Frees the notifications libpq holds for conn: whether there were any. */
+static bool drain_notifies(PGconn *conn)
 {
-    struct pollfd pfd[2] = {{.fd = wake_fd, .events = POLLIN}, {.fd = -1, .events = POLLIN}};
-    if (conn)
-        pfd[1].fd = PQsocket(conn);
-    if (poll(pfd, 2, ms) < 0)
-        return errno == EINTR;
-    if (pfd[0].revents & POLLIN)
-        drain_wake(wake_fd);
-    if (conn && pfd[1].revents) {
+    bool any = false;
+    PGnotify *n;
+    while ((n = PQnotifies(conn))) {
+        PQfreemem(n);
+        any = true;
+    }
+    return any;
+}
+
+/*
+ * Waits up to ms for a notification on conn or a wake-up. A notification libpq already read
+ * (with the last query's answer) ends the wait at once: its socket would not tell. false:
+ * conn is lost.
+ */
+static bool wait_change(struct pg_versions *v, PGconn *conn, int ms)
+{
+    if (conn && drain_notifies(conn))
+        return true;
+    bool readable;
+    if (!wait_readable(v, conn, ms, &readable))
+        return false;
+    if (readable) {
         if (!PQconsumeInput(conn))
             return false;
-        PGnotify *n;
-        while ((n = PQnotifies(conn)))
-            PQfreemem(n);
+        drain_notifies(conn);
     }
     return true;
 }
@@ -173,9 +159,9 @@ static void *watch(void *arg)
         pthread_mutex_unlock(&v->mu);
         if (stop)
             break;
-        if (!conn && !(conn = watch_connect(v))) {
+        if (!conn && !(conn = pg_listen_connect(v->url, "tikgated-versions", CHANGES_CHANNEL))) {
             set_dead(v);
-            wait_change(NULL, v->wake_fd, 1000);
+            wait_change(v, NULL, 1000);
             continue;
         }
         int64_t version;
@@ -183,7 +169,7 @@ static void *watch(void *arg)
             PQfinish(conn);
             conn = NULL;
             set_dead(v);
-            wait_change(NULL, v->wake_fd, 1000); /* not a loop of reconnections */
+            wait_change(v, NULL, 1000); /* not a loop of reconnections */
             continue;
         }
         pthread_mutex_lock(&v->mu);
@@ -192,10 +178,9 @@ static void *watch(void *arg)
             v->policies = version;
             v->read_at = written;
             v->read_ms = clock_mono_ms();
-            v->live = true;
         }
         pthread_mutex_unlock(&v->mu);
-        if (current && !wait_change(conn, v->wake_fd, PG_VERSIONS_POLL_MS)) {
+        if (current && !wait_change(v, conn, PG_VERSIONS_POLL_MS)) {
             log_debug("store", "postgres: versions watcher: connection lost");
             PQfinish(conn);
             conn = NULL;
@@ -257,7 +242,7 @@ int pg_versions_policies(struct pg_store *s, int64_t *ret)
         return -EAGAIN;
     int64_t now = clock_mono_ms();
     pthread_mutex_lock(&v->mu);
-    bool ok = v->live && v->read_at == v->written && now - v->read_ms < PG_VERSIONS_FRESH_MS;
+    bool ok = v->read_ms && v->read_at == v->written && now - v->read_ms < PG_VERSIONS_FRESH_MS;
     if (ok)
         *ret = v->policies;
     pthread_mutex_unlock(&v->mu);
