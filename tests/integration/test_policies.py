@@ -10,9 +10,9 @@ Differences from the seed that are decisions (docs/decisions.md):
 import copy
 import re
 import sys
-import time
 
 import tg
+from simharness import wait_for
 
 SERVICES = ('winbox', 'ssh', 'http', 'https', 'telnet', 'ftp', 'api', 'api_ssl')
 BLOCKS = tg.seed_json_blocks()
@@ -175,13 +175,9 @@ class PolicySeedReplay(tg.DaemonTest):
         def behind_its_back(sql, params, field, value):
             """sql run on the store directly; then both GETs show field == value."""
             self.d.db_execute(sql, params)
-            deadline = time.time() + (0 if tg.BACKEND == 'sqlite' else 3)
-            while True:
-                got = tuple(field(x) for x in seen())
-                if got == (value, value) or time.time() > deadline:
-                    break
-                time.sleep(0.01)
-            self.assertEqual(got, (value, value))
+            shown = lambda: tuple(field(x) for x in seen()) == (value, value)
+            self.assertTrue(shown() if tg.BACKEND == 'sqlite' else wait_for(shown, 3, 0.01),
+                            (sql, seen()))
 
         behind_its_back('UPDATE policies SET name = ? WHERE id = ?', ('behind-its-back', pid),
                         lambda p: p['name'], 'behind-its-back')
