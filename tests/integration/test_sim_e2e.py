@@ -126,7 +126,10 @@ class SimEndToEnd(tg.DaemonTest):
         self.assertEqual(j['status'], 'completed', j)
         kinds = [e['kind'] for e in j['events']]
         self.assertEqual(kinds[:2], ['created', 'express_requested'])
-        self.assertIn('pushing', kinds)
+        # Express means "push now", but the router's own poll (every 0.3 s here) may fetch
+        # it first when the push is slow (seen under ASan): either path is right, both
+        # would mean the script ran twice.
+        self.assertEqual(('pushing' in kinds) + ('downloaded' in kinds), 1, kinds)
         self.assertEqual(kinds[-1], 'completed')
         self.assertEqual(sim.menu('/system/identity')['name'], 'branch-2')
         # A pulled custom job (no express) goes through the router's poll.
