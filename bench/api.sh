@@ -39,17 +39,8 @@ API_PORT=${API_PORT:-18480}
 NGINX_PORT=${NGINX_PORT:-18481}
 KEY=tg_sk_bench0000000000000000000000
 
-need_pkgs=()
-command -v wrk >/dev/null || need_pkgs+=(wrk)
-command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need_pkgs+=(nginx-light)
-command -v curl >/dev/null || need_pkgs+=(curl)
-if ((${#need_pkgs[@]})); then
-    if [[ $(id -u) -ne 0 ]]; then
-        echo "missing: ${need_pkgs[*]} (apt-get install ${need_pkgs[*]})" >&2
-        exit 1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need_pkgs[@]}" >&2
-fi
+. "$(dirname "$0")/need.sh"
+bench_need wrk nginx:nginx-light curl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 # --- build -----------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ RUNS=${RUNS:-3}
 IDLE=${IDLE:-10000}
 CONC=${CONC:-64}
 
-command -v haproxy >/dev/null || { echo "haproxy not installed (apt-get install haproxy)" >&2; exit 1; }
+. "$(dirname "$0")/need.sh"
+bench_need haproxy
 # 2 descriptors per relayed connection: raise the soft limit as far as the hard limit allows.
 # Where the hard limit cannot be raised (no CAP_SYS_RESOURCE), IDLE is clamped to what fits.
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"

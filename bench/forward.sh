@@ -52,13 +52,8 @@ HAP_BASE=${HAP_BASE:-27001}
 KEY=tg_sk_benchForward0123456789abcdefghijk
 TIKGATED=$BUILD/src/daemon/tikgated
 
-need=()
-command -v haproxy >/dev/null || need+=(haproxy)
-command -v curl >/dev/null || need+=(curl)
-if ((${#need[@]})); then
-    [[ $(id -u) -eq 0 ]] || { echo "missing: ${need[*]} (apt-get install ${need[*]})" >&2; exit 1; }
-    apt-get install -y "${need[@]}" >/dev/null
-fi
+. "$(dirname "$0")/need.sh"
+bench_need haproxy curl
 if [[ ! -x $TIKGATED ]]; then
     [[ -d $BUILD ]] || meson setup "$BUILD" -Dbuildtype=release -Dtests=false >/dev/null
     ninja -C "$BUILD" src/daemon/tikgated >/dev/null

@@ -18,6 +18,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 export BUILD=${BUILD:-$ROOT/build-bench}
+. "$ROOT/bench/need.sh"
+bench_need nginx:nginx-light
 if [[ ! -x $BUILD/src/daemon/tikgated || ! -x $BUILD/src/sim/tikgate-sim ]]; then
     [[ -d $BUILD ]] || meson setup "$BUILD" "$ROOT" -Dbuildtype=release -Dtests=false >/dev/null
     ninja -C "$BUILD" >/dev/null

@@ -23,7 +23,8 @@ RUNS=${RUNS:-3}
 LOG_LEVEL=${LOG_LEVEL:-info}
 PORT=${PORT:-18482}
 KEY=tg_sk_benchWrite0000000000000000000
-command -v wrk >/dev/null || { echo "missing: wrk" >&2; exit 1; }
+. "$(dirname "$0")/need.sh"
+bench_need wrk curl
 if [[ ! -f $BUILD/build.ninja ]]; then
     meson setup "$BUILD" "$ROOT" -Dbuildtype=release -Dtests=false >&2
 fi

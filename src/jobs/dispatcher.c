@@ -682,6 +682,19 @@ static void sweep_edges(struct dispatcher *d)
     }
 }
 
+/*
+ * Whether a live grant's expiry has passed: one read, so that the scheduler, woken by every
+ * job queued and grant created, opens the write transaction of expire_grants() only when
+ * there is something to take (it did on every wake-up: ~7 % of tikgated's CPU, and a write
+ * between every two creates, under bench/write.sh). A failed read says no: the next round
+ * asks again.
+ */
+static bool grants_due(struct dispatcher *d)
+{
+    int64_t next = store_grants_next_expiry(d->cfg.store, 0);
+    return next != 0 && next <= time_now_ms();
+}
+
 static void *scheduler_main(void *arg)
 {
     struct dispatcher *d = arg;
@@ -689,7 +702,8 @@ static void *scheduler_main(void *arg)
     int64_t next_sweep = 0, next_sample = 0;
     int claimed;
     do {
-        while ((claimed = expire_grants(d)) == d->expire_batch)
+        claimed = 0;
+        while (grants_due(d) && (claimed = expire_grants(d)) == d->expire_batch)
             ; /* a backlog (after a restart): keep going, one transaction per batch */
         if (time_now_ms() < next_sweep)
             continue;

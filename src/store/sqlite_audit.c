@@ -38,10 +38,13 @@ int sqlite_audit_insert(struct store *s, const struct audit_entry *e)
 {
     static const char sql[] = "INSERT INTO audit_log(" AUDIT_COLUMNS ") VALUES "
                               "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /* a transaction, not an autocommit INSERT: it joins the writer's group commit
+     * (sqlite_writer.c) with the action it follows, where an autocommit write ends it */
     struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
     if (!st)
-        return -EIO;
+        return r;
     bind_text(st, 1, e->id);
     bind_text(st, 2, e->tenant_id);
     sqlite3_bind_int64(st, 3, e->at_ms);
@@ -56,7 +59,7 @@ int sqlite_audit_insert(struct store *s, const struct audit_entry *e)
     sqlite3_bind_int(st, 12, e->status);
     bind_text(st, 13, e->error_code);
     bind_text(st, 14, e->request_id);
-    return store_step_done(c, st);
+    return store_end(c, store_step_done(c, st));
 }
 
 /* A filter's time bound, NULL when 0. */

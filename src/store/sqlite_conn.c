@@ -38,7 +38,7 @@ static _Atomic int64_t last_warn_ms;
  * (SQLITE_BUSY, SQLITE_LOCKED), -EEXIST for a constraint, else -EIO. The storage kinds are
  * counted and logged as a warning at most every 10 s, so the operator sees why writes fail.
  */
-static int map_rc(int rc, const char *msg)
+int sqlite_fail(int rc, const char *msg)
 {
     int r;
     atomic_ulong *count;
@@ -86,12 +86,12 @@ void store_error_counts(unsigned long *ret_full, unsigned long *ret_busy, unsign
 #endif
 }
 
-static int exec(sqlite3 *db, const char *sql)
+int sqlite_exec(sqlite3 *db, const char *sql)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
-        int r = map_rc(rc, msg ? msg : sqlite3_errstr(rc));
+        int r = sqlite_fail(rc, msg ? msg : sqlite3_errstr(rc));
         sqlite3_free(msg);
         return r;
     }
@@ -105,8 +105,7 @@ static void sqlite_global_config(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-/* Opens a connection; a failure is logged at lvl (error from store_open, else debug). */
-static struct store_conn *conn_open(struct sqlite_store *s, enum log_level lvl)
+struct store_conn *sqlite_conn_open(struct sqlite_store *s, enum log_level lvl)
 {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, sqlite_global_config);
@@ -122,11 +121,13 @@ static struct store_conn *conn_open(struct sqlite_store *s, enum log_level lvl)
     }
     sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS);
     /* wal_autocheckpoint=0: the checkpointer thread does it, not a committing request.
-     * mmap_size: the database's pages read in place, not copied by a pread(2) each time they
-     * fall out of the 2 MB page cache (5 % of the scheduler's drain of 100 000 grants) */
-    if (exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                    "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                    "PRAGMA wal_autocheckpoint=0; PRAGMA mmap_size=268435456;") < 0)
+     * No mmap on these connections (the writer's is set by sqlite_writer.c): a connection
+     * whose file another connection changed unmaps all of it before its next read, and with
+     * writes every few ms that munmap(2) and its TLB shootdown on every core cost more than
+     * the pread(2)s of the pages read again (docs/benchmarks.md, issue 13). */
+    if (sqlite_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                           "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+                           "PRAGMA wal_autocheckpoint=0; PRAGMA mmap_size=0;") < 0)
         goto out_free;
     pthread_mutex_lock(&s->conns_lock);
     c->next = s->conns;
@@ -144,7 +145,7 @@ struct store_conn *store_conn(struct store *base)
     struct store_conn *c = pthread_getspecific(s->conn_key);
     if (c)
         return c;
-    c = conn_open(s, LOG_DEBUG);
+    c = sqlite_conn_open(s, LOG_DEBUG);
     if (c)
         pthread_setspecific(s->conn_key, c);
     return c;
@@ -232,8 +233,12 @@ sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
 
 unsigned long store_stmt_prepares(struct store *s)
 {
-    struct store_conn *c = pthread_getspecific(sqlite_store_of(s)->conn_key);
-    return c ? c->prepares : 0;
+    struct sqlite_store *o = sqlite_store_of(s);
+    struct store_conn *c = pthread_getspecific(o->conn_key);
+    pthread_mutex_lock(&o->write_mu); /* the writer's count is in o->writer between writes */
+    unsigned long n = (c ? c->prepares : 0) + (o->writer ? o->writer->prepares : 0);
+    pthread_mutex_unlock(&o->write_mu);
+    return n;
 }
 
 sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct store_conn **ret_c)
@@ -243,49 +248,6 @@ sqlite3_stmt *store_prepare(struct store *s, const char *sql, struct store_conn 
     if (st)
         *ret_c = c;
     return st;
-}
-
-/* A write that could not have the mutex in time: -EAGAIN, counted and told like SQLite's. */
-static int writer_refused(const char *why)
-{
-    return map_rc(SQLITE_BUSY, why);
-}
-
-/*
- * Takes the process's writer mutex for c: 0, or -EAGAIN when the mutex was not had within
- * STORE_WRITER_WAIT_MS. While another process's lock has just outlasted a busy timeout
- * (busy_until_ms), the write that follows tries SQLite's lock once, without waiting: it
- * fails at once while the lock is still held and goes through the moment it is free.
- */
-static int write_lock(struct store_conn *c)
-{
-    struct sqlite_store *o = c->owner;
-    /* timedlock, on the real clock: ThreadSanitizer (clang 14) does not know clocklock, and a
-     * clock step only lengthens or shortens this one wait */
-    struct timespec until = clock_timespec_ms(clock_real_ms() + STORE_WRITER_WAIT_MS);
-    if (pthread_mutex_timedlock(&o->write_mu, &until) != 0)
-        return writer_refused("this process's writers queued past the writer wait");
-    c->holds_write = true;
-    bool fail_fast = clock_mono_ms() < atomic_load(&o->busy_until_ms);
-    sqlite3_busy_timeout(c->db, fail_fast ? 0 : STORE_BUSY_TIMEOUT_MS);
-    return 0;
-}
-
-/* r from a write under the lock: a busy timeout (another process) starts or prolongs the
- * fail-fast window. */
-static int note_busy(struct store_conn *c, int r)
-{
-    if (r == -EAGAIN)
-        atomic_store(&c->owner->busy_until_ms, clock_mono_ms() + STORE_BUSY_FAILFAST_MS);
-    return r;
-}
-
-static void write_unlock(struct store_conn *c)
-{
-    if (c->holds_write) {
-        c->holds_write = false;
-        pthread_mutex_unlock(&c->owner->write_mu);
-    }
 }
 
 /* An autocommit statement that writes takes the process's writer mutex for its step. */
@@ -301,13 +263,9 @@ int store_begin(struct store_conn *c)
         return 0;
     c->tx_failed = false;
     c->tx_err = 0;
-    int r = write_lock(c);
-    if (r == 0)
-        r = note_busy(c, exec(c->db, "BEGIN IMMEDIATE"));
-    if (r < 0) {
+    int r = sqlite_writer_begin(c);
+    if (r < 0)
         c->tx_depth = 0;
-        write_unlock(c);
-    }
     return r;
 }
 
@@ -318,16 +276,12 @@ int store_commit(struct store_conn *c)
     if (--c->tx_depth > 0)
         return 0;
     if (c->tx_failed) {
-        exec(c->db, "ROLLBACK");
         c->tx_failed = false;
-        write_unlock(c);
-        return c->tx_err < 0 ? c->tx_err : -EIO;
+        int r = c->tx_err < 0 ? c->tx_err : -EIO;
+        sqlite_writer_end(c, r);
+        return r;
     }
-    int r = note_busy(c, exec(c->db, "COMMIT"));
-    if (r < 0 && !sqlite3_get_autocommit(c->db))
-        exec(c->db, "ROLLBACK");
-    write_unlock(c);
-    return r;
+    return sqlite_writer_end(c, 0);
 }
 
 void store_rollback(struct store_conn *c)
@@ -340,9 +294,7 @@ void store_rollback(struct store_conn *c)
     }
     c->tx_err = 0;
     c->tx_failed = false;
-    if (!sqlite3_get_autocommit(c->db))
-        exec(c->db, "ROLLBACK");
-    write_unlock(c);
+    sqlite_writer_end(c, -ECANCELED);
 }
 
 sqlite3_stmt *store_begin_stmt(struct store *s, const char *sql, struct store_conn **ret_c,
@@ -409,14 +361,14 @@ int store_map_rc(struct store_conn *c, int rc)
 {
     if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
-    return map_rc(rc, sqlite3_errmsg(c->db));
+    return sqlite_fail(rc, sqlite3_errmsg(c->db));
 }
 
 int store_step_done(struct store_conn *c, sqlite3_stmt *st)
 {
     bool lock = autocommit_write(c, st);
     if (lock) {
-        int r = write_lock(c);
+        int r = sqlite_writer_lock_autocommit(c);
         if (r < 0) {
             sqlite3_reset(st);
             return r;
@@ -426,8 +378,7 @@ int store_step_done(struct store_conn *c, sqlite3_stmt *st)
     int r = store_map_rc(c, rc);
     sqlite3_reset(st);
     if (lock) {
-        note_busy(c, r);
-        write_unlock(c);
+        sqlite_writer_unlock_autocommit(c, r);
     }
     return r;
 }
@@ -440,7 +391,7 @@ int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
     size_t cnt = 0;
     int rc, r = 0;
     bool lock = autocommit_write(c, st); /* an INSERT/UPDATE ... RETURNING */
-    if (lock && (r = write_lock(c)) < 0) {
+    if (lock && (r = sqlite_writer_lock_autocommit(c)) < 0) {
         sqlite3_reset(st);
         return r;
     }
@@ -457,8 +408,7 @@ int store_collect(struct store_conn *c, sqlite3_stmt *st, size_t elem_size,
     if (r == 0 && rc != SQLITE_DONE)
         r = store_map_rc(c, rc);
     if (lock) {
-        note_busy(c, r);
-        write_unlock(c);
+        sqlite_writer_unlock_autocommit(c, r);
     }
     if (r < 0) {
         for (size_t i = 0; release_row && i < cnt; i++)
@@ -476,7 +426,7 @@ int store_step_row(struct store_conn *c, sqlite3_stmt *st,
 {
     bool lock = autocommit_write(c, st);
     if (lock) {
-        int r = write_lock(c);
+        int r = sqlite_writer_lock_autocommit(c);
         if (r < 0) {
             sqlite3_reset(st);
             return r;
@@ -490,8 +440,7 @@ int store_step_row(struct store_conn *c, sqlite3_stmt *st,
         r = store_map_rc(c, rc);
     sqlite3_reset(st);
     if (lock) {
-        note_busy(c, r);
-        write_unlock(c);
+        sqlite_writer_unlock_autocommit(c, r);
     }
     if (rc == SQLITE_ROW)
         return r;
@@ -591,7 +540,7 @@ static int migrate(struct store *s, struct store_conn *c)
             return -EIO;
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA user_version=%d", i + 1);
-        if (exec(c->db, store_migrations[i]) < 0 || exec(c->db, pragma) < 0) {
+        if (sqlite_exec(c->db, store_migrations[i]) < 0 || sqlite_exec(c->db, pragma) < 0) {
             log_error("store", "migration %s failed: %s", store_migrations_names[i],
                       sqlite3_errmsg(c->db));
             store_rollback(c);
@@ -610,10 +559,10 @@ int sqlite_open(const char *path, struct store **ret)
     struct sqlite_store *s = xcalloc(1, sizeof *s);
     s->path = xstrdup(path);
     pthread_mutex_init(&s->conns_lock, NULL);
-    pthread_mutex_init(&s->write_mu, NULL);
+    sqlite_writer_init(s);
     pthread_key_create(&s->conn_key, NULL);
     int r;
-    struct store_conn *c = conn_open(s, LOG_ERROR);
+    struct store_conn *c = sqlite_conn_open(s, LOG_ERROR);
     if (!c) {
         r = -EIO;
         goto out_free;
@@ -645,7 +594,7 @@ void sqlite_close(struct store *base)
     }
     pthread_key_delete(s->conn_key);
     pthread_mutex_destroy(&s->conns_lock);
-    pthread_mutex_destroy(&s->write_mu);
+    sqlite_writer_destroy(s);
     free(s->path);
     free(s);
 }

@@ -66,9 +66,10 @@ int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_a
         "configured_at = NULL, bootstrap_used_at = ?8, updated_at = ?8, verified_at = ?8 "
         "WHERE id = ?9 AND bootstrap_used_at IS NULL";
     struct store_conn *c;
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
+    int r;
+    sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
     if (!st)
-        return -EIO;
+        return r;
     uint8_t h[APIKEY_HASH_LEN];
     api_key_hash(a->device_token, h);
     bind_text(st, 1, a->facts);
@@ -80,9 +81,6 @@ int sqlite_site_adopt(struct store *s, const char *site_id, const struct store_a
     sqlite3_bind_blob(st, 7, h, sizeof h, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st, 8, time_now());
     bind_text(st, 9, site_id);
-    int r = store_begin(c);
-    if (r < 0)
-        return r;
     r = store_step_changed(c, st);
     if (r == 0) /* adopted: the site is online (webhook site.online) */
         r = sqlite_webhook_emit(c, WEBHOOK_SITE_ONLINE, site_id, site_id, NULL);

@@ -4,6 +4,7 @@
 #ifndef TG_STORE_SQLITE_INT_H
 #define TG_STORE_SQLITE_INT_H
 
+#include "log.h"
 #include "rand.h" /* UUID_STR_LEN */
 #include "secrets.h"
 #include "store.h"
@@ -21,7 +22,8 @@ struct stmt_slot {
     sqlite3_stmt *stmt;
 };
 
-/* One thread's connection. */
+/* One thread's connection. During a write transaction db, cache, cache_cap, cache_used and
+ * prepares are the writer's, borrowed (sqlite_writer.c). */
 struct store_conn {
     sqlite3 *db;
     /*
@@ -59,6 +61,21 @@ struct sqlite_store {
      */
     pthread_mutex_t write_mu;
     /*
+     * The process's one write connection and its group commit (sqlite_writer.c), under
+     * write_mu: the writer (in conns; NULL until the first write), whether it has a group's
+     * BEGIN IMMEDIATE open, how many transactions were released into it and since when, the
+     * members waiting for its COMMIT. writers_waiting: threads waiting for write_mu.
+     * group_mu and group_cond: a waiting member's wake-up.
+     */
+    struct store_conn *writer;
+    bool group_open;
+    int group_members;
+    int64_t group_opened_ms;
+    struct group_waiter *group_waiters;
+    _Atomic int writers_waiting;
+    pthread_mutex_t group_mu;
+    pthread_cond_t group_cond;
+    /*
      * Another process held SQLite's write lock through a whole busy timeout: until this
      * monotonic time writers try the lock without waiting (-EAGAIN, storage_busy, at once
      * while it is held) instead of each waiting a busy timeout on write_mu in turn, each
@@ -88,6 +105,32 @@ static inline struct sqlite_store *sqlite_store_of(struct store *s)
 {
     return (struct sqlite_store *)s;
 }
+
+/* Opens a connection to s's file with the store's pragmas, listed in s->conns (freed by
+ * sqlite_close); a failure is logged at lvl. sqlite_conn.c. */
+struct store_conn *sqlite_conn_open(struct sqlite_store *s, enum log_level lvl);
+/* Runs sql on db: 0 or the -errno of sqlite_fail. */
+int sqlite_exec(sqlite3 *db, const char *sql);
+/* The -errno of a failed SQLite result code rc, counted and logged (sqlite_conn.c). */
+int sqlite_fail(int rc, const char *msg);
+
+/*
+ * The writer and its group commit (sqlite_writer.c). init/destroy: write_mu and the group's
+ * mutex and condition. begin: the outermost store_begin of c's thread: takes write_mu (0, or
+ * -EAGAIN after STORE_WRITER_WAIT_MS), borrows the writer's handle into c, opens the group's
+ * transaction if none is, and c's savepoint. end: the outermost commit (r == 0) or rollback
+ * (r < 0): releases or rolls back c's savepoint, then commits the group or hands it on; gives
+ * the handle back and write_mu up; returns the transaction's result (the group COMMIT's for a
+ * member that was released into it). lock/unlock_autocommit: write_mu around an autocommit
+ * statement that writes on c's own connection (an open group is committed first); unlock
+ * returns r.
+ */
+void sqlite_writer_init(struct sqlite_store *s);
+void sqlite_writer_destroy(struct sqlite_store *s);
+int sqlite_writer_begin(struct store_conn *c);
+int sqlite_writer_end(struct store_conn *c, int r);
+int sqlite_writer_lock_autocommit(struct store_conn *c);
+int sqlite_writer_unlock_autocommit(struct store_conn *c, int r);
 
 /* store_ops.open/close of this backend (sqlite_conn.c): path is the database file. */
 int sqlite_open(const char *path, struct store **ret);
@@ -347,9 +390,9 @@ struct store_conn *store_conn(struct store *s);
  */
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
 /*
- * How many statements the calling thread's connection has prepared (0 when
- * it has none): with a cache that never evicts, each distinct SQL once. For
- * tests.
+ * How many statements the calling thread's connection and the writer (its transactions run
+ * there) have prepared: with caches that never evict, each distinct SQL once per connection.
+ * For tests. Not from inside a transaction (it takes write_mu).
  */
 unsigned long store_stmt_prepares(struct store *s);
 /*
