@@ -127,7 +127,8 @@ struct store_conn *sqlite_conn_open(struct sqlite_store *s, enum log_level lvl)
      * the pread(2)s of the pages read again (docs/benchmarks.md, issue 13). */
     if (sqlite_exec(c->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                            "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
-                           "PRAGMA wal_autocheckpoint=0; PRAGMA mmap_size=0;") < 0)
+                           "PRAGMA wal_autocheckpoint=0; PRAGMA mmap_size=0;"
+                           "PRAGMA journal_size_limit=67108864;") < 0)
         goto out_free;
     pthread_mutex_lock(&s->conns_lock);
     c->next = s->conns;

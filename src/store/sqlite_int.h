@@ -86,14 +86,20 @@ struct sqlite_store {
     pthread_t ckpt_thread;
     pthread_mutex_t ckpt_mu;
     pthread_cond_t ckpt_cond;
-    bool ckpt_stop, ckpt_running;
+    bool ckpt_stop, ckpt_running, ckpt_wanted;
 };
 
 /* How often the checkpointer copies the WAL back into the database (sqlite_checkpoint.c). */
 #define STORE_CHECKPOINT_MS 1000
+/* A log longer than this (frames of 4 KB: 16 MB) after a checkpoint is started over, with the
+ * writer paused at most about STORE_WAL_RESTART_WAIT_MS for the readers. */
+#define STORE_WAL_RESTART_FRAMES 4096
+#define STORE_WAL_RESTART_WAIT_MS 200
 /* Starts s's checkpointer thread (0 or -errno, logged); stop joins it (no-op if not started). */
 int sqlite_checkpointer_start(struct sqlite_store *s);
 void sqlite_checkpointer_stop(struct sqlite_store *s);
+/* Wakes the checkpointer now (the writer's log passed STORE_WAL_RESTART_FRAMES); any thread. */
+void sqlite_checkpointer_want(struct sqlite_store *s);
 
 /* Bounds of a write's wait (issue 14 item 4; docs/internals/store.md "Waiting for the lock"). */
 #define STORE_BUSY_TIMEOUT_MS 50   /* another process's lock: SQLite's busy handler, per try */
@@ -130,6 +136,10 @@ void sqlite_writer_destroy(struct sqlite_store *s);
 int sqlite_writer_begin(struct store_conn *c);
 int sqlite_writer_end(struct store_conn *c, int r);
 int sqlite_writer_lock_autocommit(struct store_conn *c);
+/* write_mu taken (0 or -EAGAIN) with no group open, for the checkpointer's restart; resume
+ * lets it go. */
+int sqlite_writer_pause(struct sqlite_store *s);
+void sqlite_writer_resume(struct sqlite_store *s);
 int sqlite_writer_unlock_autocommit(struct store_conn *c, int r);
 
 /* store_ops.open/close of this backend (sqlite_conn.c): path is the database file. */
