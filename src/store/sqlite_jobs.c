@@ -192,10 +192,13 @@ int sqlite_job_list(struct store *s, const char *tenant_id, const char *site_id,
                     const struct store_page *page, struct job **ret, size_t *n)
 {
     struct store_conn *c = store_conn(s);
-    static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
-                              "WHERE j.site_id = ?1 AND s.tenant_id = ?2 AND (?3 IS NULL OR "
-                              "j.rowid < (SELECT p.rowid FROM jobs p WHERE p.id = ?3)) "
-                              "ORDER BY j.rowid DESC LIMIT ?4";
+    /* the site first (CROSS JOIN: one row, by its key), then its jobs from jobs_site_recent
+     * in rowid order: the page is read in order, nothing sorted (migration 0023) */
+    static const char sql[] =
+        "SELECT " JOB_COLUMNS " FROM sites s CROSS JOIN jobs j "
+        "WHERE s.id = ?1 AND s.tenant_id = ?2 AND j.site_id = ?1 AND "
+        "(?3 IS NULL OR j.rowid < (SELECT p.rowid FROM jobs p WHERE p.id = ?3)) "
+        "ORDER BY j.rowid DESC LIMIT ?4";
     if (!c)
         return -EIO;
     int r = store_site_owned(c, tenant_id, site_id);
