@@ -268,27 +268,6 @@ int sqlite_writer_end(struct store_conn *c, int r)
     return wait_commit(o, &w);
 }
 
-int sqlite_writer_lock_autocommit(struct store_conn *c)
-{
-    struct sqlite_store *o = c->owner;
-    int r = mu_lock(o);
-    if (r < 0)
-        return r;
-    c->holds_write = true;
-    if (o->group_open)
-        group_commit(o, o->writer);
-    set_busy_timeout(o, c->db);
-    return 0;
-}
-
-int sqlite_writer_unlock_autocommit(struct store_conn *c, int r)
-{
-    note_busy(c->owner, r);
-    c->holds_write = false;
-    pthread_mutex_unlock(&c->owner->write_mu);
-    return r;
-}
-
 int sqlite_writer_pause(struct sqlite_store *s)
 {
     int r = mu_lock(s);
@@ -300,4 +279,22 @@ int sqlite_writer_pause(struct sqlite_store *s)
 void sqlite_writer_resume(struct sqlite_store *s)
 {
     pthread_mutex_unlock(&s->write_mu);
+}
+
+int sqlite_writer_lock_autocommit(struct store_conn *c)
+{
+    int r = sqlite_writer_pause(c->owner);
+    if (r < 0)
+        return r;
+    c->holds_write = true;
+    set_busy_timeout(c->owner, c->db);
+    return 0;
+}
+
+int sqlite_writer_unlock_autocommit(struct store_conn *c, int r)
+{
+    note_busy(c->owner, r);
+    c->holds_write = false;
+    pthread_mutex_unlock(&c->owner->write_mu);
+    return r;
 }
