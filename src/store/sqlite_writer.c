@@ -50,7 +50,7 @@ void sqlite_writer_init(struct sqlite_store *s)
 {
     pthread_mutex_init(&s->write_mu, NULL);
     pthread_mutex_init(&s->group_mu, NULL);
-    pthread_cond_init(&s->group_cond, NULL);
+    clock_cond_init(&s->group_cond); /* waits on CLOCK_MONOTONIC */
 }
 
 void sqlite_writer_destroy(struct sqlite_store *s)
@@ -162,7 +162,7 @@ static int wait_commit(struct sqlite_store *o, struct group_waiter *w)
 {
     pthread_mutex_lock(&o->group_mu);
     while (!w->done) {
-        struct timespec until = clock_timespec_ms(clock_real_ms() + STORE_GROUP_RESCUE_MS);
+        struct timespec until = clock_timespec_ms(clock_mono_ms() + STORE_GROUP_RESCUE_MS);
         if (pthread_cond_timedwait(&o->group_cond, &o->group_mu, &until) == 0 || w->done)
             continue;
         pthread_mutex_unlock(&o->group_mu);
