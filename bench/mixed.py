@@ -59,6 +59,9 @@ def loadavg():
     return ' '.join(open('/proc/loadavg').read().split()[:3])
 
 
+SLOW_MS = int(os.environ.get('SLOW_MS', '100'))
+
+
 def rss_kib(pid):
     try:
         with open('/proc/%d/status' % pid) as f:
@@ -204,6 +207,7 @@ def plan(world, owned, rnd):
 
 async def run_load(port, world, dur, seed):
     stats = {}  # class -> [latencies ms]
+    slow = []   # (start s since the load began, ms, class) of answers over SLOW_MS
     errors = {}
     examples = {}
     stop_at = time.monotonic() + dur
@@ -221,6 +225,8 @@ async def run_load(port, world, dur, seed):
                 status, raw = 0, b''
             ms = (time.perf_counter() - t0) * 1000.0
             stats.setdefault(cls, []).append(ms)
+            if ms > SLOW_MS:
+                slow.append((t0 - load_t0, ms, cls))
             if status == 0 or status >= 400:
                 errors[cls] = errors.get(cls, 0) + 1
                 examples.setdefault(cls, (status, raw[:200]))
@@ -229,9 +235,25 @@ async def run_load(port, world, dur, seed):
         conn.close()
 
     cpu0, t0 = time.process_time(), time.monotonic()
+    load_t0 = time.perf_counter()
     await asyncio.gather(*(client(i) for i in range(CLIENTS)))
     wall = time.monotonic() - t0
+    report_slow(slow, wall)
     return stats, errors, examples, wall, (time.process_time() - cpu0) / wall
+
+
+def report_slow(slow, wall):
+    """When the answers over SLOW_MS started, by 100 ms window: a stall (everything waits at
+    once) shows as few windows holding most of them, queueing as many windows with a few each."""
+    if not slow:
+        return
+    by_window = {}
+    for start, ms, cls in slow:
+        by_window.setdefault(int(start * 10), []).append(ms)
+    worst = sorted(by_window.items(), key=lambda kv: -len(kv[1]))[:5]
+    print('answers over %d ms: %d, started in %d of %d windows of 100 ms; the fullest: %s' % (
+        SLOW_MS, len(slow), len(by_window), int(wall * 10) + 1,
+        ', '.join('%.1f s: %d' % (w / 10.0, len(v)) for w, v in worst)))
 
 
 def report(title, stats, errors, examples, wall, cpu):

@@ -49,6 +49,7 @@ struct config {
     char *config_file;
     char *log_level;
     unsigned http_threads;
+    unsigned http_write_threads;
     size_t max_body;
     size_t http_public_max_body;      /* body cap without an API key (login, device routes) */
     unsigned http_max_connections;    /* open HTTP connections in all */

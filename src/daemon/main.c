@@ -262,6 +262,7 @@ static struct http_server_config http_config(const struct config *cfg, struct ap
         .listen = cfg->listen,
         .max_body = cfg->max_body,
         .threads = cfg->http_threads,
+        .write_threads = cfg->http_write_threads,
         .handler = api_handle,
         .ctx = api,
         .tls_cert = cfg->tls_cert,

@@ -90,6 +90,10 @@ struct http_server_config {
     const char *listen; /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
     size_t max_body;    /* request body cap in bytes (413 beyond) */
     unsigned threads;   /* worker threads */
+    /* Threads for the requests that may wait (every method but GET and HEAD), so that they
+     * do not hold the other connections of MHD's thread (server.c); 0: none, they run on
+     * MHD's threads. */
+    unsigned write_threads;
     http_handler_fn handler;
     void *ctx;
     /* HTTPS: PEM files of the certificate chain and its private key (both or neither);

@@ -8,6 +8,12 @@
  * ends, never on the first call (which would make MHD 0.9.75 close the
  * connection after every response).
  *
+ * A request that may wait (any method but GET and HEAD: it may wait for the
+ * store's writer) runs on the offload pool (offload.h) when cfg->write_threads
+ * is set: its connection is suspended, a worker runs the handler and resumes
+ * it, and MHD's next call for it queues the worker's response. Reads stay on
+ * MHD's threads.
+ *
  * TLS (cfg->tls_cert): MHD_USE_TLS with a certificate callback instead of a
  * fixed certificate, so http_server_reload_tls() can swap it while the
  * listener and open connections stay up (tls.h has the reference counting).
@@ -18,6 +24,7 @@
 #include "http.h"
 #include "log.h"
 #include "netaddr.h"
+#include "offload.h"
 #include "rand.h"
 #include "tls.h"
 
@@ -28,6 +35,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +54,9 @@ struct conn_sock;
  */
 #define HTTP_CONN_POOL ((size_t)16 * 1024)
 
+/* Requests waiting for an offload worker at most (beyond, MHD's thread runs the handler). */
+#define HTTP_OFFLOAD_QUEUE 1024u
+
 struct http_server {
     struct MHD_Daemon *mhd;
     struct http_server_config cfg;
@@ -61,6 +72,7 @@ struct http_server {
     bool stopping;           /* under mu: the sweeper ends */
     struct conn_sock *conns; /* under mu: open connections, a doubly linked list */
     _Atomic unsigned long long timed_out;
+    struct http_offload *offload; /* NULL: every request runs on MHD's threads */
 };
 
 /*
@@ -88,6 +100,14 @@ struct conn_state {
     struct http_response *pending; /* answered by the preflight, sent on the last call */
     bool answered;                 /* the response is queued: later calls do nothing */
     char request_id[UUID_STR_LEN]; /* http_request.request_id */
+    /* Offloaded (the connection suspended while a worker runs the handler): what the worker
+     * needs, and its answer, handed back by the release store of done before the resume. */
+    bool offloaded;
+    struct http_server *srv;
+    struct MHD_Connection *conn;
+    const char *url, *method; /* MHD's, valid until the request completes */
+    struct http_response result;
+    atomic_bool done;
 };
 
 void http_response_init(struct http_response *res)
@@ -282,10 +302,57 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
     return ret;
 }
 
-/* Answers the request: the preflight's response if it gave one, else the handler's. */
+/* A worker of the offload pool: runs the handler of a suspended connection, then resumes it. */
+static void run_offloaded(void *arg)
+{
+    struct conn_state *st = arg;
+    struct http_request req;
+    fill_request(&req, st->conn, st->url, st->method, st);
+    http_response_init(&st->result);
+    st->srv->cfg.handler(st->srv->cfg.ctx, &req, &st->result);
+    struct MHD_Connection *conn = st->conn;
+    atomic_store_explicit(&st->done, true, memory_order_release);
+    MHD_resume_connection(conn); /* MHD calls access_handler again: send_offloaded() */
+}
+
+/* Whether the request goes to the offload pool; if so its connection is suspended. */
+static bool offload(struct http_server *srv, struct MHD_Connection *conn, const char *url,
+                    const char *method, struct conn_state *st)
+{
+    if (!srv->offload || st->pending || !strcmp(method, "GET") || !strcmp(method, "HEAD") ||
+        !http_offload_reserve(srv->offload))
+        return false;
+    st->offloaded = true;
+    st->srv = srv;
+    st->conn = conn;
+    st->url = url;
+    st->method = method;
+    set_reading(srv, conn, false); /* the request is in: its deadline is met */
+    MHD_suspend_connection(conn);
+    http_offload_submit(srv->offload, run_offloaded, st);
+    return true;
+}
+
+/* The call after the worker resumed the connection: queues the worker's response. */
+static enum MHD_Result send_offloaded(struct http_server *srv, struct MHD_Connection *conn,
+                                      const char *url, const char *method, struct conn_state *st)
+{
+    if (!atomic_load_explicit(&st->done, memory_order_acquire))
+        return MHD_YES; /* (not resumed by the worker: cannot happen) */
+    struct http_request req;
+    fill_request(&req, conn, url, method, st);
+    st->answered = true;
+    st->offloaded = false;
+    return send_response(srv, conn, &req, &st->result, st->started_ns);
+}
+
+/* Answers the request: the preflight's response if it gave one, else the handler's (here or on
+ * the offload pool). */
 static enum MHD_Result answer(struct http_server *srv, struct MHD_Connection *conn, const char *url,
                               const char *method, struct conn_state *st)
 {
+    if (offload(srv, conn, url, method, st))
+        return MHD_YES;
     struct http_request req;
     fill_request(&req, conn, url, method, st);
     st->answered = true;
@@ -359,6 +426,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         *upload_data_size = 0;
         return MHD_YES;
     }
+    if (st->offloaded)
+        return send_offloaded(srv, conn, url, method, st);
     if (*upload_data_size) {
         /* Over the cap the rest is drained and discarded: memory stays at the cap, and the
          * request deadline bounds the time. */
@@ -383,6 +452,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     if (!st)
         return;
     buf_release(&st->body);
+    if (st->offloaded) /* (a worker's answer MHD never asked for) */
+        http_response_release(&st->result);
     if (st->pending) {
         http_response_release(st->pending);
         free(st->pending);
@@ -647,16 +718,27 @@ int http_server_start(const struct http_server_config *cfg, struct http_server *
     r = start_sweeper(srv);
     if (r < 0)
         goto out_release_tls;
+    if (cfg->write_threads) {
+        r = http_offload_start(cfg->write_threads, HTTP_OFFLOAD_QUEUE, &srv->offload);
+        if (r < 0)
+            goto out_stop_sweeper;
+        flags |= MHD_ALLOW_SUSPEND_RESUME;
+    }
     srv->mhd = start_mhd(srv, flags, &ss);
     if (!srv->mhd) {
         r = -EADDRINUSE;
-        goto out_stop_sweeper;
+        goto out_free_offload;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : 0;
     *ret = srv;
     return 0;
 
+out_free_offload:
+    if (srv->offload) {
+        http_offload_drain(srv->offload);
+        http_offload_free(srv->offload);
+    }
 out_stop_sweeper:
     stop_sweeper(srv);
     pthread_cond_destroy(&srv->cv);
@@ -695,7 +777,12 @@ void http_server_stop(struct http_server *srv)
     if (!srv)
         return;
     stop_sweeper(srv);
+    /* The workers finish and resume their connections first: MHD refuses to stop with a
+     * connection suspended. Requests that come meanwhile run on MHD's threads. */
+    if (srv->offload)
+        http_offload_drain(srv->offload);
     MHD_stop_daemon(srv->mhd);
+    http_offload_free(srv->offload);
     pthread_cond_destroy(&srv->cv);
     pthread_mutex_destroy(&srv->mu);
     if (srv->tls)

@@ -98,6 +98,7 @@ static void test_defaults(void **state)
     assert_int_equal(c.edge_ports.hi, 59999);
     assert_false(c.allow_private_sources);
     assert_int_equal(c.http_threads, 8);
+    assert_int_equal(c.http_write_threads, 16);
     assert_int_equal(c.max_body, 1048576);
     assert_int_equal(c.http_public_max_body, 16384);
     assert_int_equal(c.http_max_connections, 16384);
