@@ -38,25 +38,33 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-mkdir -p "$TMP/data"
-TIKGATE_DATA_DIR=$TMP/data TIKGATE_LISTEN=127.0.0.1:$PORT TIKGATE_BOOTSTRAP_TOKEN=$KEY \
-    TIKGATE_LOG_LEVEL=$LOG_LEVEL TIKGATE_ROLES=api,scheduler TIKGATE_VPN=off \
-    TIKGATE_ENTRY_POINT=127.0.0.1 TIKGATE_EDGE_PORTS=10000-60000 TIKGATE_ALLOW_PRIVATE_SOURCES=1 \
-    TIKGATE_SHARE_DIR=$ROOT timeout -k 5 $((RUNS * DUR * 3 + 120)) "$BUILD/src/daemon/tikgated" \
-    >"$TMP/tikgated.out" 2>"$TMP/tikgated.err" &
-PID=$!
-for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.05; done
+# Every run starts tikgated on a fresh data dir, as the references start from a fresh copy:
+# grants accumulate (15 000 a run) and would fill the edge's port range (50 000) by the third.
+start_tikgated() {
+    [[ -n $PID ]] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    rm -rf "$TMP/data" && mkdir -p "$TMP/data"
+    TIKGATE_DATA_DIR=$TMP/data TIKGATE_LISTEN=127.0.0.1:$PORT TIKGATE_BOOTSTRAP_TOKEN=$KEY \
+        TIKGATE_LOG_LEVEL=$LOG_LEVEL TIKGATE_ROLES=api,scheduler TIKGATE_VPN=off \
+        TIKGATE_ENTRY_POINT=127.0.0.1 TIKGATE_EDGE_PORTS=10000-60000 \
+        TIKGATE_ALLOW_PRIVATE_SOURCES=1 TIKGATE_SHARE_DIR=$ROOT \
+        timeout -k 5 $((DUR * 3 + 120)) "$BUILD/src/daemon/tikgated" \
+        >>"$TMP/tikgated.out" 2>>"$TMP/tikgated.err" &
+    PID=$!
+    for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break; sleep 0.05; done
+    site=$(api -X POST -d '{"name":"bench-write"}' "http://127.0.0.1:$PORT/v1/sites" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+    URL=http://127.0.0.1:$PORT/v1/control-plane/$site/transient-access
+    api -X POST -d "$BODY" -o /dev/null "$URL" || { echo "create failed" >&2; exit 1; }
+}
 api() { curl -sf -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' "$@"; }
-site=$(api -X POST -d '{"name":"bench-write"}' "http://127.0.0.1:$PORT/v1/sites" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-URL=http://127.0.0.1:$PORT/v1/control-plane/$site/transient-access
 BODY='{"type":"winbox","expire_after_minutes":30,"allow_only_cidr":"127.0.0.1/32"}'
-api -X POST -d "$BODY" -o /dev/null "$URL" || { echo "create failed" >&2; exit 1; }
+start_tikgated
 # The reference's database: a consistent copy of tikgated's (one grant and its job in it).
 python3 -c 'import sqlite3,sys; s=sqlite3.connect(sys.argv[1]); d=sqlite3.connect(sys.argv[2]); s.backup(d)' \
     "$TMP/data/tikgate.db" "$TMP/ref.db"
 cc -O2 -o "$TMP/write_ref" "$ROOT/bench/write_ref.c" -lsqlite3
-mapfile -t REF_SQL < <(python3 "$ROOT/bench/write_ref.py" --sql "$TMP/ref.db" "$site")
+REF_SITE=$site # the site of ref.db, the references' copy of the first run's store
+mapfile -t REF_SQL < <(python3 "$ROOT/bench/write_ref.py" --sql "$TMP/ref.db" "$REF_SITE")
 cat >"$TMP/post.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '$BODY'
@@ -69,6 +77,10 @@ echo "wrk -t1 -c$CONN -d${DUR}s POST $URL (references: bench/write_ref.c and .py
 wrk -t1 -c"$CONN" -d2s -s "$TMP/post.lua" "$URL" >/dev/null
 rates=() refs=() pyrefs=()
 for r in $(seq "$RUNS"); do
+    if ((r > 1)); then
+        start_tikgated
+        wrk -t1 -c"$CONN" -d2s -s "$TMP/post.lua" "$URL" >/dev/null
+    fi
     wrk -t1 -c"$CONN" -d"${DUR}s" --latency -s "$TMP/post.lua" "$URL" >"$TMP/wrk.$r.txt"
     total=$(awk '/requests in/ {print $1}' "$TMP/wrk.$r.txt")
     bad=$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk.$r.txt")
@@ -78,7 +90,7 @@ for r in $(seq "$RUNS"); do
     ref=$("$TMP/write_ref" "$TMP/ref.$r.db" "$DUR" "${REF_SQL[@]}")
     rm -f "$TMP"/ref."$r".db*
     cp "$TMP/ref.db" "$TMP/ref.$r.db"
-    pyref=$(python3 "$ROOT/bench/write_ref.py" "$TMP/ref.$r.db" "$site" "$DUR")
+    pyref=$(python3 "$ROOT/bench/write_ref.py" "$TMP/ref.$r.db" "$REF_SITE" "$DUR")
     rm -f "$TMP"/ref."$r".db*
     rates+=("$a") refs+=("$ref") pyrefs+=("$pyref")
     echo "run $r: tikgated $a creates/s (non-2xx ${bad:-0}, p99 $(awk '$1 == "99%" {print $2}' \
@@ -91,5 +103,5 @@ mr=$(med "${refs[@]}")
 mp=$(med "${pyrefs[@]}")
 echo "median: tikgated $ma creates/s, C loop $mr, Python loop $mp creates/s; ratio to the C loop \
 $(awk -v a="$ma" -v b="$mr" 'BEGIN {printf "%.3f", a / b}') (target >= 0.8)"
-echo "grants in tikgated's store: $(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from grants").fetchone()[0])' "$TMP/data/tikgate.db")"
+echo "grants in tikgated's store after the last run: $(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("select count(*) from grants").fetchone()[0])' "$TMP/data/tikgate.db")"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
