@@ -77,7 +77,7 @@ static const struct key keys[] = {
     {"share_dir", K_STR, OFF(share_dir), TG_SHARE_DIR, "where api/ and docs/ are read from"},
     {"log_level", K_STR, OFF(log_level), "info", "debug, info, warn or error"},
     {"http_threads", K_UINT, OFF(http_threads), "8", "HTTP worker threads"},
-    {"http_write_threads", K_UINT, OFF(http_write_threads), "16",
+    {"http_write_threads", K_UINT0, OFF(http_write_threads), "16",
      "threads for requests that change something (not GET/HEAD), 0 = on the HTTP workers"},
     {"max_body", K_SIZE, OFF(max_body), "1048576", "request body cap in bytes"},
     {"http_public_max_body", K_SIZE, OFF(http_public_max_body), "16384",
