@@ -13,8 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JOB_COLUMNS                                                                                \
-    "j.id, j.site_id, s.tenant_id, j.token, j.kind, j.description, j.payload, j.is_script, "       \
+/* A job row's columns, the payload as given: j.payload, or in a list only a script's (a list
+ * shows a script, not a plan, and a plan is the largest value of the table: reading it meant
+ * its overflow pages for every policy job of the page). */
+#define JOB_COLUMNS JOB_COLUMNS_WITH("j.payload")
+#define JOB_COLUMNS_LISTED JOB_COLUMNS_WITH("CASE WHEN j.is_script <> 0 THEN j.payload END")
+#define JOB_COLUMNS_WITH(payload)                                                                  \
+    "j.id, j.site_id, s.tenant_id, j.token, j.kind, j.description, " payload ", j.is_script, "     \
     "j.express_execute, j.needs_acknowledgement, j.status, j.attempts, j.next_attempt_ms, "        \
     "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "        \
     "j.created_by, j.idempotency_key, j.queue_class"
@@ -281,10 +286,11 @@ int pg_job_list(struct store *s, const char *tenant_id, const char *site_id,
                 const struct store_page *page, struct job **ret, size_t *n)
 {
     struct pg_session *c = pg_session(s);
-    static const char sql[] = "SELECT " JOB_COLUMNS " FROM jobs j JOIN sites s ON s.id = j.site_id "
-                              "WHERE j.site_id = ?1 AND s.tenant_id = ?2 AND (?3::text IS NULL OR "
-                              "j.rowid < (SELECT p.rowid FROM jobs p WHERE p.id = ?3)) "
-                              "ORDER BY j.rowid DESC LIMIT ?4";
+    static const char sql[] =
+        "SELECT " JOB_COLUMNS_LISTED " FROM jobs j JOIN sites s ON s.id = j.site_id "
+        "WHERE j.site_id = ?1 AND s.tenant_id = ?2 AND (?3::text IS NULL OR "
+        "j.rowid < (SELECT p.rowid FROM jobs p WHERE p.id = ?3)) "
+        "ORDER BY j.rowid DESC LIMIT ?4";
     if (!c)
         return -EIO;
     int r = pg_site_owned(c, tenant_id, site_id);

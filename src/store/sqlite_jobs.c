@@ -13,8 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JOB_COLUMNS                                                                                \
-    "j.id, j.site_id, s.tenant_id, j.token, j.kind, j.description, j.payload, j.is_script, "       \
+/* A job row's columns, the payload as given: j.payload, or in a list only a script's (a list
+ * shows a script, not a plan, and a plan is the largest value of the table: reading it meant
+ * its overflow pages for every policy job of the page). */
+#define JOB_COLUMNS JOB_COLUMNS_WITH("j.payload")
+#define JOB_COLUMNS_LISTED JOB_COLUMNS_WITH("CASE WHEN j.is_script <> 0 THEN j.payload END")
+#define JOB_COLUMNS_WITH(payload)                                                                  \
+    "j.id, j.site_id, s.tenant_id, j.token, j.kind, j.description, " payload ", j.is_script, "     \
     "j.express_execute, j.needs_acknowledgement, j.status, j.attempts, j.next_attempt_ms, "        \
     "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "        \
     "j.created_by, j.idempotency_key, j.queue_class"
@@ -195,7 +200,7 @@ int sqlite_job_list(struct store *s, const char *tenant_id, const char *site_id,
     /* the site first (CROSS JOIN: one row, by its key), then its jobs from jobs_site_recent
      * in rowid order: the page is read in order, nothing sorted (migration 0023) */
     static const char sql[] =
-        "SELECT " JOB_COLUMNS " FROM sites s CROSS JOIN jobs j "
+        "SELECT " JOB_COLUMNS_LISTED " FROM sites s CROSS JOIN jobs j "
         "WHERE s.id = ?1 AND s.tenant_id = ?2 AND j.site_id = ?1 AND "
         "(?3 IS NULL OR j.rowid < (SELECT p.rowid FROM jobs p WHERE p.id = ?3)) "
         "ORDER BY j.rowid DESC LIMIT ?4";
