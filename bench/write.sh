@@ -74,13 +74,10 @@ LUA
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "tikgated: $BUILD/src/daemon/tikgated, log level $LOG_LEVEL, SQLite WAL synchronous=NORMAL"
 echo "wrk -t1 -c$CONN -d${DUR}s POST $URL (references: bench/write_ref.c and .py, ${DUR}s each)"
-wrk -t1 -c"$CONN" -d2s -s "$TMP/post.lua" "$URL" >/dev/null
 rates=() refs=() pyrefs=()
 for r in $(seq "$RUNS"); do
-    if ((r > 1)); then
-        start_tikgated
-        wrk -t1 -c"$CONN" -d2s -s "$TMP/post.lua" "$URL" >/dev/null
-    fi
+    ((r == 1)) || start_tikgated
+    wrk -t1 -c"$CONN" -d2s -s "$TMP/post.lua" "$URL" >/dev/null # warm-up
     wrk -t1 -c"$CONN" -d"${DUR}s" --latency -s "$TMP/post.lua" "$URL" >"$TMP/wrk.$r.txt"
     total=$(awk '/requests in/ {print $1}' "$TMP/wrk.$r.txt")
     bad=$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk.$r.txt")

@@ -13,17 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A job row's columns, the payload as given: j.payload, or in a list only a script's (a list
- * shows a script, not a plan, and a plan is the largest value of the table: reading it meant
- * its overflow pages for every policy job of the page). */
-#define JOB_COLUMNS JOB_COLUMNS_WITH("j.payload")
-#define JOB_COLUMNS_LISTED JOB_COLUMNS_WITH("CASE WHEN j.is_script <> 0 THEN j.payload END")
-#define JOB_COLUMNS_WITH(payload)                                                                  \
-    "j.id, j.site_id, s.tenant_id, j.token, j.kind, j.description, " payload ", j.is_script, "     \
-    "j.express_execute, j.needs_acknowledgement, j.status, j.attempts, j.next_attempt_ms, "        \
-    "j.created_at, j.started_at, j.completed_at, j.failed_at, j.deleted_at, j.last_error, "        \
-    "j.created_by, j.idempotency_key, j.queue_class"
-
 /* The reason logged when a claimed job's payload cannot be unsealed. */
 #define UNSEALABLE "payload cannot be unsealed: wrong master key or corrupted data"
 
