@@ -377,6 +377,25 @@ static void observe(struct vpn_role *v, const struct store_vpn_peer *rows, size_
 }
 
 /*
+ * A site that moved here waits (its pulled jobs held back, jobs/edges.h) until this edge has
+ * its router as a peer: after a round that applied without an error, the peers it wants are
+ * on the device, so each waiting site whose key it wants is released.
+ */
+static void confirm_waiting(struct vpn_role *v, const struct store_vpn_peer *rows, size_t nrows,
+                            const struct peer_index *want_ix)
+{
+    for (size_t i = 0; i < nrows; i++) {
+        struct wg_key pub;
+        if (!rows[i].waiting || wg_key_from_base64(rows[i].public_key, &pub) < 0 ||
+            !index_find(want_ix, &pub))
+            continue;
+        if (store_site_edge_peer_ready(v->store, rows[i].site_id, v->node_name) == 0)
+            log_info("vpn", "site %s: moved here, its router is a peer of %s now", rows[i].site_id,
+                     v->ifname);
+    }
+}
+
+/*
  * One level-triggered round: the whole state after a (re)start, else the
  * difference between the store and the device, one peer at a time.
  */
@@ -440,6 +459,8 @@ static void reconcile(struct vpn_role *v, bool do_observe)
             log_warn("vpn", "cannot remove a peer from %s: %s", v->ifname, strerror(-r));
         }
     }
+    if (!errors)
+        confirm_waiting(v, rows, nrows, &want_ix);
     if (fresh) {
         for (size_t i = 0; i < nrows; i++) /* a re-key waits for it */
             next_observe(v, &rows[i], &have_ix);

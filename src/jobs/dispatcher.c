@@ -726,7 +726,10 @@ static void *scheduler_main(void *arg)
     return NULL;
 }
 
-/* Other nodes' NOTIFYs (PostgreSQL): wake the workers and the scheduler, tell the edge. */
+/*
+ * Other nodes' NOTIFYs (PostgreSQL): wake the workers and the scheduler, tell the edge and the
+ * VPN role (a site moved here: its peer before the router switches, jobs/edges.h).
+ */
 static void *listener_main(void *arg)
 {
     struct dispatcher *d = arg;
@@ -742,6 +745,8 @@ static void *listener_main(void *arg)
         dispatcher_wake(d);
         if ((mask & STORE_WAKE_GRANTS) && d->cfg.grants_changed)
             d->cfg.grants_changed(d->cfg.grants_ctx);
+        if ((mask & STORE_WAKE_TUNNELS) && d->cfg.tunnels_changed)
+            d->cfg.tunnels_changed(d->cfg.tunnels_ctx);
     }
     return NULL;
 }

@@ -8,6 +8,7 @@
 #include "netaddr.h"
 #include "plan.h"
 #include "strlist.h"
+#include "timefmt.h"
 #include "tunnel.h"
 
 #include <errno.h>
@@ -212,7 +213,8 @@ static int move_tx(const struct jobs_edge_env *env, const struct site *s,
         r = rebind_grants(env, s, to, res, stuck);
     if (r == 0 && s->tunnel.mode == TUNNEL_MODE_MANAGED) {
         /* make-before-break: the old edge keeps the router as peer until it is here */
-        r = store_site_edge_prev(env->store, s->id, s->edge_node[0] ? s->edge_node : NULL);
+        r = store_site_edge_prev(env->store, s->id, s->edge_node[0] ? s->edge_node : NULL,
+                                 time_now_ms() + JOBS_MOVE_PEER_WAIT_MS);
         if (r == 0)
             r = queue_tunnel_job(env, s, to, by);
     }

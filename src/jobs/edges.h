@@ -23,6 +23,10 @@
  * router's peer at the new edge. That job is pulled through the old edge (the router polls
  * through its tunnel), so the move is make-before-break: the old edge keeps the router as
  * its WireGuard peer (sites.edge_prev) until the new edge sees the router's first handshake.
+ * And the job is not handed out before the new edge has the router as its peer: the site's
+ * pulled jobs wait (sites.edge_wait_until_ms) until that edge's VPN role confirms, at most
+ * JOBS_MOVE_PEER_WAIT_MS; else the router could switch first, its handshakes be dropped and
+ * WireGuard's 5 s retry outlast the script's report to the new edge.
  * A managed site whose edge is dead therefore cannot move (nothing can reach its router):
  * the sweep moves only external sites and leaves managed ones waiting for their edge.
  */
@@ -34,6 +38,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+/* How long a moved managed site's pulled jobs wait for the new edge's peer, at most. */
+#define JOBS_MOVE_PEER_WAIT_MS 30000
 
 /* Borrowed by each call. */
 struct jobs_edge_env {

@@ -1012,7 +1012,7 @@ static void drain_notifies(PGconn *conn, unsigned *mask)
 {
     PGnotify *n;
     while ((n = PQnotifies(conn))) {
-        *mask |= STORE_WAKE_JOBS | STORE_WAKE_GRANTS;
+        *mask |= STORE_WAKE_JOBS | STORE_WAKE_GRANTS | STORE_WAKE_TUNNELS;
         PQfreemem(n);
     }
 }
@@ -1034,7 +1034,7 @@ int pg_listen_wait(struct store *base, struct store_listener *l, int timeout_ms,
     }
     unsigned mask = 0;
     if (l->lost)
-        mask = STORE_WAKE_JOBS | STORE_WAKE_GRANTS;
+        mask = STORE_WAKE_JOBS | STORE_WAKE_GRANTS | STORE_WAKE_TUNNELS;
     l->lost = false;
     drain_notifies(l->conn, &mask);
     if (!mask) {

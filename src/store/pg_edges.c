@@ -33,22 +33,28 @@ int pg_site_set_edge(struct store *s, const char *site_id, const char *expected_
     return r == 0 ? -ESTALE : r;
 }
 
-int pg_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge)
+int pg_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge,
+                      int64_t wait_until_ms)
 {
-    static const char sql[] = "UPDATE sites SET edge_prev = ?1 WHERE id = ?2";
+    static const char sql[] =
+        "UPDATE sites SET edge_prev = ?1, edge_wait_until_ms = nullif(?3::bigint, 0) WHERE id = ?2";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     pg_bind_text(st, 1, prev_edge);
     pg_bind_text(st, 2, site_id);
-    return pg_step_changed(c, st);
+    pg_bind_int64(st, 3, wait_until_ms);
+    int r = pg_step_changed(c, st);
+    if (r == 0 && wait_until_ms)
+        pg_notify(c, STORE_WAKE_TUNNELS); /* the new edge's VPN role adds the peer now */
+    return r;
 }
 
-int pg_site_edge_settled(struct store *s, const char *site_id, const char *edge_node)
+/* Runs sql, an UPDATE of sites with ?1 = site_id and ?2 = edge_node. 0, -ENOENT (no row). */
+static int site_edge_update(struct store *s, const char *sql, const char *site_id,
+                            const char *edge_node)
 {
-    static const char sql[] = "UPDATE sites SET edge_prev = NULL WHERE id = ?1 AND edge_node = ?2 "
-                              "AND edge_prev IS NOT NULL";
     struct pg_session *c;
     struct pg_stmt *st = pg_prepare(s, sql, &c);
     if (!st)
@@ -56,6 +62,22 @@ int pg_site_edge_settled(struct store *s, const char *site_id, const char *edge_
     pg_bind_text(st, 1, site_id);
     pg_bind_text(st, 2, edge_node);
     return pg_step_changed(c, st);
+}
+
+int pg_site_edge_peer_ready(struct store *s, const char *site_id, const char *edge_node)
+{
+    return site_edge_update(s,
+                            "UPDATE sites SET edge_wait_until_ms = NULL WHERE id = ?1 AND "
+                            "edge_node = ?2 AND edge_wait_until_ms IS NOT NULL",
+                            site_id, edge_node);
+}
+
+int pg_site_edge_settled(struct store *s, const char *site_id, const char *edge_node)
+{
+    return site_edge_update(s,
+                            "UPDATE sites SET edge_prev = NULL WHERE id = ?1 AND edge_node = ?2 "
+                            "AND edge_prev IS NOT NULL",
+                            site_id, edge_node);
 }
 
 int pg_edge_site_count(struct store *s, const char *edge_node, long *ret)

@@ -288,7 +288,9 @@ int pg_tunnel_address_taken(struct store *s, const char *site_id, const char *ot
                             const char *addr, bool *ret_taken);
 int pg_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
                      const char *edge_node);
-int pg_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge);
+int pg_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge,
+                      int64_t wait_until_ms);
+int pg_site_edge_peer_ready(struct store *s, const char *site_id, const char *edge_node);
 int pg_site_edge_settled(struct store *s, const char *site_id, const char *edge_node);
 int pg_edge_site_count(struct store *s, const char *edge_node, long *ret);
 int pg_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);

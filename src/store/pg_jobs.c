@@ -465,6 +465,7 @@ int pg_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int6
         "UPDATE SKIP LOCKED) "
         "AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM jobs WHERE site_id = ?3 AND status = "
         "'running') "
+        "AND NOT EXISTS (SELECT 1 FROM sites WHERE id = ?3 AND edge_wait_until_ms > ?4::bigint) "
         "RETURNING id";
     int r;
     struct pg_stmt *st = pg_begin_stmt(s, sql, &c, &r);
@@ -473,6 +474,7 @@ int pg_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int6
     pg_bind_int64(st, 1, lease_ms);
     pg_bind_int64(st, 2, now_ms / 1000);
     pg_bind_text(st, 3, site_id);
+    pg_bind_int64(st, 4, now_ms);
     return finish_claim(s, c, st, "downloaded", "Script downloaded by the router", ret);
 }
 

@@ -126,6 +126,7 @@ const struct store_ops store_pg_ops = {
     .tunnel_address_taken = pg_tunnel_address_taken,
     .site_set_edge = pg_site_set_edge,
     .site_edge_prev = pg_site_edge_prev,
+    .site_edge_peer_ready = pg_site_edge_peer_ready,
     .site_edge_settled = pg_site_edge_settled,
     .edge_site_count = pg_edge_site_count,
     .edge_sites = pg_edge_sites,

@@ -93,6 +93,7 @@ static int peer_row(void *ctx, struct pg_stmt *st, void *elem)
     p->next_handshake_at = pg_col_time(st, 7);
     p->handover = pg_column_int(st, 8) != 0;
     p->settling = pg_column_int(st, 9) != 0;
+    p->waiting = pg_column_int(st, 10) != 0;
     return 0;
 }
 
@@ -102,7 +103,8 @@ int pg_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_peer *
         "SELECT id, wg_public_key, tunnel_address, tunnel_endpoint, tunnel_status, "
         "tunnel_handshake_at, wg_next_public_key, tunnel_next_handshake_at, "
         "coalesce(edge_prev = ?1 AND edge_node IS DISTINCT FROM ?1, false), "
-        "coalesce(edge_node = ?1 AND edge_prev IS NOT NULL, false) FROM sites WHERE "
+        "coalesce(edge_node = ?1 AND edge_prev IS NOT NULL, false), "
+        "coalesce(edge_node = ?1 AND edge_wait_until_ms IS NOT NULL, false) FROM sites WHERE "
         "tunnel_mode = 'managed' AND wg_public_key IS NOT "
         "NULL AND tunnel_ip IS NOT NULL AND status != 'deleting' AND (?1::text IS NULL OR "
         "edge_node = ?1 OR edge_prev = ?1) ORDER BY tunnel_ip";

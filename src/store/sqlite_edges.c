@@ -32,22 +32,25 @@ int sqlite_site_set_edge(struct store *s, const char *site_id, const char *expec
     return r == 0 ? -ESTALE : r;
 }
 
-int sqlite_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge)
+int sqlite_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge,
+                          int64_t wait_until_ms)
 {
-    static const char sql[] = "UPDATE sites SET edge_prev = ?1 WHERE id = ?2";
+    static const char sql[] =
+        "UPDATE sites SET edge_prev = ?1, edge_wait_until_ms = nullif(?3, 0) WHERE id = ?2";
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
         return -EIO;
     bind_text(st, 1, prev_edge);
     bind_text(st, 2, site_id);
+    sqlite3_bind_int64(st, 3, wait_until_ms);
     return store_step_changed(c, st);
 }
 
-int sqlite_site_edge_settled(struct store *s, const char *site_id, const char *edge_node)
+/* Runs sql, an UPDATE of sites with ?1 = site_id and ?2 = edge_node. 0, -ENOENT (no row). */
+static int site_edge_update(struct store *s, const char *sql, const char *site_id,
+                            const char *edge_node)
 {
-    static const char sql[] = "UPDATE sites SET edge_prev = NULL WHERE id = ?1 AND edge_node = ?2 "
-                              "AND edge_prev IS NOT NULL";
     struct store_conn *c;
     sqlite3_stmt *st = store_prepare(s, sql, &c);
     if (!st)
@@ -55,6 +58,22 @@ int sqlite_site_edge_settled(struct store *s, const char *site_id, const char *e
     bind_text(st, 1, site_id);
     bind_text(st, 2, edge_node);
     return store_step_changed(c, st);
+}
+
+int sqlite_site_edge_peer_ready(struct store *s, const char *site_id, const char *edge_node)
+{
+    return site_edge_update(s,
+                            "UPDATE sites SET edge_wait_until_ms = NULL WHERE id = ?1 AND "
+                            "edge_node = ?2 AND edge_wait_until_ms IS NOT NULL",
+                            site_id, edge_node);
+}
+
+int sqlite_site_edge_settled(struct store *s, const char *site_id, const char *edge_node)
+{
+    return site_edge_update(s,
+                            "UPDATE sites SET edge_prev = NULL WHERE id = ?1 AND edge_node = ?2 "
+                            "AND edge_prev IS NOT NULL",
+                            site_id, edge_node);
 }
 
 int sqlite_edge_site_count(struct store *s, const char *edge_node, long *ret)

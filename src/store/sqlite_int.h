@@ -320,7 +320,9 @@ int sqlite_tunnel_address_taken(struct store *s, const char *site_id, const char
                                 const char *addr, bool *ret_taken);
 int sqlite_site_set_edge(struct store *s, const char *site_id, const char *expected_edge,
                          const char *edge_node);
-int sqlite_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge);
+int sqlite_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge,
+                          int64_t wait_until_ms);
+int sqlite_site_edge_peer_ready(struct store *s, const char *site_id, const char *edge_node);
 int sqlite_site_edge_settled(struct store *s, const char *site_id, const char *edge_node);
 int sqlite_edge_site_count(struct store *s, const char *edge_node, long *ret);
 int sqlite_edge_sites(struct store *s, const char *edge_node, int limit, struct strlist *ret);

@@ -369,6 +369,7 @@ int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, 
         "started_at = coalesce(started_at, ?2) WHERE id = (SELECT id FROM jobs "
         "WHERE site_id = ?3 AND status = 'pending' ORDER BY queue_class DESC, rowid LIMIT 1) "
         "AND NOT EXISTS (SELECT 1 FROM jobs WHERE site_id = ?3 AND status = 'running') "
+        "AND NOT EXISTS (SELECT 1 FROM sites WHERE id = ?3 AND edge_wait_until_ms > ?4) "
         "RETURNING id";
     int r;
     sqlite3_stmt *st = store_begin_stmt(s, sql, &c, &r);
@@ -377,6 +378,7 @@ int sqlite_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, 
     sqlite3_bind_int64(st, 1, lease_ms);
     sqlite3_bind_int64(st, 2, now_ms / 1000);
     bind_text(st, 3, site_id);
+    sqlite3_bind_int64(st, 4, now_ms);
     return finish_claim(s, c, st, "downloaded", "Script downloaded by the router", ret);
 }
 

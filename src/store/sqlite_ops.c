@@ -126,6 +126,7 @@ const struct store_ops store_sqlite_ops = {
     .tunnel_address_taken = sqlite_tunnel_address_taken,
     .site_set_edge = sqlite_site_set_edge,
     .site_edge_prev = sqlite_site_edge_prev,
+    .site_edge_peer_ready = sqlite_site_edge_peer_ready,
     .site_edge_settled = sqlite_site_edge_settled,
     .edge_site_count = sqlite_edge_site_count,
     .edge_sites = sqlite_edge_sites,

@@ -94,6 +94,7 @@ static int peer_row(void *ctx, sqlite3_stmt *st, void *elem)
     p->next_handshake_at = col_time(st, 7);
     p->handover = sqlite3_column_int(st, 8) != 0;
     p->settling = sqlite3_column_int(st, 9) != 0;
+    p->waiting = sqlite3_column_int(st, 10) != 0;
     return 0;
 }
 
@@ -103,7 +104,8 @@ int sqlite_vpn_peers(struct store *s, const char *edge_node, struct store_vpn_pe
         "SELECT id, wg_public_key, tunnel_address, tunnel_endpoint, tunnel_status, "
         "tunnel_handshake_at, wg_next_public_key, tunnel_next_handshake_at, "
         "coalesce(edge_prev = ?1 AND edge_node IS NOT ?1, 0), "
-        "coalesce(edge_node = ?1 AND edge_prev IS NOT NULL, 0) FROM sites WHERE "
+        "coalesce(edge_node = ?1 AND edge_prev IS NOT NULL, 0), "
+        "coalesce(edge_node = ?1 AND edge_wait_until_ms IS NOT NULL, 0) FROM sites WHERE "
         "tunnel_mode = 'managed' AND wg_public_key IS NOT "
         "NULL AND tunnel_ip IS NOT NULL AND status != 'deleting' AND (?1 IS NULL OR "
         "edge_node = ?1 OR edge_prev = ?1) ORDER BY tunnel_ip";

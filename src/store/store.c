@@ -757,9 +757,15 @@ int store_site_set_edge(struct store *s, const char *site_id, const char *expect
     return s->ops->site_set_edge(s, site_id, expected_edge, edge_node);
 }
 
-int store_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge)
+int store_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge,
+                         int64_t wait_until_ms)
 {
-    return s->ops->site_edge_prev(s, site_id, prev_edge);
+    return s->ops->site_edge_prev(s, site_id, prev_edge, wait_until_ms);
+}
+
+int store_site_edge_peer_ready(struct store *s, const char *site_id, const char *edge_node)
+{
+    return s->ops->site_edge_peer_ready(s, site_id, edge_node);
 }
 
 int store_site_edge_settled(struct store *s, const char *site_id, const char *edge_node)

@@ -289,10 +289,11 @@ int store_job_event(struct store *s, const char *job_id, const char *kind, const
 /*
  * Pull: the site's head, its oldest pending job of the highest queue class
  * (urgent before normal, docs/API.md "Priorities"), becomes running (via pull, lease
- * until lease_ms) with a "downloaded" event. -ENOENT when nothing is due or a
- * job of the site is already running. -EBADMSG when the job's payload cannot
- * be unsealed: that job ended failed (the reason in its log) instead of being
- * handed out, and the next claim takes the next one.
+ * until lease_ms) with a "downloaded" event. -ENOENT when nothing is due, a
+ * job of the site is already running, or the site waits for its new edge after a move
+ * (store_site_edge_prev's wait_until_ms, not yet passed at now_ms). -EBADMSG when the job's payload
+ * cannot be unsealed: that job ended failed (the reason in its log) instead of being handed out,
+ * and the next claim takes the next one.
  */
 int store_job_claim_pull(struct store *s, const char *site_id, int64_t now_ms, int64_t lease_ms,
                          struct job *ret);
@@ -572,9 +573,11 @@ struct store_vpn_peer {
      * A move between edges, make-before-break (jobs/edges.h): handover, the site left the
      * asked-for edge, which keeps the router as its peer (and does not observe it) until
      * the new edge settles it; settling, the site came to the asked-for edge and its previous
-     * edge still holds it (the first handshake here settles it: store_site_edge_settled).
+     * edge still holds it (the first handshake here settles it: store_site_edge_settled);
+     * waiting, the site came here and waits for this edge to add its peer
+     * (store_site_edge_peer_ready).
      */
-    bool handover, settling;
+    bool handover, settling, waiting;
 };
 /*
  * Every managed site with a router key and an address (any tenant) that edge_node fronts, or
@@ -650,9 +653,18 @@ int store_site_set_edge(struct store *s, const char *site_id, const char *expect
                         const char *edge_node);
 /*
  * A managed site moved from prev_edge (NULL: forget it): that edge keeps the router as its
- * WireGuard peer until store_site_edge_settled. 0, -ENOENT. Joins the caller's transaction.
+ * WireGuard peer until store_site_edge_settled. wait_until_ms (epoch ms, 0: none): the site's
+ * pulled jobs are held back (store_job_claim_pull) until its new edge has the router as a peer
+ * (store_site_edge_peer_ready) or until then. 0, -ENOENT. Joins the caller's transaction. On
+ * PostgreSQL it wakes the other nodes (their VPN roles add the peer without waiting a pass).
  */
-int store_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge);
+int store_site_edge_prev(struct store *s, const char *site_id, const char *prev_edge,
+                         int64_t wait_until_ms);
+/*
+ * edge_node, the site's edge, configured the router as its WireGuard peer: the site's pulled
+ * jobs are not held back any more. 0, -ENOENT (not edge_node's site, or it was not waiting).
+ */
+int store_site_edge_peer_ready(struct store *s, const char *site_id, const char *edge_node);
 /*
  * The site's edge edge_node saw the router's first handshake: the previous edge lets it go.
  * 0, -ENOENT (not edge_node's site, or nothing to settle).
@@ -746,8 +758,9 @@ int store_audit_prune(struct store *s, int64_t before_ms, int limit, size_t *ret
  * latency only. SQLite has none (one machine: the daemon's own in-process wake-ups).
  */
 enum store_wake {
-    STORE_WAKE_JOBS = 1u << 0,   /* an express job was queued */
-    STORE_WAKE_GRANTS = 1u << 1, /* a grant was created or changed */
+    STORE_WAKE_JOBS = 1u << 0,    /* an express job was queued */
+    STORE_WAKE_GRANTS = 1u << 1,  /* a grant was created or changed */
+    STORE_WAKE_TUNNELS = 1u << 2, /* a managed site came to another edge */
 };
 struct store_listener;
 /* Opens the listening connection. 0 with *ret, -ENOTSUP (SQLite), -EIO. */

@@ -291,7 +291,9 @@ struct store_ops {
                                 const char *addr, bool *ret_taken);
     int (*site_set_edge)(struct store *s, const char *site_id, const char *expected_edge,
                          const char *edge_node);
-    int (*site_edge_prev)(struct store *s, const char *site_id, const char *prev_edge);
+    int (*site_edge_prev)(struct store *s, const char *site_id, const char *prev_edge,
+                          int64_t wait_until_ms);
+    int (*site_edge_peer_ready)(struct store *s, const char *site_id, const char *edge_node);
     int (*site_edge_settled)(struct store *s, const char *site_id, const char *edge_node);
     int (*edge_site_count)(struct store *s, const char *edge_node, long *ret);
     int (*edge_sites)(struct store *s, const char *edge_node, int limit, struct strlist *ret);
@@ -456,6 +458,7 @@ struct store_ops {
     X(tunnel_address_taken) \
     X(site_set_edge) \
     X(site_edge_prev) \
+    X(site_edge_peer_ready) \
     X(site_edge_settled) \
     X(edge_site_count) \
     X(edge_sites) \

@@ -9,7 +9,8 @@ loaded edge with a VPN); a forward reaches the LAN echo server through edge-a.
 
 POST /v1/sites/{id}/move {"edge": "edge-b"}: the forward is re-bound to 198.18.0.1 on the same
 port in the same transaction, and the router pulls the site.move job through its tunnel to
-edge-a (which keeps it as peer meanwhile: make-before-break). The job points the router's peer
+edge-a (which keeps it as peer meanwhile: make-before-break) once edge-b has configured the
+router as its peer (the site's pulled jobs wait for that). The job points the router's peer
 at edge-b; its first handshake there settles the move and edge-a drops the peer. Then the
 tunnel is up with edge-b's key, the forward carries bytes through edge-b, the router's report
 of the job reached edge-b's API through the tunnel, and a custom job reaches the router by
@@ -204,6 +205,10 @@ class VpnMove(unittest.TestCase):
         [mj] = [j for j in jobs if j['description'].startswith('site.move')]
         j = self.wait_job(mj['id'], 60)
         self.assertEqual(j['status'], 'completed', (j, self.logs()))
+        # the job was held back until edge-b had the router as its peer (else the router may
+        # switch first, and WireGuard's 5 s handshake retry outlasts the script's report)
+        with open(os.path.join(self.tmp.name, 'edge-b.log'), 'rb') as f:
+            self.assertIn(b'moved here, its router is a peer', f.read())
         # the router's peer is edge-b now, and the tunnel is up there
         [peer] = self.sim_menu('/interface/wireguard/peers')
         self.assertEqual(peer['endpoint-address'], netns.EDGE2_PUB)

@@ -101,19 +101,36 @@ static void test_orphans_and_peers_of_one_edge(void **state)
 
     /* a move make-before-break: a goes to edge-2, edge-1 keeps it as peer until settled */
     assert_int_equal(store_site_set_edge(f->s, a, "edge-1", "edge-2"), 0);
-    assert_int_equal(store_site_edge_prev(f->s, a, "edge-1"), 0);
+    assert_int_equal(store_site_edge_prev(f->s, a, "edge-1", 5000), 0);
     assert_int_equal(store_vpn_peers(f->s, "edge-1", &peers, &np), 0);
     assert_int_equal(np, 1);
     assert_true(peers[0].handover);
     assert_false(peers[0].settling);
+    assert_false(peers[0].waiting); /* edge-1 is not the one it waits for */
     free(peers);
     assert_int_equal(store_vpn_peers(f->s, "edge-2", &peers, &np), 0);
     assert_int_equal(np, 2);
     for (size_t i = 0; i < np; i++) {
         assert_false(peers[i].handover);
         assert_int_equal(peers[i].settling, strcmp(peers[i].site_id, a) == 0);
+        assert_int_equal(peers[i].waiting, strcmp(peers[i].site_id, a) == 0);
     }
     free(peers);
+    /* its pulled jobs wait for edge-2's peer, until the deadline (5000 ms here) at most */
+    char job_id[UUID_STR_LEN];
+    fx_job(f, a, false, true, "/log info re-point", NULL, job_id);
+    struct job j;
+    assert_int_equal(store_job_claim_pull(f->s, a, 4999, 60000, &j), -ENOENT);
+    assert_int_equal(store_site_edge_peer_ready(f->s, a, "edge-1"), -ENOENT); /* not its edge */
+    assert_int_equal(store_site_edge_peer_ready(f->s, a, "edge-2"), 0);
+    assert_int_equal(store_site_edge_peer_ready(f->s, a, "edge-2"), -ENOENT); /* done already */
+    assert_int_equal(store_vpn_peers(f->s, "edge-2", &peers, &np), 0);
+    for (size_t i = 0; i < np; i++)
+        assert_false(peers[i].waiting);
+    free(peers);
+    assert_int_equal(store_job_claim_pull(f->s, a, 4999, 60000, &j), 0);
+    assert_string_equal(j.id, job_id);
+    job_release(&j);
     assert_int_equal(store_site_edge_settled(f->s, a, "edge-1"), -ENOENT); /* not its edge */
     assert_int_equal(store_site_edge_settled(f->s, a, "edge-2"), 0);
     assert_int_equal(store_site_edge_settled(f->s, a, "edge-2"), -ENOENT); /* done already */
