@@ -276,6 +276,21 @@ def report(title, stats, errors, examples, wall, cpu):
         print('  first error of %s: %s %r' % (cls, ex[0], ex[1]))
 
 
+def writer_counters(loop, api):
+    """(holds, held seconds, commits) of the store's writer from /metrics, or None."""
+    st, raw = loop.run_until_complete(api.request('GET', '/metrics'))
+    if st != 200:
+        return None
+    vals = {}
+    for line in raw.decode().splitlines():
+        if line.startswith('tikgate_store_writer_'):
+            name, _, v = line.partition(' ')
+            vals[name] = float(v)
+    keys = ('tikgate_store_writer_holds_total', 'tikgate_store_writer_held_seconds_total',
+            'tikgate_store_writer_commits_total')
+    return tuple(vals[k] for k in keys) if all(k in vals for k in keys) else None
+
+
 def jobs_by_status(db):
     try:
         c = sqlite3.connect('file:%s?mode=ro' % db, uri=True, timeout=5)
@@ -389,6 +404,7 @@ def main():
                                         WRITE_PCT, DUR))
         print('jobs before: %s' % jobs_by_status(db))
         rss0 = rss_kib(tg.pid)
+        w0 = writer_counters(loop, api)
         cpu0, wall0 = cpu_s(tg.pid), time.monotonic()
         rss_max = [rss0]
 
@@ -405,7 +421,15 @@ def main():
                 t.cancel()
         res = loop.run_until_complete(measured())
         cpu1, wall1 = cpu_s(tg.pid), time.monotonic()
+        w1 = writer_counters(loop, api)
         report('tikgated', *res)
+        if w0 and w1:
+            holds, held, commits = (w1[k] - w0[k] for k in range(3))
+            print('store writer: %d holds (%.0f/s), held %.1f s of %.1f s (%.0f %% busy), '
+                  '%d COMMITs, %.2f holds per request' % (
+                      holds, holds / (wall1 - wall0), held, wall1 - wall0,
+                      100 * held / (wall1 - wall0), commits,
+                      holds / max(1, sum(len(v) for v in res[0].values()))))
         print('tikgated CPU: %.1f s in %.1f s (%.0f %% of one CPU; %d CPUs here)' % (
             cpu1 - cpu0, wall1 - wall0, 100 * (cpu1 - cpu0) / (wall1 - wall0), os.cpu_count()))
         print('tikgated RSS: %d KiB before, %d KiB max, %d KiB after' % (rss0, rss_max[0],

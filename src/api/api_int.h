@@ -57,11 +57,13 @@ void api_key_cache_clear(void);
  * The response cache (rcache.c): answers kept under a store change version (e.g.
  * store_policies_version), served byte for byte while the store gives the same version.
  * key: the tenant and what selects the answer (route, id, page), < API_RCACHE_KEY_MAX bytes.
- * get: true with the body in *out (reset first) on a hit. put: keeps a copy of body (a 200's
- * JSON built after reading version); too large answers are not kept.
+ * get: true with the body set in *res on a hit (a large one as a file: http_response_file).
+ * put: keeps a copy of body (a 200's JSON built after reading version); too large answers are
+ * not kept.
  */
 #define API_RCACHE_KEY_MAX 192
-bool api_rcache_get(const struct store *s, const char *key, int64_t version, struct buf *out);
+bool api_rcache_get(const struct store *s, const char *key, int64_t version,
+                    struct http_response *res);
 void api_rcache_put(const struct store *s, const char *key, int64_t version,
                     const struct buf *body);
 

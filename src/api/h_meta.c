@@ -100,6 +100,21 @@ void h_metrics(struct api_call *call)
     buf_printf(b, "tikgate_grants_live{kind=\"forward\"} %ld\n", m.grants_live[GRANT_FORWARD]);
     buf_printf(b, "# TYPE tikgate_tenants gauge\ntikgate_tenants %ld\n", m.tenants);
     buf_printf(b, "# TYPE tikgate_users gauge\ntikgate_users %ld\n", m.users);
+    if (m.has_writer) {
+        buf_printf(b,
+                   "# HELP tikgate_store_writer_holds_total Transactions and autocommit writes "
+                   "that held the database's one writer.\n"
+                   "# TYPE tikgate_store_writer_holds_total counter\n"
+                   "tikgate_store_writer_holds_total %llu\n"
+                   "# HELP tikgate_store_writer_held_seconds_total Time the writer was held "
+                   "(its share of the elapsed time: how busy it is).\n"
+                   "# TYPE tikgate_store_writer_held_seconds_total counter\n"
+                   "tikgate_store_writer_held_seconds_total %.6f\n"
+                   "# HELP tikgate_store_writer_commits_total COMMITs (a group commit is one).\n"
+                   "# TYPE tikgate_store_writer_commits_total counter\n"
+                   "tikgate_store_writer_commits_total %llu\n",
+                   m.writer_holds, (double)m.writer_held_us / 1e6, m.writer_commits);
+    }
     unsigned long full, busy, io;
     store_error_counts(&full, &busy, &io);
     buf_append_str(b, "# HELP tikgate_storage_errors_total Failed database operations by kind.\n"

@@ -49,7 +49,7 @@ static bool send_cached(struct api_call *call, const char *key, int64_t *ret_ver
         *ret_version = -1;
         return false;
     }
-    if (!api_rcache_get(call->api->store, key, *ret_version, &call->res->body))
+    if (!api_rcache_get(call->api->store, key, *ret_version, call->res))
         return false;
     call->res->content_type = "application/json";
     call->res->status = 200;

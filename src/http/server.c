@@ -42,6 +42,7 @@
 #include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 struct conn_sock;
 
@@ -118,9 +119,22 @@ void http_response_init(struct http_response *res)
     buf_init(&res->body, HTTP_RESPONSE_CAP);
 }
 
+void http_response_file(struct http_response *res, int fd, size_t len)
+{
+    if (res->has_body_fd)
+        close(res->body_fd);
+    buf_reset(&res->body);
+    res->has_body_fd = true;
+    res->body_fd = fd;
+    res->body_fd_len = len;
+}
+
 void http_response_release(struct http_response *res)
 {
     buf_release(&res->body);
+    if (res->has_body_fd)
+        close(res->body_fd);
+    res->has_body_fd = false;
     for (int i = 0; i < res->n_headers; i++) {
         free(res->headers[i].name);
         free(res->headers[i].value);
@@ -276,12 +290,21 @@ static enum MHD_Result send_response(struct http_server *srv, struct MHD_Connect
      * of being copied (MHD_RESPMEM_MUST_COPY): one malloc and one memcpy of the
      * whole body fewer per request. buf_steal() never returns NULL.
      */
-    size_t body_len = res->body.len;
-    char *body = buf_steal(&res->body);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer_with_free_callback(body_len, body, free);
+    size_t body_len;
+    struct MHD_Response *r;
+    if (res->has_body_fd) {
+        body_len = res->body_fd_len;
+        r = MHD_create_response_from_fd_at_offset64(body_len, res->body_fd, 0);
+        if (r)
+            res->has_body_fd = false; /* MHD closes it with the response */
+    } else {
+        body_len = res->body.len;
+        char *body = buf_steal(&res->body);
+        r = MHD_create_response_from_buffer_with_free_callback(body_len, body, free);
+        if (!r)
+            free(body);
+    }
     if (!r) {
-        free(body);
         http_response_release(res);
         return MHD_NO;
     }

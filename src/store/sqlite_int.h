@@ -73,6 +73,12 @@ struct sqlite_store {
     int64_t group_opened_ms;
     struct group_waiter *group_waiters;
     _Atomic int writers_waiting;
+    /*
+     * What the writer did (GET /metrics, docs/operations.md): holds of write_mu, the time
+     * they held it (held_since_us: when the current hold began, under write_mu), COMMITs.
+     */
+    _Atomic unsigned long long writer_holds, writer_held_us, writer_commits;
+    int64_t held_since_us;
     pthread_mutex_t group_mu;
     pthread_cond_t group_cond;
     /*

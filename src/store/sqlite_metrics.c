@@ -5,6 +5,7 @@
 #include "timefmt.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 /* Runs a "SELECT key, count(*) ... GROUP BY key" and adds each count to out[index(key)]. */
@@ -71,5 +72,10 @@ int sqlite_metrics_get(struct store *s, struct store_metrics *ret)
         r = count_by(c, tenants, 0, single, &ret->tenants);
     if (r == 0)
         r = count_by(c, users, 0, single, &ret->users);
+    struct sqlite_store *o = sqlite_store_of(s);
+    ret->has_writer = true;
+    ret->writer_holds = atomic_load(&o->writer_holds);
+    ret->writer_held_us = atomic_load(&o->writer_held_us);
+    ret->writer_commits = atomic_load(&o->writer_commits);
     return r;
 }

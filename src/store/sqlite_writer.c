@@ -72,7 +72,18 @@ static int mu_lock(struct sqlite_store *o)
     atomic_fetch_sub(&o->writers_waiting, 1);
     if (rc != 0)
         return sqlite_fail(SQLITE_BUSY, "this process's writers queued past the writer wait");
+    o->held_since_us = clock_mono_us();
+    atomic_fetch_add_explicit(&o->writer_holds, 1, memory_order_relaxed);
     return 0;
+}
+
+/* Lets write_mu go, counting the time it was held. */
+static void mu_unlock(struct sqlite_store *o)
+{
+    atomic_fetch_add_explicit(&o->writer_held_us,
+                              (unsigned long long)(clock_mono_us() - o->held_since_us),
+                              memory_order_relaxed);
+    pthread_mutex_unlock(&o->write_mu);
 }
 
 /* A busy timeout (another process's lock) starts or prolongs the fail-fast window. */
@@ -142,6 +153,7 @@ static int run(struct store_conn *w, const char *sql)
  * for all its members). */
 static int group_commit(struct sqlite_store *o, struct store_conn *w)
 {
+    atomic_fetch_add_explicit(&o->writer_commits, 1, memory_order_relaxed);
     int r = note_busy(o, run(w, sql_commit));
     if (r < 0 && !sqlite3_get_autocommit(w->db))
         run(w, sql_rollback);
@@ -154,7 +166,7 @@ static void leave(struct store_conn *c)
 {
     handle_swap(c, c->owner->writer);
     c->holds_write = false;
-    pthread_mutex_unlock(&c->owner->write_mu);
+    mu_unlock(c->owner);
 }
 
 /* A member's wait for its group's COMMIT; its result. */
@@ -213,7 +225,7 @@ int sqlite_writer_begin(struct store_conn *c)
     if (r < 0)
         return r;
     if (!o->writer && (r = writer_open(o)) < 0) {
-        pthread_mutex_unlock(&o->write_mu);
+        mu_unlock(o);
         return r;
     }
     c->holds_write = true;
@@ -278,7 +290,7 @@ int sqlite_writer_pause(struct sqlite_store *s)
 
 void sqlite_writer_resume(struct sqlite_store *s)
 {
-    pthread_mutex_unlock(&s->write_mu);
+    mu_unlock(s);
 }
 
 int sqlite_writer_lock_autocommit(struct store_conn *c)
@@ -295,6 +307,6 @@ int sqlite_writer_unlock_autocommit(struct store_conn *c, int r)
 {
     note_busy(c->owner, r);
     c->holds_write = false;
-    pthread_mutex_unlock(&c->owner->write_mu);
+    mu_unlock(c->owner);
     return r;
 }

@@ -859,6 +859,11 @@ struct store_metrics {
     long jobs[JOB_STATUS_COUNT];   /* by enum job_status */
     long grants_live[2];           /* by enum grant_kind: not torn down, not expired */
     long users;
+    /* SQLite's one writer of this process (has_writer: the backend has one; PostgreSQL has
+     * not): its holds, the microseconds it was held, the COMMITs (a group is one). Counters
+     * since the start. */
+    bool has_writer;
+    unsigned long long writer_holds, writer_held_us, writer_commits;
 };
 int store_metrics_get(struct store *s, struct store_metrics *ret);
 

@@ -8,6 +8,7 @@ Differences from the seed that are decisions (docs/decisions.md):
 - ids are UUIDv7 and slugs end in 10 fresh base62 characters, so they are matched by shape.
 """
 import copy
+import json
 import re
 import sys
 
@@ -193,6 +194,39 @@ class PolicySeedReplay(tg.DaemonTest):
         self.assertEqual(self.d.request('DELETE', P + '/' + pid).status, 204)
         self.assertEqual(self.d.request('GET', P + '/' + pid).status, 404)
         self.assertNotIn(pid, [p['id'] for p in self.d.request('GET', P + '?limit=100').json])
+
+    def test_8_large_cached_answer_is_sent_whole(self):
+        # A list answer of 16 kB or more is kept in a sealed memfd and a hit is sent from it
+        # (api/rcache.c, http_response_file): the same bytes as the answer built, with the
+        # right Content-Length, again and again on one keep-alive connection.
+        made = [self.d.request('POST', P, dict(CREATE_BODY, name='big-%02d' % i)).json['id']
+                for i in range(30)]
+        first = self.d.request('GET', P + '?limit=100')
+        self.assertEqual(first.status, 200)
+        self.assertGreater(len(first.raw), 16 << 10, 'the list must be large enough')
+        conn = self.d.connection()
+        try:
+            for _ in range(4):
+                conn.request('GET', P + '?limit=100',
+                             headers={'Authorization': 'Bearer ' + tg.ADMIN_KEY})
+                r = conn.getresponse()
+                body = r.read()
+                self.assertEqual(r.status, 200)
+                self.assertEqual(int(r.getheader('Content-Length')), len(body))
+                self.assertEqual(body, first.raw)
+                self.assertEqual(r.getheader('Content-Type'), 'application/json')
+            conn.request('GET', P + '/' + made[0],  # the connection still serves others
+                         headers={'Authorization': 'Bearer ' + tg.ADMIN_KEY})
+            r = conn.getresponse()
+            self.assertEqual((r.status, json.loads(r.read())['id']), (200, made[0]))
+        finally:
+            conn.close()
+        ids = {p['id'] for p in json.loads(first.raw)}
+        self.assertTrue(set(made) <= ids)
+        for pid in made[:3]:
+            self.assertEqual(self.d.request('DELETE', P + '/' + pid).status, 204)
+        after = self.d.request('GET', P + '?limit=100').json
+        self.assertEqual(len(after), len(ids) - 3)
 
 
 if __name__ == '__main__':

@@ -129,6 +129,21 @@ class Https(unittest.TestCase):
             self.assert_security_headers(r)
         self.assertIn('"TLS certificate', self.d.log().replace('msg":"TLS', '"TLS'))
 
+    def test_large_cached_answer_over_https(self):
+        # a cached answer of 16 kB or more is a file (api/rcache.c): over TLS libmicrohttpd
+        # reads it instead of sendfile(2); the bytes are the same every time
+        body = dict(tg.seed_json_blocks()[2])  # seed 001's create body
+        body['winbox'] = dict(body['winbox'], networks=['10.%d.0.0/16' % i for i in range(40)])
+        for i in range(20):
+            self.assertEqual(self.d.request('POST', '/v1/control-plane/policies',
+                                            dict(body, name='tls-big-%d' % i)).status, 201)
+        answers = [self.d.request('GET', '/v1/control-plane/policies?limit=100')
+                   for _ in range(3)]
+        self.assertEqual([r.status for r in answers], [200] * 3)
+        self.assertGreater(len(answers[0].raw), 16 << 10)
+        self.assertEqual({r.raw for r in answers}, {answers[0].raw})
+        self.assertEqual(int(answers[2].headers['Content-Length']), len(answers[2].raw))
+
     def test_plain_http_and_old_tls_are_refused(self):
         with socket.create_connection(('127.0.0.1', self.d.port), timeout=5) as s:
             s.sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')

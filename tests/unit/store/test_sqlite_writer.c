@@ -180,6 +180,14 @@ static void test_many_writers(void **state)
     assert_int_equal(ok, HAMMER_THREADS * (HAMMER_TX - HAMMER_TX / 3));
     assert_int_equal(tenants(f), 1 + ok);
     assert_false(sqlite_store_of(f->s)->group_open);
+    /* the writer's counters (GET /metrics): a hold per transaction, fewer COMMITs than
+     * holds when groups formed, never more; some time held */
+    struct store_metrics m;
+    assert_int_equal(store_metrics_get(f->s, &m), 0);
+    assert_true(m.has_writer);
+    assert_true(m.writer_holds >= (unsigned long long)HAMMER_THREADS * HAMMER_TX);
+    assert_true(m.writer_commits >= 1 && m.writer_commits <= m.writer_holds);
+    assert_true(m.writer_held_us > 0);
 }
 
 int main(void)
