@@ -121,7 +121,17 @@ struct dir {
     bool eof;       /* read side returned 0 */
     bool shut;      /* shutdown(SHUT_WR) sent to the write side */
     bool throttled; /* waiting for the grant's bucket */
+    bool spliced;   /* splice mode, and EDGE_SPLICE_AFTER bytes moved: splices from now on */
 };
+
+/*
+ * In splice mode a direction starts by copying, through a pooled buffer, and splices once it
+ * has moved this many bytes (and its buffer is empty): a short exchange (a login, a 16-byte
+ * echo) costs a read and a send instead of two splices and a pipe, and a bulk transfer still
+ * moves without a copy through user memory (docs/benchmarks.md, issue 13). HAProxy likewise
+ * splices only once the data outgrows a buffer.
+ */
+#define EDGE_SPLICE_AFTER ((uint64_t)64 << 10)
 
 struct conn {
     struct handle hc; /* H_CLIENT */
@@ -720,10 +730,9 @@ static int dir_pump(struct loop *e, struct conn *c, int i)
     int dfd = i == 0 ? c->tfd : c->cfd;
     bool *rd = i == 0 ? &c->c_rd : &c->t_rd;
     bool *wr = i == 0 ? &c->t_wr : &c->c_wr;
-    bool splice_mode = e->cfg.mode == EDGE_RELAY_SPLICE;
-    size_t cap = splice_mode ? e->pipe_size : e->cfg.chunk_size;
-
     for (;;) {
+        bool splice_mode = d->spliced; /* the buffer is empty when this turns true */
+        size_t cap = splice_mode ? e->pipe_size : e->cfg.chunk_size;
         bool progress = false;
         size_t held = splice_mode ? d->len : d->len - d->off;
 
@@ -797,8 +806,13 @@ static int dir_pump(struct loop *e, struct conn *c, int i)
                         dir_pipe_put(e, d);
                 } else {
                     d->off += (size_t)n;
-                    if (d->off == d->len)
+                    if (d->off == d->len) {
                         dir_buf_put(e, d);
+                        if (e->cfg.mode == EDGE_RELAY_SPLICE && d->bytes >= EDGE_SPLICE_AFTER) {
+                            d->spliced = true;
+                            e->st.spliced++;
+                        }
+                    }
                 }
             } else if (n < 0 && errno == EAGAIN) {
                 *wr = false;
@@ -1884,6 +1898,7 @@ int edge_stats_get(struct edge *ed, struct edge_stats *ret)
         sum.pool_bufs += st.pool_bufs;
         sum.busy_pipes += st.busy_pipes;
         sum.busy_bufs += st.busy_bufs;
+        sum.spliced += st.spliced;
         sum.loop_conns[i] = st.live_conns;
     }
     sum.loops = ed->nloops;

@@ -204,7 +204,8 @@ struct edge_stats {
     unsigned pool_bufs;     /* idle copy buffers in the pool */
     unsigned busy_pipes;    /* pipes lent to connections with data in flight */
     unsigned busy_bufs;
-    unsigned loops;                        /* relay loops */
+    uint64_t spliced; /* directions that switched from copying to splice (EDGE_SPLICE_AFTER) */
+    unsigned loops;   /* relay loops */
     unsigned loop_conns[EDGE_THREADS_MAX]; /* live connections of each loop */
 };
 int edge_stats_get(struct edge *e, struct edge_stats *ret);

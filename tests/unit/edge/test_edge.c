@@ -182,6 +182,7 @@ static int wait_rec(enum edge_event_type type, const char *id, struct rec *out)
 struct fx {
     struct echo_server echo;
     struct edge *edge;
+    enum edge_relay_mode mode;
 };
 
 /* A fixture whose edge has cfg (on_event and the connect timeout are set here). */
@@ -191,6 +192,7 @@ static int setup_cfg(void **state, struct edge_config cfg)
     echo_start(&f->echo);
     cfg.on_event = on_event;
     cfg.connect_timeout_ms = 2000;
+    f->mode = cfg.mode;
     const char *threads = getenv("TG_TEST_EDGE_THREADS");
     if (!cfg.threads && threads)
         cfg.threads = (unsigned)atoi(threads);
@@ -346,6 +348,10 @@ static void test_echo(void **state)
     assert_int_equal(r.t2c, 27);
     assert_true(strncmp(r.src, "127.0.0.1:", 10) == 0);
     assert_true(r.end_ms >= r.start_ms);
+    /* a short exchange is copied, never spliced (EDGE_SPLICE_AFTER) */
+    struct edge_stats st;
+    assert_int_equal(edge_stats_get(f->edge, &st), 0);
+    assert_int_equal(st.spliced, 0);
 }
 
 #define BIG (4u << 20)
@@ -405,6 +411,11 @@ static void test_big_transfer(void **state)
     assert_int_equal(r.c2t, BIG);
     assert_int_equal(r.t2c, BIG);
     assert_int_equal(r.reason, EDGE_END_CLIENT_CLOSED);
+    /* in splice mode both directions began by copying and went on by splice, intact */
+    struct edge_stats st;
+    assert_int_equal(edge_stats_get(f->edge, &st), 0);
+    assert_int_equal(st.spliced, f->mode == EDGE_RELAY_SPLICE ? 2 : 0);
+    assert_int_equal(st.busy_pipes + st.busy_bufs, 0);
     free(data);
     free(back);
 }
