@@ -276,9 +276,16 @@ def report(title, stats, errors, examples, wall, cpu):
         print('  first error of %s: %s %r' % (cls, ex[0], ex[1]))
 
 
-def writer_counters(loop, api):
-    """(holds, held seconds, commits) of the store's writer from /metrics, or None."""
-    st, raw = loop.run_until_complete(api.request('GET', '/metrics'))
+def writer_counters(loop, port):
+    """(holds, held seconds, commits) of the store's writer from /metrics, or None. On a
+    connection of its own: one kept across the load would be closed by then (idle timeout)."""
+    conn = Conn(port)
+    try:
+        st, raw = loop.run_until_complete(conn.request('GET', '/metrics'))
+    except ConnectionError:
+        return None
+    finally:
+        conn.close()
     if st != 200:
         return None
     vals = {}
@@ -404,7 +411,7 @@ def main():
                                         WRITE_PCT, DUR))
         print('jobs before: %s' % jobs_by_status(db))
         rss0 = rss_kib(tg.pid)
-        w0 = writer_counters(loop, api)
+        w0 = writer_counters(loop, port)
         cpu0, wall0 = cpu_s(tg.pid), time.monotonic()
         rss_max = [rss0]
 
@@ -421,7 +428,7 @@ def main():
                 t.cancel()
         res = loop.run_until_complete(measured())
         cpu1, wall1 = cpu_s(tg.pid), time.monotonic()
-        w1 = writer_counters(loop, api)
+        w1 = writer_counters(loop, port)
         report('tikgated', *res)
         if w0 and w1:
             holds, held, commits = (w1[k] - w0[k] for k in range(3))
