@@ -14,11 +14,8 @@
  *     and job events), nor any read.
  * The entry is written after the action and cannot undo it: a failed write is logged, and so
  * is the entry of a request the store refused (507 storage_full, 503 storage_busy), unwritten.
- * Concurrent requests' entries share one store transaction (audit_batch.c); each answer still
- * waits for its entry's commit.
  */
 #include "api_int.h"
-#include "audit_batch.h"
 #include "log.h"
 #include "timefmt.h"
 
@@ -113,7 +110,7 @@ static void write_entry(struct api_call *call, struct audit_entry *e)
                  e->error_code);
         return;
     }
-    int r = audit_batch_write(call->api->store, e);
+    int r = store_audit_insert(call->api->store, e);
     if (r < 0)
         log_error("audit", "request %s (%s %s, status %d): the audit entry was not written: %s",
                   e->request_id, e->method, e->route, e->status, strerror(-r));
