@@ -1,10 +1,11 @@
 """Issue 12 item 2: the audit log of actions (docs/API.md "Audit log").
 
-The route walk reads the real routing table (TIKGATE_ROUTE_TABLE: tests/unit/api/route_table,
-the program the openapi lint uses) and makes one request on every mutating route; each must
-leave exactly one entry with the right actor, route, object, status and request id. A new
-mutating route is therefore covered (or fails here) without touching this file, unless it is
-public: then it must be added to NOT_AUDITED or PUBLIC_AUDITED, a decision to write down.
+The route walk reads the real routing table (TIKGATE_ROUTE_TABLE: build/route_table, built
+from tests/unit/api/route_table.c, the program the openapi lint uses) and makes one request on
+every mutating route; each must leave exactly one entry with the right actor, route, object,
+status and request id. A new mutating route is therefore covered (or fails here) without
+touching this file, unless it is public: then it must be added to NOT_AUDITED or
+PUBLIC_AUDITED, a decision to write down.
 """
 import os
 import subprocess
@@ -15,7 +16,7 @@ import tg
 
 ADMIN = {'email': 'admin@tikgate.local', 'password': 'correct-horse-battery'}
 ROUTE_TABLE = os.environ.get('TIKGATE_ROUTE_TABLE') or os.path.join(
-    tg.ROOT, 'build', 'tests', 'unit', 'api', 'route_table')
+    tg.ROOT, 'build', 'route_table')
 READS = ('GET', 'HEAD')
 POLICY = tg.seed_json_blocks()[2]  # a whole policy body (the seed's create example)
 # Device routes: a router's own traffic, authenticated by a bootstrap or device token, not an
