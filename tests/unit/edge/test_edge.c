@@ -915,6 +915,123 @@ static void test_revoke_loops(void **state)
     assert_int_equal(client(NULL, port), -ECONNREFUSED);
 }
 
+/* ---- a target that speaks first ---- */
+
+/* Accepts one connection on fd, sends its banner (and a FIN with it when close_at_once). */
+struct banner_server {
+    int fd;
+    const char *banner;
+    bool close_at_once;
+};
+
+static void *banner_main(void *arg)
+{
+    struct banner_server *b = arg;
+    int c = accept(b->fd, NULL, NULL);
+    if (c < 0)
+        return NULL;
+    send(c, b->banner, strlen(b->banner), MSG_NOSIGNAL);
+    if (b->close_at_once) {
+        close(c);
+        return NULL;
+    }
+    char buf[64];
+    while (read(c, buf, sizeof buf) > 0) /* until the client's EOF, then the FIN back */
+        ;
+    close(c);
+    return NULL;
+}
+
+/* Reads fd until EOF (≤ 2 s by its receive timeout) into buf: the length, -1 on an error. */
+static ssize_t read_to_eof(int fd, char *buf, size_t cap)
+{
+    size_t got = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + got, cap - got);
+        if (n == 0)
+            return (ssize_t)got;
+        if (n < 0)
+            return -1;
+        got += (size_t)n;
+        if (got == cap)
+            return -1;
+    }
+}
+
+/*
+ * The relay reads a target only when epoll says it has something (readiness is edge-triggered,
+ * a short read ends it, a short read after EPOLLRDHUP is the end of the stream): a target that
+ * speaks first (an SSH banner), alone or with its FIN in the same segment, must still reach the
+ * client whole, then its EOF; and a client that never sends must not hold that up.
+ */
+static void test_target_speaks_first(void **state)
+{
+    struct fx *f = *state;
+    for (int at_once = 0; at_once < 2; at_once++) {
+        struct banner_server b = {.banner = "SSH-2.0-tikgate-test\r\n", .close_at_once = at_once};
+        b.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET};
+        inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+        assert_int_equal(bind(b.fd, (struct sockaddr *)&a, sizeof a), 0);
+        assert_int_equal(listen(b.fd, 4), 0);
+        socklen_t l = sizeof a;
+        getsockname(b.fd, (struct sockaddr *)&a, &l);
+        pthread_t t;
+        pthread_create(&t, NULL, banner_main, &b);
+
+        const char *id = at_once ? "g-banner-fin" : "g-banner";
+        struct edge_grant g = grant_to_echo(f, id, 0);
+        g.target_port = ntohs(a.sin_port);
+        assert_int_equal(edge_grant_open(f->edge, &g), 0);
+        struct edge_grant_info info;
+        assert_int_equal(edge_grant_get(f->edge, id, &info), 0);
+        int fd = client(NULL, info.listen_port);
+        assert_true(fd >= 0);
+        char buf[128];
+        if (at_once) { /* banner, then EOF, without the client saying anything */
+            assert_int_equal(read_to_eof(fd, buf, sizeof buf), (ssize_t)strlen(b.banner));
+        } else { /* the banner while the connection stays open; the client's EOF ends it */
+            size_t got = 0;
+            while (got < strlen(b.banner)) {
+                ssize_t n = read(fd, buf + got, sizeof buf - got);
+                assert_true(n > 0);
+                got += (size_t)n;
+            }
+            assert_int_equal(got, strlen(b.banner));
+            shutdown(fd, SHUT_WR);
+            assert_int_equal(read_to_eof(fd, buf + got, sizeof buf - got), 0);
+        }
+        assert_memory_equal(buf, b.banner, strlen(b.banner));
+        close(fd);
+        struct rec r;
+        assert_int_equal(wait_rec(EDGE_EV_CONN_END, id, &r), 0);
+        assert_int_equal(r.t2c, strlen(b.banner));
+        assert_int_equal(r.c2t, 0);
+        assert_int_equal(r.reason, at_once ? EDGE_END_TARGET_CLOSED : EDGE_END_CLIENT_CLOSED);
+        pthread_join(t, NULL);
+        close(b.fd);
+        assert_int_equal(edge_grant_close(f->edge, id), 0);
+    }
+}
+
+/* A request sent with its FIN in one go (send, shutdown at once): the whole echo comes back. */
+static void test_request_with_fin(void **state)
+{
+    struct fx *f = *state;
+    uint16_t port = open_grant(f, "g-fin", 0, 0);
+    for (int i = 0; i < 20; i++) {
+        int fd = client(NULL, port);
+        assert_true(fd >= 0);
+        const char *msg = "one request, then the end of it";
+        assert_int_equal(send(fd, msg, strlen(msg), MSG_NOSIGNAL), (ssize_t)strlen(msg));
+        shutdown(fd, SHUT_WR);
+        char buf[128];
+        assert_int_equal(read_to_eof(fd, buf, sizeof buf), (ssize_t)strlen(msg));
+        assert_memory_equal(buf, msg, strlen(msg));
+        close(fd);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -922,6 +1039,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_echo, setup_copy, teardown),
         cmocka_unit_test_setup_teardown(test_big_transfer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_big_transfer, setup_copy, teardown),
+        cmocka_unit_test_setup_teardown(test_target_speaks_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_target_speaks_first, setup_copy, teardown),
+        cmocka_unit_test_setup_teardown(test_request_with_fin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_request_with_fin, setup_copy, teardown),
         cmocka_unit_test_setup_teardown(test_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_cuts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deadline, setup, teardown),
