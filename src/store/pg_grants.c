@@ -367,12 +367,12 @@ int pg_grants_live(struct store *s, const char *entry_point, int64_t now_ms, str
     return list_query(s, sql, bind_live, &a, ret, n);
 }
 
-int pg_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref, const char *source,
-                       int64_t started_ms)
+int pg_grant_conn_open(struct store *s, const char *grant_id, const struct grant_connection *gc)
 {
     static const char sql[] =
-        "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref) "
-        "SELECT ?1, ?2, ?3, 'open', ?4 WHERE EXISTS (SELECT 1 FROM grants WHERE id = ?1)";
+        "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref, ended_ms, "
+        "bytes_in, bytes_out) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 "
+        "WHERE EXISTS (SELECT 1 FROM grants WHERE id = ?1)";
     /* the first accepted connection authorizes the grant (webhook grant.authorized) */
     static const char first[] = "SELECT 1 FROM grant_connections WHERE grant_id = ? AND "
                                 "outcome NOT IN ('refused', 'limited') LIMIT 1";
@@ -392,9 +392,13 @@ int pg_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
         goto out_end_tx;
     }
     pg_bind_text(st, 1, grant_id);
-    pg_bind_text(st, 2, source);
-    pg_bind_int64(st, 3, started_ms);
-    pg_bind_int64(st, 4, (int64_t)conn_ref);
+    pg_bind_text(st, 2, gc->source);
+    pg_bind_int64(st, 3, gc->started_ms);
+    pg_bind_text(st, 4, gc->ended_ms ? gc->outcome : "open");
+    pg_bind_int64(st, 5, (int64_t)gc->conn_ref);
+    pg_bind_time(st, 6, gc->ended_ms);
+    pg_bind_int64(st, 7, (int64_t)gc->bytes_in);
+    pg_bind_int64(st, 8, (int64_t)gc->bytes_out);
     r = pg_step_done(c, st);
     if (r == 0 && !had && pg_changes(c))
         r = pg_webhook_emit(c, WEBHOOK_GRANT_AUTHORIZED, grant_id, NULL, NULL);

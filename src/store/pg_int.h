@@ -234,8 +234,7 @@ int pg_grants_expire_many(struct store *s, const char *owner, const struct strli
 int pg_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
 int pg_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
                    size_t *n);
-int pg_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref, const char *source,
-                       int64_t started_ms);
+int pg_grant_conn_open(struct store *s, const char *grant_id, const struct grant_connection *c);
 int pg_grant_conn_insert(struct store *s, const char *grant_id, const struct grant_connection *c);
 int pg_grant_conn_refused(struct store *s, const char *grant_id, const struct grant_connection *c,
                           unsigned max_records);

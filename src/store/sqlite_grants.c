@@ -368,12 +368,12 @@ void store_taken_grant_array_free(struct store_taken_grant *a, size_t n)
     free(a);
 }
 
-int sqlite_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
-                           const char *source, int64_t started_ms)
+int sqlite_grant_conn_open(struct store *s, const char *grant_id, const struct grant_connection *gc)
 {
     static const char sql[] =
-        "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref) "
-        "SELECT ?1, ?2, ?3, 'open', ?4 WHERE EXISTS (SELECT 1 FROM grants WHERE id = ?1)";
+        "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref, ended_ms, "
+        "bytes_in, bytes_out) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 "
+        "WHERE EXISTS (SELECT 1 FROM grants WHERE id = ?1)";
     /* the first accepted connection authorizes the grant (webhook grant.authorized) */
     static const char first[] = "SELECT 1 FROM grant_connections WHERE grant_id = ? AND "
                                 "outcome NOT IN ('refused', 'limited') LIMIT 1";
@@ -393,9 +393,13 @@ int sqlite_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_
         goto out_end_tx;
     }
     bind_text(st, 1, grant_id);
-    bind_text(st, 2, source);
-    sqlite3_bind_int64(st, 3, started_ms);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)conn_ref);
+    bind_text(st, 2, gc->source);
+    sqlite3_bind_int64(st, 3, gc->started_ms);
+    bind_text(st, 4, gc->ended_ms ? gc->outcome : "open");
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)gc->conn_ref);
+    bind_time(st, 6, gc->ended_ms);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)gc->bytes_in);
+    sqlite3_bind_int64(st, 8, (sqlite3_int64)gc->bytes_out);
     r = store_step_done(c, st);
     if (r == 0 && !had && sqlite3_changes(c->db))
         r = sqlite_webhook_emit(c, WEBHOOK_GRANT_AUTHORIZED, grant_id, NULL, NULL);

@@ -268,8 +268,7 @@ int sqlite_grants_expire_many(struct store *s, const char *owner, const struct s
 int sqlite_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
 int sqlite_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
                        size_t *n);
-int sqlite_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
-                           const char *source, int64_t started_ms);
+int sqlite_grant_conn_open(struct store *s, const char *grant_id, const struct grant_connection *c);
 int sqlite_grant_conn_insert(struct store *s, const char *grant_id,
                              const struct grant_connection *c);
 int sqlite_grant_conn_refused(struct store *s, const char *grant_id,

@@ -7,6 +7,7 @@
 #include "store_ops.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -553,7 +554,16 @@ int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms, 
 int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
                           const char *source, int64_t started_ms)
 {
-    return s->ops->grant_conn_open(s, grant_id, conn_ref, source, started_ms);
+    struct grant_connection c = {.conn_ref = conn_ref, .started_ms = started_ms};
+    snprintf(c.source, sizeof c.source, "%s", source);
+    return s->ops->grant_conn_open(s, grant_id, &c);
+}
+
+int store_grant_conn_whole(struct store *s, const char *grant_id, const struct grant_connection *c)
+{
+    if (!c->ended_ms || !c->outcome[0])
+        return -EINVAL;
+    return s->ops->grant_conn_open(s, grant_id, c);
 }
 
 int store_grant_conn_insert(struct store *s, const char *grant_id, const struct grant_connection *c)

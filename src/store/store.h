@@ -474,6 +474,12 @@ struct grant_connection {
 /* A connection accepted by the edge (conn_ref pairs it with its end). */
 int store_grant_conn_open(struct store *s, const char *grant_id, uint64_t conn_ref,
                           const char *source, int64_t started_ms);
+/*
+ * A connection accepted and already ended (c->ended_ms set, c->outcome its end): one row, as
+ * store_grant_conn_open() then store_grant_conn_insert() would leave it, grant.authorized
+ * included, for an edge that writes both ends in one batch. 0 or -errno.
+ */
+int store_grant_conn_whole(struct store *s, const char *grant_id, const struct grant_connection *c);
 /* Its end: completes the open record with conn_ref, or inserts one (refused sources). */
 int store_grant_conn_insert(struct store *s, const char *grant_id,
                             const struct grant_connection *c);

@@ -233,8 +233,8 @@ struct store_ops {
     int (*leases_renew)(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
     int (*grants_live)(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
                        size_t *n);
-    int (*grant_conn_open)(struct store *s, const char *grant_id, uint64_t conn_ref,
-                           const char *source, int64_t started_ms);
+    /* c->ended_ms 0: an open record; else the whole connection (store_grant_conn_whole) */
+    int (*grant_conn_open)(struct store *s, const char *grant_id, const struct grant_connection *c);
     int (*grant_conn_insert)(struct store *s, const char *grant_id,
                              const struct grant_connection *c);
     int (*grant_conn_refused)(struct store *s, const char *grant_id,

@@ -262,6 +262,52 @@ static void test_authorized_at(void **state)
     grant_release(&a);
 }
 
+/* A connection whose START and END the edge writes in one batch: one whole row (issue 13). */
+static void test_conn_whole(void **state)
+{
+    struct fx *f = *state;
+    char site[UUID_STR_LEN];
+    fx_site(f, NULL, "10.99.0.3", true, site, NULL);
+    int64_t now = time_now_ms();
+    struct grant a, got;
+    assert_int_equal(insert(f, &a, site, "e1", now + 600000), 0);
+    struct grant_connection c = {.conn_ref = 42,
+                                 .started_ms = now - 300,
+                                 .ended_ms = now - 100,
+                                 .bytes_in = 16,
+                                 .bytes_out = 1234567};
+    snprintf(c.source, sizeof c.source, "8.8.8.8:1003");
+    assert_int_equal(store_grant_conn_whole(f->s, a.id, &c), -EINVAL); /* no outcome */
+    snprintf(c.outcome, sizeof c.outcome, "target_closed");
+    assert_int_equal(store_grant_conn_whole(f->s, a.id, &c), 0);
+    struct grant_connection open_only = c;
+    open_only.ended_ms = 0;
+    assert_int_equal(store_grant_conn_whole(f->s, a.id, &open_only), -EINVAL);
+    struct grant_connection *l = NULL;
+    size_t n = 0;
+    assert_int_equal(store_grant_conn_list(f->s, a.id, 0, 10, &l, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(l[0].source, "8.8.8.8:1003");
+    assert_int_equal(l[0].started_ms, now - 300);
+    assert_int_equal(l[0].ended_ms, now - 100);
+    assert_int_equal(l[0].bytes_in, 16);
+    assert_int_equal(l[0].bytes_out, 1234567);
+    assert_string_equal(l[0].outcome, "target_closed");
+    free(l);
+    /* it authorizes the grant as an open record would */
+    assert_int_equal(store_grant_get(f->s, f->tenant, site, GRANT_ACCESS, a.id, &got), 0);
+    assert_int_equal(got.authorized_at_ms, now - 300);
+    grant_release(&got);
+    /* a grant that is gone takes no record */
+    char gone[UUID_STR_LEN];
+    uuid_v7(gone);
+    assert_int_equal(store_grant_conn_whole(f->s, gone, &c), 0);
+    assert_int_equal(store_grant_conn_list(f->s, gone, 0, 10, &l, &n), 0);
+    assert_int_equal(n, 0);
+    free(l);
+    grant_release(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +317,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_update_live_only, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_list_active, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_authorized_at, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_conn_whole, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
