@@ -168,6 +168,8 @@ json_t *policy_to_json(const struct policy *p, bool with_sites);
 void policy_write_json(struct jw *w, const struct policy *p, bool with_sites);
 /* Parses a full policy body (create/PUT) into p; name/services/networks/flags. */
 int policy_from_json(const json_t *obj, struct policy *p, struct tg_err *err);
+void site_write_json(struct jw *w, const struct api *api, const struct site *s,
+                     bool with_bootstrap);
 json_t *site_to_json(const struct api *api, const struct site *s, bool with_bootstrap);
 /* with_secret: include the password (credentials:rotate holders, security-review F6). */
 json_t *credential_to_json(const struct credential *c, bool with_secret);
@@ -181,6 +183,7 @@ json_t *job_to_json(const struct job *j, bool with_events);
 void job_write_json(struct jw *w, const struct job *j, bool with_events);
 /* A transient access or forward as of now_ms (expired, time_to_expire); with_secret: the
  * access's password too (transient:create holders, security-review F6). */
+void grant_write_json(struct jw *w, const struct grant *g, int64_t now_ms, bool with_secret);
 json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret);
 /* One connection record of a grant. */
 json_t *connection_to_json(const struct grant_connection *c);

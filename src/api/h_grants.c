@@ -77,11 +77,14 @@ static void list(struct api_call *call, enum grant_kind kind)
     }
     int64_t now_ms = time_now_ms();
     bool secret = can_see_secret(call);
-    json_t *arr = json_array();
+    struct jw w;
+    api_jw_begin(call, &w);
+    jw_open(&w, '[');
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, grant_to_json(&a[i], now_ms, secret));
+        grant_write_json(&w, &a[i], now_ms, secret);
+    jw_close(&w, ']');
     store_grant_array_free(a, n);
-    api_send_json(call, 200, arr);
+    api_jw_send(call, 200, &w);
 }
 
 static void send_grant(struct api_call *call, enum grant_kind kind, const char *site,
@@ -93,7 +96,10 @@ static void send_grant(struct api_call *call, enum grant_kind kind, const char *
         api_fail_store(call, r, kind == GRANT_ACCESS ? "transient access" : "transient forward");
         return;
     }
-    api_send_json(call, status, grant_to_json(&g, time_now_ms(), can_see_secret(call)));
+    struct jw w;
+    api_jw_begin(call, &w);
+    grant_write_json(&w, &g, time_now_ms(), can_see_secret(call));
+    api_jw_send(call, status, &w);
     grant_release(&g);
 }
 

@@ -28,11 +28,14 @@ void h_sites_list(struct api_call *call)
         api_fail_list(call, r, "site");
         return;
     }
-    json_t *arr = json_array();
+    struct jw w;
+    api_jw_begin(call, &w);
+    jw_open(&w, '[');
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, site_to_json(call->api, &a[i], false));
+        site_write_json(&w, call->api, &a[i], false);
+    jw_close(&w, ']');
     store_site_array_free(a, n);
-    api_send_json(call, 200, arr);
+    api_jw_send(call, 200, &w);
 }
 
 /*
@@ -61,7 +64,10 @@ static void send_site(struct api_call *call, const char *id, int status)
         api_fail_store(call, r, "site");
         return;
     }
-    api_send_json(call, status, site_to_json(call->api, &s, show_bootstrap(call, &s)));
+    struct jw w;
+    api_jw_begin(call, &w);
+    site_write_json(&w, call->api, &s, show_bootstrap(call, &s));
+    api_jw_send(call, status, &w);
     site_release(&s);
 }
 

@@ -167,54 +167,97 @@ int policy_from_json(const json_t *obj, struct policy *p, struct tg_err *err)
 }
 
 /* {mode, address, status, last_handshake_at, endpoint, rx_bytes, tx_bytes} (DESIGN.md §10). */
-static json_t *site_tunnel_to_json(const struct site *s)
+static void site_tunnel_write(struct jw *w, const struct site *s)
 {
     const struct site_tunnel *t = &s->tunnel;
-    json_t *o = json_object();
-    json_object_set_new(o, "mode", json_string(tunnel_mode_name(t->mode)));
-    json_object_set_new(o, "address", json_str_or_null(s->tunnel_address));
-    json_object_set_new(o, "status", json_string(tunnel_status_name(t->status)));
-    json_object_set_new(o, "public_key",
-                        t->public_key[0] ? json_string(t->public_key) : json_null());
-    json_object_set_new(o, "last_handshake_at", json_time_or_null(t->last_handshake_at));
-    json_object_set_new(o, "endpoint", t->endpoint[0] ? json_string(t->endpoint) : json_null());
-    json_object_set_new(o, "rx_bytes", json_integer((json_int_t)t->rx_bytes));
-    json_object_set_new(o, "tx_bytes", json_integer((json_int_t)t->tx_bytes));
-    return o;
+    jw_open(w, '{');
+    jw_key(w, "mode");
+    jw_string(w, tunnel_mode_name(t->mode));
+    jw_key(w, "address");
+    jw_string(w, s->tunnel_address);
+    jw_key(w, "status");
+    jw_string(w, tunnel_status_name(t->status));
+    jw_key(w, "public_key");
+    jw_string(w, t->public_key[0] ? t->public_key : NULL);
+    jw_key(w, "last_handshake_at");
+    jw_time(w, t->last_handshake_at);
+    jw_key(w, "endpoint");
+    jw_string(w, t->endpoint[0] ? t->endpoint : NULL);
+    jw_key(w, "rx_bytes");
+    jw_int(w, (long long)t->rx_bytes);
+    jw_key(w, "tx_bytes");
+    jw_int(w, (long long)t->tx_bytes);
+    jw_close(w, '}');
 }
 
-json_t *site_to_json(const struct api *api, const struct site *s, bool with_bootstrap)
+void site_write_json(struct jw *w, const struct api *api, const struct site *s, bool with_bootstrap)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(s->id));
-    json_object_set_new(o, "name", json_string(s->name));
-    json_object_set_new(o, "policy_id", json_string(s->policy_id));
-    json_object_set_new(o, "tunnel_address", json_str_or_null(s->tunnel_address));
-    json_object_set_new(o, "status", json_string(site_status_name(s->status)));
-    json_object_set_new(o, "last_seen_at", json_time_or_null(s->last_seen_at));
-    json_object_set_new(o, "identity", json_str_or_null(s->identity));
-    json_object_set_new(o, "model", json_str_or_null(s->model));
-    json_object_set_new(o, "serial_number", json_str_or_null(s->serial_number));
-    json_object_set_new(o, "software_version", json_str_or_null(s->software_version));
-    json_object_set_new(o, "created_at", json_time_or_null(s->created_at));
-    json_object_set_new(o, "updated_at", json_time_or_null(s->updated_at));
-    json_object_set_new(o, "tunnel", site_tunnel_to_json(s));
-    json_object_set_new(o, "edge", s->edge_node[0] ? json_string(s->edge_node) : json_null());
-    json_object_set_new(o, "region", s->region[0] ? json_string(s->region) : json_null());
+    jw_open(w, '{');
+    jw_key(w, "id");
+    jw_string(w, s->id);
+    jw_key(w, "name");
+    jw_string(w, s->name);
+    jw_key(w, "policy_id");
+    jw_string(w, s->policy_id);
+    jw_key(w, "tunnel_address");
+    jw_string(w, s->tunnel_address);
+    jw_key(w, "status");
+    jw_string(w, site_status_name(s->status));
+    jw_key(w, "last_seen_at");
+    jw_time(w, s->last_seen_at);
+    jw_key(w, "identity");
+    jw_string(w, s->identity);
+    jw_key(w, "model");
+    jw_string(w, s->model);
+    jw_key(w, "serial_number");
+    jw_string(w, s->serial_number);
+    jw_key(w, "software_version");
+    jw_string(w, s->software_version);
+    jw_key(w, "created_at");
+    jw_time(w, s->created_at);
+    jw_key(w, "updated_at");
+    jw_time(w, s->updated_at);
+    jw_key(w, "tunnel");
+    site_tunnel_write(w, s);
+    jw_key(w, "edge");
+    jw_string(w, s->edge_node[0] ? s->edge_node : NULL);
+    jw_key(w, "region");
+    jw_string(w, s->region[0] ? s->region : NULL);
     if (!with_bootstrap || !s->bootstrap_token[0]) {
-        json_object_set_new(o, "bootstrap_command", json_null());
-        json_object_set_new(o, "bootstrap_expires_at", json_null());
+        jw_key(w, "bootstrap_command");
+        jw_string(w, NULL);
+        jw_key(w, "bootstrap_expires_at");
+        jw_string(w, NULL);
     } else {
-        int64_t until = site_bootstrap_expires_at(s, api->cfg.bootstrap_ttl_s);
-        json_object_set_new(o, "bootstrap_expires_at", json_time_or_null(until));
+        jw_key(w, "bootstrap_expires_at");
+        jw_time(w, site_bootstrap_expires_at(s, api->cfg.bootstrap_ttl_s));
         struct buf cmd;
         buf_init(&cmd, 8192);
         device_render_bootstrap_command(&cmd, api->cfg.public_url, s->bootstrap_token,
                                         api->cfg.tls_ca_fingerprint);
-        json_object_set_new(o, "bootstrap_command", json_string(cmd.data ? cmd.data : ""));
+        jw_key(w, "bootstrap_command");
+        jw_string(w, cmd.data ? cmd.data : "");
         buf_release(&cmd);
     }
-    return o;
+    jw_close(w, '}');
+}
+
+struct site_of_api {
+    const struct api *api;
+    const struct site *s;
+};
+
+static void site_write_any(struct jw *w, const void *obj, bool flag)
+{
+    const struct site_of_api *x = obj;
+    site_write_json(w, x->api, x->s, flag);
+}
+
+/* The tree of a site (tests), parsed back from site_write_json(): one mapping. */
+json_t *site_to_json(const struct api *api, const struct site *s, bool with_bootstrap)
+{
+    struct site_of_api x = {.api = api, .s = s};
+    return jw_tree(site_write_any, &x, with_bootstrap);
 }
 
 json_t *credential_to_json(const struct credential *c, bool with_secret)
@@ -364,30 +407,46 @@ static bool grant_expired(const struct grant *g, int64_t now_ms)
     return g->torn_down_at != 0 || g->expires_at_ms <= now_ms;
 }
 
-json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret)
+void grant_write_json(struct jw *w, const struct grant *g, int64_t now_ms, bool with_secret)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(g->id));
-    json_object_set_new(o, "site_id", json_string(g->site_id));
+    jw_open(w, '{');
+    jw_key(w, "id");
+    jw_string(w, g->id);
+    jw_key(w, "site_id");
+    jw_string(w, g->site_id);
     if (g->kind == GRANT_ACCESS) {
-        json_object_set_new(o, "username", json_string(g->username));
-        if (with_secret)
-            json_object_set_new(o, "password", json_string(g->password));
+        jw_key(w, "username");
+        jw_string(w, g->username);
+        if (with_secret) {
+            jw_key(w, "password");
+            jw_string(w, g->password);
+        }
     }
-    json_object_set_new(o, "port", json_integer(g->port));
+    jw_key(w, "port");
+    jw_int(w, g->port);
     if (g->kind == GRANT_ACCESS) {
-        json_object_set_new(o, "type", json_string(g->access_type));
-        json_object_set_new(o, "full_access", json_boolean(g->full_access));
-        json_object_set_new(o, "allow_rfc1918", json_boolean(g->allow_rfc1918));
+        jw_key(w, "type");
+        jw_string(w, g->access_type);
+        jw_key(w, "full_access");
+        jw_bool(w, g->full_access);
+        jw_key(w, "allow_rfc1918");
+        jw_bool(w, g->allow_rfc1918);
     } else {
-        json_object_set_new(o, "dst_address", json_string(g->dst_address));
-        json_object_set_new(o, "dst_port", json_integer(g->dst_port));
-        json_object_set_new(o, "masquerade", json_boolean(g->masquerade));
+        jw_key(w, "dst_address");
+        jw_string(w, g->dst_address);
+        jw_key(w, "dst_port");
+        jw_int(w, g->dst_port);
+        jw_key(w, "masquerade");
+        jw_bool(w, g->masquerade);
     }
-    json_object_set_new(o, "config_committed_to_site", json_time_or_null(g->config_committed_at));
-    json_object_set_new(o, "config_removed_from_site", json_boolean(g->config_removed_from_site));
-    json_object_set_new(o, "config_removed_from_mpac", json_boolean(g->config_removed_from_mpac));
-    json_object_set_new(o, "revoked_early", json_boolean(g->revoked_early));
+    jw_key(w, "config_committed_to_site");
+    jw_time(w, g->config_committed_at);
+    jw_key(w, "config_removed_from_site");
+    jw_bool(w, g->config_removed_from_site);
+    jw_key(w, "config_removed_from_mpac");
+    jw_bool(w, g->config_removed_from_mpac);
+    jw_key(w, "revoked_early");
+    jw_bool(w, g->revoked_early);
     if (g->kind == GRANT_ACCESS) {
         struct cidr c;
         bool host = cidr_parse(g->allow_only_cidr, CIDR_STRICT, &c) == 0 &&
@@ -399,34 +458,64 @@ json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret)
             if (slash)
                 *slash = '\0';
         }
-        json_object_set_new(o, "allow_only_ip", host ? json_string(ip) : json_null());
+        jw_key(w, "allow_only_ip");
+        jw_string(w, host ? ip : NULL);
     }
-    json_object_set_new(o, "allow_only_cidr", json_string(g->allow_only_cidr));
-    json_object_set_new(o, "authorized_at", json_time_or_null(g->authorized_at_ms / 1000));
-    json_object_set_new(o, "expires_at", json_time_or_null(g->expires_at_ms / 1000));
-    json_object_set_new(o, "expired", json_boolean(grant_expired(g, now_ms)));
-    json_object_set_new(o, "entry_point", json_string(g->entry_point));
+    jw_key(w, "allow_only_cidr");
+    jw_string(w, g->allow_only_cidr);
+    jw_key(w, "authorized_at");
+    jw_time(w, g->authorized_at_ms / 1000);
+    jw_key(w, "expires_at");
+    jw_time(w, g->expires_at_ms / 1000);
+    jw_key(w, "expired");
+    jw_bool(w, grant_expired(g, now_ms));
+    jw_key(w, "entry_point");
+    jw_string(w, g->entry_point);
     char phrase[64];
     time_phrase_relative(g->expires_at_ms / 1000, now_ms / 1000, phrase, sizeof phrase);
-    json_object_set_new(o, "time_to_expire", json_string(phrase));
-    if (g->kind == GRANT_ACCESS && !strcmp(g->access_type, "winbox")) {
-        /* The link carries the password only where the answer does (F6). */
-        char *link = with_secret ? xasprintf("winbox://%s:%d?username=%s&password=%s",
-                                             g->entry_point, g->port, g->username, g->password)
-                                 : xasprintf("winbox://%s:%d?username=%s", g->entry_point, g->port,
-                                             g->username);
-        json_object_set_new(o, "onclick", json_string(link));
-        free(link);
-    } else if (g->kind == GRANT_ACCESS) {
-        char *link = xasprintf("ssh://%s@%s:%d", g->username, g->entry_point, g->port);
-        json_object_set_new(o, "onclick", json_string(link));
+    jw_key(w, "time_to_expire");
+    jw_string(w, phrase);
+    if (g->kind == GRANT_ACCESS) {
+        char *link;
+        if (strcmp(g->access_type, "winbox"))
+            link = xasprintf("ssh://%s@%s:%d", g->username, g->entry_point, g->port);
+        else if (with_secret) /* the link carries the password only where the answer does (F6) */
+            link = xasprintf("winbox://%s:%d?username=%s&password=%s", g->entry_point, g->port,
+                             g->username, g->password);
+        else
+            link = xasprintf("winbox://%s:%d?username=%s", g->entry_point, g->port, g->username);
+        jw_key(w, "onclick");
+        jw_string(w, link);
         free(link);
     }
-    json_object_set_new(o, "rate_limit_bps",
-                        g->rate_limit ? json_integer((json_int_t)g->rate_limit) : json_null());
-    json_object_set_new(o, "created_by", json_str_or_null(g->created_by));
-    json_object_set_new(o, "created_at", json_time_or_null(g->created_at));
-    return o;
+    jw_key(w, "rate_limit_bps");
+    if (g->rate_limit)
+        jw_int(w, (long long)g->rate_limit);
+    else
+        jw_string(w, NULL);
+    jw_key(w, "created_by");
+    jw_string(w, g->created_by);
+    jw_key(w, "created_at");
+    jw_time(w, g->created_at);
+    jw_close(w, '}');
+}
+
+struct grant_at {
+    const struct grant *g;
+    int64_t now_ms;
+};
+
+static void grant_write_any(struct jw *w, const void *obj, bool flag)
+{
+    const struct grant_at *x = obj;
+    grant_write_json(w, x->g, x->now_ms, flag);
+}
+
+/* The tree of a grant (tests), parsed back from grant_write_json(): one mapping. */
+json_t *grant_to_json(const struct grant *g, int64_t now_ms, bool with_secret)
+{
+    struct grant_at x = {.g = g, .now_ms = now_ms};
+    return jw_tree(grant_write_any, &x, with_secret);
 }
 
 json_t *connection_to_json(const struct grant_connection *c)
