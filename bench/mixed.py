@@ -42,6 +42,11 @@ REF_DUR = float(os.environ.get('REF_DUR', '10'))
 SITES = int(os.environ.get('SITES', '20'))
 POLICIES = int(os.environ.get('POLICIES', '5'))
 WRITE_PCT = float(os.environ.get('WRITE_PCT', '20'))
+# RATE > 0: paced (open loop) instead of as fast as each client can: together the clients start
+# RATE requests/s, each on its own schedule (client i every CLIENTS/RATE s, offset by i), and a
+# latency counts from the request's scheduled start, so an answer that is late delays the next
+# ones and they count it (no coordinated omission, as wrk2 -R). 0: closed loop (the default).
+RATE = float(os.environ.get('RATE', '0'))
 LOG_LEVEL = os.environ.get('LOG_LEVEL', 'info')
 EXTRA_ENV = dict(kv.split('=', 1) for kv in os.environ.get('TG_ENV', '').split() if '=' in kv)
 KEY = 'tg_sk_benchMixed000000000000000000000000'
@@ -216,9 +221,18 @@ async def run_load(port, world, dur, seed):
         rnd = random.Random(seed * 1000 + i)
         conn = Conn(port, '127.0.%d.%d' % (200 + i // 250, 1 + i % 250))
         owned = []
+        period = CLIENTS / RATE if RATE > 0 else 0.0
+        due = time.perf_counter() + (period * i / CLIENTS if period else 0.0)
         while time.monotonic() < stop_at:
             cls, method, path, body, on_answer = plan(world, owned, rnd)
-            t0 = time.perf_counter()
+            if period:  # paced: wait for this request's slot, count from it
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                t0 = due
+                due += period
+            else:
+                t0 = time.perf_counter()
             try:
                 status, raw = await conn.request(method, path, body)
             except ConnectionError:
@@ -407,8 +421,10 @@ def main():
         time.sleep(2)  # the adoption's and the seeds' jobs settle
         db = os.path.join(tmp.name, 'tikgate.db')
         print('tikgated %s: log level %s, %d sites (%d sims online), %d policies; %d clients, '
-              '%d %% writes, %.0f s' % (TIKGATED, LOG_LEVEL, SITES, SITES, POLICIES, CLIENTS,
-                                        WRITE_PCT, DUR))
+              '%d %% writes, %.0f s, %s' % (
+                  TIKGATED, LOG_LEVEL, SITES, SITES, POLICIES, CLIENTS, WRITE_PCT, DUR,
+                  'paced at %.0f req/s (latency from each scheduled start)' % RATE if RATE > 0
+                  else 'closed loop (each client sends on as soon as answered)'))
         print('jobs before: %s' % jobs_by_status(db))
         rss0 = rss_kib(tg.pid)
         w0 = writer_counters(loop, port)
