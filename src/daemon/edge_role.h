@@ -6,7 +6,9 @@
  * woken, opens what is missing, updates deadlines that changed and closes what
  * is no longer live. The relay cuts connections at each grant's deadline by
  * itself, so expiry does not wait for this loop. Connection records from the
- * relay thread are queued and written to the store by this thread.
+ * relay thread are queued and written to the store by this thread, a batch at
+ * most every 20 ms in one transaction; a connection that opened and ended within
+ * one batch is written as one whole row (store_grant_conn_whole).
  */
 #ifndef TG_DAEMON_EDGE_ROLE_H
 #define TG_DAEMON_EDGE_ROLE_H
