@@ -457,7 +457,10 @@ int store_grants_expire_many(struct store *s, const char *owner, const struct st
                              const struct strlist *job_ids);
 /* Renews owner's claims of due grants: their leases end lease_ms after the database's now. */
 int store_leases_renew(struct store *s, const char *owner, int64_t lease_ms, int *ret_n);
-/* Live grants of an entry point with their relay target (site tunnel address + port). */
+/*
+ * Live grants of an entry point with their relay target (site tunnel address + port), for the
+ * edge: without the access password (empty) nor authorized_at (0), which it does not use.
+ */
 int store_grants_live(struct store *s, const char *entry_point, int64_t now_ms, struct grant **ret,
                       size_t *n);
 void store_grant_array_free(struct grant *a, size_t n);

@@ -256,6 +256,8 @@ static void test_authorized_at(void **state)
     assert_int_equal(store_grants_live(f->s, "e1", now, &l, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(l[0].authorized_at_ms, 0);
+    assert_string_equal(l[0].password, ""); /* nothing unsealed per grant for the relay */
+    assert_string_equal(l[0].username, a.username);
     assert_string_equal(l[0].target_address, "10.99.0.2");
     assert_int_equal(l[0].target_port, 8291);
     store_grant_array_free(l, n);
