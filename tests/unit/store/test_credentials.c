@@ -87,10 +87,15 @@ static void test_two_phase(void **state)
     assert_true(changed);
     states(f, site, st, sizeof st);
     assert_string_equal(st, "r r c r");
-    /* errors */
+    /* errors; a job that set no password takes no write lock (SQLite's writer counters) */
+    struct store_metrics m0, m1;
+    assert_int_equal(store_metrics_get(f->s, &m0), 0);
     assert_int_equal(
         store_credential_confirm_job(f->s, "00000000-0000-7000-8000-000000000000", &changed),
         -ENOENT);
+    assert_int_equal(store_metrics_get(f->s, &m1), 0);
+    if (m0.has_writer)
+        assert_int_equal(m1.writer_holds, m0.writer_holds);
     char other[UUID_STR_LEN];
     fx_site(f, NULL, "10.99.0.3", true, other, NULL);
     assert_int_equal(store_credential_confirm(f->s, other, p2.id, &changed), -ENOENT);
