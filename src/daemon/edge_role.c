@@ -24,6 +24,8 @@ struct record {
     bool open;          /* a START (accepted) rather than an END */
     bool with_start;    /* an END written by its START's row (pair_records) */
     struct record *end; /* a START: its END in the same batch, written as one row */
+    char ref[24];       /* conn_ref in hex: the key of hn while pair_records() runs */
+    struct idhash_node hn;
     char grant_id[EDGE_ID_MAX + 1];
     struct grant_connection conn;
     struct record *next;
@@ -199,27 +201,26 @@ static void on_event(void *userdata, const struct edge_event *ev)
  */
 static void pair_records(struct record *ordered, size_t n)
 {
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
-    struct record **slot = xcalloc(cap, sizeof *slot); /* STARTs by conn_ref, open addressing */
+    struct idhash starts; /* the batch's STARTs by conn_ref */
+    idhash_init(&starts, n);
     for (struct record *r = ordered; r; r = r->next) {
         r->end = NULL;
         r->with_start = false;
         if (!r->conn.conn_ref)
             continue;
-        size_t i = (size_t)(r->conn.conn_ref * 0x9E3779B97F4A7C15ull) & (cap - 1);
-        while (slot[i] && slot[i]->conn.conn_ref != r->conn.conn_ref)
-            i = (i + 1) & (cap - 1);
-        if (r->open) {
-            slot[i] = r; /* conn_refs are unique: a second START would replace the first */
-        } else if (slot[i] && slot[i]->open && !slot[i]->end &&
-                   strcmp(slot[i]->grant_id, r->grant_id) == 0) {
-            slot[i]->end = r;
+        snprintf(r->ref, sizeof r->ref, "%llx", (unsigned long long)r->conn.conn_ref);
+        struct idhash_node *hn = idhash_find(&starts, r->ref);
+        struct record *start =
+            hn ? (struct record *)(void *)((char *)hn - offsetof(struct record, hn)) : NULL;
+        if (r->open && !start) { /* conn_refs are unique: a second START stays unpaired */
+            r->hn.id = r->ref;
+            idhash_insert(&starts, &r->hn);
+        } else if (!r->open && start && !start->end && !strcmp(start->grant_id, r->grant_id)) {
+            start->end = r;
             r->with_start = true;
         }
     }
-    free(slot);
+    idhash_release(&starts);
 }
 
 /* Writes one connection record (none for an END paired with its START): 0 or -errno. */

@@ -745,18 +745,22 @@ static uint8_t peer_end_of(uint8_t known, uint32_t ev)
  * now been read: that is the end of the stream, without the read that would return 0.
  * Saves one to two of the ~16 syscalls of a short connection (docs/benchmarks.md, issue 13).
  */
-static void read_drained(struct conn *c, int i)
+/* Direction i's read side has ended (a read of 0, or read_drained() after the peer's FIN). */
+static void dir_eof(struct conn *c, int i)
 {
-    struct dir *d = &c->d[i];
-    switch (i == 0 ? c->c_peer : c->t_peer) {
-    case PEER_OPEN: *(i == 0 ? &c->c_rd : &c->t_rd) = false; break;
-    case PEER_FIN:
-        d->eof = true;
-        if (c->first_eof < 0)
-            c->first_eof = (int8_t)i;
-        break;
-    default: /* PEER_GONE: no edge will come again; read on to the 0 or the error */ break;
-    }
+    c->d[i].eof = true;
+    if (c->first_eof < 0)
+        c->first_eof = (int8_t)i;
+}
+
+static void read_drained(struct conn *c, int i, bool *rd)
+{
+    uint8_t peer = i == 0 ? c->c_peer : c->t_peer;
+    if (peer == PEER_OPEN)
+        *rd = false;
+    else if (peer == PEER_FIN)
+        dir_eof(c, i);
+    /* PEER_GONE: no edge will come again; read on to the 0 or the error */
 }
 
 /*
@@ -808,11 +812,9 @@ static int dir_pump(struct loop *e, struct conn *c, int i)
                         bucket_spend(c->g, i, n);
                     progress = true;
                     if (!splice_mode && (size_t)n < want)
-                        read_drained(c, i);
+                        read_drained(c, i, rd);
                 } else if (n == 0) {
-                    d->eof = true;
-                    if (c->first_eof < 0)
-                        c->first_eof = (int8_t)i;
+                    dir_eof(c, i);
                     progress = true;
                 } else if (errno == EAGAIN) {
                     /* splice also says EAGAIN when the pipe is full (in slots, not bytes):

@@ -90,8 +90,7 @@ int pg_credential_confirm_job(struct store *s, const char *job_id, bool *ret_cha
     /* Every pushed job ends here and few set a password: a read first (as on SQLite), so the
      * others cost one round trip, not BEGIN, SELECT and ROLLBACK. */
     if (c->tx_depth == 0) {
-        static const char any[] = "SELECT 1 FROM api_credentials WHERE job_id = ?1 LIMIT 1";
-        struct pg_stmt *q = pg_stmt(c, any);
+        struct pg_stmt *q = pg_stmt(c, sql);
         if (!q)
             return -EIO;
         pg_bind_text(q, 1, job_id);

@@ -10,22 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GRANT_HEAD_COLUMNS "g.id, g.site_id, g.kind, g.entry_point, g.port, g.username, "
-#define GRANT_TAIL_COLUMNS                                                                         \
-    "g.access_type, g.full_access, g.allow_rfc1918, g.dst_address, g.dst_port, g.masquerade, "     \
-    "g.allow_only_cidr, g.rate_limit, g.created_at, g.expires_at_ms, g.revoked_early, "            \
-    "g.torn_down_at, g.config_committed_at, g.config_removed_from_site, "                          \
-    "g.config_removed_from_mpac, g.setup_job_id, g.teardown_job_id, g.created_by"
-#define GRANT_BASE_COLUMNS GRANT_HEAD_COLUMNS "g.password_sealed, " GRANT_TAIL_COLUMNS
-/* For the API: + authorized_at (column 25), the start of the first accepted connection. */
-#define GRANT_COLUMNS                                                                              \
-    GRANT_BASE_COLUMNS ", (SELECT min(c.started_ms) FROM grant_connections c "                     \
-                       "WHERE c.grant_id = g.id AND c.outcome NOT IN ('refused', 'limited'))"
-/* For the edge's hot paths: column 25 is NULL (no scan of the connection records). */
-#define GRANT_COLUMNS_NO_AUTH GRANT_BASE_COLUMNS ", NULL"
-/* For the relay (store_grants_live): no password either, nothing to unseal per grant. */
-#define GRANT_COLUMNS_RELAY GRANT_HEAD_COLUMNS "NULL, " GRANT_TAIL_COLUMNS ", NULL"
-
 /*
  * A transient password that cannot be unsealed fails the read with -EBADMSG
  * (never an empty password); nothing is left in g to release then.

@@ -82,8 +82,7 @@ int sqlite_credential_confirm_job(struct store *s, const char *job_id, bool *ret
     /* Every pushed job ends here and few set a password: a read first (the credential row is
      * written before its job can run), so the others take no write lock (issue 13). */
     if (c->tx_depth == 0) {
-        static const char any[] = "SELECT 1 FROM api_credentials WHERE job_id = ?1 LIMIT 1";
-        sqlite3_stmt *q = store_stmt(c, any);
+        sqlite3_stmt *q = store_stmt(c, sql);
         if (!q)
             return -EIO;
         bind_text(q, 1, job_id);

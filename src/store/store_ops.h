@@ -74,6 +74,26 @@ void store_fleet_count_job(struct store_fleet_counts *c, const char *status, lon
             "WHERE " where,                                                                        \
     }
 
+/*
+ * A grant row's columns (both backends: grants g), with the sealed password as given and
+ * column 25, authorized_at, as given. GRANT_COLUMNS for the API: authorized_at is the start of
+ * the first accepted connection; GRANT_COLUMNS_NO_AUTH for the edge's hot paths (no scan of
+ * the connection records); GRANT_COLUMNS_RELAY for store_grants_live, without the password
+ * either (nothing to unseal per grant on every reconcile).
+ */
+#define GRANT_COLUMNS_WITH(password, authorized_at)                                                \
+    "g.id, g.site_id, g.kind, g.entry_point, g.port, g.username, " password ", "                   \
+    "g.access_type, g.full_access, g.allow_rfc1918, g.dst_address, g.dst_port, g.masquerade, "     \
+    "g.allow_only_cidr, g.rate_limit, g.created_at, g.expires_at_ms, g.revoked_early, "            \
+    "g.torn_down_at, g.config_committed_at, g.config_removed_from_site, "                          \
+    "g.config_removed_from_mpac, g.setup_job_id, g.teardown_job_id, g.created_by, " authorized_at
+#define GRANT_COLUMNS                                                                              \
+    GRANT_COLUMNS_WITH("g.password_sealed", "(SELECT min(c.started_ms) FROM grant_connections c "  \
+                                            "WHERE c.grant_id = g.id AND c.outcome NOT IN "        \
+                                            "('refused', 'limited'))")
+#define GRANT_COLUMNS_NO_AUTH GRANT_COLUMNS_WITH("g.password_sealed", "NULL")
+#define GRANT_COLUMNS_RELAY GRANT_COLUMNS_WITH("NULL", "NULL")
+
 /* A job row's columns (both backends: jobs j JOIN sites s), the payload as given: j.payload, or in
  * a list only a script's (a list shows a script, not a plan, and a plan is the largest value of the
  * table: reading it meant its overflow pages for every policy job of the page). */
