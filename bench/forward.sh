@@ -218,10 +218,33 @@ thread_ticks() { # PID -> "tid ticks" per thread (utime + stime)
     done | sed 's|/proc/[0-9]*/task/||; s|/stat||' | sort
 }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+proc_ticks() { # PID -> utime + stime of all its threads, in clock ticks
+    [[ -n $1 ]] || { echo 0; return; }
+    awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$1/stat"
+}
+relay_pid() { # NAME -> the relay's PID (none for direct)
+    case $1 in
+    tikgated-*) echo "${TG_PID[${1#*-}]}" ;;
+    haproxy-*) echo "${HAP_PID[${1#*-}]}" ;;
+    esac
+}
+tcp_out_segs() { awk '$1 == "Tcp:" && $2 ~ /^[0-9]/ {print $12}' /proc/net/snmp; } # OutSegs, whole machine
+ctx_switches() { # PID -> voluntary + involuntary context switches of all its threads
+    [[ -n $1 ]] || { echo 0; return; }
+    cat /proc/"$1"/task/*/status 2>/dev/null | awk '/ctxt_switches/ {n += $2} END {print n + 0}'
+}
+declare -A cpu_ticks conns segs ctxs
 for T in $THREADS; do thread_ticks "${TG_PID[$T]}" >"$tmp/ticks.before.$T"; done
 for r in $(seq "$RUNS"); do
     for name in $(order "$r"); do
+        rp=$(relay_pid "$name")
+        t0=$(proc_ticks "$rp") s0=$(tcp_out_segs) x0=$(ctx_switches "$rp")
         read -r rate errs < <(timeout "$lim" "$LOAD" cps "$(target_of "$name" once)" "$DUR" "$CONC")
+        sleep 0.3 # the relay's last closes and the role's last records
+        cpu_ticks[$name]=$((${cpu_ticks[$name]:-0} + $(proc_ticks "$rp") - t0))
+        segs[$name]=$((${segs[$name]:-0} + $(tcp_out_segs) - s0))
+        ctxs[$name]=$((${ctxs[$name]:-0} + $(ctx_switches "$rp") - x0))
+        conns[$name]=$(awk -v a="${conns[$name]:-0}" -v r="$rate" -v d="$DUR" 'BEGIN {printf "%d", a + r * d}')
         cp[$name]+="$rate "
         [[ $errs == 0 ]] || echo "    ($name: $errs failed connections)"
         sleep 1
@@ -233,6 +256,15 @@ for name in "${names[@]}"; do
 done
 sleep 1
 hz=$(getconf CLK_TCK)
+echo "    relay process CPU per connection (all its threads, user + system, over its $RUNS runs);" \
+    "its context switches per connection; TCP segments sent per connection (the machine's" \
+    "OutSegs: both legs, all parties):"
+for name in "${names[@]}"; do
+    awk -v n="$name" -v t="${cpu_ticks[$name]:-0}" -v c="${conns[$name]}" -v hz="$hz" -v sg="${segs[$name]}" \
+        -v x="${ctxs[$name]:-0}" \
+        'BEGIN {printf "    %-12s %6.1f us  (%.1f CPU-s, %d connections)   %5.3f switches   %5.2f segments\n", n,
+                c ? t / hz * 1e6 / c : 0, t / hz, c, c ? x / c : 0, c ? sg / c : 0}'
+done
 for T in $THREADS; do
     thread_ticks "${TG_PID[$T]}" >"$tmp/ticks.after.$T"
     echo "    tikgated-$T during (b): CPU s per thread (busiest first):" \
@@ -282,6 +314,12 @@ for T in $THREADS; do
         "haproxy $(ratio "$(med "${cp[haproxy-$T]}")" "$h1")x   (target for tikgated: >= 1.6 at 2 / 1)"
 done
 echo "targets: conn/s >= 1.2x HAProxy at the same T, stream >= 1.2x, <= 512 B per idle connection"
+us_per_conn() { awk -v t="${cpu_ticks[$1]}" -v c="${conns[$1]}" -v hz="$hz" 'BEGIN {printf "%.1f", c ? t / hz * 1e6 / c : 0}'; }
+for T in $THREADS; do
+    echo "    T=$T relay CPU per connection: tikgated $(us_per_conn "tikgated-$T") us / haproxy" \
+        "$(us_per_conn "haproxy-$T") us = $(ratio "$(us_per_conn "tikgated-$T")" "$(us_per_conn "haproxy-$T")")x" \
+        "(below 1: tikgated spends less CPU on a connection)"
+done
 # Counted in the SQLite files, not through GET .../connections (that list is not paginated).
 for T in $THREADS; do
     nrec=$(python3 -c 'import sqlite3,sys; c=sqlite3.connect("file:"+sys.argv[1]+"?mode=ro", uri=True); print(c.execute("SELECT count(*) FROM grant_connections").fetchone()[0])' "$tmp/data.$T/tikgate.db")

@@ -355,43 +355,66 @@ void store_taken_grant_array_free(struct store_taken_grant *a, size_t n)
     free(a);
 }
 
-int sqlite_grant_conn_open(struct store *s, const char *grant_id, const struct grant_connection *gc)
+/*
+ * Connection records are written one row per statement, INSERT ... VALUES: SQLite then needs
+ * no statement journal (it opens one for a statement that may write several rows and abort
+ * half way, as INSERT ... SELECT may), which was a fifth of the edge role's CPU under
+ * 10 000 connections/s (docs/benchmarks.md, issue 13). Whether the grant is still there (a
+ * record of a grant deleted meanwhile is dropped, not an error) is asked first, with whether
+ * it has had an accepted connection, in one statement.
+ */
+static const char grant_conn_state_sql[] =
+    "SELECT EXISTS (SELECT 1 FROM grants WHERE id = ?1) + 2 * EXISTS (SELECT 1 FROM "
+    "grant_connections WHERE grant_id = ?1 AND outcome NOT IN ('refused', 'limited'))";
+#define GRANT_CONN_GRANT_EXISTS 1
+#define GRANT_CONN_HAD_ACCEPTED 2
+
+/*
+ * Inserts gc as one row of grant_id (conn_ref 0: none; no outcome: "open", a START), in the
+ * caller's transaction or one of its own. authorizes: the grant's first accepted
+ * record emits grant.authorized. A grant that is gone takes no record. 0 or -errno.
+ */
+static int record_insert(struct store *s, const char *grant_id, const struct grant_connection *gc,
+                         bool authorizes)
 {
     static const char sql[] =
         "INSERT INTO grant_connections(grant_id, source, started_ms, outcome, conn_ref, ended_ms, "
-        "bytes_in, bytes_out) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8 "
-        "WHERE EXISTS (SELECT 1 FROM grants WHERE id = ?1)";
-    /* the first accepted connection authorizes the grant (webhook grant.authorized) */
-    static const char first[] = "SELECT 1 FROM grant_connections WHERE grant_id = ? AND "
-                                "outcome NOT IN ('refused', 'limited') LIMIT 1";
-    int r;
+        "bytes_in, bytes_out) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    int r, state = 0;
     struct store_conn *c;
-    sqlite3_stmt *st = store_begin_stmt(s, first, &c, &r);
+    sqlite3_stmt *st = store_begin_stmt(s, grant_conn_state_sql, &c, &r);
     if (!st)
         return r;
     bind_text(st, 1, grant_id);
-    r = store_step_row(c, st, NULL, NULL, NULL);
-    bool had = r == 0;
-    if (r < 0 && r != -ENOENT)
-        goto out_end_tx;
-    st = store_stmt(c, sql);
-    if (!st) {
+    r = store_step_row(c, st, store_read_int, NULL, &state);
+    if (r < 0 || !(state & GRANT_CONN_GRANT_EXISTS))
+        goto out_end_tx; /* (the grant is gone: r is 0, nothing to record) */
+    if (!(st = store_stmt(c, sql))) {
         r = -EIO;
         goto out_end_tx;
     }
     bind_text(st, 1, grant_id);
     bind_text(st, 2, gc->source);
     sqlite3_bind_int64(st, 3, gc->started_ms);
-    bind_text(st, 4, gc->ended_ms ? gc->outcome : "open");
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)gc->conn_ref);
+    bind_text(st, 4, gc->outcome[0] ? gc->outcome : "open");
+    if (gc->conn_ref)
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)gc->conn_ref);
+    else
+        sqlite3_bind_null(st, 5);
     bind_time(st, 6, gc->ended_ms);
     sqlite3_bind_int64(st, 7, (sqlite3_int64)gc->bytes_in);
     sqlite3_bind_int64(st, 8, (sqlite3_int64)gc->bytes_out);
     r = store_step_done(c, st);
-    if (r == 0 && !had && sqlite3_changes(c->db))
+    if (r == 0 && authorizes && !(state & GRANT_CONN_HAD_ACCEPTED))
         r = sqlite_webhook_emit(c, WEBHOOK_GRANT_AUTHORIZED, grant_id, NULL, NULL);
 out_end_tx:
     return store_end(c, r);
+}
+
+int sqlite_grant_conn_open(struct store *s, const char *grant_id, const struct grant_connection *gc)
+{
+    /* the first accepted connection authorizes the grant (webhook grant.authorized) */
+    return record_insert(s, grant_id, gc, true);
 }
 
 int sqlite_grant_conn_insert(struct store *s, const char *grant_id,
@@ -414,21 +437,9 @@ int sqlite_grant_conn_insert(struct store *s, const char *grant_id,
         if (store_step_changed(c, u) == 0)
             return 0;
     }
-    static const char sql[] =
-        "INSERT INTO grant_connections(grant_id, source, started_ms, ended_ms, bytes_in, "
-        "bytes_out, outcome) SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM grants "
-        "WHERE id = ?1)";
-    sqlite3_stmt *st = store_prepare(s, sql, &c);
-    if (!st)
-        return -EIO;
-    bind_text(st, 1, grant_id);
-    bind_text(st, 2, gc->source);
-    sqlite3_bind_int64(st, 3, gc->started_ms);
-    bind_time(st, 4, gc->ended_ms);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)gc->bytes_in);
-    sqlite3_bind_int64(st, 6, (sqlite3_int64)gc->bytes_out);
-    bind_text(st, 7, gc->outcome);
-    return store_step_done(c, st);
+    struct grant_connection whole = *gc;
+    whole.conn_ref = 0; /* its START was not recorded: the whole connection, as a new row */
+    return record_insert(s, grant_id, &whole, false);
 }
 
 /* Adds c to the newest refused record of grant_id with c's outcome: 0, -ENOENT (none), -EIO. */

@@ -304,6 +304,10 @@ static void test_conn_whole(void **state)
     char gone[UUID_STR_LEN];
     uuid_v7(gone);
     assert_int_equal(store_grant_conn_whole(f->s, gone, &c), 0);
+    assert_int_equal(store_grant_conn_open(f->s, gone, 5, "8.8.8.8:1005", now), 0);
+    struct grant_connection end_only = c;
+    end_only.conn_ref = 0; /* an END without its START: inserted whole */
+    assert_int_equal(store_grant_conn_insert(f->s, gone, &end_only), 0);
     assert_int_equal(store_grant_conn_list(f->s, gone, 0, 10, &l, &n), 0);
     assert_int_equal(n, 0);
     free(l);
