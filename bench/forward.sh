@@ -256,14 +256,22 @@ for name in "${names[@]}"; do
 done
 sleep 1
 hz=$(getconf CLK_TCK)
-echo "    relay process CPU per connection (all its threads, user + system, over its $RUNS runs);" \
-    "its context switches per connection; TCP segments sent per connection (the machine's" \
-    "OutSegs: both legs, all parties):"
+per_conn() { # NAME COUNT [FORMAT] -> COUNT / NAME's connections
+    awk -v x="$2" -v c="${conns[$1]}" -v f="${3:-%.3f}" 'BEGIN {printf f, c ? x / c : 0}'
+}
+us_per_conn() { # NAME -> its relay's CPU microseconds per connection
+    per_conn "$1" "$(awk -v t="${cpu_ticks[$1]:-0}" -v hz="$hz" 'BEGIN {printf "%.0f", t / hz * 1e6}')" %.1f
+}
+echo "    per connection, over each one's $RUNS runs: the relay process's CPU (all its threads, user +" \
+    "system), its context switches, the TCP segments the machine sent (OutSegs: both legs, all parties)"
 for name in "${names[@]}"; do
-    awk -v n="$name" -v t="${cpu_ticks[$name]:-0}" -v c="${conns[$name]}" -v hz="$hz" -v sg="${segs[$name]}" \
-        -v x="${ctxs[$name]:-0}" \
-        'BEGIN {printf "    %-12s %6.1f us  (%.1f CPU-s, %d connections)   %5.3f switches   %5.2f segments\n", n,
-                c ? t / hz * 1e6 / c : 0, t / hz, c, c ? x / c : 0, c ? sg / c : 0}'
+    if [[ $name == direct ]]; then
+        printf '    %-12s %8s   %12s   %6s segments\n' "$name" "-" "-" "$(per_conn "$name" "${segs[$name]}")"
+    else
+        printf '    %-12s %5s us   %6s switches   %6s segments   (%d connections)\n' "$name" \
+            "$(us_per_conn "$name")" "$(per_conn "$name" "${ctxs[$name]}")" \
+            "$(per_conn "$name" "${segs[$name]}")" "${conns[$name]}"
+    fi
 done
 for T in $THREADS; do
     thread_ticks "${TG_PID[$T]}" >"$tmp/ticks.after.$T"
@@ -314,7 +322,6 @@ for T in $THREADS; do
         "haproxy $(ratio "$(med "${cp[haproxy-$T]}")" "$h1")x   (target for tikgated: >= 1.6 at 2 / 1)"
 done
 echo "targets: conn/s >= 1.2x HAProxy at the same T, stream >= 1.2x, <= 512 B per idle connection"
-us_per_conn() { awk -v t="${cpu_ticks[$1]}" -v c="${conns[$1]}" -v hz="$hz" 'BEGIN {printf "%.1f", c ? t / hz * 1e6 / c : 0}'; }
 for T in $THREADS; do
     echo "    T=$T relay CPU per connection: tikgated $(us_per_conn "tikgated-$T") us / haproxy" \
         "$(us_per_conn "haproxy-$T") us = $(ratio "$(us_per_conn "tikgated-$T")" "$(us_per_conn "haproxy-$T")")x" \
